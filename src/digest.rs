@@ -1,0 +1,300 @@
+//! Content digests (`sha256:<hex>`), streaming SHA-256, Docker's short IDs, and the prefix
+//! search set that `docker` uses to resolve partial image IDs.
+
+use crate::error::{Error, Result};
+use sha2::Digest as _;
+use std::fmt;
+
+/// A validated content digest: `algorithm ":" encoded`, e.g. `sha256:4a5b…`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(String);
+
+/// The algorithms the daemons accept (go-digest registers these three), with their hex lengths.
+const KNOWN_ALGORITHMS: [(&str, usize); 3] = [("sha256", 64), ("sha384", 96), ("sha512", 128)];
+
+impl Digest {
+    /// Parses and validates a digest string per the OCI grammar, with exact hex length and
+    /// lowercase hex for the registered algorithms. The error names the bad input.
+    pub fn parse(s: &str) -> Result<Digest> {
+        let (alg, enc) = s
+            .split_once(':')
+            .ok_or_else(|| Error::invalid(format!("invalid digest {s:?}: missing \"algorithm:\" prefix")))?;
+        if !valid_algorithm_grammar(alg) {
+            return Err(Error::invalid(format!("invalid digest {s:?}: bad algorithm name {alg:?}")));
+        }
+        if enc.is_empty() || !enc.bytes().all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b)) {
+            return Err(Error::invalid(format!("invalid digest {s:?}: bad encoded part")));
+        }
+        let Some(&(_, len)) = KNOWN_ALGORITHMS.iter().find(|(a, _)| *a == alg) else {
+            return Err(Error::invalid(format!("unsupported digest algorithm {alg:?} in {s:?}")));
+        };
+        if enc.len() != len {
+            return Err(Error::invalid(format!(
+                "invalid digest {s:?}: {alg} needs {len} hex characters, found {}",
+                enc.len()
+            )));
+        }
+        if !enc.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(Error::invalid(format!("invalid digest {s:?}: hex must be lowercase [0-9a-f]")));
+        }
+        Ok(Digest(s.to_string()))
+    }
+
+    /// `sha256:<hex>` from a bare 64-character hex string (as in file names under `sha256/`).
+    pub fn from_sha256_hex(hex: &str) -> Result<Digest> {
+        Digest::parse(&format!("sha256:{hex}"))
+    }
+
+    /// The SHA-256 digest of `bytes`.
+    pub fn sha256_of(bytes: &[u8]) -> Digest {
+        let mut h = Sha256Hasher::new();
+        h.update(bytes);
+        h.finish()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn algorithm(&self) -> &str {
+        self.0.split_once(':').map(|(a, _)| a).unwrap_or("")
+    }
+    /// The encoded (hex) part, without the algorithm.
+    pub fn hex(&self) -> &str {
+        self.0.split_once(':').map(|(_, h)| h).unwrap_or("")
+    }
+    /// The 12-character ID that `docker images` prints.
+    pub fn short_id(&self) -> &str {
+        &self.hex()[..12]
+    }
+}
+
+fn valid_algorithm_grammar(alg: &str) -> bool {
+    // component (separator component)*, component = [a-z0-9]+, separator = [+._-]
+    !alg.is_empty()
+        && alg.split(['+', '.', '_', '-']).all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({})", self.0)
+    }
+}
+impl std::str::FromStr for Digest {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Digest::parse(s)
+    }
+}
+impl serde::Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+impl<'de> serde::Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Digest::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Streaming SHA-256: feed chunks, get the digest and the byte count at the end.
+#[derive(Clone, Default)]
+pub struct Sha256Hasher {
+    inner: sha2::Sha256,
+    len: u64,
+}
+
+impl Sha256Hasher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.inner.update(chunk);
+        self.len += chunk.len() as u64;
+    }
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn finish(self) -> Digest {
+        Digest(format!("sha256:{}", hex::encode(self.inner.finalize())))
+    }
+}
+
+impl std::io::Write for Sha256Hasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Outcome of a [`DigestSet::lookup`] that did not find exactly one digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupError {
+    NotFound,
+    Ambiguous,
+}
+
+/// Prefix search over digests with go-digest's `digestset` semantics, which `docker` uses to
+/// resolve short image IDs: no minimum length, `sha256:<prefix>` allowed, and ambiguity is
+/// only checked against the next entry in sorted order.
+#[derive(Clone, Default, Debug)]
+pub struct DigestSet {
+    /// Sorted by (hex, algorithm), as go-digest sorts them.
+    entries: Vec<(String, String)>,
+}
+
+impl DigestSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    pub fn insert(&mut self, d: &Digest) {
+        let key = (d.hex().to_string(), d.algorithm().to_string());
+        if let Err(i) = self.entries.binary_search(&key) {
+            self.entries.insert(i, key);
+        }
+    }
+    pub fn remove(&mut self, d: &Digest) {
+        let key = (d.hex().to_string(), d.algorithm().to_string());
+        if let Ok(i) = self.entries.binary_search(&key) {
+            self.entries.remove(i);
+        }
+    }
+
+    pub fn lookup(&self, term: &str) -> std::result::Result<Digest, LookupError> {
+        if self.entries.is_empty() {
+            return Err(LookupError::NotFound);
+        }
+        // A term that is not even shaped like `alg:hex` is taken whole as a hex prefix.
+        let (alg, prefix) = match term.split_once(':') {
+            Some((a, h)) if valid_algorithm_grammar(a) && !h.is_empty() => (Some(a), h),
+            _ => (None, term),
+        };
+        let start = self.entries.partition_point(|(h, a)| {
+            (h.as_str(), a.as_str()) < (prefix, alg.unwrap_or(""))
+        });
+        let matches = |i: usize| -> bool {
+            self.entries.get(i).is_some_and(|(h, a)| h.starts_with(prefix) && alg.is_none_or(|want| want == a))
+        };
+        if !matches(start) {
+            return Err(LookupError::NotFound);
+        }
+        let (h, a) = &self.entries[start];
+        if h == prefix && alg.is_none_or(|want| want == a) {
+            return Ok(Digest(format!("{a}:{h}")));
+        }
+        if matches(start + 1) {
+            return Err(LookupError::Ambiguous);
+        }
+        Ok(Digest(format!("{a}:{h}")))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Digest> + '_ {
+        self.entries.iter().map(|(h, a)| Digest(format!("{a}:{h}")))
+    }
+}
+
+/// ChainID of a list of DiffIDs (OCI image-spec identity): the first DiffID, then
+/// `sha256("<chain> <diff>")` for each next one. `None` for an empty list.
+pub fn chain_id(diff_ids: &[Digest]) -> Option<Digest> {
+    let mut it = diff_ids.iter();
+    let mut chain = it.next()?.clone();
+    for d in it {
+        chain = Digest::sha256_of(format!("{chain} {d}").as_bytes());
+    }
+    Some(chain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "sha256:4a83ccda15950e8f72620fb409c3ded7366e35b4d0e525499a968efef9ee2a6a";
+
+    #[test]
+    fn parses_good_digests() {
+        let d = Digest::parse(A).unwrap();
+        assert_eq!(d.algorithm(), "sha256");
+        assert_eq!(d.short_id(), "4a83ccda1595");
+        let long = format!("sha512:{}", "ab".repeat(64));
+        assert_eq!(Digest::parse(&long).unwrap().hex().len(), 128);
+    }
+
+    #[test]
+    fn rejects_bad_digests_naming_the_input() {
+        for bad in [
+            "4a83ccda15950e8f72620fb409c3ded7366e35b4d0e525499a968efef9ee2a6a",
+            "sha256:4A83CCDA15950E8F72620FB409C3DED7366E35B4D0E525499A968EFEF9EE2A6A",
+            "sha256:abc",
+            "sha256:",
+            "SHA256:4a83ccda15950e8f72620fb409c3ded7366e35b4d0e525499a968efef9ee2a6a",
+            "md5:d41d8cd98f00b204e9800998ecf8427e",
+            "sha256:4a83ccda15950e8f72620fb409c3ded7366e35b4d0e525499a968efef9ee2a6!",
+            "",
+        ] {
+            let e = Digest::parse(bad).unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::InvalidArgument, "{bad}");
+            assert!(e.message.contains(&format!("{bad:?}")) || bad.is_empty(), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn streaming_hash_equals_one_shot() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut h = Sha256Hasher::new();
+        for c in data.chunks(4093) {
+            h.update(c);
+        }
+        assert_eq!(h.len(), 100_000);
+        assert_eq!(h.finish(), Digest::sha256_of(&data));
+        assert_eq!(
+            Digest::sha256_of(b"").as_str(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn chain_id_matches_the_spec_rule() {
+        let empty_tar = Digest::parse("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef").unwrap();
+        assert_eq!(chain_id(&[]), None);
+        assert_eq!(chain_id(std::slice::from_ref(&empty_tar)), Some(empty_tar.clone()));
+        let two = chain_id(&[empty_tar.clone(), empty_tar.clone()]).unwrap();
+        assert_eq!(two, Digest::sha256_of(format!("{empty_tar} {empty_tar}").as_bytes()));
+    }
+
+    #[test]
+    fn digest_set_prefix_search() {
+        let mut set = DigestSet::new();
+        assert_eq!(set.lookup(""), Err(LookupError::NotFound));
+        let a = Digest::parse(A).unwrap();
+        set.insert(&a);
+        // With one entry even the empty string resolves (no minimum length).
+        assert_eq!(set.lookup(""), Ok(a.clone()));
+        let b = Digest::from_sha256_hex("4a8f00000000000000000000000000000000000000000000000000000000beef").unwrap();
+        set.insert(&b);
+        assert_eq!(set.lookup("4a8"), Err(LookupError::Ambiguous));
+        assert_eq!(set.lookup("4a83"), Ok(a.clone()));
+        assert_eq!(set.lookup("sha256:4a8f"), Ok(b.clone()));
+        assert_eq!(set.lookup(A), Ok(a.clone()));
+        assert_eq!(set.lookup("4A83"), Err(LookupError::NotFound));
+        assert_eq!(set.lookup("ffff"), Err(LookupError::NotFound));
+        set.remove(&b);
+        assert_eq!(set.lookup("4a8"), Ok(a));
+    }
+}

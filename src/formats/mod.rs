@@ -1,0 +1,2 @@
+//! Pure parsing of on-disk and wire formats: no storage, no JavaScript. Each module takes bytes
+//! (or a reader) and returns values or a clear error naming what was wrong and where.

@@ -1,0 +1,2 @@
+//! Importers: detect an uploaded tarball's format from its bytes and stream it into the stores,
+//! committing all or nothing.

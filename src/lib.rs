@@ -1,0 +1,20 @@
+//! imagestore: Docker's (moby) and containerd's image stores, compiled to WebAssembly.
+//!
+//! Data flows one way: bytes → [`formats`] (pure parsing) → stores ([`docker`], [`containerd`])
+//! over [`storage`] → views ([`docker::engine`]) → [`wasm`] bindings. Lower layers never
+//! depend on higher ones, and nothing below [`wasm`] knows about JavaScript.
+
+pub mod digest;
+pub mod error;
+pub mod formats;
+pub mod storage;
+pub mod docker;
+pub mod containerd;
+pub mod import;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use digest::Digest;
+pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,264 @@
+//! Content blobs stored by digest, in fixed-size chunks so that a large blob never needs one
+//! huge allocation and can be read by range.
+//!
+//! Layout: the chunks of a blob live in [`Space::Chunks`] under `<set id>/<index>`, written in
+//! their own small commits while the data streams in. The blob becomes visible only when its
+//! record `blob/<digest>` (in [`Space::Meta`]) is committed, usually in the same transaction as
+//! the metadata that refers to it. Chunk sets that no record points to are orphans from a
+//! failed or cancelled write; [`sweep_orphans`] removes them.
+
+use super::{fresh_id, now_millis, Backend, Op, Space};
+use crate::digest::{Digest, Sha256Hasher};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Size of one stored chunk. Also the bound on the write buffer.
+pub const CHUNK_SIZE: usize = 1 << 20;
+
+/// Orphan chunk sets younger than this are left alone: another tab may still be writing them.
+const ORPHAN_GRACE_MILLIS: u64 = 60 * 60 * 1000;
+
+/// The committed record of a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRecord {
+    pub size: u64,
+    /// The chunk set holding the bytes (`<set>/<index>` keys); empty for an empty blob.
+    pub chunks: String,
+    pub chunk_size: u64,
+}
+
+pub fn record_key(d: &Digest) -> String {
+    format!("blob/{d}")
+}
+
+fn chunk_key(set: &str, index: u64) -> String {
+    format!("{set}/{index:010}")
+}
+
+/// Reads a blob's record, or `None` if the blob is not stored.
+pub async fn stat<B: Backend>(b: &B, d: &Digest) -> Result<Option<BlobRecord>> {
+    match b.get(Space::Meta, &record_key(d)).await? {
+        None => Ok(None),
+        Some(v) => serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| Error::corrupt(format!("blob record of {d} is unreadable: {e}"))),
+    }
+}
+
+/// Reads `len` bytes from `offset` (clamped to the blob's end).
+pub async fn read_range<B: Backend>(b: &B, d: &Digest, offset: u64, len: u64) -> Result<Vec<u8>> {
+    let rec = stat(b, d).await?.ok_or_else(|| Error::not_found(format!("content {d}: not found")))?;
+    let end = rec.size.min(offset.saturating_add(len));
+    if offset >= end {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::with_capacity((end - offset) as usize);
+    let cs = rec.chunk_size;
+    for i in offset / cs..=(end - 1) / cs {
+        let key = chunk_key(&rec.chunks, i);
+        let chunk = b
+            .get(Space::Chunks, &key)
+            .await?
+            .ok_or_else(|| Error::corrupt(format!("content {d}: chunk {i} is missing")))?;
+        let c0 = i * cs;
+        let from = offset.saturating_sub(c0) as usize;
+        let to = ((end - c0) as usize).min(chunk.len());
+        if from > to {
+            return Err(Error::corrupt(format!("content {d}: chunk {i} is short")));
+        }
+        out.extend_from_slice(&chunk[from..to]);
+    }
+    Ok(out)
+}
+
+/// Reads a whole blob.
+pub async fn read_all<B: Backend>(b: &B, d: &Digest) -> Result<Vec<u8>> {
+    read_range(b, d, 0, u64::MAX).await
+}
+
+/// Streams bytes into chunks while hashing them. [`BlobWriter::finish`] checks the digest and
+/// returns the operations that make the blob visible; the caller commits them together with
+/// its metadata. Memory use is bounded by one chunk.
+pub struct BlobWriter {
+    set: String,
+    buf: Vec<u8>,
+    next_index: u64,
+    hasher: Sha256Hasher,
+}
+
+/// A blob whose bytes are written but not yet visible: commit `ops` to publish it.
+#[derive(Debug, Clone)]
+pub struct StagedBlob {
+    pub digest: Digest,
+    pub size: u64,
+    pub ops: Vec<Op>,
+    /// The chunk set, for [`discard`] if the caller gives up instead.
+    pub set: String,
+}
+
+impl Default for BlobWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BlobWriter {
+    pub fn new() -> Self {
+        BlobWriter { set: fresh_id(), buf: Vec::new(), next_index: 0, hasher: Sha256Hasher::new() }
+    }
+
+    pub fn written(&self) -> u64 {
+        self.hasher.len()
+    }
+
+    pub async fn write<B: Backend>(&mut self, b: &B, mut data: &[u8]) -> Result<()> {
+        self.hasher.update(data);
+        while !data.is_empty() {
+            let take = (CHUNK_SIZE - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() == CHUNK_SIZE {
+                self.flush(b).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush<B: Backend>(&mut self, b: &B) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::take(&mut self.buf);
+        b.commit(vec![Op::put(Space::Chunks, chunk_key(&self.set, self.next_index), chunk)]).await?;
+        self.next_index += 1;
+        Ok(())
+    }
+
+    /// Flushes the last chunk and checks the content against `expected` (digest and/or size).
+    /// On a mismatch the chunks are deleted and a `data_corrupt` error names both digests.
+    pub async fn finish<B: Backend>(mut self, b: &B, expected: Option<&Digest>, expected_size: Option<u64>) -> Result<StagedBlob> {
+        self.flush(b).await?;
+        let size = self.hasher.len();
+        let digest = self.hasher.clone().finish();
+        let mismatch = match (expected, expected_size) {
+            (Some(want), _) if *want != digest => Some(format!("content is {digest}, expected {want}")),
+            (_, Some(want)) if want != size => Some(format!("content has {size} bytes, expected {want}")),
+            _ => None,
+        };
+        if let Some(msg) = mismatch {
+            discard(b, &self.set).await?;
+            return Err(Error::corrupt(msg));
+        }
+        let rec = BlobRecord { size, chunks: if size == 0 { String::new() } else { self.set.clone() }, chunk_size: CHUNK_SIZE as u64 };
+        let ops = vec![Op::put_meta(record_key(&digest), serde_json::to_vec(&rec).expect("record serialises"))];
+        Ok(StagedBlob { digest, size, ops, set: self.set })
+    }
+}
+
+/// Writes a small in-memory blob and returns its staged publish operations.
+pub async fn stage_bytes<B: Backend>(b: &B, bytes: &[u8]) -> Result<StagedBlob> {
+    let mut w = BlobWriter::new();
+    w.write(b, bytes).await?;
+    w.finish(b, None, None).await
+}
+
+/// Deletes a chunk set that will not be published.
+pub async fn discard<B: Backend>(b: &B, set: &str) -> Result<()> {
+    b.commit(vec![Op::DeletePrefix { space: Space::Chunks, prefix: format!("{set}/") }]).await
+}
+
+/// Operations that delete a published blob: its record and its chunks.
+pub fn delete_ops(d: &Digest, rec: &BlobRecord) -> Vec<Op> {
+    let mut ops = vec![Op::delete_meta(record_key(d))];
+    if !rec.chunks.is_empty() {
+        ops.push(Op::DeletePrefix { space: Space::Chunks, prefix: format!("{}/", rec.chunks) });
+    }
+    ops
+}
+
+/// Removes chunk sets that no blob record points to and that are older than the grace period.
+/// Returns how many sets were removed.
+pub async fn sweep_orphans<B: Backend>(b: &B) -> Result<usize> {
+    let mut live = std::collections::HashSet::new();
+    for (_, v) in b.scan(Space::Meta, "blob/").await? {
+        if let Ok(rec) = serde_json::from_slice::<BlobRecord>(&v) {
+            live.insert(rec.chunks);
+        }
+    }
+    let now = now_millis();
+    let mut doomed: Vec<String> = Vec::new();
+    for key in b.keys(Space::Chunks, "").await? {
+        let Some((set, _)) = key.rsplit_once('/') else { continue };
+        if live.contains(set) || doomed.last().is_some_and(|d| d == set) {
+            continue;
+        }
+        let born: u64 = set.split('-').next().and_then(|t| t.parse().ok()).unwrap_or(0);
+        if now.saturating_sub(born) >= ORPHAN_GRACE_MILLIS {
+            doomed.push(set.to_string());
+        }
+    }
+    let n = doomed.len();
+    if n > 0 {
+        b.commit(doomed.into_iter().map(|s| Op::DeletePrefix { space: Space::Chunks, prefix: format!("{s}/") }).collect()).await?;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::memory::MemoryBackend;
+    use futures::executor::block_on;
+
+    #[test]
+    fn large_blob_round_trip_and_ranges() {
+        block_on(async {
+            let b = MemoryBackend::new();
+            let data: Vec<u8> = (0..(CHUNK_SIZE * 2 + 12345)).map(|i| (i * 7 % 256) as u8).collect();
+            let mut w = BlobWriter::new();
+            for piece in data.chunks(100_003) {
+                w.write(&b, piece).await.unwrap();
+            }
+            let want = Digest::sha256_of(&data);
+            let staged = w.finish(&b, Some(&want), Some(data.len() as u64)).await.unwrap();
+            assert_eq!(b.len(Space::Chunks), 3);
+            // Not visible before its record is committed.
+            assert!(stat(&b, &want).await.unwrap().is_none());
+            b.commit(staged.ops).await.unwrap();
+            assert_eq!(read_all(&b, &want).await.unwrap(), data);
+            let (off, len) = (CHUNK_SIZE as u64 - 10, 20u64);
+            assert_eq!(read_range(&b, &want, off, len).await.unwrap(), &data[off as usize..(off + len) as usize]);
+            assert_eq!(read_range(&b, &want, data.len() as u64 - 5, 100).await.unwrap(), &data[data.len() - 5..]);
+            assert!(read_range(&b, &want, data.len() as u64 + 1, 1).await.unwrap().is_empty());
+        });
+    }
+
+    #[test]
+    fn digest_mismatch_leaves_nothing() {
+        block_on(async {
+            let b = MemoryBackend::new();
+            let mut w = BlobWriter::new();
+            w.write(&b, &vec![1u8; CHUNK_SIZE + 1]).await.unwrap();
+            let wrong = Digest::sha256_of(b"something else");
+            let e = w.finish(&b, Some(&wrong), None).await.unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::DataCorrupt);
+            assert!(e.message.contains(wrong.as_str()));
+            assert!(b.is_empty());
+        });
+    }
+
+    #[test]
+    fn empty_blob_and_orphan_sweep() {
+        block_on(async {
+            let b = MemoryBackend::new();
+            let staged = stage_bytes(&b, b"").await.unwrap();
+            b.commit(staged.ops).await.unwrap();
+            assert_eq!(read_all(&b, &Digest::sha256_of(b"")).await.unwrap(), Vec::<u8>::new());
+            // An old orphan chunk set is swept; a fresh one is kept.
+            b.commit(vec![Op::put(Space::Chunks, "0000000000001-0-0/0000000000", vec![1])]).await.unwrap();
+            let fresh = stage_bytes(&b, b"fresh").await.unwrap();
+            assert_eq!(sweep_orphans(&b).await.unwrap(), 1);
+            assert_eq!(b.keys(Space::Chunks, "").await.unwrap(), vec![format!("{}/0000000000", fresh.set)]);
+        });
+    }
+}

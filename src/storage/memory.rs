@@ -1,0 +1,151 @@
+//! In-memory backend: the reference implementation of [`Backend`], used natively and in wasm
+//! (`{ backend: "memory" }`). Clones share the same data, which is how tests "close and
+//! reopen" a memory store.
+
+use super::{Backend, Op, Space};
+use crate::error::{Error, Result};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+type Table = BTreeMap<String, Vec<u8>>;
+
+#[derive(Clone, Default)]
+pub struct MemoryBackend {
+    tables: Rc<RefCell<[Table; 2]>>,
+    /// Test hook: fail the next commit after applying this many operations, to prove that a
+    /// failed commit leaves nothing behind.
+    fail_after: Rc<RefCell<Option<usize>>>,
+}
+
+fn idx(space: Space) -> usize {
+    match space {
+        Space::Meta => 0,
+        Space::Chunks => 1,
+    }
+}
+
+fn prefix_range<'a>(t: &'a Table, prefix: &'a str) -> impl Iterator<Item = (&'a String, &'a Vec<u8>)> + 'a {
+    t.range(prefix.to_string()..).take_while(move |(k, _)| k.starts_with(prefix))
+}
+
+impl MemoryBackend {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the next commit fail after `n` of its operations were applied (test hook).
+    pub fn fail_next_commit_after(&self, n: usize) {
+        *self.fail_after.borrow_mut() = Some(n);
+    }
+
+    /// Number of keys in a space (for tests and stats).
+    pub fn len(&self, space: Space) -> usize {
+        self.tables.borrow()[idx(space)].len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.tables.borrow().iter().all(|t| t.is_empty())
+    }
+}
+
+impl Backend for MemoryBackend {
+    async fn get(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.tables.borrow()[idx(space)].get(key).cloned())
+    }
+
+    async fn scan(&self, space: Space, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let t = self.tables.borrow();
+        Ok(prefix_range(&t[idx(space)], prefix).map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    async fn keys(&self, space: Space, prefix: &str) -> Result<Vec<String>> {
+        let t = self.tables.borrow();
+        Ok(prefix_range(&t[idx(space)], prefix).map(|(k, _)| k.clone()).collect())
+    }
+
+    async fn commit(&self, ops: Vec<Op>) -> Result<()> {
+        // Apply in place with an undo log; on failure roll back, so the commit is all or
+        // nothing without copying the tables.
+        let mut tables = self.tables.borrow_mut();
+        let fail_after = self.fail_after.borrow_mut().take();
+        let mut undo: Vec<(usize, String, Option<Vec<u8>>)> = Vec::new();
+        let mut outcome = Ok(());
+        for (i, op) in ops.into_iter().enumerate() {
+            if fail_after == Some(i) {
+                outcome = Err(Error::unavailable("memory backend: injected commit failure"));
+                break;
+            }
+            match op {
+                Op::Put { space, key, value } => {
+                    let old = tables[idx(space)].insert(key.clone(), value);
+                    undo.push((idx(space), key, old));
+                }
+                Op::Delete { space, key } => {
+                    if let Some(old) = tables[idx(space)].remove(&key) {
+                        undo.push((idx(space), key, Some(old)));
+                    }
+                }
+                Op::DeletePrefix { space, prefix } => {
+                    let t = &mut tables[idx(space)];
+                    let doomed: Vec<String> = prefix_range(t, &prefix).map(|(k, _)| k.clone()).collect();
+                    for k in doomed {
+                        let old = t.remove(&k);
+                        undo.push((idx(space), k, old));
+                    }
+                }
+                Op::RequireAbsent { space, key } => {
+                    if tables[idx(space)].contains_key(&key) {
+                        outcome = Err(Error::already_exists(format!("{key:?} already exists")));
+                        break;
+                    }
+                }
+            }
+        }
+        if outcome.is_err() {
+            for (t, key, old) in undo.into_iter().rev() {
+                match old {
+                    Some(v) => tables[t].insert(key, v),
+                    None => tables[t].remove(&key),
+                };
+            }
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    #[test]
+    fn commit_is_all_or_nothing() {
+        block_on(async {
+            let b = MemoryBackend::new();
+            b.commit(vec![Op::put_meta("a", "1")]).await.unwrap();
+            b.fail_next_commit_after(1);
+            let err = b.commit(vec![Op::put_meta("b", "2"), Op::put_meta("c", "3")]).await.unwrap_err();
+            assert_eq!(err.code, crate::ErrorCode::Unavailable);
+            assert_eq!(b.keys(Space::Meta, "").await.unwrap(), vec!["a".to_string()]);
+            let err = b
+                .commit(vec![Op::put_meta("d", "4"), Op::RequireAbsent { space: Space::Meta, key: "a".into() }])
+                .await
+                .unwrap_err();
+            assert_eq!(err.code, crate::ErrorCode::AlreadyExists);
+            assert_eq!(b.get(Space::Meta, "d").await.unwrap(), None);
+        });
+    }
+
+    #[test]
+    fn prefix_scan_and_delete() {
+        block_on(async {
+            let b = MemoryBackend::new();
+            b.commit(vec![Op::put_meta("x/1", "a"), Op::put_meta("x/2", "b"), Op::put_meta("y/1", "c")]).await.unwrap();
+            assert_eq!(b.scan(Space::Meta, "x/").await.unwrap().len(), 2);
+            b.commit(vec![Op::DeletePrefix { space: Space::Meta, prefix: "x/".into() }]).await.unwrap();
+            assert_eq!(b.keys(Space::Meta, "").await.unwrap(), vec!["y/1".to_string()]);
+            // A clone sees the same data: this is "reopen" for the memory backend.
+            assert_eq!(b.clone().get(Space::Meta, "y/1").await.unwrap(), Some(b"c".to_vec()));
+        });
+    }
+}
