@@ -1,3 +1,4 @@
 //! moby's graphdriver image store, on top of [`crate::storage`]: the image store (imagedb),
 //! the layer store (layerdb), the reference store (repositories.json) and distribution
 //! metadata, plus the Engine API views over them.
+pub mod model;
