@@ -3,3 +3,4 @@
 
 pub mod gotime;
 pub mod reference;
+pub mod image_config;
