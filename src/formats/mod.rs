@@ -4,3 +4,4 @@
 pub mod gotime;
 pub mod reference;
 pub mod image_config;
+pub mod tar_split;
