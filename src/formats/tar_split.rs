@@ -39,6 +39,14 @@ impl TarSplit {
     pub fn regular_file_bytes(&self) -> i64 {
         self.entries.iter().filter(|e| e.kind == EntryKind::File).map(|e| e.size).sum()
     }
+
+    /// Regular file sizes plus symlink target lengths: what overlay2's native diff reports as
+    /// the layer `size` (`directory.Size` of the unpacked diff dir counts a symlink's lstat size).
+    pub fn regular_and_symlink_bytes(&self) -> i64 {
+        let links: i64 =
+            self.entries.iter().filter(|e| e.kind == EntryKind::Symlink).map(|e| e.linkname_bytes.len() as i64).sum();
+        self.regular_file_bytes() + links
+    }
 }
 
 /// The type of a tar member.
