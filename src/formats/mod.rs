@@ -1,2 +1,8 @@
 //! Pure parsing of on-disk and wire formats: no storage, no JavaScript. Each module takes bytes
 //! (or a reader) and returns values or a clear error naming what was wrong and where.
+
+pub mod bbolt;
+pub mod containerd_meta;
+pub mod filters;
+pub mod gobinary;
+pub mod oci;
