@@ -178,6 +178,17 @@ fn read_meta(data: &[u8], offset: usize, page: u64) -> Result<Meta> {
     if meta.page_size < 512 || !meta.page_size.is_power_of_two() || meta.page_size > 1 << 20 {
         return Err(at(&format!("implausible page size {}", meta.page_size)));
     }
+    // bbolt never shrinks a file below its high-water mark, so a shorter file was cut off
+    // (e.g. copied while being written); the other meta may still describe a complete tree.
+    let needed = (meta.pgid as u128) * (meta.page_size as u128);
+    if needed > data.len() as u128 || meta.pgid < 2 {
+        return Err(at(&format!(
+            "file truncated: {} pages of {} bytes in use but the file has {} bytes",
+            meta.pgid,
+            meta.page_size,
+            data.len()
+        )));
+    }
     Ok(meta)
 }
 
@@ -468,6 +479,14 @@ impl<'a> Bucket<'a> {
     /// The sub-bucket at `key`; `None` when absent or a plain value (as bbolt's `Bucket`).
     pub fn bucket(&self, key: &[u8]) -> Result<Option<Bucket<'a>>> {
         Ok(self.get(key)?.and_then(|v| v.as_bucket()))
+    }
+
+    /// The page id of the bucket's root, or `None` for an inline bucket (for diagnostics).
+    pub fn root_page_id(&self) -> Option<u64> {
+        match self.root {
+            BucketRoot::Page(id) => Some(id),
+            BucketRoot::Inline(_) => None,
+        }
     }
 
     /// True when the bucket's root is stored inline in its parent's value.
