@@ -404,3 +404,190 @@ fn ctr_filter_queries_match_real_answers() {
     assert_eq!(blobs.values().filter(|b| f.matches(*b)).count(), 5);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// OCI types on real blobs
+
+use imagestore::formats::oci::{self, Descriptor, LayerCompression};
+use std::collections::HashMap;
+
+/// Blobs by digest from a map of file paths to bytes, with `blobs/<alg>/<hex>` under `prefix`.
+struct Blobs(HashMap<String, Vec<u8>>);
+
+impl Blobs {
+    fn from_tar(rel: &str, prefix: &str) -> Blobs {
+        let mut m = HashMap::new();
+        let file = std::fs::File::open(fixture(rel)).unwrap();
+        for e in tar::Archive::new(file).entries().unwrap() {
+            let mut e = e.unwrap();
+            let p = e.path().unwrap().to_string_lossy().into_owned();
+            let Some(rest) = p.strip_prefix(prefix) else { continue };
+            if !e.header().entry_type().is_file() {
+                continue;
+            }
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            let key = match rest.strip_prefix("blobs/") {
+                Some(b) => b.replacen('/', ":", 1),
+                None => rest.to_string(),
+            };
+            m.insert(key, data);
+        }
+        Blobs(m)
+    }
+
+    fn from_dir(rel: &str) -> Blobs {
+        let root = fixture(rel);
+        let mut m = HashMap::new();
+        m.insert("index.json".into(), std::fs::read(root.join("index.json")).unwrap());
+        if let Ok(algs) = std::fs::read_dir(root.join("blobs")) {
+            for alg in algs {
+                let alg = alg.unwrap();
+                for f in std::fs::read_dir(alg.path()).unwrap() {
+                    let f = f.unwrap();
+                    let key = format!("{}:{}", alg.file_name().to_string_lossy(), f.file_name().to_string_lossy());
+                    m.insert(key, std::fs::read(f.path()).unwrap());
+                }
+            }
+        }
+        Blobs(m)
+    }
+
+    /// The blob a descriptor names, checked against its digest and size.
+    fn get(&self, d: &Descriptor) -> Option<&[u8]> {
+        let data = self.0.get(d.digest.as_str())?;
+        assert_eq!(data.len() as i64, d.size, "size of {}", d.digest);
+        assert_eq!(Digest::sha256_of(data), d.digest);
+        Some(data)
+    }
+}
+
+#[derive(Default, Debug)]
+struct Walked {
+    indexes: usize,
+    manifests: usize,
+    configs: usize,
+    layers: Vec<(String, LayerCompression)>,
+    missing: usize,
+    other: usize,
+}
+
+/// Walks index → manifests → config/layers, parsing and validating every JSON blob.
+fn walk(blobs: &Blobs, d: &Descriptor, out: &mut Walked) {
+    if oci::is_index(&d.media_type) {
+        let Some(b) = blobs.get(d) else { return out.missing += 1 };
+        let idx = oci::parse_index(b, &d.media_type).unwrap();
+        assert_eq!(idx.schema_version, 2);
+        out.indexes += 1;
+        for m in &idx.manifests {
+            walk(blobs, m, out);
+        }
+    } else if oci::is_manifest(&d.media_type) {
+        let Some(b) = blobs.get(d) else { return out.missing += 1 };
+        let m = oci::parse_manifest(b, &d.media_type).unwrap();
+        assert_eq!(m.schema_version, 2);
+        // A manifest's bytes must not validate as an index.
+        assert!(oci::validate_media_type(b, oci::OCI_INDEX).is_err());
+        out.manifests += 1;
+        // Artifacts (e.g. Helm charts) have other config and layer types: only count them.
+        if !oci::is_config(&m.config.media_type) {
+            out.other += 1;
+            return;
+        }
+        if let Some(cfg) = blobs.get(&m.config) {
+            let v: serde_json::Value = serde_json::from_slice(cfg).unwrap();
+            assert!(v["rootfs"]["diff_ids"].as_array().unwrap().len() <= m.layers.len());
+            out.configs += 1;
+        } else {
+            out.missing += 1;
+        }
+        for l in &m.layers {
+            assert!(oci::is_layer(&l.media_type), "{}", l.media_type);
+            out.layers.push((l.media_type.clone(), oci::layer_compression(&l.media_type).unwrap()));
+            if blobs.get(l).is_none() {
+                out.missing += 1;
+            }
+        }
+    } else {
+        out.other += 1;
+    }
+}
+
+fn walk_layout(blobs: &Blobs) -> Walked {
+    let index: oci::Index = serde_json::from_slice(&blobs.0["index.json"]).unwrap();
+    let mut out = Walked::default();
+    for d in &index.manifests {
+        walk(blobs, d, &mut out);
+    }
+    out
+}
+
+#[test]
+fn oci_archive_of_basic_parses() {
+    let blobs = Blobs::from_tar("docker20/basic/oci-archive.tar", "");
+    let index: oci::Index = serde_json::from_slice(&blobs.0["index.json"]).unwrap();
+    assert_eq!(index.manifests.len(), 1);
+    assert_eq!(index.manifests[0].annotation(oci::ANNOTATION_REF_NAME), Some("edge"));
+    let w = walk_layout(&blobs);
+    assert_eq!((w.manifests, w.configs, w.missing), (1, 1, 0));
+    assert_eq!(w.layers.len(), 7);
+    assert!(w.layers.iter().all(|(mt, c)| mt == oci::OCI_LAYER_GZIP && *c == LayerCompression::Gzip));
+}
+
+#[test]
+fn containerd_root_blob_graphs_parse() {
+    let blobs = Blobs::from_tar("docker20/basic/containerd-root.tar", "io.containerd.content.v1.content/");
+    let meta = basic_meta();
+    let mut total = Walked::default();
+    for ns in meta.namespaces.values() {
+        for img in ns.images.values() {
+            let d = Descriptor {
+                media_type: img.target.media_type.clone(),
+                digest: Digest::parse(&img.target.digest).unwrap(),
+                size: img.target.size,
+                urls: vec![],
+                annotations: Some(img.target.annotations.clone().into_iter().collect()),
+                data: None,
+                artifact_type: None,
+                platform: None,
+            };
+            walk(&blobs, &d, &mut total);
+        }
+    }
+    // default: 6 Docker schema2 images; team: an OCI index over a manifest + the manifest itself.
+    assert_eq!(total.indexes, 1);
+    assert_eq!(total.manifests, 8);
+    assert_eq!(total.missing, 0);
+    let docker_layers = total.layers.iter().filter(|(mt, _)| mt == oci::DOCKER_LAYER).count();
+    assert!(docker_layers > 0);
+    assert!(total.layers.iter().filter(|(mt, _)| mt == oci::DOCKER_LAYER).all(|(_, c)| *c == LayerCompression::Unknown));
+}
+
+#[test]
+fn buildkit_oci_archives_parse_with_their_compressions() {
+    for (file, want) in [
+        ("test-oci-uncompressed-image.tar", LayerCompression::Uncompressed),
+        ("test-oci-gzip-image.tar", LayerCompression::Gzip),
+        ("test-oci-zstd-image.tar", LayerCompression::Zstd),
+        ("test-oci-estargz-image.tar", LayerCompression::Gzip),
+    ] {
+        let blobs = Blobs::from_tar(&format!("wild/dive/.data/{file}"), "");
+        let w = walk_layout(&blobs);
+        assert!(w.manifests >= 1 && w.missing == 0, "{file}: {w:?}");
+        assert!(!w.layers.is_empty() && w.layers.iter().all(|(_, c)| *c == want), "{file}: {w:?}");
+    }
+}
+
+#[test]
+fn go_containerregistry_layouts_parse() {
+    for dir in ["test_index", "test_index_one_image", "test_index_media_type", "test_gc_index", "test_gc_image_unknown_mediatype"] {
+        let blobs = Blobs::from_dir(&format!("wild/go-containerregistry/pkg/v1/layout/testdata/{dir}"));
+        let index: oci::Index = serde_json::from_slice(&blobs.0["index.json"]).unwrap_or_else(|e| panic!("{dir}: {e}"));
+        assert!(!index.manifests.is_empty(), "{dir}");
+        let w = walk_layout(&blobs);
+        assert!(w.manifests + w.indexes + w.other > 0, "{dir}: {w:?}");
+        // Round trip: re-serialising and parsing again gives the same value.
+        let again: oci::Index = serde_json::from_str(&serde_json::to_string(&index).unwrap()).unwrap();
+        assert_eq!(again, index);
+    }
+}
