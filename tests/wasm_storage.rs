@@ -12,6 +12,7 @@ use imagestore::{Error, ErrorCode};
 use indexed_db_futures::database::Database;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use std::future::IntoFuture;
 use wasm_bindgen_test::*;
 
 /// A database name no other test (or earlier run in the same browser profile) uses.
@@ -36,6 +37,19 @@ async fn each_backend(test: &str) -> Vec<(String, AnyBackend)> {
         out.push((name.clone(), AnyBackend::open(kind, &name).await.unwrap()));
     }
     out
+}
+
+/// Awaits `fut`, failing the test instead of hanging if it takes longer than `millis`.
+async fn within<F: std::future::Future>(millis: u32, what: &str, fut: F) -> F::Output {
+    let set_timeout: js_sys::Function =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("setTimeout")).unwrap().unchecked_into();
+    let timer = JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
+        set_timeout.call2(&JsValue::NULL, &resolve, &JsValue::from(millis)).unwrap();
+    }));
+    match futures::future::select(std::pin::pin!(fut), timer).await {
+        futures::future::Either::Left((out, _)) => out,
+        futures::future::Either::Right(_) => panic!("{what}: still pending after {millis} ms"),
+    }
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -290,7 +304,8 @@ async fn version_change_elsewhere_closes_our_connection() {
 
     // Another connection (another tab, a newer build) upgrades the database. It must not be
     // blocked by ours: ours steps aside on `versionchange`.
-    let newer = Database::open(name.as_str()).with_version(SCHEMA_VERSION + 1).await.expect("upgrade is not blocked");
+    let upgrade = Database::open(name.as_str()).with_version(SCHEMA_VERSION + 1).into_future();
+    let newer = within(3_000, "upgrade from another connection", upgrade).await.expect("upgrade succeeds");
     assert_eq!(newer.version(), f64::from(SCHEMA_VERSION + 1));
     assert!(ours.is_closed());
     let e = ours.get(Space::Meta, "a").await.unwrap_err();
@@ -310,7 +325,7 @@ async fn destroy_closes_our_open_connections() {
     let name = db_name("destroy-open");
     let ours = open_idb(&name).await;
     ours.commit(vec![put(Space::Meta, "a", "1")]).await.unwrap();
-    IdbBackend::destroy(&name).await.expect("our own open connection does not block deletion");
+    within(3_000, "destroy with our connection open", IdbBackend::destroy(&name)).await.expect("destroy succeeds");
     assert!(ours.is_closed());
     let e = ours.keys(Space::Meta, "").await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Unavailable, "{e}");
@@ -327,7 +342,7 @@ async fn destroy_blocked_by_a_foreign_connection_gives_up_with_a_clear_error() {
     // A connection that ignores `versionchange` (not one of ours).
     let foreign = Database::open(name.as_str()).await.unwrap();
     let quick = IdbOptions { blocked_timeout_ms: 200 };
-    let e = IdbBackend::destroy_with(&name, &quick).await.unwrap_err();
+    let e = within(3_000, "blocked destroy", IdbBackend::destroy_with(&name, &quick)).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Unavailable, "{e}");
     assert!(e.message.contains("blocked") && e.message.contains(&name), "{e}");
     // Once the other connection closes, the queued deletion goes through.
