@@ -359,6 +359,18 @@ fn missing_indexeddb_error_names_both_ways_out() {
     }
 }
 
+#[wasm_bindgen_test]
+fn dom_exceptions_map_to_codes_naming_database_and_operation() {
+    let e = indexeddb::error_from_dom("db1", "commit", "QuotaExceededError", "The quota has been exceeded.");
+    assert_eq!(e.code, ErrorCode::QuotaExceeded);
+    assert!(e.message.contains("\"db1\"") && e.message.contains("commit") && e.message.contains("quota"), "{e}");
+    for name in ["UnknownError", "InvalidStateError", "VersionError", "AbortError", ""] {
+        let e = indexeddb::error_from_dom("db2", "open", name, "m");
+        assert_eq!(e.code, ErrorCode::Unavailable, "{name}");
+        assert!(e.message.contains("\"db2\"") && e.message.contains("open") && e.message.contains(name), "{e}");
+    }
+}
+
 /// Hides the global `indexedDB` until dropped (an own property shadows the browser's
 /// accessor; Node's fake-indexeddb global is saved and put back).
 struct HiddenIndexedDb(Option<JsValue>);

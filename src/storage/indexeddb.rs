@@ -235,8 +235,10 @@ impl Drop for Connection {
     }
 }
 
-/// Creates what is missing for [`SCHEMA_VERSION`], step by step from `old_version`.
-fn upgrade(db: &Database, old_version: f64) -> indexed_db_futures::Result<()> {
+/// Brings the schema from `_old_version` (0 for a new database) to [`SCHEMA_VERSION`], step
+/// by step. Runs inside the `versionchange` transaction, so a failing step aborts the upgrade
+/// and leaves the database as it was.
+fn upgrade(db: &Database, _old_version: f64) -> indexed_db_futures::Result<()> {
     // Version 1: one object store per key space, out-of-line string keys. Written as "create
     // what is missing" so that it also repairs a database whose stores were lost.
     for space in Space::ALL {
@@ -245,7 +247,6 @@ fn upgrade(db: &Database, old_version: f64) -> indexed_db_futures::Result<()> {
         }
     }
     // Later versions add steps here: `if old_version < 2.0 { ... }`.
-    let _ = old_version;
     Ok(())
 }
 
@@ -325,7 +326,8 @@ impl Backend for IdbBackend {
             .map_err(&fail)?;
         let raw_tx: IdbTransaction = (**tx.as_sys()).clone();
         // Every request goes out now, in order; IndexedDB runs them in that order. Only the
-        // guards are awaited: a failing put aborts the transaction and surfaces in commit().
+        // guards are awaited; the other requests are dropped unawaited (they still run): a
+        // failing one aborts the transaction, which commit() reports.
         let mut guards = Vec::new();
         {
             let meta = tx.object_store(Space::Meta.name()).map_err(&fail)?;
@@ -338,13 +340,13 @@ impl Backend for IdbBackend {
                 match op {
                     Op::Put { space, key, value } => {
                         let value = JsValue::from(Uint8Array::from(&value[..]));
-                        let _ = store(space).put(value).with_key(key).without_key_type().primitive().map_err(&fail)?;
+                        drop(store(space).put(value).with_key(key).without_key_type().primitive().map_err(&fail)?);
                     }
                     Op::Delete { space, key } => {
-                        let _ = store(space).delete(key).primitive().map_err(&fail)?;
+                        drop(store(space).delete(key).primitive().map_err(&fail)?);
                     }
                     Op::DeletePrefix { space, prefix } => {
-                        let _ = store(space).delete::<String, _>(prefix_range(&prefix)).primitive().map_err(&fail)?;
+                        drop(store(space).delete::<String, _>(prefix_range(&prefix)).primitive().map_err(&fail)?);
                     }
                     Op::RequireAbsent { space, key } => {
                         let count = store(space).count().with_query(key.as_str()).primitive().map_err(&fail)?;
@@ -373,7 +375,7 @@ impl Backend for IdbBackend {
 /// `QuotaExceededError`) when it has one, else what the request or commit reported.
 fn commit_error(db: &str, tx: &IdbTransaction, e: IdbError) -> Error {
     match tx.error() {
-        Some(cause) => dom_error(db, "commit", &cause.name(), &cause.message()),
+        Some(cause) => error_from_dom(db, "commit", &cause.name(), &cause.message()),
         None => idb_error(db, "commit", e),
     }
 }
@@ -392,7 +394,7 @@ fn idb_error(db: &str, op: &str, e: IdbError) -> Error {
     match e {
         IdbError::DomException(d) => {
             let d: web_sys::DomException = d.into();
-            dom_error(db, op, &d.name(), &d.message())
+            error_from_dom(db, op, &d.name(), &d.message())
         }
         IdbError::Unknown(js) => {
             // fake-indexeddb and older engines may throw errors that are not DOMException
@@ -401,13 +403,14 @@ fn idb_error(db: &str, op: &str, e: IdbError) -> Error {
             let field = |f: &str| js_sys::Reflect::get(&js, &JsValue::from_str(f)).ok().and_then(|v| v.as_string());
             let name = field("name").unwrap_or_default();
             let message = field("message").unwrap_or_else(|| format!("{js:?}"));
-            dom_error(db, op, &name, &message)
+            error_from_dom(db, op, &name, &message)
         }
         other => Error::unavailable(format!("IndexedDB database {db:?}: {op} failed: {other}")),
     }
 }
 
-fn dom_error(db: &str, op: &str, name: &str, message: &str) -> Error {
+/// The crate error for a `DOMException` named `name` raised by operation `op` on database `db`.
+pub fn error_from_dom(db: &str, op: &str, name: &str, message: &str) -> Error {
     let code = match name {
         "QuotaExceededError" => ErrorCode::QuotaExceeded,
         _ => ErrorCode::Unavailable,
