@@ -316,7 +316,7 @@ async fn version_change_elsewhere_closes_our_connection() {
     // This build cannot open the newer schema; it says so instead of guessing.
     let e = IdbBackend::open(&name).await.err().expect("newer schema must not open");
     assert_eq!(e.code, ErrorCode::Unavailable, "{e}");
-    assert!(e.message.contains(&name) && e.message.contains("VersionError"), "{e}");
+    assert!(e.message.contains(&name) && e.message.contains("VersionError") && e.message.contains("newer build"), "{e}");
     IdbBackend::destroy(&name).await.unwrap();
 }
 

@@ -415,8 +415,12 @@ pub fn error_from_dom(db: &str, op: &str, name: &str, message: &str) -> Error {
         "QuotaExceededError" => ErrorCode::QuotaExceeded,
         _ => ErrorCode::Unavailable,
     };
-    let what = if code == ErrorCode::QuotaExceeded { "storage quota exceeded: " } else { "" };
-    Error::new(code, format!("IndexedDB database {db:?}: {op} failed: {what}{name}: {message}"))
+    let hint = match name {
+        "QuotaExceededError" => "storage quota exceeded: ".to_string(),
+        "VersionError" => format!("it was written by a newer build (this one reads schema version {SCHEMA_VERSION}): "),
+        _ => String::new(),
+    };
+    Error::new(code, format!("IndexedDB database {db:?}: {op} failed: {hint}{name}: {message}"))
 }
 
 /// Awaits `request` (an open or delete request). If IndexedDB reports it `blocked` (another
