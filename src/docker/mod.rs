@@ -2,3 +2,10 @@
 //! the layer store (layerdb), the reference store (repositories.json) and distribution
 //! metadata, plus the Engine API views over them.
 pub mod model;
+pub mod distribution;
+pub mod engine;
+pub mod images;
+pub mod layers;
+pub mod references;
+pub(crate) mod standins;
+pub mod tx;
