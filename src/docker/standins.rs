@@ -294,6 +294,11 @@ pub(crate) mod gotime {
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into Unix seconds (fraction dropped).
     pub fn parse_unix(s: &str) -> Option<i64> {
+        parse_unix_nanos(s).map(|n| n.div_euclid(1_000_000_000) as i64)
+    }
+
+    /// Like [`parse_unix`] with the fraction kept: nanoseconds since the epoch.
+    pub fn parse_unix_nanos(s: &str) -> Option<i128> {
         let b = s.as_bytes();
         if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
             return None;
@@ -301,11 +306,15 @@ pub(crate) mod gotime {
         let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
         let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
         let mut i = 19;
+        let mut nanos: i128 = 0;
         if b[i] == b'.' {
             i += 1;
+            let start = i;
             while i < b.len() && b[i].is_ascii_digit() {
                 i += 1;
             }
+            let digits = &s[start..i.min(start + 9)];
+            nanos = format!("{digits:0<9}").parse().ok()?;
         }
         let offset = match &s[i..] {
             "Z" => 0,
@@ -315,7 +324,8 @@ pub(crate) mod gotime {
             }
             _ => return None,
         };
-        Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset)
+        let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset;
+        Some(i128::from(secs) * 1_000_000_000 + nanos)
     }
 
     /// Go's `Format(time.RFC3339Nano)` of a UTC instant (trailing fraction zeros trimmed).
@@ -354,6 +364,8 @@ pub(crate) mod image_config {
     pub struct ConfigFacts {
         pub json: Value,
         pub created_unix: i64,
+        /// `created` with full precision, for the `before`/`since` filters.
+        pub created_nanos: i128,
         pub diff_ids: Vec<Digest>,
         pub history: Vec<HistoryFacts>,
         pub os: String,
@@ -391,7 +403,12 @@ pub(crate) mod image_config {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(ConfigFacts { created_unix: time_of(&json, "created"), os: str_of(&json, "os"), diff_ids, history, json })
+        let created_nanos = json
+            .get("created")
+            .and_then(Value::as_str)
+            .and_then(gotime::parse_unix_nanos)
+            .unwrap_or(i128::from(gotime::ZERO_UNIX) * 1_000_000_000);
+        Ok(ConfigFacts { created_unix: time_of(&json, "created"), created_nanos, os: str_of(&json, "os"), diff_ids, history, json })
     }
 
     impl ConfigFacts {
@@ -405,5 +422,116 @@ pub(crate) mod image_config {
         pub fn value(&self, key: &str) -> Value {
             self.json.get(key).cloned().unwrap_or(Value::Null)
         }
+    }
+}
+
+pub(crate) mod render {
+    //! Engine API v1.41 JSON shapes (ImageSummary, ImageInspect, HistoryResponseItem) from the
+    //! facts the stores know. Config objects are passed through as stored.
+    use super::image_config::ConfigFacts;
+    use serde_json::{json, Value};
+
+    fn list_or_null(v: Vec<String>) -> Value {
+        if v.is_empty() { Value::Null } else { json!(v) }
+    }
+
+    pub struct SummaryFacts<'a> {
+        pub id: &'a str,
+        pub parent: &'a str,
+        pub config: &'a ConfigFacts,
+        pub size: i64,
+        pub repo_tags: Vec<String>,
+        pub repo_digests: Vec<String>,
+    }
+
+    pub fn image_summary(f: SummaryFacts<'_>) -> Value {
+        json!({
+            "Containers": -1,
+            "Created": f.config.created_unix,
+            "Id": f.id,
+            "Labels": f.config.labels().cloned().unwrap_or(Value::Null),
+            "ParentId": f.parent,
+            "RepoDigests": list_or_null(f.repo_digests),
+            "RepoTags": list_or_null(f.repo_tags),
+            "SharedSize": -1,
+            "Size": f.size,
+            "VirtualSize": f.size,
+        })
+    }
+
+    pub struct InspectFacts<'a> {
+        pub summary: SummaryFacts<'a>,
+        pub last_tag_time: String,
+        pub graph_driver: &'a str,
+    }
+
+    pub fn image_inspect(f: InspectFacts<'_>) -> Value {
+        let c = f.summary.config;
+        let mut comment = c.string("comment");
+        if comment.is_empty() {
+            comment = c.history.last().map(|h| h.comment.clone()).unwrap_or_default();
+        }
+        let os = match c.string("os") {
+            os if os.is_empty() => "linux".to_string(),
+            os => os,
+        };
+        let mut rootfs = json!({ "Type": c.json.get("rootfs").and_then(|r| r.get("type")).cloned().unwrap_or(json!("")) });
+        if !c.diff_ids.is_empty() {
+            rootfs["Layers"] = json!(c.diff_ids.iter().map(|d| d.as_str()).collect::<Vec<_>>());
+        }
+        let mut out = json!({
+            "Id": f.summary.id,
+            "RepoTags": f.summary.repo_tags,
+            "RepoDigests": f.summary.repo_digests,
+            "Parent": f.summary.parent,
+            "Comment": comment,
+            "Created": c.json.get("created").cloned().unwrap_or(json!("0001-01-01T00:00:00Z")),
+            "Container": c.string("container"),
+            "ContainerConfig": c.value("container_config"),
+            "DockerVersion": c.string("docker_version"),
+            "Author": c.string("author"),
+            "Config": c.value("config"),
+            "Architecture": c.string("architecture"),
+            "Os": os,
+            "Size": f.summary.size,
+            "VirtualSize": f.summary.size,
+            "GraphDriver": { "Data": null, "Name": f.graph_driver },
+            "RootFS": rootfs,
+            "Metadata": { "LastTagTime": f.last_tag_time },
+        });
+        for (api, key) in [("Variant", "variant"), ("OsVersion", "os.version")] {
+            let v = c.string(key);
+            if !v.is_empty() {
+                out[api] = json!(v);
+            }
+        }
+        out
+    }
+
+    pub struct HistoryItem {
+        pub id: String,
+        pub created: i64,
+        pub created_by: String,
+        pub comment: String,
+        pub size: i64,
+        pub tags: Vec<String>,
+    }
+
+    pub fn history(items: Vec<HistoryItem>) -> Value {
+        Value::Array(
+            items
+                .into_iter()
+                .map(|h| {
+                    json!({
+                        "Comment": h.comment,
+                        "Created": h.created,
+                        "CreatedBy": h.created_by,
+                        "Id": h.id,
+                        "Size": h.size,
+                        "Tags": list_or_null(h.tags),
+                    })
+                })
+                .collect(),
+        )
     }
 }
