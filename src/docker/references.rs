@@ -13,6 +13,14 @@ use crate::store::keys;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A normalised Docker reference (`docker.io/library/busybox:latest`).
+pub use super::standins::reference::Named as Reference;
+
+/// `reference.ParseNormalizedNamed`: `busybox` → `docker.io/library/busybox`.
+pub fn parse_reference(s: &str) -> Result<Reference> {
+    parse_normalized_named(s)
+}
+
 /// The stored value of one reference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferenceRecord {
