@@ -202,8 +202,11 @@ fn filter_errors_are_dockerds() {
     assert_eq!(listed[0]["RepoTags"][0], "local/empty:meta");
 }
 
-/// The basic fixture's store as image IDs with parents, layers, and repositories.
-fn snapshot(store: &Store<MemoryBackend>) -> (Vec<(String, Option<String>)>, Vec<String>, Value) {
+/// Image IDs with their parents, layer ChainIDs, and the repositories map.
+type Snapshot = (Vec<(String, Option<String>)>, Vec<String>, Value);
+
+/// What a store holds, for comparing two stores.
+fn snapshot(store: &Store<MemoryBackend>) -> Snapshot {
     let d = store.docker();
     let images = d.images.map().map(|i| (i.id().to_string(), i.record.parent.as_ref().map(|p| p.to_string()))).collect();
     let layers = d.layers.records().map(|l| l.chain_id.to_string()).collect();

@@ -135,7 +135,7 @@ pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters
         rows.push((img.config.created_unix, render::image_summary(summary)));
     }
     // Stable sort over ID order: ties keep ID order.
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     Ok(Value::Array(rows.into_iter().map(|(_, v)| v).collect()))
 }
 

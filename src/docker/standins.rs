@@ -178,7 +178,7 @@ pub(crate) mod reference {
                 && b[0].is_ascii_alphanumeric()
                 && b[b.len() - 1].is_ascii_alphanumeric()
         };
-        host.split('.').all(comp_ok) && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|x| x.is_ascii_digit()))
+        host.split('.').all(comp_ok) && port.map_or(true, |p| !p.is_empty() && p.bytes().all(|x| x.is_ascii_digit()))
     }
 
     /// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`

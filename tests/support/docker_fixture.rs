@@ -33,7 +33,7 @@ pub fn read_store_files(tar_path: &str, pick: Option<&str>) -> (String, BTreeMap
     let root = all
         .keys()
         .filter_map(|p| p.find("imagedb/content/").map(|i| p[..i].to_string()))
-        .find(|root| pick.is_none_or(|want| root.ends_with(want)))
+        .find(|root| pick.map_or(true, |want| root.ends_with(want)))
         .unwrap_or_else(|| panic!("{tar_path}: no imagedb/ folder"));
     let files = all.into_iter().filter_map(|(p, d)| p.strip_prefix(&root).map(|rel| (rel.to_string(), d))).collect();
     (root, files)
