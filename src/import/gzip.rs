@@ -36,7 +36,8 @@ impl Decompressor {
         Decompressor { state: State::Sniffing(Vec::with_capacity(2)), out: Vec::new() }
     }
 
-    pub fn is_gzip(&self) -> bool {
+    #[cfg(test)]
+    fn is_gzip(&self) -> bool {
         matches!(self.state, State::Gzip(_))
     }
 

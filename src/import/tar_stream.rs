@@ -106,11 +106,6 @@ impl TarReader {
         }
     }
 
-    /// True once the end-of-archive blocks were read.
-    pub fn at_end(&self) -> bool {
-        matches!(self.state, State::End)
-    }
-
     /// Consumes bytes from the front of `input` until one event is ready; `None` means
     /// `input` is used up (feed more, or call [`TarReader::finish`]).
     pub fn next<'a>(&mut self, input: &mut &'a [u8]) -> Result<Option<Event<'a>>> {
