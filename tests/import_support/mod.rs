@@ -142,3 +142,61 @@ pub fn assert_matches_images_all(backend: &MemoryBackend, d: &DockerImport, imag
         assert_eq!(digests, list(&want["RepoDigests"], "<none>@<none>"), "digests of {id}");
     }
 }
+
+/// One entry of a tar, kept whole (fixtures are small).
+#[derive(Clone)]
+pub struct TarItem {
+    pub header: tar::Header,
+    pub path: String,
+    pub data: Vec<u8>,
+}
+
+/// Reads every entry of a (plain) tar.
+pub fn tar_items(tar: &[u8]) -> Vec<TarItem> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(tar);
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let path = String::from_utf8(e.path_bytes().into_owned()).unwrap();
+            let header = e.header().clone();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            TarItem { header, path, data }
+        })
+        .collect()
+}
+
+/// Writes entries as a tar (long names get GNU extension headers), with the end blocks.
+pub fn build_tar(items: &[TarItem]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for it in items {
+        let mut h = it.header.clone();
+        h.set_size(it.data.len() as u64);
+        b.append_data(&mut h, &it.path, &it.data[..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// A regular-file entry.
+pub fn file_item(path: &str, data: &[u8]) -> TarItem {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o600);
+    header.set_size(data.len() as u64);
+    TarItem { header, path: path.to_string(), data: data.to_vec() }
+}
+
+/// `path` without its leading `./`.
+pub fn plain_path(path: &str) -> &str {
+    path.trim_start_matches("./")
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
