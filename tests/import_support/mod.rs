@@ -175,7 +175,16 @@ pub fn build_tar(items: &[TarItem]) -> Vec<u8> {
     for it in items {
         let mut h = it.header.clone();
         h.set_size(it.data.len() as u64);
-        b.append_data(&mut h, &it.path, &it.data[..]).unwrap();
+        if it.path.split('/').any(|c| c == "..") {
+            // The tar crate refuses such names; hostile archives have them, so write it raw.
+            let name = &mut h.as_old_mut().name;
+            name.fill(0);
+            name[..it.path.len()].copy_from_slice(it.path.as_bytes());
+            h.set_cksum();
+            b.append(&h, &it.data[..]).unwrap();
+        } else {
+            b.append_data(&mut h, &it.path, &it.data[..]).unwrap();
+        }
     }
     b.into_inner().unwrap()
 }
