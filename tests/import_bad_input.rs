@@ -153,7 +153,7 @@ fn a_layer_with_a_missing_parent_is_skipped_with_its_descendants_and_their_image
     assert!(image_skips.iter().all(|(_, r)| r.contains("does not exist")));
     // The surviving child keeps its parent link only if the parent survived too.
     let ids: BTreeSet<_> = d.images.iter().map(|(r, _)| &r.id).collect();
-    assert!(d.images.iter().all(|(r, _)| r.parent.as_ref().is_none_or(|p| ids.contains(p))));
+    assert!(d.images.iter().all(|(r, _)| r.parent.as_ref().map_or(true, |p| ids.contains(p))));
 }
 
 #[test]
@@ -198,7 +198,11 @@ fn dot_dot_paths_and_links_are_ignored_with_a_warning() {
     link.set_entry_type(tar::EntryType::Symlink);
     link.set_link_name("/etc/shadow").unwrap();
     link.set_size(0);
-    items.push(TarItem { header: link, path: format!("imagedb/metadata/sha256/{config_of_demo}/parent"), data: vec![] });
+    items.push(TarItem {
+        header: link,
+        path: format!("imagedb/metadata/sha256/{config_of_demo}/parent"),
+        data: vec![],
+    });
     let (f, _) = import_chunked(&build_tar(&items), 4093);
     let f = f.unwrap();
     let d = docker(&f);

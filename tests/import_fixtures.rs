@@ -63,14 +63,20 @@ fn docker20_scale200_in_any_chunking() {
 
 #[test]
 fn whole_docker_roots_from_the_wild_gzip() {
-    for (name, driver) in [("aufs.v2", "aufs"), ("overlay.v2", "overlay"), ("overlay2.v2", "overlay2"), ("vols.v2", "overlay2")] {
+    for (name, driver) in
+        [("aufs.v2", "aufs"), ("overlay.v2", "overlay"), ("overlay2.v2", "overlay2"), ("vols.v2", "overlay2")]
+    {
         let tgz = fixture(&format!("wild/docker-explorer/test_data/{name}.tgz"));
         let (f, backend) = import_chunked(&tgz, 65536);
         let f = f.unwrap_or_else(|e| panic!("{name}: {e}"));
         let d = docker(&f);
         assert_eq!(d.source_dir, format!("docker/image/{driver}/"), "{name}");
         assert!(d.skipped.is_empty(), "{name}: {:?}", d.skipped);
-        assert_matches_images_all(&backend, d, &fixture_json(&format!("wild/docker-explorer/expected/{name}/api/images-all.json")));
+        assert_matches_images_all(
+            &backend,
+            d,
+            &fixture_json(&format!("wild/docker-explorer/expected/{name}/api/images-all.json")),
+        );
         let chains = expected_chain_ids(&format!("wild/docker-explorer/expected/{name}/api/inspect"));
         assert_eq!(d.layers.iter().map(|l| l.chain_id.clone()).collect::<BTreeSet<_>>(), chains, "{name}");
         if name == "overlay2.v2" {

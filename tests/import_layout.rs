@@ -80,13 +80,10 @@ fn of_two_drivers_the_one_with_images_is_taken_and_the_other_discarded() {
     let d = docker(&f);
     assert_eq!(d.source_dir, "var/lib/docker/image/overlay2/");
     assert_eq!(d.images.len(), 22);
-    assert!(
-        d.warnings.iter().any(|w| w.contains("not var/lib/docker/image/aufs/ (1 images)")),
-        "{:?}",
-        d.warnings
-    );
+    assert!(d.warnings.iter().any(|w| w.contains("not var/lib/docker/image/aufs/ (1 images)")), "{:?}", d.warnings);
     // Only the taken store's blobs are left staged: the aufs copies were discarded.
-    let kept: BTreeSet<String> = d.images.iter().map(|(_, b)| &b.set).chain(d.tar_splits.iter().map(|b| &b.set)).cloned().collect();
+    let kept: BTreeSet<String> =
+        d.images.iter().map(|(_, b)| &b.set).chain(d.tar_splits.iter().map(|b| &b.set)).cloned().collect();
     let staged: BTreeSet<String> = futures::executor::block_on(imagestore::storage::Backend::keys(
         &backend,
         imagestore::storage::Space::Chunks,
@@ -110,4 +107,28 @@ fn an_archive_without_a_store_says_what_it_holds() {
     let tar = build_tar(&[file_item("x/imagedb/content/sha256/aa", b"{}")]);
     let e = import_chunked(&tar, 512).0.unwrap_err();
     assert!(e.message.contains("imagedb/ without layerdb/ in x/"), "{e}");
+}
+
+#[test]
+fn a_docker_in_docker_store_inside_a_layer_does_not_win_over_the_daemons_own() {
+    // The outer store has fewer images than the one nested in a layer's content.
+    let outer_items: Vec<TarItem> = basic_under("docker/image/overlay2/")
+        .into_iter()
+        .filter(|it| {
+            !it.path.contains("/imagedb/content/")
+                || it.path.contains("3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd")
+        })
+        .collect();
+    let mut items = basic_under("docker/overlay2/0123/diff/var/lib/docker/image/vfs/");
+    items.extend(outer_items);
+    let (f, _) = import_chunked(&build_tar(&items), 65536);
+    let f = f.unwrap();
+    let d = docker(&f);
+    assert_eq!(d.source_dir, "docker/image/overlay2/");
+    assert_eq!(d.images.len(), 1);
+    assert!(
+        d.warnings.iter().any(|w| w.contains("not docker/overlay2/0123/diff/var/lib/docker/image/vfs/ (22 images)")),
+        "{:?}",
+        d.warnings
+    );
 }

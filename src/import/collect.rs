@@ -291,22 +291,25 @@ impl Collector {
         Ok(())
     }
 
-    /// Picks the store folder to import: of those holding both `imagedb/` and `layerdb/`, the
-    /// one with the most images (then the shallowest, then by name). The chosen folder leaves
-    /// the collector; [`Collector::discard_all`] then drops the others' blobs.
+    /// Picks the store folder to import, among those holding both `imagedb/` and `layerdb/`:
+    /// one with images before an empty one, then the shallowest (the daemon's own store
+    /// rather than a docker-in-docker store inside a layer), then the one with the most
+    /// images, then by name. The chosen folder leaves the collector;
+    /// [`Collector::discard_all`] then drops the others' blobs.
     pub fn choose(&mut self) -> Result<Chosen> {
         let mut warnings = std::mem::take(&mut self.warnings);
         if self.warnings_dropped > 0 {
             warnings.push(format!("{} more warnings like the above were left out", self.warnings_dropped));
         }
+        let rank = |root: &String, c: &Candidate| {
+            let depth = root.matches('/').count();
+            (c.configs.is_empty(), depth, std::cmp::Reverse(c.configs.len()), root.clone())
+        };
         let best = self
             .candidates
             .iter()
             .filter(|(_, c)| c.is_store())
-            .max_by(|(ra, a), (rb, b)| {
-                let depth = |r: &str| r.matches('/').count();
-                a.configs.len().cmp(&b.configs.len()).then(depth(rb).cmp(&depth(ra))).then(rb.cmp(ra))
-            })
+            .min_by_key(|(root, c)| rank(root, c))
             .map(|(root, _)| root.clone());
         let Some(root) = best else {
             return Err(self.not_a_store_error());

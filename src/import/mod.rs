@@ -28,7 +28,7 @@ mod store_paths;
 mod tar_stream;
 
 pub use collect::{CONFIG_LIMIT, REPOSITORIES_LIMIT, SMALL_FILE_LIMIT};
-pub use progress::{Phase, Progress, REPORT_EVERY};
+pub use progress::{Phase, Progress, ProgressCallback, REPORT_EVERY};
 pub use report::ImportReport;
 
 use crate::docker::model::DockerImport;
@@ -77,15 +77,18 @@ pub struct Finished {
     pub report: ImportReport,
 }
 
+/// Polled between chunks: true means the caller cancelled the import.
+pub type CancelCheck = Box<dyn Fn() -> bool>;
+
 /// Options of one import.
 #[derive(Default)]
 pub struct ImportOptions {
     /// The input's size, if known (only shown in progress reports).
     pub bytes_total: Option<u64>,
     /// Called with progress at a bounded rate (every [`REPORT_EVERY`] bytes and at phase changes).
-    pub on_progress: Option<Box<dyn FnMut(&Progress)>>,
+    pub on_progress: Option<ProgressCallback>,
     /// Polled between chunks; returning true cancels the import (error code `aborted`).
-    pub is_cancelled: Option<Box<dyn Fn() -> bool>>,
+    pub is_cancelled: Option<CancelCheck>,
 }
 
 /// A streaming import: [`push`](Importer::push) chunks as they arrive, then
@@ -95,7 +98,7 @@ pub struct Importer {
     tar: TarReader,
     collector: Collector,
     reporter: Reporter,
-    is_cancelled: Option<Box<dyn Fn() -> bool>>,
+    is_cancelled: Option<CancelCheck>,
     bytes_total: Option<u64>,
     bytes_read: u64,
     failed: bool,

@@ -30,16 +30,19 @@ pub struct Progress {
     pub blobs: u64,
 }
 
+/// The progress callback of an import.
+pub type ProgressCallback = Box<dyn FnMut(&Progress)>;
+
 /// Reports at most once per [`REPORT_EVERY`] bytes while reading, and at every phase change.
 pub const REPORT_EVERY: u64 = 1 << 20;
 
 pub(crate) struct Reporter {
-    callback: Option<Box<dyn FnMut(&Progress)>>,
+    callback: Option<ProgressCallback>,
     last: Option<(Phase, u64)>,
 }
 
 impl Reporter {
-    pub fn new(callback: Option<Box<dyn FnMut(&Progress)>>) -> Self {
+    pub fn new(callback: Option<ProgressCallback>) -> Self {
         Reporter { callback, last: None }
     }
 

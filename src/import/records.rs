@@ -20,7 +20,9 @@ pub fn parse_repositories(bytes: &[u8], warnings: &mut Vec<String>) -> Repositor
     };
     // Go matches the `Repositories` key case-insensitively.
     let repos = match &doc {
-        Value::Object(o) => o.get("Repositories").or_else(|| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("repositories")).map(|(_, v)| v)),
+        Value::Object(o) => o
+            .get("Repositories")
+            .or_else(|| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("repositories")).map(|(_, v)| v)),
         _ => None,
     };
     let repos = match repos {
@@ -43,7 +45,9 @@ pub fn parse_repositories(bytes: &[u8], warnings: &mut Vec<String>) -> Repositor
                 continue;
             };
             if let Some(why) = reference_problem(repo, key) {
-                warnings.push(format!("repositories.json: reference {key:?} does not parse ({why}); kept as dockerd keeps it"));
+                warnings.push(format!(
+                    "repositories.json: reference {key:?} does not parse ({why}); kept as dockerd keeps it"
+                ));
             }
             inner.insert(key.clone(), id);
         }
@@ -114,7 +118,9 @@ pub fn parse_distribution(
         let key = Digest::from_sha256_hex(hex).expect("file names were checked to be sha256 hex");
         match serde_json::from_slice::<Option<Vec<V2Metadata>>>(bytes) {
             Ok(list) => drop(out.v2metadata_by_diffid.insert(key, list.unwrap_or_default())),
-            Err(e) => warnings.push(format!("distribution/v2metadata-by-diffid/sha256/{hex}: unreadable ({e}), skipped")),
+            Err(e) => {
+                warnings.push(format!("distribution/v2metadata-by-diffid/sha256/{hex}: unreadable ({e}), skipped"))
+            }
         }
     }
     out
@@ -150,7 +156,11 @@ mod tests {
         let hex = &ID[7..];
         let ids = BTreeMap::from([(hex.to_string(), ID.as_bytes().to_vec()), ("0".repeat(64), b"junk".to_vec())]);
         let v2 = BTreeMap::from([
-            (hex.to_string(), format!(r#"[{{"Digest":"{ID}","SourceRepository":"docker.io/library/alpine","HMAC":""}}]"#).into_bytes()),
+            (
+                hex.to_string(),
+                format!(r#"[{{"Digest":"{ID}","SourceRepository":"docker.io/library/alpine","HMAC":""}}]"#)
+                    .into_bytes(),
+            ),
             ("1".repeat(64), b"{}".to_vec()),
         ]);
         let mut w = Vec::new();

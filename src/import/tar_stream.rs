@@ -57,11 +57,23 @@ enum State {
     /// Collecting a header block.
     Header,
     /// Collecting an extension header's data; `padding` follows it.
-    Extension { kind: ExtKind, remaining: u64, padding: u64, buf: Vec<u8> },
+    Extension {
+        kind: ExtKind,
+        remaining: u64,
+        padding: u64,
+        buf: Vec<u8>,
+    },
     /// Skipping GNU sparse extension blocks; the entry is announced after them.
-    SparseBlocks { entry: TarEntry },
-    Data { remaining: u64, padding: u64 },
-    Padding { remaining: u64 },
+    SparseBlocks {
+        entry: TarEntry,
+    },
+    Data {
+        remaining: u64,
+        padding: u64,
+    },
+    Padding {
+        remaining: u64,
+    },
     /// One zero block seen: the next must be zero too.
     ZeroBlock,
     /// End of archive: everything after is ignored.
@@ -191,7 +203,10 @@ impl TarReader {
                 "truncated tar: the stream ended inside a {} header, {remaining} bytes short (offset {at})",
                 kind.name()
             ))),
-            _ => Err(Error::corrupt(format!("truncated tar: the stream ended inside a header or padding at offset {at}{}", self.after()))),
+            _ => Err(Error::corrupt(format!(
+                "truncated tar: the stream ended inside a header or padding at offset {at}{}",
+                self.after()
+            ))),
         }
     }
 
@@ -281,7 +296,8 @@ impl TarReader {
                     kind.name()
                 )));
             }
-            self.state = State::Extension { kind, remaining: declared, padding, buf: Vec::with_capacity(declared as usize) };
+            self.state =
+                State::Extension { kind, remaining: declared, padding, buf: Vec::with_capacity(declared as usize) };
             return Ok(None);
         }
 
@@ -300,7 +316,12 @@ impl TarReader {
         }
         let header_only = matches!(
             ty,
-            EntryType::Link | EntryType::Symlink | EntryType::Char | EntryType::Block | EntryType::Directory | EntryType::Fifo
+            EntryType::Link
+                | EntryType::Symlink
+                | EntryType::Char
+                | EntryType::Block
+                | EntryType::Directory
+                | EntryType::Fifo
         );
         let size = if header_only { 0 } else { pending.size.unwrap_or(declared) };
         if path.is_empty() {
@@ -330,11 +351,18 @@ impl TarReader {
             ExtKind::PaxLocal => {
                 for (key, value) in parse_pax(&buf).map_err(|e| e.context(format!("PAX header at offset {at}")))? {
                     match key {
-                        "path" if !value.is_empty() => self.pending.path = Some(String::from_utf8_lossy(value).into_owned()),
+                        "path" if !value.is_empty() => {
+                            self.pending.path = Some(String::from_utf8_lossy(value).into_owned())
+                        }
                         "size" => {
-                            let s = std::str::from_utf8(value).ok().and_then(|s| s.parse::<u64>().ok()).ok_or_else(|| {
-                                Error::corrupt(format!("PAX header at offset {at}: invalid size {:?}", String::from_utf8_lossy(value)))
-                            })?;
+                            let s = std::str::from_utf8(value).ok().and_then(|s| s.parse::<u64>().ok()).ok_or_else(
+                                || {
+                                    Error::corrupt(format!(
+                                        "PAX header at offset {at}: invalid size {:?}",
+                                        String::from_utf8_lossy(value)
+                                    ))
+                                },
+                            )?;
                             self.pending.size = Some(s);
                         }
                         _ => {}
