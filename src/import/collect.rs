@@ -191,7 +191,7 @@ impl Collector {
             if let StoreFile::ImageConfig { hex } = &file {
                 let rejected = StagedConfig::Rejected { reason: format!("config is {why}") };
                 let old = self.candidates.entry(root.clone()).or_default().configs.insert(hex.clone(), rejected);
-                self.counts.images += 1;
+                self.counts.images += u64::from(old.is_none());
                 self.forget(old);
             }
             self.warn(format!("entry {:?}: {why}, ignored", e.path));
@@ -245,8 +245,8 @@ impl Collector {
                 if matches!(staged, StagedConfig::Ready { .. }) {
                     self.counts.blobs += 1;
                 }
-                self.counts.images += 1;
                 let old = self.candidates.entry(root).or_default().configs.insert(hex, staged);
+                self.counts.images += u64::from(old.is_none());
                 self.forget(old);
             }
             Sink::TarSplit { root, hex, writer } => {

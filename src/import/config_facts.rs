@@ -5,6 +5,10 @@
 //! deliberately small stand-in. Like Go's decoder it matches keys case-insensitively (an exact
 //! match wins) and ignores unknown keys; it checks the types of the fields it reads but not,
 //! for instance, the time format of `created`.
+//!
+//! The "too many non-empty layers in History section" rule is deliberately not applied:
+//! moby checks it in `Create` only, while `restore()` goes through `Get` → `NewFromJSON`,
+//! which accepts such configs. History is only type-checked here.
 
 use serde_json::{Map, Value};
 

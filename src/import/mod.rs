@@ -166,7 +166,12 @@ impl Importer {
 
         let chosen = self.collector.choose()?;
         // What remains in the collector belongs to folders not taken.
-        self.collector.discard_all(b).await?;
+        if let Err(e) = self.collector.discard_all(b).await {
+            for set in chosen.candidate.staged_sets() {
+                let _ = blobs::discard(b, &set).await;
+            }
+            return Err(e);
+        }
         let restored = restore::restore(chosen.root, chosen.candidate);
         let mut import = restored.import;
         let mut warnings = chosen.warnings;
