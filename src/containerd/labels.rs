@@ -1,0 +1,117 @@
+//! Labels on images, content and namespaces: containerd's size rule, the well-known keys, and
+//! the lookups the filter language makes on them.
+
+use super::errdefs;
+use crate::error::Result;
+use std::collections::BTreeMap;
+
+/// Label maps, kept sorted so records and listings are deterministic.
+pub type Labels = BTreeMap<String, String>;
+
+/// Largest allowed `len(key) + len(value)`, in bytes (pkg/labels/validate.go).
+pub const MAX_LABEL_SIZE: usize = 4096;
+/// How much of an over-long key the error message shows.
+const KEY_MAX_LEN_IN_ERROR: usize = 64;
+
+/// Marks content (or snapshots) as a GC root.
+pub const GC_ROOT: &str = "containerd.io/gc.root";
+/// Prefix of the labels that make GC follow a reference to content.
+pub const GC_REF_CONTENT: &str = "containerd.io/gc.ref.content";
+pub const GC_REF_IMAGE: &str = "containerd.io/gc.ref.image";
+pub const GC_BREF_CONTENT: &str = "containerd.io/gc.bref.content";
+pub const GC_BREF_IMAGE: &str = "containerd.io/gc.bref.image";
+/// RFC3339 time after which an image stops being a GC root.
+pub const GC_EXPIRE: &str = "containerd.io/gc.expire";
+/// On a compressed layer: the digest of its uncompressed tar.
+pub const UNCOMPRESSED: &str = "containerd.io/uncompressed";
+
+/// Checks one label like containerd's `labels.Validate`.
+pub fn validate(key: &str, value: &str) -> Result<()> {
+    let total = key.len() + value.len();
+    if total > MAX_LABEL_SIZE {
+        let shown = truncate_bytes(key, KEY_MAX_LEN_IN_ERROR);
+        return Err(errdefs::invalid_argument(format!(
+            "label key and value length ({total} bytes) greater than maximum size ({MAX_LABEL_SIZE} bytes), key: {shown}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks every label; the error is prefixed by `what` (`image.Labels`, `info.Labels`, ...).
+pub fn validate_all(labels: &Labels, what: &str) -> Result<()> {
+    for (k, v) in labels {
+        validate(k, v).map_err(|e| e.context(what))?;
+    }
+    Ok(())
+}
+
+/// Drops labels with empty values: containerd never writes them (boltutil writeMap), which is
+/// how setting `labels.<k>` to "" deletes a label.
+pub fn without_empty(labels: Labels) -> Labels {
+    labels.into_iter().filter(|(_, v)| !v.is_empty()).collect()
+}
+
+/// The filter-language lookup on a map field: the rest of the path joined by `.` is the key
+/// (`labels.a.b` and `labels."a.b"` both name key `a.b`). An empty map has no fields.
+pub fn lookup(labels: &Labels, rest: &[String]) -> Option<String> {
+    if labels.is_empty() {
+        return None;
+    }
+    labels.get(&rest.join(".")).cloned()
+}
+
+/// `k=v` pairs sorted and comma-joined, or `-` (the LABELS column of `ctr images ls`).
+pub fn display(labels: &Labels) -> String {
+    if labels.is_empty() {
+        return "-".into();
+    }
+    let mut pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.sort();
+    pairs.join(",")
+}
+
+/// Go slices strings by bytes; keep to a char boundary so we never split a UTF-8 sequence.
+fn truncate_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_limit_is_key_plus_value() {
+        assert!(validate("k", &"v".repeat(4095)).is_ok());
+        let e = validate("k", &"v".repeat(4096)).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::InvalidArgument);
+        assert_eq!(
+            e.message,
+            "label key and value length (4097 bytes) greater than maximum size (4096 bytes), key: k: invalid argument"
+        );
+        let long_key = "x".repeat(5000);
+        let e = validate(&long_key, "").unwrap_err();
+        assert!(e.message.contains(&format!("key: {}: invalid", "x".repeat(64))), "{}", e.message);
+        let mut m = Labels::new();
+        m.insert("big".into(), "y".repeat(4094));
+        assert!(validate_all(&m, "image.Labels").unwrap_err().message.starts_with("image.Labels: label key and value length (4097 bytes)"));
+    }
+
+    #[test]
+    fn lookup_and_display() {
+        let m: Labels = [("a.b".to_string(), "1".to_string()), ("team".to_string(), "x".to_string())].into();
+        assert_eq!(lookup(&m, &["a".into(), "b".into()]), Some("1".into()));
+        assert_eq!(lookup(&m, &["a.b".into()]), Some("1".into()));
+        assert_eq!(lookup(&m, &[]), None);
+        assert_eq!(lookup(&Labels::new(), &["a.b".into()]), None);
+        assert_eq!(display(&m), "a.b=1,team=x");
+        assert_eq!(display(&Labels::new()), "-");
+        assert_eq!(without_empty([("a".to_string(), String::new())].into()), Labels::new());
+    }
+}
