@@ -208,7 +208,7 @@ async fn image_size<B: Backend + Clone>(cs: &ContentStore<B>, img: &Image) -> (i
             Err(e) => return (size, Some(e)),
         };
         // FilterPlatforms, then LimitManifests(…, 1) on an index.
-        kids.retain(|k| k.platform.as_ref().is_none_or(default_match));
+        kids.retain(|k| k.platform.as_ref().map_or(true, default_match));
         if is_index_type(&desc.media_type) {
             // Stable sort, platform-less manifests last.
             kids.sort_by(|a, b| match (&a.platform, &b.platform) {
@@ -325,7 +325,7 @@ pub fn render_images_table(rows: &[ImageRow]) -> String {
     for line in &lines {
         for (w, cell) in widths.iter().zip(line) {
             out.push_str(cell);
-            out.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
+            out.push_str(&" ".repeat(w - cell.chars().count()));
         }
         out.push('\n');
     }
