@@ -136,3 +136,29 @@ fn ctr_content_ls_digests_and_sizes() {
         }
     });
 }
+
+#[test]
+fn child_gc_labels_match_what_ctr_import_wrote() {
+    use imagestore::containerd::labels::{child_gc_labels, Child};
+    let blobs = fixture_blobs();
+    let expected = std::fs::read_to_string(format!("{FIXTURE}/expected/ctr-content-default.txt")).unwrap();
+    let mut checked = 0;
+    for line in expected.lines().skip(1) {
+        let cells: Vec<&str> = line.split('\t').filter(|c| !c.is_empty()).collect();
+        let (digest, label_cell) = (Digest::parse(cells[0]).unwrap(), *cells.last().unwrap());
+        if label_cell == "-" {
+            continue;
+        }
+        let manifest: serde_json::Value = serde_json::from_slice(&blobs[&digest]).unwrap();
+        let descs: Vec<&serde_json::Value> = std::iter::once(&manifest["config"]).chain(manifest["layers"].as_array().unwrap()).collect();
+        let digests: Vec<Digest> = descs.iter().map(|d| Digest::parse(d["digest"].as_str().unwrap()).unwrap()).collect();
+        let children: Vec<Child> = descs
+            .iter()
+            .zip(&digests)
+            .map(|(d, digest)| Child { media_type: d["mediaType"].as_str().unwrap(), digest, is_referrer: false })
+            .collect();
+        assert_eq!(child_gc_labels(&children), parse_labels(label_cell), "labels of {digest}");
+        checked += 1;
+    }
+    assert_eq!(checked, 5, "every labelled manifest of the default namespace");
+}

@@ -70,6 +70,70 @@ pub fn display(labels: &Labels) -> String {
     pairs.join(",")
 }
 
+/// A child of a manifest or index, as [`child_gc_labels`] needs it.
+pub struct Child<'a> {
+    pub media_type: &'a str,
+    pub digest: &'a crate::digest::Digest,
+    /// The descriptor carries the `io.containerd.manifest.subject` annotation (a referrer).
+    pub is_referrer: bool,
+}
+
+/// The GC labels containerd puts on a manifest or index for its children when it pulls or
+/// imports (`SetChildrenMappedLabels` with `ChildGCLabels`): `…content.config`, `…content.l.<i>`
+/// per layer, `…content.m.<i>` per manifest, `…content.referrer.sha256.<12 hex>`, and
+/// `…content.<i>` for anything else; the counter runs per label kind.
+pub fn child_gc_labels(children: &[Child<'_>]) -> Labels {
+    let mut out = Labels::new();
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for ch in children {
+        let base = child_label_base(ch);
+        let idx = seen.entry(base).or_insert(0);
+        let key = if base.ends_with(".sha256.") {
+            format!("{base}{}", &ch.digest.hex()[..12])
+        } else if *idx > 0 || base.ends_with('.') {
+            format!("{base}{idx}")
+        } else {
+            base.to_string()
+        };
+        *idx += 1;
+        out.insert(key, ch.digest.to_string());
+    }
+    out
+}
+
+fn child_label_base(ch: &Child<'_>) -> &'static str {
+    // Stand-ins for crate::formats::oci::{is_known_config, is_manifest, is_layer} (wt-ctrd).
+    let mt = ch.media_type;
+    let known_config = matches!(
+        mt,
+        "application/vnd.docker.container.image.v1+json"
+            | "application/vnd.oci.image.config.v1+json"
+            | "application/vnd.containerd.container.criu.checkpoint.criu.tar"
+            | "application/vnd.containerd.container.checkpoint.config.v1+proto"
+    );
+    let manifest = matches!(mt, "application/vnd.docker.distribution.manifest.v2+json" | "application/vnd.oci.image.manifest.v1+json");
+    let docker_layer = matches!(
+        mt.split('+').next().unwrap_or(""),
+        "application/vnd.docker.image.rootfs.diff.tar"
+            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+            | "application/vnd.docker.image.rootfs.diff.tar.zstd"
+            | "application/vnd.erofs.layer.v1"
+    );
+    if ch.is_referrer {
+        "containerd.io/gc.ref.content.referrer.sha256."
+    } else if known_config {
+        "containerd.io/gc.ref.content.config"
+    } else if manifest {
+        "containerd.io/gc.ref.content.m."
+    } else if mt.starts_with("application/vnd.oci.image.layer.") || docker_layer {
+        "containerd.io/gc.ref.content.l."
+    } else {
+        "containerd.io/gc.ref.content."
+    }
+}
+
 /// Go slices strings by bytes; keep to a char boundary so we never split a UTF-8 sequence.
 fn truncate_bytes(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -113,5 +177,32 @@ mod tests {
         assert_eq!(display(&m), "a.b=1,team=x");
         assert_eq!(display(&Labels::new()), "-");
         assert_eq!(without_empty([("a".to_string(), String::new())].into()), Labels::new());
+    }
+
+    #[test]
+    fn child_labels_count_per_kind() {
+        let d = |s: &[u8]| crate::digest::Digest::sha256_of(s);
+        let (a, b, c, e) = (d(b"a"), d(b"b"), d(b"c"), d(b"e"));
+        let ch = |media_type, digest, is_referrer| Child { media_type, digest, is_referrer };
+        let got = child_gc_labels(&[
+            ch("application/vnd.oci.image.manifest.v1+json", &a, false),
+            ch("application/vnd.docker.distribution.manifest.v2+json", &b, false),
+            ch("application/vnd.in-toto+json", &c, false),
+            ch("application/vnd.oci.image.manifest.v1+json", &e, true),
+            ch("application/vnd.docker.container.image.v1+json", &c, false),
+            ch("application/vnd.docker.container.image.v1+json", &e, false),
+        ]);
+        let want: Labels = [
+            ("containerd.io/gc.ref.content.m.0", &a),
+            ("containerd.io/gc.ref.content.m.1", &b),
+            ("containerd.io/gc.ref.content.0", &c),
+            (&*format!("containerd.io/gc.ref.content.referrer.sha256.{}", &e.hex()[..12]), &e),
+            ("containerd.io/gc.ref.content.config", &c),
+            ("containerd.io/gc.ref.content.config1", &e),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(got, want);
     }
 }
