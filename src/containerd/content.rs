@@ -43,6 +43,12 @@ impl Info {
     }
 }
 
+impl crate::formats::filters::Adaptor for Info {
+    fn field(&self, path: &[String]) -> Option<String> {
+        Info::field(self, path)
+    }
+}
+
 /// The progress of an ingest (containerd's `content.Status`). `expected` stays empty, as the
 /// local store never fills it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +70,12 @@ impl Status {
             [f] if f == "ref" => Some(self.reference.clone()),
             _ => None,
         }
+    }
+}
+
+impl crate::formats::filters::Adaptor for Status {
+    fn field(&self, path: &[String]) -> Option<String> {
+        Status::field(self, path)
     }
 }
 
@@ -184,6 +196,12 @@ impl<B: Backend + Clone> ContentStore<B> {
         Ok(out)
     }
 
+    /// [`walk`](Self::walk) with containerd filter strings (any of them; none = all).
+    pub async fn walk_filtered<S: AsRef<str>>(&self, filters: &[S]) -> Result<Vec<Info>> {
+        let f = crate::formats::filters::parse_all(filters)?;
+        self.walk(|info| f.matches(info)).await
+    }
+
     /// Removes the content from this namespace. The bytes stay until GC finds no namespace
     /// (and no Docker record) using them.
     pub async fn delete(&self, d: &Digest) -> Result<()> {
@@ -252,6 +270,12 @@ impl<B: Backend + Clone> ContentStore<B> {
             }
         }
         Ok(out)
+    }
+
+    /// [`list_statuses`](Self::list_statuses) with containerd filter strings (field `ref`).
+    pub async fn list_statuses_filtered<S: AsRef<str>>(&self, filters: &[S]) -> Result<Vec<Status>> {
+        let f = crate::formats::filters::parse_all(filters)?;
+        self.list_statuses(|s| f.matches(s)).await
     }
 
     /// Drops an ingest. A writer still open on it fails on its next write or commit.

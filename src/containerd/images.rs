@@ -60,6 +60,12 @@ impl Image {
     }
 }
 
+impl crate::formats::filters::Adaptor for Image {
+    fn field(&self, path: &[String]) -> Option<String> {
+        Image::field(self, path)
+    }
+}
+
 /// Stored under `ctrd/<ns>/image/<name>`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -171,6 +177,14 @@ impl<B: Backend + Clone> ImageStore<B> {
             }
         }
         Ok(out)
+    }
+
+    /// The images matching containerd filter strings (any of them; none = all), as
+    /// `ctr images ls <filter>...`. A bad filter is `invalid_argument` with containerd's text.
+    pub async fn list_filtered<S: AsRef<str>>(&self, filters: &[S]) -> Result<Vec<Image>> {
+        // images.List wraps ParseAll's error once more, hence the doubled errdefs word.
+        let f = crate::formats::filters::parse_all(filters).map_err(|e| errdefs::invalid_argument(e.message))?;
+        self.list(|img| f.matches(img)).await
     }
 
     /// Creates an image; `already_exists` if the name is taken. The caller's timestamps are

@@ -26,6 +26,7 @@ pub mod gc;
 pub mod images;
 pub mod labels;
 pub mod ls_view;
+pub mod meta_import;
 pub mod namespaces;
 pub mod timestamp;
 

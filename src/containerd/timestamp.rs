@@ -1,9 +1,10 @@
 //! UTC timestamps with nanosecond precision, stored and shown as Go's RFC3339Nano
 //! (`2006-01-02T15:04:05.999999999Z`: trailing zeros of the fraction dropped), which is how
-//! containerd renders its `createdAt`/`updatedAt`. Also the RFC3339 parser that the
-//! `containerd.io/gc.expire` label needs, and Go's `Duration.String`.
+//! containerd renders its `createdAt`/`updatedAt`; the text forms come from
+//! [`crate::formats::gotime`]. Also Go's `Duration.String` for the ingest-lock message.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::formats::gotime::GoTime;
 use std::fmt;
 
 /// A point in time: seconds since the Unix epoch (may be negative: Go's zero time is year 1)
@@ -42,64 +43,14 @@ impl Timestamp {
 
     /// Go's `time.RFC3339Nano` in UTC.
     pub fn to_rfc3339_nano(&self) -> String {
-        let days = self.secs.div_euclid(86_400);
-        let sod = self.secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        let mut s = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60);
-        if self.nanos > 0 {
-            let frac = format!("{:09}", self.nanos);
-            s.push('.');
-            s.push_str(frac.trim_end_matches('0'));
-        }
-        s.push('Z');
-        s
+        GoTime::from_unix(self.secs, self.nanos).to_rfc3339_nano()
     }
 
-    /// Parses RFC3339 as Go's `time.Parse(time.RFC3339, s)` accepts it: a fraction of a
-    /// second is allowed, the zone is `Z` or `±hh:mm`.
+    /// Parses RFC3339 as Go's `time.Parse(time.RFC3339, s)` accepts it (a fraction of a second
+    /// is allowed, the zone is `Z` or `±hh:mm`); the result is the same instant in UTC.
     pub fn parse_rfc3339(s: &str) -> Result<Timestamp> {
-        let bad = || Error::invalid(format!("invalid RFC3339 time {s:?}"));
-        let b = s.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-            return Err(bad());
-        }
-        let num = |r: std::ops::Range<usize>| -> Result<i64> {
-            let part = &s[r];
-            if part.bytes().all(|c| c.is_ascii_digit()) {
-                part.parse().map_err(|_| bad())
-            } else {
-                Err(bad())
-            }
-        };
-        let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-        if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59 {
-            return Err(bad());
-        }
-        let mut rest = &s[19..];
-        let mut nanos = 0u32;
-        if let Some(frac) = rest.strip_prefix('.') {
-            let digits = frac.bytes().take_while(|c| c.is_ascii_digit()).count();
-            if digits == 0 || digits > 9 {
-                return Err(bad());
-            }
-            nanos = format!("{:0<9}", &frac[..digits]).parse().map_err(|_| bad())?;
-            rest = &frac[digits..];
-        }
-        let offset = match rest {
-            "Z" => 0,
-            _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) && &rest[3..4] == ":" => {
-                let oh = num(s.len() - 5..s.len() - 3)?;
-                let om = num(s.len() - 2..s.len())?;
-                if oh > 23 || om > 59 {
-                    return Err(bad());
-                }
-                let sign = if rest.starts_with('-') { -1 } else { 1 };
-                sign * (oh * 3600 + om * 60)
-            }
-            _ => return Err(bad()),
-        };
-        let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset;
-        Ok(Timestamp { secs, nanos })
+        let t = GoTime::parse_rfc3339(s)?;
+        Ok(Timestamp { secs: t.unix(), nanos: t.nanos() })
     }
 }
 
@@ -142,41 +93,6 @@ pub fn go_duration_millis(ms: u64) -> String {
         (0, m) => format!("{m}m{secs}"),
         (h, m) => format!("{h}h{m}m{secs}"),
     }
-}
-
-fn is_leap(y: i64) -> bool {
-    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-// Howard Hinnant's days-from-civil algorithms (proleptic Gregorian calendar).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + if m <= 2 { 1 } else { 0 }, m, d)
 }
 
 #[cfg(test)]
