@@ -102,32 +102,15 @@ pub fn child_gc_labels(children: &[Child<'_>]) -> Labels {
 }
 
 fn child_label_base(ch: &Child<'_>) -> &'static str {
-    // Stand-ins for crate::formats::oci::{is_known_config, is_manifest, is_layer} (wt-ctrd).
+    use crate::formats::oci;
     let mt = ch.media_type;
-    let known_config = matches!(
-        mt,
-        "application/vnd.docker.container.image.v1+json"
-            | "application/vnd.oci.image.config.v1+json"
-            | "application/vnd.containerd.container.criu.checkpoint.criu.tar"
-            | "application/vnd.containerd.container.checkpoint.config.v1+proto"
-    );
-    let manifest = matches!(mt, "application/vnd.docker.distribution.manifest.v2+json" | "application/vnd.oci.image.manifest.v1+json");
-    let docker_layer = matches!(
-        mt.split('+').next().unwrap_or(""),
-        "application/vnd.docker.image.rootfs.diff.tar"
-            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
-            | "application/vnd.docker.image.rootfs.foreign.diff.tar"
-            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-            | "application/vnd.docker.image.rootfs.diff.tar.zstd"
-            | "application/vnd.erofs.layer.v1"
-    );
     if ch.is_referrer {
         "containerd.io/gc.ref.content.referrer.sha256."
-    } else if known_config {
+    } else if oci::is_known_config(mt) {
         "containerd.io/gc.ref.content.config"
-    } else if manifest {
+    } else if oci::is_manifest(mt) {
         "containerd.io/gc.ref.content.m."
-    } else if mt.starts_with("application/vnd.oci.image.layer.") || docker_layer {
+    } else if oci::is_layer(mt) {
         "containerd.io/gc.ref.content.l."
     } else {
         "containerd.io/gc.ref.content."
