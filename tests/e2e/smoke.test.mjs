@@ -19,3 +19,12 @@ test("the server sends the wasm as application/wasm", () =>
     const bytes = await response.body();
     assert.deepEqual([...bytes.subarray(0, 4)], [0x00, 0x61, 0x73, 0x6d], "wasm magic number");
   }));
+
+test("withPage fails when the page reports an error", () =>
+  assert.rejects(
+    withPage(async (page) => {
+      await waitForText(page, "#status", "store open");
+      await page.evaluate(() => console.error("boom"));
+    }),
+    /the page reported errors:\n  console\.error: boom/,
+  ));
