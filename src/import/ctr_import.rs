@@ -140,6 +140,7 @@ fn image_name(desc: &Descriptor, prefix: &str, check_prefix: bool) -> String {
 
 /// The result of walking the index.
 struct Walked {
+    warnings: Vec<String>,
     /// GC labels per walked manifest/index.
     labels: BTreeMap<Digest, Labels>,
     images: Vec<(String, Descriptor)>,
@@ -156,6 +157,7 @@ pub(crate) async fn import_index<B: Backend>(
     namespaces::require(ns)?;
     let walked = walk(b, pool, &root, options).await?;
     let mut out = ContainerdImport { namespaces: vec![ns.to_string()], ..Default::default() };
+    out.warnings.append(&mut walked.warnings.clone());
     if walked.images.is_empty() {
         out.warnings.push(
             "the archive names no image (no io.containerd.image.name or org.opencontainers.image.ref.name \
@@ -235,7 +237,7 @@ async fn walk<B: Backend>(b: &B, pool: &Pool, root: &Descriptor, options: &CtrOp
         Some(base) => (base.clone(), true),
         None => (default_prefix(), false),
     };
-    let mut walked = Walked { labels: BTreeMap::new(), images: Vec::new() };
+    let mut walked = Walked { warnings: Vec::new(), labels: BTreeMap::new(), images: Vec::new() };
     if let Some(name) = options.index_name.as_ref().filter(|n| !n.is_empty()) {
         walked.images.push((name.clone(), root.clone()));
     }
@@ -268,7 +270,16 @@ async fn walk<B: Backend>(b: &B, pool: &Pool, root: &Descriptor, options: &CtrOp
             Vec::new()
         };
         if !options.all_platforms {
+            let before = children.len();
             children.retain(|c| c.platform.as_ref().is_none_or(default_match));
+            if children.len() < before {
+                walked.warnings.push(format!(
+                    "{}: {} of {before} manifests are for other platforms than linux/amd64 and were not imported \
+                     (as ctr without --all-platforms); ask for all platforms to keep them",
+                    desc.digest,
+                    before - children.len()
+                ));
+            }
         }
         if children.is_empty() {
             continue;
