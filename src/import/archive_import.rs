@@ -66,6 +66,9 @@ async fn dispatch<B: Backend>(
         Some(bytes) => Some(docker_save::parse_manifest_json(bytes)?),
         None => None,
     };
+    if items.as_ref().is_some_and(Vec::is_empty) && files.oci_layout.is_none() {
+        return Err(Error::unsupported("a `docker save` archive whose manifest.json lists no image: nothing to import"));
+    }
     if let (Some(items), None) = (&items, namespace) {
         let import = docker_load::load(b, files, items).await?;
         return Ok(Imported::DockerLoad(import));
@@ -79,9 +82,6 @@ async fn dispatch<B: Backend>(
     let Some(items) = items else {
         return Err(Error::unsupported("unrecognized image format: no oci-layout, manifest.json or containerd meta.db"));
     };
-    if items.is_empty() {
-        return Err(Error::unsupported("unrecognized image format: manifest.json lists no image"));
-    }
     let root = ctr_docker_index::build(b, files, &items, pool).await?;
     let import = ctr_import::import_index(b, pool, ns, root, ctr).await?;
     Ok(containerd(FORMAT_DOCKER_SAVE, import))
