@@ -10,7 +10,7 @@ use futures::executor::block_on;
 use imagestore::docker::engine::Filters;
 use imagestore::docker::model::DockerImport;
 use imagestore::formats::tar_split::parse_tar_split;
-use imagestore::import::{Finished, ImportOptions, Imported};
+use imagestore::import::{Finished, Imported};
 use imagestore::storage::blobs;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::store::Store;
