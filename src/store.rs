@@ -27,9 +27,9 @@ use crate::docker::images::{check_config, ImageStore};
 use crate::docker::layers::LayerStore;
 use crate::docker::model::{DockerImport, ImageRecord, LayerRecord, Skipped, V2Metadata};
 use crate::docker::references::{ReferenceRecord, ReferenceStore};
-use crate::docker::standins::image_config;
 use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
+use crate::formats::image_config::ImageConfig;
 use crate::storage::{blobs, Backend, Op, Space};
 use std::rc::Rc;
 
@@ -124,13 +124,12 @@ fn driver_of(source_dir: &str) -> Option<String> {
 
 /// Reads an image config blob, checks that it hashes to the image ID (moby re-verifies on
 /// every read) and parses it.
-async fn load_config<B: Backend>(b: &B, id: &Digest) -> std::result::Result<(Rc<[u8]>, image_config::ConfigFacts), String> {
+async fn load_config<B: Backend>(b: &B, id: &Digest) -> std::result::Result<Rc<ImageConfig>, String> {
     let raw = blobs::read_all(b, id).await.map_err(|e| format!("config blob: {e}"))?;
     if Digest::sha256_of(&raw) != *id {
         return Err(format!("failed to verify: {id}"));
     }
-    let facts = image_config::parse(&raw).map_err(|e| e.message)?;
-    Ok((raw.into(), facts))
+    ImageConfig::parse(raw).map(Rc::new).map_err(|e| e.message)
 }
 
 impl<B: Backend> Store<B> {
@@ -147,7 +146,7 @@ impl<B: Backend> Store<B> {
         for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
             let record: ImageRecord = json_record(&key, &value)?;
             match load_config(&backend, &record.id).await {
-                Ok((raw, facts)) => docker.images.insert_loaded(record, raw, facts),
+                Ok(config) => docker.images.insert_loaded(record, config),
                 Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
             }
         }
@@ -212,15 +211,15 @@ impl<B: Backend> Store<B> {
     /// moby's `image.Store.Create`: stores `config` (exact bytes) and registers the image.
     /// Its layers must already be in the layer store.
     pub async fn create_image(&mut self, config: &[u8]) -> Result<Digest> {
-        let (facts, top) = check_config(config)?;
-        let id = Digest::sha256_of(config);
+        let (parsed, top) = check_config(config)?;
+        let id = parsed.id();
         if self.docker.images.contains(&id) {
             return Ok(id);
         }
         let staged = blobs::stage_bytes(&self.backend, config).await?;
-        let raw: Rc<[u8]> = config.into();
+        let parsed = Rc::new(parsed);
         let set = staged.set.clone();
-        let result = self.commit_docker(|d, tx| d.images.create(tx, &mut d.layers, raw, facts, top, staged.ops)).await;
+        let result = self.commit_docker(|d, tx| d.images.create(tx, &mut d.layers, parsed, top, staged.ops)).await;
         if result.is_err() {
             blobs::discard(&self.backend, &set).await?;
         }
@@ -320,8 +319,8 @@ impl<B: Backend> Store<B> {
         // The configs are committed now; read them back into the state.
         for record in new_images {
             match load_config(&self.backend, &record.id).await {
-                Ok((raw, facts)) => {
-                    next.images.insert_loaded(record, raw, facts);
+                Ok(config) => {
+                    next.images.insert_loaded(record, config);
                     outcome.images += 1;
                 }
                 Err(why) => outcome.skipped.push(Skipped { subject: record.id.to_string(), reason: why }),

@@ -9,4 +9,3 @@ pub mod layers;
 pub mod references;
 pub mod render;
 pub mod tx;
-pub(crate) mod standins;
