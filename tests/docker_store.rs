@@ -366,3 +366,42 @@ fn a_failed_commit_changes_neither_backend_nor_state() {
     assert_eq!(snapshot(&store), before);
     assert_eq!(snapshot(&reopen(&store)), before);
 }
+
+#[test]
+fn layer_files_from_tar_split_single_and_merged() {
+    use imagestore::docker::layer_files::LayerSelector;
+    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
+    let files = |layer: Option<LayerSelector>, merged: bool| block_on(store.layer_files("local/edge", layer.as_ref(), merged)).unwrap();
+    let paths = |v: &[imagestore::docker::layer_files::LayerFileEntry]| v.iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+    // Default: the top layer alone (`COPY blob.bin /data/`).
+    assert_eq!(paths(&files(None, false)), ["/data", "/data/blob.bin"]);
+    // Layer 4 (`RUN rm ...`) by index and by DiffID: whiteout markers, flagged.
+    let edge = store.inspect_image("local/edge").unwrap();
+    let diff4 = edge["RootFS"]["Layers"][4].as_str().unwrap().parse().unwrap();
+    let rm = files(Some(LayerSelector::DiffId(diff4)), false);
+    assert_eq!(rm, files(Some(LayerSelector::Index(4)), false));
+    let marked: Vec<(&str, Option<&str>)> = rm.iter().map(|f| (f.path.as_str(), f.whiteout)).collect();
+    assert_eq!(marked, [("/app", None), ("/app/.wh.built.txt", Some("deleted")), ("/etc", None), ("/etc/.wh.hello.txt", Some("deleted"))]);
+    // Layer 5: odd entries keep their types and link targets.
+    let odd = files(Some(LayerSelector::Index(5)), false);
+    let link = odd.iter().find(|f| f.path == "/data/link").unwrap();
+    assert_eq!((link.kind, link.linkname.as_deref()), ("symlink", Some("/app/data.txt")));
+    assert_eq!(odd.iter().find(|f| f.path == "/data/fifo").unwrap().kind, "fifo");
+    assert!(odd.iter().any(|f| f.path == "/data/naïve-ファイル.txt"));
+    assert!(odd.iter().any(|f| f.path.ends_with("/of-one-hundred-bytes/file.txt") && f.path.len() > 100));
+    // Merged: the deleted files are gone, everything else is there once, sorted, from its top-most layer.
+    let merged = files(None, true);
+    let merged_paths = paths(&merged);
+    assert!(!merged_paths.iter().any(|p| p == "/app/built.txt" || p == "/etc/hello.txt" || p.contains(".wh.")));
+    assert!(merged_paths.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+    assert_eq!(merged.iter().find(|f| f.path == "/data").unwrap().layer, 6);
+    assert_eq!(merged.iter().find(|f| f.path == "/etc/passwd").unwrap().layer, 0);
+    assert_eq!(merged.len(), 35);
+    // Merged at a lower layer: before the `rm`, both files are there.
+    let before_rm = paths(&files(Some(LayerSelector::Index(3)), true));
+    assert!(before_rm.contains(&"/app/built.txt".to_string()) && before_rm.contains(&"/etc/hello.txt".to_string()));
+    // An image without layers has no files; a layer it does not have is not_found.
+    assert!(block_on(store.layer_files("local/empty:meta", None, true)).unwrap().is_empty());
+    let e = block_on(store.layer_files("local/edge", Some(&LayerSelector::Index(7)), false)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e}");
+}
