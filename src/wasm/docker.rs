@@ -82,14 +82,14 @@ impl Store {
 
     /// `GET /images/{name}/json`.
     #[wasm_bindgen(js_name = inspectImage, unchecked_return_type = "Promise<ImageInspect>")]
-    pub fn inspect_image(&self, name_or_id: String) -> Promise {
+    pub fn inspect_image(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
         let facade = self.facade_for("inspectImage");
         promise(async move { to_js_value(&facade?.lock().await.inspect_image(&name_or_id)?) })
     }
 
     /// `GET /images/{name}/history`.
     #[wasm_bindgen(js_name = imageHistory, unchecked_return_type = "Promise<HistoryResponseItem[]>")]
-    pub fn image_history(&self, name_or_id: String) -> Promise {
+    pub fn image_history(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
         let facade = self.facade_for("imageHistory");
         promise(async move { to_js_value(&facade?.lock().await.image_history(&name_or_id)?) })
     }
@@ -98,7 +98,7 @@ impl Store {
     #[wasm_bindgen(js_name = removeImage, unchecked_return_type = "Promise<DeleteResponseItem[]>")]
     pub fn remove_image(
         &self,
-        name_or_id: String,
+        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
         #[wasm_bindgen(unchecked_optional_param_type = "RemoveImageOptions")] options: JsValue,
     ) -> Promise {
         let prepared = args::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
@@ -111,7 +111,7 @@ impl Store {
 
     /// `POST /images/{name}/tag?repo=&tag=` (an empty tag means `latest`).
     #[wasm_bindgen(js_name = tagImage, unchecked_return_type = "Promise<void>")]
-    pub fn tag_image(&self, name_or_id: String, repo: String, tag: Option<String>) -> Promise {
+    pub fn tag_image(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String, repo: String, tag: Option<String>) -> Promise {
         let facade = self.facade_for("tagImage");
         promise(async move {
             facade?.lock().await.tag_image(&name_or_id, &repo, tag.as_deref().unwrap_or("")).await?;
@@ -121,14 +121,14 @@ impl Store {
 
     /// The full image ID a partial one stands for (rejects `not_found` / `ambiguous`).
     #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
-    pub fn search(&self, partial_id: String) -> Promise {
+    pub fn search(&self, #[wasm_bindgen(js_name = partialId)] partial_id: String) -> Promise {
         let facade = self.facade_for("search");
         promise(async move { Ok(JsValue::from_str(facade?.lock().await.search(&partial_id)?.as_str())) })
     }
 
     /// The parent image's ID (from the image store's metadata), or null.
     #[wasm_bindgen(js_name = imageParent, unchecked_return_type = "Promise<string | null>")]
-    pub fn image_parent(&self, name_or_id: String) -> Promise {
+    pub fn image_parent(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
         let facade = self.facade_for("imageParent");
         promise(async move {
             let parent = facade?.lock().await.image_parent(&name_or_id)?;
@@ -138,7 +138,7 @@ impl Store {
 
     /// The IDs of the images whose parent this image is.
     #[wasm_bindgen(js_name = imageChildren, unchecked_return_type = "Promise<string[]>")]
-    pub fn image_children(&self, name_or_id: String) -> Promise {
+    pub fn image_children(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
         let facade = self.facade_for("imageChildren");
         promise(async move { ids(facade?.lock().await.image_children(&name_or_id)?) })
     }
@@ -154,7 +154,7 @@ impl Store {
     #[wasm_bindgen(js_name = layerFiles, unchecked_return_type = "Promise<LayerFileEntry[]>")]
     pub fn layer_files(
         &self,
-        name_or_id: String,
+        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
         #[wasm_bindgen(unchecked_optional_param_type = "LayerFilesOptions")] options: JsValue,
     ) -> Promise {
         let prepared = args::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
