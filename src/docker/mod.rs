@@ -2,3 +2,4 @@
 //! the layer store (layerdb), the reference store (repositories.json) and distribution
 //! metadata, plus the Engine API views over them.
 pub mod model;
+pub mod render;

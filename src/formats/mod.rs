@@ -1,2 +1,15 @@
 //! Pure parsing of on-disk and wire formats: no storage, no JavaScript. Each module takes bytes
 //! (or a reader) and returns values or a clear error naming what was wrong and where.
+
+// Docker (moby)
+pub mod gotime;
+pub mod image_config;
+pub mod reference;
+pub mod tar_split;
+
+// containerd and OCI
+pub mod bbolt;
+pub mod containerd_meta;
+pub mod filters;
+pub mod gobinary;
+pub mod oci;

@@ -1,0 +1,641 @@
+//! `tar-split.json.gz` (vbatts/tar-split, as moby stores it next to each layer): a gzip stream of
+//! newline-delimited JSON entries that, together with the files' contents, rebuild the layer tar
+//! byte for byte.
+//!
+//! Each line is `{"type":1|2,"name":…,"name_raw":<base64>,"size":…,"payload":<base64|null>,"position":n}`.
+//! Type 2 (segment) entries carry raw tar bytes: the previous file's padding, any PAX/GNU
+//! extension headers with their data, then the member's 512-byte header. Type 1 (file) entries
+//! stand for a member's data (`size` bytes, `payload` = its CRC-64).
+//!
+//! From that alone we get, without layer data:
+//! * the exact uncompressed tar length = Σ segment payload lengths + Σ file sizes;
+//! * the file listing, decoded from the headers inside the segments exactly as
+//!   `asm.IterateHeaders` does (drop the pending padding, parse one header with a full tar
+//!   reader: ustar prefix, PAX records, GNU long names).
+//!
+//! File entries are cross-checked against the header just decoded (same name and size), and a
+//! repeated path is refused, as tar-split's unpacker does (`ErrDuplicatePath`).
+
+use crate::error::{Error, Result};
+use crate::formats::gotime::GoTime;
+use base64::Engine as _;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+
+const BLOCK: usize = 512;
+
+/// What a layer's tar-split says: the tar length and every member's header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TarSplit {
+    /// Length in bytes of the uncompressed layer tar it reassembles.
+    pub tar_size: u64,
+    pub entries: Vec<TarEntry>,
+}
+
+impl TarSplit {
+    /// Sum of the sizes of regular files (what the naive graph drivers, vfs included, report as
+    /// the layer `size`).
+    pub fn regular_file_bytes(&self) -> i64 {
+        self.entries.iter().filter(|e| e.kind == EntryKind::File).map(|e| e.size).sum()
+    }
+
+    /// Regular file sizes plus symlink target lengths: what overlay2's native diff reports as
+    /// the layer `size` (`directory.Size` of the unpacked diff dir counts a symlink's lstat size).
+    pub fn regular_and_symlink_bytes(&self) -> i64 {
+        let links: i64 =
+            self.entries.iter().filter(|e| e.kind == EntryKind::Symlink).map(|e| e.linkname_bytes.len() as i64).sum();
+        self.regular_file_bytes() + links
+    }
+}
+
+/// The type of a tar member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Hardlink,
+    Symlink,
+    Char,
+    Block,
+    Dir,
+    Fifo,
+    /// Any other typeflag (e.g. `g` for a PAX global header), kept as the raw byte.
+    Other(u8),
+}
+
+impl EntryKind {
+    fn from_typeflag(flag: u8, name: &[u8]) -> EntryKind {
+        match flag {
+            // '\0' is the pre-POSIX regular file; with a trailing '/' it meant a directory.
+            b'\0' if name.ends_with(b"/") => EntryKind::Dir,
+            b'0' | b'\0' | b'7' => EntryKind::File,
+            b'1' => EntryKind::Hardlink,
+            b'2' => EntryKind::Symlink,
+            b'3' => EntryKind::Char,
+            b'4' => EntryKind::Block,
+            b'5' => EntryKind::Dir,
+            b'6' => EntryKind::Fifo,
+            other => EntryKind::Other(other),
+        }
+    }
+
+    /// Types whose data is never read (Go's `isHeaderOnlyType`): no padding follows them.
+    fn header_only(self) -> bool {
+        matches!(
+            self,
+            EntryKind::Hardlink | EntryKind::Symlink | EntryKind::Char | EntryKind::Block | EntryKind::Dir | EntryKind::Fifo
+        )
+    }
+}
+
+/// An overlay/aufs whiteout marker (moby go-archive whiteouts.go).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whiteout {
+    /// `.wh.<name>`: `<name>` (full path given here) was deleted in this layer.
+    Deleted(String),
+    /// `.wh..wh..opq`: the directory's lower contents are hidden.
+    Opaque,
+    /// Other `.wh..wh.` names (aufs metadata such as `.wh..wh.plnk`).
+    Meta,
+}
+
+/// One member of the layer tar, as its header says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarEntry {
+    /// The path as raw bytes (tar names need not be UTF-8).
+    pub name_bytes: Vec<u8>,
+    pub kind: EntryKind,
+    /// The raw typeflag byte.
+    pub typeflag: u8,
+    pub size: i64,
+    /// Permission and mode bits as stored (`0o4755` for a setuid file).
+    pub mode: i64,
+    pub uid: i64,
+    pub gid: i64,
+    pub uname: String,
+    pub gname: String,
+    /// Modification time, with PAX sub-second precision when present.
+    pub mtime: GoTime,
+    pub linkname_bytes: Vec<u8>,
+    pub devmajor: i64,
+    pub devminor: i64,
+    /// PAX `SCHILY.xattr.*` records, by attribute name.
+    pub xattrs: BTreeMap<String, Vec<u8>>,
+}
+
+impl TarEntry {
+    /// The path, lossily decoded as UTF-8.
+    pub fn name(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.name_bytes)
+    }
+    pub fn linkname(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.linkname_bytes)
+    }
+    /// Whether (and how) this entry is a whiteout marker.
+    pub fn whiteout(&self) -> Option<Whiteout> {
+        let name = self.name();
+        let trimmed = name.trim_end_matches('/');
+        let (dir, base) = trimmed.rsplit_once('/').map_or(("", trimmed), |(d, b)| (d, b));
+        let rest = base.strip_prefix(".wh.")?;
+        Some(if base == ".wh..wh..opq" {
+            Whiteout::Opaque
+        } else if rest.starts_with(".wh.") {
+            Whiteout::Meta
+        } else if dir.is_empty() {
+            Whiteout::Deleted(rest.to_string())
+        } else {
+            Whiteout::Deleted(format!("{dir}/{rest}"))
+        })
+    }
+}
+
+/// Reads a whole `tar-split.json.gz` stream and returns the tar length and the listing.
+pub fn parse_tar_split<R: Read>(gz: R) -> Result<TarSplit> {
+    let mut entries = Vec::new();
+    let tar_size = visit_tar_split(gz, |e| {
+        entries.push(e);
+        Ok(())
+    })?;
+    Ok(TarSplit { tar_size, entries })
+}
+
+/// Streams a `tar-split.json.gz`, calling `on_entry` for each member header in tar order, and
+/// returns the uncompressed tar length. Errors name the line (1-based) they were found on.
+pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Result<()>) -> Result<u64> {
+    let mut lines = BufReader::new(flate2::read::MultiGzDecoder::new(gz));
+    let mut line = Vec::new();
+    let mut line_no = 0usize;
+    let mut tar_size = 0u64;
+    let mut pending_padding = 0usize;
+    // The last decoded header, waiting for its file entry: (name, size).
+    let mut expecting: Option<(Vec<u8>, i64)> = None;
+    let mut seen_paths = HashSet::new();
+    loop {
+        line.clear();
+        let n = lines.read_until(b'\n', &mut line).map_err(|e| {
+            Error::corrupt(format!("tar-split: cannot decompress (not gzip or truncated?) near line {}: {e}", line_no + 1))
+        })?;
+        if n == 0 {
+            return Ok(tar_size);
+        }
+        line_no += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let at = |msg: String| Error::corrupt(format!("tar-split line {line_no}: {msg}"));
+        let raw: RawEntry = serde_json::from_slice(&line).map_err(|e| at(format!("bad JSON: {e}")))?;
+        match raw.kind {
+            SEGMENT => {
+                let payload = raw.payload_bytes().map_err(at)?;
+                tar_size += payload.len() as u64;
+                if payload.len() < pending_padding {
+                    return Err(at(format!(
+                        "expected {pending_padding} bytes of padding after the previous file, segment has only {}",
+                        payload.len()
+                    )));
+                }
+                let after_padding = &payload[pending_padding..];
+                pending_padding = 0;
+                if let Some((entry, padding)) = read_header(after_padding).map_err(at)? {
+                    pending_padding = padding;
+                    expecting = Some((entry.name_bytes.clone(), entry.size));
+                    on_entry(entry)?;
+                }
+            }
+            FILE => {
+                let size = raw.size.unwrap_or(0);
+                if size < 0 {
+                    return Err(at(format!("negative file size {size}")));
+                }
+                tar_size += size as u64;
+                let name = raw.name_bytes().map_err(at)?;
+                if !seen_paths.insert(clean_path(&name)) {
+                    return Err(at(format!("duplicate path {:?} (tar-split cannot store it)", String::from_utf8_lossy(&name))));
+                }
+                match expecting.take() {
+                    Some((hname, hsize)) if hname == name && hsize == size => {}
+                    Some((hname, hsize)) => {
+                        return Err(at(format!(
+                            "file entry {:?} ({size} bytes) does not match the header before it, {:?} ({hsize} bytes)",
+                            String::from_utf8_lossy(&name),
+                            String::from_utf8_lossy(&hname)
+                        )))
+                    }
+                    None => {
+                        return Err(at(format!("file entry {:?} without a header before it", String::from_utf8_lossy(&name))))
+                    }
+                }
+            }
+            other => return Err(at(format!("unknown entry type {other}"))),
+        }
+    }
+}
+
+const FILE: i64 = 1;
+const SEGMENT: i64 = 2;
+
+/// One NDJSON line (tar-split storage.Entry).
+#[derive(serde::Deserialize)]
+struct RawEntry {
+    #[serde(rename = "type")]
+    kind: i64,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    name_raw: Option<String>,
+    #[serde(default)]
+    size: Option<i64>,
+    #[serde(default)]
+    payload: Option<String>,
+}
+
+impl RawEntry {
+    fn payload_bytes(&self) -> std::result::Result<Vec<u8>, String> {
+        match &self.payload {
+            None => Ok(Vec::new()),
+            Some(b64) => base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("bad base64 payload: {e}")),
+        }
+    }
+    /// `name_raw` (base64 bytes) when present, else `name` (tar-split's GetName).
+    fn name_bytes(&self) -> std::result::Result<Vec<u8>, String> {
+        match (&self.name_raw, &self.name) {
+            (Some(raw), _) if !raw.is_empty() => {
+                base64::engine::general_purpose::STANDARD.decode(raw).map_err(|e| format!("bad base64 name_raw: {e}"))
+            }
+            (_, Some(name)) => Ok(name.as_bytes().to_vec()),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Go's `filepath.Clean`, on bytes, for duplicate detection.
+fn clean_path(p: &[u8]) -> Vec<u8> {
+    let rooted = p.first() == Some(&b'/');
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in p.split(|&c| c == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                if parts.last().is_some_and(|l| *l != b"..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push(part);
+                }
+            }
+            _ => parts.push(part),
+        }
+    }
+    let mut out = if rooted { b"/".to_vec() } else { Vec::new() };
+    out.extend(parts.join(&b'/'));
+    if out.is_empty() {
+        out.push(b'.');
+    }
+    out
+}
+
+/// Decodes one member header (after its extension headers) from the start of `b`, like Go's
+/// `tar.Reader.Next`. `Ok(None)` at the end-of-archive marker or in an empty/all-zero segment.
+/// Also returns the padding that will follow the member's data.
+fn read_header(mut b: &[u8]) -> std::result::Result<Option<(TarEntry, usize)>, String> {
+    let mut pax: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut long_name: Option<Vec<u8>> = None;
+    let mut long_link: Option<Vec<u8>> = None;
+    loop {
+        if b.iter().all(|&c| c == 0) {
+            // End-of-archive blocks, trailing padding, or an empty segment.
+            return Ok(None);
+        }
+        if b.len() < BLOCK {
+            return Err(format!("truncated tar header: {} bytes, need {BLOCK}", b.len()));
+        }
+        let block = &b[..BLOCK];
+        verify_checksum(block)?;
+        let typeflag = block[156];
+        let size = numeric(&block[124..136]).map_err(|e| format!("size: {e}"))?;
+        if size < 0 {
+            return Err(format!("negative size {size}"));
+        }
+        let data_len = size as usize;
+        let padded = data_len.div_ceil(BLOCK) * BLOCK;
+        match typeflag {
+            b'x' | b'L' | b'K' => {
+                let data = b.get(BLOCK..BLOCK + data_len).ok_or("truncated extension header data")?;
+                match typeflag {
+                    b'x' => pax.extend(parse_pax(data)?),
+                    b'L' => long_name = Some(until_nul(data).to_vec()),
+                    _ => long_link = Some(until_nul(data).to_vec()),
+                }
+                b = b.get(BLOCK + padded..).unwrap_or(&[]);
+            }
+            _ => {
+                let mut entry = decode_block(block)?;
+                apply_pax(&mut entry, &pax)?;
+                if let Some(n) = long_name {
+                    entry.name_bytes = n;
+                }
+                if let Some(l) = long_link {
+                    entry.linkname_bytes = l;
+                }
+                entry.kind = EntryKind::from_typeflag(typeflag, &entry.name_bytes);
+                let padding = if typeflag == b'g' {
+                    // A global PAX header is returned as an entry; its data is consumed, its
+                    // padding is left for the next segment.
+                    entry.size = 0;
+                    (BLOCK - data_len % BLOCK) % BLOCK
+                } else if entry.kind.header_only() {
+                    0
+                } else {
+                    (BLOCK - (entry.size as usize) % BLOCK) % BLOCK
+                };
+                return Ok(Some((entry, padding)));
+            }
+        }
+    }
+}
+
+/// Go accepts the unsigned or the signed byte sum, with the checksum field taken as spaces.
+fn verify_checksum(block: &[u8]) -> std::result::Result<(), String> {
+    let stored = numeric(&block[148..156]).map_err(|_| "invalid tar header (bad checksum field)".to_string())?;
+    let (mut unsigned, mut signed) = (0i64, 0i64);
+    for (i, &c) in block.iter().enumerate() {
+        let c = if (148..156).contains(&i) { b' ' } else { c };
+        unsigned += i64::from(c);
+        signed += i64::from(c as i8);
+    }
+    if stored != unsigned && stored != signed {
+        return Err(format!("invalid tar header (checksum {stored} does not match {unsigned})"));
+    }
+    Ok(())
+}
+
+fn decode_block(block: &[u8]) -> std::result::Result<TarEntry, String> {
+    let magic = &block[257..263];
+    let version = &block[263..265];
+    let ustar = magic == b"ustar\0" && version == b"00";
+    let gnu = magic == b"ustar " && version == b" \0";
+    let mut name = until_nul(&block[0..100]).to_vec();
+    let (mut uname, mut gname, mut devmajor, mut devminor) = (String::new(), String::new(), 0, 0);
+    if ustar || gnu {
+        uname = String::from_utf8_lossy(until_nul(&block[265..297])).into_owned();
+        gname = String::from_utf8_lossy(until_nul(&block[297..329])).into_owned();
+        devmajor = numeric(&block[329..337]).map_err(|e| format!("devmajor: {e}"))?;
+        devminor = numeric(&block[337..345]).map_err(|e| format!("devminor: {e}"))?;
+    }
+    if ustar {
+        let prefix = until_nul(&block[345..500]);
+        if !prefix.is_empty() {
+            let mut full = prefix.to_vec();
+            full.push(b'/');
+            full.extend_from_slice(&name);
+            name = full;
+        }
+    }
+    let typeflag = block[156];
+    Ok(TarEntry {
+        kind: EntryKind::from_typeflag(typeflag, &name),
+        name_bytes: name,
+        typeflag,
+        size: numeric(&block[124..136]).map_err(|e| format!("size: {e}"))?,
+        mode: numeric(&block[100..108]).map_err(|e| format!("mode: {e}"))?,
+        uid: numeric(&block[108..116]).map_err(|e| format!("uid: {e}"))?,
+        gid: numeric(&block[116..124]).map_err(|e| format!("gid: {e}"))?,
+        uname,
+        gname,
+        mtime: GoTime::from_unix(numeric(&block[136..148]).map_err(|e| format!("mtime: {e}"))?, 0),
+        linkname_bytes: until_nul(&block[157..257]).to_vec(),
+        devmajor,
+        devminor,
+        xattrs: BTreeMap::new(),
+    })
+}
+
+/// Go's `parseNumeric`: base-256 when the high bit is set, else octal with spaces/NULs trimmed.
+fn numeric(field: &[u8]) -> std::result::Result<i64, String> {
+    if field.first().is_some_and(|&c| c & 0x80 != 0) {
+        // Two's complement big-endian; the first byte's 0x80 marker is not part of the value.
+        let negative = field[0] & 0x40 != 0;
+        let mut v: i64 = 0;
+        for (i, &c) in field.iter().enumerate() {
+            let c = if i == 0 { c & 0x7f } else { c };
+            let c = if negative { !c & if i == 0 { 0x7f } else { 0xff } } else { c };
+            v = v.checked_mul(256).and_then(|v| v.checked_add(i64::from(c))).ok_or("base-256 number overflows")?;
+        }
+        return Ok(if negative { -v - 1 } else { v });
+    }
+    let trimmed = trim(field);
+    if trimmed.is_empty() {
+        return Ok(0);
+    }
+    let text = std::str::from_utf8(trimmed).map_err(|_| "not an octal number".to_string())?;
+    i64::from_str_radix(text, 8).map_err(|_| format!("invalid octal number {text:?}"))
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let is_pad = |c: &u8| *c == b' ' || *c == 0;
+    let start = b.iter().position(|c| !is_pad(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !is_pad(c)).map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+fn until_nul(b: &[u8]) -> &[u8] {
+    b.iter().position(|&c| c == 0).map_or(b, |i| &b[..i])
+}
+
+/// PAX records: `"<len> <key>=<value>\n"`, where `<len>` counts the whole record.
+fn parse_pax(mut data: &[u8]) -> std::result::Result<Vec<(String, Vec<u8>)>, String> {
+    let mut records = Vec::new();
+    while !data.is_empty() && data[0] != 0 {
+        let space = data.iter().position(|&c| c == b' ').ok_or("bad PAX record: no length")?;
+        let len: usize = std::str::from_utf8(&data[..space])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|&l| l > space + 1 && l <= data.len())
+            .ok_or("bad PAX record length")?;
+        let record = &data[space + 1..len];
+        let record = record.strip_suffix(b"\n").ok_or("bad PAX record: no newline")?;
+        let eq = record.iter().position(|&c| c == b'=').ok_or("bad PAX record: no '='")?;
+        let key = String::from_utf8_lossy(&record[..eq]).into_owned();
+        records.push((key, record[eq + 1..].to_vec()));
+        data = &data[len..];
+    }
+    Ok(records)
+}
+
+fn apply_pax(entry: &mut TarEntry, records: &[(String, Vec<u8>)]) -> std::result::Result<(), String> {
+    let int = |key: &str, v: &[u8]| -> std::result::Result<i64, String> {
+        std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()).ok_or_else(|| format!("bad PAX {key} value"))
+    };
+    for (key, value) in records {
+        match key.as_str() {
+            "path" => entry.name_bytes = value.clone(),
+            "linkpath" => entry.linkname_bytes = value.clone(),
+            "uname" => entry.uname = String::from_utf8_lossy(value).into_owned(),
+            "gname" => entry.gname = String::from_utf8_lossy(value).into_owned(),
+            "uid" => entry.uid = int(key, value)?,
+            "gid" => entry.gid = int(key, value)?,
+            "size" => {
+                entry.size = int(key, value)?;
+                if entry.size < 0 {
+                    return Err("negative PAX size".into());
+                }
+            }
+            "mtime" => entry.mtime = pax_time(value).ok_or("bad PAX mtime")?,
+            _ => {
+                if let Some(attr) = key.strip_prefix("SCHILY.xattr.") {
+                    entry.xattrs.insert(attr.to_string(), value.clone());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `"<secs>[.<fraction>]"`, possibly negative.
+fn pax_time(v: &[u8]) -> Option<GoTime> {
+    let s = std::str::from_utf8(v).ok()?;
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let secs: i64 = int.parse().ok()?;
+    if !frac.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut nanos = 0u32;
+    for k in 0..9 {
+        nanos = nanos * 10 + frac.as_bytes().get(k).map_or(0, |c| u32::from(c - b'0'));
+    }
+    if int.starts_with('-') && nanos > 0 {
+        return Some(GoTime::from_unix(secs - 1, 1_000_000_000 - nanos));
+    }
+    Some(GoTime::from_unix(secs, nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A 512-byte ustar header with a valid checksum.
+    fn header(name: &str, typeflag: u8, size: u64, mode: u32) -> Vec<u8> {
+        let mut h = vec![0u8; BLOCK];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..107].copy_from_slice(format!("{mode:07o}").as_bytes());
+        h[108..115].copy_from_slice(b"0000000");
+        h[116..123].copy_from_slice(b"0000000");
+        h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+        h[136..147].copy_from_slice(b"14712345670");
+        h[156] = typeflag;
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[265..269].copy_from_slice(b"root");
+        let sum: u32 = h.iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { 32 } else { u32::from(c) }).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        h
+    }
+
+    fn segment(payload: &[u8]) -> String {
+        format!(
+            "{{\"type\":2,\"payload\":\"{}\",\"position\":0}}\n",
+            base64::engine::general_purpose::STANDARD.encode(payload)
+        )
+    }
+
+    fn file(name: &str, size: u64) -> String {
+        format!("{{\"type\":1,\"name\":\"{name}\",\"size\":{size},\"payload\":null,\"position\":1}}\n")
+    }
+
+    fn gzip(text: &str) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text.as_bytes()).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn lists_members_and_counts_tar_bytes() {
+        let mut pax_data = b"30 mtime=1471234567.123456789\n".to_vec();
+        let long = "d/".repeat(60) + "f";
+        let rec = format!(" path={long}\n");
+        let rec = format!("{}{rec}", rec.len() + 3);
+        pax_data.extend(rec.as_bytes());
+        let mut x = header("PaxHeaders/f", b'x', pax_data.len() as u64, 0o644);
+        x.extend(&pax_data);
+        x.resize(BLOCK * 2, 0);
+        x.extend(header("short-name", b'0', 700, 0o4755));
+
+        let text = [
+            segment(&header("dir/", b'5', 0, 0o755)),
+            file("dir/", 0),
+            segment(&x),
+            file(&long, 700),
+            segment(&[&vec![0u8; 324][..], &header("dir/.wh.gone", b'0', 0, 0o644)].concat()),
+            file("dir/.wh.gone", 0),
+            segment(&vec![0u8; 1024]),
+        ]
+        .concat();
+        let ts = parse_tar_split(&gzip(&text)[..]).unwrap();
+        assert_eq!(ts.tar_size, 512 + 1536 + 700 + 324 + 512 + 1024);
+        assert_eq!(ts.entries.len(), 3);
+        assert_eq!(ts.entries[0].kind, EntryKind::Dir);
+        let f = &ts.entries[1];
+        assert_eq!(f.name(), long);
+        assert_eq!((f.size, f.mode, f.kind), (700, 0o4755, EntryKind::File));
+        assert_eq!(f.mtime.to_rfc3339_nano(), "2016-08-15T04:16:07.123456789Z");
+        assert_eq!(f.uname, "root");
+        assert_eq!(ts.entries[2].whiteout(), Some(Whiteout::Deleted("dir/gone".into())));
+        assert_eq!(ts.regular_file_bytes(), 700);
+    }
+
+    #[test]
+    fn whiteout_kinds() {
+        let mut e = decode_block(&header("a/.wh..wh..opq", b'0', 0, 0)).unwrap();
+        assert_eq!(e.whiteout(), Some(Whiteout::Opaque));
+        e.name_bytes = b".wh..wh.plnk/123".to_vec();
+        assert_eq!(e.whiteout(), None);
+        e.name_bytes = b".wh..wh.plnk/".to_vec();
+        assert_eq!(e.whiteout(), Some(Whiteout::Meta));
+        e.name_bytes = b".wh.x".to_vec();
+        assert_eq!(e.whiteout(), Some(Whiteout::Deleted("x".into())));
+        e.name_bytes = b"a/b.wh.x".to_vec();
+        assert_eq!(e.whiteout(), None);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(numeric(b"0000644\0"), Ok(0o644));
+        assert_eq!(numeric(b"  644 \0"), Ok(0o644));
+        assert_eq!(numeric(b"\0\0\0\0"), Ok(0));
+        assert_eq!(numeric(&[0x80, 0, 0, 0, 0, 0, 1, 0]), Ok(256));
+        assert_eq!(numeric(&[0xff; 8]), Ok(-1));
+        assert!(numeric(b"0009").is_err());
+        assert_eq!(clean_path(b"./a//b/../c/"), b"a/c");
+        assert_eq!(clean_path(b"/../a"), b"/a");
+        assert_eq!(pax_time(b"-1.5"), Some(GoTime::from_unix(-2, 500_000_000)));
+    }
+
+    #[test]
+    fn bad_input_gives_clear_errors() {
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"not gzip at all".to_vec(), "cannot decompress"),
+            (gzip(&format!("{}{{\"type\":2,\"payload\":", segment(&vec![0; 1024]))), "tar-split line 2: bad JSON"),
+            (gzip(&segment(&header("f", b'0', 3, 0o644)[..300])), "line 1: truncated tar header"),
+            (gzip(&segment(&{
+                let mut h = header("f", b'0', 3, 0o644);
+                h[0] = b'g';
+                h
+            })), "line 1: invalid tar header (checksum"),
+            (gzip("{\"type\":3,\"payload\":null,\"position\":0}\n"), "line 1: unknown entry type 3"),
+            (gzip(&[segment(&header("f", b'0', 3, 0o644)), file("f", 3), segment(&[0u8; 100])].concat()), "line 3: expected 509 bytes of padding"),
+            (gzip(&[segment(&header("f", b'0', 3, 0o644)), file("g", 3)].concat()), "line 2: file entry \"g\""),
+            (
+                gzip(&[segment(&header("f", b'5', 0, 0)), file("f", 0), segment(&header("./f", b'5', 0, 0)), file("./f", 0)].concat()),
+                "line 4: duplicate path",
+            ),
+        ];
+        for (input, want) in cases {
+            let e = parse_tar_split(&input[..]).unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::DataCorrupt);
+            assert!(e.message.contains(want), "want {want:?}, got {}", e.message);
+        }
+        // A truncated gzip stream is an error too, not a short listing.
+        let good = gzip(&[segment(&header("f", b'0', 3, 0o644)), file("f", 3)].concat());
+        assert!(parse_tar_split(&good[..good.len() - 10]).is_err());
+    }
+}

@@ -1,0 +1,490 @@
+//! IndexedDB backend (wasm only): one database per store, one object store per [`Space`],
+//! string keys, values stored as `Uint8Array`.
+//!
+//! [`Backend::commit`] runs as ONE readwrite transaction over both object stores, so a commit is
+//! all or nothing even across tabs. Schema changes go through IndexedDB versions: see
+//! [`SCHEMA_VERSION`] and [`upgrade`]. Other connections are respected both ways: ours closes on
+//! `versionchange` (so another tab can upgrade or delete the database), and when another
+//! connection does not close ours gives up after a timeout instead of hanging.
+
+use super::{Backend, Op, Space};
+use crate::error::{Error, ErrorCode, Result};
+use futures::channel::oneshot;
+use futures::future::{select, Either};
+use indexed_db_futures::database::Database;
+use indexed_db_futures::error::{Error as IdbError, OpenDbError};
+use indexed_db_futures::factory::DBFactory;
+use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::KeyRange;
+use js_sys::Uint8Array;
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbTransaction};
+
+/// The schema version this build writes. To change the schema, bump it and add a step to
+/// [`upgrade`]; databases written by older builds are migrated when they are opened.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How long an open or delete waits, once IndexedDB reports it `blocked` by another
+/// connection, before giving up. Connections of this crate close on `versionchange`, so a
+/// block that lasts is a connection that ignores it (an old tab, another program).
+pub const DEFAULT_BLOCKED_TIMEOUT_MS: u32 = 5_000;
+
+/// Tuning for [`IdbBackend::open_with`] and [`IdbBackend::destroy_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdbOptions {
+    pub blocked_timeout_ms: u32,
+}
+
+impl Default for IdbOptions {
+    fn default() -> Self {
+        IdbOptions { blocked_timeout_ms: DEFAULT_BLOCKED_TIMEOUT_MS }
+    }
+}
+
+/// A connection to one IndexedDB database. Clones share the connection; it closes when the
+/// last clone is dropped, on [`IdbBackend::close`], or when another connection asks for a
+/// version change (upgrade or deletion).
+#[derive(Clone)]
+pub struct IdbBackend {
+    conn: Rc<Connection>,
+}
+
+struct Connection {
+    name: String,
+    db: Database,
+    closed: Rc<Cell<Option<ClosedBy>>>,
+    /// Kept alive while the connection is: JS calls them on `versionchange` and `close`.
+    _on_versionchange: Closure<dyn FnMut(web_sys::Event)>,
+    _on_close: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+/// Why a connection is no longer usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClosedBy {
+    /// [`IdbBackend::close`] was called.
+    Caller,
+    /// Another connection upgrades or deletes the database; we stepped aside.
+    VersionChange,
+    /// The browser closed it (storage cleared, disk error).
+    Browser,
+}
+
+/// True when the JS global scope has an `indexedDB` (browsers, workers, Node with
+/// `fake-indexeddb/auto` loaded).
+pub fn indexeddb_available() -> bool {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
+        .map(|f| !f.is_undefined() && !f.is_null())
+        .unwrap_or(false)
+}
+
+/// The error for opening database `name` where there is no `indexedDB` (plain Node). It names
+/// both ways out.
+pub fn missing_indexeddb_error(name: &str) -> Error {
+    Error::unavailable(format!(
+        "cannot open IndexedDB database {name:?}: this environment has no global `indexedDB` \
+         (plain Node.js has none). Use the in-memory backend, `Store.open(name, {{ backend: \"memory\" }})`, \
+         or install the npm package `fake-indexeddb` and load it first (`import \"fake-indexeddb/auto\"`)"
+    ))
+}
+
+fn factory(name: &str) -> Result<DBFactory> {
+    if !indexeddb_available() {
+        return Err(missing_indexeddb_error(name));
+    }
+    DBFactory::new().map_err(|e| open_error(name, "open", e))
+}
+
+impl IdbBackend {
+    /// Opens (creating or upgrading if needed) the database `name`.
+    pub async fn open(name: &str) -> Result<IdbBackend> {
+        Self::open_with(name, &IdbOptions::default()).await
+    }
+
+    pub async fn open_with(name: &str, options: &IdbOptions) -> Result<IdbBackend> {
+        let request = factory(name)?
+            .open_db(name)
+            .with_version(SCHEMA_VERSION)
+            .with_on_upgrade_needed(|event, db| upgrade(&db, event.old_version()))
+            .build()
+            .map_err(|e| open_error(name, "open", e))?;
+        let raw: IdbOpenDbRequest = request.as_sys().clone();
+        let db = match unless_blocked(name, &raw, request, options.blocked_timeout_ms).await {
+            Some(opened) => opened.map_err(|e| open_error(name, "open", e))?,
+            None => {
+                abandon_open(&raw);
+                return Err(Error::unavailable(format!(
+                    "IndexedDB database {name:?}: opening is blocked by another connection (another tab \
+                     or window?) that keeps an older version open; close it and try again"
+                )));
+            }
+        };
+        for space in Space::ALL {
+            if !db.object_store_names().any(|n| n == space.name()) {
+                db.close();
+                return Err(Error::unavailable(format!(
+                    "IndexedDB database {name:?} (version {}) has no object store {:?}: it was not \
+                     written by imagestore; destroy it or pick another name",
+                    SCHEMA_VERSION,
+                    space.name()
+                )));
+            }
+        }
+        Ok(IdbBackend { conn: Rc::new(Connection::new(name.to_string(), db)) })
+    }
+
+    /// Deletes the database `name` and everything in it. Open connections of this crate close
+    /// themselves; a foreign connection that stays open makes this fail after the timeout.
+    pub async fn destroy(name: &str) -> Result<()> {
+        Self::destroy_with(name, &IdbOptions::default()).await
+    }
+
+    pub async fn destroy_with(name: &str, options: &IdbOptions) -> Result<()> {
+        let request = factory(name)?.delete_db(name).map_err(|e| idb_error(name, "delete", e))?;
+        let raw: IdbOpenDbRequest = request.as_sys().clone().unchecked_into();
+        match unless_blocked(name, &raw, request, options.blocked_timeout_ms).await {
+            Some(done) => done.map_err(|e| idb_error(name, "delete", e)),
+            None => Err(Error::unavailable(format!(
+                "IndexedDB database {name:?}: deletion is blocked by another connection (another tab \
+                 or window?) that keeps it open; the database will be deleted once that connection closes"
+            ))),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.conn.name
+    }
+
+    /// Closes the connection; later calls fail with `failed_precondition`.
+    pub fn close(&self) {
+        self.conn.close(ClosedBy::Caller);
+    }
+
+    /// True once the connection is closed, by [`close`](Self::close) or by another connection.
+    pub fn is_closed(&self) -> bool {
+        self.conn.closed.get().is_some()
+    }
+
+    /// The open database, or why it is not usable for `op`.
+    fn live(&self, op: &str) -> Result<&Database> {
+        let name = &self.conn.name;
+        match self.conn.closed.get() {
+            None => Ok(&self.conn.db),
+            Some(ClosedBy::Caller) => Err(Error::precondition(format!("IndexedDB database {name:?}: {op} after close()"))),
+            Some(ClosedBy::VersionChange) => Err(Error::unavailable(format!(
+                "IndexedDB database {name:?}: {op} failed: the connection was closed because another \
+                 connection upgraded or deleted the database; open the store again"
+            ))),
+            Some(ClosedBy::Browser) => Err(Error::unavailable(format!(
+                "IndexedDB database {name:?}: {op} failed: the browser closed the connection \
+                 (storage cleared?); open the store again"
+            ))),
+        }
+    }
+
+    fn fail(&self, op: &str) -> impl Fn(IdbError) -> Error + '_ {
+        let name = self.conn.name.clone();
+        let op = op.to_string();
+        move |e| idb_error(&name, &op, e)
+    }
+}
+
+impl Connection {
+    fn new(name: String, db: Database) -> Connection {
+        let closed = Rc::new(Cell::new(None));
+        let raw: IdbDatabase = (**db.as_sys()).clone();
+        let on_versionchange = {
+            let (raw, closed) = (raw.clone(), closed.clone());
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+                raw.close();
+                closed.set(Some(ClosedBy::VersionChange));
+            })
+        };
+        let on_close = {
+            let closed = closed.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| closed.set(Some(ClosedBy::Browser)))
+        };
+        raw.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
+        raw.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Connection { name, db, closed, _on_versionchange: on_versionchange, _on_close: on_close }
+    }
+
+    fn raw(&self) -> &IdbDatabase {
+        self.db.as_sys()
+    }
+
+    fn close(&self, why: ClosedBy) {
+        if self.closed.get().is_none() {
+            self.closed.set(Some(why));
+        }
+        self.raw().close();
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.raw().set_onversionchange(None);
+        self.raw().set_onclose(None);
+        self.raw().close();
+    }
+}
+
+/// Brings the schema from `_old_version` (0 for a new database) to [`SCHEMA_VERSION`], step
+/// by step. Runs inside the `versionchange` transaction, so a failing step aborts the upgrade
+/// and leaves the database as it was.
+fn upgrade(db: &Database, _old_version: f64) -> indexed_db_futures::Result<()> {
+    // Version 1: one object store per key space, out-of-line string keys. Written as "create
+    // what is missing" so that it also repairs a database whose stores were lost.
+    for space in Space::ALL {
+        if !db.object_store_names().any(|n| n == space.name()) {
+            db.create_object_store(space.name()).build()?;
+        }
+    }
+    // Later versions add steps here: `if old_version < 2.0 { ... }`.
+    Ok(())
+}
+
+/// Keys that start with `prefix`: [prefix, prefix + U+FFFF). IndexedDB orders strings by
+/// UTF-16 code units, so this holds every key with the prefix except ones continuing with a
+/// literal U+FFFF, which keys of this crate never contain.
+fn prefix_range(prefix: &str) -> KeyRange<String> {
+    if prefix.is_empty() {
+        KeyRange::LowerBound(String::new(), false)
+    } else {
+        KeyRange::Bound(prefix.to_string(), false, format!("{prefix}\u{ffff}"), true)
+    }
+}
+
+fn bytes_from_js(value: JsValue, db: &str, space: Space, key: &str) -> Result<Vec<u8>> {
+    if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
+        Ok(bytes.to_vec())
+    } else if value.is_instance_of::<js_sys::ArrayBuffer>() {
+        Ok(Uint8Array::new(&value).to_vec())
+    } else {
+        Err(Error::corrupt(format!(
+            "IndexedDB database {db:?}: value of {key:?} in {:?} is not bytes",
+            space.name()
+        )))
+    }
+}
+
+impl Backend for IdbBackend {
+    async fn get(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>> {
+        let fail = self.fail("get");
+        let db = self.live("get")?;
+        let tx = db.transaction(space.name()).build().map_err(&fail)?;
+        let store = tx.object_store(space.name()).map_err(&fail)?;
+        let value: Option<JsValue> = store.get(key).primitive().map_err(&fail)?.await.map_err(&fail)?;
+        value.map(|v| bytes_from_js(v, self.name(), space, key)).transpose()
+    }
+
+    async fn scan(&self, space: Space, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let fail = self.fail("scan");
+        let db = self.live("scan")?;
+        let tx = db.transaction(space.name()).build().map_err(&fail)?;
+        let store = tx.object_store(space.name()).map_err(&fail)?;
+        // Both requests read the same snapshot (one transaction) and return key order.
+        let keys = store.get_all_keys::<String>().with_query::<String, _>(prefix_range(prefix)).primitive().map_err(&fail)?;
+        let values = store.get_all::<JsValue>().with_query::<String, _>(prefix_range(prefix)).primitive().map_err(&fail)?;
+        let keys = keys.await.map_err(&fail)?.collect::<indexed_db_futures::Result<Vec<String>>>().map_err(&fail)?;
+        let values = values.await.map_err(&fail)?;
+        keys.into_iter()
+            .zip(values)
+            .map(|(key, value)| {
+                let bytes = bytes_from_js(value.map_err(&fail)?, self.name(), space, &key)?;
+                Ok((key, bytes))
+            })
+            .collect()
+    }
+
+    async fn keys(&self, space: Space, prefix: &str) -> Result<Vec<String>> {
+        let fail = self.fail("keys");
+        let db = self.live("keys")?;
+        let tx = db.transaction(space.name()).build().map_err(&fail)?;
+        let store = tx.object_store(space.name()).map_err(&fail)?;
+        let keys = store.get_all_keys::<String>().with_query::<String, _>(prefix_range(prefix)).primitive().map_err(&fail)?;
+        let keys = keys.await.map_err(&fail)?;
+        keys.collect::<indexed_db_futures::Result<Vec<String>>>().map_err(&fail)
+    }
+
+    async fn commit(&self, ops: Vec<Op>) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let fail = self.fail("commit");
+        let db = self.live("commit")?;
+        let tx = db
+            .transaction([Space::Meta.name(), Space::Chunks.name()])
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(&fail)?;
+        let raw_tx: IdbTransaction = (**tx.as_sys()).clone();
+        // Every request goes out now, in order; IndexedDB runs them in that order. Only the
+        // guards are awaited; the other requests are dropped unawaited (they still run): a
+        // failing one aborts the transaction, which commit() reports.
+        let mut guards = Vec::new();
+        {
+            let meta = tx.object_store(Space::Meta.name()).map_err(&fail)?;
+            let chunks = tx.object_store(Space::Chunks.name()).map_err(&fail)?;
+            let store = |space: Space| match space {
+                Space::Meta => &meta,
+                Space::Chunks => &chunks,
+            };
+            for op in ops {
+                match op {
+                    Op::Put { space, key, value } => {
+                        let value = JsValue::from(Uint8Array::from(&value[..]));
+                        drop(store(space).put(value).with_key(key).without_key_type().primitive().map_err(&fail)?);
+                    }
+                    Op::Delete { space, key } => {
+                        drop(store(space).delete(key).primitive().map_err(&fail)?);
+                    }
+                    Op::DeletePrefix { space, prefix } => {
+                        drop(store(space).delete::<String, _>(prefix_range(&prefix)).primitive().map_err(&fail)?);
+                    }
+                    Op::RequireAbsent { space, key } => {
+                        let count = store(space).count().with_query(key.as_str()).primitive().map_err(&fail)?;
+                        guards.push((key, count));
+                    }
+                }
+            }
+        }
+        for (key, count) in guards {
+            match count.await {
+                Ok(0) => {}
+                Ok(_) => {
+                    // Awaited within the request's success event, so the transaction is still
+                    // active and the abort undoes everything it did.
+                    let _ = tx.abort().await;
+                    return Err(Error::already_exists(format!("{key:?} already exists")));
+                }
+                Err(e) => return Err(commit_error(self.name(), &raw_tx, e)),
+            }
+        }
+        tx.commit().await.map_err(|e| commit_error(self.name(), &raw_tx, e))
+    }
+}
+
+/// A failed commit's error: the transaction's own error (the root cause, e.g.
+/// `QuotaExceededError`) when it has one, else what the request or commit reported.
+fn commit_error(db: &str, tx: &IdbTransaction, e: IdbError) -> Error {
+    match tx.error() {
+        Some(cause) => error_from_dom(db, "commit", &cause.name(), &cause.message()),
+        None => idb_error(db, "commit", e),
+    }
+}
+
+fn open_error(db: &str, op: &str, e: OpenDbError) -> Error {
+    match e {
+        OpenDbError::Base(e) => idb_error(db, op, e),
+        OpenDbError::NullFactory | OpenDbError::UnsupportedEnvironment => missing_indexeddb_error(db),
+        other => Error::unavailable(format!("IndexedDB database {db:?}: {op} failed: {other}")),
+    }
+}
+
+/// Maps an IndexedDB failure: `QuotaExceededError` to code `quota_exceeded`, everything else to
+/// `unavailable`, with the database and operation in the message.
+fn idb_error(db: &str, op: &str, e: IdbError) -> Error {
+    match e {
+        IdbError::DomException(d) => {
+            let d: web_sys::DomException = d.into();
+            error_from_dom(db, op, &d.name(), &d.message())
+        }
+        IdbError::Unknown(js) => {
+            // fake-indexeddb and older engines may throw errors that are not DOMException
+            // instances; their `name` still says what happened.
+            let js = JsValue::from(js);
+            let field = |f: &str| js_sys::Reflect::get(&js, &JsValue::from_str(f)).ok().and_then(|v| v.as_string());
+            let name = field("name").unwrap_or_default();
+            let message = field("message").unwrap_or_else(|| format!("{js:?}"));
+            error_from_dom(db, op, &name, &message)
+        }
+        other => Error::unavailable(format!("IndexedDB database {db:?}: {op} failed: {other}")),
+    }
+}
+
+/// The crate error for a `DOMException` named `name` raised by operation `op` on database `db`.
+pub fn error_from_dom(db: &str, op: &str, name: &str, message: &str) -> Error {
+    let code = match name {
+        "QuotaExceededError" => ErrorCode::QuotaExceeded,
+        _ => ErrorCode::Unavailable,
+    };
+    let hint = match name {
+        "QuotaExceededError" => "storage quota exceeded: ".to_string(),
+        "VersionError" => format!("it was written by a newer build (this one reads schema version {SCHEMA_VERSION}): "),
+        _ => String::new(),
+    };
+    Error::new(code, format!("IndexedDB database {db:?}: {op} failed: {hint}{name}: {message}"))
+}
+
+/// Awaits `request` (an open or delete request). If IndexedDB reports it `blocked` (another
+/// connection keeps the database open), warns on the console and gives up `timeout_ms` later:
+/// `None` then. The request itself stays queued in IndexedDB.
+async fn unless_blocked<F: Future>(db: &str, raw: &IdbOpenDbRequest, request: F, timeout_ms: u32) -> Option<F::Output> {
+    let (notify, blocked) = oneshot::channel::<()>();
+    let mut notify = Some(notify);
+    let message = format!("IndexedDB database {db:?} is in use by another connection; waiting up to {timeout_ms} ms for it to close");
+    let on_blocked = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        if let Some(notify) = notify.take() {
+            web_sys::console::warn_1(&JsValue::from_str(&message));
+            let _ = notify.send(());
+        }
+    });
+    let listener: &js_sys::Function = on_blocked.as_ref().unchecked_ref();
+    let _ = raw.add_event_listener_with_callback("blocked", listener);
+    let give_up = async move {
+        match blocked.await {
+            Ok(()) => sleep(timeout_ms).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    let outcome = match select(pin!(request), pin!(give_up)).await {
+        Either::Left((done, _)) => Some(done),
+        Either::Right(((), _)) => None,
+    };
+    let _ = raw.remove_event_listener_with_callback("blocked", listener);
+    outcome
+}
+
+/// After giving up on a blocked open: if the request ever proceeds, undo it. A late upgrade is
+/// aborted (the database stays as it was) and a late connection is closed at once.
+fn abandon_open(raw: &IdbOpenDbRequest) {
+    let on_upgrade = {
+        let raw = raw.clone();
+        Closure::once_into_js(move |_: web_sys::Event| {
+            if let Some(tx) = raw.transaction() {
+                let _ = tx.abort();
+            }
+        })
+    };
+    let on_success = {
+        let raw = raw.clone();
+        Closure::once_into_js(move |_: web_sys::Event| {
+            if let Ok(db) = raw.result() {
+                db.unchecked_into::<IdbDatabase>().close();
+            }
+        })
+    };
+    let _ = raw.add_event_listener_with_callback("upgradeneeded", on_upgrade.unchecked_ref());
+    let _ = raw.add_event_listener_with_callback("success", on_success.unchecked_ref());
+}
+
+#[wasm_bindgen]
+extern "C" {
+    // Global in browsers, workers and Node alike.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, millis: u32) -> JsValue;
+}
+
+async fn sleep(millis: u32) {
+    let done = js_sys::Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, millis);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(done).await;
+}

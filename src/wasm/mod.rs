@@ -1,0 +1,12 @@
+//! The JavaScript surface (`#[wasm_bindgen]`), and nothing else: JS values and errors in and
+//! out, the runtime choice of backend. Store logic lives in the layers below.
+
+mod backend;
+mod error;
+mod store;
+mod types;
+
+pub use backend::{AnyBackend, BackendKind};
+pub use error::to_js_error;
+pub use store::Store;
+pub use types::StoreOptions;

@@ -1,0 +1,129 @@
+//! The exported `Store` class. Each method converts its arguments, runs the operation, and
+//! converts the result or error; later issues add `import`, `listImages`, … the same way.
+
+use super::backend::{AnyBackend, BackendKind};
+use super::error::to_js_error;
+use super::types::StoreOptions;
+use crate::error::{Error, Result};
+use crate::storage::indexeddb::IdbBackend;
+use crate::storage::{Backend, Space};
+use js_sys::Promise;
+use serde::Serialize;
+use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+/// An image store over IndexedDB or memory.
+// JS may call several async methods at once: each works on its own clone of the backend
+// handle, and no `RefCell` borrow is held across an await. The façade of later issues wraps `Rc<futures::lock::Mutex<crate::store::Store<AnyBackend>>>`
+// here so that calls are serialised.
+#[wasm_bindgen]
+pub struct Store {
+    name: String,
+    backend: Rc<AnyBackend>,
+    closed: Cell<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StoreInfo {
+    name: String,
+    backend: &'static str,
+    meta_records: usize,
+    chunk_records: usize,
+}
+
+#[wasm_bindgen]
+impl Store {
+    /// Opens the store `name` (an IndexedDB database of that name, created if missing), or an
+    /// empty memory store with `{ backend: "memory" }`.
+    #[wasm_bindgen(js_name = open)]
+    pub async fn open(name: String, options: Option<StoreOptions>) -> Result<Store, JsValue> {
+        Self::open_kind(name, StoreOptions::backend_kind(options.as_ref()).map_err(to_js_error)?).await.map_err(to_js_error)
+    }
+
+    /// Deletes the IndexedDB database `name` and everything in it.
+    #[wasm_bindgen(js_name = destroy)]
+    pub async fn destroy(name: String) -> Result<(), JsValue> {
+        check_name(&name).map_err(to_js_error)?;
+        IdbBackend::destroy(&name).await.map_err(to_js_error)
+    }
+
+    /// Closes the store. Later calls reject with code `failed_precondition`; calls already
+    /// running finish or fail with that code.
+    pub fn close(&self) {
+        self.closed.set(true);
+        self.backend.close();
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    #[wasm_bindgen(getter, unchecked_return_type = "BackendKind")]
+    pub fn backend(&self) -> String {
+        self.backend.kind().as_str().to_string()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    /// Name, backend and record counts.
+    #[wasm_bindgen(js_name = storeInfo, unchecked_return_type = "Promise<StoreInfo>")]
+    pub fn store_info(&self) -> Promise {
+        let name = self.name.clone();
+        self.run("storeInfo", move |backend| async move {
+            let info = StoreInfo {
+                name,
+                backend: backend.kind().as_str(),
+                meta_records: backend.keys(Space::Meta, "").await?.len(),
+                chunk_records: backend.keys(Space::Chunks, "").await?.len(),
+            };
+            to_js_value(&info)
+        })
+    }
+}
+
+impl Store {
+    /// [`Store::open`] with the backend already chosen (Rust callers and tests).
+    pub async fn open_kind(name: String, kind: BackendKind) -> Result<Store> {
+        check_name(&name)?;
+        let backend = AnyBackend::open(kind, &name).await?;
+        Ok(Store { name, backend: Rc::new(backend), closed: Cell::new(false) })
+    }
+
+    /// The backend for operation `op`, or `failed_precondition` once the store is closed.
+    pub fn backend_for(&self, op: &str) -> Result<Rc<AnyBackend>> {
+        if self.closed.get() {
+            return Err(Error::precondition(format!("store {:?}: {op} after close()", self.name)));
+        }
+        Ok(self.backend.clone())
+    }
+
+    /// Runs `op` as a JS promise that resolves with its value or rejects with a coded `Error`.
+    fn run<F, Fut>(&self, op: &str, f: F) -> Promise
+    where
+        F: FnOnce(Rc<AnyBackend>) -> Fut,
+        Fut: Future<Output = Result<JsValue>> + 'static,
+    {
+        let started = self.backend_for(op).map(f);
+        wasm_bindgen_futures::future_to_promise(async move { started.map_err(to_js_error)?.await.map_err(to_js_error) })
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::invalid("store name must not be empty"));
+    }
+    Ok(())
+}
+
+fn to_js_value<T: Serialize>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| Error::invalid(format!("cannot convert the result to a JS value: {e}")))
+}

@@ -1,0 +1,79 @@
+//! TypeScript declarations for the option and result objects of the JS API, and the Rust
+//! views of the option objects. The generated `.d.ts` uses these names instead of `any`.
+
+use super::backend::BackendKind;
+use crate::error::{Error, Result};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Where a store keeps its data. */
+export type BackendKind = "indexeddb" | "memory";
+
+/** Options of `Store.open`. */
+export interface StoreOptions {
+  /**
+   * `"indexeddb"` (the default): the IndexedDB database named like the store, kept across
+   * reloads. `"memory"`: kept by this `Store` object only, starts empty.
+   */
+  backend?: BackendKind;
+}
+
+/** The `code` of every error this package rejects with (keep in sync with `ErrorCode::as_str`). */
+export type ErrorCode =
+  | "not_found"
+  | "ambiguous"
+  | "already_exists"
+  | "conflict"
+  | "invalid_argument"
+  | "failed_precondition"
+  | "data_corrupt"
+  | "unsupported_format"
+  | "aborted"
+  | "quota_exceeded"
+  | "unavailable";
+
+/** Every rejection of this package is an `Error` with a `code`. */
+export interface ImageStoreError extends Error {
+  code: ErrorCode;
+}
+
+/** What `Store.storeInfo` reports. */
+export interface StoreInfo {
+  name: string;
+  backend: BackendKind;
+  /** Number of metadata records. */
+  metaRecords: number;
+  /** Number of stored blob chunks. */
+  chunkRecords: number;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `options` argument of `Store.open`.
+    #[wasm_bindgen(typescript_type = "StoreOptions")]
+    pub type StoreOptions;
+}
+
+impl StoreOptions {
+    /// The backend asked for; the default when `options` or `options.backend` is missing.
+    pub fn backend_kind(options: Option<&StoreOptions>) -> Result<BackendKind> {
+        let Some(options) = options else { return Ok(BackendKind::default()) };
+        let options: &JsValue = options.as_ref();
+        if options.is_undefined() || options.is_null() {
+            return Ok(BackendKind::default());
+        }
+        if !options.is_object() {
+            return Err(Error::invalid(format!("options: expected an object, got {options:?}")));
+        }
+        let backend = js_sys::Reflect::get(options, &JsValue::from_str("backend")).unwrap_or(JsValue::UNDEFINED);
+        if backend.is_undefined() {
+            return Ok(BackendKind::default());
+        }
+        match backend.as_string() {
+            Some(s) => BackendKind::parse(&s),
+            None => Err(Error::invalid(format!("options.backend: expected \"indexeddb\" or \"memory\", got {backend:?}"))),
+        }
+    }
+}
