@@ -58,24 +58,34 @@ export class ImageList {
   }
 
   async update() {
+    // Only the latest of overlapping updates (typing, reloads) gets to render.
+    const seq = (this.seq = (this.seq ?? 0) + 1);
     const parsed = parseFilterText(this.filterInput.value);
     const key = `${this.showAll.checked}|${parsed.key}`;
     try {
       if (key !== this.fetchedKey) {
         if (!has("listImages")) throw new MissingFeature("listImages", "Listing images");
         const answer = await call("listImages", "Listing images", { all: this.showAll.checked, filters: parsed.filters });
+        if (seq !== this.seq) return;
         this.rows = answer.flatMap(rowsForImage);
         this.fetchedKey = key;
       }
       await this.resolvePartialIds(parsed.terms);
+      if (seq !== this.seq) return;
       this.applyTerms(parsed.terms);
     } catch (err) {
+      if (seq !== this.seq) return;
       this.fetchedKey = null;
       this.rows = [];
       this.visible = [];
       this.showEmpty(explain(err, "Listing images"));
       this.render();
     }
+    // What the table now shows, for tests and tools that wait for it: [all, filter text], and
+    // a counter of completed updates.
+    const table = $("#images");
+    table.dataset.query = JSON.stringify([this.showAll.checked, this.filterInput.value]);
+    table.dataset.updates = String(Number(table.dataset.updates ?? 0) + 1);
   }
 
   /** Runs docker's partial-ID search for words that look like ID prefixes and says what it found. */
