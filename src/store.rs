@@ -1,1 +1,335 @@
-//! The store façade: one backend, the Docker view and the containerd view over it.
+//! The store façade: one backend, the Docker view over it (later the containerd view joins).
+//!
+//! # Record layout in `Space::Meta` (every key the Docker stores write)
+//!
+//! ```text
+//! blob/<digest>                                  blob record (crate::storage::blobs): image configs
+//!                                                under their image ID, tar-split.json.gz by digest
+//! docker/graphdriver                             graph driver name, text (e.g. "overlay2")
+//! docker/image/<image id>                        ImageRecord JSON {id, parent, last_updated, built_locally}
+//!                                                (imagedb/metadata; the config is blob/<image id>)
+//! docker/layer/<chain id>                        LayerRecord JSON {chain_id, diff_id, size, cache_id,
+//!                                                parent, tar_split, descriptor} (layerdb/sha256/<chain>)
+//! docker/ref/<familiar reference>                ReferenceRecord JSON {repository, image}
+//!                                                (one entry of repositories.json)
+//! docker/dist/diffid-by-digest/<blob digest>     DiffID text (distribution/diffid-by-digest)
+//! docker/dist/v2metadata-by-diffid/<diff id>     JSON array of V2Metadata (distribution/v2metadata-by-diffid)
+//! ```
+//!
+//! Everything else (children, digest set, reference counts, by-ID reference index) is derived
+//! and rebuilt by [`Store::open`]. Every mutation is one `Backend::commit`; the in-memory state
+//! changes only after that commit succeeded (mutations run on a copy that replaces the current
+//! state on success).
+
+use crate::digest::Digest;
+use crate::docker::distribution::DistributionStore;
+use crate::docker::images::{check_config, ImageStore};
+use crate::docker::layers::LayerStore;
+use crate::docker::model::{DockerImport, ImageRecord, LayerRecord, Skipped, V2Metadata};
+use crate::docker::references::{ReferenceRecord, ReferenceStore};
+use crate::docker::standins::image_config;
+use crate::docker::tx::Tx;
+use crate::error::{Error, Result};
+use crate::storage::{blobs, Backend, Op, Space};
+use std::rc::Rc;
+
+/// The keys of the record layout above.
+pub mod keys {
+    use crate::digest::Digest;
+
+    pub const GRAPH_DRIVER: &str = "docker/graphdriver";
+    pub const IMAGES: &str = "docker/image/";
+    pub const LAYERS: &str = "docker/layer/";
+    pub const REFERENCES: &str = "docker/ref/";
+    pub const DIFFID_BY_DIGEST: &str = "docker/dist/diffid-by-digest/";
+    pub const V2METADATA: &str = "docker/dist/v2metadata-by-diffid/";
+
+    pub fn image(id: &Digest) -> String {
+        format!("{IMAGES}{id}")
+    }
+    pub fn layer(chain: &Digest) -> String {
+        format!("{LAYERS}{chain}")
+    }
+    pub fn reference(familiar: &str) -> String {
+        format!("{REFERENCES}{familiar}")
+    }
+    pub fn diffid_by_digest(blob: &Digest) -> String {
+        format!("{DIFFID_BY_DIGEST}{blob}")
+    }
+    pub fn v2metadata(diff_id: &Digest) -> String {
+        format!("{V2METADATA}{diff_id}")
+    }
+}
+
+/// moby's graphdriver image store in memory: the four stores and the driver name.
+#[derive(Debug, Clone, Default)]
+pub struct DockerState {
+    pub images: ImageStore,
+    pub layers: LayerStore,
+    pub references: ReferenceStore,
+    pub distribution: DistributionStore,
+    /// `GraphDriver.Name` in inspect (from the imported `image/<driver>/` folder).
+    pub graph_driver: String,
+}
+
+impl DockerState {
+    /// Applies moby's restore rules to freshly loaded records and derives the links: layers
+    /// with a missing parent and images with a missing top layer are left out.
+    fn finish_loading(&mut self) -> Vec<Skipped> {
+        let mut skipped: Vec<Skipped> = Vec::new();
+        for (c, why) in self.layers.drop_unloadable() {
+            skipped.push(Skipped { subject: c.to_string(), reason: why });
+        }
+        for (id, why) in self.images.drop_without_layers(&self.layers) {
+            skipped.push(Skipped { subject: id.to_string(), reason: why });
+        }
+        self.images.relink();
+        let tops: Vec<Digest> = self.images.top_layers().cloned().collect();
+        self.layers.recount(tops.iter());
+        skipped
+    }
+}
+
+/// What [`Store::apply_docker_import`] added (things already present are not counted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DockerImportOutcome {
+    pub images: usize,
+    pub layers: usize,
+    pub references: usize,
+    /// Things left out while merging (e.g. a digest reference that would overwrite another).
+    pub skipped: Vec<Skipped>,
+}
+
+pub struct Store<B: Backend> {
+    backend: B,
+    docker: DockerState,
+    /// What [`Store::open`] could not restore, with the reason.
+    restore_skipped: Vec<Skipped>,
+}
+
+fn corrupt_record(key: &str, e: impl std::fmt::Display) -> Error {
+    Error::corrupt(format!("record {key:?} is unreadable: {e}"))
+}
+
+fn json_record<T: serde::de::DeserializeOwned>(key: &str, value: &[u8]) -> Result<T> {
+    serde_json::from_slice(value).map_err(|e| corrupt_record(key, e))
+}
+
+/// The driver name in an imported folder path such as `var/lib/docker/image/overlay2/`.
+fn driver_of(source_dir: &str) -> Option<String> {
+    let parts: Vec<&str> = source_dir.split('/').filter(|p| !p.is_empty()).collect();
+    let i = parts.iter().rposition(|p| *p == "image")?;
+    parts.get(i + 1).map(|d| d.to_string())
+}
+
+/// Reads an image config blob, checks that it hashes to the image ID (moby re-verifies on
+/// every read) and parses it.
+async fn load_config<B: Backend>(b: &B, id: &Digest) -> std::result::Result<(Rc<[u8]>, image_config::ConfigFacts), String> {
+    let raw = blobs::read_all(b, id).await.map_err(|e| format!("config blob: {e}"))?;
+    if Digest::sha256_of(&raw) != *id {
+        return Err(format!("failed to verify: {id}"));
+    }
+    let facts = image_config::parse(&raw).map_err(|e| e.message)?;
+    Ok((raw.into(), facts))
+}
+
+impl<B: Backend> Store<B> {
+    /// Opens a store over `backend`, rebuilding the whole in-memory state from its records.
+    pub async fn open(backend: B) -> Result<Self> {
+        let mut docker = DockerState::default();
+        let mut skipped = Vec::new();
+        if let Some(d) = backend.get(Space::Meta, keys::GRAPH_DRIVER).await? {
+            docker.graph_driver = String::from_utf8_lossy(&d).into_owned();
+        }
+        for (key, value) in backend.scan(Space::Meta, keys::LAYERS).await? {
+            docker.layers.insert_loaded(json_record::<LayerRecord>(&key, &value)?);
+        }
+        for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
+            let record: ImageRecord = json_record(&key, &value)?;
+            match load_config(&backend, &record.id).await {
+                Ok((raw, facts)) => docker.images.insert_loaded(record, raw, facts),
+                Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
+            }
+        }
+        for (key, value) in backend.scan(Space::Meta, keys::REFERENCES).await? {
+            let record: ReferenceRecord = json_record(&key, &value)?;
+            docker.references.insert_loaded(&record.repository, &key[keys::REFERENCES.len()..], record.image);
+        }
+        let mut dist = crate::docker::model::DistributionRecords::default();
+        for (key, value) in backend.scan(Space::Meta, keys::DIFFID_BY_DIGEST).await? {
+            let blob = Digest::parse(&key[keys::DIFFID_BY_DIGEST.len()..]).map_err(|e| corrupt_record(&key, e))?;
+            let diff = Digest::parse(&String::from_utf8_lossy(&value)).map_err(|e| corrupt_record(&key, e))?;
+            dist.diffid_by_digest.insert(blob, diff);
+        }
+        for (key, value) in backend.scan(Space::Meta, keys::V2METADATA).await? {
+            let diff = Digest::parse(&key[keys::V2METADATA.len()..]).map_err(|e| corrupt_record(&key, e))?;
+            dist.v2metadata_by_diffid.insert(diff, json_record::<Vec<V2Metadata>>(&key, &value)?);
+        }
+        docker.distribution.insert_loaded(dist);
+        skipped.extend(docker.finish_loading());
+        Ok(Store { backend, docker, restore_skipped: skipped })
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The Docker stores (read-only; change them through [`Store::commit_docker`]).
+    pub fn docker(&self) -> &DockerState {
+        &self.docker
+    }
+
+    /// Records that [`Store::open`] found but could not restore, with the reason.
+    pub fn restore_skipped(&self) -> &[Skipped] {
+        &self.restore_skipped
+    }
+
+    /// Runs one mutation of the Docker stores: `change` works on a copy of the state and
+    /// fills a [`Tx`]; the Tx is committed atomically, and only then does the copy become the
+    /// current state. If `change` or the commit fails, nothing changed.
+    pub async fn commit_docker<R>(&mut self, change: impl FnOnce(&mut DockerState, &mut Tx) -> Result<R>) -> Result<R> {
+        let mut next = self.docker.clone();
+        let mut tx = Tx::new();
+        let out = change(&mut next, &mut tx)?;
+        self.commit_tx(tx).await?;
+        self.docker = next;
+        Ok(out)
+    }
+
+    async fn commit_tx(&self, tx: Tx) -> Result<()> {
+        let mut ops = tx.ops;
+        for d in &tx.dead_blobs {
+            if let Some(rec) = blobs::stat(&self.backend, d).await? {
+                ops.extend(blobs::delete_ops(d, &rec));
+            }
+        }
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.backend.commit(ops).await
+    }
+
+    /// moby's `image.Store.Create`: stores `config` (exact bytes) and registers the image.
+    /// Its layers must already be in the layer store.
+    pub async fn create_image(&mut self, config: &[u8]) -> Result<Digest> {
+        let (facts, top) = check_config(config)?;
+        let id = Digest::sha256_of(config);
+        if self.docker.images.contains(&id) {
+            return Ok(id);
+        }
+        let staged = blobs::stage_bytes(&self.backend, config).await?;
+        let raw: Rc<[u8]> = config.into();
+        let set = staged.set.clone();
+        let result = self.commit_docker(|d, tx| d.images.create(tx, &mut d.layers, raw, facts, top, staged.ops)).await;
+        if result.is_err() {
+            blobs::discard(&self.backend, &set).await?;
+        }
+        result
+    }
+
+    /// Persists a Docker import in one commit (records + its staged blobs) and merges it into
+    /// the state. Things already present are kept as they are, so importing the same data twice
+    /// changes nothing. Staged blobs that turn out not to be needed are discarded.
+    pub async fn apply_docker_import(&mut self, import: DockerImport) -> Result<DockerImportOutcome> {
+        let mut outcome = DockerImportOutcome::default();
+        let mut ops: Vec<Op> = Vec::new();
+        let mut unused_sets: Vec<String> = Vec::new();
+        let mut next = self.docker.clone();
+
+        if let Some(driver) = driver_of(&import.source_dir) {
+            if next.graph_driver != driver {
+                ops.push(Op::put_meta(keys::GRAPH_DRIVER, driver.as_str()));
+                next.graph_driver = driver;
+            }
+        }
+        for layer in import.layers {
+            if next.layers.contains(&layer.chain_id) {
+                continue;
+            }
+            ops.push(Op::put_meta(keys::layer(&layer.chain_id), serde_json::to_vec(&layer).expect("layer record serialises")));
+            next.layers.insert_loaded(layer);
+            outcome.layers += 1;
+        }
+        let mut tar_splits_seen = std::collections::BTreeSet::new();
+        for staged in import.tar_splits {
+            let known = blobs::stat(&self.backend, &staged.digest).await?.is_some();
+            if known || !tar_splits_seen.insert(staged.digest.clone()) {
+                unused_sets.push(staged.set);
+            } else {
+                ops.extend(staged.ops);
+            }
+        }
+        let mut new_images = Vec::new();
+        for (record, staged) in import.images {
+            if next.images.contains(&record.id) || new_images.iter().any(|r: &ImageRecord| r.id == record.id) {
+                unused_sets.push(staged.set);
+                continue;
+            }
+            if staged.digest != record.id {
+                return Err(Error::corrupt(format!("image {}: config blob is {}", record.id, staged.digest)));
+            }
+            ops.extend(staged.ops);
+            ops.push(Op::put_meta(keys::image(&record.id), serde_json::to_vec(&record).expect("image record serialises")));
+            new_images.push(record);
+        }
+        for (repository, refs) in import.repositories {
+            for (familiar, id) in refs {
+                let existing = next.references.repositories().get(&repository).and_then(|r| r.get(&familiar)).cloned();
+                match existing {
+                    Some(old) if old == id => continue,
+                    Some(old) if familiar.contains('@') => {
+                        outcome.skipped.push(Skipped {
+                            subject: familiar.clone(),
+                            reason: format!("digest reference already points to {old}; cannot overwrite digest"),
+                        });
+                        continue;
+                    }
+                    _ => {}
+                }
+                let record = ReferenceRecord { repository: repository.clone(), image: id.clone() };
+                ops.push(Op::put_meta(keys::reference(&familiar), serde_json::to_vec(&record).expect("reference serialises")));
+                if let Some(old) = existing {
+                    next.references.remove_loaded(&old, &familiar);
+                }
+                next.references.insert_loaded(&repository, &familiar, id);
+                outcome.references += 1;
+            }
+        }
+        let mut dist_changed = next.distribution.clone();
+        dist_changed.insert_loaded(import.distribution.clone());
+        for (blob, diff) in &import.distribution.diffid_by_digest {
+            if next.distribution.diff_id(blob) != Some(diff) {
+                ops.push(Op::put_meta(keys::diffid_by_digest(blob), diff.as_str()));
+            }
+        }
+        for diff in import.distribution.v2metadata_by_diffid.keys() {
+            let merged = dist_changed.v2_metadata(diff);
+            if next.distribution.v2_metadata(diff) != merged {
+                ops.push(Op::put_meta(keys::v2metadata(diff), serde_json::to_vec(merged).expect("metadata serialises")));
+            }
+        }
+        next.distribution = dist_changed;
+
+        // On a failed commit the used chunk sets become orphans that `blobs::sweep_orphans`
+        // collects later, as for any failed write; the unused ones go either way.
+        let committed = if ops.is_empty() { Ok(()) } else { self.backend.commit(ops).await };
+        for set in &unused_sets {
+            blobs::discard(&self.backend, set).await?;
+        }
+        committed?;
+        // The configs are committed now; read them back into the state.
+        for record in new_images {
+            match load_config(&self.backend, &record.id).await {
+                Ok((raw, facts)) => {
+                    next.images.insert_loaded(record, raw, facts);
+                    outcome.images += 1;
+                }
+                Err(why) => outcome.skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
+            }
+        }
+        outcome.skipped.extend(next.finish_loading());
+        self.docker = next;
+        Ok(outcome)
+    }
+}
+

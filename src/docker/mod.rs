@@ -2,4 +2,11 @@
 //! the layer store (layerdb), the reference store (repositories.json) and distribution
 //! metadata, plus the Engine API views over them.
 pub mod model;
+pub mod distribution;
+pub mod engine;
+pub mod images;
+pub mod layers;
+pub mod references;
 pub mod render;
+pub mod tx;
+pub(crate) mod standins;

@@ -1,2 +1,253 @@
 //! Importers: detect an uploaded tarball's format from its bytes and stream it into the stores,
 //! committing all or nothing.
+//!
+//! Push-based, because in the browser the bytes arrive from a JS stream:
+//! ```ignore
+//! let mut importer = Importer::new(ImportOptions::default());
+//! while let Some(chunk) = next_chunk().await {
+//!     importer.push(&backend, &chunk).await?;
+//! }
+//! let Finished { imported, report } = importer.finish(&backend).await?;
+//! // commit `imported` (its staged blobs' ops with the stores' records)
+//! ```
+//! Pipeline: [`gzip`] (detected from the magic bytes) → [`tar_stream`] (push-fed tar reader)
+//! → [`collect`] (stages store files per candidate folder, found at any depth via
+//! [`store_paths`]) → at the end [`restore`] (dockerd's restore rules) → [`DockerImport`].
+//! Memory is bounded by a fixed buffer plus the blob being written: layer contents stream
+//! past and are dropped. On an error or cancellation every staged blob is discarded, so the
+//! store is exactly as before.
+
+mod collect;
+mod config_facts;
+mod gzip;
+mod progress;
+mod records;
+mod report;
+mod restore;
+mod store_paths;
+mod tar_stream;
+
+pub use collect::{CONFIG_LIMIT, REPOSITORIES_LIMIT, SMALL_FILE_LIMIT};
+pub use progress::{Phase, Progress, ProgressCallback, REPORT_EVERY};
+pub use report::ImportReport;
+
+use crate::docker::model::DockerImport;
+use crate::error::{Error, Result};
+use crate::storage::{blobs, Backend};
+use collect::Collector;
+use gzip::Decompressor;
+use progress::Reporter;
+use tar_stream::{Event, TarReader};
+
+/// `format` of a Docker image store import (a tar of `image/<driver>/` or above it).
+pub const FORMAT_DOCKER_IMAGE_STORE: &str = "docker-image-store";
+
+/// What an import produced, by detected format. Blobs inside are staged: commit their ops
+/// with the records, or discard them.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Imported {
+    DockerImageStore(DockerImport),
+}
+
+impl Imported {
+    pub fn format(&self) -> &'static str {
+        match self {
+            Imported::DockerImageStore(_) => FORMAT_DOCKER_IMAGE_STORE,
+        }
+    }
+
+    /// Deletes the staged blobs (when the caller decides not to commit).
+    pub async fn discard<B: Backend>(&self, b: &B) -> Result<()> {
+        match self {
+            Imported::DockerImageStore(d) => {
+                for blob in d.images.iter().map(|(_, blob)| blob).chain(&d.tar_splits) {
+                    blobs::discard(b, &blob.set).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The result of [`Importer::finish`].
+#[derive(Debug)]
+pub struct Finished {
+    pub imported: Imported,
+    pub report: ImportReport,
+}
+
+/// Polled between chunks: true means the caller cancelled the import.
+pub type CancelCheck = Box<dyn Fn() -> bool>;
+
+/// Options of one import.
+#[derive(Default)]
+pub struct ImportOptions {
+    /// The input's size, if known (only shown in progress reports).
+    pub bytes_total: Option<u64>,
+    /// Called with progress at a bounded rate (every [`REPORT_EVERY`] bytes and at phase changes).
+    pub on_progress: Option<ProgressCallback>,
+    /// Polled between chunks; returning true cancels the import (error code `aborted`).
+    pub is_cancelled: Option<CancelCheck>,
+}
+
+/// A streaming import: [`push`](Importer::push) chunks as they arrive, then
+/// [`finish`](Importer::finish).
+pub struct Importer {
+    decoder: Decompressor,
+    tar: TarReader,
+    collector: Collector,
+    reporter: Reporter,
+    is_cancelled: Option<CancelCheck>,
+    bytes_total: Option<u64>,
+    bytes_read: u64,
+    failed: bool,
+}
+
+impl Importer {
+    pub fn new(options: ImportOptions) -> Self {
+        Importer {
+            decoder: Decompressor::new(),
+            tar: TarReader::new(),
+            collector: Collector::new(),
+            reporter: Reporter::new(options.on_progress),
+            is_cancelled: options.is_cancelled,
+            bytes_total: options.bytes_total,
+            bytes_read: 0,
+            failed: false,
+        }
+    }
+
+    /// Bytes of input consumed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Feeds the next chunk of the input (any size). On error (or cancellation) everything
+    /// staged so far is discarded and the importer refuses further input.
+    pub async fn push<B: Backend>(&mut self, backend: &B, chunk: &[u8]) -> Result<()> {
+        self.usable()?;
+        let result = self.push_inner(backend, chunk).await;
+        self.discard_on_error(backend, result).await
+    }
+
+    /// Ends the input and applies dockerd's restore rules. On error everything staged is
+    /// discarded; on success only the blobs of the result remain staged.
+    pub async fn finish<B: Backend>(mut self, backend: &B) -> Result<Finished> {
+        self.usable()?;
+        let result = self.finish_inner(backend).await;
+        self.discard_on_error(backend, result).await
+    }
+
+    /// Gives up: discards everything staged so far.
+    pub async fn abort<B: Backend>(mut self, backend: &B) -> Result<()> {
+        self.collector.discard_all(backend).await
+    }
+
+    async fn push_inner<B: Backend>(&mut self, b: &B, chunk: &[u8]) -> Result<()> {
+        self.check_cancelled()?;
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let (used, tar_bytes) = self.decoder.feed(rest)?;
+            rest = &rest[used..];
+            self.bytes_read += used as u64;
+            read_tar(&mut self.tar, &mut self.collector, b, tar_bytes).await?;
+        }
+        self.report(Phase::Reading, None);
+        Ok(())
+    }
+
+    async fn finish_inner<B: Backend>(&mut self, b: &B) -> Result<Finished> {
+        self.check_cancelled()?;
+        let tail = self.decoder.finish()?;
+        read_tar(&mut self.tar, &mut self.collector, b, tail).await?;
+        self.tar.finish()?;
+        self.report(Phase::Restoring, None);
+
+        let chosen = self.collector.choose()?;
+        // What remains in the collector belongs to folders not taken.
+        if let Err(e) = self.collector.discard_all(b).await {
+            for set in chosen.candidate.staged_sets() {
+                let _ = blobs::discard(b, &set).await;
+            }
+            return Err(e);
+        }
+        let restored = restore::restore(chosen.root, chosen.candidate);
+        let mut import = restored.import;
+        let mut warnings = chosen.warnings;
+        warnings.append(&mut import.warnings);
+        import.warnings = warnings;
+        let imported = Imported::DockerImageStore(import);
+        for set in &restored.discard {
+            if let Err(e) = blobs::discard(b, set).await {
+                let _ = imported.discard(b).await;
+                return Err(e);
+            }
+        }
+        let Imported::DockerImageStore(import) = &imported;
+        let report = ImportReport::for_docker(import, self.bytes_read);
+        self.report(Phase::Done, Some(&report));
+        Ok(Finished { imported, report })
+    }
+
+    fn usable(&self) -> Result<()> {
+        if self.failed {
+            return Err(Error::precondition("this import already failed or was cancelled; start a new one"));
+        }
+        Ok(())
+    }
+
+    fn check_cancelled(&self) -> Result<()> {
+        if self.is_cancelled.as_ref().is_some_and(|f| f()) {
+            return Err(Error::aborted(format!("import cancelled after {} bytes", self.bytes_read)));
+        }
+        Ok(())
+    }
+
+    async fn discard_on_error<B: Backend, T>(&mut self, b: &B, result: Result<T>) -> Result<T> {
+        if result.is_err() {
+            self.failed = true;
+            // The original error is what matters; a failed cleanup leaves orphan chunk sets
+            // that `blobs::sweep_orphans` removes later.
+            let _ = self.collector.discard_all(b).await;
+        }
+        result
+    }
+
+    fn report(&mut self, phase: Phase, done: Option<&ImportReport>) {
+        let counts = self.collector.counts();
+        let (images, layers, blobs) = match done {
+            Some(r) => (r.images as u64, r.layers as u64, r.blobs as u64),
+            None => (counts.images, counts.layers, counts.blobs),
+        };
+        self.reporter.update(Progress {
+            phase,
+            bytes_read: self.bytes_read,
+            bytes_total: self.bytes_total,
+            images,
+            layers,
+            blobs,
+        });
+    }
+}
+
+/// Runs tar bytes through the reader into the collector.
+async fn read_tar<B: Backend>(tar: &mut TarReader, collector: &mut Collector, b: &B, mut input: &[u8]) -> Result<()> {
+    while let Some(event) = tar.next(&mut input)? {
+        match event {
+            Event::Entry(e) => collector.entry(&e),
+            Event::Data(d) => collector.data(b, d).await?,
+            Event::EntryEnd => collector.end(b).await?,
+        }
+    }
+    Ok(())
+}
+
+/// Imports a whole in-memory input, pushed in 64 KiB chunks (so cancellation is still polled).
+pub async fn import_bytes<B: Backend>(backend: &B, input: &[u8], options: ImportOptions) -> Result<Finished> {
+    let mut importer = Importer::new(ImportOptions { bytes_total: Some(input.len() as u64), ..options });
+    for chunk in input.chunks(64 << 10) {
+        importer.push(backend, chunk).await?;
+    }
+    importer.finish(backend).await
+}

@@ -1,0 +1,391 @@
+//! The Engine API's image operations over the Docker stores, with dockerd 20.10's rules
+//! (daemon/images/{image.go, images.go, image_inspect.go, image_history.go, image_delete.go,
+//! image_tag.go}). Reads take the state; writes take a scratch copy of it and a [`Tx`]
+//! (see `Store::commit_docker`), and the `Store` methods at the bottom wrap both.
+//! Answers are `serde_json::Value`s in the exact Engine API v1.41 shapes.
+
+use super::images::Image;
+use super::standins::gotime;
+use super::standins::reference::{familiar_match, parse_any_reference, parse_normalized_named, AnyReference, Named};
+use super::standins::render::{self, HistoryItem, InspectFacts, SummaryFacts};
+use super::tx::Tx;
+use crate::digest::{chain_id, Digest};
+use crate::error::{Error, Result};
+use crate::storage::{now_millis, Backend};
+use crate::store::{DockerState, Store};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Engine API image filters: name → values (`{"dangling": ["true"], "label": ["a=b"]}`).
+pub type Filters = BTreeMap<String, Vec<String>>;
+
+/// The filters `GET /images/json` accepts in 20.10 (no `until` yet).
+const ACCEPTED_FILTERS: [&str; 5] = ["before", "dangling", "label", "reference", "since"];
+
+/// `GetImage`: resolves what the docker CLI accepts — a full ID (with or without `sha256:`),
+/// a reference from the reference store, or else a partial ID.
+pub fn get_image<'a>(d: &'a DockerState, ref_or_id: &str) -> Result<&'a Image> {
+    let named = match parse_any_reference(ref_or_id)? {
+        AnyReference::Digest(id) => {
+            return d.images.get(&id).map_err(|_| Error::not_found(format!("No such image: {id}")));
+        }
+        AnyReference::Named(n) => n,
+    };
+    if let Some(img) = d.references.get(&named).and_then(|id| d.images.get(&id).ok()) {
+        return Ok(img);
+    }
+    if let Ok(img) = d.images.search(ref_or_id).and_then(|id| d.images.get(&id)) {
+        return Ok(img);
+    }
+    Err(Error::not_found(format!("No such image: {}", named.tag_name_only().familiar_string())))
+}
+
+fn image_size(d: &DockerState, img: &Image) -> Result<i64> {
+    img.top_layer.as_ref().map_or(Ok(0), |t| d.layers.size(t))
+}
+
+fn parent_string(img: &Image) -> String {
+    img.record.parent.as_ref().map(|p| p.to_string()).unwrap_or_default()
+}
+
+/// `filters.Args.MatchKVList`: every `key` or `key=value` must be in the labels.
+fn labels_match(wanted: &[String], labels: Option<&Value>) -> bool {
+    let Some(labels) = labels.and_then(Value::as_object).filter(|l| !l.is_empty()) else {
+        return false;
+    };
+    wanted.iter().all(|w| match w.split_once('=') {
+        Some((k, v)) => labels.get(k).and_then(Value::as_str) == Some(v),
+        None => labels.contains_key(w.as_str()),
+    })
+}
+
+/// The image a `before`/`since` filter names (the last value wins, as any does in dockerd).
+fn filter_image<'a>(d: &'a DockerState, filters: &Filters, name: &str) -> Result<Option<&'a Image>> {
+    let mut found = None;
+    for v in filters.get(name).into_iter().flatten() {
+        found = Some(get_image(d, v)?);
+    }
+    Ok(found)
+}
+
+/// `GET /images/json`. `all` shows intermediate images; `digests` changes nothing in the
+/// API's answer (the CLI uses it for its columns). Sorted by `Created` descending; images
+/// created in the same second come in ID order (dockerd's order among them is that of a Go
+/// map, i.e. arbitrary).
+pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters) -> Result<Value> {
+    if let Some(bad) = filters.keys().find(|k| !ACCEPTED_FILTERS.contains(&k.as_str())) {
+        return Err(Error::invalid(format!("Invalid filter '{bad}'")));
+    }
+    let dangling_only = match filters.get("dangling") {
+        None => false,
+        Some(v) if v.is_empty() || v.iter().any(|x| x == "true") => true,
+        Some(v) if v.iter().any(|x| x == "false") => false,
+        Some(v) => return Err(Error::invalid(format!("Invalid filter 'dangling=[{}]'", v.join(" ")))),
+    };
+    let before = filter_image(d, filters, "before")?.map(|i| i.config.created_nanos);
+    let since = filter_image(d, filters, "since")?.map(|i| i.config.created_nanos);
+    let labels = filters.get("label");
+    let patterns = filters.get("reference");
+
+    let mut rows: Vec<(i64, Value)> = Vec::new();
+    let candidates: Vec<&Image> = if dangling_only { d.images.heads().collect() } else { d.images.map().collect() };
+    for img in candidates {
+        let created = img.config.created_nanos;
+        if before.is_some_and(|b| created >= b) || since.is_some_and(|s| created <= s) {
+            continue;
+        }
+        if let Some(wanted) = labels {
+            if img.config.labels().is_none() || !labels_match(wanted, img.config.labels()) {
+                continue;
+            }
+        }
+        let (mut tags, mut digests) = (Vec::new(), Vec::new());
+        for r in d.references.references(img.id()) {
+            if let Some(pats) = patterns {
+                let mut found = false;
+                for p in pats {
+                    found = familiar_match(p, &r)?;
+                    if found {
+                        break;
+                    }
+                }
+                if !found {
+                    continue;
+                }
+            }
+            if r.is_canonical() {
+                digests.push(r.familiar_string());
+            }
+            if r.is_tagged() {
+                tags.push(r.familiar_string());
+            }
+        }
+        if tags.is_empty() && digests.is_empty() {
+            let shown = all || d.images.children(img.id()).is_empty();
+            if !shown || (filters.contains_key("dangling") && !dangling_only) || patterns.is_some() {
+                continue;
+            }
+            tags.push("<none>:<none>".into());
+            digests.push("<none>@<none>".into());
+        } else if dangling_only && !tags.is_empty() {
+            continue;
+        }
+        let parent = parent_string(img);
+        let summary = SummaryFacts { id: img.id().as_str(), parent: &parent, config: &img.config, size: image_size(d, img)?, repo_tags: tags, repo_digests: digests };
+        rows.push((img.config.created_unix, render::image_summary(summary)));
+    }
+    // Stable sort over ID order: ties keep ID order.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    Ok(Value::Array(rows.into_iter().map(|(_, v)| v).collect()))
+}
+
+/// `GET /images/{name}/json`.
+pub fn inspect_image(d: &DockerState, name: &str) -> Result<Value> {
+    let img = get_image(d, name).map_err(|e| Error::new(e.code, format!("no such image: {name}: {}", e.message)))?;
+    let (repo_tags, repo_digests) = d.references.tags_and_digests(img.id());
+    let parent = parent_string(img);
+    let last_tag_time = d.images.get_last_updated(img.id())?.unwrap_or_else(|| "0001-01-01T00:00:00Z".into());
+    let summary = SummaryFacts { id: img.id().as_str(), parent: &parent, config: &img.config, size: image_size(d, img)?, repo_tags, repo_digests };
+    Ok(render::image_inspect(InspectFacts { summary, last_tag_time, graph_driver: &d.graph_driver }))
+}
+
+/// `GET /images/{name}/history`: one row per history entry, newest first; the rows are
+/// labelled with the image IDs found by walking the parent chain, the rest `<missing>`.
+pub fn image_history(d: &DockerState, name: &str) -> Result<Value> {
+    let img = get_image(d, name)?;
+    let diff_ids = &img.config.diff_ids;
+    let mut items: Vec<HistoryItem> = Vec::new();
+    let mut layer_counter = 0;
+    for h in &img.config.history {
+        let mut size = 0;
+        if !h.empty_layer {
+            if diff_ids.len() <= layer_counter {
+                return Err(Error::invalid("too many non-empty layers in History section"));
+            }
+            let chain = chain_id(&diff_ids[..=layer_counter]).expect("non-empty");
+            size = d.layers.diff_size(&chain)?;
+            layer_counter += 1;
+        }
+        items.push(HistoryItem { id: "<missing>".into(), created: h.created_unix, created_by: h.created_by.clone(), comment: h.comment.clone(), size, tags: Vec::new() });
+    }
+    items.reverse();
+    let mut at = Some(img);
+    for item in items.iter_mut() {
+        let Some(current) = at else { break };
+        item.id = current.id().to_string();
+        item.tags = d.references.tags_and_digests(current.id()).0;
+        at = current.record.parent.as_ref().and_then(|p| get_image(d, p.as_str()).ok());
+    }
+    Ok(render::history(items))
+}
+
+/// `docker image search`-free ID search: `image.Store.Search` (not_found / ambiguous).
+pub fn search(d: &DockerState, partial: &str) -> Result<Digest> {
+    d.images.search(partial)
+}
+
+/// The parent of an image (a name or ID), if it has one.
+pub fn image_parent(d: &DockerState, name: &str) -> Result<Option<Digest>> {
+    Ok(get_image(d, name)?.record.parent.clone())
+}
+
+/// The images whose parent is the given image.
+pub fn image_children(d: &DockerState, name: &str) -> Result<Vec<Digest>> {
+    Ok(d.images.children(get_image(d, name)?.id()))
+}
+
+/// Images without children, in ID order.
+pub fn image_heads(d: &DockerState) -> Vec<Digest> {
+    d.images.heads().map(|i| i.id().clone()).collect()
+}
+
+/// `POST /images/{name}/tag`: tags (with force) and records the tag time. Returns the
+/// familiar form of the new tag.
+pub fn tag_image(d: &mut DockerState, tx: &mut Tx, name: &str, repo: &str, tag: &str, now: String) -> Result<String> {
+    let id = get_image(d, name)?.id().clone();
+    let mut new_tag = parse_normalized_named(repo)?;
+    if !tag.is_empty() {
+        new_tag = new_tag.with_tag(tag)?;
+    }
+    d.references.add_tag(tx, &new_tag, &id, true)?;
+    d.images.set_last_updated(tx, &id, now)?;
+    Ok(new_tag.familiar_string())
+}
+
+/// One line of `DELETE /images/{name}`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteItem {
+    Untagged(String),
+    Deleted(String),
+}
+
+impl DeleteItem {
+    pub fn to_json(&self) -> Value {
+        match self {
+            DeleteItem::Untagged(s) => json!({ "Untagged": s }),
+            DeleteItem::Deleted(s) => json!({ "Deleted": s }),
+        }
+    }
+}
+
+/// What `checkImageDeleteConflict` looks at (containers are not modelled here).
+#[derive(Clone, Copy)]
+enum ConflictCheck {
+    ChildrenOnly,
+    ChildrenAndReferences,
+}
+
+fn short(id: &Digest) -> &str {
+    id.short_id()
+}
+
+fn delete_conflict(d: &DockerState, id: &Digest, check: ConflictCheck) -> Option<Error> {
+    let (hard, message) = if !d.images.children(id).is_empty() {
+        (true, "image has dependent child images")
+    } else if matches!(check, ConflictCheck::ChildrenAndReferences) && !d.references.references(id).is_empty() {
+        (false, "image is referenced in multiple repositories")
+    } else {
+        return None;
+    };
+    let force = if hard { "cannot be forced" } else { "must be forced" };
+    Some(Error::conflict(format!("conflict: unable to delete {} ({force}) - {message}", short(id))))
+}
+
+/// `isSingleReference`: all references in one repository, with at most one tag.
+fn is_single_reference(refs: &[Named]) -> bool {
+    if refs.len() <= 1 {
+        return refs.len() == 1;
+    }
+    let mut single: Option<&Named> = None;
+    let mut names = std::collections::BTreeSet::new();
+    for r in refs {
+        if r.is_canonical() {
+            names.insert(r.name());
+        } else if single.is_none() {
+            names.insert(r.name());
+            single = Some(r);
+        } else {
+            return false;
+        }
+    }
+    let single = single.unwrap_or(&refs[0]);
+    names.len() == 1 && names.contains(&single.name())
+}
+
+/// `isImageIDPrefix`.
+fn is_image_id_prefix(id: &Digest, s: &str) -> bool {
+    id.as_str().starts_with(s) || id.hex().starts_with(s)
+}
+
+fn untag(d: &mut DockerState, tx: &mut Tx, r: &Named, out: &mut Vec<DeleteItem>) -> Result<Named> {
+    let r = r.clone().tag_name_only();
+    d.references.delete(tx, &r)?;
+    out.push(DeleteItem::Untagged(r.familiar_string()));
+    Ok(r)
+}
+
+/// `DELETE /images/{name}?force=&noprune=` with dockerd's `ImageDelete` rules: a name only
+/// untags while other references remain; otherwise the image is deleted with its released
+/// layers, then (unless `noprune`) its untagged parents, quietly stopping at the first one
+/// that is still referenced or has other children.
+pub fn remove_image(d: &mut DockerState, tx: &mut Tx, name: &str, force: bool, noprune: bool) -> Result<Vec<DeleteItem>> {
+    let id = get_image(d, name)?.id().clone();
+    let mut out = Vec::new();
+    let mut repo_refs = d.references.references(&id);
+    let mut removed_repository_ref = false;
+    if !is_image_id_prefix(&id, name) {
+        let parsed = untag(d, tx, &parse_normalized_named(name)?, &mut out)?;
+        repo_refs = d.references.references(&id);
+        if !parsed.is_canonical() {
+            let tag_left = repo_refs.iter().any(|r| !r.is_canonical() && r.name() == parsed.name());
+            if !tag_left {
+                let mut remaining = Vec::new();
+                for r in repo_refs {
+                    if r.is_canonical() && r.name() == parsed.name() {
+                        d.references.delete(tx, &r)?;
+                        out.push(DeleteItem::Untagged(r.familiar_string()));
+                    } else {
+                        remaining.push(r);
+                    }
+                }
+                repo_refs = remaining;
+            }
+        }
+        if !repo_refs.is_empty() {
+            return Ok(out);
+        }
+        removed_repository_ref = true;
+    } else if is_single_reference(&repo_refs) {
+        if let Some(conflict) = delete_conflict(d, &id, ConflictCheck::ChildrenOnly) {
+            return Err(conflict);
+        }
+        for r in &repo_refs {
+            untag(d, tx, r, &mut out)?;
+        }
+    }
+    delete_helper(d, tx, &id, &mut out, force, !noprune, removed_repository_ref)?;
+    Ok(out)
+}
+
+/// `imageDeleteHelper`.
+fn delete_helper(d: &mut DockerState, tx: &mut Tx, id: &Digest, out: &mut Vec<DeleteItem>, force: bool, prune: bool, quiet: bool) -> Result<()> {
+    let check = if force { ConflictCheck::ChildrenOnly } else { ConflictCheck::ChildrenAndReferences };
+    if let Some(conflict) = delete_conflict(d, id, check) {
+        let dangling = d.references.references(id).is_empty() && d.images.children(id).is_empty();
+        if quiet && !dangling {
+            return Ok(());
+        }
+        return Err(conflict);
+    }
+    let parent = d.images.get_parent(id).ok();
+    for r in d.references.references(id) {
+        untag(d, tx, &r, out)?;
+    }
+    let removed = d.images.delete(tx, &mut d.layers, id)?;
+    out.push(DeleteItem::Deleted(id.to_string()));
+    out.extend(removed.into_iter().map(|l| DeleteItem::Deleted(l.chain_id.to_string())));
+    match parent {
+        Some(p) if prune => delete_helper(d, tx, &p, out, false, true, true),
+        _ => Ok(()),
+    }
+}
+
+/// The current time as dockerd records it in `lastUpdated`.
+fn now_rfc3339_nano() -> String {
+    gotime::format_rfc3339_nano(i128::from(now_millis()) * 1_000_000)
+}
+
+/// The Engine API operations on the store façade (writes are one commit each).
+impl<B: Backend> Store<B> {
+    pub fn list_images(&self, all: bool, digests: bool, filters: &Filters) -> Result<Value> {
+        list_images(self.docker(), all, digests, filters)
+    }
+    pub fn inspect_image(&self, name_or_id: &str) -> Result<Value> {
+        inspect_image(self.docker(), name_or_id)
+    }
+    pub fn image_history(&self, name_or_id: &str) -> Result<Value> {
+        image_history(self.docker(), name_or_id)
+    }
+    pub fn search(&self, partial: &str) -> Result<Digest> {
+        search(self.docker(), partial)
+    }
+    pub fn image_parent(&self, name_or_id: &str) -> Result<Option<Digest>> {
+        image_parent(self.docker(), name_or_id)
+    }
+    pub fn image_children(&self, name_or_id: &str) -> Result<Vec<Digest>> {
+        image_children(self.docker(), name_or_id)
+    }
+    pub fn image_heads(&self) -> Vec<Digest> {
+        image_heads(self.docker())
+    }
+    /// `DELETE /images/{name}`: the answer as `[{Untagged}|{Deleted}]`.
+    pub async fn remove_image(&mut self, name_or_id: &str, force: bool, noprune: bool) -> Result<Value> {
+        let items = self.commit_docker(|d, tx| remove_image(d, tx, name_or_id, force, noprune)).await?;
+        Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
+    }
+    /// `POST /images/{name}/tag?repo=&tag=`; returns the new tag's familiar form.
+    pub async fn tag_image(&mut self, name_or_id: &str, repo: &str, tag: &str) -> Result<String> {
+        let now = now_rfc3339_nano();
+        self.commit_docker(|d, tx| tag_image(d, tx, name_or_id, repo, tag, now)).await
+    }
+}

@@ -1,0 +1,243 @@
+//! moby's `image.Store` (imagedb): images by ID = sha256 of their exact config bytes, with
+//! parent links, children, last-updated and built-locally metadata, a digest set for short-ID
+//! search, and one layer-store reference per image on its top layer.
+//!
+//! The config bytes are a blob stored under the image ID; they are kept in memory too (configs
+//! are small) together with the facts parsed from them.
+
+use super::layers::{LayerMetadata, LayerStore};
+use super::model::ImageRecord;
+use super::standins::image_config::{self, ConfigFacts};
+use super::tx::Tx;
+use crate::digest::{chain_id, Digest, DigestSet, LookupError};
+use crate::error::{Error, Result};
+use crate::storage::Op;
+use crate::store::keys;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+/// One image as the store holds it.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub record: ImageRecord,
+    /// The exact config bytes (the image ID is their sha256).
+    pub raw: Rc<[u8]>,
+    pub config: Rc<ConfigFacts>,
+    /// ChainID of the top layer; `None` for an image without layers.
+    pub top_layer: Option<Digest>,
+    children: BTreeSet<Digest>,
+}
+
+impl Image {
+    pub fn id(&self) -> &Digest {
+        &self.record.id
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImageStore {
+    images: BTreeMap<Digest, Image>,
+    ids: DigestSet,
+}
+
+fn unknown(id: &Digest) -> Error {
+    Error::not_found(format!("unrecognized image ID {id}"))
+}
+
+fn put_record(tx: &mut Tx, record: &ImageRecord) {
+    tx.push(Op::put_meta(keys::image(&record.id), serde_json::to_vec(record).expect("image record serialises")));
+}
+
+/// Checks a config the way `image.Store.Create` does before it registers the image, and
+/// returns its facts and the ChainID of its top layer.
+pub fn check_config(raw: &[u8]) -> Result<(ConfigFacts, Option<Digest>)> {
+    if raw.is_empty() {
+        return Err(Error::invalid("invalid empty data"));
+    }
+    let facts = image_config::parse(raw)?;
+    let non_empty = facts.history.iter().filter(|h| !h.empty_layer).count();
+    if non_empty > facts.diff_ids.len() {
+        return Err(Error::invalid("too many non-empty layers in History section"));
+    }
+    let top = chain_id(&facts.diff_ids);
+    Ok((facts, top))
+}
+
+impl ImageStore {
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+    pub fn contains(&self, id: &Digest) -> bool {
+        self.images.contains_key(id)
+    }
+
+    /// `Get`: the image with exactly this ID.
+    pub fn get(&self, id: &Digest) -> Result<&Image> {
+        self.images.get(id).ok_or_else(|| Error::not_found(format!("No such image: {id}")))
+    }
+
+    /// `Map`: every image, by ID.
+    pub fn map(&self) -> impl Iterator<Item = &Image> {
+        self.images.values()
+    }
+
+    /// `Heads`: images without children.
+    pub fn heads(&self) -> impl Iterator<Item = &Image> {
+        self.images.values().filter(|i| i.children.is_empty())
+    }
+
+    /// `Children`: images whose parent is `id` (sorted by ID; moby's order is a map's).
+    pub fn children(&self, id: &Digest) -> Vec<Digest> {
+        self.images.get(id).map(|i| i.children.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// `Search`: resolves a partial ID with digestset semantics.
+    pub fn search(&self, term: &str) -> Result<Digest> {
+        self.ids.lookup(term).map_err(|e| match e {
+            LookupError::NotFound => Error::not_found(format!("No such image: {term}")),
+            LookupError::Ambiguous => Error::ambiguous(format!("ambiguous digest string: {term}")),
+        })
+    }
+
+    /// `Create`: registers a config (already checked with [`check_config`] and staged as a
+    /// blob whose publishing ops are `blob_ops`). An image that exists already is returned as
+    /// is; otherwise its top layer must exist, and the image takes one reference on it.
+    pub fn create(&mut self, tx: &mut Tx, layers: &mut LayerStore, raw: Rc<[u8]>, facts: ConfigFacts, top: Option<Digest>, blob_ops: Vec<Op>) -> Result<Digest> {
+        let id = Digest::sha256_of(&raw);
+        if self.contains(&id) {
+            return Ok(id);
+        }
+        if let Some(t) = &top {
+            layers.acquire(t).map_err(|_| Error::invalid(format!("failed to get layer {t}")))?;
+        }
+        tx.ops.extend(blob_ops);
+        let record = ImageRecord { id: id.clone(), parent: None, last_updated: None, built_locally: false };
+        put_record(tx, &record);
+        self.insert(Image { record, raw, config: Rc::new(facts), top_layer: top, children: BTreeSet::new() });
+        Ok(id)
+    }
+
+    fn insert(&mut self, image: Image) {
+        self.ids.insert(image.id());
+        self.images.insert(image.id().clone(), image);
+    }
+
+    /// Adds an image read back from storage or an import, without layer references or
+    /// links (see [`ImageStore::relink`]).
+    pub(crate) fn insert_loaded(&mut self, record: ImageRecord, raw: Rc<[u8]>, facts: ConfigFacts) {
+        let top = chain_id(&facts.diff_ids);
+        self.insert(Image { record, raw, config: Rc::new(facts), top_layer: top, children: BTreeSet::new() });
+    }
+
+    /// Drops images whose top layer is not in `layers` (moby's restore skips them).
+    pub(crate) fn drop_without_layers(&mut self, layers: &LayerStore) -> Vec<(Digest, String)> {
+        let bad: Vec<(Digest, String)> = self
+            .images
+            .values()
+            .filter_map(|i| {
+                let t = i.top_layer.as_ref()?;
+                (!layers.contains(t)).then(|| (i.id().clone(), format!("layer {t} does not exist, image not restored")))
+            })
+            .collect();
+        for (id, _) in &bad {
+            self.images.remove(id);
+            self.ids.remove(id);
+        }
+        bad
+    }
+
+    /// Rebuilds the children sets from the parent links; a parent that is not loaded is
+    /// ignored, as in moby's restore.
+    pub(crate) fn relink(&mut self) {
+        for i in self.images.values_mut() {
+            i.children.clear();
+        }
+        let links: Vec<(Digest, Digest)> =
+            self.images.values().filter_map(|i| Some((i.record.parent.clone()?, i.id().clone()))).collect();
+        for (parent, child) in links {
+            if let Some(p) = self.images.get_mut(&parent) {
+                p.children.insert(child);
+            }
+        }
+    }
+
+    /// ChainIDs of the top layers of all images (each holds one reference).
+    pub(crate) fn top_layers(&self) -> impl Iterator<Item = &Digest> {
+        self.images.values().filter_map(|i| i.top_layer.as_ref())
+    }
+
+    /// `Delete`: removes the image, unlinks its children and parent, deletes its config blob
+    /// and releases its top layer. Returns the layers that were deleted, top first.
+    pub fn delete(&mut self, tx: &mut Tx, layers: &mut LayerStore, id: &Digest) -> Result<Vec<LayerMetadata>> {
+        let image = self.images.remove(id).ok_or_else(|| unknown(id))?;
+        self.ids.remove(id);
+        for child in &image.children {
+            if let Some(c) = self.images.get_mut(child) {
+                c.record.parent = None;
+                put_record(tx, &c.record);
+            }
+        }
+        if let Some(p) = image.record.parent.as_ref().and_then(|p| self.images.get_mut(p)) {
+            p.children.remove(id);
+        }
+        tx.push(Op::delete_meta(keys::image(id)));
+        tx.dead_blobs.push(id.clone());
+        match &image.top_layer {
+            Some(t) => layers.release(tx, t),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn get_mut(&mut self, id: &Digest) -> Result<&mut Image> {
+        self.images.get_mut(id).ok_or_else(|| unknown(id))
+    }
+
+    /// `SetParent`: the parent must be a known image.
+    pub fn set_parent(&mut self, tx: &mut Tx, id: &Digest, parent: &Digest) -> Result<()> {
+        if !self.contains(parent) {
+            return Err(Error::not_found(format!("unknown parent image ID {parent}")));
+        }
+        let old = self.get_mut(id)?.record.parent.replace(parent.clone());
+        if let Some(o) = old.and_then(|o| self.images.get_mut(&o)) {
+            o.children.remove(id);
+        }
+        self.get_mut(parent)?.children.insert(id.clone());
+        let record = self.get(id)?.record.clone();
+        put_record(tx, &record);
+        Ok(())
+    }
+
+    /// `GetParent`: not found when the image has no parent link.
+    pub fn get_parent(&self, id: &Digest) -> Result<Digest> {
+        self.get(id)?.record.parent.clone().ok_or_else(|| Error::not_found(format!("image {id} has no parent")))
+    }
+
+    /// `SetLastUpdated` with the time text to record (RFC 3339 with nanoseconds).
+    pub fn set_last_updated(&mut self, tx: &mut Tx, id: &Digest, when: String) -> Result<()> {
+        let image = self.get_mut(id)?;
+        image.record.last_updated = Some(when);
+        let record = image.record.clone();
+        put_record(tx, &record);
+        Ok(())
+    }
+
+    /// `GetLastUpdated`: the recorded text, `None` for never (Go's zero time).
+    pub fn get_last_updated(&self, id: &Digest) -> Result<Option<String>> {
+        Ok(self.get(id)?.record.last_updated.clone().filter(|s| !s.is_empty()))
+    }
+
+    pub fn set_built_locally(&mut self, tx: &mut Tx, id: &Digest) -> Result<()> {
+        let image = self.get_mut(id)?;
+        image.record.built_locally = true;
+        let record = image.record.clone();
+        put_record(tx, &record);
+        Ok(())
+    }
+
+    pub fn is_built_locally(&self, id: &Digest) -> Result<bool> {
+        Ok(self.get(id)?.record.built_locally)
+    }
+}

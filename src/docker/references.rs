@@ -1,0 +1,154 @@
+//! moby's reference store (`repositories.json`): familiar repository name → familiar
+//! reference string (`name:tag` or `name@digest`) → image ID, with dockerd's rules for adding
+//! (tags get `:latest`, tag+digest keeps the digest, digests are never overwritten, tags only
+//! with force, the name `sha256` is refused) and a by-ID index for `References(id)`.
+
+use super::model::RepositoryMap;
+use super::standins::reference::{parse_normalized_named, Named};
+use super::tx::Tx;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::storage::Op;
+use crate::store::keys;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A normalised Docker reference (`docker.io/library/busybox:latest`).
+pub use super::standins::reference::Named as Reference;
+
+/// `reference.ParseNormalizedNamed`: `busybox` → `docker.io/library/busybox`.
+pub fn parse_reference(s: &str) -> Result<Reference> {
+    parse_normalized_named(s)
+}
+
+/// The stored value of one reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceRecord {
+    pub repository: String,
+    pub image: Digest,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceStore {
+    repositories: RepositoryMap,
+    /// Image ID → familiar reference string → parsed reference. Entries whose key does not
+    /// parse stay in `repositories` only, as in moby's reload.
+    by_id: BTreeMap<Digest, BTreeMap<String, Named>>,
+}
+
+impl ReferenceStore {
+    /// The whole map, shaped like `repositories.json`'s `Repositories`.
+    pub fn repositories(&self) -> &RepositoryMap {
+        &self.repositories
+    }
+
+    /// Adds one entry as read from storage or an import (no rules applied).
+    pub(crate) fn insert_loaded(&mut self, repository: &str, familiar: &str, id: Digest) {
+        if let Ok(r) = parse_normalized_named(familiar) {
+            self.by_id.entry(id.clone()).or_default().insert(familiar.to_string(), r);
+        }
+        self.repositories.entry(repository.to_string()).or_default().insert(familiar.to_string(), id);
+    }
+
+    /// Removes one entry that an import replaces (no rules applied).
+    pub(crate) fn remove_loaded(&mut self, id: &Digest, familiar: &str) {
+        self.forget(id, familiar);
+        for repo in self.repositories.values_mut() {
+            repo.remove(familiar);
+        }
+        self.repositories.retain(|_, r| !r.is_empty());
+    }
+
+    /// `AddTag`: refuses digest references; a bare name gets `:latest`.
+    pub fn add_tag(&mut self, tx: &mut Tx, r: &Named, id: &Digest, force: bool) -> Result<()> {
+        if r.is_canonical() {
+            return Err(Error::invalid("refusing to create a tag with a digest reference"));
+        }
+        self.add(tx, r.clone().tag_name_only(), id, force)
+    }
+
+    /// `AddDigest`.
+    pub fn add_digest(&mut self, tx: &mut Tx, r: &Named, id: &Digest, force: bool) -> Result<()> {
+        if !r.is_canonical() {
+            return Err(Error::invalid(format!("reference {} has no digest", r.familiar_string())));
+        }
+        self.add(tx, r.clone(), id, force)
+    }
+
+    fn add(&mut self, tx: &mut Tx, r: Named, id: &Digest, force: bool) -> Result<()> {
+        let r = r.favor_digest();
+        let (name, key) = (r.familiar_name(), r.familiar_string());
+        if name == "sha256" {
+            return Err(Error::invalid("refusing to create an ambiguous tag using digest algorithm as name"));
+        }
+        if let Some(old) = self.repositories.get(&name).and_then(|repo| repo.get(&key)).cloned() {
+            if &old == id {
+                return Ok(());
+            }
+            if let Some(d) = &r.digest {
+                return Err(Error::conflict(format!("Cannot overwrite digest {d}")));
+            }
+            if !force {
+                return Err(Error::conflict(format!(
+                    "Conflict: Tag {key} is already set to image {old}, if you want to replace it, please use the force option"
+                )));
+            }
+            self.forget(&old, &key);
+        }
+        self.repositories.entry(name.clone()).or_default().insert(key.clone(), id.clone());
+        self.by_id.entry(id.clone()).or_default().insert(key.clone(), r);
+        let record = ReferenceRecord { repository: name, image: id.clone() };
+        tx.push(Op::put_meta(keys::reference(&key), serde_json::to_vec(&record).expect("reference record serialises")));
+        Ok(())
+    }
+
+    fn forget(&mut self, id: &Digest, key: &str) {
+        if let Some(refs) = self.by_id.get_mut(id) {
+            refs.remove(key);
+            if refs.is_empty() {
+                self.by_id.remove(id);
+            }
+        }
+    }
+
+    /// `Delete`: removes one reference (bare names mean `:latest`). `Ok(false)` is never
+    /// returned by moby; a missing reference is `not_found`.
+    pub fn delete(&mut self, tx: &mut Tx, r: &Named) -> Result<bool> {
+        let r = r.clone().favor_digest().tag_name_only();
+        let (name, key) = (r.familiar_name(), r.familiar_string());
+        let repo = self.repositories.get_mut(&name).ok_or_else(|| Error::not_found("reference does not exist"))?;
+        let id = repo.remove(&key).ok_or_else(|| Error::not_found("reference does not exist"))?;
+        if repo.is_empty() {
+            self.repositories.remove(&name);
+        }
+        self.forget(&id, &key);
+        tx.push(Op::delete_meta(keys::reference(&key)));
+        Ok(true)
+    }
+
+    /// `Get`: the image a reference points to (tag+digest looks up the digest only).
+    pub fn get(&self, r: &Named) -> Option<Digest> {
+        let r = r.clone().favor_digest().tag_name_only();
+        self.repositories.get(&r.familiar_name())?.get(&r.familiar_string()).cloned()
+    }
+
+    /// `References(id)`: sorted by the full reference string, as moby's `lexicalRefs`.
+    pub fn references(&self, id: &Digest) -> Vec<Named> {
+        let mut refs: Vec<Named> = self.by_id.get(id).map(|m| m.values().cloned().collect()).unwrap_or_default();
+        refs.sort_by_cached_key(|r| r.to_string());
+        refs
+    }
+
+    /// Familiar strings of the tags (`RepoTags`) and digests (`RepoDigests`) of an image.
+    pub fn tags_and_digests(&self, id: &Digest) -> (Vec<String>, Vec<String>) {
+        let (mut tags, mut digests) = (Vec::new(), Vec::new());
+        for r in self.references(id) {
+            if r.is_canonical() {
+                digests.push(r.familiar_string());
+            } else if r.is_tagged() {
+                tags.push(r.familiar_string());
+            }
+        }
+        (tags, digests)
+    }
+}

@@ -1,0 +1,39 @@
+//! The import report handed back to the caller (and to JavaScript as a plain object).
+
+use crate::docker::model::{DockerImport, Skipped};
+use serde::Serialize;
+
+/// `{ format, images, layers, references, blobs, bytes, skipped: [{subject, reason}], warnings }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    /// The detected input format, e.g. `"docker-image-store"`.
+    pub format: String,
+    pub images: usize,
+    pub layers: usize,
+    /// Reference strings (tags and digests) from `repositories.json`.
+    pub references: usize,
+    /// Content blobs written (image configs and tar-splits).
+    pub blobs: usize,
+    /// Bytes of the input read (compressed bytes for a gzip input).
+    pub bytes: u64,
+    pub skipped: Vec<Skipped>,
+    pub warnings: Vec<String>,
+}
+
+impl ImportReport {
+    /// The report for a Docker image store import, from what the importer produced. The
+    /// façade may overwrite the counts with what its commit actually added.
+    pub fn for_docker(import: &DockerImport, bytes: u64) -> ImportReport {
+        ImportReport {
+            format: super::FORMAT_DOCKER_IMAGE_STORE.to_string(),
+            images: import.images.len(),
+            layers: import.layers.len(),
+            references: import.repositories.values().map(|refs| refs.len()).sum(),
+            blobs: import.images.len() + import.tar_splits.len(),
+            bytes,
+            skipped: import.skipped.clone(),
+            warnings: import.warnings.clone(),
+        }
+    }
+}

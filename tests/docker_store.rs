@@ -1,0 +1,313 @@
+//! The Docker stores and Engine API operations against real dockerd 20.10 answers
+//! (tests/fixtures/docker20/*/expected/api, tests/fixtures/wild/docker-explorer/expected/*/api).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use futures::executor::block_on;
+use imagestore::docker::engine::Filters;
+use imagestore::storage::memory::MemoryBackend;
+use imagestore::store::Store;
+use imagestore::ErrorCode;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use support::docker_fixture::load_import;
+
+const FIX: &str = "tests/fixtures";
+
+fn read_json(path: &str) -> Value {
+    let s = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&s).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Opens a memory store and imports a fixture's image store into it.
+fn store_from(tar: &str, pick: Option<&str>) -> Store<MemoryBackend> {
+    block_on(async {
+        let backend = MemoryBackend::new();
+        let mut import = load_import(&backend, tar, pick).await;
+        if import.source_dir.is_empty() {
+            // The docker20 tars hold the inside of dockerd's `image/vfs/` folder (README).
+            import.source_dir = "image/vfs/".into();
+        }
+        let mut store = Store::open(backend).await.unwrap();
+        let outcome = store.apply_docker_import(import).await.unwrap();
+        assert!(outcome.skipped.is_empty(), "{tar}: {:?}", outcome.skipped);
+        store
+    })
+}
+
+/// Drops what may differ from dockerd legitimately: the driver's own paths, and for the
+/// docker-explorer roots also the driver name (their dockerd ran with `vfs` over a copy of the
+/// `image/<driver>/` folder, so it answered "vfs" where the folder says aufs or overlay2).
+fn without_driver_data(mut v: Value, keep_name: bool) -> Value {
+    if let Some(g) = v.get_mut("GraphDriver") {
+        g["Data"] = Value::Null;
+        if !keep_name {
+            g["Name"] = Value::Null;
+        }
+    }
+    v
+}
+
+/// Compares image lists field by field. dockerd sorts by `Created` (seconds) with an
+/// unstable sort over a Go map's order, so within one second its order is arbitrary: runs of
+/// equal `Created` are compared as sets (sorted by Id), the order of the runs exactly.
+fn assert_same_list(what: &str, got: &Value, want: &Value) {
+    let runs = |v: &Value| -> Vec<(i64, Vec<Value>)> {
+        let mut out: Vec<(i64, Vec<Value>)> = Vec::new();
+        for row in v.as_array().unwrap_or_else(|| panic!("{what}: not a list: {v}")) {
+            let created = row["Created"].as_i64().unwrap();
+            match out.last_mut() {
+                Some((c, rows)) if *c == created => rows.push(row.clone()),
+                _ => out.push((created, vec![row.clone()])),
+            }
+        }
+        for (_, rows) in out.iter_mut() {
+            rows.sort_by(|a, b| a["Id"].as_str().cmp(&b["Id"].as_str()));
+        }
+        out
+    };
+    let (g, w) = (runs(got), runs(want));
+    assert_eq!(g.len(), w.len(), "{what}: {} rows vs {} expected\n got: {got}\nwant: {want}", got.as_array().unwrap().len(), want.as_array().unwrap().len());
+    for ((gc, grows), (wc, wrows)) in g.iter().zip(&w) {
+        assert_eq!(gc, wc, "{what}: Created order differs");
+        assert_eq!(grows.len(), wrows.len(), "{what}: rows created at {gc}");
+        for (gr, wr) in grows.iter().zip(wrows) {
+            assert_eq!(gr, wr, "{what}: row differs");
+        }
+    }
+}
+
+fn no_filters() -> Filters {
+    BTreeMap::new()
+}
+
+/// Every list, filter row, inspect and history answer of one fixture's `expected/api`.
+fn check_api_answers(store: &Store<MemoryBackend>, api: &str) -> usize {
+    let keep_driver_name = !api.contains("docker-explorer");
+    let mut checked = 0;
+    assert_same_list("images-all", &store.list_images(true, false, &no_filters()).unwrap(), &read_json(&format!("{api}/images-all.json")));
+    assert_same_list("images", &store.list_images(false, false, &no_filters()).unwrap(), &read_json(&format!("{api}/images.json")));
+    assert_same_list("images-digests", &store.list_images(false, true, &no_filters()).unwrap(), &read_json(&format!("{api}/images-digests.json")));
+    checked += 3;
+    let tsv = std::fs::read_to_string(format!("{api}/images-filters.tsv")).unwrap();
+    for line in tsv.lines().filter(|l| !l.is_empty()) {
+        let (filter, answer) = line.split_once('\t').unwrap();
+        let filters: Filters = serde_json::from_str(filter).unwrap();
+        if answer.is_empty() {
+            // dockerd answered an error (images-filters.txt: "No such image: acme/demo:1.0").
+            let e = store.list_images(true, false, &filters).unwrap_err();
+            assert_eq!(e.code, ErrorCode::NotFound, "{filter}");
+            assert!(e.message.starts_with("No such image: "), "{filter}: {}", e.message);
+            checked += 1;
+            continue;
+        }
+        let want: Value = serde_json::from_str(answer).unwrap();
+        // The fixtures' filter rows were asked with `all=1` (the label row lists intermediate
+        // images, which `docker images -f label=maintainer` in images-filters.txt does not).
+        assert_same_list(filter, &store.list_images(true, false, &filters).unwrap(), &want);
+        checked += 1;
+    }
+    for entry in std::fs::read_dir(format!("{api}/inspect")).unwrap() {
+        let path = entry.unwrap().path();
+        let hex = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let want = read_json(path.to_str().unwrap());
+        let got = store.inspect_image(&hex).unwrap();
+        assert_eq!(without_driver_data(got, keep_driver_name), without_driver_data(want, keep_driver_name), "inspect {hex}");
+        let want = read_json(&format!("{api}/history/{hex}.json"));
+        assert_eq!(store.image_history(&hex).unwrap(), want, "history {hex}");
+        checked += 2;
+    }
+    checked
+}
+
+fn reopen(store: &Store<MemoryBackend>) -> Store<MemoryBackend> {
+    let s = block_on(Store::open(store.backend().clone())).unwrap();
+    assert!(s.restore_skipped().is_empty(), "{:?}", s.restore_skipped());
+    s
+}
+
+#[test]
+fn basic_answers_match_dockerd_before_and_after_reopen() {
+    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let api = format!("{FIX}/docker20/basic/expected/api");
+    assert!(check_api_answers(&store, &api) >= 8 + 2 * 22);
+    assert_eq!(store.docker().images.len(), 22);
+    let reopened = reopen(&store);
+    check_api_answers(&reopened, &api);
+}
+
+#[test]
+fn debian_and_scale200_answers_match_dockerd() {
+    for name in ["debian", "scale200"] {
+        let store = store_from(&format!("{FIX}/docker20/{name}/image-store.tar"), None);
+        let n = check_api_answers(&store, &format!("{FIX}/docker20/{name}/expected/api"));
+        assert!(n > 8, "{name}: only {n} answers checked");
+    }
+}
+
+#[test]
+fn docker_explorer_roots_match_dockerd() {
+    for (name, driver) in [("aufs.v2", "image/aufs/"), ("overlay.v2", "image/overlay/"), ("overlay2.v2", "image/overlay2/"), ("vols.v2", "image/overlay2/")] {
+        let store = store_from(&format!("{FIX}/wild/docker-explorer/test_data/{name}.tgz"), Some(driver));
+        let n = check_api_answers(&store, &format!("{FIX}/wild/docker-explorer/expected/{name}/api"));
+        assert!(n >= 7, "{name}: only {n} answers checked");
+    }
+}
+
+#[test]
+fn names_and_short_ids_resolve_like_the_docker_cli() {
+    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let edge = "sha256:4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05";
+    let inspect_id = |name: &str| store.inspect_image(name).map(|v| v["Id"].as_str().unwrap().to_string());
+    for name in ["local/edge", "local/edge:latest", "docker.io/local/edge:latest", "127.0.0.1:5000/team/edge:v2", "4afb12", "4afb125595bd", edge, &edge[7..], "sha256:4afb"] {
+        assert_eq!(inspect_id(name).unwrap(), edge, "{name}");
+    }
+    let digest_ref = "127.0.0.1:5000/team/edge@sha256:a12f393f6889cd5a6a78e8f3d30590b0e4c2c25f7d74075501fbad53d3bb5606";
+    assert_eq!(inspect_id(digest_ref).unwrap(), edge);
+    assert_eq!(store.search("4afb").unwrap().as_str(), edge);
+    assert_eq!(store.search("sha256:4afb1").unwrap().as_str(), edge);
+    // Several IDs start with "4a": the prefix is ambiguous for Search, and not an image for GetImage.
+    assert_eq!(store.search("4a").unwrap_err().code, ErrorCode::Ambiguous);
+    assert_eq!(store.search("ffff").unwrap_err().code, ErrorCode::NotFound);
+    let e = store.inspect_image("local/nothing").unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound);
+    assert_eq!(e.message, "no such image: local/nothing: No such image: local/nothing:latest");
+    assert_eq!(store.inspect_image("Local/Edge").unwrap_err().code, ErrorCode::InvalidArgument);
+    // Parents, children and heads from imagedb metadata.
+    assert_eq!(store.image_parent("local/edge").unwrap().unwrap().as_str(), "sha256:47d8305d549e99cb8b526d60c57b4e6556079e6a2910b018b7a26dbd57a79ee6");
+    assert_eq!(store.image_parent("local/base:1").unwrap(), None);
+    let base_children: Vec<String> = store.image_children("local/base:1").unwrap().iter().map(|d| d.short_id().to_string()).collect();
+    assert_eq!(base_children, ["4446cbb9ca36", "52011c22505c", "a977b459ed3d", "bd16b3447586"]);
+    let heads = store.image_heads();
+    assert_eq!(heads.len(), 5, "{heads:?}");
+    assert!(heads.iter().any(|h| h.as_str() == edge));
+}
+
+#[test]
+fn filter_errors_are_dockerds() {
+    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let f = |k: &str, v: &[&str]| -> Filters { BTreeMap::from([(k.to_string(), v.iter().map(|s| s.to_string()).collect())]) };
+    let e = store.list_images(false, false, &f("until", &["1h"])).unwrap_err();
+    assert_eq!((e.code, e.message.as_str()), (ErrorCode::InvalidArgument, "Invalid filter 'until'"));
+    let e = store.list_images(false, false, &f("dangling", &["maybe"])).unwrap_err();
+    assert_eq!((e.code, e.message.as_str()), (ErrorCode::InvalidArgument, "Invalid filter 'dangling=[maybe]'"));
+    let e = store.list_images(false, false, &f("before", &["local/nothing:1"])).unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound);
+    // dangling=false hides untagged images; a label with a value must match it.
+    let listed = store.list_images(true, false, &f("dangling", &["false"])).unwrap();
+    assert!(listed.as_array().unwrap().iter().all(|r| r["RepoTags"][0] != "<none>:<none>"));
+    let listed = store.list_images(false, false, &f("label", &["kind=metadata-only"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["RepoTags"][0], "local/empty:meta");
+}
+
+/// Image IDs with their parents, layer ChainIDs, and the repositories map.
+type Snapshot = (Vec<(String, Option<String>)>, Vec<String>, Value);
+
+/// What a store holds, for comparing two stores.
+fn snapshot(store: &Store<MemoryBackend>) -> Snapshot {
+    let d = store.docker();
+    let images = d.images.map().map(|i| (i.id().to_string(), i.record.parent.as_ref().map(|p| p.to_string()))).collect();
+    let layers = d.layers.records().map(|l| l.chain_id.to_string()).collect();
+    (images, layers, serde_json::to_value(d.references.repositories()).unwrap())
+}
+
+#[test]
+fn deletes_replay_dockerd_and_leave_what_it_left() {
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    block_on(async {
+        let untag = store.remove_image("local/edge:latest", false, false).await.unwrap();
+        assert_eq!(untag, serde_json::json!([{ "Untagged": "local/edge:latest" }]));
+        let got = store.remove_image("127.0.0.1:5000/team/edge:v2", false, false).await.unwrap();
+        assert_eq!(got, read_json(&format!("{FIX}/docker20/basic/expected/api/delete-edge-v2.json")));
+        let dangle = store.remove_image("local/dangle:1", false, false).await.unwrap();
+        assert_eq!(dangle[0], serde_json::json!({ "Untagged": "local/dangle:1" }));
+        assert_eq!(dangle[1], serde_json::json!({ "Deleted": "sha256:a977b459ed3d9ce7404f02a522edf8b93bd437c6f1be03d036e0d84a8e116f37" }));
+    });
+    let after = store_from(&format!("{FIX}/docker20/basic/image-store-after-rmi.tar"), None);
+    assert_eq!(snapshot(&store), snapshot(&after));
+    assert_eq!(snapshot(&reopen(&store)), snapshot(&after));
+    // The deleted layers' tar-split blobs and the deleted configs are gone from the backend too.
+    let blobs_of = |s: &Store<MemoryBackend>| block_on(imagestore::storage::Backend::keys(s.backend(), imagestore::storage::Space::Meta, "blob/")).unwrap();
+    assert_eq!(blobs_of(&store), blobs_of(&after));
+}
+
+#[test]
+fn rmi_conflicts_and_noprune() {
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    block_on(async {
+        // local/base has children: by ID it is a hard conflict.
+        let e = store.remove_image("3902a31b521c", false, false).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::Conflict);
+        assert_eq!(e.message, "conflict: unable to delete 3902a31b521c (cannot be forced) - image has dependent child images");
+        // edge has tags in two repositories: by ID it must be forced.
+        let e = store.remove_image("4afb125595bd", false, false).await.unwrap_err();
+        assert_eq!(e.message, "conflict: unable to delete 4afb125595bd (must be forced) - image is referenced in multiple repositories");
+        // Nothing changed on failure.
+        assert_eq!(store.docker().images.len(), 22);
+        // Forced: every reference untagged, then deleted; noprune keeps the parents.
+        let got = store.remove_image("4afb125595bd", true, true).await.unwrap();
+        let kinds: Vec<&str> = got.as_array().unwrap().iter().map(|r| r.as_object().unwrap().keys().next().unwrap().as_str()).collect();
+        assert_eq!(kinds, ["Untagged", "Untagged", "Untagged", "Deleted"]);
+        assert_eq!(store.docker().images.len(), 21);
+        assert!(store.docker().images.contains(&"sha256:47d8305d549e99cb8b526d60c57b4e6556079e6a2910b018b7a26dbd57a79ee6".parse().unwrap()));
+        // An untagged intermediate image with a child can't go either.
+        let e = store.remove_image("e6b5b37baed8", false, false).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::Conflict);
+    });
+}
+
+#[test]
+fn tag_sets_last_tag_time_and_follows_conflict_rules() {
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    block_on(async {
+        assert_eq!(store.tag_image("4446cbb9ca36", "busybox", "").await.unwrap(), "busybox");
+        let v = store.inspect_image("busybox").unwrap();
+        assert_eq!(v["Id"], "sha256:4446cbb9ca366f7729ac864236cfc46b7a3e4a201704e6df8588e913a10770ca");
+        assert_eq!(v["RepoTags"], serde_json::json!(["busybox:latest"]));
+        assert_ne!(v["Metadata"]["LastTagTime"], "2026-11-23T13:52:44.012397079Z");
+        // Tags move with force (dockerd's tag endpoint always forces).
+        store.tag_image("local/base:1", "docker.io/library/busybox", "latest").await.unwrap();
+        assert_eq!(store.inspect_image("busybox").unwrap()["Id"], "sha256:3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd");
+        let e = store.tag_image("local/base:1", "sha256", "x").await.unwrap_err();
+        assert_eq!(e.message, "refusing to create an ambiguous tag using digest algorithm as name");
+        assert_eq!(store.tag_image("local/base:1", "UPPER", "x").await.unwrap_err().code, ErrorCode::InvalidArgument);
+        assert_eq!(store.tag_image("local/base:1", "ok", "bad tag").await.unwrap_err().code, ErrorCode::InvalidArgument);
+    });
+    let again = reopen(&store);
+    assert_eq!(again.inspect_image("busybox").unwrap()["Id"], "sha256:3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd");
+}
+
+#[test]
+fn importing_twice_changes_nothing() {
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let before = block_on(imagestore::storage::Backend::scan(store.backend(), imagestore::storage::Space::Meta, "")).unwrap();
+    block_on(async {
+        let import = load_import(store.backend(), &format!("{FIX}/docker20/basic/image-store.tar"), None).await;
+        let outcome = store.apply_docker_import(import).await.unwrap();
+        assert_eq!((outcome.images, outcome.layers, outcome.references), (0, 0, 0));
+    });
+    let after = block_on(imagestore::storage::Backend::scan(store.backend(), imagestore::storage::Space::Meta, "")).unwrap();
+    assert_eq!(before, after);
+    // The second import's staged chunks were discarded: every chunk set belongs to a blob.
+    assert_eq!(block_on(imagestore::storage::blobs::sweep_orphans(store.backend())).unwrap(), 0);
+    let chunk_sets: std::collections::BTreeSet<String> = block_on(imagestore::storage::Backend::keys(store.backend(), imagestore::storage::Space::Chunks, ""))
+        .unwrap()
+        .into_iter()
+        .map(|k| k.rsplit_once('/').unwrap().0.to_string())
+        .collect();
+    let blob_count = before.iter().filter(|(k, _)| k.starts_with("blob/")).count();
+    assert!(chunk_sets.len() <= blob_count, "{} chunk sets for {blob_count} blobs", chunk_sets.len());
+}
+
+#[test]
+fn a_failed_commit_changes_neither_backend_nor_state() {
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let before = snapshot(&store);
+    store.backend().fail_next_commit_after(1);
+    let e = block_on(store.remove_image("127.0.0.1:5000/team/edge:v2", true, false)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unavailable);
+    assert_eq!(snapshot(&store), before);
+    assert_eq!(snapshot(&reopen(&store)), before);
+}
