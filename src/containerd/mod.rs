@@ -1,2 +1,175 @@
 //! containerd's metadata stores, on top of [`crate::storage`]: content (blobs by digest, with
-//! ingests and labels), images per namespace, namespaces, and garbage collection.
+//! ingests and labels), images per namespace, namespaces, and garbage collection, plus the rows
+//! that `ctr images ls` / `ctr content ls` print.
+//!
+//! Semantics follow containerd's bolt-backed metadata layer (core/metadata): the same
+//! validation, the same error classes and the same error texts (Go's `fmt.Errorf(...: %w)`
+//! strings, ending in the errdefs word, e.g. `image "x": not found`).
+//!
+//! # Key layout (in [`Space::Meta`](crate::storage::Space::Meta); cf. containerd's buckets.go)
+//!
+//! ```text
+//! ctrd.ns/<namespace>                  NamespaceRecord  {labels}  (the namespace exists)
+//! ctrd/<namespace>/image/<name>        ImageRecord      {labels, target, createdAt, updatedAt}
+//! ctrd/<namespace>/content/<digest>    ContentRecord    {size, labels, createdAt, updatedAt}
+//! ctrd/<namespace>/ingest/<ref>        IngestRecord     {offset, total, startedAt, updatedAt, expireAt}
+//! blob/<digest>                        the bytes (crate::storage::blobs), shared by every
+//!                                      namespace and by the Docker view
+//! ```
+//! Namespace names are containerd identifiers (no `/`), so `ctrd/<namespace>/` never
+//! prefixes another namespace's keys. Records are JSON. A namespace comes into existence when
+//! anything is written in it (as containerd creates its bucket on first write).
+
+pub mod content;
+pub mod errdefs;
+pub mod gc;
+pub mod images;
+pub mod labels;
+pub mod ls_view;
+pub mod meta_import;
+pub mod namespaces;
+pub mod timestamp;
+
+use crate::error::{Error, Result};
+use crate::storage::{Backend, Op, Space};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub use content::{ContentStore, ContentWriter, Info, Status};
+pub use gc::GcResult;
+pub use images::{Image, ImageStore, Target};
+pub use labels::Labels;
+pub use timestamp::Timestamp;
+
+/// The containerd view of one backend: namespaces, and a handle per namespace.
+/// Clones share the backend and the table of open ingests.
+#[derive(Clone)]
+pub struct Containerd<B> {
+    backend: B,
+    locks: IngestLocks,
+}
+
+impl<B: Backend + Clone> Containerd<B> {
+    pub fn new(backend: B) -> Self {
+        Containerd { backend, locks: IngestLocks::default() }
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// A handle on one namespace; the name is checked like containerd's `NamespaceRequired`.
+    pub fn namespace(&self, name: &str) -> Result<Namespace<B>> {
+        namespaces::require(name)?;
+        Ok(Namespace { backend: self.backend.clone(), name: name.to_string(), locks: self.locks.clone() })
+    }
+}
+
+/// The stores of one namespace.
+#[derive(Clone)]
+pub struct Namespace<B> {
+    backend: B,
+    name: String,
+    locks: IngestLocks,
+}
+
+impl<B: Backend + Clone> Namespace<B> {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn content(&self) -> ContentStore<B> {
+        ContentStore::new(self.backend.clone(), self.name.clone(), self.locks.clone())
+    }
+    pub fn images(&self) -> ImageStore<B> {
+        ImageStore::new(self.backend.clone(), self.name.clone())
+    }
+}
+
+// ---- keys ----------------------------------------------------------------------------------
+
+pub(crate) const NAMESPACE_PREFIX: &str = "ctrd.ns/";
+/// Everything namespaced lives under this prefix.
+pub(crate) const DATA_PREFIX: &str = "ctrd/";
+
+pub(crate) fn namespace_key(ns: &str) -> String {
+    format!("{NAMESPACE_PREFIX}{ns}")
+}
+pub(crate) fn namespace_data_prefix(ns: &str) -> String {
+    format!("{DATA_PREFIX}{ns}/")
+}
+pub(crate) fn images_prefix(ns: &str) -> String {
+    format!("{DATA_PREFIX}{ns}/image/")
+}
+pub(crate) fn content_prefix(ns: &str) -> String {
+    format!("{DATA_PREFIX}{ns}/content/")
+}
+pub(crate) fn ingests_prefix(ns: &str) -> String {
+    format!("{DATA_PREFIX}{ns}/ingest/")
+}
+
+// ---- shared record helpers -----------------------------------------------------------------
+
+pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("records serialise")
+}
+
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::corrupt(format!("record {key:?} is unreadable: {e}")))
+}
+
+pub(crate) async fn read_record<B: Backend, T: serde::de::DeserializeOwned>(b: &B, key: &str) -> Result<Option<T>> {
+    match b.get(Space::Meta, key).await? {
+        None => Ok(None),
+        Some(v) => decode(key, &v).map(Some),
+    }
+}
+
+/// The operation that creates the namespace record if it is missing (first write into a
+/// namespace creates it, as containerd's `createBucketIfNotExists` does).
+pub(crate) async fn ensure_namespace_ops<B: Backend>(b: &B, ns: &str) -> Result<Vec<Op>> {
+    let key = namespace_key(ns);
+    if b.get(Space::Meta, &key).await?.is_some() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Op::put_meta(key, encode(&namespaces::NamespaceRecord::default()))])
+}
+
+// ---- open ingests ----------------------------------------------------------------------------
+
+/// Ingest refs held by an open writer, with when they were taken: containerd's local store
+/// keeps these locks in memory too, so a page reload releases them.
+#[derive(Clone, Default)]
+pub(crate) struct IngestLocks(Rc<RefCell<HashMap<String, Timestamp>>>);
+
+impl IngestLocks {
+    /// Takes the lock on `key`, or fails with containerd's `ref ... locked` error.
+    pub(crate) fn try_lock(&self, key: &str) -> Result<IngestLock> {
+        let mut held = self.0.borrow_mut();
+        if let Some(since) = held.get(key) {
+            let now = Timestamp::now();
+            return Err(errdefs::unavailable(format!(
+                "ref {key} locked for {} (since {})",
+                timestamp::go_duration_millis(now.millis_since(since)),
+                since.to_rfc3339_nano()
+            )));
+        }
+        held.insert(key.to_string(), Timestamp::now());
+        Ok(IngestLock { locks: self.clone(), key: key.to_string() })
+    }
+    pub(crate) fn is_locked(&self, key: &str) -> bool {
+        self.0.borrow().contains_key(key)
+    }
+}
+
+/// A held ingest lock; dropping it releases the ref.
+pub(crate) struct IngestLock {
+    locks: IngestLocks,
+    key: String,
+}
+
+impl Drop for IngestLock {
+    fn drop(&mut self) {
+        self.locks.0.borrow_mut().remove(&self.key);
+    }
+}

@@ -1,0 +1,32 @@
+# imagestore: the two commands to know are `make serve` (build and open the page) and
+# `make test` (every test tier). The work is done by the scripts in scripts/.
+PORT ?= 8080
+
+.PHONY: setup build test serve bench sample clean
+
+# Install the toolchain (wasm target, wasm-bindgen CLI, npm dev deps, Chromium); skips what is there.
+setup:
+	@bash scripts/setup.sh
+
+# Build the npm package into pkg/ and print the wasm size.
+build: setup
+	@bash scripts/build.sh
+
+# Run all tiers (native, node-wasm, chromium-wasm, e2e); ends with one summary line per tier.
+test: setup
+	@bash scripts/test.sh
+
+# Serve www/ (and the built package at /pkg/) on http://127.0.0.1:$(PORT)/.
+serve: build
+	@PORT=$(PORT) node scripts/serve.mjs
+
+# Throughput figures (SHA-256 natively, beside sha256sum, and in wasm under Node).
+bench: setup
+	@bash scripts/bench.sh
+
+# Hook for the sample store: generates files under www/sample/ once scripts/sample.sh exists.
+sample: setup
+	@if [ -f scripts/sample.sh ]; then bash scripts/sample.sh; else echo "no scripts/sample.sh yet"; fi
+
+clean:
+	rm -rf pkg www/pkg target/test-logs tests/e2e/screenshots/tmp

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/:
+#   pkg/node/  wasm-bindgen --target nodejs (CommonJS, loads the wasm synchronously) + ESM re-export
+#   pkg/web/   wasm-bindgen --target web + an ESM entry that initialises itself (top-level await)
+#   pkg/package.json, README.md, LICENSE from scripts/pkg-template/ (version from Cargo.toml)
+# then prints the wasm size, raw and gzipped.
+. "$(dirname "$0")/lib.sh"
+
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
+WASM="$TARGET_DIR/wasm32-unknown-unknown/release/imagestore.wasm"
+TEMPLATE="$ROOT/scripts/pkg-template"
+PKG="$ROOT/pkg"
+WASM_OPT="$ROOT/node_modules/.bin/wasm-opt"   # npm's binaryen; Debian's breaks the output
+
+say "build: cargo build --release --target wasm32-unknown-unknown"
+cargo build --quiet --release --target wasm32-unknown-unknown --lib
+
+rm -rf "$PKG"
+mkdir -p "$PKG"
+for target in nodejs web; do
+    out="$PKG/${target%js}"   # nodejs -> node, web -> web
+    wasm-bindgen --target "$target" --out-dir "$out" --out-name imagestore "$WASM"
+    if [ -x "$WASM_OPT" ]; then
+        "$WASM_OPT" -Oz "$out/imagestore_bg.wasm" -o "$out/imagestore_bg.wasm"
+    else
+        say "build: $WASM_OPT missing (run make setup): wasm left unoptimised"
+    fi
+    rm -f "$out/.gitignore"
+done
+cp -r "$TEMPLATE/node" "$TEMPLATE/web" "$PKG/"
+cp "$TEMPLATE/README.md" "$TEMPLATE/LICENSE" "$PKG/"
+VERSION="$(crate_version)" node -e '
+    const fs = require("fs");
+    const pkg = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+    pkg.version = process.env.VERSION;
+    fs.writeFileSync(process.argv[2], JSON.stringify(pkg, null, 2) + "\n");
+' "$TEMPLATE/package.json" "$PKG/package.json"
+
+wasm="$PKG/web/imagestore_bg.wasm"
+raw=$(wc -c <"$wasm")
+gz=$(gzip -9 -c "$wasm" | wc -c)
+printf 'wasm size: %d bytes raw, %d bytes gzipped (%s)\n' "$raw" "$gz" "${wasm#"$ROOT"/}"

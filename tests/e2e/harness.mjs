@@ -1,0 +1,104 @@
+// Test harness for the web page: one static server (scripts/serve.mjs) on a free 127.0.0.1
+// port and one headless Debian Chromium (playwright-core) per test file, both started on first
+// use and stopped when the file's tests end. Each `withPage` call gets a fresh browser context
+// (its own IndexedDB) and fails if the page threw or logged a console error.
+//
+//   import { test } from "node:test";
+//   import { withPage, screenshot } from "./harness.mjs";
+//   test("shows the store", () => withPage(async (page, baseUrl) => { ... }));
+import { after } from "node:test";
+import { mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startServer } from "../../scripts/serve.mjs";
+
+export const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+// The flags TOOLCHAIN.md lists for this machine (no sandbox as root, no GPU, no network noise).
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
+
+let shared; // Promise<{ browser, server }>
+
+function start() {
+  shared ??= (async () => {
+    const server = await startServer({ port: 0 });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    return { browser, server };
+  })();
+  return shared;
+}
+
+// Registered at import time so it belongs to the test file's root, not to the first test.
+after(async () => {
+  if (!shared) return;
+  const { browser, server } = await shared;
+  await browser.close();
+  await server.close();
+});
+
+/**
+ * Opens `path` (default "/") in a fresh context and runs `fn(page, baseUrl)`. Throws if `fn`
+ * does, or if the page reported errors (uncaught exceptions, console.error, failed requests);
+ * on failure a screenshot goes to screenshots/tmp/failure-<n>.png.
+ * Options: `path`, `ignoreErrors` (regexps for errors a test expects).
+ */
+export async function withPage(fn, { path = "/", ignoreErrors = [] } = {}) {
+  const { browser, server } = await start();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (err) => errors.push(`uncaught: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`console.error: ${msg.text()}`);
+  });
+  page.on("requestfailed", (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
+  try {
+    const response = await page.goto(server.url + path);
+    if (!response?.ok()) throw new Error(`GET ${path}: HTTP ${response?.status()}`);
+    await fn(page, server.url);
+    const unexpected = errors.filter((e) => !ignoreErrors.some((re) => re.test(e)));
+    if (unexpected.length) throw new Error(`the page reported errors:\n  ${unexpected.join("\n  ")}`);
+  } catch (err) {
+    const shot = await screenshot(page, `failure-${Date.now()}`).catch(() => null);
+    if (shot) err.message += `\n(screenshot: ${shot})`;
+    if (errors.length) err.message += `\npage errors:\n  ${errors.join("\n  ")}`;
+    throw err;
+  } finally {
+    await context.close();
+  }
+}
+
+/** Waits until `selector`'s text equals `text`; on timeout says what the text was instead. */
+export async function waitForText(page, selector, text, { timeout = 15000 } = {}) {
+  try {
+    await page.waitForFunction(
+      ([sel, want]) => document.querySelector(sel)?.textContent?.trim() === want,
+      [selector, text],
+      { timeout },
+    );
+  } catch {
+    const actual = await page.locator(selector).first().textContent({ timeout: 1000 }).catch(() => null);
+    throw new Error(`expected ${selector} to read ${JSON.stringify(text)}, it reads ${JSON.stringify(actual)}`);
+  }
+}
+
+/**
+ * Saves a PNG of the page. Transient ones go to screenshots/tmp/ (git-ignored); with
+ * `{ keep: true }` to screenshots/<name>.png (for pictures worth committing).
+ */
+export async function screenshot(page, name, { keep = false } = {}) {
+  const dir = keep ? SCREENSHOTS : SCREENSHOTS + "tmp/";
+  await mkdir(dir, { recursive: true });
+  const file = `${dir}${name}.png`;
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}

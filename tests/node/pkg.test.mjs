@@ -1,0 +1,138 @@
+// The npm package as a user gets it: `npm pack` pkg/ (built by `make build`), install the
+// tarball into an empty project, then use it from fresh Node processes, through ESM `import`
+// and CommonJS `require`, with and without an IndexedDB implementation.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const PKG = join(ROOT, "pkg");
+const FAKE_INDEXEDDB = join(ROOT, "node_modules/fake-indexeddb/auto/index.js");
+
+let project; // the temp project the tarball is installed into
+let packed; // npm pack's report on the tarball
+
+before(async () => {
+  assert.ok(existsSync(join(PKG, "package.json")), "pkg/ is not built: run `make build` first");
+  project = await mkdtemp(join(tmpdir(), "imagestore-pkg-test-"));
+  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", project], { cwd: PKG });
+  [packed] = JSON.parse(stdout);
+  await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+  // The package has no dependencies, so this needs no registry.
+  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", `./${packed.filename}`], {
+    cwd: project,
+  });
+});
+
+after(async () => {
+  if (project) await rm(project, { recursive: true, force: true });
+});
+
+/** Runs `code` in a fresh Node process inside the consumer project; resolves to its stdout. */
+async function node(code, { esm = true, preload = [] } = {}) {
+  const args = [...preload.flatMap((p) => ["--require", p]), "--input-type", esm ? "module" : "commonjs", "-e", code];
+  const env = { ...process.env, NODE_OPTIONS: "" }; // no preloads inherited from the test runner
+  const { stdout } = await run(process.execPath, args, { cwd: project, env });
+  return stdout.trim();
+}
+
+test("the tarball holds both builds, the types, README and LICENSE", () => {
+  const files = packed.files.map((f) => f.path).sort();
+  for (const f of [
+    "LICENSE",
+    "README.md",
+    "package.json",
+    "node/imagestore.js",
+    "node/index.mjs",
+    "node/imagestore.d.ts",
+    "node/imagestore_bg.wasm",
+    "web/index.js",
+    "web/imagestore.js",
+    "web/imagestore_bg.wasm",
+  ]) {
+    assert.ok(files.includes(f), `${f} missing from the tarball: ${files.join(", ")}`);
+  }
+});
+
+test("package.json: name, version from Cargo.toml, entry points that exist", () => {
+  const pkg = JSON.parse(readFileSync(join(project, "node_modules/imagestore/package.json"), "utf8"));
+  const cargoVersion = readFileSync(join(ROOT, "Cargo.toml"), "utf8").match(/^version\s*=\s*"([^"]+)"/m)[1];
+  assert.equal(pkg.name, "imagestore");
+  assert.equal(pkg.version, cargoVersion);
+  const root = pkg.exports["."];
+  for (const target of [root.types, root.node.import, root.node.require, root.browser, root.default]) {
+    assert.ok(existsSync(join(project, "node_modules/imagestore", target)), `exports target ${target} missing`);
+  }
+});
+
+test("ESM import: open and close a memory store", async () => {
+  const out = await node(`
+    import { Store } from "imagestore";
+    const store = await Store.open("esm", { backend: "memory" });
+    store.close();
+    console.log(typeof Store.open, typeof Store.destroy, "closed");
+  `);
+  assert.equal(out, "function function closed");
+});
+
+test("CommonJS require: open and close a memory store", async () => {
+  const out = await node(
+    `
+    const { Store } = require("imagestore");
+    Store.open("cjs", { backend: "memory" }).then((store) => { store.close(); console.log("closed"); },
+      (err) => { console.error(err); process.exit(1); });
+  `,
+    { esm: false },
+  );
+  assert.equal(out, "closed");
+});
+
+test("import and require share one module instance", async () => {
+  const out = await node(`
+    import { createRequire } from "node:module";
+    import { Store } from "imagestore";
+    console.log(createRequire(import.meta.url)("imagestore").Store === Store);
+  `);
+  assert.equal(out, "true");
+});
+
+test("IndexedDB backend without an indexedDB global: a clear Error naming the ways out", async () => {
+  const out = await node(`
+    import { Store } from "imagestore";
+    try {
+      await Store.open("x");
+      console.log("opened?!");
+    } catch (err) {
+      console.log(JSON.stringify({ isError: err instanceof Error, message: err.message }));
+    }
+  `);
+  const { isError, message } = JSON.parse(out);
+  assert.ok(isError, "the rejection is not an Error");
+  assert.match(message, /memory/, message);
+  assert.match(message, /fake-indexeddb/, message);
+});
+
+test("IndexedDB backend with fake-indexeddb loaded: opens, closes and destroys", async () => {
+  const out = await node(
+    `
+    import { Store } from "imagestore";
+    const store = await Store.open("with-fake");
+    const names = (await indexedDB.databases()).map((d) => d.name);
+    store.close();
+    await Store.destroy("with-fake");
+    const after = (await indexedDB.databases()).map((d) => d.name);
+    console.log(JSON.stringify({ names, after }));
+  `,
+    { preload: [FAKE_INDEXEDDB] },
+  );
+  const { names, after: remaining } = JSON.parse(out);
+  assert.ok(names.includes("with-fake"), `databases after open: ${names}`);
+  assert.ok(!remaining.includes("with-fake"), `databases after destroy: ${remaining}`);
+});
