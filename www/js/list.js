@@ -78,6 +78,7 @@ export class ImageList {
       this.fetchedKey = null;
       this.rows = [];
       this.visible = [];
+      $("#list-count").textContent = "";
       this.showEmpty(explain(err, "Listing images"));
       this.render();
     }
@@ -134,9 +135,8 @@ export class ImageList {
 
   showEmpty({ title, detail, advice }) {
     const el = $("#list-empty");
-    replace(el, [title, detail && ` ${detail}`, advice && ` ${advice}`]);
+    replace(el, [title, detail && [h("br"), detail], advice && [h("br"), advice]]);
     el.hidden = false;
-    if (detail) $("#list-count").textContent = "";
   }
 
   sortBy(key) {

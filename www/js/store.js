@@ -63,7 +63,7 @@ const ADVICE = {
 export function explain(err, doing) {
   const code = err?.code;
   const message = String(err?.message ?? err);
-  if (code === "missing_feature") return { title: `${doing} is not available yet`, detail: message, advice: "" };
+  if (code === "missing_feature") return { title: message, detail: "", advice: "" };
   if (code === "unsupported_format") return { title: `${doing} failed: not a tarball the store can read`, detail: message, advice: ADVICE[code] };
   if (code && ADVICE[code]) return { title: `${doing} failed`, detail: message, advice: ADVICE[code] };
   return {
