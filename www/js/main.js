@@ -31,11 +31,6 @@ const app = {
     return (this.byId.get(id)?.RepoTags ?? []).filter((t) => t !== "<none>:<none>");
   },
 
-  /** Children from the cached list (ParentId links), for dry-runs. */
-  childrenOf(id) {
-    return (this.allImages ?? []).filter((img) => img.ParentId === id).map((img) => img.Id);
-  },
-
   /** After the store changed: refresh the cache, the list, and the open inspect view. */
   async changed() {
     await this.loadAllImages().catch((err) => this.showError(err, "Listing images"));
