@@ -143,7 +143,7 @@ test("inspecting local/edge:latest shows its history, layers and tree", needsApi
     await p.click(`#images tbody tr[data-id="${EDGE}"] a`);
     await p.waitForSelector("#history-table");
     await p.waitForSelector("#image-tree");
-    const inspect = readJson(`${EXPECTED}inspect/${EDGE.slice(7)}.json`);
+    const inspect = readJson(`${EXPECTED}api/inspect/${EDGE.slice(7)}.json`);
     const summary = await p.textContent("#section-summary");
     for (const t of inspect.RepoTags) assert.ok(summary.includes(t), `summary names ${t}`);
     assert.ok(summary.includes("linux/amd64"));
@@ -236,11 +236,16 @@ test("screenshots of the list, the inspect view and the import report", needsApi
     await p.screenshot({ path: `${DOCS_SHOTS}import-report.png` });
     await p.click("#import-report .report-head button");
     await query(p, "", true);
+    await p.locator("#filter").blur();
     await p.screenshot({ path: `${DOCS_SHOTS}list.png` });
     await p.click(`#images tbody tr[data-id="${EDGE}"] a`);
     await p.waitForSelector("#image-tree");
     await p.screenshot({ path: `${DOCS_SHOTS}inspect.png` });
-    await p.screenshot({ path: `${DOCS_SHOTS}inspect-full.png`, fullPage: true });
+    await p.locator("#section-history").scrollIntoViewIfNeeded();
+    await p.evaluate(() => document.querySelector("#section-history").scrollIntoView());
+    await p.screenshot({ path: `${DOCS_SHOTS}inspect-history.png` });
+    await p.evaluate(() => document.querySelector("#section-tree").scrollIntoView());
+    await p.screenshot({ path: `${DOCS_SHOTS}inspect-tree.png` });
   }));
 
 test("make serve's sample store is imported on a first visit", { skip: needsApi.skip ?? (!existsSync(`${ROOT}www/sample/sample-store.tar`) && "no www/sample/sample-store.tar (run make sample)") }, () =>

@@ -147,7 +147,7 @@ export class ImportPanel {
         ["References", String(report?.references ?? 0)],
         ["Blobs", String(report?.blobs ?? 0)],
         ["Bytes read", report?.bytes != null ? `${humanSize(report.bytes)} (${report.bytes} bytes)` : null],
-      ], "facts report-facts"),
+      ]),
       skipped.length === 0
         ? h("p", { id: "import-skipped", class: "ok" }, "Nothing was skipped.")
         : [

@@ -201,15 +201,16 @@ async function showFiles(button, id, layer) {
 }
 
 function fileName(f) {
-  const name = f.name ?? f.path ?? "";
-  const link = f.linkname ?? f.linkName ?? f.link;
-  return link ? `${name} → ${link}` : name;
+  const name = f.path ?? "";
+  const link = f.linkname ? ` → ${f.linkname}` : "";
+  const whiteout = f.whiteout ? `  (whiteout: ${f.whiteout})` : "";
+  return name + link + whiteout;
 }
 
+/** "dir 0755", "file 4755", like a short `ls -l`. */
 function fileMode(f) {
-  if (typeof f.mode === "string") return f.mode;
-  if (typeof f.mode === "number") return "0" + (f.mode & 0o7777).toString(8);
-  return f.type ?? f.typeflag ?? "";
+  const mode = typeof f.mode === "number" ? (f.mode & 0o7777).toString(8).padStart(4, "0") : "";
+  return [f.type, mode].filter(Boolean).join(" ");
 }
 
 function rawJson(inspect) {

@@ -31,10 +31,10 @@ export async function renderTree(app, id) {
     }
     return items.length ? h("ul", {}, items) : null;
   };
-  const here = h("li", {}, nodeLabel(app, id, true), await subtree(id));
-  // Nest: base > ... > parent > this image > children.
-  let tree = h("ul", { class: "tree" }, here);
-  for (const a of ancestors.slice().reverse()) tree = h("ul", { class: "tree" }, h("li", {}, nodeLabel(app, a), tree));
+  // Ancestors as one flat chain (base first, so long chains stay narrow), then this image
+  // with its children nested below it.
+  const here = h("li", { class: "here" }, nodeLabel(app, id, true), await subtree(id));
+  const tree = h("ul", { class: "tree" }, ancestors.map((a) => h("li", { class: "ancestor" }, nodeLabel(app, a))), here);
   return h("div", { class: "tree-wrap", id: "image-tree" },
     h("p", { class: "muted small" }, ancestors.length === 0 ? "This image has no parent." : `${ancestors.length} ancestor${ancestors.length === 1 ? "" : "s"} up to the base image.`),
     tree);
