@@ -253,8 +253,17 @@ test("make serve's sample store is imported on a first visit", { skip: needsApi.
     await p.waitForSelector("body[data-ready=true]");
     assert.equal(await p.textContent("#notice"), "sample store loaded; drop your own tarball to replace it");
     assert.ok((await tableRows(p)).length > 0);
-    // Markup-like text from the tarball stays text.
-    assert.equal(await p.$$eval("#images tbody b, #images tbody img", (els) => els.length), 0);
+    assert.equal(await p.textContent("#import-skipped"), "Nothing was skipped.", "the generated store is one dockerd restores whole");
+    await p.screenshot({ path: `${ROOT}tests/e2e/screenshots/tmp/sample.png` });
+    // Markup-like text from the tarball (a label, a file name) stays text.
+    await query(p, "label=org.example.note", false);
+    await p.click("#images tbody tr a");
+    await p.waitForSelector("#labels");
+    assert.match(await p.textContent("#labels"), /<b>labels are text<\/b> & "quotes" stay as typed/);
+    const layerButtons = await p.$$("#layers-table button");
+    for (const b of layerButtons) await b.click();
+    await p.waitForFunction(() => /onerror=alert/.test(document.querySelector("#layers-table").textContent));
+    assert.equal(await p.$$eval("#inspect-view b, #inspect-view img", (els) => els.length), 0, "no element made from tarball text");
   }));
 
 test("without the Docker view in the package, the page loads and says what is missing", { skip: apiMissing.length === 0 && "the package has the Docker view" }, () =>
