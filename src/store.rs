@@ -27,10 +27,12 @@ use crate::docker::images::{check_config, ImageStore};
 use crate::docker::layers::LayerStore;
 use crate::docker::model::{DockerImport, ImageRecord, LayerRecord, Skipped, V2Metadata};
 use crate::docker::references::{ReferenceRecord, ReferenceStore};
-use crate::docker::standins::image_config;
 use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
+use crate::formats::image_config::ImageConfig;
+use crate::import::{CancelCheck, Finished, ImportOptions, ImportReport, Imported, Importer};
 use crate::storage::{blobs, Backend, Op, Space};
+use futures::{Stream, StreamExt};
 use std::rc::Rc;
 
 /// The keys of the record layout above.
@@ -96,6 +98,8 @@ pub struct DockerImportOutcome {
     pub images: usize,
     pub layers: usize,
     pub references: usize,
+    /// Blobs (configs, tar-splits) newly published.
+    pub blobs: usize,
     /// Things left out while merging (e.g. a digest reference that would overwrite another).
     pub skipped: Vec<Skipped>,
 }
@@ -124,13 +128,12 @@ fn driver_of(source_dir: &str) -> Option<String> {
 
 /// Reads an image config blob, checks that it hashes to the image ID (moby re-verifies on
 /// every read) and parses it.
-async fn load_config<B: Backend>(b: &B, id: &Digest) -> std::result::Result<(Rc<[u8]>, image_config::ConfigFacts), String> {
+async fn load_config<B: Backend>(b: &B, id: &Digest) -> std::result::Result<Rc<ImageConfig>, String> {
     let raw = blobs::read_all(b, id).await.map_err(|e| format!("config blob: {e}"))?;
     if Digest::sha256_of(&raw) != *id {
         return Err(format!("failed to verify: {id}"));
     }
-    let facts = image_config::parse(&raw).map_err(|e| e.message)?;
-    Ok((raw.into(), facts))
+    ImageConfig::parse(raw).map(Rc::new).map_err(|e| e.message)
 }
 
 impl<B: Backend> Store<B> {
@@ -147,7 +150,7 @@ impl<B: Backend> Store<B> {
         for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
             let record: ImageRecord = json_record(&key, &value)?;
             match load_config(&backend, &record.id).await {
-                Ok((raw, facts)) => docker.images.insert_loaded(record, raw, facts),
+                Ok(config) => docker.images.insert_loaded(record, config),
                 Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
             }
         }
@@ -212,15 +215,15 @@ impl<B: Backend> Store<B> {
     /// moby's `image.Store.Create`: stores `config` (exact bytes) and registers the image.
     /// Its layers must already be in the layer store.
     pub async fn create_image(&mut self, config: &[u8]) -> Result<Digest> {
-        let (facts, top) = check_config(config)?;
-        let id = Digest::sha256_of(config);
+        let (parsed, top) = check_config(config)?;
+        let id = parsed.id();
         if self.docker.images.contains(&id) {
             return Ok(id);
         }
         let staged = blobs::stage_bytes(&self.backend, config).await?;
-        let raw: Rc<[u8]> = config.into();
+        let parsed = Rc::new(parsed);
         let set = staged.set.clone();
-        let result = self.commit_docker(|d, tx| d.images.create(tx, &mut d.layers, raw, facts, top, staged.ops)).await;
+        let result = self.commit_docker(|d, tx| d.images.create(tx, &mut d.layers, parsed, top, staged.ops)).await;
         if result.is_err() {
             blobs::discard(&self.backend, &set).await?;
         }
@@ -229,8 +232,23 @@ impl<B: Backend> Store<B> {
 
     /// Persists a Docker import in one commit (records + its staged blobs) and merges it into
     /// the state. Things already present are kept as they are, so importing the same data twice
-    /// changes nothing. Staged blobs that turn out not to be needed are discarded.
+    /// changes nothing. Staged blobs that turn out not to be needed are discarded; on any error
+    /// all of them are, and the store is exactly as before.
     pub async fn apply_docker_import(&mut self, import: DockerImport) -> Result<DockerImportOutcome> {
+        let staged_sets: Vec<String> =
+            import.images.iter().map(|(_, b)| &b.set).chain(import.tar_splits.iter().map(|b| &b.set)).cloned().collect();
+        let result = self.merge_docker_import(import).await;
+        if result.is_err() {
+            // The original error is what matters; chunk sets a failed discard leaves behind
+            // are orphans that `blobs::sweep_orphans` collects later.
+            for set in &staged_sets {
+                let _ = blobs::discard(&self.backend, set).await;
+            }
+        }
+        result
+    }
+
+    async fn merge_docker_import(&mut self, import: DockerImport) -> Result<DockerImportOutcome> {
         let mut outcome = DockerImportOutcome::default();
         let mut ops: Vec<Op> = Vec::new();
         let mut unused_sets: Vec<String> = Vec::new();
@@ -257,6 +275,7 @@ impl<B: Backend> Store<B> {
                 unused_sets.push(staged.set);
             } else {
                 ops.extend(staged.ops);
+                outcome.blobs += 1;
             }
         }
         let mut new_images = Vec::new();
@@ -269,6 +288,7 @@ impl<B: Backend> Store<B> {
                 return Err(Error::corrupt(format!("image {}: config blob is {}", record.id, staged.digest)));
             }
             ops.extend(staged.ops);
+            outcome.blobs += 1;
             ops.push(Op::put_meta(keys::image(&record.id), serde_json::to_vec(&record).expect("image record serialises")));
             new_images.push(record);
         }
@@ -310,18 +330,19 @@ impl<B: Backend> Store<B> {
         }
         next.distribution = dist_changed;
 
-        // On a failed commit the used chunk sets become orphans that `blobs::sweep_orphans`
-        // collects later, as for any failed write; the unused ones go either way.
-        let committed = if ops.is_empty() { Ok(()) } else { self.backend.commit(ops).await };
-        for set in &unused_sets {
-            blobs::discard(&self.backend, set).await?;
+        if !ops.is_empty() {
+            self.backend.commit(ops).await?;
         }
-        committed?;
+        // Committed: from here on nothing may fail. A failed discard of an unused chunk set
+        // leaves an orphan for `blobs::sweep_orphans`.
+        for set in &unused_sets {
+            let _ = blobs::discard(&self.backend, set).await;
+        }
         // The configs are committed now; read them back into the state.
         for record in new_images {
             match load_config(&self.backend, &record.id).await {
-                Ok((raw, facts)) => {
-                    next.images.insert_loaded(record, raw, facts);
+                Ok(config) => {
+                    next.images.insert_loaded(record, config);
                     outcome.images += 1;
                 }
                 Err(why) => outcome.skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
@@ -333,3 +354,67 @@ impl<B: Backend> Store<B> {
     }
 }
 
+
+/// Imports through the façade: the streaming importer stages blobs, then one commit makes the
+/// result visible.
+impl<B: Backend> Store<B> {
+    /// Imports a tarball given as a stream of chunks (see [`stream_import`]) and commits the
+    /// result in one commit ([`Store::commit_import`]). On any error, or when `options` says
+    /// the import was cancelled, the store is exactly as before.
+    pub async fn import<S>(&mut self, input: S, options: ImportOptions) -> Result<ImportReport>
+    where
+        S: Stream<Item = Result<Vec<u8>>> + Unpin,
+    {
+        let finished = stream_import(&self.backend, input, options).await?;
+        self.commit_import(finished).await
+    }
+
+    /// Commits what an import produced, in one commit. The report's counts become what the
+    /// commit actually added (0 for a tarball imported before), and what the merge left out
+    /// joins its `skipped`.
+    pub async fn commit_import(&mut self, finished: Finished) -> Result<ImportReport> {
+        let Finished { imported, mut report } = finished;
+        let outcome = match imported {
+            Imported::DockerImageStore(import) => self.apply_docker_import(import).await?,
+        };
+        report.images = outcome.images;
+        report.layers = outcome.layers;
+        report.references = outcome.references;
+        report.blobs = outcome.blobs;
+        report.skipped.extend(outcome.skipped);
+        Ok(report)
+    }
+}
+
+/// Runs the importer over a stream of chunks. It writes only staged (invisible) blobs and does
+/// not touch a store's state, so it may run while other operations use the store; commit its
+/// result with [`Store::commit_import`]. On an error from the stream, the importer or a
+/// cancellation (polled between chunks and once more at the end), everything staged is
+/// discarded.
+pub async fn stream_import<B, S>(backend: &B, mut input: S, mut options: ImportOptions) -> Result<Finished>
+where
+    B: Backend,
+    S: Stream<Item = Result<Vec<u8>>> + Unpin,
+{
+    let cancelled: Option<Rc<dyn Fn() -> bool>> = options.is_cancelled.take().map(Rc::from);
+    if let Some(c) = &cancelled {
+        let c = c.clone();
+        options.is_cancelled = Some(Box::new(move || c()) as CancelCheck);
+    }
+    let mut importer = Importer::new(options);
+    while let Some(chunk) = input.next().await {
+        match chunk {
+            Ok(bytes) => importer.push(backend, &bytes).await?,
+            Err(e) => {
+                let _ = importer.abort(backend).await;
+                return Err(e);
+            }
+        }
+    }
+    let finished = importer.finish(backend).await?;
+    if cancelled.is_some_and(|c| c()) {
+        let _ = finished.imported.discard(backend).await;
+        return Err(Error::aborted("import cancelled before its commit"));
+    }
+    Ok(finished)
+}

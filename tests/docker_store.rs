@@ -5,13 +5,14 @@
 mod support;
 
 use futures::executor::block_on;
+use futures::StreamExt;
 use imagestore::docker::engine::Filters;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::store::Store;
 use imagestore::ErrorCode;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use support::docker_fixture::load_import;
+use support::docker_fixture::{chunked, read_fixture, stage_fixture, store_from_fixture};
 
 const FIX: &str = "tests/fixtures";
 
@@ -20,20 +21,9 @@ fn read_json(path: &str) -> Value {
     serde_json::from_str(&s).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Opens a memory store and imports a fixture's image store into it.
-fn store_from(tar: &str, pick: Option<&str>) -> Store<MemoryBackend> {
-    block_on(async {
-        let backend = MemoryBackend::new();
-        let mut import = load_import(&backend, tar, pick).await;
-        if import.source_dir.is_empty() {
-            // The docker20 tars hold the inside of dockerd's `image/vfs/` folder (README).
-            import.source_dir = "image/vfs/".into();
-        }
-        let mut store = Store::open(backend).await.unwrap();
-        let outcome = store.apply_docker_import(import).await.unwrap();
-        assert!(outcome.skipped.is_empty(), "{tar}: {:?}", outcome.skipped);
-        store
-    })
+/// Opens a memory store and imports a fixture's image store into it (real importer).
+fn store_from(tar: &str) -> Store<MemoryBackend> {
+    block_on(store_from_fixture(tar))
 }
 
 /// Drops what may differ from dockerd legitimately: the driver's own paths, and for the
@@ -129,7 +119,7 @@ fn reopen(store: &Store<MemoryBackend>) -> Store<MemoryBackend> {
 
 #[test]
 fn basic_answers_match_dockerd_before_and_after_reopen() {
-    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
     let api = format!("{FIX}/docker20/basic/expected/api");
     assert!(check_api_answers(&store, &api) >= 8 + 2 * 22);
     assert_eq!(store.docker().images.len(), 22);
@@ -140,7 +130,7 @@ fn basic_answers_match_dockerd_before_and_after_reopen() {
 #[test]
 fn debian_and_scale200_answers_match_dockerd() {
     for name in ["debian", "scale200"] {
-        let store = store_from(&format!("{FIX}/docker20/{name}/image-store.tar"), None);
+        let store = store_from(&format!("{FIX}/docker20/{name}/image-store.tar"));
         let n = check_api_answers(&store, &format!("{FIX}/docker20/{name}/expected/api"));
         assert!(n > 8, "{name}: only {n} answers checked");
     }
@@ -148,8 +138,9 @@ fn debian_and_scale200_answers_match_dockerd() {
 
 #[test]
 fn docker_explorer_roots_match_dockerd() {
-    for (name, driver) in [("aufs.v2", "image/aufs/"), ("overlay.v2", "image/overlay/"), ("overlay2.v2", "image/overlay2/"), ("vols.v2", "image/overlay2/")] {
-        let store = store_from(&format!("{FIX}/wild/docker-explorer/test_data/{name}.tgz"), Some(driver));
+    // The importer picks the daemon's own `image/<driver>/` folder of these whole roots.
+    for name in ["aufs.v2", "overlay.v2", "overlay2.v2", "vols.v2"] {
+        let store = store_from(&format!("{FIX}/wild/docker-explorer/test_data/{name}.tgz"));
         let n = check_api_answers(&store, &format!("{FIX}/wild/docker-explorer/expected/{name}/api"));
         assert!(n >= 7, "{name}: only {n} answers checked");
     }
@@ -157,7 +148,7 @@ fn docker_explorer_roots_match_dockerd() {
 
 #[test]
 fn names_and_short_ids_resolve_like_the_docker_cli() {
-    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
     let edge = "sha256:4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05";
     let inspect_id = |name: &str| store.inspect_image(name).map(|v| v["Id"].as_str().unwrap().to_string());
     for name in ["local/edge", "local/edge:latest", "docker.io/local/edge:latest", "127.0.0.1:5000/team/edge:v2", "4afb12", "4afb125595bd", edge, &edge[7..], "sha256:4afb"] {
@@ -186,7 +177,7 @@ fn names_and_short_ids_resolve_like_the_docker_cli() {
 
 #[test]
 fn filter_errors_are_dockerds() {
-    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
     let f = |k: &str, v: &[&str]| -> Filters { BTreeMap::from([(k.to_string(), v.iter().map(|s| s.to_string()).collect())]) };
     let e = store.list_images(false, false, &f("until", &["1h"])).unwrap_err();
     assert_eq!((e.code, e.message.as_str()), (ErrorCode::InvalidArgument, "Invalid filter 'until'"));
@@ -215,7 +206,7 @@ fn snapshot(store: &Store<MemoryBackend>) -> Snapshot {
 
 #[test]
 fn deletes_replay_dockerd_and_leave_what_it_left() {
-    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
     block_on(async {
         let untag = store.remove_image("local/edge:latest", false, false).await.unwrap();
         assert_eq!(untag, serde_json::json!([{ "Untagged": "local/edge:latest" }]));
@@ -225,7 +216,7 @@ fn deletes_replay_dockerd_and_leave_what_it_left() {
         assert_eq!(dangle[0], serde_json::json!({ "Untagged": "local/dangle:1" }));
         assert_eq!(dangle[1], serde_json::json!({ "Deleted": "sha256:a977b459ed3d9ce7404f02a522edf8b93bd437c6f1be03d036e0d84a8e116f37" }));
     });
-    let after = store_from(&format!("{FIX}/docker20/basic/image-store-after-rmi.tar"), None);
+    let after = store_from(&format!("{FIX}/docker20/basic/image-store-after-rmi.tar"));
     assert_eq!(snapshot(&store), snapshot(&after));
     assert_eq!(snapshot(&reopen(&store)), snapshot(&after));
     // The deleted layers' tar-split blobs and the deleted configs are gone from the backend too.
@@ -235,7 +226,7 @@ fn deletes_replay_dockerd_and_leave_what_it_left() {
 
 #[test]
 fn rmi_conflicts_and_noprune() {
-    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
     block_on(async {
         // local/base has children: by ID it is a hard conflict.
         let e = store.remove_image("3902a31b521c", false, false).await.unwrap_err();
@@ -260,7 +251,7 @@ fn rmi_conflicts_and_noprune() {
 
 #[test]
 fn tag_sets_last_tag_time_and_follows_conflict_rules() {
-    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
     block_on(async {
         assert_eq!(store.tag_image("4446cbb9ca36", "busybox", "").await.unwrap(), "busybox");
         let v = store.inspect_image("busybox").unwrap();
@@ -279,35 +270,138 @@ fn tag_sets_last_tag_time_and_follows_conflict_rules() {
     assert_eq!(again.inspect_image("busybox").unwrap()["Id"], "sha256:3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd");
 }
 
+/// Every key of both spaces, with values: the whole backend.
+fn backend_contents(b: &MemoryBackend) -> Vec<(String, Vec<u8>)> {
+    use imagestore::storage::{Backend, Space};
+    let mut all = block_on(b.scan(Space::Meta, "")).unwrap();
+    all.extend(block_on(b.scan(Space::Chunks, "")).unwrap().into_iter().map(|(k, v)| (format!("chunks:{k}"), v)));
+    all
+}
+
 #[test]
 fn importing_twice_changes_nothing() {
-    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
-    let before = block_on(imagestore::storage::Backend::scan(store.backend(), imagestore::storage::Space::Meta, "")).unwrap();
-    block_on(async {
-        let import = load_import(store.backend(), &format!("{FIX}/docker20/basic/image-store.tar"), None).await;
-        let outcome = store.apply_docker_import(import).await.unwrap();
-        assert_eq!((outcome.images, outcome.layers, outcome.references), (0, 0, 0));
-    });
-    let after = block_on(imagestore::storage::Backend::scan(store.backend(), imagestore::storage::Space::Meta, "")).unwrap();
-    assert_eq!(before, after);
-    // The second import's staged chunks were discarded: every chunk set belongs to a blob.
-    assert_eq!(block_on(imagestore::storage::blobs::sweep_orphans(store.backend())).unwrap(), 0);
-    let chunk_sets: std::collections::BTreeSet<String> = block_on(imagestore::storage::Backend::keys(store.backend(), imagestore::storage::Space::Chunks, ""))
-        .unwrap()
-        .into_iter()
-        .map(|k| k.rsplit_once('/').unwrap().0.to_string())
-        .collect();
-    let blob_count = before.iter().filter(|(k, _)| k.starts_with("blob/")).count();
-    assert!(chunk_sets.len() <= blob_count, "{} chunk sets for {blob_count} blobs", chunk_sets.len());
+    let tar = format!("{FIX}/docker20/basic/image-store.tar");
+    let mut store = store_from(&tar);
+    let before = backend_contents(store.backend());
+    let bytes = read_fixture(&tar);
+    let report = block_on(store.import(chunked(&bytes, 10_000), Default::default())).unwrap();
+    assert_eq!((report.images, report.layers, report.references, report.blobs), (0, 0, 0, 0), "{report:?}");
+    assert_eq!(report.bytes, bytes.len() as u64);
+    // The second import's staged chunks were discarded: the backend is byte for byte the same.
+    assert_eq!(backend_contents(store.backend()), before);
+}
+
+#[test]
+fn import_through_the_facade_counts_what_it_committed_and_reopens() {
+    let bytes = read_fixture(&format!("{FIX}/docker20/basic/image-store.tar"));
+    let mut store = block_on(Store::open(MemoryBackend::new())).unwrap();
+    let progress = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = progress.clone();
+    let options = imagestore::import::ImportOptions {
+        on_progress: Some(Box::new(move |p| seen.borrow_mut().push(p.clone()))),
+        ..Default::default()
+    };
+    let report = block_on(store.import(chunked(&bytes, 4093), options)).unwrap();
+    assert_eq!(report.format, "docker-image-store");
+    assert_eq!((report.images, report.layers, report.references), (22, store.docker().layers.len(), 9));
+    assert_eq!(report.blobs, 22 + store.docker().layers.records().filter(|l| l.tar_split.is_some()).count());
+    assert!(report.skipped.is_empty() && report.warnings.is_empty(), "{report:?}");
+    let phases: Vec<_> = progress.borrow().iter().map(|p| p.phase).collect();
+    assert_eq!(phases.last(), Some(&imagestore::import::Phase::Done), "{phases:?}");
+    // The driver is not in this tar (it holds image/vfs/ itself): inspect says "".
+    assert_eq!(store.inspect_image("local/edge").unwrap()["GraphDriver"]["Name"], "");
+    let list = store.list_images(true, false, &no_filters()).unwrap();
+    assert_same_list("images-all", &list, &read_json(&format!("{FIX}/docker20/basic/expected/api/images-all.json")));
+    assert_eq!(reopen(&store).list_images(true, false, &no_filters()).unwrap(), list);
+}
+
+#[test]
+fn a_cancelled_or_failed_import_leaves_the_store_as_it_was() {
+    let tar = format!("{FIX}/docker20/basic/image-store.tar");
+    let bytes = read_fixture(&tar);
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store-after-rmi.tar"));
+    let before = backend_contents(store.backend());
+    let snap = snapshot(&store);
+
+    // Cancelled midway (polled between chunks).
+    let pushed = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let counter = pushed.clone();
+    let input = chunked(&bytes, 8192).inspect(move |_| counter.set(counter.get() + 1));
+    let polls = pushed.clone();
+    let options = imagestore::import::ImportOptions { is_cancelled: Some(Box::new(move || polls.get() > 20)), ..Default::default() };
+    let e = block_on(store.import(input, options)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Aborted, "{e}");
+    assert_eq!(backend_contents(store.backend()), before);
+    assert_eq!(snapshot(&store), snap);
+
+    // An error from the input stream.
+    let broken = futures::stream::iter(vec![Ok(bytes[..30_000].to_vec()), Err(imagestore::Error::unavailable("network went away"))]);
+    let e = block_on(store.import(broken, Default::default())).unwrap_err();
+    assert_eq!(e.message, "network went away");
+    assert_eq!(backend_contents(store.backend()), before);
+
+    // Not a tarball.
+    let junk = b"PK\x03\x04 this is a zip file, not a tar".repeat(40);
+    let e = block_on(store.import(chunked(&junk, 100), Default::default())).unwrap_err();
+    assert_eq!(e.code, ErrorCode::UnsupportedFormat, "{e}");
+    assert_eq!(backend_contents(store.backend()), before);
+
+    // The final commit fails: the staged blobs go too, state and backend are unchanged.
+    let finished = block_on(stage_fixture(store.backend(), &tar));
+    store.backend().fail_next_commit_after(3);
+    let e = block_on(store.commit_import(finished)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unavailable);
+    assert_eq!(backend_contents(store.backend()), before);
+    assert_eq!(snapshot(&store), snap);
+    assert_eq!(snapshot(&reopen(&store)), snap);
 }
 
 #[test]
 fn a_failed_commit_changes_neither_backend_nor_state() {
-    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"), None);
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
     let before = snapshot(&store);
     store.backend().fail_next_commit_after(1);
     let e = block_on(store.remove_image("127.0.0.1:5000/team/edge:v2", true, false)).unwrap_err();
     assert_eq!(e.code, ErrorCode::Unavailable);
     assert_eq!(snapshot(&store), before);
     assert_eq!(snapshot(&reopen(&store)), before);
+}
+
+#[test]
+fn layer_files_from_tar_split_single_and_merged() {
+    use imagestore::docker::layer_files::LayerSelector;
+    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
+    let files = |layer: Option<LayerSelector>, merged: bool| block_on(store.layer_files("local/edge", layer.as_ref(), merged)).unwrap();
+    let paths = |v: &[imagestore::docker::layer_files::LayerFileEntry]| v.iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+    // Default: the top layer alone (`COPY blob.bin /data/`).
+    assert_eq!(paths(&files(None, false)), ["/data", "/data/blob.bin"]);
+    // Layer 4 (`RUN rm ...`) by index and by DiffID: whiteout markers, flagged.
+    let edge = store.inspect_image("local/edge").unwrap();
+    let diff4 = edge["RootFS"]["Layers"][4].as_str().unwrap().parse().unwrap();
+    let rm = files(Some(LayerSelector::DiffId(diff4)), false);
+    assert_eq!(rm, files(Some(LayerSelector::Index(4)), false));
+    let marked: Vec<(&str, Option<&str>)> = rm.iter().map(|f| (f.path.as_str(), f.whiteout)).collect();
+    assert_eq!(marked, [("/app", None), ("/app/.wh.built.txt", Some("deleted")), ("/etc", None), ("/etc/.wh.hello.txt", Some("deleted"))]);
+    // Layer 5: odd entries keep their types and link targets.
+    let odd = files(Some(LayerSelector::Index(5)), false);
+    let link = odd.iter().find(|f| f.path == "/data/link").unwrap();
+    assert_eq!((link.kind, link.linkname.as_deref()), ("symlink", Some("/app/data.txt")));
+    assert_eq!(odd.iter().find(|f| f.path == "/data/fifo").unwrap().kind, "fifo");
+    assert!(odd.iter().any(|f| f.path == "/data/naïve-ファイル.txt"));
+    assert!(odd.iter().any(|f| f.path.ends_with("/of-one-hundred-bytes/file.txt") && f.path.len() > 100));
+    // Merged: the deleted files are gone, everything else is there once, sorted, from its top-most layer.
+    let merged = files(None, true);
+    let merged_paths = paths(&merged);
+    assert!(!merged_paths.iter().any(|p| p == "/app/built.txt" || p == "/etc/hello.txt" || p.contains(".wh.")));
+    assert!(merged_paths.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+    assert_eq!(merged.iter().find(|f| f.path == "/data").unwrap().layer, 6);
+    assert_eq!(merged.iter().find(|f| f.path == "/etc/passwd").unwrap().layer, 0);
+    assert_eq!(merged.len(), 35);
+    // Merged at a lower layer: before the `rm`, both files are there.
+    let before_rm = paths(&files(Some(LayerSelector::Index(3)), true));
+    assert!(before_rm.contains(&"/app/built.txt".to_string()) && before_rm.contains(&"/etc/hello.txt".to_string()));
+    // An image without layers has no files; a layer it does not have is not_found.
+    assert!(block_on(store.layer_files("local/empty:meta", None, true)).unwrap().is_empty());
+    let e = block_on(store.layer_files("local/edge", Some(&LayerSelector::Index(7)), false)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e}");
 }

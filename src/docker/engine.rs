@@ -5,12 +5,12 @@
 //! Answers are `serde_json::Value`s in the exact Engine API v1.41 shapes.
 
 use super::images::Image;
-use super::standins::gotime;
-use super::standins::reference::{familiar_match, parse_any_reference, parse_normalized_named, AnyReference, Named};
-use super::standins::render::{self, HistoryItem, InspectFacts, SummaryFacts};
+use super::render::{self, HistoryImage, ImageFacts};
 use super::tx::Tx;
 use crate::digest::{chain_id, Digest};
 use crate::error::{Error, Result};
+use crate::formats::gotime::GoTime;
+use crate::formats::reference::{familiar_match, parse_any_reference, AnyReference, Reference};
 use crate::storage::{now_millis, Backend};
 use crate::store::{DockerState, Store};
 use serde_json::{json, Value};
@@ -26,7 +26,7 @@ const ACCEPTED_FILTERS: [&str; 5] = ["before", "dangling", "label", "reference",
 /// a reference from the reference store, or else a partial ID.
 pub fn get_image<'a>(d: &'a DockerState, ref_or_id: &str) -> Result<&'a Image> {
     let named = match parse_any_reference(ref_or_id)? {
-        AnyReference::Digest(id) => {
+        AnyReference::Id(id) => {
             return d.images.get(&id).map_err(|_| Error::not_found(format!("No such image: {id}")));
         }
         AnyReference::Named(n) => n,
@@ -37,26 +37,59 @@ pub fn get_image<'a>(d: &'a DockerState, ref_or_id: &str) -> Result<&'a Image> {
     if let Ok(img) = d.images.search(ref_or_id).and_then(|id| d.images.get(&id)) {
         return Ok(img);
     }
-    Err(Error::not_found(format!("No such image: {}", named.tag_name_only().familiar_string())))
+    Err(Error::not_found(format!("No such image: {}", named.with_default_tag().familiar_string())))
 }
 
 fn image_size(d: &DockerState, img: &Image) -> Result<i64> {
     img.top_layer.as_ref().map_or(Ok(0), |t| d.layers.size(t))
 }
 
-fn parent_string(img: &Image) -> String {
-    img.record.parent.as_ref().map(|p| p.to_string()).unwrap_or_default()
+/// What the render views need about one image, with the given references.
+fn facts<'a>(d: &'a DockerState, img: &'a Image, references: &'a [Reference]) -> Result<ImageFacts<'a>> {
+    let last_tag_time = match d.images.get_last_updated(img.id())? {
+        // moby's GetLastUpdated parses the text and fails the request when it cannot.
+        Some(text) => Some(GoTime::parse_rfc3339(&text).map_err(|e| {
+            Error::corrupt(format!("image {}: lastUpdated: {}", img.id(), e.message))
+        })?),
+        None => None,
+    };
+    Ok(ImageFacts {
+        id: img.id(),
+        config: &img.config,
+        parent: img.record.parent.as_ref(),
+        size: image_size(d, img)?,
+        references,
+        last_tag_time,
+        graph_driver: &d.graph_driver,
+    })
 }
 
-/// `filters.Args.MatchKVList`: every `key` or `key=value` must be in the labels.
-fn labels_match(wanted: &[String], labels: Option<&Value>) -> bool {
-    let Some(labels) = labels.and_then(Value::as_object).filter(|l| !l.is_empty()) else {
+/// `filters.Args.MatchKVList`: every `key` or `key=value` must be in the labels (no labels
+/// at all never match).
+fn labels_match(wanted: &[String], labels: Option<&BTreeMap<String, String>>) -> bool {
+    let Some(labels) = labels.filter(|l| !l.is_empty()) else {
         return false;
     };
     wanted.iter().all(|w| match w.split_once('=') {
-        Some((k, v)) => labels.get(k).and_then(Value::as_str) == Some(v),
+        Some((k, v)) => labels.get(k).map(String::as_str) == Some(v),
         None => labels.contains_key(w.as_str()),
     })
+}
+
+/// `FamiliarMatch` against each pattern until one matches; a bad pattern is an error.
+fn matches_any(patterns: &[String], r: &Reference) -> Result<bool> {
+    for p in patterns {
+        if familiar_match(p, r)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `created` with full precision, for `before`/`since` (Go compares `time.Time`s).
+fn created_instant(img: &Image) -> (i64, u32) {
+    let t = img.config.created_or_zero();
+    (t.unix(), t.nanos())
 }
 
 /// The image a `before`/`since` filter names (the last value wins, as any does in dockerd).
@@ -82,57 +115,45 @@ pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters
         Some(v) if v.iter().any(|x| x == "false") => false,
         Some(v) => return Err(Error::invalid(format!("Invalid filter 'dangling=[{}]'", v.join(" ")))),
     };
-    let before = filter_image(d, filters, "before")?.map(|i| i.config.created_nanos);
-    let since = filter_image(d, filters, "since")?.map(|i| i.config.created_nanos);
+    let before = filter_image(d, filters, "before")?.map(created_instant);
+    let since = filter_image(d, filters, "since")?.map(created_instant);
     let labels = filters.get("label");
     let patterns = filters.get("reference");
 
     let mut rows: Vec<(i64, Value)> = Vec::new();
     let candidates: Vec<&Image> = if dangling_only { d.images.heads().collect() } else { d.images.map().collect() };
     for img in candidates {
-        let created = img.config.created_nanos;
+        let created = created_instant(img);
         if before.is_some_and(|b| created >= b) || since.is_some_and(|s| created <= s) {
             continue;
         }
         if let Some(wanted) = labels {
-            if img.config.labels().is_none() || !labels_match(wanted, img.config.labels()) {
+            if img.config.config().is_none() || !labels_match(wanted, img.config.labels()) {
                 continue;
             }
         }
-        let (mut tags, mut digests) = (Vec::new(), Vec::new());
+        // With a `reference` filter only the matching references are shown.
+        let mut shown_refs = Vec::new();
         for r in d.references.references(img.id()) {
             if let Some(pats) = patterns {
-                let mut found = false;
-                for p in pats {
-                    found = familiar_match(p, &r)?;
-                    if found {
-                        break;
-                    }
-                }
-                if !found {
+                if !matches_any(pats, &r)? {
                     continue;
                 }
             }
-            if r.is_canonical() {
-                digests.push(r.familiar_string());
-            }
-            if r.is_tagged() {
-                tags.push(r.familiar_string());
-            }
+            shown_refs.push(r);
         }
-        if tags.is_empty() && digests.is_empty() {
+        if shown_refs.is_empty() {
+            // Untagged: listed with `<none>` placeholders (rendered by image_summary) if it is
+            // a head or `all` is set, unless `dangling=false` or a reference filter excludes it.
             let shown = all || d.images.children(img.id()).is_empty();
             if !shown || (filters.contains_key("dangling") && !dangling_only) || patterns.is_some() {
                 continue;
             }
-            tags.push("<none>:<none>".into());
-            digests.push("<none>@<none>".into());
-        } else if dangling_only && !tags.is_empty() {
+        } else if dangling_only && shown_refs.iter().any(|r| r.tag().is_some()) {
             continue;
         }
-        let parent = parent_string(img);
-        let summary = SummaryFacts { id: img.id().as_str(), parent: &parent, config: &img.config, size: image_size(d, img)?, repo_tags: tags, repo_digests: digests };
-        rows.push((img.config.created_unix, render::image_summary(summary)));
+        let summary = render::image_summary(&facts(d, img, &shown_refs)?);
+        rows.push((img.config.created_or_zero().unix(), summary));
     }
     // Stable sort over ID order: ties keep ID order.
     rows.sort_by_key(|r| std::cmp::Reverse(r.0));
@@ -142,41 +163,30 @@ pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters
 /// `GET /images/{name}/json`.
 pub fn inspect_image(d: &DockerState, name: &str) -> Result<Value> {
     let img = get_image(d, name).map_err(|e| Error::new(e.code, format!("no such image: {name}: {}", e.message)))?;
-    let (repo_tags, repo_digests) = d.references.tags_and_digests(img.id());
-    let parent = parent_string(img);
-    let last_tag_time = d.images.get_last_updated(img.id())?.unwrap_or_else(|| "0001-01-01T00:00:00Z".into());
-    let summary = SummaryFacts { id: img.id().as_str(), parent: &parent, config: &img.config, size: image_size(d, img)?, repo_tags, repo_digests };
-    Ok(render::image_inspect(InspectFacts { summary, last_tag_time, graph_driver: &d.graph_driver }))
+    let references = d.references.references(img.id());
+    Ok(render::image_inspect(&facts(d, img, &references)?))
 }
 
 /// `GET /images/{name}/history`: one row per history entry, newest first; the rows are
 /// labelled with the image IDs found by walking the parent chain, the rest `<missing>`.
+/// Each layer's own size comes from the layer store (a missing layer is an error, as in moby).
 pub fn image_history(d: &DockerState, name: &str) -> Result<Value> {
     let img = get_image(d, name)?;
-    let diff_ids = &img.config.diff_ids;
-    let mut items: Vec<HistoryItem> = Vec::new();
-    let mut layer_counter = 0;
-    for h in &img.config.history {
-        let mut size = 0;
-        if !h.empty_layer {
-            if diff_ids.len() <= layer_counter {
-                return Err(Error::invalid("too many non-empty layers in History section"));
-            }
-            let chain = chain_id(&diff_ids[..=layer_counter]).expect("non-empty");
-            size = d.layers.diff_size(&chain)?;
-            layer_counter += 1;
+    let diff_ids = img.config.diff_ids();
+    let mut layer_sizes = Vec::with_capacity(diff_ids.len());
+    for n in 1..=diff_ids.len() {
+        let chain = chain_id(&diff_ids[..n]).expect("non-empty");
+        match d.layers.get(&chain) {
+            Some(layer) => layer_sizes.push(layer.size),
+            None => break,
         }
-        items.push(HistoryItem { id: "<missing>".into(), created: h.created_unix, created_by: h.created_by.clone(), comment: h.comment.clone(), size, tags: Vec::new() });
     }
-    items.reverse();
-    let mut at = Some(img);
-    for item in items.iter_mut() {
-        let Some(current) = at else { break };
-        item.id = current.id().to_string();
-        item.tags = d.references.tags_and_digests(current.id()).0;
-        at = current.record.parent.as_ref().and_then(|p| get_image(d, p.as_str()).ok());
-    }
-    Ok(render::history(items))
+    let references = d.references.references(img.id());
+    let lookup = |id: &Digest| {
+        let parent = d.images.get(id).ok()?;
+        Some(HistoryImage { parent: parent.record.parent.clone(), references: d.references.references(id) })
+    };
+    render::image_history(&facts(d, img, &references)?, &layer_sizes, lookup)
 }
 
 /// `docker image search`-free ID search: `image.Store.Search` (not_found / ambiguous).
@@ -203,7 +213,7 @@ pub fn image_heads(d: &DockerState) -> Vec<Digest> {
 /// familiar form of the new tag.
 pub fn tag_image(d: &mut DockerState, tx: &mut Tx, name: &str, repo: &str, tag: &str, now: String) -> Result<String> {
     let id = get_image(d, name)?.id().clone();
-    let mut new_tag = parse_normalized_named(repo)?;
+    let mut new_tag = Reference::parse_normalized_named(repo)?;
     if !tag.is_empty() {
         new_tag = new_tag.with_tag(tag)?;
     }
@@ -252,14 +262,14 @@ fn delete_conflict(d: &DockerState, id: &Digest, check: ConflictCheck) -> Option
 }
 
 /// `isSingleReference`: all references in one repository, with at most one tag.
-fn is_single_reference(refs: &[Named]) -> bool {
+fn is_single_reference(refs: &[Reference]) -> bool {
     if refs.len() <= 1 {
         return refs.len() == 1;
     }
-    let mut single: Option<&Named> = None;
+    let mut single: Option<&Reference> = None;
     let mut names = std::collections::BTreeSet::new();
     for r in refs {
-        if r.is_canonical() {
+        if r.digest().is_some() {
             names.insert(r.name());
         } else if single.is_none() {
             names.insert(r.name());
@@ -277,8 +287,8 @@ fn is_image_id_prefix(id: &Digest, s: &str) -> bool {
     id.as_str().starts_with(s) || id.hex().starts_with(s)
 }
 
-fn untag(d: &mut DockerState, tx: &mut Tx, r: &Named, out: &mut Vec<DeleteItem>) -> Result<Named> {
-    let r = r.clone().tag_name_only();
+fn untag(d: &mut DockerState, tx: &mut Tx, r: &Reference, out: &mut Vec<DeleteItem>) -> Result<Reference> {
+    let r = r.clone().with_default_tag();
     d.references.delete(tx, &r)?;
     out.push(DeleteItem::Untagged(r.familiar_string()));
     Ok(r)
@@ -294,14 +304,14 @@ pub fn remove_image(d: &mut DockerState, tx: &mut Tx, name: &str, force: bool, n
     let mut repo_refs = d.references.references(&id);
     let mut removed_repository_ref = false;
     if !is_image_id_prefix(&id, name) {
-        let parsed = untag(d, tx, &parse_normalized_named(name)?, &mut out)?;
+        let parsed = untag(d, tx, &Reference::parse_normalized_named(name)?, &mut out)?;
         repo_refs = d.references.references(&id);
-        if !parsed.is_canonical() {
-            let tag_left = repo_refs.iter().any(|r| !r.is_canonical() && r.name() == parsed.name());
+        if parsed.digest().is_none() {
+            let tag_left = repo_refs.iter().any(|r| r.digest().is_none() && r.name() == parsed.name());
             if !tag_left {
                 let mut remaining = Vec::new();
                 for r in repo_refs {
-                    if r.is_canonical() && r.name() == parsed.name() {
+                    if r.digest().is_some() && r.name() == parsed.name() {
                         d.references.delete(tx, &r)?;
                         out.push(DeleteItem::Untagged(r.familiar_string()));
                     } else {
@@ -352,7 +362,8 @@ fn delete_helper(d: &mut DockerState, tx: &mut Tx, id: &Digest, out: &mut Vec<De
 
 /// The current time as dockerd records it in `lastUpdated`.
 fn now_rfc3339_nano() -> String {
-    gotime::format_rfc3339_nano(i128::from(now_millis()) * 1_000_000)
+    let ms = now_millis();
+    GoTime::from_unix((ms / 1000) as i64, (ms % 1000) as u32 * 1_000_000).to_rfc3339_nano()
 }
 
 /// The Engine API operations on the store façade (writes are one commit each).

@@ -3,14 +3,14 @@
 //! search, and one layer-store reference per image on its top layer.
 //!
 //! The config bytes are a blob stored under the image ID; they are kept in memory too (configs
-//! are small) together with the facts parsed from them.
+//! are small) inside the parsed [`ImageConfig`].
 
 use super::layers::{LayerMetadata, LayerStore};
 use super::model::ImageRecord;
-use super::standins::image_config::{self, ConfigFacts};
 use super::tx::Tx;
 use crate::digest::{chain_id, Digest, DigestSet, LookupError};
 use crate::error::{Error, Result};
+use crate::formats::image_config::ImageConfig;
 use crate::storage::Op;
 use crate::store::keys;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,9 +20,8 @@ use std::rc::Rc;
 #[derive(Debug, Clone)]
 pub struct Image {
     pub record: ImageRecord,
-    /// The exact config bytes (the image ID is their sha256).
-    pub raw: Rc<[u8]>,
-    pub config: Rc<ConfigFacts>,
+    /// The parsed config, with its exact bytes (the image ID is their sha256).
+    pub config: Rc<ImageConfig>,
     /// ChainID of the top layer; `None` for an image without layers.
     pub top_layer: Option<Digest>,
     children: BTreeSet<Digest>,
@@ -31,6 +30,10 @@ pub struct Image {
 impl Image {
     pub fn id(&self) -> &Digest {
         &self.record.id
+    }
+    /// The exact config bytes.
+    pub fn raw(&self) -> &[u8] {
+        self.config.raw()
     }
 }
 
@@ -48,19 +51,16 @@ fn put_record(tx: &mut Tx, record: &ImageRecord) {
     tx.push(Op::put_meta(keys::image(&record.id), serde_json::to_vec(record).expect("image record serialises")));
 }
 
-/// Checks a config the way `image.Store.Create` does before it registers the image, and
-/// returns its facts and the ChainID of its top layer.
-pub fn check_config(raw: &[u8]) -> Result<(ConfigFacts, Option<Digest>)> {
+/// Checks a config the way `image.Store.Create` does before it registers the image (the
+/// history/diff_ids check is part of [`ImageConfig::parse`]), and returns it with the ChainID
+/// of its top layer.
+pub fn check_config(raw: &[u8]) -> Result<(ImageConfig, Option<Digest>)> {
     if raw.is_empty() {
         return Err(Error::invalid("invalid empty data"));
     }
-    let facts = image_config::parse(raw)?;
-    let non_empty = facts.history.iter().filter(|h| !h.empty_layer).count();
-    if non_empty > facts.diff_ids.len() {
-        return Err(Error::invalid("too many non-empty layers in History section"));
-    }
-    let top = chain_id(&facts.diff_ids);
-    Ok((facts, top))
+    let config = ImageConfig::parse(raw.to_vec())?;
+    let top = chain_id(config.diff_ids());
+    Ok((config, top))
 }
 
 impl ImageStore {
@@ -105,8 +105,8 @@ impl ImageStore {
     /// `Create`: registers a config (already checked with [`check_config`] and staged as a
     /// blob whose publishing ops are `blob_ops`). An image that exists already is returned as
     /// is; otherwise its top layer must exist, and the image takes one reference on it.
-    pub fn create(&mut self, tx: &mut Tx, layers: &mut LayerStore, raw: Rc<[u8]>, facts: ConfigFacts, top: Option<Digest>, blob_ops: Vec<Op>) -> Result<Digest> {
-        let id = Digest::sha256_of(&raw);
+    pub fn create(&mut self, tx: &mut Tx, layers: &mut LayerStore, config: Rc<ImageConfig>, top: Option<Digest>, blob_ops: Vec<Op>) -> Result<Digest> {
+        let id = config.id();
         if self.contains(&id) {
             return Ok(id);
         }
@@ -116,7 +116,7 @@ impl ImageStore {
         tx.ops.extend(blob_ops);
         let record = ImageRecord { id: id.clone(), parent: None, last_updated: None, built_locally: false };
         put_record(tx, &record);
-        self.insert(Image { record, raw, config: Rc::new(facts), top_layer: top, children: BTreeSet::new() });
+        self.insert(Image { record, config, top_layer: top, children: BTreeSet::new() });
         Ok(id)
     }
 
@@ -127,9 +127,9 @@ impl ImageStore {
 
     /// Adds an image read back from storage or an import, without layer references or
     /// links (see [`ImageStore::relink`]).
-    pub(crate) fn insert_loaded(&mut self, record: ImageRecord, raw: Rc<[u8]>, facts: ConfigFacts) {
-        let top = chain_id(&facts.diff_ids);
-        self.insert(Image { record, raw, config: Rc::new(facts), top_layer: top, children: BTreeSet::new() });
+    pub(crate) fn insert_loaded(&mut self, record: ImageRecord, config: Rc<ImageConfig>) {
+        let top = chain_id(config.diff_ids());
+        self.insert(Image { record, config, top_layer: top, children: BTreeSet::new() });
     }
 
     /// Drops images whose top layer is not in `layers` (moby's restore skips them).

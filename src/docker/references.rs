@@ -4,7 +4,6 @@
 //! with force, the name `sha256` is refused) and a by-ID index for `References(id)`.
 
 use super::model::RepositoryMap;
-use super::standins::reference::{parse_normalized_named, Named};
 use super::tx::Tx;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -14,11 +13,19 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A normalised Docker reference (`docker.io/library/busybox:latest`).
-pub use super::standins::reference::Named as Reference;
+pub use crate::formats::reference::Reference;
 
 /// `reference.ParseNormalizedNamed`: `busybox` → `docker.io/library/busybox`.
 pub fn parse_reference(s: &str) -> Result<Reference> {
-    parse_normalized_named(s)
+    Reference::parse_normalized_named(s)
+}
+
+/// refstore's `favorDigest`: a reference with both tag and digest is stored by its digest only.
+fn favor_digest(r: Reference) -> Reference {
+    match r.digest() {
+        Some(d) if r.tag().is_some() => r.with_digest(d.clone()),
+        _ => r,
+    }
 }
 
 /// The stored value of one reference.
@@ -33,7 +40,7 @@ pub struct ReferenceStore {
     repositories: RepositoryMap,
     /// Image ID → familiar reference string → parsed reference. Entries whose key does not
     /// parse stay in `repositories` only, as in moby's reload.
-    by_id: BTreeMap<Digest, BTreeMap<String, Named>>,
+    by_id: BTreeMap<Digest, BTreeMap<String, Reference>>,
 }
 
 impl ReferenceStore {
@@ -44,7 +51,7 @@ impl ReferenceStore {
 
     /// Adds one entry as read from storage or an import (no rules applied).
     pub(crate) fn insert_loaded(&mut self, repository: &str, familiar: &str, id: Digest) {
-        if let Ok(r) = parse_normalized_named(familiar) {
+        if let Ok(r) = Reference::parse_normalized_named(familiar) {
             self.by_id.entry(id.clone()).or_default().insert(familiar.to_string(), r);
         }
         self.repositories.entry(repository.to_string()).or_default().insert(familiar.to_string(), id);
@@ -60,23 +67,23 @@ impl ReferenceStore {
     }
 
     /// `AddTag`: refuses digest references; a bare name gets `:latest`.
-    pub fn add_tag(&mut self, tx: &mut Tx, r: &Named, id: &Digest, force: bool) -> Result<()> {
-        if r.is_canonical() {
+    pub fn add_tag(&mut self, tx: &mut Tx, r: &Reference, id: &Digest, force: bool) -> Result<()> {
+        if r.digest().is_some() {
             return Err(Error::invalid("refusing to create a tag with a digest reference"));
         }
-        self.add(tx, r.clone().tag_name_only(), id, force)
+        self.add(tx, r.clone().with_default_tag(), id, force)
     }
 
     /// `AddDigest`.
-    pub fn add_digest(&mut self, tx: &mut Tx, r: &Named, id: &Digest, force: bool) -> Result<()> {
-        if !r.is_canonical() {
+    pub fn add_digest(&mut self, tx: &mut Tx, r: &Reference, id: &Digest, force: bool) -> Result<()> {
+        if r.digest().is_none() {
             return Err(Error::invalid(format!("reference {} has no digest", r.familiar_string())));
         }
         self.add(tx, r.clone(), id, force)
     }
 
-    fn add(&mut self, tx: &mut Tx, r: Named, id: &Digest, force: bool) -> Result<()> {
-        let r = r.favor_digest();
+    fn add(&mut self, tx: &mut Tx, r: Reference, id: &Digest, force: bool) -> Result<()> {
+        let r = favor_digest(r);
         let (name, key) = (r.familiar_name(), r.familiar_string());
         if name == "sha256" {
             return Err(Error::invalid("refusing to create an ambiguous tag using digest algorithm as name"));
@@ -85,7 +92,7 @@ impl ReferenceStore {
             if &old == id {
                 return Ok(());
             }
-            if let Some(d) = &r.digest {
+            if let Some(d) = r.digest() {
                 return Err(Error::conflict(format!("Cannot overwrite digest {d}")));
             }
             if !force {
@@ -113,8 +120,8 @@ impl ReferenceStore {
 
     /// `Delete`: removes one reference (bare names mean `:latest`). `Ok(false)` is never
     /// returned by moby; a missing reference is `not_found`.
-    pub fn delete(&mut self, tx: &mut Tx, r: &Named) -> Result<bool> {
-        let r = r.clone().favor_digest().tag_name_only();
+    pub fn delete(&mut self, tx: &mut Tx, r: &Reference) -> Result<bool> {
+        let r = favor_digest(r.clone()).with_default_tag();
         let (name, key) = (r.familiar_name(), r.familiar_string());
         let repo = self.repositories.get_mut(&name).ok_or_else(|| Error::not_found("reference does not exist"))?;
         let id = repo.remove(&key).ok_or_else(|| Error::not_found("reference does not exist"))?;
@@ -127,14 +134,14 @@ impl ReferenceStore {
     }
 
     /// `Get`: the image a reference points to (tag+digest looks up the digest only).
-    pub fn get(&self, r: &Named) -> Option<Digest> {
-        let r = r.clone().favor_digest().tag_name_only();
+    pub fn get(&self, r: &Reference) -> Option<Digest> {
+        let r = favor_digest(r.clone()).with_default_tag();
         self.repositories.get(&r.familiar_name())?.get(&r.familiar_string()).cloned()
     }
 
     /// `References(id)`: sorted by the full reference string, as moby's `lexicalRefs`.
-    pub fn references(&self, id: &Digest) -> Vec<Named> {
-        let mut refs: Vec<Named> = self.by_id.get(id).map(|m| m.values().cloned().collect()).unwrap_or_default();
+    pub fn references(&self, id: &Digest) -> Vec<Reference> {
+        let mut refs: Vec<Reference> = self.by_id.get(id).map(|m| m.values().cloned().collect()).unwrap_or_default();
         refs.sort_by_cached_key(|r| r.to_string());
         refs
     }
@@ -143,9 +150,9 @@ impl ReferenceStore {
     pub fn tags_and_digests(&self, id: &Digest) -> (Vec<String>, Vec<String>) {
         let (mut tags, mut digests) = (Vec::new(), Vec::new());
         for r in self.references(id) {
-            if r.is_canonical() {
+            if r.digest().is_some() {
                 digests.push(r.familiar_string());
-            } else if r.is_tagged() {
+            } else if r.tag().is_some() {
                 tags.push(r.familiar_string());
             }
         }

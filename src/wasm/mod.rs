@@ -2,7 +2,10 @@
 //! out, the runtime choice of backend. Store logic lives in the layers below.
 
 mod backend;
+mod docker;
+mod docker_types;
 mod error;
+mod input;
 mod store;
 mod types;
 

@@ -1,5 +1,6 @@
-//! The exported `Store` class. Each method converts its arguments, runs the operation, and
-//! converts the result or error; later issues add `import`, `listImages`, … the same way.
+//! The exported `Store` class: opening, closing, info. The Docker view's methods are in
+//! [`super::docker`]. Each method converts its arguments, runs the operation, and converts the
+//! result or error.
 
 use super::backend::{AnyBackend, BackendKind};
 use super::error::to_js_error;
@@ -7,6 +8,7 @@ use super::types::StoreOptions;
 use crate::error::{Error, Result};
 use crate::storage::indexeddb::IdbBackend;
 use crate::storage::{Backend, Space};
+use futures::lock::Mutex;
 use js_sys::Promise;
 use serde::Serialize;
 use std::cell::Cell;
@@ -14,14 +16,18 @@ use std::future::Future;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
+/// The store façade the JS class wraps.
+pub(super) type Facade = crate::store::Store<AnyBackend>;
+
 /// An image store over IndexedDB or memory.
-// JS may call several async methods at once: each works on its own clone of the backend
-// handle, and no `RefCell` borrow is held across an await. The façade of later issues wraps `Rc<futures::lock::Mutex<crate::store::Store<AnyBackend>>>`
-// here so that calls are serialised.
+// JS may call several async methods at once: they take turns on the façade through an async
+// mutex (no `RefCell` borrow is ever held across an await). An import streams its input with
+// its own handle on the backend (staged blobs are invisible) and takes the lock only to commit.
 #[wasm_bindgen]
 pub struct Store {
     name: String,
     backend: Rc<AnyBackend>,
+    facade: Rc<Mutex<Facade>>,
     closed: Cell<bool>,
 }
 
@@ -93,7 +99,20 @@ impl Store {
     pub async fn open_kind(name: String, kind: BackendKind) -> Result<Store> {
         check_name(&name)?;
         let backend = AnyBackend::open(kind, &name).await?;
-        Ok(Store { name, backend: Rc::new(backend), closed: Cell::new(false) })
+        let facade = match crate::store::Store::open(backend.clone()).await {
+            Ok(f) => f,
+            Err(e) => {
+                backend.close();
+                return Err(e.context(format!("opening store {name:?}")));
+            }
+        };
+        Ok(Store { name, backend: Rc::new(backend), facade: Rc::new(Mutex::new(facade)), closed: Cell::new(false) })
+    }
+
+    /// The façade for operation `op`, or `failed_precondition` once the store is closed.
+    pub(super) fn facade_for(&self, op: &str) -> Result<Rc<Mutex<Facade>>> {
+        self.backend_for(op)?;
+        Ok(self.facade.clone())
     }
 
     /// The backend for operation `op`, or `failed_precondition` once the store is closed.
@@ -105,7 +124,7 @@ impl Store {
     }
 
     /// Runs `op` as a JS promise that resolves with its value or rejects with a coded `Error`.
-    fn run<F, Fut>(&self, op: &str, f: F) -> Promise
+    pub(super) fn run<F, Fut>(&self, op: &str, f: F) -> Promise
     where
         F: FnOnce(Rc<AnyBackend>) -> Fut,
         Fut: Future<Output = Result<JsValue>> + 'static,
@@ -122,7 +141,8 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn to_js_value<T: Serialize>(value: &T) -> Result<JsValue> {
+/// A JS value with JSON's shapes: maps as plain objects, `null` kept (not `undefined`).
+pub(super) fn to_js_value<T: Serialize>(value: &T) -> Result<JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| Error::invalid(format!("cannot convert the result to a JS value: {e}")))

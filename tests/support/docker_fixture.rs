@@ -1,110 +1,43 @@
-//! TEST ONLY: reads a tar of a clean Docker `image/<driver>/` folder into a `DockerImport`,
-//! without dockerd's restore rules (the real importer lives in `src/import/`). Enough for the
-//! fixtures, which a real dockerd wrote and which hold no broken entries.
+//! Fixture image stores imported the way users import them: through the real streaming
+//! importer (`imagestore::import`) and the façade's one-commit `Store::commit_import`.
 
-use imagestore::digest::Digest;
-use imagestore::docker::model::{DistributionRecords, DockerImport, ImageRecord, LayerRecord, RepositoryMap, V2Metadata};
-use imagestore::storage::blobs;
+use futures::stream;
+use imagestore::import::{Finished, ImportOptions, Imported};
 use imagestore::storage::memory::MemoryBackend;
-use std::collections::BTreeMap;
-use std::io::Read;
+use imagestore::store::{stream_import, Store};
 
-/// Every regular file of the tar under the folder that holds `imagedb/`, by path relative to
-/// it. `pick` selects among several `image/<driver>/` folders (e.g. `"image/overlay2/"`).
-pub fn read_store_files(tar_path: &str, pick: Option<&str>) -> (String, BTreeMap<String, Vec<u8>>) {
-    let bytes = std::fs::read(tar_path).unwrap_or_else(|e| panic!("{tar_path}: {e}"));
-    let reader: Box<dyn Read> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(&bytes[..]))
-    } else {
-        Box::new(&bytes[..])
-    };
-    let mut all = BTreeMap::new();
-    let mut archive = tar::Archive::new(reader);
-    for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let path = entry.path().unwrap().to_string_lossy().trim_start_matches("./").to_string();
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).unwrap();
-        all.insert(path, data);
-    }
-    let root = all
-        .keys()
-        .filter_map(|p| p.find("imagedb/content/").map(|i| p[..i].to_string()))
-        .find(|root| pick.map_or(true, |want| root.ends_with(want)))
-        .unwrap_or_else(|| panic!("{tar_path}: no imagedb/ folder"));
-    let files = all.into_iter().filter_map(|(p, d)| p.strip_prefix(&root).map(|rel| (rel.to_string(), d))).collect();
-    (root, files)
+/// The fixture file's bytes.
+pub fn read_fixture(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn text(files: &BTreeMap<String, Vec<u8>>, path: &str) -> Option<String> {
-    files.get(path).map(|b| String::from_utf8_lossy(b).trim().to_string())
+/// The input as a stream of `chunk`-byte pieces, as a JS stream would deliver it.
+pub fn chunked(input: &[u8], chunk: usize) -> impl futures::Stream<Item = imagestore::Result<Vec<u8>>> + Unpin + '_ {
+    stream::iter(input.chunks(chunk.max(1)).map(|c| Ok(c.to_vec())))
 }
 
-fn sha256_names<'a>(files: &'a BTreeMap<String, Vec<u8>>, dir: &'a str, leaf: &'a str) -> impl Iterator<Item = String> + 'a {
-    files.keys().filter_map(move |p| {
-        let rest = p.strip_prefix(dir)?;
-        let (hex, tail) = rest.split_once('/').unwrap_or((rest, ""));
-        (tail == leaf && Digest::from_sha256_hex(hex).is_ok()).then(|| hex.to_string())
-    })
+/// Runs the importer over a fixture tarball (staged, not committed). The docker20 tars hold the
+/// inside of dockerd's `image/vfs/` folder (tests/fixtures/README.md), so their driver name is
+/// not in the tar: it is filled in here so that inspect answers `GraphDriver.Name` as dockerd did.
+pub async fn stage_fixture(backend: &MemoryBackend, tar_path: &str) -> Finished {
+    let bytes = read_fixture(tar_path);
+    let mut finished = stream_import(backend, chunked(&bytes, 64 << 10), ImportOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{tar_path}: {e}"));
+    let Imported::DockerImageStore(import) = &mut finished.imported else { panic!("{tar_path}: not a Docker image store") };
+    if import.source_dir.is_empty() {
+        import.source_dir = "image/vfs/".into();
+    }
+    finished
 }
 
-/// Builds the import (staging config and tar-split blobs in `backend`).
-pub async fn load_import(backend: &MemoryBackend, tar_path: &str, pick: Option<&str>) -> DockerImport {
-    let (root, files) = read_store_files(tar_path, pick);
-    let mut import = DockerImport { source_dir: root, ..Default::default() };
-    for hex in sha256_names(&files, "imagedb/content/sha256/", "").collect::<Vec<_>>() {
-        let raw = &files[&format!("imagedb/content/sha256/{hex}")];
-        let meta = |k: &str| text(&files, &format!("imagedb/metadata/sha256/{hex}/{k}"));
-        let record = ImageRecord {
-            id: Digest::from_sha256_hex(&hex).unwrap(),
-            parent: meta("parent").map(|p| Digest::parse(&p).unwrap()),
-            last_updated: meta("lastUpdated"),
-            built_locally: files.get(&format!("imagedb/metadata/sha256/{hex}/builtLocally")).is_some_and(|b| b.first() == Some(&1)),
-        };
-        import.images.push((record, blobs::stage_bytes(backend, raw).await.unwrap()));
-    }
-    for hex in sha256_names(&files, "layerdb/sha256/", "diff").collect::<Vec<_>>() {
-        let at = |k: &str| format!("layerdb/sha256/{hex}/{k}");
-        let tar_split = match files.get(&at("tar-split.json.gz")) {
-            Some(b) => {
-                let staged = blobs::stage_bytes(backend, b).await.unwrap();
-                let d = staged.digest.clone();
-                import.tar_splits.push(staged);
-                Some(d)
-            }
-            None => None,
-        };
-        import.layers.push(LayerRecord {
-            chain_id: Digest::from_sha256_hex(&hex).unwrap(),
-            diff_id: Digest::parse(&text(&files, &at("diff")).unwrap()).unwrap(),
-            size: text(&files, &at("size")).unwrap().parse().unwrap(),
-            cache_id: text(&files, &at("cache-id")).unwrap_or_default(),
-            parent: text(&files, &at("parent")).map(|p| Digest::parse(&p).unwrap()),
-            tar_split,
-            descriptor: files.get(&at("descriptor.json")).map(|b| serde_json::from_slice(b).unwrap()),
-        });
-    }
-    if let Some(b) = files.get("repositories.json") {
-        #[derive(serde::Deserialize)]
-        struct Repos {
-            #[serde(rename = "Repositories")]
-            repositories: Option<RepositoryMap>,
-        }
-        import.repositories = serde_json::from_slice::<Repos>(b).unwrap().repositories.unwrap_or_default();
-    }
-    let mut dist = DistributionRecords::default();
-    for (p, b) in &files {
-        if let Some(hex) = p.strip_prefix("distribution/diffid-by-digest/sha256/") {
-            let diff = Digest::parse(String::from_utf8_lossy(b).trim()).unwrap();
-            dist.diffid_by_digest.insert(Digest::from_sha256_hex(hex).unwrap(), diff);
-        } else if let Some(hex) = p.strip_prefix("distribution/v2metadata-by-diffid/sha256/") {
-            let metas: Vec<V2Metadata> = serde_json::from_slice(b).unwrap();
-            dist.v2metadata_by_diffid.insert(Digest::from_sha256_hex(hex).unwrap(), metas);
-        }
-    }
-    import.distribution = dist;
-    import
+/// A memory store holding the fixture's image store; nothing may be skipped.
+pub async fn store_from_fixture(tar_path: &str) -> Store<MemoryBackend> {
+    let backend = MemoryBackend::new();
+    let finished = stage_fixture(&backend, tar_path).await;
+    let mut store = Store::open(backend).await.unwrap();
+    let report = store.commit_import(finished).await.unwrap();
+    assert!(report.skipped.is_empty(), "{tar_path}: {:?}", report.skipped);
+    assert!(report.images > 0 && report.layers > 0, "{tar_path}: {report:?}");
+    store
 }

@@ -1,0 +1,167 @@
+//! The Docker view on the JS `Store` class: import and the Engine API's image endpoints, each
+//! a thin conversion around the façade (`crate::store::Store`). Results are plain JS values in
+//! the exact Engine API JSON shapes.
+
+use super::docker_types as args;
+use super::error::to_js_error;
+use super::input::{self, ImportInput};
+use super::backend::AnyBackend;
+use super::store::{to_js_value, Facade, Store};
+use crate::error::Result;
+use futures::lock::Mutex;
+use js_sys::Promise;
+use std::future::Future;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+/// Runs `fut` as a promise that rejects with a coded JS `Error`.
+fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
+}
+
+/// A digest list as JS strings.
+fn ids(list: Vec<crate::Digest>) -> Result<JsValue> {
+    to_js_value(&list.iter().map(|d| d.as_str()).collect::<Vec<_>>())
+}
+
+/// What an import needs, checked before its promise starts.
+type PreparedImport = (ImportInput, (Option<js_sys::Function>, Option<JsValue>), Rc<AnyBackend>, Rc<Mutex<Facade>>);
+
+impl Store {
+    fn prepare_import(&self, input: &JsValue, options: &JsValue) -> Result<PreparedImport> {
+        let (backend, facade) = (self.backend_for("import")?, self.facade_for("import")?);
+        let options = args::import_options(options)?;
+        // Last: taking a ReadableStream's reader locks the stream.
+        let input = ImportInput::from_js(input)?;
+        Ok((input, options, backend, facade))
+    }
+}
+
+#[wasm_bindgen]
+impl Store {
+    /// Imports a tarball (see `ImportInput`); resolves with what was committed. All or
+    /// nothing: on an error or abort the store is exactly as before.
+    #[wasm_bindgen(js_name = import, unchecked_return_type = "Promise<ImportReport>")]
+    pub fn import(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ImportInput")] input: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ImportOptions")] options: JsValue,
+    ) -> Promise {
+        let prepared = self.prepare_import(&input, &options);
+        promise(async move {
+            let (input, (on_progress, signal), backend, facade) = prepared?;
+            let reader = input.reader();
+            let options = input::import_options(on_progress, signal.clone(), input.size());
+            // Streaming writes only staged blobs: other calls go on meanwhile.
+            let staged = crate::store::stream_import(&*backend, input.into_chunks(signal), options).await;
+            let finished = match staged {
+                Ok(f) => f,
+                Err(e) => {
+                    if let Some(r) = reader {
+                        // Tell the source to stop; its answer does not matter.
+                        let _ = r.cancel();
+                    }
+                    return Err(e);
+                }
+            };
+            let report = facade.lock().await.commit_import(finished).await?;
+            to_js_value(&report)
+        })
+    }
+
+    /// `GET /images/json`.
+    #[wasm_bindgen(js_name = listImages, unchecked_return_type = "Promise<ImageSummary[]>")]
+    pub fn list_images(&self, #[wasm_bindgen(unchecked_optional_param_type = "ListImagesOptions")] options: JsValue) -> Promise {
+        let prepared = args::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
+        promise(async move {
+            let ((all, digests, filters), facade) = prepared?;
+            let answer = facade.lock().await.list_images(all, digests, &filters)?;
+            to_js_value(&answer)
+        })
+    }
+
+    /// `GET /images/{name}/json`.
+    #[wasm_bindgen(js_name = inspectImage, unchecked_return_type = "Promise<ImageInspect>")]
+    pub fn inspect_image(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+        let facade = self.facade_for("inspectImage");
+        promise(async move { to_js_value(&facade?.lock().await.inspect_image(&name_or_id)?) })
+    }
+
+    /// `GET /images/{name}/history`.
+    #[wasm_bindgen(js_name = imageHistory, unchecked_return_type = "Promise<HistoryResponseItem[]>")]
+    pub fn image_history(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+        let facade = self.facade_for("imageHistory");
+        promise(async move { to_js_value(&facade?.lock().await.image_history(&name_or_id)?) })
+    }
+
+    /// `DELETE /images/{name}?force=&noprune=`.
+    #[wasm_bindgen(js_name = removeImage, unchecked_return_type = "Promise<DeleteResponseItem[]>")]
+    pub fn remove_image(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "RemoveImageOptions")] options: JsValue,
+    ) -> Promise {
+        let prepared = args::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
+        promise(async move {
+            let ((force, noprune), facade) = prepared?;
+            let answer = facade.lock().await.remove_image(&name_or_id, force, noprune).await?;
+            to_js_value(&answer)
+        })
+    }
+
+    /// `POST /images/{name}/tag?repo=&tag=` (an empty tag means `latest`).
+    #[wasm_bindgen(js_name = tagImage, unchecked_return_type = "Promise<void>")]
+    pub fn tag_image(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String, repo: String, tag: Option<String>) -> Promise {
+        let facade = self.facade_for("tagImage");
+        promise(async move {
+            facade?.lock().await.tag_image(&name_or_id, &repo, tag.as_deref().unwrap_or("")).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The full image ID a partial one stands for (rejects `not_found` / `ambiguous`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    pub fn search(&self, #[wasm_bindgen(js_name = partialId)] partial_id: String) -> Promise {
+        let facade = self.facade_for("search");
+        promise(async move { Ok(JsValue::from_str(facade?.lock().await.search(&partial_id)?.as_str())) })
+    }
+
+    /// The parent image's ID (from the image store's metadata), or null.
+    #[wasm_bindgen(js_name = imageParent, unchecked_return_type = "Promise<string | null>")]
+    pub fn image_parent(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+        let facade = self.facade_for("imageParent");
+        promise(async move {
+            let parent = facade?.lock().await.image_parent(&name_or_id)?;
+            Ok(parent.map_or(JsValue::NULL, |p| JsValue::from_str(p.as_str())))
+        })
+    }
+
+    /// The IDs of the images whose parent this image is.
+    #[wasm_bindgen(js_name = imageChildren, unchecked_return_type = "Promise<string[]>")]
+    pub fn image_children(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+        let facade = self.facade_for("imageChildren");
+        promise(async move { ids(facade?.lock().await.image_children(&name_or_id)?) })
+    }
+
+    /// The IDs of the images without children.
+    #[wasm_bindgen(js_name = imageHeads, unchecked_return_type = "Promise<string[]>")]
+    pub fn image_heads(&self) -> Promise {
+        let facade = self.facade_for("imageHeads");
+        promise(async move { ids(facade?.lock().await.image_heads()) })
+    }
+
+    /// The files of one layer, or the merged view at that layer, from the layers' tar-split.
+    #[wasm_bindgen(js_name = layerFiles, unchecked_return_type = "Promise<LayerFileEntry[]>")]
+    pub fn layer_files(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "LayerFilesOptions")] options: JsValue,
+    ) -> Promise {
+        let prepared = args::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
+        promise(async move {
+            let ((layer, merged), facade) = prepared?;
+            let files = facade.lock().await.layer_files(&name_or_id, layer.as_ref(), merged).await?;
+            to_js_value(&files)
+        })
+    }
+}

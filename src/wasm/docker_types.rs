@@ -1,0 +1,266 @@
+//! TypeScript declarations of the Docker view's arguments and results (Engine API v1.41
+//! shapes), and the Rust readings of the option objects.
+
+use crate::digest::Digest;
+use crate::docker::engine::Filters;
+use crate::docker::layer_files::LayerSelector;
+use crate::error::{Error, Result};
+use js_sys::{Function, Reflect};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_DOCKER_TYPES: &'static str = r#"
+/** What `Store.import` reads: plain tar or gzip, detected from the bytes. */
+export type ImportInput = Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
+
+/** Options of `Store.import`. */
+export interface ImportOptions {
+  /** Called as the import advances (at most about once per MiB read, and at each phase change). */
+  onProgress?: (progress: ImportProgress) => void;
+  /** Aborting it rejects the import with code `aborted`; the store is left as it was. */
+  signal?: AbortSignal;
+}
+
+export interface ImportProgress {
+  phase: "reading" | "restoring" | "done";
+  bytesRead: number;
+  /** The input's size when known (typed arrays and Blobs), else null. */
+  bytesTotal: number | null;
+  images: number;
+  layers: number;
+  blobs: number;
+}
+
+/** What an import committed (things already in the store are not counted again). */
+export interface ImportReport {
+  /** The detected format, e.g. `"docker-image-store"`. */
+  format: string;
+  images: number;
+  layers: number;
+  references: number;
+  blobs: number;
+  /** Bytes of input read (compressed bytes for gzip). */
+  bytes: number;
+  /** What dockerd's restore rules (or the merge) left out, and why. */
+  skipped: { subject: string; reason: string }[];
+  warnings: string[];
+}
+
+/** Engine API image filters, e.g. `{ dangling: ["true"], reference: ["local/*"] }`. */
+export interface ImageFilters {
+  before?: string[];
+  since?: string[];
+  dangling?: string[];
+  label?: string[];
+  reference?: string[];
+}
+
+/** Options of `Store.listImages` (`GET /images/json`). */
+export interface ListImagesOptions {
+  /** Show intermediate images too. */
+  all?: boolean;
+  /** Accepted for the API's sake; the answer is the same. */
+  digests?: boolean;
+  filters?: ImageFilters;
+}
+
+/** `GET /images/json` element. */
+export interface ImageSummary {
+  Containers: number;
+  /** Unix seconds. */
+  Created: number;
+  Id: string;
+  Labels: Record<string, string> | null;
+  ParentId: string;
+  RepoDigests: string[] | null;
+  RepoTags: string[] | null;
+  SharedSize: number;
+  Size: number;
+  VirtualSize: number;
+}
+
+/** Go's `container.Config` as the Engine API shows it. */
+export interface ContainerConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  ExposedPorts?: Record<string, {}>;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[] | null;
+  Cmd: string[] | null;
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
+  ArgsEscaped?: boolean;
+  Image: string;
+  Volumes: Record<string, {}> | null;
+  WorkingDir: string;
+  Entrypoint: string[] | null;
+  NetworkDisabled?: boolean;
+  MacAddress?: string;
+  OnBuild: string[] | null;
+  Labels: Record<string, string> | null;
+  StopSignal?: string;
+  StopTimeout?: number;
+  Shell?: string[];
+}
+
+/** `GET /images/{name}/json`. */
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  /** RFC 3339 with nanoseconds. */
+  Created: string;
+  Container: string;
+  ContainerConfig: ContainerConfig;
+  DockerVersion: string;
+  Author: string;
+  Config: ContainerConfig | null;
+  Architecture: string;
+  Variant?: string;
+  Os: string;
+  OsVersion?: string;
+  Size: number;
+  VirtualSize: number;
+  /** `Data` is always null here: there is no driver to ask. */
+  GraphDriver: { Data: Record<string, string> | null; Name: string };
+  RootFS: { Type: string; Layers?: string[] };
+  Metadata: { LastTagTime: string };
+}
+
+/** `GET /images/{name}/history` element, newest first. */
+export interface HistoryResponseItem {
+  Comment: string;
+  Created: number;
+  CreatedBy: string;
+  /** An image ID, or `"<missing>"`. */
+  Id: string;
+  Size: number;
+  Tags: string[] | null;
+}
+
+/** `DELETE /images/{name}` element. */
+export type DeleteResponseItem = { Untagged: string } | { Deleted: string };
+
+/** Options of `Store.removeImage`. */
+export interface RemoveImageOptions {
+  force?: boolean;
+  noprune?: boolean;
+}
+
+/** Options of `Store.layerFiles`. */
+export interface LayerFilesOptions {
+  /** The layer's index in `RootFS.Layers` (0 = bottom) or its DiffID; default the top layer. */
+  layer?: number | string;
+  /** The filesystem as seen at that layer (lower layers overlaid, whiteouts applied). */
+  merged?: boolean;
+}
+
+/** One file of a layer, rebuilt from its tar-split. */
+export interface LayerFileEntry {
+  /** Absolute path, e.g. `/etc/passwd`. */
+  path: string;
+  type: "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  /** RFC 3339 with nanoseconds. */
+  mtime: string;
+  /** Target of a symlink or hardlink, else null. */
+  linkname: string | null;
+  devmajor: number;
+  devminor: number;
+  /** Index of the layer the entry comes from. */
+  layer: number;
+  /** In a single-layer listing, whiteout markers say what they are. */
+  whiteout: "deleted" | "opaque" | "meta" | null;
+}
+"#;
+
+/// The options object of a method, or `None` for `undefined`/`null`.
+fn options_object(method: &str, options: &JsValue) -> Result<Option<JsValue>> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    if !options.is_object() {
+        return Err(Error::invalid(format!("{method}: options must be an object, got {options:?}")));
+    }
+    Ok(Some(options.clone()))
+}
+
+fn field(options: &JsValue, name: &str) -> JsValue {
+    Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A boolean option: missing means false.
+fn flag(method: &str, options: &Option<JsValue>, name: &str) -> Result<bool> {
+    let Some(o) = options else { return Ok(false) };
+    let v = field(o, name);
+    if v.is_undefined() || v.is_null() {
+        return Ok(false);
+    }
+    v.as_bool().ok_or_else(|| Error::invalid(format!("{method}: options.{name} must be a boolean, got {v:?}")))
+}
+
+/// `listImages({ all, digests, filters })`.
+pub fn list_images_options(options: &JsValue) -> Result<(bool, bool, Filters)> {
+    const M: &str = "listImages";
+    let o = options_object(M, options)?;
+    let filters = match o.as_ref().map(|o| field(o, "filters")) {
+        None => Filters::new(),
+        Some(f) if f.is_undefined() || f.is_null() => Filters::new(),
+        Some(f) => serde_wasm_bindgen::from_value(f)
+            .map_err(|e| Error::invalid(format!("{M}: options.filters must map filter names to string arrays: {e}")))?,
+    };
+    Ok((flag(M, &o, "all")?, flag(M, &o, "digests")?, filters))
+}
+
+/// `removeImage(name, { force, noprune })`.
+pub fn remove_image_options(options: &JsValue) -> Result<(bool, bool)> {
+    const M: &str = "removeImage";
+    let o = options_object(M, options)?;
+    Ok((flag(M, &o, "force")?, flag(M, &o, "noprune")?))
+}
+
+/// `layerFiles(name, { layer, merged })`.
+pub fn layer_files_options(options: &JsValue) -> Result<(Option<LayerSelector>, bool)> {
+    const M: &str = "layerFiles";
+    let o = options_object(M, options)?;
+    let layer = match o.as_ref().map(|o| field(o, "layer")) {
+        None => None,
+        Some(l) if l.is_undefined() || l.is_null() => None,
+        Some(l) => Some(match (l.as_f64(), l.as_string()) {
+            (Some(n), _) if n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 => LayerSelector::Index(n as usize),
+            (_, Some(s)) => LayerSelector::DiffId(
+                Digest::parse(&s).map_err(|e| Error::invalid(format!("{M}: options.layer {s:?} is not a DiffID: {}", e.message)))?,
+            ),
+            _ => return Err(Error::invalid(format!("{M}: options.layer must be a layer index or a DiffID, got {l:?}"))),
+        }),
+    };
+    Ok((layer, flag(M, &o, "merged")?))
+}
+
+/// `import(input, { onProgress, signal })`.
+pub fn import_options(options: &JsValue) -> Result<(Option<Function>, Option<JsValue>)> {
+    const M: &str = "import";
+    let Some(o) = options_object(M, options)? else { return Ok((None, None)) };
+    let on_progress = match field(&o, "onProgress") {
+        f if f.is_undefined() || f.is_null() => None,
+        f => Some(f.dyn_into::<Function>().map_err(|f| Error::invalid(format!("{M}: options.onProgress must be a function, got {f:?}")))?),
+    };
+    let signal = match field(&o, "signal") {
+        s if s.is_undefined() || s.is_null() => None,
+        s if s.is_object() => Some(s),
+        s => return Err(Error::invalid(format!("{M}: options.signal must be an AbortSignal, got {s:?}"))),
+    };
+    Ok((on_progress, signal))
+}
