@@ -17,7 +17,7 @@ test: setup
 	@bash scripts/test.sh
 
 # Serve www/ (and the built package at /pkg/) on http://127.0.0.1:$(PORT)/.
-serve: build
+serve: build sample
 	@PORT=$(PORT) node scripts/serve.mjs
 
 # Throughput figures (SHA-256 natively, beside sha256sum, and in wasm under Node).

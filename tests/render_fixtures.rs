@@ -162,6 +162,26 @@ fn read_json(path: &Path) -> Value {
 
 /// Renders every image of the store and compares with dockerd's answers in `expected_api`.
 /// Returns how many images were checked.
+/// Every object key with its path, in document order.
+fn key_paths(v: &Value) -> Vec<String> {
+    fn walk(v: &Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m {
+                    let path = format!("{at}/{k}");
+                    out.push(path.clone());
+                    walk(child, &path, out);
+                }
+            }
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, item)| walk(item, &format!("{at}/{i}"), out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, "", &mut out);
+    out
+}
+
 fn check_store(store_tar: &str, expected_api: &str) -> usize {
     let store = Store::load(&fixture(store_tar));
     let api = fixture(expected_api);
@@ -174,14 +194,19 @@ fn check_store(store_tar: &str, expected_api: &str) -> usize {
 
         let mut want = read_json(&api.join(format!("inspect/{hex}.json")));
         want["GraphDriver"]["Data"] = Value::Null;
-        assert_eq!(image_inspect(&facts), want, "{store_tar}: inspect {hex}");
+        let got = image_inspect(&facts);
+        assert_eq!(got, want, "{store_tar}: inspect {hex}");
+        // Value equality ignores key order; dockerd's order matters to people reading raw JSON.
+        assert_eq!(key_paths(&got), key_paths(&want), "{store_tar}: inspect {hex} field order");
 
         let want = read_json(&api.join(format!("history/{hex}.json")));
         let got = image_history(&facts, &sizes, |d| store.history_lookup(d)).unwrap();
         assert_eq!(got, want, "{store_tar}: history {hex}");
 
         let want = all.iter().find(|s| s["Id"] == id.as_str()).unwrap_or_else(|| panic!("{hex} not in images-all"));
-        assert_eq!(&image_summary(&facts), want, "{store_tar}: summary {hex}");
+        let got = image_summary(&facts);
+        assert_eq!(&got, want, "{store_tar}: summary {hex}");
+        assert_eq!(key_paths(&got), key_paths(want), "{store_tar}: summary {hex} field order");
     }
     store.images.len()
 }

@@ -85,34 +85,37 @@ pub fn image_inspect(f: &ImageFacts) -> Value {
         ("", Some(last)) => last.comment.as_str(),
         (own, _) => own,
     };
-    let mut v = json!({
-        "Id": f.id.as_str(),
-        "RepoTags": tags,
-        "RepoDigests": digests,
-        "Parent": parent_string(f.parent),
-        "Comment": comment,
-        "Created": c.created_or_zero().to_rfc3339_nano(),
-        "Container": c.container(),
-        "ContainerConfig": container_config_json(c.container_config()),
-        "DockerVersion": c.docker_version(),
-        "Author": c.author(),
-        "Config": c.config().map_or(Value::Null, container_config_json),
-        "Architecture": c.architecture(),
-        "Os": c.os(),
-        "Size": f.size,
-        "VirtualSize": f.size,
-        "GraphDriver": { "Data": null, "Name": f.graph_driver },
-        "RootFS": rootfs_json(c),
-        "Metadata": { "LastTagTime": f.last_tag_time.unwrap_or(GoTime::ZERO).to_rfc3339_nano() },
-    });
-    let obj = v.as_object_mut().expect("object literal");
+    // Field order is types.ImageInspect's (Go marshals struct fields in declaration order);
+    // Variant and OsVersion are omitempty.
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
+    put("Id", json!(f.id.as_str()));
+    put("RepoTags", json!(tags));
+    put("RepoDigests", json!(digests));
+    put("Parent", json!(parent_string(f.parent)));
+    put("Comment", json!(comment));
+    put("Created", json!(c.created_or_zero().to_rfc3339_nano()));
+    put("Container", json!(c.container()));
+    put("ContainerConfig", container_config_json(c.container_config()));
+    put("DockerVersion", json!(c.docker_version()));
+    put("Author", json!(c.author()));
+    put("Config", c.config().map_or(Value::Null, container_config_json));
+    put("Architecture", json!(c.architecture()));
     if !c.variant().is_empty() {
-        obj.insert("Variant".into(), json!(c.variant()));
+        put("Variant", json!(c.variant()));
     }
+    put("Os", json!(c.os()));
     if !c.os_version().is_empty() {
-        obj.insert("OsVersion".into(), json!(c.os_version()));
+        put("OsVersion", json!(c.os_version()));
     }
-    v
+    put("Size", json!(f.size));
+    put("VirtualSize", json!(f.size));
+    put("GraphDriver", json!({ "Data": null, "Name": f.graph_driver }));
+    put("RootFS", rootfs_json(c));
+    put("Metadata", json!({ "LastTagTime": f.last_tag_time.unwrap_or(GoTime::ZERO).to_rfc3339_nano() }));
+    Value::Object(m)
 }
 
 /// `GET /images/{name}/history`: one entry per config history entry, newest first. Non-empty

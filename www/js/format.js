@@ -1,0 +1,132 @@
+// Numbers, times and names printed the way the docker CLI prints them.
+
+const DECIMAL_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+
+/** docker's units.HumanSizeWithPrecision(size, 3): "1.98MB", "3.05MB", "0B", "123kB". */
+export function humanSize(bytes) {
+  let size = Number(bytes);
+  let i = 0;
+  while (size >= 1000 && i < DECIMAL_UNITS.length - 1) {
+    size /= 1000;
+    i++;
+  }
+  return goFormatG(size, 3) + DECIMAL_UNITS[i];
+}
+
+/**
+ * Go's fmt "%.{prec}g": `prec` significant digits rounded half-to-even on the exact binary
+ * value, trailing zeros dropped, exponent form ("1e+03") when the exponent is < -4 or >= prec.
+ */
+export function goFormatG(x, prec) {
+  if (x === 0) return "0";
+  if (!Number.isFinite(x)) return String(x);
+  const negative = x < 0;
+  // toPrecision(100) gives the exact decimal expansion of a double in this range.
+  const exact = Math.abs(x).toPrecision(100);
+  const [mantissa, expPart] = exact.split("e");
+  let exp = Number(expPart ?? 0);
+  let digits = mantissa.replace(".", "");
+  const dot = mantissa.indexOf(".");
+  exp += (dot === -1 ? mantissa.length : dot) - 1;
+  const lead = digits.search(/[1-9]/);
+  exp -= lead;
+  digits = digits.slice(lead);
+  const kept = digits.slice(0, prec).split("").map(Number);
+  const rest = digits.slice(prec);
+  const exactHalf = /^50*$/.test(rest);
+  const roundUp = rest[0] > "5" || (rest[0] === "5" && (!exactHalf || kept[kept.length - 1] % 2 === 1));
+  if (roundUp) {
+    let i = kept.length - 1;
+    while (i >= 0 && kept[i] === 9) kept[i--] = 0;
+    if (i < 0) {
+      kept.unshift(1);
+      kept.pop();
+      exp++;
+    } else kept[i]++;
+  }
+  let out;
+  if (exp < -4 || exp >= prec) {
+    const m = stripZeros(kept[0] + "." + kept.slice(1).join(""));
+    out = `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  } else if (exp >= 0) {
+    out = stripZeros(kept.slice(0, exp + 1).join("") + "." + kept.slice(exp + 1).join(""));
+  } else {
+    out = stripZeros("0." + "0".repeat(-exp - 1) + kept.join(""));
+  }
+  return (negative ? "-" : "") + out;
+}
+
+function stripZeros(s) {
+  return s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
+}
+
+/** docker's units.HumanDuration, as used for "CREATED ... ago". */
+export function humanDuration(ms) {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return "Less than a second";
+  if (seconds === 1) return "1 second";
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes === 1) return "About a minute";
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(ms / 3_600_000);
+  if (hours === 1) return "About an hour";
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(Math.floor(ms / 3_600_000) / 24 / 365)} years`;
+}
+
+/** "3 weeks ago" for a Unix time in seconds (the Engine API's `Created`). */
+export function createdSince(unixSeconds, now = Date.now()) {
+  return `${humanDuration(now - unixSeconds * 1000)} ago`;
+}
+
+/** "2026-11-23 13:52:44 UTC" for an RFC 3339 string or Unix seconds. */
+export function absoluteTime(value) {
+  const d = typeof value === "number" ? new Date(value * 1000) : new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value ?? "");
+  return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z").replace("Z", " UTC");
+}
+
+/** The 12 hex characters `docker images` shows. */
+export function shortId(id) {
+  return String(id ?? "").replace(/^sha256:/, "").slice(0, 12);
+}
+
+/** Splits "repo:tag" (the tag is after the last ":" that follows the last "/"). */
+export function splitTag(ref) {
+  const slash = ref.lastIndexOf("/");
+  const colon = ref.lastIndexOf(":");
+  return colon > slash ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, "latest"];
+}
+
+/**
+ * The rows `docker images` prints for one ImageSummary: one per tag; a repository known only by
+ * digest gets a "<none>" tag row; an image with neither gets one "<none> <none>" row.
+ */
+export function rowsForImage(img) {
+  const tags = (img.RepoTags ?? []).filter((t) => t !== "<none>:<none>");
+  const digests = (img.RepoDigests ?? []).filter((d) => d !== "<none>@<none>");
+  const base = { id: img.Id, created: img.Created, size: img.Size, image: img };
+  if (tags.length === 0 && digests.length === 0) return [{ ...base, repo: "<none>", tag: "<none>" }];
+  const byRepo = new Map();
+  for (const t of tags) {
+    const [repo, tag] = splitTag(t);
+    if (!byRepo.has(repo)) byRepo.set(repo, []);
+    byRepo.get(repo).push(tag);
+  }
+  const rows = [];
+  for (const repo of [...byRepo.keys()].sort()) {
+    for (const tag of byRepo.get(repo)) rows.push({ ...base, repo, tag });
+  }
+  const digestRepos = [...new Set(digests.map((d) => d.slice(0, d.indexOf("@"))))].filter((r) => !byRepo.has(r)).sort();
+  for (const repo of digestRepos) rows.push({ ...base, repo, tag: "<none>" });
+  return rows;
+}
+
+/** "repo:tag" for a row, or the short ID for an untagged one (what `docker rmi` would take). */
+export function rowReference(row) {
+  return row.tag === "<none>" ? shortId(row.id) : `${row.repo}:${row.tag}`;
+}

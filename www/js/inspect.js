@@ -1,0 +1,234 @@
+// The inspect view of one image: summary, config, history lined up with layers, layers (with
+// their files when the package can list them), the parent/children tree and the raw
+// `docker image inspect` JSON.
+import { $, facts, h, replace } from "./dom.js";
+import { call, explain, has } from "./store.js";
+import { absoluteTime, createdSince, humanSize, shortId } from "./format.js";
+import { alignHistory, chainIds } from "./history.js";
+import { renderTree } from "./tree.js";
+import { openDeleteDialog, openTagDialog } from "./actions.js";
+
+const FILES_SHOWN = 1000;
+
+export async function showInspect(app, ref) {
+  const view = $("#inspect-view");
+  const back = h("a", { href: "#/", class: "back" }, "← All images");
+  replace(view, back, h("p", { class: "muted" }, `Loading ${ref}…`));
+  let inspect;
+  try {
+    inspect = await call("inspectImage", "Inspecting the image", ref);
+  } catch (err) {
+    const { title, detail, advice } = explain(err, "Inspecting the image");
+    replace(view, back, h("div", { class: "error", role: "alert" }, h("p", { class: "error-title" }, title), h("p", {}, detail), advice && h("p", {}, advice)));
+    return;
+  }
+  const id = inspect.Id;
+  const title = inspect.RepoTags?.[0] ?? shortId(id);
+  replace(
+    view,
+    back,
+    h("div", { class: "inspect-head" },
+      h("h2", { id: "inspect-title" }, title),
+      h("p", { class: "mono muted" }, id),
+      h("div", { class: "inspect-actions" },
+        h("button", { type: "button", class: "button", onclick: () => openTagDialog(app, id) }, "Tag…"),
+        h("button", { type: "button", class: "button danger", onclick: () => openDeleteDialog(app, inspect.RepoTags?.length === 1 ? inspect.RepoTags[0] : id) }, "Delete…"))),
+    section("Summary", "summary", summary(app, inspect)),
+    section("Config", "config", configFacts(inspect.Config ?? {})),
+    section("History", "history", h("p", { class: "muted" }, "Loading…")),
+    section("Layers", "layers", h("p", { class: "muted" }, "Loading…")),
+    section("Parent and children", "tree", h("p", { class: "muted" }, "Loading…")),
+    section("docker image inspect", "raw", rawJson(inspect)),
+  );
+  $("#inspect-title").focus?.();
+  await Promise.all([
+    fillHistoryAndLayers(inspect),
+    renderTree(app, id)
+      .then((tree) => replace($("#section-tree .body"), tree))
+      .catch((err) => replace($("#section-tree .body"), h("p", { class: "error" }, explain(err, "The image tree").detail))),
+  ]);
+}
+
+function section(title, key, body) {
+  return h("section", { class: "panel", id: `section-${key}`, "aria-labelledby": `section-${key}-title` },
+    h("h3", { id: `section-${key}-title` }, title),
+    h("div", { class: "body" }, body));
+}
+
+function list(values, mono = true) {
+  if (!values || values.length === 0) return null;
+  return h("ul", { class: "values" }, values.map((v) => h("li", { class: mono ? "mono" : "" }, v)));
+}
+
+function summary(app, i) {
+  const os = [i.Os, i.Architecture, i.Variant].filter(Boolean).join("/");
+  return facts([
+    ["ID", h("span", { class: "mono" }, i.Id)],
+    ["Tags", list(i.RepoTags)],
+    ["Digests", list(i.RepoDigests)],
+    ["Created", i.Created ? [absoluteTime(i.Created), h("span", { class: "muted" }, ` (${createdSince(Date.parse(i.Created) / 1000)})`)] : null],
+    ["Author", i.Author],
+    ["OS/architecture", os],
+    ["Size", `${humanSize(i.Size)} (${i.Size} bytes)`],
+    ["Parent", i.Parent ? h("a", { href: `#/image/${i.Parent}`, class: "mono" }, shortId(i.Parent)) : null],
+    ["Comment", i.Comment],
+    ["Docker version", i.DockerVersion],
+    ["Last tagged", i.Metadata?.LastTagTime && !i.Metadata.LastTagTime.startsWith("0001-") ? absoluteTime(i.Metadata.LastTagTime) : null],
+  ]);
+}
+
+/** Go durations (nanoseconds) as docker prints them: "30s", "1m30s". */
+function duration(ns) {
+  if (!ns) return null;
+  let s = ns / 1e9;
+  const parts = [];
+  if (s >= 3600) { parts.push(`${Math.floor(s / 3600)}h`); s %= 3600; }
+  if (s >= 60) { parts.push(`${Math.floor(s / 60)}m`); s %= 60; }
+  if (s > 0 || parts.length === 0) parts.push(`${Number(s.toFixed(3))}s`);
+  return parts.join("");
+}
+
+function keyValueTable(obj, id) {
+  const entries = Object.entries(obj ?? {});
+  if (entries.length === 0) return null;
+  return h("table", { class: "plain kv", id },
+    h("tbody", {}, entries.map(([k, v]) => h("tr", {}, h("th", { scope: "row", class: "mono" }, k), h("td", { class: "mono" }, String(v))))));
+}
+
+function configFacts(c) {
+  const hc = c.Healthcheck;
+  return facts([
+    ["Env", list(c.Env)],
+    ["Cmd", c.Cmd ? h("code", {}, JSON.stringify(c.Cmd)) : null],
+    ["Entrypoint", c.Entrypoint ? h("code", {}, JSON.stringify(c.Entrypoint)) : null],
+    ["Labels", keyValueTable(c.Labels, "labels")],
+    ["Exposed ports", list(Object.keys(c.ExposedPorts ?? {}))],
+    ["Volumes", list(Object.keys(c.Volumes ?? {}))],
+    ["Working dir", c.WorkingDir ? h("span", { class: "mono" }, c.WorkingDir) : null],
+    ["User", c.User ? h("span", { class: "mono" }, c.User) : null],
+    ["Healthcheck", hc ? facts([
+      ["Test", h("code", {}, JSON.stringify(hc.Test))],
+      ["Interval", duration(hc.Interval)],
+      ["Timeout", duration(hc.Timeout)],
+      ["Start period", duration(hc.StartPeriod)],
+      ["Retries", hc.Retries ? String(hc.Retries) : null],
+    ], "facts nested") : null],
+    ["Stop signal", c.StopSignal],
+  ]);
+}
+
+async function fillHistoryAndLayers(inspect) {
+  const layers = inspect.RootFS?.Layers ?? [];
+  const chains = await chainIds(layers);
+  let aligned = null;
+  try {
+    const history = await call("imageHistory", "The history", inspect.Id);
+    aligned = alignHistory(history, layers);
+    replace($("#section-history .body"), historyTable(aligned, layers));
+  } catch (err) {
+    replace($("#section-history .body"), h("p", { class: "error" }, explain(err, "The history").detail));
+  }
+  // A layer's own size is the size of the history step that made it.
+  const sizes = new Map((aligned?.rows ?? []).filter((r) => r.layer != null).map((r) => [r.layer, r.item.Size]));
+  replace($("#section-layers .body"), layersTable(inspect.Id, layers, chains, sizes));
+}
+
+function historyTable({ rows, inferred }, layers) {
+  const now = Date.now();
+  return [
+    inferred && h("p", { class: "muted small" }, "Which zero-size steps made a layer is inferred: the Engine API's history does not say."),
+    h("div", { class: "table-wrap" }, h("table", { class: "plain history", id: "history-table" },
+      h("thead", {}, h("tr", {}, ["#", "CREATED", "CREATED BY", "SIZE", "LAYER", "COMMENT"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, rows.map(({ item, layer }, i) =>
+        h("tr", { class: layer == null ? "empty-layer" : "" },
+          h("td", { class: "num" }, String(i + 1)),
+          h("td", { title: absoluteTime(item.Created) }, createdSince(item.Created, now)),
+          h("td", { class: "mono created-by" }, item.CreatedBy),
+          h("td", { class: "num" }, humanSize(item.Size)),
+          h("td", { class: "mono" }, layer == null ? h("span", { class: "muted" }, "empty layer") : `${layer + 1}: ${shortId(layers[layer])}`),
+          h("td", {}, item.Comment ?? "")))))),
+  ];
+}
+
+function layersTable(id, layers, chains, sizes) {
+  if (layers.length === 0) return h("p", { class: "muted" }, "This image has no layers.");
+  return h("div", { class: "table-wrap" }, h("table", { class: "plain layers", id: "layers-table" },
+    h("thead", {}, h("tr", {}, ["#", "DIFF ID", "CHAIN ID", "SIZE", "FILES"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, layers.map((diff, i) => {
+      const filesCell = h("td", {});
+      if (has("layerFiles")) {
+        filesCell.append(h("button", { type: "button", class: "button small", "aria-label": `List files of layer ${i + 1}`, onclick: (e) => showFiles(e.target, id, i) }, "List files"));
+      } else {
+        filesCell.append(h("span", { class: "muted small" }, "listing files is not in this build"));
+      }
+      return h("tr", {},
+        h("td", { class: "num" }, String(i + 1)),
+        h("td", { class: "mono", title: diff }, shortId(diff)),
+        h("td", { class: "mono", title: chains[i] }, shortId(chains[i])),
+        h("td", { class: "num" }, sizes.has(i) ? humanSize(sizes.get(i)) : "—"),
+        filesCell);
+    }))));
+}
+
+async function showFiles(button, id, layer) {
+  const row = button.closest("tr");
+  const existing = row.nextElementSibling?.classList.contains("files-row") ? row.nextElementSibling : null;
+  if (existing) {
+    existing.remove();
+    button.textContent = "List files";
+    return;
+  }
+  button.disabled = true;
+  const cell = h("td", { colspan: "5" }, h("p", { class: "muted" }, "Reading tar-split…"));
+  row.after(h("tr", { class: "files-row" }, cell));
+  try {
+    const entries = await call("layerFiles", "Listing files", id, { layer });
+    const shown = entries.slice(0, FILES_SHOWN);
+    replace(cell,
+      h("p", { class: "muted small" }, `${entries.length} entries${entries.length > FILES_SHOWN ? `, first ${FILES_SHOWN} shown` : ""}.`),
+      h("table", { class: "plain files" },
+        h("thead", {}, h("tr", {}, ["MODE", "SIZE", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, shown.map((f) => h("tr", {},
+          h("td", { class: "mono" }, fileMode(f)),
+          h("td", { class: "num" }, f.size != null ? String(f.size) : ""),
+          h("td", { class: "mono" }, fileName(f)))))));
+    button.textContent = "Hide files";
+  } catch (err) {
+    replace(cell, h("p", { class: "error" }, explain(err, "Listing files").detail));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function fileName(f) {
+  const name = f.path ?? "";
+  const link = f.linkname ? ` → ${f.linkname}` : "";
+  const whiteout = f.whiteout ? `  (whiteout: ${f.whiteout})` : "";
+  return name + link + whiteout;
+}
+
+/** "dir 0755", "file 4755", like a short `ls -l`. */
+function fileMode(f) {
+  const mode = typeof f.mode === "number" ? (f.mode & 0o7777).toString(8).padStart(4, "0") : "";
+  return [f.type, mode].filter(Boolean).join(" ");
+}
+
+function rawJson(inspect) {
+  const text = JSON.stringify([inspect], null, 4);
+  const pre = h("pre", { class: "raw", id: "raw-json", tabindex: "0" }, text);
+  const status = h("span", { class: "muted small", role: "status" });
+  const copy = h("button", {
+    type: "button",
+    class: "button small",
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(text);
+        status.textContent = "Copied.";
+      } catch {
+        getSelection().selectAllChildren(pre);
+        status.textContent = "Selected: press Ctrl+C to copy.";
+      }
+    },
+  }, "Copy JSON");
+  return [h("p", {}, copy, " ", status), pre];
+}

@@ -1,0 +1,185 @@
+// The image list: `docker images` rows (one per tag), sortable by keyboard or mouse, with the
+// `-a` toggle, docker's filters, plain-text and partial-ID search. Rows are rendered a page
+// at a time, so thousands of images stay fast; typing only re-filters the rows in memory
+// unless docker filters changed (then the store is asked again).
+import { $, debounce, h, replace } from "./dom.js";
+import { call, explain, has, MissingFeature } from "./store.js";
+import { createdSince, absoluteTime, humanSize, rowsForImage, rowReference, shortId } from "./format.js";
+import { looksLikeIdPrefix, parseFilterText, rowMatches } from "./filters.js";
+import { openDeleteDialog } from "./actions.js";
+
+const PAGE = 200;
+
+const COMPARE = {
+  repo: (a, b) => cmpText(a.repo, b.repo) || cmpText(a.tag, b.tag),
+  tag: (a, b) => cmpText(a.tag, b.tag) || cmpText(a.repo, b.repo),
+  id: (a, b) => cmpText(a.id, b.id),
+  created: (a, b) => a.created - b.created,
+  size: (a, b) => a.size - b.size,
+};
+
+function cmpText(a, b) {
+  // "<none>" sorts after names, as an absent value.
+  if (a === b) return 0;
+  if (a === "<none>") return 1;
+  if (b === "<none>") return -1;
+  return a < b ? -1 : 1;
+}
+
+export class ImageList {
+  constructor(app) {
+    this.app = app;
+    this.tbody = $("#images tbody");
+    this.rows = []; // every row of the last answer, in the store's order
+    this.visible = []; // filtered and sorted
+    this.shown = 0;
+    this.sort = { key: null, dir: "desc" }; // null: the store's order (newest first)
+    this.fetchedKey = null;
+    this.resolved = new Map();
+    this.filterInput = $("#filter");
+    this.showAll = $("#show-all");
+    const onInput = debounce(() => this.update(), 200);
+    this.filterInput.addEventListener("input", onInput);
+    $("#list-controls").addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.update();
+    });
+    this.showAll.addEventListener("change", () => this.update());
+    $("#show-more").addEventListener("click", () => this.renderMore());
+    for (const th of document.querySelectorAll("#images th[data-key]")) {
+      th.querySelector("button").addEventListener("click", () => this.sortBy(th.dataset.key));
+    }
+  }
+
+  /** Asks the store again (after an import, tag or delete, or when docker filters change). */
+  async reload() {
+    this.fetchedKey = null;
+    await this.update();
+  }
+
+  async update() {
+    // Only the latest of overlapping updates (typing, reloads) gets to render.
+    const seq = (this.seq = (this.seq ?? 0) + 1);
+    const parsed = parseFilterText(this.filterInput.value);
+    const key = `${this.showAll.checked}|${parsed.key}`;
+    try {
+      if (key !== this.fetchedKey) {
+        if (!has("listImages")) throw new MissingFeature("listImages", "Listing images");
+        const answer = await call("listImages", "Listing images", { all: this.showAll.checked, filters: parsed.filters });
+        if (seq !== this.seq) return;
+        this.rows = answer.flatMap(rowsForImage);
+        this.fetchedKey = key;
+      }
+      await this.resolvePartialIds(parsed.terms);
+      if (seq !== this.seq) return;
+      this.applyTerms(parsed.terms);
+    } catch (err) {
+      if (seq !== this.seq) return;
+      this.fetchedKey = null;
+      this.rows = [];
+      this.visible = [];
+      $("#list-count").textContent = "";
+      this.showEmpty(explain(err, "Listing images"));
+      this.render();
+    }
+    // What the table now shows, for tests and tools that wait for it: [all, filter text], and
+    // a counter of completed updates.
+    const table = $("#images");
+    table.dataset.query = JSON.stringify([this.showAll.checked, this.filterInput.value]);
+    table.dataset.updates = String(Number(table.dataset.updates ?? 0) + 1);
+  }
+
+  /** Runs docker's partial-ID search for words that look like ID prefixes and says what it found. */
+  async resolvePartialIds(terms) {
+    this.resolved = new Map();
+    const el = $("#search-result");
+    const lines = [];
+    for (const term of terms.filter(looksLikeIdPrefix)) {
+      if (!has("search")) {
+        lines.push(h("span", {}, new MissingFeature("search", "Searching by partial ID").message));
+        continue;
+      }
+      try {
+        const id = await call("search", "Searching by partial ID", term);
+        this.resolved.set(term, id);
+        lines.push(h("span", {}, `ID prefix ${term} is image `, h("a", { href: `#/image/${id}` }, shortId(id)), "."));
+      } catch (err) {
+        if (err?.code === "ambiguous") lines.push(h("span", {}, `ID prefix ${term} is ambiguous: several images start with it. Type more characters.`));
+        else if (err?.code === "not_found") lines.push(h("span", {}, `No image ID starts with ${term}.`));
+        else lines.push(h("span", {}, explain(err, "Searching by partial ID").detail));
+      }
+    }
+    el.hidden = lines.length === 0;
+    replace(el, lines.map((l, i) => [i > 0 && " ", l]));
+  }
+
+  applyTerms(terms) {
+    let rows = terms.length ? this.rows.filter((r) => rowMatches(r, terms, this.resolved)) : this.rows.slice();
+    if (this.sort.key) {
+      const cmp = COMPARE[this.sort.key];
+      const sign = this.sort.dir === "asc" ? 1 : -1;
+      rows = rows.map((r, i) => [r, i]).sort((a, b) => sign * cmp(a[0], b[0]) || a[1] - b[1]).map(([r]) => r);
+    }
+    this.visible = rows;
+    const images = new Set(rows.map((r) => r.id)).size;
+    $("#list-count").textContent = `${images} image${images === 1 ? "" : "s"}, ${rows.length} row${rows.length === 1 ? "" : "s"}`;
+    if (rows.length === 0) {
+      this.showEmpty(this.rows.length === 0 && !this.filterInput.value.trim()
+        ? { title: "The store is empty. Import a tarball to see its images." }
+        : { title: "No image matches." });
+    } else {
+      $("#list-empty").hidden = true;
+    }
+    this.render();
+  }
+
+  showEmpty({ title, detail, advice }) {
+    const el = $("#list-empty");
+    replace(el, [title, detail && [h("br"), detail], advice && [h("br"), advice]]);
+    el.hidden = false;
+  }
+
+  sortBy(key) {
+    if (this.sort.key === key) this.sort.dir = this.sort.dir === "asc" ? "desc" : "asc";
+    else this.sort = { key, dir: key === "created" || key === "size" ? "desc" : "asc" };
+    for (const th of document.querySelectorAll("#images th[data-key]")) {
+      if (th.dataset.key === key) th.setAttribute("aria-sort", this.sort.dir === "asc" ? "ascending" : "descending");
+      else th.removeAttribute("aria-sort");
+    }
+    this.applyTerms(parseFilterText(this.filterInput.value).terms);
+  }
+
+  render() {
+    this.shown = 0;
+    this.tbody.replaceChildren();
+    this.renderMore();
+  }
+
+  renderMore() {
+    const now = Date.now();
+    const slice = this.visible.slice(this.shown, this.shown + PAGE);
+    const fragment = document.createDocumentFragment();
+    for (const row of slice) fragment.append(this.rowElement(row, now));
+    this.tbody.append(fragment);
+    this.shown += slice.length;
+    const more = $("#show-more");
+    const left = this.visible.length - this.shown;
+    more.hidden = left <= 0;
+    more.textContent = `Show ${Math.min(left, PAGE)} more (${left} not shown)`;
+  }
+
+  rowElement(row, now) {
+    const ref = rowReference(row);
+    return h(
+      "tr",
+      { dataset: { id: row.id } },
+      h("td", { class: row.repo === "<none>" ? "none" : "" }, row.repo),
+      h("td", { class: row.tag === "<none>" ? "none" : "" }, row.tag),
+      h("td", { class: "mono" }, h("a", { href: `#/image/${row.id}`, title: `Inspect ${row.id}` }, shortId(row.id))),
+      h("td", { title: absoluteTime(row.created) }, createdSince(row.created, now)),
+      h("td", { class: "num", title: `${row.size} bytes` }, humanSize(row.size)),
+      h("td", { class: "actions" },
+        h("button", { type: "button", class: "button small", "aria-label": `Delete ${ref}`, onclick: () => openDeleteDialog(this.app, ref) }, "Delete")),
+    );
+  }
+}

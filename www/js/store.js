@@ -1,0 +1,74 @@
+// The page's one store: opening, clearing, feature checks, and errors in plain words.
+import { Store } from "imagestore";
+
+export const STORE_NAME = "imagestore-page";
+
+let current = null;
+
+export async function openStore() {
+  current = await Store.open(STORE_NAME);
+  return current;
+}
+
+export function store() {
+  return current;
+}
+
+/** Deletes the IndexedDB database and opens a new, empty one. */
+export async function clearStore() {
+  current?.close();
+  current = null;
+  await Store.destroy(STORE_NAME);
+  return openStore();
+}
+
+/** Whether this build of the package has `method` (the API grows branch by branch). */
+export function has(method) {
+  return typeof current?.[method] === "function";
+}
+
+/** An error for a feature the loaded package does not have yet. */
+export class MissingFeature extends Error {
+  constructor(method, what) {
+    super(`${what} is not available: this build of the imagestore package has no store.${method}(). Rebuild the package (make build) with a version that has it.`);
+    this.code = "missing_feature";
+  }
+}
+
+/** Calls store[method](...args), or throws MissingFeature naming `what`. */
+export function call(method, what, ...args) {
+  if (!has(method)) throw new MissingFeature(method, what);
+  return current[method](...args);
+}
+
+const ADVICE = {
+  unsupported_format:
+    "This file is not a tarball the store can read. Choose a tar or tar.gz of /var/lib/docker/image/<driver>/ (for example: sudo tar -C /var/lib/docker/image/overlay2 -czf store.tar.gz .), a docker save archive, an OCI image layout in a tar, or a containerd root.",
+  data_corrupt:
+    "The archive is damaged or incomplete. Make the tarball again and import it again; nothing was changed in the store.",
+  aborted: "The import was cancelled. The store is as it was before.",
+  quota_exceeded:
+    "The browser refused to store more data. Clear the store (or free disk space) and try again.",
+  unavailable:
+    "The store could not be used. Reload the page; if the page is open in another tab, close that tab first.",
+  not_found: "Check the name or ID; the list shows what the store holds.",
+  ambiguous: "Type more characters of the ID.",
+  conflict: "Docker refuses this operation as it stands; read the reason above.",
+  invalid_argument: "Check the value you typed.",
+  already_exists: "It is there already.",
+  failed_precondition: "The store is not in a state that allows this; reload the page and try again.",
+};
+
+/** { title, detail, advice } in plain words for any error the package (or the page) throws. */
+export function explain(err, doing) {
+  const code = err?.code;
+  const message = String(err?.message ?? err);
+  if (code === "missing_feature") return { title: message, detail: "", advice: "" };
+  if (code === "unsupported_format") return { title: `${doing} failed: not a tarball the store can read`, detail: message, advice: ADVICE[code] };
+  if (code && ADVICE[code]) return { title: `${doing} failed`, detail: message, advice: ADVICE[code] };
+  return {
+    title: `${doing} failed`,
+    detail: message,
+    advice: "This is unexpected; reload the page. If it happens again, the browser console has details.",
+  };
+}
