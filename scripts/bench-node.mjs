@@ -19,8 +19,16 @@ if (!file || !name || !["memory", "indexeddb"].includes(backend)) {
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const require = createRequire(import.meta.url);
 if (backend === "indexeddb") require(`${ROOT}node_modules/fake-indexeddb/auto/index.js`);
-// The CommonJS build: its module object also exposes the wasm instance's exports (`__wasm`).
+// The nodejs build does not export its wasm instance: catch the memory as it is instantiated.
+let wasmMemory;
+const Instance = WebAssembly.Instance;
+WebAssembly.Instance = function (module, imports) {
+  const instance = new Instance(module, imports);
+  wasmMemory ??= instance.exports.memory;
+  return instance;
+};
 const pkg = require(`${ROOT}pkg/node/imagestore.js`);
+WebAssembly.Instance = Instance;
 
 const mb = (bytes) => (bytes / 1e6).toFixed(0);
 let peakRss = process.memoryUsage().rss;
@@ -37,14 +45,13 @@ try {
   const secs = (performance.now() - start) / 1000;
   sample();
   clearInterval(sampler);
-  const wasmMemory = pkg.__wasm?.memory?.buffer?.byteLength;
   console.log(
     `bench: ${label}: ${mb(blob.size / secs)} MB/s (${(blob.size / 1e6).toFixed(1)} MB in ${secs.toFixed(2)} s; ` +
       `${report.images} images, ${report.layers} layers, ${report.blobs} blobs, format ${report.format})`,
   );
   console.log(
     `bench: ${label} peak RSS: ${mb(peakRss)} MB (${mb(rssBefore)} MB before the import; ` +
-      `wasm memory at the end: ${wasmMemory === undefined ? "unknown" : mb(wasmMemory) + " MB"})`,
+      `wasm memory at the end: ${wasmMemory ? mb(wasmMemory.buffer.byteLength) + " MB" : "unknown"})`,
   );
 } catch (e) {
   clearInterval(sampler);
