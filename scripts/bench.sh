@@ -52,7 +52,7 @@ echo "bench: sha256 native Sha256Hasher: ${native#*  }"
 wasm_figures() {
     local where=$1; shift
     env "$@" cargo test --release --target wasm32-unknown-unknown --test wasm_bench -- --include-ignored --nocapture 2>&1 |
-        sed -n "s/^BENCH wasm sha256 \([^:]*\): \([^)]*)\).*/bench: sha256 wasm in $where, \1: \2/p" | grep . ||
+        sed -nE "s/^BENCH wasm sha256 (.*): ([0-9]+ MB\/s \([^)]*\)).*/bench: sha256 wasm in $where, \1: \2/p" | grep . ||
         die "the wasm benchmark printed no figure in $where"
 }
 say "bench: building the wasm benchmark (release)"
