@@ -54,7 +54,10 @@ fn known_answers() {
     );
     let mut one = Sha256Hasher::new();
     one.update(b"a");
-    assert_eq!(one.finish().as_str(), "sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb");
+    assert_eq!(
+        one.finish().as_str(),
+        "sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -68,7 +71,17 @@ fn every_chunking_gives_sha2s_digest() {
         &[MIB],
         &[MIB - 7, 13, 100_003],
     ];
-    for len in [0, 1, 64 * KIB - 1, 64 * KIB, 64 * KIB + 1, MIB - 1, MIB, MIB + 1, 3 * MIB + 12_345] {
+    for len in [
+        0,
+        1,
+        64 * KIB - 1,
+        64 * KIB,
+        64 * KIB + 1,
+        MIB - 1,
+        MIB,
+        MIB + 1,
+        3 * MIB + 12_345,
+    ] {
         let bytes = data(len);
         let want = reference(&bytes);
         for sizes in sizes_list {
