@@ -1,0 +1,178 @@
+//! Benchmark helper for `make bench`: imports a tarball natively into a `Store` over the
+//! `MemoryBackend`, read from disk in 1 MiB chunks, and prints the throughput, the peak RSS
+//! (VmHWM from /proc/self/status) and how much of that is blob chunks held by the backend at
+//! their peak (staged layers live there during an import: that is storage, not working memory;
+//! a disk-backed IndexedDB keeps them out of memory).
+//!
+//!     cargo run --release --example import_throughput -- FILE NAME
+//!
+//! Output: `bench: <NAME> native: ...` lines (see scripts/bench.sh).
+
+use imagestore::storage::memory::MemoryBackend;
+use imagestore::storage::{Backend, Op, Space};
+use imagestore::store::Store;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::rc::Rc;
+use std::time::Instant;
+
+const CHUNK: usize = 1 << 20;
+
+/// A `/proc/self/status` field in kB, e.g. `VmHWM` (peak resident set size).
+fn proc_status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    line[field.len() + 1..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The memory backend, counting the bytes of blob chunks it holds (now and at most).
+#[derive(Clone, Default)]
+struct Counting {
+    inner: MemoryBackend,
+    chunk_sizes: Rc<RefCell<BTreeMap<String, u64>>>,
+    held: Rc<RefCell<(u64, u64)>>,
+}
+
+impl Counting {
+    fn peak(&self) -> u64 {
+        self.held.borrow().1
+    }
+    fn account(&self, ops: &[Op]) {
+        let mut sizes = self.chunk_sizes.borrow_mut();
+        let mut held = self.held.borrow_mut();
+        for op in ops {
+            match op {
+                Op::Put {
+                    space: Space::Chunks,
+                    key,
+                    value,
+                } => {
+                    held.0 += value.len() as u64;
+                    held.0 -= sizes.insert(key.clone(), value.len() as u64).unwrap_or(0);
+                }
+                Op::Delete {
+                    space: Space::Chunks,
+                    key,
+                } => held.0 -= sizes.remove(key).unwrap_or(0),
+                Op::DeletePrefix {
+                    space: Space::Chunks,
+                    prefix,
+                } => {
+                    let doomed: Vec<String> = sizes
+                        .range(prefix.clone()..)
+                        .take_while(|(k, _)| k.starts_with(prefix.as_str()))
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    for k in doomed {
+                        held.0 -= sizes.remove(&k).unwrap_or(0);
+                    }
+                }
+                _ => {}
+            }
+            held.1 = held.1.max(held.0);
+        }
+    }
+}
+
+impl Backend for Counting {
+    async fn get(&self, space: Space, key: &str) -> imagestore::Result<Option<Vec<u8>>> {
+        self.inner.get(space, key).await
+    }
+    async fn scan(&self, space: Space, prefix: &str) -> imagestore::Result<Vec<(String, Vec<u8>)>> {
+        self.inner.scan(space, prefix).await
+    }
+    async fn keys(&self, space: Space, prefix: &str) -> imagestore::Result<Vec<String>> {
+        self.inner.keys(space, prefix).await
+    }
+    async fn commit(&self, ops: Vec<Op>) -> imagestore::Result<()> {
+        let counted = ops.iter().any(|op| {
+            matches!(
+                op,
+                Op::Put {
+                    space: Space::Chunks,
+                    ..
+                } | Op::Delete {
+                    space: Space::Chunks,
+                    ..
+                } | Op::DeletePrefix {
+                    space: Space::Chunks,
+                    ..
+                }
+            )
+        });
+        // Only chunk operations are counted; the memory backend applies a commit whole or not at all.
+        let accounted = if counted { Some(ops.clone()) } else { None };
+        self.inner.commit(ops).await?;
+        if let Some(ops) = accounted {
+            self.account(&ops);
+        }
+        Ok(())
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (path, name) = match (args.next(), args.next()) {
+        (Some(p), Some(n)) => (p, n),
+        _ => panic!("usage: import_throughput FILE NAME"),
+    };
+    let mut file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let rss_before = proc_status_kb("VmRSS").unwrap_or(0);
+
+    // Chunks are read lazily, as the importer asks for them, so the file is never in memory whole.
+    let chunks = futures::stream::iter(std::iter::from_fn(move || {
+        let mut buf = vec![0u8; CHUNK];
+        match file.read(&mut buf) {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some(Ok(buf))
+            }
+            Err(e) => Some(Err(imagestore::Error::unavailable(format!("reading the input: {e}")))),
+        }
+    }));
+
+    let backend = Counting::default();
+    let start = Instant::now();
+    let report = futures::executor::block_on(async {
+        let mut store = Store::open(backend.clone()).await?;
+        store.import(chunks, Default::default()).await
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let peak_kb = proc_status_kb("VmHWM").unwrap_or(0);
+    match report {
+        Ok(r) => {
+            let (stored, staged_peak) = (backend.held.borrow().0, backend.peak());
+            println!(
+                "bench: {name} native: {:.0} MB/s ({:.1} MB in {secs:.2} s; {} images, {} layers, {} blobs, format {})",
+                size as f64 / 1e6 / secs,
+                size as f64 / 1e6,
+                r.images,
+                r.layers,
+                r.blobs,
+                r.format
+            );
+            println!(
+                "bench: {name} native peak RSS: {:.0} MB ({:.0} MB before the import; blob chunks held by the memory backend: {:.0} MB at most, {:.0} MB at the end)",
+                peak_kb as f64 / 1e3,
+                rss_before as f64 / 1e3,
+                staged_peak as f64 / 1e6,
+                stored as f64 / 1e6
+            );
+        }
+        Err(e) => {
+            // scripts/bench.sh tells "format not supported yet" from real failures by this line.
+            println!("bench: {name} native: failed: {}: {}", e.code.as_str(), e.message);
+            std::process::exit(2);
+        }
+    }
+}

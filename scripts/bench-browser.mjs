@@ -1,0 +1,74 @@
+// Import throughput of the built package (pkg/web) in headless Chromium, into real IndexedDB,
+// run by scripts/bench.sh:
+//
+//   node scripts/bench-browser.mjs FILE NAME
+//
+// scripts/serve.mjs serves pkg/ and the input's folder; the page fetches the input as a Blob
+// (Chromium keeps large Blobs outside the renderer's heap) and `store.import`s it. Memory:
+// performance.memory's JS heap (peak sampled every 10 ms) and the wasm memory at the end.
+import { chromium } from "playwright-core";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer } from "./serve.mjs";
+
+const [file, name] = process.argv.slice(2);
+if (!file || !name) {
+  console.error("usage: node scripts/bench-browser.mjs FILE NAME");
+  process.exit(64);
+}
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const server = await startServer({
+  mounts: [
+    ["/pkg/", join(ROOT, "pkg")],
+    ["/input/", dirname(resolve(file))],
+  ],
+});
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--enable-precise-memory-info"],
+});
+const label = `${name} chromium (IndexedDB)`;
+let failed = false;
+try {
+  const page = await browser.newPage();
+  // Any page of the server's origin will do: the module and the input are fetched from it.
+  await page.goto(`${server.url}/pkg/package.json`);
+  const result = await page.evaluate(async (url) => {
+    const { Store } = await import("/pkg/web/index.js");
+    const init = (await import("/pkg/web/imagestore.js")).default;
+    const wasm = await init(); // already initialised: returns the instance's exports
+    const blob = await (await fetch(url)).blob();
+    const heap = () => performance.memory?.usedJSHeapSize ?? 0;
+    let peakHeap = heap();
+    const sampler = setInterval(() => { peakHeap = Math.max(peakHeap, heap()); }, 10);
+    const store = await Store.open(`bench-${Date.now()}`);
+    const start = performance.now();
+    try {
+      const report = await store.import(blob, { onProgress: () => { peakHeap = Math.max(peakHeap, heap()); } });
+      const secs = (performance.now() - start) / 1000;
+      return { ok: true, secs, size: blob.size, report, peakHeap, wasmMemory: wasm.memory.buffer.byteLength };
+    } catch (e) {
+      return { ok: false, code: e.code ?? "error", message: String(e.message ?? e) };
+    } finally {
+      clearInterval(sampler);
+    }
+  }, `/input/${encodeURIComponent(basename(file))}`);
+  if (result.ok) {
+    const { secs, size, report } = result;
+    const mb = (bytes) => (bytes / 1e6).toFixed(0);
+    console.log(
+      `bench: ${label}: ${mb(size / secs)} MB/s (${(size / 1e6).toFixed(1)} MB in ${secs.toFixed(2)} s; ` +
+        `${report.images} images, ${report.layers} layers, ${report.blobs} blobs, format ${report.format})`,
+    );
+    console.log(`bench: ${label} memory: JS heap peak ${mb(result.peakHeap)} MB, wasm memory ${mb(result.wasmMemory)} MB`);
+  } else {
+    console.log(`bench: ${label}: failed: ${result.code}: ${result.message}`);
+    failed = true;
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}
+process.exit(failed ? 2 : 0);
