@@ -81,7 +81,7 @@ export class ContainerdView {
       h("li", {},
         h("a", { href: namespaceHref(ns), "aria-current": ns === this.ns ? "page" : null, dataset: { ns } },
           h("span", { class: "ns-name" }, ns),
-          h("span", { class: "ns-counts" }, counts[i])))));
+          h("span", { class: "ns-counts" }, counts[i]))))));
     if (!namespaces.includes(this.ns) && this.ns) {
       nav.append(h("p", { class: "muted small" }, `There is no namespace ${this.ns} in this store.`));
     }
