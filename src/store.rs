@@ -375,7 +375,17 @@ impl<B: Backend> Store<B> {
     pub async fn commit_import(&mut self, finished: Finished) -> Result<ImportReport> {
         let Finished { imported, mut report } = finished;
         let outcome = match imported {
-            Imported::DockerImageStore(import) => self.apply_docker_import(import).await?,
+            Imported::DockerImageStore(import) | Imported::DockerLoad(import) => self.apply_docker_import(import).await?,
+            Imported::Containerd { import, .. } => {
+                // containerd's records are read from storage on every call: one commit is all.
+                if let Err(e) = self.backend.commit(import.ops).await {
+                    for set in &import.kept_sets {
+                        let _ = blobs::discard(&self.backend, set).await;
+                    }
+                    return Err(e);
+                }
+                return Ok(report);
+            }
         };
         report.images = outcome.images;
         report.layers = outcome.layers;

@@ -43,6 +43,7 @@ fn recording_options(log: &Rc<RefCell<Vec<Progress>>>) -> ImportOptions {
         bytes_total: None,
         on_progress: Some(Box::new(move |p: &Progress| log.borrow_mut().push(p.clone()))),
         is_cancelled: None,
+        ..Default::default()
     }
 }
 

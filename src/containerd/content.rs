@@ -287,6 +287,12 @@ impl<B: Backend + Clone> ContentStore<B> {
     }
 }
 
+/// Reads the info of `d` in namespace `ns` straight from the backend (for importers, which
+/// merge into what is there).
+pub(crate) async fn read_info<B: Backend>(b: &B, ns: &str, d: &Digest) -> Result<Option<Info>> {
+    Ok(read_record::<B, ContentRecord>(b, &content_key(ns, d)).await?.map(|rec| to_info(d.clone(), rec)))
+}
+
 pub(crate) fn to_info(digest: Digest, rec: ContentRecord) -> Info {
     Info { digest, size: rec.size, created_at: rec.created_at, updated_at: rec.updated_at, labels: rec.labels }
 }

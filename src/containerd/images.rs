@@ -256,6 +256,11 @@ impl<B: Backend + Clone> ImageStore<B> {
     }
 }
 
+/// Reads image `name` of namespace `ns` straight from the backend (for importers).
+pub(crate) async fn read_image<B: Backend>(b: &B, ns: &str, name: &str) -> Result<Option<Image>> {
+    Ok(read_record::<B, ImageRecord>(b, &image_key(ns, name)).await?.map(|rec| to_image(name, rec)))
+}
+
 pub(crate) fn to_image(name: &str, rec: ImageRecord) -> Image {
     Image { name: name.to_string(), labels: rec.labels, target: rec.target, created_at: rec.created_at, updated_at: rec.updated_at }
 }

@@ -16,7 +16,7 @@ use crate::formats::oci::{self, Descriptor, Platform};
 
 // ---- the platform rules of containerd/platforms for the default linux/amd64 ----------------
 
-fn normalize(p: &Platform) -> Platform {
+pub(crate) fn normalize(p: &Platform) -> Platform {
     let mut os = p.os.to_lowercase();
     if os.is_empty() {
         os = "linux".into(); // runtime.GOOS of the ctr that made the expected output
@@ -63,7 +63,7 @@ fn matches_one(want: (&str, &str), p: &Platform) -> bool {
     n.os == want.0 && n.architecture == want.1 && n.variant.is_empty() && n.os_features.is_empty()
 }
 
-fn default_match(p: &Platform) -> bool {
+pub(crate) fn default_match(p: &Platform) -> bool {
     DEFAULT_VECTOR.iter().any(|w| matches_one(*w, p))
 }
 

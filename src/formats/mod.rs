@@ -4,6 +4,7 @@
 // Docker (moby)
 pub mod gotime;
 pub mod image_config;
+pub mod docker_save;
 pub mod reference;
 pub mod tar_split;
 

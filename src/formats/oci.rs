@@ -122,12 +122,17 @@ pub struct Index {
     pub media_type: Option<String>,
     #[serde(rename = "artifactType", default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
-    #[serde(default)]
+    /// Go decodes `null` as an empty list (a `docker save` of an untagged image writes it).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub manifests: Vec<Descriptor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Annotations>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Base64 (standard, padded) for `Descriptor::data`, as Go's `[]byte` JSON encoding.

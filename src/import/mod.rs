@@ -11,29 +11,45 @@
 //! // commit `imported` (its staged blobs' ops with the stores' records)
 //! ```
 //! Pipeline: [`gzip`] (detected from the magic bytes) → [`tar_stream`] (push-fed tar reader)
-//! → [`collect`] (stages store files per candidate folder, found at any depth via
-//! [`store_paths`]) → at the end [`restore`] (dockerd's restore rules) → [`DockerImport`].
+//! → two collectors fed the same entries: [`collect`] (stages Docker image store files per
+//! candidate folder, found at any depth via [`store_paths`]) and [`archive`] (stages the
+//! files of `docker save` archives, OCI layouts and containerd roots). At the end the format
+//! is decided from what was found: an archive goes to [`archive_import`] (containerd or
+//! `docker load`), else the image store goes through [`restore`] (dockerd's restore rules)
+//! → [`DockerImport`].
 //! Memory is bounded by a fixed buffer plus the blob being written: layer contents stream
 //! past and are dropped. On an error or cancellation every staged blob is discarded, so the
 //! store is exactly as before.
 
+mod archive;
+mod archive_import;
 mod collect;
 mod config_facts;
+mod ctr_docker_index;
+mod ctr_import;
+mod ctr_root;
+mod docker_load;
+mod go_json;
 mod gzip;
 mod progress;
 mod records;
 mod report;
 mod restore;
 mod store_paths;
+mod tar_split_writer;
 mod tar_stream;
 
+pub use archive::{JSON_LIMIT, META_DB_LIMIT};
+pub use archive_import::{FORMAT_CONTAINERD_ROOT, FORMAT_DOCKER_SAVE, FORMAT_OCI_LAYOUT};
 pub use collect::{CONFIG_LIMIT, REPOSITORIES_LIMIT, SMALL_FILE_LIMIT};
+pub use ctr_import::{default_prefix, ContainerdImport, CtrOptions};
 pub use progress::{Phase, Progress, ProgressCallback, REPORT_EVERY};
 pub use report::ImportReport;
 
 use crate::docker::model::DockerImport;
 use crate::error::{Error, Result};
 use crate::storage::{blobs, Backend};
+use archive::ArchiveCollector;
 use collect::Collector;
 use gzip::Decompressor;
 use progress::Reporter;
@@ -48,25 +64,37 @@ pub const FORMAT_DOCKER_IMAGE_STORE: &str = "docker-image-store";
 #[non_exhaustive]
 pub enum Imported {
     DockerImageStore(DockerImport),
+    /// A `docker save` archive loaded into the Docker view, like `docker load`.
+    DockerLoad(DockerImport),
+    /// An archive or a containerd root for the containerd view: operations to commit.
+    Containerd { format: &'static str, import: ContainerdImport },
 }
 
 impl Imported {
     pub fn format(&self) -> &'static str {
         match self {
             Imported::DockerImageStore(_) => FORMAT_DOCKER_IMAGE_STORE,
+            Imported::DockerLoad(_) => FORMAT_DOCKER_SAVE,
+            Imported::Containerd { format, .. } => format,
+        }
+    }
+
+    /// The chunk sets of the staged blobs the result publishes.
+    pub fn staged_sets(&self) -> Vec<String> {
+        match self {
+            Imported::DockerImageStore(d) | Imported::DockerLoad(d) => {
+                d.images.iter().map(|(_, blob)| blob).chain(&d.tar_splits).map(|b| b.set.clone()).collect()
+            }
+            Imported::Containerd { import, .. } => import.kept_sets.clone(),
         }
     }
 
     /// Deletes the staged blobs (when the caller decides not to commit).
     pub async fn discard<B: Backend>(&self, b: &B) -> Result<()> {
-        match self {
-            Imported::DockerImageStore(d) => {
-                for blob in d.images.iter().map(|(_, blob)| blob).chain(&d.tar_splits) {
-                    blobs::discard(b, &blob.set).await?;
-                }
-                Ok(())
-            }
+        for set in self.staged_sets() {
+            blobs::discard(b, &set).await?;
         }
+        Ok(())
     }
 }
 
@@ -89,6 +117,13 @@ pub struct ImportOptions {
     pub on_progress: Option<ProgressCallback>,
     /// Polled between chunks; returning true cancels the import (error code `aborted`).
     pub is_cancelled: Option<CancelCheck>,
+    /// Where archives go: `None` loads `docker save` archives into the Docker view (like
+    /// `docker load`) and OCI layouts into namespace `default`; a namespace sends both to
+    /// containerd (like `ctr -n <namespace> images import`). containerd roots keep their own
+    /// namespaces.
+    pub namespace: Option<String>,
+    /// `ctr images import` flags for imports into containerd.
+    pub ctr: CtrOptions,
 }
 
 /// A streaming import: [`push`](Importer::push) chunks as they arrive, then
@@ -97,6 +132,9 @@ pub struct Importer {
     decoder: Decompressor,
     tar: TarReader,
     collector: Collector,
+    archive: ArchiveCollector,
+    namespace: Option<String>,
+    ctr: CtrOptions,
     reporter: Reporter,
     is_cancelled: Option<CancelCheck>,
     bytes_total: Option<u64>,
@@ -110,6 +148,9 @@ impl Importer {
             decoder: Decompressor::new(),
             tar: TarReader::new(),
             collector: Collector::new(),
+            archive: ArchiveCollector::new(),
+            namespace: options.namespace,
+            ctr: options.ctr,
             reporter: Reporter::new(options.on_progress),
             is_cancelled: options.is_cancelled,
             bytes_total: options.bytes_total,
@@ -141,7 +182,8 @@ impl Importer {
 
     /// Gives up: discards everything staged so far.
     pub async fn abort<B: Backend>(mut self, backend: &B) -> Result<()> {
-        self.collector.discard_all(backend).await
+        let archive = self.archive.discard_all(backend).await;
+        self.collector.discard_all(backend).await.and(archive)
     }
 
     async fn push_inner<B: Backend>(&mut self, b: &B, chunk: &[u8]) -> Result<()> {
@@ -151,7 +193,7 @@ impl Importer {
             let (used, tar_bytes) = self.decoder.feed(rest)?;
             rest = &rest[used..];
             self.bytes_read += used as u64;
-            read_tar(&mut self.tar, &mut self.collector, b, tar_bytes).await?;
+            read_tar(&mut self.tar, &mut self.collector, &mut self.archive, b, tar_bytes).await?;
         }
         self.report(Phase::Reading, None);
         Ok(())
@@ -160,9 +202,13 @@ impl Importer {
     async fn finish_inner<B: Backend>(&mut self, b: &B) -> Result<Finished> {
         self.check_cancelled()?;
         let tail = self.decoder.finish()?;
-        read_tar(&mut self.tar, &mut self.collector, b, tail).await?;
+        read_tar(&mut self.tar, &mut self.collector, &mut self.archive, b, tail).await?;
         self.tar.finish()?;
         self.report(Phase::Restoring, None);
+        if self.archive.found_archive() {
+            return self.finish_archive(b).await;
+        }
+        self.archive.discard_all(b).await?;
 
         let chosen = self.collector.choose()?;
         // What remains in the collector belongs to folders not taken.
@@ -184,8 +230,18 @@ impl Importer {
                 return Err(e);
             }
         }
-        let Imported::DockerImageStore(import) = &imported;
+        let Imported::DockerImageStore(import) = &imported else { unreachable!("made above") };
         let report = ImportReport::for_docker(import, self.bytes_read);
+        self.report(Phase::Done, Some(&report));
+        Ok(Finished { imported, report })
+    }
+
+    /// Finishes an archive import (the image store collector's blobs are dropped).
+    async fn finish_archive<B: Backend>(&mut self, b: &B) -> Result<Finished> {
+        self.collector.discard_all(b).await?;
+        let files = self.archive.take();
+        let imported = archive_import::finish(b, files, self.namespace.as_deref(), &self.ctr).await?;
+        let report = ImportReport::for_imported(&imported, self.bytes_read);
         self.report(Phase::Done, Some(&report));
         Ok(Finished { imported, report })
     }
@@ -210,6 +266,7 @@ impl Importer {
             // The original error is what matters; a failed cleanup leaves orphan chunk sets
             // that `blobs::sweep_orphans` removes later.
             let _ = self.collector.discard_all(b).await;
+            let _ = self.archive.discard_all(b).await;
         }
         result
     }
@@ -218,7 +275,7 @@ impl Importer {
         let counts = self.collector.counts();
         let (images, layers, blobs) = match done {
             Some(r) => (r.images as u64, r.layers as u64, r.blobs as u64),
-            None => (counts.images, counts.layers, counts.blobs),
+            None => (counts.images, counts.layers, counts.blobs + self.archive.staged),
         };
         self.reporter.update(Progress {
             phase,
@@ -231,13 +288,28 @@ impl Importer {
     }
 }
 
-/// Runs tar bytes through the reader into the collector.
-async fn read_tar<B: Backend>(tar: &mut TarReader, collector: &mut Collector, b: &B, mut input: &[u8]) -> Result<()> {
+/// Runs tar bytes through the reader into both collectors.
+async fn read_tar<B: Backend>(
+    tar: &mut TarReader,
+    collector: &mut Collector,
+    archive: &mut ArchiveCollector,
+    b: &B,
+    mut input: &[u8],
+) -> Result<()> {
     while let Some(event) = tar.next(&mut input)? {
         match event {
-            Event::Entry(e) => collector.entry(&e),
-            Event::Data(d) => collector.data(b, d).await?,
-            Event::EntryEnd => collector.end(b).await?,
+            Event::Entry(e) => {
+                collector.entry(&e);
+                archive.entry(&e);
+            }
+            Event::Data(d) => {
+                collector.data(b, d).await?;
+                archive.data(b, d).await?;
+            }
+            Event::EntryEnd => {
+                collector.end(b).await?;
+                archive.end(b).await?;
+            }
         }
     }
     Ok(())

@@ -22,6 +22,27 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
+    /// The report for any import result.
+    pub fn for_imported(imported: &super::Imported, bytes: u64) -> ImportReport {
+        use super::Imported;
+        match imported {
+            Imported::DockerImageStore(d) => ImportReport::for_docker(d, bytes),
+            Imported::DockerLoad(d) => {
+                ImportReport { format: imported.format().to_string(), ..ImportReport::for_docker(d, bytes) }
+            }
+            Imported::Containerd { format, import } => ImportReport {
+                format: format.to_string(),
+                images: import.images.len(),
+                layers: 0,
+                references: import.images.len(),
+                blobs: import.blobs,
+                bytes,
+                skipped: import.skipped.clone(),
+                warnings: import.warnings.clone(),
+            },
+        }
+    }
+
     /// The report for a Docker image store import, from what the importer produced. The
     /// façade may overwrite the counts with what its commit actually added.
     pub fn for_docker(import: &DockerImport, bytes: u64) -> ImportReport {

@@ -34,6 +34,9 @@ pub struct TarEntry {
     pub size: u64,
     /// Offset of the entry's header block in the tar stream.
     pub offset: u64,
+    /// The link target of a symlink or hard link (PAX `linkpath` or GNU long link applied);
+    /// empty for other kinds.
+    pub link: String,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -84,6 +87,7 @@ enum State {
 #[derive(Default)]
 struct Pending {
     path: Option<String>,
+    link: Option<String>,
     size: Option<u64>,
 }
 
@@ -327,7 +331,13 @@ impl TarReader {
         if path.is_empty() {
             path = String::from("(unnamed)");
         }
-        let entry = TarEntry { path, kind, size, offset: at };
+        let link = match kind {
+            EntryKind::Symlink | EntryKind::HardLink => pending
+                .link
+                .unwrap_or_else(|| String::from_utf8_lossy(&header.link_name_bytes().unwrap_or_default()).into_owned()),
+            _ => String::new(),
+        };
+        let entry = TarEntry { path, kind, size, offset: at, link };
         self.entries += 1;
         if ty == EntryType::GNUSparse && header.as_gnu().is_some_and(|g| g.is_extended()) {
             self.state = State::SparseBlocks { entry };
@@ -354,6 +364,9 @@ impl TarReader {
                         "path" if !value.is_empty() => {
                             self.pending.path = Some(String::from_utf8_lossy(value).into_owned())
                         }
+                        "linkpath" if !value.is_empty() => {
+                            self.pending.link = Some(String::from_utf8_lossy(value).into_owned())
+                        }
                         "size" => {
                             let s = std::str::from_utf8(value).ok().and_then(|s| s.parse::<u64>().ok()).ok_or_else(
                                 || {
@@ -377,8 +390,10 @@ impl TarReader {
                 let name = buf.split(|&b| b == 0).next().unwrap_or_default();
                 self.pending.path = Some(String::from_utf8_lossy(name).into_owned());
             }
-            // Link targets are never followed, so the long form is not kept either.
-            ExtKind::GnuLongLink => {}
+            ExtKind::GnuLongLink => {
+                let name = buf.split(|&b| b == 0).next().unwrap_or_default();
+                self.pending.link = Some(String::from_utf8_lossy(name).into_owned());
+            }
         }
         self.state = State::Padding { remaining: padding };
         Ok(())
@@ -515,6 +530,8 @@ mod tests {
         b.append_data(&mut h, "dir/", std::io::empty()).unwrap();
         let got = read_all(&b.into_inner().unwrap(), 512).unwrap();
         assert_eq!(got[0].0.kind, EntryKind::Symlink);
+        assert_eq!(got[0].0.link, "target");
+        assert_eq!(got[1].0.link, "");
         assert_eq!(got[1].0.kind, EntryKind::Dir);
     }
 

@@ -48,6 +48,18 @@ pub async fn stat<B: Backend>(b: &B, d: &Digest) -> Result<Option<BlobRecord>> {
 /// Reads `len` bytes from `offset` (clamped to the blob's end).
 pub async fn read_range<B: Backend>(b: &B, d: &Digest, offset: u64, len: u64) -> Result<Vec<u8>> {
     let rec = stat(b, d).await?.ok_or_else(|| Error::not_found(format!("content {d}: not found")))?;
+    read_chunks(b, d, &rec, offset, len).await
+}
+
+/// Reads `len` bytes from `offset` of a blob that is staged but not yet published (importers
+/// read back what they streamed in, e.g. to parse a manifest once they know it is one).
+pub async fn read_staged<B: Backend>(b: &B, staged: &StagedBlob, offset: u64, len: u64) -> Result<Vec<u8>> {
+    let chunks = if staged.size == 0 { String::new() } else { staged.set.clone() };
+    let rec = BlobRecord { size: staged.size, chunks, chunk_size: CHUNK_SIZE as u64 };
+    read_chunks(b, &staged.digest, &rec, offset, len).await
+}
+
+async fn read_chunks<B: Backend>(b: &B, d: &Digest, rec: &BlobRecord, offset: u64, len: u64) -> Result<Vec<u8>> {
     let end = rec.size.min(offset.saturating_add(len));
     if offset >= end {
         return Ok(Vec::new());

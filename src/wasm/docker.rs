@@ -47,11 +47,13 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "ImportInput")] input: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ImportOptions")] options: JsValue,
     ) -> Promise {
+        let archive = super::containerd::archive_options(&options);
         let prepared = self.prepare_import(&input, &options);
         promise(async move {
             let (input, (on_progress, signal), backend, facade) = prepared?;
             let reader = input.reader();
-            let options = input::import_options(on_progress, signal.clone(), input.size());
+            let mut options = input::import_options(on_progress, signal.clone(), input.size());
+            (options.namespace, options.ctr) = archive?;
             // Streaming writes only staged blobs: other calls go on meanwhile.
             let staged = crate::store::stream_import(&*backend, input.into_chunks(signal), options).await;
             let finished = match staged {

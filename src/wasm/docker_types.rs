@@ -19,6 +19,8 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   /** Aborting it rejects the import with code `aborted`; the store is left as it was. */
   signal?: AbortSignal;
+  /** containerd namespace for `docker save` archives and OCI layouts; ctr's import flags. */
+  namespace?: string; baseName?: string; indexName?: string; digests?: boolean; allPlatforms?: boolean;
 }
 
 export interface ImportProgress {

@@ -154,5 +154,5 @@ pub fn import_options(on_progress: Option<Function>, signal: Option<JsValue>, by
         })
     });
     let is_cancelled = signal.map(|s| -> CancelCheck { Box::new(move || is_aborted(&s)) });
-    ImportOptions { bytes_total, on_progress, is_cancelled }
+    ImportOptions { bytes_total, on_progress, is_cancelled, ..Default::default() }
 }

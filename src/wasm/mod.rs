@@ -2,6 +2,7 @@
 //! out, the runtime choice of backend. Store logic lives in the layers below.
 
 mod backend;
+mod containerd;
 mod docker;
 mod docker_types;
 mod error;
@@ -10,6 +11,7 @@ mod store;
 mod types;
 
 pub use backend::{AnyBackend, BackendKind};
+pub use containerd::{Content, ContentWriter, Namespace};
 pub use error::to_js_error;
 pub use store::Store;
 pub use types::StoreOptions;

@@ -28,6 +28,8 @@ pub struct Store {
     name: String,
     backend: Rc<AnyBackend>,
     facade: Rc<Mutex<Facade>>,
+    /// The containerd view (its open-ingest locks are shared by every namespace handle).
+    containerd: crate::containerd::Containerd<AnyBackend>,
     closed: Cell<bool>,
 }
 
@@ -106,13 +108,20 @@ impl Store {
                 return Err(e.context(format!("opening store {name:?}")));
             }
         };
-        Ok(Store { name, backend: Rc::new(backend), facade: Rc::new(Mutex::new(facade)), closed: Cell::new(false) })
+        let containerd = crate::containerd::Containerd::new(backend.clone());
+        Ok(Store { name, backend: Rc::new(backend), facade: Rc::new(Mutex::new(facade)), containerd, closed: Cell::new(false) })
     }
 
     /// The façade for operation `op`, or `failed_precondition` once the store is closed.
     pub(super) fn facade_for(&self, op: &str) -> Result<Rc<Mutex<Facade>>> {
         self.backend_for(op)?;
         Ok(self.facade.clone())
+    }
+
+    /// The containerd view for operation `op`, or `failed_precondition` once closed.
+    pub(super) fn containerd_for(&self, op: &str) -> Result<crate::containerd::Containerd<AnyBackend>> {
+        self.backend_for(op)?;
+        Ok(self.containerd.clone())
     }
 
     /// The backend for operation `op`, or `failed_precondition` once the store is closed.

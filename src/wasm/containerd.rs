@@ -1,0 +1,431 @@
+//! The containerd view on the JS `Store` class: `store.namespaces()`, `store.containerd(ns)`
+//! (images and content of one namespace, with containerd's semantics and error texts), and
+//! `store.gc()`. Thin conversions around [`crate::containerd`]; filters are containerd filter
+//! strings, given as one string or an array of them (several = any of them matches).
+
+use super::backend::AnyBackend;
+use super::error::to_js_error;
+use super::store::{to_js_value, Store};
+use crate::containerd::ls_view::{format_size, image_rows};
+use crate::containerd::{self, ContentStore, ImageStore, Labels};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use futures::lock::Mutex;
+use js_sys::{Function, Promise, Reflect};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::future::Future;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_CONTAINERD_TYPES: &'static str = r#"
+/** containerd filter strings: one, or several (an image matches if any of them matches). */
+export type ContainerdFilters = string | string[];
+
+export interface ContainerdImage {
+  name: string;
+  labels: Record<string, string>;
+  target: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> };
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+/** Where `Store.import` sends archives (see the Rust docs of `ImportOptions`). */
+export interface ArchiveImportOptions {
+  /** containerd namespace for `docker save` archives and OCI layouts (`docker save` without it: Docker view). */
+  namespace?: string;
+  /** ctr's --base-name, --index-name, --digests, --all-platforms. */
+  baseName?: string; indexName?: string; digests?: boolean; allPlatforms?: boolean;
+}
+
+/** One row of `ctr images ls`: the cells as ctr prints them, plus the size in bytes. */
+export interface CtrImageRow {
+  ref: string; type: string; digest: string; size: string; sizeBytes: number; platforms: string; labels: string;
+  /** Why the SIZE walk stopped early (ctr logs it and prints the row anyway). */
+  sizeError: string | null;
+}
+
+export interface ContentInfo { digest: string; size: number; createdAt: string; updatedAt: string; labels: Record<string, string> }
+export interface IngestStatus { ref: string; offset: number; total: number; expected: string | null; startedAt: string; updatedAt: string }
+export interface GcResult { deletedBlobs: string[]; deletedContent: Record<string, string[]>; deletedImages: Record<string, string[]>; deletedIngests: Record<string, string[]>; sweptChunkSets: number }
+"#;
+
+fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
+}
+
+/// `undefined`, a string, or an array of strings.
+fn filters(v: &JsValue) -> Result<Vec<String>> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Vec::new());
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(vec![s]);
+    }
+    serde_wasm_bindgen::from_value(v.clone()).map_err(|_| Error::invalid("filters must be a string or an array of strings"))
+}
+
+fn from_js<T: for<'de> Deserialize<'de>>(what: &str, v: JsValue) -> Result<T> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| Error::invalid(format!("{what}: {e}")))
+}
+
+/// The archive routing options of `Store.import`: `namespace` (send `docker save` archives
+/// and OCI layouts to that containerd namespace, like `ctr -n <ns> images import`; without
+/// it `docker save` archives are loaded into the Docker view like `docker load`, and OCI
+/// layouts go to namespace `default`), and ctr's `baseName`, `indexName`, `digests`,
+/// `allPlatforms`.
+pub(super) fn archive_options(options: &JsValue) -> Result<(Option<String>, crate::import::CtrOptions)> {
+    let mut ctr = crate::import::CtrOptions::default();
+    if !options.is_object() {
+        return Ok((None, ctr));
+    }
+    let get = |k: &str| Reflect::get(options, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let text = |k: &str| -> Result<Option<String>> {
+        let v = get(k);
+        if v.is_undefined() || v.is_null() {
+            return Ok(None);
+        }
+        v.as_string().map(Some).ok_or_else(|| Error::invalid(format!("import: options.{k} must be a string")))
+    };
+    let flag = |k: &str| get(k).as_bool().unwrap_or(false);
+    ctr.base_name = text("baseName")?;
+    ctr.index_name = text("indexName")?;
+    ctr.digest_refs = flag("digests");
+    ctr.all_platforms = flag("allPlatforms");
+    Ok((text("namespace")?, ctr))
+}
+
+fn digest(s: &str) -> Result<Digest> {
+    Digest::parse(s)
+}
+
+#[wasm_bindgen]
+impl Store {
+    /// Every containerd namespace, in byte order.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string[]>")]
+    pub fn namespaces(&self) -> Promise {
+        let c = self.containerd_for("namespaces");
+        promise(async move { to_js_value(&c?.namespaces().await?) })
+    }
+
+    /// The images and content of one containerd namespace.
+    pub fn containerd(&self, namespace: String) -> Result<Namespace, JsValue> {
+        let ns = self.containerd_for("containerd").and_then(|c| c.namespace(&namespace)).map_err(to_js_error)?;
+        Ok(Namespace { images: ns.images(), content: ns.content() })
+    }
+
+    /// containerd's garbage collection over every namespace; the Docker view's blobs (image
+    /// configs and tar-splits) are kept.
+    #[wasm_bindgen(unchecked_return_type = "Promise<GcResult>")]
+    pub fn gc(&self) -> Promise {
+        let prepared = self.containerd_for("gc").and_then(|c| Ok((c, self.facade_for("gc")?)));
+        promise(async move {
+            let (c, facade) = prepared?;
+            // Holding the façade keeps Docker imports and deletes out while GC runs.
+            let facade = facade.lock().await;
+            let docker = facade.docker();
+            let mut roots: HashSet<Digest> = docker.images.map().map(|img| img.id().clone()).collect();
+            roots.extend(docker.layers.records().filter_map(|l| l.tar_split.clone()));
+            let r = c.gc(&roots).await?;
+            #[derive(Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Out {
+                deleted_blobs: Vec<Digest>,
+                deleted_content: std::collections::BTreeMap<String, Vec<Digest>>,
+                deleted_images: std::collections::BTreeMap<String, Vec<String>>,
+                deleted_ingests: std::collections::BTreeMap<String, Vec<String>>,
+                swept_chunk_sets: usize,
+            }
+            to_js_value(&Out {
+                deleted_blobs: r.deleted_blobs,
+                deleted_content: r.deleted_content,
+                deleted_images: r.deleted_images,
+                deleted_ingests: r.deleted_ingests,
+                swept_chunk_sets: r.swept_chunk_sets,
+            })
+        })
+    }
+}
+
+/// One containerd namespace (`store.containerd(ns)`).
+#[wasm_bindgen]
+pub struct Namespace {
+    images: ImageStore<AnyBackend>,
+    content: ContentStore<AnyBackend>,
+}
+
+#[wasm_bindgen]
+impl Namespace {
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.images.namespace().to_string()
+    }
+
+    /// The namespace's content store.
+    #[wasm_bindgen(getter)]
+    pub fn content(&self) -> Content {
+        Content { store: self.content.clone() }
+    }
+
+    /// Images matching any of the filters (none: all), in name order.
+    #[wasm_bindgen(js_name = listImages, unchecked_return_type = "Promise<ContainerdImage[]>")]
+    pub fn list_images(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
+        let (images, f) = (self.images.clone(), filters(&filters_));
+        promise(async move { to_js_value(&images.list_filtered(&f?).await?) })
+    }
+
+    #[wasm_bindgen(js_name = getImage, unchecked_return_type = "Promise<ContainerdImage>")]
+    pub fn get_image(&self, name: String) -> Promise {
+        let images = self.images.clone();
+        promise(async move { to_js_value(&images.get(&name).await?) })
+    }
+
+    #[wasm_bindgen(js_name = createImage, unchecked_return_type = "Promise<ContainerdImage>")]
+    pub fn create_image(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdImage")] image: JsValue) -> Promise {
+        let (images, img) = (self.images.clone(), from_js::<containerd::Image>("createImage", image));
+        promise(async move { to_js_value(&images.create(&img?).await?) })
+    }
+
+    /// Updates the given field paths (`labels`, `labels.<k>`, `target`, `annotations`,
+    /// `annotations.<k>`; none: everything).
+    #[wasm_bindgen(js_name = updateImage, unchecked_return_type = "Promise<ContainerdImage>")]
+    pub fn update_image(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ContainerdImage")] image: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | string[]")] fieldpaths: JsValue,
+    ) -> Promise {
+        let (images, img, paths) = (self.images.clone(), from_js::<containerd::Image>("updateImage", image), filters(&fieldpaths));
+        promise(async move {
+            let paths = paths?;
+            let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+            to_js_value(&images.update(&img?, &refs).await?)
+        })
+    }
+
+    #[wasm_bindgen(js_name = deleteImage, unchecked_return_type = "Promise<void>")]
+    pub fn delete_image(&self, name: String) -> Promise {
+        let images = self.images.clone();
+        promise(async move {
+            images.delete(&name, None).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The rows `ctr images ls` prints for the images matching the filters.
+    #[wasm_bindgen(js_name = imagesTable, unchecked_return_type = "Promise<CtrImageRow[]>")]
+    pub fn images_table(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
+        let (images, content, f) = (self.images.clone(), self.content.clone(), filters(&filters_));
+        promise(async move {
+            #[derive(Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Row {
+                #[serde(rename = "ref")]
+                reference: String,
+                #[serde(rename = "type")]
+                media_type: String,
+                digest: String,
+                size: String,
+                size_bytes: i64,
+                platforms: String,
+                labels: String,
+                size_error: Option<String>,
+            }
+            let list = images.list_filtered(&f?).await?;
+            let rows: Vec<Row> = image_rows(&content, &list)
+                .await
+                .into_iter()
+                .map(|r| Row {
+                    size: format_size(r.size),
+                    size_bytes: r.size,
+                    reference: r.name,
+                    media_type: r.media_type,
+                    digest: r.digest,
+                    platforms: r.platforms,
+                    labels: r.labels,
+                    size_error: r.size_error.map(|e| e.message),
+                })
+                .collect();
+            to_js_value(&rows)
+        })
+    }
+}
+
+/// A namespace's content store (`ns.content`).
+#[wasm_bindgen]
+pub struct Content {
+    store: ContentStore<AnyBackend>,
+}
+
+#[derive(Deserialize)]
+struct InfoArg {
+    digest: String,
+    #[serde(default)]
+    labels: Labels,
+}
+
+#[wasm_bindgen]
+impl Content {
+    #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo>")]
+    pub fn info(&self, digest_: String) -> Promise {
+        let store = self.store.clone();
+        promise(async move { to_js_value(&store.info(&digest(&digest_)?).await?) })
+    }
+
+    /// Infos matching any of the filters, in digest order.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo[]>")]
+    pub fn list(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
+        let (store, f) = (self.store.clone(), filters(&filters_));
+        promise(async move { to_js_value(&store.walk_filtered(&f?).await?) })
+    }
+
+    /// Calls `fn(info)` for each info matching the filters (containerd's Walk).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn walk(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(info: ContentInfo) => void")] f: Function,
+        #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue,
+    ) -> Promise {
+        let (store, fl) = (self.store.clone(), filters(&filters_));
+        promise(async move {
+            for info in store.walk_filtered(&fl?).await? {
+                f.call1(&JsValue::NULL, &to_js_value(&info)?).map_err(|e| Error::aborted(format!("walk callback threw: {e:?}")))?;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Up to `length` bytes from `offset` (clamped to the blob's end).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn read(&self, digest_: String, offset: Option<f64>, length: Option<f64>) -> Promise {
+        let store = self.store.clone();
+        promise(async move {
+            let bytes = store.read(&digest(&digest_)?, offset.unwrap_or(0.0) as u64, length.map_or(u64::MAX, |l| l as u64)).await?;
+            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+        })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn delete(&self, digest_: String) -> Promise {
+        let store = self.store.clone();
+        promise(async move {
+            store.delete(&digest(&digest_)?).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Updates labels (`labels` or `labels.<k>`; none: replace all).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo>")]
+    pub fn update(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ digest: string; labels?: Record<string, string> }")] info: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | string[]")] fieldpaths: JsValue,
+    ) -> Promise {
+        let (store, arg, paths) = (self.store.clone(), from_js::<InfoArg>("update", info), filters(&fieldpaths));
+        promise(async move {
+            let arg = arg?;
+            let d = digest(&arg.digest)?;
+            let mut info = store.info(&d).await?;
+            info.labels = arg.labels;
+            let paths = paths?;
+            let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+            to_js_value(&store.update(&info, &refs).await?)
+        })
+    }
+
+    /// Opens an ingest: `{ expected: { digest, size } }` are optional.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ContentWriter>")]
+    pub fn writer(
+        &self,
+        reference: String,
+        #[wasm_bindgen(unchecked_param_type = "{ expected?: { digest?: string; size?: number } }")] options: JsValue,
+    ) -> Promise {
+        let store = self.store.clone();
+        promise(async move {
+            let expected = if options.is_object() { Reflect::get(&options, &"expected".into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED };
+            let (want, size) = if expected.is_object() {
+                let d = Reflect::get(&expected, &"digest".into()).ok().and_then(|v| v.as_string());
+                let s = Reflect::get(&expected, &"size".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+                (d.map(|d| digest(&d)).transpose()?, s as u64)
+            } else {
+                (None, 0)
+            };
+            let w = store.writer(&reference, want.as_ref(), size).await?;
+            Ok(ContentWriter { inner: Rc::new(Mutex::new(Some(w))) }.into())
+        })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<IngestStatus>")]
+    pub fn status(&self, reference: String) -> Promise {
+        let store = self.store.clone();
+        promise(async move { to_js_value(&store.status(&reference).await?) })
+    }
+
+    #[wasm_bindgen(js_name = listStatuses, unchecked_return_type = "Promise<IngestStatus[]>")]
+    pub fn list_statuses(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
+        let (store, f) = (self.store.clone(), filters(&filters_));
+        promise(async move { to_js_value(&store.list_statuses_filtered(&f?).await?) })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn abort(&self, reference: String) -> Promise {
+        let store = self.store.clone();
+        promise(async move {
+            store.abort(&reference).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+/// An open ingest (`content.writer(...)`): `write` bytes, then `commit(size, digest)`.
+#[wasm_bindgen]
+pub struct ContentWriter {
+    inner: Rc<Mutex<Option<containerd::ContentWriter<AnyBackend>>>>,
+}
+
+fn closed() -> Error {
+    crate::containerd::errdefs::failed_precondition("cannot write to a closed writer")
+}
+
+#[wasm_bindgen]
+impl ContentWriter {
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn write(&self, bytes: Vec<u8>) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            inner.lock().await.as_mut().ok_or_else(closed)?.write(&bytes).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Commits under the digest (checked against `digest` and `size` when given; size 0 =
+    /// unchecked) with optional labels.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo>")]
+    pub fn commit(&self, size: Option<f64>, digest_: Option<String>, labels: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let w = inner.lock().await.take().ok_or_else(closed)?;
+            let want = digest_.map(|d| digest(&d)).transpose()?;
+            let labels: Labels = if labels.is_undefined() || labels.is_null() { Labels::new() } else { from_js("commit labels", labels)? };
+            to_js_value(&w.commit(size.unwrap_or(0.0) as u64, want.as_ref(), labels).await?)
+        })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<IngestStatus>")]
+    pub fn status(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { to_js_value(&inner.lock().await.as_ref().ok_or_else(closed)?.status()) })
+    }
+
+    /// Closes without committing (the ingest stays, as containerd leaves it).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn close(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            if let Some(w) = inner.lock().await.take() {
+                w.close().await?;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
