@@ -118,13 +118,15 @@ export class ImportPanel {
   async run(file, signal, target) {
     let latest = null;
     let scheduled = false;
+    const controller = this.controller;
     const onProgress = (p) => {
       latest = p;
       if (scheduled) return;
       scheduled = true;
       requestAnimationFrame(() => {
         scheduled = false;
-        this.showProgress(file, latest);
+        // A frame that comes after the import ended must not bring the finished bar back.
+        if (this.controller === controller) this.showProgress(file, latest);
       });
     };
     return call("import", "Importing", file, { onProgress, signal, ...target });
