@@ -139,6 +139,7 @@ test("containerd filters give ctr's answers; lines are ORed; a bad filter is exp
     assert.match(error, /This filter is not valid/);
     assert.match(error, /line 2 \(labels\.team=platform\)/, error);
     assert.doesNotMatch(error, /line 1/);
+    assert.match(error, /compare with ==/);
     assert.equal(await p.getAttribute("#ctr-filter", "aria-invalid"), "true");
     assert.deepEqual(await tableRows(p), []);
     assert.match(await p.textContent("#ctr-empty"), /until the filter is valid/);

@@ -2,7 +2,7 @@
 // images as `ctr images ls` prints them (sortable, with containerd's filter syntax) or its
 // content as `ctr content ls` prints it. Every answer comes from the store; when the loaded
 // package lacks a method, the view says which instead of showing anything made up.
-import { $, debounce, h, replace } from "./dom.js";
+import { $, breakable, debounce, h, replace } from "./dom.js";
 import { call, explain, has, MissingFeature, namespaceHandle, nsCall } from "./store.js";
 import { contentRow, parseFilterLines, sortRows } from "./ctr.js";
 import { absoluteTime } from "./format.js";
@@ -116,7 +116,7 @@ export class ContainerdView {
         if (err?.code !== "invalid_argument") throw err;
         const message = await this.filterErrorMessage(handle, lines, err);
         if (seq !== this.seq) return;
-        replace(errorBox, h("strong", {}, "This filter is not valid. "), message);
+        replace(errorBox, h("strong", {}, "This filter is not valid. "), message, hintFor(message));
         errorBox.hidden = false;
         this.filterInput.setAttribute("aria-invalid", "true");
         this.rows = [];
@@ -184,12 +184,12 @@ export class ContainerdView {
       ? { class: "num partial", title: `${r.sizeBytes} bytes so far: ctr stops summing here (${r.sizeError})` }
       : { class: "num", title: `${r.sizeBytes} bytes` };
     return h("tr", { dataset: { ref: r.ref } },
-      h("td", { class: "ref" }, h("a", { href: ctrImageHref(ns, r.ref), title: `Show ${r.ref}` }, r.ref)),
-      h("td", { class: "mono type" }, r.type),
+      h("td", { class: "ref" }, h("a", { href: ctrImageHref(ns, r.ref), title: `Show ${r.ref}` }, breakable(r.ref))),
+      h("td", { class: "mono type" }, breakable(r.type)),
       h("td", { class: "mono digest", title: r.digest }, r.digest),
       h("td", partial, r.size),
-      h("td", { class: "mono" }, r.platforms),
-      h("td", { class: "mono labels" }, r.labels));
+      h("td", { class: "mono" }, breakable(r.platforms)),
+      h("td", { class: "mono labels" }, breakable(r.labels)));
   }
 
   /** The namespace's blobs as `ctr content ls` prints them (labels one per line). */
@@ -224,6 +224,13 @@ export class ContainerdView {
   fitFilterBox() {
     this.filterInput.rows = Math.min(6, Math.max(1, this.filterInput.value.split("\n").length));
   }
+}
+
+/** A plain hint for the mistakes containerd's parser names. */
+function hintFor(message) {
+  if (/unsupported operator "="/.test(message)) return " — compare with == (equal), != (not equal) or ~= (regular expression).";
+  if (/quoted|unterminated|invalid quote/i.test(message)) return " — close the quotes around the key.";
+  return "";
 }
 
 function plural(n, word) {
