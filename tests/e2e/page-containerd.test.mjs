@@ -236,6 +236,20 @@ test("an OCI archive imported into namespace team2 through the import choice", n
     assert.equal(await p.$$eval("#images tbody tr", (trs) => trs.length), 0);
   }));
 
+test("a docker save archive goes to Docker by default, and to a namespace when one is chosen", needsApi, () =>
+  page(async (p) => {
+    await importFile(p, `${BASIC}docker-save.tar`);
+    assert.equal(await p.getAttribute("#import-format", "data-format"), "docker-save");
+    assert.match(await p.textContent("#import-report"), /Went to\s*Docker/);
+    await p.waitForFunction(() => document.querySelectorAll("#images tbody tr").length > 0);
+    await p.click("#import-to-containerd");
+    await p.fill("#import-namespace", "saved");
+    await importFile(p, `${BASIC}docker-save.tar`);
+    assert.match(await p.textContent("#import-report"), /containerd namespace saved/);
+    await openNamespace(p, "saved");
+    assert.ok((await tableRows(p)).length > 0, "the namespace lists the archive's images");
+  }));
+
 test("tarball text stays text in the containerd view", needsApi, () =>
   page(async (p) => {
     await importFile(p, `${BASIC}containerd-root.tar`);
