@@ -11,7 +11,8 @@ import { withPage } from "./harness.mjs";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BASIC = `${ROOT}tests/fixtures/docker20/basic/`;
 const EXPECTED = `${BASIC}expected/`;
-const DOCS_SHOTS = `${ROOT}docs/screenshots/`;
+// The README's pictures are refreshed only on request (UPDATE_SCREENSHOTS=1), as in page.test.mjs.
+const DOCS_SHOTS = process.env.UPDATE_SCREENSHOTS === "1" ? `${ROOT}docs/screenshots/` : `${ROOT}tests/e2e/screenshots/tmp/`;
 const EDGE_REF = "docker.io/local/edge:latest";
 const EDGE_MANIFEST = "sha256:2aa71f6552ff8b14a8dd1f9919b43585473d817f430386e22951406b635753e2";
 
