@@ -94,6 +94,7 @@ chromium_wasm() {
 
 e2e() {
     scripts/build.sh || { echo "make build failed: no package to test"; return 1; }
+    bash scripts/sample.sh || { echo "the sample store could not be generated"; return 1; }
     node --test --test-reporter=tap tests/node/*.test.mjs tests/e2e/*.test.mjs
 }
 

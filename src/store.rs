@@ -202,6 +202,10 @@ impl<B: Backend> Store<B> {
     async fn commit_tx(&self, tx: Tx) -> Result<()> {
         let mut ops = tx.ops;
         for d in &tx.dead_blobs {
+            // A blob the Docker view drops may still be content in a containerd namespace.
+            if crate::containerd::any_namespace_has_content(&self.backend, d).await? {
+                continue;
+            }
             if let Some(rec) = blobs::stat(&self.backend, d).await? {
                 ops.extend(blobs::delete_ops(d, &rec));
             }

@@ -108,6 +108,18 @@ pub(crate) fn ingests_prefix(ns: &str) -> String {
     format!("{DATA_PREFIX}{ns}/ingest/")
 }
 
+/// Whether any namespace's content store lists blob `d`. The Docker view checks this before it
+/// deletes a blob it no longer needs: blobs are shared by digest between the two views.
+pub async fn any_namespace_has_content<B: Backend>(b: &B, d: &crate::digest::Digest) -> Result<bool> {
+    for key in b.keys(Space::Meta, NAMESPACE_PREFIX).await? {
+        let ns = &key[NAMESPACE_PREFIX.len()..];
+        if b.get(Space::Meta, &format!("{}{d}", content_prefix(ns))).await?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 // ---- shared record helpers -----------------------------------------------------------------
 
 pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
