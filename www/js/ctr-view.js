@@ -42,7 +42,8 @@ export class ContainerdView {
       namespaces = await call("namespaces", "Listing containerd namespaces");
     } catch (err) {
       replace($("#ctr-namespaces"));
-      replace(missing, explain(err, "Listing containerd namespaces").title);
+      const { title, detail, advice } = explain(err, "Listing containerd namespaces");
+      replace(missing, [title, detail && [h("br"), detail], advice && [h("br"), advice]]);
       missing.hidden = false;
       $("#ctr-namespace").hidden = true;
       return;
@@ -67,10 +68,6 @@ export class ContainerdView {
     $("#ctr-content-panel").hidden = tab !== "content";
     if (tab === "images") await this.updateImages();
     else await this.showContent();
-  }
-
-  hide() {
-    $("#ctr-view").hidden = true;
   }
 
   /** The namespace links, each with its image and blob counts (asked of the store). */
