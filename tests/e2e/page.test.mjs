@@ -167,6 +167,7 @@ test("inspecting local/edge:latest shows its history, layers and tree", needsApi
     assert.equal(await p.textContent("#image-tree [aria-current]").then((t) => t.includes("4afb125595bd")), true);
     const raw = JSON.parse(await p.textContent("#raw-json"));
     assert.equal(raw[0].Id, EDGE);
+    assert.deepEqual(Object.keys(raw[0]), Object.keys(inspect), "dockerd's field order, Id first");
     // Tree nodes are links to their own inspect view.
     await p.click(`#image-tree a[data-id="${inspect.Parent}"]`);
     await p.waitForFunction((id) => document.querySelector("#inspect-view .mono")?.textContent === id, inspect.Parent);

@@ -57,3 +57,13 @@ export function facts(pairs, className = "facts") {
     ]),
   );
 }
+
+/**
+ * Text with line-break opportunities (<wbr>) after the separators of names, media types and
+ * label lists ("/", ":", ".", "+", ",", "="), so long cells wrap at sensible places. The text
+ * itself (textContent) is unchanged.
+ */
+export function breakable(text) {
+  const parts = String(text ?? "").split(/(?<=[/:.+,=])/);
+  return parts.flatMap((part, i) => (i === 0 ? [part] : [document.createElement("wbr"), part]));
+}

@@ -2,15 +2,18 @@
 
 const DECIMAL_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
 
-/** docker's units.HumanSizeWithPrecision(size, 3): "1.98MB", "3.05MB", "0B", "123kB". */
-export function humanSize(bytes) {
+/**
+ * go-units HumanSizeWithPrecision(size, precision): with 3 (the docker CLI's) "1.98MB", "3.05MB",
+ * "0B"; with 4 (HumanSize, what `ctr content ls` prints) "1.051MB", "2.56kB".
+ */
+export function humanSize(bytes, precision = 3) {
   let size = Number(bytes);
   let i = 0;
   while (size >= 1000 && i < DECIMAL_UNITS.length - 1) {
     size /= 1000;
     i++;
   }
-  return goFormatG(size, 3) + DECIMAL_UNITS[i];
+  return goFormatG(size, precision) + DECIMAL_UNITS[i];
 }
 
 /**

@@ -4,8 +4,34 @@
 import { $, h, replace, facts } from "./dom.js";
 import { call, clearStore, has, MissingFeature } from "./store.js";
 import { humanSize } from "./format.js";
+import { namespaceHref } from "./route.js";
 
 const SAMPLE_FLAG = "imagestore-page:sample-only";
+
+/** The report's formats in words. */
+const FORMAT_NAMES = {
+  "docker-image-store": "Docker image store (/var/lib/docker/image/<driver>/)",
+  "docker-save": "docker save archive",
+  "oci-layout": "OCI image layout",
+  "containerd-root": "containerd root",
+};
+/** Formats whose images can land in containerd namespaces. */
+const CONTAINERD_FORMATS = new Set(["docker-save", "oci-layout", "containerd-root"]);
+
+function formatName(format) {
+  if (!format) return null;
+  return FORMAT_NAMES[format] ? `${FORMAT_NAMES[format]} (${format})` : format;
+}
+
+/** Where the import's images are now, as a link to that view. */
+function whereItWent(format, namespace) {
+  if (format === "containerd-root") return h("a", { href: "#/containerd" }, "containerd, in the namespaces of the root");
+  if (format === "oci-layout" || (format === "docker-save" && namespace)) {
+    const ns = namespace ?? "default";
+    return h("a", { href: namespaceHref(ns) }, `containerd namespace ${ns}`);
+  }
+  return h("a", { href: "#/" }, "Docker");
+}
 
 export class ImportPanel {
   constructor(app) {
@@ -42,6 +68,8 @@ export class ImportPanel {
       this.zone.classList.remove("dragging");
       this.importFile(file);
     });
+    // Typing a namespace means importing into it.
+    $("#import-namespace").addEventListener("input", () => ($("#import-to-containerd").checked = true));
     if (!has("import")) {
       this.zone.append(h("p", { class: "muted" }, new MissingFeature("import", "Importing").message));
     }
@@ -66,10 +94,11 @@ export class ImportPanel {
     this.showProgress(file, null);
     try {
       if (replacing) await clearStore();
-      const report = await this.run(file, this.controller.signal);
+      const target = sample ? {} : this.target();
+      const report = await this.run(file, this.controller.signal, target);
       if (sample) localStorage.setItem(SAMPLE_FLAG, "1");
       else localStorage.removeItem(SAMPLE_FLAG);
-      this.showReport(file, report, { replaced: replacing });
+      this.showReport(file, report, { replaced: replacing, namespace: target.namespace });
       return report;
     } catch (err) {
       if (replacing) await this.restoreSample();
@@ -86,19 +115,31 @@ export class ImportPanel {
     }
   }
 
-  async run(file, signal) {
+  async run(file, signal, target) {
     let latest = null;
     let scheduled = false;
+    const controller = this.controller;
     const onProgress = (p) => {
       latest = p;
       if (scheduled) return;
       scheduled = true;
       requestAnimationFrame(() => {
         scheduled = false;
-        this.showProgress(file, latest);
+        // A frame that comes after the import ended must not bring the finished bar back.
+        if (this.controller === controller) this.showProgress(file, latest);
       });
     };
-    return call("import", "Importing", file, { onProgress, signal });
+    return call("import", "Importing", file, { onProgress, signal, ...target });
+  }
+
+  /**
+   * Where archives go, from the "Archives go to" choice: nothing for Docker (the package then
+   * loads `docker save` archives like `docker load` and OCI layouts into namespace `default`),
+   * or `{ namespace }` to import both like `ctr -n <namespace> images import`.
+   */
+  target() {
+    if (!$("#import-to-containerd").checked) return {};
+    return { namespace: $("#import-namespace").value.trim() || "default" };
   }
 
   async restoreSample() {
@@ -129,8 +170,9 @@ export class ImportPanel {
       .join(" · ");
   }
 
-  showReport(file, report, { replaced }) {
+  showReport(file, report, { replaced, namespace }) {
     const el = $("#import-report");
+    const toContainerd = CONTAINERD_FORMATS.has(report?.format) && !(report?.format === "docker-save" && !namespace);
     const skipped = report?.skipped ?? [];
     const warnings = report?.warnings ?? [];
     replace(
@@ -141,17 +183,20 @@ export class ImportPanel {
       replaced && h("p", { class: "muted" }, "The sample store was replaced by this import."),
       facts([
         ["File", file.name],
-        ["Format", report?.format],
+        ["Format", h("span", { id: "import-format", dataset: { format: report?.format ?? "" } }, formatName(report?.format))],
+        ["Went to", whereItWent(report?.format, namespace)],
         ["Images", String(report?.images ?? 0)],
-        ["Layers", String(report?.layers ?? 0)],
+        !toContainerd && ["Layers", String(report?.layers ?? 0)],
         ["References", String(report?.references ?? 0)],
         ["Blobs", String(report?.blobs ?? 0)],
         ["Bytes read", report?.bytes != null ? `${humanSize(report.bytes)} (${report.bytes} bytes)` : null],
-      ]),
+      ].filter(Boolean)),
       skipped.length === 0
         ? h("p", { id: "import-skipped", class: "ok" }, "Nothing was skipped.")
         : [
-            h("h3", {}, `Skipped (${skipped.length}) — as dockerd would skip them when loading the store`),
+            h("h3", {}, toContainerd
+              ? `Skipped (${skipped.length})`
+              : `Skipped (${skipped.length}) — as dockerd would skip them when loading the store`),
             h("table", { id: "import-skipped", class: "plain" },
               h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "What"), h("th", { scope: "col" }, "Why"))),
               h("tbody", {}, skipped.map((s) => h("tr", {}, h("td", { class: "mono" }, s.subject), h("td", {}, s.reason))))),

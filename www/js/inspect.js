@@ -138,7 +138,7 @@ function historyTable({ rows, inferred }, layers) {
   return [
     inferred && h("p", { class: "muted small" }, "Which zero-size steps made a layer is inferred: the Engine API's history does not say."),
     h("div", { class: "table-wrap" }, h("table", { class: "plain history", id: "history-table" },
-      h("thead", {}, h("tr", {}, ["#", "CREATED", "CREATED BY", "SIZE", "LAYER", "COMMENT"].map((c) => h("th", { scope: "col" }, c)))),
+      h("thead", {}, h("tr", {}, ["#", "CREATED", "CREATED BY", "SIZE", "LAYER", "COMMENT"].map(headerCell))),
       h("tbody", {}, rows.map(({ item, layer }, i) =>
         h("tr", { class: layer == null ? "empty-layer" : "" },
           h("td", { class: "num" }, String(i + 1)),
@@ -150,10 +150,15 @@ function historyTable({ rows, inferred }, layers) {
   ];
 }
 
+/** A column header; number columns are right-aligned like their cells. */
+function headerCell(title) {
+  return h("th", { scope: "col", class: title === "#" || title === "SIZE" ? "num" : null }, title);
+}
+
 function layersTable(id, layers, chains, sizes) {
   if (layers.length === 0) return h("p", { class: "muted" }, "This image has no layers.");
   return h("div", { class: "table-wrap" }, h("table", { class: "plain layers", id: "layers-table" },
-    h("thead", {}, h("tr", {}, ["#", "DIFF ID", "CHAIN ID", "SIZE", "FILES"].map((c) => h("th", { scope: "col" }, c)))),
+    h("thead", {}, h("tr", {}, ["#", "DIFF ID", "CHAIN ID", "SIZE", "FILES"].map(headerCell))),
     h("tbody", {}, layers.map((diff, i) => {
       const filesCell = h("td", {});
       if (has("layerFiles")) {

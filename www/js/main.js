@@ -1,10 +1,14 @@
-// The page: opens the store, routes between the image list and the inspect view, keeps one
-// cached `docker images -a` answer for labels and dry-runs, and shows notices and errors.
+// The page: opens the store, routes between its views (Docker: image list, inspect;
+// containerd: namespaces, a namespace's images or content, one image), keeps one cached
+// `docker images -a` answer for labels and dry-runs, and shows notices and errors.
 import { $, h, replace } from "./dom.js";
 import { call, explain, has, openStore } from "./store.js";
 import { ImportPanel } from "./import.js";
 import { ImageList } from "./list.js";
 import { showInspect } from "./inspect.js";
+import { ContainerdView } from "./ctr-view.js";
+import { showContainerdImage } from "./ctr-image.js";
+import { parseRoute } from "./route.js";
 
 const SAMPLE_URL = "./sample/sample-store.tar";
 const params = new URLSearchParams(location.search);
@@ -31,11 +35,12 @@ const app = {
     return (this.byId.get(id)?.RepoTags ?? []).filter((t) => t !== "<none>:<none>");
   },
 
-  /** After the store changed: refresh the cache, the list, and the open inspect view. */
+  /** After the store changed: refresh the cache, the list, and whatever view is open. */
   async changed() {
     await this.loadAllImages().catch((err) => this.showError(err, "Listing images"));
     await this.list.reload();
-    if (location.hash.startsWith("#/image/")) await route();
+    const place = parseRoute(location.hash);
+    if (place.view !== "docker" || place.image) await route();
   },
 
   notice(text) {
@@ -64,19 +69,25 @@ const app = {
   },
 };
 
+const VIEWS = ["#list-view", "#inspect-view", "#ctr-view", "#ctr-image-view"];
+
+/** Shows the place the URL hash names, and marks its tab in the header. */
 async function route() {
-  const m = location.hash.match(/^#\/image\/(.+)$/);
-  const listView = $("#list-view");
-  const inspectView = $("#inspect-view");
-  if (m) {
-    listView.hidden = true;
-    inspectView.hidden = false;
-    await showInspect(app, decodeURIComponent(m[1]));
-  } else {
-    inspectView.hidden = true;
-    inspectView.replaceChildren();
-    listView.hidden = false;
+  const place = parseRoute(location.hash);
+  const show = place.view === "docker"
+    ? (place.image ? "#inspect-view" : "#list-view")
+    : (place.image ? "#ctr-image-view" : "#ctr-view");
+  for (const sel of VIEWS) $(sel).hidden = sel !== show;
+  for (const [tab, view] of [["#tab-docker", "docker"], ["#tab-containerd", "containerd"]]) {
+    if (place.view === view) $(tab).setAttribute("aria-current", "page");
+    else $(tab).removeAttribute("aria-current");
   }
+  if (show !== "#inspect-view") $("#inspect-view").replaceChildren();
+  if (show !== "#ctr-image-view") $("#ctr-image-view").replaceChildren();
+  if (show === "#inspect-view") await showInspect(app, place.image);
+  else if (show === "#ctr-image-view") await showContainerdImage(place.ns, place.image);
+  else if (show === "#ctr-view") await app.containerd.show(place.ns, place.tab);
+  document.body.dataset.view = place.view;
 }
 
 /** On a first visit (empty store), imports the sample store `make serve` generated, if any. */
@@ -101,7 +112,8 @@ async function main() {
   }
   app.importer = new ImportPanel(app);
   app.list = new ImageList(app);
-  window.addEventListener("hashchange", () => route().catch((err) => app.showError(err, "Showing the image")));
+  app.containerd = new ContainerdView(app);
+  window.addEventListener("hashchange", () => route().catch((err) => app.showError(err, "Showing this view")));
   try {
     await app.loadAllImages();
   } catch (err) {

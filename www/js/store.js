@@ -72,3 +72,18 @@ export function explain(err, doing) {
     advice: "This is unexpected; reload the page. If it happens again, the browser console has details.",
   };
 }
+
+/**
+ * The containerd namespace handle `store.containerd(ns)`, or MissingFeature naming `what`.
+ * Its methods are called through `nsCall`, which checks each one too (builds differ).
+ */
+export function namespaceHandle(ns, what) {
+  if (!has("containerd")) throw new MissingFeature("containerd", what);
+  return current.containerd(ns);
+}
+
+/** Calls handle[method](...args) (`path` names the handle in messages), or throws MissingFeature. */
+export function nsCall(handle, path, method, what, ...args) {
+  if (typeof handle?.[method] !== "function") throw new MissingFeature(`${path}.${method}`, what);
+  return handle[method](...args);
+}
