@@ -8,7 +8,7 @@
 
 use super::errdefs::{self, go_quote};
 use super::labels::{self, Labels};
-use super::timestamp::Timestamp;
+use crate::formats::gotime::GoTime;
 use super::{content_prefix, ensure_namespace_ops, ingests_prefix, read_record, IngestLock, IngestLocks};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -25,8 +25,8 @@ const INGEST_EXPIRY_SECS: i64 = 24 * 3600;
 pub struct Info {
     pub digest: Digest,
     pub size: i64,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub created_at: GoTime,
+    pub updated_at: GoTime,
     #[serde(default)]
     pub labels: Labels,
 }
@@ -59,8 +59,8 @@ pub struct Status {
     pub offset: u64,
     pub total: u64,
     pub expected: Option<Digest>,
-    pub started_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub started_at: GoTime,
+    pub updated_at: GoTime,
 }
 
 impl Status {
@@ -84,8 +84,8 @@ impl crate::formats::filters::Adaptor for Status {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ContentRecord {
     size: i64,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    created_at: GoTime,
+    updated_at: GoTime,
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
     labels: Labels,
 }
@@ -96,9 +96,9 @@ pub(crate) struct ContentRecord {
 pub(crate) struct IngestRecord {
     pub offset: u64,
     pub total: u64,
-    pub started_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub expire_at: Timestamp,
+    pub started_at: GoTime,
+    pub updated_at: GoTime,
+    pub expire_at: GoTime,
 }
 
 fn content_key(ns: &str, d: &Digest) -> String {
@@ -176,7 +176,7 @@ impl<B: Backend + Clone> ContentStore<B> {
         }
         labels::validate_all(&rec.labels, "info.Labels")?;
         rec.labels = labels::without_empty(rec.labels);
-        rec.updated_at = Timestamp::now();
+        rec.updated_at = crate::storage::now();
         self.backend.commit(vec![Op::put_meta(content_key(&self.ns, d), super::encode(&rec))]).await?;
         Ok(to_info(d.clone(), rec))
     }
@@ -236,7 +236,7 @@ impl<B: Backend + Clone> ContentStore<B> {
             }
         }
         let lock = self.locks.try_lock(&format!("{}/{reference}", self.ns))?;
-        let now = Timestamp::now();
+        let now = crate::storage::now();
         let rec = IngestRecord {
             offset: 0,
             total: expected_size,
@@ -344,7 +344,7 @@ impl<B: Backend + Clone> ContentWriter<B> {
         }
         self.blob.write(&self.store.backend, data).await?;
         self.rec.offset += data.len() as u64;
-        self.rec.updated_at = Timestamp::now();
+        self.rec.updated_at = crate::storage::now();
         self.store.backend.commit(vec![Op::put_meta(self.key(), super::encode(&self.rec))]).await
     }
 
@@ -386,7 +386,7 @@ impl<B: Backend + Clone> ContentWriter<B> {
             backend.commit(vec![Op::delete_meta(key)]).await?;
             return fail(errdefs::already_exists(format!("content {d}"))).await;
         }
-        let now = Timestamp::now();
+        let now = crate::storage::now();
         let info = Info { digest: d.clone(), size: offset as i64, created_at: now, updated_at: now, labels: labels::without_empty(labels) };
         let mut ops = ensure_namespace_ops(&backend, &ns).await?;
         ops.push(Op::RequireAbsent { space: Space::Meta, key: ckey });

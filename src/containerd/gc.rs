@@ -8,7 +8,7 @@
 use super::content::{self, IngestRecord, Info};
 use super::images::{self, Image};
 use super::labels::{self, Labels};
-use super::timestamp::Timestamp;
+use crate::formats::gotime::GoTime;
 use super::{decode, Containerd, DATA_PREFIX};
 use crate::digest::Digest;
 use crate::error::Result;
@@ -96,16 +96,16 @@ fn label_edges(ns: &str, from: &Node, labels: &Labels, edges: &mut HashMap<Node,
     }
 }
 
-fn image_expired(labels: &Labels, now: &Timestamp) -> bool {
+fn image_expired(labels: &Labels, now: &GoTime) -> bool {
     // An unparsable expiry is ignored (the image stays a root), as in containerd.
     labels
         .get(labels::GC_EXPIRE)
-        .and_then(|v| Timestamp::parse_rfc3339(v).ok())
+        .and_then(|v| GoTime::parse_rfc3339(v).ok())
         .is_some_and(|exp| *now > exp)
 }
 
 /// The nodes reachable from the roots.
-fn mark(snap: &Snapshot, now: &Timestamp) -> HashSet<Node> {
+fn mark(snap: &Snapshot, now: &GoTime) -> HashSet<Node> {
     let mut edges: HashMap<Node, Vec<Node>> = HashMap::new();
     let mut roots = Vec::new();
     for (ns, img) in &snap.images {
@@ -138,7 +138,7 @@ fn mark(snap: &Snapshot, now: &Timestamp) -> HashSet<Node> {
 /// if no namespace uses them (the Docker view's configs and tar-split blobs); `is_locked`
 /// says whether an ingest (`<ns>/<ref>`) has an open writer, which keeps it.
 pub async fn collect<B: Backend>(b: &B, extra_roots: &HashSet<Digest>, is_locked: impl Fn(&str) -> bool) -> Result<GcResult> {
-    let now = Timestamp::now();
+    let now = crate::storage::now();
     let snap = read_snapshot(b).await?;
     let marked = mark(&snap, &now);
     let mut result = GcResult::default();

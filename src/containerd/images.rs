@@ -3,7 +3,7 @@
 
 use super::errdefs::{self, go_quote};
 use super::labels::{self, Labels};
-use super::timestamp::Timestamp;
+use crate::formats::gotime::GoTime;
 use super::{ensure_namespace_ops, images_prefix, read_record};
 use crate::digest::Digest;
 use crate::error::Result;
@@ -31,9 +31,9 @@ pub struct Image {
     pub labels: Labels,
     pub target: Target,
     #[serde(default)]
-    pub created_at: Timestamp,
+    pub created_at: GoTime,
     #[serde(default)]
-    pub updated_at: Timestamp,
+    pub updated_at: GoTime,
 }
 
 impl Image {
@@ -73,8 +73,8 @@ pub(crate) struct ImageRecord {
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
     labels: Labels,
     target: Target,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    created_at: GoTime,
+    updated_at: GoTime,
 }
 
 fn image_key(ns: &str, name: &str) -> String {
@@ -191,7 +191,7 @@ impl<B: Backend + Clone> ImageStore<B> {
     /// discarded: both become now.
     pub async fn create(&self, img: &Image) -> Result<Image> {
         validate(img)?;
-        let now = Timestamp::now();
+        let now = crate::storage::now();
         let created = Image { created_at: now, updated_at: now, ..img.clone() };
         let key = image_key(&self.ns, &img.name);
         let mut ops = ensure_namespace_ops(&self.backend, &self.ns).await?;
@@ -238,7 +238,7 @@ impl<B: Backend + Clone> ImageStore<B> {
         }
         validate(&updated)?;
         updated.created_at = created_at;
-        updated.updated_at = Timestamp::now();
+        updated.updated_at = crate::storage::now();
         self.backend.commit(vec![put_image_op(&self.ns, &updated)]).await?;
         Ok(stored_form(updated))
     }

@@ -28,9 +28,9 @@ pub mod labels;
 pub mod ls_view;
 pub mod meta_import;
 pub mod namespaces;
-pub mod timestamp;
 
 use crate::error::{Error, Result};
+use crate::formats::gotime::{duration_string_millis, GoTime};
 use crate::storage::{Backend, Op, Space};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -40,7 +40,6 @@ pub use content::{ContentStore, ContentWriter, Info, Status};
 pub use gc::GcResult;
 pub use images::{Image, ImageStore, Target};
 pub use labels::Labels;
-pub use timestamp::Timestamp;
 
 /// The containerd view of one backend: namespaces, and a handle per namespace.
 /// Clones share the backend and the table of open ingests.
@@ -152,21 +151,21 @@ pub(crate) async fn ensure_namespace_ops<B: Backend>(b: &B, ns: &str) -> Result<
 /// Ingest refs held by an open writer, with when they were taken: containerd's local store
 /// keeps these locks in memory too, so a page reload releases them.
 #[derive(Clone, Default)]
-pub(crate) struct IngestLocks(Rc<RefCell<HashMap<String, Timestamp>>>);
+pub(crate) struct IngestLocks(Rc<RefCell<HashMap<String, GoTime>>>);
 
 impl IngestLocks {
     /// Takes the lock on `key`, or fails with containerd's `ref ... locked` error.
     pub(crate) fn try_lock(&self, key: &str) -> Result<IngestLock> {
         let mut held = self.0.borrow_mut();
         if let Some(since) = held.get(key) {
-            let now = Timestamp::now();
+            let now = crate::storage::now();
             return Err(errdefs::unavailable(format!(
                 "ref {key} locked for {} (since {})",
-                timestamp::go_duration_millis(now.millis_since(since)),
+                duration_string_millis(now.millis_since(since)),
                 since.to_rfc3339_nano()
             )));
         }
-        held.insert(key.to_string(), Timestamp::now());
+        held.insert(key.to_string(), crate::storage::now());
         Ok(IngestLock { locks: self.clone(), key: key.to_string() })
     }
     pub(crate) fn is_locked(&self, key: &str) -> bool {

@@ -96,3 +96,8 @@ fn now_and_noise() -> (u64, u32) {
 pub fn now_millis() -> u64 {
     now_and_noise().0
 }
+
+/// The current time in UTC (millisecond precision: all a browser gives).
+pub fn now() -> crate::formats::gotime::GoTime {
+    crate::formats::gotime::GoTime::from_unix_millis(now_millis())
+}
