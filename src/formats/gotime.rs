@@ -316,6 +316,10 @@ mod tests {
         assert!(GoTime::ZERO.is_zero());
         assert_eq!(GoTime::ZERO.to_rfc3339_nano(), "0001-01-01T00:00:00Z");
         assert_eq!(GoTime::from_unix(0, 1_500_000_000).to_rfc3339_nano(), "1970-01-01T00:00:01.5Z");
+        // 2026-11-23T13:52:23.992038797Z appears in the docker20 fixtures.
+        assert_eq!(GoTime::from_unix(1_795_441_943, 992_038_797).to_rfc3339_nano(), "2026-11-23T13:52:23.992038797Z");
+        assert_eq!(GoTime::from_unix(1_795_441_943, 180_300_170).to_rfc3339_nano(), "2026-11-23T13:52:23.18030017Z");
+        assert_eq!(GoTime::from_unix(951_782_400, 0).to_rfc3339_nano(), "2000-02-29T00:00:00Z");
     }
 
     #[test]
