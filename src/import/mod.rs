@@ -24,7 +24,6 @@
 mod archive;
 mod archive_import;
 mod collect;
-mod config_facts;
 mod ctr_docker_index;
 mod ctr_import;
 mod ctr_root;
