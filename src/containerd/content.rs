@@ -13,7 +13,7 @@ use super::{content_prefix, ensure_namespace_ops, ingests_prefix, read_record, I
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::storage::blobs::{self, BlobWriter};
-use crate::storage::{Backend, Op, Space};
+use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
 
 /// How long an ingest stays a GC root after it was opened (containerd: 24 hours).
@@ -117,7 +117,7 @@ pub fn put_info_op(ns: &str, info: &Info) -> Op {
         updated_at: info.updated_at,
         labels: labels::without_empty(info.labels.clone()),
     };
-    Op::put_meta(content_key(ns, &info.digest), super::encode(&rec))
+    Op::put_record(content_key(ns, &info.digest), &rec)
 }
 
 fn not_found_digest(d: &Digest) -> Error {
@@ -177,7 +177,7 @@ impl<B: Backend + Clone> ContentStore<B> {
         labels::validate_all(&rec.labels, "info.Labels")?;
         rec.labels = labels::without_empty(rec.labels);
         rec.updated_at = crate::storage::now();
-        self.backend.commit(vec![Op::put_meta(content_key(&self.ns, d), super::encode(&rec))]).await?;
+        self.backend.commit(vec![Op::put_record(content_key(&self.ns, d), &rec)]).await?;
         Ok(to_info(d.clone(), rec))
     }
 
@@ -188,7 +188,7 @@ impl<B: Backend + Clone> ContentStore<B> {
         let mut out = Vec::new();
         for (key, value) in self.backend.scan(Space::Meta, &prefix).await? {
             let Ok(d) = Digest::parse(&key[prefix.len()..]) else { continue };
-            let info = to_info(d, super::decode(&key, &value)?);
+            let info = to_info(d, decode_record(&key, &value)?);
             if keep(&info) {
                 out.push(info);
             }
@@ -245,7 +245,7 @@ impl<B: Backend + Clone> ContentStore<B> {
             expire_at: now.plus_secs(INGEST_EXPIRY_SECS),
         };
         let mut ops = ensure_namespace_ops(&self.backend, &self.ns).await?;
-        ops.push(Op::put_meta(ingest_key(&self.ns, reference), super::encode(&rec)));
+        ops.push(Op::put_record(ingest_key(&self.ns, reference), &rec));
         self.backend.commit(ops).await?;
         Ok(ContentWriter { store: self.clone(), reference: reference.to_string(), rec, blob: BlobWriter::new(), _lock: lock })
     }
@@ -264,7 +264,7 @@ impl<B: Backend + Clone> ContentStore<B> {
         let prefix = ingests_prefix(&self.ns);
         let mut out = Vec::new();
         for (key, value) in self.backend.scan(Space::Meta, &prefix).await? {
-            let status = to_status(&key[prefix.len()..], &super::decode(&key, &value)?);
+            let status = to_status(&key[prefix.len()..], &decode_record(&key, &value)?);
             if keep(&status) {
                 out.push(status);
             }
@@ -345,7 +345,7 @@ impl<B: Backend + Clone> ContentWriter<B> {
         self.blob.write(&self.store.backend, data).await?;
         self.rec.offset += data.len() as u64;
         self.rec.updated_at = crate::storage::now();
-        self.store.backend.commit(vec![Op::put_meta(self.key(), super::encode(&self.rec))]).await
+        self.store.backend.commit(vec![Op::put_record(self.key(), &self.rec)]).await
     }
 
     /// Commits the written bytes as content of the namespace, with `labels`. `size` (0 = don't

@@ -9,11 +9,11 @@ use super::content::{self, IngestRecord, Info};
 use super::images::{self, Image};
 use super::labels::{self, Labels};
 use crate::formats::gotime::GoTime;
-use super::{decode, Containerd, DATA_PREFIX};
+use super::{Containerd, DATA_PREFIX};
 use crate::digest::Digest;
 use crate::error::Result;
 use crate::storage::blobs::{self, BlobRecord};
-use crate::storage::{Backend, Op, Space};
+use crate::storage::{decode_record, Backend, Op, Space};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What a collection removed.
@@ -53,13 +53,13 @@ async fn read_snapshot<B: Backend>(b: &B) -> Result<Snapshot> {
         let (Some(ns), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next()) else { continue };
         let ns = ns.to_string();
         match kind {
-            "image" => snap.images.push((ns, images::to_image(name, decode(&key, &value)?))),
+            "image" => snap.images.push((ns, images::to_image(name, decode_record(&key, &value)?))),
             "content" => {
                 if let Ok(d) = Digest::parse(name) {
-                    snap.content.push((ns, content::to_info(d, decode(&key, &value)?)));
+                    snap.content.push((ns, content::to_info(d, decode_record(&key, &value)?)));
                 }
             }
-            "ingest" => snap.ingests.push((ns, name.to_string(), decode(&key, &value)?)),
+            "ingest" => snap.ingests.push((ns, name.to_string(), decode_record(&key, &value)?)),
             _ => {}
         }
     }
@@ -171,7 +171,7 @@ pub async fn collect<B: Backend>(b: &B, extra_roots: &HashSet<Digest>, is_locked
         if live_blobs.contains(&d) {
             continue;
         }
-        let rec: BlobRecord = decode(&key, &value)?;
+        let rec: BlobRecord = decode_record(&key, &value)?;
         ops.extend(blobs::delete_ops(&d, &rec));
         result.deleted_blobs.push(d);
     }

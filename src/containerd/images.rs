@@ -7,7 +7,7 @@ use crate::formats::gotime::GoTime;
 use super::{ensure_namespace_ops, images_prefix, read_record};
 use crate::digest::Digest;
 use crate::error::Result;
-use crate::storage::{Backend, Op, Space};
+use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
 
 /// The part of an image's target descriptor that containerd stores (platform, urls, data and
@@ -94,7 +94,7 @@ pub fn put_image_op(ns: &str, img: &Image) -> Op {
         created_at: img.created_at,
         updated_at: img.updated_at,
     };
-    Op::put_meta(image_key(ns, &img.name), super::encode(&rec))
+    Op::put_record(image_key(ns, &img.name), &rec)
 }
 
 /// containerd's `validateImage`: non-empty name (no reference grammar), labels within size,
@@ -171,7 +171,7 @@ impl<B: Backend + Clone> ImageStore<B> {
         let prefix = images_prefix(&self.ns);
         let mut out = Vec::new();
         for (key, value) in self.backend.scan(Space::Meta, &prefix).await? {
-            let img = to_image(&key[prefix.len()..], super::decode(&key, &value)?);
+            let img = to_image(&key[prefix.len()..], decode_record(&key, &value)?);
             if keep(&img) {
                 out.push(img);
             }

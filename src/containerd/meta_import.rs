@@ -5,7 +5,7 @@
 use super::content::{put_info_op, Info};
 use super::images::{put_image_op, Image, Target};
 use super::namespaces::NamespaceRecord;
-use super::{encode, namespace_key};
+use super::namespace_key;
 use crate::digest::Digest;
 use crate::formats::containerd_meta::MetaDb;
 use crate::formats::gotime::{GoTime, Zone};
@@ -23,7 +23,7 @@ pub fn meta_db_ops(meta: &MetaDb) -> (Vec<Op>, Vec<Digest>) {
     let mut ops = Vec::new();
     let mut needed = Vec::new();
     for (ns, data) in &meta.namespaces {
-        ops.push(Op::put_meta(namespace_key(ns), encode(&NamespaceRecord { labels: data.labels.clone() })));
+        ops.push(Op::put_record(namespace_key(ns), &NamespaceRecord { labels: data.labels.clone() }));
         for img in data.images.values() {
             let image = Image {
                 name: img.name.clone(),

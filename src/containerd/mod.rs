@@ -29,9 +29,9 @@ pub mod ls_view;
 pub mod meta_import;
 pub mod namespaces;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::formats::gotime::{duration_string_millis, GoTime};
-use crate::storage::{Backend, Op, Space};
+use crate::storage::{decode_record, Backend, Op, Space};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -121,18 +121,10 @@ pub async fn any_namespace_has_content<B: Backend>(b: &B, d: &crate::digest::Dig
 
 // ---- shared record helpers -----------------------------------------------------------------
 
-pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).expect("records serialise")
-}
-
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::corrupt(format!("record {key:?} is unreadable: {e}")))
-}
-
 pub(crate) async fn read_record<B: Backend, T: serde::de::DeserializeOwned>(b: &B, key: &str) -> Result<Option<T>> {
     match b.get(Space::Meta, key).await? {
         None => Ok(None),
-        Some(v) => decode(key, &v).map(Some),
+        Some(v) => decode_record(key, &v).map(Some),
     }
 }
 
@@ -143,7 +135,7 @@ pub(crate) async fn ensure_namespace_ops<B: Backend>(b: &B, ns: &str) -> Result<
     if b.get(Space::Meta, &key).await?.is_some() {
         return Ok(Vec::new());
     }
-    Ok(vec![Op::put_meta(key, encode(&namespaces::NamespaceRecord::default()))])
+    Ok(vec![Op::put_record(key, &namespaces::NamespaceRecord::default())])
 }
 
 // ---- open ingests ----------------------------------------------------------------------------

@@ -48,7 +48,7 @@ fn unknown(id: &Digest) -> Error {
 }
 
 fn put_record(tx: &mut Tx, record: &ImageRecord) {
-    tx.push(Op::put_meta(keys::image(&record.id), serde_json::to_vec(record).expect("image record serialises")));
+    tx.push(Op::put_record(keys::image(&record.id), &record));
 }
 
 /// Checks a config the way `image.Store.Create` does before it registers the image, and
