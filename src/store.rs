@@ -1,4 +1,7 @@
-//! The store façade: one backend, the Docker view over it (later the containerd view joins).
+//! The store façade: one backend and the Docker view's in-memory state over it, plus imports
+//! committed into either view. The containerd view ([`crate::containerd::Containerd`]) needs
+//! no state here: it reads its records from the same backend on every call, and the blobs
+//! (`blob/<digest>`) are shared by both views (Docker's `rmi` keeps those a namespace lists).
 //!
 //! # Record layout in `Space::Meta` (every key the Docker stores write)
 //!
