@@ -363,6 +363,8 @@ fn verify_checksum(block: &[u8]) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Decodes the fields of one header block. Not the `tar` crate's `Header` (which the importers
+/// use): listings need Go's `parseNumeric` (negative base-256 times) and every field, raw.
 fn decode_block(block: &[u8]) -> std::result::Result<TarEntry, String> {
     let magic = &block[257..263];
     let version = &block[263..265];
