@@ -21,6 +21,7 @@
 //!   or [`ctr_root`] (a containerd root's `meta.db`, every namespace);
 //! * else a Docker image store (`image/<driver>/`) goes through [`restore`] (dockerd's
 //!   startup rules) → [`DockerImport`].
+//!
 //! Memory is bounded by a fixed buffer plus the blob being written: layer contents stream
 //! past and are dropped. On an error or cancellation every staged blob is discarded, so the
 //! store is exactly as before.
