@@ -1,4 +1,7 @@
-//! The store façade: one backend, the Docker view over it (later the containerd view joins).
+//! The store façade: one backend and the Docker view's in-memory state over it, plus imports
+//! committed into either view. The containerd view ([`crate::containerd::Containerd`]) needs
+//! no state here: it reads its records from the same backend on every call, and the blobs
+//! (`blob/<digest>`) are shared by both views (Docker's `rmi` keeps those a namespace lists).
 //!
 //! # Record layout in `Space::Meta` (every key the Docker stores write)
 //!
@@ -31,7 +34,7 @@ use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
 use crate::import::{CancelCheck, Finished, ImportOptions, ImportReport, Imported, Importer};
-use crate::storage::{blobs, Backend, Op, Space};
+use crate::storage::{blobs, corrupt_record, decode_record, Backend, Op, Space};
 use futures::{Stream, StreamExt};
 use std::rc::Rc;
 
@@ -111,14 +114,6 @@ pub struct Store<B: Backend> {
     restore_skipped: Vec<Skipped>,
 }
 
-fn corrupt_record(key: &str, e: impl std::fmt::Display) -> Error {
-    Error::corrupt(format!("record {key:?} is unreadable: {e}"))
-}
-
-fn json_record<T: serde::de::DeserializeOwned>(key: &str, value: &[u8]) -> Result<T> {
-    serde_json::from_slice(value).map_err(|e| corrupt_record(key, e))
-}
-
 /// The driver name in an imported folder path such as `var/lib/docker/image/overlay2/`.
 fn driver_of(source_dir: &str) -> Option<String> {
     let parts: Vec<&str> = source_dir.split('/').filter(|p| !p.is_empty()).collect();
@@ -145,17 +140,17 @@ impl<B: Backend> Store<B> {
             docker.graph_driver = String::from_utf8_lossy(&d).into_owned();
         }
         for (key, value) in backend.scan(Space::Meta, keys::LAYERS).await? {
-            docker.layers.insert_loaded(json_record::<LayerRecord>(&key, &value)?);
+            docker.layers.insert_loaded(decode_record::<LayerRecord>(&key, &value)?);
         }
         for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
-            let record: ImageRecord = json_record(&key, &value)?;
+            let record: ImageRecord = decode_record(&key, &value)?;
             match load_config(&backend, &record.id).await {
                 Ok(config) => docker.images.insert_loaded(record, config),
                 Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
             }
         }
         for (key, value) in backend.scan(Space::Meta, keys::REFERENCES).await? {
-            let record: ReferenceRecord = json_record(&key, &value)?;
+            let record: ReferenceRecord = decode_record(&key, &value)?;
             docker.references.insert_loaded(&record.repository, &key[keys::REFERENCES.len()..], record.image);
         }
         let mut dist = crate::docker::model::DistributionRecords::default();
@@ -166,7 +161,7 @@ impl<B: Backend> Store<B> {
         }
         for (key, value) in backend.scan(Space::Meta, keys::V2METADATA).await? {
             let diff = Digest::parse(&key[keys::V2METADATA.len()..]).map_err(|e| corrupt_record(&key, e))?;
-            dist.v2metadata_by_diffid.insert(diff, json_record::<Vec<V2Metadata>>(&key, &value)?);
+            dist.v2metadata_by_diffid.insert(diff, decode_record::<Vec<V2Metadata>>(&key, &value)?);
         }
         docker.distribution.insert_loaded(dist);
         skipped.extend(docker.finish_loading());
@@ -268,7 +263,7 @@ impl<B: Backend> Store<B> {
             if next.layers.contains(&layer.chain_id) {
                 continue;
             }
-            ops.push(Op::put_meta(keys::layer(&layer.chain_id), serde_json::to_vec(&layer).expect("layer record serialises")));
+            ops.push(Op::put_record(keys::layer(&layer.chain_id), &layer));
             next.layers.insert_loaded(layer);
             outcome.layers += 1;
         }
@@ -293,7 +288,7 @@ impl<B: Backend> Store<B> {
             }
             ops.extend(staged.ops);
             outcome.blobs += 1;
-            ops.push(Op::put_meta(keys::image(&record.id), serde_json::to_vec(&record).expect("image record serialises")));
+            ops.push(Op::put_record(keys::image(&record.id), &record));
             new_images.push(record);
         }
         for (repository, refs) in import.repositories {
@@ -311,7 +306,7 @@ impl<B: Backend> Store<B> {
                     _ => {}
                 }
                 let record = ReferenceRecord { repository: repository.clone(), image: id.clone() };
-                ops.push(Op::put_meta(keys::reference(&familiar), serde_json::to_vec(&record).expect("reference serialises")));
+                ops.push(Op::put_record(keys::reference(&familiar), &record));
                 if let Some(old) = existing {
                     next.references.remove_loaded(&old, &familiar);
                 }
@@ -329,7 +324,7 @@ impl<B: Backend> Store<B> {
         for diff in import.distribution.v2metadata_by_diffid.keys() {
             let merged = dist_changed.v2_metadata(diff);
             if next.distribution.v2_metadata(diff) != merged {
-                ops.push(Op::put_meta(keys::v2metadata(diff), serde_json::to_vec(merged).expect("metadata serialises")));
+                ops.push(Op::put_record(keys::v2metadata(diff), &merged));
             }
         }
         next.distribution = dist_changed;

@@ -3,7 +3,8 @@
 //! error codes and messages.
 
 use futures::executor::block_on;
-use imagestore::containerd::{Containerd, Image, ImageStore, Labels, Target, Timestamp};
+use imagestore::containerd::{Containerd, Image, ImageStore, Labels, Target};
+use imagestore::formats::gotime::GoTime;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::{Digest, ErrorCode};
 
@@ -32,10 +33,10 @@ fn create_get_list() {
     block_on(async {
         let (c, s) = store();
         let mut img = image("docker.io/local/base:1", b"m");
-        img.created_at = Timestamp::from_unix(1, 0);
+        img.created_at = GoTime::from_unix(1, 0);
         img.labels = labels(&[("team", "platform")]);
         let created = s.create(&img).await.unwrap();
-        assert_ne!(created.created_at, Timestamp::from_unix(1, 0), "the caller's createdAt is discarded");
+        assert_ne!(created.created_at, GoTime::from_unix(1, 0), "the caller's createdAt is discarded");
         assert_eq!(created.created_at, created.updated_at);
         assert_eq!(s.get(&img.name).await.unwrap(), created);
         assert_eq!(c.namespaces().await.unwrap(), vec!["default"]);
@@ -128,7 +129,7 @@ fn update_by_fieldpaths() {
         // No fieldpaths: everything but createdAt is replaced.
         let mut all = image("app:1", b"m3");
         all.labels = labels(&[("only", "me")]);
-        all.created_at = Timestamp::from_unix(5, 0);
+        all.created_at = GoTime::from_unix(5, 0);
         let up = s.update(&all, &[]).await.unwrap();
         assert_eq!((up.labels.clone(), up.target.clone(), up.created_at), (all.labels.clone(), all.target.clone(), created.created_at));
         assert_eq!(s.get("app:1").await.unwrap(), up);

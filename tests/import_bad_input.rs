@@ -153,7 +153,7 @@ fn a_layer_with_a_missing_parent_is_skipped_with_its_descendants_and_their_image
     assert!(image_skips.iter().all(|(_, r)| r.contains("does not exist")));
     // The surviving child keeps its parent link only if the parent survived too.
     let ids: BTreeSet<_> = d.images.iter().map(|(r, _)| &r.id).collect();
-    assert!(d.images.iter().all(|(r, _)| r.parent.as_ref().map_or(true, |p| ids.contains(p))));
+    assert!(d.images.iter().all(|(r, _)| r.parent.as_ref().is_none_or(|p| ids.contains(p))));
 }
 
 #[test]

@@ -7,7 +7,6 @@ pub mod layer;
 pub mod members;
 pub mod output;
 pub mod plan;
-pub mod rfc3339;
 pub mod rng;
 pub mod store;
 

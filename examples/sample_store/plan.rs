@@ -6,7 +6,7 @@
 use super::config::{ContainerConfig, Empty, Healthcheck, History, ImageConfig, RootFs};
 use super::layer::{build_layer, Member};
 use super::members::{self, Scale};
-use super::rfc3339::Instant;
+use imagestore::formats::gotime::GoTime;
 use super::rng::Rng;
 use super::store::SampleStore;
 use imagestore::digest::Digest;
@@ -93,7 +93,7 @@ struct Planner {
     store: SampleStore,
     target: usize,
     scale: Scale,
-    clock: Instant,
+    clock: GoTime,
     build_gap: i64,
     bases: Vec<Stage>,
     builds: Vec<Build>,
@@ -116,7 +116,7 @@ impl Planner {
             store: SampleStore::default(),
             target: opts.images,
             scale: Scale(opts.scale_percent),
-            clock: Instant { secs: FIRST_BUILD - 20 * 86_400, nanos: 0 },
+            clock: GoTime::from_unix(FIRST_BUILD - 20 * 86_400, 0),
             build_gap: (LAST_BUILD - FIRST_BUILD) / expected_builds,
             bases: Vec::new(),
             builds: Vec::new(),
@@ -129,14 +129,14 @@ impl Planner {
     }
 
     /// Moves the clock a few seconds on (one build step) and returns it with random nanos.
-    fn tick(&mut self, max_secs: u64) -> Instant {
+    fn tick(&mut self, max_secs: u64) -> GoTime {
         self.clock = self.clock.plus_secs(self.rng.range(1, max_secs) as i64);
-        self.clock = self.clock.with_nanos(self.rng.below(1_000_000_000) as u32);
+        self.clock = GoTime::from_unix(self.clock.unix(), self.rng.below(1_000_000_000) as u32);
         self.clock
     }
 
-    fn layer(&mut self, parent: Option<&Digest>, members: &[Member], mtime: Instant) -> (Digest, Digest) {
-        let layer = build_layer(members, mtime.secs.max(0) as u64);
+    fn layer(&mut self, parent: Option<&Digest>, members: &[Member], mtime: GoTime) -> (Digest, Digest) {
+        let layer = build_layer(members, mtime.unix().max(0) as u64);
         let diff_id = layer.diff_id.clone();
         let cache_id = self.rng.hex64();
         (self.store.add_layer(parent, layer, cache_id), diff_id)
@@ -161,7 +161,7 @@ impl Planner {
             ("COPY", members::single_file(r, self.scale, "usr/local/bin/docker-entrypoint.sh", 388)),
         ];
 
-        let at = |days_before: i64| Instant { secs: FIRST_BUILD - days_before * 86_400, nanos: 0 };
+        let at = |days_before: i64| GoTime::from_unix(FIRST_BUILD - days_before * 86_400, 0);
         self.pull("busybox", &["1.36", "latest"], None, busybox, Family::Alpine, at(40), &["sh"], None);
         let alpine = self.pull("alpine", &["3.20", "latest"], None, alpine, Family::Alpine, at(35), &["/bin/sh"], None);
         let debian = self.pull("debian", &["bookworm-slim"], None, debian, Family::Debian, at(30), &["bash"], None);
@@ -184,7 +184,7 @@ impl Planner {
         from: Option<&Stage>,
         layers: Vec<(&str, Vec<Member>)>,
         family: Family,
-        created: Instant,
+        created: GoTime,
         cmd: &[&str],
         entrypoint: Option<Vec<String>>,
     ) -> Option<Stage> {
@@ -198,7 +198,7 @@ impl Planner {
         let mut chain = from.and_then(|f| f.chain.clone());
         let mut t = created.plus_secs(3600);
         for (what, files) in layers {
-            t = t.plus_secs(self.rng.range(5, 300) as i64).with_nanos(self.rng.below(1_000_000_000) as u32);
+            t = GoTime::from_unix(t.plus_secs(self.rng.range(5, 300) as i64).unix(), self.rng.below(1_000_000_000) as u32);
             let created_by = match what {
                 "ADD" | "COPY" => format!("/bin/sh -c #(nop) {what} file:{} in / ", self.rng.hex64()),
                 run => format!("/bin/sh -c {}", run.trim_start_matches("RUN ")),
@@ -233,7 +233,7 @@ impl Planner {
         config.docker_version = "20.10.23".into();
         let id = self.store.add_image(&config, None);
         for tag in tags {
-            self.store.tag(name, tag, &id, Instant { secs: FIRST_BUILD - 86_400, nanos: 0 });
+            self.store.tag(name, tag, &id, GoTime::from_unix(FIRST_BUILD - 86_400, 0));
         }
         let manifest = Digest::sha256_of(self.rng.hex64().as_bytes());
         self.store.add_digest_ref(name, &manifest, &id);

@@ -3,7 +3,7 @@
 
 use super::config::ImageConfig;
 use super::layer::Layer;
-use super::rfc3339::Instant;
+use imagestore::formats::gotime::GoTime;
 use imagestore::digest::Digest;
 use std::collections::BTreeMap;
 
@@ -70,7 +70,7 @@ impl SampleStore {
     }
 
     /// Points `name:tag` at `id` (moving it off any previous image) and stamps `lastUpdated`.
-    pub fn tag(&mut self, name: &str, tag: &str, id: &Digest, when: Instant) {
+    pub fn tag(&mut self, name: &str, tag: &str, id: &Digest, when: GoTime) {
         self.repositories.entry(name.to_string()).or_default().insert(format!("{name}:{tag}"), id.clone());
         let i = self.index[id];
         self.images[i].last_updated = Some(when.to_rfc3339_nano());

@@ -8,12 +8,12 @@
 
 use super::errdefs::{self, go_quote};
 use super::labels::{self, Labels};
-use super::timestamp::Timestamp;
+use crate::formats::gotime::GoTime;
 use super::{content_prefix, ensure_namespace_ops, ingests_prefix, read_record, IngestLock, IngestLocks};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::storage::blobs::{self, BlobWriter};
-use crate::storage::{Backend, Op, Space};
+use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
 
 /// How long an ingest stays a GC root after it was opened (containerd: 24 hours).
@@ -25,8 +25,8 @@ const INGEST_EXPIRY_SECS: i64 = 24 * 3600;
 pub struct Info {
     pub digest: Digest,
     pub size: i64,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub created_at: GoTime,
+    pub updated_at: GoTime,
     #[serde(default)]
     pub labels: Labels,
 }
@@ -59,8 +59,8 @@ pub struct Status {
     pub offset: u64,
     pub total: u64,
     pub expected: Option<Digest>,
-    pub started_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub started_at: GoTime,
+    pub updated_at: GoTime,
 }
 
 impl Status {
@@ -84,8 +84,8 @@ impl crate::formats::filters::Adaptor for Status {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ContentRecord {
     size: i64,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    created_at: GoTime,
+    updated_at: GoTime,
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
     labels: Labels,
 }
@@ -96,9 +96,9 @@ pub(crate) struct ContentRecord {
 pub(crate) struct IngestRecord {
     pub offset: u64,
     pub total: u64,
-    pub started_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub expire_at: Timestamp,
+    pub started_at: GoTime,
+    pub updated_at: GoTime,
+    pub expire_at: GoTime,
 }
 
 fn content_key(ns: &str, d: &Digest) -> String {
@@ -117,7 +117,7 @@ pub fn put_info_op(ns: &str, info: &Info) -> Op {
         updated_at: info.updated_at,
         labels: labels::without_empty(info.labels.clone()),
     };
-    Op::put_meta(content_key(ns, &info.digest), super::encode(&rec))
+    Op::put_record(content_key(ns, &info.digest), &rec)
 }
 
 fn not_found_digest(d: &Digest) -> Error {
@@ -176,8 +176,8 @@ impl<B: Backend + Clone> ContentStore<B> {
         }
         labels::validate_all(&rec.labels, "info.Labels")?;
         rec.labels = labels::without_empty(rec.labels);
-        rec.updated_at = Timestamp::now();
-        self.backend.commit(vec![Op::put_meta(content_key(&self.ns, d), super::encode(&rec))]).await?;
+        rec.updated_at = crate::storage::now();
+        self.backend.commit(vec![Op::put_record(content_key(&self.ns, d), &rec)]).await?;
         Ok(to_info(d.clone(), rec))
     }
 
@@ -188,7 +188,7 @@ impl<B: Backend + Clone> ContentStore<B> {
         let mut out = Vec::new();
         for (key, value) in self.backend.scan(Space::Meta, &prefix).await? {
             let Ok(d) = Digest::parse(&key[prefix.len()..]) else { continue };
-            let info = to_info(d, super::decode(&key, &value)?);
+            let info = to_info(d, decode_record(&key, &value)?);
             if keep(&info) {
                 out.push(info);
             }
@@ -236,7 +236,7 @@ impl<B: Backend + Clone> ContentStore<B> {
             }
         }
         let lock = self.locks.try_lock(&format!("{}/{reference}", self.ns))?;
-        let now = Timestamp::now();
+        let now = crate::storage::now();
         let rec = IngestRecord {
             offset: 0,
             total: expected_size,
@@ -245,7 +245,7 @@ impl<B: Backend + Clone> ContentStore<B> {
             expire_at: now.plus_secs(INGEST_EXPIRY_SECS),
         };
         let mut ops = ensure_namespace_ops(&self.backend, &self.ns).await?;
-        ops.push(Op::put_meta(ingest_key(&self.ns, reference), super::encode(&rec)));
+        ops.push(Op::put_record(ingest_key(&self.ns, reference), &rec));
         self.backend.commit(ops).await?;
         Ok(ContentWriter { store: self.clone(), reference: reference.to_string(), rec, blob: BlobWriter::new(), _lock: lock })
     }
@@ -264,7 +264,7 @@ impl<B: Backend + Clone> ContentStore<B> {
         let prefix = ingests_prefix(&self.ns);
         let mut out = Vec::new();
         for (key, value) in self.backend.scan(Space::Meta, &prefix).await? {
-            let status = to_status(&key[prefix.len()..], &super::decode(&key, &value)?);
+            let status = to_status(&key[prefix.len()..], &decode_record(&key, &value)?);
             if keep(&status) {
                 out.push(status);
             }
@@ -344,8 +344,8 @@ impl<B: Backend + Clone> ContentWriter<B> {
         }
         self.blob.write(&self.store.backend, data).await?;
         self.rec.offset += data.len() as u64;
-        self.rec.updated_at = Timestamp::now();
-        self.store.backend.commit(vec![Op::put_meta(self.key(), super::encode(&self.rec))]).await
+        self.rec.updated_at = crate::storage::now();
+        self.store.backend.commit(vec![Op::put_record(self.key(), &self.rec)]).await
     }
 
     /// Commits the written bytes as content of the namespace, with `labels`. `size` (0 = don't
@@ -386,7 +386,7 @@ impl<B: Backend + Clone> ContentWriter<B> {
             backend.commit(vec![Op::delete_meta(key)]).await?;
             return fail(errdefs::already_exists(format!("content {d}"))).await;
         }
-        let now = Timestamp::now();
+        let now = crate::storage::now();
         let info = Info { digest: d.clone(), size: offset as i64, created_at: now, updated_at: now, labels: labels::without_empty(labels) };
         let mut ops = ensure_namespace_ops(&backend, &ns).await?;
         ops.push(Op::RequireAbsent { space: Space::Meta, key: ckey });

@@ -8,12 +8,12 @@
 use super::content::{self, IngestRecord, Info};
 use super::images::{self, Image};
 use super::labels::{self, Labels};
-use super::timestamp::Timestamp;
-use super::{decode, Containerd, DATA_PREFIX};
+use crate::formats::gotime::GoTime;
+use super::{Containerd, DATA_PREFIX};
 use crate::digest::Digest;
 use crate::error::Result;
 use crate::storage::blobs::{self, BlobRecord};
-use crate::storage::{Backend, Op, Space};
+use crate::storage::{decode_record, Backend, Op, Space};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What a collection removed.
@@ -53,13 +53,13 @@ async fn read_snapshot<B: Backend>(b: &B) -> Result<Snapshot> {
         let (Some(ns), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next()) else { continue };
         let ns = ns.to_string();
         match kind {
-            "image" => snap.images.push((ns, images::to_image(name, decode(&key, &value)?))),
+            "image" => snap.images.push((ns, images::to_image(name, decode_record(&key, &value)?))),
             "content" => {
                 if let Ok(d) = Digest::parse(name) {
-                    snap.content.push((ns, content::to_info(d, decode(&key, &value)?)));
+                    snap.content.push((ns, content::to_info(d, decode_record(&key, &value)?)));
                 }
             }
-            "ingest" => snap.ingests.push((ns, name.to_string(), decode(&key, &value)?)),
+            "ingest" => snap.ingests.push((ns, name.to_string(), decode_record(&key, &value)?)),
             _ => {}
         }
     }
@@ -96,16 +96,16 @@ fn label_edges(ns: &str, from: &Node, labels: &Labels, edges: &mut HashMap<Node,
     }
 }
 
-fn image_expired(labels: &Labels, now: &Timestamp) -> bool {
+fn image_expired(labels: &Labels, now: &GoTime) -> bool {
     // An unparsable expiry is ignored (the image stays a root), as in containerd.
     labels
         .get(labels::GC_EXPIRE)
-        .and_then(|v| Timestamp::parse_rfc3339(v).ok())
+        .and_then(|v| GoTime::parse_rfc3339(v).ok())
         .is_some_and(|exp| *now > exp)
 }
 
 /// The nodes reachable from the roots.
-fn mark(snap: &Snapshot, now: &Timestamp) -> HashSet<Node> {
+fn mark(snap: &Snapshot, now: &GoTime) -> HashSet<Node> {
     let mut edges: HashMap<Node, Vec<Node>> = HashMap::new();
     let mut roots = Vec::new();
     for (ns, img) in &snap.images {
@@ -138,7 +138,7 @@ fn mark(snap: &Snapshot, now: &Timestamp) -> HashSet<Node> {
 /// if no namespace uses them (the Docker view's configs and tar-split blobs); `is_locked`
 /// says whether an ingest (`<ns>/<ref>`) has an open writer, which keeps it.
 pub async fn collect<B: Backend>(b: &B, extra_roots: &HashSet<Digest>, is_locked: impl Fn(&str) -> bool) -> Result<GcResult> {
-    let now = Timestamp::now();
+    let now = crate::storage::now();
     let snap = read_snapshot(b).await?;
     let marked = mark(&snap, &now);
     let mut result = GcResult::default();
@@ -171,7 +171,7 @@ pub async fn collect<B: Backend>(b: &B, extra_roots: &HashSet<Digest>, is_locked
         if live_blobs.contains(&d) {
             continue;
         }
-        let rec: BlobRecord = decode(&key, &value)?;
+        let rec: BlobRecord = decode_record(&key, &value)?;
         ops.extend(blobs::delete_ops(&d, &rec));
         result.deleted_blobs.push(d);
     }

@@ -3,11 +3,11 @@
 
 use super::errdefs::{self, go_quote};
 use super::labels::{self, Labels};
-use super::timestamp::Timestamp;
+use crate::formats::gotime::GoTime;
 use super::{ensure_namespace_ops, images_prefix, read_record};
 use crate::digest::Digest;
 use crate::error::Result;
-use crate::storage::{Backend, Op, Space};
+use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
 
 /// The part of an image's target descriptor that containerd stores (platform, urls, data and
@@ -31,9 +31,9 @@ pub struct Image {
     pub labels: Labels,
     pub target: Target,
     #[serde(default)]
-    pub created_at: Timestamp,
+    pub created_at: GoTime,
     #[serde(default)]
-    pub updated_at: Timestamp,
+    pub updated_at: GoTime,
 }
 
 impl Image {
@@ -73,8 +73,8 @@ pub(crate) struct ImageRecord {
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
     labels: Labels,
     target: Target,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    created_at: GoTime,
+    updated_at: GoTime,
 }
 
 fn image_key(ns: &str, name: &str) -> String {
@@ -94,7 +94,7 @@ pub fn put_image_op(ns: &str, img: &Image) -> Op {
         created_at: img.created_at,
         updated_at: img.updated_at,
     };
-    Op::put_meta(image_key(ns, &img.name), super::encode(&rec))
+    Op::put_record(image_key(ns, &img.name), &rec)
 }
 
 /// containerd's `validateImage`: non-empty name (no reference grammar), labels within size,
@@ -171,7 +171,7 @@ impl<B: Backend + Clone> ImageStore<B> {
         let prefix = images_prefix(&self.ns);
         let mut out = Vec::new();
         for (key, value) in self.backend.scan(Space::Meta, &prefix).await? {
-            let img = to_image(&key[prefix.len()..], super::decode(&key, &value)?);
+            let img = to_image(&key[prefix.len()..], decode_record(&key, &value)?);
             if keep(&img) {
                 out.push(img);
             }
@@ -191,7 +191,7 @@ impl<B: Backend + Clone> ImageStore<B> {
     /// discarded: both become now.
     pub async fn create(&self, img: &Image) -> Result<Image> {
         validate(img)?;
-        let now = Timestamp::now();
+        let now = crate::storage::now();
         let created = Image { created_at: now, updated_at: now, ..img.clone() };
         let key = image_key(&self.ns, &img.name);
         let mut ops = ensure_namespace_ops(&self.backend, &self.ns).await?;
@@ -238,7 +238,7 @@ impl<B: Backend + Clone> ImageStore<B> {
         }
         validate(&updated)?;
         updated.created_at = created_at;
-        updated.updated_at = Timestamp::now();
+        updated.updated_at = crate::storage::now();
         self.backend.commit(vec![put_image_op(&self.ns, &updated)]).await?;
         Ok(stored_form(updated))
     }

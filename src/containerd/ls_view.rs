@@ -12,6 +12,7 @@ use super::images::Image;
 use super::labels;
 use crate::error::{Error, Result};
 use crate::storage::Backend;
+use crate::formats::gotime::GoTime;
 use crate::formats::oci::{self, Descriptor, Platform};
 
 // ---- the platform rules of containerd/platforms for the default linux/amd64 ----------------
@@ -316,7 +317,7 @@ pub struct ContentRow {
     pub digest: String,
     /// `HumanSize` of the size.
     pub size: String,
-    pub created_at: super::Timestamp,
+    pub created_at: GoTime,
     /// `k=v` comma-joined (ctr's order is Go's random map order; ours is sorted), or `-`.
     pub labels: String,
 }

@@ -5,15 +5,15 @@
 use super::content::{put_info_op, Info};
 use super::images::{put_image_op, Image, Target};
 use super::namespaces::NamespaceRecord;
-use super::{encode, namespace_key, Timestamp};
+use super::namespace_key;
 use crate::digest::Digest;
 use crate::formats::containerd_meta::MetaDb;
-use crate::formats::gobinary::GoTime;
+use crate::formats::gotime::{GoTime, Zone};
 use crate::storage::Op;
 
-fn timestamp(t: &GoTime) -> Timestamp {
-    let nanos = t.unix_nanos();
-    Timestamp::from_unix(nanos.div_euclid(1_000_000_000) as i64, nanos.rem_euclid(1_000_000_000) as u32)
+/// Records keep their times in UTC (as this store writes its own).
+fn timestamp(t: &GoTime) -> GoTime {
+    t.in_zone(Zone::Utc)
 }
 
 /// The operations that store every namespace, image and content record of `meta`, and the
@@ -23,7 +23,7 @@ pub fn meta_db_ops(meta: &MetaDb) -> (Vec<Op>, Vec<Digest>) {
     let mut ops = Vec::new();
     let mut needed = Vec::new();
     for (ns, data) in &meta.namespaces {
-        ops.push(Op::put_meta(namespace_key(ns), encode(&NamespaceRecord { labels: data.labels.clone() })));
+        ops.push(Op::put_record(namespace_key(ns), &NamespaceRecord { labels: data.labels.clone() }));
         for img in data.images.values() {
             let image = Image {
                 name: img.name.clone(),

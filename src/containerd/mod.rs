@@ -28,10 +28,10 @@ pub mod labels;
 pub mod ls_view;
 pub mod meta_import;
 pub mod namespaces;
-pub mod timestamp;
 
-use crate::error::{Error, Result};
-use crate::storage::{Backend, Op, Space};
+use crate::error::Result;
+use crate::formats::gotime::{duration_string_millis, GoTime};
+use crate::storage::{decode_record, Backend, Op, Space};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -40,7 +40,6 @@ pub use content::{ContentStore, ContentWriter, Info, Status};
 pub use gc::GcResult;
 pub use images::{Image, ImageStore, Target};
 pub use labels::Labels;
-pub use timestamp::Timestamp;
 
 /// The containerd view of one backend: namespaces, and a handle per namespace.
 /// Clones share the backend and the table of open ingests.
@@ -122,18 +121,10 @@ pub async fn any_namespace_has_content<B: Backend>(b: &B, d: &crate::digest::Dig
 
 // ---- shared record helpers -----------------------------------------------------------------
 
-pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).expect("records serialise")
-}
-
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::corrupt(format!("record {key:?} is unreadable: {e}")))
-}
-
 pub(crate) async fn read_record<B: Backend, T: serde::de::DeserializeOwned>(b: &B, key: &str) -> Result<Option<T>> {
     match b.get(Space::Meta, key).await? {
         None => Ok(None),
-        Some(v) => decode(key, &v).map(Some),
+        Some(v) => decode_record(key, &v).map(Some),
     }
 }
 
@@ -144,7 +135,7 @@ pub(crate) async fn ensure_namespace_ops<B: Backend>(b: &B, ns: &str) -> Result<
     if b.get(Space::Meta, &key).await?.is_some() {
         return Ok(Vec::new());
     }
-    Ok(vec![Op::put_meta(key, encode(&namespaces::NamespaceRecord::default()))])
+    Ok(vec![Op::put_record(key, &namespaces::NamespaceRecord::default())])
 }
 
 // ---- open ingests ----------------------------------------------------------------------------
@@ -152,21 +143,21 @@ pub(crate) async fn ensure_namespace_ops<B: Backend>(b: &B, ns: &str) -> Result<
 /// Ingest refs held by an open writer, with when they were taken: containerd's local store
 /// keeps these locks in memory too, so a page reload releases them.
 #[derive(Clone, Default)]
-pub(crate) struct IngestLocks(Rc<RefCell<HashMap<String, Timestamp>>>);
+pub(crate) struct IngestLocks(Rc<RefCell<HashMap<String, GoTime>>>);
 
 impl IngestLocks {
     /// Takes the lock on `key`, or fails with containerd's `ref ... locked` error.
     pub(crate) fn try_lock(&self, key: &str) -> Result<IngestLock> {
         let mut held = self.0.borrow_mut();
         if let Some(since) = held.get(key) {
-            let now = Timestamp::now();
+            let now = crate::storage::now();
             return Err(errdefs::unavailable(format!(
                 "ref {key} locked for {} (since {})",
-                timestamp::go_duration_millis(now.millis_since(since)),
+                duration_string_millis(now.millis_since(since)),
                 since.to_rfc3339_nano()
             )));
         }
-        held.insert(key.to_string(), Timestamp::now());
+        held.insert(key.to_string(), crate::storage::now());
         Ok(IngestLock { locks: self.clone(), key: key.to_string() })
     }
     pub(crate) fn is_locked(&self, key: &str) -> bool {

@@ -3,7 +3,7 @@
 
 use super::errdefs::{self, go_quote};
 use super::labels::{self, Labels};
-use super::{encode, namespace_data_prefix, namespace_key, Containerd, NAMESPACE_PREFIX};
+use super::{namespace_data_prefix, namespace_key, Containerd, NAMESPACE_PREFIX};
 use crate::error::Result;
 use crate::storage::{Backend, Op, Space};
 use serde::{Deserialize, Serialize};
@@ -61,7 +61,7 @@ impl<B: Backend + Clone> Containerd<B> {
         labels::validate_all(labels, "namespace.Labels")?;
         let key = namespace_key(ns);
         let rec = NamespaceRecord { labels: labels::without_empty(labels.clone()) };
-        let ops = vec![Op::RequireAbsent { space: Space::Meta, key: key.clone() }, Op::put_meta(key, encode(&rec))];
+        let ops = vec![Op::RequireAbsent { space: Space::Meta, key: key.clone() }, Op::put_record(key, &rec)];
         self.backend.commit(ops).await.map_err(|e| match e.code {
             crate::ErrorCode::AlreadyExists => errdefs::already_exists(format!("namespace {}", go_quote(ns))),
             _ => e,
@@ -82,7 +82,7 @@ impl<B: Backend + Clone> Containerd<B> {
         } else {
             rec.labels.insert(key.to_string(), value.to_string());
         }
-        self.backend.commit(vec![Op::put_meta(namespace_key(ns), encode(&rec))]).await
+        self.backend.commit(vec![Op::put_record(namespace_key(ns), &rec)]).await
     }
 
     /// Deletes an empty namespace: `failed_precondition` naming what it still holds (images,

@@ -41,7 +41,7 @@ impl DistributionStore {
         if list.len() > MAX_V2_METADATA {
             list.drain(..list.len() - MAX_V2_METADATA);
         }
-        tx.push(Op::put_meta(keys::v2metadata(diff_id), serde_json::to_vec(list).expect("metadata serialises")));
+        tx.push(Op::put_record(keys::v2metadata(diff_id), &list));
         self.set_diff_id(tx, &meta.digest, diff_id);
     }
 

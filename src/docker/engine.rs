@@ -11,7 +11,7 @@ use crate::digest::{chain_id, Digest};
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
 use crate::formats::reference::{familiar_match, parse_any_reference, AnyReference, Reference};
-use crate::storage::{now_millis, Backend};
+use crate::storage::Backend;
 use crate::store::{DockerState, Store};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -362,8 +362,7 @@ fn delete_helper(d: &mut DockerState, tx: &mut Tx, id: &Digest, out: &mut Vec<De
 
 /// The current time as dockerd records it in `lastUpdated`.
 fn now_rfc3339_nano() -> String {
-    let ms = now_millis();
-    GoTime::from_unix((ms / 1000) as i64, (ms % 1000) as u32 * 1_000_000).to_rfc3339_nano()
+    crate::storage::now().to_rfc3339_nano()
 }
 
 /// The Engine API operations on the store façade (writes are one commit each).

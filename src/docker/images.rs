@@ -48,17 +48,17 @@ fn unknown(id: &Digest) -> Error {
 }
 
 fn put_record(tx: &mut Tx, record: &ImageRecord) {
-    tx.push(Op::put_meta(keys::image(&record.id), serde_json::to_vec(record).expect("image record serialises")));
+    tx.push(Op::put_record(keys::image(&record.id), &record));
 }
 
-/// Checks a config the way `image.Store.Create` does before it registers the image (the
-/// history/diff_ids check is part of [`ImageConfig::parse`]), and returns it with the ChainID
-/// of its top layer.
+/// Checks a config the way `image.Store.Create` does before it registers the image, and
+/// returns it with the ChainID of its top layer.
 pub fn check_config(raw: &[u8]) -> Result<(ImageConfig, Option<Digest>)> {
     if raw.is_empty() {
         return Err(Error::invalid("invalid empty data"));
     }
     let config = ImageConfig::parse(raw.to_vec())?;
+    config.check_history_layers()?;
     let top = chain_id(config.diff_ids());
     Ok((config, top))
 }

@@ -119,7 +119,7 @@ impl LayerStore {
             self.acquire(p)?;
         }
         let record = LayerRecord { chain_id: chain.clone(), diff_id, size, cache_id, parent: parent.cloned(), tar_split, descriptor: None };
-        tx.push(Op::put_meta(keys::layer(&chain), serde_json::to_vec(&record).expect("layer record serialises")));
+        tx.push(Op::put_record(keys::layer(&chain), &record));
         self.layers.insert(chain.clone(), Layer { record, references: 1 });
         Ok(chain)
     }

@@ -105,7 +105,7 @@ impl ReferenceStore {
         self.repositories.entry(name.clone()).or_default().insert(key.clone(), id.clone());
         self.by_id.entry(id.clone()).or_default().insert(key.clone(), r);
         let record = ReferenceRecord { repository: name, image: id.clone() };
-        tx.push(Op::put_meta(keys::reference(&key), serde_json::to_vec(&record).expect("reference record serialises")));
+        tx.push(Op::put_record(keys::reference(&key), &record));
         Ok(())
     }
 

@@ -488,11 +488,6 @@ impl<'a> Bucket<'a> {
             BucketRoot::Inline(_) => None,
         }
     }
-
-    /// True when the bucket's root is stored inline in its parent's value.
-    pub fn is_inline(&self) -> bool {
-        matches!(self.root, BucketRoot::Inline(_))
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@
 use crate::error::{Error, Result};
 use crate::formats::bbolt::{Bucket, Db, Value};
 use crate::formats::filters::Adaptor;
-use crate::formats::gobinary::{read_varint, GoTime};
+use crate::formats::gobinary::read_varint;
+use crate::formats::gotime::GoTime;
 use std::collections::BTreeMap;
 
 /// The only schema containerd has written so far.

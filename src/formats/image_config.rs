@@ -4,8 +4,9 @@
 //! keys match field names exactly or case-insensitively, `null` leaves a field at its zero
 //! value, and a value of the wrong type is an error. Go keeps the difference between an empty
 //! list/map and a missing one (`[]` vs `null`), and so do these types (`Option`), because the
-//! Engine API shows it. Then moby's own checks: `rootfs` must be present, and the history may
-//! not have more non-empty layers than `rootfs.diff_ids`.
+//! Engine API shows it. Then moby's own check: `rootfs` must be present. The history check of
+//! `image.Store.Create` (no more non-empty layers than `rootfs.diff_ids`) is separate,
+//! [`ImageConfig::check_history_layers`]: dockerd's startup `restore()` does not apply it.
 //!
 //! The raw bytes are kept: the image ID is the sha256 of exactly those bytes.
 //! One deviation: Go does not validate `diff_ids` strings; here they must be valid digests (an
@@ -99,8 +100,8 @@ pub struct HealthConfig {
 }
 
 impl ImageConfig {
-    /// Parses config bytes as `image.NewFromJSON` does. Errors are `invalid_argument` and say
-    /// which key was wrong.
+    /// Parses config bytes as `image.NewFromJSON` does (what dockerd's `restore()` and every
+    /// image read go through). Errors are `invalid_argument` and say which key was wrong.
     pub fn parse(raw: Vec<u8>) -> Result<ImageConfig> {
         let value: Value =
             serde_json::from_slice(&raw).map_err(|e| Error::invalid(format!("invalid image JSON: {e}")))?;
@@ -114,10 +115,6 @@ impl ImageConfig {
             None => return Err(Error::invalid("invalid image JSON, no RootFS key")),
         };
         let history = top.objects("history")?.iter().map(history_entry).collect::<Result<Vec<_>>>()?;
-        let non_empty = history.iter().filter(|h| !h.empty_layer).count();
-        if non_empty > rootfs.diff_ids.len() {
-            return Err(Error::invalid("too many non-empty layers in History section"));
-        }
         Ok(ImageConfig {
             created: top.time("created")?,
             parent: top.string("parent")?,
@@ -136,6 +133,16 @@ impl ImageConfig {
             history,
             raw,
         })
+    }
+
+    /// `image.Store.Create`'s check (for `docker load` and new images): the history may not
+    /// have more non-empty layers than `rootfs.diff_ids`.
+    pub fn check_history_layers(&self) -> Result<()> {
+        let non_empty = self.history.iter().filter(|h| !h.empty_layer).count();
+        if non_empty > self.rootfs.diff_ids.len() {
+            return Err(Error::invalid("too many non-empty layers in History section"));
+        }
+        Ok(())
     }
 
     /// The exact bytes the config was parsed from.
@@ -499,10 +506,6 @@ mod tests {
             (r#"{"architecture":"amd64"}"#.to_string(), "invalid image JSON, no RootFS key"),
             (r#"{"rootfs":null}"#.to_string(), "invalid image JSON, no RootFS key"),
             ("null".to_string(), "invalid image JSON, no RootFS key"),
-            (
-                format!(r#"{{"rootfs":{{"diff_ids":["{L1}"]}},"history":[{{}},{{}}]}}"#),
-                "too many non-empty layers in History section",
-            ),
             ("{".to_string(), "invalid image JSON"),
             ("[]".to_string(), "not a JSON object"),
             (r#"{"rootfs":{},"created":"yesterday"}"#.to_string(), "created"),
@@ -517,8 +520,19 @@ mod tests {
             assert_eq!(e.code, crate::ErrorCode::InvalidArgument);
             assert!(e.message.contains(want), "{json}: {}", e.message);
         }
+        // Too many non-empty history entries: fine for NewFromJSON (restore), refused by Create.
+        let too_many = parse(&format!(r#"{{"rootfs":{{"diff_ids":["{L1}"]}},"history":[{{}},{{}}]}}"#)).unwrap();
+        let e = too_many.check_history_layers().unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (crate::ErrorCode::InvalidArgument, "too many non-empty layers in History section"));
         // Fewer non-empty history entries than layers is fine; empty ones are not counted.
         let ok = format!(r#"{{"rootfs":{{"diff_ids":["{L1}","{L2}"]}},"history":[{{"empty_layer":true}},{{}}]}}"#);
-        assert!(parse(&ok).is_ok());
+        parse(&ok).unwrap().check_history_layers().unwrap();
+        // Keys match case-insensitively at every level; empty_layer must be a boolean.
+        let c = parse(&format!(r#"{{"RootFS":{{"Diff_IDs":["{L1}"]}},"history":[{{"empty_layer":true}},{{}}]}}"#)).unwrap();
+        assert_eq!(c.diff_ids().len(), 1);
+        let e = parse(r#"{"rootfs":{},"history":[{"empty_layer":"yes"}]}"#).unwrap_err();
+        assert!(e.message.contains("history[0].empty_layer must be a boolean"), "{}", e.message);
+        assert!(parse(r#"{"rootfs":{"diff_ids":"x"}}"#).unwrap_err().message.contains("rootfs.diff_ids"));
+        assert!(parse(r#"{"rootfs":{},"os":3}"#).unwrap_err().message.contains("os must be a string"));
     }
 }

@@ -6,6 +6,7 @@ pub mod gotime;
 pub mod image_config;
 pub mod docker_save;
 pub mod reference;
+pub mod tar_header;
 pub mod tar_split;
 
 // containerd and OCI

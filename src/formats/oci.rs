@@ -197,11 +197,6 @@ pub fn is_docker_type(media_type: &str) -> bool {
     media_type.starts_with("application/vnd.docker.")
 }
 
-/// containerd IsAttestationType.
-pub fn is_attestation(media_type: &str) -> bool {
-    media_type == IN_TOTO
-}
-
 /// How a layer blob is compressed, per its media type (containerd DiffCompression).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LayerCompression {

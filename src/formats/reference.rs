@@ -575,7 +575,7 @@ mod tests {
             ("a/b/", "invalid reference format"),
             ("busybox@sha256:abc", "invalid reference format"),
             ("busybox@md5:d41d8cd98f00b204e9800998ecf8427e", "unsupported digest algorithm"),
-            (&"4a83ccda15950e8f72620fb409c3ded7366e35b4d0e525499a968efef9ee2a6a", "64-byte hexadecimal"),
+            ("4a83ccda15950e8f72620fb409c3ded7366e35b4d0e525499a968efef9ee2a6a", "64-byte hexadecimal"),
         ];
         for (input, want) in cases {
             let e = Reference::parse_normalized_named(input).unwrap_err();

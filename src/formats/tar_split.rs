@@ -18,12 +18,12 @@
 
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
+use crate::formats::tar_header::{checksum_sums, padding_after, pax_records, BLOCK};
 use base64::Engine as _;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 
-const BLOCK: usize = 512;
 
 /// What a layer's tar-split says: the tar length and every member's header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -297,7 +297,7 @@ fn clean_path(p: &[u8]) -> Vec<u8> {
 /// `tar.Reader.Next`. `Ok(None)` at the end-of-archive marker or in an empty/all-zero segment.
 /// Also returns the padding that will follow the member's data.
 fn read_header(mut b: &[u8]) -> std::result::Result<Option<(TarEntry, usize)>, String> {
-    let mut pax: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut pax: Vec<(&[u8], &[u8])> = Vec::new();
     let mut long_name: Option<Vec<u8>> = None;
     let mut long_link: Option<Vec<u8>> = None;
     loop {
@@ -321,7 +321,7 @@ fn read_header(mut b: &[u8]) -> std::result::Result<Option<(TarEntry, usize)>, S
             b'x' | b'L' | b'K' => {
                 let data = b.get(BLOCK..BLOCK + data_len).ok_or("truncated extension header data")?;
                 match typeflag {
-                    b'x' => pax.extend(parse_pax(data)?),
+                    b'x' => pax.extend(pax_records(data).map_err(|e| e.message)?),
                     b'L' => long_name = Some(until_nul(data).to_vec()),
                     _ => long_link = Some(until_nul(data).to_vec()),
                 }
@@ -341,11 +341,11 @@ fn read_header(mut b: &[u8]) -> std::result::Result<Option<(TarEntry, usize)>, S
                     // A global PAX header is returned as an entry; its data is consumed, its
                     // padding is left for the next segment.
                     entry.size = 0;
-                    (BLOCK - data_len % BLOCK) % BLOCK
+                    padding_after(data_len as u64) as usize
                 } else if entry.kind.header_only() {
                     0
                 } else {
-                    (BLOCK - (entry.size as usize) % BLOCK) % BLOCK
+                    padding_after(entry.size as u64) as usize
                 };
                 return Ok(Some((entry, padding)));
             }
@@ -356,18 +356,15 @@ fn read_header(mut b: &[u8]) -> std::result::Result<Option<(TarEntry, usize)>, S
 /// Go accepts the unsigned or the signed byte sum, with the checksum field taken as spaces.
 fn verify_checksum(block: &[u8]) -> std::result::Result<(), String> {
     let stored = numeric(&block[148..156]).map_err(|_| "invalid tar header (bad checksum field)".to_string())?;
-    let (mut unsigned, mut signed) = (0i64, 0i64);
-    for (i, &c) in block.iter().enumerate() {
-        let c = if (148..156).contains(&i) { b' ' } else { c };
-        unsigned += i64::from(c);
-        signed += i64::from(c as i8);
-    }
+    let (unsigned, signed) = checksum_sums(block);
     if stored != unsigned && stored != signed {
         return Err(format!("invalid tar header (checksum {stored} does not match {unsigned})"));
     }
     Ok(())
 }
 
+/// Decodes the fields of one header block. Not the `tar` crate's `Header` (which the importers
+/// use): listings need Go's `parseNumeric` (negative base-256 times) and every field, raw.
 fn decode_block(block: &[u8]) -> std::result::Result<TarEntry, String> {
     let magic = &block[257..263];
     let version = &block[263..265];
@@ -441,48 +438,28 @@ fn until_nul(b: &[u8]) -> &[u8] {
     b.iter().position(|&c| c == 0).map_or(b, |i| &b[..i])
 }
 
-/// PAX records: `"<len> <key>=<value>\n"`, where `<len>` counts the whole record.
-fn parse_pax(mut data: &[u8]) -> std::result::Result<Vec<(String, Vec<u8>)>, String> {
-    let mut records = Vec::new();
-    while !data.is_empty() && data[0] != 0 {
-        let space = data.iter().position(|&c| c == b' ').ok_or("bad PAX record: no length")?;
-        let len: usize = std::str::from_utf8(&data[..space])
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .filter(|&l| l > space + 1 && l <= data.len())
-            .ok_or("bad PAX record length")?;
-        let record = &data[space + 1..len];
-        let record = record.strip_suffix(b"\n").ok_or("bad PAX record: no newline")?;
-        let eq = record.iter().position(|&c| c == b'=').ok_or("bad PAX record: no '='")?;
-        let key = String::from_utf8_lossy(&record[..eq]).into_owned();
-        records.push((key, record[eq + 1..].to_vec()));
-        data = &data[len..];
-    }
-    Ok(records)
-}
-
-fn apply_pax(entry: &mut TarEntry, records: &[(String, Vec<u8>)]) -> std::result::Result<(), String> {
+fn apply_pax(entry: &mut TarEntry, records: &[(&[u8], &[u8])]) -> std::result::Result<(), String> {
     let int = |key: &str, v: &[u8]| -> std::result::Result<i64, String> {
         std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()).ok_or_else(|| format!("bad PAX {key} value"))
     };
-    for (key, value) in records {
-        match key.as_str() {
-            "path" => entry.name_bytes = value.clone(),
-            "linkpath" => entry.linkname_bytes = value.clone(),
-            "uname" => entry.uname = String::from_utf8_lossy(value).into_owned(),
-            "gname" => entry.gname = String::from_utf8_lossy(value).into_owned(),
-            "uid" => entry.uid = int(key, value)?,
-            "gid" => entry.gid = int(key, value)?,
-            "size" => {
-                entry.size = int(key, value)?;
+    for &(key, value) in records {
+        match key {
+            b"path" => entry.name_bytes = value.to_vec(),
+            b"linkpath" => entry.linkname_bytes = value.to_vec(),
+            b"uname" => entry.uname = String::from_utf8_lossy(value).into_owned(),
+            b"gname" => entry.gname = String::from_utf8_lossy(value).into_owned(),
+            b"uid" => entry.uid = int("uid", value)?,
+            b"gid" => entry.gid = int("gid", value)?,
+            b"size" => {
+                entry.size = int("size", value)?;
                 if entry.size < 0 {
                     return Err("negative PAX size".into());
                 }
             }
-            "mtime" => entry.mtime = pax_time(value).ok_or("bad PAX mtime")?,
+            b"mtime" => entry.mtime = pax_time(value).ok_or("bad PAX mtime")?,
             _ => {
-                if let Some(attr) = key.strip_prefix("SCHILY.xattr.") {
-                    entry.xattrs.insert(attr.to_string(), value.clone());
+                if let Some(attr) = key.strip_prefix(b"SCHILY.xattr.") {
+                    entry.xattrs.insert(String::from_utf8_lossy(attr).into_owned(), value.to_vec());
                 }
             }
         }

@@ -6,11 +6,11 @@
 //! committed), small text files to small in-memory maps. Everything else (layer contents,
 //! containers, volumes) streams past and is dropped.
 
-use super::config_facts::{self, ConfigFacts};
 use super::store_paths::{self, Area, ImageMetaKey, LayerFileKind, StoreFile, Unusable};
 use super::tar_stream::{EntryKind, TarEntry};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::formats::image_config::ImageConfig;
 use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,9 +24,10 @@ pub const CONFIG_LIMIT: u64 = 16 << 20;
 /// Warnings kept in full; more are only counted.
 const WARNING_LIMIT: usize = 100;
 
-/// An image config as staged: verified against its name and parsed, or why not.
+/// An image config as staged: verified against its name and parsed, or why not. Only what
+/// `restore()` looks at is kept of the parsed config (its bytes are in the blob).
 pub enum StagedConfig {
-    Ready { blob: StagedBlob, facts: ConfigFacts },
+    Ready { blob: StagedBlob, diff_ids: Vec<Digest>, os: String },
     Rejected { reason: String },
 }
 
@@ -362,10 +363,11 @@ async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: &[u8]) -> Result<Stag
     if Digest::sha256_of(bytes) != named {
         return Ok(StagedConfig::Rejected { reason: format!("failed to verify: {named}") });
     }
-    let facts = match config_facts::parse(bytes) {
-        Ok(f) => f,
-        Err(reason) => return Ok(StagedConfig::Rejected { reason }),
+    // dockerd's restore() reads configs with NewFromJSON (no history check: that is Create's).
+    let config = match ImageConfig::parse(bytes.to_vec()) {
+        Ok(c) => c,
+        Err(e) => return Ok(StagedConfig::Rejected { reason: e.message }),
     };
     let blob = blobs::stage_bytes(b, bytes).await?;
-    Ok(StagedConfig::Ready { blob, facts })
+    Ok(StagedConfig::Ready { blob, diff_ids: config.diff_ids().to_vec(), os: config.os_raw().to_string() })
 }

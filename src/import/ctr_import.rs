@@ -15,7 +15,7 @@ use crate::containerd::content::{put_info_op, read_info, Info};
 use crate::containerd::images::{self, put_image_op, read_image, Image, Target};
 use crate::containerd::labels::{child_gc_labels, Child, Labels};
 use crate::containerd::ls_view::default_match;
-use crate::containerd::{ensure_namespace_ops, namespaces, Timestamp};
+use crate::containerd::{ensure_namespace_ops, namespaces};
 use crate::digest::Digest;
 use crate::docker::model::Skipped;
 use crate::error::{Error, Result};
@@ -89,22 +89,8 @@ impl Pool {
 
 /// Today's default `--base-name`, `import-YYYY-MM-DD` (UTC here; ctr uses local time).
 pub fn default_prefix() -> String {
-    let days = (crate::storage::now_millis() / 86_400_000) as i64;
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::storage::now().date();
     format!("import-{y:04}-{m:02}-{d:02}")
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// containerd's `refTranslator`: full references pass (if under the base name, when one was
@@ -178,7 +164,7 @@ pub(crate) async fn import_index<B: Backend>(
         }
     }
 
-    let now = Timestamp::now();
+    let now = crate::storage::now();
     out.ops.extend(ensure_namespace_ops(b, ns).await?);
     for d in &keep {
         let Some(size) = pool.size(b, d).await? else {
@@ -338,8 +324,9 @@ mod tests {
         assert_eq!(translate("docker.io/a/b:1", "import-x", false), "docker.io/a/b:1");
         assert_eq!(translate("docker.io/a/b:1", "docker.io/a/b", true), "docker.io/a/b:1");
         assert_eq!(translate("docker.io/a/bc:1", "docker.io/a/b", true), "");
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_780), (2026, 11, 23));
+        use crate::formats::gotime::GoTime;
+        assert_eq!(GoTime::from_unix(0, 0).date(), (1970, 1, 1));
+        assert_eq!(GoTime::from_unix(20_780 * 86_400, 0).date(), (2026, 11, 23));
         assert!(default_prefix().starts_with("import-20"));
     }
 }

@@ -75,7 +75,9 @@ async fn load_items<B: Backend>(
             .resolve(&item.config)
             .ok_or_else(|| at(Error::not_found(format!("config file {:?} is not in the archive", item.config))))?;
         let raw = archive::read_small(b, config_blob, JSON_LIMIT, "image config").await.map_err(at)?;
+        // `docker load` registers the image with `Create`, which checks the history too.
         let config = ImageConfig::parse(raw).map_err(at)?;
+        config.check_history_layers().map_err(at)?;
         let diff_ids = config.diff_ids().to_vec();
         if item.layers().len() != diff_ids.len() {
             return Err(at(Error::invalid(format!(

@@ -14,9 +14,14 @@
 //! → two collectors fed the same entries: [`collect`] (stages Docker image store files per
 //! candidate folder, found at any depth via [`store_paths`]) and [`archive`] (stages the
 //! files of `docker save` archives, OCI layouts and containerd roots). At the end the format
-//! is decided from what was found: an archive goes to [`archive_import`] (containerd or
-//! `docker load`), else the image store goes through [`restore`] (dockerd's restore rules)
-//! → [`DockerImport`].
+//! is decided from what was found, never from names:
+//! * an archive goes to [`archive_import`], which routes it (its table) to [`docker_load`]
+//!   (the Docker view, like `docker load`; layer tar-splits written by [`tar_split_writer`]),
+//!   [`ctr_import`] / [`ctr_docker_index`] (a containerd namespace, like `ctr images import`)
+//!   or [`ctr_root`] (a containerd root's `meta.db`, every namespace);
+//! * else a Docker image store (`image/<driver>/`) goes through [`restore`] (dockerd's
+//!   startup rules) → [`DockerImport`].
+//!
 //! Memory is bounded by a fixed buffer plus the blob being written: layer contents stream
 //! past and are dropped. On an error or cancellation every staged blob is discarded, so the
 //! store is exactly as before.
@@ -24,7 +29,6 @@
 mod archive;
 mod archive_import;
 mod collect;
-mod config_facts;
 mod ctr_docker_index;
 mod ctr_import;
 mod ctr_root;

@@ -3,6 +3,7 @@
 
 use crate::digest::Digest;
 use crate::docker::model::{DistributionRecords, RepositoryMap, V2Metadata};
+use crate::formats::reference::Reference;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -44,9 +45,11 @@ pub fn parse_repositories(bytes: &[u8], warnings: &mut Vec<String>) -> Repositor
                 warnings.push(format!("repositories.json: {key:?} does not point to an image ID ({id}), skipped"));
                 continue;
             };
-            if let Some(why) = reference_problem(repo, key) {
+            // dockerd's reference store skips such a key when it indexes references.
+            if let Err(e) = Reference::parse_normalized_named(key) {
                 warnings.push(format!(
-                    "repositories.json: reference {key:?} does not parse ({why}); kept as dockerd keeps it"
+                    "repositories.json: reference {key:?} does not parse ({}); kept as dockerd keeps it",
+                    e.message
                 ));
             }
             inner.insert(key.clone(), id);
@@ -54,47 +57,6 @@ pub fn parse_repositories(bytes: &[u8], warnings: &mut Vec<String>) -> Repositor
         map.insert(repo.clone(), inner);
     }
     map
-}
-
-/// Why `key` (under repository `repo`) would not parse as a familiar reference, if it wouldn't.
-///
-/// TODO(dformats): replace with `crate::formats::reference` (ParseNormalizedNamed); this is a
-/// coarse stand-in that only catches plainly broken keys.
-fn reference_problem(repo: &str, key: &str) -> Option<String> {
-    let Some(rest) = key.strip_prefix(repo) else {
-        return Some(format!("it does not start with its repository name {repo:?}"));
-    };
-    if repo.is_empty() || repo.len() > 255 {
-        return Some("bad repository name length".into());
-    }
-    let (domain, path) = match repo.split_once('/') {
-        Some((d, p)) if d.contains(['.', ':']) || d == "localhost" => (Some(d), p),
-        _ => (None, repo),
-    };
-    if let Some(d) = domain {
-        if !d.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)) {
-            return Some(format!("bad registry host {d:?}"));
-        }
-    }
-    for comp in path.split('/') {
-        let ok = !comp.is_empty()
-            && comp.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
-            && comp.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && comp.ends_with(|c: char| c.is_ascii_alphanumeric());
-        if !ok {
-            return Some(format!("bad path component {comp:?} (must be lowercase)"));
-        }
-    }
-    if let Some(tag) = rest.strip_prefix(':') {
-        let ok = tag.len() <= 128
-            && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-            && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-        return (!ok).then(|| format!("bad tag {tag:?}"));
-    }
-    if let Some(d) = rest.strip_prefix('@') {
-        return Digest::parse(d).err().map(|e| e.message);
-    }
-    Some("no tag or digest".into())
 }
 
 /// Parses `distribution/diffid-by-digest` and `distribution/v2metadata-by-diffid` files.

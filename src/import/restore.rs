@@ -38,7 +38,7 @@ pub fn restore(root: String, c: Candidate) -> Restored {
         let id = Digest::from_sha256_hex(&hex).expect("file names were checked to be sha256 hex");
         match config {
             StagedConfig::Rejected { reason } => out.skipped.push(skip(&id, format!("invalid image: {reason}"))),
-            StagedConfig::Ready { blob, facts } => match image_layer_problem(&facts.diff_ids, &facts.os, &loaded) {
+            StagedConfig::Ready { blob, diff_ids, os } => match image_layer_problem(&diff_ids, &os, &loaded) {
                 Some(why) => {
                     out.skipped.push(skip(&id, format!("not restoring image: {why}")));
                     discard.push(blob.set);
@@ -83,16 +83,8 @@ fn skip(subject: &Digest, reason: String) -> Skipped {
 
 /// Why an image with these diff IDs and OS would not be restored, if it wouldn't: dockerd
 /// (on Linux) needs a Linux (or unspecified) OS and its top layer, ChainID(diff_ids), loaded.
-fn image_layer_problem(diff_ids: &[String], os: &str, loaded: &BTreeMap<String, LayerRecord>) -> Option<String> {
-    let mut parsed = Vec::with_capacity(diff_ids.len());
-    for (i, d) in diff_ids.iter().enumerate() {
-        match Digest::parse(d) {
-            Ok(d) => parsed.push(d),
-            // Its ChainID cannot name any layer folder, so dockerd finds no layer.
-            Err(_) => return Some(format!("rootfs.diff_ids[{i}] {d:?} is not a digest, so its layer does not exist")),
-        }
-    }
-    let chain = chain_id(&parsed)?;
+fn image_layer_problem(diff_ids: &[Digest], os: &str, loaded: &BTreeMap<String, LayerRecord>) -> Option<String> {
+    let chain = chain_id(diff_ids)?;
     if !os.is_empty() && !os.eq_ignore_ascii_case("linux") {
         return Some(format!("operating system is not supported: {os:?}"));
     }
@@ -254,7 +246,7 @@ mod tests {
     #[test]
     fn images_need_a_linux_os_and_their_top_layer() {
         let mut loaded = BTreeMap::new();
-        let d = format!("sha256:{}", h('1'));
+        let d = Digest::from_sha256_hex(&h('1')).unwrap();
         let rec = read_layer(&h('1'), &layer(&h('1'), None)).unwrap();
         loaded.insert(h('1'), rec);
         assert_eq!(image_layer_problem(std::slice::from_ref(&d), "", &loaded), None);
@@ -262,6 +254,8 @@ mod tests {
         assert!(image_layer_problem(std::slice::from_ref(&d), "windows", &loaded).unwrap().contains("not supported"));
         assert!(image_layer_problem(&[d.clone(), d.clone()], "linux", &loaded).unwrap().contains("does not exist"));
         assert_eq!(image_layer_problem(&[], "windows", &loaded), None, "no layers: no OS check");
-        assert!(image_layer_problem(&["junk".into()], "", &loaded).unwrap().contains("not a digest"));
+        // A diff ID that is not a digest names no layer; such a config is refused when staged.
+        let junk = crate::formats::image_config::ImageConfig::parse(br#"{"rootfs":{"diff_ids":["junk"]}}"#.to_vec());
+        assert!(junk.unwrap_err().message.contains("rootfs.diff_ids"));
     }
 }

@@ -10,12 +10,12 @@
 
 use super::go_json;
 use crate::error::{Error, Result};
+use crate::formats::tar_header::{checksum_sums, padding_after, pax_records, BLOCK};
 use base64::Engine as _;
 use flate2::write::GzEncoder;
 use std::io::Write;
 use tar::Header;
 
-const BLOCK: usize = 512;
 /// Cap on extension header data (as Go's archive/tar).
 const MAX_EXTENSION: u64 = 1 << 20;
 
@@ -189,8 +189,8 @@ impl TarSplitWriter {
         }
         let header = Header::from_byte_slice(&block);
         let stored = header.cksum().map_err(|_| Error::corrupt(format!("layer tar: invalid header at byte {at}")))?;
-        let sum: u32 = block.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
-        if stored != sum {
+        let (unsigned, signed) = checksum_sums(&block);
+        if i64::from(stored) != unsigned && i64::from(stored) != signed {
             return Err(Error::corrupt(format!("layer tar: invalid header at byte {at} (bad checksum)")));
         }
         let declared = header.entry_size().map_err(|e| Error::corrupt(format!("layer tar: header at byte {at}: {e}")))?;
@@ -228,10 +228,11 @@ impl TarSplitWriter {
         match flag {
             b'L' => self.pending_name = Some(data.split(|&b| b == 0).next().unwrap_or_default().to_vec()),
             b'x' => {
-                for (key, value) in pax_records(data)? {
+                let records = pax_records(data).map_err(|e| e.context("layer tar"))?;
+                for (key, value) in records {
                     match key {
-                        "path" => self.pending_name = Some(value.to_vec()),
-                        "size" => {
+                        b"path" => self.pending_name = Some(value.to_vec()),
+                        b"size" => {
                             let s = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
                             self.pending_size = Some(s.ok_or_else(|| Error::corrupt("layer tar: invalid PAX size"))?);
                         }
@@ -281,31 +282,6 @@ impl TarSplitWriter {
         self.gz.write_all(line.as_bytes())?;
         Ok(())
     }
-}
-
-fn padding_after(size: u64) -> u64 {
-    (BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64
-}
-
-/// PAX records `"<len> <key>=<value>\n"`.
-fn pax_records(mut data: &[u8]) -> Result<Vec<(&str, &[u8])>> {
-    let bad = || Error::corrupt("layer tar: invalid PAX record");
-    let mut out = Vec::new();
-    while let Some((&0, rest)) = data.split_last() {
-        data = rest;
-    }
-    while !data.is_empty() {
-        let space = data.iter().position(|&b| b == b' ').ok_or_else(bad)?;
-        let len: usize = std::str::from_utf8(&data[..space]).ok().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        if len <= space + 1 || len > data.len() {
-            return Err(bad());
-        }
-        let record = &data[space + 1..len - 1];
-        let eq = record.iter().position(|&b| b == b'=').ok_or_else(bad)?;
-        out.push((std::str::from_utf8(&record[..eq]).map_err(|_| bad())?, &record[eq + 1..]));
-        data = &data[len..];
-    }
-    Ok(out)
 }
 
 /// CRC-64 with the ISO polynomial, as Go's `hash/crc64` (tar-split's file checksum).

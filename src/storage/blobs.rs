@@ -162,7 +162,7 @@ impl BlobWriter {
             return Err(Error::corrupt(msg));
         }
         let rec = BlobRecord { size, chunks: if size == 0 { String::new() } else { self.set.clone() }, chunk_size: CHUNK_SIZE as u64 };
-        let ops = vec![Op::put_meta(record_key(&digest), serde_json::to_vec(&rec).expect("record serialises"))];
+        let ops = vec![Op::put_record(record_key(&digest), &rec)];
         Ok(StagedBlob { digest, size, ops, set: self.set })
     }
 }

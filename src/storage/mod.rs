@@ -11,7 +11,7 @@ pub mod memory;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Which object store a key lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,6 +55,20 @@ impl Op {
     pub fn delete_meta(key: impl Into<String>) -> Op {
         Op::Delete { space: Space::Meta, key: key.into() }
     }
+    /// Stores a metadata record as JSON (read back with [`decode_record`]).
+    pub fn put_record(key: impl Into<String>, record: &impl serde::Serialize) -> Op {
+        Op::put_meta(key, serde_json::to_vec(record).expect("records serialise"))
+    }
+}
+
+/// Reads back a JSON metadata record; a bad one is `data_corrupt`, naming its key.
+pub fn decode_record<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt_record(key, e))
+}
+
+/// The error for a stored record that does not read back.
+pub fn corrupt_record(key: &str, e: impl std::fmt::Display) -> Error {
+    Error::corrupt(format!("record {key:?} is unreadable: {e}"))
 }
 
 /// The persistence trait. Implementations are single-threaded (wasm has one thread), so the
@@ -95,4 +109,9 @@ fn now_and_noise() -> (u64, u32) {
 /// Milliseconds since the Unix epoch, on every target.
 pub fn now_millis() -> u64 {
     now_and_noise().0
+}
+
+/// The current time in UTC (millisecond precision: all a browser gives).
+pub fn now() -> crate::formats::gotime::GoTime {
+    crate::formats::gotime::GoTime::from_unix_millis(now_millis())
 }

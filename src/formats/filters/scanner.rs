@@ -91,8 +91,7 @@ impl<'a> Scanner<'a> {
     pub(super) fn scan(&mut self) -> (usize, Token, &'a str) {
         let mut ch = self.next();
         let mut pos = self.pos;
-        loop {
-            let Ch::Rune(c) = ch else { break };
+        while let Ch::Rune(c) = ch {
             if is_quote_rune(c) {
                 let ok = self.scan_quoted(c);
                 let text = &self.input[pos..self.ppos];
