@@ -1,11 +1,13 @@
 //! The Docker view through the JS-facing `Store` (the exported methods, called from Rust, with
 //! their JS values converted by `JSON.stringify`), over IndexedDB: fake-indexeddb in Node, the
-//! real one in Chromium. Same binary in both (no `run_in_browser`). Answers are compared with
-//! dockerd 20.10's (tests/fixtures/docker20/basic/expected/api).
+//! real one in Chromium. Same binary in both (no `run_in_browser`). Every real store of
+//! tests/fixtures is imported and its answers compared with dockerd 20.10's (`expected/api`):
+//! docker20/{basic,debian,scale200} and the docker-explorer roots (whole `/var/lib/docker`).
 #![cfg(target_arch = "wasm32")]
 
 use imagestore::storage::fresh_id;
 use imagestore::wasm::{BackendKind, Store};
+use include_dir::{include_dir, Dir};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use serde_json::{json, Value};
 use wasm_bindgen::closure::Closure;
@@ -13,48 +15,85 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-const BASIC: &[u8] = include_bytes!("fixtures/docker20/basic/image-store.tar");
-const BASIC_AFTER_RMI: &[u8] = include_bytes!("fixtures/docker20/basic/image-store-after-rmi.tar");
-const IMAGES: &str = include_str!("fixtures/docker20/basic/expected/api/images.json");
-const IMAGES_ALL: &str = include_str!("fixtures/docker20/basic/expected/api/images-all.json");
-const IMAGES_DIGESTS: &str = include_str!("fixtures/docker20/basic/expected/api/images-digests.json");
-const FILTERS_TSV: &str = include_str!("fixtures/docker20/basic/expected/api/images-filters.tsv");
-const DELETE_EDGE_V2: &str = include_str!("fixtures/docker20/basic/expected/api/delete-edge-v2.json");
-
-/// (image ID hex, dockerd's inspect answer, dockerd's history answer) for every image of basic.
-macro_rules! inspect_and_history {
-    ($hex:literal) => {
-        (
-            $hex,
-            include_str!(concat!("fixtures/docker20/basic/expected/api/inspect/", $hex, ".json")),
-            include_str!(concat!("fixtures/docker20/basic/expected/api/history/", $hex, ".json")),
-        )
-    };
+/// One real store and dockerd's answers about it.
+struct Fixture {
+    name: &'static str,
+    /// What a user imports: a tar of dockerd's `image/vfs/` (docker20) or a whole root (.tgz).
+    tar: &'static [u8],
+    /// `expected/api`: images*.json, images-filters.tsv, inspect/<hex>.json, history/<hex>.json.
+    api: Dir<'static>,
+    /// `GraphDriver.Name` as this store must answer it, where dockerd's answer ("vfs") cannot be
+    /// compared: the docker20 tars hold the inside of `image/vfs/`, so no driver name is in them
+    /// (""); the docker-explorer roots' dockerd ran with `vfs` over a copy of their
+    /// `image/<driver>/`, whose name this store answers (tests/docker_store.rs drops it).
+    driver: &'static str,
 }
-const EXPECTED_IMAGES: [(&str, &str, &str); 22] = [
-    inspect_and_history!("0756d636ad3cc0ca27dd9d77b8993a792670ded270c89541288afc635a72a438"),
-    inspect_and_history!("080a4a6642e3d1c397a2b45b746ee14d40707d75f8366dc718346758617cb450"),
-    inspect_and_history!("08814ee4500d539ee10b69d26a7c2958032a0664a09dbfcfdc2e4ecdd8a93517"),
-    inspect_and_history!("2ba3ef399a67f9cd7cb76c79c157437c034e4a9802061813df5d282e220c206a"),
-    inspect_and_history!("3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd"),
-    inspect_and_history!("4446cbb9ca366f7729ac864236cfc46b7a3e4a201704e6df8588e913a10770ca"),
-    inspect_and_history!("45f66b0ceb400a1f74a41d0b976743a37cdeff8d858f617bd89db46226303e1c"),
-    inspect_and_history!("47d8305d549e99cb8b526d60c57b4e6556079e6a2910b018b7a26dbd57a79ee6"),
-    inspect_and_history!("4a83ccda15950e8f72620fb409c3ded7366e35b4d0e525499a968efef9ee2a6a"),
-    inspect_and_history!("4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05"),
-    inspect_and_history!("52011c22505c01cb39498e18acb57897cacc7762bcec02f6135ac9c2465b47a7"),
-    inspect_and_history!("66dabb1c7c046ee81cec3b89d5f6566cb568bfc5cf5de0f141bfc5f60e815eac"),
-    inspect_and_history!("6acd7388f8a2c9a9b6d4eafd306ccf7bfd7562f3bcb9b39969d242c336fd247a"),
-    inspect_and_history!("9870fce38285b683d06a81a589778295ec27f81be1aab74b57e138cee222026f"),
-    inspect_and_history!("9cd499e687eca8b2e64baf6205195c6f6cdcfda9e6feeb8524229d5f053093a0"),
-    inspect_and_history!("a977b459ed3d9ce7404f02a522edf8b93bd437c6f1be03d036e0d84a8e116f37"),
-    inspect_and_history!("bd16b344758658120b82d447d61a96c56f6da38e37f306c9fbef55178d53108d"),
-    inspect_and_history!("d5f5ae5aba91c3d32bc9c5cea0d5d4aa4ec7474ecbc6175bb3d15e3154830456"),
-    inspect_and_history!("e184464f7c87834d83f02e2700a6b6a980b242e75a70a14ad636dc1998db2140"),
-    inspect_and_history!("e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783"),
-    inspect_and_history!("f8778c76ba06d1c5e2af67891e392c7a74cba694558b50d4e8d7f197e2bb1cda"),
-    inspect_and_history!("fce7b708a26cb8adb7e13ebdfc8618a697a311ed44a5a540f89ba9935a740fb0"),
+
+static BASIC: Fixture = Fixture {
+    name: "docker20/basic",
+    tar: include_bytes!("fixtures/docker20/basic/image-store.tar"),
+    api: include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/docker20/basic/expected/api"),
+    driver: "",
+};
+static DEBIAN: Fixture = Fixture {
+    name: "docker20/debian",
+    tar: include_bytes!("fixtures/docker20/debian/image-store.tar"),
+    api: include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/docker20/debian/expected/api"),
+    driver: "",
+};
+static SCALE200: Fixture = Fixture {
+    name: "docker20/scale200",
+    tar: include_bytes!("fixtures/docker20/scale200/image-store.tar"),
+    api: include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/docker20/scale200/expected/api"),
+    driver: "",
+};
+static DOCKER_EXPLORER_ROOTS: [Fixture; 4] = [
+    Fixture {
+        name: "docker-explorer/aufs.v2",
+        tar: include_bytes!("fixtures/wild/docker-explorer/test_data/aufs.v2.tgz"),
+        api: include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/wild/docker-explorer/expected/aufs.v2/api"),
+        driver: "aufs",
+    },
+    Fixture {
+        name: "docker-explorer/overlay.v2",
+        tar: include_bytes!("fixtures/wild/docker-explorer/test_data/overlay.v2.tgz"),
+        api: include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/wild/docker-explorer/expected/overlay.v2/api"),
+        driver: "overlay",
+    },
+    Fixture {
+        name: "docker-explorer/overlay2.v2",
+        tar: include_bytes!("fixtures/wild/docker-explorer/test_data/overlay2.v2.tgz"),
+        api: include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/wild/docker-explorer/expected/overlay2.v2/api"),
+        // It holds an empty `image/overlay/` too: the images are in the daemon's own `overlay2/`.
+        driver: "overlay2",
+    },
+    Fixture {
+        name: "docker-explorer/vols.v2",
+        tar: include_bytes!("fixtures/wild/docker-explorer/test_data/vols.v2.tgz"),
+        api: include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/wild/docker-explorer/expected/vols.v2/api"),
+        driver: "overlay2",
+    },
 ];
+
+const BASIC_AFTER_RMI: &[u8] = include_bytes!("fixtures/docker20/basic/image-store-after-rmi.tar");
+
+impl Fixture {
+    /// A file of `expected/api`, as text.
+    fn text(&self, path: &str) -> &str {
+        let file = self.api.get_file(path).unwrap_or_else(|| panic!("{}: no expected/api/{path}", self.name));
+        file.contents_utf8().unwrap_or_else(|| panic!("{}: expected/api/{path} is not UTF-8", self.name))
+    }
+
+    fn json(&self, path: &str) -> Value {
+        serde_json::from_str(self.text(path)).unwrap_or_else(|e| panic!("{}: expected/api/{path}: {e}", self.name))
+    }
+
+    /// The hex IDs of the images dockerd was asked to inspect (all of them).
+    fn inspected_ids(&self) -> Vec<&str> {
+        let dir = self.api.get_dir("inspect").unwrap_or_else(|| panic!("{}: no expected/api/inspect", self.name));
+        dir.files().map(|f| f.path().file_stem().and_then(|s| s.to_str()).unwrap()).collect()
+    }
+}
 
 const EDGE: &str = "sha256:4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05";
 
@@ -158,41 +197,81 @@ fn assert_same_list(what: &str, got: &Value, want: &Value) {
     assert_eq!(runs(got), runs(want), "{what}\n got: {got}\nwant: {want}");
 }
 
-/// dockerd's inspect with what this store cannot know: the driver's paths (`Data`), and its
-/// name, which the docker20 tars (of `image/vfs/` itself) do not contain.
-fn expected_inspect(text: &str) -> Value {
-    let mut v: Value = serde_json::from_str(text).unwrap();
-    v["GraphDriver"] = json!({ "Data": null, "Name": "" });
-    v
+/// Compares an inspect answer with dockerd's, less what this store cannot know: the driver's
+/// paths (`Data`, which this store answers as null) and dockerd's driver name (see `Fixture`).
+fn assert_same_inspect(what: &str, got: Value, mut want: Value, driver: &str) {
+    want["GraphDriver"]["Data"] = Value::Null;
+    want["GraphDriver"]["Name"] = json!(driver);
+    assert_eq!(got, want, "{what}");
 }
 
-/// Everything the fixture's expected answers cover: lists, every filter row, inspect and
-/// history of every image. Returns how many answers were compared.
-async fn check_basic_answers(store: &Store) -> usize {
-    let want = |s: &str| serde_json::from_str::<Value>(s).unwrap();
-    assert_same_list("images", &list(store, "{}").await, &want(IMAGES));
-    assert_same_list("images (no options)", &ok("listImages()", store.list_images(JsValue::UNDEFINED)).await, &want(IMAGES));
-    assert_same_list("images-all", &list(store, r#"{"all":true}"#).await, &want(IMAGES_ALL));
-    assert_same_list("images-digests", &list(store, r#"{"digests":true}"#).await, &want(IMAGES_DIGESTS));
+/// Everything a fixture's expected answers cover: the lists, every filter row, inspect and
+/// history of every image, and each image found by its short ID and by each of its names.
+/// Returns how many answers were compared.
+async fn check_answers(store: &Store, fixture: &Fixture) -> usize {
+    let at = |what: &str| format!("{}: {what}", fixture.name);
+    let images_all = fixture.json("images-all.json");
+    assert_same_list(&at("images"), &list(store, "{}").await, &fixture.json("images.json"));
+    let no_options = ok(&at("listImages()"), store.list_images(JsValue::UNDEFINED)).await;
+    assert_same_list(&at("images (no options)"), &no_options, &fixture.json("images.json"));
+    assert_same_list(&at("images-all"), &list(store, r#"{"all":true}"#).await, &images_all);
+    assert_same_list(&at("images-digests"), &list(store, r#"{"digests":true}"#).await, &fixture.json("images-digests.json"));
     let mut n = 4;
-    for line in FILTERS_TSV.lines().filter(|l| !l.is_empty()) {
+    // Asked with `all=1`; an empty answer is a row dockerd answered with an error
+    // (scale200's `before` a tag it does not have: "No such image: acme/demo:1.0").
+    for line in fixture.text("images-filters.tsv").lines().filter(|l| !l.is_empty()) {
         let (filters, answer) = line.split_once('\t').unwrap();
         let options = format!(r#"{{"all":true,"filters":{filters}}}"#);
         if answer.is_empty() {
-            let (c, m) = rejected(filters, store.list_images(js(&options))).await;
-            assert_eq!(c, "not_found", "{filters}: {m}");
-            assert!(m.starts_with("No such image: "), "{filters}: {m}");
+            let (c, m) = rejected(&at(filters), store.list_images(js(&options))).await;
+            assert_eq!(c, "not_found", "{}: {m}", at(filters));
+            assert!(m.starts_with("No such image: "), "{}: {m}", at(filters));
         } else {
-            assert_same_list(filters, &list(store, &options).await, &want(answer));
+            let want = serde_json::from_str(answer).unwrap();
+            assert_same_list(&at(filters), &list(store, &options).await, &want);
         }
         n += 1;
     }
-    for (hex, inspect, history) in EXPECTED_IMAGES {
-        let got = ok(hex, store.inspect_image(hex.to_string())).await;
-        assert_eq!(got, expected_inspect(inspect), "inspect {hex}");
-        assert_eq!(ok(hex, store.image_history(hex.to_string())).await, want(history), "history {hex}");
+    let ids = fixture.inspected_ids();
+    assert_eq!(ids.len(), images_all.as_array().unwrap().len(), "{}: an inspect answer per image", fixture.name);
+    for hex in ids {
+        let got = ok(&at(hex), store.inspect_image(hex.to_string())).await;
+        assert_same_inspect(&at(&format!("inspect {hex}")), got, fixture.json(&format!("inspect/{hex}.json")), fixture.driver);
+        let got = ok(&at(hex), store.image_history(hex.to_string())).await;
+        assert_eq!(got, fixture.json(&format!("history/{hex}.json")), "{}", at(&format!("history {hex}")));
         n += 2;
     }
+    // Names as the docker CLI resolves them: the short ID (docker's 12 hex digits), every tag
+    // and every digest reference dockerd listed for the image.
+    for row in images_all.as_array().unwrap() {
+        let id = row["Id"].as_str().unwrap();
+        assert_eq!(ok(&at(id), store.search(id[7..19].to_string())).await, id, "{}", at("search by short ID"));
+        let names = row["RepoTags"].as_array().into_iter().chain(row["RepoDigests"].as_array()).flatten();
+        for name in names.map(|v| v.as_str().unwrap()).filter(|n| !n.starts_with("<none>")) {
+            assert_eq!(ok(&at(name), store.inspect_image(name.to_string())).await["Id"], id, "{}", at(name));
+            n += 1;
+        }
+        n += 1;
+    }
+    n
+}
+
+/// Imports a fixture into a new IndexedDB store, checks every answer, then that a reopened
+/// store lists the same. Returns how many answers were compared.
+async fn import_and_check(fixture: &Fixture) -> usize {
+    let name = db_name(fixture.name.rsplit('/').next().unwrap());
+    let store = open(&name).await;
+    let report = import(&store, bytes(fixture.tar), JsValue::UNDEFINED).await;
+    assert_eq!(report["format"], "docker-image-store", "{}: {report}", fixture.name);
+    assert_eq!(report["images"], json!(fixture.inspected_ids().len()), "{}: {report}", fixture.name);
+    assert_eq!((report["skipped"].clone(), report["bytes"].clone()), (json!([]), json!(fixture.tar.len())), "{}: {report}", fixture.name);
+    let n = check_answers(&store, fixture).await;
+    let all_before = list(&store, r#"{"all":true}"#).await;
+    store.close();
+    let again = open(&name).await;
+    assert_eq!(list(&again, r#"{"all":true}"#).await, all_before, "{}: after reopen", fixture.name);
+    again.close();
+    Store::destroy(name).await.unwrap();
     n
 }
 
@@ -202,12 +281,12 @@ async fn check_basic_answers(store: &Store) -> usize {
 async fn basic_answers_match_dockerd_and_survive_reopen() {
     let name = db_name("basic");
     let store = open(&name).await;
-    let report = import(&store, bytes(BASIC), JsValue::UNDEFINED).await;
+    let report = import(&store, bytes(BASIC.tar), JsValue::UNDEFINED).await;
     assert_eq!(report["format"], "docker-image-store");
     assert_eq!((report["images"].clone(), report["references"].clone()), (json!(22), json!(9)), "{report}");
-    assert_eq!(report["bytes"], json!(BASIC.len()));
+    assert_eq!(report["bytes"], json!(BASIC.tar.len()));
     assert_eq!((report["skipped"].clone(), report["warnings"].clone()), (json!([]), json!([])));
-    assert!(check_basic_answers(&store).await >= 4 + 2 * 22);
+    assert!(check_answers(&store, &BASIC).await >= 4 + 5 + 2 * 22 + 22 + 9);
 
     // Names and IDs resolve like the docker CLI.
     assert_eq!(ok("search", store.search("4afb12".into())).await, EDGE);
@@ -235,9 +314,9 @@ async fn basic_answers_match_dockerd_and_survive_reopen() {
     assert_eq!(rejected("after close", store.list_images(JsValue::UNDEFINED)).await.0, "failed_precondition");
     let again = open(&name).await;
     assert_eq!(list(&again, r#"{"all":true}"#).await, all_before);
-    check_basic_answers(&again).await;
+    check_answers(&again, &BASIC).await;
     // Importing the same tarball again adds nothing.
-    let report = import(&again, bytes(BASIC), JsValue::UNDEFINED).await;
+    let report = import(&again, bytes(BASIC.tar), JsValue::UNDEFINED).await;
     assert_eq!((report["images"].clone(), report["layers"].clone(), report["blobs"].clone()), (json!(0), json!(0), json!(0)));
     assert_eq!(list(&again, r#"{"all":true}"#).await, all_before);
     again.close();
@@ -245,14 +324,36 @@ async fn basic_answers_match_dockerd_and_survive_reopen() {
 }
 
 #[wasm_bindgen_test]
+async fn debian_answers_match_dockerd() {
+    let n = import_and_check(&DEBIAN).await;
+    assert!(n >= 4 + 2 * 22 + 22, "only {n} answers compared");
+}
+
+#[wasm_bindgen_test]
+async fn scale200_answers_match_dockerd() {
+    let n = import_and_check(&SCALE200).await;
+    assert!(n >= 4 + 2 * 601 + 601, "only {n} answers compared");
+}
+
+#[wasm_bindgen_test]
+async fn docker_explorer_roots_match_dockerd() {
+    // Whole `/var/lib/docker` roots: the importer picks the daemon's own `image/<driver>/`.
+    for fixture in &DOCKER_EXPLORER_ROOTS {
+        let n = import_and_check(fixture).await;
+        // Lists, 2 filter rows, inspect and history, short ID and tag of their one image.
+        assert!(n >= 4 + 2 + 2 + 2, "{}: only {n} answers compared", fixture.name);
+    }
+}
+
+#[wasm_bindgen_test]
 async fn delete_replay_matches_dockerd_and_the_store_it_left() {
     let name = db_name("rmi");
     let store = open(&name).await;
-    import(&store, bytes(BASIC), JsValue::UNDEFINED).await;
+    import(&store, bytes(BASIC.tar), JsValue::UNDEFINED).await;
     let untag = ok("rmi edge", store.remove_image("local/edge:latest".into(), JsValue::UNDEFINED)).await;
     assert_eq!(untag, json!([{ "Untagged": "local/edge:latest" }]));
     let v2 = ok("rmi v2", store.remove_image("127.0.0.1:5000/team/edge:v2".into(), js("{}"))).await;
-    assert_eq!(v2, serde_json::from_str::<Value>(DELETE_EDGE_V2).unwrap());
+    assert_eq!(v2, BASIC.json("delete-edge-v2.json"));
     let dangle = ok("rmi dangle", store.remove_image("local/dangle:1".into(), JsValue::UNDEFINED)).await;
     assert_eq!(dangle[0], json!({ "Untagged": "local/dangle:1" }));
     assert_eq!(dangle[1], json!({ "Deleted": "sha256:a977b459ed3d9ce7404f02a522edf8b93bd437c6f1be03d036e0d84a8e116f37" }));
@@ -279,7 +380,7 @@ async fn delete_replay_matches_dockerd_and_the_store_it_left() {
 
 #[wasm_bindgen_test]
 async fn import_from_a_stream_and_a_blob_with_progress() {
-    let expected_all: Value = serde_json::from_str(IMAGES_ALL).unwrap();
+    let expected_all = BASIC.json("images-all.json");
     let phases = std::rc::Rc::new(std::cell::RefCell::new(Vec::<Value>::new()));
     let seen = phases.clone();
     let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
@@ -291,14 +392,14 @@ async fn import_from_a_stream_and_a_blob_with_progress() {
     // A ReadableStream in odd-sized chunks.
     let name = db_name("stream");
     let store = open(&name).await;
-    let report = import(&store, readable_stream(BASIC, 4093), options.clone().into()).await;
+    let report = import(&store, readable_stream(BASIC.tar, 4093), options.clone().into()).await;
     assert_eq!(report["images"], 22);
     assert_same_list("from a stream", &list(&store, r#"{"all":true}"#).await, &expected_all);
     {
         let p = phases.borrow();
         let last = p.last().expect("onProgress was called");
         assert_eq!(last["phase"], "done", "{p:?}");
-        assert_eq!(last["bytesRead"], json!(BASIC.len()));
+        assert_eq!(last["bytesRead"], json!(BASIC.tar.len()));
         assert_eq!(p[0]["bytesTotal"], Value::Null, "a stream's size is unknown");
         assert!(p.iter().any(|x| x["phase"] == "reading"));
     }
@@ -307,16 +408,16 @@ async fn import_from_a_stream_and_a_blob_with_progress() {
 
     // A Blob (read by slices), and a Blob's own stream.
     phases.borrow_mut().clear();
-    for (what, input) in [("blob", blob(BASIC)), ("blob.stream()", js_fn("b", "return b.stream()").call1(&JsValue::NULL, &blob(BASIC)).unwrap())] {
+    for (what, input) in [("blob", blob(BASIC.tar)), ("blob.stream()", js_fn("b", "return b.stream()").call1(&JsValue::NULL, &blob(BASIC.tar)).unwrap())] {
         let store = Store::open_kind(db_name("blob"), BackendKind::Memory).await.unwrap();
         let report = import(&store, input, options.clone().into()).await;
         assert_eq!(report["images"], 22, "{what}");
         assert_same_list(what, &list(&store, r#"{"all":true}"#).await, &expected_all);
     }
-    assert_eq!(phases.borrow()[0]["bytesTotal"], json!(BASIC.len()), "a Blob's size is known");
+    assert_eq!(phases.borrow()[0]["bytesTotal"], json!(BASIC.tar.len()), "a Blob's size is known");
     // An ArrayBuffer too.
     let store = Store::open_kind(db_name("ab"), BackendKind::Memory).await.unwrap();
-    let buffer = Uint8Array::from(BASIC).buffer();
+    let buffer = Uint8Array::from(BASIC.tar).buffer();
     assert_eq!(import(&store, buffer.into(), JsValue::UNDEFINED).await["images"], 22);
 }
 
@@ -341,7 +442,7 @@ async fn abort_and_bad_input_leave_the_store_unchanged() {
     let options = js_sys::Object::new();
     Reflect::set(&options, &"signal".into(), &signal).unwrap();
     abort();
-    let (c, m) = rejected("aborted import", store.import(bytes(BASIC), options.clone().into())).await;
+    let (c, m) = rejected("aborted import", store.import(bytes(BASIC.tar), options.clone().into())).await;
     assert_eq!(c, "aborted", "{m}");
 
     // Aborted midway, from the first progress report, while a stream is being read.
@@ -353,7 +454,7 @@ async fn abort_and_bad_input_leave_the_store_unchanged() {
         js_fn("c", "c.abort()").call1(&JsValue::NULL, &c2).unwrap();
     });
     Reflect::set(&options, &"onProgress".into(), on_progress.as_ref()).unwrap();
-    let (c, m) = rejected("aborted midway", store.import(readable_stream(BASIC, 1000), options.into())).await;
+    let (c, m) = rejected("aborted midway", store.import(readable_stream(BASIC.tar, 1000), options.into())).await;
     assert_eq!(c, "aborted", "{m}");
     assert_eq!(list(&store, all).await, list_before);
     assert_eq!(record_counts(&store).await, counts_before, "staged chunks were discarded");
@@ -363,13 +464,13 @@ async fn abort_and_bad_input_leave_the_store_unchanged() {
     assert_eq!(c, "unsupported_format", "{m}");
     assert!(m.contains("not a tar"), "{m}");
     // Truncated tarball: an error naming where, nothing kept.
-    let (c, m) = rejected("truncated", store.import(bytes(&BASIC[..BASIC.len() / 2]), JsValue::UNDEFINED)).await;
+    let (c, m) = rejected("truncated", store.import(bytes(&BASIC.tar[..BASIC.tar.len() / 2]), JsValue::UNDEFINED)).await;
     assert!(!c.is_empty() && !m.is_empty(), "{c}: {m}");
     // Wrong argument types.
     for (what, input, options) in [
         ("a number", JsValue::from(42), JsValue::UNDEFINED),
         ("a string", JsValue::from_str("image-store.tar"), JsValue::UNDEFINED),
-        ("bad onProgress", bytes(BASIC), js(r#"{"onProgress": 1}"#)),
+        ("bad onProgress", bytes(BASIC.tar), js(r#"{"onProgress": 1}"#)),
     ] {
         let (c, m) = rejected(what, store.import(input, options)).await;
         assert_eq!(c, "invalid_argument", "{what}: {m}");
@@ -393,7 +494,7 @@ async fn layer_files_and_concurrent_calls() {
     // Calls made before the import finishes wait for nothing and see the store as it was;
     // calls queued together are all answered.
     let early = store.list_images(JsValue::UNDEFINED);
-    let importing = store.import(bytes(BASIC), JsValue::UNDEFINED);
+    let importing = store.import(bytes(BASIC.tar), JsValue::UNDEFINED);
     assert_eq!(ok("early list", early).await, json!([]));
     ok("import", importing).await;
     let calls: Vec<Promise> = (0..5).map(|_| store.inspect_image("local/edge".into())).collect();
