@@ -307,3 +307,32 @@ fn edit_tar(tar: &[u8], mut f: impl FnMut(&str, &[u8]) -> Option<Vec<u8>>) -> Ve
     }
     out.into_inner().unwrap()
 }
+
+/// A real node's meta.db (219 images in `k8s.io`, from osv-scalibr's test data) in a containerd
+/// root without its blobs: every image is still listed, with its target, as containerd lists
+/// images whose content is gone.
+#[test]
+fn node_meta_db_without_blobs_lists_every_image() {
+    let db = std::fs::read(fixture_path(
+        "wild/osv-scalibr/extractor/filesystem/containers/containerd/testdata/meta_linux_too_big.db",
+    ))
+    .unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(db.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    tar.append_data(&mut h, "var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db", db.as_slice()).unwrap();
+    let input = tar.into_inner().unwrap();
+
+    let (f, backend) = import_and_commit(&input, 65536, ImportOptions::default());
+    assert_eq!(f.report.format, "containerd-root");
+    let images = block_on(async {
+        let ns = Containerd::new(backend.clone()).namespace("k8s.io").unwrap();
+        ns.images().list_filtered::<&str>(&[]).await.unwrap()
+    });
+    assert_eq!(images.len(), 219);
+    assert!(images.iter().all(|i| i.target.size > 0 && i.target.digest.as_str().starts_with("sha256:")));
+    let pause = images.iter().filter(|i| i.name.contains("pause")).count();
+    assert!(pause > 0, "the node's pause image is listed");
+}
