@@ -203,3 +203,119 @@ async fn discard<B: Backend>(b: &B, out: BlobWriter) -> Result<()> {
     let staged = out.finish(b, None, None).await?;
     blobs::discard(b, &staged.set).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::memory::MemoryBackend;
+    use crate::storage::Space;
+    use futures::executor::block_on;
+    use std::io::Write;
+
+    fn layer_tar() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [("etc/hosts", &b"127.0.0.1 localhost\n"[..]), ("bin/tool", &[9u8; 70_000][..]), ("empty", b"")] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Stages `file` pushed in `step`-byte pieces while scanning it.
+    fn scan(b: &MemoryBackend, file: &[u8], step: usize) -> (StagedBlob, LayerScan) {
+        block_on(async {
+            let (mut writer, mut scanner) = (BlobWriter::new(), LayerScanner::new());
+            for piece in file.chunks(step.max(1)) {
+                writer.write(b, piece).await.unwrap();
+                scanner.feed(b, piece).await.unwrap();
+            }
+            let stored = writer.finish(b, None, None).await.unwrap();
+            let scan = scanner.finish(b, &stored).await.unwrap();
+            (stored, scan)
+        })
+    }
+
+    /// What the scan must give: the whole tar at once through the tar-split writer.
+    fn reference(tar: &[u8]) -> (Digest, i64, Vec<u8>) {
+        let mut split = TarSplitWriter::new();
+        split.write(tar).unwrap();
+        let size = split.regular_bytes();
+        let mut gz = split.take_output();
+        gz.extend(split.finish().unwrap());
+        (Digest::sha256_of(tar), size, gz)
+    }
+
+    #[test]
+    fn plain_and_gzip_layers_in_any_chunking_give_the_whole_file_answers() {
+        let tar = layer_tar();
+        let (diff_id, size, split) = reference(&tar);
+        for file in [tar.clone(), gzip(&tar)] {
+            for step in [1, 7, 512, 65_536, file.len()] {
+                let b = MemoryBackend::new();
+                let (stored, facts) = scan(&b, &file, step);
+                let facts = facts.unwrap();
+                assert_eq!((&facts.diff_id, facts.size), (&diff_id, size), "step {step}");
+                assert_eq!(facts.tar_split.digest, Digest::sha256_of(&split), "step {step}");
+                if file == tar {
+                    assert_eq!(stored.digest, diff_id, "a plain layer's DiffID is its digest");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn files_that_are_not_layers_fail_the_scan_and_leave_no_tar_split() {
+        let json = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.repeat(20);
+        let mut zstd = vec![0x28, 0xb5, 0x2f, 0xfd];
+        zstd.extend_from_slice(&[0; 600]);
+        for (file, message) in [(&json[..], "invalid header"), (&json[..50], "truncated"), (&zstd[..], "zstd compression")] {
+            let b = MemoryBackend::new();
+            let (stored, facts) = scan(&b, file, 100);
+            let e = facts.unwrap_err();
+            assert!(e.message.contains(message), "{e}");
+            // Only the staged file itself is left.
+            let keys = block_on(b.keys(Space::Chunks, "")).unwrap();
+            assert!(keys.iter().all(|k| k.starts_with(&stored.set)), "{keys:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_layer() {
+        let b = MemoryBackend::new();
+        let (stored, facts) = scan(&b, b"", 1);
+        let facts = facts.unwrap();
+        assert_eq!((facts.diff_id, facts.size), (stored.digest, 0));
+    }
+
+    #[test]
+    fn abandoning_a_scan_deletes_its_tar_split() {
+        // Random bytes after the end of the archive go into the tar-split as they are: enough
+        // of them fill more than one chunk of tar-split.
+        let mut tar = layer_tar();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        tar.extend((0..3_000_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        }));
+        let b = MemoryBackend::new();
+        block_on(async {
+            let mut scanner = LayerScanner::new();
+            for piece in tar.chunks(1 << 16) {
+                scanner.feed(&b, piece).await.unwrap();
+            }
+            assert!(b.len(Space::Chunks) > 0, "part of the tar-split was written");
+            scanner.abandon(&b).await.unwrap();
+        });
+        assert!(b.is_empty());
+    }
+}
