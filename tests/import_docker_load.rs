@@ -175,7 +175,7 @@ impl Backend for ReadCounting {
 /// from storage after the archive ended): per fixture, the chain ID, DiffID, size and
 /// tar-split digest of every layer, in order. Plain layers (basic), gzip layers (kaniko) and
 /// an OCI-layout save (Docker 25).
-const LAYERS_BEFORE: &[(&str, &[(&str, &str, i64, &str)])] = &[
+const LAYERS_BEFORE: &[(&str, &[LayerRow<&str>])] = &[
     (
         "docker20/basic/docker-save.tar",
         &[
@@ -245,12 +245,15 @@ fn basic_save_loads_without_reading_a_layer_back_with_the_same_layers_as_before(
     assert!(d.layers.iter().all(|l| splits.contains(l.tar_split.as_ref().unwrap())));
 }
 
-fn layer_facts(d: &DockerImport) -> Vec<(String, String, i64, String)> {
+/// (chain ID, DiffID, size, tar-split digest) of a layer.
+type LayerRow<S> = (S, S, i64, S);
+
+fn layer_facts(d: &DockerImport) -> Vec<LayerRow<String>> {
     let split = |l: &imagestore::docker::model::LayerRecord| l.tar_split.as_ref().unwrap().to_string();
     d.layers.iter().map(|l| (l.chain_id.to_string(), l.diff_id.to_string(), l.size, split(l))).collect()
 }
 
-fn layers_before(rel: &str) -> Vec<(String, String, i64, String)> {
+fn layers_before(rel: &str) -> Vec<LayerRow<String>> {
     let (_, layers) = LAYERS_BEFORE.iter().find(|(f, _)| *f == rel).unwrap();
     layers.iter().map(|(c, d, s, t)| (c.to_string(), d.to_string(), *s, t.to_string())).collect()
 }
