@@ -9,13 +9,18 @@
 //!
 //! Staged, as `ctr images import` ingests them: every regular file at the top level and
 //! every `<dir>/layer.tar`; `blobs/<alg>/<hex>`; containerd content blobs at any depth.
+//! Of the first two kinds the compression is sniffed and, when a `docker load` may follow,
+//! each is also scanned as a layer in the same pass ([`super::layer_scan`]): the importers
+//! never read a layer back.
 //! Buffered: `oci-layout`, `index.json`, `manifest.json` (capped at 20 MiB, as containerd's
 //! importer caps JSON) and containerd's `meta.db` (capped at [`META_DB_LIMIT`]).
 
+use super::layer_scan::{Head, LayerScan, LayerScanner};
 use super::store_paths::{components, is_sha256_hex};
 use super::tar_stream::{EntryKind, TarEntry};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::formats::docker_save::Compression;
 use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
 use std::collections::BTreeMap;
@@ -36,6 +41,24 @@ pub struct ContainerdRoot {
     pub blobs: BTreeMap<Digest, StagedBlob>,
 }
 
+/// What was learnt about a staged file while it streamed.
+pub struct FileFacts {
+    /// From its first bytes.
+    pub compression: Compression,
+    /// Its scan as a layer (`None` when the collector was not asked to scan).
+    pub layer: Option<LayerScan>,
+}
+
+impl FileFacts {
+    /// The chunk set of the generated tar-split, if any.
+    fn tar_split_set(&self) -> Option<&str> {
+        match &self.layer {
+            Some(Ok(facts)) => Some(&facts.tar_split.set),
+            _ => None,
+        }
+    }
+}
+
 /// Everything staged or buffered from an archive.
 #[derive(Default)]
 pub struct ArchiveFiles {
@@ -44,6 +67,8 @@ pub struct ArchiveFiles {
     pub manifest_json: Option<Vec<u8>>,
     /// Staged files by cleaned path (`blobs/sha256/<hex>`, `<hex>.json`, `<v1id>/layer.tar`, ...).
     pub files: BTreeMap<String, StagedBlob>,
+    /// What streaming found about each of `files`, by chunk set.
+    pub facts: BTreeMap<String, FileFacts>,
     /// Symlinks at the top two levels: path → cleaned target path (relative to the archive).
     pub symlinks: BTreeMap<String, String>,
     /// containerd roots by folder (`""` = the archive's top level, else ending in `/`).
@@ -53,10 +78,17 @@ pub struct ArchiveFiles {
 }
 
 impl ArchiveFiles {
-    /// Every chunk set staged.
+    /// Every chunk set staged (generated tar-splits included).
     pub fn staged_sets(&self) -> Vec<String> {
         let roots = self.roots.values().flat_map(|r| r.blobs.values());
-        self.files.values().chain(roots).map(|s| s.set.clone()).collect()
+        let mut sets: Vec<String> = self.files.values().chain(roots).map(|s| s.set.clone()).collect();
+        sets.extend(self.facts.values().filter_map(FileFacts::tar_split_set).map(str::to_string));
+        sets
+    }
+
+    /// What streaming found about a staged file of `files`.
+    pub fn facts(&self, blob: &StagedBlob) -> Option<&FileFacts> {
+        self.facts.get(&blob.set)
     }
 
     /// Resolves a path named by `manifest.json`: cleaned, then through symlinks (a repeated
@@ -136,13 +168,15 @@ fn classify(parts: &[&str]) -> Option<Place> {
 enum Sink {
     Json { file: JsonFile, buf: Vec<u8> },
     MetaDb { root: String, buf: Vec<u8> },
-    Blob { path: String, expected: Option<Digest>, size: u64, writer: BlobWriter },
+    Blob { path: String, expected: Option<Digest>, size: u64, writer: BlobWriter, head: Head, scan: Option<LayerScanner> },
     Content { root: String, path: String, digest: Digest, size: u64, writer: BlobWriter },
 }
 
 /// The streaming side: fed the tar entries, fills [`ArchiveFiles`].
 #[derive(Default)]
 pub struct ArchiveCollector {
+    /// Whether staged files are scanned as layers (only a `docker load` uses the scans).
+    scan_layers: bool,
     files: ArchiveFiles,
     sink: Option<Sink>,
     /// Chunk sets replaced by a later entry of the same path.
@@ -152,8 +186,9 @@ pub struct ArchiveCollector {
 }
 
 impl ArchiveCollector {
-    pub fn new() -> Self {
-        Self::default()
+    /// `scan_layers`: see [`super::layer_scan`]; pass false when no `docker load` can follow.
+    pub fn new(scan_layers: bool) -> Self {
+        ArchiveCollector { scan_layers, ..Self::default() }
     }
 
     /// Starts a tar entry: decides where its data goes.
@@ -183,11 +218,15 @@ impl ArchiveCollector {
             return;
         }
         let buf = || Vec::with_capacity(e.size as usize);
+        let blob = |expected| {
+            let scan = self.scan_layers.then(LayerScanner::new);
+            Sink::Blob { path: path.clone(), expected, size: e.size, writer: BlobWriter::new(), head: Head::default(), scan }
+        };
         self.sink = Some(match place {
             Place::Json(file) => Sink::Json { file, buf: buf() },
             Place::MetaDb { root } => Sink::MetaDb { root, buf: buf() },
-            Place::Blob { expected } => Sink::Blob { path, expected, size: e.size, writer: BlobWriter::new() },
-            Place::File => Sink::Blob { path, expected: None, size: e.size, writer: BlobWriter::new() },
+            Place::Blob { expected } => blob(expected),
+            Place::File => blob(None),
             Place::Content { root, digest } => {
                 Sink::Content { root, path, digest, size: e.size, writer: BlobWriter::new() }
             }
@@ -202,7 +241,15 @@ impl ArchiveCollector {
                 buf.extend_from_slice(bytes);
                 Ok(())
             }
-            Some(Sink::Blob { writer, .. } | Sink::Content { writer, .. }) => writer.write(b, bytes).await,
+            Some(Sink::Blob { writer, head, scan, .. }) => {
+                writer.write(b, bytes).await?;
+                head.feed(bytes);
+                match scan {
+                    Some(scan) => scan.feed(b, bytes).await,
+                    None => Ok(()),
+                }
+            }
+            Some(Sink::Content { writer, .. }) => writer.write(b, bytes).await,
         }
     }
 
@@ -219,10 +266,25 @@ impl ArchiveCollector {
                 *slot = Some(buf);
             }
             Some(Sink::MetaDb { root, buf }) => self.files.roots.entry(root).or_default().meta_db = Some(buf),
-            Some(Sink::Blob { path, expected, size, writer }) => {
-                let staged = writer.finish(b, expected.as_ref(), Some(size)).await.map_err(|e| e.context(format!("entry {path:?}")))?;
+            Some(Sink::Blob { path, expected, size, writer, head, scan }) => {
+                let staged = match writer.finish(b, expected.as_ref(), Some(size)).await {
+                    Ok(staged) => staged,
+                    Err(e) => {
+                        if let Some(scan) = scan {
+                            scan.abandon(b).await?;
+                        }
+                        return Err(e.context(format!("entry {path:?}")));
+                    }
+                };
+                let layer = match scan {
+                    Some(scan) => Some(scan.finish(b, &staged).await?),
+                    None => None,
+                };
                 self.staged += 1;
+                self.files.facts.insert(staged.set.clone(), FileFacts { compression: head.compression(), layer });
                 if let Some(old) = self.files.files.insert(path, staged) {
+                    let facts = self.files.facts.remove(&old.set);
+                    self.replaced.extend(facts.as_ref().and_then(FileFacts::tar_split_set).map(str::to_string));
                     self.replaced.push(old.set);
                 }
             }
@@ -255,8 +317,15 @@ impl ArchiveCollector {
     pub async fn discard_all<B: Backend>(&mut self, b: &B) -> Result<()> {
         let mut sets = self.files.staged_sets();
         sets.append(&mut self.replaced);
-        if let Some(Sink::Blob { writer, .. } | Sink::Content { writer, .. }) = self.sink.take() {
-            sets.push(writer.finish(b, None, None).await?.set);
+        match self.sink.take() {
+            Some(Sink::Blob { writer, scan, .. }) => {
+                sets.push(writer.finish(b, None, None).await?.set);
+                if let Some(scan) = scan {
+                    scan.abandon(b).await?;
+                }
+            }
+            Some(Sink::Content { writer, .. }) => sets.push(writer.finish(b, None, None).await?.set),
+            _ => {}
         }
         self.files = ArchiveFiles::default();
         for set in sets {

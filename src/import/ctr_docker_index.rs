@@ -25,8 +25,9 @@ pub(crate) async fn build<B: Backend>(b: &B, files: &ArchiveFiles, items: &[Mani
         let mut layers = Vec::new();
         for path in item.layers() {
             let blob = files.resolve(path).ok_or_else(|| Error::not_found(format!("failed to resolve layers: layer {path:?} not found")))?;
-            let head = blobs::read_staged(b, blob, 0, 10).await?;
-            let media_type = match docker_save::detect_compression(&head) {
+            // Sniffed from its first bytes while it streamed: nothing is read back.
+            let compression = files.facts(blob).map(|f| f.compression).unwrap_or(Compression::Uncompressed);
+            let media_type = match compression {
                 Compression::Uncompressed => oci::DOCKER_LAYER,
                 _ => oci::DOCKER_LAYER_GZIP,
             };

@@ -1,49 +1,35 @@
 //! `docker save` archives into the Docker view, as `docker load` does with the graphdriver
 //! store (moby tarexport load.go): per `manifest.json` item the config is created (image ID =
 //! sha256 of its exact bytes), each layer is registered under its chain ID with its DiffID
-//! verified (sha256 of the uncompressed tar; gzip layers are inflated while hashing), its
-//! size as the graph driver reports it (regular file bytes) and a `tar-split.json.gz`
-//! generated from the tar; RepoTags are force-tagged; `Parent` links are kept only when the
+//! verified (sha256 of the uncompressed tar), its size as the graph driver reports it
+//! (regular file bytes) and a `tar-split.json.gz` generated from the tar; RepoTags are force-tagged; `Parent` links are kept only when the
 //! parent is in the archive and its history is the child's minus one entry.
 //!
 //! The layer tars themselves are not kept: like dockerd, the Docker view keeps configs and
 //! tar-splits (file contents would live in the graph driver).
+//!
+//! The layer facts were computed while the archive streamed ([`super::layer_scan`]): no
+//! layer is read back here, only the (small) configs.
 
 use super::archive::{self, ArchiveFiles, JSON_LIMIT};
-use super::gzip::Decompressor;
-use super::tar_split_writer::TarSplitWriter;
-use crate::digest::{chain_id, Digest, Sha256Hasher};
+use super::layer_scan::LayerFacts;
+use crate::digest::{chain_id, Digest};
 use crate::docker::model::{DockerImport, ImageRecord, LayerRecord};
 use crate::error::{Error, Result};
-use crate::formats::docker_save::{self, Compression, ManifestItem};
+use crate::formats::docker_save::ManifestItem;
 use crate::formats::image_config::ImageConfig;
 use crate::formats::reference::Reference;
-use crate::storage::blobs::{self, BlobWriter, StagedBlob, CHUNK_SIZE};
+use crate::storage::blobs::StagedBlob;
 use crate::storage::Backend;
 use std::collections::BTreeMap;
 
-/// What scanning one layer file gave.
-#[derive(Clone)]
-struct ScannedLayer {
-    diff_id: Digest,
-    size: i64,
-    tar_split: Digest,
-}
-
 /// Loads the `manifest.json` items. The result's blobs (configs from the archive, generated
-/// tar-splits) are staged; the caller commits or discards them.
+/// tar-splits) are staged; the caller commits them or discards them with the rest of `files`.
 pub(crate) async fn load<B: Backend>(b: &B, files: &ArchiveFiles, items: &[ManifestItem]) -> Result<DockerImport> {
     let mut out = DockerImport::default();
-    let mut scanned: BTreeMap<Digest, ScannedLayer> = BTreeMap::new();
     let mut configs: BTreeMap<Digest, ImageConfig> = BTreeMap::new();
     let mut parent_links: Vec<(Digest, String)> = Vec::new();
-    let result = load_items(b, files, items, &mut out, &mut scanned, &mut configs, &mut parent_links).await;
-    if let Err(e) = result {
-        for blob in &out.tar_splits {
-            let _ = blobs::discard(b, &blob.set).await;
-        }
-        return Err(e);
-    }
+    load_items(b, files, items, &mut out, &mut configs, &mut parent_links).await?;
     for (child, parent) in parent_links {
         let Ok(parent) = Digest::parse(&parent) else { continue };
         let valid = match (configs.get(&child), configs.get(&parent)) {
@@ -59,13 +45,11 @@ pub(crate) async fn load<B: Backend>(b: &B, files: &ArchiveFiles, items: &[Manif
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn load_items<B: Backend>(
     b: &B,
     files: &ArchiveFiles,
     items: &[ManifestItem],
     out: &mut DockerImport,
-    scanned: &mut BTreeMap<Digest, ScannedLayer>,
     configs: &mut BTreeMap<Digest, ImageConfig>,
     parent_links: &mut Vec<(Digest, String)>,
 ) -> Result<()> {
@@ -91,15 +75,11 @@ async fn load_items<B: Backend>(
             let blob = files
                 .resolve(path)
                 .ok_or_else(|| at(Error::not_found(format!("layer file {path:?} is not in the archive"))))?;
-            let layer = match scanned.get(&blob.digest) {
-                Some(l) => l.clone(),
-                None => {
-                    let (l, split) = scan_layer(b, blob).await.map_err(|e| e.context(format!("layer {path:?}")))?;
-                    out.tar_splits.push(split);
-                    scanned.insert(blob.digest.clone(), l.clone());
-                    l
-                }
-            };
+            let layer = scanned_layer(files, blob).map_err(|e| e.context(format!("layer {path:?}")))?;
+            // A layer file staged twice (same bytes under two names) has two equal tar-splits: one is kept.
+            if !out.tar_splits.iter().any(|s| s.digest == layer.tar_split.digest) {
+                out.tar_splits.push(layer.tar_split.clone());
+            }
             if layer.diff_id != diff_ids[i] {
                 return Err(at(Error::corrupt(format!(
                     "invalid diffID for layer {i} ({path:?}): expected {}, got {}",
@@ -114,7 +94,7 @@ async fn load_items<B: Backend>(
                     size: layer.size,
                     cache_id: cache_id(&chain),
                     parent: parent.clone(),
-                    tar_split: Some(layer.tar_split.clone()),
+                    tar_split: Some(layer.tar_split.digest.clone()),
                     descriptor: None,
                 });
             }
@@ -156,57 +136,11 @@ fn cache_id(chain: &Digest) -> String {
     Digest::sha256_of(format!("imagestore cache-id {chain}").as_bytes()).hex().to_string()
 }
 
-/// Reads a staged layer file back, inflating gzip, and returns its DiffID, unpacked size and
-/// the staged tar-split.
-async fn scan_layer<B: Backend>(b: &B, blob: &StagedBlob) -> Result<(ScannedLayer, StagedBlob)> {
-    let head = blobs::read_staged(b, blob, 0, 10).await?;
-    match docker_save::detect_compression(&head) {
-        Compression::Uncompressed | Compression::Gzip => {}
-        other => {
-            return Err(Error::unsupported(format!(
-                "{} compression is not supported for docker save layers here (gzip and plain tar are)",
-                other.name()
-            )))
-        }
+/// The facts the collector found while the layer file streamed.
+fn scanned_layer<'a>(files: &'a ArchiveFiles, blob: &StagedBlob) -> Result<&'a LayerFacts> {
+    match files.facts(blob).and_then(|f| f.layer.as_ref()) {
+        Some(Ok(facts)) => Ok(facts),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err(Error::precondition(format!("layer file {} was not scanned while it streamed", blob.digest))),
     }
-    let mut inflate = Decompressor::new();
-    let mut diff = Sha256Hasher::new();
-    let mut split = TarSplitWriter::new();
-    let mut writer = BlobWriter::new();
-    let result = async {
-        let mut offset = 0u64;
-        while offset < blob.size {
-            let chunk = blobs::read_staged(b, blob, offset, CHUNK_SIZE as u64).await?;
-            offset += chunk.len() as u64;
-            let mut rest = &chunk[..];
-            while !rest.is_empty() {
-                let (used, tar) = inflate.feed(rest)?;
-                rest = &rest[used..];
-                diff.update(tar);
-                split.write(tar)?;
-            }
-            writer.write(b, &split.take_output()).await?;
-        }
-        let tail = inflate.finish()?;
-        diff.update(tail);
-        split.write(tail)?;
-        Ok::<_, Error>(())
-    }
-    .await;
-    if let Err(e) = result {
-        let _ = blobs::discard(b, &writer.finish(b, None, None).await?.set).await;
-        return Err(e);
-    }
-    let size = split.regular_bytes();
-    let gz = match split.finish() {
-        Ok(gz) => gz,
-        Err(e) => {
-            let _ = blobs::discard(b, &writer.finish(b, None, None).await?.set).await;
-            return Err(e);
-        }
-    };
-    writer.write(b, &gz).await?;
-    let staged = writer.finish(b, None, None).await?;
-    let layer = ScannedLayer { diff_id: diff.finish(), size, tar_split: staged.digest.clone() };
-    Ok((layer, staged))
 }

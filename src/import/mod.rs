@@ -35,6 +35,7 @@ mod ctr_root;
 mod docker_load;
 mod go_json;
 mod gzip;
+mod layer_scan;
 mod progress;
 mod records;
 mod report;
@@ -152,7 +153,8 @@ impl Importer {
             decoder: Decompressor::new(),
             tar: TarReader::new(),
             collector: Collector::new(),
-            archive: ArchiveCollector::new(),
+            // Only a `docker load` uses layer scans, and it happens only without a namespace.
+            archive: ArchiveCollector::new(options.namespace.is_none()),
             namespace: options.namespace,
             ctr: options.ctr,
             reporter: Reporter::new(options.on_progress),
