@@ -46,13 +46,6 @@ function ctrContent() {
   });
 }
 
-// The view needs the package's containerd view; without it these tests are skipped with the
-// reason (and the page says what is missing, checked below).
-const TYPES = `${ROOT}pkg/web/imagestore.d.ts`;
-const apiMissing = ["namespaces(", "containerd(", "imagesTable(", "import("].filter(
-  (m) => !(existsSync(TYPES) && readFileSync(TYPES, "utf8").includes(m)),
-);
-const needsApi = apiMissing.length ? { skip: `the built package has no Store ${apiMissing.join(", ")} yet` } : {};
 
 const page = (fn, { width = 1280, height = 800 } = {}) => withPage(async (p, base) => {
   await p.setViewportSize({ width, height });
@@ -79,7 +72,7 @@ async function query(p, ns, filter) {
 
 const tableRows = (p) => p.$$eval("#ctr-images tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
 
-test("a containerd root: its namespaces, and each namespace's images as ctr images ls printed them", needsApi, () =>
+test("a containerd root: its namespaces, and each namespace's images as ctr images ls printed them", () =>
   page(async (p) => {
     await importFile(p, `${BASIC}containerd-root.tar`);
     assert.equal(await p.getAttribute("#import-format", "data-format"), "containerd-root");
@@ -118,7 +111,7 @@ test("a containerd root: its namespaces, and each namespace's images as ctr imag
     assert.deepEqual((await tableRows(p)).map((r) => r[0]), ctrTable("ctr-images-default.txt").map((r) => r[0]));
   }));
 
-test("containerd filters give ctr's answers; lines are ORed; a bad filter is explained at the box", needsApi, () =>
+test("containerd filters give ctr's answers; lines are ORed; a bad filter is explained at the box", () =>
   page(async (p) => {
     await importFile(p, `${BASIC}containerd-root.tar`);
     await openNamespace(p, "default");
@@ -150,7 +143,7 @@ test("containerd filters give ctr's answers; lines are ORed; a bad filter is exp
     assert.deepEqual((await tableRows(p)).map((r) => r[0]), [EDGE_REF]);
   }));
 
-test("an image's detail: target descriptor, labels, and the manifest's config and layers", needsApi, () =>
+test("an image's detail: target descriptor, labels, and the manifest's config and layers", () =>
   page(async (p) => {
     await importFile(p, `${BASIC}containerd-root.tar`);
     await openNamespace(p, "default");
@@ -201,7 +194,7 @@ test("an image's detail: target descriptor, labels, and the manifest's config an
     assert.match(await p.textContent("#ctr-blob-tree li.blob.manifest .blob-platform"), /linux\/amd64/);
   }));
 
-test("a namespace's content is ctr content ls: digests, sizes, labels", needsApi, () =>
+test("a namespace's content is ctr content ls: digests, sizes, labels", () =>
   page(async (p) => {
     await importFile(p, `${BASIC}containerd-root.tar`);
     await p.evaluate(() => (location.hash = "#/containerd/default/content"));
@@ -215,7 +208,7 @@ test("a namespace's content is ctr content ls: digests, sizes, labels", needsApi
     assert.equal(await p.getAttribute("#ctr-tab-content", "aria-current"), "page");
   }));
 
-test("an OCI archive imported into namespace team2 through the import choice", needsApi, () =>
+test("an OCI archive imported into namespace team2 through the import choice", () =>
   page(async (p) => {
     await p.fill("#import-namespace", "team2");
     assert.equal(await p.isChecked("#import-to-containerd"), true, "typing a namespace chooses containerd");
@@ -237,7 +230,7 @@ test("an OCI archive imported into namespace team2 through the import choice", n
     assert.equal(await p.$$eval("#images tbody tr", (trs) => trs.length), 0);
   }));
 
-test("a docker save archive goes to Docker by default, and to a namespace when one is chosen", needsApi, () =>
+test("a docker save archive goes to Docker by default, and to a namespace when one is chosen", () =>
   page(async (p) => {
     await importFile(p, `${BASIC}docker-save.tar`);
     assert.equal(await p.getAttribute("#import-format", "data-format"), "docker-save");
@@ -251,7 +244,7 @@ test("a docker save archive goes to Docker by default, and to a namespace when o
     assert.ok((await tableRows(p)).length > 0, "the namespace lists the archive's images");
   }));
 
-test("tarball text stays text in the containerd view", needsApi, () =>
+test("tarball text stays text in the containerd view", () =>
   page(async (p) => {
     await importFile(p, `${BASIC}containerd-root.tar`);
     const ns = await p.evaluate(async () => {
@@ -266,7 +259,7 @@ test("tarball text stays text in the containerd view", needsApi, () =>
     assert.equal(await p.$$eval("#ctr-view img, #ctr-view b, #ctr-view i", (els) => els.length), 0);
   }));
 
-test("screenshots of the containerd view (namespace list, image detail)", needsApi, () =>
+test("screenshots of the containerd view (namespace list, image detail)", () =>
   page(async (p) => {
     mkdirSync(DOCS_SHOTS, { recursive: true });
     await importFile(p, `${BASIC}containerd-root.tar`);
@@ -282,11 +275,3 @@ test("screenshots of the containerd view (namespace list, image detail)", needsA
     await p.waitForFunction(() => document.querySelectorAll("#ctr-content tbody tr").length > 0);
     await p.screenshot({ path: `${ROOT}tests/e2e/screenshots/tmp/containerd-content.png` });
   }, { width: 1440, height: 900 }));
-
-test("without the containerd view in the package, the page says what is missing", { skip: !apiMissing.includes("namespaces(") && "the package has the containerd view" }, () =>
-  page(async (p) => {
-    await p.click("#tab-containerd");
-    await p.waitForSelector("#ctr-missing:not([hidden])");
-    assert.match(await p.textContent("#ctr-missing"), /no store\.namespaces\(\)/);
-    assert.equal(await p.$$eval("#ctr-images tbody tr", (trs) => trs.length), 0, "no made-up rows");
-  }));

@@ -61,15 +61,8 @@ function cliRows(file) {
 
 const sorted = (xs) => [...xs].sort();
 
-// The page needs the Docker view of the package (import, listImages, ...); while a build
-// lacks it, these tests are skipped with that reason rather than failing on a missing method.
-const TYPES = `${ROOT}pkg/web/imagestore.d.ts`;
-const apiMissing = ["import(", "listImages(", "inspectImage(", "removeImage("].filter(
-  (m) => !(existsSync(TYPES) && readFileSync(TYPES, "utf8").includes(m)),
-);
-const needsApi = apiMissing.length ? { skip: `the built package has no Store ${apiMissing.join(", ")} yet` } : {};
 
-test("importing through the file input lists what dockerd listed, with and without -a", needsApi, () =>
+test("importing through the file input lists what dockerd listed, with and without -a", () =>
   page(async (p) => {
     await importByInput(p);
     assert.match(await p.textContent("#import-report"), /Nothing was skipped|Skipped/);
@@ -87,7 +80,7 @@ test("importing through the file input lists what dockerd listed, with and witho
     for (const s of ["1.98MB", "3.05MB", "0B"]) assert.ok(sizes.includes(s), `a row shows ${s}: ${sizes}`);
   }));
 
-test("importing by dropping a file works the same", needsApi, () =>
+test("importing by dropping a file works the same", () =>
   page(async (p) => {
     const bytes = readFileSync(STORE_TAR).toString("base64");
     const dataTransfer = await p.evaluateHandle((b64) => {
@@ -103,7 +96,7 @@ test("importing by dropping a file works the same", needsApi, () =>
     assert.deepEqual(sorted(await tableRows(p)), sorted(cliRows(`${EXPECTED}images.jsonl`)));
   }));
 
-test("filters and partial-ID search give dockerd's answers", needsApi, () =>
+test("filters and partial-ID search give dockerd's answers", () =>
   page(async (p) => {
     await importByInput(p);
     const lines = readFileSync(`${EXPECTED}api/images-filters.tsv`, "utf8").trim().split("\n");
@@ -139,7 +132,7 @@ test("filters and partial-ID search give dockerd's answers", needsApi, () =>
     assert.equal(storeSays, "sha256:e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783");
   }));
 
-test("inspecting local/edge:latest shows its history, layers and tree", needsApi, () =>
+test("inspecting local/edge:latest shows its history, layers and tree", () =>
   page(async (p) => {
     await importByInput(p);
     await p.click(`#images tbody tr[data-id="${EDGE}"] a`);
@@ -173,7 +166,7 @@ test("inspecting local/edge:latest shows its history, layers and tree", needsApi
     await p.waitForFunction((id) => document.querySelector("#inspect-view .mono")?.textContent === id, inspect.Parent);
   }));
 
-test("deleting replays dockerd's answers, with the preview shown first", needsApi, () =>
+test("deleting replays dockerd's answers, with the preview shown first", () =>
   page(async (p) => {
     await importByInput(p);
     const rmi = async (ref) => {
@@ -198,7 +191,7 @@ test("deleting replays dockerd's answers, with the preview shown first", needsAp
     assert.ok(!rows.some((r) => r.includes(short(EDGE))), "the image is gone from the list");
   }));
 
-test("a reload keeps the store; cancelling an import leaves it as it was", needsApi, () =>
+test("a reload keeps the store; cancelling an import leaves it as it was", () =>
   page(async (p) => {
     await importByInput(p);
     const rows = sorted(await tableRows(p));
@@ -221,7 +214,7 @@ test("a reload keeps the store; cancelling an import leaves it as it was", needs
     assert.equal(await p.isVisible("#error"), false);
   }));
 
-test("a file that is not a tarball gets a clear error and changes nothing", needsApi, () =>
+test("a file that is not a tarball gets a clear error and changes nothing", () =>
   withPage(async (p) => {
     await p.waitForSelector("body[data-ready=true]");
     await p.setInputFiles("#file-input", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("these are notes, not a tar archive\n".repeat(40)) });
@@ -232,7 +225,7 @@ test("a file that is not a tarball gets a clear error and changes nothing", need
     assert.equal(await p.isVisible("#import-report"), false);
   }, { path: "/?sample=0" }));
 
-test("screenshots of the list, the inspect view and the import report", needsApi, () =>
+test("screenshots of the list, the inspect view and the import report", () =>
   page(async (p) => {
     mkdirSync(DOCS_SHOTS, { recursive: true });
     await importByInput(p);
@@ -251,7 +244,7 @@ test("screenshots of the list, the inspect view and the import report", needsApi
     await p.screenshot({ path: `${DOCS_SHOTS}inspect-tree.png` });
   }));
 
-test("make serve's sample store is imported on a first visit", { skip: needsApi.skip ?? (!existsSync(`${ROOT}www/sample/sample-store.tar`) && "no www/sample/sample-store.tar (run make sample)") }, () =>
+test("make serve's sample store is imported on a first visit", () =>
   withPage(async (p) => {
     await p.waitForSelector("body[data-ready=true]");
     assert.equal(await p.textContent("#notice"), "sample store loaded; drop your own tarball to replace it");
@@ -268,12 +261,3 @@ test("make serve's sample store is imported on a first visit", { skip: needsApi.
     await p.waitForFunction(() => /onerror=alert/.test(document.querySelector("#layers-table").textContent));
     assert.equal(await p.$$eval("#inspect-view b, #inspect-view img", (els) => els.length), 0, "no element made from tarball text");
   }));
-
-test("without the Docker view in the package, the page loads and says what is missing", { skip: apiMissing.length === 0 && "the package has the Docker view" }, () =>
-  withPage(async (p) => {
-    await p.waitForSelector("body[data-ready=true]");
-    assert.equal(await p.textContent("#status"), "store open");
-    assert.match(await p.textContent("#list-empty"), /Listing images is not available: this build of the imagestore package has no store\.listImages\(\)/);
-    assert.match(await p.textContent("#drop-zone"), /no store\.import\(\)/);
-    assert.equal(await p.$$eval("#images tbody tr", (trs) => trs.length), 0, "no made-up rows");
-  }, { path: "/?sample=0" }));
