@@ -85,3 +85,8 @@ for format in docker-save docker-root; do
     "$EXAMPLES/import_throughput" "$file" "import $format ${SMALL_MB} MB" 2>&1 | grep 'peak RSS' || true
     node "$ROOT/scripts/bench-node.mjs" "$file" "import $format ${SMALL_MB} MB" memory 2>/dev/null | grep 'peak RSS' || true
 done
+
+# --- the page with 10,000 images (Chromium) -------------------------------------------------------
+node --test --test-reporter=tap "$ROOT/scripts/bench-page.mjs" >"$DIR/bench-page.log" 2>&1 ||
+    die "the page benchmark failed (see $DIR/bench-page.log)"
+sed -nE 's/^# (bench: .*)/\1/p' "$DIR/bench-page.log"
