@@ -5,7 +5,11 @@
 //! docker20/{basic,debian,scale200} and the docker-explorer roots (whole `/var/lib/docker`).
 #![cfg(target_arch = "wasm32")]
 
+#[path = "support/list_compare.rs"]
+mod list_compare;
+
 use imagestore::storage::fresh_id;
+use list_compare::assert_same_list;
 use imagestore::wasm::{BackendKind, Store};
 use include_dir::{include_dir, Dir};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
@@ -175,26 +179,6 @@ async fn import(store: &Store, input: JsValue, options: JsValue) -> Value {
 
 async fn list(store: &Store, options: &str) -> Value {
     ok(&format!("listImages({options})"), store.list_images(js(options))).await
-}
-
-/// Compares image lists as the native tests do: dockerd's sort by `Created` (seconds) is
-/// unstable over a Go map, so runs of equal `Created` are compared as sets.
-fn assert_same_list(what: &str, got: &Value, want: &Value) {
-    let runs = |v: &Value| -> Vec<(i64, Vec<Value>)> {
-        let mut out: Vec<(i64, Vec<Value>)> = Vec::new();
-        for row in v.as_array().unwrap_or_else(|| panic!("{what}: not a list: {v}")) {
-            let created = row["Created"].as_i64().unwrap();
-            match out.last_mut() {
-                Some((c, rows)) if *c == created => rows.push(row.clone()),
-                _ => out.push((created, vec![row.clone()])),
-            }
-        }
-        for (_, rows) in out.iter_mut() {
-            rows.sort_by(|a, b| a["Id"].as_str().cmp(&b["Id"].as_str()));
-        }
-        out
-    };
-    assert_eq!(runs(got), runs(want), "{what}\n got: {got}\nwant: {want}");
 }
 
 /// Compares an inspect answer with dockerd's, less what this store cannot know: the driver's
