@@ -100,10 +100,7 @@ fn append_files<W: Write>(out: &mut Builder<W>, rng: &mut Rng, prefix: &str, bud
         for file_no in 0..(1 + rng.below(40)) {
             let size = file_size(rng).min((budget - written) as usize);
             let data = file_content(rng, size);
-            let path = format!(
-                "{dir}file{file_no:03}.{}",
-                ["so", "txt", "py", "bin"][rng.below(4) as usize]
-            );
+            let path = format!("{dir}file{file_no:03}.{}", ["so", "txt", "py", "bin"][rng.below(4) as usize]);
             out.append_data(&mut header(EntryType::Regular, size as u64, 0o644), &path, &data[..])?;
             written += size as u64;
             if written >= budget {
@@ -139,11 +136,7 @@ fn docker_save<W: Write>(out: &mut Builder<W>, rng: &mut Rng, total: u64) -> std
         if let Some(p) = &parent {
             v1_json["parent"] = p.clone().into();
         }
-        out.append_data(
-            &mut header(EntryType::Directory, 0, 0o755),
-            format!("{v1}/"),
-            std::io::empty(),
-        )?;
+        out.append_data(&mut header(EntryType::Directory, 0, 0o755), format!("{v1}/"), std::io::empty())?;
         append_bytes(out, &format!("{v1}/VERSION"), b"1.0")?;
         append_bytes(out, &format!("{v1}/json"), v1_json.to_string().as_bytes())?;
         append_bytes(out, &format!("{v1}/layer.tar"), &layer)?;
@@ -190,12 +183,7 @@ fn docker_root<W: Write>(out: &mut Builder<W>, rng: &mut Rng, total: u64, image_
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let usage = "usage: bench_input --format docker-save|docker-root --size-mb N --out FILE [--image-store TAR]";
     let format = arg("--format").expect(usage);
     let total = arg("--size-mb").and_then(|s| s.parse::<u64>().ok()).expect(usage) * MB;

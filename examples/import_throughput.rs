@@ -22,15 +22,8 @@ const CHUNK: usize = 1 << 20;
 /// A `/proc/self/status` field in kB, e.g. `VmHWM` (peak resident set size).
 fn proc_status_kb(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
-    line[field.len() + 1..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
+    let line = status.lines().find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    line[field.len() + 1..].trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 /// The memory backend, counting the bytes of blob chunks it holds (now and at most).
@@ -50,22 +43,12 @@ impl Counting {
         let mut held = self.held.borrow_mut();
         for op in ops {
             match op {
-                Op::Put {
-                    space: Space::Chunks,
-                    key,
-                    value,
-                } => {
+                Op::Put { space: Space::Chunks, key, value } => {
                     held.0 += value.len() as u64;
                     held.0 -= sizes.insert(key.clone(), value.len() as u64).unwrap_or(0);
                 }
-                Op::Delete {
-                    space: Space::Chunks,
-                    key,
-                } => held.0 -= sizes.remove(key).unwrap_or(0),
-                Op::DeletePrefix {
-                    space: Space::Chunks,
-                    prefix,
-                } => {
+                Op::Delete { space: Space::Chunks, key } => held.0 -= sizes.remove(key).unwrap_or(0),
+                Op::DeletePrefix { space: Space::Chunks, prefix } => {
                     let doomed: Vec<String> = sizes
                         .range(prefix.clone()..)
                         .take_while(|(k, _)| k.starts_with(prefix.as_str()))
@@ -96,16 +79,9 @@ impl Backend for Counting {
         let counted = ops.iter().any(|op| {
             matches!(
                 op,
-                Op::Put {
-                    space: Space::Chunks,
-                    ..
-                } | Op::Delete {
-                    space: Space::Chunks,
-                    ..
-                } | Op::DeletePrefix {
-                    space: Space::Chunks,
-                    ..
-                }
+                Op::Put { space: Space::Chunks, .. }
+                    | Op::Delete { space: Space::Chunks, .. }
+                    | Op::DeletePrefix { space: Space::Chunks, .. }
             )
         });
         // Only chunk operations are counted; the memory backend applies a commit whole or not at all.

@@ -33,7 +33,9 @@ fn run(args: Vec<String>) -> Result<(), String> {
             "--seed" => opts.seed = number(&flag, &value()?)?,
             "--scale" => opts.scale_percent = number(&flag, &value()?)?,
             "--out" => out = Some(value()?),
-            _ => return Err(format!("unknown option {flag:?}; use --images N --out FILE [--seed S] [--scale PERCENT]")),
+            _ => {
+                return Err(format!("unknown option {flag:?}; use --images N --out FILE [--seed S] [--scale PERCENT]"))
+            }
         }
     }
     let out = out.ok_or("--out FILE is required")?;

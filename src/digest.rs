@@ -75,7 +75,9 @@ impl Digest {
 fn valid_algorithm_grammar(alg: &str) -> bool {
     // component (separator component)*, component = [a-z0-9]+, separator = [+._-]
     !alg.is_empty()
-        && alg.split(['+', '.', '_', '-']).all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && alg
+            .split(['+', '.', '_', '-'])
+            .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 impl fmt::Display for Digest {
@@ -216,9 +218,7 @@ impl DigestSet {
             Some((a, h)) if valid_algorithm_grammar(a) && !h.is_empty() => (Some(a), h),
             _ => (None, term),
         };
-        let start = self.entries.partition_point(|(h, a)| {
-            (h.as_str(), a.as_str()) < (prefix, alg.unwrap_or(""))
-        });
+        let start = self.entries.partition_point(|(h, a)| (h.as_str(), a.as_str()) < (prefix, alg.unwrap_or("")));
         let matches = |i: usize| -> bool {
             self.entries.get(i).is_some_and(|(h, a)| h.starts_with(prefix) && alg.is_none_or(|want| want == a))
         };
@@ -301,7 +301,8 @@ mod tests {
 
     #[test]
     fn chain_id_matches_the_spec_rule() {
-        let empty_tar = Digest::parse("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef").unwrap();
+        let empty_tar =
+            Digest::parse("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef").unwrap();
         assert_eq!(chain_id(&[]), None);
         assert_eq!(chain_id(std::slice::from_ref(&empty_tar)), Some(empty_tar.clone()));
         let two = chain_id(&[empty_tar.clone(), empty_tar.clone()]).unwrap();

@@ -4,13 +4,13 @@
 //! over [`storage`] → views ([`docker::engine`]) → [`wasm`] bindings. Lower layers never
 //! depend on higher ones, and nothing below [`wasm`] knows about JavaScript.
 
+pub mod containerd;
 pub mod digest;
+pub mod docker;
 pub mod error;
 pub mod formats;
-pub mod storage;
-pub mod docker;
-pub mod containerd;
 pub mod import;
+pub mod storage;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

@@ -234,8 +234,13 @@ impl<B: Backend> Store<B> {
     /// changes nothing. Staged blobs that turn out not to be needed are discarded; on any error
     /// all of them are, and the store is exactly as before.
     pub async fn apply_docker_import(&mut self, import: DockerImport) -> Result<DockerImportOutcome> {
-        let staged_sets: Vec<String> =
-            import.images.iter().map(|(_, b)| &b.set).chain(import.tar_splits.iter().map(|b| &b.set)).cloned().collect();
+        let staged_sets: Vec<String> = import
+            .images
+            .iter()
+            .map(|(_, b)| &b.set)
+            .chain(import.tar_splits.iter().map(|b| &b.set))
+            .cloned()
+            .collect();
         let result = self.merge_docker_import(import).await;
         if result.is_err() {
             // The original error is what matters; chunk sets a failed discard leaves behind
@@ -353,7 +358,6 @@ impl<B: Backend> Store<B> {
     }
 }
 
-
 /// Imports through the façade: the streaming importer stages blobs, then one commit makes the
 /// result visible.
 impl<B: Backend> Store<B> {
@@ -374,7 +378,9 @@ impl<B: Backend> Store<B> {
     pub async fn commit_import(&mut self, finished: Finished) -> Result<ImportReport> {
         let Finished { imported, mut report } = finished;
         let outcome = match imported {
-            Imported::DockerImageStore(import) | Imported::DockerLoad(import) => self.apply_docker_import(import).await?,
+            Imported::DockerImageStore(import) | Imported::DockerLoad(import) => {
+                self.apply_docker_import(import).await?
+            }
             Imported::Containerd { import, .. } => {
                 // containerd's records are read from storage on every call: one commit is all.
                 if let Err(e) = self.backend.commit(import.ops).await {

@@ -64,7 +64,10 @@ fn writer_rules() {
     block_on(async {
         let (_, c, cs) = setup();
         let e = cs.writer("", None, 0).await.err().unwrap();
-        assert_eq!((e.code, e.message.as_str()), (ErrorCode::InvalidArgument, "ref must not be empty: invalid argument"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::InvalidArgument, "ref must not be empty: invalid argument")
+        );
 
         let d = put(&cs, "r", b"abc", Labels::new()).await;
         let e = cs.writer("r2", Some(&d), 3).await.err().unwrap();
@@ -103,7 +106,10 @@ fn commit_mismatches_commit_nothing() {
         let wrong = Digest::sha256_of(b"bye");
         let e = w.commit(5, Some(&wrong), Labels::new()).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::FailedPrecondition);
-        assert_eq!(e.message, format!("unexpected commit digest {}, expected {wrong}: failed precondition", Digest::sha256_of(b"hello")));
+        assert_eq!(
+            e.message,
+            format!("unexpected commit digest {}, expected {wrong}: failed precondition", Digest::sha256_of(b"hello"))
+        );
         assert!(cs.walk(|_| true).await.unwrap().is_empty());
         assert!(blobs::stat(&b, &Digest::sha256_of(b"hello")).await.unwrap().is_none());
         assert_eq!(b.len(Space::Chunks), 0, "the written chunks were dropped");
@@ -141,7 +147,10 @@ fn statuses_abort_and_writes_after_abort() {
         let _b = cs.writer("pull-b", None, 20).await.unwrap();
         a.write(b"12345").await.unwrap();
         let all = cs.list_statuses(|_| true).await.unwrap();
-        assert_eq!(all.iter().map(|s| (s.reference.as_str(), s.offset, s.total)).collect::<Vec<_>>(), vec![("pull-a", 5, 10), ("pull-b", 0, 20)]);
+        assert_eq!(
+            all.iter().map(|s| (s.reference.as_str(), s.offset, s.total)).collect::<Vec<_>>(),
+            vec![("pull-a", 5, 10), ("pull-b", 0, 20)]
+        );
         let only_b = cs.list_statuses(|s| s.field(&["ref".into()]).as_deref() == Some("pull-b")).await.unwrap();
         assert_eq!(only_b.len(), 1);
         assert_eq!(a.status().offset, 5);

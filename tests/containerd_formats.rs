@@ -32,13 +32,13 @@ fn basic_meta_db() -> Vec<u8> {
     tar_member("docker20/basic/containerd-root.tar", "io.containerd.metadata.v1.bolt/meta.db")
 }
 
-
 fn expected(name: &str) -> String {
     std::fs::read_to_string(fixture(&format!("docker20/basic/expected/{name}"))).unwrap()
 }
 
 fn scalibr_db(name: &str) -> Vec<u8> {
-    std::fs::read(fixture(&format!("wild/osv-scalibr/extractor/filesystem/containers/containerd/testdata/{name}"))).unwrap()
+    std::fs::read(fixture(&format!("wild/osv-scalibr/extractor/filesystem/containers/containerd/testdata/{name}")))
+        .unwrap()
 }
 
 fn basic_meta() -> MetaDb {
@@ -47,11 +47,7 @@ fn basic_meta() -> MetaDb {
 
 /// Counts every key of every bucket below `b` (walks the whole tree).
 fn count_keys(b: Bucket) -> usize {
-    b.entries()
-        .unwrap()
-        .into_iter()
-        .map(|e| 1 + e.value.as_bucket().map(count_keys).unwrap_or(0))
-        .sum()
+    b.entries().unwrap().into_iter().map(|e| 1 + e.value.as_bucket().map(count_keys).unwrap_or(0)).sum()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +177,11 @@ fn bbolt_reports_out_of_bounds_elements_loops_and_truncation() {
     bad[leaf * 4096..leaf * 4096 + 8].copy_from_slice(&9999u64.to_le_bytes());
     let e = read_meta_db(&bad).unwrap_err();
     assert_eq!(e.code, ErrorCode::DataCorrupt);
-    assert!(e.message.contains(&format!("bbolt page {leaf}")) && e.message.contains("says page id 9999"), "{}", e.message);
+    assert!(
+        e.message.contains(&format!("bbolt page {leaf}")) && e.message.contains("says page id 9999"),
+        "{}",
+        e.message
+    );
 
     // Truncated file: the metas are intact but pages they count are missing.
     let cut = &data[..3 * 4096];
@@ -229,7 +229,11 @@ fn meta_db_namespaces_and_images_match_ctr() {
     let meta = basic_meta();
     assert_eq!(meta.version, 3);
     let names: Vec<_> = meta.namespaces.keys().cloned().collect();
-    let want: Vec<_> = expected("ctr-namespaces.txt").lines().skip(1).map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+    let want: Vec<_> = expected("ctr-namespaces.txt")
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
     assert_eq!(names, want);
     assert_eq!(names, ["default", "team"]);
     for (ns, file) in [("default", "ctr-images-default.txt"), ("team", "ctr-images-team.txt")] {
@@ -244,7 +248,11 @@ fn meta_db_namespaces_and_images_match_ctr() {
             assert_eq!(&ctr_labels(img), labels, "{name}");
             assert!(img.target.size > 0);
             assert!(!img.created_at.is_zero() && img.updated_at.unix_nanos() >= img.created_at.unix_nanos());
-            assert!(img.created_at.to_rfc3339_nano().starts_with("2026-11-23T"), "{}", img.created_at.to_rfc3339_nano());
+            assert!(
+                img.created_at.to_rfc3339_nano().starts_with("2026-11-23T"),
+                "{}",
+                img.created_at.to_rfc3339_nano()
+            );
         }
     }
     // Target annotations come from the image bucket's `annotations` sub-bucket.
@@ -266,7 +274,13 @@ fn human_size(size: i64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    let digits = if v >= 100.0 { 1 } else if v >= 10.0 { 2 } else { 3 };
+    let digits = if v >= 100.0 {
+        1
+    } else if v >= 10.0 {
+        2
+    } else {
+        3
+    };
     let s = format!("{v:.digits$}");
     let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
     format!("{s}{}", units[i])
@@ -403,7 +417,6 @@ fn ctr_filter_queries_match_real_answers() {
     let f = parse_all(&["labels.\"containerd.io/gc.ref.content.config\"", "size"]).unwrap();
     assert_eq!(blobs.values().filter(|b| f.matches(*b)).count(), 5);
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // OCI types on real blobs
@@ -560,7 +573,11 @@ fn containerd_root_blob_graphs_parse() {
     assert_eq!(total.missing, 0);
     let docker_layers = total.layers.iter().filter(|(mt, _)| mt == oci::DOCKER_LAYER).count();
     assert!(docker_layers > 0);
-    assert!(total.layers.iter().filter(|(mt, _)| mt == oci::DOCKER_LAYER).all(|(_, c)| *c == LayerCompression::Unknown));
+    assert!(total
+        .layers
+        .iter()
+        .filter(|(mt, _)| mt == oci::DOCKER_LAYER)
+        .all(|(_, c)| *c == LayerCompression::Unknown));
 }
 
 #[test]
@@ -580,7 +597,13 @@ fn buildkit_oci_archives_parse_with_their_compressions() {
 
 #[test]
 fn go_containerregistry_layouts_parse() {
-    for dir in ["test_index", "test_index_one_image", "test_index_media_type", "test_gc_index", "test_gc_image_unknown_mediatype"] {
+    for dir in [
+        "test_index",
+        "test_index_one_image",
+        "test_index_media_type",
+        "test_gc_index",
+        "test_gc_image_unknown_mediatype",
+    ] {
         let blobs = Blobs::from_dir(&format!("wild/go-containerregistry/pkg/v1/layout/testdata/{dir}"));
         let index: oci::Index = serde_json::from_slice(&blobs.0["index.json"]).unwrap_or_else(|e| panic!("{dir}: {e}"));
         assert!(!index.manifests.is_empty(), "{dir}");

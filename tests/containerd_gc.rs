@@ -24,7 +24,12 @@ async fn put(ns: &Namespace<MemoryBackend>, data: &[u8], labels: Labels) -> Dige
 
 /// A config, two layers and a manifest whose labels reference them, as `ctr images import`
 /// writes them; returns (manifest, config, layers).
-async fn put_image(ns: &Namespace<MemoryBackend>, name: &str, config: &[u8], layers: &[&[u8]]) -> (Digest, Digest, Vec<Digest>) {
+async fn put_image(
+    ns: &Namespace<MemoryBackend>,
+    name: &str,
+    config: &[u8],
+    layers: &[&[u8]],
+) -> (Digest, Digest, Vec<Digest>) {
     let c = put(ns, config, Labels::new()).await;
     let mut refs: Labels = [("containerd.io/gc.ref.content.config".to_string(), c.to_string())].into();
     let mut ls = Vec::new();
@@ -37,7 +42,12 @@ async fn put_image(ns: &Namespace<MemoryBackend>, name: &str, config: &[u8], lay
     let m = put(ns, manifest.as_bytes(), refs).await;
     let img = Image {
         name: name.into(),
-        target: Target { media_type: MANIFEST.into(), digest: m.to_string(), size: manifest.len() as i64, ..Default::default() },
+        target: Target {
+            media_type: MANIFEST.into(),
+            digest: m.to_string(),
+            size: manifest.len() as i64,
+            ..Default::default()
+        },
         ..Default::default()
     };
     ns.images().create(&img).await.unwrap();
@@ -120,10 +130,20 @@ fn roots_shared_blobs_and_extra_roots() {
         let shared = put(&default, b"shared", Labels::new()).await;
         let child_label: Labels = [("containerd.io/gc.ref.content".to_string(), shared.to_string())].into();
         let parent = put(&team, b"team parent", child_label).await;
-        team.content().update(
-            &imagestore::containerd::Info { labels: [("containerd.io/gc.root".to_string(), "x".to_string()), ("containerd.io/gc.ref.content".to_string(), shared.to_string())].into(), ..team.content().info(&parent).await.unwrap() },
-            &["labels"],
-        ).await.unwrap();
+        team.content()
+            .update(
+                &imagestore::containerd::Info {
+                    labels: [
+                        ("containerd.io/gc.root".to_string(), "x".to_string()),
+                        ("containerd.io/gc.ref.content".to_string(), shared.to_string()),
+                    ]
+                    .into(),
+                    ..team.content().info(&parent).await.unwrap()
+                },
+                &["labels"],
+            )
+            .await
+            .unwrap();
         put(&team, b"shared", Labels::new()).await;
         // A blob only the Docker view knows about.
         let staged = blobs::stage_bytes(&b, b"docker config").await.unwrap();
@@ -155,7 +175,9 @@ fn back_references_and_image_expiry() {
         // The child names its parent: kept while the parent is reachable.
         let bref: Labels = [("containerd.io/gc.bref.content.m".to_string(), m.to_string())].into();
         let child = put(&ns, b"child", bref).await;
-        for (name, expire) in [("live", "2999-01-01T00:00:00Z"), ("expired", "2000-01-01T00:00:00Z"), ("bad-expiry", "tomorrow")] {
+        for (name, expire) in
+            [("live", "2999-01-01T00:00:00Z"), ("expired", "2000-01-01T00:00:00Z"), ("bad-expiry", "tomorrow")]
+        {
             let img = Image {
                 name: name.into(),
                 labels: [("containerd.io/gc.expire".to_string(), expire.to_string())].into(),
@@ -184,7 +206,8 @@ fn expired_ingests_go_open_ones_stay() {
         // Age both ingests past their expiry.
         for r in ["open", "stale"] {
             let key = format!("ctrd/default/ingest/{r}");
-            let mut rec: serde_json::Value = serde_json::from_slice(&b.get(Space::Meta, &key).await.unwrap().unwrap()).unwrap();
+            let mut rec: serde_json::Value =
+                serde_json::from_slice(&b.get(Space::Meta, &key).await.unwrap().unwrap()).unwrap();
             rec["expireAt"] = "2000-01-01T00:00:00Z".into();
             b.commit(vec![Op::put_meta(key, serde_json::to_vec(&rec).unwrap())]).await.unwrap();
         }

@@ -19,7 +19,12 @@ fn store() -> (Containerd<MemoryBackend>, ImageStore<MemoryBackend>) {
 fn image(name: &str, content: &[u8]) -> Image {
     Image {
         name: name.into(),
-        target: Target { media_type: MANIFEST.into(), digest: Digest::sha256_of(content).to_string(), size: 422, ..Default::default() },
+        target: Target {
+            media_type: MANIFEST.into(),
+            digest: Digest::sha256_of(content).to_string(),
+            size: 422,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -42,7 +47,10 @@ fn create_get_list() {
         assert_eq!(c.namespaces().await.unwrap(), vec!["default"]);
 
         let e = s.create(&img).await.unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (ErrorCode::AlreadyExists, "image \"docker.io/local/base:1\": already exists"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::AlreadyExists, "image \"docker.io/local/base:1\": already exists")
+        );
         let e = s.get("nope").await.unwrap_err();
         assert_eq!((e.code, e.message.as_str()), (ErrorCode::NotFound, "image \"nope\": not found"));
 
@@ -87,7 +95,8 @@ fn validation_errors() {
         check(i, "target.Digest \"md5:d41d8cd98f00b204e9800998ecf8427e\" invalid: unsupported digest algorithm: invalid argument".into()).await;
         let mut i = image("a", b"m");
         i.target.digest = i.target.digest.to_uppercase().replace("SHA256", "sha256");
-        let msg = format!("target.Digest \"{}\" invalid: invalid checksum digest format: invalid argument", i.target.digest);
+        let msg =
+            format!("target.Digest \"{}\" invalid: invalid checksum digest format: invalid argument", i.target.digest);
         check(i, msg).await;
         let mut i = image("a", b"m");
         i.target.size = 0;
@@ -121,7 +130,11 @@ fn update_by_fieldpaths() {
         let up = s.update(&change, &["target"]).await.unwrap();
         assert_eq!(up.target, change.target);
         change.labels = labels(&[("a", "")]);
-        assert_eq!(s.update(&change, &["labels.a"]).await.unwrap().labels, labels(&[("b", "2")]), "empty value deletes");
+        assert_eq!(
+            s.update(&change, &["labels.a"]).await.unwrap().labels,
+            labels(&[("b", "2")]),
+            "empty value deletes"
+        );
         assert_eq!(s.update(&change, &["labels"]).await.unwrap().labels, Labels::new());
         change.target.annotations = Labels::new();
         assert!(s.update(&change, &["annotations"]).await.unwrap().target.annotations.is_empty());
@@ -131,18 +144,30 @@ fn update_by_fieldpaths() {
         all.labels = labels(&[("only", "me")]);
         all.created_at = GoTime::from_unix(5, 0);
         let up = s.update(&all, &[]).await.unwrap();
-        assert_eq!((up.labels.clone(), up.target.clone(), up.created_at), (all.labels.clone(), all.target.clone(), created.created_at));
+        assert_eq!(
+            (up.labels.clone(), up.target.clone(), up.created_at),
+            (all.labels.clone(), all.target.clone(), created.created_at)
+        );
         assert_eq!(s.get("app:1").await.unwrap(), up);
 
         let e = s.update(&all, &["name"]).await.unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (ErrorCode::InvalidArgument, "cannot update \"name\" field on image \"app:1\": invalid argument"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::InvalidArgument, "cannot update \"name\" field on image \"app:1\": invalid argument")
+        );
         let e = s.update(&image("", b"m"), &[]).await.unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (ErrorCode::InvalidArgument, "image name is required for update: invalid argument"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::InvalidArgument, "image name is required for update: invalid argument")
+        );
         let e = s.update(&image("ghost", b"m"), &[]).await.unwrap_err();
         assert_eq!((e.code, e.message.as_str()), (ErrorCode::NotFound, "image \"ghost\": not found"));
         let mut bad = all.clone();
         bad.target.size = -1;
-        assert_eq!(s.update(&bad, &["target"]).await.unwrap_err().message, "target.Size must be greater than zero: invalid argument");
+        assert_eq!(
+            s.update(&bad, &["target"]).await.unwrap_err().message,
+            "target.Size must be greater than zero: invalid argument"
+        );
         assert_eq!(s.get("app:1").await.unwrap(), up, "a failed update changes nothing");
     });
 }
@@ -172,7 +197,13 @@ fn namespace_delete_needs_an_empty_namespace() {
         w.write(b"m").await.unwrap();
         w.commit(0, None, Labels::new()).await.unwrap();
         let e = c.delete_namespace("team").await.unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (ErrorCode::FailedPrecondition, "namespace \"team\" must be empty, but it still has images, blobs: failed precondition"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                ErrorCode::FailedPrecondition,
+                "namespace \"team\" must be empty, but it still has images, blobs: failed precondition"
+            )
+        );
         ns.images().delete("a", None).await.unwrap();
         let e = c.delete_namespace("team").await.unwrap_err();
         assert_eq!(e.message, "namespace \"team\" must be empty, but it still has blobs: failed precondition");
@@ -181,7 +212,10 @@ fn namespace_delete_needs_an_empty_namespace() {
         assert!(c.namespaces().await.unwrap().is_empty());
         // A namespace handle checks the name as containerd's NamespaceRequired does.
         let e = c.namespace("").err().unwrap();
-        assert_eq!((e.code, e.message.as_str()), (ErrorCode::FailedPrecondition, "namespace is required: failed precondition"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::FailedPrecondition, "namespace is required: failed precondition")
+        );
         assert_eq!(c.namespace("a b").err().unwrap().code, ErrorCode::InvalidArgument);
     });
 }

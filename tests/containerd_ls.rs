@@ -22,7 +22,10 @@ fn fixture_blobs() -> BTreeMap<Digest, Vec<u8>> {
     for entry in tar::Archive::new(f).entries().unwrap() {
         let mut entry = entry.unwrap();
         let path = entry.path().unwrap().to_string_lossy().into_owned();
-        let Some(hex) = path.strip_prefix("io.containerd.content.v1.content/blobs/sha256/").filter(|h| !h.is_empty()) else { continue };
+        let Some(hex) = path.strip_prefix("io.containerd.content.v1.content/blobs/sha256/").filter(|h| !h.is_empty())
+        else {
+            continue;
+        };
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).unwrap();
         let d = Digest::from_sha256_hex(hex).unwrap();
@@ -60,7 +63,12 @@ fn images_of_listing(text: &str, blobs: &BTreeMap<Digest, Vec<u8>>) -> Vec<Image
             Image {
                 name: cells[0].into(),
                 labels: parse_labels(cells[6]),
-                target: Target { media_type: cells[1].into(), digest: digest.to_string(), size: blobs[&digest].len() as i64, ..Default::default() },
+                target: Target {
+                    media_type: cells[1].into(),
+                    digest: digest.to_string(),
+                    size: blobs[&digest].len() as i64,
+                    ..Default::default()
+                },
                 ..Default::default()
             }
         })
@@ -111,7 +119,10 @@ fn missing_blobs_leave_a_partial_row() {
         let rows = image_rows(&ns.content(), &ns.images().list(|_| true).await.unwrap()).await;
         // Only the index is there: the walk counts the index and the manifest descriptor it
         // names (sizes are added before children are read), then stops at the missing blob.
-        let manifest = blobs.keys().find(|d| d.as_str() == "sha256:9dbdb26ecd62b7563b61cb18d561d40f49c38321eff7f11e8af3d6019e827631").unwrap();
+        let manifest = blobs
+            .keys()
+            .find(|d| d.as_str() == "sha256:9dbdb26ecd62b7563b61cb18d561d40f49c38321eff7f11e8af3d6019e827631")
+            .unwrap();
         assert_eq!(rows[0].size, index.target.size + blobs[manifest].len() as i64);
         assert_eq!(rows[0].size_error.as_ref().unwrap().code, imagestore::ErrorCode::NotFound);
         // The index entry has no platform, so PLATFORMS needs the (missing) manifest's config.
@@ -124,7 +135,8 @@ fn ctr_content_ls_digests_and_sizes() {
     block_on(async {
         let blobs = fixture_blobs();
         let expected = std::fs::read_to_string(format!("{FIXTURE}/expected/ctr-content-default.txt")).unwrap();
-        let lines: Vec<Vec<&str>> = expected.lines().skip(1).map(|l| l.split('\t').filter(|c| !c.is_empty()).collect()).collect();
+        let lines: Vec<Vec<&str>> =
+            expected.lines().skip(1).map(|l| l.split('\t').filter(|c| !c.is_empty()).collect()).collect();
         let digests: Vec<Digest> = lines.iter().map(|c| Digest::parse(c[0]).unwrap()).collect();
         let c = Containerd::new(MemoryBackend::new());
         let ns = c.namespace("default").unwrap();
@@ -150,8 +162,10 @@ fn child_gc_labels_match_what_ctr_import_wrote() {
             continue;
         }
         let manifest: serde_json::Value = serde_json::from_slice(&blobs[&digest]).unwrap();
-        let descs: Vec<&serde_json::Value> = std::iter::once(&manifest["config"]).chain(manifest["layers"].as_array().unwrap()).collect();
-        let digests: Vec<Digest> = descs.iter().map(|d| Digest::parse(d["digest"].as_str().unwrap()).unwrap()).collect();
+        let descs: Vec<&serde_json::Value> =
+            std::iter::once(&manifest["config"]).chain(manifest["layers"].as_array().unwrap()).collect();
+        let digests: Vec<Digest> =
+            descs.iter().map(|d| Digest::parse(d["digest"].as_str().unwrap()).unwrap()).collect();
         let children: Vec<Child> = descs
             .iter()
             .zip(&digests)

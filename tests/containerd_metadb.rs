@@ -31,7 +31,9 @@ fn load() -> Containerd<MemoryBackend> {
         entry.read_to_end(&mut bytes).unwrap();
         if path == "io.containerd.metadata.v1.bolt/meta.db" {
             meta = Some(bytes);
-        } else if let Some(hex) = path.strip_prefix("io.containerd.content.v1.content/blobs/sha256/").filter(|h| !h.is_empty()) {
+        } else if let Some(hex) =
+            path.strip_prefix("io.containerd.content.v1.content/blobs/sha256/").filter(|h| !h.is_empty())
+        {
             files.insert(Digest::from_sha256_hex(hex).unwrap(), bytes);
         }
     }
@@ -63,7 +65,11 @@ fn ctr_images_ls_matches_for_each_namespace() {
 #[test]
 fn ctr_namespaces_ls_matches() {
     let c = load();
-    let names: Vec<String> = expected("ctr-namespaces.txt").lines().skip(1).map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+    let names: Vec<String> = expected("ctr-namespaces.txt")
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
     assert_eq!(block_on(c.namespaces()).unwrap(), names);
 }
 
@@ -73,7 +79,8 @@ fn ctr_content_ls_matches_digests_sizes_and_labels() {
     let infos = block_on(c.namespace("default").unwrap().content().walk(|_| true)).unwrap();
     let rows = content_rows(&infos);
     let text = expected("ctr-content-default.txt");
-    let want: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split('\t').filter(|c| !c.is_empty()).collect()).collect();
+    let want: Vec<Vec<&str>> =
+        text.lines().skip(1).map(|l| l.split('\t').filter(|c| !c.is_empty()).collect()).collect();
     assert_eq!(rows.len(), want.len());
     // ctr prints labels in Go's random map order: compare them as sets.
     let set = |s: &str| -> BTreeSet<String> { s.split(',').map(String::from).collect() };
@@ -98,7 +105,8 @@ fn ctr_filter_queries_match() {
     }
     assert_eq!(queries.len(), 4);
     for (filter, want) in queries {
-        let got: Vec<String> = block_on(images.list_filtered(&[filter.as_str()])).unwrap().into_iter().map(|i| i.name).collect();
+        let got: Vec<String> =
+            block_on(images.list_filtered(&[filter.as_str()])).unwrap().into_iter().map(|i| i.name).collect();
         assert_eq!(got, want, "filter {filter}");
     }
     let e = block_on(images.list_filtered(&["name=="])).unwrap_err();
@@ -142,4 +150,3 @@ fn gc_on_the_real_root_keeps_everything_reachable() {
     let rows = block_on(async { image_rows(&team.content(), &team.images().list(|_| true).await.unwrap()).await });
     assert_eq!(render_images_table(&rows), expected("ctr-images-team.txt"), "team is untouched");
 }
-

@@ -13,7 +13,8 @@ fn diff(n: u32) -> Digest {
 }
 
 fn config(diffs: &[Digest], history_layers: usize, created: &str) -> Vec<u8> {
-    let history: Vec<String> = (0..history_layers).map(|i| format!(r#"{{"created":"{created}","created_by":"step {i}"}}"#)).collect();
+    let history: Vec<String> =
+        (0..history_layers).map(|i| format!(r#"{{"created":"{created}","created_by":"step {i}"}}"#)).collect();
     let ids: Vec<String> = diffs.iter().map(|d| format!("\"{d}\"")).collect();
     format!(
         r#"{{"created":"{created}","os":"linux","config":{{"Labels":null}},"history":[{}],"rootfs":{{"type":"layers","diff_ids":[{}]}}}}"#,
@@ -33,7 +34,9 @@ fn store_with_layers(n: u32) -> (Store<MemoryBackend>, Vec<Digest>) {
         for i in 0..n {
             let parent = chains.last().cloned();
             let c = store
-                .commit_docker(|d, tx| d.layers.register(tx, parent.as_ref(), diff(i), 10 + i as i64, format!("cache{i}"), None))
+                .commit_docker(|d, tx| {
+                    d.layers.register(tx, parent.as_ref(), diff(i), 10 + i as i64, format!("cache{i}"), None)
+                })
                 .await
                 .unwrap();
             if let Some(p) = parent {
@@ -63,7 +66,10 @@ fn create_hashes_exact_bytes_and_needs_its_layers() {
         assert_ne!(store.create_image(&spaced).await.unwrap(), id);
         // The top layer must exist; too many non-empty history entries are refused.
         let e = store.create_image(&config(&[diff(7)], 1, "2024-01-02T03:04:05Z")).await.unwrap_err();
-        assert_eq!((e.code, e.message.clone()), (ErrorCode::InvalidArgument, format!("failed to get layer {}", diff(7))));
+        assert_eq!(
+            (e.code, e.message.clone()),
+            (ErrorCode::InvalidArgument, format!("failed to get layer {}", diff(7)))
+        );
         let e = store.create_image(&config(&diffs, 3, "2024-01-02T03:04:05Z")).await.unwrap_err();
         assert_eq!(e.message, "too many non-empty layers in History section");
         let e = store.create_image(br#"{"os":"linux"}"#).await.unwrap_err();
@@ -107,7 +113,8 @@ fn layers_are_reference_counted_and_released_top_first() {
 fn layer_chains_stop_at_125() {
     let (mut store, chains) = store_with_layers(MAX_LAYER_DEPTH as u32);
     let top = chains.last().cloned().unwrap();
-    let e = block_on(store.commit_docker(|d, tx| d.layers.register(tx, Some(&top), diff(999), 1, "x".into(), None))).unwrap_err();
+    let e = block_on(store.commit_docker(|d, tx| d.layers.register(tx, Some(&top), diff(999), 1, "x".into(), None)))
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidArgument);
     assert!(e.message.contains("max depth exceeded"), "{}", e.message);
     assert_eq!(store.docker().layers.len(), MAX_LAYER_DEPTH);
@@ -121,10 +128,16 @@ fn parents_children_metadata_and_search() {
         let child = store.create_image(&config(&[diff(0)], 1, "2024-01-01T00:00:05Z")).await.unwrap();
         let empty = store.create_image(&config(&[], 0, "2024-01-01T00:00:09Z")).await.unwrap();
         store.commit_docker(|d, tx| d.images.set_parent(tx, &child, &base)).await.unwrap();
-        let e = store.commit_docker(|d, tx| d.images.set_parent(tx, &child, &Digest::sha256_of(b"nope"))).await.unwrap_err();
+        let e = store
+            .commit_docker(|d, tx| d.images.set_parent(tx, &child, &Digest::sha256_of(b"nope")))
+            .await
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::NotFound);
         store.commit_docker(|d, tx| d.images.set_built_locally(tx, &child)).await.unwrap();
-        store.commit_docker(|d, tx| d.images.set_last_updated(tx, &child, "2024-02-03T04:05:06.7Z".into())).await.unwrap();
+        store
+            .commit_docker(|d, tx| d.images.set_last_updated(tx, &child, "2024-02-03T04:05:06.7Z".into()))
+            .await
+            .unwrap();
         for s in [&store, &Store::open(store.backend().clone()).await.unwrap()] {
             let imgs = &s.docker().images;
             assert_eq!(imgs.get_parent(&child).unwrap(), base);
@@ -163,7 +176,8 @@ fn reference_rules_follow_repositories_json() {
         let repos = serde_json::to_value(store.docker().references.repositories()).unwrap();
         assert_eq!(repos, serde_json::json!({ "busybox": { "busybox:latest": a.as_str() } }));
         // Normalised names find it; the full form lists it under its familiar name.
-        for name in ["busybox", "busybox:latest", "docker.io/library/busybox", "index.docker.io/library/busybox:latest"] {
+        for name in ["busybox", "busybox:latest", "docker.io/library/busybox", "index.docker.io/library/busybox:latest"]
+        {
             assert_eq!(store.inspect_image(name).unwrap()["Id"], a.as_str(), "{name}");
         }
         // A digest reference can't be overwritten, not even by a forced add.
@@ -182,7 +196,10 @@ fn reference_rules_follow_repositories_json() {
         store.commit_docker(|d, tx| d.references.add_tag(tx, &t, &b, true)).await.unwrap();
         let again = Store::open(store.backend().clone()).await.unwrap();
         assert_eq!(again.docker().references.get(&t), Some(b.clone()));
-        assert_eq!(again.docker().references.tags_and_digests(&a), (vec![], vec![format!("example.com/x@{}", Digest::sha256_of(b"manifest"))]));
+        assert_eq!(
+            again.docker().references.tags_and_digests(&a),
+            (vec![], vec![format!("example.com/x@{}", Digest::sha256_of(b"manifest"))])
+        );
     });
 }
 

@@ -2,9 +2,9 @@
 //! (tests/fixtures/docker20/*/expected/api, tests/fixtures/wild/docker-explorer/expected/*/api).
 #![cfg(not(target_arch = "wasm32"))]
 
-mod support;
 #[path = "support/list_compare.rs"]
 mod list_compare;
+mod support;
 
 use futures::executor::block_on;
 use futures::StreamExt;
@@ -12,9 +12,9 @@ use imagestore::docker::engine::Filters;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::store::Store;
 use imagestore::ErrorCode;
+use list_compare::assert_same_list;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use list_compare::assert_same_list;
 use support::docker_fixture::{chunked, read_fixture, stage_fixture, store_from_fixture};
 
 const FIX: &str = "tests/fixtures";
@@ -50,9 +50,21 @@ fn no_filters() -> Filters {
 fn check_api_answers(store: &Store<MemoryBackend>, api: &str) -> usize {
     let keep_driver_name = !api.contains("docker-explorer");
     let mut checked = 0;
-    assert_same_list("images-all", &store.list_images(true, false, &no_filters()).unwrap(), &read_json(&format!("{api}/images-all.json")));
-    assert_same_list("images", &store.list_images(false, false, &no_filters()).unwrap(), &read_json(&format!("{api}/images.json")));
-    assert_same_list("images-digests", &store.list_images(false, true, &no_filters()).unwrap(), &read_json(&format!("{api}/images-digests.json")));
+    assert_same_list(
+        "images-all",
+        &store.list_images(true, false, &no_filters()).unwrap(),
+        &read_json(&format!("{api}/images-all.json")),
+    );
+    assert_same_list(
+        "images",
+        &store.list_images(false, false, &no_filters()).unwrap(),
+        &read_json(&format!("{api}/images.json")),
+    );
+    assert_same_list(
+        "images-digests",
+        &store.list_images(false, true, &no_filters()).unwrap(),
+        &read_json(&format!("{api}/images-digests.json")),
+    );
     checked += 3;
     let tsv = std::fs::read_to_string(format!("{api}/images-filters.tsv")).unwrap();
     for line in tsv.lines().filter(|l| !l.is_empty()) {
@@ -77,7 +89,11 @@ fn check_api_answers(store: &Store<MemoryBackend>, api: &str) -> usize {
         let hex = path.file_stem().unwrap().to_str().unwrap().to_string();
         let want = read_json(path.to_str().unwrap());
         let got = store.inspect_image(&hex).unwrap();
-        assert_eq!(without_driver_data(got, keep_driver_name), without_driver_data(want, keep_driver_name), "inspect {hex}");
+        assert_eq!(
+            without_driver_data(got, keep_driver_name),
+            without_driver_data(want, keep_driver_name),
+            "inspect {hex}"
+        );
         let want = read_json(&format!("{api}/history/{hex}.json"));
         assert_eq!(store.image_history(&hex).unwrap(), want, "history {hex}");
         checked += 2;
@@ -125,7 +141,17 @@ fn names_and_short_ids_resolve_like_the_docker_cli() {
     let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
     let edge = "sha256:4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05";
     let inspect_id = |name: &str| store.inspect_image(name).map(|v| v["Id"].as_str().unwrap().to_string());
-    for name in ["local/edge", "local/edge:latest", "docker.io/local/edge:latest", "127.0.0.1:5000/team/edge:v2", "4afb12", "4afb125595bd", edge, &edge[7..], "sha256:4afb"] {
+    for name in [
+        "local/edge",
+        "local/edge:latest",
+        "docker.io/local/edge:latest",
+        "127.0.0.1:5000/team/edge:v2",
+        "4afb12",
+        "4afb125595bd",
+        edge,
+        &edge[7..],
+        "sha256:4afb",
+    ] {
         assert_eq!(inspect_id(name).unwrap(), edge, "{name}");
     }
     let digest_ref = "127.0.0.1:5000/team/edge@sha256:a12f393f6889cd5a6a78e8f3d30590b0e4c2c25f7d74075501fbad53d3bb5606";
@@ -140,9 +166,13 @@ fn names_and_short_ids_resolve_like_the_docker_cli() {
     assert_eq!(e.message, "no such image: local/nothing: No such image: local/nothing:latest");
     assert_eq!(store.inspect_image("Local/Edge").unwrap_err().code, ErrorCode::InvalidArgument);
     // Parents, children and heads from imagedb metadata.
-    assert_eq!(store.image_parent("local/edge").unwrap().unwrap().as_str(), "sha256:47d8305d549e99cb8b526d60c57b4e6556079e6a2910b018b7a26dbd57a79ee6");
+    assert_eq!(
+        store.image_parent("local/edge").unwrap().unwrap().as_str(),
+        "sha256:47d8305d549e99cb8b526d60c57b4e6556079e6a2910b018b7a26dbd57a79ee6"
+    );
     assert_eq!(store.image_parent("local/base:1").unwrap(), None);
-    let base_children: Vec<String> = store.image_children("local/base:1").unwrap().iter().map(|d| d.short_id().to_string()).collect();
+    let base_children: Vec<String> =
+        store.image_children("local/base:1").unwrap().iter().map(|d| d.short_id().to_string()).collect();
     assert_eq!(base_children, ["4446cbb9ca36", "52011c22505c", "a977b459ed3d", "bd16b3447586"]);
     let heads = store.image_heads();
     assert_eq!(heads.len(), 5, "{heads:?}");
@@ -152,7 +182,9 @@ fn names_and_short_ids_resolve_like_the_docker_cli() {
 #[test]
 fn filter_errors_are_dockerds() {
     let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
-    let f = |k: &str, v: &[&str]| -> Filters { BTreeMap::from([(k.to_string(), v.iter().map(|s| s.to_string()).collect())]) };
+    let f = |k: &str, v: &[&str]| -> Filters {
+        BTreeMap::from([(k.to_string(), v.iter().map(|s| s.to_string()).collect())])
+    };
     let e = store.list_images(false, false, &f("until", &["1h"])).unwrap_err();
     assert_eq!((e.code, e.message.as_str()), (ErrorCode::InvalidArgument, "Invalid filter 'until'"));
     let e = store.list_images(false, false, &f("dangling", &["maybe"])).unwrap_err();
@@ -173,7 +205,8 @@ type Snapshot = (Vec<(String, Option<String>)>, Vec<String>, Value);
 /// What a store holds, for comparing two stores.
 fn snapshot(store: &Store<MemoryBackend>) -> Snapshot {
     let d = store.docker();
-    let images = d.images.map().map(|i| (i.id().to_string(), i.record.parent.as_ref().map(|p| p.to_string()))).collect();
+    let images =
+        d.images.map().map(|i| (i.id().to_string(), i.record.parent.as_ref().map(|p| p.to_string()))).collect();
     let layers = d.layers.records().map(|l| l.chain_id.to_string()).collect();
     (images, layers, serde_json::to_value(d.references.repositories()).unwrap())
 }
@@ -188,13 +221,18 @@ fn deletes_replay_dockerd_and_leave_what_it_left() {
         assert_eq!(got, read_json(&format!("{FIX}/docker20/basic/expected/api/delete-edge-v2.json")));
         let dangle = store.remove_image("local/dangle:1", false, false).await.unwrap();
         assert_eq!(dangle[0], serde_json::json!({ "Untagged": "local/dangle:1" }));
-        assert_eq!(dangle[1], serde_json::json!({ "Deleted": "sha256:a977b459ed3d9ce7404f02a522edf8b93bd437c6f1be03d036e0d84a8e116f37" }));
+        assert_eq!(
+            dangle[1],
+            serde_json::json!({ "Deleted": "sha256:a977b459ed3d9ce7404f02a522edf8b93bd437c6f1be03d036e0d84a8e116f37" })
+        );
     });
     let after = store_from(&format!("{FIX}/docker20/basic/image-store-after-rmi.tar"));
     assert_eq!(snapshot(&store), snapshot(&after));
     assert_eq!(snapshot(&reopen(&store)), snapshot(&after));
     // The deleted layers' tar-split blobs and the deleted configs are gone from the backend too.
-    let blobs_of = |s: &Store<MemoryBackend>| block_on(imagestore::storage::Backend::keys(s.backend(), imagestore::storage::Space::Meta, "blob/")).unwrap();
+    let blobs_of = |s: &Store<MemoryBackend>| {
+        block_on(imagestore::storage::Backend::keys(s.backend(), imagestore::storage::Space::Meta, "blob/")).unwrap()
+    };
     assert_eq!(blobs_of(&store), blobs_of(&after));
 }
 
@@ -205,18 +243,28 @@ fn rmi_conflicts_and_noprune() {
         // local/base has children: by ID it is a hard conflict.
         let e = store.remove_image("3902a31b521c", false, false).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::Conflict);
-        assert_eq!(e.message, "conflict: unable to delete 3902a31b521c (cannot be forced) - image has dependent child images");
+        assert_eq!(
+            e.message,
+            "conflict: unable to delete 3902a31b521c (cannot be forced) - image has dependent child images"
+        );
         // edge has tags in two repositories: by ID it must be forced.
         let e = store.remove_image("4afb125595bd", false, false).await.unwrap_err();
-        assert_eq!(e.message, "conflict: unable to delete 4afb125595bd (must be forced) - image is referenced in multiple repositories");
+        assert_eq!(
+            e.message,
+            "conflict: unable to delete 4afb125595bd (must be forced) - image is referenced in multiple repositories"
+        );
         // Nothing changed on failure.
         assert_eq!(store.docker().images.len(), 22);
         // Forced: every reference untagged, then deleted; noprune keeps the parents.
         let got = store.remove_image("4afb125595bd", true, true).await.unwrap();
-        let kinds: Vec<&str> = got.as_array().unwrap().iter().map(|r| r.as_object().unwrap().keys().next().unwrap().as_str()).collect();
+        let kinds: Vec<&str> =
+            got.as_array().unwrap().iter().map(|r| r.as_object().unwrap().keys().next().unwrap().as_str()).collect();
         assert_eq!(kinds, ["Untagged", "Untagged", "Untagged", "Deleted"]);
         assert_eq!(store.docker().images.len(), 21);
-        assert!(store.docker().images.contains(&"sha256:47d8305d549e99cb8b526d60c57b4e6556079e6a2910b018b7a26dbd57a79ee6".parse().unwrap()));
+        assert!(store
+            .docker()
+            .images
+            .contains(&"sha256:47d8305d549e99cb8b526d60c57b4e6556079e6a2910b018b7a26dbd57a79ee6".parse().unwrap()));
         // An untagged intermediate image with a child can't go either.
         let e = store.remove_image("e6b5b37baed8", false, false).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::Conflict);
@@ -234,14 +282,23 @@ fn tag_sets_last_tag_time_and_follows_conflict_rules() {
         assert_ne!(v["Metadata"]["LastTagTime"], "2026-11-23T13:52:44.012397079Z");
         // Tags move with force (dockerd's tag endpoint always forces).
         store.tag_image("local/base:1", "docker.io/library/busybox", "latest").await.unwrap();
-        assert_eq!(store.inspect_image("busybox").unwrap()["Id"], "sha256:3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd");
+        assert_eq!(
+            store.inspect_image("busybox").unwrap()["Id"],
+            "sha256:3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd"
+        );
         let e = store.tag_image("local/base:1", "sha256", "x").await.unwrap_err();
         assert_eq!(e.message, "refusing to create an ambiguous tag using digest algorithm as name");
         assert_eq!(store.tag_image("local/base:1", "UPPER", "x").await.unwrap_err().code, ErrorCode::InvalidArgument);
-        assert_eq!(store.tag_image("local/base:1", "ok", "bad tag").await.unwrap_err().code, ErrorCode::InvalidArgument);
+        assert_eq!(
+            store.tag_image("local/base:1", "ok", "bad tag").await.unwrap_err().code,
+            ErrorCode::InvalidArgument
+        );
     });
     let again = reopen(&store);
-    assert_eq!(again.inspect_image("busybox").unwrap()["Id"], "sha256:3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd");
+    assert_eq!(
+        again.inspect_image("busybox").unwrap()["Id"],
+        "sha256:3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd"
+    );
 }
 
 /// Every key of both spaces, with values: the whole backend.
@@ -302,14 +359,20 @@ fn a_cancelled_or_failed_import_leaves_the_store_as_it_was() {
     let counter = pushed.clone();
     let input = chunked(&bytes, 8192).inspect(move |_| counter.set(counter.get() + 1));
     let polls = pushed.clone();
-    let options = imagestore::import::ImportOptions { is_cancelled: Some(Box::new(move || polls.get() > 20)), ..Default::default() };
+    let options = imagestore::import::ImportOptions {
+        is_cancelled: Some(Box::new(move || polls.get() > 20)),
+        ..Default::default()
+    };
     let e = block_on(store.import(input, options)).unwrap_err();
     assert_eq!(e.code, ErrorCode::Aborted, "{e}");
     assert_eq!(backend_contents(store.backend()), before);
     assert_eq!(snapshot(&store), snap);
 
     // An error from the input stream.
-    let broken = futures::stream::iter(vec![Ok(bytes[..30_000].to_vec()), Err(imagestore::Error::unavailable("network went away"))]);
+    let broken = futures::stream::iter(vec![
+        Ok(bytes[..30_000].to_vec()),
+        Err(imagestore::Error::unavailable("network went away")),
+    ]);
     let e = block_on(store.import(broken, Default::default())).unwrap_err();
     assert_eq!(e.message, "network went away");
     assert_eq!(backend_contents(store.backend()), before);
@@ -345,8 +408,11 @@ fn a_failed_commit_changes_neither_backend_nor_state() {
 fn layer_files_from_tar_split_single_and_merged() {
     use imagestore::docker::layer_files::LayerSelector;
     let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
-    let files = |layer: Option<LayerSelector>, merged: bool| block_on(store.layer_files("local/edge", layer.as_ref(), merged)).unwrap();
-    let paths = |v: &[imagestore::docker::layer_files::LayerFileEntry]| v.iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+    let files = |layer: Option<LayerSelector>, merged: bool| {
+        block_on(store.layer_files("local/edge", layer.as_ref(), merged)).unwrap()
+    };
+    let paths =
+        |v: &[imagestore::docker::layer_files::LayerFileEntry]| v.iter().map(|f| f.path.clone()).collect::<Vec<_>>();
     // Default: the top layer alone (`COPY blob.bin /data/`).
     assert_eq!(paths(&files(None, false)), ["/data", "/data/blob.bin"]);
     // Layer 4 (`RUN rm ...`) by index and by DiffID: whiteout markers, flagged.
@@ -355,7 +421,15 @@ fn layer_files_from_tar_split_single_and_merged() {
     let rm = files(Some(LayerSelector::DiffId(diff4)), false);
     assert_eq!(rm, files(Some(LayerSelector::Index(4)), false));
     let marked: Vec<(&str, Option<&str>)> = rm.iter().map(|f| (f.path.as_str(), f.whiteout)).collect();
-    assert_eq!(marked, [("/app", None), ("/app/.wh.built.txt", Some("deleted")), ("/etc", None), ("/etc/.wh.hello.txt", Some("deleted"))]);
+    assert_eq!(
+        marked,
+        [
+            ("/app", None),
+            ("/app/.wh.built.txt", Some("deleted")),
+            ("/etc", None),
+            ("/etc/.wh.hello.txt", Some("deleted"))
+        ]
+    );
     // Layer 5: odd entries keep their types and link targets.
     let odd = files(Some(LayerSelector::Index(5)), false);
     let link = odd.iter().find(|f| f.path == "/data/link").unwrap();

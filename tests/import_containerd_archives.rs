@@ -107,11 +107,7 @@ fn oci_archive_with_index_name_is_what_ctr_import_made() {
     let tar = fixture("docker20/basic/oci-archive.tar");
     let options = ImportOptions {
         namespace: Some("team".into()),
-        ctr: CtrOptions {
-            base_name: None,
-            index_name: Some("docker.io/team/edge:oci".into()),
-            ..Default::default()
-        },
+        ctr: CtrOptions { base_name: None, index_name: Some("docker.io/team/edge:oci".into()), ..Default::default() },
         ..Default::default()
     };
     let (f, backend) = import_and_commit(&tar, 1000, options);
@@ -155,14 +151,18 @@ fn a_blob_that_does_not_match_its_name_fails_and_leaves_nothing() {
     let (r, backend) = import_with(&bad, 4096, into_ns("team"));
     let e = r.unwrap_err();
     assert_eq!(e.code, ErrorCode::DataCorrupt);
-    assert!(e.message.contains("blobs/sha256/83521407f05f") && e.message.contains("expected sha256:83521407f05f"), "{e}");
+    assert!(
+        e.message.contains("blobs/sha256/83521407f05f") && e.message.contains("expected sha256:83521407f05f"),
+        "{e}"
+    );
     assert!(backend.is_empty(), "nothing staged is left");
 }
 
 #[test]
 fn a_manifest_naming_a_missing_blob_fails_and_leaves_nothing() {
     let tar = fixture("docker20/basic/oci-archive.tar");
-    let without = rewrite_tar(&tar, |name| !name.ends_with("84ef55bfdb32c372b04ffc82a2b6c219c4b8bff42ff03d13bf530097becfedd9"));
+    let without =
+        rewrite_tar(&tar, |name| !name.ends_with("84ef55bfdb32c372b04ffc82a2b6c219c4b8bff42ff03d13bf530097becfedd9"));
     let (r, backend) = import_with(&without, 4096, into_ns("team"));
     let e = r.unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);

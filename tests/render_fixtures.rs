@@ -65,8 +65,12 @@ impl StoreFiles {
     }
     /// Names directly under a folder (`dir` ends with `/`).
     fn children(&self, dir: &str) -> Vec<String> {
-        let mut names: Vec<String> =
-            self.0.keys().filter_map(|k| k.strip_prefix(dir)).map(|r| r.split('/').next().unwrap().to_string()).collect();
+        let mut names: Vec<String> = self
+            .0
+            .keys()
+            .filter_map(|k| k.strip_prefix(dir))
+            .map(|r| r.split('/').next().unwrap().to_string())
+            .collect();
         names.dedup();
         names
     }
@@ -89,7 +93,8 @@ impl Store {
         let mut images = BTreeMap::new();
         let (mut parents, mut last_updated) = (HashMap::new(), HashMap::new());
         for hex in files.children("imagedb/content/sha256/") {
-            let config = ImageConfig::parse(files.get(&format!("imagedb/content/sha256/{hex}")).unwrap().to_vec()).unwrap();
+            let config =
+                ImageConfig::parse(files.get(&format!("imagedb/content/sha256/{hex}")).unwrap().to_vec()).unwrap();
             let id = Digest::from_sha256_hex(&hex).unwrap();
             assert_eq!(config.id(), id, "config bytes hash to their file name");
             let meta = format!("imagedb/metadata/sha256/{hex}/");
@@ -126,9 +131,7 @@ impl Store {
 
     /// DiffSize of each layer of an image, in diff_ids order.
     fn layer_sizes(&self, config: &ImageConfig) -> Vec<i64> {
-        (1..=config.diff_ids().len())
-            .map(|n| self.layers[&chain_id(&config.diff_ids()[..n]).unwrap()].0)
-            .collect()
+        (1..=config.diff_ids().len()).map(|n| self.layers[&chain_id(&config.diff_ids()[..n]).unwrap()].0).collect()
     }
 
     fn facts<'a>(&'a self, id: &'a Digest, sizes: &[i64]) -> ImageFacts<'a> {
@@ -306,7 +309,9 @@ fn tar_split_describes_the_saved_layer_tars_exactly() {
     let chain_by_diff: HashMap<Digest, Digest> = store
         .layers
         .keys()
-        .map(|c| (Digest::parse(&store.files.text(&format!("layerdb/sha256/{}/diff", c.hex())).unwrap()).unwrap(), c.clone()))
+        .map(|c| {
+            (Digest::parse(&store.files.text(&format!("layerdb/sha256/{}/diff", c.hex())).unwrap()).unwrap(), c.clone())
+        })
         .collect();
     let saved = std::fs::File::open(fixture("docker20/basic/docker-save.tar")).unwrap();
     let mut checked = 0;
@@ -342,7 +347,10 @@ fn edge_layer_listing_has_every_special_entry() {
     let all: Vec<_> = store.layers.keys().map(|c| store.tar_split(c)).collect();
     let edge = all.iter().find(|t| t.entries.iter().any(|e| e.name().contains("of-one-hundred-bytes"))).unwrap();
     let find = |suffix: &str| {
-        edge.entries.iter().find(|e| e.name().trim_end_matches('/').ends_with(suffix)).unwrap_or_else(|| panic!("{suffix}"))
+        edge.entries
+            .iter()
+            .find(|e| e.name().trim_end_matches('/').ends_with(suffix))
+            .unwrap_or_else(|| panic!("{suffix}"))
     };
     let deep = find("of-one-hundred-bytes/file.txt");
     assert!(deep.name().len() > 100);
@@ -363,4 +371,3 @@ fn edge_layer_listing_has_every_special_entry() {
     assert!(whiteouts.contains(&Whiteout::Deleted("etc/hello.txt".into())), "{whiteouts:?}");
     assert!(whiteouts.contains(&Whiteout::Deleted("app/built.txt".into())), "{whiteouts:?}");
 }
-

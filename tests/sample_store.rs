@@ -41,7 +41,8 @@ fn text(files: &BTreeMap<String, Vec<u8>>, path: &str) -> String {
 #[test]
 fn configs_hash_to_their_names_and_reference_existing_layers() {
     let files = files_of(&generate(60, 7));
-    let configs: Vec<(&String, &Vec<u8>)> = files.iter().filter(|(p, _)| p.starts_with("imagedb/content/sha256/")).collect();
+    let configs: Vec<(&String, &Vec<u8>)> =
+        files.iter().filter(|(p, _)| p.starts_with("imagedb/content/sha256/")).collect();
     assert_eq!(configs.len(), 60, "one config per requested image");
     let ids: BTreeSet<String> = configs.iter().map(|(p, _)| format!("sha256:{}", &p[23..])).collect();
     let mut without_layers = 0;
@@ -53,7 +54,8 @@ fn configs_hash_to_their_names_and_reference_existing_layers() {
             .as_array()
             .map(|a| a.iter().map(|d| Digest::parse(d.as_str().unwrap()).unwrap()).collect())
             .unwrap_or_default();
-        let non_empty = config["history"].as_array().unwrap().iter().filter(|h| h["empty_layer"] != Value::Bool(true)).count();
+        let non_empty =
+            config["history"].as_array().unwrap().iter().filter(|h| h["empty_layer"] != Value::Bool(true)).count();
         assert_eq!(non_empty, diff_ids.len(), "{path}: one non-empty history entry per layer");
         match chain_id(&diff_ids) {
             None => without_layers += 1,

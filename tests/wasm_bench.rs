@@ -21,21 +21,13 @@ fn bench<H>(label: &str, mut state: H, update: impl Fn(&mut H, &[u8]), finish: i
     let digest = finish(state);
     let secs = (js_sys::Date::now() - start) / 1000.0;
     let mb = (TOTAL_MIB * MIB) as f64 / 1e6;
-    console_log!(
-        "BENCH wasm sha256 {label}: {:.0} MB/s ({TOTAL_MIB} MiB in {secs:.2} s) {digest}",
-        mb / secs
-    );
+    console_log!("BENCH wasm sha256 {label}: {:.0} MB/s ({TOTAL_MIB} MiB in {secs:.2} s) {digest}", mb / secs);
 }
 
 #[wasm_bindgen_test]
 #[ignore = "benchmark: run by scripts/bench.sh"]
 fn bench_sha256_streaming() {
-    bench(
-        "sha2",
-        sha2::Sha256::new(),
-        |h, c| h.update(c),
-        |h| format!("sha256:{}", hex::encode(h.finalize())),
-    );
+    bench("sha2", sha2::Sha256::new(), |h, c| h.update(c), |h| format!("sha256:{}", hex::encode(h.finalize())));
     bench(
         &format!("Sha256Hasher ({})", sha256_engine()),
         Sha256Hasher::new(),

@@ -82,7 +82,9 @@ async fn containerd_root_lists_like_ctr() {
     assert_eq!(printed(call(team.images_table(JsValue::UNDEFINED)).await.unwrap()), ctr_rows(CTR_TEAM));
 
     // The filter queries of expected/ctr-images-filters.txt.
-    let names = |v: Value| -> Vec<String> { v.as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()).collect() };
+    let names = |v: Value| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()).collect()
+    };
     assert_eq!(names(call(default.list_images("name~=edge".into())).await.unwrap()), ["docker.io/local/edge:latest"]);
     assert_eq!(
         names(call(default.list_images(js(&json!(["labels.\"tier\"==gold,name~=base"])))).await.unwrap()),
@@ -111,7 +113,9 @@ async fn containerd_root_lists_like_ctr() {
 #[wasm_bindgen_test]
 async fn oci_archive_into_a_namespace_like_ctr_import() {
     let store = open("oci").await;
-    let report = import(&store, OCI, json!({"namespace": "team", "indexName": "docker.io/team/edge:oci", "baseName": null})).await;
+    let report =
+        import(&store, OCI, json!({"namespace": "team", "indexName": "docker.io/team/edge:oci", "baseName": null}))
+            .await;
     assert_eq!(report["format"], "oci-layout");
     let team = store.containerd("team".into()).unwrap();
     let today = imagestore::import::default_prefix();
@@ -120,7 +124,9 @@ async fn oci_archive_into_a_namespace_like_ctr_import() {
         ctr_rows(&CTR_TEAM.replace("import-2026-11-23", &today))
     );
     // A bad namespace name is containerd's error.
-    let e = JsFuture::from(store.import(Uint8Array::from(OCI).into(), js(&json!({"namespace": "bad/ns"})))).await.unwrap_err();
+    let e = JsFuture::from(store.import(Uint8Array::from(OCI).into(), js(&json!({"namespace": "bad/ns"}))))
+        .await
+        .unwrap_err();
     assert_eq!(js_sys::Reflect::get(&e, &"code".into()).unwrap(), "invalid_argument");
     store.close();
 }

@@ -9,10 +9,10 @@
 mod list_compare;
 
 use imagestore::storage::fresh_id;
-use list_compare::assert_same_list;
 use imagestore::wasm::{BackendKind, Store};
 use include_dir::{include_dir, Dir};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
+use list_compare::assert_same_list;
 use serde_json::{json, Value};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -199,7 +199,11 @@ async fn check_answers(store: &Store, fixture: &Fixture) -> usize {
     let no_options = ok(&at("listImages()"), store.list_images(JsValue::UNDEFINED)).await;
     assert_same_list(&at("images (no options)"), &no_options, &fixture.json("images.json"));
     assert_same_list(&at("images-all"), &list(store, r#"{"all":true}"#).await, &images_all);
-    assert_same_list(&at("images-digests"), &list(store, r#"{"digests":true}"#).await, &fixture.json("images-digests.json"));
+    assert_same_list(
+        &at("images-digests"),
+        &list(store, r#"{"digests":true}"#).await,
+        &fixture.json("images-digests.json"),
+    );
     let mut n = 4;
     // Asked with `all=1`; an empty answer is a row dockerd answered with an error
     // (scale200's `before` a tag it does not have: "No such image: acme/demo:1.0").
@@ -220,7 +224,12 @@ async fn check_answers(store: &Store, fixture: &Fixture) -> usize {
     assert_eq!(ids.len(), images_all.as_array().unwrap().len(), "{}: an inspect answer per image", fixture.name);
     for hex in ids {
         let got = ok(&at(hex), store.inspect_image(hex.to_string())).await;
-        assert_same_inspect(&at(&format!("inspect {hex}")), got, fixture.json(&format!("inspect/{hex}.json")), fixture.driver);
+        assert_same_inspect(
+            &at(&format!("inspect {hex}")),
+            got,
+            fixture.json(&format!("inspect/{hex}.json")),
+            fixture.driver,
+        );
         let got = ok(&at(hex), store.image_history(hex.to_string())).await;
         assert_eq!(got, fixture.json(&format!("history/{hex}.json")), "{}", at(&format!("history {hex}")));
         n += 2;
@@ -248,7 +257,12 @@ async fn import_and_check(fixture: &Fixture) -> usize {
     let report = import(&store, bytes(fixture.tar), JsValue::UNDEFINED).await;
     assert_eq!(report["format"], "docker-image-store", "{}: {report}", fixture.name);
     assert_eq!(report["images"], json!(fixture.inspected_ids().len()), "{}: {report}", fixture.name);
-    assert_eq!((report["skipped"].clone(), report["bytes"].clone()), (json!([]), json!(fixture.tar.len())), "{}: {report}", fixture.name);
+    assert_eq!(
+        (report["skipped"].clone(), report["bytes"].clone()),
+        (json!([]), json!(fixture.tar.len())),
+        "{}: {report}",
+        fixture.name
+    );
     let n = check_answers(&store, fixture).await;
     let all_before = list(&store, r#"{"all":true}"#).await;
     store.close();
@@ -281,7 +295,10 @@ async fn basic_answers_match_dockerd_and_survive_reopen() {
         assert_eq!(ok(tag, store.inspect_image(tag.into())).await["Id"], EDGE, "{tag}");
     }
     let (c, m) = rejected("inspect", store.inspect_image("local/nothing".into())).await;
-    assert_eq!((c.as_str(), m.as_str()), ("not_found", "no such image: local/nothing: No such image: local/nothing:latest"));
+    assert_eq!(
+        (c.as_str(), m.as_str()),
+        ("not_found", "no such image: local/nothing: No such image: local/nothing:latest")
+    );
     // The image store itself.
     let parent = ok("imageParent", store.image_parent("local/edge".into())).await;
     assert_eq!(parent, "sha256:47d8305d549e99cb8b526d60c57b4e6556079e6a2910b018b7a26dbd57a79ee6");
@@ -301,7 +318,10 @@ async fn basic_answers_match_dockerd_and_survive_reopen() {
     check_answers(&again, &BASIC).await;
     // Importing the same tarball again adds nothing.
     let report = import(&again, bytes(BASIC.tar), JsValue::UNDEFINED).await;
-    assert_eq!((report["images"].clone(), report["layers"].clone(), report["blobs"].clone()), (json!(0), json!(0), json!(0)));
+    assert_eq!(
+        (report["images"].clone(), report["layers"].clone(), report["blobs"].clone()),
+        (json!(0), json!(0), json!(0))
+    );
     assert_eq!(list(&again, r#"{"all":true}"#).await, all_before);
     again.close();
     Store::destroy(name).await.unwrap();
@@ -340,7 +360,10 @@ async fn delete_replay_matches_dockerd_and_the_store_it_left() {
     assert_eq!(v2, BASIC.json("delete-edge-v2.json"));
     let dangle = ok("rmi dangle", store.remove_image("local/dangle:1".into(), JsValue::UNDEFINED)).await;
     assert_eq!(dangle[0], json!({ "Untagged": "local/dangle:1" }));
-    assert_eq!(dangle[1], json!({ "Deleted": "sha256:a977b459ed3d9ce7404f02a522edf8b93bd437c6f1be03d036e0d84a8e116f37" }));
+    assert_eq!(
+        dangle[1],
+        json!({ "Deleted": "sha256:a977b459ed3d9ce7404f02a522edf8b93bd437c6f1be03d036e0d84a8e116f37" })
+    );
     // Conflicts are coded.
     let (c, m) = rejected("rmi base", store.remove_image("3902a31b521c".into(), js(r#"{"force":true}"#))).await;
     assert_eq!(c, "conflict", "{m}");
@@ -356,8 +379,14 @@ async fn delete_replay_matches_dockerd_and_the_store_it_left() {
 
     // Tagging: the new tag shows, a bad one is invalid_argument.
     ok("tag", reopened.tag_image("local/base:1".into(), "busybox".into(), None)).await;
-    assert_eq!(ok("inspect busybox", reopened.inspect_image("busybox:latest".into())).await["RepoTags"], json!(["busybox:latest", "local/base:1", "local/base:latest"]));
-    assert_eq!(rejected("bad tag", reopened.tag_image("local/base:1".into(), "ok".into(), Some("bad tag".into()))).await.0, "invalid_argument");
+    assert_eq!(
+        ok("inspect busybox", reopened.inspect_image("busybox:latest".into())).await["RepoTags"],
+        json!(["busybox:latest", "local/base:1", "local/base:latest"])
+    );
+    assert_eq!(
+        rejected("bad tag", reopened.tag_image("local/base:1".into(), "ok".into(), Some("bad tag".into()))).await.0,
+        "invalid_argument"
+    );
     reopened.close();
     Store::destroy(name).await.unwrap();
 }
@@ -392,7 +421,10 @@ async fn import_from_a_stream_and_a_blob_with_progress() {
 
     // A Blob (read by slices), and a Blob's own stream.
     phases.borrow_mut().clear();
-    for (what, input) in [("blob", blob(BASIC.tar)), ("blob.stream()", js_fn("b", "return b.stream()").call1(&JsValue::NULL, &blob(BASIC.tar)).unwrap())] {
+    for (what, input) in [
+        ("blob", blob(BASIC.tar)),
+        ("blob.stream()", js_fn("b", "return b.stream()").call1(&JsValue::NULL, &blob(BASIC.tar)).unwrap()),
+    ] {
         let store = Store::open_kind(db_name("blob"), BackendKind::Memory).await.unwrap();
         let report = import(&store, input, options.clone().into()).await;
         assert_eq!(report["images"], 22, "{what}");
@@ -444,11 +476,16 @@ async fn abort_and_bad_input_leave_the_store_unchanged() {
     assert_eq!(record_counts(&store).await, counts_before, "staged chunks were discarded");
 
     // Not a tarball: unsupported_format, saying so.
-    let (c, m) = rejected("not a tar", store.import(bytes(&b"just some text, not a tar archive ".repeat(64)), JsValue::UNDEFINED)).await;
+    let (c, m) = rejected(
+        "not a tar",
+        store.import(bytes(&b"just some text, not a tar archive ".repeat(64)), JsValue::UNDEFINED),
+    )
+    .await;
     assert_eq!(c, "unsupported_format", "{m}");
     assert!(m.contains("not a tar"), "{m}");
     // Truncated tarball: an error naming where, nothing kept.
-    let (c, m) = rejected("truncated", store.import(bytes(&BASIC.tar[..BASIC.tar.len() / 2]), JsValue::UNDEFINED)).await;
+    let (c, m) =
+        rejected("truncated", store.import(bytes(&BASIC.tar[..BASIC.tar.len() / 2]), JsValue::UNDEFINED)).await;
     assert!(!c.is_empty() && !m.is_empty(), "{c}: {m}");
     // Wrong argument types.
     for (what, input, options) in [
@@ -461,7 +498,10 @@ async fn abort_and_bad_input_leave_the_store_unchanged() {
     }
     assert_eq!(rejected("filters", store.list_images(js(r#"{"filters": 5}"#))).await.0, "invalid_argument");
     assert_eq!(rejected("all", store.list_images(js(r#"{"all": "yes"}"#))).await.0, "invalid_argument");
-    assert_eq!(rejected("until", store.list_images(js(r#"{"filters": {"until": ["1h"]}}"#))).await.1, "Invalid filter 'until'");
+    assert_eq!(
+        rejected("until", store.list_images(js(r#"{"filters": {"until": ["1h"]}}"#))).await.1,
+        "Invalid filter 'until'"
+    );
 
     assert_eq!(list(&store, all).await, list_before);
     assert_eq!(record_counts(&store).await, counts_before);
@@ -497,14 +537,23 @@ async fn layer_files_and_concurrent_calls() {
     let diff4 = inspect["RootFS"]["Layers"][4].as_str().unwrap();
     let rm = ok("layer 4", files(&format!(r#"{{"layer":"{diff4}"}}"#))).await;
     assert_eq!(rm, ok("layer 4", files(r#"{"layer":4}"#)).await);
-    let whiteouts: Vec<&str> = rm.as_array().unwrap().iter().filter(|f| f["whiteout"] == "deleted").map(|f| f["path"].as_str().unwrap()).collect();
+    let whiteouts: Vec<&str> = rm
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["whiteout"] == "deleted")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert_eq!(whiteouts, ["/app/.wh.built.txt", "/etc/.wh.hello.txt"]);
     let merged = ok("merged", files(r#"{"merged":true}"#)).await;
     let merged_paths: Vec<&str> = merged.as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert_eq!(merged_paths.len(), 35);
     assert!(!merged_paths.contains(&"/etc/hello.txt") && !merged_paths.contains(&"/app/built.txt"));
     let link = merged.as_array().unwrap().iter().find(|f| f["path"] == "/data/link").unwrap();
-    assert_eq!((link["type"].clone(), link["linkname"].clone(), link["layer"].clone()), (json!("symlink"), json!("/app/data.txt"), json!(5)));
+    assert_eq!(
+        (link["type"].clone(), link["linkname"].clone(), link["layer"].clone()),
+        (json!("symlink"), json!("/app/data.txt"), json!(5))
+    );
     assert_eq!(rejected("layer 9", files(r#"{"layer":9}"#)).await.0, "not_found");
     assert_eq!(rejected("layer -1", files(r#"{"layer":-1}"#)).await.0, "invalid_argument");
     assert_eq!(rejected("layer bad", files(r#"{"layer":"nope"}"#)).await.0, "invalid_argument");

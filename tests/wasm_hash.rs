@@ -54,34 +54,14 @@ fn known_answers() {
     );
     let mut one = Sha256Hasher::new();
     one.update(b"a");
-    assert_eq!(
-        one.finish().as_str(),
-        "sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
-    );
+    assert_eq!(one.finish().as_str(), "sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb");
 }
 
 #[wasm_bindgen_test]
 fn every_chunking_gives_sha2s_digest() {
-    let sizes_list: [&[usize]; 7] = [
-        &[1],
-        &[511, 1, 512],
-        &[64 * KIB - 1],
-        &[64 * KIB],
-        &[64 * KIB + 1, 3],
-        &[MIB],
-        &[MIB - 7, 13, 100_003],
-    ];
-    for len in [
-        0,
-        1,
-        64 * KIB - 1,
-        64 * KIB,
-        64 * KIB + 1,
-        MIB - 1,
-        MIB,
-        MIB + 1,
-        3 * MIB + 12_345,
-    ] {
+    let sizes_list: [&[usize]; 7] =
+        [&[1], &[511, 1, 512], &[64 * KIB - 1], &[64 * KIB], &[64 * KIB + 1, 3], &[MIB], &[MIB - 7, 13, 100_003]];
+    for len in [0, 1, 64 * KIB - 1, 64 * KIB, 64 * KIB + 1, MIB - 1, MIB, MIB + 1, 3 * MIB + 12_345] {
         let bytes = data(len);
         let want = reference(&bytes);
         for sizes in sizes_list {

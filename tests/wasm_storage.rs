@@ -10,9 +10,9 @@ use imagestore::storage::{fresh_id, Backend, Op, Space};
 use imagestore::wasm::{to_js_error, AnyBackend, BackendKind, Store};
 use imagestore::{Error, ErrorCode};
 use indexed_db_futures::database::Database;
+use std::future::IntoFuture;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use std::future::IntoFuture;
 use wasm_bindgen_test::*;
 
 /// A database name no other test (or earlier run in the same browser profile) uses.
@@ -70,9 +70,12 @@ fn js_message(err: &JsValue) -> String {
 async fn write_close_reopen_read_back() {
     let name = db_name("reopen");
     let b = open_idb(&name).await;
-    b.commit(vec![put(Space::Meta, "image/a", "{\"id\":1}"), Op::put(Space::Chunks, "set/0000000000", vec![0u8, 1, 255])])
-        .await
-        .unwrap();
+    b.commit(vec![
+        put(Space::Meta, "image/a", "{\"id\":1}"),
+        Op::put(Space::Chunks, "set/0000000000", vec![0u8, 1, 255]),
+    ])
+    .await
+    .unwrap();
     b.close();
     let e = b.get(Space::Meta, "image/a").await.unwrap_err();
     assert_eq!(e.code, ErrorCode::FailedPrecondition, "{e}");
@@ -111,9 +114,13 @@ async fn failed_commit_leaves_nothing<B: Backend>(b: &B, label: &str) {
     assert!(b.keys(Space::Chunks, "").await.unwrap().is_empty(), "{label}");
 
     // The guard sees the commit's own earlier operations, in order.
-    b.commit(vec![Op::delete_meta("a"), Op::RequireAbsent { space: Space::Meta, key: "a".into() }, put(Space::Meta, "a", "2")])
-        .await
-        .unwrap();
+    b.commit(vec![
+        Op::delete_meta("a"),
+        Op::RequireAbsent { space: Space::Meta, key: "a".into() },
+        put(Space::Meta, "a", "2"),
+    ])
+    .await
+    .unwrap();
     assert_eq!(b.get(Space::Meta, "a").await.unwrap(), Some(b"2".to_vec()), "{label}");
     let err = b
         .commit(vec![put(Space::Meta, "new", "x"), Op::RequireAbsent { space: Space::Meta, key: "new".into() }])
@@ -122,7 +129,9 @@ async fn failed_commit_leaves_nothing<B: Backend>(b: &B, label: &str) {
     assert_eq!(err.code, ErrorCode::AlreadyExists, "{label}");
     assert_eq!(b.get(Space::Meta, "new").await.unwrap(), None, "{label}");
     // A guard on the other space does not see this space's key.
-    b.commit(vec![Op::RequireAbsent { space: Space::Chunks, key: "a".into() }, put(Space::Chunks, "a", "c")]).await.unwrap();
+    b.commit(vec![Op::RequireAbsent { space: Space::Chunks, key: "a".into() }, put(Space::Chunks, "a", "c")])
+        .await
+        .unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -185,11 +194,19 @@ async fn prefix_semantics<B: Backend>(b: &B, label: &str) {
 
     let scanned = b.scan(Space::Meta, "x/1/").await.unwrap();
     let scanned_keys: Vec<&str> = scanned.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(scanned_keys, ["x/1/a", "x/1/b", "x/1/\u{e9}", "x/1/\u{1F600}"], "{label}: \"x/10\" must not match \"x/1/\"");
+    assert_eq!(
+        scanned_keys,
+        ["x/1/a", "x/1/b", "x/1/\u{e9}", "x/1/\u{1F600}"],
+        "{label}: \"x/10\" must not match \"x/1/\""
+    );
     for (k, v) in &scanned {
         assert_eq!(v, format!("v:{k}").as_bytes(), "{label}: value of {k}");
     }
-    assert_eq!(b.keys(Space::Meta, "x/1").await.unwrap(), strings(&["x/1", "x/1/a", "x/1/b", "x/1/\u{e9}", "x/1/\u{1F600}", "x/10", "x/10/a"]), "{label}");
+    assert_eq!(
+        b.keys(Space::Meta, "x/1").await.unwrap(),
+        strings(&["x/1", "x/1/a", "x/1/b", "x/1/\u{e9}", "x/1/\u{1F600}", "x/10", "x/10/a"]),
+        "{label}"
+    );
     assert_eq!(b.keys(Space::Meta, "x/").await.unwrap().len(), 8, "{label}");
     assert_eq!(b.keys(Space::Meta, "").await.unwrap().len(), keys.len(), "{label}");
     assert!(b.keys(Space::Meta, "z").await.unwrap().is_empty(), "{label}");
@@ -216,7 +233,9 @@ async fn scan_and_keys_select_exactly_the_prefix() {
 async fn delete_prefix<B: Backend>(b: &B, label: &str) {
     let keys = ["x/1", "x/1/a", "x/1/b", "x/10", "x/10/a", "y"];
     b.commit(keys.iter().map(|k| put(Space::Meta, k, "v")).collect()).await.unwrap();
-    b.commit(vec![put(Space::Chunks, "x/1/a", "c"), put(Space::Chunks, "s/0", "c"), put(Space::Chunks, "t/0", "c")]).await.unwrap();
+    b.commit(vec![put(Space::Chunks, "x/1/a", "c"), put(Space::Chunks, "s/0", "c"), put(Space::Chunks, "t/0", "c")])
+        .await
+        .unwrap();
 
     b.commit(vec![Op::DeletePrefix { space: Space::Meta, prefix: "x/1/".into() }]).await.unwrap();
     assert_eq!(b.keys(Space::Meta, "").await.unwrap(), strings(&["x/1", "x/10", "x/10/a", "y"]), "{label}");
@@ -254,7 +273,9 @@ async fn concurrent_commits_and_reads_all_complete() {
         assert_eq!(r.unwrap(), Some(i.to_string().into_bytes()));
     }
     // Two creates of one key at once: exactly one wins.
-    let create = |v: &str| b.commit(vec![Op::RequireAbsent { space: Space::Meta, key: "once".into() }, put(Space::Meta, "once", v)]);
+    let create = |v: &str| {
+        b.commit(vec![Op::RequireAbsent { space: Space::Meta, key: "once".into() }, put(Space::Meta, "once", v)])
+    };
     let (r1, r2) = futures::join!(create("first"), create("second"));
     assert!(r1.is_ok() != r2.is_ok(), "exactly one create succeeds: {r1:?} {r2:?}");
     b.close();
@@ -316,7 +337,10 @@ async fn version_change_elsewhere_closes_our_connection() {
     // This build cannot open the newer schema; it says so instead of guessing.
     let e = IdbBackend::open(&name).await.err().expect("newer schema must not open");
     assert_eq!(e.code, ErrorCode::Unavailable, "{e}");
-    assert!(e.message.contains(&name) && e.message.contains("VersionError") && e.message.contains("newer build"), "{e}");
+    assert!(
+        e.message.contains(&name) && e.message.contains("VersionError") && e.message.contains("newer build"),
+        "{e}"
+    );
     IdbBackend::destroy(&name).await.unwrap();
 }
 
@@ -354,7 +378,9 @@ async fn destroy_blocked_by_a_foreign_connection_gives_up_with_a_clear_error() {
 fn missing_indexeddb_error_names_both_ways_out() {
     let e = indexeddb::missing_indexeddb_error("my-store");
     assert_eq!(e.code, ErrorCode::Unavailable);
-    for needle in ["\"my-store\"", "indexedDB", "{ backend: \"memory\" }", "fake-indexeddb", "import \"fake-indexeddb/auto\""] {
+    for needle in
+        ["\"my-store\"", "indexedDB", "{ backend: \"memory\" }", "fake-indexeddb", "import \"fake-indexeddb/auto\""]
+    {
         assert!(e.message.contains(needle), "{needle:?} missing from: {}", e.message);
     }
 }
@@ -451,7 +477,10 @@ async fn store_open_close_destroy_with_indexeddb() {
 
     // Data written through the backend shows up after closing and reopening the Store.
     let backend = store.backend_for("test").unwrap();
-    backend.commit(vec![put(Space::Meta, "a", "1"), put(Space::Meta, "b", "2"), put(Space::Chunks, "s/0", "3")]).await.unwrap();
+    backend
+        .commit(vec![put(Space::Meta, "a", "1"), put(Space::Meta, "b", "2"), put(Space::Chunks, "s/0", "3")])
+        .await
+        .unwrap();
     store.close();
     assert!(store.closed());
     let again = Store::open(name.clone(), Some(options(JsValue::from_str("indexeddb")))).await.unwrap();
@@ -534,8 +563,17 @@ async fn store_open_rejects_bad_arguments_with_coded_errors() {
 fn all_codes() -> Vec<ErrorCode> {
     use ErrorCode::*;
     let codes = vec![
-        NotFound, Ambiguous, AlreadyExists, Conflict, InvalidArgument, FailedPrecondition, DataCorrupt,
-        UnsupportedFormat, Aborted, QuotaExceeded, Unavailable,
+        NotFound,
+        Ambiguous,
+        AlreadyExists,
+        Conflict,
+        InvalidArgument,
+        FailedPrecondition,
+        DataCorrupt,
+        UnsupportedFormat,
+        Aborted,
+        QuotaExceeded,
+        Unavailable,
     ];
     for c in &codes {
         match c {
@@ -554,6 +592,9 @@ fn js_errors_are_errors_with_code_and_message() {
         assert!(js.is_instance_of::<js_sys::Error>());
         assert_eq!(js_code(&js).as_deref(), Some(code.as_str()));
         assert_eq!(js_message(&js), format!("what and where: {code}"));
-        assert!(declared.contains(&format!("| \"{}\"", code.as_str())), "{code} missing from the TypeScript ErrorCode type");
+        assert!(
+            declared.contains(&format!("| \"{}\"", code.as_str())),
+            "{code} missing from the TypeScript ErrorCode type"
+        );
     }
 }

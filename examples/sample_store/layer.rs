@@ -22,7 +22,10 @@ const BLOCK: usize = 512;
 pub enum Kind {
     Dir,
     /// A regular file whose `size` bytes are generated from `seed`.
-    File { size: u64, seed: u64 },
+    File {
+        size: u64,
+        seed: u64,
+    },
     Symlink(String),
     Hardlink(String),
     /// `.wh.<name>` / `.wh..wh..opq` markers: empty regular files.
@@ -285,7 +288,10 @@ mod tests {
         let p = "data/a-very-long-directory-name-that-goes-on/and-on-and-on-past-the-old-tar-limit/of-one-hundred-bytes/file.txt";
         let (prefix, name) = ustar_split(p).unwrap();
         assert_eq!(name, "file.txt");
-        assert_eq!(prefix, "data/a-very-long-directory-name-that-goes-on/and-on-and-on-past-the-old-tar-limit/of-one-hundred-bytes");
+        assert_eq!(
+            prefix,
+            "data/a-very-long-directory-name-that-goes-on/and-on-and-on-past-the-old-tar-limit/of-one-hundred-bytes"
+        );
         assert!(ustar_split("naïve").is_none());
     }
 }

@@ -17,8 +17,8 @@ impl Scale {
 }
 
 const WORDS: &[&str] = &[
-    "core", "util", "net", "crypto", "ssl", "z", "ffi", "xml", "yaml", "json", "curl", "gpg", "zstd", "lzma",
-    "bz2", "uuid", "pcre", "expat", "sqlite", "readline", "ncurses", "tinfo", "acl", "attr", "cap", "seccomp",
+    "core", "util", "net", "crypto", "ssl", "z", "ffi", "xml", "yaml", "json", "curl", "gpg", "zstd", "lzma", "bz2",
+    "uuid", "pcre", "expat", "sqlite", "readline", "ncurses", "tinfo", "acl", "attr", "cap", "seccomp",
 ];
 
 /// Adds every missing parent directory and sorts by path, so parents precede children.

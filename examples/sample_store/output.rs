@@ -7,7 +7,9 @@ use std::io::{self, Write};
 
 pub fn write_store_tar<W: Write>(store: &SampleStore, out: W, mtime: u64) -> io::Result<W> {
     let mut t = TarOut { b: tar::Builder::new(out), mtime };
-    for dir in ["imagedb/", "imagedb/content/", "imagedb/content/sha256/", "imagedb/metadata/", "imagedb/metadata/sha256/"] {
+    for dir in
+        ["imagedb/", "imagedb/content/", "imagedb/content/sha256/", "imagedb/metadata/", "imagedb/metadata/sha256/"]
+    {
         t.dir(dir)?;
     }
     for img in &store.images {

@@ -6,10 +6,10 @@
 use super::config::{ContainerConfig, Empty, Healthcheck, History, ImageConfig, RootFs};
 use super::layer::{build_layer, Member};
 use super::members::{self, Scale};
-use imagestore::formats::gotime::GoTime;
 use super::rng::Rng;
 use super::store::SampleStore;
 use imagestore::digest::Digest;
+use imagestore::formats::gotime::GoTime;
 use std::collections::BTreeMap;
 
 pub struct Options {
@@ -101,8 +101,26 @@ struct Planner {
 }
 
 const APPS: &[&str] = &[
-    "api", "web", "worker", "auth", "billing", "search", "gateway", "metrics", "notifier", "scheduler", "cache",
-    "ingest", "reports", "frontend", "admin", "payments", "inventory", "mailer", "thumbnails", "exporter",
+    "api",
+    "web",
+    "worker",
+    "auth",
+    "billing",
+    "search",
+    "gateway",
+    "metrics",
+    "notifier",
+    "scheduler",
+    "cache",
+    "ingest",
+    "reports",
+    "frontend",
+    "admin",
+    "payments",
+    "inventory",
+    "mailer",
+    "thumbnails",
+    "exporter",
 ];
 const REGISTRIES: &[&str] = &["local", "registry.example.com:5000/team", "ghcr.io/example"];
 const TEAMS: &[&str] = &["platform@example.org", "data@example.org", "web@example.org"];
@@ -198,7 +216,10 @@ impl Planner {
         let mut chain = from.and_then(|f| f.chain.clone());
         let mut t = created.plus_secs(3600);
         for (what, files) in layers {
-            t = GoTime::from_unix(t.plus_secs(self.rng.range(5, 300) as i64).unix(), self.rng.below(1_000_000_000) as u32);
+            t = GoTime::from_unix(
+                t.plus_secs(self.rng.range(5, 300) as i64).unix(),
+                self.rng.below(1_000_000_000) as u32,
+            );
             let created_by = match what {
                 "ADD" | "COPY" => format!("/bin/sh -c #(nop) {what} file:{} in / ", self.rng.hex64()),
                 run => format!("/bin/sh -c {}", run.trim_start_matches("RUN ")),
@@ -215,7 +236,12 @@ impl Planner {
         if let Some(ep) = &entrypoint {
             t = t.plus_secs(1);
             let by = format!("/bin/sh -c #(nop)  ENTRYPOINT {}", go_list(ep));
-            config.history.push(History { created: t.to_rfc3339_nano(), created_by: by, empty_layer: true, ..Default::default() });
+            config.history.push(History {
+                created: t.to_rfc3339_nano(),
+                created_by: by,
+                empty_layer: true,
+                ..Default::default()
+            });
             cfg.entrypoint = Some(ep.clone());
         }
         t = t.plus_secs(1);
@@ -313,8 +339,9 @@ impl Planner {
     /// the build cache, the rest are new images, and the old result loses its tags.
     /// `forced`: rebuild that build, changing only its last two steps.
     fn rebuild(&mut self, forced: Option<usize>) -> bool {
-        let candidates: Vec<usize> =
-            (0..self.builds.len()).filter(|&i| !self.builds[i].tags.is_empty() && self.builds[i].stages.len() > 3).collect();
+        let candidates: Vec<usize> = (0..self.builds.len())
+            .filter(|&i| !self.builds[i].tags.is_empty() && self.builds[i].stages.len() > 3)
+            .collect();
         let chosen = match forced {
             Some(i) if candidates.contains(&i) => i,
             Some(_) => return false,
@@ -357,7 +384,8 @@ impl Planner {
 
     /// `docker commit` of a container started from a tagged image.
     fn commit(&mut self) {
-        let tagged: Vec<Stage> = self.builds.iter().filter(|b| !b.tags.is_empty()).filter_map(|b| b.stages.last().cloned()).collect();
+        let tagged: Vec<Stage> =
+            self.builds.iter().filter(|b| !b.tags.is_empty()).filter_map(|b| b.stages.last().cloned()).collect();
         if tagged.is_empty() || self.room() == 0 {
             return self.new_build(false);
         }
@@ -366,7 +394,9 @@ impl Planner {
         let mut config = from.config.clone();
         let author = *self.rng.pick(&["Jane Doe <jane@example.org>", "Ops Bot <ops@example.org>"]);
         let command = "sh -c echo 'hotfix' > /etc/hotfix && rm /etc/motd";
-        let files = [members::single_file(&mut self.rng, self.scale, "etc/hotfix", 7), members::deletions(&["etc/motd"], None)].concat();
+        let files =
+            [members::single_file(&mut self.rng, self.scale, "etc/hotfix", 7), members::deletions(&["etc/motd"], None)]
+                .concat();
         let (chain, diff) = self.layer(from.chain.as_ref(), &members::with_parent_dirs(files), t);
         config.author = author.into();
         config.comment = "hotfix applied by hand".into();
@@ -393,7 +423,12 @@ impl Planner {
         let tag = n.to_string();
         self.store.tag("local/hotfix", &tag, &id, t.plus_secs(1));
         let stage = Stage { id: Some(id), config, chain: Some(chain), family: from.family };
-        self.builds.push(Build { repo: "local/hotfix".into(), tags: vec![tag], stages: vec![from, stage], steps: Vec::new() });
+        self.builds.push(Build {
+            repo: "local/hotfix".into(),
+            tags: vec![tag],
+            stages: vec![from, stage],
+            steps: Vec::new(),
+        });
     }
 
     /// FROM scratch: a static binary, or metadata only (an image without layers).
@@ -478,7 +513,10 @@ impl Planner {
                 Family::Node => "app/node_modules",
                 _ => "usr/share/doc",
             };
-            steps.push(Step::Run { command, members: members::packages(r, scale, pkgs, total, from.family.libdir(), site) });
+            steps.push(Step::Run {
+                command,
+                members: members::packages(r, scale, pkgs, total, from.family.libdir(), site),
+            });
         }
         let files = r.range(3, 25) as usize;
         steps.push(Step::Copy {
@@ -489,7 +527,11 @@ impl Planner {
         if showcase || r.chance(30) {
             let size = r.range(300, 4000);
             let members = members::single_file(r, scale, &format!("{workdir}/config.json"), size);
-            steps.push(Step::Copy { source: format!("file:{}", r.hex64()), dest: format!("{workdir}/config.json"), members });
+            steps.push(Step::Copy {
+                source: format!("file:{}", r.hex64()),
+                dest: format!("{workdir}/config.json"),
+                members,
+            });
         }
         if showcase || r.chance(15) {
             steps.push(Step::Run {
@@ -573,7 +615,12 @@ impl Planner {
                 (true, format!("VOLUME [{v}]"))
             }
             Step::Healthcheck(test) => {
-                cfg.healthcheck = Some(Healthcheck { test: test.clone(), interval: 30_000_000_000, timeout: 3_000_000_000, retries: 3 });
+                cfg.healthcheck = Some(Healthcheck {
+                    test: test.clone(),
+                    interval: 30_000_000_000,
+                    timeout: 3_000_000_000,
+                    retries: 3,
+                });
                 (true, format!("HEALTHCHECK &{{{} \"30s\" \"3s\" \"0s\" '\\x03'}}", go_list(test)))
             }
             Step::StopSignal(s) => {
@@ -611,7 +658,12 @@ impl Planner {
         };
         config.container_config = nop_config(&cfg, &config.container, run_cmd);
         let created_by = config.container_config.cmd.as_deref().unwrap_or_default().join(" ");
-        config.history.push(History { created: created.to_rfc3339_nano(), created_by, empty_layer: nop, ..Default::default() });
+        config.history.push(History {
+            created: created.to_rfc3339_nano(),
+            created_by,
+            empty_layer: nop,
+            ..Default::default()
+        });
         config.config = cfg;
         config.created = created.to_rfc3339_nano();
         config.docker_version = DOCKER_VERSION.into();

@@ -3,8 +3,8 @@
 
 use super::config::ImageConfig;
 use super::layer::Layer;
-use imagestore::formats::gotime::GoTime;
 use imagestore::digest::Digest;
+use imagestore::formats::gotime::GoTime;
 use std::collections::BTreeMap;
 
 pub struct ImageRecord {
@@ -48,7 +48,12 @@ impl SampleStore {
         let id = Digest::sha256_of(&bytes);
         if !self.index.contains_key(&id) {
             self.index.insert(id.clone(), self.images.len());
-            self.images.push(ImageRecord { id: id.clone(), config: bytes, parent: parent.cloned(), last_updated: None });
+            self.images.push(ImageRecord {
+                id: id.clone(),
+                config: bytes,
+                parent: parent.cloned(),
+                last_updated: None,
+            });
         }
         id
     }

@@ -8,10 +8,10 @@
 
 use super::errdefs::{self, go_quote};
 use super::labels::{self, Labels};
-use crate::formats::gotime::GoTime;
 use super::{content_prefix, ensure_namespace_ops, ingests_prefix, read_record, IngestLock, IngestLocks};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::formats::gotime::GoTime;
 use crate::storage::blobs::{self, BlobWriter};
 use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
@@ -226,7 +226,12 @@ impl<B: Backend + Clone> ContentStore<B> {
 
     /// Opens an ingest. `expected_digest`, if given, must not be in the namespace yet;
     /// `expected_size` (0 = unknown) is reported as the status total.
-    pub async fn writer(&self, reference: &str, expected_digest: Option<&Digest>, expected_size: u64) -> Result<ContentWriter<B>> {
+    pub async fn writer(
+        &self,
+        reference: &str,
+        expected_digest: Option<&Digest>,
+        expected_size: u64,
+    ) -> Result<ContentWriter<B>> {
         if reference.is_empty() {
             return Err(errdefs::invalid_argument("ref must not be empty"));
         }
@@ -247,7 +252,13 @@ impl<B: Backend + Clone> ContentStore<B> {
         let mut ops = ensure_namespace_ops(&self.backend, &self.ns).await?;
         ops.push(Op::put_record(ingest_key(&self.ns, reference), &rec));
         self.backend.commit(ops).await?;
-        Ok(ContentWriter { store: self.clone(), reference: reference.to_string(), rec, blob: BlobWriter::new(), _lock: lock })
+        Ok(ContentWriter {
+            store: self.clone(),
+            reference: reference.to_string(),
+            rec,
+            blob: BlobWriter::new(),
+            _lock: lock,
+        })
     }
 
     async fn ingest(&self, reference: &str) -> Result<Option<IngestRecord>> {
@@ -387,7 +398,13 @@ impl<B: Backend + Clone> ContentWriter<B> {
             return fail(errdefs::already_exists(format!("content {d}"))).await;
         }
         let now = crate::storage::now();
-        let info = Info { digest: d.clone(), size: offset as i64, created_at: now, updated_at: now, labels: labels::without_empty(labels) };
+        let info = Info {
+            digest: d.clone(),
+            size: offset as i64,
+            created_at: now,
+            updated_at: now,
+            labels: labels::without_empty(labels),
+        };
         let mut ops = ensure_namespace_ops(&backend, &ns).await?;
         ops.push(Op::RequireAbsent { space: Space::Meta, key: ckey });
         // The bytes may already be stored (another namespace, the Docker view): then ours are

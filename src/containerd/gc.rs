@@ -5,13 +5,13 @@
 //! GC never parses blobs: a manifest's config and layers survive only through the
 //! `containerd.io/gc.ref.content.*` labels on the manifest's content record.
 
-use super::content::{self, IngestRecord, Info};
+use super::content::{self, Info, IngestRecord};
 use super::images::{self, Image};
 use super::labels::{self, Labels};
-use crate::formats::gotime::GoTime;
 use super::{Containerd, DATA_PREFIX};
 use crate::digest::Digest;
 use crate::error::Result;
+use crate::formats::gotime::GoTime;
 use crate::storage::blobs::{self, BlobRecord};
 use crate::storage::{decode_record, Backend, Op, Space};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -98,10 +98,7 @@ fn label_edges(ns: &str, from: &Node, labels: &Labels, edges: &mut HashMap<Node,
 
 fn image_expired(labels: &Labels, now: &GoTime) -> bool {
     // An unparsable expiry is ignored (the image stays a root), as in containerd.
-    labels
-        .get(labels::GC_EXPIRE)
-        .and_then(|v| GoTime::parse_rfc3339(v).ok())
-        .is_some_and(|exp| *now > exp)
+    labels.get(labels::GC_EXPIRE).and_then(|v| GoTime::parse_rfc3339(v).ok()).is_some_and(|exp| *now > exp)
 }
 
 /// The nodes reachable from the roots.
@@ -137,7 +134,11 @@ fn mark(snap: &Snapshot, now: &GoTime) -> HashSet<Node> {
 /// Runs one collection over every namespace. `extra_roots` are blobs that must be kept even
 /// if no namespace uses them (the Docker view's configs and tar-split blobs); `is_locked`
 /// says whether an ingest (`<ns>/<ref>`) has an open writer, which keeps it.
-pub async fn collect<B: Backend>(b: &B, extra_roots: &HashSet<Digest>, is_locked: impl Fn(&str) -> bool) -> Result<GcResult> {
+pub async fn collect<B: Backend>(
+    b: &B,
+    extra_roots: &HashSet<Digest>,
+    is_locked: impl Fn(&str) -> bool,
+) -> Result<GcResult> {
     let now = crate::storage::now();
     let snap = read_snapshot(b).await?;
     let marked = mark(&snap, &now);

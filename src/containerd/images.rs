@@ -3,10 +3,10 @@
 
 use super::errdefs::{self, go_quote};
 use super::labels::{self, Labels};
-use crate::formats::gotime::GoTime;
 use super::{ensure_namespace_ops, images_prefix, read_record};
 use crate::digest::Digest;
 use crate::error::Result;
+use crate::formats::gotime::GoTime;
 use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
 
@@ -105,7 +105,10 @@ pub fn validate(img: &Image) -> Result<()> {
     }
     labels::validate_all(&img.labels, "image.Labels")?;
     if let Some(reason) = go_digest_problem(&img.target.digest) {
-        return Err(errdefs::invalid_argument(format!("target.Digest {} invalid: {reason}", go_quote(&img.target.digest))));
+        return Err(errdefs::invalid_argument(format!(
+            "target.Digest {} invalid: {reason}",
+            go_quote(&img.target.digest)
+        )));
     }
     if img.target.size <= 0 {
         return Err(errdefs::invalid_argument("target.Size must be greater than zero"));
@@ -127,7 +130,9 @@ fn go_digest_problem(s: &str) -> Option<&'static str> {
         "sha512" => 128,
         _ => {
             // Unknown algorithm: "unsupported" only if the whole string is digest-shaped.
-            let alg_ok = alg.split(['.', '+', '_', '-']).all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+            let alg_ok = alg
+                .split(['.', '+', '_', '-'])
+                .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
             let enc_ok = enc.bytes().all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
             return Some(if alg_ok && enc_ok { "unsupported digest algorithm" } else { FORMAT });
         }
@@ -220,7 +225,10 @@ impl<B: Backend + Clone> ImageStore<B> {
             if let Some(key) = path.strip_prefix("labels.") {
                 updated.labels.insert(key.into(), img.labels.get(key).cloned().unwrap_or_default());
             } else if let Some(key) = path.strip_prefix("annotations.") {
-                updated.target.annotations.insert(key.into(), img.target.annotations.get(key).cloned().unwrap_or_default());
+                updated
+                    .target
+                    .annotations
+                    .insert(key.into(), img.target.annotations.get(key).cloned().unwrap_or_default());
             } else {
                 match *path {
                     "labels" => updated.labels = img.labels.clone(),
@@ -249,7 +257,11 @@ impl<B: Backend + Clone> ImageStore<B> {
         let rec = self.record(name).await?.ok_or_else(|| not_found(name))?;
         if let Some(want) = expected_target {
             if rec.target.digest != want.as_str() {
-                return Err(errdefs::not_found(format!("image {} has target {}, not {want}", go_quote(name), rec.target.digest)));
+                return Err(errdefs::not_found(format!(
+                    "image {} has target {}, not {want}",
+                    go_quote(name),
+                    rec.target.digest
+                )));
             }
         }
         self.backend.commit(vec![Op::delete_meta(image_key(&self.ns, name))]).await
@@ -262,7 +274,13 @@ pub(crate) async fn read_image<B: Backend>(b: &B, ns: &str, name: &str) -> Resul
 }
 
 pub(crate) fn to_image(name: &str, rec: ImageRecord) -> Image {
-    Image { name: name.to_string(), labels: rec.labels, target: rec.target, created_at: rec.created_at, updated_at: rec.updated_at }
+    Image {
+        name: name.to_string(),
+        labels: rec.labels,
+        target: rec.target,
+        created_at: rec.created_at,
+        updated_at: rec.updated_at,
+    }
 }
 
 /// The image as a later `get` returns it (empty label values dropped).

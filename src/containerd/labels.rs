@@ -147,7 +147,10 @@ mod tests {
         assert!(e.message.contains(&format!("key: {}: invalid", "x".repeat(64))), "{}", e.message);
         let mut m = Labels::new();
         m.insert("big".into(), "y".repeat(4094));
-        assert!(validate_all(&m, "image.Labels").unwrap_err().message.starts_with("image.Labels: label key and value length (4097 bytes)"));
+        assert!(validate_all(&m, "image.Labels")
+            .unwrap_err()
+            .message
+            .starts_with("image.Labels: label key and value length (4097 bytes)"));
     }
 
     #[test]

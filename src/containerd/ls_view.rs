@@ -11,9 +11,9 @@ use super::content::{ContentStore, Info};
 use super::images::Image;
 use super::labels;
 use crate::error::{Error, Result};
-use crate::storage::Backend;
 use crate::formats::gotime::GoTime;
 use crate::formats::oci::{self, Descriptor, Platform};
+use crate::storage::Backend;
 
 // ---- the platform rules of containerd/platforms for the default linux/amd64 ----------------
 
@@ -87,7 +87,12 @@ fn format_platform(p: &Platform) -> String {
     if p.os.is_empty() {
         return "unknown".into();
     }
-    [p.os.as_str(), p.architecture.as_str(), p.variant.as_str()].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join("/")
+    [p.os.as_str(), p.architecture.as_str(), p.variant.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 // ---- walking an image -------------------------------------------------------------------------
@@ -130,7 +135,10 @@ async fn image_size<B: Backend + Clone>(cs: &ContentStore<B>, img: &Image) -> (i
     // Depth-first, each descriptor before its children, as containerd's images.Walk.
     while let Some(desc) = stack.pop() {
         if desc.size < 0 {
-            return (size, Some(Error::corrupt(format!("invalid size {} in {} ({})", desc.size, desc.digest, desc.media_type))));
+            return (
+                size,
+                Some(Error::corrupt(format!("invalid size {} in {} ({})", desc.size, desc.digest, desc.media_type))),
+            );
         }
         size += desc.size;
         let mut kids = match children(cs, &desc).await {
@@ -173,7 +181,8 @@ async fn image_platforms<B: Backend + Clone>(cs: &ContentStore<B>, img: &Image) 
         }
         if oci::is_config(&desc.media_type) {
             let bytes = cs.read_all(&desc.digest).await?;
-            let p: Platform = serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(format!("{}: {e}", desc.digest)))?;
+            let p: Platform =
+                serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(format!("{}: {e}", desc.digest)))?;
             found.push(normalize(&p));
         }
         stack.extend(children(cs, &desc).await?.into_iter().rev());
@@ -356,7 +365,12 @@ mod tests {
 
     #[test]
     fn platform_rules() {
-        let p = |os: &str, arch: &str, variant: &str| Platform { os: os.into(), architecture: arch.into(), variant: variant.into(), ..Default::default() };
+        let p = |os: &str, arch: &str, variant: &str| Platform {
+            os: os.into(),
+            architecture: arch.into(),
+            variant: variant.into(),
+            ..Default::default()
+        };
         assert!(default_match(&p("linux", "amd64", "")));
         assert!(default_match(&p("Linux", "x86_64", "v1")));
         assert!(default_match(&p("", "386", "")));

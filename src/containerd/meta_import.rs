@@ -4,8 +4,8 @@
 
 use super::content::{put_info_op, Info};
 use super::images::{put_image_op, Image, Target};
-use super::namespaces::NamespaceRecord;
 use super::namespace_key;
+use super::namespaces::NamespaceRecord;
 use crate::digest::Digest;
 use crate::formats::containerd_meta::MetaDb;
 use crate::formats::gotime::{GoTime, Zone};

@@ -159,9 +159,17 @@ mod tests {
             assert_eq!(c.namespaces().await.unwrap(), vec!["default", "team"]);
             let e = c.create_namespace("team", &Labels::new()).await.unwrap_err();
             assert_eq!((e.code, e.message.as_str()), (ErrorCode::AlreadyExists, "namespace \"team\": already exists"));
-            assert_eq!(c.create_namespace("bad name", &Labels::new()).await.unwrap_err().code, ErrorCode::InvalidArgument);
+            assert_eq!(
+                c.create_namespace("bad name", &Labels::new()).await.unwrap_err().code,
+                ErrorCode::InvalidArgument
+            );
             let big: Labels = [("k".to_string(), "v".repeat(4096))].into();
-            assert!(c.create_namespace("x", &big).await.unwrap_err().message.starts_with("namespace.Labels: label key"));
+            assert!(c
+                .create_namespace("x", &big)
+                .await
+                .unwrap_err()
+                .message
+                .starts_with("namespace.Labels: label key"));
             assert_eq!(c.namespace_labels("team").await.unwrap(), l);
             c.set_namespace_label("team", "owner", "").await.unwrap();
             c.set_namespace_label("team", "tier", "1").await.unwrap();

@@ -39,9 +39,7 @@ thread_local! {
 /// `process.getBuiltinModule("node:crypto").createHash`, if this is Node and it has it.
 fn find_create_hash() -> Option<Function> {
     let get = |obj: &JsValue, name: &str| {
-        Reflect::get(obj, &JsValue::from_str(name))
-            .ok()
-            .filter(|v| !v.is_undefined() && !v.is_null())
+        Reflect::get(obj, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined() && !v.is_null())
     };
     let process = get(&js_sys::global(), "process")?;
     get(&get(&process, "versions")?, "node")?;
@@ -52,10 +50,7 @@ fn find_create_hash() -> Option<Function> {
 
 fn new_node_hash() -> Option<NodeHash> {
     let create = CREATE_HASH.with(|cell| cell.get_or_init(find_create_hash).clone())?;
-    create
-        .call1(&JsValue::NULL, &JsValue::from_str("sha256"))
-        .ok()
-        .map(JsCast::unchecked_into)
+    create.call1(&JsValue::NULL, &JsValue::from_str("sha256")).ok().map(JsCast::unchecked_into)
 }
 
 /// Whether hashers made now use Node's native SHA-256.
@@ -80,11 +75,7 @@ pub struct Engine(State);
 
 impl Default for Engine {
     fn default() -> Self {
-        Engine(if uses_node_crypto() {
-            State::Buffering(Vec::new())
-        } else {
-            State::Rust(sha2::Sha256::new())
-        })
+        Engine(if uses_node_crypto() { State::Buffering(Vec::new()) } else { State::Rust(sha2::Sha256::new()) })
     }
 }
 
@@ -92,10 +83,7 @@ impl Clone for Engine {
     fn clone(&self) -> Self {
         Engine(match &self.0 {
             // `copy()` forks the hash state; cloning the JS handle would share it.
-            State::Node { hash, batch } => State::Node {
-                hash: hash.copy(),
-                batch: batch.clone(),
-            },
+            State::Node { hash, batch } => State::Node { hash: hash.copy(), batch: batch.clone() },
             other => other.clone(),
         })
     }

@@ -48,9 +48,10 @@ fn image_size(d: &DockerState, img: &Image) -> Result<i64> {
 fn facts<'a>(d: &'a DockerState, img: &'a Image, references: &'a [Reference]) -> Result<ImageFacts<'a>> {
     let last_tag_time = match d.images.get_last_updated(img.id())? {
         // moby's GetLastUpdated parses the text and fails the request when it cannot.
-        Some(text) => Some(GoTime::parse_rfc3339(&text).map_err(|e| {
-            Error::corrupt(format!("image {}: lastUpdated: {}", img.id(), e.message))
-        })?),
+        Some(text) => Some(
+            GoTime::parse_rfc3339(&text)
+                .map_err(|e| Error::corrupt(format!("image {}: lastUpdated: {}", img.id(), e.message)))?,
+        ),
         None => None,
     };
     Ok(ImageFacts {
@@ -298,7 +299,13 @@ fn untag(d: &mut DockerState, tx: &mut Tx, r: &Reference, out: &mut Vec<DeleteIt
 /// untags while other references remain; otherwise the image is deleted with its released
 /// layers, then (unless `noprune`) its untagged parents, quietly stopping at the first one
 /// that is still referenced or has other children.
-pub fn remove_image(d: &mut DockerState, tx: &mut Tx, name: &str, force: bool, noprune: bool) -> Result<Vec<DeleteItem>> {
+pub fn remove_image(
+    d: &mut DockerState,
+    tx: &mut Tx,
+    name: &str,
+    force: bool,
+    noprune: bool,
+) -> Result<Vec<DeleteItem>> {
     let id = get_image(d, name)?.id().clone();
     let mut out = Vec::new();
     let mut repo_refs = d.references.references(&id);
@@ -338,7 +345,15 @@ pub fn remove_image(d: &mut DockerState, tx: &mut Tx, name: &str, force: bool, n
 }
 
 /// `imageDeleteHelper`.
-fn delete_helper(d: &mut DockerState, tx: &mut Tx, id: &Digest, out: &mut Vec<DeleteItem>, force: bool, prune: bool, quiet: bool) -> Result<()> {
+fn delete_helper(
+    d: &mut DockerState,
+    tx: &mut Tx,
+    id: &Digest,
+    out: &mut Vec<DeleteItem>,
+    force: bool,
+    prune: bool,
+    quiet: bool,
+) -> Result<()> {
     let check = if force { ConflictCheck::ChildrenOnly } else { ConflictCheck::ChildrenAndReferences };
     if let Some(conflict) = delete_conflict(d, id, check) {
         let dangling = d.references.references(id).is_empty() && d.images.children(id).is_empty();

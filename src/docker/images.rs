@@ -105,7 +105,14 @@ impl ImageStore {
     /// `Create`: registers a config (already checked with [`check_config`] and staged as a
     /// blob whose publishing ops are `blob_ops`). An image that exists already is returned as
     /// is; otherwise its top layer must exist, and the image takes one reference on it.
-    pub fn create(&mut self, tx: &mut Tx, layers: &mut LayerStore, config: Rc<ImageConfig>, top: Option<Digest>, blob_ops: Vec<Op>) -> Result<Digest> {
+    pub fn create(
+        &mut self,
+        tx: &mut Tx,
+        layers: &mut LayerStore,
+        config: Rc<ImageConfig>,
+        top: Option<Digest>,
+        blob_ops: Vec<Op>,
+    ) -> Result<Digest> {
         let id = config.id();
         if self.contains(&id) {
             return Ok(id);

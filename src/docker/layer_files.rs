@@ -105,7 +105,8 @@ fn parent_dir(path: &str) -> &str {
 /// Removes `dir`'s descendants (not `dir` itself) from the view.
 fn remove_below(view: &mut BTreeMap<String, LayerFileEntry>, dir: &str) {
     let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
-    let doomed: Vec<String> = view.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+    let doomed: Vec<String> =
+        view.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
     for k in doomed {
         view.remove(&k);
     }
@@ -149,7 +150,8 @@ fn layer_index(img: &Image, selector: Option<&LayerSelector>) -> Result<Option<u
         Some(LayerSelector::Index(i)) => ((*i < diff_ids.len()).then_some(*i), i.to_string()),
         Some(LayerSelector::DiffId(d)) => (diff_ids.iter().position(|x| x == d), d.to_string()),
     };
-    let missing = || Error::not_found(format!("image {} has no layer {wanted} (it has {} layers)", img.id(), diff_ids.len()));
+    let missing =
+        || Error::not_found(format!("image {} has no layer {wanted} (it has {} layers)", img.id(), diff_ids.len()));
     found.map(Some).ok_or_else(missing)
 }
 
@@ -157,7 +159,12 @@ impl<B: Backend> Store<B> {
     /// The files of one layer of an image (`merged = false`, whiteout markers included), or the
     /// merged filesystem at that layer (`merged = true`). `layer` defaults to the top layer; an
     /// image without layers has no files.
-    pub async fn layer_files(&self, name_or_id: &str, layer: Option<&LayerSelector>, merged_view: bool) -> Result<Vec<LayerFileEntry>> {
+    pub async fn layer_files(
+        &self,
+        name_or_id: &str,
+        layer: Option<&LayerSelector>,
+        merged_view: bool,
+    ) -> Result<Vec<LayerFileEntry>> {
         let d = self.docker();
         let img = super::engine::get_image(d, name_or_id)?;
         let Some(top) = layer_index(img, layer)? else { return Ok(Vec::new()) };
@@ -165,7 +172,8 @@ impl<B: Backend> Store<B> {
         let mut layers = Vec::with_capacity(top + 1 - first);
         for n in first..=top {
             let chain = crate::digest::chain_id(&img.config.diff_ids()[..=n]).expect("non-empty");
-            let record = d.layers.get(&chain).ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
+            let record =
+                d.layers.get(&chain).ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
             let digest = record.tar_split.as_ref().ok_or_else(|| {
                 Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
             })?;

@@ -100,7 +100,15 @@ impl LayerStore {
     /// `Register`: adds a layer on top of `parent` (which must exist) and returns its ChainID,
     /// holding one reference for the caller. An already known ChainID is reused (and
     /// referenced again) rather than written twice.
-    pub fn register(&mut self, tx: &mut Tx, parent: Option<&Digest>, diff_id: Digest, size: i64, cache_id: String, tar_split: Option<Digest>) -> Result<Digest> {
+    pub fn register(
+        &mut self,
+        tx: &mut Tx,
+        parent: Option<&Digest>,
+        diff_id: Digest,
+        size: i64,
+        cache_id: String,
+        tar_split: Option<Digest>,
+    ) -> Result<Digest> {
         let chain = match parent {
             None => diff_id.clone(),
             Some(p) => {
@@ -118,7 +126,15 @@ impl LayerStore {
         if let Some(p) = parent {
             self.acquire(p)?;
         }
-        let record = LayerRecord { chain_id: chain.clone(), diff_id, size, cache_id, parent: parent.cloned(), tar_split, descriptor: None };
+        let record = LayerRecord {
+            chain_id: chain.clone(),
+            diff_id,
+            size,
+            cache_id,
+            parent: parent.cloned(),
+            tar_split,
+            descriptor: None,
+        };
         tx.push(Op::put_record(keys::layer(&chain), &record));
         self.layers.insert(chain.clone(), Layer { record, references: 1 });
         Ok(chain)
@@ -146,7 +162,12 @@ impl LayerStore {
                     tx.dead_blobs.push(ts.clone());
                 }
             }
-            removed.push(LayerMetadata { chain_id: c, diff_id: layer.record.diff_id.clone(), size, diff_size: layer.record.size });
+            removed.push(LayerMetadata {
+                chain_id: c,
+                diff_id: layer.record.diff_id.clone(),
+                size,
+                diff_size: layer.record.size,
+            });
             at = layer.record.parent;
         }
         Ok(removed)
@@ -167,7 +188,8 @@ impl LayerStore {
                 .values()
                 .filter_map(|l| {
                     let p = l.record.parent.as_ref()?;
-                    (!self.layers.contains_key(p)).then(|| (l.record.chain_id.clone(), format!("parent layer {p} is missing")))
+                    (!self.layers.contains_key(p))
+                        .then(|| (l.record.chain_id.clone(), format!("parent layer {p} is missing")))
                 })
                 .collect();
             if bad.is_empty() {

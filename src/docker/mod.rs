@@ -1,12 +1,12 @@
 //! moby's graphdriver image store, on top of [`crate::storage`]: the image store (imagedb),
 //! the layer store (layerdb), the reference store (repositories.json) and distribution
 //! metadata, plus the Engine API views over them.
-pub mod model;
 pub mod distribution;
 pub mod engine;
 pub mod images;
 pub mod layer_files;
 pub mod layers;
+pub mod model;
 pub mod references;
 pub mod render;
 pub mod tx;

@@ -198,7 +198,9 @@ pub fn container_config_json(c: &ContainerConfig) -> Value {
         if let Some(test) = h.test.as_ref().filter(|t| !t.is_empty()) {
             hm.insert("Test".into(), json!(test));
         }
-        for (k, v) in [("Interval", h.interval), ("Timeout", h.timeout), ("StartPeriod", h.start_period), ("Retries", h.retries)] {
+        for (k, v) in
+            [("Interval", h.interval), ("Timeout", h.timeout), ("StartPeriod", h.start_period), ("Retries", h.retries)]
+        {
             if v != 0 {
                 hm.insert(k.into(), json!(v));
             }
@@ -281,7 +283,8 @@ mod tests {
     fn summary_lists_and_placeholders() {
         let c = config(r#"{"created":"2026-11-23T13:52:39.5Z","rootfs":{},"config":{"Labels":{}}}"#);
         let id = c.id();
-        let r = refs(&["local/edge:latest", &format!("127.0.0.1:5000/team/edge@{DGST}"), "127.0.0.1:5000/team/edge:v2"]);
+        let r =
+            refs(&["local/edge:latest", &format!("127.0.0.1:5000/team/edge@{DGST}"), "127.0.0.1:5000/team/edge:v2"]);
         let s = image_summary(&facts(&id, &c, None, &r));
         assert_eq!(s["RepoTags"], json!(["127.0.0.1:5000/team/edge:v2", "local/edge:latest"]));
         assert_eq!(s["RepoDigests"], json!([format!("127.0.0.1:5000/team/edge@{DGST}")]));

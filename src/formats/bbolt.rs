@@ -145,9 +145,7 @@ fn read_meta(data: &[u8], offset: usize, page: u64) -> Result<Meta> {
     };
     let magic = u32_at(m, 0);
     if magic == MAGIC.swap_bytes() {
-        return Err(Error::unsupported(format!(
-            "bbolt meta page {page}: big-endian database files are not supported"
-        )));
+        return Err(Error::unsupported(format!("bbolt meta page {page}: big-endian database files are not supported")));
     }
     if magic != MAGIC {
         return Err(at(&format!("bad magic {magic:#010x}")));
@@ -256,7 +254,10 @@ impl<'a> Db<'a> {
         if id >= self.meta.pgid {
             return Err(err(format!("beyond the high-water mark {}", self.meta.pgid)));
         }
-        let offset = usize::try_from(id).ok().and_then(|i| i.checked_mul(ps)).filter(|o| o + PAGE_HEADER_SIZE <= self.data.len());
+        let offset = usize::try_from(id)
+            .ok()
+            .and_then(|i| i.checked_mul(ps))
+            .filter(|o| o + PAGE_HEADER_SIZE <= self.data.len());
         let Some(offset) = offset else {
             return Err(err(format!("starts beyond the end of the file ({} bytes)", self.data.len())));
         };
@@ -285,7 +286,11 @@ impl<'a> Page<'a> {
     fn parse(id: Option<u64>, bytes: &'a [u8], file_offset: usize) -> Result<Page<'a>> {
         let page = Page { id, bytes, flags: 0, count: 0 };
         if bytes.len() < PAGE_HEADER_SIZE {
-            return Err(page.err(0, format!("page image of {} bytes is shorter than its header", bytes.len()), file_offset));
+            return Err(page.err(
+                0,
+                format!("page image of {} bytes is shorter than its header", bytes.len()),
+                file_offset,
+            ));
         }
         let flags = u16_at(bytes, 8);
         let count = u16_at(bytes, 10) as usize;

@@ -202,7 +202,8 @@ fn read_ingests(content: Bucket, version: i64, out: &mut BTreeMap<String, Ingest
 
 fn read_ingest(bkt: Bucket, reference: &str) -> Result<IngestRecord> {
     let backend_ref = bkt.get_data(b"ref")?.map(|v| utf8(v, "ref")).transpose()?.unwrap_or_default();
-    let expire_at = bkt.get_data(b"expireat")?.map(|v| GoTime::from_binary(v).map_err(|e| e.context("expireat"))).transpose()?;
+    let expire_at =
+        bkt.get_data(b"expireat")?.map(|v| GoTime::from_binary(v).map_err(|e| e.context("expireat"))).transpose()?;
     let expected = bkt.get_data(b"expected")?.map(|v| utf8(v, "expected")).transpose()?;
     Ok(IngestRecord { reference: reference.to_string(), backend_ref, expire_at, expected })
 }

@@ -113,9 +113,7 @@ pub fn parse(input: &str) -> Result<Filter> {
         return Ok(Filter::Always);
     }
     let mut p = parser::Parser::new(input);
-    p.selectors()
-        .map(Filter::All)
-        .map_err(|e| Error::invalid(format!("filters: parse error: {}", e.render(p.input()))))
+    p.selectors().map(Filter::All).map_err(|e| Error::invalid(format!("filters: parse error: {}", e.render(p.input()))))
 }
 
 /// Parses several filter strings like containerd's `filters.ParseAll` (what images.List and

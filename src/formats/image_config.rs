@@ -128,7 +128,11 @@ impl ImageConfig {
             os_version: top.string("os.version")?,
             os_features: top.strings("os.features")?,
             config: top.object("config")?.map(|c| container_config(&c)).transpose()?,
-            container_config: top.object("container_config")?.map(|c| container_config(&c)).transpose()?.unwrap_or_default(),
+            container_config: top
+                .object("container_config")?
+                .map(|c| container_config(&c))
+                .transpose()?
+                .unwrap_or_default(),
             rootfs,
             history,
             raw,
@@ -523,12 +527,16 @@ mod tests {
         // Too many non-empty history entries: fine for NewFromJSON (restore), refused by Create.
         let too_many = parse(&format!(r#"{{"rootfs":{{"diff_ids":["{L1}"]}},"history":[{{}},{{}}]}}"#)).unwrap();
         let e = too_many.check_history_layers().unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (crate::ErrorCode::InvalidArgument, "too many non-empty layers in History section"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (crate::ErrorCode::InvalidArgument, "too many non-empty layers in History section")
+        );
         // Fewer non-empty history entries than layers is fine; empty ones are not counted.
         let ok = format!(r#"{{"rootfs":{{"diff_ids":["{L1}","{L2}"]}},"history":[{{"empty_layer":true}},{{}}]}}"#);
         parse(&ok).unwrap().check_history_layers().unwrap();
         // Keys match case-insensitively at every level; empty_layer must be a boolean.
-        let c = parse(&format!(r#"{{"RootFS":{{"Diff_IDs":["{L1}"]}},"history":[{{"empty_layer":true}},{{}}]}}"#)).unwrap();
+        let c =
+            parse(&format!(r#"{{"RootFS":{{"Diff_IDs":["{L1}"]}},"history":[{{"empty_layer":true}},{{}}]}}"#)).unwrap();
         assert_eq!(c.diff_ids().len(), 1);
         let e = parse(r#"{"rootfs":{},"history":[{"empty_layer":"yes"}]}"#).unwrap_err();
         assert!(e.message.contains("history[0].empty_layer must be a boolean"), "{}", e.message);

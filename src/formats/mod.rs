@@ -2,9 +2,9 @@
 //! (or a reader) and returns values or a clear error naming what was wrong and where.
 
 // Docker (moby)
+pub mod docker_save;
 pub mod gotime;
 pub mod image_config;
-pub mod docker_save;
 pub mod reference;
 pub mod tar_header;
 pub mod tar_split;

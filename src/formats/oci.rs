@@ -182,7 +182,12 @@ pub fn is_layer(media_type: &str) -> bool {
     }
     matches!(
         base_and_suffixes(media_type).0,
-        DOCKER_LAYER | DOCKER_LAYER_GZIP | DOCKER_LAYER_FOREIGN | DOCKER_LAYER_FOREIGN_GZIP | DOCKER_LAYER_ZSTD | EROFS_LAYER
+        DOCKER_LAYER
+            | DOCKER_LAYER_GZIP
+            | DOCKER_LAYER_FOREIGN
+            | DOCKER_LAYER_FOREIGN_GZIP
+            | DOCKER_LAYER_ZSTD
+            | EROFS_LAYER
     )
 }
 
@@ -244,8 +249,8 @@ fn base_and_suffixes(media_type: &str) -> (&str, Vec<String>) {
 /// refused; a blob fetched as a manifest must not look like an index and vice versa. Keys are
 /// matched case-insensitively, as Go's decoder does.
 pub fn validate_media_type(blob: &[u8], media_type: &str) -> Result<()> {
-    let doc: serde_json::Value =
-        serde_json::from_slice(blob).map_err(|e| Error::corrupt(format!("{media_type} blob is not valid JSON: {e}")))?;
+    let doc: serde_json::Value = serde_json::from_slice(blob)
+        .map_err(|e| Error::corrupt(format!("{media_type} blob is not valid JSON: {e}")))?;
     let obj = match &doc {
         serde_json::Value::Object(o) => o,
         serde_json::Value::Null => return Ok(()),
@@ -296,7 +301,15 @@ mod tests {
         assert!(is_index(DOCKER_MANIFEST_LIST) && is_index(OCI_INDEX) && !is_index(OCI_MANIFEST));
         assert!(is_config(DOCKER_CONFIG) && is_config(OCI_CONFIG) && !is_config(OCI_EMPTY));
         assert!(is_known_config(CONTAINERD_CHECKPOINT_CONFIG));
-        for l in [OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, DOCKER_LAYER, DOCKER_LAYER_GZIP, DOCKER_LAYER_FOREIGN, EROFS_LAYER] {
+        for l in [
+            OCI_LAYER,
+            OCI_LAYER_GZIP,
+            OCI_LAYER_ZSTD,
+            DOCKER_LAYER,
+            DOCKER_LAYER_GZIP,
+            DOCKER_LAYER_FOREIGN,
+            EROFS_LAYER,
+        ] {
             assert!(is_layer(l), "{l}");
         }
         assert!(is_layer("application/vnd.oci.image.layer.v1.tar+gzip+encrypted"));

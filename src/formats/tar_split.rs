@@ -24,7 +24,6 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 
-
 /// What a layer's tar-split says: the tar length and every member's header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TarSplit {
@@ -83,7 +82,12 @@ impl EntryKind {
     fn header_only(self) -> bool {
         matches!(
             self,
-            EntryKind::Hardlink | EntryKind::Symlink | EntryKind::Char | EntryKind::Block | EntryKind::Dir | EntryKind::Fifo
+            EntryKind::Hardlink
+                | EntryKind::Symlink
+                | EntryKind::Char
+                | EntryKind::Block
+                | EntryKind::Dir
+                | EntryKind::Fifo
         )
     }
 }
@@ -173,7 +177,10 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
     loop {
         line.clear();
         let n = lines.read_until(b'\n', &mut line).map_err(|e| {
-            Error::corrupt(format!("tar-split: cannot decompress (not gzip or truncated?) near line {}: {e}", line_no + 1))
+            Error::corrupt(format!(
+                "tar-split: cannot decompress (not gzip or truncated?) near line {}: {e}",
+                line_no + 1
+            ))
         })?;
         if n == 0 {
             return Ok(tar_size);
@@ -210,7 +217,10 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
                 tar_size += size as u64;
                 let name = raw.name_bytes().map_err(at)?;
                 if !seen_paths.insert(clean_path(&name)) {
-                    return Err(at(format!("duplicate path {:?} (tar-split cannot store it)", String::from_utf8_lossy(&name))));
+                    return Err(at(format!(
+                        "duplicate path {:?} (tar-split cannot store it)",
+                        String::from_utf8_lossy(&name)
+                    )));
                 }
                 match expecting.take() {
                     Some((hname, hsize)) if hname == name && hsize == size => {}
@@ -222,7 +232,10 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
                         )))
                     }
                     None => {
-                        return Err(at(format!("file entry {:?} without a header before it", String::from_utf8_lossy(&name))))
+                        return Err(at(format!(
+                            "file entry {:?} without a header before it",
+                            String::from_utf8_lossy(&name)
+                        )))
                     }
                 }
             }
@@ -253,7 +266,9 @@ impl RawEntry {
     fn payload_bytes(&self) -> std::result::Result<Vec<u8>, String> {
         match &self.payload {
             None => Ok(Vec::new()),
-            Some(b64) => base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("bad base64 payload: {e}")),
+            Some(b64) => {
+                base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("bad base64 payload: {e}"))
+            }
         }
     }
     /// `name_raw` (base64 bytes) when present, else `name` (tar-split's GetName).
@@ -503,7 +518,8 @@ mod tests {
         h[257..263].copy_from_slice(b"ustar\0");
         h[263..265].copy_from_slice(b"00");
         h[265..269].copy_from_slice(b"root");
-        let sum: u32 = h.iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { 32 } else { u32::from(c) }).sum();
+        let sum: u32 =
+            h.iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { 32 } else { u32::from(c) }).sum();
         h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
         h
     }
@@ -593,16 +609,30 @@ mod tests {
             (b"not gzip at all".to_vec(), "cannot decompress"),
             (gzip(&format!("{}{{\"type\":2,\"payload\":", segment(&vec![0; 1024]))), "tar-split line 2: bad JSON"),
             (gzip(&segment(&header("f", b'0', 3, 0o644)[..300])), "line 1: truncated tar header"),
-            (gzip(&segment(&{
-                let mut h = header("f", b'0', 3, 0o644);
-                h[0] = b'g';
-                h
-            })), "line 1: invalid tar header (checksum"),
+            (
+                gzip(&segment(&{
+                    let mut h = header("f", b'0', 3, 0o644);
+                    h[0] = b'g';
+                    h
+                })),
+                "line 1: invalid tar header (checksum",
+            ),
             (gzip("{\"type\":3,\"payload\":null,\"position\":0}\n"), "line 1: unknown entry type 3"),
-            (gzip(&[segment(&header("f", b'0', 3, 0o644)), file("f", 3), segment(&[0u8; 100])].concat()), "line 3: expected 509 bytes of padding"),
+            (
+                gzip(&[segment(&header("f", b'0', 3, 0o644)), file("f", 3), segment(&[0u8; 100])].concat()),
+                "line 3: expected 509 bytes of padding",
+            ),
             (gzip(&[segment(&header("f", b'0', 3, 0o644)), file("g", 3)].concat()), "line 2: file entry \"g\""),
             (
-                gzip(&[segment(&header("f", b'5', 0, 0)), file("f", 0), segment(&header("./f", b'5', 0, 0)), file("./f", 0)].concat()),
+                gzip(
+                    &[
+                        segment(&header("f", b'5', 0, 0)),
+                        file("f", 0),
+                        segment(&header("./f", b'5', 0, 0)),
+                        file("./f", 0),
+                    ]
+                    .concat(),
+                ),
                 "line 4: duplicate path",
             ),
         ];

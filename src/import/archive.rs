@@ -157,7 +157,8 @@ fn classify(parts: &[&str]) -> Option<Place> {
         // dockerd's own files in a tar of `image/<driver>/`: never part of an archive.
         ["repositories.json"] => None,
         ["blobs", alg, hex] => {
-            let expected = (*alg == "sha256" && is_sha256_hex(hex)).then(|| Digest::from_sha256_hex(hex).ok()).flatten();
+            let expected =
+                (*alg == "sha256" && is_sha256_hex(hex)).then(|| Digest::from_sha256_hex(hex).ok()).flatten();
             Some(Place::Blob { expected })
         }
         [_] | [_, "layer.tar"] => Some(Place::File),
@@ -166,10 +167,29 @@ fn classify(parts: &[&str]) -> Option<Place> {
 }
 
 enum Sink {
-    Json { file: JsonFile, buf: Vec<u8> },
-    MetaDb { root: String, buf: Vec<u8> },
-    Blob { path: String, expected: Option<Digest>, size: u64, writer: BlobWriter, head: Head, scan: Option<LayerScanner> },
-    Content { root: String, path: String, digest: Digest, size: u64, writer: BlobWriter },
+    Json {
+        file: JsonFile,
+        buf: Vec<u8>,
+    },
+    MetaDb {
+        root: String,
+        buf: Vec<u8>,
+    },
+    Blob {
+        path: String,
+        expected: Option<Digest>,
+        size: u64,
+        writer: BlobWriter,
+        head: Head,
+        scan: Option<LayerScanner>,
+    },
+    Content {
+        root: String,
+        path: String,
+        digest: Digest,
+        size: u64,
+        writer: BlobWriter,
+    },
 }
 
 /// The streaming side: fed the tar entries, fills [`ArchiveFiles`].
@@ -214,13 +234,22 @@ impl ArchiveCollector {
             _ => u64::MAX,
         };
         if e.size > limit {
-            self.files.too_big.push(format!("entry {path:?} is {} bytes, over the import limit of {limit} bytes", e.size));
+            self.files
+                .too_big
+                .push(format!("entry {path:?} is {} bytes, over the import limit of {limit} bytes", e.size));
             return;
         }
         let buf = || Vec::with_capacity(e.size as usize);
         let blob = |expected| {
             let scan = self.scan_layers.then(LayerScanner::new);
-            Sink::Blob { path: path.clone(), expected, size: e.size, writer: BlobWriter::new(), head: Head::default(), scan }
+            Sink::Blob {
+                path: path.clone(),
+                expected,
+                size: e.size,
+                writer: BlobWriter::new(),
+                head: Head::default(),
+                scan,
+            }
         };
         self.sink = Some(match place {
             Place::Json(file) => Sink::Json { file, buf: buf() },
@@ -289,7 +318,10 @@ impl ArchiveCollector {
                 }
             }
             Some(Sink::Content { root, path, digest, size, writer }) => {
-                let staged = writer.finish(b, Some(&digest), Some(size)).await.map_err(|e| e.context(format!("entry {path:?}")))?;
+                let staged = writer
+                    .finish(b, Some(&digest), Some(size))
+                    .await
+                    .map_err(|e| e.context(format!("entry {path:?}")))?;
                 self.staged += 1;
                 if let Some(old) = self.files.roots.entry(root).or_default().blobs.insert(digest, staged) {
                     self.replaced.push(old.set);
@@ -338,7 +370,10 @@ impl ArchiveCollector {
 /// Reads a whole staged blob, refusing one over `limit` bytes (what it is, for the message).
 pub async fn read_small<B: Backend>(b: &B, blob: &StagedBlob, limit: u64, what: &str) -> Result<Vec<u8>> {
     if blob.size > limit {
-        return Err(Error::unsupported(format!("{what} ({}) is {} bytes, over the {limit}-byte limit", blob.digest, blob.size)));
+        return Err(Error::unsupported(format!(
+            "{what} ({}) is {} bytes, over the {limit}-byte limit",
+            blob.digest, blob.size
+        )));
     }
     blobs::read_staged(b, blob, 0, blob.size).await
 }

@@ -24,7 +24,12 @@ pub const FORMAT_OCI_LAYOUT: &str = "oci-layout";
 pub const FORMAT_CONTAINERD_ROOT: &str = "containerd-root";
 
 /// Imports `files`; on success every staged blob not in the result is discarded, on error all.
-pub(crate) async fn finish<B: Backend>(b: &B, files: ArchiveFiles, namespace: Option<&str>, ctr: &CtrOptions) -> Result<Imported> {
+pub(crate) async fn finish<B: Backend>(
+    b: &B,
+    files: ArchiveFiles,
+    namespace: Option<&str>,
+    ctr: &CtrOptions,
+) -> Result<Imported> {
     let mut pool = Pool::from_files(&files);
     let result = dispatch(b, &files, &mut pool, namespace, ctr).await;
     let keep: BTreeSet<String> = match &result {
@@ -58,7 +63,9 @@ async fn dispatch<B: Backend>(
     if let Some(folder) = roots.iter().min_by_key(|r| (r.matches('/').count(), r.to_string())) {
         let mut import = ctr_root::import_root(b, folder, &files.roots[*folder]).await?;
         for other in roots.iter().filter(|r| *r != folder) {
-            import.warnings.push(format!("several containerd roots in the archive: imported {folder:?}, not {other:?}"));
+            import
+                .warnings
+                .push(format!("several containerd roots in the archive: imported {folder:?}, not {other:?}"));
         }
         return Ok(Imported::Containerd { format: FORMAT_CONTAINERD_ROOT, import });
     }
@@ -67,7 +74,9 @@ async fn dispatch<B: Backend>(
         None => None,
     };
     if items.as_ref().is_some_and(Vec::is_empty) && files.oci_layout.is_none() {
-        return Err(Error::unsupported("a `docker save` archive whose manifest.json lists no image: nothing to import"));
+        return Err(Error::unsupported(
+            "a `docker save` archive whose manifest.json lists no image: nothing to import",
+        ));
     }
     if let (Some(items), None) = (&items, namespace) {
         let import = docker_load::load(b, files, items).await?;
@@ -80,7 +89,9 @@ async fn dispatch<B: Backend>(
         return Ok(containerd(FORMAT_OCI_LAYOUT, import));
     }
     let Some(items) = items else {
-        return Err(Error::unsupported("unrecognized image format: no oci-layout, manifest.json or containerd meta.db"));
+        return Err(Error::unsupported(
+            "unrecognized image format: no oci-layout, manifest.json or containerd meta.db",
+        ));
     };
     let root = ctr_docker_index::build(b, files, &items, pool).await?;
     let import = ctr_import::import_index(b, pool, ns, root, ctr).await?;
@@ -93,7 +104,12 @@ fn containerd(format: &'static str, import: ContainerdImport) -> Imported {
 
 /// containerd's importer on an OCI layout: `imageLayoutVersion` must be 1.0.0 and `index.json`
 /// (stored as a blob) is the root.
-async fn oci_layout_root<B: Backend>(b: &B, files: &ArchiveFiles, pool: &mut Pool, layout: &[u8]) -> Result<Descriptor> {
+async fn oci_layout_root<B: Backend>(
+    b: &B,
+    files: &ArchiveFiles,
+    pool: &mut Pool,
+    layout: &[u8],
+) -> Result<Descriptor> {
     #[derive(serde::Deserialize)]
     struct Layout {
         #[serde(rename = "imageLayoutVersion", default)]

@@ -18,13 +18,22 @@ use crate::storage::Backend;
 
 /// Writes the manifests and the index of `items` into `pool` (staged) and returns the index
 /// descriptor.
-pub(crate) async fn build<B: Backend>(b: &B, files: &ArchiveFiles, items: &[ManifestItem], pool: &mut Pool) -> Result<Descriptor> {
+pub(crate) async fn build<B: Backend>(
+    b: &B,
+    files: &ArchiveFiles,
+    items: &[ManifestItem],
+    pool: &mut Pool,
+) -> Result<Descriptor> {
     let mut entries: Vec<String> = Vec::new();
     for item in items {
-        let config = files.resolve(&item.config).ok_or_else(|| Error::not_found(format!("image config {:?} not found", item.config)))?;
+        let config = files
+            .resolve(&item.config)
+            .ok_or_else(|| Error::not_found(format!("image config {:?} not found", item.config)))?;
         let mut layers = Vec::new();
         for path in item.layers() {
-            let blob = files.resolve(path).ok_or_else(|| Error::not_found(format!("failed to resolve layers: layer {path:?} not found")))?;
+            let blob = files
+                .resolve(path)
+                .ok_or_else(|| Error::not_found(format!("failed to resolve layers: layer {path:?} not found")))?;
             // Sniffed from its first bytes while it streamed: nothing is read back.
             let compression = files.facts(blob).map(|f| f.compression).unwrap_or(Compression::Uncompressed);
             let media_type = match compression {
@@ -57,7 +66,13 @@ pub(crate) async fn build<B: Backend>(b: &B, files: &ArchiveFiles, items: &[Mani
                 go_json::string(oci::ANNOTATION_REF_NAME),
                 go_json::string(&docker_save::oci_reference_name(&normalized))
             );
-            entries.push(descriptor_json(oci::DOCKER_MANIFEST, &manifest.digest, manifest.size, Some(&annotations), Some(&platform)));
+            entries.push(descriptor_json(
+                oci::DOCKER_MANIFEST,
+                &manifest.digest,
+                manifest.size,
+                Some(&annotations),
+                Some(&platform),
+            ));
         }
     }
     // Go marshals a nil slice as null: an archive without items has no manifests.
@@ -68,12 +83,19 @@ pub(crate) async fn build<B: Backend>(b: &B, files: &ArchiveFiles, items: &[Mani
 
 /// `images.Platforms` of a manifest: its config's platform, normalised.
 fn config_platform(config: &[u8]) -> Result<Platform> {
-    let p: Platform = serde_json::from_slice(config).map_err(|e| Error::corrupt(format!("not a valid image config: {e}")))?;
+    let p: Platform =
+        serde_json::from_slice(config).map_err(|e| Error::corrupt(format!("not a valid image config: {e}")))?;
     Ok(normalize(&p))
 }
 
 /// An ocispec.Descriptor as Go marshals it: mediaType, digest, size, annotations, platform.
-fn descriptor_json(media_type: &str, digest: &Digest, size: u64, annotations: Option<&str>, platform: Option<&str>) -> String {
+fn descriptor_json(
+    media_type: &str,
+    digest: &Digest,
+    size: u64,
+    annotations: Option<&str>,
+    platform: Option<&str>,
+) -> String {
     let mut s = format!(r#"{{"mediaType":{},"digest":"{digest}","size":{size}"#, go_json::string(media_type));
     if let Some(a) = annotations {
         s.push_str(&format!(r#","annotations":{a}"#));

@@ -168,7 +168,8 @@ pub(crate) async fn import_index<B: Backend>(
     out.ops.extend(ensure_namespace_ops(b, ns).await?);
     for d in &keep {
         let Some(size) = pool.size(b, d).await? else {
-            out.warnings.push(format!("image target {d} is not in the archive; the image is stored without it, as ctr does"));
+            out.warnings
+                .push(format!("image target {d} is not in the archive; the image is stored without it, as ctr does"));
             continue;
         };
         if let Some(staged) = pool.staged.get(d) {
@@ -239,7 +240,10 @@ async fn walk<B: Backend>(b: &B, pool: &Pool, root: &Descriptor, options: &CtrOp
             .await?
             .ok_or_else(|| Error::not_found(format!("{what}: blob is missing from the archive")))?;
         if desc.size != size as i64 {
-            return Err(Error::corrupt(format!("{what}: the descriptor says {} bytes, the blob has {size}", desc.size)));
+            return Err(Error::corrupt(format!(
+                "{what}: the descriptor says {} bytes, the blob has {size}",
+                desc.size
+            )));
         }
         let mut children = if oci::is_manifest(&desc.media_type) {
             let m = oci::parse_manifest(&pool.read_json(b, &desc.digest, "manifest").await?, &desc.media_type)
@@ -285,7 +289,13 @@ async fn walk<B: Backend>(b: &B, pool: &Pool, root: &Descriptor, options: &CtrOp
     Ok(walked)
 }
 
-fn name_images(entries: &[Descriptor], prefix: &str, check_prefix: bool, digests: bool, out: &mut Vec<(String, Descriptor)>) {
+fn name_images(
+    entries: &[Descriptor],
+    prefix: &str,
+    check_prefix: bool,
+    digests: bool,
+    out: &mut Vec<(String, Descriptor)>,
+) {
     for m in entries {
         let name = image_name(m, prefix, check_prefix);
         if !name.is_empty() {

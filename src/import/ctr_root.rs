@@ -18,7 +18,10 @@ use std::collections::BTreeSet;
 
 pub(crate) async fn import_root<B: Backend>(b: &B, folder: &str, root: &ContainerdRoot) -> Result<ContainerdImport> {
     let where_ = if folder.is_empty() { "the archive's top level".to_string() } else { folder.to_string() };
-    let bytes = root.meta_db.as_deref().ok_or_else(|| Error::unsupported(format!("containerd root in {where_}: no meta.db")))?;
+    let bytes = root
+        .meta_db
+        .as_deref()
+        .ok_or_else(|| Error::unsupported(format!("containerd root in {where_}: no meta.db")))?;
     let meta = read_meta_db(bytes).map_err(|e| e.context(format!("containerd root in {where_}")))?;
     let (ops, needed) = meta_db_ops(&meta);
     let mut out = ContainerdImport { namespaces: meta.namespaces.keys().cloned().collect(), ..Default::default() };
@@ -58,7 +61,10 @@ pub(crate) async fn import_root<B: Backend>(b: &B, folder: &str, root: &Containe
     }
     for (ns, data) in &meta.namespaces {
         for id in data.leases.keys() {
-            out.skipped.push(Skipped { subject: format!("lease {id} (namespace {ns})"), reason: "leases are not stored here".into() });
+            out.skipped.push(Skipped {
+                subject: format!("lease {id} (namespace {ns})"),
+                reason: "leases are not stored here".into(),
+            });
         }
         for r in data.ingests.keys() {
             out.skipped.push(Skipped {

@@ -214,7 +214,9 @@ mod tests {
 
     fn layer_tar() -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
-        for (name, data) in [("etc/hosts", &b"127.0.0.1 localhost\n"[..]), ("bin/tool", &[9u8; 70_000][..]), ("empty", b"")] {
+        for (name, data) in
+            [("etc/hosts", &b"127.0.0.1 localhost\n"[..]), ("bin/tool", &[9u8; 70_000][..]), ("empty", b"")]
+        {
             let mut h = tar::Header::new_gnu();
             h.set_size(data.len() as u64);
             h.set_mode(0o644);
@@ -276,7 +278,9 @@ mod tests {
         let json = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.repeat(20);
         let mut zstd = vec![0x28, 0xb5, 0x2f, 0xfd];
         zstd.extend_from_slice(&[0; 600]);
-        for (file, message) in [(&json[..], "invalid header"), (&json[..50], "truncated"), (&zstd[..], "zstd compression")] {
+        for (file, message) in
+            [(&json[..], "invalid header"), (&json[..50], "truncated"), (&zstd[..], "zstd compression")]
+        {
             let b = MemoryBackend::new();
             let (stored, facts) = scan(&b, file, 100);
             let e = facts.unwrap_err();

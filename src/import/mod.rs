@@ -72,7 +72,10 @@ pub enum Imported {
     /// A `docker save` archive loaded into the Docker view, like `docker load`.
     DockerLoad(DockerImport),
     /// An archive or a containerd root for the containerd view: operations to commit.
-    Containerd { format: &'static str, import: ContainerdImport },
+    Containerd {
+        format: &'static str,
+        import: ContainerdImport,
+    },
 }
 
 impl Imported {

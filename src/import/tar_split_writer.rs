@@ -23,10 +23,23 @@ enum State {
     /// Collecting a header block (its bytes go to `raw`).
     Header,
     /// Extension header data (kept in `raw` and parsed when complete), then padding.
-    Extension { flag: u8, remaining: u64, padding: u64, data: Vec<u8> },
-    Data { remaining: u64, padding: u64, crc: u64, name: Vec<u8>, size: u64 },
+    Extension {
+        flag: u8,
+        remaining: u64,
+        padding: u64,
+        data: Vec<u8>,
+    },
+    Data {
+        remaining: u64,
+        padding: u64,
+        crc: u64,
+        name: Vec<u8>,
+        size: u64,
+    },
     /// Padding after a member's data: raw bytes of the next segment.
-    Padding { remaining: u64 },
+    Padding {
+        remaining: u64,
+    },
     ZeroBlock,
     /// After the two zero blocks: everything is raw trailing data.
     End,
@@ -95,7 +108,10 @@ impl TarSplitWriter {
             _ => false,
         };
         if !clean_end {
-            return Err(Error::corrupt(format!("layer tar is truncated (it ends inside a member, at byte {})", self.tar_offset)));
+            return Err(Error::corrupt(format!(
+                "layer tar is truncated (it ends inside a member, at byte {})",
+                self.tar_offset
+            )));
         }
         self.flush_segment()?;
         Ok(self.gz.finish()?)
@@ -124,7 +140,9 @@ impl TarSplitWriter {
                 *crc = crc64_update(*crc, &input[..n]);
                 *remaining -= n as u64;
                 if *remaining == 0 {
-                    let State::Data { padding, crc, name, size, .. } = std::mem::replace(&mut self.state, State::Header) else {
+                    let State::Data { padding, crc, name, size, .. } =
+                        std::mem::replace(&mut self.state, State::Header)
+                    else {
                         unreachable!()
                     };
                     self.file_entry(&name, size, Some(crc))?;
@@ -138,7 +156,9 @@ impl TarSplitWriter {
                 self.raw.extend_from_slice(&input[..n]);
                 *remaining -= n as u64;
                 if *remaining == 0 {
-                    let State::Extension { flag, padding, data, .. } = std::mem::replace(&mut self.state, State::Header) else {
+                    let State::Extension { flag, padding, data, .. } =
+                        std::mem::replace(&mut self.state, State::Header)
+                    else {
                         unreachable!()
                     };
                     self.apply_extension(flag, &data)?;
@@ -193,13 +213,17 @@ impl TarSplitWriter {
         if i64::from(stored) != unsigned && i64::from(stored) != signed {
             return Err(Error::corrupt(format!("layer tar: invalid header at byte {at} (bad checksum)")));
         }
-        let declared = header.entry_size().map_err(|e| Error::corrupt(format!("layer tar: header at byte {at}: {e}")))?;
+        let declared =
+            header.entry_size().map_err(|e| Error::corrupt(format!("layer tar: header at byte {at}: {e}")))?;
         let flag = block[156];
         if matches!(flag, b'x' | b'g' | b'L' | b'K') {
             if declared > MAX_EXTENSION {
-                return Err(Error::corrupt(format!("layer tar: extension header at byte {at} declares {declared} bytes")));
+                return Err(Error::corrupt(format!(
+                    "layer tar: extension header at byte {at} declares {declared} bytes"
+                )));
             }
-            self.state = State::Extension { flag, remaining: declared, padding: padding_after(declared), data: Vec::new() };
+            self.state =
+                State::Extension { flag, remaining: declared, padding: padding_after(declared), data: Vec::new() };
             if declared == 0 {
                 self.state = State::Header;
                 self.apply_extension(flag, &[])?;

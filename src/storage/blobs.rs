@@ -148,7 +148,12 @@ impl BlobWriter {
 
     /// Flushes the last chunk and checks the content against `expected` (digest and/or size).
     /// On a mismatch the chunks are deleted and a `data_corrupt` error names both digests.
-    pub async fn finish<B: Backend>(mut self, b: &B, expected: Option<&Digest>, expected_size: Option<u64>) -> Result<StagedBlob> {
+    pub async fn finish<B: Backend>(
+        mut self,
+        b: &B,
+        expected: Option<&Digest>,
+        expected_size: Option<u64>,
+    ) -> Result<StagedBlob> {
         self.flush(b).await?;
         let size = self.hasher.len();
         let digest = self.hasher.clone().finish();
@@ -161,7 +166,11 @@ impl BlobWriter {
             discard(b, &self.set).await?;
             return Err(Error::corrupt(msg));
         }
-        let rec = BlobRecord { size, chunks: if size == 0 { String::new() } else { self.set.clone() }, chunk_size: CHUNK_SIZE as u64 };
+        let rec = BlobRecord {
+            size,
+            chunks: if size == 0 { String::new() } else { self.set.clone() },
+            chunk_size: CHUNK_SIZE as u64,
+        };
         let ops = vec![Op::put_record(record_key(&digest), &rec)];
         Ok(StagedBlob { digest, size, ops, set: self.set })
     }
@@ -211,7 +220,10 @@ pub async fn sweep_orphans<B: Backend>(b: &B) -> Result<usize> {
     }
     let n = doomed.len();
     if n > 0 {
-        b.commit(doomed.into_iter().map(|s| Op::DeletePrefix { space: Space::Chunks, prefix: format!("{s}/") }).collect()).await?;
+        b.commit(
+            doomed.into_iter().map(|s| Op::DeletePrefix { space: Space::Chunks, prefix: format!("{s}/") }).collect(),
+        )
+        .await?;
     }
     Ok(n)
 }

@@ -176,7 +176,9 @@ impl IdbBackend {
         let name = &self.conn.name;
         match self.conn.closed.get() {
             None => Ok(&self.conn.db),
-            Some(ClosedBy::Caller) => Err(Error::precondition(format!("IndexedDB database {name:?}: {op} after close()"))),
+            Some(ClosedBy::Caller) => {
+                Err(Error::precondition(format!("IndexedDB database {name:?}: {op} after close()")))
+            }
             Some(ClosedBy::VersionChange) => Err(Error::unavailable(format!(
                 "IndexedDB database {name:?}: {op} failed: the connection was closed because another \
                  connection upgraded or deleted the database; open the store again"
@@ -267,10 +269,7 @@ fn bytes_from_js(value: JsValue, db: &str, space: Space, key: &str) -> Result<Ve
     } else if value.is_instance_of::<js_sys::ArrayBuffer>() {
         Ok(Uint8Array::new(&value).to_vec())
     } else {
-        Err(Error::corrupt(format!(
-            "IndexedDB database {db:?}: value of {key:?} in {:?} is not bytes",
-            space.name()
-        )))
+        Err(Error::corrupt(format!("IndexedDB database {db:?}: value of {key:?} in {:?} is not bytes", space.name())))
     }
 }
 
@@ -290,8 +289,10 @@ impl Backend for IdbBackend {
         let tx = db.transaction(space.name()).build().map_err(&fail)?;
         let store = tx.object_store(space.name()).map_err(&fail)?;
         // Both requests read the same snapshot (one transaction) and return key order.
-        let keys = store.get_all_keys::<String>().with_query::<String, _>(prefix_range(prefix)).primitive().map_err(&fail)?;
-        let values = store.get_all::<JsValue>().with_query::<String, _>(prefix_range(prefix)).primitive().map_err(&fail)?;
+        let keys =
+            store.get_all_keys::<String>().with_query::<String, _>(prefix_range(prefix)).primitive().map_err(&fail)?;
+        let values =
+            store.get_all::<JsValue>().with_query::<String, _>(prefix_range(prefix)).primitive().map_err(&fail)?;
         let keys = keys.await.map_err(&fail)?.collect::<indexed_db_futures::Result<Vec<String>>>().map_err(&fail)?;
         let values = values.await.map_err(&fail)?;
         keys.into_iter()
@@ -308,7 +309,8 @@ impl Backend for IdbBackend {
         let db = self.live("keys")?;
         let tx = db.transaction(space.name()).build().map_err(&fail)?;
         let store = tx.object_store(space.name()).map_err(&fail)?;
-        let keys = store.get_all_keys::<String>().with_query::<String, _>(prefix_range(prefix)).primitive().map_err(&fail)?;
+        let keys =
+            store.get_all_keys::<String>().with_query::<String, _>(prefix_range(prefix)).primitive().map_err(&fail)?;
         let keys = keys.await.map_err(&fail)?;
         keys.collect::<indexed_db_futures::Result<Vec<String>>>().map_err(&fail)
     }
@@ -429,7 +431,9 @@ pub fn error_from_dom(db: &str, op: &str, name: &str, message: &str) -> Error {
 async fn unless_blocked<F: Future>(db: &str, raw: &IdbOpenDbRequest, request: F, timeout_ms: u32) -> Option<F::Output> {
     let (notify, blocked) = oneshot::channel::<()>();
     let mut notify = Some(notify);
-    let message = format!("IndexedDB database {db:?} is in use by another connection; waiting up to {timeout_ms} ms for it to close");
+    let message = format!(
+        "IndexedDB database {db:?} is in use by another connection; waiting up to {timeout_ms} ms for it to close"
+    );
     let on_blocked = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
         if let Some(notify) = notify.take() {
             web_sys::console::warn_1(&JsValue::from_str(&message));

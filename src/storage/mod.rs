@@ -7,9 +7,9 @@
 //! of operations atomically: all or nothing (one IndexedDB transaction).
 
 pub mod blobs;
-pub mod memory;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
+pub mod memory;
 
 use crate::error::{Error, Result};
 
@@ -36,13 +36,26 @@ impl Space {
 /// One operation of an atomic [`Backend::commit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    Put { space: Space, key: String, value: Vec<u8> },
-    Delete { space: Space, key: String },
+    Put {
+        space: Space,
+        key: String,
+        value: Vec<u8>,
+    },
+    Delete {
+        space: Space,
+        key: String,
+    },
     /// Deletes every key that starts with `prefix`.
-    DeletePrefix { space: Space, prefix: String },
+    DeletePrefix {
+        space: Space,
+        prefix: String,
+    },
     /// Fails the whole commit (code `already_exists`) if `key` is present when the commit runs:
     /// a create-if-absent guard that holds even against another tab writing concurrently.
-    RequireAbsent { space: Space, key: String },
+    RequireAbsent {
+        space: Space,
+        key: String,
+    },
 }
 
 impl Op {

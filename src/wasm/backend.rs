@@ -26,7 +26,9 @@ impl BackendKind {
         match s {
             "indexeddb" => Ok(BackendKind::IndexedDb),
             "memory" => Ok(BackendKind::Memory),
-            other => Err(Error::invalid(format!("options.backend: expected \"indexeddb\" or \"memory\", got {other:?}"))),
+            other => {
+                Err(Error::invalid(format!("options.backend: expected \"indexeddb\" or \"memory\", got {other:?}")))
+            }
         }
     }
 }

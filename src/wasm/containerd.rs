@@ -63,7 +63,8 @@ fn filters(v: &JsValue) -> Result<Vec<String>> {
     if let Some(s) = v.as_string() {
         return Ok(vec![s]);
     }
-    serde_wasm_bindgen::from_value(v.clone()).map_err(|_| Error::invalid("filters must be a string or an array of strings"))
+    serde_wasm_bindgen::from_value(v.clone())
+        .map_err(|_| Error::invalid("filters must be a string or an array of strings"))
 }
 
 fn from_js<T: for<'de> Deserialize<'de>>(what: &str, v: JsValue) -> Result<T> {
@@ -170,7 +171,10 @@ impl Namespace {
 
     /// Images matching any of the filters (none: all), in name order.
     #[wasm_bindgen(js_name = listImages, unchecked_return_type = "Promise<ContainerdImage[]>")]
-    pub fn list_images(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
+    pub fn list_images(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue,
+    ) -> Promise {
         let (images, f) = (self.images.clone(), filters(&filters_));
         promise(async move { to_js_value(&images.list_filtered(&f?).await?) })
     }
@@ -195,7 +199,8 @@ impl Namespace {
         #[wasm_bindgen(unchecked_param_type = "ContainerdImage")] image: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] fieldpaths: JsValue,
     ) -> Promise {
-        let (images, img, paths) = (self.images.clone(), from_js::<containerd::Image>("updateImage", image), filters(&fieldpaths));
+        let (images, img, paths) =
+            (self.images.clone(), from_js::<containerd::Image>("updateImage", image), filters(&fieldpaths));
         promise(async move {
             let paths = paths?;
             let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
@@ -214,7 +219,10 @@ impl Namespace {
 
     /// The rows `ctr images ls` prints for the images matching the filters.
     #[wasm_bindgen(js_name = imagesTable, unchecked_return_type = "Promise<CtrImageRow[]>")]
-    pub fn images_table(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
+    pub fn images_table(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue,
+    ) -> Promise {
         let (images, content, f) = (self.images.clone(), self.content.clone(), filters(&filters_));
         promise(async move {
             #[derive(Serialize)]
@@ -289,7 +297,8 @@ impl Content {
         let (store, fl) = (self.store.clone(), filters(&filters_));
         promise(async move {
             for info in store.walk_filtered(&fl?).await? {
-                f.call1(&JsValue::NULL, &to_js_value(&info)?).map_err(|e| Error::aborted(format!("walk callback threw: {e:?}")))?;
+                f.call1(&JsValue::NULL, &to_js_value(&info)?)
+                    .map_err(|e| Error::aborted(format!("walk callback threw: {e:?}")))?;
             }
             Ok(JsValue::UNDEFINED)
         })
@@ -300,7 +309,9 @@ impl Content {
     pub fn read(&self, digest_: String, offset: Option<f64>, length: Option<f64>) -> Promise {
         let store = self.store.clone();
         promise(async move {
-            let bytes = store.read(&digest(&digest_)?, offset.unwrap_or(0.0) as u64, length.map_or(u64::MAX, |l| l as u64)).await?;
+            let bytes = store
+                .read(&digest(&digest_)?, offset.unwrap_or(0.0) as u64, length.map_or(u64::MAX, |l| l as u64))
+                .await?;
             Ok(js_sys::Uint8Array::from(&bytes[..]).into())
         })
     }
@@ -342,7 +353,11 @@ impl Content {
     ) -> Promise {
         let store = self.store.clone();
         promise(async move {
-            let expected = if options.is_object() { Reflect::get(&options, &"expected".into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED };
+            let expected = if options.is_object() {
+                Reflect::get(&options, &"expected".into()).unwrap_or(JsValue::UNDEFINED)
+            } else {
+                JsValue::UNDEFINED
+            };
             let (want, size) = if expected.is_object() {
                 let d = Reflect::get(&expected, &"digest".into()).ok().and_then(|v| v.as_string());
                 let s = Reflect::get(&expected, &"size".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
@@ -362,7 +377,10 @@ impl Content {
     }
 
     #[wasm_bindgen(js_name = listStatuses, unchecked_return_type = "Promise<IngestStatus[]>")]
-    pub fn list_statuses(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
+    pub fn list_statuses(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue,
+    ) -> Promise {
         let (store, f) = (self.store.clone(), filters(&filters_));
         promise(async move { to_js_value(&store.list_statuses_filtered(&f?).await?) })
     }
@@ -406,7 +424,11 @@ impl ContentWriter {
         promise(async move {
             let w = inner.lock().await.take().ok_or_else(closed)?;
             let want = digest_.map(|d| digest(&d)).transpose()?;
-            let labels: Labels = if labels.is_undefined() || labels.is_null() { Labels::new() } else { from_js("commit labels", labels)? };
+            let labels: Labels = if labels.is_undefined() || labels.is_null() {
+                Labels::new()
+            } else {
+                from_js("commit labels", labels)?
+            };
             to_js_value(&w.commit(size.unwrap_or(0.0) as u64, want.as_ref(), labels).await?)
         })
     }

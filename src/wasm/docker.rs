@@ -2,10 +2,10 @@
 //! a thin conversion around the façade (`crate::store::Store`). Results are plain JS values in
 //! the exact Engine API JSON shapes.
 
+use super::backend::AnyBackend;
 use super::docker_types as args;
 use super::error::to_js_error;
 use super::input::{self, ImportInput};
-use super::backend::AnyBackend;
 use super::store::{to_js_value, Facade, Store};
 use crate::error::Result;
 use futures::lock::Mutex;
@@ -73,7 +73,10 @@ impl Store {
 
     /// `GET /images/json`.
     #[wasm_bindgen(js_name = listImages, unchecked_return_type = "Promise<ImageSummary[]>")]
-    pub fn list_images(&self, #[wasm_bindgen(unchecked_optional_param_type = "ListImagesOptions")] options: JsValue) -> Promise {
+    pub fn list_images(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "ListImagesOptions")] options: JsValue,
+    ) -> Promise {
         let prepared = args::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
         promise(async move {
             let ((all, digests, filters), facade) = prepared?;
@@ -113,7 +116,12 @@ impl Store {
 
     /// `POST /images/{name}/tag?repo=&tag=` (an empty tag means `latest`).
     #[wasm_bindgen(js_name = tagImage, unchecked_return_type = "Promise<void>")]
-    pub fn tag_image(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String, repo: String, tag: Option<String>) -> Promise {
+    pub fn tag_image(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        repo: String,
+        tag: Option<String>,
+    ) -> Promise {
         let facade = self.facade_for("tagImage");
         promise(async move {
             facade?.lock().await.tag_image(&name_or_id, &repo, tag.as_deref().unwrap_or("")).await?;

@@ -243,9 +243,12 @@ pub fn layer_files_options(options: &JsValue) -> Result<(Option<LayerSelector>, 
         Some(l) => Some(match (l.as_f64(), l.as_string()) {
             (Some(n), _) if n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 => LayerSelector::Index(n as usize),
             (_, Some(s)) => LayerSelector::DiffId(
-                Digest::parse(&s).map_err(|e| Error::invalid(format!("{M}: options.layer {s:?} is not a DiffID: {}", e.message)))?,
+                Digest::parse(&s)
+                    .map_err(|e| Error::invalid(format!("{M}: options.layer {s:?} is not a DiffID: {}", e.message)))?,
             ),
-            _ => return Err(Error::invalid(format!("{M}: options.layer must be a layer index or a DiffID, got {l:?}"))),
+            _ => {
+                return Err(Error::invalid(format!("{M}: options.layer must be a layer index or a DiffID, got {l:?}")))
+            }
         }),
     };
     Ok((layer, flag(M, &o, "merged")?))
@@ -257,7 +260,10 @@ pub fn import_options(options: &JsValue) -> Result<(Option<Function>, Option<JsV
     let Some(o) = options_object(M, options)? else { return Ok((None, None)) };
     let on_progress = match field(&o, "onProgress") {
         f if f.is_undefined() || f.is_null() => None,
-        f => Some(f.dyn_into::<Function>().map_err(|f| Error::invalid(format!("{M}: options.onProgress must be a function, got {f:?}")))?),
+        f => Some(
+            f.dyn_into::<Function>()
+                .map_err(|f| Error::invalid(format!("{M}: options.onProgress must be a function, got {f:?}")))?,
+        ),
     };
     let signal = match field(&o, "signal") {
         s if s.is_undefined() || s.is_null() => None,

@@ -30,7 +30,10 @@ fn has_method(v: &JsValue, name: &str) -> bool {
 }
 
 fn js_error_message(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 impl ImportInput {
@@ -114,7 +117,9 @@ impl ImportInput {
                     return Ok(None);
                 }
                 let end = (offset + SLICE).min(size);
-                let read = |e: JsValue| Error::unavailable(format!("import: reading the Blob at byte {offset}: {}", js_error_message(&e)));
+                let read = |e: JsValue| {
+                    Error::unavailable(format!("import: reading the Blob at byte {offset}: {}", js_error_message(&e)))
+                };
                 let slice = blob.slice_with_f64_and_f64(offset as f64, end as f64).map_err(read)?;
                 let buffer = JsFuture::from(slice.array_buffer()).await.map_err(read)?;
                 Ok(Some((Uint8Array::new(&buffer).to_vec(), end)))
@@ -143,11 +148,16 @@ pub fn is_aborted(signal: &JsValue) -> bool {
 }
 
 /// The importer's options from the JS ones: progress to `onProgress`, cancellation from `signal`.
-pub fn import_options(on_progress: Option<Function>, signal: Option<JsValue>, bytes_total: Option<u64>) -> ImportOptions {
+pub fn import_options(
+    on_progress: Option<Function>,
+    signal: Option<JsValue>,
+    bytes_total: Option<u64>,
+) -> ImportOptions {
     let on_progress = on_progress.map(|f| -> ProgressCallback {
         Box::new(move |p: &Progress| {
             // A throwing callback must not break the import; say so on the console.
-            let outcome = to_js_value(p).map_err(|e| JsValue::from_str(&e.message)).and_then(|v| f.call1(&JsValue::NULL, &v));
+            let outcome =
+                to_js_value(p).map_err(|e| JsValue::from_str(&e.message)).and_then(|v| f.call1(&JsValue::NULL, &v));
             if let Err(e) = outcome {
                 web_sys::console::warn_2(&JsValue::from_str("imagestore: import onProgress threw:"), &e);
             }

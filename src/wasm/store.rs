@@ -48,7 +48,9 @@ impl Store {
     /// empty memory store with `{ backend: "memory" }`.
     #[wasm_bindgen(js_name = open)]
     pub async fn open(name: String, options: Option<StoreOptions>) -> Result<Store, JsValue> {
-        Self::open_kind(name, StoreOptions::backend_kind(options.as_ref()).map_err(to_js_error)?).await.map_err(to_js_error)
+        Self::open_kind(name, StoreOptions::backend_kind(options.as_ref()).map_err(to_js_error)?)
+            .await
+            .map_err(to_js_error)
     }
 
     /// Deletes the IndexedDB database `name` and everything in it.
@@ -109,7 +111,13 @@ impl Store {
             }
         };
         let containerd = crate::containerd::Containerd::new(backend.clone());
-        Ok(Store { name, backend: Rc::new(backend), facade: Rc::new(Mutex::new(facade)), containerd, closed: Cell::new(false) })
+        Ok(Store {
+            name,
+            backend: Rc::new(backend),
+            facade: Rc::new(Mutex::new(facade)),
+            containerd,
+            closed: Cell::new(false),
+        })
     }
 
     /// The façade for operation `op`, or `failed_precondition` once the store is closed.

@@ -73,7 +73,9 @@ impl StoreOptions {
         }
         match backend.as_string() {
             Some(s) => BackendKind::parse(&s),
-            None => Err(Error::invalid(format!("options.backend: expected \"indexeddb\" or \"memory\", got {backend:?}"))),
+            None => {
+                Err(Error::invalid(format!("options.backend: expected \"indexeddb\" or \"memory\", got {backend:?}")))
+            }
         }
     }
 }

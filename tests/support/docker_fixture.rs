@@ -24,7 +24,9 @@ pub async fn stage_fixture(backend: &MemoryBackend, tar_path: &str) -> Finished 
     let mut finished = stream_import(backend, chunked(&bytes, 64 << 10), ImportOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{tar_path}: {e}"));
-    let Imported::DockerImageStore(import) = &mut finished.imported else { panic!("{tar_path}: not a Docker image store") };
+    let Imported::DockerImageStore(import) = &mut finished.imported else {
+        panic!("{tar_path}: not a Docker image store")
+    };
     if import.source_dir.is_empty() {
         import.source_dir = "image/vfs/".into();
     }

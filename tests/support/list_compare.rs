@@ -21,7 +21,13 @@ pub fn assert_same_list(what: &str, got: &Value, want: &Value) {
         out
     };
     let (g, w) = (runs(got), runs(want));
-    assert_eq!(g.len(), w.len(), "{what}: {} rows vs {} expected\n got: {got}\nwant: {want}", got.as_array().unwrap().len(), want.as_array().unwrap().len());
+    assert_eq!(
+        g.len(),
+        w.len(),
+        "{what}: {} rows vs {} expected\n got: {got}\nwant: {want}",
+        got.as_array().unwrap().len(),
+        want.as_array().unwrap().len()
+    );
     for ((gc, grows), (wc, wrows)) in g.iter().zip(&w) {
         assert_eq!(gc, wc, "{what}: Created order differs");
         assert_eq!(grows.len(), wrows.len(), "{what}: rows created at {gc}");

@@ -15,7 +15,10 @@ const CASES: &[(&str, Expected)] = &[
     ("labels.team==platform", Ok(&[("==", "platform", &["labels", "team"])])),
     ("labels.\"tier\"==gold,name~=base", Ok(&[("==", "gold", &["labels", "tier"]), ("~=", "base", &["name"])])),
     ("labels.\"a.b\"==x", Ok(&[("==", "x", &["labels", "a.b"])])),
-    ("target.mediatype==application/vnd.docker.distribution.manifest.v2+json", Ok(&[("==", "application/vnd.docker.distribution.manifest.v2+json", &["target", "mediatype"])])),
+    (
+        "target.mediatype==application/vnd.docker.distribution.manifest.v2+json",
+        Ok(&[("==", "application/vnd.docker.distribution.manifest.v2+json", &["target", "mediatype"])]),
+    ),
     ("name~=/edge$/", Ok(&[("~=", "edge$", &["name"])])),
     ("name~=|a|b|", Err("filters: parse error: [name~=|a| >|b|< |]: unexpected input: b")),
     ("name~=|a\\|b|", Ok(&[("~=", "a|b", &["name"])])),
@@ -51,11 +54,17 @@ const CASES: &[(&str, Expected)] = &[
     ("name=='x'", Ok(&[("==", "'x'", &["name"])])),
     ("name'x", Err("filters: parse error: [name >|'|< x]: expected an operator (\"==\"|\"!=\"|\"~=\")")),
     ("name==a\u{0}", Err("filters: parse error: [name==a >|\u{0}|< ]: unexpected input: \u{fffd}")),
-    ("name==x\u{fffd}", Err("filters: parse error: [name==x >|\u{fffd}|< \u{fffd}\u{fffd}]: unexpected input: \u{fffd}")),
+    (
+        "name==x\u{fffd}",
+        Err("filters: parse error: [name==x >|\u{fffd}|< \u{fffd}\u{fffd}]: unexpected input: \u{fffd}"),
+    ),
     ("name~=[", Ok(&[("~=", "[", &["name"])])),
     ("é==x", Err("filters: parse error: [ >|\u{fffd}|< \u{fffd}==x]: expected field or quoted")),
     ("name==é", Ok(&[("==", "é", &["name"])])),
-    ("labels.a==b,labels.c!=d,name", Ok(&[("==", "b", &["labels", "a"]), ("!=", "d", &["labels", "c"]), ("?", "", &["name"])])),
+    (
+        "labels.a==b,labels.c!=d,name",
+        Ok(&[("==", "b", &["labels", "a"]), ("!=", "d", &["labels", "c"]), ("?", "", &["name"])]),
+    ),
     (" ", Err("filters: parse error: [ ]: expected field or quoted")),
     ("name==x,,y", Err("filters: parse error: [name==x, >|,|< y]: expected field or quoted")),
     ("name!x", Err("filters: parse error: [name >|!|< x]: unsupported operator \"!\"")),
@@ -72,7 +81,10 @@ const CASES: &[(&str, Expected)] = &[
     ("name~=\\d+", Ok(&[("~=", "\\d+", &["name"])])),
     ("name~=a|b", Ok(&[("~=", "a|b", &["name"])])),
     ("name~=/a/,labels.x", Ok(&[("~=", "a", &["name"]), ("?", "", &["labels", "x"])])),
-    ("labels.\"a\"\"b\"", Err("filters: parse error: [labels.\"a\" >|\"|< b\"]: expected an operator (\"==\"|\"!=\"|\"~=\")")),
+    (
+        "labels.\"a\"\"b\"",
+        Err("filters: parse error: [labels.\"a\" >|\"|< b\"]: expected an operator (\"==\"|\"!=\"|\"~=\")"),
+    ),
     ("name==x\u{9}y", Err("filters: parse error: [name==x >|\u{9}|< y]: unexpected input: \u{9}")),
     ("a\u{9}b", Err("filters: parse error: [a\u{9} >|b|< ]: expected an operator (\"==\"|\"!=\"|\"~=\")")),
     ("name ", Err("filters: parse error: [name ]: expected an operator (\"==\"|\"!=\"|\"~=\")")),
@@ -103,7 +115,9 @@ fn parser_table_matches_containerd() {
             (Ok(want), Ok(Filter::All(sels))) => {
                 let got: Vec<_> = sels
                     .iter()
-                    .map(|s| (op_str(s.operator()), String::from_utf8_lossy(s.value()).into_owned(), s.fieldpath().to_vec()))
+                    .map(|s| {
+                        (op_str(s.operator()), String::from_utf8_lossy(s.value()).into_owned(), s.fieldpath().to_vec())
+                    })
                     .collect();
                 let want: Vec<_> = want
                     .iter()
