@@ -23,6 +23,14 @@
 //! and rebuilt by [`Store::open`]. Every mutation is one `Backend::commit`; the in-memory state
 //! changes only after that commit succeeded (mutations run on a copy that replaces the current
 //! state on success).
+//!
+//! # Other writers (tabs, windows, workers, other `Store` objects on the same database)
+//!
+//! The in-memory state is a cache of the records at one [`generation`]. Every mutation is
+//! decided on that state and committed with a guard on that generation; if anyone committed in
+//! between, the commit fails as a whole, the state is reloaded from storage and the mutation
+//! is decided again (so `rmi` of one tag of an image another tab just tagged only untags, as
+//! one dockerd would). Reads call [`Store::sync`] first to see other writers' changes.
 
 use crate::digest::Digest;
 use crate::docker::distribution::DistributionStore;
@@ -34,6 +42,7 @@ use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
 use crate::import::{CancelCheck, Finished, ImportOptions, ImportReport, Imported, Importer};
+use crate::storage::generation::{self, Committed, Generation};
 use crate::storage::{blobs, corrupt_record, decode_record, Backend, Op, Space};
 use futures::{Stream, StreamExt};
 use std::rc::Rc;
@@ -110,7 +119,9 @@ pub struct DockerImportOutcome {
 pub struct Store<B: Backend> {
     backend: B,
     docker: DockerState,
-    /// What [`Store::open`] could not restore, with the reason.
+    /// The generation `docker` was loaded at or last committed.
+    generation: Generation,
+    /// What [`Store::open`] (or the last reload) could not restore, with the reason.
     restore_skipped: Vec<Skipped>,
 }
 
@@ -131,41 +142,81 @@ async fn load_config<B: Backend>(b: &B, id: &Digest) -> std::result::Result<Rc<I
     ImageConfig::parse(raw).map(Rc::new).map_err(|e| e.message)
 }
 
+/// Reads every Docker record, between two reads of the generation: if another writer committed
+/// in between, the reads may mix two states, so they are done again.
+async fn load_consistent<B: Backend>(b: &B) -> Result<(DockerState, Vec<Skipped>, Generation)> {
+    for _ in 0..generation::MAX_ATTEMPTS {
+        let before = generation::read(b).await?;
+        let (docker, skipped) = load(b).await?;
+        if generation::read(b).await? == before {
+            return Ok((docker, skipped, before));
+        }
+    }
+    Err(generation::too_busy("loading the Docker image store"))
+}
+
+/// The Docker view's state from its records (moby's restore rules applied).
+async fn load<B: Backend>(backend: &B) -> Result<(DockerState, Vec<Skipped>)> {
+    let mut docker = DockerState::default();
+    let mut skipped = Vec::new();
+    if let Some(d) = backend.get(Space::Meta, keys::GRAPH_DRIVER).await? {
+        docker.graph_driver = String::from_utf8_lossy(&d).into_owned();
+    }
+    for (key, value) in backend.scan(Space::Meta, keys::LAYERS).await? {
+        docker.layers.insert_loaded(decode_record::<LayerRecord>(&key, &value)?);
+    }
+    for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
+        let record: ImageRecord = decode_record(&key, &value)?;
+        match load_config(backend, &record.id).await {
+            Ok(config) => docker.images.insert_loaded(record, config),
+            Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
+        }
+    }
+    for (key, value) in backend.scan(Space::Meta, keys::REFERENCES).await? {
+        let record: ReferenceRecord = decode_record(&key, &value)?;
+        docker.references.insert_loaded(&record.repository, &key[keys::REFERENCES.len()..], record.image);
+    }
+    let mut dist = crate::docker::model::DistributionRecords::default();
+    for (key, value) in backend.scan(Space::Meta, keys::DIFFID_BY_DIGEST).await? {
+        let blob = Digest::parse(&key[keys::DIFFID_BY_DIGEST.len()..]).map_err(|e| corrupt_record(&key, e))?;
+        let diff = Digest::parse(&String::from_utf8_lossy(&value)).map_err(|e| corrupt_record(&key, e))?;
+        dist.diffid_by_digest.insert(blob, diff);
+    }
+    for (key, value) in backend.scan(Space::Meta, keys::V2METADATA).await? {
+        let diff = Digest::parse(&key[keys::V2METADATA.len()..]).map_err(|e| corrupt_record(&key, e))?;
+        dist.v2metadata_by_diffid.insert(diff, decode_record::<Vec<V2Metadata>>(&key, &value)?);
+    }
+    docker.distribution.insert_loaded(dist);
+    skipped.extend(docker.finish_loading());
+    Ok((docker, skipped))
+}
+
 impl<B: Backend> Store<B> {
     /// Opens a store over `backend`, rebuilding the whole in-memory state from its records.
     pub async fn open(backend: B) -> Result<Self> {
-        let mut docker = DockerState::default();
-        let mut skipped = Vec::new();
-        if let Some(d) = backend.get(Space::Meta, keys::GRAPH_DRIVER).await? {
-            docker.graph_driver = String::from_utf8_lossy(&d).into_owned();
+        let (docker, skipped, generation) = load_consistent(&backend).await?;
+        Ok(Store { backend, docker, generation, restore_skipped: skipped })
+    }
+
+    /// Reloads the state if anyone committed since it was loaded (another tab, another `Store`
+    /// object, this store's containerd view). Returns whether it reloaded.
+    pub async fn sync(&mut self) -> Result<bool> {
+        if generation::read(&self.backend).await? == self.generation {
+            return Ok(false);
         }
-        for (key, value) in backend.scan(Space::Meta, keys::LAYERS).await? {
-            docker.layers.insert_loaded(decode_record::<LayerRecord>(&key, &value)?);
-        }
-        for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
-            let record: ImageRecord = decode_record(&key, &value)?;
-            match load_config(&backend, &record.id).await {
-                Ok(config) => docker.images.insert_loaded(record, config),
-                Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
-            }
-        }
-        for (key, value) in backend.scan(Space::Meta, keys::REFERENCES).await? {
-            let record: ReferenceRecord = decode_record(&key, &value)?;
-            docker.references.insert_loaded(&record.repository, &key[keys::REFERENCES.len()..], record.image);
-        }
-        let mut dist = crate::docker::model::DistributionRecords::default();
-        for (key, value) in backend.scan(Space::Meta, keys::DIFFID_BY_DIGEST).await? {
-            let blob = Digest::parse(&key[keys::DIFFID_BY_DIGEST.len()..]).map_err(|e| corrupt_record(&key, e))?;
-            let diff = Digest::parse(&String::from_utf8_lossy(&value)).map_err(|e| corrupt_record(&key, e))?;
-            dist.diffid_by_digest.insert(blob, diff);
-        }
-        for (key, value) in backend.scan(Space::Meta, keys::V2METADATA).await? {
-            let diff = Digest::parse(&key[keys::V2METADATA.len()..]).map_err(|e| corrupt_record(&key, e))?;
-            dist.v2metadata_by_diffid.insert(diff, decode_record::<Vec<V2Metadata>>(&key, &value)?);
-        }
-        docker.distribution.insert_loaded(dist);
-        skipped.extend(docker.finish_loading());
-        Ok(Store { backend, docker, restore_skipped: skipped })
+        self.reload().await?;
+        Ok(true)
+    }
+
+    async fn reload(&mut self) -> Result<()> {
+        let (docker, skipped, generation) = load_consistent(&self.backend).await?;
+        (self.docker, self.restore_skipped, self.generation) = (docker, skipped, generation);
+        Ok(())
+    }
+
+    /// The generation the in-memory state reflects.
+    pub fn generation(&self) -> &Generation {
+        &self.generation
     }
 
     pub fn backend(&self) -> &B {
@@ -184,18 +235,34 @@ impl<B: Backend> Store<B> {
 
     /// Runs one mutation of the Docker stores: `change` works on a copy of the state and
     /// fills a [`Tx`]; the Tx is committed atomically, and only then does the copy become the
-    /// current state. If `change` or the commit fails, nothing changed.
-    pub async fn commit_docker<R>(&mut self, change: impl FnOnce(&mut DockerState, &mut Tx) -> Result<R>) -> Result<R> {
-        let mut next = self.docker.clone();
-        let mut tx = Tx::new();
-        let out = change(&mut next, &mut tx)?;
-        self.commit_tx(tx).await?;
-        self.docker = next;
-        Ok(out)
+    /// current state. If `change` or the commit fails, nothing changed. If another writer
+    /// committed since the state was loaded, the state is reloaded and `change` runs again on
+    /// the current data.
+    pub async fn commit_docker<R>(
+        &mut self,
+        mut change: impl FnMut(&mut DockerState, &mut Tx) -> Result<R>,
+    ) -> Result<R> {
+        self.sync().await?;
+        for _ in 0..generation::MAX_ATTEMPTS {
+            let mut next = self.docker.clone();
+            let mut tx = Tx::new();
+            let out = change(&mut next, &mut tx)?;
+            match self.commit_tx(tx).await? {
+                Committed::At(g) => {
+                    self.generation = Some(g);
+                    self.docker = next;
+                    return Ok(out);
+                }
+                Committed::Stale => self.reload().await?,
+            }
+        }
+        Err(generation::too_busy("changing the Docker image store"))
     }
 
-    async fn commit_tx(&self, tx: Tx) -> Result<()> {
+    /// Commits `tx` if the store is still at the state's generation.
+    async fn commit_tx(&self, tx: Tx) -> Result<Committed> {
         let mut ops = tx.ops;
+        let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
         for d in &tx.dead_blobs {
             // A blob the Docker view drops may still be content in a containerd namespace.
             if crate::containerd::any_namespace_has_content(&self.backend, d).await? {
@@ -206,9 +273,13 @@ impl<B: Backend> Store<B> {
             }
         }
         if ops.is_empty() {
-            return Ok(());
+            return Ok(Committed::At(self.generation.clone().unwrap_or_default()));
         }
-        self.backend.commit(ops).await
+        let committed = generation::commit_at(&self.backend, &self.generation, ops).await?;
+        if matches!(committed, Committed::At(_)) {
+            blobs::discard_all(&self.backend, &duplicates).await;
+        }
+        Ok(committed)
     }
 
     /// moby's `image.Store.Create`: stores `config` (exact bytes) and registers the image.
@@ -222,7 +293,11 @@ impl<B: Backend> Store<B> {
         let staged = blobs::stage_bytes(&self.backend, config).await?;
         let parsed = Rc::new(parsed);
         let set = staged.set.clone();
-        let result = self.commit_docker(|d, tx| d.images.create(tx, &mut d.layers, parsed, top, staged.ops)).await;
+        // If the config is stored by now (another tab, a containerd namespace), the commit keeps
+        // the stored blob and discards this copy (see `commit_tx`).
+        let result = self
+            .commit_docker(|d, tx| d.images.create(tx, &mut d.layers, parsed.clone(), top.clone(), staged.ops.clone()))
+            .await;
         if result.is_err() {
             blobs::discard(&self.backend, &set).await?;
         }
@@ -241,7 +316,7 @@ impl<B: Backend> Store<B> {
             .chain(import.tar_splits.iter().map(|b| &b.set))
             .cloned()
             .collect();
-        let result = self.merge_docker_import(import).await;
+        let result = self.merge_docker_import(&import).await;
         if result.is_err() {
             // The original error is what matters; chunk sets a failed discard leaves behind
             // are orphans that `blobs::sweep_orphans` collects later.
@@ -252,7 +327,54 @@ impl<B: Backend> Store<B> {
         result
     }
 
-    async fn merge_docker_import(&mut self, import: DockerImport) -> Result<DockerImportOutcome> {
+    /// Merges an import into the current data: decided on the state at its generation and
+    /// committed with a guard on it, decided again if another writer got in between.
+    async fn merge_docker_import(&mut self, import: &DockerImport) -> Result<DockerImportOutcome> {
+        self.sync().await?;
+        for _ in 0..generation::MAX_ATTEMPTS {
+            let DockerImportPlan { mut outcome, mut ops, mut unused_sets, mut next, new_images } =
+                self.plan_docker_import(import).await?;
+            // Configs may be stored already as containerd content: kept, this copy discarded.
+            let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
+            outcome.blobs -= duplicates.len();
+            if ops.is_empty() {
+                // Nothing to write, if the data decided on is still current.
+                if generation::read(&self.backend).await? != self.generation {
+                    self.reload().await?;
+                    continue;
+                }
+            } else {
+                match generation::commit_at(&self.backend, &self.generation, ops).await? {
+                    Committed::At(g) => self.generation = Some(g),
+                    Committed::Stale => {
+                        self.reload().await?;
+                        continue;
+                    }
+                }
+            }
+            // Committed: from here on nothing may fail. A failed discard of an unused chunk set
+            // leaves an orphan for `blobs::sweep_orphans`.
+            unused_sets.extend(duplicates);
+            blobs::discard_all(&self.backend, &unused_sets).await;
+            // The configs are committed now; read them back into the state.
+            for record in new_images {
+                match load_config(&self.backend, &record.id).await {
+                    Ok(config) => {
+                        next.images.insert_loaded(record, config);
+                        outcome.images += 1;
+                    }
+                    Err(why) => outcome.skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
+                }
+            }
+            outcome.skipped.extend(next.finish_loading());
+            self.docker = next;
+            return Ok(outcome);
+        }
+        Err(generation::too_busy("importing"))
+    }
+
+    /// What merging `import` into the current state writes.
+    async fn plan_docker_import(&self, import: &DockerImport) -> Result<DockerImportPlan> {
         let mut outcome = DockerImportOutcome::default();
         let mut ops: Vec<Op> = Vec::new();
         let mut unused_sets: Vec<String> = Vec::new();
@@ -264,43 +386,43 @@ impl<B: Backend> Store<B> {
                 next.graph_driver = driver;
             }
         }
-        for layer in import.layers {
+        for layer in &import.layers {
             if next.layers.contains(&layer.chain_id) {
                 continue;
             }
-            ops.push(Op::put_record(keys::layer(&layer.chain_id), &layer));
-            next.layers.insert_loaded(layer);
+            ops.push(Op::put_record(keys::layer(&layer.chain_id), layer));
+            next.layers.insert_loaded(layer.clone());
             outcome.layers += 1;
         }
         let mut tar_splits_seen = std::collections::BTreeSet::new();
-        for staged in import.tar_splits {
+        for staged in &import.tar_splits {
             let known = blobs::stat(&self.backend, &staged.digest).await?.is_some();
             if known || !tar_splits_seen.insert(staged.digest.clone()) {
-                unused_sets.push(staged.set);
+                unused_sets.push(staged.set.clone());
             } else {
-                ops.extend(staged.ops);
+                ops.extend(staged.ops.iter().cloned());
                 outcome.blobs += 1;
             }
         }
         let mut new_images = Vec::new();
-        for (record, staged) in import.images {
+        for (record, staged) in &import.images {
             if next.images.contains(&record.id) || new_images.iter().any(|r: &ImageRecord| r.id == record.id) {
-                unused_sets.push(staged.set);
+                unused_sets.push(staged.set.clone());
                 continue;
             }
             if staged.digest != record.id {
                 return Err(Error::corrupt(format!("image {}: config blob is {}", record.id, staged.digest)));
             }
-            ops.extend(staged.ops);
+            ops.extend(staged.ops.iter().cloned());
             outcome.blobs += 1;
-            ops.push(Op::put_record(keys::image(&record.id), &record));
-            new_images.push(record);
+            ops.push(Op::put_record(keys::image(&record.id), record));
+            new_images.push(record.clone());
         }
-        for (repository, refs) in import.repositories {
+        for (repository, refs) in &import.repositories {
             for (familiar, id) in refs {
-                let existing = next.references.repositories().get(&repository).and_then(|r| r.get(&familiar)).cloned();
+                let existing = next.references.repositories().get(repository).and_then(|r| r.get(familiar)).cloned();
                 match existing {
-                    Some(old) if old == id => continue,
+                    Some(old) if old == *id => continue,
                     Some(old) if familiar.contains('@') => {
                         outcome.skipped.push(Skipped {
                             subject: familiar.clone(),
@@ -311,11 +433,11 @@ impl<B: Backend> Store<B> {
                     _ => {}
                 }
                 let record = ReferenceRecord { repository: repository.clone(), image: id.clone() };
-                ops.push(Op::put_record(keys::reference(&familiar), &record));
+                ops.push(Op::put_record(keys::reference(familiar), &record));
                 if let Some(old) = existing {
-                    next.references.remove_loaded(&old, &familiar);
+                    next.references.remove_loaded(&old, familiar);
                 }
-                next.references.insert_loaded(&repository, &familiar, id);
+                next.references.insert_loaded(repository, familiar, id.clone());
                 outcome.references += 1;
             }
         }
@@ -333,29 +455,19 @@ impl<B: Backend> Store<B> {
             }
         }
         next.distribution = dist_changed;
-
-        if !ops.is_empty() {
-            self.backend.commit(ops).await?;
-        }
-        // Committed: from here on nothing may fail. A failed discard of an unused chunk set
-        // leaves an orphan for `blobs::sweep_orphans`.
-        for set in &unused_sets {
-            let _ = blobs::discard(&self.backend, set).await;
-        }
-        // The configs are committed now; read them back into the state.
-        for record in new_images {
-            match load_config(&self.backend, &record.id).await {
-                Ok(config) => {
-                    next.images.insert_loaded(record, config);
-                    outcome.images += 1;
-                }
-                Err(why) => outcome.skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
-            }
-        }
-        outcome.skipped.extend(next.finish_loading());
-        self.docker = next;
-        Ok(outcome)
+        Ok(DockerImportPlan { outcome, ops, unused_sets, next, new_images })
     }
+}
+
+/// What [`Store::plan_docker_import`] decided.
+struct DockerImportPlan {
+    outcome: DockerImportOutcome,
+    ops: Vec<Op>,
+    /// Staged chunk sets the import does not need (already stored, or duplicates).
+    unused_sets: Vec<String>,
+    /// The state after the commit (new images' configs are read back after it).
+    next: DockerState,
+    new_images: Vec<ImageRecord>,
 }
 
 /// Imports through the façade: the streaming importer stages blobs, then one commit makes the
@@ -383,10 +495,8 @@ impl<B: Backend> Store<B> {
             }
             Imported::Containerd { import, .. } => {
                 // containerd's records are read from storage on every call: one commit is all.
-                if let Err(e) = self.backend.commit(import.ops).await {
-                    for set in &import.kept_sets {
-                        let _ = blobs::discard(&self.backend, set).await;
-                    }
+                if let Err(e) = self.commit_containerd_import(&import).await {
+                    blobs::discard_all(&self.backend, &import.kept_sets).await;
                     return Err(e);
                 }
                 return Ok(report);
@@ -398,6 +508,50 @@ impl<B: Backend> Store<B> {
         report.blobs = outcome.blobs;
         report.skipped.extend(outcome.skipped);
         Ok(report)
+    }
+}
+
+impl<B: Backend + Clone> Store<B> {
+    /// containerd's garbage collection over every namespace, keeping the Docker view's blobs
+    /// (image configs, tar-splits): decided on the current data of both views, again if another
+    /// writer committed meanwhile.
+    pub async fn gc(&mut self, containerd: &crate::containerd::Containerd<B>) -> Result<crate::containerd::GcResult> {
+        for _ in 0..generation::MAX_ATTEMPTS {
+            self.sync().await?;
+            let mut roots: std::collections::HashSet<Digest> =
+                self.docker.images.map().map(|img| img.id().clone()).collect();
+            roots.extend(self.docker.layers.records().filter_map(|l| l.tar_split.clone()));
+            if let Some(result) = containerd.gc_at(&roots, &self.generation).await? {
+                return Ok(result);
+            }
+        }
+        Err(generation::too_busy("garbage collection"))
+    }
+}
+
+impl<B: Backend> Store<B> {
+    /// Commits a containerd import. Its blobs are published only if nobody stored them since
+    /// the import looked (four imports of the same archive at once publish each blob once; the
+    /// other copies are discarded), decided at the generation the commit is guarded on.
+    async fn commit_containerd_import(&mut self, import: &crate::import::ContainerdImport) -> Result<()> {
+        for _ in 0..generation::MAX_ATTEMPTS {
+            let at = generation::read(&self.backend).await?;
+            let mut ops = import.ops.clone();
+            let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
+            match generation::commit_at(&self.backend, &at, ops).await? {
+                Committed::At(g) => {
+                    // The Docker state is still current if it was before: this commit wrote
+                    // only containerd records and blobs.
+                    if at == self.generation {
+                        self.generation = Some(g);
+                    }
+                    blobs::discard_all(&self.backend, &duplicates).await;
+                    return Ok(());
+                }
+                Committed::Stale => continue,
+            }
+        }
+        Err(generation::too_busy("importing into containerd"))
     }
 }
 

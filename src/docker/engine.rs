@@ -411,6 +411,6 @@ impl<B: Backend> Store<B> {
     /// `POST /images/{name}/tag?repo=&tag=`; returns the new tag's familiar form.
     pub async fn tag_image(&mut self, name_or_id: &str, repo: &str, tag: &str) -> Result<String> {
         let now = now_rfc3339_nano();
-        self.commit_docker(|d, tx| tag_image(d, tx, name_or_id, repo, tag, now)).await
+        self.commit_docker(|d, tx| tag_image(d, tx, name_or_id, repo, tag, now.clone())).await
     }
 }

@@ -63,7 +63,8 @@ impl Backend for MemoryBackend {
         Ok(prefix_range(&t[idx(space)], prefix).map(|(k, _)| k.clone()).collect())
     }
 
-    async fn commit(&self, ops: Vec<Op>) -> Result<()> {
+    async fn commit(&self, mut ops: Vec<Op>) -> Result<()> {
+        let prepared = super::prepare_commit(&mut ops);
         // Apply in place with an undo log; on failure roll back, so the commit is all or
         // nothing without copying the tables.
         let mut tables = self.tables.borrow_mut();
@@ -99,6 +100,12 @@ impl Backend for MemoryBackend {
                         break;
                     }
                 }
+                Op::RequireValue { space, key, value } => {
+                    if tables[idx(space)].get(&key) != value.as_ref() {
+                        outcome = Err(changed_error(&key));
+                        break;
+                    }
+                }
             }
         }
         if outcome.is_err() {
@@ -108,9 +115,16 @@ impl Backend for MemoryBackend {
                     None => tables[t].remove(&key),
                 };
             }
+        } else {
+            prepared.committed();
         }
         outcome
     }
+}
+
+/// The error of a failed [`Op::RequireValue`] guard (the same text on every backend).
+pub fn changed_error(key: &str) -> Error {
+    Error::precondition(format!("{key:?} changed since it was read (another tab or store wrote meanwhile)"))
 }
 
 #[cfg(test)]
@@ -126,7 +140,10 @@ mod tests {
             b.fail_next_commit_after(1);
             let err = b.commit(vec![Op::put_meta("b", "2"), Op::put_meta("c", "3")]).await.unwrap_err();
             assert_eq!(err.code, crate::ErrorCode::Unavailable);
-            assert_eq!(b.keys(Space::Meta, "").await.unwrap(), vec!["a".to_string()]);
+            assert_eq!(
+                b.keys(Space::Meta, "").await.unwrap(),
+                vec!["a".to_string(), super::super::generation::KEY.to_string()]
+            );
             let err = b
                 .commit(vec![Op::put_meta("d", "4"), Op::RequireAbsent { space: Space::Meta, key: "a".into() }])
                 .await
@@ -143,7 +160,10 @@ mod tests {
             b.commit(vec![Op::put_meta("x/1", "a"), Op::put_meta("x/2", "b"), Op::put_meta("y/1", "c")]).await.unwrap();
             assert_eq!(b.scan(Space::Meta, "x/").await.unwrap().len(), 2);
             b.commit(vec![Op::DeletePrefix { space: Space::Meta, prefix: "x/".into() }]).await.unwrap();
-            assert_eq!(b.keys(Space::Meta, "").await.unwrap(), vec!["y/1".to_string()]);
+            assert_eq!(
+                b.keys(Space::Meta, "").await.unwrap(),
+                vec![super::super::generation::KEY.to_string(), "y/1".to_string()]
+            );
             // A clone sees the same data: this is "reopen" for the memory backend.
             assert_eq!(b.clone().get(Space::Meta, "y/1").await.unwrap(), Some(b"c".to_vec()));
         });

@@ -19,6 +19,15 @@ fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
     wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
 }
 
+/// The façade, locked and brought up to date with what other writers (tabs, `Store` objects)
+/// committed, for a read.
+async fn read<T>(facade: Result<Rc<Mutex<Facade>>>, f: impl FnOnce(&Facade) -> Result<T>) -> Result<T> {
+    let facade = facade?;
+    let mut facade = facade.lock().await;
+    facade.sync().await?;
+    f(&facade)
+}
+
 /// A digest list as JS strings.
 fn ids(list: Vec<crate::Digest>) -> Result<JsValue> {
     to_js_value(&list.iter().map(|d| d.as_str()).collect::<Vec<_>>())
@@ -80,7 +89,9 @@ impl Store {
         let prepared = args::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
         promise(async move {
             let ((all, digests, filters), facade) = prepared?;
-            let answer = facade.lock().await.list_images(all, digests, &filters)?;
+            let mut facade = facade.lock().await;
+            facade.sync().await?;
+            let answer = facade.list_images(all, digests, &filters)?;
             to_js_value(&answer)
         })
     }
@@ -89,14 +100,14 @@ impl Store {
     #[wasm_bindgen(js_name = inspectImage, unchecked_return_type = "Promise<ImageInspect>")]
     pub fn inspect_image(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
         let facade = self.facade_for("inspectImage");
-        promise(async move { to_js_value(&facade?.lock().await.inspect_image(&name_or_id)?) })
+        promise(async move { to_js_value(&read(facade, |f| f.inspect_image(&name_or_id)).await?) })
     }
 
     /// `GET /images/{name}/history`.
     #[wasm_bindgen(js_name = imageHistory, unchecked_return_type = "Promise<HistoryResponseItem[]>")]
     pub fn image_history(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
         let facade = self.facade_for("imageHistory");
-        promise(async move { to_js_value(&facade?.lock().await.image_history(&name_or_id)?) })
+        promise(async move { to_js_value(&read(facade, |f| f.image_history(&name_or_id)).await?) })
     }
 
     /// `DELETE /images/{name}?force=&noprune=`.
@@ -133,7 +144,7 @@ impl Store {
     #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
     pub fn search(&self, #[wasm_bindgen(js_name = partialId)] partial_id: String) -> Promise {
         let facade = self.facade_for("search");
-        promise(async move { Ok(JsValue::from_str(facade?.lock().await.search(&partial_id)?.as_str())) })
+        promise(async move { Ok(JsValue::from_str(read(facade, |f| f.search(&partial_id)).await?.as_str())) })
     }
 
     /// The parent image's ID (from the image store's metadata), or null.
@@ -141,7 +152,7 @@ impl Store {
     pub fn image_parent(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
         let facade = self.facade_for("imageParent");
         promise(async move {
-            let parent = facade?.lock().await.image_parent(&name_or_id)?;
+            let parent = read(facade, |f| f.image_parent(&name_or_id)).await?;
             Ok(parent.map_or(JsValue::NULL, |p| JsValue::from_str(p.as_str())))
         })
     }
@@ -150,14 +161,14 @@ impl Store {
     #[wasm_bindgen(js_name = imageChildren, unchecked_return_type = "Promise<string[]>")]
     pub fn image_children(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
         let facade = self.facade_for("imageChildren");
-        promise(async move { ids(facade?.lock().await.image_children(&name_or_id)?) })
+        promise(async move { ids(read(facade, |f| f.image_children(&name_or_id)).await?) })
     }
 
     /// The IDs of the images without children.
     #[wasm_bindgen(js_name = imageHeads, unchecked_return_type = "Promise<string[]>")]
     pub fn image_heads(&self) -> Promise {
         let facade = self.facade_for("imageHeads");
-        promise(async move { ids(facade?.lock().await.image_heads()) })
+        promise(async move { ids(read(facade, |f| Ok(f.image_heads())).await?) })
     }
 
     /// The files of one layer, or the merged view at that layer, from the layers' tar-split.
@@ -170,7 +181,9 @@ impl Store {
         let prepared = args::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
         promise(async move {
             let ((layer, merged), facade) = prepared?;
-            let files = facade.lock().await.layer_files(&name_or_id, layer.as_ref(), merged).await?;
+            let mut facade = facade.lock().await;
+            facade.sync().await?;
+            let files = facade.layer_files(&name_or_id, layer.as_ref(), merged).await?;
             to_js_value(&files)
         })
     }

@@ -6,8 +6,8 @@ use super::backend::{AnyBackend, BackendKind};
 use super::error::to_js_error;
 use super::types::StoreOptions;
 use crate::error::{Error, Result};
-use crate::storage::indexeddb::IdbBackend;
-use crate::storage::{Backend, Space};
+use crate::storage::indexeddb::{Change, IdbBackend};
+use crate::storage::{generation, Backend, Space};
 use futures::lock::Mutex;
 use js_sys::Promise;
 use serde::Serialize;
@@ -15,6 +15,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// The store façade the JS class wraps.
 pub(super) type Facade = crate::store::Store<AnyBackend>;
@@ -82,6 +83,39 @@ impl Store {
         self.closed.get()
     }
 
+    /// Calls `callback` whenever another tab, window, worker or `Store` object changed this
+    /// store (`{ reason: "changed" }`: re-read what you show; this store's own reads already
+    /// see the change), or closed this store's connection by deleting or upgrading the database
+    /// (`{ reason: "closed" }`: open it again). A memory store has no other writers and never
+    /// calls it. Returns a function that unsubscribes.
+    #[wasm_bindgen(js_name = onChange, unchecked_return_type = "() => void")]
+    pub fn on_change(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(event: { reason: \"changed\" | \"closed\" }) => void")]
+        callback: JsValue,
+    ) -> Result<js_sys::Function, JsValue> {
+        let callback: js_sys::Function =
+            callback.dyn_into().map_err(|_| to_js_error(Error::invalid("onChange: callback must be a function")))?;
+        let backend = self.backend_for("onChange").map_err(to_js_error)?;
+        let AnyBackend::IndexedDb(idb) = &*backend else {
+            return Ok(Closure::<dyn FnMut()>::new(|| {}).into_js_value().unchecked_into());
+        };
+        let id = idb.on_change(move |change| {
+            let reason = match change {
+                Change::Changed => "changed",
+                Change::Closed => "closed",
+            };
+            let event = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&event, &JsValue::from_str("reason"), &JsValue::from_str(reason));
+            // A throwing callback must not stop the others; the browser reports it.
+            if let Err(e) = callback.call1(&JsValue::UNDEFINED, &event) {
+                web_sys::console::error_2(&JsValue::from_str("imagestore onChange callback threw:"), &e);
+            }
+        });
+        let idb = idb.clone();
+        Ok(Closure::<dyn FnMut()>::new(move || idb.off_change(id)).into_js_value().unchecked_into())
+    }
+
     /// Name, backend and record counts.
     #[wasm_bindgen(js_name = storeInfo, unchecked_return_type = "Promise<StoreInfo>")]
     pub fn store_info(&self) -> Promise {
@@ -90,7 +124,8 @@ impl Store {
             let info = StoreInfo {
                 name,
                 backend: backend.kind().as_str(),
-                meta_records: backend.keys(Space::Meta, "").await?.len(),
+                // The generation record is bookkeeping, not a record of the store's.
+                meta_records: backend.keys(Space::Meta, "").await?.iter().filter(|k| *k != generation::KEY).count(),
                 chunk_records: backend.keys(Space::Chunks, "").await?.len(),
             };
             to_js_value(&info)
@@ -102,6 +137,8 @@ impl Store {
     /// [`Store::open`] with the backend already chosen (Rust callers and tests).
     pub async fn open_kind(name: String, kind: BackendKind) -> Result<Store> {
         check_name(&name)?;
+        // Other tabs must see this session alive before it stages anything.
+        crate::storage::sessions::announce().await;
         let backend = AnyBackend::open(kind, &name).await?;
         let facade = match crate::store::Store::open(backend.clone()).await {
             Ok(f) => f,
@@ -110,6 +147,9 @@ impl Store {
                 return Err(e.context(format!("opening store {name:?}")));
             }
         };
+        // What closed or killed tabs left half-written goes now. Best effort: the store
+        // opens even if this fails (the next gc() tries again).
+        let _ = crate::storage::blobs::sweep_orphans(&backend).await;
         let containerd = crate::containerd::Containerd::new(backend.clone());
         Ok(Store {
             name,
