@@ -7,8 +7,8 @@
 //! (nor already stored), leases and ingests (no lease store here; ingest data is not
 //! portable), and the other buckets (containers, snapshots, sandboxes).
 
-use super::archive::ContainerdRoot;
-use super::ctr_import::ContainerdImport;
+use super::archive::ctr_import::ContainerdImport;
+use super::archive::files::ContainerdRoot;
 use crate::containerd::meta_import::meta_db_ops;
 use crate::docker::model::Skipped;
 use crate::error::{Error, Result};
