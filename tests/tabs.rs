@@ -210,8 +210,7 @@ fn gc_sweeps_orphan_chunk_sets_of_this_session_at_once_and_keeps_staging_ones() 
         let writing = writing.finish(&backend, None, None).await.unwrap();
         assert_eq!(chunk_keys(&backend), chunks + 3);
 
-        let containerd = imagestore::containerd::Containerd::new(backend.clone());
-        let result = store.gc(&containerd).await.unwrap();
+        let result = store.gc().await.unwrap();
         assert_eq!(result.swept_chunk_sets, 1, "{result:?}");
         assert!(backend.keys(Space::Chunks, &format!("{}/", first.set)).await.unwrap().is_empty());
         // GC also deleted the twice-published blob (no root keeps it): its live chunk set went

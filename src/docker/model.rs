@@ -71,7 +71,7 @@ pub struct Skipped {
 /// Everything an import of a Docker image store produced, after dockerd's restore rules were
 /// applied. Blobs (configs, tar-splits) are already written but not yet visible: their
 /// `StagedBlob::ops` must be committed with the stores' records.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DockerImport {
     /// Images with their config blob (the blob's digest equals the image ID).
     pub images: Vec<(ImageRecord, StagedBlob)>,

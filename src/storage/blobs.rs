@@ -3,7 +3,7 @@
 //!
 //! Layout: the chunks of a blob live in [`Space::Chunks`] under `<set id>/<index>`, written in
 //! their own small commits while the data streams in. The blob becomes visible only when its
-//! record `blob/<digest>` (in [`Space::Meta`]) is committed, usually in the same transaction as
+//! record (`crate::schema::blob`, in [`Space::Meta`]) is committed, usually in the same transaction as
 //! the metadata that refers to it. Chunk sets that no record points to are orphans from a
 //! failed or cancelled write, or of a tab that was closed mid-import; [`sweep_orphans`] removes
 //! them, asking [`super::sessions`] which sets may still be in use.
@@ -34,7 +34,7 @@ pub struct BlobRecord {
 }
 
 pub fn record_key(d: &Digest) -> String {
-    format!("blob/{d}")
+    crate::schema::blob(d)
 }
 
 fn chunk_key(set: &str, index: u64) -> String {
@@ -207,7 +207,7 @@ pub async fn keep_stored<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
     let mut kept = Vec::with_capacity(ops.len());
     for op in std::mem::take(ops) {
         if let Op::Put { space: Space::Meta, key, value } = &op {
-            if key.starts_with("blob/") && b.get(Space::Meta, key).await?.is_some() {
+            if key.starts_with(crate::schema::BLOBS) && b.get(Space::Meta, key).await?.is_some() {
                 if let Ok(rec) = serde_json::from_slice::<BlobRecord>(value) {
                     duplicates.push(rec.chunks);
                 }
@@ -233,7 +233,7 @@ pub fn sets_settled_by(ops: &[Op]) -> Vec<String> {
     let mut out = Vec::new();
     for op in ops {
         match op {
-            Op::Put { space: Space::Meta, key, value } if key.starts_with("blob/") => {
+            Op::Put { space: Space::Meta, key, value } if key.starts_with(crate::schema::BLOBS) => {
                 if let Ok(rec) = serde_json::from_slice::<BlobRecord>(value) {
                     out.push(rec.chunks);
                 }
@@ -278,7 +278,7 @@ async fn try_sweep<B: Backend>(b: &B) -> Result<Option<usize>> {
     // Chunk keys first, records second: a set published in between is then seen as live.
     let keys = b.keys(Space::Chunks, "").await?;
     let mut live = std::collections::HashSet::new();
-    for (_, v) in b.scan(Space::Meta, "blob/").await? {
+    for (_, v) in b.scan(Space::Meta, crate::schema::BLOBS).await? {
         if let Ok(rec) = serde_json::from_slice::<BlobRecord>(&v) {
             live.insert(rec.chunks);
         }

@@ -17,7 +17,7 @@ use super::{fresh_id, Backend, Op, Space};
 use crate::error::Result;
 
 /// The generation record's key.
-pub const KEY: &str = "store/generation";
+pub const KEY: &str = crate::schema::GENERATION;
 
 /// The generation a reader saw: the record's value, `None` for a store never written.
 pub type Generation = Option<String>;

@@ -119,11 +119,10 @@ impl Store {
     /// configs and tar-splits) are kept.
     #[wasm_bindgen(unchecked_return_type = "Promise<GcResult>")]
     pub fn gc(&self) -> Promise {
-        let prepared = self.containerd_for("gc").and_then(|c| Ok((c, self.facade_for("gc")?)));
+        let facade = self.facade_for("gc");
         promise(async move {
-            let (c, facade) = prepared?;
-            // Holding the façade keeps this store's Docker imports and deletes out while GC runs.
-            let r = facade.lock().await.gc(&c).await?;
+            // Holding the façade keeps Docker imports and deletes out while GC runs.
+            let r = facade?.lock().await.gc().await?;
             #[derive(Serialize)]
             #[serde(rename_all = "camelCase")]
             struct Out {

@@ -150,7 +150,7 @@ impl Store {
         // What closed or killed tabs left half-written goes now. Best effort: the store
         // opens even if this fails (the next gc() tries again).
         let _ = crate::storage::blobs::sweep_orphans(&backend).await;
-        let containerd = crate::containerd::Containerd::new(backend.clone());
+        let containerd = facade.containerd().clone();
         Ok(Store {
             name,
             backend: Rc::new(backend),
