@@ -47,20 +47,31 @@ pub struct Store<B: Backend> {
 }
 
 /// Reads the Docker view between two reads of the generation: if another writer committed in
-/// between, the reads may mix two states, so they are done again.
+/// between, the reads may mix two states, so they are done again. Config summary shards that
+/// did not match are rewritten (a cache refresh, guarded like any commit; a failure to write
+/// them does not fail the load).
 async fn load_consistent<B: Backend>(b: &B) -> Result<(DockerState, Vec<Skipped>, Generation)> {
     for _ in 0..generation::MAX_ATTEMPTS {
         let before = generation::read(b).await?;
-        let (docker, skipped) = DockerState::load(b).await?;
-        if generation::read(b).await? == before {
-            return Ok((docker, skipped, before));
+        let loaded = DockerState::load(b).await?;
+        if generation::read(b).await? != before {
+            continue;
         }
+        let mut at = before;
+        if !loaded.summary_repairs.is_empty() {
+            if let Ok(Committed::At(g)) = generation::commit_at(b, &at, loaded.summary_repairs).await {
+                at = Some(g);
+            }
+        }
+        return Ok((loaded.state, loaded.skipped, at));
     }
     Err(generation::too_busy("loading the Docker image store"))
 }
 
 impl<B: Backend + Clone> Store<B> {
-    /// Opens a store over `backend`, rebuilding the Docker view's state from its records.
+    /// Opens a store over `backend`, rebuilding the Docker view's state from its records. Config
+    /// summary shards that did not match (missing, stale or corrupt) are rewritten; that write
+    /// is only a cache refresh, so its failure does not fail the open.
     pub async fn open(backend: B) -> Result<Self> {
         let (docker, restore_skipped, generation) = load_consistent(&backend).await?;
         let containerd = Containerd::new(backend.clone());
@@ -123,6 +134,8 @@ impl<B: Backend> Store<B> {
             let mut next = self.docker.clone();
             let mut tx = Tx::new();
             let out = change(&mut next, &mut tx)?;
+            let summary = next.summary_ops(&tx.images_changed);
+            tx.ops.extend(summary);
             match self.commit_tx(tx).await? {
                 Committed::At(g) => {
                     self.generation = Some(g);
@@ -186,6 +199,8 @@ impl<B: Backend> Store<B> {
         let staged = blobs::stage_bytes(&self.backend, config).await?;
         let parsed = Rc::new(parsed);
         let set = staged.set.clone();
+        // If the config is stored by now (another tab, a containerd namespace), the commit keeps
+        // the stored blob and discards this copy (see `commit_tx`).
         let result = self
             .commit_docker(|d, tx| d.images.create(tx, &mut d.layers, parsed.clone(), top.clone(), staged.ops.clone()))
             .await;
@@ -203,7 +218,7 @@ impl<B: Backend> Store<B> {
         let staged_sets: Vec<String> = import
             .images
             .iter()
-            .map(|(_, b)| &b.set)
+            .map(|i| &i.blob.set)
             .chain(import.tar_splits.iter().map(|b| &b.set))
             .cloned()
             .collect();
@@ -247,9 +262,8 @@ impl<B: Backend> Store<B> {
             // leaves an orphan for `blobs::sweep_orphans`.
             blobs::discard_all(&self.backend, &plan.unused_sets).await;
             blobs::discard_all(&self.backend, &duplicates).await;
-            let (next, outcome) = plan.finish(&self.backend).await;
-            self.docker = next;
-            return Ok(outcome);
+            self.docker = plan.next;
+            return Ok(plan.outcome);
         }
         Err(generation::too_busy("importing"))
     }
