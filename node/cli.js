@@ -69,7 +69,7 @@ function defaultStore() {
 /** "now" for relative times; IMAGESTORE_NOW (Unix seconds or an ISO time) pins it for tests. */
 function now() {
   const pinned = process.env.IMAGESTORE_NOW;
-  if (pinned) return /^\d+$/.test(pinned) ? Number(pinned) : Date.parse(pinned) / 1000;
+  if (pinned) return /^\d+(\.\d+)?$/.test(pinned) ? Number(pinned) : Date.parse(pinned) / 1000;
   return Date.now() / 1000;
 }
 
@@ -283,12 +283,13 @@ async function cmdCtr(store, argv) {
     const infos = [];
     await ns.content.walk((info) => infos.push(info), ...filters);
     const t = now();
-    const lines = ["DIGEST\tSIZE\tAGE\tLABELS"];
+    const lines = [["DIGEST", "SIZE", "AGE", "LABELS"]];
     for (const i of infos) {
       const labels = Object.entries(i.labels ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(",") || "-";
-      lines.push(`${i.digest}\t${fmt.humanSize(i.size)}\t${fmt.humanDuration(t - Date.parse(i.createdAt) / 1000)}\t${labels}`);
+      lines.push([i.digest, fmt.humanSize(i.size), fmt.humanDuration(t - Date.parse(i.createdAt) / 1000), labels]);
     }
-    return out(lines);
+    // ctr content ls: tabwriter.NewWriter(os.Stdout, 1, 8, 1, '\t', 0) — padded with tabs.
+    return out(fmt.tabwriterTabs(lines));
   }
   throw new UsageError(`ctr: supported: "images ls", "content ls"`);
 }

@@ -157,6 +157,31 @@ function tabwriter(lines, { minwidth = 10, padding = 3 } = {}) {
     .join("\n");
 }
 
+/**
+ * Go's text/tabwriter padding with tabs (minwidth 1, tabwidth 8, padding 1, '\t'), as ctr's
+ * `content ls` uses it: a column is its widest cell + 1 rounded up to a multiple of 8, and a
+ * cell is followed by as many tabs as reach it.
+ */
+function tabwriterTabs(lines, { minwidth = 1, tabwidth = 8, padding = 1 } = {}) {
+  const widths = [];
+  for (const cells of lines) {
+    cells.slice(0, -1).forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? minwidth, [...c].length + padding);
+    });
+  }
+  return lines
+    .map((cells) =>
+      cells
+        .map((c, i) => {
+          if (i === cells.length - 1) return c;
+          const cellw = Math.ceil(widths[i] / tabwidth) * tabwidth;
+          return c + "\t".repeat(Math.ceil((cellw - [...c].length) / tabwidth));
+        })
+        .join(""),
+    )
+    .join("\n");
+}
+
 /** `docker images` as a table (or `-q`), from `GET /images/json` answers. */
 function imagesTable(images, { digests = false, quiet = false, noTrunc = false, now }) {
   const id = (i) => (noTrunc ? i.Id : truncateId(i.Id));
@@ -218,6 +243,7 @@ module.exports = {
   imageRows,
   imageJson,
   tabwriter,
+  tabwriterTabs,
   imagesTable,
   historyTable,
   historyJson,
