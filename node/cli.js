@@ -201,7 +201,8 @@ async function cmdInspect(store, argv) {
     }
   }
   // The docker CLI prints the array with 4-space indentation, HTML characters escaped.
-  out(goJson(found, 4));
+  // The docker CLI indents the daemon's JSON as it came (dockerd does not escape HTML characters).
+  out(JSON.stringify(found, null, 4));
   if (errors.length) throw new Exit(1, errors.join("\n"));
 }
 

@@ -84,7 +84,8 @@ function makeHandler(store, { storeDir }) {
       };
     }
     if (route === "/info" && method === "GET") {
-      const images = await store.listImages({ all: false });
+      // dockerd counts every image of the store (intermediate ones too).
+      const images = await store.listImages({ all: true });
       return {
         body: {
           ID: "imagestore",

@@ -68,7 +68,7 @@ for (const name of ["basic", "debian", "scale200"]) {
   });
 
   test(`${name}: imagestore inspect prints dockerd's inspect JSON for every image`, async () => {
-    const dir = fixture(name, "expected", "api", "inspect");
+    const dir = fixture(name, "expected", "inspect"); // what `docker image inspect ID` printed
     const files = readdirSync(dir);
     const ids = files.map((f) => f.replace(".json", ""));
     const r = await imagestore(stores[name], ["inspect", ...ids]);
@@ -76,11 +76,13 @@ for (const name of ["basic", "debian", "scale200"]) {
     assert.ok(r.stdout.startsWith("[\n    {\n        \"Id\": "), "4-space indented array");
     const got = JSON.parse(r.stdout);
     files.forEach((f, i) => {
-      const want = JSON.parse(readFileSync(join(dir, f), "utf8"));
-      // GraphDriver.Data holds dockerd's paths on its host (a known difference, see README).
-      delete want.GraphDriver;
-      delete got[i].GraphDriver;
-      assert.deepEqual(got[i], want, f);
+      // Text, not values: dockerd's field order and the CLI's indentation count. The one known
+      // difference: GraphDriver.Name is the driver folder's name, which this tar does not hold.
+      const want = readFileSync(join(dir, f), "utf8");
+      const driver = JSON.parse(want)[0].GraphDriver.Name;
+      assert.equal(got[i].GraphDriver.Name, "");
+      got[i].GraphDriver.Name = driver;
+      assert.equal(JSON.stringify([got[i]], null, 4) + "\n", want, f);
     });
   });
 }
