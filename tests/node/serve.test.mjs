@@ -12,7 +12,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, assertBuilt, assertSameRuns, fixture, imagestore, readLines, run } from "./cli_support.mjs";
 
-const DOCKER = process.env.DOCKER_CLI ?? "/usr/local/bin/docker";
+// The docker CLI on PATH (scripts/setup.sh installs Debian's docker.io when there is none).
+const DOCKER =
+  process.env.DOCKER_CLI ??
+  ["/usr/local/bin/docker", "/usr/bin/docker", ...(process.env.PATH ?? "").split(":").map((d) => join(d, "docker"))].find((p) => existsSync(p)) ??
+  "docker";
 let work;
 let store;
 let mirror; // a copy of the served store for `imagestore` itself (serve holds the store's lock)
@@ -53,7 +57,7 @@ function request(method, path) {
 
 before(async () => {
   assertBuilt();
-  assert.ok(existsSync(DOCKER), `the docker CLI is not at ${DOCKER} (scripts/setup.sh installs it)`);
+  assert.ok(existsSync(DOCKER), `no docker CLI found (${DOCKER}): run scripts/setup.sh, which installs docker.io`);
   work = mkdtempSync(join(tmpdir(), "imagestore-serve-test-"));
   dockerConfig = join(work, "docker-config"); // no user config, no credential helpers
   store = join(work, "store");
