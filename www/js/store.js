@@ -4,10 +4,18 @@ import { Store } from "imagestore";
 export const STORE_NAME = "imagestore-page";
 
 let current = null;
+const openedHooks = [];
 
 export async function openStore() {
   current = await Store.open(STORE_NAME);
+  for (const hook of openedHooks) hook(current);
   return current;
+}
+
+/** Calls `hook(store)` now (if a store is open) and each time the page opens the store again. */
+export function whenOpened(hook) {
+  openedHooks.push(hook);
+  if (current) hook(current);
 }
 
 export function store() {
