@@ -112,6 +112,8 @@ pub struct Store<B: Backend> {
     docker: DockerState,
     /// What [`Store::open`] could not restore, with the reason.
     restore_skipped: Vec<Skipped>,
+    /// Parsed tar-splits and change sets for the analyses (`crate::store_analysis`).
+    analysis: crate::store_analysis::AnalysisCache,
 }
 
 /// The driver name in an imported folder path such as `var/lib/docker/image/overlay2/`.
@@ -165,7 +167,7 @@ impl<B: Backend> Store<B> {
         }
         docker.distribution.insert_loaded(dist);
         skipped.extend(docker.finish_loading());
-        Ok(Store { backend, docker, restore_skipped: skipped })
+        Ok(Store { backend, docker, restore_skipped: skipped, analysis: Default::default() })
     }
 
     pub fn backend(&self) -> &B {
@@ -175,6 +177,10 @@ impl<B: Backend> Store<B> {
     /// The Docker stores (read-only; change them through [`Store::commit_docker`]).
     pub fn docker(&self) -> &DockerState {
         &self.docker
+    }
+
+    pub(crate) fn analysis_cache(&self) -> &crate::store_analysis::AnalysisCache {
+        &self.analysis
     }
 
     /// Records that [`Store::open`] found but could not restore, with the reason.
