@@ -396,11 +396,10 @@ pub fn analyze(trees: &[DiveTree]) -> DiveAnalysis {
     }
 }
 
-/// Go's `sort.Sort` by cumulative size, ascending: an insertion sort up to 12 elements (stable,
-/// which is what decides the order of equal sizes in dive's lists); beyond that Go's pdqsort
-/// is not stable, and equal sizes keep their discovery order here.
+/// dive's `sort.Sort(inefficientMatches)`: ascending cumulative size, ties as Go's unstable
+/// sort leaves them.
 fn go_sort_by_size(v: &mut [WastedFile]) {
-    v.sort_by_key(|w| w.size_bytes);
+    super::go_sort::sort(v, |a, b| a.size_bytes < b.size_bytes);
 }
 
 /// One of dive's CI rules with its verdict.
@@ -564,4 +563,56 @@ pub fn layer_commands(
 /// The trees of an image's layers, bottom first.
 pub fn trees(layers: &[&[TarEntry]]) -> Vec<DiveTree> {
     layers.iter().map(|l| DiveTree::from_layer(l)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::changes::tests::entry;
+    use crate::formats::tar_split::EntryKind::*;
+
+    #[test]
+    fn dive_quirks_deleted_files_cost_nothing_and_a_missing_whiteout_stops_the_layer() {
+        let l0 = vec![entry("a/", Dir, 0, None), entry("a/x", File, 5, Some(1)), entry("b", File, 3, Some(2))];
+        // `.wh.zz` deletes nothing that exists: dive's visit of this layer stops there, so `c`
+        // (after it in name order) is never counted.
+        let l1 = vec![entry(".wh.b", File, 0, None), entry(".wh.zz", File, 0, None), entry("c", File, 4, Some(3))];
+        let l2 = vec![entry("b", File, 3, Some(2))];
+        let a = analyze(&trees(&[&l0, &l1, &l2]));
+        assert_eq!(a.layer_sizes, [8, 4, 3]);
+        assert_eq!((a.size_bytes, a.user_size_bytes, a.inefficient_bytes), (15, 7, 6));
+        assert_eq!(a.wasted, [WastedFile { path: "/b".into(), count: 3, size_bytes: 6 }]);
+        // Σmin = 5 (a/x) + 0 (b) − 1 (zz, never sized); Σcumulative = 5 + 6 + 0.
+        assert_eq!(a.efficiency_score, 4.0 / 11.0);
+        assert_eq!(a.wasted_user_percent, 6.0 / 7.0);
+    }
+
+    #[test]
+    fn a_deleted_directory_costs_its_whole_subtree_and_opaque_markers_are_ignored() {
+        let l0 = vec![entry("d/", Dir, 0, None), entry("d/x", File, 5, Some(1)), entry("d/y", File, 7, Some(2))];
+        let l1 = vec![entry(".wh.d", File, 0, None), entry("e/", Dir, 0, None), entry("e/.wh..wh..opq", File, 0, None)];
+        let l2 = vec![entry("d/", Dir, 0, None), entry("d/x", File, 5, Some(1))];
+        let t = trees(&[&l0, &l1, &l2]);
+        let listed: Vec<String> = t[1].file_list().into_iter().map(|f| f.path).collect();
+        assert_eq!(listed, [".wh.d", "e"], "the opaque marker is not in dive's tree");
+        let a = analyze(&t);
+        // /d is a leaf only in l1 (12 bytes deleted); /d/x seen twice (5 + 5).
+        assert_eq!(a.wasted, [WastedFile { path: "/d/x".into(), count: 2, size_bytes: 10 }]);
+        assert_eq!(a.efficiency_score, (5.0 + 7.0 + 12.0 + 0.0) / (10.0 + 7.0 + 12.0 + 0.0));
+        assert_eq!(go_file_mode(0o4755, b'0'), (1 << 23) | 0o755);
+        assert_eq!(go_file_mode(0o755, b'5'), (1 << 31) | 0o755);
+    }
+
+    #[test]
+    fn ci_rules_parse_like_dive() {
+        assert_eq!(parse_bytes("20MB"), Some(20_000_000));
+        assert_eq!(parse_bytes("20Mb"), Some(20_000_000));
+        assert_eq!(parse_bytes("1 KiB"), Some(1024));
+        assert_eq!(parse_bytes("12"), Some(12));
+        assert_eq!(parse_bytes("lots"), None);
+        let a = analyze(&trees(&[]));
+        assert_eq!((a.efficiency_score, a.size_bytes), (1.0, 0));
+        let rules = evaluate_rules(&a, &CiRules::default()).unwrap();
+        assert!(rules.iter().all(|r| r.pass != Some(false)), "{rules:?}");
+    }
 }

@@ -13,6 +13,7 @@ pub mod changes;
 pub mod df;
 pub mod diff;
 pub mod dive;
+mod go_sort;
 mod paths;
 pub mod search;
 
