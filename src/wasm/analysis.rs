@@ -198,7 +198,7 @@ impl Store {
     pub fn efficiency(
         &self,
         #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
-        #[wasm_bindgen(unchecked_optional_param_type = "EfficiencyRules")] rules_given: JsValue,
+        #[wasm_bindgen(js_name = rules, unchecked_optional_param_type = "EfficiencyRules")] rules_given: JsValue,
     ) -> Promise {
         let prepared = rules(&rules_given).and_then(|r| Ok((r, self.facade_for("efficiency")?)));
         promise(async move {
