@@ -1,7 +1,7 @@
 // Store-size figures of the built package (pkg/web) in headless Chromium with real IndexedDB, run
 // by scripts/bench.sh (issue #12's targets):
 //
-//   node scripts/bench-store.mjs FILE NAME
+//   node scripts/bench-store.mjs FILE NAME [IMPORT_TARGET_S REOPEN_TARGET_S LIST_TARGET_MS]
 //
 // Imports FILE into a fresh IndexedDB store, closes it, reloads the page (a new JS realm: the
 // wasm is instantiated again, nothing is cached in memory) and times `Store.open` of the same
@@ -12,7 +12,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer } from "./serve.mjs";
 
-const [file, name] = process.argv.slice(2);
+const [file, name, importTarget, reopenTarget, listTarget] = process.argv.slice(2);
+const target = (t, unit) => (t ? ` [target ≤ ${t} ${unit}]` : "");
 if (!file || !name) {
   console.error("usage: node scripts/bench-store.mjs FILE NAME");
   process.exit(64);
@@ -51,7 +52,7 @@ try {
     }
   }, { url: `/input/${encodeURIComponent(basename(file))}`, db });
   if (!imported.ok) throw new Error(`import failed: ${imported.why}`);
-  console.log(`bench: ${label}: import: ${imported.secs.toFixed(2)} s (${(imported.size / 1e6).toFixed(1)} MB, ${imported.images} images)`);
+  console.log(`bench: ${label}: import: ${imported.secs.toFixed(2)} s (${(imported.size / 1e6).toFixed(1)} MB, ${imported.images} images)${target(importTarget, "s")}`);
 
   await page.reload();
   const reopened = await page.evaluate(async (db) => {
@@ -75,9 +76,9 @@ try {
     return { openMs, listMs, count, memoryBefore, memoryAfterOpen };
   }, db);
   const mb = (b) => (b / 1e6).toFixed(0);
-  console.log(`bench: ${label}: reopen (page reload, Store.open): ${(reopened.openMs / 1000).toFixed(3)} s`);
-  console.log(`bench: ${label}: listImages({all:true}): ${reopened.listMs.toFixed(1)} ms (${reopened.count} images, median of 5)`);
-  console.log(`bench: ${label}: wasm memory after reopen: ${mb(reopened.memoryAfterOpen)} MB (${mb(reopened.memoryBefore)} MB before)`);
+  console.log(`bench: ${label}: reopen (page reload, Store.open): ${(reopened.openMs / 1000).toFixed(3)} s${target(reopenTarget, "s")}`);
+  console.log(`bench: ${label}: listImages({all:true}): ${reopened.listMs.toFixed(1)} ms (${reopened.count} images, median of 5)${target(listTarget, "ms")}`);
+  console.log(`bench: ${label}: peak wasm memory by the end of the reopen: ${mb(reopened.memoryAfterOpen)} MB (${mb(reopened.memoryBefore)} MB before)`);
 } catch (e) {
   console.log(`bench: ${label}: failed: ${e.message}`);
   failed = true;
