@@ -44,6 +44,8 @@ pub struct Store<B: Backend> {
     generation: Generation,
     /// What [`Store::open`] (or the last reload) could not restore, with the reason.
     restore_skipped: Vec<Skipped>,
+    /// Parsed tar-splits and change sets for the analyses (`crate::store_analysis`).
+    analysis: crate::store_analysis::AnalysisCache,
 }
 
 /// Reads the Docker view between two reads of the generation: if another writer committed in
@@ -75,7 +77,7 @@ impl<B: Backend + Clone> Store<B> {
     pub async fn open(backend: B) -> Result<Self> {
         let (docker, restore_skipped, generation) = load_consistent(&backend).await?;
         let containerd = Containerd::new(backend.clone());
-        Ok(Store { backend, docker, containerd, generation, restore_skipped })
+        Ok(Store { backend, docker, containerd, generation, restore_skipped, analysis: Default::default() })
     }
 }
 
@@ -92,6 +94,10 @@ impl<B: Backend> Store<B> {
     /// The containerd view (clones share its open-ingest locks).
     pub fn containerd(&self) -> &Containerd<B> {
         &self.containerd
+    }
+
+    pub(crate) fn analysis_cache(&self) -> &crate::store_analysis::AnalysisCache {
+        &self.analysis
     }
 
     /// Records that [`Store::open`] found but could not restore, with the reason.
