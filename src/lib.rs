@@ -5,6 +5,7 @@
 //! depend on higher ones, and nothing below [`wasm`] knows about JavaScript.
 
 pub mod containerd;
+pub mod contents;
 pub mod digest;
 pub mod docker;
 pub mod error;

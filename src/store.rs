@@ -17,6 +17,8 @@
 //!                                                (one entry of repositories.json)
 //! docker/dist/diffid-by-digest/<blob digest>     DiffID text (distribution/diffid-by-digest)
 //! docker/dist/v2metadata-by-diffid/<diff id>     JSON array of V2Metadata (distribution/v2metadata-by-diffid)
+//! docker/layer-blob/<diff id>                     LayerBlobRecord JSON {diff_id, blob, compression, size}: the
+//!                                                layer's tar kept as blob/<blob> (crate::contents::layer_blobs)
 //! ```
 //!
 //! Everything else (children, digest set, reference counts, by-ID reference index) is derived
@@ -24,6 +26,7 @@
 //! changes only after that commit succeeded (mutations run on a copy that replaces the current
 //! state on success).
 
+use crate::contents::layer_blobs::{self, LayerBlobRecord, LayerBlobs};
 use crate::digest::Digest;
 use crate::docker::distribution::DistributionStore;
 use crate::docker::images::{check_config, ImageStore};
@@ -73,6 +76,8 @@ pub struct DockerState {
     pub layers: LayerStore,
     pub references: ReferenceStore,
     pub distribution: DistributionStore,
+    /// Which layers have their tar in the store (by DiffID).
+    pub contents: LayerBlobs,
     /// `GraphDriver.Name` in inspect (from the imported `image/<driver>/` folder).
     pub graph_driver: String,
 }
@@ -164,6 +169,9 @@ impl<B: Backend> Store<B> {
             dist.v2metadata_by_diffid.insert(diff, decode_record::<Vec<V2Metadata>>(&key, &value)?);
         }
         docker.distribution.insert_loaded(dist);
+        for (key, value) in backend.scan(Space::Meta, layer_blobs::KEY_PREFIX).await? {
+            docker.contents.insert_loaded(decode_record::<LayerBlobRecord>(&key, &value)?);
+        }
         skipped.extend(docker.finish_loading());
         Ok(Store { backend, docker, restore_skipped: skipped })
     }
@@ -189,6 +197,8 @@ impl<B: Backend> Store<B> {
         let mut next = self.docker.clone();
         let mut tx = Tx::new();
         let out = change(&mut next, &mut tx)?;
+        // Layer tars no remaining layer uses go with the last layer of their DiffID.
+        next.contents.drop_unused(&mut tx, &next.layers);
         self.commit_tx(tx).await?;
         self.docker = next;
         Ok(out)
@@ -239,6 +249,7 @@ impl<B: Backend> Store<B> {
             .iter()
             .map(|(_, b)| &b.set)
             .chain(import.tar_splits.iter().map(|b| &b.set))
+            .chain(import.layer_blobs.iter().map(|(_, b)| &b.set))
             .cloned()
             .collect();
         let result = self.merge_docker_import(import).await;
@@ -281,6 +292,22 @@ impl<B: Backend> Store<B> {
                 ops.extend(staged.ops);
                 outcome.blobs += 1;
             }
+        }
+        let mut blobs_seen = std::collections::BTreeSet::new();
+        for (record, staged) in import.layer_blobs {
+            if next.contents.contains(&record.diff_id) {
+                unused_sets.push(staged.set);
+                continue;
+            }
+            let known = blobs::stat(&self.backend, &staged.digest).await?.is_some();
+            if known || !blobs_seen.insert(staged.digest.clone()) {
+                unused_sets.push(staged.set);
+            } else {
+                ops.extend(staged.ops);
+                outcome.blobs += 1;
+            }
+            ops.push(Op::put_record(layer_blobs::key(&record.diff_id), &record));
+            next.contents.insert_loaded(record);
         }
         let mut new_images = Vec::new();
         for (record, staged) in import.images {

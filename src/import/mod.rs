@@ -33,7 +33,7 @@ mod ctr_docker_index;
 mod ctr_import;
 mod ctr_root;
 mod docker_load;
-mod go_json;
+pub(crate) mod go_json;
 mod gzip;
 mod layer_scan;
 mod progress;
@@ -91,7 +91,13 @@ impl Imported {
     pub fn staged_sets(&self) -> Vec<String> {
         match self {
             Imported::DockerImageStore(d) | Imported::DockerLoad(d) => {
-                d.images.iter().map(|(_, blob)| blob).chain(&d.tar_splits).map(|b| b.set.clone()).collect()
+                d.images
+                .iter()
+                .map(|(_, blob)| blob)
+                .chain(&d.tar_splits)
+                .chain(d.layer_blobs.iter().map(|(_, blob)| blob))
+                .map(|b| b.set.clone())
+                .collect()
             }
             Imported::Containerd { import, .. } => import.kept_sets.clone(),
         }

@@ -117,7 +117,7 @@ impl Store {
     }
 
     /// containerd's garbage collection over every namespace; the Docker view's blobs (image
-    /// configs and tar-splits) are kept.
+    /// configs, tar-splits and layer tars) are kept.
     #[wasm_bindgen(unchecked_return_type = "Promise<GcResult>")]
     pub fn gc(&self) -> Promise {
         let prepared = self.containerd_for("gc").and_then(|c| Ok((c, self.facade_for("gc")?)));
@@ -128,6 +128,7 @@ impl Store {
             let docker = facade.docker();
             let mut roots: HashSet<Digest> = docker.images.map().map(|img| img.id().clone()).collect();
             roots.extend(docker.layers.records().filter_map(|l| l.tar_split.clone()));
+            roots.extend(docker.contents.records().map(|r| r.blob.clone()));
             let r = c.gc(&roots).await?;
             #[derive(Serialize)]
             #[serde(rename_all = "camelCase")]

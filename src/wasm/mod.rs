@@ -3,6 +3,7 @@
 
 mod backend;
 mod containerd;
+mod contents;
 mod docker;
 mod docker_types;
 mod error;
