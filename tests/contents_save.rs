@@ -49,7 +49,8 @@ fn docker_save_matches_docker_20_10_entry_by_entry() {
     let real = fixture("docker20/basic/docker-save.tar");
     let store = loaded_store(&real);
     let real_items = tar_items(&real);
-    let manifest: Value = serde_json::from_slice(&real_items.iter().find(|i| i.path == "manifest.json").unwrap().data).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&real_items.iter().find(|i| i.path == "manifest.json").unwrap().data).unwrap();
     let names = names_in_manifest_order(&manifest);
     // Folders whose layer.tar is a symlink carry the time of the save: use the real one's.
     let now = symlink_dir_time(&real);
@@ -76,7 +77,8 @@ fn gzip_layers_loaded_are_saved_as_the_plain_tars_docker_writes() {
         it.data = gzip(&it.data);
     }
     let store = loaded_store(&build_tar(&items));
-    let manifest: Value = serde_json::from_slice(&items.iter().find(|i| i.path == "manifest.json").unwrap().data).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&items.iter().find(|i| i.path == "manifest.json").unwrap().data).unwrap();
     let ours = save(&store, &names_in_manifest_order(&manifest), symlink_dir_time(&real));
     assert!(ours == real, "byte-identical to the real save");
 }
@@ -88,7 +90,8 @@ fn save_by_repository_name_and_id() {
     // A bare repository name selects all of its tags; an ID selects the image untagged.
     let out = save(&store, &["local/base".to_string(), "4afb125595bd".to_string()], 0);
     let items = tar_items(&out);
-    let manifest: Value = serde_json::from_slice(&items.iter().find(|i| i.path == "manifest.json").unwrap().data).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&items.iter().find(|i| i.path == "manifest.json").unwrap().data).unwrap();
     let m = manifest.as_array().unwrap();
     assert_eq!(m.len(), 2);
     assert_eq!(m[0]["RepoTags"], serde_json::json!(["local/base:1", "local/base:latest"]));
@@ -106,7 +109,9 @@ fn image_store_without_layer_contents_names_the_missing_layers() {
     let store = loaded_store(&fixture("docker20/basic/image-store.tar"));
     let e = store.save(&["local/edge:latest".to_string()], ExportFormat::Docker, 0).err().unwrap();
     assert_eq!(e.code, ErrorCode::FailedPrecondition);
-    let inspect = fixture_json("docker20/basic/expected/inspect/4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05.json");
+    let inspect = fixture_json(
+        "docker20/basic/expected/inspect/4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05.json",
+    );
     for layer in inspect[0]["RootFS"]["Layers"].as_array().unwrap() {
         assert!(e.message.contains(layer.as_str().unwrap()), "{e} names {layer}");
     }
@@ -137,4 +142,64 @@ fn symlink_dir_time(tar: &[u8]) -> i64 {
     let entries = raw_entries(tar);
     let link = entries.iter().find(|e| e.header[156] == b'2').expect("a symlinked layer");
     i64::from_str_radix(String::from_utf8_lossy(&link.header[136..147]).trim_matches('\0'), 8).unwrap()
+}
+
+#[test]
+fn oci_layout_round_trips_into_both_views_with_the_name_annotations() {
+    let real = fixture("docker20/basic/docker-save.tar");
+    let store = loaded_store(&real);
+    let names = ["local/edge:latest".to_string(), "local/base".to_string()];
+    let stream = store.save(&names, ExportFormat::Oci, 0).unwrap();
+    let layout = block_on(stream.read_all(store.backend())).unwrap();
+    let items = tar_items(&layout);
+    let file = |p: &str| items.iter().find(|i| i.path == p).unwrap_or_else(|| panic!("{p} missing")).data.clone();
+    assert_eq!(file("oci-layout"), br#"{"imageLayoutVersion": "1.0.0"}"#);
+    let index: Value = serde_json::from_slice(&file("index.json")).unwrap();
+    let refs: Vec<(String, String)> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let a = &m["annotations"];
+            (
+                a["io.containerd.image.name"].as_str().unwrap().into(),
+                a["org.opencontainers.image.ref.name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            ("docker.io/local/edge:latest".to_string(), "latest".to_string()),
+            ("docker.io/local/base:1".into(), "1".into()),
+            ("docker.io/local/base:latest".into(), "latest".into())
+        ]
+    );
+    // Every blob is named by its digest.
+    for it in items.iter().filter(|i| i.path.starts_with("blobs/sha256/") && !i.data.is_empty()) {
+        assert_eq!(imagestore::Digest::sha256_of(&it.data).hex(), &it.path["blobs/sha256/".len()..], "{}", it.path);
+    }
+
+    // Loaded back (Docker view, like docker load): same IDs, tags and layers.
+    let back = loaded_store(&layout);
+    for name in ["local/edge:latest", "local/base:1", "local/base:latest"] {
+        let (a, b) = (store.inspect_image(name).unwrap(), back.inspect_image(name).unwrap());
+        for key in ["Id", "RepoTags", "RootFS", "Size", "Created", "Config"] {
+            assert_eq!(a[key], b[key], "{name}: {key}");
+        }
+    }
+    // And as `ctr images import` (containerd view): the annotated names.
+    let (f, backend) = import_with(
+        &layout,
+        64 << 10,
+        imagestore::import::ImportOptions { namespace: Some("team".into()), ..Default::default() },
+    );
+    block_on(async {
+        let mut s = Store::open(backend).await.unwrap();
+        s.commit_import(f.unwrap()).await.unwrap();
+        let c = imagestore::containerd::Containerd::new(s.backend().clone());
+        let names: Vec<String> =
+            c.namespace("team").unwrap().images().list(|_| true).await.unwrap().into_iter().map(|i| i.name).collect();
+        assert_eq!(names, ["docker.io/local/base:1", "docker.io/local/base:latest", "docker.io/local/edge:latest"]);
+    });
 }

@@ -403,7 +403,10 @@ fn the_speculative_tar_splits_of_files_not_loaded_as_layers_are_discarded() {
     let kept: u64 = staged.map(|b| b.size.div_ceil(blobs::CHUNK_SIZE as u64)).sum();
     assert_eq!(chunk_count(&backend) as u64, kept, "only the load's configs, tar-splits and layer files stay staged");
     assert!(d.layer_blobs.iter().all(|(r, b)| r.blob == b.digest && r.diff_id == b.digest), "plain layers by DiffID");
-    assert!(!d.layer_blobs.iter().any(|(_, b)| b.size == some_layer.len() as u64 - 1024), "the unused file is not kept");
+    assert!(
+        !d.layer_blobs.iter().any(|(_, b)| b.size == some_layer.len() as u64 - 1024),
+        "the unused file is not kept"
+    );
     assert_eq!(d.tar_splits.len(), d.layers.len());
 }
 

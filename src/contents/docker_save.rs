@@ -91,7 +91,8 @@ pub fn resolve_names(d: &DockerState, names: &[String]) -> Result<Vec<SaveItem>>
             }
             continue;
         }
-        let id = d.references.get(&named).ok_or_else(|| Error::not_found(format!("reference does not exist: {name}")))?;
+        let id =
+            d.references.get(&named).ok_or_else(|| Error::not_found(format!("reference does not exist: {name}")))?;
         add(id, Some(named))?;
     }
     Ok(items)

@@ -59,7 +59,8 @@ impl LayerReader {
                 None => piece,
                 Some(gz) => {
                     // The inflater keeps output buffered until flushed.
-                    let inflated = if piece.is_empty() { gz.try_finish() } else { gz.write_all(&piece).and_then(|()| gz.flush()) };
+                    let inflated =
+                        if piece.is_empty() { gz.try_finish() } else { gz.write_all(&piece).and_then(|()| gz.flush()) };
                     inflated.map_err(|e| Error::corrupt(format!("{}: gzip: {e}", at())))?;
                     std::mem::take(gz.get_mut())
                 }

@@ -9,6 +9,7 @@ pub mod docker_save;
 pub mod layer_blobs;
 pub mod layer_reader;
 pub mod legacy_v1;
+pub mod oci_layout;
 pub mod tar_writer;
 
 use crate::error::{Error, Result};
@@ -21,13 +22,16 @@ use archive::ArchiveStream;
 pub enum ExportFormat {
     /// `docker save` of Docker 20.10 (legacy layout with manifest.json and repositories).
     Docker,
+    /// An OCI image layout with `manifest.json`, as Docker 25's `docker save` writes it.
+    Oci,
 }
 
 impl ExportFormat {
     pub fn parse(s: &str) -> Result<ExportFormat> {
         match s {
             "docker" => Ok(ExportFormat::Docker),
-            other => Err(Error::invalid(format!("save: unknown format {other:?} (expected \"docker\")"))),
+            "oci" => Ok(ExportFormat::Oci),
+            other => Err(Error::invalid(format!("save: unknown format {other:?} (expected \"docker\" or \"oci\")"))),
         }
     }
 }
@@ -37,11 +41,11 @@ impl<B: Backend> Store<B> {
     /// takes them). The stream reads layer tars from the backend while it is pulled; `now`
     /// (Unix seconds) dates what dockerd dates with the time of the save.
     pub fn save(&self, names: &[String], format: ExportFormat, now: i64) -> Result<ArchiveStream> {
-        match format {
-            ExportFormat::Docker => {
-                let items = docker_save::resolve_names(self.docker(), names)?;
-                Ok(ArchiveStream::new(docker_save::plan(self.docker(), &items, now)?))
-            }
-        }
+        let items = docker_save::resolve_names(self.docker(), names)?;
+        let entries = match format {
+            ExportFormat::Docker => docker_save::plan(self.docker(), &items, now)?,
+            ExportFormat::Oci => oci_layout::plan(self.docker(), &items)?,
+        };
+        Ok(ArchiveStream::new(entries))
     }
 }

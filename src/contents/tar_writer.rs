@@ -132,7 +132,8 @@ mod tests {
         assert_eq!(&h[148..156], b"021371\0 ");
         assert_eq!(&h[257..265], b"ustar\x0000");
         assert_eq!(&h[329..345], b"0000000\x000000000\x00");
-        let sum: u32 = h.iter().enumerate().map(|(i, &x)| if (148..156).contains(&i) { 32 } else { u32::from(x) }).sum();
+        let sum: u32 =
+            h.iter().enumerate().map(|(i, &x)| if (148..156).contains(&i) { 32 } else { u32::from(x) }).sum();
         assert_eq!(std::str::from_utf8(&h[148..154]).unwrap(), format!("{sum:06o}"));
         assert_eq!(padding(3), 509);
         assert_eq!(padding(1024), 0);

@@ -15,11 +15,14 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** Archive formats of `Store.save`. */
-export type ExportFormat = "docker";
+export type ExportFormat = "docker" | "oci";
 
 /** Options of `Store.save`. */
 export interface SaveOptions {
-  /** `"docker"` (the default): the archive `docker save` of Docker 20.10 writes. */
+  /**
+   * `"docker"` (the default): the archive `docker save` of Docker 20.10 writes.
+   * `"oci"`: an OCI image layout with `manifest.json`, as Docker 25's `docker save` writes it.
+   */
   format?: ExportFormat;
 }
 "#;
