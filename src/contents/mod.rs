@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod docker_save;
+pub mod files;
 pub mod layer_blobs;
 pub mod layer_reader;
 pub mod legacy_v1;

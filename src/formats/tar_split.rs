@@ -166,6 +166,12 @@ pub fn parse_tar_split<R: Read>(gz: R) -> Result<TarSplit> {
 /// Streams a `tar-split.json.gz`, calling `on_entry` for each member header in tar order, and
 /// returns the uncompressed tar length. Errors name the line (1-based) they were found on.
 pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Result<()>) -> Result<u64> {
+    visit_tar_split_at(gz, |e, _| on_entry(e))
+}
+
+/// [`visit_tar_split`], also giving each member's data offset in the tar (where its file
+/// bytes start; the header and any extension headers come just before).
+pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64) -> Result<()>) -> Result<u64> {
     let mut lines = BufReader::new(flate2::read::MultiGzDecoder::new(gz));
     let mut line = Vec::new();
     let mut line_no = 0usize;
@@ -206,7 +212,7 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
                 if let Some((entry, padding)) = read_header(after_padding).map_err(at)? {
                     pending_padding = padding;
                     expecting = Some((entry.name_bytes.clone(), entry.size));
-                    on_entry(entry)?;
+                    on_entry(entry, tar_size)?;
                 }
             }
             FILE => {
