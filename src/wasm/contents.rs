@@ -1,10 +1,13 @@
-//! Layer contents on the JS `Store` class: `save` (an export as a `ReadableStream`). Each
-//! method converts its arguments, asks the façade for a plan, and wraps the pull stream.
+//! Layer contents on the JS `Store` class: `save` (an export), `readFile` and `readLayer`,
+//! each a `ReadableStream<Uint8Array>`. Each method converts its arguments, asks the façade
+//! for a reader, and wraps it in a pull stream (one chunk per `pull`, read from storage then).
 
 use super::backend::AnyBackend;
 use super::error::to_js_error;
 use super::store::Store;
 use crate::contents::archive::ArchiveStream;
+use crate::contents::files::FileReader;
+use crate::contents::layer_reader::LayerReader;
 use crate::contents::ExportFormat;
 use crate::error::{Error, Result};
 use futures::lock::Mutex;
@@ -57,13 +60,46 @@ fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
-/// A `ReadableStream<Uint8Array>` pulling chunks of `archive` from `backend`.
-fn readable(archive: ArchiveStream, backend: Rc<AnyBackend>) -> Result<web_sys::ReadableStream> {
-    let state = Rc::new(Mutex::new(archive));
+/// Something that yields chunks from the backend until it is done.
+trait ChunkSource: 'static {
+    fn next_chunk<'a>(
+        &'a mut self,
+        b: &'a AnyBackend,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + 'a>>;
+}
+
+impl ChunkSource for ArchiveStream {
+    fn next_chunk<'a>(
+        &'a mut self,
+        b: &'a AnyBackend,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + 'a>> {
+        Box::pin(ArchiveStream::next_chunk(self, b))
+    }
+}
+impl ChunkSource for LayerReader {
+    fn next_chunk<'a>(
+        &'a mut self,
+        b: &'a AnyBackend,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + 'a>> {
+        Box::pin(self.next(b))
+    }
+}
+impl ChunkSource for FileReader {
+    fn next_chunk<'a>(
+        &'a mut self,
+        b: &'a AnyBackend,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + 'a>> {
+        Box::pin(self.next(b))
+    }
+}
+
+/// A `ReadableStream<Uint8Array>` pulling chunks of `source` from `backend`.
+fn readable(source: impl ChunkSource, backend: Rc<AnyBackend>) -> Result<web_sys::ReadableStream> {
+    let state = Rc::new(Mutex::new(source));
     let pull = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |controller: JsValue| {
         let (state, backend) = (state.clone(), backend.clone());
         wasm_bindgen_futures::future_to_promise(async move {
-            let mut archive = state.lock().await;
+            let mut source = state.lock().await;
             let call = |name: &str, arg: Option<&JsValue>| -> std::result::Result<(), JsValue> {
                 let f: Function = Reflect::get(&controller, &JsValue::from_str(name))?.dyn_into()?;
                 match arg {
@@ -72,7 +108,7 @@ fn readable(archive: ArchiveStream, backend: Rc<AnyBackend>) -> Result<web_sys::
                 };
                 Ok(())
             };
-            match archive.next_chunk(&*backend).await.map_err(to_js_error)? {
+            match source.next_chunk(&backend).await.map_err(to_js_error)? {
                 Some(chunk) => call("enqueue", Some(&Uint8Array::from(&chunk[..]).into()))?,
                 None => call("close", None)?,
             }
@@ -106,6 +142,37 @@ impl Store {
                 let (names, format, facade, backend) = prepared?;
                 let archive = facade.lock().await.save(&names, format, now_secs())?;
                 readable(archive, backend).map(JsValue::from)
+            };
+            run.await.map_err(to_js_error)
+        })
+    }
+
+    /// The file `path` of an image as a stream: from the topmost layer that has it, whiteouts
+    /// honoured, symlinks and hard links resolved inside the image. Rejects with `not_found`
+    /// (no such file), `invalid_argument` (a directory, a device, a link loop) or
+    /// `failed_precondition` (its layer's contents are not in the store).
+    #[wasm_bindgen(js_name = readFile, unchecked_return_type = "Promise<ReadableStream<Uint8Array>>")]
+    pub fn read_file(&self, name_or_id: String, path: String) -> Promise {
+        let prepared = self.facade_for("readFile").and_then(|f| Ok((f, self.backend_for("readFile")?)));
+        wasm_bindgen_futures::future_to_promise(async move {
+            let run = async move {
+                let (facade, backend) = prepared?;
+                let reader = facade.lock().await.read_file(&name_or_id, &path).await?;
+                readable(reader, backend).map(JsValue::from)
+            };
+            run.await.map_err(to_js_error)
+        })
+    }
+
+    /// Layer `index` (0 = bottom, as in `RootFS.Layers`) of an image as its uncompressed tar.
+    #[wasm_bindgen(js_name = readLayer, unchecked_return_type = "Promise<ReadableStream<Uint8Array>>")]
+    pub fn read_layer(&self, name_or_id: String, index: u32) -> Promise {
+        let prepared = self.facade_for("readLayer").and_then(|f| Ok((f, self.backend_for("readLayer")?)));
+        wasm_bindgen_futures::future_to_promise(async move {
+            let run = async move {
+                let (facade, backend) = prepared?;
+                let reader = facade.lock().await.read_layer(&name_or_id, index as usize)?;
+                readable(reader, backend).map(JsValue::from)
             };
             run.await.map_err(to_js_error)
         })
