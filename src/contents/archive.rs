@@ -1,9 +1,9 @@
 //! A planned tar archive streamed in bounded chunks: headers and small files come from the
 //! plan, layer tars are read from storage while the stream is pulled.
 
-use super::layer_blobs::LayerBlobRecord;
 use super::layer_reader::LayerReader;
 use super::tar_writer::{padding, Header, TRAILER};
+use crate::docker::layer_blobs::LayerBlobRecord;
 use crate::error::{Error, Result};
 use crate::storage::Backend;
 use std::collections::VecDeque;

@@ -4,9 +4,9 @@
 //! like the kernel would inside the image's root: symlinks followed (absolute ones from the
 //! image root, `..` never above it, at most 40 hops), hard links to the entry they name.
 
-use super::layer_blobs::{Compression, LayerBlobRecord};
 use super::layer_reader::LayerReader;
 use crate::digest::{chain_id, Digest};
+use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
 use crate::error::{Error, Result};
 use crate::formats::tar_split::{visit_tar_split_at, EntryKind, TarEntry, Whiteout};
 use crate::storage::blobs::{self, CHUNK_SIZE};

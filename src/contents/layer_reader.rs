@@ -1,7 +1,7 @@
 //! Reads a stored layer's tar back, chunk by chunk: plain blobs by range, gzip blobs through
 //! a streaming inflater. Memory stays at one stored chunk plus what it inflates to.
 
-use super::layer_blobs::{Compression, LayerBlobRecord};
+use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
 use crate::error::{Error, Result};
 use crate::storage::blobs::{self, CHUNK_SIZE};
 use crate::storage::Backend;

@@ -13,9 +13,9 @@
 
 use crate::digest::Digest;
 use crate::docker::render::container_config_json;
+use crate::formats::go_json;
 use crate::formats::gotime::GoTime;
 use crate::formats::image_config::{ContainerConfig, ImageConfig};
-use crate::import::go_json;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 

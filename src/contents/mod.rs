@@ -1,4 +1,4 @@
-//! Layer contents: where each layer's tar is kept ([`layer_blobs`]), reading it back as a
+//! Layer contents: where each layer's tar is kept ([`crate::docker::layer_blobs`]), reading it back as a
 //! stream of chunks, and the export writers that turn stored images back into the archives
 //! Docker writes ([`docker_save`], [`oci_layout`]). Exports are planned up front (a list of
 //! tar entries whose bodies are small in-memory files or stored blobs) and then streamed by
@@ -7,7 +7,6 @@
 pub mod archive;
 pub mod docker_save;
 pub mod files;
-pub mod layer_blobs;
 pub mod layer_reader;
 pub mod legacy_v1;
 pub mod oci_layout;

@@ -23,7 +23,7 @@ use super::legacy_v1::v1_layers;
 use super::tar_writer::Header;
 use crate::digest::{chain_id, Digest};
 use crate::error::{Error, Result};
-use crate::import::go_json;
+use crate::formats::go_json;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 

@@ -1,22 +1,16 @@
 //! Which layers have their bytes in the store, and where: a layer tar is a blob stored by
 //! digest, either plain (its digest is the DiffID) or as the gzip file a `docker load`
-//! archive carried. One record per DiffID, `docker/layer-blob/<diff id>`; layers of different
+//! archive carried. One record per DiffID ([`crate::schema::docker::layer_blob`]); layers of different
 //! chains with the same DiffID share it. A record lives as long as some layer of the Docker
-//! view has its DiffID (`Store::commit_docker` drops the others with their blobs).
+//! view has its DiffID (the façade's `commit_docker` drops the others with their blobs).
 
+use super::layers::LayerStore;
+use super::tx::Tx;
 use crate::digest::Digest;
-use crate::docker::layers::LayerStore;
-use crate::docker::tx::Tx;
+use crate::schema::docker::layer_blob as key;
 use crate::storage::Op;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The key prefix of the records.
-pub const KEY_PREFIX: &str = "docker/layer-blob/";
-
-pub fn key(diff_id: &Digest) -> String {
-    format!("{KEY_PREFIX}{diff_id}")
-}
 
 /// How the stored blob holds the tar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

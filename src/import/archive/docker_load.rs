@@ -11,10 +11,10 @@
 //! The layer facts were computed while the archive streamed ([`super::layer_scan`]): no
 //! layer is read back here, only the (small) configs.
 
-use super::archive::{self, ArchiveFiles, JSON_LIMIT};
+use super::files::{self as archive, ArchiveFiles, JSON_LIMIT};
 use super::layer_scan::LayerFacts;
-use crate::contents::layer_blobs::{Compression, LayerBlobRecord};
 use crate::digest::{chain_id, Digest};
+use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
 use crate::docker::model::{DockerImport, ImageRecord, LayerRecord};
 use crate::error::{Error, Result};
 use crate::formats::docker_save::ManifestItem;
