@@ -203,3 +203,26 @@ fn oci_layout_round_trips_into_both_views_with_the_name_annotations() {
         assert_eq!(names, ["docker.io/local/base:1", "docker.io/local/base:latest", "docker.io/local/edge:latest"]);
     });
 }
+
+#[test]
+fn rmi_drops_layer_tars_no_other_layer_uses() {
+    let real = fixture("docker20/basic/docker-save.tar");
+    let mut store = loaded_store(&real);
+    let stored = |s: &Store<MemoryBackend>, d: &str| {
+        block_on(imagestore::storage::blobs::stat(s.backend(), &imagestore::Digest::parse(d).unwrap()))
+            .unwrap()
+            .is_some()
+    };
+    let inspect = store.inspect_image("local/edge:latest").unwrap();
+    let layers: Vec<String> =
+        inspect["RootFS"]["Layers"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().into()).collect();
+    assert!(layers.iter().all(|l| stored(&store, l)));
+    block_on(store.remove_image("local/edge:latest", false, false)).unwrap();
+    // The busybox base layer is shared with other images; edge's own top layer is not.
+    assert!(stored(&store, &layers[0]), "shared base layer kept");
+    assert!(!stored(&store, &layers[6]), "edge's own layer tar deleted");
+    assert_eq!(
+        store.docker().contents.len(),
+        store.docker().layers.records().map(|l| &l.diff_id).collect::<std::collections::BTreeSet<_>>().len()
+    );
+}
