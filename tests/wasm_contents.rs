@@ -84,7 +84,7 @@ async fn save_is_docker_20_10s_archive_and_loads_back() {
     let list = |v: Value| -> Vec<(Value, Value)> {
         v.as_array().unwrap().iter().map(|i| (i["Id"].clone(), i["RepoTags"].clone())).collect()
     };
-    let all = JsValue::from(js_sys::JSON::parse(r#"{"all":true}"#).unwrap());
+    let all = js_sys::JSON::parse(r#"{"all":true}"#).unwrap();
     assert_eq!(list(json(back.list_images(all.clone())).await), list(json(store.list_images(all)).await));
     for s in [store, back] {
         s.close();

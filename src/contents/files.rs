@@ -66,7 +66,7 @@ impl MergedTree {
                     Some(Whiteout::Opaque) => {
                         let marker = clean(&e.name());
                         let dir = marker.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
-                        remove_below(&mut view, &dir.to_string());
+                        remove_below(&mut view, dir);
                     }
                     _ => {}
                 }
@@ -321,7 +321,7 @@ mod tests {
             (e("abs", Symlink, "/etc/passwd", 0), 4096),
         ];
         let upper = vec![(e("etc/.wh.passwd", File, "", 0), 512), (e("etc/passwd", File, "", 3), 7168)];
-        let t = MergedTree::build(&[lower.clone()]);
+        let t = MergedTree::build(std::slice::from_ref(&lower));
         assert_eq!(t.file("/up/passwd").unwrap().offset, 1024, "a symlink climbing out stays at the root");
         assert_eq!(t.file("/abs").unwrap().offset, 1024);
         assert_eq!(t.file("etc/hard").unwrap().offset, 1024, "hard link to its target's bytes");

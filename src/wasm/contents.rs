@@ -60,35 +60,26 @@ fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
+/// The future of one chunk (`None` at the end).
+type NextChunk<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + 'a>>;
+
 /// Something that yields chunks from the backend until it is done.
 trait ChunkSource: 'static {
-    fn next_chunk<'a>(
-        &'a mut self,
-        b: &'a AnyBackend,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + 'a>>;
+    fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a>;
 }
 
 impl ChunkSource for ArchiveStream {
-    fn next_chunk<'a>(
-        &'a mut self,
-        b: &'a AnyBackend,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + 'a>> {
+    fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a> {
         Box::pin(ArchiveStream::next_chunk(self, b))
     }
 }
 impl ChunkSource for LayerReader {
-    fn next_chunk<'a>(
-        &'a mut self,
-        b: &'a AnyBackend,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + 'a>> {
+    fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a> {
         Box::pin(self.next(b))
     }
 }
 impl ChunkSource for FileReader {
-    fn next_chunk<'a>(
-        &'a mut self,
-        b: &'a AnyBackend,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + 'a>> {
+    fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a> {
         Box::pin(self.next(b))
     }
 }
