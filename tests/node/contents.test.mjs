@@ -80,3 +80,16 @@ test("import(save(x)) gives the same images, and a store without layer data refu
   await assert.rejects(store.save(["local/edge"], { format: "zip" }), (e) => e.code === "invalid_argument");
   for (const s of [store, back, bare]) s.close();
 });
+
+test("readFile and readLayer stream the bytes of the layers docker saved", async () => {
+  const store = await Store.open("read", { backend: "memory" });
+  await store.import(REAL);
+  const layerTar = entries(REAL).find((e) => e.name === "7aac28ca4f348dcc207f522beebc154207c23da040de62b88f37673643ab80a5/layer.tar");
+  const data = entries(layerTar.data).find((e) => e.name === "app/data.txt").data;
+  // /data/link is a symlink to /app/data.txt, two layers below.
+  assert.ok(Buffer.from(await readAll(await store.readFile("local/edge", "/data/link"))).equals(Buffer.from(data)));
+  assert.ok(Buffer.from(await readAll(await store.readLayer("local/edge", 2))).equals(Buffer.from(layerTar.data)));
+  await assert.rejects(store.readFile("local/edge", "/app/built.txt"), (e) => e.code === "not_found");
+  await assert.rejects(store.readFile("local/edge", "/etc"), (e) => e.code === "invalid_argument");
+  store.close();
+});
