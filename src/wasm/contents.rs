@@ -143,7 +143,7 @@ impl Store {
     /// (no such file), `invalid_argument` (a directory, a device, a link loop) or
     /// `failed_precondition` (its layer's contents are not in the store).
     #[wasm_bindgen(js_name = readFile, unchecked_return_type = "Promise<ReadableStream<Uint8Array>>")]
-    pub fn read_file(&self, name_or_id: String, path: String) -> Promise {
+    pub fn read_file(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String, path: String) -> Promise {
         let prepared = self.facade_for("readFile").and_then(|f| Ok((f, self.backend_for("readFile")?)));
         wasm_bindgen_futures::future_to_promise(async move {
             let run = async move {
@@ -157,7 +157,7 @@ impl Store {
 
     /// Layer `index` (0 = bottom, as in `RootFS.Layers`) of an image as its uncompressed tar.
     #[wasm_bindgen(js_name = readLayer, unchecked_return_type = "Promise<ReadableStream<Uint8Array>>")]
-    pub fn read_layer(&self, name_or_id: String, index: u32) -> Promise {
+    pub fn read_layer(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String, index: u32) -> Promise {
         let prepared = self.facade_for("readLayer").and_then(|f| Ok((f, self.backend_for("readLayer")?)));
         wasm_bindgen_futures::future_to_promise(async move {
             let run = async move {
