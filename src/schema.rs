@@ -23,6 +23,9 @@
 //! docker/layer-blob/<diff id>                    LayerBlobRecord JSON {diff_id, blob, compression, size}:
 //!                                                the layer's tar, kept as blob/<blob> (plain, or gzip
 //!                                                as docker load got it) (crate::docker::layer_blobs)
+//! docker/summary/configs/<2 hex digits>          derived: the config bytes of the images whose ID
+//!                                                starts with those digits, in one versioned,
+//!                                                checksummed record (crate::docker::summary)
 //!
 //! ctrd.ns/<namespace>                            NamespaceRecord {labels} (the namespace exists)
 //! ctrd/<namespace>/image/<name>                  ImageRecord {labels, target, createdAt, updatedAt}
@@ -31,7 +34,8 @@
 //! ```
 //!
 //! The Docker view's derived state (children, digest set, reference counts, by-ID reference
-//! index) is not stored: it is rebuilt when a store opens. containerd namespace names are
+//! index) is not stored: it is rebuilt when a store opens. The config summary is stored, but
+//! only as a cache of the config blobs: it is rebuilt from them when missing, stale or corrupt. containerd namespace names are
 //! identifiers (no `/`), so `ctrd/<namespace>/` never prefixes another namespace's keys; a
 //! namespace comes into existence when anything is written in it (as containerd creates its
 //! bucket on first write).
@@ -64,6 +68,8 @@ pub mod docker {
     pub const DIFFID_BY_DIGEST: &str = "docker/dist/diffid-by-digest/";
     pub const V2METADATA: &str = "docker/dist/v2metadata-by-diffid/";
     pub const LAYER_BLOBS: &str = "docker/layer-blob/";
+    /// The config summary's shards (see `crate::docker::summary`).
+    pub const SUMMARY: &str = "docker/summary/configs/";
 
     pub fn image(id: &Digest) -> String {
         format!("{IMAGES}{id}")
@@ -82,6 +88,9 @@ pub mod docker {
     }
     pub fn layer_blob(diff_id: &Digest) -> String {
         format!("{LAYER_BLOBS}{diff_id}")
+    }
+    pub fn summary_shard(shard: &str) -> String {
+        format!("{SUMMARY}{shard}")
     }
 }
 

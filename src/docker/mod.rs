@@ -12,4 +12,5 @@ pub mod model;
 pub mod references;
 pub mod render;
 pub mod state;
+pub mod summary;
 pub mod tx;

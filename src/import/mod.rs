@@ -82,7 +82,7 @@ impl Imported {
             Imported::DockerImageStore(d) | Imported::DockerLoad(d) => d
                 .images
                 .iter()
-                .map(|(_, blob)| blob)
+                .map(|i| &i.blob)
                 .chain(&d.tar_splits)
                 .chain(d.layer_blobs.iter().map(|(_, blob)| blob))
                 .map(|b| b.set.clone())
