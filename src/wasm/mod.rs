@@ -8,11 +8,13 @@ mod docker;
 mod docker_types;
 mod error;
 mod input;
+mod js_backend;
 mod store;
 mod types;
 
 pub use backend::{AnyBackend, BackendKind};
 pub use containerd::{Content, ContentWriter, Namespace};
 pub use error::to_js_error;
+pub use js_backend::{JsBackend, JsStorageAdapter};
 pub use store::Store;
 pub use types::StoreOptions;
