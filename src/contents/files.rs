@@ -305,6 +305,7 @@ mod tests {
             devmajor: 0,
             devminor: 0,
             xattrs: Default::default(),
+            crc64: None,
         }
     }
 

@@ -125,6 +125,9 @@ pub struct TarEntry {
     pub devminor: i64,
     /// PAX `SCHILY.xattr.*` records, by attribute name.
     pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// CRC-64 (ISO) of the member's data, from its tar-split file entry; `None` when the
+    /// member has no data (size 0, directories, links).
+    pub crc64: Option<u64>,
 }
 
 impl TarEntry {
@@ -180,6 +183,8 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
     // The last decoded header, waiting for its file entry: (name, size).
     let mut expecting: Option<(Vec<u8>, i64)> = None;
     let mut seen_paths = HashSet::new();
+    // The header handed on with its data offset (the tar length once its header is read).
+    let mut waiting: Option<(TarEntry, u64)> = None;
     loop {
         line.clear();
         let n = lines.read_until(b'\n', &mut line).map_err(|e| {
@@ -189,6 +194,9 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
             ))
         })?;
         if n == 0 {
+            if let Some((entry, offset)) = waiting.take() {
+                on_entry(entry, offset)?;
+            }
             return Ok(tar_size);
         }
         line_no += 1;
@@ -212,7 +220,10 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
                 if let Some((entry, padding)) = read_header(after_padding).map_err(at)? {
                     pending_padding = padding;
                     expecting = Some((entry.name_bytes.clone(), entry.size));
-                    on_entry(entry, tar_size)?;
+                    // Handed on when its file entry (with the CRC) arrives, or at the next header.
+                    if let Some((previous, offset)) = waiting.replace((entry, tar_size)) {
+                        on_entry(previous, offset)?;
+                    }
                 }
             }
             FILE => {
@@ -229,7 +240,12 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
                     )));
                 }
                 match expecting.take() {
-                    Some((hname, hsize)) if hname == name && hsize == size => {}
+                    Some((hname, hsize)) if hname == name && hsize == size => {
+                        if let Some((mut entry, offset)) = waiting.take() {
+                            entry.crc64 = raw.crc64().map_err(at)?;
+                            on_entry(entry, offset)?;
+                        }
+                    }
                     Some((hname, hsize)) => {
                         return Err(at(format!(
                             "file entry {:?} ({size} bytes) does not match the header before it, {:?} ({hsize} bytes)",
@@ -275,6 +291,15 @@ impl RawEntry {
             Some(b64) => {
                 base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("bad base64 payload: {e}"))
             }
+        }
+    }
+    /// A file entry's payload: the 8-byte big-endian CRC-64 of its data, or nothing.
+    fn crc64(&self) -> std::result::Result<Option<u64>, String> {
+        let bytes = self.payload_bytes()?;
+        match bytes.len() {
+            0 => Ok(None),
+            8 => Ok(Some(u64::from_be_bytes(bytes.try_into().expect("8 bytes")))),
+            n => Err(format!("file entry payload is {n} bytes, a CRC-64 is 8")),
         }
     }
     /// `name_raw` (base64 bytes) when present, else `name` (tar-split's GetName).
@@ -424,6 +449,7 @@ fn decode_block(block: &[u8]) -> std::result::Result<TarEntry, String> {
         devmajor,
         devminor,
         xattrs: BTreeMap::new(),
+        crc64: None,
     })
 }
 
