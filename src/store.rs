@@ -194,6 +194,13 @@ impl<B: Backend> Store<B> {
         Ok(out)
     }
 
+    /// Runs `change` as [`Store::commit_docker`] would, on a copy of the state, and returns its
+    /// answer without committing anything: what an operation would do (`removeImage`'s
+    /// `dryRun`). The copy-on-write state makes the copy cheap.
+    pub fn preview_docker<R>(&self, change: impl FnOnce(&mut DockerState, &mut Tx) -> Result<R>) -> Result<R> {
+        change(&mut self.docker.clone(), &mut Tx::new())
+    }
+
     async fn commit_tx(&self, tx: Tx) -> Result<()> {
         let mut ops = tx.ops;
         for d in &tx.dead_blobs {

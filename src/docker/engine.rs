@@ -408,6 +408,19 @@ impl<B: Backend> Store<B> {
         let items = self.commit_docker(|d, tx| remove_image(d, tx, name_or_id, force, noprune)).await?;
         Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
     }
+    /// What `remove_image` would answer, worked out on a copy of the state: nothing is committed.
+    pub fn remove_image_dry_run(&self, name_or_id: &str, force: bool, noprune: bool) -> Result<Value> {
+        let items = self.preview_docker(|d, tx| remove_image(d, tx, name_or_id, force, noprune))?;
+        Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
+    }
+    /// What `tag_image` would do, on a copy of the state: the new tag as `RepoTags` will show
+    /// it (`busybox:latest`), or the error dockerd gives for the image, the repository name or
+    /// the tag. Nothing is committed.
+    pub fn tag_image_dry_run(&self, name_or_id: &str, repo: &str, tag: &str) -> Result<String> {
+        let now = now_rfc3339_nano();
+        let familiar = self.preview_docker(|d, tx| tag_image(d, tx, name_or_id, repo, tag, now))?;
+        Ok(Reference::parse_normalized_named(&familiar)?.with_default_tag().familiar_string())
+    }
     /// `POST /images/{name}/tag?repo=&tag=`; returns the new tag's familiar form.
     pub async fn tag_image(&mut self, name_or_id: &str, repo: &str, tag: &str) -> Result<String> {
         let now = now_rfc3339_nano();

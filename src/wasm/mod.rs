@@ -9,9 +9,11 @@ mod error;
 mod input;
 mod store;
 mod types;
+mod units;
 
 pub use backend::{AnyBackend, BackendKind};
 pub use containerd::{Content, ContentWriter, Namespace};
 pub use error::to_js_error;
 pub use store::Store;
 pub use types::StoreOptions;
+pub use units::human_size;
