@@ -138,17 +138,17 @@ pub fn parse_all<S: AsRef<str>>(inputs: &[S]) -> Result<Filter> {
 /// The error for the first `~=` pattern of `filter` that does not compile, with the reason.
 fn check_patterns(input: &str, filter: &Filter) -> Result<()> {
     let Filter::All(selectors) = filter else { return Ok(()) };
-    for s in selectors.iter().filter(|s| s.operator == Operator::Matches && s.regex.is_none()) {
-        let pattern = String::from_utf8_lossy(&s.value);
-        let why = match regex_lite::Regex::new(&pattern) {
-            Err(e) => e.to_string().lines().last().unwrap_or_default().trim().to_string(),
-            Ok(_) => "not UTF-8".to_string(),
-        };
-        return Err(Error::invalid(format!(
-            "filters: [{input}]: invalid regular expression {pattern:?} after ~=: {why}: invalid argument"
-        )));
-    }
-    Ok(())
+    let Some(s) = selectors.iter().find(|s| s.operator == Operator::Matches && s.regex.is_none()) else {
+        return Ok(());
+    };
+    let pattern = String::from_utf8_lossy(&s.value);
+    let why = match regex_lite::Regex::new(&pattern) {
+        Err(e) => e.to_string().lines().last().unwrap_or_default().trim().to_string(),
+        Ok(_) => "not UTF-8".to_string(),
+    };
+    Err(Error::invalid(format!(
+        "filters: [{input}]: invalid regular expression {pattern:?} after ~=: {why}: invalid argument"
+    )))
 }
 
 #[cfg(test)]
