@@ -89,7 +89,7 @@ test("the js blocks run top to bottom as one program against the packed package"
 test("the html block loads the package in Chromium and opens its IndexedDB store", async () => {
   const html = BLOCKS.filter((b) => b.lang === "html");
   assert.equal(html.length, 1);
-  const page = `<!doctype html><html lang="en"><head><title>README example</title>${html[0].code}
+  const page = `<!doctype html><html lang="en"><head><title>README example</title><link rel="icon" href="data:,">${html[0].code}
 <script type="module">
   import { Store } from "imagestore";
   document.body.dataset.done = String(typeof Store.open === "function");
@@ -97,10 +97,14 @@ test("the html block loads the package in Chromium and opens its IndexedDB store
   await withPage(async (p, base) => {
     // Served beside the page's own files, so "./pkg/web/index.js" resolves as in the README.
     await p.route(`${base}/readme-example.html`, (route) => route.fulfill({ contentType: "text/html", body: page }));
+    const missing = [];
+    p.on("response", (r) => r.status() === 404 && missing.push(new URL(r.url()).pathname));
     await p.goto(`${base}/readme-example.html`);
     await p.waitForSelector("body[data-done=true]", { state: "attached" });
     await p.waitForFunction(async () => (await indexedDB.databases()).some((d) => d.name === "my-store"));
-  }, { path: "/style.css" }); // a start that loads no wasm, so leaving it aborts nothing
+    // The browser's own favicon request for the plain-text start page is the only miss.
+    assert.deepEqual(missing.filter((path) => path !== "/favicon.ico"), []);
+  }, { path: "/style.css", ignoreErrors: [/status of 404/] }); // a start that loads no wasm, so leaving it aborts nothing
 });
 
 test("the sh block's commands are the Makefile's targets", () => {
