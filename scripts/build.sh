@@ -26,9 +26,9 @@ print_size() {
     printf 'wasm size: %d bytes raw, %d bytes gzipped (%s)\n' "$raw" "$gz" "${wasm#"$ROOT"/}"
 }
 
-# What pkg/ is made from: the wasm, the template, the bindgen version and the crate version.
+# What pkg/ is made from: the wasm, the template, node/, the bindgen version and the crate version.
 STAMP="$TARGET_DIR/imagestore-pkg.stamp"
-inputs="$( { sha256sum "$WASM"; find "$TEMPLATE" -type f -print0 | sort -z | xargs -0 sha256sum;
+inputs="$( { sha256sum "$WASM"; find "$TEMPLATE" "$ROOT/node" -type f -print0 | sort -z | xargs -0 sha256sum;
              wasm-bindgen --version; crate_version; } | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$inputs" ] && [ -f "$PKG/package.json" ] &&
    [ -f "$PKG/web/imagestore_bg.wasm" ] && [ -f "$PKG/node/imagestore_bg.wasm" ]; then

@@ -1,8 +1,11 @@
 // Every code block of README.md runs, in order, as a user would run it, so the README cannot
 // drift from the package: the `js` blocks as one ES module in a fresh Node process inside a
 // project that installed the packed package (the docker20/basic fixtures beside it under the
-// names the README uses), the `html` block as a page in Chromium, and the `sh` block's commands
-// checked against the Makefile's targets (running `make test` inside a test would recurse).
+// names the README uses; a block that opens and closes its own store runs in its own scope, and
+// its absolute store folder is moved into the test's temp folder), the `html` block as a page in
+// Chromium. The `sh` blocks: `make` commands are checked against the Makefile's targets (running
+// `make test` inside a test would recurse); `imagestore` command lines against the commands
+// node/cli.js has (the CLI and the socket are run by tests/node/cli.test.mjs and serve.test.mjs).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -53,6 +56,7 @@ before(async () => {
   await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", `./${packed.filename}`], { cwd: project });
   await copyFile(join(BASIC, "image-store.tar"), join(project, "image-store.tar"));
   await copyFile(join(BASIC, "oci-archive.tar"), join(project, "oci-archive.tar"));
+  await copyFile(join(BASIC, "image-store.tar"), join(project, "var-lib-docker.tar"));
 });
 
 after(async () => {
@@ -70,7 +74,17 @@ test("the js blocks run top to bottom as one program against the packed package"
   const js = BLOCKS.filter((b) => b.lang === "js");
   // Each block's result lines are checked by the program itself: a marker after every block
   // proves it ran to its end, in order.
-  const program = js.map((b, i) => `// README.md line ${b.line}\n${b.code}\nconsole.log("readme block ${i} done");`).join("\n\n");
+  // Imports go first (ES modules hoist them anyway); a block that opens and closes its own store
+  // gets its own scope, so its `store` does not clash with the one the other blocks share.
+  const imports = new Set();
+  const bodies = js.map((b, i) => {
+    const lines = b.code.split("\n");
+    for (const l of lines.filter((l) => /^import\s/.test(l))) imports.add(l);
+    let body = lines.filter((l) => !/^import\s/.test(l)).join("\n").replaceAll("/srv/imagestore", join(project, "srv-imagestore"));
+    if (/Store\.open\(/.test(body) && /store\.close\(\)/.test(body) && i > 0) body = `{\n${body}\n}`;
+    return `// README.md line ${b.line}\n${body}\nconsole.log("readme block ${i} done");`;
+  });
+  const program = [...imports, "", ...bodies].join("\n");
   await writeFile(join(project, "readme.mjs"), program);
   const env = { ...process.env, NODE_OPTIONS: "" };
   let out;
@@ -107,14 +121,26 @@ test("the html block loads the package in Chromium and opens its IndexedDB store
   }, { path: "/style.css", ignoreErrors: [/status of 404/] }); // a start that loads no wasm, so leaving it aborts nothing
 });
 
-test("the sh block's commands are the Makefile's targets", () => {
+test("the sh blocks' commands are Makefile targets or the imagestore command's", () => {
   const makefile = readFileSync(join(ROOT, "Makefile"), "utf8");
   const targets = new Set([...makefile.matchAll(/^([\w-]+):/gm)].map((m) => m[1]));
   const commands = BLOCKS.filter((b) => b.lang === "sh").flatMap((b) => b.code.split("\n")).map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
   assert.ok(commands.length > 0);
+  const cli = readFileSync(join(ROOT, "node/cli.js"), "utf8");
   for (const c of commands) {
-    const m = c.match(/^(?:\w+=\S+\s+)*make\s+([\w-]+)$/);
-    assert.ok(m, `README's sh block runs \`${c}\`, which is not a make target`);
-    assert.ok(targets.has(m[1]), `make ${m[1]} is not a Makefile target`);
+    const make = c.match(/^(?:\w+=\S+\s+)*make\s+([\w-]+)$/);
+    if (make) {
+      assert.ok(targets.has(make[1]), `make ${make[1]} is not a Makefile target`);
+      continue;
+    }
+    // `imagestore [--store DIR] COMMAND …`: the command is one the CLI has.
+    const words = c.replace(/\[[^\]]*\]/g, " ").replace(/--store\s+\S+/, " ").split(/\s+/).filter(Boolean);
+    if (words[0] === "imagestore") {
+      // The CLI's usage text lists each command at the start of a line.
+      assert.ok(words[1] && new RegExp(`^\\s+${words[1]}\\b`, "m").test(cli), `README's \`${c}\`: node/cli.js has no command ${words[1]}`);
+      continue;
+    }
+    // The docker CLI pointed at `imagestore serve` (run by tests/node/serve.test.mjs).
+    assert.match(c, /^DOCKER_HOST=unix:\/\/\S+ docker (images|image inspect)\b/, `README's sh block runs \`${c}\``);
   }
 });
