@@ -156,6 +156,13 @@ impl<B: Backend> Store<B> {
         Err(generation::too_busy("changing the Docker image store"))
     }
 
+    /// Runs `change` as [`Store::commit_docker`] would, on a copy of the state, and returns its
+    /// answer without committing anything: what an operation would do (`removeImage`'s
+    /// `dryRun`). The copy-on-write state makes the copy cheap.
+    pub fn preview_docker<R>(&self, change: impl FnOnce(&mut DockerState, &mut Tx) -> Result<R>) -> Result<R> {
+        change(&mut self.docker.clone(), &mut Tx::new())
+    }
+
     /// Commits `tx` if the store is still at the state's generation. Blobs stored meanwhile
     /// (another tab, a containerd namespace) are kept and this copy discarded.
     async fn commit_tx(&self, tx: Tx) -> Result<Committed> {
@@ -312,6 +319,21 @@ impl<B: Backend> Store<B> {
     pub async fn remove_image(&mut self, name_or_id: &str, force: bool, noprune: bool) -> Result<Value> {
         let items = self.commit_docker(|d, tx| engine::remove_image(d, tx, name_or_id, force, noprune)).await?;
         Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
+    }
+    /// What `remove_image` would answer, worked out on a copy of the state: nothing is committed.
+    pub fn remove_image_dry_run(&self, name_or_id: &str, force: bool, noprune: bool) -> Result<Value> {
+        let items = self.preview_docker(|d, tx| engine::remove_image(d, tx, name_or_id, force, noprune))?;
+        Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
+    }
+    /// What `tag_image` would do, on a copy of the state: the new tag as `RepoTags` will show
+    /// it (`busybox:latest`), or the error dockerd gives for the image, the repository name or
+    /// the tag. Nothing is committed.
+    pub fn tag_image_dry_run(&self, name_or_id: &str, repo: &str, tag: &str) -> Result<String> {
+        let now = crate::storage::now().to_rfc3339_nano();
+        let familiar = self.preview_docker(|d, tx| engine::tag_image(d, tx, name_or_id, repo, tag, now))?;
+        Ok(crate::formats::reference::Reference::parse_normalized_named(&familiar)?
+            .with_default_tag()
+            .familiar_string())
     }
     /// `POST /images/{name}/tag?repo=&tag=`; returns the new tag's familiar form.
     pub async fn tag_image(&mut self, name_or_id: &str, repo: &str, tag: &str) -> Result<String> {

@@ -281,9 +281,15 @@ pub fn format_size(bytes: i64) -> String {
 /// docker/go-units `HumanSize` (what `ctr content ls` shows): 4 significant digits, decimal
 /// units, no space (`1.051MB`, `896B`).
 pub fn human_size(bytes: i64) -> String {
+    human_size_with_precision(bytes, 4)
+}
+
+/// go-units `HumanSizeWithPrecision`: `precision` significant digits (the docker CLI's image
+/// sizes use 3: `1.98MB`, `0B`; `HumanSize` is 4).
+pub fn human_size_with_precision(bytes: i64, precision: usize) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let (value, unit) = scale(bytes as f64, 1000.0, &UNITS);
-    format!("{}{unit}", go_format_g(value, 4))
+    format!("{}{unit}", go_format_g(value, precision.max(1)))
 }
 
 fn scale<'a>(mut size: f64, base: f64, units: &[&'a str]) -> (f64, &'a str) {
@@ -358,6 +364,12 @@ mod tests {
         assert_eq!(human_size(896), "896B");
         assert_eq!(human_size(2560), "2.56kB");
         assert_eq!(human_size(17_920), "17.92kB");
+        // The docker CLI's precision: Go's %.3g, exponent form and half-to-even included.
+        assert_eq!(human_size_with_precision(1_982_293, 3), "1.98MB");
+        assert_eq!(human_size_with_precision(0, 3), "0B");
+        assert_eq!(human_size_with_precision(999_999, 3), "1e+03kB");
+        assert_eq!(human_size_with_precision(1_125_000, 3), "1.12MB");
+        assert_eq!(human_size_with_precision(74_800_000, 3), "74.8MB");
         assert_eq!(human_size(1_996_800), "1.997MB");
         assert_eq!(human_size(999_999), "1000kB");
         assert_eq!(go_format_g(12345.0, 4), "1.234e+04");

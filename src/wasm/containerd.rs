@@ -6,7 +6,7 @@
 use super::backend::AnyBackend;
 use super::error::to_js_error;
 use super::store::{to_js_value, Store};
-use crate::containerd::ls_view::{format_size, image_rows};
+use crate::containerd::ls_view::{content_rows, format_size, image_rows};
 use crate::containerd::{self, ContentStore, ImageStore, Labels};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -44,6 +44,9 @@ export interface CtrImageRow {
   /** Why the SIZE walk stopped early (ctr logs it and prints the row anyway). */
   sizeError: string | null;
 }
+
+/** One row of `ctr content ls`: SIZE as ctr prints it (go-units HumanSize), labels `k=v,…` or `-`. */
+export interface CtrContentRow { digest: string; size: string; sizeBytes: number; createdAt: string; labels: string }
 
 export interface ContentInfo { digest: string; size: number; createdAt: string; updatedAt: string; labels: Record<string, string> }
 export interface IngestStatus { ref: string; offset: number; total: number; expected: string | null; startedAt: string; updatedAt: string }
@@ -279,6 +282,36 @@ impl Content {
     pub fn list(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
         let (store, f) = (self.store.clone(), filters(&filters_));
         promise(async move { to_js_value(&store.walk_filtered(&f?).await?) })
+    }
+
+    /// The rows `ctr content ls` prints for the infos matching the filters, in digest order.
+    #[wasm_bindgen(unchecked_return_type = "Promise<CtrContentRow[]>")]
+    pub fn table(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
+        let (store, f) = (self.store.clone(), filters(&filters_));
+        promise(async move {
+            #[derive(Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Row {
+                digest: String,
+                size: String,
+                size_bytes: i64,
+                created_at: crate::formats::gotime::GoTime,
+                labels: String,
+            }
+            let infos = store.walk_filtered(&f?).await?;
+            let rows: Vec<Row> = content_rows(&infos)
+                .into_iter()
+                .zip(&infos)
+                .map(|(r, info)| Row {
+                    digest: r.digest,
+                    size: r.size,
+                    size_bytes: info.size,
+                    created_at: r.created_at,
+                    labels: r.labels,
+                })
+                .collect();
+            to_js_value(&rows)
+        })
     }
 
     /// Calls `fn(info)` for each info matching the filters (containerd's Walk).

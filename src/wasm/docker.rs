@@ -119,23 +119,36 @@ impl Store {
     ) -> Promise {
         let prepared = args::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
         promise(async move {
-            let ((force, noprune), facade) = prepared?;
-            let answer = facade.lock().await.remove_image(&name_or_id, force, noprune).await?;
+            let ((force, noprune, dry_run), facade) = prepared?;
+            let mut facade = facade.lock().await;
+            let answer = if dry_run {
+                facade.remove_image_dry_run(&name_or_id, force, noprune)?
+            } else {
+                facade.remove_image(&name_or_id, force, noprune).await?
+            };
             to_js_value(&answer)
         })
     }
 
-    /// `POST /images/{name}/tag?repo=&tag=` (an empty tag means `latest`).
-    #[wasm_bindgen(js_name = tagImage, unchecked_return_type = "Promise<void>")]
+    /// `POST /images/{name}/tag?repo=&tag=` (an empty tag means `latest`). With `dryRun`,
+    /// resolves to the new tag's familiar form, or rejects as the tag would, changing nothing.
+    #[wasm_bindgen(js_name = tagImage, unchecked_return_type = "Promise<void | string>")]
     pub fn tag_image(
         &self,
         #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
         repo: String,
         tag: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "TagImageOptions")] options: JsValue,
     ) -> Promise {
-        let facade = self.facade_for("tagImage");
+        let prepared = args::tag_image_options(&options).and_then(|o| Ok((o, self.facade_for("tagImage")?)));
         promise(async move {
-            facade?.lock().await.tag_image(&name_or_id, &repo, tag.as_deref().unwrap_or("")).await?;
+            let (dry_run, facade) = prepared?;
+            let mut facade = facade.lock().await;
+            let tag = tag.as_deref().unwrap_or("");
+            if dry_run {
+                return Ok(JsValue::from_str(&facade.tag_image_dry_run(&name_or_id, &repo, tag)?));
+            }
+            facade.tag_image(&name_or_id, &repo, tag).await?;
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -154,6 +154,15 @@ export type DeleteResponseItem = { Untagged: string } | { Deleted: string };
 export interface RemoveImageOptions {
   force?: boolean;
   noprune?: boolean;
+  /** Work out the answer (or the conflict) without changing the store: what `rmi` would do. */
+  dryRun?: boolean;
+}
+
+/** Options of `Store.tagImage`. */
+export interface TagImageOptions {
+  /** Check the image, repository and tag as dockerd would and resolve to the new tag's familiar
+   * form (`"local/app:latest"`), without changing the store. */
+  dryRun?: boolean;
 }
 
 /** Options of `Store.layerFiles`. */
@@ -227,10 +236,16 @@ pub fn list_images_options(options: &JsValue) -> Result<(bool, bool, Filters)> {
 }
 
 /// `removeImage(name, { force, noprune })`.
-pub fn remove_image_options(options: &JsValue) -> Result<(bool, bool)> {
+pub fn remove_image_options(options: &JsValue) -> Result<(bool, bool, bool)> {
     const M: &str = "removeImage";
     let o = options_object(M, options)?;
-    Ok((flag(M, &o, "force")?, flag(M, &o, "noprune")?))
+    Ok((flag(M, &o, "force")?, flag(M, &o, "noprune")?, flag(M, &o, "dryRun")?))
+}
+
+/// `tagImage(name, repo, tag, { dryRun })`.
+pub fn tag_image_options(options: &JsValue) -> Result<bool> {
+    const M: &str = "tagImage";
+    flag(M, &options_object(M, options)?, "dryRun")
 }
 
 /// `layerFiles(name, { layer, merged })`.

@@ -12,6 +12,7 @@ mod input;
 mod js_backend;
 mod store;
 mod types;
+mod units;
 
 pub use backend::{AnyBackend, BackendKind};
 pub use containerd::{Content, ContentWriter, Namespace};
@@ -19,3 +20,4 @@ pub use error::to_js_error;
 pub use js_backend::{JsBackend, JsStorageAdapter};
 pub use store::Store;
 pub use types::StoreOptions;
+pub use units::human_size;

@@ -242,6 +242,16 @@ test("screenshots of the list, the inspect view and the import report", () =>
     await p.screenshot({ path: `${DOCS_SHOTS}inspect-history.png` });
     await p.evaluate(() => document.querySelector("#section-tree").scrollIntoView());
     await p.screenshot({ path: `${DOCS_SHOTS}inspect-tree.png` });
+    await p.click("#inspect-view .inspect-actions button.danger");
+    await p.check("#delete-force");
+    await p.waitForSelector("#delete-plan");
+    await p.screenshot({ path: `${DOCS_SHOTS}delete-dialog.png` });
+    await p.keyboard.press("Escape");
+    await p.setViewportSize({ width: 390, height: 844 });
+    await p.evaluate(() => (location.hash = "#/"));
+    await p.waitForSelector("#list-view:not([hidden])");
+    await p.evaluate(() => document.querySelector("#list-view").scrollIntoView());
+    await p.screenshot({ path: `${DOCS_SHOTS}phone-list.png` });
   }));
 
 test("make serve's sample store is imported on a first visit", () =>

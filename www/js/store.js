@@ -1,6 +1,9 @@
 // The page's one store: opening, clearing, feature checks, and errors in plain words.
 import { Store } from "imagestore";
 
+/** The core's go-units sizes (`humanSize(bytes)`: the docker CLI's "1.98MB"; precision 4: ctr content ls). */
+export { humanSize } from "imagestore";
+
 export const STORE_NAME = "imagestore-page";
 
 let current = null;
