@@ -13,7 +13,7 @@
 
 use super::archive::{self, ArchiveFiles, JSON_LIMIT};
 use super::layer_scan::LayerFacts;
-use crate::digest::{chain_id, Digest};
+use crate::digest::{chain_ids, Digest};
 use crate::docker::model::{DockerImport, ImageRecord, LayerRecord};
 use crate::error::{Error, Result};
 use crate::formats::docker_save::ManifestItem;
@@ -21,7 +21,16 @@ use crate::formats::image_config::ImageConfig;
 use crate::formats::reference::Reference;
 use crate::storage::blobs::StagedBlob;
 use crate::storage::Backend;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+
+/// What is already in the result: sets, so that an archive listing a layer thousands of times
+/// stays linear.
+#[derive(Default)]
+struct Seen {
+    tar_splits: HashSet<Digest>,
+    layers: HashSet<Digest>,
+    images: HashSet<Digest>,
+}
 
 /// Loads the `manifest.json` items. The result's blobs (configs from the archive, generated
 /// tar-splits) are staged; the caller commits them or discards them with the rest of `files`.
@@ -53,6 +62,7 @@ async fn load_items<B: Backend>(
     configs: &mut BTreeMap<Digest, ImageConfig>,
     parent_links: &mut Vec<(Digest, String)>,
 ) -> Result<()> {
+    let mut seen = Seen::default();
     for item in items {
         let at = |e: Error| e.context(format!("manifest.json item with config {:?}", item.config));
         let config_blob = files
@@ -62,6 +72,11 @@ async fn load_items<B: Backend>(
         // `docker load` registers the image with `Create`, which checks the history too.
         let config = ImageConfig::parse(raw).map_err(at)?;
         config.check_history_layers().map_err(at)?;
+        // moby 20.10 load.go checkCompatibleOS: a Linux daemon refuses Windows images (the
+        // whole load fails, as there).
+        if config.os_raw() == "windows" {
+            return Err(at(Error::invalid("cannot load windows image on linux")));
+        }
         let diff_ids = config.diff_ids().to_vec();
         if item.layers().len() != diff_ids.len() {
             return Err(at(Error::invalid(format!(
@@ -71,13 +86,14 @@ async fn load_items<B: Backend>(
             ))));
         }
         let mut parent: Option<Digest> = None;
+        let chains = chain_ids(&diff_ids);
         for (i, path) in item.layers().iter().enumerate() {
             let blob = files
                 .resolve(path)
                 .ok_or_else(|| at(Error::not_found(format!("layer file {path:?} is not in the archive"))))?;
             let layer = scanned_layer(files, blob).map_err(|e| e.context(format!("layer {path:?}")))?;
             // A layer file staged twice (same bytes under two names) has two equal tar-splits: one is kept.
-            if !out.tar_splits.iter().any(|s| s.digest == layer.tar_split.digest) {
+            if seen.tar_splits.insert(layer.tar_split.digest.clone()) {
                 out.tar_splits.push(layer.tar_split.clone());
             }
             if layer.diff_id != diff_ids[i] {
@@ -86,8 +102,8 @@ async fn load_items<B: Backend>(
                     diff_ids[i], layer.diff_id
                 ))));
             }
-            let chain = chain_id(&diff_ids[..=i]).expect("at least one diff ID");
-            if !out.layers.iter().any(|l| l.chain_id == chain) {
+            let chain = chains[i].clone();
+            if seen.layers.insert(chain.clone()) {
                 out.layers.push(LayerRecord {
                     chain_id: chain.clone(),
                     diff_id: layer.diff_id.clone(),
@@ -108,7 +124,7 @@ async fn load_items<B: Backend>(
             }
             out.repositories.entry(r.familiar_name()).or_default().insert(r.familiar_string(), id.clone());
         }
-        if !out.images.iter().any(|(r, _)| r.id == id) {
+        if seen.images.insert(id.clone()) {
             let record = ImageRecord { id: id.clone(), parent: None, last_updated: None, built_locally: false };
             out.images.push((record, config_blob.clone()));
             if let Some(p) = item.parent.as_ref().filter(|p| !p.is_empty()) {

@@ -1,12 +1,14 @@
 //! The JavaScript surface (`#[wasm_bindgen]`), and nothing else: JS values and errors in and
 //! out, the runtime choice of backend. Store logic lives in the layers below.
 
+mod args;
 mod backend;
 mod containerd;
 mod docker;
 mod docker_types;
 mod error;
 mod input;
+mod panic;
 mod store;
 mod types;
 
