@@ -6,7 +6,6 @@
 mod import_support;
 
 use imagestore::digest::Digest;
-use imagestore::import::Imported;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::ErrorCode;
 use import_support::*;

@@ -7,7 +7,7 @@
 use super::images::Image;
 use super::render::{self, HistoryImage, ImageFacts};
 use super::tx::Tx;
-use crate::digest::{chain_id, Digest};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
 use crate::formats::reference::{familiar_match, parse_any_reference, AnyReference, Reference};

@@ -17,7 +17,13 @@ pub fn install_hook() {
     use std::sync::Once;
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // Only this crate's own code can leave its state half-changed; a panic elsewhere
+            // (a test's failed assertion calling in) goes to the previous hook alone.
+            if !info.location().is_some_and(|l| l.file().starts_with("src/")) {
+                return previous(info);
+            }
             let message = info.to_string();
             // `try_with`/`try_borrow_mut`: the hook must not panic itself.
             let _ = PANICKED.try_with(|p| {
