@@ -10,6 +10,7 @@ pub mod docker;
 pub mod error;
 pub mod formats;
 pub mod import;
+pub mod schema;
 pub mod storage;
 pub mod store;
 

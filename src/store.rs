@@ -1,173 +1,49 @@
-//! The store façade: one backend and the Docker view's in-memory state over it, plus imports
-//! committed into either view. The containerd view ([`crate::containerd::Containerd`]) needs
-//! no state here: it reads its records from the same backend on every call, and the blobs
-//! (`blob/<digest>`) are shared by both views (Docker's `rmi` keeps those a namespace lists).
+//! The store façade: one backend, the Docker view's in-memory state over it, and the
+//! containerd view on the same backend; the only module that knows both views. Imports are
+//! committed into either view here, and the rule that blobs are shared by the two views
+//! ([`crate::schema::blob`]) lives here once (see [`Store::gc`] and [`Store::commit_docker`]).
 //!
-//! # Record layout in `Space::Meta` (every key the Docker stores write)
-//!
-//! ```text
-//! blob/<digest>                                  blob record (crate::storage::blobs): image configs
-//!                                                under their image ID, tar-split.json.gz by digest
-//! docker/graphdriver                             graph driver name, text (e.g. "overlay2")
-//! docker/image/<image id>                        ImageRecord JSON {id, parent, last_updated, built_locally}
-//!                                                (imagedb/metadata; the config is blob/<image id>)
-//! docker/layer/<chain id>                        LayerRecord JSON {chain_id, diff_id, size, cache_id,
-//!                                                parent, tar_split, descriptor} (layerdb/sha256/<chain>)
-//! docker/ref/<familiar reference>                ReferenceRecord JSON {repository, image}
-//!                                                (one entry of repositories.json)
-//! docker/dist/diffid-by-digest/<blob digest>     DiffID text (distribution/diffid-by-digest)
-//! docker/dist/v2metadata-by-diffid/<diff id>     JSON array of V2Metadata (distribution/v2metadata-by-diffid)
-//! ```
-//!
-//! Everything else (children, digest set, reference counts, by-ID reference index) is derived
-//! and rebuilt by [`Store::open`]. Every mutation is one `Backend::commit`; the in-memory state
-//! changes only after that commit succeeded (mutations run on a copy that replaces the current
-//! state on success).
+//! Every mutation of the Docker view is one `Backend::commit`; the in-memory state changes only
+//! after that commit succeeded (mutations run on a copy that replaces the current state on
+//! success). The record layout is [`crate::schema`].
 
+use crate::containerd::{Containerd, GcResult};
 use crate::digest::Digest;
-use crate::docker::distribution::DistributionStore;
-use crate::docker::images::{check_config, ImageStore};
-use crate::docker::layers::LayerStore;
-use crate::docker::model::{DockerImport, ImageRecord, LayerRecord, Skipped, V2Metadata};
-use crate::docker::references::{ReferenceRecord, ReferenceStore};
+use crate::docker::engine::{self, DeleteItem, Filters};
+use crate::docker::images::check_config;
+use crate::docker::layer_files::{self, LayerFileEntry, LayerSelector};
+use crate::docker::model::{DockerImport, Skipped};
 use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
-use crate::formats::image_config::ImageConfig;
 use crate::import::{CancelCheck, Finished, ImportOptions, ImportReport, Imported, Importer};
-use crate::storage::{blobs, corrupt_record, decode_record, Backend, Op, Space};
+use crate::storage::{blobs, Backend};
 use futures::{Stream, StreamExt};
+use serde_json::Value;
+use std::collections::HashSet;
 use std::rc::Rc;
 
-/// The keys of the record layout above.
-pub mod keys {
-    use crate::digest::Digest;
-
-    pub const GRAPH_DRIVER: &str = "docker/graphdriver";
-    pub const IMAGES: &str = "docker/image/";
-    pub const LAYERS: &str = "docker/layer/";
-    pub const REFERENCES: &str = "docker/ref/";
-    pub const DIFFID_BY_DIGEST: &str = "docker/dist/diffid-by-digest/";
-    pub const V2METADATA: &str = "docker/dist/v2metadata-by-diffid/";
-
-    pub fn image(id: &Digest) -> String {
-        format!("{IMAGES}{id}")
-    }
-    pub fn layer(chain: &Digest) -> String {
-        format!("{LAYERS}{chain}")
-    }
-    pub fn reference(familiar: &str) -> String {
-        format!("{REFERENCES}{familiar}")
-    }
-    pub fn diffid_by_digest(blob: &Digest) -> String {
-        format!("{DIFFID_BY_DIGEST}{blob}")
-    }
-    pub fn v2metadata(diff_id: &Digest) -> String {
-        format!("{V2METADATA}{diff_id}")
-    }
-}
-
-/// moby's graphdriver image store in memory: the four stores and the driver name.
-#[derive(Debug, Clone, Default)]
-pub struct DockerState {
-    pub images: ImageStore,
-    pub layers: LayerStore,
-    pub references: ReferenceStore,
-    pub distribution: DistributionStore,
-    /// `GraphDriver.Name` in inspect (from the imported `image/<driver>/` folder).
-    pub graph_driver: String,
-}
-
-impl DockerState {
-    /// Applies moby's restore rules to freshly loaded records and derives the links: layers
-    /// with a missing parent and images with a missing top layer are left out.
-    fn finish_loading(&mut self) -> Vec<Skipped> {
-        let mut skipped: Vec<Skipped> = Vec::new();
-        for (c, why) in self.layers.drop_unloadable() {
-            skipped.push(Skipped { subject: c.to_string(), reason: why });
-        }
-        for (id, why) in self.images.drop_without_layers(&self.layers) {
-            skipped.push(Skipped { subject: id.to_string(), reason: why });
-        }
-        self.images.relink();
-        let tops: Vec<Digest> = self.images.top_layers().cloned().collect();
-        self.layers.recount(tops.iter());
-        skipped
-    }
-}
-
-/// What [`Store::apply_docker_import`] added (things already present are not counted).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DockerImportOutcome {
-    pub images: usize,
-    pub layers: usize,
-    pub references: usize,
-    /// Blobs (configs, tar-splits) newly published.
-    pub blobs: usize,
-    /// Things left out while merging (e.g. a digest reference that would overwrite another).
-    pub skipped: Vec<Skipped>,
-}
+pub use crate::docker::state::{DockerImportOutcome, DockerState};
 
 pub struct Store<B: Backend> {
     backend: B,
     docker: DockerState,
+    /// The containerd view: it keeps no state but its open-ingest locks, and reads its records
+    /// from the backend on every call.
+    containerd: Containerd<B>,
     /// What [`Store::open`] could not restore, with the reason.
     restore_skipped: Vec<Skipped>,
 }
 
-/// The driver name in an imported folder path such as `var/lib/docker/image/overlay2/`.
-fn driver_of(source_dir: &str) -> Option<String> {
-    let parts: Vec<&str> = source_dir.split('/').filter(|p| !p.is_empty()).collect();
-    let i = parts.iter().rposition(|p| *p == "image")?;
-    parts.get(i + 1).map(|d| d.to_string())
-}
-
-/// Reads an image config blob, checks that it hashes to the image ID (moby re-verifies on
-/// every read) and parses it.
-async fn load_config<B: Backend>(b: &B, id: &Digest) -> std::result::Result<Rc<ImageConfig>, String> {
-    let raw = blobs::read_all(b, id).await.map_err(|e| format!("config blob: {e}"))?;
-    if Digest::sha256_of(&raw) != *id {
-        return Err(format!("failed to verify: {id}"));
+impl<B: Backend + Clone> Store<B> {
+    /// Opens a store over `backend`, rebuilding the Docker view's state from its records.
+    pub async fn open(backend: B) -> Result<Self> {
+        let (docker, restore_skipped) = DockerState::load(&backend).await?;
+        let containerd = Containerd::new(backend.clone());
+        Ok(Store { backend, docker, containerd, restore_skipped })
     }
-    ImageConfig::parse(raw).map(Rc::new).map_err(|e| e.message)
 }
 
 impl<B: Backend> Store<B> {
-    /// Opens a store over `backend`, rebuilding the whole in-memory state from its records.
-    pub async fn open(backend: B) -> Result<Self> {
-        let mut docker = DockerState::default();
-        let mut skipped = Vec::new();
-        if let Some(d) = backend.get(Space::Meta, keys::GRAPH_DRIVER).await? {
-            docker.graph_driver = String::from_utf8_lossy(&d).into_owned();
-        }
-        for (key, value) in backend.scan(Space::Meta, keys::LAYERS).await? {
-            docker.layers.insert_loaded(decode_record::<LayerRecord>(&key, &value)?);
-        }
-        for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
-            let record: ImageRecord = decode_record(&key, &value)?;
-            match load_config(&backend, &record.id).await {
-                Ok(config) => docker.images.insert_loaded(record, config),
-                Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
-            }
-        }
-        for (key, value) in backend.scan(Space::Meta, keys::REFERENCES).await? {
-            let record: ReferenceRecord = decode_record(&key, &value)?;
-            docker.references.insert_loaded(&record.repository, &key[keys::REFERENCES.len()..], record.image);
-        }
-        let mut dist = crate::docker::model::DistributionRecords::default();
-        for (key, value) in backend.scan(Space::Meta, keys::DIFFID_BY_DIGEST).await? {
-            let blob = Digest::parse(&key[keys::DIFFID_BY_DIGEST.len()..]).map_err(|e| corrupt_record(&key, e))?;
-            let diff = Digest::parse(&String::from_utf8_lossy(&value)).map_err(|e| corrupt_record(&key, e))?;
-            dist.diffid_by_digest.insert(blob, diff);
-        }
-        for (key, value) in backend.scan(Space::Meta, keys::V2METADATA).await? {
-            let diff = Digest::parse(&key[keys::V2METADATA.len()..]).map_err(|e| corrupt_record(&key, e))?;
-            dist.v2metadata_by_diffid.insert(diff, decode_record::<Vec<V2Metadata>>(&key, &value)?);
-        }
-        docker.distribution.insert_loaded(dist);
-        skipped.extend(docker.finish_loading());
-        Ok(Store { backend, docker, restore_skipped: skipped })
-    }
-
     pub fn backend(&self) -> &B {
         &self.backend
     }
@@ -175,6 +51,11 @@ impl<B: Backend> Store<B> {
     /// The Docker stores (read-only; change them through [`Store::commit_docker`]).
     pub fn docker(&self) -> &DockerState {
         &self.docker
+    }
+
+    /// The containerd view (clones share its open-ingest locks).
+    pub fn containerd(&self) -> &Containerd<B> {
+        &self.containerd
     }
 
     /// Records that [`Store::open`] found but could not restore, with the reason.
@@ -197,8 +78,7 @@ impl<B: Backend> Store<B> {
     async fn commit_tx(&self, tx: Tx) -> Result<()> {
         let mut ops = tx.ops;
         for d in &tx.dead_blobs {
-            // A blob the Docker view drops may still be content in a containerd namespace.
-            if crate::containerd::any_namespace_has_content(&self.backend, d).await? {
+            if self.containerd_uses(d).await? {
                 continue;
             }
             if let Some(rec) = blobs::stat(&self.backend, d).await? {
@@ -209,6 +89,23 @@ impl<B: Backend> Store<B> {
             return Ok(());
         }
         self.backend.commit(ops).await
+    }
+
+    // ---- blobs shared by the two views -------------------------------------------------------
+
+    /// Whether a blob the Docker view drops is still content in a containerd namespace (then
+    /// Docker's `rmi` keeps it).
+    async fn containerd_uses(&self, d: &Digest) -> Result<bool> {
+        crate::containerd::any_namespace_has_content(&self.backend, d).await
+    }
+
+    /// The blobs the Docker view uses (image configs under their ID, layers' tar-splits):
+    /// containerd's GC keeps them as roots.
+    fn docker_blobs(&self) -> HashSet<Digest> {
+        let docker = &self.docker;
+        let mut roots: HashSet<Digest> = docker.images.map().map(|img| img.id().clone()).collect();
+        roots.extend(docker.layers.records().filter_map(|l| l.tar_split.clone()));
+        roots
     }
 
     /// moby's `image.Store.Create`: stores `config` (exact bytes) and registers the image.
@@ -253,108 +150,77 @@ impl<B: Backend> Store<B> {
     }
 
     async fn merge_docker_import(&mut self, import: DockerImport) -> Result<DockerImportOutcome> {
-        let mut outcome = DockerImportOutcome::default();
-        let mut ops: Vec<Op> = Vec::new();
-        let mut unused_sets: Vec<String> = Vec::new();
-        let mut next = self.docker.clone();
-
-        if let Some(driver) = driver_of(&import.source_dir) {
-            if next.graph_driver != driver {
-                ops.push(Op::put_meta(keys::GRAPH_DRIVER, driver.as_str()));
-                next.graph_driver = driver;
-            }
-        }
-        for layer in import.layers {
-            if next.layers.contains(&layer.chain_id) {
-                continue;
-            }
-            ops.push(Op::put_record(keys::layer(&layer.chain_id), &layer));
-            next.layers.insert_loaded(layer);
-            outcome.layers += 1;
-        }
-        let mut tar_splits_seen = std::collections::BTreeSet::new();
-        for staged in import.tar_splits {
-            let known = blobs::stat(&self.backend, &staged.digest).await?.is_some();
-            if known || !tar_splits_seen.insert(staged.digest.clone()) {
-                unused_sets.push(staged.set);
-            } else {
-                ops.extend(staged.ops);
-                outcome.blobs += 1;
-            }
-        }
-        let mut new_images = Vec::new();
-        for (record, staged) in import.images {
-            if next.images.contains(&record.id) || new_images.iter().any(|r: &ImageRecord| r.id == record.id) {
-                unused_sets.push(staged.set);
-                continue;
-            }
-            if staged.digest != record.id {
-                return Err(Error::corrupt(format!("image {}: config blob is {}", record.id, staged.digest)));
-            }
-            ops.extend(staged.ops);
-            outcome.blobs += 1;
-            ops.push(Op::put_record(keys::image(&record.id), &record));
-            new_images.push(record);
-        }
-        for (repository, refs) in import.repositories {
-            for (familiar, id) in refs {
-                let existing = next.references.repositories().get(&repository).and_then(|r| r.get(&familiar)).cloned();
-                match existing {
-                    Some(old) if old == id => continue,
-                    Some(old) if familiar.contains('@') => {
-                        outcome.skipped.push(Skipped {
-                            subject: familiar.clone(),
-                            reason: format!("digest reference already points to {old}; cannot overwrite digest"),
-                        });
-                        continue;
-                    }
-                    _ => {}
-                }
-                let record = ReferenceRecord { repository: repository.clone(), image: id.clone() };
-                ops.push(Op::put_record(keys::reference(&familiar), &record));
-                if let Some(old) = existing {
-                    next.references.remove_loaded(&old, &familiar);
-                }
-                next.references.insert_loaded(&repository, &familiar, id);
-                outcome.references += 1;
-            }
-        }
-        let mut dist_changed = next.distribution.clone();
-        dist_changed.insert_loaded(import.distribution.clone());
-        for (blob, diff) in &import.distribution.diffid_by_digest {
-            if next.distribution.diff_id(blob) != Some(diff) {
-                ops.push(Op::put_meta(keys::diffid_by_digest(blob), diff.as_str()));
-            }
-        }
-        for diff in import.distribution.v2metadata_by_diffid.keys() {
-            let merged = dist_changed.v2_metadata(diff);
-            if next.distribution.v2_metadata(diff) != merged {
-                ops.push(Op::put_record(keys::v2metadata(diff), &merged));
-            }
-        }
-        next.distribution = dist_changed;
-
+        let mut plan = crate::docker::state::merge_import(&self.backend, &self.docker, import).await?;
+        let ops = std::mem::take(&mut plan.ops);
         if !ops.is_empty() {
             self.backend.commit(ops).await?;
         }
         // Committed: from here on nothing may fail. A failed discard of an unused chunk set
         // leaves an orphan for `blobs::sweep_orphans`.
-        for set in &unused_sets {
+        for set in &plan.unused_sets {
             let _ = blobs::discard(&self.backend, set).await;
         }
-        // The configs are committed now; read them back into the state.
-        for record in new_images {
-            match load_config(&self.backend, &record.id).await {
-                Ok(config) => {
-                    next.images.insert_loaded(record, config);
-                    outcome.images += 1;
-                }
-                Err(why) => outcome.skipped.push(Skipped { subject: record.id.to_string(), reason: why }),
-            }
-        }
-        outcome.skipped.extend(next.finish_loading());
+        let (next, outcome) = plan.finish(&self.backend).await;
         self.docker = next;
         Ok(outcome)
+    }
+}
+
+/// The Engine API's image operations (dockerd 20.10's rules, in [`crate::docker::engine`]);
+/// writes are one commit each.
+impl<B: Backend> Store<B> {
+    /// `GET /images/json`.
+    pub fn list_images(&self, all: bool, digests: bool, filters: &Filters) -> Result<Value> {
+        engine::list_images(&self.docker, all, digests, filters)
+    }
+    /// `GET /images/{name}/json`.
+    pub fn inspect_image(&self, name_or_id: &str) -> Result<Value> {
+        engine::inspect_image(&self.docker, name_or_id)
+    }
+    /// `GET /images/{name}/history`.
+    pub fn image_history(&self, name_or_id: &str) -> Result<Value> {
+        engine::image_history(&self.docker, name_or_id)
+    }
+    /// The full image ID a partial one stands for.
+    pub fn search(&self, partial: &str) -> Result<Digest> {
+        engine::search(&self.docker, partial)
+    }
+    pub fn image_parent(&self, name_or_id: &str) -> Result<Option<Digest>> {
+        engine::image_parent(&self.docker, name_or_id)
+    }
+    pub fn image_children(&self, name_or_id: &str) -> Result<Vec<Digest>> {
+        engine::image_children(&self.docker, name_or_id)
+    }
+    pub fn image_heads(&self) -> Vec<Digest> {
+        engine::image_heads(&self.docker)
+    }
+    /// `DELETE /images/{name}`: the answer as `[{Untagged}|{Deleted}]`.
+    pub async fn remove_image(&mut self, name_or_id: &str, force: bool, noprune: bool) -> Result<Value> {
+        let items = self.commit_docker(|d, tx| engine::remove_image(d, tx, name_or_id, force, noprune)).await?;
+        Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
+    }
+    /// `POST /images/{name}/tag?repo=&tag=`; returns the new tag's familiar form.
+    pub async fn tag_image(&mut self, name_or_id: &str, repo: &str, tag: &str) -> Result<String> {
+        let now = crate::storage::now().to_rfc3339_nano();
+        self.commit_docker(|d, tx| engine::tag_image(d, tx, name_or_id, repo, tag, now)).await
+    }
+    /// The files of one layer of an image, or the merged filesystem at that layer (see
+    /// [`layer_files::layer_files`]).
+    pub async fn layer_files(
+        &self,
+        name_or_id: &str,
+        layer: Option<&LayerSelector>,
+        merged_view: bool,
+    ) -> Result<Vec<LayerFileEntry>> {
+        layer_files::layer_files(&self.backend, &self.docker, name_or_id, layer, merged_view).await
+    }
+}
+
+impl<B: Backend + Clone> Store<B> {
+    /// containerd's garbage collection over every namespace, with the blobs the Docker view
+    /// uses as extra roots.
+    pub async fn gc(&self) -> Result<GcResult> {
+        self.containerd.gc(&self.docker_blobs()).await
     }
 }
 

@@ -205,7 +205,7 @@ fn expired_ingests_go_open_ones_stay() {
         drop(cs.writer("stale", None, 0).await.unwrap());
         // Age both ingests past their expiry.
         for r in ["open", "stale"] {
-            let key = format!("ctrd/default/ingest/{r}");
+            let key = imagestore::schema::containerd::ingest("default", r);
             let mut rec: serde_json::Value =
                 serde_json::from_slice(&b.get(Space::Meta, &key).await.unwrap().unwrap()).unwrap();
             rec["expireAt"] = "2000-01-01T00:00:00Z".into();

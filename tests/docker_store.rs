@@ -231,7 +231,12 @@ fn deletes_replay_dockerd_and_leave_what_it_left() {
     assert_eq!(snapshot(&reopen(&store)), snapshot(&after));
     // The deleted layers' tar-split blobs and the deleted configs are gone from the backend too.
     let blobs_of = |s: &Store<MemoryBackend>| {
-        block_on(imagestore::storage::Backend::keys(s.backend(), imagestore::storage::Space::Meta, "blob/")).unwrap()
+        block_on(imagestore::storage::Backend::keys(
+            s.backend(),
+            imagestore::storage::Space::Meta,
+            imagestore::schema::BLOBS,
+        ))
+        .unwrap()
     };
     assert_eq!(blobs_of(&store), blobs_of(&after));
 }

@@ -138,7 +138,7 @@ fn an_untagged_docker_25_save_names_no_image_in_containerd() {
     assert_eq!((f.report.format.as_str(), f.report.images), ("oci-layout", 0));
     assert!(f.report.warnings.iter().any(|w| w.contains("names no image")), "{:?}", f.report.warnings);
     assert_eq!(orphan_chunk_sets(&backend), 0);
-    assert!(block_on(backend.keys(Space::Meta, "blob/")).unwrap().is_empty());
+    assert!(block_on(backend.keys(Space::Meta, imagestore::schema::BLOBS)).unwrap().is_empty());
 }
 
 #[test]
@@ -220,8 +220,8 @@ fn wild_archives_import_with_every_walked_blob_present() {
             assert!(row.size > 0 && row.platforms != "-", "{rel}: {row:?}");
         }
         // Every stored blob hashes to its digest.
-        for key in block_on(backend.keys(Space::Meta, "blob/")).unwrap() {
-            let d = Digest::parse(&key["blob/".len()..]).unwrap();
+        for key in block_on(backend.keys(Space::Meta, imagestore::schema::BLOBS)).unwrap() {
+            let d = imagestore::schema::blob_digest(&key).unwrap();
             assert_eq!(Digest::sha256_of(&block_on(blobs::read_all(&backend, &d)).unwrap()), d, "{rel}");
         }
     }
@@ -242,7 +242,7 @@ fn wild_archives_import_with_every_walked_blob_present() {
 
 /// Chunk sets no blob record points to (staged data left behind).
 fn orphan_chunk_sets(backend: &MemoryBackend) -> usize {
-    let live: std::collections::BTreeSet<String> = block_on(backend.scan(Space::Meta, "blob/"))
+    let live: std::collections::BTreeSet<String> = block_on(backend.scan(Space::Meta, imagestore::schema::BLOBS))
         .unwrap()
         .into_iter()
         .map(|(_, v)| serde_json::from_slice::<blobs::BlobRecord>(&v).unwrap().chunks)

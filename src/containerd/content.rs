@@ -8,10 +8,11 @@
 
 use super::errdefs::{self, go_quote};
 use super::labels::{self, Labels};
-use super::{content_prefix, ensure_namespace_ops, ingests_prefix, read_record, IngestLock, IngestLocks};
+use super::{ensure_namespace_ops, read_record, IngestLock, IngestLocks};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
+use crate::schema::containerd as schema;
 use crate::storage::blobs::{self, BlobWriter};
 use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
@@ -102,10 +103,10 @@ pub(crate) struct IngestRecord {
 }
 
 fn content_key(ns: &str, d: &Digest) -> String {
-    format!("{}{d}", content_prefix(ns))
+    schema::content(ns, d)
 }
 fn ingest_key(ns: &str, reference: &str) -> String {
-    format!("{}{reference}", ingests_prefix(ns))
+    schema::ingest(ns, reference)
 }
 
 /// The operation that stores `info` in namespace `ns` as is (timestamps included): for
@@ -184,7 +185,7 @@ impl<B: Backend + Clone> ContentStore<B> {
     /// All content of the namespace that `keep` accepts, in digest (byte) order. Keys that are
     /// not digests are skipped, as containerd's Walk does.
     pub async fn walk(&self, keep: impl Fn(&Info) -> bool) -> Result<Vec<Info>> {
-        let prefix = content_prefix(&self.ns);
+        let prefix = schema::contents(&self.ns);
         let mut out = Vec::new();
         for (key, value) in self.backend.scan(Space::Meta, &prefix).await? {
             let Ok(d) = Digest::parse(&key[prefix.len()..]) else { continue };
@@ -272,7 +273,7 @@ impl<B: Backend + Clone> ContentStore<B> {
 
     /// The ingests of the namespace that `keep` accepts (filter field: `ref`).
     pub async fn list_statuses(&self, keep: impl Fn(&Status) -> bool) -> Result<Vec<Status>> {
-        let prefix = ingests_prefix(&self.ns);
+        let prefix = schema::ingests(&self.ns);
         let mut out = Vec::new();
         for (key, value) in self.backend.scan(Space::Meta, &prefix).await? {
             let status = to_status(&key[prefix.len()..], &decode_record(&key, &value)?);

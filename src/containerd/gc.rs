@@ -8,10 +8,11 @@
 use super::content::{self, Info, IngestRecord};
 use super::images::{self, Image};
 use super::labels::{self, Labels};
-use super::{Containerd, DATA_PREFIX};
+use super::Containerd;
 use crate::digest::Digest;
 use crate::error::Result;
 use crate::formats::gotime::GoTime;
+use crate::schema::{self, containerd as keys};
 use crate::storage::blobs::{self, BlobRecord};
 use crate::storage::{decode_record, Backend, Op, Space};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -47,19 +48,17 @@ struct Snapshot {
 
 async fn read_snapshot<B: Backend>(b: &B) -> Result<Snapshot> {
     let mut snap = Snapshot::default();
-    for (key, value) in b.scan(Space::Meta, DATA_PREFIX).await? {
-        let rest = &key[DATA_PREFIX.len()..];
-        let mut parts = rest.splitn(3, '/');
-        let (Some(ns), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next()) else { continue };
+    for (key, value) in b.scan(Space::Meta, keys::DATA).await? {
+        let Some((ns, kind, name)) = keys::split(&key) else { continue };
         let ns = ns.to_string();
         match kind {
-            "image" => snap.images.push((ns, images::to_image(name, decode_record(&key, &value)?))),
-            "content" => {
+            keys::IMAGE => snap.images.push((ns, images::to_image(name, decode_record(&key, &value)?))),
+            keys::CONTENT => {
                 if let Ok(d) = Digest::parse(name) {
                     snap.content.push((ns, content::to_info(d, decode_record(&key, &value)?)));
                 }
             }
-            "ingest" => snap.ingests.push((ns, name.to_string(), decode_record(&key, &value)?)),
+            keys::INGEST => snap.ingests.push((ns, name.to_string(), decode_record(&key, &value)?)),
             _ => {}
         }
     }
@@ -147,7 +146,7 @@ pub async fn collect<B: Backend>(
 
     for (ns, img) in &snap.images {
         if !marked.contains(&Node::Image(ns.clone(), img.name.clone())) {
-            ops.push(Op::delete_meta(format!("{}{}", super::images_prefix(ns), img.name)));
+            ops.push(Op::delete_meta(keys::image(ns, &img.name)));
             result.deleted_images.entry(ns.clone()).or_default().push(img.name.clone());
         }
     }
@@ -157,18 +156,18 @@ pub async fn collect<B: Backend>(
         if marked.contains(&Node::Content(ns.clone(), d.clone())) {
             live_blobs.insert(d);
         } else {
-            ops.push(Op::delete_meta(format!("{}{d}", super::content_prefix(ns))));
+            ops.push(Op::delete_meta(keys::content(ns, d)));
             result.deleted_content.entry(ns.clone()).or_default().push(d.clone());
         }
     }
     for (ns, reference, rec) in &snap.ingests {
         if rec.expire_at < now && !is_locked(&format!("{ns}/{reference}")) {
-            ops.push(Op::delete_meta(format!("{}{reference}", super::ingests_prefix(ns))));
+            ops.push(Op::delete_meta(keys::ingest(ns, reference)));
             result.deleted_ingests.entry(ns.clone()).or_default().push(reference.clone());
         }
     }
-    for (key, value) in b.scan(Space::Meta, "blob/").await? {
-        let Ok(d) = Digest::parse(&key["blob/".len()..]) else { continue };
+    for (key, value) in b.scan(Space::Meta, schema::BLOBS).await? {
+        let Some(d) = schema::blob_digest(&key) else { continue };
         if live_blobs.contains(&d) {
             continue;
         }

@@ -3,10 +3,11 @@
 
 use super::errdefs::{self, go_quote};
 use super::labels::{self, Labels};
-use super::{ensure_namespace_ops, images_prefix, read_record};
+use super::{ensure_namespace_ops, read_record};
 use crate::digest::Digest;
 use crate::error::Result;
 use crate::formats::gotime::GoTime;
+use crate::schema::containerd as schema;
 use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +79,7 @@ pub(crate) struct ImageRecord {
 }
 
 fn image_key(ns: &str, name: &str) -> String {
-    format!("{}{name}", images_prefix(ns))
+    schema::image(ns, name)
 }
 
 fn not_found(name: &str) -> crate::Error {
@@ -173,7 +174,7 @@ impl<B: Backend + Clone> ImageStore<B> {
 
     /// The images that `keep` accepts, in byte order of their names.
     pub async fn list(&self, keep: impl Fn(&Image) -> bool) -> Result<Vec<Image>> {
-        let prefix = images_prefix(&self.ns);
+        let prefix = schema::images(&self.ns);
         let mut out = Vec::new();
         for (key, value) in self.backend.scan(Space::Meta, &prefix).await? {
             let img = to_image(&key[prefix.len()..], decode_record(&key, &value)?);

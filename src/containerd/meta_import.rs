@@ -4,11 +4,11 @@
 
 use super::content::{put_info_op, Info};
 use super::images::{put_image_op, Image, Target};
-use super::namespace_key;
 use super::namespaces::NamespaceRecord;
 use crate::digest::Digest;
 use crate::formats::containerd_meta::MetaDb;
 use crate::formats::gotime::{GoTime, Zone};
+use crate::schema::containerd::namespace as namespace_key;
 use crate::storage::Op;
 
 /// Records keep their times in UTC (as this store writes its own).

@@ -6,19 +6,7 @@
 //! validation, the same error classes and the same error texts (Go's `fmt.Errorf(...: %w)`
 //! strings, ending in the errdefs word, e.g. `image "x": not found`).
 //!
-//! # Key layout (in [`Space::Meta`](crate::storage::Space::Meta); cf. containerd's buckets.go)
-//!
-//! ```text
-//! ctrd.ns/<namespace>                  NamespaceRecord  {labels}  (the namespace exists)
-//! ctrd/<namespace>/image/<name>        ImageRecord      {labels, target, createdAt, updatedAt}
-//! ctrd/<namespace>/content/<digest>    ContentRecord    {size, labels, createdAt, updatedAt}
-//! ctrd/<namespace>/ingest/<ref>        IngestRecord     {offset, total, startedAt, updatedAt, expireAt}
-//! blob/<digest>                        the bytes (crate::storage::blobs), shared by every
-//!                                      namespace and by the Docker view
-//! ```
-//! Namespace names are containerd identifiers (no `/`), so `ctrd/<namespace>/` never
-//! prefixes another namespace's keys. Records are JSON. A namespace comes into existence when
-//! anything is written in it (as containerd creates its bucket on first write).
+//! Their records are laid out in [`crate::schema::containerd`].
 
 pub mod content;
 pub mod errdefs;
@@ -31,6 +19,7 @@ pub mod namespaces;
 
 use crate::error::Result;
 use crate::formats::gotime::{duration_string_millis, GoTime};
+use crate::schema::containerd as schema;
 use crate::storage::{decode_record, Backend, Op, Space};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -85,34 +74,12 @@ impl<B: Backend + Clone> Namespace<B> {
     }
 }
 
-// ---- keys ----------------------------------------------------------------------------------
-
-pub(crate) const NAMESPACE_PREFIX: &str = "ctrd.ns/";
-/// Everything namespaced lives under this prefix.
-pub(crate) const DATA_PREFIX: &str = "ctrd/";
-
-pub(crate) fn namespace_key(ns: &str) -> String {
-    format!("{NAMESPACE_PREFIX}{ns}")
-}
-pub(crate) fn namespace_data_prefix(ns: &str) -> String {
-    format!("{DATA_PREFIX}{ns}/")
-}
-pub(crate) fn images_prefix(ns: &str) -> String {
-    format!("{DATA_PREFIX}{ns}/image/")
-}
-pub(crate) fn content_prefix(ns: &str) -> String {
-    format!("{DATA_PREFIX}{ns}/content/")
-}
-pub(crate) fn ingests_prefix(ns: &str) -> String {
-    format!("{DATA_PREFIX}{ns}/ingest/")
-}
-
 /// Whether any namespace's content store lists blob `d`. The Docker view checks this before it
 /// deletes a blob it no longer needs: blobs are shared by digest between the two views.
 pub async fn any_namespace_has_content<B: Backend>(b: &B, d: &crate::digest::Digest) -> Result<bool> {
-    for key in b.keys(Space::Meta, NAMESPACE_PREFIX).await? {
-        let ns = &key[NAMESPACE_PREFIX.len()..];
-        if b.get(Space::Meta, &format!("{}{d}", content_prefix(ns))).await?.is_some() {
+    for key in b.keys(Space::Meta, schema::NAMESPACES).await? {
+        let Some(ns) = schema::namespace_name(&key) else { continue };
+        if b.get(Space::Meta, &schema::content(ns, d)).await?.is_some() {
             return Ok(true);
         }
     }
@@ -131,7 +98,7 @@ pub(crate) async fn read_record<B: Backend, T: serde::de::DeserializeOwned>(b: &
 /// The operation that creates the namespace record if it is missing (first write into a
 /// namespace creates it, as containerd's `createBucketIfNotExists` does).
 pub(crate) async fn ensure_namespace_ops<B: Backend>(b: &B, ns: &str) -> Result<Vec<Op>> {
-    let key = namespace_key(ns);
+    let key = schema::namespace(ns);
     if b.get(Space::Meta, &key).await?.is_some() {
         return Ok(Vec::new());
     }

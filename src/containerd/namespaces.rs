@@ -3,8 +3,9 @@
 
 use super::errdefs::{self, go_quote};
 use super::labels::{self, Labels};
-use super::{namespace_data_prefix, namespace_key, Containerd, NAMESPACE_PREFIX};
+use super::Containerd;
 use crate::error::Result;
+use crate::schema::containerd as schema;
 use crate::storage::{Backend, Op, Space};
 use serde::{Deserialize, Serialize};
 
@@ -51,15 +52,15 @@ pub fn require(ns: &str) -> Result<()> {
 impl<B: Backend + Clone> Containerd<B> {
     /// Every namespace, in byte order of the names.
     pub async fn namespaces(&self) -> Result<Vec<String>> {
-        let keys = self.backend.keys(Space::Meta, NAMESPACE_PREFIX).await?;
-        Ok(keys.into_iter().map(|k| k[NAMESPACE_PREFIX.len()..].to_string()).collect())
+        let keys = self.backend.keys(Space::Meta, schema::NAMESPACES).await?;
+        Ok(keys.iter().filter_map(|k| schema::namespace_name(k)).map(str::to_string).collect())
     }
 
     /// Creates a namespace; `already_exists` if it is there.
     pub async fn create_namespace(&self, ns: &str, labels: &Labels) -> Result<()> {
         validate_identifier(ns)?;
         labels::validate_all(labels, "namespace.Labels")?;
-        let key = namespace_key(ns);
+        let key = schema::namespace(ns);
         let rec = NamespaceRecord { labels: labels::without_empty(labels.clone()) };
         let ops = vec![Op::RequireAbsent { space: Space::Meta, key: key.clone() }, Op::put_record(key, &rec)];
         self.backend.commit(ops).await.map_err(|e| match e.code {
@@ -82,17 +83,17 @@ impl<B: Backend + Clone> Containerd<B> {
         } else {
             rec.labels.insert(key.to_string(), value.to_string());
         }
-        self.backend.commit(vec![Op::put_record(namespace_key(ns), &rec)]).await
+        self.backend.commit(vec![Op::put_record(schema::namespace(ns), &rec)]).await
     }
 
     /// Deletes an empty namespace: `failed_precondition` naming what it still holds (images,
     /// blobs), `not_found` if it does not exist. Leftover ingests go with it.
     pub async fn delete_namespace(&self, ns: &str) -> Result<()> {
         let mut still_has = Vec::new();
-        if !self.backend.keys(Space::Meta, &super::images_prefix(ns)).await?.is_empty() {
+        if !self.backend.keys(Space::Meta, &schema::images(ns)).await?.is_empty() {
             still_has.push("images");
         }
-        if !self.backend.keys(Space::Meta, &super::content_prefix(ns)).await?.is_empty() {
+        if !self.backend.keys(Space::Meta, &schema::contents(ns)).await?.is_empty() {
             still_has.push("blobs");
         }
         if !still_has.is_empty() {
@@ -107,14 +108,14 @@ impl<B: Backend + Clone> Containerd<B> {
         }
         self.backend
             .commit(vec![
-                Op::delete_meta(namespace_key(ns)),
-                Op::DeletePrefix { space: Space::Meta, prefix: namespace_data_prefix(ns) },
+                Op::delete_meta(schema::namespace(ns)),
+                Op::DeletePrefix { space: Space::Meta, prefix: schema::namespace_data(ns) },
             ])
             .await
     }
 
     async fn namespace_record(&self, ns: &str) -> Result<Option<NamespaceRecord>> {
-        super::read_record(&self.backend, &namespace_key(ns)).await
+        super::read_record(&self.backend, &schema::namespace(ns)).await
     }
 }
 

@@ -6,8 +6,8 @@
 use super::model::{DistributionRecords, V2Metadata};
 use super::tx::Tx;
 use crate::digest::Digest;
+use crate::schema::docker as keys;
 use crate::storage::Op;
-use crate::store::keys;
 
 /// `maxMetadata` in v2_metadata_service.go.
 pub const MAX_V2_METADATA: usize = 50;

@@ -1,18 +1,17 @@
 //! The Engine API's image operations over the Docker stores, with dockerd 20.10's rules
 //! (daemon/images/{image.go, images.go, image_inspect.go, image_history.go, image_delete.go,
 //! image_tag.go}). Reads take the state; writes take a scratch copy of it and a [`Tx`]
-//! (see `Store::commit_docker`), and the `Store` methods at the bottom wrap both.
+//! (the façade, `crate::store::Store`, commits it and wraps both).
 //! Answers are `serde_json::Value`s in the exact Engine API v1.41 shapes.
 
 use super::images::Image;
 use super::render::{self, HistoryImage, ImageFacts};
+use super::state::DockerState;
 use super::tx::Tx;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
 use crate::formats::reference::{familiar_match, parse_any_reference, AnyReference, Reference};
-use crate::storage::Backend;
-use crate::store::{DockerState, Store};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -383,45 +382,5 @@ fn delete_helper(
     match parent {
         Some(p) if prune => delete_helper(d, tx, &p, out, false, true, true),
         _ => Ok(()),
-    }
-}
-
-/// The current time as dockerd records it in `lastUpdated`.
-fn now_rfc3339_nano() -> String {
-    crate::storage::now().to_rfc3339_nano()
-}
-
-/// The Engine API operations on the store façade (writes are one commit each).
-impl<B: Backend> Store<B> {
-    pub fn list_images(&self, all: bool, digests: bool, filters: &Filters) -> Result<Value> {
-        list_images(self.docker(), all, digests, filters)
-    }
-    pub fn inspect_image(&self, name_or_id: &str) -> Result<Value> {
-        inspect_image(self.docker(), name_or_id)
-    }
-    pub fn image_history(&self, name_or_id: &str) -> Result<Value> {
-        image_history(self.docker(), name_or_id)
-    }
-    pub fn search(&self, partial: &str) -> Result<Digest> {
-        search(self.docker(), partial)
-    }
-    pub fn image_parent(&self, name_or_id: &str) -> Result<Option<Digest>> {
-        image_parent(self.docker(), name_or_id)
-    }
-    pub fn image_children(&self, name_or_id: &str) -> Result<Vec<Digest>> {
-        image_children(self.docker(), name_or_id)
-    }
-    pub fn image_heads(&self) -> Vec<Digest> {
-        image_heads(self.docker())
-    }
-    /// `DELETE /images/{name}`: the answer as `[{Untagged}|{Deleted}]`.
-    pub async fn remove_image(&mut self, name_or_id: &str, force: bool, noprune: bool) -> Result<Value> {
-        let items = self.commit_docker(|d, tx| remove_image(d, tx, name_or_id, force, noprune)).await?;
-        Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
-    }
-    /// `POST /images/{name}/tag?repo=&tag=`; returns the new tag's familiar form.
-    pub async fn tag_image(&mut self, name_or_id: &str, repo: &str, tag: &str) -> Result<String> {
-        let now = now_rfc3339_nano();
-        self.commit_docker(|d, tx| tag_image(d, tx, name_or_id, repo, tag, now)).await
     }
 }

@@ -11,8 +11,8 @@ use super::tx::Tx;
 use crate::digest::{chain_id, Digest, DigestSet, LookupError};
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
+use crate::schema::docker as keys;
 use crate::storage::Op;
-use crate::store::keys;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 

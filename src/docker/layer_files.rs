@@ -3,11 +3,11 @@
 //! layer (lower layers overlaid, whiteouts applied as overlay2 does).
 
 use super::images::Image;
+use super::state::DockerState;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::tar_split::{parse_tar_split, EntryKind, TarEntry, Whiteout};
 use crate::storage::{blobs, Backend};
-use crate::store::Store;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -155,34 +155,31 @@ fn layer_index(img: &Image, selector: Option<&LayerSelector>) -> Result<Option<u
     found.map(Some).ok_or_else(missing)
 }
 
-impl<B: Backend> Store<B> {
-    /// The files of one layer of an image (`merged = false`, whiteout markers included), or the
-    /// merged filesystem at that layer (`merged = true`). `layer` defaults to the top layer; an
-    /// image without layers has no files.
-    pub async fn layer_files(
-        &self,
-        name_or_id: &str,
-        layer: Option<&LayerSelector>,
-        merged_view: bool,
-    ) -> Result<Vec<LayerFileEntry>> {
-        let d = self.docker();
-        let img = super::engine::get_image(d, name_or_id)?;
-        let Some(top) = layer_index(img, layer)? else { return Ok(Vec::new()) };
-        let first = if merged_view { 0 } else { top };
-        let mut layers = Vec::with_capacity(top + 1 - first);
-        let chains = crate::digest::chain_ids(&img.config.diff_ids()[..=top]);
-        for chain in &chains[first..] {
-            let record =
-                d.layers.get(chain).ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
-            let digest = record.tar_split.as_ref().ok_or_else(|| {
-                Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
-            })?;
-            let gz = blobs::read_all(self.backend(), digest).await?;
-            let split = parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split of layer {chain}")))?;
-            layers.push(split.entries);
-        }
-        Ok(if merged_view { merged(&layers) } else { single_layer(top, &layers[0]) })
+/// The files of one layer of an image (`merged_view = false`, whiteout markers included), or
+/// the merged filesystem at that layer (`merged_view = true`). `layer` defaults to the top
+/// layer; an image without layers has no files.
+pub async fn layer_files<B: Backend>(
+    backend: &B,
+    d: &DockerState,
+    name_or_id: &str,
+    layer: Option<&LayerSelector>,
+    merged_view: bool,
+) -> Result<Vec<LayerFileEntry>> {
+    let img = super::engine::get_image(d, name_or_id)?;
+    let Some(top) = layer_index(img, layer)? else { return Ok(Vec::new()) };
+    let first = if merged_view { 0 } else { top };
+    let mut layers = Vec::with_capacity(top + 1 - first);
+    let chains = crate::digest::chain_ids(&img.config.diff_ids()[..=top]);
+    for chain in &chains[first..] {
+        let record = d.layers.get(chain).ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
+        let digest = record.tar_split.as_ref().ok_or_else(|| {
+            Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
+        })?;
+        let gz = blobs::read_all(backend, digest).await?;
+        let split = parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split of layer {chain}")))?;
+        layers.push(split.entries);
     }
+    Ok(if merged_view { merged(&layers) } else { single_layer(top, &layers[0]) })
 }
 
 #[cfg(test)]

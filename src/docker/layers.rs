@@ -7,8 +7,8 @@ use super::model::LayerRecord;
 use super::tx::Tx;
 use crate::digest::{chain_id, Digest};
 use crate::error::{Error, Result};
+use crate::schema::docker as keys;
 use crate::storage::Op;
-use crate::store::keys;
 use std::collections::BTreeMap;
 
 /// `maxLayerDepth` in layer_store.go: a chain may not be longer than this.

@@ -7,8 +7,8 @@ use super::model::RepositoryMap;
 use super::tx::Tx;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::schema::docker as keys;
 use crate::storage::Op;
-use crate::store::keys;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

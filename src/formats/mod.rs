@@ -1,13 +1,15 @@
 //! Pure parsing of on-disk and wire formats: no storage, no JavaScript. Each module takes bytes
-//! (or a reader) and returns values or a clear error naming what was wrong and where.
+//! (or a reader) and returns values (or writes them: [`go_json`], [`tar_split_writer`]) or a clear error naming what was wrong and where.
 
 // Docker (moby)
 pub mod docker_save;
+pub mod go_json;
 pub mod gotime;
 pub mod image_config;
 pub mod reference;
 pub mod tar_header;
 pub mod tar_split;
+pub mod tar_split_writer;
 
 // containerd and OCI
 pub mod bbolt;

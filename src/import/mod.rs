@@ -10,56 +10,45 @@
 //! let Finished { imported, report } = importer.finish(&backend).await?;
 //! // commit `imported` (its staged blobs' ops with the stores' records)
 //! ```
-//! Pipeline: [`gzip`] (detected from the magic bytes) → [`tar_stream`] (push-fed tar reader)
-//! → two collectors fed the same entries: [`collect`] (stages Docker image store files per
-//! candidate folder, found at any depth via [`store_paths`]) and [`archive`] (stages the
-//! files of `docker save` archives, OCI layouts and containerd roots). At the end the format
-//! is decided from what was found, never from names:
-//! * an archive goes to [`archive_import`], which routes it (its table) to [`docker_load`]
-//!   (the Docker view, like `docker load`; layer tar-splits written by [`tar_split_writer`]),
-//!   [`ctr_import`] / [`ctr_docker_index`] (a containerd namespace, like `ctr images import`)
-//!   or [`ctr_root`] (a containerd root's `meta.db`, every namespace);
-//! * else a Docker image store (`image/<driver>/`) goes through [`restore`] (dockerd's
-//!   startup rules) → [`DockerImport`].
+//! Pipeline, one folder a job: [`stream`] (gzip detected from the magic bytes, then a push-fed
+//! tar reader) → two collectors fed the same entries: [`docker_root`] (stages Docker image
+//! store files per candidate folder, found at any depth) and [`archive`] (stages the files of
+//! `docker save` archives, OCI layouts and containerd roots). At the end the format is decided
+//! from what was found, never from names:
+//! * an archive goes to [`archive`]'s table, which routes it to `docker load` (the Docker
+//!   view; layer tar-splits written by [`crate::formats::tar_split_writer`]), to `ctr images
+//!   import` (a containerd namespace) or to [`containerd_root`] (a containerd root's
+//!   `meta.db`, every namespace);
+//! * else a Docker image store (`image/<driver>/`) goes through [`docker_root`]'s restore
+//!   (dockerd's startup rules) → [`DockerImport`].
 //!
 //! Memory is bounded by a fixed buffer plus the blob being written: layer contents stream
 //! past and are dropped. On an error or cancellation every staged blob is discarded, so the
 //! store is exactly as before.
 
 mod archive;
-mod archive_import;
-mod collect;
-mod ctr_docker_index;
-mod ctr_import;
-mod ctr_root;
-mod docker_load;
-mod go_json;
-mod gzip;
-mod layer_scan;
+mod containerd_root;
+mod docker_root;
 mod progress;
-mod records;
 mod report;
-mod restore;
-mod store_paths;
-mod tar_split_writer;
-mod tar_stream;
+mod stream;
 
-pub use archive::{JSON_LIMIT, META_DB_LIMIT};
-pub use archive_import::{FORMAT_CONTAINERD_ROOT, FORMAT_DOCKER_SAVE, FORMAT_OCI_LAYOUT};
-pub use collect::{CONFIG_LIMIT, REPOSITORIES_LIMIT, SMALL_FILE_LIMIT};
-pub use ctr_import::{default_prefix, ContainerdImport, CtrOptions};
-pub use gzip::InflationLimits;
+pub use archive::ctr_import::{default_prefix, ContainerdImport, CtrOptions};
+pub use archive::files::{JSON_LIMIT, META_DB_LIMIT};
+pub use archive::{FORMAT_CONTAINERD_ROOT, FORMAT_DOCKER_SAVE, FORMAT_OCI_LAYOUT};
+pub use docker_root::collect::{CONFIG_LIMIT, REPOSITORIES_LIMIT, SMALL_FILE_LIMIT};
+pub use stream::gzip::InflationLimits;
 pub use progress::{Phase, Progress, ProgressCallback, REPORT_EVERY};
 pub use report::ImportReport;
 
 use crate::docker::model::DockerImport;
 use crate::error::{Error, Result};
 use crate::storage::{blobs, Backend};
-use archive::ArchiveCollector;
-use collect::Collector;
-use gzip::Decompressor;
+use archive::files::ArchiveCollector;
+use docker_root::collect::Collector;
 use progress::Reporter;
-use tar_stream::{Event, TarReader};
+use stream::gzip::Decompressor;
+use stream::tar::{Event, TarReader};
 
 /// `format` of a Docker image store import (a tar of `image/<driver>/` or above it).
 pub const FORMAT_DOCKER_IMAGE_STORE: &str = "docker-image-store";
@@ -230,7 +219,7 @@ impl Importer {
             }
             return Err(e);
         }
-        let restored = restore::restore(chosen.root, chosen.candidate);
+        let restored = docker_root::restore::restore(chosen.root, chosen.candidate);
         let mut import = restored.import;
         let mut warnings = chosen.warnings;
         warnings.append(&mut import.warnings);
@@ -255,7 +244,7 @@ impl Importer {
     async fn finish_archive<B: Backend>(&mut self, b: &B) -> Result<Finished> {
         self.collector.discard_all(b).await?;
         let files = self.archive.take();
-        let imported = archive_import::finish(b, files, self.namespace.as_deref(), &self.ctr).await?;
+        let imported = archive::finish(b, files, self.namespace.as_deref(), &self.ctr).await?;
         let report = ImportReport::for_imported(&imported, self.bytes_read);
         if let Err(e) = self.report(Phase::Done, Some(&report)) {
             let _ = imported.discard(b).await;
@@ -333,13 +322,4 @@ async fn read_tar<B: Backend>(
         }
     }
     Ok(())
-}
-
-/// Imports a whole in-memory input, pushed in 64 KiB chunks (so cancellation is still polled).
-pub async fn import_bytes<B: Backend>(backend: &B, input: &[u8], options: ImportOptions) -> Result<Finished> {
-    let mut importer = Importer::new(ImportOptions { bytes_total: Some(input.len() as u64), ..options });
-    for chunk in input.chunks(64 << 10) {
-        importer.push(backend, chunk).await?;
-    }
-    importer.finish(backend).await
 }

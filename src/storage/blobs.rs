@@ -3,7 +3,7 @@
 //!
 //! Layout: the chunks of a blob live in [`Space::Chunks`] under `<set id>/<index>`, written in
 //! their own small commits while the data streams in. The blob becomes visible only when its
-//! record `blob/<digest>` (in [`Space::Meta`]) is committed, usually in the same transaction as
+//! record (`crate::schema::blob`, in [`Space::Meta`]) is committed, usually in the same transaction as
 //! the metadata that refers to it. Chunk sets that no record points to are orphans from a
 //! failed or cancelled write; [`sweep_orphans`] removes them.
 
@@ -28,7 +28,7 @@ pub struct BlobRecord {
 }
 
 pub fn record_key(d: &Digest) -> String {
-    format!("blob/{d}")
+    crate::schema::blob(d)
 }
 
 fn chunk_key(set: &str, index: u64) -> String {
@@ -201,7 +201,7 @@ pub fn delete_ops(d: &Digest, rec: &BlobRecord) -> Vec<Op> {
 /// Returns how many sets were removed.
 pub async fn sweep_orphans<B: Backend>(b: &B) -> Result<usize> {
     let mut live = std::collections::HashSet::new();
-    for (_, v) in b.scan(Space::Meta, "blob/").await? {
+    for (_, v) in b.scan(Space::Meta, crate::schema::BLOBS).await? {
         if let Ok(rec) = serde_json::from_slice::<BlobRecord>(&v) {
             live.insert(rec.chunks);
         }

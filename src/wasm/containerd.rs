@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use futures::lock::Mutex;
 use js_sys::{Promise, Reflect};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use std::future::Future;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -129,15 +128,10 @@ impl Store {
     /// configs and tar-splits) are kept.
     #[wasm_bindgen(unchecked_return_type = "Promise<GcResult>")]
     pub fn gc(&self) -> Promise {
-        let prepared = self.containerd_for("gc").and_then(|c| Ok((c, self.facade_for("gc")?)));
+        let facade = self.facade_for("gc");
         promise(async move {
-            let (c, facade) = prepared?;
             // Holding the façade keeps Docker imports and deletes out while GC runs.
-            let facade = facade.lock().await;
-            let docker = facade.docker();
-            let mut roots: HashSet<Digest> = docker.images.map().map(|img| img.id().clone()).collect();
-            roots.extend(docker.layers.records().filter_map(|l| l.tar_split.clone()));
-            let r = c.gc(&roots).await?;
+            let r = facade?.lock().await.gc().await?;
             #[derive(Serialize)]
             #[serde(rename_all = "camelCase")]
             struct Out {

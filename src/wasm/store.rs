@@ -128,7 +128,7 @@ impl Store {
                 return Err(e.context(format!("opening store {name:?}")));
             }
         };
-        let containerd = crate::containerd::Containerd::new(backend.clone());
+        let containerd = facade.containerd().clone();
         Ok(Store {
             name,
             backend: Rc::new(backend),

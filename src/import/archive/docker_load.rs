@@ -11,7 +11,7 @@
 //! The layer facts were computed while the archive streamed ([`super::layer_scan`]): no
 //! layer is read back here, only the (small) configs.
 
-use super::archive::{self, ArchiveFiles, JSON_LIMIT};
+use super::files::{self as archive, ArchiveFiles, JSON_LIMIT};
 use super::layer_scan::LayerFacts;
 use crate::digest::{chain_ids, Digest};
 use crate::docker::model::{DockerImport, ImageRecord, LayerRecord};

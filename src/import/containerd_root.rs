@@ -7,12 +7,13 @@
 //! (nor already stored), leases and ingests (no lease store here; ingest data is not
 //! portable), and the other buckets (containers, snapshots, sandboxes).
 
-use super::archive::ContainerdRoot;
-use super::ctr_import::ContainerdImport;
+use super::archive::ctr_import::ContainerdImport;
+use super::archive::files::ContainerdRoot;
 use crate::containerd::meta_import::meta_db_ops;
 use crate::docker::model::Skipped;
 use crate::error::{Error, Result};
 use crate::formats::containerd_meta::read_meta_db;
+use crate::schema::containerd as schema;
 use crate::storage::{blobs, Backend, Op};
 use std::collections::BTreeSet;
 
@@ -37,24 +38,25 @@ pub(crate) async fn import_root<B: Backend>(b: &B, folder: &str, root: &Containe
                 out.kept_sets.push(staged.set.clone());
             }
             None => {
-                missing.insert(format!("/content/{d}"));
+                missing.insert(d.to_string());
             }
         }
     }
     for op in ops {
         if let Op::Put { key, .. } = &op {
-            if let Some(i) = key.find("/content/") {
-                if missing.contains(&key[i..]) {
-                    out.skipped.push(Skipped {
-                        subject: key.clone(),
-                        reason: "the blob is not in the archive's content store".to_string(),
-                    });
-                    continue;
+            match schema::split(key) {
+                Some((_, schema::CONTENT, digest)) => {
+                    if missing.contains(digest) {
+                        out.skipped.push(Skipped {
+                            subject: key.clone(),
+                            reason: "the blob is not in the archive's content store".to_string(),
+                        });
+                        continue;
+                    }
+                    out.blobs += 1;
                 }
-                out.blobs += 1;
-            } else if let Some(i) = key.find("/image/") {
-                let ns = key.trim_start_matches("ctrd/").split('/').next().unwrap_or_default();
-                out.images.push((ns.to_string(), key[i + "/image/".len()..].to_string()));
+                Some((ns, schema::IMAGE, name)) => out.images.push((ns.to_string(), name.to_string())),
+                _ => {}
             }
         }
         out.ops.push(op);

@@ -3,20 +3,26 @@
 //!
 //! | found | into |
 //! |---|---|
-//! | `io.containerd.metadata.v1.bolt/meta.db` (any depth) | containerd, every namespace ([`super::ctr_root`]) |
+//! | `io.containerd.metadata.v1.bolt/meta.db` (any depth) | containerd, every namespace ([`super::containerd_root`]) |
 //! | `oci-layout` + `index.json`, no `namespace` option, with `manifest.json` (Docker 25+ save) | Docker view, like `docker load` |
 //! | `oci-layout` + `index.json` otherwise | containerd, like `ctr images import` (namespace option, default `default`) |
-//! | `manifest.json` (docker save ≤ 24, kaniko), no `namespace` option | Docker view, like `docker load` ([`super::docker_load`]) |
-//! | `manifest.json` with a `namespace` option | containerd, like `ctr images import` ([`super::ctr_docker_index`]) |
+//! | `manifest.json` (docker save ≤ 24, kaniko), no `namespace` option | Docker view, like `docker load` ([`docker_load`]) |
+//! | `manifest.json` with a `namespace` option | containerd, like `ctr images import` ([`ctr_docker_index`]) |
 
-use super::archive::{ArchiveFiles, JSON_LIMIT};
-use super::ctr_import::{self, ContainerdImport, CtrOptions, Pool};
-use super::{ctr_docker_index, ctr_root, docker_load, Imported};
+pub(crate) mod ctr_docker_index;
+pub(crate) mod ctr_import;
+pub(crate) mod docker_load;
+pub(crate) mod files;
+pub(crate) mod layer_scan;
+
+use super::{containerd_root, Imported};
 use crate::containerd::namespaces;
 use crate::error::{Error, Result};
 use crate::formats::docker_save;
 use crate::formats::oci::{self, Descriptor};
 use crate::storage::{blobs, Backend};
+use ctr_import::{ContainerdImport, CtrOptions, Pool};
+use files::{ArchiveFiles, JSON_LIMIT};
 use std::collections::BTreeSet;
 
 pub const FORMAT_DOCKER_SAVE: &str = "docker-save";
@@ -61,7 +67,7 @@ async fn dispatch<B: Backend>(
     }
     let roots: Vec<&String> = files.roots.iter().filter(|(_, r)| r.meta_db.is_some()).map(|(k, _)| k).collect();
     if let Some(folder) = roots.iter().min_by_key(|r| (r.matches('/').count(), r.to_string())) {
-        let mut import = ctr_root::import_root(b, folder, &files.roots[*folder]).await?;
+        let mut import = containerd_root::import_root(b, folder, &files.roots[*folder]).await?;
         for other in roots.iter().filter(|r| *r != folder) {
             import
                 .warnings

@@ -6,11 +6,11 @@
 //! committed), small text files to small in-memory maps. Everything else (layer contents,
 //! containers, volumes) streams past and is dropped.
 
-use super::store_paths::{self, Area, ImageMetaKey, LayerFileKind, StoreFile, Unusable};
-use super::tar_stream::{EntryKind, TarEntry};
+use super::paths::{self as store_paths, Area, ImageMetaKey, LayerFileKind, StoreFile, Unusable};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
+use crate::import::stream::tar::{EntryKind, TarEntry};
 use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,13 +5,13 @@
 //! `org.opencontainers.image.ref.name`) or one unnamed entry for an untagged image. The JSON
 //! is written byte for byte as Go marshals it, so the digests equal what ctr shows.
 
-use super::archive::ArchiveFiles;
 use super::ctr_import::Pool;
-use super::go_json;
+use super::files::ArchiveFiles;
 use crate::containerd::ls_view::normalize;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::docker_save::{self, Compression, ManifestItem};
+use crate::formats::go_json;
 use crate::formats::oci::{self, Descriptor, Platform};
 use crate::storage::blobs::{self, StagedBlob};
 use crate::storage::Backend;

@@ -5,7 +5,7 @@
 //! every file that may be needed is staged as a blob while it streams (digest computed, or
 //! checked against its name for `blobs/sha256/<hex>` and containerd content), and the few
 //! small JSON files are buffered. The importers ([`super::ctr_import`], [`super::docker_load`],
-//! [`super::ctr_root`]) then read back only what the format needs; the rest is discarded.
+//! [`crate::import::containerd_root`]) then read back only what the format needs; the rest is discarded.
 //!
 //! Staged, as `ctr images import` ingests them: every regular file at the top level and
 //! every `<dir>/layer.tar`; `blobs/<alg>/<hex>`; containerd content blobs at any depth.
@@ -16,11 +16,11 @@
 //! importer caps JSON) and containerd's `meta.db` (capped at [`META_DB_LIMIT`]).
 
 use super::layer_scan::{Head, LayerScan, LayerScanner};
-use super::store_paths::{components, is_sha256_hex};
-use super::tar_stream::{EntryKind, TarEntry};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::docker_save::Compression;
+use crate::import::docker_root::paths::{components, is_sha256_hex};
+use crate::import::stream::tar::{EntryKind, TarEntry};
 use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
 use std::collections::BTreeMap;

@@ -10,7 +10,7 @@
 //! neither in the archive nor already stored, or whose size differs from the blob, is an
 //! error naming both.
 
-use super::archive::{self, ArchiveFiles, JSON_LIMIT};
+use super::files::{self as archive, ArchiveFiles, JSON_LIMIT};
 use crate::containerd::content::{put_info_op, read_info, Info};
 use crate::containerd::images::{self, put_image_op, read_image, Image, Target};
 use crate::containerd::labels::{child_gc_labels, Child, Labels};

@@ -10,11 +10,11 @@
 //! it as a layer. Memory is bounded: the inflater's buffer, one tar header block (plus
 //! capped extension headers) and the tar-split blob's chunk buffer.
 
-use super::gzip::Decompressor;
-use super::tar_split_writer::TarSplitWriter;
 use crate::digest::{Digest, Sha256Hasher};
 use crate::error::{Error, Result};
 use crate::formats::docker_save::{self, Compression};
+use crate::formats::tar_split_writer::TarSplitWriter;
+use crate::import::stream::gzip::Decompressor;
 use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
 

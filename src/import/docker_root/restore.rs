@@ -4,8 +4,8 @@
 //! reported with the reason; nothing here is fatal.
 
 use super::collect::{Candidate, LayerFiles, StagedConfig};
+use super::paths::{ImageMetaKey, LayerFileKind};
 use super::records;
-use super::store_paths::{ImageMetaKey, LayerFileKind};
 use crate::digest::{chain_id, Digest};
 use crate::docker::model::{DockerImport, ImageRecord, LayerRecord, Skipped};
 use std::collections::{BTreeMap, BTreeSet, HashSet};

@@ -1,0 +1,268 @@
+//! moby's graphdriver image store in memory: the four stores and the driver name, loaded from
+//! the records of [`crate::schema::docker`] (applying moby's restore rules), and the plan that
+//! merges an import into them, one step per record kind.
+
+use super::distribution::DistributionStore;
+use super::images::ImageStore;
+use super::layers::LayerStore;
+use super::model::{DistributionRecords, DockerImport, ImageRecord, LayerRecord, Skipped, V2Metadata};
+use super::references::{ReferenceRecord, ReferenceStore};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::formats::image_config::ImageConfig;
+use crate::schema::docker as keys;
+use crate::storage::{blobs, corrupt_record, decode_record, Backend, Op, Space};
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+/// moby's graphdriver image store in memory: the four stores and the driver name.
+#[derive(Debug, Clone, Default)]
+pub struct DockerState {
+    pub images: ImageStore,
+    pub layers: LayerStore,
+    pub references: ReferenceStore,
+    pub distribution: DistributionStore,
+    /// `GraphDriver.Name` in inspect (from the imported `image/<driver>/` folder).
+    pub graph_driver: String,
+}
+
+/// What [`merge_import`] added (things already present are not counted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DockerImportOutcome {
+    pub images: usize,
+    pub layers: usize,
+    pub references: usize,
+    /// Blobs (configs, tar-splits) newly published.
+    pub blobs: usize,
+    /// Things left out while merging (e.g. a digest reference that would overwrite another).
+    pub skipped: Vec<Skipped>,
+}
+
+/// Reads an image config blob, checks that it hashes to the image ID (moby re-verifies on
+/// every read) and parses it.
+pub async fn load_config<B: Backend>(b: &B, id: &Digest) -> Result<Rc<ImageConfig>> {
+    let raw = blobs::read_all(b, id).await.map_err(|e| e.context("config blob"))?;
+    if Digest::sha256_of(&raw) != *id {
+        return Err(Error::corrupt(format!("failed to verify: {id}")));
+    }
+    ImageConfig::parse(raw).map(Rc::new)
+}
+
+impl DockerState {
+    /// Reads every record of the Docker view and applies moby's restore rules; what cannot be
+    /// restored is left out and returned with the reason.
+    pub async fn load<B: Backend>(backend: &B) -> Result<(DockerState, Vec<Skipped>)> {
+        let mut docker = DockerState::default();
+        let mut skipped = Vec::new();
+        if let Some(d) = backend.get(Space::Meta, keys::GRAPH_DRIVER).await? {
+            docker.graph_driver = String::from_utf8_lossy(&d).into_owned();
+        }
+        for (key, value) in backend.scan(Space::Meta, keys::LAYERS).await? {
+            docker.layers.insert_loaded(decode_record::<LayerRecord>(&key, &value)?);
+        }
+        for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
+            let record: ImageRecord = decode_record(&key, &value)?;
+            match load_config(backend, &record.id).await {
+                Ok(config) => docker.images.insert_loaded(record, config),
+                Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why.message }),
+            }
+        }
+        for (key, value) in backend.scan(Space::Meta, keys::REFERENCES).await? {
+            let record: ReferenceRecord = decode_record(&key, &value)?;
+            docker.references.insert_loaded(&record.repository, &key[keys::REFERENCES.len()..], record.image);
+        }
+        let mut dist = DistributionRecords::default();
+        for (key, value) in backend.scan(Space::Meta, keys::DIFFID_BY_DIGEST).await? {
+            let blob = Digest::parse(&key[keys::DIFFID_BY_DIGEST.len()..]).map_err(|e| corrupt_record(&key, e))?;
+            let diff = Digest::parse(&String::from_utf8_lossy(&value)).map_err(|e| corrupt_record(&key, e))?;
+            dist.diffid_by_digest.insert(blob, diff);
+        }
+        for (key, value) in backend.scan(Space::Meta, keys::V2METADATA).await? {
+            let diff = Digest::parse(&key[keys::V2METADATA.len()..]).map_err(|e| corrupt_record(&key, e))?;
+            dist.v2metadata_by_diffid.insert(diff, decode_record::<Vec<V2Metadata>>(&key, &value)?);
+        }
+        docker.distribution.insert_loaded(dist);
+        skipped.extend(docker.finish_loading());
+        Ok((docker, skipped))
+    }
+
+    /// Applies moby's restore rules to freshly loaded records and derives the links: layers
+    /// with a missing parent and images with a missing top layer are left out.
+    pub fn finish_loading(&mut self) -> Vec<Skipped> {
+        let mut skipped: Vec<Skipped> = Vec::new();
+        for (c, why) in self.layers.drop_unloadable() {
+            skipped.push(Skipped { subject: c.to_string(), reason: why });
+        }
+        for (id, why) in self.images.drop_without_layers(&self.layers) {
+            skipped.push(Skipped { subject: id.to_string(), reason: why });
+        }
+        self.images.relink();
+        let tops: Vec<Digest> = self.images.top_layers().cloned().collect();
+        self.layers.recount(tops.iter());
+        skipped
+    }
+}
+
+/// An import merged into a copy of the state, ready to commit: `ops` persist it; after the
+/// commit `unused_sets` are discarded and `new_images` (whose configs are among the committed
+/// blobs) are read back into `next` by [`MergePlan::finish`].
+pub struct MergePlan {
+    pub next: DockerState,
+    pub ops: Vec<Op>,
+    /// Staged chunk sets that turned out not to be needed (already stored, or duplicates).
+    pub unused_sets: Vec<String>,
+    new_images: Vec<ImageRecord>,
+    pub outcome: DockerImportOutcome,
+}
+
+/// The driver name in an imported folder path such as `var/lib/docker/image/overlay2/`.
+fn driver_of(source_dir: &str) -> Option<String> {
+    let parts: Vec<&str> = source_dir.split('/').filter(|p| !p.is_empty()).collect();
+    let i = parts.iter().rposition(|p| *p == "image")?;
+    parts.get(i + 1).map(|d| d.to_string())
+}
+
+/// Merges `import` into a copy of `current`: things already present are kept as they are, so
+/// importing the same data twice changes nothing. Nothing is written; see [`MergePlan`].
+pub async fn merge_import<B: Backend>(backend: &B, current: &DockerState, import: DockerImport) -> Result<MergePlan> {
+    let mut plan = MergePlan {
+        next: current.clone(),
+        ops: Vec::new(),
+        unused_sets: Vec::new(),
+        new_images: Vec::new(),
+        outcome: DockerImportOutcome::default(),
+    };
+    plan.merge_driver(&import.source_dir);
+    plan.merge_layers(import.layers);
+    plan.merge_tar_splits(backend, import.tar_splits).await?;
+    plan.merge_images(import.images)?;
+    plan.merge_references(import.repositories);
+    plan.merge_distribution(import.distribution);
+    Ok(plan)
+}
+
+impl MergePlan {
+    fn merge_driver(&mut self, source_dir: &str) {
+        if let Some(driver) = driver_of(source_dir) {
+            if self.next.graph_driver != driver {
+                self.ops.push(Op::put_meta(keys::GRAPH_DRIVER, driver.as_str()));
+                self.next.graph_driver = driver;
+            }
+        }
+    }
+
+    fn merge_layers(&mut self, layers: Vec<LayerRecord>) {
+        for layer in layers {
+            if self.next.layers.contains(&layer.chain_id) {
+                continue;
+            }
+            self.ops.push(Op::put_record(keys::layer(&layer.chain_id), &layer));
+            self.next.layers.insert_loaded(layer);
+            self.outcome.layers += 1;
+        }
+    }
+
+    async fn merge_tar_splits<B: Backend>(&mut self, backend: &B, tar_splits: Vec<blobs::StagedBlob>) -> Result<()> {
+        let mut seen = BTreeSet::new();
+        for staged in tar_splits {
+            let known = blobs::stat(backend, &staged.digest).await?.is_some();
+            if known || !seen.insert(staged.digest.clone()) {
+                self.unused_sets.push(staged.set);
+            } else {
+                self.ops.extend(staged.ops);
+                self.outcome.blobs += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn merge_images(&mut self, images: Vec<(ImageRecord, blobs::StagedBlob)>) -> Result<()> {
+        for (record, staged) in images {
+            if self.next.images.contains(&record.id) || self.new_images.iter().any(|r| r.id == record.id) {
+                self.unused_sets.push(staged.set);
+                continue;
+            }
+            if staged.digest != record.id {
+                return Err(Error::corrupt(format!("image {}: config blob is {}", record.id, staged.digest)));
+            }
+            self.ops.extend(staged.ops);
+            self.outcome.blobs += 1;
+            self.ops.push(Op::put_record(keys::image(&record.id), &record));
+            self.new_images.push(record);
+        }
+        Ok(())
+    }
+
+    fn merge_references(&mut self, repositories: super::model::RepositoryMap) {
+        let references = &mut self.next.references;
+        for (repository, refs) in repositories {
+            for (familiar, id) in refs {
+                let existing = references.repositories().get(&repository).and_then(|r| r.get(&familiar)).cloned();
+                match existing {
+                    Some(old) if old == id => continue,
+                    Some(old) if familiar.contains('@') => {
+                        self.outcome.skipped.push(Skipped {
+                            subject: familiar.clone(),
+                            reason: format!("digest reference already points to {old}; cannot overwrite digest"),
+                        });
+                        continue;
+                    }
+                    _ => {}
+                }
+                let record = ReferenceRecord { repository: repository.clone(), image: id.clone() };
+                self.ops.push(Op::put_record(keys::reference(&familiar), &record));
+                if let Some(old) = existing {
+                    references.remove_loaded(&old, &familiar);
+                }
+                references.insert_loaded(&repository, &familiar, id);
+                self.outcome.references += 1;
+            }
+        }
+    }
+
+    fn merge_distribution(&mut self, imported: DistributionRecords) {
+        let current = &self.next.distribution;
+        let mut merged = current.clone();
+        merged.insert_loaded(imported.clone());
+        for (blob, diff) in &imported.diffid_by_digest {
+            if current.diff_id(blob) != Some(diff) {
+                self.ops.push(Op::put_meta(keys::diffid_by_digest(blob), diff.as_str()));
+            }
+        }
+        for diff in imported.v2metadata_by_diffid.keys() {
+            let list = merged.v2_metadata(diff);
+            if current.v2_metadata(diff) != list {
+                self.ops.push(Op::put_record(keys::v2metadata(diff), &list));
+            }
+        }
+        self.next.distribution = merged;
+    }
+
+    /// After the plan's ops were committed: reads the new images' configs back into the state
+    /// and applies the restore rules. Nothing here may fail (the commit happened).
+    pub async fn finish<B: Backend>(mut self, backend: &B) -> (DockerState, DockerImportOutcome) {
+        for record in std::mem::take(&mut self.new_images) {
+            match load_config(backend, &record.id).await {
+                Ok(config) => {
+                    self.next.images.insert_loaded(record, config);
+                    self.outcome.images += 1;
+                }
+                Err(why) => self.outcome.skipped.push(Skipped { subject: record.id.to_string(), reason: why.message }),
+            }
+        }
+        self.outcome.skipped.extend(self.next.finish_loading());
+        (self.next, self.outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::driver_of;
+
+    #[test]
+    fn driver_is_the_folder_below_image() {
+        assert_eq!(driver_of("var/lib/docker/image/overlay2/").as_deref(), Some("overlay2"));
+        assert_eq!(driver_of("image/vfs").as_deref(), Some("vfs"));
+        assert_eq!(driver_of("imagedb/"), None);
+    }
+}

@@ -1,0 +1,148 @@
+//! The record layout of the whole store, drawn once (cf. containerd's `core/metadata/buckets.go`):
+//! every key of the Docker view, of the containerd view and of the blobs both share, with the
+//! helpers that build and split them. No other module spells a key prefix.
+//!
+//! # Keys in `Space::Meta`
+//!
+//! ```text
+//! blob/<digest>                                  BlobRecord JSON {size, chunks, chunk_size}
+//!                                                (crate::storage::blobs); the bytes are in
+//!                                                Space::Chunks under <chunks>/<index>. Shared by
+//!                                                both views: image configs under their image ID,
+//!                                                tar-split.json.gz by digest, containerd content
+//!
+//! docker/graphdriver                             graph driver name, text (e.g. "overlay2")
+//! docker/image/<image id>                        ImageRecord JSON {id, parent, last_updated, built_locally}
+//!                                                (imagedb/metadata; the config is blob/<image id>)
+//! docker/layer/<chain id>                        LayerRecord JSON {chain_id, diff_id, size, cache_id,
+//!                                                parent, tar_split, descriptor} (layerdb/sha256/<chain>)
+//! docker/ref/<familiar reference>                ReferenceRecord JSON {repository, image}
+//!                                                (one entry of repositories.json)
+//! docker/dist/diffid-by-digest/<blob digest>     DiffID text (distribution/diffid-by-digest)
+//! docker/dist/v2metadata-by-diffid/<diff id>     JSON array of V2Metadata (distribution/v2metadata-by-diffid)
+//!
+//! ctrd.ns/<namespace>                            NamespaceRecord {labels} (the namespace exists)
+//! ctrd/<namespace>/image/<name>                  ImageRecord {labels, target, createdAt, updatedAt}
+//! ctrd/<namespace>/content/<digest>              ContentRecord {size, labels, createdAt, updatedAt}
+//! ctrd/<namespace>/ingest/<ref>                  IngestRecord {offset, total, startedAt, updatedAt, expireAt}
+//! ```
+//!
+//! The Docker view's derived state (children, digest set, reference counts, by-ID reference
+//! index) is not stored: it is rebuilt when a store opens. containerd namespace names are
+//! identifiers (no `/`), so `ctrd/<namespace>/` never prefixes another namespace's keys; a
+//! namespace comes into existence when anything is written in it (as containerd creates its
+//! bucket on first write).
+
+use crate::digest::Digest;
+
+/// Every blob record starts with this.
+pub const BLOBS: &str = "blob/";
+
+/// The record of blob `d`.
+pub fn blob(d: &Digest) -> String {
+    format!("{BLOBS}{d}")
+}
+
+/// The digest a blob record's key names (`None` for a key that is not one, or a bad digest).
+pub fn blob_digest(key: &str) -> Option<Digest> {
+    Digest::parse(key.strip_prefix(BLOBS)?).ok()
+}
+
+/// The Docker view (moby's image, layer, reference and distribution stores).
+pub mod docker {
+    use crate::digest::Digest;
+
+    /// Everything of the Docker view starts with this.
+    pub const ALL: &str = "docker/";
+    pub const GRAPH_DRIVER: &str = "docker/graphdriver";
+    pub const IMAGES: &str = "docker/image/";
+    pub const LAYERS: &str = "docker/layer/";
+    pub const REFERENCES: &str = "docker/ref/";
+    pub const DIFFID_BY_DIGEST: &str = "docker/dist/diffid-by-digest/";
+    pub const V2METADATA: &str = "docker/dist/v2metadata-by-diffid/";
+
+    pub fn image(id: &Digest) -> String {
+        format!("{IMAGES}{id}")
+    }
+    pub fn layer(chain: &Digest) -> String {
+        format!("{LAYERS}{chain}")
+    }
+    pub fn reference(familiar: &str) -> String {
+        format!("{REFERENCES}{familiar}")
+    }
+    pub fn diffid_by_digest(blob: &Digest) -> String {
+        format!("{DIFFID_BY_DIGEST}{blob}")
+    }
+    pub fn v2metadata(diff_id: &Digest) -> String {
+        format!("{V2METADATA}{diff_id}")
+    }
+}
+
+/// The containerd view (namespaces, and per namespace images, content and ingests).
+pub mod containerd {
+    use crate::digest::Digest;
+
+    /// One record per namespace.
+    pub const NAMESPACES: &str = "ctrd.ns/";
+    /// Everything namespaced lives under this prefix.
+    pub const DATA: &str = "ctrd/";
+
+    /// The kinds of record in a namespace (the middle part of `ctrd/<ns>/<kind>/<name>`).
+    pub const IMAGE: &str = "image";
+    pub const CONTENT: &str = "content";
+    pub const INGEST: &str = "ingest";
+
+    pub fn namespace(ns: &str) -> String {
+        format!("{NAMESPACES}{ns}")
+    }
+    /// The namespace a namespace record's key names.
+    pub fn namespace_name(key: &str) -> Option<&str> {
+        key.strip_prefix(NAMESPACES)
+    }
+    /// Every record of namespace `ns` (deleted with it).
+    pub fn namespace_data(ns: &str) -> String {
+        format!("{DATA}{ns}/")
+    }
+    pub fn images(ns: &str) -> String {
+        format!("{DATA}{ns}/{IMAGE}/")
+    }
+    pub fn image(ns: &str, name: &str) -> String {
+        format!("{}{name}", images(ns))
+    }
+    pub fn contents(ns: &str) -> String {
+        format!("{DATA}{ns}/{CONTENT}/")
+    }
+    pub fn content(ns: &str, d: &Digest) -> String {
+        format!("{}{d}", contents(ns))
+    }
+    pub fn ingests(ns: &str) -> String {
+        format!("{DATA}{ns}/{INGEST}/")
+    }
+    pub fn ingest(ns: &str, reference: &str) -> String {
+        format!("{}{reference}", ingests(ns))
+    }
+
+    /// A namespaced key split into `(namespace, kind, name)`; `None` for any other key.
+    pub fn split(key: &str) -> Option<(&str, &str, &str)> {
+        let mut parts = key.strip_prefix(DATA)?.splitn(3, '/');
+        Some((parts.next()?, parts.next()?, parts.next()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_build_and_split_back() {
+        let d = Digest::sha256_of(b"x");
+        assert_eq!(blob_digest(&blob(&d)), Some(d.clone()));
+        assert_eq!(blob_digest(&docker::image(&d)), None);
+        let key = containerd::content("team", &d);
+        assert_eq!(containerd::split(&key), Some(("team", containerd::CONTENT, d.as_str())));
+        assert_eq!(containerd::split(&containerd::image("ns", "a/b:c")), Some(("ns", containerd::IMAGE, "a/b:c")));
+        assert_eq!(containerd::namespace_name(&containerd::namespace("k8s.io")), Some("k8s.io"));
+        assert!(containerd::image("ns", "x").starts_with(&containerd::namespace_data("ns")));
+        assert!(docker::V2METADATA.starts_with(docker::ALL) && docker::GRAPH_DRIVER.starts_with(docker::ALL));
+    }
+}
