@@ -137,3 +137,37 @@ fn a_tar_that_ends_between_entries_without_its_end_blocks_is_truncated() {
     let (r, _) = import_chunked(&tar[..tar.len() - 512], 65536);
     assert!(r.is_ok());
 }
+
+/// The basic fixture's containerd root with its namespace `default` renamed (same length, so
+/// the bbolt pages stay valid) to `name`.
+fn containerd_root_with_namespace(name: &str) -> Vec<u8> {
+    assert_eq!(name.len(), "default".len());
+    let mut items = tar_items(&fixture("docker20/basic/containerd-root.tar"));
+    let db = items.iter_mut().find(|it| it.path.ends_with("meta.db")).unwrap();
+    let mut patched = 0;
+    for at in 0..db.data.len() - 7 {
+        if &db.data[at..at + 7] == b"default" {
+            db.data[at..at + 7].copy_from_slice(name.as_bytes());
+            patched += 1;
+        }
+    }
+    assert!(patched > 0);
+    build_tar(&items)
+}
+
+#[test]
+fn namespaces_that_are_not_containerd_identifiers_are_skipped_and_reach_no_other_namespace() {
+    for bad in ["d/image", "../evil", "UP lowr", "a..b.cd"] {
+        let tar = containerd_root_with_namespace(bad);
+        let (f, backend) = import_chunked(&tar, 65536);
+        let f = f.unwrap_or_else(|e| panic!("{bad}: {e}"));
+        let skipped = f.report.skipped.iter().find(|s| s.subject.contains(bad)).expect("reported in skipped");
+        assert!(skipped.reason.contains("identifier"), "{}", skipped.reason);
+        let namespaces = futures::executor::block_on(async {
+            let mut store = imagestore::store::Store::open(backend.clone()).await.unwrap();
+            store.commit_import(f).await.unwrap();
+            imagestore::containerd::Containerd::new(backend).namespaces().await.unwrap()
+        });
+        assert_eq!(namespaces, vec!["team".to_string()], "{bad}: only the valid namespace");
+    }
+}

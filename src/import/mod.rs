@@ -37,9 +37,9 @@ pub use archive::ctr_import::{default_prefix, ContainerdImport, CtrOptions};
 pub use archive::files::{JSON_LIMIT, META_DB_LIMIT};
 pub use archive::{FORMAT_CONTAINERD_ROOT, FORMAT_DOCKER_SAVE, FORMAT_OCI_LAYOUT};
 pub use docker_root::collect::{CONFIG_LIMIT, REPOSITORIES_LIMIT, SMALL_FILE_LIMIT};
-pub use stream::gzip::InflationLimits;
 pub use progress::{Phase, Progress, ProgressCallback, REPORT_EVERY};
 pub use report::ImportReport;
+pub use stream::gzip::InflationLimits;
 
 use crate::docker::model::DockerImport;
 use crate::error::{Error, Result};
