@@ -171,3 +171,61 @@ fn namespaces_that_are_not_containerd_identifiers_are_skipped_and_reach_no_other
         assert_eq!(namespaces, vec!["team".to_string()], "{bad}: only the valid namespace");
     }
 }
+
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// A namespace holding one image whose target is an OCI index DAG: `depth` levels of indexes,
+/// each listing the next level `width` times (no platforms), over one real manifest.
+async fn index_dag(width: usize, depth: usize) -> imagestore::containerd::Namespace<MemoryBackend> {
+    use imagestore::containerd::{Containerd, Image, Labels, Target};
+    let ns = Containerd::new(MemoryBackend::new()).namespace("default").unwrap();
+    let put = |bytes: Vec<u8>| {
+        let ns = ns.clone();
+        async move {
+            let d = Digest::sha256_of(&bytes);
+            let mut w = ns.content().writer(&format!("w-{d}"), Some(&d), bytes.len() as u64).await.unwrap();
+            w.write(&bytes).await.unwrap();
+            w.commit(bytes.len() as u64, Some(&d), Labels::new()).await.unwrap();
+            (d, bytes.len())
+        }
+    };
+    let (config, config_len) =
+        put(br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec()).await;
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": config_len},
+        "layers": []});
+    let (mut d, mut len) = put(serde_json::to_vec(&manifest).unwrap()).await;
+    let mut media = OCI_MANIFEST;
+    for _ in 0..depth {
+        let entry = serde_json::json!({"mediaType": media, "digest": d, "size": len});
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": vec![entry; width]});
+        (d, len) = put(serde_json::to_vec(&index).unwrap()).await;
+        media = OCI_INDEX;
+    }
+    let target =
+        Target { media_type: media.to_string(), digest: d.to_string(), size: len as i64, ..Default::default() };
+    ns.images().create(&Image { name: "dag".into(), target, ..Default::default() }).await.unwrap();
+    ns
+}
+
+#[test]
+fn an_index_dag_is_walked_once_per_descriptor() {
+    futures::executor::block_on(async {
+        // 30 wide and 6 deep is 30^6 paths (ctr walks each); 2 wide and 20 deep, 2^20.
+        for (width, depth) in [(30, 6), (2, 20)] {
+            let ns = index_dag(width, depth).await;
+            let images = ns.images().list(|_| true).await.unwrap();
+            let rows = imagestore::containerd::ls_view::image_rows(&ns.content(), &images).await;
+            assert_eq!(rows[0].platforms, "linux/amd64", "{width}x{depth}");
+            assert!(rows[0].size_error.is_none(), "{width}x{depth}: {:?}", rows[0].size_error);
+        }
+        // Deeper than any real image: a clear error, not a walk without end.
+        let ns = index_dag(1, 40).await;
+        let images = ns.images().list(|_| true).await.unwrap();
+        let rows = imagestore::containerd::ls_view::image_rows(&ns.content(), &images).await;
+        let e = rows[0].size_error.as_ref().expect("too deep");
+        assert_eq!(e.code, ErrorCode::ResourceExhausted, "{e}");
+        assert!(e.message.contains("too large to walk"), "{e}");
+    });
+}
