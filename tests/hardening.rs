@@ -42,7 +42,7 @@ fn a_windows_image_is_skipped_like_dockerd_on_linux_skips_it() {
     let (f, _) = import_chunked(&tar, 65536);
     let f = f.unwrap();
     let d = docker(&f);
-    assert!(!d.images.iter().any(|(r, _)| r.id == id), "the windows image was restored");
+    assert!(!d.images.iter().any(|i| i.record.id == id), "the windows image was restored");
     let skipped = f.report.skipped.iter().find(|s| s.subject == id.to_string()).expect("reported in skipped");
     assert!(skipped.reason.contains("operating system"), "{}", skipped.reason);
 }

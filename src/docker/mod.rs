@@ -11,4 +11,5 @@ pub mod model;
 pub mod references;
 pub mod render;
 pub mod state;
+pub mod summary;
 pub mod tx;
