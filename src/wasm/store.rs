@@ -4,6 +4,7 @@
 
 use super::backend::{AnyBackend, BackendKind};
 use super::error::to_js_error;
+use super::js_backend::{JsBackend, JsStorageAdapter};
 use super::types::StoreOptions;
 use crate::error::{Error, Result};
 use crate::storage::indexeddb::IdbBackend;
@@ -37,7 +38,7 @@ pub struct Store {
 #[serde(rename_all = "camelCase")]
 struct StoreInfo {
     name: String,
-    backend: &'static str,
+    backend: String,
     meta_records: usize,
     chunk_records: usize,
 }
@@ -55,6 +56,18 @@ impl Store {
         let kind = StoreOptions::backend_kind(options.as_ref()).map_err(to_js_error)?;
         let limit = StoreOptions::memory_limit(options.as_ref()).map_err(to_js_error)?;
         Self::open_with(name, kind, limit).await.map_err(to_js_error)
+    }
+
+    /// Opens store `name` on storage the host provides: a JS storage adapter object (see
+    /// `src/wasm/js_backend.rs`; in Node, `Store.open(name, { backend: "fs", path })` makes one).
+    #[wasm_bindgen(js_name = openAdapter)]
+    pub async fn open_adapter(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        adapter: JsStorageAdapter,
+    ) -> Result<Store, JsValue> {
+        let name = super::args::string(&name, "Store.openAdapter: name").map_err(to_js_error)?;
+        let backend = JsBackend::new(adapter).map_err(to_js_error)?;
+        Self::open_backend(name, AnyBackend::Adapter(backend)).await.map_err(to_js_error)
     }
 
     /// Deletes the IndexedDB database `name` and everything in it.
@@ -79,7 +92,7 @@ impl Store {
 
     #[wasm_bindgen(getter, unchecked_return_type = "BackendKind")]
     pub fn backend(&self) -> String {
-        self.backend.kind().as_str().to_string()
+        self.backend.name().to_string()
     }
 
     #[wasm_bindgen(getter)]
@@ -94,7 +107,7 @@ impl Store {
         self.run("storeInfo", move |backend| async move {
             let info = StoreInfo {
                 name,
-                backend: backend.kind().as_str(),
+                backend: backend.name().to_string(),
                 meta_records: backend.keys(Space::Meta, "").await?.len(),
                 chunk_records: backend.keys(Space::Chunks, "").await?.len(),
             };
@@ -121,6 +134,13 @@ impl Store {
             }
             _ => AnyBackend::open(kind, &name).await?,
         };
+        Self::open_backend(name, backend).await
+    }
+
+    async fn open_backend(name: String, backend: AnyBackend) -> Result<Store> {
+        super::panic::install_hook();
+        super::panic::check_healthy()?;
+        check_name(&name)?;
         let facade = match crate::store::Store::open(backend.clone()).await {
             Ok(f) => f,
             Err(e) => {
