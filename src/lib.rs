@@ -4,6 +4,7 @@
 //! over [`storage`] → views ([`docker::engine`]) → [`wasm`] bindings. Lower layers never
 //! depend on higher ones, and nothing below [`wasm`] knows about JavaScript.
 
+pub mod analysis;
 pub mod containerd;
 pub mod digest;
 pub mod docker;
@@ -13,6 +14,7 @@ pub mod import;
 pub mod schema;
 pub mod storage;
 pub mod store;
+pub mod store_analysis;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
