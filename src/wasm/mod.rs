@@ -5,6 +5,7 @@ mod analysis;
 mod args;
 mod backend;
 mod containerd;
+mod contents;
 mod docker;
 mod docker_types;
 mod error;
