@@ -387,7 +387,10 @@ fn import_through_the_facade_counts_what_it_committed_and_reopens() {
     let progress = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let seen = progress.clone();
     let options = imagestore::import::ImportOptions {
-        on_progress: Some(Box::new(move |p| seen.borrow_mut().push(p.clone()))),
+        on_progress: Some(Box::new(move |p| {
+            seen.borrow_mut().push(p.clone());
+            Ok(())
+        })),
         ..Default::default()
     };
     let report = block_on(store.import(chunked(&bytes, 4093), options)).unwrap();

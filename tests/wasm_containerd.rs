@@ -116,7 +116,7 @@ async fn containerd_root_lists_like_ctr() {
     call(method(&w, "write", &[Uint8Array::from(&b"hello"[..]).into()])).await.unwrap();
     let info = call(method(&w, "commit", &[JsValue::from(5.0)])).await.unwrap();
     let digest = info["digest"].as_str().unwrap().to_string();
-    let read = JsFuture::from(content.read(digest.clone(), Some(1.0), Some(3.0))).await.unwrap();
+    let read = JsFuture::from(content.read(digest.clone().into(), 1.0.into(), 3.0.into())).await.unwrap();
     assert_eq!(Uint8Array::new(&read).to_vec(), b"ell");
     let gc = call(store.gc()).await.unwrap();
     assert_eq!(gc["deletedBlobs"], json!([digest]));

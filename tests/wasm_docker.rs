@@ -223,14 +223,14 @@ async fn check_answers(store: &Store, fixture: &Fixture) -> usize {
     let ids = fixture.inspected_ids();
     assert_eq!(ids.len(), images_all.as_array().unwrap().len(), "{}: an inspect answer per image", fixture.name);
     for hex in ids {
-        let got = ok(&at(hex), store.inspect_image(hex.to_string())).await;
+        let got = ok(&at(hex), store.inspect_image(hex.into())).await;
         assert_same_inspect(
             &at(&format!("inspect {hex}")),
             got,
             fixture.json(&format!("inspect/{hex}.json")),
             fixture.driver,
         );
-        let got = ok(&at(hex), store.image_history(hex.to_string())).await;
+        let got = ok(&at(hex), store.image_history(hex.into())).await;
         assert_eq!(got, fixture.json(&format!("history/{hex}.json")), "{}", at(&format!("history {hex}")));
         n += 2;
     }
@@ -238,10 +238,10 @@ async fn check_answers(store: &Store, fixture: &Fixture) -> usize {
     // and every digest reference dockerd listed for the image.
     for row in images_all.as_array().unwrap() {
         let id = row["Id"].as_str().unwrap();
-        assert_eq!(ok(&at(id), store.search(id[7..19].to_string())).await, id, "{}", at("search by short ID"));
+        assert_eq!(ok(&at(id), store.search(id[7..19].into())).await, id, "{}", at("search by short ID"));
         let names = row["RepoTags"].as_array().into_iter().chain(row["RepoDigests"].as_array()).flatten();
         for name in names.map(|v| v.as_str().unwrap()).filter(|n| !n.starts_with("<none>")) {
-            assert_eq!(ok(&at(name), store.inspect_image(name.to_string())).await["Id"], id, "{}", at(name));
+            assert_eq!(ok(&at(name), store.inspect_image(name.into())).await["Id"], id, "{}", at(name));
             n += 1;
         }
         n += 1;
@@ -269,7 +269,7 @@ async fn import_and_check(fixture: &Fixture) -> usize {
     let again = open(&name).await;
     assert_eq!(list(&again, r#"{"all":true}"#).await, all_before, "{}: after reopen", fixture.name);
     again.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
     n
 }
 
@@ -324,7 +324,7 @@ async fn basic_answers_match_dockerd_and_survive_reopen() {
     );
     assert_eq!(list(&again, r#"{"all":true}"#).await, all_before);
     again.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -384,10 +384,13 @@ async fn delete_replay_matches_dockerd_and_the_store_it_left() {
 
     // A tag's dry run: the tag as RepoTags will show it, or dockerd's error; nothing changes.
     let dry = js(r#"{"dryRun":true}"#);
-    let would = ok("tag dry", reopened.tag_image("local/base:1".into(), "busybox".into(), None, dry.clone())).await;
+    let would =
+        ok("tag dry", reopened.tag_image("local/base:1".into(), "busybox".into(), JsValue::UNDEFINED, dry.clone()))
+            .await;
     assert_eq!(would, json!("busybox:latest"));
     let (code, message) =
-        rejected("tag dry upper", reopened.tag_image("local/base:1".into(), "Busybox".into(), None, dry)).await;
+        rejected("tag dry upper", reopened.tag_image("local/base:1".into(), "Busybox".into(), JsValue::UNDEFINED, dry))
+            .await;
     assert_eq!(code, "invalid_argument");
     assert!(message.ends_with("repository name must be lowercase"), "{message}");
     assert_eq!(rejected("not tagged yet", reopened.inspect_image("busybox:latest".into())).await.0, "not_found");
@@ -395,7 +398,8 @@ async fn delete_replay_matches_dockerd_and_the_store_it_left() {
     assert_eq!(imagestore::wasm::human_size(1_050_624.0, Some(4)), "1.051MB");
 
     // Tagging: the new tag shows, a bad one is invalid_argument.
-    ok("tag", reopened.tag_image("local/base:1".into(), "busybox".into(), None, JsValue::UNDEFINED)).await;
+    ok("tag", reopened.tag_image("local/base:1".into(), "busybox".into(), JsValue::UNDEFINED, JsValue::UNDEFINED))
+        .await;
     assert_eq!(
         ok("inspect busybox", reopened.inspect_image("busybox:latest".into())).await["RepoTags"],
         json!(["busybox:latest", "local/base:1", "local/base:latest"])
@@ -403,14 +407,14 @@ async fn delete_replay_matches_dockerd_and_the_store_it_left() {
     assert_eq!(
         rejected(
             "bad tag",
-            reopened.tag_image("local/base:1".into(), "ok".into(), Some("bad tag".into()), JsValue::UNDEFINED)
+            reopened.tag_image("local/base:1".into(), "ok".into(), "bad tag".into(), JsValue::UNDEFINED)
         )
         .await
         .0,
         "invalid_argument"
     );
     reopened.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -439,7 +443,7 @@ async fn import_from_a_stream_and_a_blob_with_progress() {
         assert!(p.iter().any(|x| x["phase"] == "reading"));
     }
     store.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 
     // A Blob (read by slices), and a Blob's own stream.
     phases.borrow_mut().clear();
@@ -531,7 +535,7 @@ async fn abort_and_bad_input_leave_the_store_unchanged() {
     let again = open(&name).await;
     assert_eq!(list(&again, all).await, list_before);
     again.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 }
 
 #[wasm_bindgen_test]

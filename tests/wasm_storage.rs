@@ -452,11 +452,11 @@ async fn store_open_without_indexeddb_fails_with_the_ways_out() {
     {
         let _hidden = HiddenIndexedDb::new();
         assert!(!indexeddb::indexeddb_available());
-        let err = Store::open(db_name("noidb"), None).await.err().expect("no indexedDB: open must fail");
+        let err = Store::open(db_name("noidb").into(), None).await.err().expect("no indexedDB: open must fail");
         assert_eq!(js_code(&err).as_deref(), Some("unavailable"));
         let msg = js_message(&err);
         assert!(msg.contains("backend: \"memory\"") && msg.contains("fake-indexeddb/auto"), "{msg}");
-        let err = Store::destroy(db_name("noidb")).await.unwrap_err();
+        let err = Store::destroy(db_name("noidb").into()).await.unwrap_err();
         assert_eq!(js_code(&err).as_deref(), Some("unavailable"));
         // The memory backend needs no indexedDB.
         let mem = Store::open_kind(db_name("noidb-mem"), BackendKind::Memory).await.unwrap();
@@ -484,7 +484,7 @@ fn field(v: &JsValue, name: &str) -> JsValue {
 #[wasm_bindgen_test]
 async fn store_open_close_destroy_with_indexeddb() {
     let name = db_name("store");
-    let store = Store::open(name.clone(), None).await.unwrap();
+    let store = Store::open(name.clone().into(), None).await.unwrap();
     assert_eq!(store.name(), name);
     assert_eq!(store.backend(), "indexeddb");
     let info = store_info(&store).await.unwrap();
@@ -500,28 +500,28 @@ async fn store_open_close_destroy_with_indexeddb() {
         .unwrap();
     store.close();
     assert!(store.closed());
-    let again = Store::open(name.clone(), Some(options(JsValue::from_str("indexeddb")))).await.unwrap();
+    let again = Store::open(name.clone().into(), Some(options(JsValue::from_str("indexeddb")))).await.unwrap();
     let info = store_info(&again).await.unwrap();
     assert_eq!(field(&info, "metaRecords").as_f64(), Some(2.0));
     // The chunk no blob record references, written by no live session, was swept on open.
     assert_eq!(field(&info, "chunkRecords").as_f64(), Some(0.0));
 
     // destroy while `again` is open: it steps aside, and the next open starts empty.
-    Store::destroy(name.clone()).await.unwrap();
+    Store::destroy(name.clone().into()).await.unwrap();
     let err = store_info(&again).await.unwrap_err();
     assert_eq!(js_code(&err).as_deref(), Some("unavailable"), "{}", js_message(&err));
     again.close();
-    let fresh = Store::open(name.clone(), None).await.unwrap();
+    let fresh = Store::open(name.clone().into(), None).await.unwrap();
     assert_eq!(field(&store_info(&fresh).await.unwrap(), "metaRecords").as_f64(), Some(0.0));
     fresh.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 }
 
 #[wasm_bindgen_test]
 async fn store_calls_after_close_reject_with_failed_precondition() {
     for kind in ["memory", "indexeddb"] {
         let name = db_name("closed");
-        let store = Store::open(name.clone(), Some(options(JsValue::from_str(kind)))).await.unwrap();
+        let store = Store::open(name.clone().into(), Some(options(JsValue::from_str(kind)))).await.unwrap();
         assert_eq!(store.backend(), kind);
         store.close();
         store.close(); // idempotent
@@ -532,7 +532,7 @@ async fn store_calls_after_close_reject_with_failed_precondition() {
         let e = store.backend_for("x").err().unwrap();
         assert_eq!(e.code, ErrorCode::FailedPrecondition);
         if kind == "indexeddb" {
-            Store::destroy(name).await.unwrap();
+            Store::destroy(name.into()).await.unwrap();
         }
     }
 }
@@ -561,19 +561,19 @@ async fn store_open_rejects_bad_arguments_with_coded_errors() {
         ("x".into(), Some(JsValue::from_str("memory").unchecked_into()), "options"),
     ];
     for (name, opts, needle) in cases {
-        let err = Store::open(name, opts).await.err().expect("bad arguments must be rejected");
+        let err = Store::open(name.into(), opts).await.err().expect("bad arguments must be rejected");
         assert!(err.is_instance_of::<js_sys::Error>());
         assert_eq!(js_code(&err).as_deref(), Some("invalid_argument"), "{}", js_message(&err));
         assert!(js_message(&err).contains(needle), "{needle:?} not in {}", js_message(&err));
     }
-    let err = Store::destroy(String::new()).await.unwrap_err();
+    let err = Store::destroy(String::new().into()).await.unwrap_err();
     assert_eq!(js_code(&err).as_deref(), Some("invalid_argument"));
     // Explicit undefined/null options mean the defaults.
     let name = db_name("null-options");
-    let store = Store::open(name.clone(), Some(JsValue::NULL.unchecked_into())).await.unwrap();
+    let store = Store::open(name.clone().into(), Some(JsValue::NULL.unchecked_into())).await.unwrap();
     assert_eq!(store.backend(), "indexeddb");
     store.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 }
 
 /// Every error code, by an exhaustive match: adding a code without listing it here fails to
@@ -591,12 +591,14 @@ fn all_codes() -> Vec<ErrorCode> {
         UnsupportedFormat,
         Aborted,
         QuotaExceeded,
+        ResourceExhausted,
         Unavailable,
+        Internal,
     ];
     for c in &codes {
         match c {
             NotFound | Ambiguous | AlreadyExists | Conflict | InvalidArgument | FailedPrecondition | DataCorrupt
-            | UnsupportedFormat | Aborted | QuotaExceeded | Unavailable => {}
+            | UnsupportedFormat | Aborted | QuotaExceeded | ResourceExhausted | Unavailable | Internal => {}
         }
     }
     codes

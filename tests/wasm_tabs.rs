@@ -73,7 +73,7 @@ async fn rmi_in_one_store_sees_the_tag_another_store_just_added_and_is_told() {
     });
     let unsubscribe = b.on_change(callback.as_ref().clone()).unwrap();
 
-    call(a.tag_image("local/demo:1.0".into(), "keep/me".into(), Some("1".into()))).await.unwrap();
+    call(a.tag_image("local/demo:1.0".into(), "keep/me".into(), "1".into(), JsValue::UNDEFINED)).await.unwrap();
     let answer = call(b.remove_image("local/demo:1.0".into(), JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(answer, json!([{ "Untagged": "local/demo:1.0" }]), "only untagged, as one dockerd would");
     assert!(tags(&a).await.contains(&"keep/me:1".to_string()));
@@ -91,12 +91,12 @@ async fn rmi_in_one_store_sees_the_tag_another_store_just_added_and_is_told() {
     assert!(heard.borrow().iter().any(|r| r == "changed"), "{:?}", heard.borrow());
     unsubscribe.call0(&JsValue::UNDEFINED).unwrap();
     heard.borrow_mut().clear();
-    call(a.tag_image("keep/me:1".into(), "keep/me".into(), Some("2".into()))).await.unwrap();
+    call(a.tag_image("keep/me:1".into(), "keep/me".into(), "2".into(), JsValue::UNDEFINED)).await.unwrap();
     sleep(100).await;
     assert!(heard.borrow().is_empty(), "unsubscribed: {:?}", heard.borrow());
     a.close();
     b.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 }
 
 #[wasm_bindgen_test]

@@ -4,15 +4,28 @@
 
 use super::{Backend, Op, Space};
 use crate::error::{Error, Result};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 type Table = BTreeMap<String, Vec<u8>>;
 
-#[derive(Clone, Default)]
+/// What the memory backend holds at most by default, in bytes of keys and values. In wasm
+/// everything it holds lives in the 4 GiB linear memory beside the working buffers, and
+/// running out of it is a trap that kills the module; a commit that would pass this limit is
+/// refused with `resource_exhausted` instead.
+#[cfg(target_arch = "wasm32")]
+pub const DEFAULT_CAPACITY: u64 = 2 << 30;
+/// Natively the process's memory is the limit.
+#[cfg(not(target_arch = "wasm32"))]
+pub const DEFAULT_CAPACITY: u64 = u64::MAX;
+
+#[derive(Clone)]
 pub struct MemoryBackend {
     tables: Rc<RefCell<[Table; 2]>>,
+    /// Bytes of keys and values held, and the most it may hold.
+    used: Rc<Cell<u64>>,
+    capacity: u64,
     /// Test hook: fail the next commit after applying this many operations, to prove that a
     /// failed commit leaves nothing behind.
     fail_after: Rc<RefCell<Option<usize>>>,
@@ -29,9 +42,30 @@ fn prefix_range<'a>(t: &'a Table, prefix: &'a str) -> impl Iterator<Item = (&'a 
     t.range(prefix.to_string()..).take_while(move |(k, _)| k.starts_with(prefix))
 }
 
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+fn entry_size(key: &str, value: &[u8]) -> u64 {
+    (key.len() + value.len()) as u64
+}
+
 impl MemoryBackend {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty backend that refuses commits that would make it hold more than `capacity`
+    /// bytes of keys and values (`resource_exhausted`).
+    pub fn with_capacity(capacity: u64) -> Self {
+        MemoryBackend { tables: Rc::default(), used: Rc::default(), capacity, fail_after: Rc::default() }
+    }
+
+    /// Bytes of keys and values held.
+    pub fn used_bytes(&self) -> u64 {
+        self.used.get()
     }
 
     /// Makes the next commit fail after `n` of its operations were applied (test hook).
@@ -71,6 +105,9 @@ impl Backend for MemoryBackend {
         let fail_after = self.fail_after.borrow_mut().take();
         let mut undo: Vec<(usize, String, Option<Vec<u8>>)> = Vec::new();
         let mut outcome = Ok(());
+        let before = self.used.get();
+        // Signed, because deletes come before puts in some commits.
+        let mut used = before as i128;
         for (i, op) in ops.into_iter().enumerate() {
             if fail_after == Some(i) {
                 outcome = Err(Error::unavailable("memory backend: injected commit failure"));
@@ -78,11 +115,16 @@ impl Backend for MemoryBackend {
             }
             match op {
                 Op::Put { space, key, value } => {
+                    used += entry_size(&key, &value) as i128;
                     let old = tables[idx(space)].insert(key.clone(), value);
+                    if let Some(old) = &old {
+                        used -= entry_size(&key, old) as i128;
+                    }
                     undo.push((idx(space), key, old));
                 }
                 Op::Delete { space, key } => {
                     if let Some(old) = tables[idx(space)].remove(&key) {
+                        used -= entry_size(&key, &old) as i128;
                         undo.push((idx(space), key, Some(old)));
                     }
                 }
@@ -91,6 +133,9 @@ impl Backend for MemoryBackend {
                     let doomed: Vec<String> = prefix_range(t, &prefix).map(|(k, _)| k.clone()).collect();
                     for k in doomed {
                         let old = t.remove(&k);
+                        if let Some(old) = &old {
+                            used -= entry_size(&k, old) as i128;
+                        }
                         undo.push((idx(space), k, old));
                     }
                 }
@@ -108,6 +153,15 @@ impl Backend for MemoryBackend {
                 }
             }
         }
+        let used = used.max(0) as u64;
+        if outcome.is_ok() && used > self.capacity && used > before {
+            outcome = Err(Error::exhausted(format!(
+                "memory backend full: this write would make it hold {} MiB, more than its {} MiB; \
+                 use the IndexedDB backend for stores this large",
+                used >> 20,
+                self.capacity >> 20
+            )));
+        }
         if outcome.is_err() {
             for (t, key, old) in undo.into_iter().rev() {
                 match old {
@@ -117,6 +171,7 @@ impl Backend for MemoryBackend {
             }
         } else {
             prepared.committed();
+            self.used.set(used);
         }
         outcome
     }
@@ -150,6 +205,23 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.code, crate::ErrorCode::AlreadyExists);
             assert_eq!(b.get(Space::Meta, "d").await.unwrap(), None);
+        });
+    }
+
+    #[test]
+    fn refuses_commits_past_its_capacity() {
+        block_on(async {
+            let b = MemoryBackend::with_capacity(100);
+            b.commit(vec![Op::put_meta("a", vec![0u8; 60])]).await.unwrap();
+            let err = b.commit(vec![Op::put_meta("b", vec![0u8; 60])]).await.unwrap_err();
+            assert_eq!(err.code, crate::ErrorCode::ResourceExhausted);
+            assert_eq!(b.get(Space::Meta, "b").await.unwrap(), None);
+            assert_eq!(b.used_bytes(), 61);
+            // Replacing and deleting give room back.
+            b.commit(vec![Op::delete_meta("a"), Op::put_meta("b", vec![0u8; 90])]).await.unwrap();
+            assert_eq!(b.used_bytes(), 91);
+            b.commit(vec![Op::DeletePrefix { space: Space::Meta, prefix: String::new() }]).await.unwrap();
+            assert_eq!(b.used_bytes(), 0);
         });
     }
 

@@ -3,6 +3,7 @@
 //! `store.gc()`. Thin conversions around [`crate::containerd`]; filters are containerd filter
 //! strings, given as one string or an array of them (several = any of them matches).
 
+use super::args;
 use super::backend::AnyBackend;
 use super::error::to_js_error;
 use super::store::{to_js_value, Store};
@@ -11,7 +12,7 @@ use crate::containerd::{self, ContentStore, ImageStore, Labels};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use futures::lock::Mutex;
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Promise, Reflect};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::rc::Rc;
@@ -54,7 +55,10 @@ export interface GcResult { deletedBlobs: string[]; deletedContent: Record<strin
 "#;
 
 fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
+    wasm_bindgen_futures::future_to_promise(async move {
+        super::panic::check_healthy().map_err(to_js_error)?;
+        fut.await.map_err(to_js_error)
+    })
 }
 
 /// `undefined`, a string, or an array of strings.
@@ -113,8 +117,13 @@ impl Store {
     }
 
     /// The images and content of one containerd namespace.
-    pub fn containerd(&self, namespace: String) -> Result<Namespace, JsValue> {
-        let ns = self.containerd_for("containerd").and_then(|c| c.namespace(&namespace)).map_err(to_js_error)?;
+    pub fn containerd(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] namespace: JsValue,
+    ) -> Result<Namespace, JsValue> {
+        let ns = args::string(&namespace, "containerd: namespace")
+            .and_then(|name| self.containerd_for("containerd")?.namespace(&name))
+            .map_err(to_js_error)?;
         Ok(Namespace { images: ns.images(), content: ns.content() })
     }
 
@@ -177,9 +186,9 @@ impl Namespace {
     }
 
     #[wasm_bindgen(js_name = getImage, unchecked_return_type = "Promise<ContainerdImage>")]
-    pub fn get_image(&self, name: String) -> Promise {
-        let images = self.images.clone();
-        promise(async move { to_js_value(&images.get(&name).await?) })
+    pub fn get_image(&self, #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Promise {
+        let (images, name) = (self.images.clone(), args::string(&name, "getImage: name"));
+        promise(async move { to_js_value(&images.get(&name?).await?) })
     }
 
     #[wasm_bindgen(js_name = createImage, unchecked_return_type = "Promise<ContainerdImage>")]
@@ -206,10 +215,10 @@ impl Namespace {
     }
 
     #[wasm_bindgen(js_name = deleteImage, unchecked_return_type = "Promise<void>")]
-    pub fn delete_image(&self, name: String) -> Promise {
-        let images = self.images.clone();
+    pub fn delete_image(&self, #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Promise {
+        let (images, name) = (self.images.clone(), args::string(&name, "deleteImage: name"));
         promise(async move {
-            images.delete(&name, None).await?;
+            images.delete(&name?, None).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -272,9 +281,9 @@ struct InfoArg {
 #[wasm_bindgen]
 impl Content {
     #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo>")]
-    pub fn info(&self, digest_: String) -> Promise {
-        let store = self.store.clone();
-        promise(async move { to_js_value(&store.info(&digest(&digest_)?).await?) })
+    pub fn info(&self, #[wasm_bindgen(unchecked_param_type = "string")] digest_: JsValue) -> Promise {
+        let (store, digest_) = (self.store.clone(), args::string(&digest_, "info: digest"));
+        promise(async move { to_js_value(&store.info(&digest(&digest_?)?).await?) })
     }
 
     /// Infos matching any of the filters, in digest order.
@@ -318,11 +327,13 @@ impl Content {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn walk(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "(info: ContentInfo) => void")] f: Function,
+        #[wasm_bindgen(unchecked_param_type = "(info: ContentInfo) => void")] f: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue,
     ) -> Promise {
         let (store, fl) = (self.store.clone(), filters(&filters_));
+        let f = args::function(&f, "walk: fn");
         promise(async move {
+            let f = f?;
             for info in store.walk_filtered(&fl?).await? {
                 f.call1(&JsValue::NULL, &to_js_value(&info)?)
                     .map_err(|e| Error::aborted(format!("walk callback threw: {e:?}")))?;
@@ -333,21 +344,27 @@ impl Content {
 
     /// Up to `length` bytes from `offset` (clamped to the blob's end).
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
-    pub fn read(&self, digest_: String, offset: Option<f64>, length: Option<f64>) -> Promise {
+    pub fn read(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] digest_: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] offset: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] length: JsValue,
+    ) -> Promise {
         let store = self.store.clone();
+        let digest_ = args::string(&digest_, "read: digest");
+        let (offset, length) = (args::opt_count(&offset, "read: offset"), args::opt_count(&length, "read: length"));
         promise(async move {
-            let bytes = store
-                .read(&digest(&digest_)?, offset.unwrap_or(0.0) as u64, length.map_or(u64::MAX, |l| l as u64))
-                .await?;
+            let (digest_, offset, length) = (digest_?, offset?, length?);
+            let bytes = store.read(&digest(&digest_)?, offset.unwrap_or(0), length.unwrap_or(u64::MAX)).await?;
             Ok(js_sys::Uint8Array::from(&bytes[..]).into())
         })
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn delete(&self, digest_: String) -> Promise {
-        let store = self.store.clone();
+    pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] digest_: JsValue) -> Promise {
+        let (store, digest_) = (self.store.clone(), args::string(&digest_, "delete: digest"));
         promise(async move {
-            store.delete(&digest(&digest_)?).await?;
+            store.delete(&digest(&digest_?)?).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -375,11 +392,12 @@ impl Content {
     #[wasm_bindgen(unchecked_return_type = "Promise<ContentWriter>")]
     pub fn writer(
         &self,
-        reference: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] reference: JsValue,
         #[wasm_bindgen(unchecked_param_type = "{ expected?: { digest?: string; size?: number } }")] options: JsValue,
     ) -> Promise {
-        let store = self.store.clone();
+        let (store, reference) = (self.store.clone(), args::string(&reference, "writer: ref"));
         promise(async move {
+            let reference = reference?;
             let expected = if options.is_object() {
                 Reflect::get(&options, &"expected".into()).unwrap_or(JsValue::UNDEFINED)
             } else {
@@ -398,9 +416,9 @@ impl Content {
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<IngestStatus>")]
-    pub fn status(&self, reference: String) -> Promise {
-        let store = self.store.clone();
-        promise(async move { to_js_value(&store.status(&reference).await?) })
+    pub fn status(&self, #[wasm_bindgen(unchecked_param_type = "string")] reference: JsValue) -> Promise {
+        let (store, reference) = (self.store.clone(), args::string(&reference, "status: ref"));
+        promise(async move { to_js_value(&store.status(&reference?).await?) })
     }
 
     #[wasm_bindgen(js_name = listStatuses, unchecked_return_type = "Promise<IngestStatus[]>")]
@@ -413,10 +431,10 @@ impl Content {
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn abort(&self, reference: String) -> Promise {
-        let store = self.store.clone();
+    pub fn abort(&self, #[wasm_bindgen(unchecked_param_type = "string")] reference: JsValue) -> Promise {
+        let (store, reference) = (self.store.clone(), args::string(&reference, "abort: ref"));
         promise(async move {
-            store.abort(&reference).await?;
+            store.abort(&reference?).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -435,9 +453,10 @@ fn closed() -> Error {
 #[wasm_bindgen]
 impl ContentWriter {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn write(&self, bytes: Vec<u8>) -> Promise {
-        let inner = self.inner.clone();
+    pub fn write(&self, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue) -> Promise {
+        let (inner, bytes) = (self.inner.clone(), args::bytes(&bytes, "write: bytes"));
         promise(async move {
+            let bytes = bytes?;
             inner.lock().await.as_mut().ok_or_else(closed)?.write(&bytes).await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -446,9 +465,16 @@ impl ContentWriter {
     /// Commits under the digest (checked against `digest` and `size` when given; size 0 =
     /// unchecked) with optional labels.
     #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo>")]
-    pub fn commit(&self, size: Option<f64>, digest_: Option<String>, labels: JsValue) -> Promise {
+    pub fn commit(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] size: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] digest_: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, string>")] labels: JsValue,
+    ) -> Promise {
         let inner = self.inner.clone();
+        let (size, digest_) = (args::opt_count(&size, "commit: size"), args::opt_string(&digest_, "commit: digest"));
         promise(async move {
+            let (size, digest_) = (size?, digest_?);
             let w = inner.lock().await.take().ok_or_else(closed)?;
             let want = digest_.map(|d| digest(&d)).transpose()?;
             let labels: Labels = if labels.is_undefined() || labels.is_null() {
@@ -456,7 +482,7 @@ impl ContentWriter {
             } else {
                 from_js("commit labels", labels)?
             };
-            to_js_value(&w.commit(size.unwrap_or(0.0) as u64, want.as_ref(), labels).await?)
+            to_js_value(&w.commit(size.unwrap_or(0), want.as_ref(), labels).await?)
         })
     }
 

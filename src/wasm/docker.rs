@@ -2,8 +2,9 @@
 //! a thin conversion around the façade (`crate::store::Store`). Results are plain JS values in
 //! the exact Engine API JSON shapes.
 
+use super::args;
 use super::backend::AnyBackend;
-use super::docker_types as args;
+use super::docker_types as opts;
 use super::error::to_js_error;
 use super::input::{self, ImportInput};
 use super::store::{to_js_value, Facade, Store};
@@ -16,7 +17,10 @@ use wasm_bindgen::prelude::*;
 
 /// Runs `fut` as a promise that rejects with a coded JS `Error`.
 fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
+    wasm_bindgen_futures::future_to_promise(async move {
+        super::panic::check_healthy().map_err(to_js_error)?;
+        fut.await.map_err(to_js_error)
+    })
 }
 
 /// The façade, locked and brought up to date with what other writers (tabs, `Store` objects)
@@ -39,7 +43,7 @@ type PreparedImport = (ImportInput, (Option<js_sys::Function>, Option<JsValue>),
 impl Store {
     fn prepare_import(&self, input: &JsValue, options: &JsValue) -> Result<PreparedImport> {
         let (backend, facade) = (self.backend_for("import")?, self.facade_for("import")?);
-        let options = args::import_options(options)?;
+        let options = opts::import_options(options)?;
         // Last: taking a ReadableStream's reader locks the stream.
         let input = ImportInput::from_js(input)?;
         Ok((input, options, backend, facade))
@@ -69,8 +73,7 @@ impl Store {
                 Ok(f) => f,
                 Err(e) => {
                     if let Some(r) = reader {
-                        // Tell the source to stop; its answer does not matter.
-                        let _ = r.cancel();
+                        input::cancel_reader(&r);
                     }
                     return Err(e);
                 }
@@ -86,7 +89,7 @@ impl Store {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "ListImagesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = args::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
+        let prepared = opts::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
         promise(async move {
             let ((all, digests, filters), facade) = prepared?;
             let mut facade = facade.lock().await;
@@ -98,30 +101,47 @@ impl Store {
 
     /// `GET /images/{name}/json`.
     #[wasm_bindgen(js_name = inspectImage, unchecked_return_type = "Promise<ImageInspect>")]
-    pub fn inspect_image(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+    pub fn inspect_image(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+    ) -> Promise {
+        let name_or_id = args::string(&name_or_id, "inspectImage: nameOrId");
         let facade = self.facade_for("inspectImage");
-        promise(async move { to_js_value(&read(facade, |f| f.inspect_image(&name_or_id)).await?) })
+        promise(async move {
+            let name_or_id = name_or_id?;
+            to_js_value(&read(facade, |f| f.inspect_image(&name_or_id)).await?)
+        })
     }
 
     /// `GET /images/{name}/history`.
     #[wasm_bindgen(js_name = imageHistory, unchecked_return_type = "Promise<HistoryResponseItem[]>")]
-    pub fn image_history(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+    pub fn image_history(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+    ) -> Promise {
+        let name_or_id = args::string(&name_or_id, "imageHistory: nameOrId");
         let facade = self.facade_for("imageHistory");
-        promise(async move { to_js_value(&read(facade, |f| f.image_history(&name_or_id)).await?) })
+        promise(async move {
+            let name_or_id = name_or_id?;
+            to_js_value(&read(facade, |f| f.image_history(&name_or_id)).await?)
+        })
     }
 
     /// `DELETE /images/{name}?force=&noprune=`.
     #[wasm_bindgen(js_name = removeImage, unchecked_return_type = "Promise<DeleteResponseItem[]>")]
     pub fn remove_image(
         &self,
-        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RemoveImageOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = args::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
+        let name_or_id = args::string(&name_or_id, "removeImage: nameOrId");
+        let prepared = opts::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
         promise(async move {
             let ((force, noprune, dry_run), facade) = prepared?;
+            let name_or_id = name_or_id?;
             let mut facade = facade.lock().await;
             let answer = if dry_run {
+                facade.sync().await?;
                 facade.remove_image_dry_run(&name_or_id, force, noprune)?
             } else {
                 facade.remove_image(&name_or_id, force, noprune).await?
@@ -135,17 +155,21 @@ impl Store {
     #[wasm_bindgen(js_name = tagImage, unchecked_return_type = "Promise<void | string>")]
     pub fn tag_image(
         &self,
-        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
-        repo: String,
-        tag: Option<String>,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] repo: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] tag: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "TagImageOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = args::tag_image_options(&options).and_then(|o| Ok((o, self.facade_for("tagImage")?)));
+        let name_or_id = args::string(&name_or_id, "tagImage: nameOrId");
+        let (repo, tag) = (args::string(&repo, "tagImage: repo"), args::opt_string(&tag, "tagImage: tag"));
+        let prepared = opts::tag_image_options(&options).and_then(|o| Ok((o, self.facade_for("tagImage")?)));
         promise(async move {
+            let (name_or_id, repo, tag) = (name_or_id?, repo?, tag?);
             let (dry_run, facade) = prepared?;
             let mut facade = facade.lock().await;
             let tag = tag.as_deref().unwrap_or("");
             if dry_run {
+                facade.sync().await?;
                 return Ok(JsValue::from_str(&facade.tag_image_dry_run(&name_or_id, &repo, tag)?));
             }
             facade.tag_image(&name_or_id, &repo, tag).await?;
@@ -155,16 +179,28 @@ impl Store {
 
     /// The full image ID a partial one stands for (rejects `not_found` / `ambiguous`).
     #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
-    pub fn search(&self, #[wasm_bindgen(js_name = partialId)] partial_id: String) -> Promise {
+    pub fn search(
+        &self,
+        #[wasm_bindgen(js_name = partialId, unchecked_param_type = "string")] partial_id: JsValue,
+    ) -> Promise {
+        let partial_id = args::string(&partial_id, "search: partialId");
         let facade = self.facade_for("search");
-        promise(async move { Ok(JsValue::from_str(read(facade, |f| f.search(&partial_id)).await?.as_str())) })
+        promise(async move {
+            let partial_id = partial_id?;
+            Ok(JsValue::from_str(read(facade, |f| f.search(&partial_id)).await?.as_str()))
+        })
     }
 
     /// The parent image's ID (from the image store's metadata), or null.
     #[wasm_bindgen(js_name = imageParent, unchecked_return_type = "Promise<string | null>")]
-    pub fn image_parent(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+    pub fn image_parent(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+    ) -> Promise {
+        let name_or_id = args::string(&name_or_id, "imageParent: nameOrId");
         let facade = self.facade_for("imageParent");
         promise(async move {
+            let name_or_id = name_or_id?;
             let parent = read(facade, |f| f.image_parent(&name_or_id)).await?;
             Ok(parent.map_or(JsValue::NULL, |p| JsValue::from_str(p.as_str())))
         })
@@ -172,9 +208,16 @@ impl Store {
 
     /// The IDs of the images whose parent this image is.
     #[wasm_bindgen(js_name = imageChildren, unchecked_return_type = "Promise<string[]>")]
-    pub fn image_children(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+    pub fn image_children(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+    ) -> Promise {
+        let name_or_id = args::string(&name_or_id, "imageChildren: nameOrId");
         let facade = self.facade_for("imageChildren");
-        promise(async move { ids(read(facade, |f| f.image_children(&name_or_id)).await?) })
+        promise(async move {
+            let name_or_id = name_or_id?;
+            ids(read(facade, |f| f.image_children(&name_or_id)).await?)
+        })
     }
 
     /// The IDs of the images without children.
@@ -188,12 +231,14 @@ impl Store {
     #[wasm_bindgen(js_name = layerFiles, unchecked_return_type = "Promise<LayerFileEntry[]>")]
     pub fn layer_files(
         &self,
-        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "LayerFilesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = args::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
+        let name_or_id = args::string(&name_or_id, "layerFiles: nameOrId");
+        let prepared = opts::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
         promise(async move {
             let ((layer, merged), facade) = prepared?;
+            let name_or_id = name_or_id?;
             let mut facade = facade.lock().await;
             facade.sync().await?;
             let files = facade.layer_files(&name_or_id, layer.as_ref(), merged).await?;

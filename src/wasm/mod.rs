@@ -2,6 +2,7 @@
 //! out, the runtime choice of backend. Store logic lives in the layers below.
 
 mod analysis;
+mod args;
 mod backend;
 mod containerd;
 mod contents;
@@ -10,6 +11,7 @@ mod docker_types;
 mod error;
 mod input;
 mod js_backend;
+mod panic;
 mod store;
 mod types;
 mod units;

@@ -49,23 +49,32 @@ impl Store {
     /// Opens the store `name` (an IndexedDB database of that name, created if missing), or an
     /// empty memory store with `{ backend: "memory" }`.
     #[wasm_bindgen(js_name = open)]
-    pub async fn open(name: String, options: Option<StoreOptions>) -> Result<Store, JsValue> {
-        Self::open_kind(name, StoreOptions::backend_kind(options.as_ref()).map_err(to_js_error)?)
-            .await
-            .map_err(to_js_error)
+    pub async fn open(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<StoreOptions>,
+    ) -> Result<Store, JsValue> {
+        let name = super::args::string(&name, "Store.open: name").map_err(to_js_error)?;
+        let kind = StoreOptions::backend_kind(options.as_ref()).map_err(to_js_error)?;
+        let limit = StoreOptions::memory_limit(options.as_ref()).map_err(to_js_error)?;
+        Self::open_with(name, kind, limit).await.map_err(to_js_error)
     }
 
     /// Opens store `name` on storage the host provides: a JS storage adapter object (see
     /// `src/wasm/js_backend.rs`; in Node, `Store.open(name, { backend: "fs", path })` makes one).
     #[wasm_bindgen(js_name = openAdapter)]
-    pub async fn open_adapter(name: String, adapter: JsStorageAdapter) -> Result<Store, JsValue> {
+    pub async fn open_adapter(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        adapter: JsStorageAdapter,
+    ) -> Result<Store, JsValue> {
+        let name = super::args::string(&name, "Store.openAdapter: name").map_err(to_js_error)?;
         let backend = JsBackend::new(adapter).map_err(to_js_error)?;
         Self::open_backend(name, AnyBackend::Adapter(backend)).await.map_err(to_js_error)
     }
 
     /// Deletes the IndexedDB database `name` and everything in it.
     #[wasm_bindgen(js_name = destroy)]
-    pub async fn destroy(name: String) -> Result<(), JsValue> {
+    pub async fn destroy(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Result<(), JsValue> {
+        let name = super::args::string(&name, "Store.destroy: name").map_err(to_js_error)?;
         check_name(&name).map_err(to_js_error)?;
         IdbBackend::destroy(&name).await.map_err(to_js_error)
     }
@@ -145,14 +154,29 @@ impl Store {
 impl Store {
     /// [`Store::open`] with the backend already chosen (Rust callers and tests).
     pub async fn open_kind(name: String, kind: BackendKind) -> Result<Store> {
+        Self::open_with(name, kind, None).await
+    }
+
+    /// [`Store::open_kind`] with the memory backend's capacity in bytes (default
+    /// [`crate::storage::memory::DEFAULT_CAPACITY`]; ignored by IndexedDB).
+    pub async fn open_with(name: String, kind: BackendKind, memory_limit: Option<u64>) -> Result<Store> {
+        super::panic::install_hook();
+        super::panic::check_healthy()?;
         check_name(&name)?;
         // Other tabs must see this session alive before it stages anything.
         crate::storage::sessions::announce().await;
-        let backend = AnyBackend::open(kind, &name).await?;
+        let backend = match (kind, memory_limit) {
+            (BackendKind::Memory, Some(limit)) => {
+                AnyBackend::Memory(crate::storage::memory::MemoryBackend::with_capacity(limit))
+            }
+            _ => AnyBackend::open(kind, &name).await?,
+        };
         Self::open_backend(name, backend).await
     }
 
     async fn open_backend(name: String, backend: AnyBackend) -> Result<Store> {
+        super::panic::install_hook();
+        super::panic::check_healthy()?;
         check_name(&name)?;
         let facade = match crate::store::Store::open(backend.clone()).await {
             Ok(f) => f,
@@ -188,6 +212,7 @@ impl Store {
 
     /// The backend for operation `op`, or `failed_precondition` once the store is closed.
     pub fn backend_for(&self, op: &str) -> Result<Rc<AnyBackend>> {
+        super::panic::check_healthy()?;
         if self.closed.get() {
             return Err(Error::precondition(format!("store {:?}: {op} after close()", self.name)));
         }

@@ -32,6 +32,11 @@ export interface StoreOptions {
    * reloads. `"memory"`: kept by this `Store` object only, starts empty.
    */
   backend?: BackendKind;
+  /**
+   * The most the memory backend may hold, in bytes (default 2 GiB: it lives in the wasm
+   * memory, which ends at 4 GiB). Writes past it reject with `resource_exhausted`.
+   */
+  memoryLimit?: number;
 }
 
 /** The `code` of every error this package rejects with (keep in sync with `ErrorCode::as_str`). */
@@ -46,6 +51,8 @@ export type ErrorCode =
   | "unsupported_format"
   | "aborted"
   | "quota_exceeded"
+  | "resource_exhausted"
+  | "internal"
   | "unavailable";
 
 /** Every rejection of this package is an `Error` with a `code`. */
@@ -72,6 +79,17 @@ extern "C" {
 }
 
 impl StoreOptions {
+    /// `options.memoryLimit`, when given.
+    pub fn memory_limit(options: Option<&StoreOptions>) -> Result<Option<u64>> {
+        let Some(options) = options else { return Ok(None) };
+        let options: &JsValue = options.as_ref();
+        if !options.is_object() {
+            return Ok(None);
+        }
+        let limit = js_sys::Reflect::get(options, &JsValue::from_str("memoryLimit")).unwrap_or(JsValue::UNDEFINED);
+        super::args::opt_count(&limit, "Store.open: options.memoryLimit")
+    }
+
     /// The backend asked for; the default when `options` or `options.backend` is missing.
     pub fn backend_kind(options: Option<&StoreOptions>) -> Result<BackendKind> {
         let Some(options) = options else { return Ok(BackendKind::default()) };
