@@ -13,6 +13,7 @@ import { showInspect } from "./inspect.js";
 import { ContainerdView } from "./ctr-view.js";
 import { showContainerdImage } from "./ctr-image.js";
 import { parseRoute } from "./route.js";
+import { followOtherTabs } from "./live.js";
 import { mountStoreTools } from "./analysis-store.js";
 
 const SAMPLE_URL = "./sample/sample-store.tar";
@@ -163,6 +164,7 @@ async function main() {
   app.containerd = new ContainerdView(app);
   $("#clear-store").addEventListener("click", () => app.confirmClear());
   window.addEventListener("hashchange", () => route().catch((err) => app.showError(err, "Showing this view")));
+  followOtherTabs(() => app.changed().catch((err) => app.showError(err, "Refreshing after a change in another tab")));
   try {
     await app.loadAllImages();
   } catch (err) {
