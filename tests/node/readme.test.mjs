@@ -56,6 +56,7 @@ before(async () => {
   await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", `./${packed.filename}`], { cwd: project });
   await copyFile(join(BASIC, "image-store.tar"), join(project, "image-store.tar"));
   await copyFile(join(BASIC, "oci-archive.tar"), join(project, "oci-archive.tar"));
+  await copyFile(join(BASIC, "docker-save.tar"), join(project, "docker-save.tar"));
   await copyFile(join(BASIC, "image-store.tar"), join(project, "var-lib-docker.tar"));
 });
 
