@@ -79,6 +79,20 @@ impl<B: Backend + Clone> Store<B> {
         let containerd = Containerd::new(backend.clone());
         Ok(Store { backend, docker, containerd, generation, restore_skipped, analysis: Default::default() })
     }
+
+    /// A store over `backend` whose state is not loaded yet: [`Store::recover`] must run before
+    /// anything else. The JS bindings put one in place of a façade that an abandoned call (a
+    /// panic caught at the JS boundary) left locked; `containerd` keeps the ingest locks shared.
+    pub fn unloaded(backend: B, containerd: Containerd<B>) -> Self {
+        Store {
+            backend,
+            docker: DockerState::default(),
+            containerd,
+            generation: None,
+            restore_skipped: Vec::new(),
+            analysis: Default::default(),
+        }
+    }
 }
 
 impl<B: Backend> Store<B> {
@@ -113,6 +127,13 @@ impl<B: Backend> Store<B> {
         }
         self.reload().await?;
         Ok(true)
+    }
+
+    /// Loads the state from the backend again, whatever the generation says, and drops the
+    /// analysis caches: after a call was abandoned midway, nothing in memory is trusted.
+    pub async fn recover(&mut self) -> Result<()> {
+        self.analysis = Default::default();
+        self.reload().await
     }
 
     async fn reload(&mut self) -> Result<()> {

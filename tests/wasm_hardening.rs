@@ -341,3 +341,40 @@ async fn every_method_of_every_class_rejects_wrong_types_with_invalid_argument()
         failures.join("\n")
     );
 }
+
+/// A panic inside a call (debug builds have `__panicForTests`) rejects that call with code
+/// `internal`; the calls queued behind it on the store's lock go on (the lock is taken over and
+/// the state reloaded from the backend), nothing escapes into the event loop, and the store
+/// keeps working — on the memory backend and on IndexedDB.
+#[wasm_bindgen_test]
+async fn a_panic_rejects_its_call_with_internal_and_the_store_stays_usable() {
+    for kind in [BackendKind::Memory, BackendKind::IndexedDb] {
+        let store = Store::open_kind(format!("panic-{}", fresh_id()), kind).await.unwrap();
+        JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
+        let before = image_count(&store).await;
+        for how in ["locked", "alloc", "unlocked"] {
+            let failing = store.panic_for_tests(how.into());
+            // Queued behind the failing call on the store's lock.
+            let list = store.list_images(js("{ all: true }"));
+            let tag = store.tag_image(
+                "local/base:1".into(),
+                format!("after/{how}").into(),
+                JsValue::UNDEFINED,
+                JsValue::UNDEFINED,
+            );
+            let (code, message) = rejected(how, failing).await;
+            assert_eq!(code, "internal", "{kind:?} {how}: {message}");
+            assert!(message.contains("abandoned"), "{message}");
+            let listed =
+                JsFuture::from(list).await.unwrap_or_else(|e| panic!("{kind:?} {how}: list after the panic: {e:?}"));
+            assert_eq!(js_sys::Array::from(&listed).length() as usize, before, "{kind:?} {how}");
+            JsFuture::from(tag).await.unwrap_or_else(|e| panic!("{kind:?} {how}: tag after the panic: {e:?}"));
+            let tagged = JsFuture::from(store.inspect_image(format!("after/{how}").into())).await.unwrap();
+            assert!(Reflect::get(&tagged, &"Id".into()).unwrap().as_string().is_some());
+        }
+        // Still fully usable: a removal and an import after three abandoned calls.
+        JsFuture::from(store.remove_image("after/locked".into(), JsValue::UNDEFINED)).await.unwrap();
+        assert_usable(&store, before).await;
+        store.close();
+    }
+}

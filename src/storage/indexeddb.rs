@@ -27,6 +27,56 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbTransaction};
 
+thread_local! {
+    /// Who is running now (the JS bindings' call id, 0 outside any call), and the readwrite
+    /// transactions being filled, by who opened them.
+    static OWNER: Cell<u64> = const { Cell::new(0) };
+    static FILLING: RefCell<Vec<(u64, IdbTransaction)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Sets who runs from now on (the bindings call it around every poll of a call); returns the
+/// previous owner.
+pub fn set_owner(id: u64) -> u64 {
+    OWNER.with(|o| o.replace(id))
+}
+
+/// Aborts the transactions `owner` was still filling: the bindings call it when they abandon a
+/// call after a trap. A transaction left with part of its requests would otherwise commit by
+/// itself once the event loop runs (IndexedDB commits a transaction with nothing pending).
+pub fn abort_transactions_of(owner: u64) {
+    let open = FILLING.with(|f| {
+        let mut f = f.borrow_mut();
+        let (theirs, rest) = std::mem::take(&mut *f).into_iter().partition(|(o, _)| *o == owner);
+        *f = rest;
+        theirs
+    });
+    for (_, tx) in open {
+        let _ = tx.abort();
+    }
+}
+
+/// A transaction registered in `FILLING` until this is dropped (a future abandoned after a
+/// trap never drops it; then `abort_transactions_of` finds it).
+struct Filling(IdbTransaction);
+
+impl Filling {
+    fn new(tx: &IdbTransaction) -> Self {
+        let owner = OWNER.with(Cell::get);
+        FILLING.with(|f| f.borrow_mut().push((owner, tx.clone())));
+        Filling(tx.clone())
+    }
+}
+
+impl Drop for Filling {
+    fn drop(&mut self) {
+        let _ = FILLING.try_with(|f| {
+            if let Ok(mut f) = f.try_borrow_mut() {
+                f.retain(|(_, tx)| tx != &self.0);
+            }
+        });
+    }
+}
+
 /// The schema version this build writes. To change the schema, bump it and add a step to
 /// [`upgrade`]; databases written by older builds are migrated when they are opened.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -426,6 +476,7 @@ impl Backend for IdbBackend {
             .build()
             .map_err(&fail)?;
         let raw_tx: IdbTransaction = (**tx.as_sys()).clone();
+        let filling = Filling::new(&raw_tx);
         // Every request goes out now, in order; IndexedDB runs them in that order. Only the
         // guards are awaited; the other requests are dropped unawaited (they still run): a
         // failing one aborts the transaction, which commit() reports.
@@ -485,6 +536,8 @@ impl Backend for IdbBackend {
                 Err(e) => return Err(commit_error(self.name(), &raw_tx, e)),
             }
         }
+        // Every request is out: from here a trap can no longer leave half of them to commit.
+        drop(filling);
         tx.commit().await.map_err(|e| commit_error(self.name(), &raw_tx, e))?;
         prepared.committed();
         if touches_meta {

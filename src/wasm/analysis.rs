@@ -130,7 +130,7 @@ export interface SystemDf {
 "#;
 
 fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
+    wasm_bindgen_futures::future_to_promise(async move { super::panic::guarded(fut).await.map_err(to_js_error) })
 }
 
 fn field(o: &JsValue, name: &str) -> JsValue {
@@ -197,7 +197,7 @@ impl Store {
             args::string(&name_or_id, "layerChanges: nameOrId").and_then(|n| Ok((n, self.facade_for("layerChanges")?)));
         promise(async move {
             let (name_or_id, facade) = prepared?;
-            let changes = facade.lock().await.layer_changes(&name_or_id).await?;
+            let changes = facade.lock().await?.layer_changes(&name_or_id).await?;
             to_js_value(&changes)
         })
     }
@@ -213,7 +213,7 @@ impl Store {
             .and_then(|n| Ok((n, rules(&rules_given)?, self.facade_for("efficiency")?)));
         promise(async move {
             let (name_or_id, rules, facade) = prepared?;
-            let answer = facade.lock().await.efficiency(&name_or_id, &rules).await?;
+            let answer = facade.lock().await?.efficiency(&name_or_id, &rules).await?;
             to_js_value(&answer)
         })
     }
@@ -230,7 +230,7 @@ impl Store {
         })();
         promise(async move {
             let (a, b, facade) = prepared?;
-            let diff = facade.lock().await.diff_images(&a, &b).await?;
+            let diff = facade.lock().await?.diff_images(&a, &b).await?;
             to_js_value(&diff)
         })
     }
@@ -247,7 +247,7 @@ impl Store {
             .and_then(|p| Ok((p, change_filter(&options)?, self.facade_for("findFiles")?)));
         promise(async move {
             let (pattern, only, facade) = prepared?;
-            let answer = facade.lock().await.find_files(&pattern, only).await?;
+            let answer = facade.lock().await?.find_files(&pattern, only).await?;
             to_js_value(&answer)
         })
     }
@@ -256,6 +256,6 @@ impl Store {
     #[wasm_bindgen(js_name = systemDf, unchecked_return_type = "Promise<SystemDf>")]
     pub fn system_df(&self) -> Promise {
         let facade = self.facade_for("systemDf");
-        promise(async move { to_js_value(&facade?.lock().await.system_df()?) })
+        promise(async move { to_js_value(&facade?.lock().await?.system_df()?) })
     }
 }

@@ -57,7 +57,7 @@ export interface GcResult { deletedBlobs: string[]; deletedContent: Record<strin
 fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         super::panic::check_healthy().map_err(to_js_error)?;
-        fut.await.map_err(to_js_error)
+        super::panic::guarded(fut).await.map_err(to_js_error)
     })
 }
 
@@ -134,7 +134,7 @@ impl Store {
         let facade = self.facade_for("gc");
         promise(async move {
             // Holding the façade keeps Docker imports and deletes out while GC runs.
-            let r = facade?.lock().await.gc().await?;
+            let r = facade?.lock().await?.gc().await?;
             #[derive(Serialize)]
             #[serde(rename_all = "camelCase")]
             struct Out {

@@ -128,17 +128,17 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] names: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "SaveOptions")] options: JsValue,
     ) -> Promise {
-        type Prepared = (Vec<String>, ExportFormat, Rc<Mutex<super::store::Facade>>, Rc<AnyBackend>);
+        type Prepared = (Vec<String>, ExportFormat, Rc<super::facade_lock::FacadeLock>, Rc<AnyBackend>);
         let prepared = (|| -> Result<Prepared> {
             Ok((names_arg(&names)?, format_arg(&options)?, self.facade_for("save")?, self.backend_for("save")?))
         })();
         wasm_bindgen_futures::future_to_promise(async move {
             let run = async move {
                 let (names, format, facade, backend) = prepared?;
-                let archive = facade.lock().await.save(&names, format, now_secs())?;
+                let archive = facade.lock().await?.save(&names, format, now_secs())?;
                 readable(archive, backend).map(JsValue::from)
             };
-            run.await.map_err(to_js_error)
+            super::panic::guarded(run).await.map_err(to_js_error)
         })
     }
 
@@ -160,10 +160,10 @@ impl Store {
         wasm_bindgen_futures::future_to_promise(async move {
             let run = async move {
                 let (name_or_id, path, facade, backend) = prepared?;
-                let reader = facade.lock().await.read_file(&name_or_id, &path).await?;
+                let reader = facade.lock().await?.read_file(&name_or_id, &path).await?;
                 readable(reader, backend).map(JsValue::from)
             };
-            run.await.map_err(to_js_error)
+            super::panic::guarded(run).await.map_err(to_js_error)
         })
     }
 
@@ -183,10 +183,10 @@ impl Store {
             let run = async move {
                 let (name_or_id, index, facade, backend) = prepared?;
                 let reader =
-                    facade.lock().await.read_layer(&name_or_id, usize::try_from(index).unwrap_or(usize::MAX))?;
+                    facade.lock().await?.read_layer(&name_or_id, usize::try_from(index).unwrap_or(usize::MAX))?;
                 readable(reader, backend).map(JsValue::from)
             };
-            run.await.map_err(to_js_error)
+            super::panic::guarded(run).await.map_err(to_js_error)
         })
     }
 }

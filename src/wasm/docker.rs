@@ -6,10 +6,10 @@ use super::args;
 use super::backend::AnyBackend;
 use super::docker_types as opts;
 use super::error::to_js_error;
+use super::facade_lock::FacadeLock;
 use super::input::{self, ImportInput};
 use super::store::{to_js_value, Facade, Store};
 use crate::error::Result;
-use futures::lock::Mutex;
 use js_sys::Promise;
 use std::future::Future;
 use std::rc::Rc;
@@ -19,15 +19,15 @@ use wasm_bindgen::prelude::*;
 fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         super::panic::check_healthy().map_err(to_js_error)?;
-        fut.await.map_err(to_js_error)
+        super::panic::guarded(fut).await.map_err(to_js_error)
     })
 }
 
 /// The façade, locked and brought up to date with what other writers (tabs, `Store` objects)
 /// committed, for a read.
-async fn read<T>(facade: Result<Rc<Mutex<Facade>>>, f: impl FnOnce(&Facade) -> Result<T>) -> Result<T> {
+async fn read<T>(facade: Result<Rc<FacadeLock>>, f: impl FnOnce(&Facade) -> Result<T>) -> Result<T> {
     let facade = facade?;
-    let mut facade = facade.lock().await;
+    let mut facade = facade.lock().await?;
     facade.sync().await?;
     f(&facade)
 }
@@ -38,7 +38,7 @@ fn ids(list: Vec<crate::Digest>) -> Result<JsValue> {
 }
 
 /// What an import needs, checked before its promise starts.
-type PreparedImport = (ImportInput, (Option<js_sys::Function>, Option<JsValue>), Rc<AnyBackend>, Rc<Mutex<Facade>>);
+type PreparedImport = (ImportInput, (Option<js_sys::Function>, Option<JsValue>), Rc<AnyBackend>, Rc<FacadeLock>);
 
 impl Store {
     fn prepare_import(&self, input: &JsValue, options: &JsValue) -> Result<PreparedImport> {
@@ -78,7 +78,7 @@ impl Store {
                     return Err(e);
                 }
             };
-            let report = facade.lock().await.commit_import(finished).await?;
+            let report = facade.lock().await?.commit_import(finished).await?;
             to_js_value(&report)
         })
     }
@@ -92,7 +92,7 @@ impl Store {
         let prepared = opts::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
         promise(async move {
             let ((all, digests, filters), facade) = prepared?;
-            let mut facade = facade.lock().await;
+            let mut facade = facade.lock().await?;
             facade.sync().await?;
             let answer = facade.list_images(all, digests, &filters)?;
             to_js_value(&answer)
@@ -139,7 +139,7 @@ impl Store {
         promise(async move {
             let ((force, noprune, dry_run), facade) = prepared?;
             let name_or_id = name_or_id?;
-            let mut facade = facade.lock().await;
+            let mut facade = facade.lock().await?;
             let answer = if dry_run {
                 facade.sync().await?;
                 facade.remove_image_dry_run(&name_or_id, force, noprune)?
@@ -166,7 +166,7 @@ impl Store {
         promise(async move {
             let (name_or_id, repo, tag) = (name_or_id?, repo?, tag?);
             let (dry_run, facade) = prepared?;
-            let mut facade = facade.lock().await;
+            let mut facade = facade.lock().await?;
             let tag = tag.as_deref().unwrap_or("");
             if dry_run {
                 facade.sync().await?;
@@ -239,7 +239,7 @@ impl Store {
         promise(async move {
             let ((layer, merged), facade) = prepared?;
             let name_or_id = name_or_id?;
-            let mut facade = facade.lock().await;
+            let mut facade = facade.lock().await?;
             facade.sync().await?;
             let files = facade.layer_files(&name_or_id, layer.as_ref(), merged).await?;
             to_js_value(&files)

@@ -9,10 +9,13 @@ mod contents;
 mod docker;
 mod docker_types;
 mod error;
+mod facade_lock;
 mod input;
 mod js_backend;
 mod panic;
 mod store;
+#[cfg(debug_assertions)]
+mod test_hooks;
 mod types;
 mod units;
 
@@ -23,3 +26,14 @@ pub use js_backend::{JsBackend, JsStorageAdapter};
 pub use store::Store;
 pub use types::StoreOptions;
 pub use units::human_size;
+
+/// A call's future as a JS promise: guarded against traps (see [`panic`]), rejecting with a
+/// coded `Error`.
+pub(crate) fn convert_promise(
+    fut: impl std::future::Future<Output = crate::error::Result<wasm_bindgen::JsValue>> + 'static,
+) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        panic::check_healthy().map_err(to_js_error)?;
+        panic::guarded(fut).await.map_err(to_js_error)
+    })
+}

@@ -9,7 +9,6 @@ use super::types::StoreOptions;
 use crate::error::{Error, Result};
 use crate::storage::indexeddb::{Change, IdbBackend};
 use crate::storage::{generation, Backend, Space};
-use futures::lock::Mutex;
 use js_sys::Promise;
 use serde::Serialize;
 use std::cell::Cell;
@@ -18,8 +17,8 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// The store façade the JS class wraps.
-pub(super) type Facade = crate::store::Store<AnyBackend>;
+pub(super) use super::facade_lock::Facade;
+use super::facade_lock::FacadeLock;
 
 /// An image store over IndexedDB or memory.
 // JS may call several async methods at once: they take turns on the façade through an async
@@ -29,7 +28,7 @@ pub(super) type Facade = crate::store::Store<AnyBackend>;
 pub struct Store {
     name: String,
     backend: Rc<AnyBackend>,
-    facade: Rc<Mutex<Facade>>,
+    facade: Rc<FacadeLock>,
     /// The containerd view (its open-ingest locks are shared by every namespace handle).
     containerd: crate::containerd::Containerd<AnyBackend>,
     closed: Cell<bool>,
@@ -192,14 +191,14 @@ impl Store {
         Ok(Store {
             name,
             backend: Rc::new(backend),
-            facade: Rc::new(Mutex::new(facade)),
+            facade: FacadeLock::new(facade),
             containerd,
             closed: Cell::new(false),
         })
     }
 
     /// The façade for operation `op`, or `failed_precondition` once the store is closed.
-    pub(super) fn facade_for(&self, op: &str) -> Result<Rc<Mutex<Facade>>> {
+    pub(super) fn facade_for(&self, op: &str) -> Result<Rc<FacadeLock>> {
         self.backend_for(op)?;
         Ok(self.facade.clone())
     }
@@ -226,7 +225,9 @@ impl Store {
         Fut: Future<Output = Result<JsValue>> + 'static,
     {
         let started = self.backend_for(op).map(f);
-        wasm_bindgen_futures::future_to_promise(async move { started.map_err(to_js_error)?.await.map_err(to_js_error) })
+        wasm_bindgen_futures::future_to_promise(async move {
+            super::panic::guarded(async move { started?.await }).await.map_err(to_js_error)
+        })
     }
 }
 
