@@ -378,3 +378,21 @@ async fn a_panic_rejects_its_call_with_internal_and_the_store_stays_usable() {
         store.close();
     }
 }
+
+/// The module's free function checks its arguments too.
+#[wasm_bindgen_test]
+fn human_size_rejects_what_is_not_a_number() {
+    use imagestore::wasm::human_size_js;
+    for (what, bytes, precision) in [
+        ("string", js("'12'"), JsValue::UNDEFINED),
+        ("NaN", js("NaN"), JsValue::UNDEFINED),
+        ("object", js("({})"), JsValue::UNDEFINED),
+        ("precision string", js("12"), js("'4'")),
+        ("precision negative", js("12"), js("-1")),
+    ] {
+        let e = human_size_js(bytes, precision).err().unwrap_or_else(|| panic!("humanSize({what}) returned"));
+        assert_eq!(code_and_message(what, &e).0, "invalid_argument", "{what}");
+    }
+    assert_eq!(human_size_js(js("1982293"), JsValue::UNDEFINED).unwrap(), "1.98MB");
+    assert_eq!(human_size_js(js("1050624"), js("4")).unwrap(), "1.051MB");
+}

@@ -25,7 +25,7 @@ pub use error::to_js_error;
 pub use js_backend::{JsBackend, JsStorageAdapter};
 pub use store::Store;
 pub use types::StoreOptions;
-pub use units::human_size;
+pub use units::{human_size, human_size_js};
 
 /// A call's future as a JS promise: guarded against traps (see [`panic`]), rejecting with a
 /// coded `Error`.
