@@ -354,7 +354,8 @@ pub fn remove_image(
     Ok(out)
 }
 
-/// `imageDeleteHelper`.
+/// `imageDeleteHelper`. dockerd recurses into the parent when pruning; an upload can make the
+/// parent chain thousands deep, so this walks it in a loop (same steps, same order).
 fn delete_helper(
     d: &mut DockerState,
     tx: &mut Tx,
@@ -364,23 +365,26 @@ fn delete_helper(
     prune: bool,
     quiet: bool,
 ) -> Result<()> {
-    let check = if force { ConflictCheck::ChildrenOnly } else { ConflictCheck::ChildrenAndReferences };
-    if let Some(conflict) = delete_conflict(d, id, check) {
-        let dangling = d.references.references(id).is_empty() && d.images.children(id).is_empty();
-        if quiet && !dangling {
-            return Ok(());
+    let (mut id, mut force, mut quiet) = (id.clone(), force, quiet);
+    loop {
+        let check = if force { ConflictCheck::ChildrenOnly } else { ConflictCheck::ChildrenAndReferences };
+        if let Some(conflict) = delete_conflict(d, &id, check) {
+            let dangling = d.references.references(&id).is_empty() && d.images.children(&id).is_empty();
+            if quiet && !dangling {
+                return Ok(());
+            }
+            return Err(conflict);
         }
-        return Err(conflict);
-    }
-    let parent = d.images.get_parent(id).ok();
-    for r in d.references.references(id) {
-        untag(d, tx, &r, out)?;
-    }
-    let removed = d.images.delete(tx, &mut d.layers, id)?;
-    out.push(DeleteItem::Deleted(id.to_string()));
-    out.extend(removed.into_iter().map(|l| DeleteItem::Deleted(l.chain_id.to_string())));
-    match parent {
-        Some(p) if prune => delete_helper(d, tx, &p, out, false, true, true),
-        _ => Ok(()),
+        let parent = d.images.get_parent(&id).ok();
+        for r in d.references.references(&id) {
+            untag(d, tx, &r, out)?;
+        }
+        let removed = d.images.delete(tx, &mut d.layers, &id)?;
+        out.push(DeleteItem::Deleted(id.to_string()));
+        out.extend(removed.into_iter().map(|l| DeleteItem::Deleted(l.chain_id.to_string())));
+        match parent {
+            Some(p) if prune => (id, force, quiet) = (p, false, true),
+            _ => return Ok(()),
+        }
     }
 }

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::Op;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// `maxLayerDepth` in layer_store.go: a chain may not be longer than this.
 pub const MAX_LAYER_DEPTH: usize = 125;
@@ -145,6 +146,10 @@ impl LayerStore {
     pub fn release(&mut self, tx: &mut Tx, chain: &Digest) -> Result<Vec<LayerMetadata>> {
         let mut removed = Vec::new();
         let mut at = Some(chain.clone());
+        // Worked out once per release, not once per removed layer: a chain can be thousands
+        // deep (an upload decides), and both would make its removal quadratic.
+        let mut size = None;
+        let mut tar_split_users: Option<HashMap<Digest, usize>> = None;
         while let Some(c) = at.take() {
             let Some(layer) = self.layers.get_mut(&c) else { break };
             if layer.references == 0 {
@@ -154,18 +159,33 @@ impl LayerStore {
             if layer.references > 0 {
                 break;
             }
-            let size = self.size(&c)?;
+            let chain_size = match size {
+                Some(s) => s,
+                None => self.size(&c)?,
+            };
+            let users = tar_split_users.get_or_insert_with(|| {
+                let mut m = HashMap::new();
+                for l in self.layers.values() {
+                    if let Some(ts) = &l.record.tar_split {
+                        *m.entry(ts.clone()).or_insert(0) += 1;
+                    }
+                }
+                m
+            });
             let layer = self.layers.remove(&c).expect("present");
             tx.push(Op::delete_meta(keys::layer(&c)));
             if let Some(ts) = &layer.record.tar_split {
-                if !self.layers.values().any(|l| l.record.tar_split.as_ref() == Some(ts)) {
+                let n = users.get_mut(ts).expect("counted");
+                *n -= 1;
+                if *n == 0 {
                     tx.dead_blobs.push(ts.clone());
                 }
             }
+            size = Some(chain_size - layer.record.size);
             removed.push(LayerMetadata {
                 chain_id: c,
                 diff_id: layer.record.diff_id.clone(),
-                size,
+                size: chain_size,
                 diff_size: layer.record.size,
             });
             at = layer.record.parent;

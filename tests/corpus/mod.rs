@@ -5,6 +5,8 @@
 //! entries, PAX and base-256 sizes, GNU long names), gzip framing, bombs. Every case must be
 //! refused with a coded error and leave the store as it was.
 
+pub mod walks;
+
 /// One malformed upload and the error code it must be refused with.
 pub struct Case {
     pub name: String,
@@ -13,6 +15,7 @@ pub struct Case {
 }
 
 pub static IMAGE_STORE: &[u8] = include_bytes!("../fixtures/docker20/basic/image-store.tar");
+pub static CONTAINERD_ROOT: &[u8] = include_bytes!("../fixtures/docker20/basic/containerd-root.tar");
 pub static DOCKER_SAVE: &[u8] = include_bytes!("../fixtures/docker20/basic/docker-save.tar");
 
 const BLOCK: usize = 512;

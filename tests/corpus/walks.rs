@@ -1,0 +1,294 @@
+//! Uploads that are small on disk but explode when walked (issue 10): parent cycles in the
+//! image store's imagedb and layerdb, 5,000-deep image and layer chains, OCI index DAGs that
+//! list the next level many times, and `meta.db` files whose bbolt pages form a cycle. Shared by
+//! the native and wasm runs. Some are refused; the others are what dockerd and containerd accept
+//! too, and then every read of them (list, inspect, history, parents, merged files, `ctr images
+//! ls`) and a removal must answer, in time linear in the upload.
+
+use super::{header, tar_of, BLOCK};
+use imagestore::digest::{chain_ids, Digest};
+use imagestore::formats::tar_split_writer::TarSplitWriter;
+
+/// What must happen to a walk case.
+pub enum Expect {
+    /// Refused with this code.
+    Refused(&'static str),
+    /// Imported, with a `skipped` entry whose reason contains this text (if given), and then
+    /// every read answers: all of them with their answer, or (`read_error`) some with an error
+    /// of that code (`ctr images ls` prints such a row with its SIZE walk's error).
+    Imported { skipped: Option<&'static str>, read_error: Option<&'static str> },
+}
+
+pub struct WalkCase {
+    pub name: String,
+    pub input: Vec<u8>,
+    pub expect: Expect,
+}
+
+/// The layer tar of layer `i`: one empty file `f<i>`.
+fn layer_tar(i: usize) -> Vec<u8> {
+    let mut t = header(&format!("f{i}"), 0, b'0', "");
+    t.extend([0u8; 2 * BLOCK]);
+    t
+}
+
+fn tar_split_of(tar: &[u8]) -> Vec<u8> {
+    let mut w = TarSplitWriter::new();
+    w.write(tar).unwrap();
+    w.finish().unwrap()
+}
+
+/// An image config over `diff_ids`, made unique by `n`.
+fn config(diff_ids: &[Digest], n: usize) -> Vec<u8> {
+    let history: Vec<_> = diff_ids
+        .iter()
+        .enumerate()
+        .map(|(i, _)| serde_json::json!({"created": "2024-01-01T00:00:00Z", "created_by": format!("RUN step {i}")}))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "created": format!("2024-01-01T00:{:02}:{:02}Z", (n / 60) % 60, n % 60),
+        "config": {"Labels": {"n": n.to_string()}},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": history,
+    }))
+    .unwrap()
+}
+
+/// A Docker image store tarball (`layerdb/`, `imagedb/`, `repositories.json`).
+struct ImageStoreTar {
+    files: Vec<(String, Vec<u8>)>,
+    /// The diff IDs of the layers, bottom first, for the images' configs.
+    diffs_for_images: Vec<Digest>,
+}
+
+impl ImageStoreTar {
+    fn new() -> Self {
+        ImageStoreTar { files: Vec::new(), diffs_for_images: Vec::new() }
+    }
+
+    /// Layers `layers` (as `(diff_id, layer tar)`) chained bottom first; returns their chain IDs.
+    /// `parent_of` may replace a layer's recorded parent (for cycles).
+    fn layers(&mut self, count: usize, parent_of: impl Fn(usize, &[Digest]) -> Option<Digest>) -> Vec<Digest> {
+        let tars: Vec<Vec<u8>> = (0..count).map(layer_tar).collect();
+        let diffs: Vec<Digest> = tars.iter().map(|t| Digest::sha256_of(t)).collect();
+        let chains = chain_ids(&diffs);
+        for i in 0..count {
+            let dir = format!("./layerdb/sha256/{}", chains[i].hex());
+            self.files.push((format!("{dir}/diff"), diffs[i].to_string().into_bytes()));
+            self.files.push((format!("{dir}/size"), b"0".to_vec()));
+            self.files.push((format!("{dir}/cache-id"), format!("{:064x}", i + 1).into_bytes()));
+            if let Some(p) = parent_of(i, &chains) {
+                self.files.push((format!("{dir}/parent"), p.to_string().into_bytes()));
+            }
+            self.files.push((format!("{dir}/tar-split.json.gz"), tar_split_of(&tars[i])));
+        }
+        self.diffs_for_images = diffs;
+        chains
+    }
+
+    /// An image over the first `layers` layers; returns its ID.
+    fn image(&mut self, layers: usize, n: usize, parent: Option<&Digest>) -> Digest {
+        let bytes = config(&self.diffs_for_images[..layers], n);
+        let id = Digest::sha256_of(&bytes);
+        self.files.push((format!("./imagedb/content/sha256/{}", id.hex()), bytes));
+        if let Some(p) = parent {
+            self.files.push((format!("./imagedb/metadata/sha256/{}/parent", id.hex()), p.to_string().into_bytes()));
+        }
+        id
+    }
+
+    fn set_parent(&mut self, child: &Digest, parent: &Digest) {
+        self.files.push((format!("./imagedb/metadata/sha256/{}/parent", child.hex()), parent.to_string().into_bytes()));
+    }
+
+    fn tar(mut self, tags: &[(&str, &Digest)]) -> Vec<u8> {
+        let mut repos = serde_json::Map::new();
+        for (tag, id) in tags {
+            let repo = tag.split(':').next().unwrap();
+            let entry = repos.entry(repo.to_string()).or_insert_with(|| serde_json::json!({}));
+            entry[tag.to_string()] = id.to_string().into();
+        }
+        let json = serde_json::to_vec(&serde_json::json!({ "Repositories": repos })).unwrap();
+        self.files.push(("./repositories.json".into(), json));
+        let items: Vec<(&str, u8, &str, &[u8])> =
+            self.files.iter().map(|(p, d)| (p.as_str(), b'0', "", d.as_slice())).collect();
+        tar_of(&items)
+    }
+}
+
+/// An OCI image layout whose `index.json` names an index DAG: `depth` levels of indexes, each
+/// listing the next level `width` times, over one manifest.
+fn index_dag_layout(width: usize, depth: usize) -> Vec<u8> {
+    const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    let mut blobs: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut put = |bytes: Vec<u8>| {
+        let d = Digest::sha256_of(&bytes);
+        let len = bytes.len();
+        blobs.push((format!("blobs/sha256/{}", d.hex()), bytes));
+        (d, len)
+    };
+    let layer = layer_tar(0);
+    let (layer_d, layer_len) = put(layer.clone());
+    let cfg = config(&[Digest::sha256_of(&layer)], 0);
+    let (cfg_d, cfg_len) = put(cfg);
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg_d, "size": cfg_len},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_d, "size": layer_len}]});
+    let (mut d, mut len) = put(serde_json::to_vec(&manifest).unwrap());
+    let mut media = MANIFEST;
+    for _ in 0..depth {
+        let entry = serde_json::json!({"mediaType": media, "digest": d, "size": len});
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": vec![entry; width]});
+        (d, len) = put(serde_json::to_vec(&index).unwrap());
+        media = INDEX;
+    }
+    let top = serde_json::json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [{"mediaType": media,
+        "digest": d, "size": len, "annotations": {"org.opencontainers.image.ref.name": "dag"}}]});
+    let top = serde_json::to_vec(&top).unwrap();
+    let mut items: Vec<(&str, u8, &str, &[u8])> =
+        vec![("oci-layout", b'0', "", br#"{"imageLayoutVersion":"1.0.0"}"#), ("index.json", b'0', "", &top)];
+    items.extend(blobs.iter().map(|(p, b)| (p.as_str(), b'0', "", b.as_slice())));
+    tar_of(&items)
+}
+
+/// The basic fixture's containerd root with its `meta.db` changed by `edit`.
+fn containerd_root_with_meta_db(edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+    let root = super::CONTAINERD_ROOT;
+    let mut out = Vec::new();
+    for (at, name, size) in super::entries(root) {
+        if name.ends_with("meta.db") {
+            let mut db = root[at + BLOCK..at + BLOCK + size].to_vec();
+            edit(&mut db);
+            out.extend(header(&name, db.len() as u64, b'0', ""));
+            out.extend(&db);
+        } else {
+            out.extend_from_slice(&root[at..at + BLOCK + size]);
+        }
+        out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
+    }
+    out.extend([0u8; 2 * BLOCK]);
+    out
+}
+
+/// bbolt's root bucket page (meta page 0's `root.root`, little-endian at offset 16 + 8 + 8).
+fn bbolt_root_page(db: &[u8]) -> usize {
+    imagestore::formats::bbolt::Db::open(db).unwrap().meta().root as usize
+}
+
+pub fn walk_cases() -> Vec<WalkCase> {
+    let mut out = Vec::new();
+    let mut add = |name: &str, input: Vec<u8>, expect: Expect| out.push(WalkCase { name: name.into(), input, expect });
+
+    // imagedb: two images whose parent files name each other; an image that is its own parent.
+    let mut s = ImageStoreTar::new();
+    s.layers(2, |i, c| (i > 0).then(|| c[i - 1].clone()));
+    let a = s.image(1, 1, None);
+    let b = s.image(2, 2, None);
+    s.set_parent(&a, &b);
+    s.set_parent(&b, &a);
+    add(
+        "imagedb: two images each other's parent",
+        s.tar(&[("cycle/a:1", &a), ("cycle/b:1", &b)]),
+        Expect::Imported { skipped: None, read_error: None },
+    );
+    let mut s = ImageStoreTar::new();
+    s.layers(1, |_, _| None);
+    let a = s.image(1, 1, None);
+    s.set_parent(&a, &a);
+    add(
+        "imagedb: an image that is its own parent",
+        s.tar(&[("cycle/self:1", &a)]),
+        Expect::Imported { skipped: None, read_error: None },
+    );
+
+    // layerdb: two layers whose parent files name each other (dockerd cannot load them; the
+    // image over them is skipped too).
+    let mut s = ImageStoreTar::new();
+    s.layers(2, |i, c| Some(c[1 - i].clone()));
+    let a = s.image(2, 1, None);
+    add(
+        "layerdb: two layers each other's parent",
+        s.tar(&[("cycle/layers:1", &a)]),
+        Expect::Imported { skipped: Some("loops back on itself"), read_error: None },
+    );
+
+    // 5,000-deep chains: images (each the parent of the next), and layers under one image.
+    let mut s = ImageStoreTar::new();
+    s.layers(1, |_, _| None);
+    let mut parent: Option<Digest> = None;
+    let mut ids = Vec::new();
+    for n in 0..5000 {
+        let id = s.image(1, n, parent.as_ref());
+        ids.push(id.clone());
+        parent = Some(id);
+    }
+    add(
+        "imagedb: a 5,000-deep parent chain",
+        s.tar(&[("deep/images:top", ids.last().unwrap()), ("deep/images:bottom", &ids[0])]),
+        Expect::Imported { skipped: None, read_error: None },
+    );
+    let mut s = ImageStoreTar::new();
+    s.layers(5000, |i, c| (i > 0).then(|| c[i - 1].clone()));
+    let top = s.image(5000, 1, None);
+    // dockerd refuses to *register* a chain past 125 layers, but restores a deeper one.
+    add(
+        "layerdb: a 5,000-deep layer chain",
+        s.tar(&[("deep/layers:1", &top)]),
+        Expect::Imported { skipped: None, read_error: None },
+    );
+
+    // OCI index DAGs: 30 wide and 6 deep (30^6 paths), 2 wide and 20 deep (2^20 paths).
+    add(
+        "oci: an index DAG 30 wide and 6 deep",
+        index_dag_layout(30, 6),
+        Expect::Imported { skipped: None, read_error: None },
+    );
+    add(
+        "oci: an index DAG 2 wide and 20 deep",
+        index_dag_layout(2, 20),
+        Expect::Imported { skipped: None, read_error: None },
+    );
+    // Deeper than any real image: imported as ctr imports it (nothing walks it then), and
+    // `ctr images ls` says the SIZE walk is too deep.
+    add(
+        "oci: an index chain 40 deep",
+        index_dag_layout(1, 40),
+        Expect::Imported { skipped: None, read_error: Some("resource_exhausted") },
+    );
+
+    // meta.db: the root bucket's page is a branch pointing to itself (a page cycle).
+    add(
+        "meta.db: a bbolt branch page that points to itself",
+        containerd_root_with_meta_db(|db| {
+            let r = bbolt_root_page(db) * 4096;
+            db[r + 8..r + 10].copy_from_slice(&0x01u16.to_le_bytes());
+            db[r + 10..r + 12].copy_from_slice(&1u16.to_le_bytes());
+            db[r + 16..r + 20].copy_from_slice(&16u32.to_le_bytes());
+            db[r + 20..r + 24].copy_from_slice(&2u32.to_le_bytes());
+            let root = (r / 4096) as u64;
+            db[r + 24..r + 32].copy_from_slice(&root.to_le_bytes());
+        }),
+        Expect::Refused("data_corrupt"),
+    );
+    // … and a branch whose two children are the same leaf, many times over (fan-out).
+    add(
+        "meta.db: a bbolt branch listing one page 200 times",
+        containerd_root_with_meta_db(|db| {
+            let r = bbolt_root_page(db) * 4096;
+            let leaf = (db.len() / 4096 - 1) as u64;
+            db[r + 8..r + 10].copy_from_slice(&0x01u16.to_le_bytes());
+            db[r + 10..r + 12].copy_from_slice(&200u16.to_le_bytes());
+            for e in 0..200usize {
+                let at = r + 16 + e * 16;
+                let pos = (200 * 16 - e * 16) as u32;
+                db[at..at + 4].copy_from_slice(&pos.to_le_bytes());
+                db[at + 4..at + 8].copy_from_slice(&1u32.to_le_bytes());
+                db[at + 8..at + 16].copy_from_slice(&leaf.to_le_bytes());
+            }
+        }),
+        Expect::Refused("data_corrupt"),
+    );
+    out
+}
