@@ -4,16 +4,15 @@
 //! strings, given as one string or an array of them (several = any of them matches).
 
 use super::backend::AnyBackend;
-use super::error::to_js_error;
-use super::store::{to_js_value, Store};
+use super::convert::{promise, to_js_error, to_js_value};
+use super::options::{self, digest, strings as filters};
+use super::store::Store;
 use crate::containerd::ls_view::{format_size, image_rows};
-use crate::containerd::{self, ContentStore, ImageStore, Labels};
-use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::containerd::{self, ContentStore, ImageStore};
+use crate::error::Error;
 use futures::lock::Mutex;
-use js_sys::{Function, Promise, Reflect};
-use serde::{Deserialize, Serialize};
-use std::future::Future;
+use js_sys::{Function, Promise};
+use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -50,56 +49,6 @@ export interface IngestStatus { ref: string; offset: number; total: number; expe
 export interface GcResult { deletedBlobs: string[]; deletedContent: Record<string, string[]>; deletedImages: Record<string, string[]>; deletedIngests: Record<string, string[]>; sweptChunkSets: number }
 "#;
 
-fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
-}
-
-/// `undefined`, a string, or an array of strings.
-fn filters(v: &JsValue) -> Result<Vec<String>> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(Vec::new());
-    }
-    if let Some(s) = v.as_string() {
-        return Ok(vec![s]);
-    }
-    serde_wasm_bindgen::from_value(v.clone())
-        .map_err(|_| Error::invalid("filters must be a string or an array of strings"))
-}
-
-fn from_js<T: for<'de> Deserialize<'de>>(what: &str, v: JsValue) -> Result<T> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| Error::invalid(format!("{what}: {e}")))
-}
-
-/// The archive routing options of `Store.import`: `namespace` (send `docker save` archives
-/// and OCI layouts to that containerd namespace, like `ctr -n <ns> images import`; without
-/// it `docker save` archives are loaded into the Docker view like `docker load`, and OCI
-/// layouts go to namespace `default`), and ctr's `baseName`, `indexName`, `digests`,
-/// `allPlatforms`.
-pub(super) fn archive_options(options: &JsValue) -> Result<(Option<String>, crate::import::CtrOptions)> {
-    let mut ctr = crate::import::CtrOptions::default();
-    if !options.is_object() {
-        return Ok((None, ctr));
-    }
-    let get = |k: &str| Reflect::get(options, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
-    let text = |k: &str| -> Result<Option<String>> {
-        let v = get(k);
-        if v.is_undefined() || v.is_null() {
-            return Ok(None);
-        }
-        v.as_string().map(Some).ok_or_else(|| Error::invalid(format!("import: options.{k} must be a string")))
-    };
-    let flag = |k: &str| get(k).as_bool().unwrap_or(false);
-    ctr.base_name = text("baseName")?;
-    ctr.index_name = text("indexName")?;
-    ctr.digest_refs = flag("digests");
-    ctr.all_platforms = flag("allPlatforms");
-    Ok((text("namespace")?, ctr))
-}
-
-fn digest(s: &str) -> Result<Digest> {
-    Digest::parse(s)
-}
-
 #[wasm_bindgen]
 impl Store {
     /// Every containerd namespace, in byte order.
@@ -122,23 +71,7 @@ impl Store {
         let facade = self.facade_for("gc");
         promise(async move {
             // Holding the façade keeps Docker imports and deletes out while GC runs.
-            let r = facade?.lock().await.gc().await?;
-            #[derive(Serialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Out {
-                deleted_blobs: Vec<Digest>,
-                deleted_content: std::collections::BTreeMap<String, Vec<Digest>>,
-                deleted_images: std::collections::BTreeMap<String, Vec<String>>,
-                deleted_ingests: std::collections::BTreeMap<String, Vec<String>>,
-                swept_chunk_sets: usize,
-            }
-            to_js_value(&Out {
-                deleted_blobs: r.deleted_blobs,
-                deleted_content: r.deleted_content,
-                deleted_images: r.deleted_images,
-                deleted_ingests: r.deleted_ingests,
-                swept_chunk_sets: r.swept_chunk_sets,
-            })
+            to_js_value(&facade?.lock().await.gc().await?)
         })
     }
 }
@@ -181,7 +114,7 @@ impl Namespace {
 
     #[wasm_bindgen(js_name = createImage, unchecked_return_type = "Promise<ContainerdImage>")]
     pub fn create_image(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdImage")] image: JsValue) -> Promise {
-        let (images, img) = (self.images.clone(), from_js::<containerd::Image>("createImage", image));
+        let (images, img) = (self.images.clone(), options::from_js::<containerd::Image>("createImage", image));
         promise(async move { to_js_value(&images.create(&img?).await?) })
     }
 
@@ -194,7 +127,7 @@ impl Namespace {
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] fieldpaths: JsValue,
     ) -> Promise {
         let (images, img, paths) =
-            (self.images.clone(), from_js::<containerd::Image>("updateImage", image), filters(&fieldpaths));
+            (self.images.clone(), options::from_js::<containerd::Image>("updateImage", image), filters(&fieldpaths));
         promise(async move {
             let paths = paths?;
             let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
@@ -259,13 +192,6 @@ pub struct Content {
     store: ContentStore<AnyBackend>,
 }
 
-#[derive(Deserialize)]
-struct InfoArg {
-    digest: String,
-    #[serde(default)]
-    labels: Labels,
-}
-
 #[wasm_bindgen]
 impl Content {
     #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo>")]
@@ -326,15 +252,11 @@ impl Content {
         #[wasm_bindgen(unchecked_param_type = "{ digest: string; labels?: Record<string, string> }")] info: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] fieldpaths: JsValue,
     ) -> Promise {
-        let (store, arg, paths) = (self.store.clone(), from_js::<InfoArg>("update", info), filters(&fieldpaths));
+        let (store, arg, paths) = (self.store.clone(), options::content_update(info), filters(&fieldpaths));
         promise(async move {
-            let arg = arg?;
-            let d = digest(&arg.digest)?;
-            let mut info = store.info(&d).await?;
-            info.labels = arg.labels;
-            let paths = paths?;
+            let ((d, labels), paths) = (arg?, paths?);
             let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-            to_js_value(&store.update(&info, &refs).await?)
+            to_js_value(&store.update_labels(&d, labels, &refs).await?)
         })
     }
 
@@ -345,20 +267,9 @@ impl Content {
         reference: String,
         #[wasm_bindgen(unchecked_param_type = "{ expected?: { digest?: string; size?: number } }")] options: JsValue,
     ) -> Promise {
-        let store = self.store.clone();
+        let (store, expected) = (self.store.clone(), options::writer_expected(&options));
         promise(async move {
-            let expected = if options.is_object() {
-                Reflect::get(&options, &"expected".into()).unwrap_or(JsValue::UNDEFINED)
-            } else {
-                JsValue::UNDEFINED
-            };
-            let (want, size) = if expected.is_object() {
-                let d = Reflect::get(&expected, &"digest".into()).ok().and_then(|v| v.as_string());
-                let s = Reflect::get(&expected, &"size".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
-                (d.map(|d| digest(&d)).transpose()?, s as u64)
-            } else {
-                (None, 0)
-            };
+            let (want, size) = expected?;
             let w = store.writer(&reference, want.as_ref(), size).await?;
             Ok(ContentWriter { inner: Rc::new(Mutex::new(Some(w))) }.into())
         })
@@ -418,11 +329,7 @@ impl ContentWriter {
         promise(async move {
             let w = inner.lock().await.take().ok_or_else(closed)?;
             let want = digest_.map(|d| digest(&d)).transpose()?;
-            let labels: Labels = if labels.is_undefined() || labels.is_null() {
-                Labels::new()
-            } else {
-                from_js("commit labels", labels)?
-            };
+            let labels = options::commit_labels(labels)?;
             to_js_value(&w.commit(size.unwrap_or(0.0) as u64, want.as_ref(), labels).await?)
         })
     }

@@ -3,29 +3,18 @@
 //! the exact Engine API JSON shapes.
 
 use super::backend::AnyBackend;
-use super::docker_types as args;
-use super::error::to_js_error;
-use super::input::{self, ImportInput};
-use super::store::{to_js_value, Facade, Store};
+use super::convert::{digests, promise, to_js_value};
+use super::input::ImportInput;
+use super::options::{self as args, JsImportOptions};
+use super::store::{Facade, Store};
 use crate::error::Result;
 use futures::lock::Mutex;
 use js_sys::Promise;
-use std::future::Future;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-/// Runs `fut` as a promise that rejects with a coded JS `Error`.
-fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
-}
-
-/// A digest list as JS strings.
-fn ids(list: Vec<crate::Digest>) -> Result<JsValue> {
-    to_js_value(&list.iter().map(|d| d.as_str()).collect::<Vec<_>>())
-}
-
 /// What an import needs, checked before its promise starts.
-type PreparedImport = (ImportInput, (Option<js_sys::Function>, Option<JsValue>), Rc<AnyBackend>, Rc<Mutex<Facade>>);
+type PreparedImport = (ImportInput, JsImportOptions, Rc<AnyBackend>, Rc<Mutex<Facade>>);
 
 impl Store {
     fn prepare_import(&self, input: &JsValue, options: &JsValue) -> Result<PreparedImport> {
@@ -47,13 +36,12 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "ImportInput")] input: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ImportOptions")] options: JsValue,
     ) -> Promise {
-        let archive = super::containerd::archive_options(&options);
         let prepared = self.prepare_import(&input, &options);
         promise(async move {
-            let (input, (on_progress, signal), backend, facade) = prepared?;
+            let (input, options, backend, facade) = prepared?;
             let reader = input.reader();
-            let mut options = input::import_options(on_progress, signal.clone(), input.size());
-            (options.namespace, options.ctr) = archive?;
+            let signal = options.signal.clone();
+            let options = options.into_core(input.size());
             // Streaming writes only staged blobs: other calls go on meanwhile.
             let staged = crate::store::stream_import(&*backend, input.into_chunks(signal), options).await;
             let finished = match staged {
@@ -150,14 +138,14 @@ impl Store {
     #[wasm_bindgen(js_name = imageChildren, unchecked_return_type = "Promise<string[]>")]
     pub fn image_children(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
         let facade = self.facade_for("imageChildren");
-        promise(async move { ids(facade?.lock().await.image_children(&name_or_id)?) })
+        promise(async move { digests(&facade?.lock().await.image_children(&name_or_id)?) })
     }
 
     /// The IDs of the images without children.
     #[wasm_bindgen(js_name = imageHeads, unchecked_return_type = "Promise<string[]>")]
     pub fn image_heads(&self) -> Promise {
         let facade = self.facade_for("imageHeads");
-        promise(async move { ids(facade?.lock().await.image_heads()) })
+        promise(async move { digests(&facade?.lock().await.image_heads()) })
     }
 
     /// The files of one layer, or the merged view at that layer, from the layers' tar-split.

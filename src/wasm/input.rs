@@ -2,11 +2,9 @@
 //! chunks for [`crate::store::stream_import`]. Large inputs are never copied whole: typed
 //! arrays and Blobs are read by slices, ReadableStreams chunk by chunk.
 
-use super::store::to_js_value;
 use crate::error::{Error, Result};
-use crate::import::{CancelCheck, ImportOptions, Progress, ProgressCallback};
 use futures::stream::{self, Stream};
-use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use std::pin::Pin;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -145,24 +143,4 @@ impl ImportInput {
 /// `signal.aborted`, read by name so any AbortSignal-like object works.
 pub fn is_aborted(signal: &JsValue) -> bool {
     Reflect::get(signal, &JsValue::from_str("aborted")).is_ok_and(|v| v.is_truthy())
-}
-
-/// The importer's options from the JS ones: progress to `onProgress`, cancellation from `signal`.
-pub fn import_options(
-    on_progress: Option<Function>,
-    signal: Option<JsValue>,
-    bytes_total: Option<u64>,
-) -> ImportOptions {
-    let on_progress = on_progress.map(|f| -> ProgressCallback {
-        Box::new(move |p: &Progress| {
-            // A throwing callback must not break the import; say so on the console.
-            let outcome =
-                to_js_value(p).map_err(|e| JsValue::from_str(&e.message)).and_then(|v| f.call1(&JsValue::NULL, &v));
-            if let Err(e) = outcome {
-                web_sys::console::warn_2(&JsValue::from_str("imagestore: import onProgress threw:"), &e);
-            }
-        })
-    });
-    let is_cancelled = signal.map(|s| -> CancelCheck { Box::new(move || is_aborted(&s)) });
-    ImportOptions { bytes_total, on_progress, is_cancelled, ..Default::default() }
 }

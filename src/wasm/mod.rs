@@ -3,15 +3,16 @@
 
 mod backend;
 mod containerd;
+mod convert;
 mod docker;
 mod docker_types;
-mod error;
 mod input;
+mod options;
 mod store;
 mod types;
 
 pub use backend::{AnyBackend, BackendKind};
 pub use containerd::{Content, ContentWriter, Namespace};
-pub use error::to_js_error;
+pub use convert::to_js_error;
 pub use store::Store;
 pub use types::StoreOptions;

@@ -1,0 +1,35 @@
+//! The conversions every binding uses: a core future as a JS promise, Rust values as JS values,
+//! and Rust errors as JS errors — every rejection is a real `Error` (`instanceof Error` holds)
+//! whose `code` is [`ErrorCode::as_str`](crate::ErrorCode::as_str) and whose `message` says
+//! what and where.
+
+use crate::error::{Error, Result};
+use js_sys::Promise;
+use serde::Serialize;
+use std::future::Future;
+use wasm_bindgen::JsValue;
+
+/// Runs `fut` as a promise that resolves with its value or rejects with a coded JS `Error`.
+pub(super) fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
+}
+
+/// Converts a crate error into the JS `Error` that a promise rejects with.
+pub fn to_js_error(e: Error) -> JsValue {
+    let js = js_sys::Error::new(&e.message);
+    // Setting a plain data property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&js, &JsValue::from_str("code"), &JsValue::from_str(e.code.as_str()));
+    js.into()
+}
+
+/// A JS value with JSON's shapes: maps as plain objects, `null` kept (not `undefined`).
+pub(super) fn to_js_value<T: Serialize>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| Error::invalid(format!("cannot convert the result to a JS value: {e}")))
+}
+
+/// A digest list as JS strings.
+pub(super) fn digests(list: &[crate::Digest]) -> Result<JsValue> {
+    to_js_value(&list.iter().map(|d| d.as_str()).collect::<Vec<_>>())
+}
