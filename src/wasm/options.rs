@@ -178,9 +178,8 @@ impl JsImportOptions {
         let on_progress = self.on_progress.map(|f| -> ProgressCallback {
             Box::new(move |p: &Progress| {
                 // A throwing callback must not break the import; say so on the console.
-                let outcome = to_js_value(p)
-                    .map_err(|e| JsValue::from_str(&e.message))
-                    .and_then(|v| f.call1(&JsValue::NULL, &v));
+                let outcome =
+                    to_js_value(p).map_err(|e| JsValue::from_str(&e.message)).and_then(|v| f.call1(&JsValue::NULL, &v));
                 if let Err(e) = outcome {
                     web_sys::console::warn_2(&JsValue::from_str("imagestore: import onProgress threw:"), &e);
                 }
