@@ -1,6 +1,6 @@
 //! OCI image-spec types (descriptor, manifest, index, platform) with their exact JSON field
 //! names, the OCI and Docker schema2 media types, and containerd's media-type predicates and
-//! blob checks (core/images/mediatypes.go, image.go validateMediaType; FORMATS.md §B.5, §C).
+//! blob checks (core/images/mediatypes.go, image.go validateMediaType).
 //!
 //! Field names are matched exactly (Go's encoding/json would also accept other letter cases;
 //! no real producer writes those). Unknown fields are ignored, as in Go.
