@@ -42,12 +42,12 @@ pub(crate) struct Reporter {
 }
 
 impl Reporter {
-    pub fn new(callback: Option<ProgressCallback>) -> Self {
+    pub(super) fn new(callback: Option<ProgressCallback>) -> Self {
         Reporter { callback, last: None }
     }
 
     /// Calls the callback if the phase changed or enough bytes were read since the last call.
-    pub fn update(&mut self, p: Progress) {
+    pub(super) fn update(&mut self, p: Progress) {
         let Some(cb) = self.callback.as_mut() else { return };
         let due = match self.last {
             None => true,

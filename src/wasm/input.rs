@@ -14,10 +14,10 @@ use web_sys::{Blob, ReadableStream, ReadableStreamDefaultReader};
 const SLICE: u64 = 1 << 20;
 
 /// The chunks of an import input.
-pub type Chunks = Pin<Box<dyn Stream<Item = Result<Vec<u8>>>>>;
+pub(super) type Chunks = Pin<Box<dyn Stream<Item = Result<Vec<u8>>>>>;
 
 /// An import input, recognised by shape (so Node's Blob and streams from other realms work).
-pub enum ImportInput {
+pub(super) enum ImportInput {
     Bytes(Uint8Array),
     Blob(Blob),
     Stream(ReadableStreamDefaultReader),
@@ -37,7 +37,7 @@ fn js_error_message(e: &JsValue) -> String {
 impl ImportInput {
     /// Recognises `Uint8Array` (and Node's `Buffer`), `ArrayBuffer`, `Blob`/`File` and
     /// `ReadableStream<Uint8Array>`; anything else is `invalid_argument`.
-    pub fn from_js(input: &JsValue) -> Result<ImportInput> {
+    pub(super) fn from_js(input: &JsValue) -> Result<ImportInput> {
         if let Some(bytes) = input.dyn_ref::<Uint8Array>() {
             return Ok(ImportInput::Bytes(bytes.clone()));
         }
@@ -59,7 +59,7 @@ impl ImportInput {
     }
 
     /// The input's size when known up front.
-    pub fn size(&self) -> Option<u64> {
+    pub(super) fn size(&self) -> Option<u64> {
         match self {
             ImportInput::Bytes(b) => Some(u64::from(b.length())),
             ImportInput::Blob(b) => Some(b.size() as u64),
@@ -68,7 +68,7 @@ impl ImportInput {
     }
 
     /// The reader to cancel if the import fails (only streams have one).
-    pub fn reader(&self) -> Option<ReadableStreamDefaultReader> {
+    pub(super) fn reader(&self) -> Option<ReadableStreamDefaultReader> {
         match self {
             ImportInput::Stream(r) => Some(r.clone()),
             _ => None,
@@ -77,7 +77,7 @@ impl ImportInput {
 
     /// The input as a stream of chunks. `signal`, when aborted, ends it with `aborted`
     /// before the next read (the importer polls it too).
-    pub fn into_chunks(self, signal: Option<JsValue>) -> Chunks {
+    pub(super) fn into_chunks(self, signal: Option<JsValue>) -> Chunks {
         let state = (self, 0u64, 0usize);
         Box::pin(stream::unfold(Some(state), move |state| {
             let signal = signal.clone();
@@ -141,6 +141,6 @@ impl ImportInput {
 }
 
 /// `signal.aborted`, read by name so any AbortSignal-like object works.
-pub fn is_aborted(signal: &JsValue) -> bool {
+pub(super) fn is_aborted(signal: &JsValue) -> bool {
     Reflect::get(signal, &JsValue::from_str("aborted")).is_ok_and(|v| v.is_truthy())
 }

@@ -12,12 +12,12 @@ use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// The restored store, and the staged blobs that nothing kept refers to (to be discarded).
-pub struct Restored {
+pub(crate) struct Restored {
     pub import: DockerImport,
     pub discard: Vec<String>,
 }
 
-pub fn restore(root: String, c: Candidate) -> Restored {
+pub(crate) fn restore(root: String, c: Candidate) -> Restored {
     let mut out = DockerImport { source_dir: root, ..Default::default() };
     let mut discard = Vec::new();
 

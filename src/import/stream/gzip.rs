@@ -18,7 +18,7 @@ enum State {
     Gzip(Box<MultiGzDecoder<Vec<u8>>>),
 }
 
-pub struct Decompressor {
+pub(crate) struct Decompressor {
     state: State,
     /// The output handed out by the last call (swapped with the decoder's sink to keep both
     /// allocations).
@@ -32,7 +32,7 @@ impl Default for Decompressor {
 }
 
 impl Decompressor {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Decompressor { state: State::Sniffing(Vec::with_capacity(2)), out: Vec::new() }
     }
 
@@ -43,7 +43,7 @@ impl Decompressor {
 
     /// Consumes a prefix of `input` (at least one byte when `input` is non-empty) and returns
     /// how many bytes were consumed with the tar bytes they produced (possibly none).
-    pub fn feed<'a>(&'a mut self, input: &'a [u8]) -> Result<(usize, &'a [u8])> {
+    pub(crate) fn feed<'a>(&'a mut self, input: &'a [u8]) -> Result<(usize, &'a [u8])> {
         if input.is_empty() {
             return Ok((0, &[]));
         }
@@ -80,7 +80,7 @@ impl Decompressor {
     }
 
     /// Ends the input: checks the gzip trailer and returns the last tar bytes.
-    pub fn finish(&mut self) -> Result<&[u8]> {
+    pub(crate) fn finish(&mut self) -> Result<&[u8]> {
         match &mut self.state {
             State::Sniffing(held) => {
                 self.out = std::mem::take(held);
