@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/:
-#   pkg/node/  wasm-bindgen --target nodejs (CommonJS, loads the wasm synchronously) + ESM re-export
+#   pkg/node/  wasm-bindgen --target nodejs (CommonJS, loads the wasm synchronously) + the Node-only
+#              JS from node/ (entries that add the fs backend, the `imagestore` command, serve)
 #   pkg/web/   wasm-bindgen --target web + an ESM entry that initialises itself (top-level await)
 #   pkg/package.json, README.md, LICENSE from scripts/pkg-template/ (version from Cargo.toml)
 # then prints the wasm size, raw and gzipped.
@@ -27,7 +28,8 @@ for target in nodejs web; do
     fi
     rm -f "$out/.gitignore"
 done
-cp -r "$TEMPLATE/node" "$TEMPLATE/web" "$PKG/"
+cp -r "$TEMPLATE/web" "$PKG/"
+cp -r "$ROOT/node/." "$PKG/node/"
 cp "$TEMPLATE/README.md" "$TEMPLATE/LICENSE" "$PKG/"
 VERSION="$(crate_version)" node -e '
     const fs = require("fs");

@@ -5,7 +5,9 @@
 #   - wasm-bindgen CLI (+ wasm-bindgen-test-runner) of exactly the version in Cargo.lock;
 #   - the npm dev dependencies from package-lock.json (fake-indexeddb, playwright-core, and
 #     binaryen for wasm-opt: never Debian's binaryen, whose output crashes at load time);
-#   - Debian's chromium and chromium-driver (headless browser tests).
+#   - Debian's chromium and chromium-driver (headless browser tests);
+#   - a docker CLI (Debian's docker.io; only its client is used, by tests/node/serve.test.mjs
+#     against `imagestore serve`; no daemon is started or needed).
 . "$(dirname "$0")/lib.sh"
 
 command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
@@ -42,6 +44,7 @@ fi
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+command -v docker >/dev/null || missing+=(docker.io)
 if [ ${#missing[@]} -gt 0 ]; then
     say "setup: installing ${missing[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive

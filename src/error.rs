@@ -37,6 +37,26 @@ impl ErrorCode {
             ErrorCode::Unavailable => "unavailable",
         }
     }
+
+    /// The code named `s` ([`ErrorCode::as_str`]'s inverse), e.g. from a JS storage adapter's error.
+    pub fn parse(s: &str) -> Option<ErrorCode> {
+        use ErrorCode::*;
+        [
+            NotFound,
+            Ambiguous,
+            AlreadyExists,
+            Conflict,
+            InvalidArgument,
+            FailedPrecondition,
+            DataCorrupt,
+            UnsupportedFormat,
+            Aborted,
+            QuotaExceeded,
+            Unavailable,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
 }
 
 impl fmt::Display for ErrorCode {

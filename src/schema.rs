@@ -20,6 +20,9 @@
 //!                                                (one entry of repositories.json)
 //! docker/dist/diffid-by-digest/<blob digest>     DiffID text (distribution/diffid-by-digest)
 //! docker/dist/v2metadata-by-diffid/<diff id>     JSON array of V2Metadata (distribution/v2metadata-by-diffid)
+//! docker/summary/configs/<2 hex digits>          derived: the config bytes of the images whose ID
+//!                                                starts with those digits, in one versioned,
+//!                                                checksummed record (crate::docker::summary)
 //!
 //! ctrd.ns/<namespace>                            NamespaceRecord {labels} (the namespace exists)
 //! ctrd/<namespace>/image/<name>                  ImageRecord {labels, target, createdAt, updatedAt}
@@ -28,7 +31,8 @@
 //! ```
 //!
 //! The Docker view's derived state (children, digest set, reference counts, by-ID reference
-//! index) is not stored: it is rebuilt when a store opens. containerd namespace names are
+//! index) is not stored: it is rebuilt when a store opens. The config summary is stored, but
+//! only as a cache of the config blobs: it is rebuilt from them when missing, stale or corrupt. containerd namespace names are
 //! identifiers (no `/`), so `ctrd/<namespace>/` never prefixes another namespace's keys; a
 //! namespace comes into existence when anything is written in it (as containerd creates its
 //! bucket on first write).
@@ -60,6 +64,8 @@ pub mod docker {
     pub const REFERENCES: &str = "docker/ref/";
     pub const DIFFID_BY_DIGEST: &str = "docker/dist/diffid-by-digest/";
     pub const V2METADATA: &str = "docker/dist/v2metadata-by-diffid/";
+    /// The config summary's shards (see `crate::docker::summary`).
+    pub const SUMMARY: &str = "docker/summary/configs/";
 
     pub fn image(id: &Digest) -> String {
         format!("{IMAGES}{id}")
@@ -75,6 +81,9 @@ pub mod docker {
     }
     pub fn v2metadata(diff_id: &Digest) -> String {
         format!("{V2METADATA}{diff_id}")
+    }
+    pub fn summary_shard(shard: &str) -> String {
+        format!("{SUMMARY}{shard}")
     }
 }
 

@@ -35,11 +35,16 @@ pub struct Store<B: Backend> {
 }
 
 impl<B: Backend + Clone> Store<B> {
-    /// Opens a store over `backend`, rebuilding the Docker view's state from its records.
+    /// Opens a store over `backend`, rebuilding the Docker view's state from its records. Config
+    /// summary shards that did not match (missing, stale or corrupt) are rewritten; that write
+    /// is only a cache refresh, so its failure does not fail the open.
     pub async fn open(backend: B) -> Result<Self> {
-        let (docker, restore_skipped) = DockerState::load(&backend).await?;
+        let loaded = DockerState::load(&backend).await?;
+        if !loaded.summary_repairs.is_empty() {
+            let _ = backend.commit(loaded.summary_repairs).await;
+        }
         let containerd = Containerd::new(backend.clone());
-        Ok(Store { backend, docker, containerd, restore_skipped })
+        Ok(Store { backend, docker: loaded.state, containerd, restore_skipped: loaded.skipped })
     }
 }
 
@@ -70,6 +75,8 @@ impl<B: Backend> Store<B> {
         let mut next = self.docker.clone();
         let mut tx = Tx::new();
         let out = change(&mut next, &mut tx)?;
+        let summary = next.summary_ops(&tx.images_changed);
+        tx.ops.extend(summary);
         self.commit_tx(tx).await?;
         self.docker = next;
         Ok(out)
@@ -134,7 +141,7 @@ impl<B: Backend> Store<B> {
         let staged_sets: Vec<String> = import
             .images
             .iter()
-            .map(|(_, b)| &b.set)
+            .map(|i| &i.blob.set)
             .chain(import.tar_splits.iter().map(|b| &b.set))
             .cloned()
             .collect();
@@ -150,19 +157,17 @@ impl<B: Backend> Store<B> {
     }
 
     async fn merge_docker_import(&mut self, import: DockerImport) -> Result<DockerImportOutcome> {
-        let mut plan = crate::docker::state::merge_import(&self.backend, &self.docker, import).await?;
-        let ops = std::mem::take(&mut plan.ops);
-        if !ops.is_empty() {
-            self.backend.commit(ops).await?;
+        let plan = crate::docker::state::merge_import(&self.backend, &self.docker, import).await?;
+        if !plan.ops.is_empty() {
+            self.backend.commit(plan.ops).await?;
         }
         // Committed: from here on nothing may fail. A failed discard of an unused chunk set
         // leaves an orphan for `blobs::sweep_orphans`.
         for set in &plan.unused_sets {
             let _ = blobs::discard(&self.backend, set).await;
         }
-        let (next, outcome) = plan.finish(&self.backend).await;
-        self.docker = next;
-        Ok(outcome)
+        self.docker = plan.next;
+        Ok(plan.outcome)
     }
 }
 

@@ -152,8 +152,8 @@ fn a_layer_with_a_missing_parent_is_skipped_with_its_descendants_and_their_image
     assert_eq!(image_skips.len(), 20);
     assert!(image_skips.iter().all(|(_, r)| r.contains("does not exist")));
     // The surviving child keeps its parent link only if the parent survived too.
-    let ids: BTreeSet<_> = d.images.iter().map(|(r, _)| &r.id).collect();
-    assert!(d.images.iter().all(|(r, _)| r.parent.as_ref().is_none_or(|p| ids.contains(p))));
+    let ids: BTreeSet<_> = d.images.iter().map(|i| &i.record.id).collect();
+    assert!(d.images.iter().all(|i| i.record.parent.as_ref().is_none_or(|p| ids.contains(p))));
 }
 
 #[test]
@@ -211,8 +211,8 @@ fn dot_dot_paths_and_links_are_ignored_with_a_warning() {
     let dotdot = d.warnings.iter().filter(|w| w.contains("\"..\" component")).count();
     assert_eq!(dotdot, 2, "{:?}", d.warnings);
     assert!(d.warnings.iter().any(|w| w.contains("links inside the image store are not followed")));
-    let demo = d.images.iter().find(|(r, _)| r.id.hex() == config_of_demo).unwrap();
-    assert!(demo.0.parent.is_some(), "the real parent file still counts");
+    let demo = d.images.iter().find(|i| i.record.id.hex() == config_of_demo).unwrap();
+    assert!(demo.record.parent.is_some(), "the real parent file still counts");
 }
 
 #[test]

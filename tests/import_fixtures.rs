@@ -47,8 +47,8 @@ fn docker20_basic_in_any_chunking() {
     assert!(!d.distribution.diffid_by_digest.is_empty());
     assert!(!d.distribution.v2metadata_by_diffid.is_empty());
     assert_eq!(f.report.references, 9);
-    let demo = d.images.iter().find(|(r, _)| r.id.hex().starts_with("e6b5b37baed8")).unwrap();
-    assert!(demo.0.last_updated.as_deref().is_some_and(|t| t.starts_with("20")));
+    let demo = d.images.iter().find(|i| i.record.id.hex().starts_with("e6b5b37baed8")).unwrap();
+    assert!(demo.record.last_updated.as_deref().is_some_and(|t| t.starts_with("20")));
 }
 
 #[test]

@@ -83,7 +83,7 @@ fn of_two_drivers_the_one_with_images_is_taken_and_the_other_discarded() {
     assert!(d.warnings.iter().any(|w| w.contains("not var/lib/docker/image/aufs/ (1 images)")), "{:?}", d.warnings);
     // Only the taken store's blobs are left staged: the aufs copies were discarded.
     let kept: BTreeSet<String> =
-        d.images.iter().map(|(_, b)| &b.set).chain(d.tar_splits.iter().map(|b| &b.set)).cloned().collect();
+        d.images.iter().map(|i| &i.blob.set).chain(d.tar_splits.iter().map(|b| &b.set)).cloned().collect();
     let staged: BTreeSet<String> = futures::executor::block_on(imagestore::storage::Backend::keys(
         &backend,
         imagestore::storage::Space::Chunks,

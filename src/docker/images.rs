@@ -123,6 +123,7 @@ impl ImageStore {
         tx.ops.extend(blob_ops);
         let record = ImageRecord { id: id.clone(), parent: None, last_updated: None, built_locally: false };
         put_record(tx, &record);
+        tx.images_changed.push(id.clone());
         self.insert(Image { record, config, top_layer: top, children: BTreeSet::new() });
         Ok(id)
     }
@@ -192,6 +193,7 @@ impl ImageStore {
         }
         tx.push(Op::delete_meta(keys::image(id)));
         tx.dead_blobs.push(id.clone());
+        tx.images_changed.push(id.clone());
         match &image.top_layer {
             Some(t) => layers.release(tx, t),
             None => Ok(Vec::new()),

@@ -4,9 +4,11 @@
 //! stores in this module (which persist, index and answer queries).
 
 use crate::digest::Digest;
+use crate::formats::image_config::ImageConfig;
 use crate::storage::blobs::StagedBlob;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// One image of `imagedb/`: its ID is the sha256 of its config bytes (stored as a blob under
 /// that digest); the rest comes from `imagedb/metadata/sha256/<hex>/`.
@@ -68,13 +70,22 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// One image an import produced: its record, its config as the importer parsed it (so the
+/// merge never reads back what it just wrote) and the staged config blob.
+#[derive(Debug, Clone)]
+pub struct ImportedImage {
+    pub record: ImageRecord,
+    pub config: Rc<ImageConfig>,
+    /// The config bytes, staged (its digest equals the image ID).
+    pub blob: StagedBlob,
+}
+
 /// Everything an import of a Docker image store produced, after dockerd's restore rules were
 /// applied. Blobs (configs, tar-splits) are already written but not yet visible: their
 /// `StagedBlob::ops` must be committed with the stores' records.
 #[derive(Debug, Default)]
 pub struct DockerImport {
-    /// Images with their config blob (the blob's digest equals the image ID).
-    pub images: Vec<(ImageRecord, StagedBlob)>,
+    pub images: Vec<ImportedImage>,
     pub layers: Vec<LayerRecord>,
     /// Staged `tar-split.json.gz` blobs referenced by `LayerRecord::tar_split`.
     pub tar_splits: Vec<StagedBlob>,

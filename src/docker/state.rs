@@ -1,12 +1,14 @@
 //! moby's graphdriver image store in memory: the four stores and the driver name, loaded from
-//! the records of [`crate::schema::docker`] (applying moby's restore rules), and the plan that
-//! merges an import into them, one step per record kind.
+//! the records of [`crate::schema::docker`] (applying moby's restore rules; configs come from
+//! the [`super::summary`] when it is valid), and the plan that merges an import into them, one
+//! step per record kind.
 
 use super::distribution::DistributionStore;
 use super::images::ImageStore;
 use super::layers::LayerStore;
-use super::model::{DistributionRecords, DockerImport, ImageRecord, LayerRecord, Skipped, V2Metadata};
+use super::model::{DistributionRecords, DockerImport, ImageRecord, ImportedImage, LayerRecord, Skipped, V2Metadata};
 use super::references::{ReferenceRecord, ReferenceStore};
+use super::summary;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
@@ -48,12 +50,22 @@ pub async fn load_config<B: Backend>(b: &B, id: &Digest) -> Result<Rc<ImageConfi
     ImageConfig::parse(raw).map(Rc::new)
 }
 
+/// A loaded Docker view: the state, what could not be restored, and the config summary shards
+/// that must be rewritten because they did not match what was loaded (missing, stale, corrupt).
+pub struct Loaded {
+    pub state: DockerState,
+    pub skipped: Vec<Skipped>,
+    pub summary_repairs: Vec<Op>,
+}
+
 impl DockerState {
     /// Reads every record of the Docker view and applies moby's restore rules; what cannot be
-    /// restored is left out and returned with the reason.
-    pub async fn load<B: Backend>(backend: &B) -> Result<(DockerState, Vec<Skipped>)> {
+    /// restored is left out and returned with the reason. Configs come from the summary's
+    /// valid shards (one range read); the others are read from their blobs and verified.
+    pub async fn load<B: Backend>(backend: &B) -> Result<Loaded> {
         let mut docker = DockerState::default();
         let mut skipped = Vec::new();
+        let mut from_summary = summary::Loaded::from_records(backend.scan(Space::Meta, keys::SUMMARY).await?);
         if let Some(d) = backend.get(Space::Meta, keys::GRAPH_DRIVER).await? {
             docker.graph_driver = String::from_utf8_lossy(&d).into_owned();
         }
@@ -62,6 +74,13 @@ impl DockerState {
         }
         for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
             let record: ImageRecord = decode_record(&key, &value)?;
+            if let Some(raw) = from_summary.configs.remove(&record.id) {
+                // Checksummed when read; the ID was verified when the entry was written.
+                if let Ok(config) = ImageConfig::parse(raw) {
+                    docker.images.insert_loaded(record, Rc::new(config));
+                    continue;
+                }
+            }
             match load_config(backend, &record.id).await {
                 Ok(config) => docker.images.insert_loaded(record, config),
                 Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why.message }),
@@ -83,7 +102,14 @@ impl DockerState {
         }
         docker.distribution.insert_loaded(dist);
         skipped.extend(docker.finish_loading());
-        Ok((docker, skipped))
+        let summary_repairs = summary::shard_ops(&docker.images, &from_summary.shards_to_rewrite(&docker.images));
+        Ok(Loaded { state: docker, skipped, summary_repairs })
+    }
+
+    /// The operations that rewrite the config summary shards of `changed` images as this state
+    /// has them (to commit with the change).
+    pub fn summary_ops(&self, changed: &[Digest]) -> Vec<Op> {
+        summary::shard_ops(&self.images, &changed.iter().map(summary::shard_of).collect())
     }
 
     /// Applies moby's restore rules to freshly loaded records and derives the links: layers
@@ -103,15 +129,14 @@ impl DockerState {
     }
 }
 
-/// An import merged into a copy of the state, ready to commit: `ops` persist it; after the
-/// commit `unused_sets` are discarded and `new_images` (whose configs are among the committed
-/// blobs) are read back into `next` by [`MergePlan::finish`].
+/// An import merged into a copy of the state, ready to commit: `ops` persist it (with the
+/// config summary shards it touches); once they are committed `next` is the state and
+/// `unused_sets` are discarded.
 pub struct MergePlan {
     pub next: DockerState,
     pub ops: Vec<Op>,
     /// Staged chunk sets that turned out not to be needed (already stored, or duplicates).
     pub unused_sets: Vec<String>,
-    new_images: Vec<ImageRecord>,
     pub outcome: DockerImportOutcome,
 }
 
@@ -129,15 +154,17 @@ pub async fn merge_import<B: Backend>(backend: &B, current: &DockerState, import
         next: current.clone(),
         ops: Vec::new(),
         unused_sets: Vec::new(),
-        new_images: Vec::new(),
         outcome: DockerImportOutcome::default(),
     };
     plan.merge_driver(&import.source_dir);
     plan.merge_layers(import.layers);
     plan.merge_tar_splits(backend, import.tar_splits).await?;
-    plan.merge_images(import.images)?;
+    let new_images = plan.merge_images(import.images)?;
     plan.merge_references(import.repositories);
     plan.merge_distribution(import.distribution);
+    plan.outcome.skipped.extend(plan.next.finish_loading());
+    let summary = plan.next.summary_ops(&new_images);
+    plan.ops.extend(summary);
     Ok(plan)
 }
 
@@ -176,21 +203,27 @@ impl MergePlan {
         Ok(())
     }
 
-    fn merge_images(&mut self, images: Vec<(ImageRecord, blobs::StagedBlob)>) -> Result<()> {
-        for (record, staged) in images {
-            if self.next.images.contains(&record.id) || self.new_images.iter().any(|r| r.id == record.id) {
-                self.unused_sets.push(staged.set);
+    /// Adds the images not yet present, with the configs the importer parsed (nothing is read
+    /// back); returns their IDs.
+    fn merge_images(&mut self, images: Vec<ImportedImage>) -> Result<Vec<Digest>> {
+        let mut added = Vec::new();
+        for ImportedImage { record, config, blob } in images {
+            if self.next.images.contains(&record.id) {
+                self.unused_sets.push(blob.set);
                 continue;
             }
-            if staged.digest != record.id {
-                return Err(Error::corrupt(format!("image {}: config blob is {}", record.id, staged.digest)));
+            // The importer hashed the bytes as it staged them (the config is parsed from them).
+            if blob.digest != record.id {
+                return Err(Error::corrupt(format!("image {}: config blob is {}", record.id, blob.digest)));
             }
-            self.ops.extend(staged.ops);
+            self.ops.extend(blob.ops);
             self.outcome.blobs += 1;
+            self.outcome.images += 1;
             self.ops.push(Op::put_record(keys::image(&record.id), &record));
-            self.new_images.push(record);
+            added.push(record.id.clone());
+            self.next.images.insert_loaded(record, config);
         }
-        Ok(())
+        Ok(added)
     }
 
     fn merge_references(&mut self, repositories: super::model::RepositoryMap) {
@@ -236,22 +269,6 @@ impl MergePlan {
             }
         }
         self.next.distribution = merged;
-    }
-
-    /// After the plan's ops were committed: reads the new images' configs back into the state
-    /// and applies the restore rules. Nothing here may fail (the commit happened).
-    pub async fn finish<B: Backend>(mut self, backend: &B) -> (DockerState, DockerImportOutcome) {
-        for record in std::mem::take(&mut self.new_images) {
-            match load_config(backend, &record.id).await {
-                Ok(config) => {
-                    self.next.images.insert_loaded(record, config);
-                    self.outcome.images += 1;
-                }
-                Err(why) => self.outcome.skipped.push(Skipped { subject: record.id.to_string(), reason: why.message }),
-            }
-        }
-        self.outcome.skipped.extend(self.next.finish_loading());
-        (self.next, self.outcome)
     }
 }
 

@@ -1,6 +1,6 @@
 //! A pending change to the Docker stores: the backend operations that persist it, plus the
 //! blobs that become garbage once it is committed. The stores fill a `Tx` while they update a
-//! scratch copy of their index; the façade (`crate::store`) commits it in one
+//! scratch copy of their index; the store façade commits it in one
 //! `Backend::commit` and only then makes the scratch copy current.
 
 use crate::digest::Digest;
@@ -13,6 +13,9 @@ pub struct Tx {
     /// needs its chunk set, which only the backend knows, so the façade turns these into
     /// operations just before committing.
     pub dead_blobs: Vec<Digest>,
+    /// Images added or removed: the config summary shards they fall in are rewritten in the
+    /// same commit (see `crate::docker::summary`).
+    pub images_changed: Vec<Digest>,
 }
 
 impl Tx {
@@ -23,6 +26,6 @@ impl Tx {
         self.ops.push(op);
     }
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty() && self.dead_blobs.is_empty()
+        self.ops.is_empty() && self.dead_blobs.is_empty() && self.images_changed.is_empty()
     }
 }

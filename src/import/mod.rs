@@ -80,7 +80,7 @@ impl Imported {
     pub fn staged_sets(&self) -> Vec<String> {
         match self {
             Imported::DockerImageStore(d) | Imported::DockerLoad(d) => {
-                d.images.iter().map(|(_, blob)| blob).chain(&d.tar_splits).map(|b| b.set.clone()).collect()
+                d.images.iter().map(|i| &i.blob).chain(&d.tar_splits).map(|b| b.set.clone()).collect()
             }
             Imported::Containerd { import, .. } => import.kept_sets.clone(),
         }

@@ -1,6 +1,8 @@
 //! The backend chosen at runtime (`Store.open(name, { backend })`). Higher layers stay generic
 //! over `B: Backend`; this enum is the one `B` the JS façade instantiates them with.
+//! `Adapter` is storage given by the host as a JS object ([`super::js_backend`]).
 
+use super::js_backend::JsBackend;
 use crate::error::{Error, Result};
 use crate::storage::indexeddb::IdbBackend;
 use crate::storage::memory::MemoryBackend;
@@ -12,6 +14,8 @@ pub enum BackendKind {
     #[default]
     IndexedDb,
     Memory,
+    /// A JS storage adapter (`Store.openAdapter`); never parsed from `options.backend`.
+    Adapter,
 }
 
 impl BackendKind {
@@ -19,6 +23,7 @@ impl BackendKind {
         match self {
             BackendKind::IndexedDb => "indexeddb",
             BackendKind::Memory => "memory",
+            BackendKind::Adapter => "adapter",
         }
     }
 
@@ -26,6 +31,9 @@ impl BackendKind {
         match s {
             "indexeddb" => Ok(BackendKind::IndexedDb),
             "memory" => Ok(BackendKind::Memory),
+            "fs" => Err(Error::invalid(
+                "options.backend \"fs\" exists in Node only (the package's Node entry; it needs options.path)",
+            )),
             other => {
                 Err(Error::invalid(format!("options.backend: expected \"indexeddb\" or \"memory\", got {other:?}")))
             }
@@ -37,6 +45,7 @@ impl BackendKind {
 pub enum AnyBackend {
     Memory(MemoryBackend),
     IndexedDb(IdbBackend),
+    Adapter(JsBackend),
 }
 
 impl AnyBackend {
@@ -45,6 +54,9 @@ impl AnyBackend {
         Ok(match kind {
             BackendKind::Memory => AnyBackend::Memory(MemoryBackend::new()),
             BackendKind::IndexedDb => AnyBackend::IndexedDb(IdbBackend::open(name).await?),
+            BackendKind::Adapter => {
+                return Err(Error::invalid(format!("store {name:?}: an adapter backend needs its adapter object")))
+            }
         })
     }
 
@@ -52,13 +64,24 @@ impl AnyBackend {
         match self {
             AnyBackend::Memory(_) => BackendKind::Memory,
             AnyBackend::IndexedDb(_) => BackendKind::IndexedDb,
+            AnyBackend::Adapter(_) => BackendKind::Adapter,
+        }
+    }
+
+    /// What `store.backend` reports: the kind, or the adapter's own name (e.g. `"fs"`).
+    pub fn name(&self) -> &str {
+        match self {
+            AnyBackend::Adapter(b) => b.kind(),
+            other => other.kind().as_str(),
         }
     }
 
     /// Releases the backend's resources (the IndexedDB connection).
     pub fn close(&self) {
-        if let AnyBackend::IndexedDb(b) = self {
-            b.close();
+        match self {
+            AnyBackend::IndexedDb(b) => b.close(),
+            AnyBackend::Adapter(b) => b.close(),
+            AnyBackend::Memory(_) => {}
         }
     }
 }
@@ -68,6 +91,7 @@ impl Backend for AnyBackend {
         match self {
             AnyBackend::Memory(b) => b.get(space, key).await,
             AnyBackend::IndexedDb(b) => b.get(space, key).await,
+            AnyBackend::Adapter(b) => b.get(space, key).await,
         }
     }
 
@@ -75,6 +99,7 @@ impl Backend for AnyBackend {
         match self {
             AnyBackend::Memory(b) => b.scan(space, prefix).await,
             AnyBackend::IndexedDb(b) => b.scan(space, prefix).await,
+            AnyBackend::Adapter(b) => b.scan(space, prefix).await,
         }
     }
 
@@ -82,6 +107,7 @@ impl Backend for AnyBackend {
         match self {
             AnyBackend::Memory(b) => b.keys(space, prefix).await,
             AnyBackend::IndexedDb(b) => b.keys(space, prefix).await,
+            AnyBackend::Adapter(b) => b.keys(space, prefix).await,
         }
     }
 
@@ -89,6 +115,7 @@ impl Backend for AnyBackend {
         match self {
             AnyBackend::Memory(b) => b.commit(ops).await,
             AnyBackend::IndexedDb(b) => b.commit(ops).await,
+            AnyBackend::Adapter(b) => b.commit(ops).await,
         }
     }
 }

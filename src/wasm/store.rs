@@ -4,6 +4,7 @@
 
 use super::backend::{AnyBackend, BackendKind};
 use super::convert::{promise, to_js_error, to_js_value};
+use super::js_backend::{JsBackend, JsStorageAdapter};
 use super::types::StoreOptions;
 use crate::error::{Error, Result};
 use crate::storage::indexeddb::IdbBackend;
@@ -37,7 +38,7 @@ pub struct Store {
 #[serde(rename_all = "camelCase")]
 struct StoreInfo {
     name: String,
-    backend: &'static str,
+    backend: String,
     meta_records: usize,
     chunk_records: usize,
 }
@@ -51,6 +52,14 @@ impl Store {
         Self::open_kind(name, StoreOptions::backend_kind(options.as_ref()).map_err(to_js_error)?)
             .await
             .map_err(to_js_error)
+    }
+
+    /// Opens store `name` on storage the host provides: a JS storage adapter object (see
+    /// `src/wasm/js_backend.rs`; in Node, `Store.open(name, { backend: "fs", path })` makes one).
+    #[wasm_bindgen(js_name = openAdapter)]
+    pub async fn open_adapter(name: String, adapter: JsStorageAdapter) -> Result<Store, JsValue> {
+        let backend = JsBackend::new(adapter).map_err(to_js_error)?;
+        Self::open_backend(name, AnyBackend::Adapter(backend)).await.map_err(to_js_error)
     }
 
     /// Deletes the IndexedDB database `name` and everything in it.
@@ -74,7 +83,7 @@ impl Store {
 
     #[wasm_bindgen(getter, unchecked_return_type = "BackendKind")]
     pub fn backend(&self) -> String {
-        self.backend.kind().as_str().to_string()
+        self.backend.name().to_string()
     }
 
     #[wasm_bindgen(getter)]
@@ -89,7 +98,7 @@ impl Store {
         self.run("storeInfo", move |backend| async move {
             let info = StoreInfo {
                 name,
-                backend: backend.kind().as_str(),
+                backend: backend.name().to_string(),
                 meta_records: backend.keys(Space::Meta, "").await?.len(),
                 chunk_records: backend.keys(Space::Chunks, "").await?.len(),
             };
@@ -103,6 +112,11 @@ impl Store {
     pub async fn open_kind(name: String, kind: BackendKind) -> Result<Store> {
         check_name(&name)?;
         let backend = AnyBackend::open(kind, &name).await?;
+        Self::open_backend(name, backend).await
+    }
+
+    async fn open_backend(name: String, backend: AnyBackend) -> Result<Store> {
+        check_name(&name)?;
         let facade = match crate::store::Store::open(backend.clone()).await {
             Ok(f) => f,
             Err(e) => {

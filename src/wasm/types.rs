@@ -6,7 +6,22 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** Where a store keeps its data. */
-export type BackendKind = "indexeddb" | "memory";
+export type BackendKind = "indexeddb" | "memory" | "fs" | string;
+
+/**
+ * Storage a host provides to `Store.openAdapter` (Node's `{ backend: "fs" }` is one). Spaces
+ * are "meta" and "chunks"; every method may answer directly or with a promise.
+ */
+export interface StorageAdapter {
+  kind?: string;
+  get(space: string, key: string): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  /** `[key, value, key, value, …]` of the keys starting with `prefix`, in key order. */
+  scan(space: string, prefix: string): unknown[] | Promise<unknown[]>;
+  keys(space: string, prefix: string): string[] | Promise<string[]>;
+  /** Applies every operation or none; `requireAbsent` fails with code "already_exists". */
+  commit(ops: Array<{ op: "put" | "delete" | "deletePrefix" | "requireAbsent"; space: string; key?: string; prefix?: string; value?: Uint8Array }>): unknown;
+  close(): unknown;
+}
 
 /** Options of `Store.open`. */
 export interface StoreOptions {

@@ -25,7 +25,8 @@ before(async () => {
   const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", project], { cwd: PKG });
   [packed] = JSON.parse(stdout);
   await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
-  // The package has no dependencies, so this needs no registry.
+  // Its one dependency (classic-level, for the fs backend) is a dev dependency of this repo too,
+  // so npm's cache has it and this needs no registry.
   await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", `./${packed.filename}`], {
     cwd: project,
   });
@@ -50,7 +51,12 @@ test("the tarball holds both builds, the types, README and LICENSE", () => {
     "README.md",
     "package.json",
     "node/imagestore.js",
+    "node/index.js",
     "node/index.mjs",
+    "node/fs_adapter.js",
+    "node/cli.js",
+    "node/serve.js",
+    "node/docker_format.js",
     "node/imagestore.d.ts",
     "node/imagestore_bg.wasm",
     "web/index.js",
@@ -135,4 +141,22 @@ test("IndexedDB backend with fake-indexeddb loaded: opens, closes and destroys",
   const { names, after: remaining } = JSON.parse(out);
   assert.ok(names.includes("with-fake"), `databases after open: ${names}`);
   assert.ok(!remaining.includes("with-fake"), `databases after destroy: ${remaining}`);
+});
+
+test("the fs backend and the imagestore bin work in the installed package (ESM and CommonJS)", async () => {
+  const dir = join(project, "fs-store");
+  const esm = await node(`
+    import { Store } from "imagestore";
+    const store = await Store.open("disk", { backend: "fs", path: ${JSON.stringify(dir)} });
+    console.log(store.backend); store.close();
+  `);
+  assert.equal(esm, "fs");
+  const cjs = await node(
+    `const { Store } = require("imagestore");
+     Store.open("disk", { backend: "fs", path: ${JSON.stringify(dir)} }).then((s) => { console.log(s.backend); s.close(); });`,
+    { esm: false },
+  );
+  assert.equal(cjs, "fs");
+  const { stdout } = await run("npx", ["--no-install", "imagestore", "--store", dir, "images"], { cwd: project });
+  assert.equal(stdout, "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n");
 });

@@ -46,7 +46,7 @@ pub fn docker(f: &Finished) -> &DockerImport {
 
 /// Everything an import decided, without the staging ids (which differ run to run).
 pub fn summary(d: &DockerImport) -> String {
-    let images: Vec<_> = d.images.iter().map(|(rec, blob)| (rec, &blob.digest, blob.size)).collect();
+    let images: Vec<_> = d.images.iter().map(|i| (&i.record, &i.blob.digest, i.blob.size)).collect();
     let splits: Vec<_> = d.tar_splits.iter().map(|b| (&b.digest, b.size)).collect();
     format!(
         "{images:?}\n{:?}\n{splits:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}",
@@ -57,7 +57,7 @@ pub fn summary(d: &DockerImport) -> String {
 /// Commits every staged blob of the import, as the stores will.
 pub fn commit_blobs(backend: &MemoryBackend, d: &DockerImport) {
     use imagestore::storage::Backend;
-    let ops = d.images.iter().map(|(_, b)| b).chain(&d.tar_splits).flat_map(|b| b.ops.clone()).collect();
+    let ops = d.images.iter().map(|i| &i.blob).chain(&d.tar_splits).flat_map(|b| b.ops.clone()).collect();
     futures::executor::block_on(backend.commit(ops)).unwrap();
 }
 
@@ -115,7 +115,8 @@ pub fn assert_matches_images_all(backend: &MemoryBackend, d: &DockerImport, imag
     }
     for want in expected {
         let id = Digest::parse(want["Id"].as_str().unwrap()).unwrap();
-        let (rec, blob) = d.images.iter().find(|(r, _)| r.id == id).unwrap_or_else(|| panic!("{id} missing"));
+        let image = d.images.iter().find(|i| i.record.id == id).unwrap_or_else(|| panic!("{id} missing"));
+        let (rec, blob) = (&image.record, &image.blob);
         assert_eq!(blob.digest, id, "config blob digest is the image ID");
         let parent = rec.parent.as_ref().map(|p| p.to_string()).unwrap_or_default();
         assert_eq!(parent, want["ParentId"].as_str().unwrap(), "parent of {id}");

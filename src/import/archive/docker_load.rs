@@ -14,7 +14,7 @@
 use super::files::{self as archive, ArchiveFiles, JSON_LIMIT};
 use super::layer_scan::LayerFacts;
 use crate::digest::{chain_id, Digest};
-use crate::docker::model::{DockerImport, ImageRecord, LayerRecord};
+use crate::docker::model::{DockerImport, ImageRecord, ImportedImage, LayerRecord};
 use crate::error::{Error, Result};
 use crate::formats::docker_save::ManifestItem;
 use crate::formats::image_config::ImageConfig;
@@ -22,12 +22,13 @@ use crate::formats::reference::Reference;
 use crate::storage::blobs::StagedBlob;
 use crate::storage::Backend;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// Loads the `manifest.json` items. The result's blobs (configs from the archive, generated
 /// tar-splits) are staged; the caller commits them or discards them with the rest of `files`.
 pub(crate) async fn load<B: Backend>(b: &B, files: &ArchiveFiles, items: &[ManifestItem]) -> Result<DockerImport> {
     let mut out = DockerImport::default();
-    let mut configs: BTreeMap<Digest, ImageConfig> = BTreeMap::new();
+    let mut configs: BTreeMap<Digest, Rc<ImageConfig>> = BTreeMap::new();
     let mut parent_links: Vec<(Digest, String)> = Vec::new();
     load_items(b, files, items, &mut out, &mut configs, &mut parent_links).await?;
     for (child, parent) in parent_links {
@@ -37,8 +38,8 @@ pub(crate) async fn load<B: Backend>(b: &B, files: &ArchiveFiles, items: &[Manif
             _ => false,
         };
         if valid {
-            if let Some((rec, _)) = out.images.iter_mut().find(|(r, _)| r.id == child) {
-                rec.parent = Some(parent);
+            if let Some(image) = out.images.iter_mut().find(|i| i.record.id == child) {
+                image.record.parent = Some(parent);
             }
         }
     }
@@ -50,7 +51,7 @@ async fn load_items<B: Backend>(
     files: &ArchiveFiles,
     items: &[ManifestItem],
     out: &mut DockerImport,
-    configs: &mut BTreeMap<Digest, ImageConfig>,
+    configs: &mut BTreeMap<Digest, Rc<ImageConfig>>,
     parent_links: &mut Vec<(Digest, String)>,
 ) -> Result<()> {
     for item in items {
@@ -108,13 +109,13 @@ async fn load_items<B: Backend>(
             }
             out.repositories.entry(r.familiar_name()).or_default().insert(r.familiar_string(), id.clone());
         }
-        if !out.images.iter().any(|(r, _)| r.id == id) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = configs.entry(id.clone()) {
             let record = ImageRecord { id: id.clone(), parent: None, last_updated: None, built_locally: false };
-            out.images.push((record, config_blob.clone()));
+            let config = slot.insert(Rc::new(config)).clone();
+            out.images.push(ImportedImage { record, config, blob: config_blob.clone() });
             if let Some(p) = item.parent.as_ref().filter(|p| !p.is_empty()) {
-                parent_links.push((id.clone(), p.clone()));
+                parent_links.push((id, p.clone()));
             }
-            configs.insert(id, config);
         }
     }
     Ok(())

@@ -14,6 +14,7 @@ use crate::import::stream::tar::{EntryKind, TarEntry};
 use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// Largest small store file read into memory (metadata, layer files, distribution records).
 pub const SMALL_FILE_LIMIT: u64 = 1 << 20;
@@ -24,10 +25,10 @@ pub const CONFIG_LIMIT: u64 = 16 << 20;
 /// Warnings kept in full; more are only counted.
 const WARNING_LIMIT: usize = 100;
 
-/// An image config as staged: verified against its name and parsed, or why not. Only what
-/// `restore()` looks at is kept of the parsed config (its bytes are in the blob).
+/// An image config as staged: verified against its name and parsed (kept parsed so that the
+/// merge never reads back the blob), or why not.
 pub(crate) enum StagedConfig {
-    Ready { blob: StagedBlob, diff_ids: Vec<Digest>, os: String },
+    Ready { blob: StagedBlob, config: Rc<ImageConfig> },
     Rejected { reason: String },
 }
 
@@ -369,5 +370,5 @@ async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: &[u8]) -> Result<Stag
         Err(e) => return Ok(StagedConfig::Rejected { reason: e.message }),
     };
     let blob = blobs::stage_bytes(b, bytes).await?;
-    Ok(StagedConfig::Ready { blob, diff_ids: config.diff_ids().to_vec(), os: config.os_raw().to_string() })
+    Ok(StagedConfig::Ready { blob, config: Rc::new(config) })
 }

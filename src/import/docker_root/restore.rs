@@ -7,7 +7,7 @@ use super::collect::{Candidate, LayerFiles, StagedConfig};
 use super::paths::{ImageMetaKey, LayerFileKind};
 use super::records;
 use crate::digest::{chain_id, Digest};
-use crate::docker::model::{DockerImport, ImageRecord, LayerRecord, Skipped};
+use crate::docker::model::{DockerImport, ImageRecord, ImportedImage, LayerRecord, Skipped};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -39,21 +39,26 @@ pub(crate) fn restore(root: String, c: Candidate) -> Restored {
         let id = Digest::from_sha256_hex(&hex).expect("file names were checked to be sha256 hex");
         match config {
             StagedConfig::Rejected { reason } => out.skipped.push(skip(&id, format!("invalid image: {reason}"))),
-            StagedConfig::Ready { blob, diff_ids, os } => match image_layer_problem(&diff_ids, &os, &loaded) {
-                Some(why) => {
-                    out.skipped.push(skip(&id, format!("not restoring image: {why}")));
-                    discard.push(blob.set);
+            StagedConfig::Ready { blob, config } => {
+                match image_layer_problem(config.diff_ids(), config.os_raw(), &loaded) {
+                    Some(why) => {
+                        out.skipped.push(skip(&id, format!("not restoring image: {why}")));
+                        discard.push(blob.set);
+                    }
+                    None => {
+                        let meta = |key| c.image_meta.get(&(hex.clone(), key));
+                        let last_updated = meta(ImageMetaKey::LastUpdated)
+                            .filter(|b| !b.is_empty())
+                            .map(|b| String::from_utf8_lossy(b).into_owned());
+                        let built_locally = meta(ImageMetaKey::BuiltLocally).is_some_and(|b| b.first() == Some(&1));
+                        kept.insert(
+                            id.clone(),
+                            ImageRecord { id: id.clone(), parent: None, last_updated, built_locally },
+                        );
+                        config_blobs.push((id, blob, config));
+                    }
                 }
-                None => {
-                    let meta = |key| c.image_meta.get(&(hex.clone(), key));
-                    let last_updated = meta(ImageMetaKey::LastUpdated)
-                        .filter(|b| !b.is_empty())
-                        .map(|b| String::from_utf8_lossy(b).into_owned());
-                    let built_locally = meta(ImageMetaKey::BuiltLocally).is_some_and(|b| b.first() == Some(&1));
-                    kept.insert(id.clone(), ImageRecord { id: id.clone(), parent: None, last_updated, built_locally });
-                    config_blobs.push((id, blob));
-                }
-            },
+            }
         }
     }
     // Second pass, as in restore(): a parent link counts only if the parent was restored.
@@ -68,7 +73,10 @@ pub(crate) fn restore(root: String, c: Candidate) -> Restored {
             )),
         }
     }
-    out.images = config_blobs.into_iter().map(|(id, blob)| (kept.remove(&id).expect("kept above"), blob)).collect();
+    out.images = config_blobs
+        .into_iter()
+        .map(|(id, blob, config)| ImportedImage { record: kept.remove(&id).expect("kept above"), config, blob })
+        .collect();
     out.layers = loaded.into_values().collect();
 
     if let Some(bytes) = &c.repositories {

@@ -1,0 +1,40 @@
+// Node entry of the package: the wasm build (./imagestore.js) plus what only Node has —
+// `Store.open(name, { backend: "fs", path })`, a store kept on disk (./fs_adapter.js).
+"use strict";
+
+// Written as a plain re-export so that ESM's `import { Store }` sees the names (cjs-module-lexer).
+module.exports = require("./imagestore.js");
+const wasm = module.exports;
+const { openFsAdapter } = require("./fs_adapter.js");
+
+const openInWasm = wasm.Store.open;
+/** Closes still running, by store folder: reopening waits for the lock to be released. */
+const closing = new Map();
+
+wasm.Store.open = async function open(name, options) {
+  if (options?.backend !== "fs") return openInWasm.call(wasm.Store, name, options);
+  const root = require("node:path").resolve(String(options.path ?? ""));
+  await closing.get(root);
+  const adapter = await openFsAdapter(options.path);
+  let store;
+  try {
+    store = await wasm.Store.openAdapter(name, adapter);
+  } catch (e) {
+    await adapter.close();
+    throw e;
+  }
+  const closeInWasm = store.close.bind(store);
+  // close() stays synchronous as for the other backends; `await store.closed` is not needed to
+  // reopen in this process (open waits), and `store.whenClosed` tells when the lock is free.
+  store.close = () => {
+    closeInWasm();
+    const done = adapter.close();
+    closing.set(root, done.catch(() => {}));
+    return undefined;
+  };
+  Object.defineProperty(store, "whenClosed", { get: () => adapter.closing ?? Promise.resolve() });
+  Object.defineProperty(store, "path", { value: root });
+  // Diagnostics for the kill tests: how many write steps (see fs_adapter.js) this store made.
+  Object.defineProperty(store, "writeSteps", { get: () => adapter.writeSteps });
+  return store;
+};

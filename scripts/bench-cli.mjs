@@ -1,0 +1,68 @@
+// `make bench` figures for Node's on-disk store (run by scripts/bench.sh after the package is
+// built): a generated 10,000-image Docker image store (scripts/sample.sh, IMAGES=10000 SCALE=10)
+// imported once into an fs store under .bench/, then
+//   - `imagestore images` and `imagestore images -a`: wall time from process start to exit;
+//   - `imagestore serve`: GET /v1.41/images/json?all=1, time to the whole answer.
+// Medians of several runs; one `bench: <what>: <value>` line each on stdout.
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import http from "node:http";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const CLI = join(ROOT, "pkg/node/cli.js");
+const TAR = join(ROOT, ".bench/sample-10k.tar");
+const STORE = join(ROOT, ".bench/fs-10k");
+const SOCKET = join(ROOT, ".bench/fs-10k.sock");
+
+const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+if (!existsSync(TAR)) {
+  execFileSync("bash", ["scripts/sample.sh"], { cwd: ROOT, stdio: "inherit", env: { ...process.env, IMAGES: "10000", SCALE: "10", OUT: TAR } });
+}
+if (!existsSync(join(STORE, "meta"))) {
+  rmSync(STORE, { recursive: true, force: true });
+  const t = performance.now();
+  execFileSync(process.execPath, [CLI, "--store", STORE, "import", TAR], { stdio: ["ignore", "ignore", "inherit"] });
+  console.log(`bench: imagestore import of the 10,000-image store (fs backend): ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+
+for (const args of [["images"], ["images", "-a"]]) {
+  const times = [];
+  let lines = 0;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const out = execFileSync(process.execPath, [CLI, "--store", STORE, ...args], { maxBuffer: 64 << 20 });
+    times.push(performance.now() - t);
+    lines = out.toString().split("\n").filter(Boolean).length - 1;
+  }
+  console.log(`bench: imagestore ${args.join(" ")}, 10,000-image fs store (${lines} rows), process start to exit: ${median(times).toFixed(0)} ms (median of 5)`);
+}
+
+const server = spawn(process.execPath, [CLI, "--store", STORE, "serve", "--host", `unix://${SOCKET}`], { stdio: ["ignore", "ignore", "pipe"] });
+await new Promise((resolve, reject) => {
+  server.stderr.on("data", (d) => d.toString().includes("serving") && resolve());
+  server.on("exit", (c) => reject(new Error(`serve exited with ${c}`)));
+});
+const get = (path) =>
+  new Promise((resolve, reject) => {
+    const t = performance.now();
+    http
+      .get({ socketPath: SOCKET, path }, (res) => {
+        let n = 0;
+        res.on("data", (d) => (n += d.length));
+        res.on("end", () => resolve({ ms: performance.now() - t, bytes: n }));
+      })
+      .on("error", reject);
+  });
+await get("/v1.41/images/json?all=1"); // warm-up
+const runs = [];
+let bytes = 0;
+for (let i = 0; i < 10; i++) {
+  const r = await get("/v1.41/images/json?all=1");
+  runs.push(r.ms);
+  bytes = r.bytes;
+}
+console.log(`bench: imagestore serve GET /images/json?all=1, 10,000 images (${(bytes / 1e6).toFixed(1)} MB): ${median(runs).toFixed(0)} ms (median of 10)`);
+server.kill("SIGTERM");

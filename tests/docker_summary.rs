@@ -1,0 +1,183 @@
+//! The config summary (`imagestore::docker::summary`): a reopen takes configs from it instead
+//! of the config blobs, and when it is missing (a store written before it existed), stale
+//! (another version) or corrupt, the store opens with the same answers from the blobs and the
+//! summary is rewritten; mutations keep it in step in the same commit.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use futures::executor::block_on;
+use imagestore::digest::Digest;
+use imagestore::docker::summary;
+use imagestore::schema::{self, docker as keys};
+use imagestore::storage::memory::MemoryBackend;
+use imagestore::storage::{Backend, Op, Space};
+use imagestore::store::Store;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use support::docker_fixture::store_from_fixture;
+
+const BASIC: &str = "tests/fixtures/docker20/basic/image-store.tar";
+
+fn imported() -> Store<MemoryBackend> {
+    block_on(store_from_fixture(BASIC))
+}
+
+fn reopen(backend: &MemoryBackend) -> Store<MemoryBackend> {
+    block_on(Store::open(backend.clone())).unwrap()
+}
+
+/// Every answer the Engine API gives about the store: the full list, and each image's inspect
+/// and history.
+fn answers(store: &Store<MemoryBackend>) -> Value {
+    let list = store.list_images(true, true, &BTreeMap::new()).unwrap();
+    let mut each = serde_json::Map::new();
+    for img in store.docker().images.map() {
+        let id = img.id().to_string();
+        each.insert(id.clone(), json!([store.inspect_image(&id).unwrap(), store.image_history(&id).unwrap()]));
+    }
+    json!({ "list": list, "images": each })
+}
+
+fn shards(backend: &MemoryBackend) -> BTreeMap<String, Vec<u8>> {
+    block_on(backend.scan(Space::Meta, keys::SUMMARY)).unwrap().into_iter().collect()
+}
+
+fn commit(backend: &MemoryBackend, ops: Vec<Op>) {
+    block_on(backend.commit(ops)).unwrap()
+}
+
+/// Makes every config blob unreadable (drops its record): an open that still answers read
+/// the configs from the summary.
+fn drop_config_blobs(store: &Store<MemoryBackend>) {
+    let ops = store.docker().images.map().map(|i| Op::delete_meta(schema::blob(i.id()))).collect();
+    commit(store.backend(), ops);
+}
+
+/// The summary lists exactly the store's images, each with its exact config bytes.
+fn assert_summary_matches(store: &Store<MemoryBackend>) {
+    let mut listed = BTreeMap::new();
+    for (key, value) in shards(store.backend()) {
+        for (id, raw) in summary::decode(&value).unwrap_or_else(|why| panic!("{key}: {why}")) {
+            assert_eq!(summary::shard_of(&id), key[keys::SUMMARY.len()..], "{id} in the wrong shard");
+            listed.insert(id, raw);
+        }
+    }
+    let want: BTreeMap<Digest, Vec<u8>> =
+        store.docker().images.map().map(|i| (i.id().clone(), i.raw().to_vec())).collect();
+    assert_eq!(listed, want);
+}
+
+#[test]
+fn an_import_writes_the_summary_and_a_reopen_reads_no_config_blob() {
+    let store = imported();
+    assert_summary_matches(&store);
+    let before = answers(&store);
+    drop_config_blobs(&store);
+    let reopened = reopen(store.backend());
+    assert!(reopened.restore_skipped().is_empty(), "{:?}", reopened.restore_skipped());
+    assert_eq!(answers(&reopened), before);
+}
+
+#[test]
+fn a_store_without_summary_opens_from_the_blobs_and_gets_one() {
+    // What a store written before the summary existed looks like.
+    let store = imported();
+    let before = answers(&store);
+    commit(store.backend(), vec![Op::DeletePrefix { space: Space::Meta, prefix: keys::SUMMARY.into() }]);
+    assert!(shards(store.backend()).is_empty());
+    let reopened = reopen(store.backend());
+    assert_eq!(answers(&reopened), before);
+    assert_summary_matches(&reopened);
+    // The rebuilt summary is what the next open uses.
+    drop_config_blobs(&reopened);
+    assert_eq!(answers(&reopen(store.backend())), before);
+}
+
+/// Replaces every shard by `damage(shard key, record)`, reopens, and checks that the answers
+/// are the ones from before and the summary was rewritten correctly.
+fn check_rebuilt_after(damage: impl Fn(&str, Vec<u8>) -> Vec<u8>) {
+    let store = imported();
+    let before = answers(&store);
+    let ops = shards(store.backend())
+        .into_iter()
+        .map(|(key, value)| {
+            let damaged = damage(&key, value);
+            Op::put_meta(key, damaged)
+        })
+        .collect();
+    commit(store.backend(), ops);
+    let reopened = reopen(store.backend());
+    assert!(reopened.restore_skipped().is_empty(), "{:?}", reopened.restore_skipped());
+    assert_eq!(answers(&reopened), before);
+    assert_summary_matches(&reopened);
+}
+
+#[test]
+fn a_shard_of_another_version_is_not_trusted_and_is_rebuilt() {
+    // Well-formed and checksummed, but another version, and with every config replaced: if
+    // it were used, every answer would change.
+    check_rebuilt_after(|_, record| {
+        let entries = summary::decode(&record).unwrap();
+        let mut poisoned = summary::encode(entries.iter().map(|(id, _)| (id, &b"{\"architecture\":\"x\"}"[..])));
+        poisoned[4..8].copy_from_slice(&(summary::VERSION + 1).to_le_bytes());
+        poisoned
+    });
+}
+
+#[test]
+fn a_corrupt_shard_is_not_trusted_and_is_rebuilt() {
+    check_rebuilt_after(|_, mut record| {
+        let last = record.len() - 2;
+        record[last] ^= 0x20;
+        record
+    });
+    check_rebuilt_after(|_, record| record[..record.len() / 2].to_vec());
+    check_rebuilt_after(|_, _| b"not a summary".to_vec());
+}
+
+#[test]
+fn a_shard_listing_a_removed_image_does_not_bring_it_back() {
+    // A writer that does not know the summary (an older version in another tab) removes an
+    // image: its shard still lists it, but the image records decide.
+    let mut store = imported();
+    let stale = shards(store.backend());
+    let victim = store.docker().images.heads().next().unwrap().id().clone();
+    block_on(store.remove_image(victim.as_str(), true, false)).unwrap();
+    let after = answers(&store);
+    commit(store.backend(), stale.into_iter().map(|(k, v)| Op::put_meta(k, v)).collect());
+    let reopened = reopen(store.backend());
+    assert!(!reopened.docker().images.contains(&victim));
+    assert_eq!(answers(&reopened), after);
+    assert_summary_matches(&reopened);
+}
+
+#[test]
+fn removals_rewrite_only_their_shards_in_the_same_commit() {
+    let mut store = imported();
+    let before = shards(store.backend());
+    let victim = store.docker().images.heads().next().unwrap().id().clone();
+    let removed = block_on(store.remove_image(victim.as_str(), true, false)).unwrap();
+    let after = shards(store.backend());
+    let gone: Vec<Digest> = removed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|item| Digest::parse(item.get("Deleted")?.as_str()?).ok())
+        .collect();
+    assert!(gone.contains(&victim));
+    let touched: std::collections::BTreeSet<String> =
+        gone.iter().map(|d| keys::summary_shard(&summary::shard_of(d))).collect();
+    for (key, value) in &before {
+        if !touched.contains(key) {
+            assert_eq!(after.get(key), Some(value), "{key} changed though no image of it did");
+        }
+    }
+    assert_summary_matches(&store);
+    let some_image = store.docker().images.map().next().unwrap().id().clone();
+    block_on(store.tag_image(some_image.as_str(), "x/y", "z")).unwrap();
+    assert_eq!(shards(store.backend()), after, "a tag touches no config");
+    let answers_now = answers(&store);
+    drop_config_blobs(&store);
+    assert_eq!(answers(&reopen(store.backend())), answers_now);
+}
