@@ -125,6 +125,10 @@ fn main() {
     });
     let secs = start.elapsed().as_secs_f64();
     let peak_kb = proc_status_kb("VmHWM").unwrap_or(0);
+    // What opening the store again costs (a restart of the tool over the same storage).
+    let reopen_start = Instant::now();
+    let reopened = futures::executor::block_on(Store::open(backend.clone()));
+    let reopen_ms = reopen_start.elapsed().as_secs_f64() * 1e3;
     match report {
         Ok(r) => {
             let (stored, staged_peak) = (backend.held.borrow().0, backend.peak());
@@ -144,6 +148,12 @@ fn main() {
                 staged_peak as f64 / 1e6,
                 stored as f64 / 1e6
             );
+            match reopened {
+                Ok(s) => {
+                    println!("bench: {name} native reopen: {reopen_ms:.0} ms ({} images)", s.docker().images.len())
+                }
+                Err(e) => println!("bench: {name} native reopen: failed: {}: {}", e.code.as_str(), e.message),
+            }
         }
         Err(e) => {
             // scripts/bench.sh tells "format not supported yet" from real failures by this line.

@@ -91,8 +91,12 @@ class FsAdapter {
     if (!file) return undefined;
     const fd = fs.openSync(file, "r");
     try {
-      const buf = Buffer.allocUnsafe(CHUNK_SIZE);
-      const n = fs.readSync(fd, buf, 0, CHUNK_SIZE, index * CHUNK_SIZE);
+      // Sized to what is there: most blobs (configs, manifests) are a few kB, and a 1 MiB
+      // buffer per read made opening a large store mostly garbage collection.
+      const want = Math.min(CHUNK_SIZE, Math.max(0, fs.fstatSync(fd).size - index * CHUNK_SIZE));
+      if (want === 0) return undefined;
+      const buf = Buffer.allocUnsafe(want);
+      const n = fs.readSync(fd, buf, 0, want, index * CHUNK_SIZE);
       if (n === 0) return undefined;
       return new Uint8Array(buf.buffer, buf.byteOffset, n);
     } finally {

@@ -94,3 +94,27 @@ node "$ROOT/scripts/bench-cli.mjs" || die "the imagestore command benchmark fail
 node --test --test-reporter=tap "$ROOT/scripts/bench-page.mjs" >"$DIR/bench-page.log" 2>&1 ||
     die "the page benchmark failed (see $DIR/bench-page.log)"
 sed -nE 's/^# (bench: .*)/\1/p' "$DIR/bench-page.log"
+
+# --- store size (issue #12): 10,000 images and scale200 ---------------------------------------
+BIG="$DIR/sample-10k.tar"
+[ -s "$BIG" ] || IMAGES=10000 SCALE=10 OUT="$BIG" bash "$ROOT/scripts/sample.sh" >/dev/null
+SCALE200="$ROOT/tests/fixtures/docker20/scale200/image-store.tar"
+"$EXAMPLES/import_throughput" "$BIG" "10,000-image store" | grep -v 'peak RSS' |
+    sed -E 's/(native: .* s;.*)$/\1 [target ≤ 0.5 s]/' || die "native import of the 10,000-image store failed"
+node "$ROOT/scripts/bench-node.mjs" "$BIG" "10,000-image store" memory | grep -v 'peak RSS' |
+    sed -E 's/$/ [target ≤ 1 s]/' || die "Node import of the 10,000-image store failed"
+node "$ROOT/scripts/bench-store.mjs" "$BIG" "10,000-image store" 1.5 0.25 15 || die "Chromium 10,000-image store failed"
+"$EXAMPLES/import_throughput" "$SCALE200" "scale200 store" | grep -v 'peak RSS'
+node "$ROOT/scripts/bench-store.mjs" "$SCALE200" "scale200 store" 0.15 0.05 || die "Chromium scale200 store failed"
+# dockerd on the same stores (../shared/tools/dockerd-timing.sh; needs root and a dockerd).
+TIMING="$ROOT/../shared/tools/dockerd-timing.sh"
+if command -v dockerd >/dev/null && [ -x "$TIMING" ]; then
+    for tar in "$BIG" "$SCALE200"; do
+        tmp=$(mktemp -d) && tar -xf "$tar" -C "$tmp"
+        store=$(dirname "$(find "$tmp" -type d -name imagedb | head -1)")
+        echo "bench: $(basename "$tar") $(bash "$TIMING" "$store" 3)"
+        rm -rf "$tmp"
+    done
+else
+    echo "bench: dockerd: not installed on this machine, no side-by-side figures"
+fi

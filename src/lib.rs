@@ -7,6 +7,7 @@
 // `pub` means part of the crate's API: an item only other modules use is `pub(crate)`.
 #![warn(unreachable_pub)]
 
+pub mod analysis;
 pub mod containerd;
 pub mod digest;
 pub mod docker;
@@ -16,6 +17,7 @@ pub mod import;
 pub mod schema;
 pub mod storage;
 pub mod store;
+pub mod store_analysis;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

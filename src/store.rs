@@ -32,6 +32,8 @@ pub struct Store<B: Backend> {
     containerd: Containerd<B>,
     /// What [`Store::open`] could not restore, with the reason.
     restore_skipped: Vec<Skipped>,
+    /// Parsed tar-splits and change sets for the analyses (`crate::store_analysis`).
+    analysis: crate::store_analysis::AnalysisCache,
 }
 
 impl<B: Backend + Clone> Store<B> {
@@ -44,7 +46,13 @@ impl<B: Backend + Clone> Store<B> {
             let _ = backend.commit(loaded.summary_repairs).await;
         }
         let containerd = Containerd::new(backend.clone());
-        Ok(Store { backend, docker: loaded.state, containerd, restore_skipped: loaded.skipped })
+        Ok(Store {
+            backend,
+            docker: loaded.state,
+            containerd,
+            restore_skipped: loaded.skipped,
+            analysis: Default::default(),
+        })
     }
 }
 
@@ -61,6 +69,10 @@ impl<B: Backend> Store<B> {
     /// The containerd view (clones share its open-ingest locks).
     pub fn containerd(&self) -> &Containerd<B> {
         &self.containerd
+    }
+
+    pub(crate) fn analysis_cache(&self) -> &crate::store_analysis::AnalysisCache {
+        &self.analysis
     }
 
     /// Records that [`Store::open`] found but could not restore, with the reason.

@@ -81,9 +81,10 @@ fn of_two_drivers_the_one_with_images_is_taken_and_the_other_discarded() {
     assert_eq!(d.source_dir, "var/lib/docker/image/overlay2/");
     assert_eq!(d.images.len(), 22);
     assert!(d.warnings.iter().any(|w| w.contains("not var/lib/docker/image/aufs/ (1 images)")), "{:?}", d.warnings);
-    // Only the taken store's blobs are left staged: the aufs copies were discarded.
-    let kept: BTreeSet<String> =
-        d.images.iter().map(|i| &i.blob.set).chain(d.tar_splits.iter().map(|b| &b.set)).cloned().collect();
+    // Only the taken store's blobs are left staged: the aufs copies were discarded. (Configs
+    // are not written before the commit: their one chunk is among their publish ops.)
+    let split_sets: BTreeSet<String> = d.tar_splits.iter().map(|b| b.set.clone()).collect();
+    let kept: BTreeSet<String> = d.images.iter().map(|i| i.blob.set.clone()).chain(split_sets.clone()).collect();
     let staged: BTreeSet<String> = futures::executor::block_on(imagestore::storage::Backend::keys(
         &backend,
         imagestore::storage::Space::Chunks,
@@ -93,7 +94,8 @@ fn of_two_drivers_the_one_with_images_is_taken_and_the_other_discarded() {
     .into_iter()
     .map(|k| k.rsplit_once('/').unwrap().0.to_string())
     .collect();
-    assert_eq!(staged, kept);
+    assert!(staged.is_subset(&kept), "left staged: {:?}", staged.difference(&kept).collect::<Vec<_>>());
+    assert!(split_sets.is_subset(&staged));
 }
 
 #[test]

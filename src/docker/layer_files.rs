@@ -203,6 +203,7 @@ mod tests {
             devmajor: 0,
             devminor: 0,
             xattrs: BTreeMap::new(),
+            crc64: None,
         }
     }
 

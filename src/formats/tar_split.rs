@@ -125,6 +125,9 @@ pub struct TarEntry {
     pub devminor: i64,
     /// PAX `SCHILY.xattr.*` records, by attribute name.
     pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// CRC-64 (ISO) of the member's data, from its tar-split file entry; `None` when the
+    /// member has no data (size 0, directories, links).
+    pub crc64: Option<u64>,
 }
 
 impl TarEntry {
@@ -174,6 +177,7 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
     // The last decoded header, waiting for its file entry: (name, size).
     let mut expecting: Option<(Vec<u8>, i64)> = None;
     let mut seen_paths = HashSet::new();
+    let mut waiting: Option<TarEntry> = None;
     loop {
         line.clear();
         let n = lines.read_until(b'\n', &mut line).map_err(|e| {
@@ -183,6 +187,9 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
             ))
         })?;
         if n == 0 {
+            if let Some(entry) = waiting.take() {
+                on_entry(entry)?;
+            }
             return Ok(tar_size);
         }
         line_no += 1;
@@ -206,7 +213,10 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
                 if let Some((entry, padding)) = read_header(after_padding).map_err(|e| at(e.message))? {
                     pending_padding = padding;
                     expecting = Some((entry.name_bytes.clone(), entry.size));
-                    on_entry(entry)?;
+                    // Handed on when its file entry (with the CRC) arrives, or at the next header.
+                    if let Some(previous) = waiting.replace(entry) {
+                        on_entry(previous)?;
+                    }
                 }
             }
             FILE => {
@@ -223,7 +233,12 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
                     )));
                 }
                 match expecting.take() {
-                    Some((hname, hsize)) if hname == name && hsize == size => {}
+                    Some((hname, hsize)) if hname == name && hsize == size => {
+                        if let Some(mut entry) = waiting.take() {
+                            entry.crc64 = raw.crc64().map_err(|e| at(e.message))?;
+                            on_entry(entry)?;
+                        }
+                    }
                     Some((hname, hsize)) => {
                         return Err(at(format!(
                             "file entry {:?} ({size} bytes) does not match the header before it, {:?} ({hsize} bytes)",
@@ -269,6 +284,15 @@ impl RawEntry {
             Some(b64) => base64::engine::general_purpose::STANDARD
                 .decode(b64)
                 .map_err(|e| Error::corrupt(format!("bad base64 payload: {e}"))),
+        }
+    }
+    /// A file entry's payload: the 8-byte big-endian CRC-64 of its data, or nothing.
+    fn crc64(&self) -> Result<Option<u64>> {
+        let bytes = self.payload_bytes()?;
+        match bytes.len() {
+            0 => Ok(None),
+            8 => Ok(Some(u64::from_be_bytes(bytes.try_into().expect("8 bytes")))),
+            n => Err(Error::corrupt(format!("file entry payload is {n} bytes, a CRC-64 is 8"))),
         }
     }
     /// `name_raw` (base64 bytes) when present, else `name` (tar-split's GetName).
@@ -419,6 +443,7 @@ fn decode_block(block: &[u8]) -> Result<TarEntry> {
         devmajor,
         devminor,
         xattrs: BTreeMap::new(),
+        crc64: None,
     })
 }
 

@@ -183,6 +183,24 @@ pub async fn stage_bytes<B: Backend>(b: &B, bytes: &[u8]) -> Result<StagedBlob> 
     w.finish(b, None, None).await
 }
 
+/// Stages a small blob (at most one chunk) whose digest the caller has just computed, without
+/// writing anything: its chunk is one more of the returned publish operations, so it lands in
+/// the commit that publishes it (an import of 10,000 configs is one transaction, not 10,000).
+/// It cannot be read with [`read_staged`] before that commit.
+pub fn stage_in_commit(digest: Digest, bytes: &[u8]) -> StagedBlob {
+    assert!(bytes.len() <= CHUNK_SIZE, "stage_in_commit takes one chunk at most");
+    let set = fresh_id();
+    let size = bytes.len() as u64;
+    let rec =
+        BlobRecord { size, chunks: if size == 0 { String::new() } else { set.clone() }, chunk_size: CHUNK_SIZE as u64 };
+    let mut ops = Vec::with_capacity(2);
+    if size > 0 {
+        ops.push(Op::put(Space::Chunks, chunk_key(&set, 0), bytes.to_vec()));
+    }
+    ops.push(Op::put_record(record_key(&digest), &rec));
+    StagedBlob { digest, size, ops, set }
+}
+
 /// Deletes a chunk set that will not be published.
 pub async fn discard<B: Backend>(b: &B, set: &str) -> Result<()> {
     b.commit(vec![Op::DeletePrefix { space: Space::Chunks, prefix: format!("{set}/") }]).await

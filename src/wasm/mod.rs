@@ -1,6 +1,7 @@
 //! The JavaScript surface (`#[wasm_bindgen]`), and nothing else: JS values and errors in and
 //! out, the runtime choice of backend. Store logic lives in the layers below.
 
+mod analysis;
 mod backend;
 mod containerd;
 mod convert;

@@ -369,6 +369,11 @@ async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: &[u8]) -> Result<Stag
         Ok(c) => c,
         Err(e) => return Ok(StagedConfig::Rejected { reason: e.message }),
     };
-    let blob = blobs::stage_bytes(b, bytes).await?;
+    // Verified above: the config is published with the import's commit, not written now.
+    let blob = if bytes.len() <= blobs::CHUNK_SIZE {
+        blobs::stage_in_commit(named, bytes)
+    } else {
+        blobs::stage_bytes(b, bytes).await?
+    };
     Ok(StagedConfig::Ready { blob, config: Rc::new(config) })
 }

@@ -1,0 +1,89 @@
+// Store-size figures of the built package (pkg/web) in headless Chromium with real IndexedDB, run
+// by scripts/bench.sh (issue #12's targets):
+//
+//   node scripts/bench-store.mjs FILE NAME [IMPORT_TARGET_S REOPEN_TARGET_S LIST_TARGET_MS]
+//
+// Imports FILE into a fresh IndexedDB store, closes it, reloads the page (a new JS realm: the
+// wasm is instantiated again, nothing is cached in memory) and times `Store.open` of the same
+// database (the reopen), then `listImages({all: true})` (median of 5, after one warm-up) and the
+// peak wasm memory while reopening. Prints `bench: NAME chromium (IndexedDB) ...` lines.
+import { chromium } from "playwright-core";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer } from "./serve.mjs";
+
+const [file, name, importTarget, reopenTarget, listTarget] = process.argv.slice(2);
+const target = (t, unit) => (t ? ` [target ≤ ${t} ${unit}]` : "");
+if (!file || !name) {
+  console.error("usage: node scripts/bench-store.mjs FILE NAME");
+  process.exit(64);
+}
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const server = await startServer({
+  mounts: [
+    ["/pkg/", join(ROOT, "pkg")],
+    ["/input/", dirname(resolve(file))],
+  ],
+});
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const label = `${name} chromium (IndexedDB)`;
+const db = `bench-store-${Date.now()}`;
+let failed = false;
+try {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/pkg/package.json`);
+  const imported = await page.evaluate(async ({ url, db }) => {
+    const { Store } = await import("/pkg/web/index.js");
+    const blob = await (await fetch(url)).blob();
+    const store = await Store.open(db);
+    const start = performance.now();
+    try {
+      const report = await store.import(blob);
+      return { ok: true, secs: (performance.now() - start) / 1000, size: blob.size, images: report.images };
+    } catch (e) {
+      return { ok: false, why: `${e.code ?? "error"}: ${e.message ?? e}` };
+    } finally {
+      store.close();
+    }
+  }, { url: `/input/${encodeURIComponent(basename(file))}`, db });
+  if (!imported.ok) throw new Error(`import failed: ${imported.why}`);
+  console.log(`bench: ${label}: import: ${imported.secs.toFixed(2)} s (${(imported.size / 1e6).toFixed(1)} MB, ${imported.images} images)${target(importTarget, "s")}`);
+
+  await page.reload();
+  const reopened = await page.evaluate(async (db) => {
+    const { Store } = await import("/pkg/web/index.js");
+    const wasm = await (await import("/pkg/web/imagestore.js")).default();
+    const memoryBefore = wasm.memory.buffer.byteLength;
+    const start = performance.now();
+    const store = await Store.open(db);
+    const openMs = performance.now() - start;
+    const memoryAfterOpen = wasm.memory.buffer.byteLength;
+    const times = [];
+    let count = 0;
+    for (let i = 0; i < 6; i++) {
+      const t0 = performance.now();
+      count = (await store.listImages({ all: true })).length;
+      times.push(performance.now() - t0);
+    }
+    const listMs = times.slice(1).sort((a, b) => a - b)[2];
+    store.close();
+    await Store.destroy(db);
+    return { openMs, listMs, count, memoryBefore, memoryAfterOpen };
+  }, db);
+  const mb = (b) => (b / 1e6).toFixed(0);
+  console.log(`bench: ${label}: reopen (page reload, Store.open): ${(reopened.openMs / 1000).toFixed(3)} s${target(reopenTarget, "s")}`);
+  console.log(`bench: ${label}: listImages({all:true}): ${reopened.listMs.toFixed(1)} ms (${reopened.count} images, median of 5)${target(listTarget, "ms")}`);
+  console.log(`bench: ${label}: peak wasm memory by the end of the reopen: ${mb(reopened.memoryAfterOpen)} MB (${mb(reopened.memoryBefore)} MB before)`);
+} catch (e) {
+  console.log(`bench: ${label}: failed: ${e.message}`);
+  failed = true;
+} finally {
+  await browser.close();
+  await server.close();
+}
+process.exit(failed ? 2 : 0);

@@ -1,0 +1,235 @@
+//! The analyses on the JS `Store` class (`layerChanges`, `efficiency`, `diffImages`,
+//! `findFiles`, `systemDf`): options in, plain JSON-shaped values out; the work is in
+//! `crate::analysis` behind the façade (`crate::store_analysis`).
+
+use super::convert::{promise, to_js_value};
+use super::store::Store;
+use crate::analysis::changes::ChangeKind;
+use crate::analysis::dive::CiRules;
+use crate::error::{Error, Result};
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ANALYSIS_TYPES: &'static str = r#"
+/** One path a layer added, modified or removed (whiteouts and opaque directories applied). */
+export interface LayerChange {
+  /** Absolute path, e.g. `/etc/passwd`. */
+  path: string;
+  change: "added" | "modified" | "removed";
+  /** The type after the change (before it, for a removal). */
+  type: "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
+  /** Size after the change (before it, for a removal). */
+  size: number;
+  /** Growth of the merged filesystem: size if added, new − old if modified, −size if removed. */
+  sizeDelta: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Target of a symlink or hardlink. */
+  linkname?: string;
+}
+
+/** `Store.layerChanges` element: one layer, bottom first. */
+export interface LayerChanges {
+  index: number;
+  diffId: string;
+  chainId: string;
+  /** The layer's history command, `/bin/sh -c ` trimmed (`(missing)` without history), as dive shows it. */
+  command: string;
+  /** The sum of the layer tar's header sizes (dive's layer size). */
+  sizeBytes: number;
+  /** Sorted by path. */
+  changes: LayerChange[];
+  /** Entries of the layer that changed nothing (parent directories listed again). */
+  unchangedEntries: number;
+  /** Whiteout markers (deletions and opaque directories) in the layer. */
+  whiteouts: number;
+}
+
+/** dive's CI limits; numbers or strings as in dive's `.dive-ci`, `"disabled"` turns a rule off. */
+export interface EfficiencyRules {
+  /** Default 0.9. */
+  lowestEfficiency?: number | string;
+  /** Default "disabled"; a byte size such as `20MB` or `1048576`. */
+  highestWastedBytes?: number | string;
+  /** Default 0.1. */
+  highestUserWastedPercent?: number | string;
+}
+
+/** `Store.efficiency`: dive 0.13.1's numbers for the image. */
+export interface Efficiency {
+  /** The sum of the layers' sizes. */
+  sizeBytes: number;
+  /** The layers' sizes except the first one's. */
+  userSizeBytes: number;
+  /** Bytes of paths seen in more than one layer (all copies counted, as dive does). */
+  inefficientBytes: number;
+  efficiencyScore: number;
+  /** inefficientBytes / userSizeBytes (null when there are no user bytes and nothing is wasted). */
+  wastedUserPercent: number | null;
+  /** Largest first, as dive lists them. */
+  wasted: { path: string; count: number; sizeBytes: number }[];
+  rules: { name: "lowestEfficiency" | "highestWastedBytes" | "highestUserWastedPercent"; limit: string;
+           value: number | null; pass: boolean | null; message: string }[];
+  /** Every enabled rule passed (dive --ci's exit status). */
+  pass: boolean;
+  layers: { index: number; digestId: string; command: string; sizeBytes: number }[];
+}
+
+/** A file in an image diff: as it is in the second image (in the first, for removals). */
+export interface DiffFile {
+  path: string;
+  type: LayerChange["type"];
+  size: number;
+  /** Size in the second image minus size in the first. */
+  sizeDelta: number;
+  mode: number;
+  /** The layer that last changed it. */
+  layer: number;
+}
+
+/** `Store.diffImages(a, b)`: b's files against a's. */
+export interface ImageDiff {
+  /** DiffIDs of the bottom layers both images share. */
+  sharedLayers: string[];
+  added: DiffFile[];
+  removed: DiffFile[];
+  modified: DiffFile[];
+}
+
+/** `Store.findFiles` options. */
+export interface FindFilesOptions {
+  change?: "added" | "modified" | "removed";
+}
+
+/** `Store.findFiles` element: one layer of one image that changed a matching path. */
+export interface FoundFile {
+  image: string;
+  repoTags: string[];
+  layer: number;
+  diffId: string;
+  path: string;
+  change: "added" | "modified" | "removed";
+  type: LayerChange["type"];
+  size: number;
+  mode: number;
+}
+
+/** `Store.systemDf`: the Engine API's `GET /system/df` (v1.41). */
+export interface SystemDf {
+  LayersSize: number;
+  Images: (ImageSummary & { SharedSize: number; Containers: number })[];
+  Containers: never[];
+  Volumes: never[];
+  BuildCache: null;
+  BuilderSize: number;
+}
+"#;
+
+fn field(o: &JsValue, name: &str) -> JsValue {
+    Reflect::get(o, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn options_object(method: &str, options: &JsValue) -> Result<Option<JsValue>> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    if !options.is_object() {
+        return Err(Error::invalid(format!("{method}: options must be an object, got {options:?}")));
+    }
+    Ok(Some(options.clone()))
+}
+
+/// A rule limit: a number or a string (`"disabled"`, `"20MB"`), missing for dive's default.
+fn limit(o: &JsValue, name: &str) -> Result<Option<String>> {
+    let v = field(o, name);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    match (v.as_f64(), v.as_string()) {
+        (Some(n), _) => Ok(Some(n.to_string())),
+        (_, Some(s)) => Ok(Some(s)),
+        _ => Err(Error::invalid(format!("efficiency: rules.{name} must be a number or a string, got {v:?}"))),
+    }
+}
+
+fn rules(options: &JsValue) -> Result<CiRules> {
+    let Some(o) = options_object("efficiency", options)? else { return Ok(CiRules::default()) };
+    Ok(CiRules {
+        lowest_efficiency: limit(&o, "lowestEfficiency")?,
+        highest_wasted_bytes: limit(&o, "highestWastedBytes")?,
+        highest_user_wasted_percent: limit(&o, "highestUserWastedPercent")?,
+    })
+}
+
+fn change_filter(options: &JsValue) -> Result<Option<ChangeKind>> {
+    let Some(o) = options_object("findFiles", options)? else { return Ok(None) };
+    let v = field(&o, "change");
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    match v.as_string().as_deref() {
+        Some("added") => Ok(Some(ChangeKind::Added)),
+        Some("modified") => Ok(Some(ChangeKind::Modified)),
+        Some("removed") => Ok(Some(ChangeKind::Removed)),
+        _ => Err(Error::invalid(format!(
+            "findFiles: options.change must be \"added\", \"modified\" or \"removed\", got {v:?}"
+        ))),
+    }
+}
+
+#[wasm_bindgen]
+impl Store {
+    /// What each layer of an image adds, modifies and removes, bottom first.
+    #[wasm_bindgen(js_name = layerChanges, unchecked_return_type = "Promise<LayerChanges[]>")]
+    pub fn layer_changes(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+        let facade = self.facade_for("layerChanges");
+        promise(async move { to_js_value(&facade?.lock().await.layer_changes(&name_or_id).await?) })
+    }
+
+    /// Wasted space, efficiency score and dive's CI rules, as dive 0.13.1 computes them.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Efficiency>")]
+    pub fn efficiency(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        #[wasm_bindgen(js_name = rules, unchecked_optional_param_type = "EfficiencyRules")] rules_given: JsValue,
+    ) -> Promise {
+        let prepared = rules(&rules_given).and_then(|r| Ok((r, self.facade_for("efficiency")?)));
+        promise(async move {
+            let (rules, facade) = prepared?;
+            let answer = facade.lock().await.efficiency(&name_or_id, &rules).await?;
+            to_js_value(&answer)
+        })
+    }
+
+    /// The files of image `b` against image `a`, and the layers they share.
+    #[wasm_bindgen(js_name = diffImages, unchecked_return_type = "Promise<ImageDiff>")]
+    pub fn diff_images(&self, a: String, b: String) -> Promise {
+        let facade = self.facade_for("diffImages");
+        promise(async move { to_js_value(&facade?.lock().await.diff_images(&a, &b).await?) })
+    }
+
+    /// Every image and layer that adds, changes or deletes a path matching `pattern` (an
+    /// absolute path, a basename, or a glob such as `**\/*.pem`).
+    #[wasm_bindgen(js_name = findFiles, unchecked_return_type = "Promise<FoundFile[]>")]
+    pub fn find_files(
+        &self,
+        pattern: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "FindFilesOptions")] options: JsValue,
+    ) -> Promise {
+        let prepared = change_filter(&options).and_then(|c| Ok((c, self.facade_for("findFiles")?)));
+        promise(async move {
+            let (only, facade) = prepared?;
+            let answer = facade.lock().await.find_files(&pattern, only).await?;
+            to_js_value(&answer)
+        })
+    }
+
+    /// `GET /system/df`.
+    #[wasm_bindgen(js_name = systemDf, unchecked_return_type = "Promise<SystemDf>")]
+    pub fn system_df(&self) -> Promise {
+        let facade = self.facade_for("systemDf");
+        promise(async move { to_js_value(&facade?.lock().await.system_df()?) })
+    }
+}

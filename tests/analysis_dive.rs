@@ -1,0 +1,155 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Wasted space, efficiency and layer contents against dive 0.13.1's own `--json` answers
+//! (`expected/dive/`), field by field, for every image dive analysed: the basic fixture's
+//! images loaded from their `docker save` archive and from dockerd's image-store tarball (same
+//! images, same answers), and dive's own test images (a Docker 18.09 save and a kaniko
+//! tarball). Each layer's change set is checked against dive's file list of the same layer.
+
+mod support;
+
+use futures::executor::block_on;
+use imagestore::analysis::changes::ChangeKind;
+use imagestore::analysis::dive::CiRules;
+use imagestore::import::ImportOptions;
+use imagestore::storage::memory::MemoryBackend;
+use imagestore::store::Store;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use support::docker_fixture::{chunked, read_fixture, store_from_fixture};
+
+const BASIC: &str = "tests/fixtures/docker20/basic";
+const WILD: &str = "tests/fixtures/wild/dive";
+
+fn expected(path: &str) -> Value {
+    serde_json::from_slice(&read_fixture(path)).unwrap()
+}
+
+/// A memory store with the archive imported through `Store::import` (format from the bytes).
+fn store_from_archive(path: &str) -> Store<MemoryBackend> {
+    block_on(async {
+        let bytes = read_fixture(path);
+        let mut store = Store::open(MemoryBackend::new()).await.unwrap();
+        let report = store.import(chunked(&bytes, 1 << 20), ImportOptions::default()).await.unwrap();
+        assert!(report.images > 0, "{path}: {report:?}");
+        store
+    })
+}
+
+/// dive's score as written, parsed by Rust's correctly rounded parser (serde_json's default
+/// float parsing can be one unit in the last place off, and the scores must be equal).
+fn efficiency_score_text(path: &str) -> f64 {
+    let text = String::from_utf8(read_fixture(path)).unwrap();
+    let at = text.find("\"efficiencyScore\":").expect("efficiencyScore") + "\"efficiencyScore\":".len();
+    let rest = text[at..].trim_start();
+    let end = rest.find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c))).unwrap();
+    rest[..end].parse().unwrap()
+}
+
+/// Compares everything dive says about `image` with what the store computes.
+fn check_against_dive(store: &Store<MemoryBackend>, image: &str, dive_json: &str) {
+    let want = expected(dive_json);
+    let at = format!("{image} ({dive_json})");
+    let eff = block_on(store.efficiency(image, &CiRules::default())).unwrap_or_else(|e| panic!("{at}: {e}"));
+    let img = &want["image"];
+    assert_eq!(eff.size_bytes, img["sizeBytes"].as_i64().unwrap(), "{at}: sizeBytes");
+    assert_eq!(eff.inefficient_bytes, img["inefficientBytes"].as_i64().unwrap(), "{at}: inefficientBytes");
+    assert_eq!(eff.efficiency_score, efficiency_score_text(dive_json), "{at}: efficiencyScore");
+    let wasted: Vec<(String, u64, i64)> =
+        eff.wasted.iter().map(|w| (w.path.clone(), w.count as u64, w.size_bytes)).collect();
+    let dive_wasted: Vec<(String, u64, i64)> = img["fileReference"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (r["file"].as_str().unwrap().to_string(), r["count"].as_u64().unwrap(), r["sizeBytes"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(wasted, dive_wasted, "{at}: wasted files (fileReference), in dive's order");
+
+    let layers = want["layer"].as_array().unwrap();
+    assert_eq!(eff.layers.len(), layers.len(), "{at}: layer count");
+    let lists = block_on(store.dive_file_lists(image)).unwrap();
+    let changes = block_on(store.layer_changes(image)).unwrap();
+    for (i, dl) in layers.iter().enumerate() {
+        let ours = &eff.layers[i];
+        let lat = format!("{at} layer {i}");
+        assert_eq!(ours.index as u64, dl["index"].as_u64().unwrap(), "{lat}: index");
+        assert_eq!(ours.digest_id, dl["digestId"].as_str().unwrap(), "{lat}: digestId");
+        assert_eq!(ours.command, dl["command"].as_str().unwrap(), "{lat}: command");
+        assert_eq!(ours.size_bytes, dl["sizeBytes"].as_i64().unwrap(), "{lat}: sizeBytes");
+        assert_eq!(serde_json::to_value(&lists[i]).unwrap(), dl["fileList"], "{lat}: fileList");
+
+        // The change set accounts for every entry dive lists: a whiteout is a removal of its
+        // target, anything else an addition, a modification or an entry that changed nothing.
+        let set = &changes[i];
+        assert_eq!(set.size_bytes, ours.size_bytes, "{lat}: layerChanges sizeBytes");
+        assert_eq!(set.command, ours.command, "{lat}: layerChanges command");
+        let entries: Vec<&Value> = dl["fileList"].as_array().unwrap().iter().filter(|f| f["path"] != "").collect();
+        let (mut whiteouts, mut others) = (BTreeSet::new(), BTreeSet::new());
+        for f in &entries {
+            let p = format!("/{}", f["path"].as_str().unwrap());
+            let (dir, base) = p.rsplit_once('/').unwrap();
+            match base.strip_prefix(".wh.") {
+                Some(t) if !t.starts_with(".wh.") => whiteouts.insert(format!("{dir}/{t}")),
+                Some(_) => false,
+                None => others.insert(p),
+            };
+        }
+        let added_or_modified: BTreeSet<String> =
+            set.changes.iter().filter(|c| c.change != ChangeKind::Removed).map(|c| c.path.clone()).collect();
+        let removed: BTreeSet<String> =
+            set.changes.iter().filter(|c| c.change == ChangeKind::Removed).map(|c| c.path.clone()).collect();
+        assert!(added_or_modified.is_subset(&others), "{lat}: {added_or_modified:?} not all in {others:?}");
+        assert_eq!(added_or_modified.len() + set.unchanged_entries, others.len(), "{lat}: entries accounted for");
+        assert!(whiteouts.is_subset(&removed), "{lat}: whiteouts {whiteouts:?} not all removed ({removed:?})");
+        if i == 0 {
+            assert_eq!(set.unchanged_entries, 0, "{lat}: the first layer only adds");
+        }
+    }
+}
+
+const BASIC_IMAGES: [(&str, &str); 5] = [
+    ("local/base:1", "local_base_1"),
+    ("local/committed:1", "local_committed_1"),
+    ("local/dangle:1", "local_dangle_1"),
+    ("local/demo:1.0", "local_demo_1.0"),
+    ("local/edge:latest", "local_edge_latest"),
+];
+
+#[test]
+fn basic_from_its_docker_save_equals_dive() {
+    let store = store_from_archive(&format!("{BASIC}/docker-save.tar"));
+    for (image, file) in BASIC_IMAGES {
+        check_against_dive(&store, image, &format!("{BASIC}/expected/dive/{file}.json"));
+    }
+}
+
+#[test]
+fn basic_from_its_image_store_tarball_equals_dive() {
+    let store = block_on(store_from_fixture(&format!("{BASIC}/image-store.tar")));
+    for (image, file) in BASIC_IMAGES {
+        check_against_dive(&store, image, &format!("{BASIC}/expected/dive/{file}.json"));
+    }
+}
+
+#[test]
+fn dives_own_test_image_from_a_docker_18_save() {
+    let store = store_from_archive(&format!("{WILD}/.data/test-docker-image.tar"));
+    check_against_dive(
+        &store,
+        "dive-test:latest",
+        &format!("{WILD}/expected/dive/test-docker-image/dive-test_latest.json"),
+    );
+}
+
+#[test]
+fn dives_own_test_image_from_kaniko() {
+    let store = store_from_archive(&format!("{WILD}/.data/test-kaniko-image.tar"));
+    let ids: Vec<String> = store.docker().images.map().map(|i| i.id().to_string()).collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    check_against_dive(
+        &store,
+        &ids[0],
+        &format!("{WILD}/expected/dive/test-kaniko-image/dive-test_kaniko-latest.json"),
+    );
+}

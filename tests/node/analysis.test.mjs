@@ -1,0 +1,65 @@
+// The analysis API of the built package (pkg/, `make build`) from Node, the way a CI script
+// uses it: dive's own test image checked against dive 0.13.1's `--json` answer (JSON.parse is
+// correctly rounded, so the score must be equal as a number), the CI gate, and the typings.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const { Store } = await import(`${ROOT}pkg/node/index.mjs`);
+const fixture = (p) => readFileSync(`${ROOT}tests/fixtures/${p}`);
+
+test("efficiency and layer changes of dive's test image equal dive's answer", async () => {
+  const store = await Store.open("analysis", { backend: "memory" });
+  await store.import(fixture("wild/dive/.data/test-docker-image.tar"));
+  const dive = JSON.parse(fixture("wild/dive/expected/dive/test-docker-image/dive-test_latest.json"));
+  const e = await store.efficiency("dive-test:latest");
+  assert.equal(e.sizeBytes, dive.image.sizeBytes);
+  assert.equal(e.inefficientBytes, dive.image.inefficientBytes);
+  assert.equal(e.efficiencyScore, dive.image.efficiencyScore);
+  assert.deepEqual(
+    e.wasted,
+    dive.image.fileReference.map((r) => ({ path: r.file, count: r.count, sizeBytes: r.sizeBytes })),
+  );
+  assert.deepEqual(
+    e.layers.map((l) => [l.digestId, l.command, l.sizeBytes]),
+    dive.layer.map((l) => [l.digestId, l.command, l.sizeBytes]),
+  );
+  // dive's .dive-ci for this image (0.95 / 20MB / 0.5) fails on efficiency only.
+  const ci = await store.efficiency("dive-test:latest", {
+    lowestEfficiency: 0.95,
+    highestWastedBytes: "20MB",
+    highestUserWastedPercent: 0.5,
+  });
+  assert.deepEqual(
+    ci.rules.map((r) => [r.name, r.pass]),
+    [
+      ["lowestEfficiency", true],
+      ["highestWastedBytes", true],
+      ["highestUserWastedPercent", true],
+    ],
+  );
+  const changes = await store.layerChanges("dive-test:latest");
+  assert.equal(changes.length, dive.layer.length);
+  const rm = changes.find((l) => l.command === "rm -rf /root/example/");
+  assert.ok(rm.changes.every((c) => c.change === "removed" && c.path.startsWith("/root/example")));
+  assert.equal(JSON.parse(JSON.stringify(changes)).length, changes.length, "plain JSON");
+  const found = await store.findFiles("saved*.txt");
+  assert.ok(found.some((f) => f.path === "/tmp/saved.again1.txt" && f.change === "added"));
+  await assert.rejects(store.efficiency("nope"), { code: "not_found" });
+  store.close();
+});
+
+test("the analysis methods and their results are typed", () => {
+  const dts = readFileSync(`${ROOT}pkg/node/imagestore.d.ts`, "utf8");
+  for (const sig of [
+    "layerChanges(nameOrId: string): Promise<LayerChanges[]>",
+    "efficiency(nameOrId: string, rules?: EfficiencyRules): Promise<Efficiency>",
+    "diffImages(a: string, b: string): Promise<ImageDiff>",
+    "findFiles(pattern: string, options?: FindFilesOptions): Promise<FoundFile[]>",
+    "systemDf(): Promise<SystemDf>",
+  ]) {
+    assert.ok(dts.includes(sig), `${sig} not in the .d.ts`);
+  }
+});
