@@ -9,6 +9,7 @@
 
 pub mod analysis;
 pub mod containerd;
+pub mod contents;
 pub mod digest;
 pub mod docker;
 pub mod error;

@@ -20,6 +20,9 @@
 //!                                                (one entry of repositories.json)
 //! docker/dist/diffid-by-digest/<blob digest>     DiffID text (distribution/diffid-by-digest)
 //! docker/dist/v2metadata-by-diffid/<diff id>     JSON array of V2Metadata (distribution/v2metadata-by-diffid)
+//! docker/layer-blob/<diff id>                    LayerBlobRecord JSON {diff_id, blob, compression, size}:
+//!                                                the layer's tar, kept as blob/<blob> (plain, or gzip
+//!                                                as docker load got it) (crate::docker::layer_blobs)
 //! docker/summary/configs/<2 hex digits>          derived: the config bytes of the images whose ID
 //!                                                starts with those digits, in one versioned,
 //!                                                checksummed record (crate::docker::summary)
@@ -64,6 +67,7 @@ pub mod docker {
     pub const REFERENCES: &str = "docker/ref/";
     pub const DIFFID_BY_DIGEST: &str = "docker/dist/diffid-by-digest/";
     pub const V2METADATA: &str = "docker/dist/v2metadata-by-diffid/";
+    pub const LAYER_BLOBS: &str = "docker/layer-blob/";
     /// The config summary's shards (see `crate::docker::summary`).
     pub const SUMMARY: &str = "docker/summary/configs/";
 
@@ -81,6 +85,9 @@ pub mod docker {
     }
     pub fn v2metadata(diff_id: &Digest) -> String {
         format!("{V2METADATA}{diff_id}")
+    }
+    pub fn layer_blob(diff_id: &Digest) -> String {
+        format!("{LAYER_BLOBS}{diff_id}")
     }
     pub fn summary_shard(shard: &str) -> String {
         format!("{SUMMARY}{shard}")

@@ -87,6 +87,8 @@ impl<B: Backend> Store<B> {
         let mut next = self.docker.clone();
         let mut tx = Tx::new();
         let out = change(&mut next, &mut tx)?;
+        // Layer tars no remaining layer uses go with the last layer of their DiffID.
+        next.contents.drop_unused(&mut tx, &next.layers);
         let summary = next.summary_ops(&tx.images_changed);
         tx.ops.extend(summary);
         self.commit_tx(tx).await?;
@@ -118,12 +120,14 @@ impl<B: Backend> Store<B> {
         crate::containerd::any_namespace_has_content(&self.backend, d).await
     }
 
-    /// The blobs the Docker view uses (image configs under their ID, layers' tar-splits):
+    /// The blobs the Docker view uses (image configs under their ID, layers' tar-splits and
+    /// stored layer tars):
     /// containerd's GC keeps them as roots.
     fn docker_blobs(&self) -> HashSet<Digest> {
         let docker = &self.docker;
         let mut roots: HashSet<Digest> = docker.images.map().map(|img| img.id().clone()).collect();
         roots.extend(docker.layers.records().filter_map(|l| l.tar_split.clone()));
+        roots.extend(docker.contents.records().map(|r| r.blob.clone()));
         roots
     }
 
@@ -155,6 +159,7 @@ impl<B: Backend> Store<B> {
             .iter()
             .map(|i| &i.blob.set)
             .chain(import.tar_splits.iter().map(|b| &b.set))
+            .chain(import.layer_blobs.iter().map(|(_, b)| &b.set))
             .cloned()
             .collect();
         let result = self.merge_docker_import(import).await;

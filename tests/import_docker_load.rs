@@ -399,9 +399,14 @@ fn the_speculative_tar_splits_of_files_not_loaded_as_layers_are_discarded() {
     let (f, backend) = import_chunked(&build_tar(&items), 10_000);
     let f = f.unwrap();
     let d = loaded(&f);
-    let staged = d.images.iter().map(|i| &i.blob).chain(&d.tar_splits);
+    let staged = d.images.iter().map(|i| &i.blob).chain(&d.tar_splits).chain(d.layer_blobs.iter().map(|(_, b)| b));
     let kept: u64 = staged.map(|b| b.size.div_ceil(blobs::CHUNK_SIZE as u64)).sum();
-    assert_eq!(chunk_count(&backend) as u64, kept, "only the load's configs and tar-splits stay staged");
+    assert_eq!(chunk_count(&backend) as u64, kept, "only the load's configs, tar-splits and layer files stay staged");
+    assert!(d.layer_blobs.iter().all(|(r, b)| r.blob == b.digest && r.diff_id == b.digest), "plain layers by DiffID");
+    assert!(
+        !d.layer_blobs.iter().any(|(_, b)| b.size == some_layer.len() as u64 - 1024),
+        "the unused file is not kept"
+    );
     assert_eq!(d.tar_splits.len(), d.layers.len());
 }
 

@@ -5,6 +5,7 @@
 pub mod distribution;
 pub mod engine;
 pub mod images;
+pub mod layer_blobs;
 pub mod layer_files;
 pub mod layers;
 pub mod model;

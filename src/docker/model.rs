@@ -89,6 +89,8 @@ pub struct DockerImport {
     pub layers: Vec<LayerRecord>,
     /// Staged `tar-split.json.gz` blobs referenced by `LayerRecord::tar_split`.
     pub tar_splits: Vec<StagedBlob>,
+    /// Staged layer tars (plain or gzip) with the record saying which DiffID each holds.
+    pub layer_blobs: Vec<(crate::docker::layer_blobs::LayerBlobRecord, StagedBlob)>,
     pub repositories: RepositoryMap,
     pub distribution: DistributionRecords,
     pub skipped: Vec<Skipped>,

@@ -5,6 +5,7 @@
 
 use super::distribution::DistributionStore;
 use super::images::ImageStore;
+use super::layer_blobs::{LayerBlobRecord, LayerBlobs};
 use super::layers::LayerStore;
 use super::model::{DistributionRecords, DockerImport, ImageRecord, ImportedImage, LayerRecord, Skipped, V2Metadata};
 use super::references::{ReferenceRecord, ReferenceStore};
@@ -24,6 +25,8 @@ pub struct DockerState {
     pub layers: LayerStore,
     pub references: ReferenceStore,
     pub distribution: DistributionStore,
+    /// Which layers have their tar in the store (by DiffID).
+    pub contents: LayerBlobs,
     /// `GraphDriver.Name` in inspect (from the imported `image/<driver>/` folder).
     pub graph_driver: String,
 }
@@ -101,6 +104,9 @@ impl DockerState {
             dist.v2metadata_by_diffid.insert(diff, decode_record::<Vec<V2Metadata>>(&key, &value)?);
         }
         docker.distribution.insert_loaded(dist);
+        for (key, value) in backend.scan(Space::Meta, keys::LAYER_BLOBS).await? {
+            docker.contents.insert_loaded(decode_record::<LayerBlobRecord>(&key, &value)?);
+        }
         skipped.extend(docker.finish_loading());
         let summary_repairs = summary::shard_ops(&docker.images, &from_summary.shards_to_rewrite(&docker.images));
         Ok(Loaded { state: docker, skipped, summary_repairs })
@@ -159,6 +165,7 @@ pub async fn merge_import<B: Backend>(backend: &B, current: &DockerState, import
     plan.merge_driver(&import.source_dir);
     plan.merge_layers(import.layers);
     plan.merge_tar_splits(backend, import.tar_splits).await?;
+    plan.merge_layer_blobs(backend, import.layer_blobs).await?;
     let new_images = plan.merge_images(import.images)?;
     plan.merge_references(import.repositories);
     plan.merge_distribution(import.distribution);
@@ -199,6 +206,32 @@ impl MergePlan {
                 self.ops.extend(staged.ops);
                 self.outcome.blobs += 1;
             }
+        }
+        Ok(())
+    }
+
+    /// Layer tars: one record per DiffID; a blob already stored (or staged twice) is not
+    /// published again.
+    async fn merge_layer_blobs<B: Backend>(
+        &mut self,
+        backend: &B,
+        layer_blobs: Vec<(LayerBlobRecord, blobs::StagedBlob)>,
+    ) -> Result<()> {
+        let mut seen = BTreeSet::new();
+        for (record, staged) in layer_blobs {
+            if self.next.contents.contains(&record.diff_id) {
+                self.unused_sets.push(staged.set);
+                continue;
+            }
+            let known = blobs::stat(backend, &staged.digest).await?.is_some();
+            if known || !seen.insert(staged.digest.clone()) {
+                self.unused_sets.push(staged.set);
+            } else {
+                self.ops.extend(staged.ops);
+                self.outcome.blobs += 1;
+            }
+            self.ops.push(Op::put_record(keys::layer_blob(&record.diff_id), &record));
+            self.next.contents.insert_loaded(record);
         }
         Ok(())
     }

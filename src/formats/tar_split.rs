@@ -169,6 +169,12 @@ pub fn parse_tar_split<R: Read>(gz: R) -> Result<TarSplit> {
 /// Streams a `tar-split.json.gz`, calling `on_entry` for each member header in tar order, and
 /// returns the uncompressed tar length. Errors name the line (1-based) they were found on.
 pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Result<()>) -> Result<u64> {
+    visit_tar_split_at(gz, |e, _| on_entry(e))
+}
+
+/// [`visit_tar_split`], also giving each member's data offset in the tar (where its file
+/// bytes start; the header and any extension headers come just before).
+pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64) -> Result<()>) -> Result<u64> {
     let mut lines = BufReader::new(flate2::read::MultiGzDecoder::new(gz));
     let mut line = Vec::new();
     let mut line_no = 0usize;
@@ -177,7 +183,8 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
     // The last decoded header, waiting for its file entry: (name, size).
     let mut expecting: Option<(Vec<u8>, i64)> = None;
     let mut seen_paths = HashSet::new();
-    let mut waiting: Option<TarEntry> = None;
+    // The header handed on with its data offset (the tar length once its header is read).
+    let mut waiting: Option<(TarEntry, u64)> = None;
     loop {
         line.clear();
         let n = lines.read_until(b'\n', &mut line).map_err(|e| {
@@ -187,8 +194,8 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
             ))
         })?;
         if n == 0 {
-            if let Some(entry) = waiting.take() {
-                on_entry(entry)?;
+            if let Some((entry, offset)) = waiting.take() {
+                on_entry(entry, offset)?;
             }
             return Ok(tar_size);
         }
@@ -214,8 +221,8 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
                     pending_padding = padding;
                     expecting = Some((entry.name_bytes.clone(), entry.size));
                     // Handed on when its file entry (with the CRC) arrives, or at the next header.
-                    if let Some(previous) = waiting.replace(entry) {
-                        on_entry(previous)?;
+                    if let Some((previous, offset)) = waiting.replace((entry, tar_size)) {
+                        on_entry(previous, offset)?;
                     }
                 }
             }
@@ -234,9 +241,9 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
                 }
                 match expecting.take() {
                     Some((hname, hsize)) if hname == name && hsize == size => {
-                        if let Some(mut entry) = waiting.take() {
+                        if let Some((mut entry, offset)) = waiting.take() {
                             entry.crc64 = raw.crc64().map_err(|e| at(e.message))?;
-                            on_entry(entry)?;
+                            on_entry(entry, offset)?;
                         }
                     }
                     Some((hname, hsize)) => {

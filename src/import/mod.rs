@@ -79,9 +79,14 @@ impl Imported {
     /// The chunk sets of the staged blobs the result publishes.
     pub fn staged_sets(&self) -> Vec<String> {
         match self {
-            Imported::DockerImageStore(d) | Imported::DockerLoad(d) => {
-                d.images.iter().map(|i| &i.blob).chain(&d.tar_splits).map(|b| b.set.clone()).collect()
-            }
+            Imported::DockerImageStore(d) | Imported::DockerLoad(d) => d
+                .images
+                .iter()
+                .map(|i| &i.blob)
+                .chain(&d.tar_splits)
+                .chain(d.layer_blobs.iter().map(|(_, blob)| blob))
+                .map(|b| b.set.clone())
+                .collect(),
             Imported::Containerd { import, .. } => import.kept_sets.clone(),
         }
     }

@@ -65,7 +65,7 @@ impl Store {
     }
 
     /// containerd's garbage collection over every namespace; the Docker view's blobs (image
-    /// configs and tar-splits) are kept.
+    /// configs, tar-splits and layer tars) are kept.
     #[wasm_bindgen(unchecked_return_type = "Promise<GcResult>")]
     pub fn gc(&self) -> Promise {
         let facade = self.facade_for("gc");

@@ -4,6 +4,7 @@
 mod analysis;
 mod backend;
 mod containerd;
+mod contents;
 mod convert;
 mod docker;
 mod docker_types;

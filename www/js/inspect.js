@@ -7,6 +7,7 @@ import { absoluteTime, createdSince, humanSize, shortId } from "./format.js";
 import { alignHistory, chainIds } from "./history.js";
 import { renderTree } from "./tree.js";
 import { openDeleteDialog, openTagDialog } from "./actions.js";
+import { renderAnalysis } from "./analysis.js";
 
 const FILES_SHOWN = 1000;
 
@@ -38,11 +39,13 @@ export async function showInspect(app, ref) {
     section("History", "history", h("p", { class: "muted" }, "Loading…")),
     section("Layers", "layers", h("p", { class: "muted" }, "Loading…")),
     section("Parent and children", "tree", h("p", { class: "muted" }, "Loading…")),
+    section("Layer changes and wasted space", "analysis", h("p", { class: "muted" }, "Loading…")),
     section("docker image inspect", "raw", rawJson(inspect)),
   );
   $("#inspect-title").focus?.();
   await Promise.all([
     fillHistoryAndLayers(inspect),
+    renderAnalysis(app, $("#section-analysis .body"), id),
     renderTree(app, id)
       .then((tree) => replace($("#section-tree .body"), tree))
       .catch((err) => replace($("#section-tree .body"), h("p", { class: "error" }, explain(err, "The image tree").detail))),

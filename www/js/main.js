@@ -9,6 +9,7 @@ import { showInspect } from "./inspect.js";
 import { ContainerdView } from "./ctr-view.js";
 import { showContainerdImage } from "./ctr-image.js";
 import { parseRoute } from "./route.js";
+import { mountStoreTools } from "./analysis-store.js";
 
 const SAMPLE_URL = "./sample/sample-store.tar";
 const params = new URLSearchParams(location.search);
@@ -112,6 +113,7 @@ async function main() {
   }
   app.importer = new ImportPanel(app);
   app.list = new ImageList(app);
+  mountStoreTools();
   app.containerd = new ContainerdView(app);
   window.addEventListener("hashchange", () => route().catch((err) => app.showError(err, "Showing this view")));
   try {

@@ -5,8 +5,8 @@
 //! (regular file bytes) and a `tar-split.json.gz` generated from the tar; RepoTags are force-tagged; `Parent` links are kept only when the
 //! parent is in the archive and its history is the child's minus one entry.
 //!
-//! The layer tars themselves are not kept: like dockerd, the Docker view keeps configs and
-//! tar-splits (file contents would live in the graph driver).
+//! The layer files are kept as they came (plain tar or gzip), one per DiffID, so that images
+//! can be saved again and their files read ([`crate::contents`]).
 //!
 //! The layer facts were computed while the archive streamed ([`super::layer_scan`]): no
 //! layer is read back here, only the (small) configs.
@@ -14,6 +14,7 @@
 use super::files::{self as archive, ArchiveFiles, JSON_LIMIT};
 use super::layer_scan::LayerFacts;
 use crate::digest::{chain_id, Digest};
+use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
 use crate::docker::model::{DockerImport, ImageRecord, ImportedImage, LayerRecord};
 use crate::error::{Error, Result};
 use crate::formats::docker_save::ManifestItem;
@@ -86,6 +87,15 @@ async fn load_items<B: Backend>(
                     "invalid diffID for layer {i} ({path:?}): expected {}, got {}",
                     diff_ids[i], layer.diff_id
                 ))));
+            }
+            if !out.layer_blobs.iter().any(|(r, _)| r.diff_id == layer.diff_id) {
+                let record = LayerBlobRecord {
+                    diff_id: layer.diff_id.clone(),
+                    blob: blob.digest.clone(),
+                    compression: if layer.gzip { Compression::Gzip } else { Compression::None },
+                    size: layer.tar_size,
+                };
+                out.layer_blobs.push((record, blob.clone()));
             }
             let chain = chain_id(&diff_ids[..=i]).expect("at least one diff ID");
             if !out.layers.iter().any(|l| l.chain_id == chain) {

@@ -28,6 +28,10 @@ pub(crate) struct LayerFacts {
     pub diff_id: Digest,
     /// Bytes of regular files (what the graph driver reports).
     pub size: i64,
+    /// Length of the (uncompressed) tar.
+    pub tar_size: u64,
+    /// Whether the file was gzip (else it is the tar itself).
+    pub gzip: bool,
     /// The generated `tar-split.json.gz`, staged.
     pub tar_split: StagedBlob,
 }
@@ -145,11 +149,13 @@ impl LayerScanner {
         };
         out.write(b, &gz).await?;
         let tar_split = out.finish(b, None, None).await?;
+        let gzip = diff.is_some();
+        let tar_size = diff.as_ref().map_or(stored.size, |d| d.len());
         let diff_id = match diff {
             Some(d) => d.finish(),
             None => stored.digest.clone(),
         };
-        Ok(Ok(LayerFacts { diff_id, size, tar_split }))
+        Ok(Ok(LayerFacts { diff_id, size, tar_size, gzip, tar_split }))
     }
 
     /// Gives up on the file (it was not staged): discards the tar-split written so far.

@@ -1,0 +1,336 @@
+//! Reading one file of an image: the merged filesystem is rebuilt from the layers'
+//! tar-splits with each file's data offset in its layer tar (so a plain stored layer is read
+//! by range, no scan), whiteouts applied as overlay2 shows them, then the path is resolved
+//! like the kernel would inside the image's root: symlinks followed (absolute ones from the
+//! image root, `..` never above it, at most 40 hops), hard links to the entry they name.
+
+use super::layer_reader::LayerReader;
+use crate::digest::{chain_id, Digest};
+use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
+use crate::error::{Error, Result};
+use crate::formats::tar_split::{visit_tar_split_at, EntryKind, TarEntry, Whiteout};
+use crate::storage::blobs::{self, CHUNK_SIZE};
+use crate::storage::Backend;
+use crate::store::Store;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Linux's limit on symlinks followed in one lookup (`ELOOP`).
+const MAX_HOPS: usize = 40;
+
+/// One path of the merged filesystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Index of the layer the entry comes from.
+    pub layer: usize,
+    pub kind: EntryKind,
+    /// For files (and hard links, resolved to their target): where the bytes are.
+    pub offset: u64,
+    pub size: u64,
+    /// Symlink target (as stored) or an unresolved hard link's target path.
+    pub link: String,
+}
+
+/// `./etc/`, `etc`, `/etc/` → `/etc`; `./` → `/`.
+fn clean(name: &str) -> String {
+    let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    format!("/{}", parts.join("/"))
+}
+
+fn remove_below(view: &mut BTreeMap<String, Node>, dir: &str) {
+    let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
+    let doomed: Vec<String> =
+        view.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+    for k in doomed {
+        view.remove(&k);
+    }
+}
+
+/// The merged filesystem of an image's layers (bottom first).
+#[derive(Debug, Default)]
+pub struct MergedTree {
+    nodes: BTreeMap<String, Node>,
+}
+
+impl MergedTree {
+    /// Builds the tree from each layer's entries with their data offsets.
+    pub fn build(layers: &[Vec<(TarEntry, u64)>]) -> MergedTree {
+        let mut view: BTreeMap<String, Node> = BTreeMap::new();
+        for (i, entries) in layers.iter().enumerate() {
+            for (e, _) in entries {
+                match e.whiteout() {
+                    Some(Whiteout::Deleted(target)) => {
+                        let target = clean(&target);
+                        remove_below(&mut view, &target);
+                        view.remove(&target);
+                    }
+                    Some(Whiteout::Opaque) => {
+                        let marker = clean(&e.name());
+                        let dir = marker.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
+                        remove_below(&mut view, dir);
+                    }
+                    _ => {}
+                }
+            }
+            // This layer's own files by path, for its hard links.
+            let mut own: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            for (e, offset) in entries.iter().filter(|(e, _)| e.whiteout().is_none()) {
+                let path = clean(&e.name());
+                let size = e.size.max(0) as u64;
+                let mut node = Node { layer: i, kind: e.kind, offset: *offset, size, link: String::new() };
+                match e.kind {
+                    EntryKind::File => {
+                        own.insert(path.clone(), (*offset, size));
+                    }
+                    EntryKind::Symlink => node.link = e.linkname().into_owned(),
+                    EntryKind::Hardlink => {
+                        let target = clean(&e.linkname());
+                        match own.get(&target) {
+                            Some(&(offset, size)) => {
+                                node = Node { kind: EntryKind::File, offset, size, ..node };
+                                own.insert(path.clone(), (offset, size));
+                            }
+                            None => node.link = target,
+                        }
+                    }
+                    _ => {}
+                }
+                if node.kind != EntryKind::Dir {
+                    remove_below(&mut view, &path);
+                }
+                view.insert(path, node);
+            }
+        }
+        MergedTree { nodes: view }
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// Resolves `path` to the cleaned path of what it names inside the image, following
+    /// symlinks in every component (and in the last one when `follow_last`).
+    pub fn resolve(&self, path: &str, follow_last: bool) -> Result<String> {
+        let mut todo: VecDeque<String> = path.split('/').map(String::from).collect();
+        let mut cur: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(c) = todo.pop_front() {
+            match c.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    cur.pop();
+                    continue;
+                }
+                _ => cur.push(c),
+            }
+            let here = format!("/{}", cur.join("/"));
+            let node =
+                self.nodes.get(&here).ok_or_else(|| Error::not_found(format!("{path}: no such file ({here})")))?;
+            let more = todo.iter().any(|c| !c.is_empty() && c != ".");
+            match node.kind {
+                EntryKind::Symlink if more || follow_last => {
+                    hops += 1;
+                    if hops > MAX_HOPS {
+                        return Err(Error::invalid(format!("{path}: too many levels of symbolic links")));
+                    }
+                    cur.pop();
+                    if node.link.starts_with('/') {
+                        cur.clear();
+                    }
+                    for c in node.link.split('/').rev() {
+                        todo.push_front(c.to_string());
+                    }
+                }
+                EntryKind::Dir => {}
+                _ if more => return Err(Error::invalid(format!("{path}: {here} is not a directory"))),
+                _ => {}
+            }
+        }
+        Ok(format!("/{}", cur.join("/")))
+    }
+
+    /// The regular file `path` names: (layer, offset, size).
+    pub fn file(&self, path: &str) -> Result<&Node> {
+        let mut at = self.resolve(path, true)?;
+        for _ in 0..MAX_HOPS {
+            let node = self.nodes.get(&at).ok_or_else(|| Error::not_found(format!("{path}: no such file")))?;
+            match node.kind {
+                EntryKind::File => return Ok(node),
+                // A hard link whose target is in a lower layer: the target's path, no symlinks.
+                EntryKind::Hardlink => at = self.resolve(&node.link, false)?,
+                EntryKind::Dir => return Err(Error::invalid(format!("{path}: is a directory"))),
+                other => return Err(Error::invalid(format!("{path}: not a regular file ({other:?})"))),
+            }
+        }
+        Err(Error::invalid(format!("{path}: too many levels of links")))
+    }
+}
+
+/// The bytes of one file, pulled in chunks.
+pub struct FileReader {
+    record: LayerBlobRecord,
+    offset: u64,
+    size: u64,
+    done: u64,
+    /// For gzip layers: the inflating reader, positioned by skipping.
+    gzip: Option<(LayerReader, u64)>,
+}
+
+impl FileReader {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub async fn next<B: Backend>(&mut self, b: &B) -> Result<Option<Vec<u8>>> {
+        if self.done >= self.size {
+            return Ok(None);
+        }
+        let want = (self.size - self.done).min(CHUNK_SIZE as u64);
+        let piece = match &mut self.gzip {
+            None => blobs::read_range(b, &self.record.blob, self.offset + self.done, want).await?,
+            Some((reader, pos)) => loop {
+                let Some(chunk) = reader.next(b).await? else {
+                    return Err(Error::corrupt(format!("layer {}: ends inside a file", self.record.diff_id)));
+                };
+                let start = *pos;
+                *pos += chunk.len() as u64;
+                let (from, to) = (self.offset + self.done, self.offset + self.size);
+                if *pos <= from {
+                    continue;
+                }
+                let lo = (from - start) as usize;
+                let hi = (to.min(*pos) - start) as usize;
+                break chunk[lo..hi].to_vec();
+            },
+        };
+        if piece.is_empty() {
+            return Err(Error::corrupt(format!("layer {}: ends inside a file", self.record.diff_id)));
+        }
+        self.done += piece.len() as u64;
+        Ok(Some(piece))
+    }
+
+    pub async fn read_all<B: Backend>(mut self, b: &B) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.size as usize);
+        while let Some(p) = self.next(b).await? {
+            out.extend_from_slice(&p);
+        }
+        Ok(out)
+    }
+}
+
+impl<B: Backend> Store<B> {
+    /// The tar-split entries of each layer of an image with their data offsets, bottom first.
+    async fn layer_entries(&self, diff_ids: &[Digest]) -> Result<Vec<Vec<(TarEntry, u64)>>> {
+        let d = self.docker();
+        let mut layers = Vec::with_capacity(diff_ids.len());
+        for n in 1..=diff_ids.len() {
+            let chain = chain_id(&diff_ids[..n]).expect("n ≥ 1");
+            let record =
+                d.layers.get(&chain).ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
+            let digest = record.tar_split.as_ref().ok_or_else(|| {
+                Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
+            })?;
+            let gz = blobs::read_all(self.backend(), digest).await?;
+            let mut entries = Vec::new();
+            visit_tar_split_at(&gz[..], |e, at| {
+                entries.push((e, at));
+                Ok(())
+            })
+            .map_err(|e| e.context(format!("tar-split of layer {chain}")))?;
+            layers.push(entries);
+        }
+        Ok(layers)
+    }
+
+    /// The merged filesystem of an image.
+    pub async fn merged_tree(&self, name_or_id: &str) -> Result<(Vec<Digest>, MergedTree)> {
+        let img = crate::docker::engine::get_image(self.docker(), name_or_id)?;
+        let diff_ids = img.config.diff_ids().to_vec();
+        let layers = self.layer_entries(&diff_ids).await?;
+        Ok((diff_ids, MergedTree::build(&layers)))
+    }
+
+    /// Opens the file `path` of an image (the topmost layer that has it, whiteouts honoured,
+    /// links resolved inside the image).
+    pub async fn read_file(&self, name_or_id: &str, path: &str) -> Result<FileReader> {
+        let (diff_ids, tree) = self.merged_tree(name_or_id).await?;
+        let node = tree.file(path)?;
+        let diff = &diff_ids[node.layer];
+        let record = self.docker().contents.get(diff).cloned().ok_or_else(|| {
+            Error::precondition(format!(
+                "{path} is in layer {} ({diff}), whose contents are not in the store",
+                node.layer
+            ))
+        })?;
+        let gzip = (record.compression == Compression::Gzip).then(|| (LayerReader::new(record.clone(), None), 0));
+        Ok(FileReader { record, offset: node.offset, size: node.size, done: 0, gzip })
+    }
+
+    /// Opens layer `index` (0 = bottom) of an image as its tar.
+    pub fn read_layer(&self, name_or_id: &str, index: usize) -> Result<LayerReader> {
+        let img = crate::docker::engine::get_image(self.docker(), name_or_id)?;
+        let diff_ids = img.config.diff_ids();
+        let diff = diff_ids.get(index).ok_or_else(|| {
+            Error::not_found(format!("image {} has no layer {index} (it has {} layers)", img.id(), diff_ids.len()))
+        })?;
+        let record = self.docker().contents.get(diff).cloned().ok_or_else(|| {
+            Error::precondition(format!(
+                "layer {index} ({diff}) of image {}: its contents are not in the store",
+                img.id()
+            ))
+        })?;
+        let size = record.size;
+        Ok(LayerReader::new(record, Some(size)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::gotime::GoTime;
+
+    fn e(name: &str, kind: EntryKind, link: &str, size: i64) -> TarEntry {
+        TarEntry {
+            name_bytes: name.as_bytes().to_vec(),
+            kind,
+            typeflag: 0,
+            size,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            uname: String::new(),
+            gname: String::new(),
+            mtime: GoTime::ZERO,
+            linkname_bytes: link.as_bytes().to_vec(),
+            devmajor: 0,
+            devminor: 0,
+            xattrs: Default::default(),
+            crc64: None,
+        }
+    }
+
+    #[test]
+    fn links_resolve_inside_the_image_only() {
+        use EntryKind::*;
+        let lower = vec![
+            (e("etc/", Dir, "", 0), 512),
+            (e("etc/passwd", File, "", 10), 1024),
+            (e("etc/hard", Hardlink, "etc/passwd", 0), 2048),
+            (e("up", Symlink, "../../../../etc", 0), 2560),
+            (e("loop", Symlink, "loop2", 0), 3072),
+            (e("loop2", Symlink, "/loop", 0), 3584),
+            (e("abs", Symlink, "/etc/passwd", 0), 4096),
+        ];
+        let upper = vec![(e("etc/.wh.passwd", File, "", 0), 512), (e("etc/passwd", File, "", 3), 7168)];
+        let t = MergedTree::build(std::slice::from_ref(&lower));
+        assert_eq!(t.file("/up/passwd").unwrap().offset, 1024, "a symlink climbing out stays at the root");
+        assert_eq!(t.file("/abs").unwrap().offset, 1024);
+        assert_eq!(t.file("etc/hard").unwrap().offset, 1024, "hard link to its target's bytes");
+        assert!(t.file("/loop").unwrap_err().message.contains("too many levels"));
+        assert_eq!(t.resolve("/abs", false).unwrap(), "/abs");
+        let t = MergedTree::build(&[lower, upper]);
+        let top = t.file("/abs").unwrap();
+        assert_eq!((top.layer, top.offset, top.size), (1, 7168, 3), "the topmost layer's file");
+        assert_eq!(t.file("/etc/passwd/x").unwrap_err().code, crate::ErrorCode::InvalidArgument);
+    }
+}

@@ -1,0 +1,171 @@
+//! Layer contents on the JS `Store` class: `save` (an export), `readFile` and `readLayer`,
+//! each a `ReadableStream<Uint8Array>`. Each method converts its arguments, asks the façade
+//! for a reader, and wraps it in a pull stream (one chunk per `pull`, read from storage then).
+
+use super::backend::AnyBackend;
+use super::convert::to_js_error;
+use super::store::Store;
+use crate::contents::archive::ArchiveStream;
+use crate::contents::files::FileReader;
+use crate::contents::layer_reader::LayerReader;
+use crate::contents::ExportFormat;
+use crate::error::{Error, Result};
+use futures::lock::Mutex;
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Archive formats of `Store.save`. */
+export type ExportFormat = "docker" | "oci";
+
+/** Options of `Store.save`. */
+export interface SaveOptions {
+  /**
+   * `"docker"` (the default): the archive `docker save` of Docker 20.10 writes.
+   * `"oci"`: an OCI image layout with `manifest.json`, as Docker 25's `docker save` writes it.
+   */
+  format?: ExportFormat;
+}
+"#;
+
+/// `names`: one string or an array of strings.
+fn names_arg(names: &JsValue) -> Result<Vec<String>> {
+    if let Some(s) = names.as_string() {
+        return Ok(vec![s]);
+    }
+    if js_sys::Array::is_array(names) {
+        return js_sys::Array::from(names)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.as_string().ok_or_else(|| Error::invalid(format!("save: names[{i}] is not a string"))))
+            .collect();
+    }
+    Err(Error::invalid("save: names must be a string or an array of strings"))
+}
+
+fn format_arg(options: &JsValue) -> Result<ExportFormat> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(ExportFormat::Docker);
+    }
+    let f = Reflect::get(options, &JsValue::from_str("format")).unwrap_or(JsValue::UNDEFINED);
+    if f.is_undefined() {
+        return Ok(ExportFormat::Docker);
+    }
+    ExportFormat::parse(&f.as_string().ok_or_else(|| Error::invalid("save: options.format must be a string"))?)
+}
+
+fn now_secs() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// The future of one chunk (`None` at the end).
+type NextChunk<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>>> + 'a>>;
+
+/// Something that yields chunks from the backend until it is done.
+trait ChunkSource: 'static {
+    fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a>;
+}
+
+impl ChunkSource for ArchiveStream {
+    fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a> {
+        Box::pin(ArchiveStream::next_chunk(self, b))
+    }
+}
+impl ChunkSource for LayerReader {
+    fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a> {
+        Box::pin(self.next(b))
+    }
+}
+impl ChunkSource for FileReader {
+    fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a> {
+        Box::pin(self.next(b))
+    }
+}
+
+/// A `ReadableStream<Uint8Array>` pulling chunks of `source` from `backend`.
+fn readable(source: impl ChunkSource, backend: Rc<AnyBackend>) -> Result<web_sys::ReadableStream> {
+    let state = Rc::new(Mutex::new(source));
+    let pull = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |controller: JsValue| {
+        let (state, backend) = (state.clone(), backend.clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut source = state.lock().await;
+            let call = |name: &str, arg: Option<&JsValue>| -> std::result::Result<(), JsValue> {
+                let f: Function = Reflect::get(&controller, &JsValue::from_str(name))?.dyn_into()?;
+                match arg {
+                    Some(a) => f.call1(&controller, a)?,
+                    None => f.call0(&controller)?,
+                };
+                Ok(())
+            };
+            match source.next_chunk(&backend).await.map_err(to_js_error)? {
+                Some(chunk) => call("enqueue", Some(&Uint8Array::from(&chunk[..]).into()))?,
+                None => call("close", None)?,
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    });
+    let source = Object::new();
+    Reflect::set(&source, &JsValue::from_str("pull"), &pull.into_js_value())
+        .map_err(|_| Error::invalid("cannot build the stream"))?;
+    web_sys::ReadableStream::new_with_underlying_source(&source)
+        .map_err(|e| Error::invalid(format!("cannot create a ReadableStream: {e:?}")))
+}
+
+#[wasm_bindgen]
+impl Store {
+    /// Exports the images `names` selects (tags, repositories, IDs, as `docker save` takes
+    /// them) as a tar stream. Rejects (before any byte) when an image's layer contents are not
+    /// in the store, naming the layers.
+    #[wasm_bindgen(js_name = save, unchecked_return_type = "Promise<ReadableStream<Uint8Array>>")]
+    pub fn save(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | string[]")] names: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SaveOptions")] options: JsValue,
+    ) -> Promise {
+        type Prepared = (Vec<String>, ExportFormat, Rc<Mutex<super::store::Facade>>, Rc<AnyBackend>);
+        let prepared = (|| -> Result<Prepared> {
+            Ok((names_arg(&names)?, format_arg(&options)?, self.facade_for("save")?, self.backend_for("save")?))
+        })();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let run = async move {
+                let (names, format, facade, backend) = prepared?;
+                let archive = facade.lock().await.save(&names, format, now_secs())?;
+                readable(archive, backend).map(JsValue::from)
+            };
+            run.await.map_err(to_js_error)
+        })
+    }
+
+    /// The file `path` of an image as a stream: from the topmost layer that has it, whiteouts
+    /// honoured, symlinks and hard links resolved inside the image. Rejects with `not_found`
+    /// (no such file), `invalid_argument` (a directory, a device, a link loop) or
+    /// `failed_precondition` (its layer's contents are not in the store).
+    #[wasm_bindgen(js_name = readFile, unchecked_return_type = "Promise<ReadableStream<Uint8Array>>")]
+    pub fn read_file(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String, path: String) -> Promise {
+        let prepared = self.facade_for("readFile").and_then(|f| Ok((f, self.backend_for("readFile")?)));
+        wasm_bindgen_futures::future_to_promise(async move {
+            let run = async move {
+                let (facade, backend) = prepared?;
+                let reader = facade.lock().await.read_file(&name_or_id, &path).await?;
+                readable(reader, backend).map(JsValue::from)
+            };
+            run.await.map_err(to_js_error)
+        })
+    }
+
+    /// Layer `index` (0 = bottom, as in `RootFS.Layers`) of an image as its uncompressed tar.
+    #[wasm_bindgen(js_name = readLayer, unchecked_return_type = "Promise<ReadableStream<Uint8Array>>")]
+    pub fn read_layer(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String, index: u32) -> Promise {
+        let prepared = self.facade_for("readLayer").and_then(|f| Ok((f, self.backend_for("readLayer")?)));
+        wasm_bindgen_futures::future_to_promise(async move {
+            let run = async move {
+                let (facade, backend) = prepared?;
+                let reader = facade.lock().await.read_layer(&name_or_id, index as usize)?;
+                readable(reader, backend).map(JsValue::from)
+            };
+            run.await.map_err(to_js_error)
+        })
+    }
+}

@@ -1,0 +1,89 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Reading files and layers of an imported `docker save`: the bytes equal those of the layer
+//! tars Docker wrote, the topmost layer wins, whiteouts hide files, symlinks resolve inside the
+//! image (relative, absolute, `..` past the root), and gzip-stored layers read the same.
+
+mod support;
+
+use futures::executor::block_on;
+use imagestore::storage::memory::MemoryBackend;
+use imagestore::store::Store;
+use imagestore::ErrorCode;
+use support::import::*;
+
+fn loaded_store(tar: &[u8]) -> Store<MemoryBackend> {
+    let (f, backend) = import_chunked(tar, 64 << 10);
+    block_on(async {
+        let mut store = Store::open(backend).await.unwrap();
+        store.commit_import(f.unwrap()).await.unwrap();
+        store
+    })
+}
+
+/// The bytes of `path` in the real archive's layer tar `<v1 id>/layer.tar`.
+fn in_layer(save: &[u8], v1: &str, path: &str) -> Vec<u8> {
+    let layer = tar_items(save).into_iter().find(|i| i.path == format!("{v1}/layer.tar")).unwrap().data;
+    tar_items(&layer).into_iter().find(|i| plain_path(&i.path) == path).unwrap_or_else(|| panic!("{path}")).data
+}
+
+fn read(store: &Store<MemoryBackend>, image: &str, path: &str) -> imagestore::Result<Vec<u8>> {
+    block_on(async { store.read_file(image, path).await?.read_all(store.backend()).await })
+}
+
+const BUSYBOX: &str = "41165e7dfd1c1852261b5920b864510bcd0a3be645ce3040d826fc74ad125a74";
+const APP_DATA: &str = "7aac28ca4f348dcc207f522beebc154207c23da040de62b88f37673643ab80a5";
+const BUILT: &str = "090d67032581fc68c5b35525d8071e4f93974ffb67f04aa7c55224b3d83d932b";
+const BLOB: &str = "f069f6672c86c2b5458c74fb658b5581d2a5df507d5842a1d5e82bba0ba2fef9";
+
+fn check_reads(store: &Store<MemoryBackend>, real: &[u8]) {
+    let busybox = in_layer(real, BUSYBOX, "bin/busybox");
+    let data = in_layer(real, APP_DATA, "app/data.txt");
+    assert_eq!(read(store, "local/edge", "/bin/busybox").unwrap(), busybox);
+    assert_eq!(read(store, "local/edge", "/bin/sh").unwrap(), busybox, "relative symlink");
+    assert_eq!(read(store, "local/edge", "/data/link").unwrap(), data, "absolute symlink");
+    assert_eq!(read(store, "local/edge", "data/../../../../app/data.txt").unwrap(), data, ".. stops at the root");
+    assert_eq!(read(store, "local/edge", "/data/blob.bin").unwrap(), in_layer(real, BLOB, "data/blob.bin"));
+    assert_eq!(read(store, "local/demo:1.0", "/app/built.txt").unwrap(), in_layer(real, BUILT, "app/built.txt"));
+    for gone in ["/app/built.txt", "/etc/hello.txt", "/nope"] {
+        assert_eq!(read(store, "local/edge", gone).unwrap_err().code, ErrorCode::NotFound, "{gone} is whited out");
+    }
+    assert_eq!(read(store, "local/edge", "/bin").unwrap_err().code, ErrorCode::InvalidArgument);
+    assert_eq!(read(store, "local/edge", "/data/fifo").unwrap_err().code, ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn files_read_like_the_layer_tars_docker_wrote() {
+    let real = fixture("docker20/basic/docker-save.tar");
+    let store = loaded_store(&real);
+    check_reads(&store, &real);
+    // A layer as its tar.
+    let layer = block_on(async {
+        let mut r = store.read_layer("local/edge:latest", 6).unwrap();
+        let mut all = Vec::new();
+        while let Some(c) = r.next(store.backend()).await.unwrap() {
+            all.extend_from_slice(&c);
+        }
+        all
+    });
+    let want = tar_items(&real).into_iter().find(|i| i.path == format!("{BLOB}/layer.tar")).unwrap().data;
+    assert!(layer == want, "layer 6 of edge");
+    assert_eq!(store.read_layer("local/edge", 7).err().unwrap().code, ErrorCode::NotFound);
+}
+
+#[test]
+fn gzip_stored_layers_read_the_same() {
+    let real = fixture("docker20/basic/docker-save.tar");
+    let mut items = tar_items(&real);
+    for it in items.iter_mut().filter(|i| i.path.ends_with("/layer.tar") && !i.data.is_empty()) {
+        it.data = gzip(&it.data);
+    }
+    check_reads(&loaded_store(&build_tar(&items)), &real);
+}
+
+#[test]
+fn an_image_store_without_layer_data_says_which_layer_is_missing() {
+    let store = loaded_store(&fixture("docker20/basic/image-store.tar"));
+    let e = read(&store, "local/edge:latest", "/bin/busybox").unwrap_err();
+    assert_eq!(e.code, ErrorCode::FailedPrecondition);
+    assert!(e.message.contains("sha256:"), "{e}");
+}

@@ -1,0 +1,228 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! `docker save` export compared with what Docker 20.10 wrote: the basic fixture's
+//! docker-save.tar is imported, the same images are saved in the order of its manifest.json
+//! (dockerd's order is Go map order), and the two archives are compared entry by entry —
+//! names, types, link targets, modes, times and bytes.
+
+mod support;
+
+use futures::executor::block_on;
+use imagestore::contents::ExportFormat;
+use imagestore::storage::memory::MemoryBackend;
+use imagestore::store::Store;
+use imagestore::ErrorCode;
+use serde_json::Value;
+use support::import::*;
+
+fn loaded_store(tar: &[u8]) -> Store<MemoryBackend> {
+    let (f, backend) = import_chunked(tar, 64 << 10);
+    block_on(async {
+        let mut store = Store::open(backend).await.unwrap();
+        let report = store.commit_import(f.unwrap()).await.unwrap();
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        store
+    })
+}
+
+/// The names that select the manifest's images in its order: every RepoTag, or the ID.
+fn names_in_manifest_order(manifest: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    for item in manifest.as_array().unwrap() {
+        match item["RepoTags"].as_array() {
+            Some(tags) if !tags.is_empty() => names.extend(tags.iter().map(|t| t.as_str().unwrap().to_string())),
+            _ => names.push(item["Config"].as_str().unwrap().trim_end_matches(".json").to_string()),
+        }
+    }
+    names
+}
+
+fn save(store: &Store<MemoryBackend>, names: &[String], now: i64) -> Vec<u8> {
+    let stream = store.save(names, ExportFormat::Docker, now).unwrap();
+    let len = stream.len();
+    let out = block_on(stream.read_all(store.backend())).unwrap();
+    assert_eq!(out.len() as u64, len, "announced length");
+    out
+}
+
+#[test]
+fn docker_save_matches_docker_20_10_entry_by_entry() {
+    let real = fixture("docker20/basic/docker-save.tar");
+    let store = loaded_store(&real);
+    let real_items = tar_items(&real);
+    let manifest: Value =
+        serde_json::from_slice(&real_items.iter().find(|i| i.path == "manifest.json").unwrap().data).unwrap();
+    let names = names_in_manifest_order(&manifest);
+    // Folders whose layer.tar is a symlink carry the time of the save: use the real one's.
+    let now = symlink_dir_time(&real);
+    let ours = save(&store, &names, now);
+
+    let (want, got) = (raw_entries(&real), raw_entries(&ours));
+    let names_of = |v: &Vec<RawEntry>| v.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names_of(&got), names_of(&want), "entry names and order");
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.header, w.header, "header of {}", w.name);
+        assert!(g.data == w.data, "bytes of {} ({} vs {} bytes)", w.name, g.data.len(), w.data.len());
+    }
+    assert_eq!(ours.len(), real.len(), "archive length");
+    assert!(ours == real, "the whole archive is byte-identical");
+}
+
+#[test]
+fn gzip_layers_loaded_are_saved_as_the_plain_tars_docker_writes() {
+    // The same archive with every layer.tar gzip-compressed: docker load takes it, and the
+    // export writes the uncompressed tars again, byte for byte.
+    let real = fixture("docker20/basic/docker-save.tar");
+    let mut items = tar_items(&real);
+    for it in items.iter_mut().filter(|i| i.path.ends_with("/layer.tar") && !i.data.is_empty()) {
+        it.data = gzip(&it.data);
+    }
+    let store = loaded_store(&build_tar(&items));
+    let manifest: Value =
+        serde_json::from_slice(&items.iter().find(|i| i.path == "manifest.json").unwrap().data).unwrap();
+    let ours = save(&store, &names_in_manifest_order(&manifest), symlink_dir_time(&real));
+    assert!(ours == real, "byte-identical to the real save");
+}
+
+#[test]
+fn save_by_repository_name_and_id() {
+    let real = fixture("docker20/basic/docker-save.tar");
+    let store = loaded_store(&real);
+    // A bare repository name selects all of its tags; an ID selects the image untagged.
+    let out = save(&store, &["local/base".to_string(), "4afb125595bd".to_string()], 0);
+    let items = tar_items(&out);
+    let manifest: Value =
+        serde_json::from_slice(&items.iter().find(|i| i.path == "manifest.json").unwrap().data).unwrap();
+    let m = manifest.as_array().unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[0]["RepoTags"], serde_json::json!(["local/base:1", "local/base:latest"]));
+    assert_eq!(m[1]["RepoTags"], Value::Null);
+    assert!(m[1]["Config"].as_str().unwrap().starts_with("4afb125595bd"));
+    let repos: Value = serde_json::from_slice(&items.iter().find(|i| i.path == "repositories").unwrap().data).unwrap();
+    assert_eq!(repos.as_object().unwrap().keys().collect::<Vec<_>>(), ["local/base"]);
+
+    let e = store.save(&["local/nope:1".to_string()], ExportFormat::Docker, 0).err().unwrap();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e}");
+}
+
+#[test]
+fn image_store_without_layer_contents_names_the_missing_layers() {
+    let store = loaded_store(&fixture("docker20/basic/image-store.tar"));
+    let e = store.save(&["local/edge:latest".to_string()], ExportFormat::Docker, 0).err().unwrap();
+    assert_eq!(e.code, ErrorCode::FailedPrecondition);
+    let inspect = fixture_json(
+        "docker20/basic/expected/inspect/4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05.json",
+    );
+    for layer in inspect[0]["RootFS"]["Layers"].as_array().unwrap() {
+        assert!(e.message.contains(layer.as_str().unwrap()), "{e} names {layer}");
+    }
+}
+
+struct RawEntry {
+    name: String,
+    header: Vec<u8>,
+    data: Vec<u8>,
+}
+
+/// Every entry's raw 512-byte header and data, in archive order.
+fn raw_entries(tar: &[u8]) -> Vec<RawEntry> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 512 <= tar.len() && tar[at..at + 512].iter().any(|b| *b != 0) {
+        let h = &tar[at..at + 512];
+        let name = String::from_utf8_lossy(&h[..100]).trim_end_matches('\0').to_string();
+        let size = usize::from_str_radix(String::from_utf8_lossy(&h[124..135]).trim_matches(['\0', ' ']), 8).unwrap();
+        out.push(RawEntry { name, header: h.to_vec(), data: tar[at + 512..at + 512 + size].to_vec() });
+        at += 512 + size.div_ceil(512) * 512;
+    }
+    out
+}
+
+/// The mtime of a folder whose layer.tar is a symlink in the real archive.
+fn symlink_dir_time(tar: &[u8]) -> i64 {
+    let entries = raw_entries(tar);
+    let link = entries.iter().find(|e| e.header[156] == b'2').expect("a symlinked layer");
+    i64::from_str_radix(String::from_utf8_lossy(&link.header[136..147]).trim_matches('\0'), 8).unwrap()
+}
+
+#[test]
+fn oci_layout_round_trips_into_both_views_with_the_name_annotations() {
+    let real = fixture("docker20/basic/docker-save.tar");
+    let store = loaded_store(&real);
+    let names = ["local/edge:latest".to_string(), "local/base".to_string()];
+    let stream = store.save(&names, ExportFormat::Oci, 0).unwrap();
+    let layout = block_on(stream.read_all(store.backend())).unwrap();
+    let items = tar_items(&layout);
+    let file = |p: &str| items.iter().find(|i| i.path == p).unwrap_or_else(|| panic!("{p} missing")).data.clone();
+    assert_eq!(file("oci-layout"), br#"{"imageLayoutVersion": "1.0.0"}"#);
+    let index: Value = serde_json::from_slice(&file("index.json")).unwrap();
+    let refs: Vec<(String, String)> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let a = &m["annotations"];
+            (
+                a["io.containerd.image.name"].as_str().unwrap().into(),
+                a["org.opencontainers.image.ref.name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            ("docker.io/local/edge:latest".to_string(), "latest".to_string()),
+            ("docker.io/local/base:1".into(), "1".into()),
+            ("docker.io/local/base:latest".into(), "latest".into())
+        ]
+    );
+    // Every blob is named by its digest.
+    for it in items.iter().filter(|i| i.path.starts_with("blobs/sha256/") && !i.data.is_empty()) {
+        assert_eq!(imagestore::Digest::sha256_of(&it.data).hex(), &it.path["blobs/sha256/".len()..], "{}", it.path);
+    }
+
+    // Loaded back (Docker view, like docker load): same IDs, tags and layers.
+    let back = loaded_store(&layout);
+    for name in ["local/edge:latest", "local/base:1", "local/base:latest"] {
+        let (a, b) = (store.inspect_image(name).unwrap(), back.inspect_image(name).unwrap());
+        for key in ["Id", "RepoTags", "RootFS", "Size", "Created", "Config"] {
+            assert_eq!(a[key], b[key], "{name}: {key}");
+        }
+    }
+    // And as `ctr images import` (containerd view): the annotated names.
+    let (f, backend) = import_with(
+        &layout,
+        64 << 10,
+        imagestore::import::ImportOptions { namespace: Some("team".into()), ..Default::default() },
+    );
+    block_on(async {
+        let mut s = Store::open(backend).await.unwrap();
+        s.commit_import(f.unwrap()).await.unwrap();
+        let c = imagestore::containerd::Containerd::new(s.backend().clone());
+        let names: Vec<String> =
+            c.namespace("team").unwrap().images().list(|_| true).await.unwrap().into_iter().map(|i| i.name).collect();
+        assert_eq!(names, ["docker.io/local/base:1", "docker.io/local/base:latest", "docker.io/local/edge:latest"]);
+    });
+}
+
+#[test]
+fn rmi_drops_layer_tars_no_other_layer_uses() {
+    let real = fixture("docker20/basic/docker-save.tar");
+    let mut store = loaded_store(&real);
+    let stored = |s: &Store<MemoryBackend>, d: &str| {
+        block_on(imagestore::storage::blobs::stat(s.backend(), &imagestore::Digest::parse(d).unwrap()))
+            .unwrap()
+            .is_some()
+    };
+    let inspect = store.inspect_image("local/edge:latest").unwrap();
+    let layers: Vec<String> =
+        inspect["RootFS"]["Layers"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().into()).collect();
+    assert!(layers.iter().all(|l| stored(&store, l)));
+    block_on(store.remove_image("local/edge:latest", false, false)).unwrap();
+    // The busybox base layer is shared with other images; edge's own top layer is not.
+    assert!(stored(&store, &layers[0]), "shared base layer kept");
+    assert!(!stored(&store, &layers[6]), "edge's own layer tar deleted");
+    assert_eq!(
+        store.docker().contents.len(),
+        store.docker().layers.records().map(|l| &l.diff_id).collect::<std::collections::BTreeSet<_>>().len()
+    );
+}

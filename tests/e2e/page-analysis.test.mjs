@@ -1,0 +1,64 @@
+// The analysis views in headless Chromium on the basic fixture: the efficiency badge and
+// wasted list of local/edge (dive: 12 bytes wasted, /etc/hello.txt and /app/built.txt), the
+// layer explorer with its markers and filters, the compare form, the store-wide file search
+// and the system df sizes (dockerd's LayersSize).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { withPage } from "./harness.mjs";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const STORE_TAR = `${ROOT}tests/fixtures/docker20/basic/image-store.tar`;
+const EDGE = "sha256:4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05";
+
+const page = (fn) => withPage(async (p, base) => {
+  await p.setViewportSize({ width: 1280, height: 800 });
+  await p.waitForSelector("body[data-ready=true]");
+  await p.setInputFiles("#file-input", STORE_TAR);
+  await p.waitForSelector("#import-report:not([hidden])");
+  await fn(p, base);
+}, { path: "/?sample=0" });
+
+test("inspect shows dive's efficiency, the wasted files, the layer explorer and compare", () =>
+  page(async (p) => {
+    await p.evaluate((id) => { location.hash = `#/image/${id}`; }, EDGE);
+    await p.waitForSelector("#efficiency-badge");
+    const badge = await p.textContent("#efficiency-badge");
+    assert.match(badge, /Efficiency 100\.00 %/);
+    assert.match(badge, /wasted 12B/);
+    const wasted = await p.$$eval("#wasted-table tbody tr", (trs) => trs.map((tr) => tr.cells[2].textContent));
+    assert.deepEqual(wasted, ["/etc/hello.txt", "/app/built.txt"]);
+    // The top layer (COPY blob.bin) adds /data/blob.bin.
+    await p.waitForSelector("#file-tree li");
+    assert.equal(await p.getAttribute('#file-tree li[data-path="/data/blob.bin"]', "data-change"), "added");
+    // The rm layer: two removals, shown with the R marker.
+    await p.selectOption("#layer-select", "4");
+    await p.waitForSelector('#file-tree li[data-path="/etc/hello.txt"]');
+    assert.equal(await p.getAttribute('#file-tree li[data-path="/etc/hello.txt"]', "data-change"), "removed");
+    await p.check("#only-changes");
+    const changed = await p.$$eval("#file-tree li", (lis) => lis.filter((li) => li.dataset.change).map((li) => li.dataset.path));
+    assert.deepEqual(changed.sort(), ["/app/built.txt", "/etc/hello.txt"]);
+    // Collapsing /etc hides what is below it (keyboard: the toggle is a button).
+    await p.focus('#file-tree li[data-path="/etc"] button');
+    await p.keyboard.press("Enter");
+    assert.equal(await p.$('#file-tree li[data-path="/etc/hello.txt"]'), null);
+    // Compare against demo: four shared layers.
+    await p.selectOption("#compare-with", { label: "local/demo:1.0" });
+    await p.click("#compare-run");
+    await p.waitForSelector("#compare-summary");
+    assert.match(await p.textContent("#compare-summary"), /^4 shared layers; this image has \d+ added, \d+ modified and 2 removed files/);
+  }));
+
+test("the store-wide search finds every layer that touched a file; sizes equal dockerd's", () =>
+  page(async (p) => {
+    await p.fill("#file-search", "built.txt");
+    await p.press("#file-search", "Enter");
+    await p.waitForSelector("#file-search-table");
+    const rows = await p.$$eval("#file-search-table tbody tr", (trs) => trs.map((tr) => [tr.cells[1].textContent, tr.cells[2].textContent]));
+    assert.ok(rows.some(([layer, change]) => layer === "4" && change === "added"), JSON.stringify(rows));
+    assert.ok(rows.some(([layer, change]) => layer === "5" && change === "removed"), JSON.stringify(rows));
+    await p.click("#show-sizes");
+    await p.waitForSelector("#sizes-table");
+    assert.match(await p.textContent("#layers-size"), /\(3048694 bytes\)/);
+    assert.equal(await p.$$eval("#sizes-table tbody tr", (trs) => trs.length), 7);
+  }));

@@ -1,0 +1,108 @@
+//! Layer contents through the JS-facing `Store` over IndexedDB (fake-indexeddb in Node, the
+//! real one in Chromium): `save` of an imported `docker save` is Docker 20.10's archive entry
+//! for entry, `import(save(x))` gives back the same images, `readFile` and `readLayer` stream
+//! the bytes Docker wrote.
+#![cfg(target_arch = "wasm32")]
+
+use imagestore::storage::fresh_id;
+use imagestore::wasm::{BackendKind, Store};
+use js_sys::{Array, Promise, Reflect, Uint8Array};
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+static SAVE: &[u8] = include_bytes!("fixtures/docker20/basic/docker-save.tar");
+
+async fn open(test: &str) -> Store {
+    Store::open_kind(format!("contents-{test}-{}", fresh_id()), BackendKind::IndexedDb).await.unwrap()
+}
+
+async fn value(p: Promise) -> JsValue {
+    JsFuture::from(p).await.unwrap_or_else(|e| panic!("rejected: {e:?}"))
+}
+
+async fn json(p: Promise) -> Value {
+    let v = value(p).await;
+    serde_json::from_str(&String::from(js_sys::JSON::stringify(&v).unwrap())).unwrap()
+}
+
+/// Reads a `ReadableStream<Uint8Array>` to its end.
+async fn read_stream(stream: JsValue) -> Vec<u8> {
+    let reader: web_sys::ReadableStreamDefaultReader =
+        stream.unchecked_into::<web_sys::ReadableStream>().get_reader().unchecked_into();
+    let mut out = Vec::new();
+    loop {
+        let r = JsFuture::from(reader.read()).await.unwrap();
+        if Reflect::get(&r, &"done".into()).unwrap().as_bool() == Some(true) {
+            return out;
+        }
+        out.extend(Uint8Array::new(&Reflect::get(&r, &"value".into()).unwrap()).to_vec());
+    }
+}
+
+/// (name, type flag, bytes) of every tar entry.
+fn entries(tar: &[u8]) -> Vec<(String, u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 512 <= tar.len() && tar[at..at + 512].iter().any(|b| *b != 0) {
+        let h = &tar[at..at + 512];
+        let name = String::from_utf8_lossy(&h[..100]).trim_end_matches('\0').to_string();
+        let size = usize::from_str_radix(String::from_utf8_lossy(&h[124..135]).trim_matches(['\0', ' ']), 8).unwrap();
+        out.push((name, h[156], tar[at + 512..at + 512 + size].to_vec()));
+        at += 512 + size.div_ceil(512) * 512;
+    }
+    out
+}
+
+fn names_in_manifest_order() -> Array {
+    let manifest = entries(SAVE).into_iter().find(|e| e.0 == "manifest.json").unwrap().2;
+    let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+    let names = Array::new();
+    for item in manifest.as_array().unwrap() {
+        for t in item["RepoTags"].as_array().unwrap() {
+            names.push(&JsValue::from_str(t.as_str().unwrap()));
+        }
+    }
+    names
+}
+
+#[wasm_bindgen_test]
+async fn save_is_docker_20_10s_archive_and_loads_back() {
+    let store = open("save").await;
+    value(store.import(Uint8Array::from(SAVE).into(), JsValue::UNDEFINED)).await;
+    let ours = read_stream(value(store.save(names_in_manifest_order().into(), JsValue::UNDEFINED)).await).await;
+    let (got, want) = (entries(&ours), entries(SAVE));
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!((&g.0, g.1), (&w.0, w.1));
+        assert!(g.2 == w.2, "bytes of {}", w.0);
+    }
+
+    let back = open("back").await;
+    value(back.import(Uint8Array::from(&ours[..]).into(), JsValue::UNDEFINED)).await;
+    let list = |v: Value| -> Vec<(Value, Value)> {
+        v.as_array().unwrap().iter().map(|i| (i["Id"].clone(), i["RepoTags"].clone())).collect()
+    };
+    let all = js_sys::JSON::parse(r#"{"all":true}"#).unwrap();
+    assert_eq!(list(json(back.list_images(all.clone())).await), list(json(store.list_images(all)).await));
+    for s in [store, back] {
+        s.close();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn read_file_and_layer_stream_the_bytes_docker_wrote() {
+    let store = open("read").await;
+    value(store.import(Uint8Array::from(SAVE).into(), JsValue::UNDEFINED)).await;
+    let layer_of = |v1: &str| entries(SAVE).into_iter().find(|e| e.0 == format!("{v1}/layer.tar")).unwrap().2;
+    let blob_layer = layer_of("f069f6672c86c2b5458c74fb658b5581d2a5df507d5842a1d5e82bba0ba2fef9");
+    let file = read_stream(value(store.read_file("local/edge".into(), "/data/blob.bin".into())).await).await;
+    let want = entries(&blob_layer).into_iter().find(|e| e.0 == "data/blob.bin").unwrap().2;
+    assert!(file == want, "data/blob.bin");
+    let layer = read_stream(value(store.read_layer("local/edge".into(), 6)).await).await;
+    assert!(layer == blob_layer, "layer 6");
+    let e = JsFuture::from(store.read_file("local/edge".into(), "/app/built.txt".into())).await.unwrap_err();
+    assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("not_found"));
+    store.close();
+}

@@ -1,0 +1,56 @@
+// Store-wide tools under the image list: a file search across every image and layer
+// (findFiles: a path, a basename or a glob) and the sizes `docker system df -v` shows
+// (systemDf: Size, SharedSize, UniqueSize per image, and LayersSize).
+import { $, h, replace } from "./dom.js";
+import { call, explain, has } from "./store.js";
+import { humanSize, shortId } from "./format.js";
+
+const SHOWN = 500;
+
+export function mountStoreTools() {
+  const list = $("#list-view");
+  if (!list || !has("findFiles") || $("#store-tools")) return;
+  const input = h("input", { id: "file-search", type: "search", placeholder: "/etc/passwd, passwd, **/*.pem", autocomplete: "off", spellcheck: "false", "aria-label": "File path, name or glob" });
+  const change = h("select", { id: "file-search-change", "aria-label": "Change" },
+    [["", "any change"], ["added", "added"], ["modified", "modified"], ["removed", "removed"]].map(([v, t]) => h("option", { value: v }, t)));
+  const results = h("div", { id: "file-search-results", "aria-live": "polite" });
+  const search = async (e) => {
+    e.preventDefault();
+    if (!input.value.trim()) return;
+    replace(results, h("p", { class: "muted" }, "Searching…"));
+    try {
+      const hits = await call("findFiles", "Searching files", input.value, change.value ? { change: change.value } : undefined);
+      replace(results, h("p", { class: "muted small" }, `${hits.length} matches${hits.length > SHOWN ? `, first ${SHOWN} shown` : ""}.`),
+        hits.length === 0 ? null : h("table", { class: "plain files", id: "file-search-table" },
+          h("thead", {}, h("tr", {}, ["IMAGE", "LAYER", "CHANGE", "SIZE", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", {}, hits.slice(0, SHOWN).map((f) => h("tr", {},
+            h("td", {}, h("a", { href: `#/image/${f.image}` }, f.repoTags[0] ?? shortId(f.image))),
+            h("td", { class: "num" }, String(f.layer + 1)), h("td", {}, f.change),
+            h("td", { class: "num" }, humanSize(f.size)), h("td", { class: "mono" }, f.path))))));
+    } catch (err) {
+      replace(results, h("p", { class: "error" }, explain(err, "Searching files").detail));
+    }
+  };
+  const sizes = h("div", { id: "sizes-result" });
+  const showSizes = async () => {
+    replace(sizes, h("p", { class: "muted" }, "Computing…"));
+    try {
+      const df = await call("systemDf", "Disk usage", undefined);
+      replace(sizes, h("p", { id: "layers-size" }, `Layers: ${humanSize(df.LayersSize)} (${df.LayersSize} bytes)`),
+        h("table", { class: "plain", id: "sizes-table" },
+          h("thead", {}, h("tr", {}, ["IMAGE", "SIZE", "SHARED", "UNIQUE", "CONTAINERS"].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", {}, df.Images.map((i) => h("tr", {},
+            h("td", {}, h("a", { href: `#/image/${i.Id}` }, i.RepoTags?.[0] ?? shortId(i.Id))),
+            h("td", { class: "num" }, humanSize(i.Size)), h("td", { class: "num" }, humanSize(i.SharedSize)),
+            h("td", { class: "num" }, humanSize(i.Size - i.SharedSize)), h("td", { class: "num" }, String(i.Containers)))))));
+    } catch (err) {
+      replace(sizes, h("p", { class: "error" }, explain(err, "Disk usage").detail));
+    }
+  };
+  list.append(h("section", { id: "store-tools", class: "panel", "aria-labelledby": "store-tools-title" },
+    h("h3", { id: "store-tools-title" }, "Files and sizes across the store"),
+    h("form", { role: "search", onsubmit: search }, input, " ", change, " ", h("button", { type: "submit", class: "button small" }, "Search")),
+    results,
+    h("p", {}, h("button", { type: "button", class: "button small", id: "show-sizes", onclick: showSizes }, "Disk usage (system df)")),
+    sizes));
+}

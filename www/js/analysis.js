@@ -1,0 +1,144 @@
+// The inspect view's analysis panel: dive's efficiency badge with the wasted files, a layer
+// explorer (the merged tree at a layer, with what that layer added, modified or removed,
+// "only changes" / "only wasted" filters and collapsible directories, rendered in chunks so
+// 50,000-file trees do not freeze the page), and a compare form against another image.
+// Everything comes from the package (layerChanges, efficiency, layerFiles, diffImages).
+import { h, replace } from "./dom.js";
+import { call, explain, has } from "./store.js";
+import { humanSize, shortId } from "./format.js";
+
+const CHUNK = 500;
+const MARK = { added: "A", modified: "M", removed: "R" };
+
+/** Fills `body` with the analysis of image `id`; `app` gives the other images for compare. */
+export async function renderAnalysis(app, body, id) {
+  if (!has("layerChanges") || !has("efficiency")) {
+    replace(body, h("p", { class: "muted" }, "Layer analysis is not in this build of the package."));
+    return;
+  }
+  try {
+    const [eff, layers] = await Promise.all([call("efficiency", "Efficiency", id), call("layerChanges", "Layer changes", id)]);
+    const explorer = h("div", { id: "layer-explorer" });
+    replace(body, badge(eff), wastedList(eff), layerPicker(layers, eff, explorer, id), explorer, compareForm(app, id));
+    if (layers.length > 0) await showLayer(explorer, id, layers, layers.length - 1, eff);
+  } catch (err) {
+    replace(body, h("p", { class: "error" }, explain(err, "Analysing the image").detail));
+  }
+}
+
+function badge(eff) {
+  const pct = (eff.efficiencyScore * 100).toFixed(2);
+  const failed = eff.rules.filter((r) => r.pass === false).map((r) => r.name);
+  return h("p", { class: "efficiency", id: "efficiency-badge", dataset: { pass: String(eff.pass) } },
+    h("strong", {}, `Efficiency ${pct} %`), ` · wasted ${humanSize(eff.inefficientBytes)} of ${humanSize(eff.sizeBytes)} · `,
+    eff.pass ? "dive CI: pass" : `dive CI: fail (${failed.join(", ")})`);
+}
+
+function wastedList(eff) {
+  if (eff.wasted.length === 0) return h("p", { class: "muted", id: "wasted-none" }, "No wasted files (no path is in more than one layer).");
+  return h("table", { class: "plain files", id: "wasted-table" },
+    h("thead", {}, h("tr", {}, ["COUNT", "WASTED", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, eff.wasted.map((w) => h("tr", {},
+      h("td", { class: "num" }, String(w.count)), h("td", { class: "num" }, humanSize(w.sizeBytes)), h("td", { class: "mono" }, w.path)))));
+}
+
+function layerPicker(layers, eff, explorer, id) {
+  const select = h("select", { id: "layer-select", "aria-label": "Layer" },
+    layers.map((l) => h("option", { value: String(l.index), selected: l.index === layers.length - 1 },
+      `${l.index + 1}: ${humanSize(l.sizeBytes)} · ${l.changes.length} changes · ${l.command.slice(0, 80)}`)));
+  select.addEventListener("change", () => showLayer(explorer, id, layers, Number(select.value), eff));
+  return h("p", {}, h("label", {}, "Layer ", select));
+}
+
+/** The merged tree at layer `index`, with that layer's changes marked (removals included). */
+async function showLayer(explorer, id, layers, index, eff) {
+  replace(explorer, h("p", { class: "muted" }, "Reading tar-split…"));
+  const files = await call("layerFiles", "Listing files", id, { layer: index, merged: true });
+  const changes = new Map(layers[index].changes.map((c) => [c.path, c]));
+  const wasted = new Set(eff.wasted.map((w) => w.path));
+  const rows = files.filter((f) => f.path !== "/").map((f) => ({ path: f.path, type: f.type, size: f.size, change: changes.get(f.path)?.change }));
+  for (const c of layers[index].changes) if (c.change === "removed") rows.push({ path: c.path, type: c.type, size: c.size, change: "removed" });
+  rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const state = { rows, wasted, collapsed: new Set(), onlyChanges: false, onlyWasted: false, shown: CHUNK };
+  const toggles = h("p", {},
+    h("label", { class: "toggle" }, h("input", { type: "checkbox", id: "only-changes", onchange: (e) => { state.onlyChanges = e.target.checked; draw(); } }), " only changes"), " ",
+    h("label", { class: "toggle" }, h("input", { type: "checkbox", id: "only-wasted", onchange: (e) => { state.onlyWasted = e.target.checked; draw(); } }), " only wasted"));
+  const info = h("p", { class: "muted small", id: "layer-info", "aria-live": "polite" });
+  const list = h("ul", { class: "file-tree mono", id: "file-tree" });
+  const more = h("button", { type: "button", class: "button small", id: "tree-more", onclick: () => { state.shown += CHUNK; draw(); } }, "Show more");
+  const draw = () => drawTree(state, list, info, more, draw);
+  replace(explorer, h("p", { class: "mono small" }, layers[index].command), toggles, info, list, more);
+  draw();
+}
+
+function visibleRows(state) {
+  const keep = (r) => (!state.onlyChanges || r.change) && (!state.onlyWasted || state.wasted.has(r.path));
+  const filtering = state.onlyChanges || state.onlyWasted;
+  // With a filter on, a directory stays when something below it is kept.
+  const keptDirs = new Set();
+  if (filtering) {
+    for (const r of state.rows) {
+      if (!keep(r)) continue;
+      for (let p = r.path; p.lastIndexOf("/") > 0; ) { p = p.slice(0, p.lastIndexOf("/")); keptDirs.add(p); }
+    }
+  }
+  const out = [];
+  let hiddenUnder = null;
+  for (const r of state.rows) {
+    if (hiddenUnder && r.path.startsWith(hiddenUnder)) continue;
+    hiddenUnder = null;
+    if (filtering && !keep(r) && !keptDirs.has(r.path)) continue;
+    out.push(r);
+    if (state.collapsed.has(r.path)) hiddenUnder = `${r.path}/`;
+  }
+  return out;
+}
+
+function drawTree(state, list, info, more, redraw) {
+  const rows = visibleRows(state);
+  const counts = { added: 0, modified: 0, removed: 0 };
+  for (const r of state.rows) if (r.change) counts[r.change]++;
+  info.textContent = `${state.rows.length} paths; this layer: ${counts.added} added, ${counts.modified} modified, ${counts.removed} removed; ${Math.min(rows.length, state.shown)} of ${rows.length} shown.`;
+  const items = rows.slice(0, state.shown).map((r) => {
+    const depth = r.path.split("/").length - 2;
+    const name = r.path.slice(r.path.lastIndexOf("/") + 1);
+    const dir = r.type === "dir";
+    const label = [MARK[r.change] ?? " ", " ", name, dir ? "/" : "", r.type === "file" ? `  ${humanSize(r.size)}` : ""].join("");
+    const li = h("li", { class: r.change ? `change-${r.change}` : null, style: `padding-left:${depth * 1.2}em`, dataset: { path: r.path, change: r.change ?? "" } });
+    if (dir) {
+      const open = !state.collapsed.has(r.path);
+      li.append(h("button", { type: "button", class: "tree-toggle", "aria-expanded": String(open), onclick: () => {
+        if (open) state.collapsed.add(r.path); else state.collapsed.delete(r.path);
+        redraw();
+      } }, `${open ? "▾" : "▸"} ${label}`));
+    } else {
+      li.append(label);
+    }
+    return li;
+  });
+  replace(list, items);
+  more.hidden = rows.length <= state.shown;
+}
+
+function compareForm(app, id) {
+  const others = (app.allImages ?? []).filter((i) => i.Id !== id);
+  if (!has("diffImages") || others.length === 0) return null;
+  const select = h("select", { id: "compare-with", "aria-label": "Compare with" },
+    others.map((i) => h("option", { value: i.Id }, `${(i.RepoTags ?? []).find((t) => t !== "<none>:<none>") ?? shortId(i.Id)}`)));
+  const out = h("div", { id: "compare-result", "aria-live": "polite" });
+  const run = async () => {
+    replace(out, h("p", { class: "muted" }, "Comparing…"));
+    try {
+      const d = await call("diffImages", "Comparing images", select.value, id);
+      replace(out,
+        h("p", { id: "compare-summary" }, `${d.sharedLayers.length} shared layers; this image has ${d.added.length} added, ${d.modified.length} modified and ${d.removed.length} removed files against it.`),
+        ["added", "modified", "removed"].map((k) => d[k].length === 0 ? null : h("details", {},
+          h("summary", {}, `${k} (${d[k].length})`),
+          h("ul", { class: "mono small" }, d[k].slice(0, CHUNK).map((f) => h("li", {}, `${f.path} ${f.sizeDelta >= 0 ? "+" : ""}${f.sizeDelta}`))))));
+    } catch (err) {
+      replace(out, h("p", { class: "error" }, explain(err, "Comparing images").detail));
+    }
+  };
+  return h("div", { class: "compare" }, h("h4", {}, "Compare"),
+    h("p", {}, h("label", {}, "Against ", select), " ", h("button", { type: "button", class: "button small", id: "compare-run", onclick: run }, "Compare")), out);
+}
