@@ -160,6 +160,14 @@ class FsAdapter {
       } else if (op.op === "requireAbsent") {
         const present = meta.has(op.key) ? meta.get(op.key) !== null : this.db.getSync(op.key) !== undefined;
         if (present) throw storeError("already_exists", `record ${JSON.stringify(op.key)} already exists`);
+      } else if (op.op === "requireValue") {
+        // The compare-and-set guard of the core's generation record (src/storage/generation.rs).
+        const current = meta.has(op.key) ? meta.get(op.key) : (this.db.getSync(op.key) ?? null);
+        const want = op.value ?? null;
+        const same = current === null ? want === null : want !== null && Buffer.from(current).equals(Buffer.from(want));
+        if (!same) {
+          throw storeError("failed_precondition", `record ${JSON.stringify(op.key)} changed since it was read (another store wrote meanwhile)`);
+        }
       } else {
         throw storeError("invalid_argument", `fs storage: unknown operation ${JSON.stringify(op.op)}`);
       }

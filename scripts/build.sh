@@ -4,7 +4,10 @@
 #              JS from node/ (entries that add the fs backend, the `imagestore` command, serve)
 #   pkg/web/   wasm-bindgen --target web + an ESM entry that initialises itself (top-level await)
 #   pkg/package.json, README.md, LICENSE from scripts/pkg-template/ (version from Cargo.toml)
-# then prints the wasm size, raw and gzipped.
+# then prints the wasm size, raw and gzipped. When pkg/ was already made from the same wasm and
+# the same template (a stamp in cargo's target dir says so), it is left as it is: the slow steps
+# (wasm-bindgen, wasm-opt) run only when something changed, so `make serve` after `make build`
+# starts at once.
 . "$(dirname "$0")/lib.sh"
 
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
@@ -15,6 +18,25 @@ WASM_OPT="$ROOT/node_modules/.bin/wasm-opt"   # npm's binaryen; Debian's breaks 
 
 say "build: cargo build --release --target wasm32-unknown-unknown"
 cargo build --quiet --release --target wasm32-unknown-unknown --lib
+
+print_size() {
+    local wasm="$PKG/web/imagestore_bg.wasm" raw gz
+    raw=$(wc -c <"$wasm")
+    gz=$(gzip -9 -c "$wasm" | wc -c)
+    printf 'wasm size: %d bytes raw, %d bytes gzipped (%s)\n' "$raw" "$gz" "${wasm#"$ROOT"/}"
+}
+
+# What pkg/ is made from: the wasm, the template, node/, the bindgen version and the crate version.
+STAMP="$TARGET_DIR/imagestore-pkg.stamp"
+inputs="$( { sha256sum "$WASM"; find "$TEMPLATE" "$ROOT/node" -type f -print0 | sort -z | xargs -0 sha256sum;
+             wasm-bindgen --version; crate_version; } | sha256sum | cut -d' ' -f1)"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$inputs" ] && [ -f "$PKG/package.json" ] &&
+   [ -f "$PKG/web/imagestore_bg.wasm" ] && [ -f "$PKG/node/imagestore_bg.wasm" ]; then
+    say "build: pkg/ is up to date (same wasm and template)"
+    print_size
+    exit 0
+fi
+rm -f "$STAMP"
 
 rm -rf "$PKG"
 mkdir -p "$PKG"
@@ -38,7 +60,5 @@ VERSION="$(crate_version)" node -e '
     fs.writeFileSync(process.argv[2], JSON.stringify(pkg, null, 2) + "\n");
 ' "$TEMPLATE/package.json" "$PKG/package.json"
 
-wasm="$PKG/web/imagestore_bg.wasm"
-raw=$(wc -c <"$wasm")
-gz=$(gzip -9 -c "$wasm" | wc -c)
-printf 'wasm size: %d bytes raw, %d bytes gzipped (%s)\n' "$raw" "$gz" "${wasm#"$ROOT"/}"
+printf '%s\n' "$inputs" >"$STAMP"
+print_size

@@ -242,6 +242,20 @@ impl DigestSet {
 
 /// ChainID of a list of DiffIDs (OCI image-spec identity): the first DiffID, then
 /// `sha256("<chain> <diff>")` for each next one. `None` for an empty list.
+/// The chain IDs of every prefix of `diff_ids` (`[0..=0]`, `[0..=1]`, …), each from the one
+/// before: linear, where calling [`chain_id`] per prefix is quadratic in the layer count.
+pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
+    let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
+    for d in diff_ids {
+        let next = match out.last() {
+            None => d.clone(),
+            Some(chain) => Digest::sha256_of(format!("{chain} {d}").as_bytes()),
+        };
+        out.push(next);
+    }
+    out
+}
+
 pub fn chain_id(diff_ids: &[Digest]) -> Option<Digest> {
     let mut it = diff_ids.iter();
     let mut chain = it.next()?.clone();
@@ -254,6 +268,17 @@ pub fn chain_id(diff_ids: &[Digest]) -> Option<Digest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_ids_are_the_chain_id_of_each_prefix() {
+        let ds: Vec<Digest> = (0..5).map(|i| Digest::sha256_of(format!("layer {i}").as_bytes())).collect();
+        let all = chain_ids(&ds);
+        assert_eq!(all.len(), 5);
+        for n in 1..=5 {
+            assert_eq!(Some(all[n - 1].clone()), chain_id(&ds[..n]));
+        }
+        assert!(chain_ids(&[]).is_empty());
+    }
 
     const A: &str = "sha256:4a83ccda15950e8f72620fb409c3ded7366e35b4d0e525499a968efef9ee2a6a";
 

@@ -17,7 +17,12 @@ pub enum ErrorCode {
     UnsupportedFormat,
     Aborted,
     QuotaExceeded,
+    /// A limit of this package was reached (the memory backend is full, an upload inflates
+    /// beyond its limits); the store is unchanged.
+    ResourceExhausted,
     Unavailable,
+    /// A bug: an internal error (a caught panic) that should never happen.
+    Internal,
 }
 
 impl ErrorCode {
@@ -34,7 +39,9 @@ impl ErrorCode {
             ErrorCode::UnsupportedFormat => "unsupported_format",
             ErrorCode::Aborted => "aborted",
             ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::ResourceExhausted => "resource_exhausted",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
         }
     }
 
@@ -106,6 +113,9 @@ impl Error {
     }
     pub fn unavailable(m: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unavailable, m)
+    }
+    pub fn exhausted(m: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceExhausted, m)
     }
 
     /// Prefixes the message with where the error happened (an entry name, a digest).

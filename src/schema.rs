@@ -5,6 +5,10 @@
 //! # Keys in `Space::Meta`
 //!
 //! ```text
+//! store/generation                               an opaque token that every metadata commit changes
+//!                                                (crate::storage::generation): how a commit proves
+//!                                                it decided on current data, across tabs
+//!
 //! blob/<digest>                                  BlobRecord JSON {size, chunks, chunk_size}
 //!                                                (crate::storage::blobs); the bytes are in
 //!                                                Space::Chunks under <chunks>/<index>. Shared by
@@ -41,6 +45,9 @@
 //! bucket on first write).
 
 use crate::digest::Digest;
+
+/// The store's generation record (see [`crate::storage::generation`]).
+pub const GENERATION: &str = "store/generation";
 
 /// Every blob record starts with this.
 pub const BLOBS: &str = "blob/";

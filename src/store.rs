@@ -6,6 +6,15 @@
 //! Every mutation of the Docker view is one `Backend::commit`; the in-memory state changes only
 //! after that commit succeeded (mutations run on a copy that replaces the current state on
 //! success). The record layout is [`crate::schema`].
+//!
+//! # Other writers (tabs, windows, workers, other `Store` objects on the same database)
+//!
+//! The in-memory state is a cache of the records at one [`generation`]. Every mutation is
+//! decided on that state and committed with a guard on that generation; if anyone committed in
+//! between, the commit fails as a whole, the state is reloaded from storage and the mutation is
+//! decided again (so `rmi` of one tag of an image another tab just tagged only untags, as one
+//! dockerd would). The same holds for imports (Docker and containerd) and GC. Reads call
+//! [`Store::sync`] first to see other writers' changes.
 
 use crate::containerd::{Containerd, GcResult};
 use crate::digest::Digest;
@@ -16,6 +25,7 @@ use crate::docker::model::{DockerImport, Skipped};
 use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
 use crate::import::{CancelCheck, Finished, ImportOptions, ImportReport, Imported, Importer};
+use crate::storage::generation::{self, Committed, Generation};
 use crate::storage::{blobs, Backend};
 use futures::{Stream, StreamExt};
 use serde_json::Value;
@@ -30,10 +40,34 @@ pub struct Store<B: Backend> {
     /// The containerd view: it keeps no state but its open-ingest locks, and reads its records
     /// from the backend on every call.
     containerd: Containerd<B>,
-    /// What [`Store::open`] could not restore, with the reason.
+    /// The generation `docker` was loaded at or last committed.
+    generation: Generation,
+    /// What [`Store::open`] (or the last reload) could not restore, with the reason.
     restore_skipped: Vec<Skipped>,
     /// Parsed tar-splits and change sets for the analyses (`crate::store_analysis`).
     analysis: crate::store_analysis::AnalysisCache,
+}
+
+/// Reads the Docker view between two reads of the generation: if another writer committed in
+/// between, the reads may mix two states, so they are done again. Config summary shards that
+/// did not match are rewritten (a cache refresh, guarded like any commit; a failure to write
+/// them does not fail the load).
+async fn load_consistent<B: Backend>(b: &B) -> Result<(DockerState, Vec<Skipped>, Generation)> {
+    for _ in 0..generation::MAX_ATTEMPTS {
+        let before = generation::read(b).await?;
+        let loaded = DockerState::load(b).await?;
+        if generation::read(b).await? != before {
+            continue;
+        }
+        let mut at = before;
+        if !loaded.summary_repairs.is_empty() {
+            if let Ok(Committed::At(g)) = generation::commit_at(b, &at, loaded.summary_repairs).await {
+                at = Some(g);
+            }
+        }
+        return Ok((loaded.state, loaded.skipped, at));
+    }
+    Err(generation::too_busy("loading the Docker image store"))
 }
 
 impl<B: Backend + Clone> Store<B> {
@@ -41,18 +75,9 @@ impl<B: Backend + Clone> Store<B> {
     /// summary shards that did not match (missing, stale or corrupt) are rewritten; that write
     /// is only a cache refresh, so its failure does not fail the open.
     pub async fn open(backend: B) -> Result<Self> {
-        let loaded = DockerState::load(&backend).await?;
-        if !loaded.summary_repairs.is_empty() {
-            let _ = backend.commit(loaded.summary_repairs).await;
-        }
+        let (docker, restore_skipped, generation) = load_consistent(&backend).await?;
         let containerd = Containerd::new(backend.clone());
-        Ok(Store {
-            backend,
-            docker: loaded.state,
-            containerd,
-            restore_skipped: loaded.skipped,
-            analysis: Default::default(),
-        })
+        Ok(Store { backend, docker, containerd, generation, restore_skipped, analysis: Default::default() })
     }
 }
 
@@ -80,24 +105,69 @@ impl<B: Backend> Store<B> {
         &self.restore_skipped
     }
 
-    /// Runs one mutation of the Docker stores: `change` works on a copy of the state and
-    /// fills a [`Tx`]; the Tx is committed atomically, and only then does the copy become the
-    /// current state. If `change` or the commit fails, nothing changed.
-    pub async fn commit_docker<R>(&mut self, change: impl FnOnce(&mut DockerState, &mut Tx) -> Result<R>) -> Result<R> {
-        let mut next = self.docker.clone();
-        let mut tx = Tx::new();
-        let out = change(&mut next, &mut tx)?;
-        // Layer tars no remaining layer uses go with the last layer of their DiffID.
-        next.contents.drop_unused(&mut tx, &next.layers);
-        let summary = next.summary_ops(&tx.images_changed);
-        tx.ops.extend(summary);
-        self.commit_tx(tx).await?;
-        self.docker = next;
-        Ok(out)
+    /// Reloads the state if anyone committed since it was loaded (another tab, another `Store`
+    /// object, this store's containerd view). Returns whether it reloaded.
+    pub async fn sync(&mut self) -> Result<bool> {
+        if generation::read(&self.backend).await? == self.generation {
+            return Ok(false);
+        }
+        self.reload().await?;
+        Ok(true)
     }
 
-    async fn commit_tx(&self, tx: Tx) -> Result<()> {
+    async fn reload(&mut self) -> Result<()> {
+        let (docker, skipped, generation) = load_consistent(&self.backend).await?;
+        (self.docker, self.restore_skipped, self.generation) = (docker, skipped, generation);
+        Ok(())
+    }
+
+    /// The generation the in-memory state reflects.
+    pub fn generation(&self) -> &Generation {
+        &self.generation
+    }
+
+    /// Runs one mutation of the Docker stores: `change` works on a copy of the state and
+    /// fills a [`Tx`]; the Tx is committed atomically, and only then does the copy become the
+    /// current state. If `change` or the commit fails, nothing changed. If another writer
+    /// committed since the state was loaded, the state is reloaded and `change` runs again on
+    /// the current data.
+    pub async fn commit_docker<R>(
+        &mut self,
+        mut change: impl FnMut(&mut DockerState, &mut Tx) -> Result<R>,
+    ) -> Result<R> {
+        self.sync().await?;
+        for _ in 0..generation::MAX_ATTEMPTS {
+            let mut next = self.docker.clone();
+            let mut tx = Tx::new();
+            let out = change(&mut next, &mut tx)?;
+            // Layer tars no remaining layer uses go with the last layer of their DiffID.
+            next.contents.drop_unused(&mut tx, &next.layers);
+            let summary = next.summary_ops(&tx.images_changed);
+            tx.ops.extend(summary);
+            match self.commit_tx(tx).await? {
+                Committed::At(g) => {
+                    self.generation = Some(g);
+                    self.docker = next;
+                    return Ok(out);
+                }
+                Committed::Stale => self.reload().await?,
+            }
+        }
+        Err(generation::too_busy("changing the Docker image store"))
+    }
+
+    /// Runs `change` as [`Store::commit_docker`] would, on a copy of the state, and returns its
+    /// answer without committing anything: what an operation would do (`removeImage`'s
+    /// `dryRun`). The copy-on-write state makes the copy cheap.
+    pub fn preview_docker<R>(&self, change: impl FnOnce(&mut DockerState, &mut Tx) -> Result<R>) -> Result<R> {
+        change(&mut self.docker.clone(), &mut Tx::new())
+    }
+
+    /// Commits `tx` if the store is still at the state's generation. Blobs stored meanwhile
+    /// (another tab, a containerd namespace) are kept and this copy discarded.
+    async fn commit_tx(&self, tx: Tx) -> Result<Committed> {
         let mut ops = tx.ops;
+        let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
         for d in &tx.dead_blobs {
             if self.containerd_uses(d).await? {
                 continue;
@@ -107,9 +177,13 @@ impl<B: Backend> Store<B> {
             }
         }
         if ops.is_empty() {
-            return Ok(());
+            return Ok(Committed::At(self.generation.clone().unwrap_or_default()));
         }
-        self.backend.commit(ops).await
+        let committed = generation::commit_at(&self.backend, &self.generation, ops).await?;
+        if matches!(committed, Committed::At(_)) {
+            blobs::discard_all(&self.backend, &duplicates).await;
+        }
+        Ok(committed)
     }
 
     // ---- blobs shared by the two views -------------------------------------------------------
@@ -142,7 +216,11 @@ impl<B: Backend> Store<B> {
         let staged = blobs::stage_bytes(&self.backend, config).await?;
         let parsed = Rc::new(parsed);
         let set = staged.set.clone();
-        let result = self.commit_docker(|d, tx| d.images.create(tx, &mut d.layers, parsed, top, staged.ops)).await;
+        // If the config is stored by now (another tab, a containerd namespace), the commit keeps
+        // the stored blob and discards this copy (see `commit_tx`).
+        let result = self
+            .commit_docker(|d, tx| d.images.create(tx, &mut d.layers, parsed.clone(), top.clone(), staged.ops.clone()))
+            .await;
         if result.is_err() {
             blobs::discard(&self.backend, &set).await?;
         }
@@ -162,7 +240,7 @@ impl<B: Backend> Store<B> {
             .chain(import.layer_blobs.iter().map(|(_, b)| &b.set))
             .cloned()
             .collect();
-        let result = self.merge_docker_import(import).await;
+        let result = self.merge_docker_import(&import).await;
         if result.is_err() {
             // The original error is what matters; chunk sets a failed discard leaves behind
             // are orphans that `blobs::sweep_orphans` collects later.
@@ -173,18 +251,39 @@ impl<B: Backend> Store<B> {
         result
     }
 
-    async fn merge_docker_import(&mut self, import: DockerImport) -> Result<DockerImportOutcome> {
-        let plan = crate::docker::state::merge_import(&self.backend, &self.docker, import).await?;
-        if !plan.ops.is_empty() {
-            self.backend.commit(plan.ops).await?;
+    /// Merges an import into the current data: planned on the state at its generation and
+    /// committed with a guard on it, planned again if another writer got in between.
+    async fn merge_docker_import(&mut self, import: &DockerImport) -> Result<DockerImportOutcome> {
+        self.sync().await?;
+        for _ in 0..generation::MAX_ATTEMPTS {
+            let mut plan = crate::docker::state::merge_import(&self.backend, &self.docker, import.clone()).await?;
+            let mut ops = std::mem::take(&mut plan.ops);
+            // Configs may be stored already as containerd content: kept, this copy discarded.
+            let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
+            plan.outcome.blobs -= duplicates.len();
+            if ops.is_empty() {
+                // Nothing to write, if the data planned on is still current.
+                if generation::read(&self.backend).await? != self.generation {
+                    self.reload().await?;
+                    continue;
+                }
+            } else {
+                match generation::commit_at(&self.backend, &self.generation, ops).await? {
+                    Committed::At(g) => self.generation = Some(g),
+                    Committed::Stale => {
+                        self.reload().await?;
+                        continue;
+                    }
+                }
+            }
+            // Committed: from here on nothing may fail. A failed discard of an unused chunk set
+            // leaves an orphan for `blobs::sweep_orphans`.
+            blobs::discard_all(&self.backend, &plan.unused_sets).await;
+            blobs::discard_all(&self.backend, &duplicates).await;
+            self.docker = plan.next;
+            return Ok(plan.outcome);
         }
-        // Committed: from here on nothing may fail. A failed discard of an unused chunk set
-        // leaves an orphan for `blobs::sweep_orphans`.
-        for set in &plan.unused_sets {
-            let _ = blobs::discard(&self.backend, set).await;
-        }
-        self.docker = plan.next;
-        Ok(plan.outcome)
+        Err(generation::too_busy("importing"))
     }
 }
 
@@ -221,10 +320,25 @@ impl<B: Backend> Store<B> {
         let items = self.commit_docker(|d, tx| engine::remove_image(d, tx, name_or_id, force, noprune)).await?;
         Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
     }
+    /// What `remove_image` would answer, worked out on a copy of the state: nothing is committed.
+    pub fn remove_image_dry_run(&self, name_or_id: &str, force: bool, noprune: bool) -> Result<Value> {
+        let items = self.preview_docker(|d, tx| engine::remove_image(d, tx, name_or_id, force, noprune))?;
+        Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
+    }
+    /// What `tag_image` would do, on a copy of the state: the new tag as `RepoTags` will show
+    /// it (`busybox:latest`), or the error dockerd gives for the image, the repository name or
+    /// the tag. Nothing is committed.
+    pub fn tag_image_dry_run(&self, name_or_id: &str, repo: &str, tag: &str) -> Result<String> {
+        let now = crate::storage::now().to_rfc3339_nano();
+        let familiar = self.preview_docker(|d, tx| engine::tag_image(d, tx, name_or_id, repo, tag, now))?;
+        Ok(crate::formats::reference::Reference::parse_normalized_named(&familiar)?
+            .with_default_tag()
+            .familiar_string())
+    }
     /// `POST /images/{name}/tag?repo=&tag=`; returns the new tag's familiar form.
     pub async fn tag_image(&mut self, name_or_id: &str, repo: &str, tag: &str) -> Result<String> {
         let now = crate::storage::now().to_rfc3339_nano();
-        self.commit_docker(|d, tx| engine::tag_image(d, tx, name_or_id, repo, tag, now)).await
+        self.commit_docker(|d, tx| engine::tag_image(d, tx, name_or_id, repo, tag, now.clone())).await
     }
     /// The files of one layer of an image, or the merged filesystem at that layer (see
     /// [`layer_files::layer_files`]).
@@ -240,9 +354,16 @@ impl<B: Backend> Store<B> {
 
 impl<B: Backend + Clone> Store<B> {
     /// containerd's garbage collection over every namespace, with the blobs the Docker view
-    /// uses as extra roots.
-    pub async fn gc(&self) -> Result<GcResult> {
-        self.containerd.gc(&self.docker_blobs()).await
+    /// uses as extra roots: decided on the current data of both views, again if another writer
+    /// committed meanwhile (else a blob another tab just imported could be swept).
+    pub async fn gc(&mut self) -> Result<GcResult> {
+        for _ in 0..generation::MAX_ATTEMPTS {
+            self.sync().await?;
+            if let Some(result) = self.containerd.gc_at(&self.docker_blobs(), &self.generation).await? {
+                return Ok(result);
+            }
+        }
+        Err(generation::too_busy("garbage collection"))
     }
 }
 
@@ -271,10 +392,8 @@ impl<B: Backend> Store<B> {
             }
             Imported::Containerd { import, .. } => {
                 // containerd's records are read from storage on every call: one commit is all.
-                if let Err(e) = self.backend.commit(import.ops).await {
-                    for set in &import.kept_sets {
-                        let _ = blobs::discard(&self.backend, set).await;
-                    }
+                if let Err(e) = self.commit_containerd_import(&import).await {
+                    blobs::discard_all(&self.backend, &import.kept_sets).await;
                     return Err(e);
                 }
                 return Ok(report);
@@ -286,6 +405,32 @@ impl<B: Backend> Store<B> {
         report.blobs = outcome.blobs;
         report.skipped.extend(outcome.skipped);
         Ok(report)
+    }
+}
+
+impl<B: Backend> Store<B> {
+    /// Commits a containerd import. Its blobs are published only if nobody stored them since
+    /// the import looked (four imports of the same archive at once publish each blob once; the
+    /// other copies are discarded), decided at the generation the commit is guarded on.
+    async fn commit_containerd_import(&mut self, import: &crate::import::ContainerdImport) -> Result<()> {
+        for _ in 0..generation::MAX_ATTEMPTS {
+            let at = generation::read(&self.backend).await?;
+            let mut ops = import.ops.clone();
+            let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
+            match generation::commit_at(&self.backend, &at, ops).await? {
+                Committed::At(g) => {
+                    // The Docker state is still current if it was before: this commit wrote
+                    // only containerd records and blobs.
+                    if at == self.generation {
+                        self.generation = Some(g);
+                    }
+                    blobs::discard_all(&self.backend, &duplicates).await;
+                    return Ok(());
+                }
+                Committed::Stale => continue,
+            }
+        }
+        Err(generation::too_busy("importing into containerd"))
     }
 }
 

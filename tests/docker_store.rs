@@ -180,6 +180,59 @@ fn deletes_replay_dockerd_and_leave_what_it_left() {
 }
 
 #[test]
+fn rmi_dry_run_answers_as_rmi_and_changes_nothing() {
+    let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
+    let before = snapshot(&store);
+    let keys = |s: &Store<MemoryBackend>| {
+        block_on(imagestore::storage::Backend::keys(s.backend(), imagestore::storage::Space::Meta, "")).unwrap()
+    };
+    let records = keys(&store);
+    block_on(async {
+        // The same sequence as the dockerd replay: each dry run first, then the real rmi.
+        for r in ["local/edge:latest", "127.0.0.1:5000/team/edge:v2", "local/dangle:1"] {
+            let preview = store.remove_image_dry_run(r, false, false).unwrap();
+            assert_eq!(store.remove_image_dry_run(r, false, false).unwrap(), preview, "{r}: a dry run changes nothing");
+            assert_eq!(store.remove_image(r, false, false).await.unwrap(), preview, "{r}");
+        }
+    });
+    let fresh = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
+    // dockerd's answer, layers included, for the second one.
+    let v2 = {
+        let mut s = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
+        block_on(s.remove_image("local/edge:latest", false, false)).unwrap();
+        s.remove_image_dry_run("127.0.0.1:5000/team/edge:v2", false, false).unwrap()
+    };
+    assert_eq!(v2, read_json(&format!("{FIX}/docker20/basic/expected/api/delete-edge-v2.json")));
+    // Conflicts come back as the same errors, and nothing changed.
+    let e = fresh.remove_image_dry_run("3902a31b521c", false, false).unwrap_err();
+    assert_eq!(
+        e.message,
+        "conflict: unable to delete 3902a31b521c (cannot be forced) - image has dependent child images"
+    );
+    let e = fresh.remove_image_dry_run("4afb125595bd", false, false).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Conflict);
+    assert_eq!(fresh.remove_image_dry_run("nope:1", false, false).unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(snapshot(&fresh), before);
+    assert_eq!(keys(&fresh), records);
+}
+
+#[test]
+fn tag_dry_run_validates_like_tag_and_changes_nothing() {
+    let store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
+    let before = snapshot(&store);
+    assert_eq!(store.tag_image_dry_run("local/base:1", "docker.io/library/busybox", "").unwrap(), "busybox:latest");
+    assert_eq!(store.tag_image_dry_run("local/base:1", "local/app", "v1").unwrap(), "local/app:v1");
+    let e = store.tag_image_dry_run("local/base:1", "Local/App", "").unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidArgument);
+    assert!(e.message.ends_with("invalid reference format: repository name must be lowercase"), "{}", e.message);
+    let e = store.tag_image_dry_run("local/base:1", "ok", "bad tag").unwrap_err();
+    assert_eq!(e.message, "invalid tag \"bad tag\": invalid tag format");
+    assert_eq!(store.tag_image_dry_run("nope:1", "ok", "").unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(snapshot(&store), before);
+    assert!(store.inspect_image("local/app:v1").is_err(), "a dry run adds no tag");
+}
+
+#[test]
 fn rmi_conflicts_and_noprune() {
     let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
     block_on(async {
@@ -272,7 +325,10 @@ fn import_through_the_facade_counts_what_it_committed_and_reopens() {
     let progress = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let seen = progress.clone();
     let options = imagestore::import::ImportOptions {
-        on_progress: Some(Box::new(move |p| seen.borrow_mut().push(p.clone()))),
+        on_progress: Some(Box::new(move |p| {
+            seen.borrow_mut().push(p.clone());
+            Ok(())
+        })),
         ..Default::default()
     };
     let report = block_on(store.import(chunked(&bytes, 4093), options)).unwrap();

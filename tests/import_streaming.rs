@@ -41,7 +41,10 @@ fn recording_options(log: &Rc<RefCell<Vec<Progress>>>) -> ImportOptions {
     let log = log.clone();
     ImportOptions {
         bytes_total: None,
-        on_progress: Some(Box::new(move |p: &Progress| log.borrow_mut().push(p.clone()))),
+        on_progress: Some(Box::new(move |p: &Progress| {
+            log.borrow_mut().push(p.clone());
+            Ok(())
+        })),
         is_cancelled: None,
         ..Default::default()
     }

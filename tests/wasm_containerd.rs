@@ -15,6 +15,7 @@ use wasm_bindgen_test::*;
 const ROOT: &[u8] = include_bytes!("fixtures/docker20/basic/containerd-root.tar");
 const OCI: &[u8] = include_bytes!("fixtures/docker20/basic/oci-archive.tar");
 const CTR_DEFAULT: &str = include_str!("fixtures/docker20/basic/expected/ctr-images-default.txt");
+const CTR_CONTENT_DEFAULT: &str = include_str!("fixtures/docker20/basic/expected/ctr-content-default.txt");
 const CTR_TEAM: &str = include_str!("fixtures/docker20/basic/expected/ctr-images-team.txt");
 
 async fn open(test: &str) -> Store {
@@ -97,12 +98,25 @@ async fn containerd_root_lists_like_ctr() {
     let content = default.content();
     let infos = call(content.list(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(infos.as_array().unwrap().len(), 19);
+    // `ctr content ls` rows: DIGEST and SIZE cells as ctr printed them (tab-separated).
+    let table = call(content.table(JsValue::UNDEFINED)).await.unwrap();
+    let cells: Vec<(String, String)> =
+        table.as_array().unwrap().iter().map(|r| (r["digest"].to_string(), r["size"].to_string())).collect();
+    let ctr: Vec<(String, String)> = CTR_CONTENT_DEFAULT
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').filter(|c| !c.is_empty()).collect();
+            (json!(c[0]).to_string(), json!(c[1]).to_string())
+        })
+        .collect();
+    assert_eq!(cells, ctr);
     // The writer is a JS object: drive it as JS would.
     let w = JsFuture::from(content.writer("scratch".into(), JsValue::UNDEFINED)).await.unwrap();
     call(method(&w, "write", &[Uint8Array::from(&b"hello"[..]).into()])).await.unwrap();
     let info = call(method(&w, "commit", &[JsValue::from(5.0)])).await.unwrap();
     let digest = info["digest"].as_str().unwrap().to_string();
-    let read = JsFuture::from(content.read(digest.clone(), Some(1.0), Some(3.0))).await.unwrap();
+    let read = JsFuture::from(content.read(digest.clone().into(), 1.0.into(), 3.0.into())).await.unwrap();
     assert_eq!(Uint8Array::new(&read).to_vec(), b"ell");
     let gc = call(store.gc()).await.unwrap();
     assert_eq!(gc["deletedBlobs"], json!([digest]));

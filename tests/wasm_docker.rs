@@ -106,13 +106,13 @@ impl EngineApi for Store {
         rejection(call(Store::list_images(self, options.map_or(JsValue::UNDEFINED, js))).await)
     }
     async fn inspect_image(&self, name: &str) -> Result<Value, Rejection> {
-        rejection(call(Store::inspect_image(self, name.to_string())).await)
+        rejection(call(Store::inspect_image(self, name.into())).await)
     }
     async fn image_history(&self, name: &str) -> Result<Value, Rejection> {
-        rejection(call(Store::image_history(self, name.to_string())).await)
+        rejection(call(Store::image_history(self, name.into())).await)
     }
     async fn search(&self, partial: &str) -> Result<Value, Rejection> {
-        rejection(call(Store::search(self, partial.to_string())).await)
+        rejection(call(Store::search(self, partial.into())).await)
     }
 }
 
@@ -226,7 +226,7 @@ async fn import_and_check(fixture: &Fixture) -> usize {
     let again = open(&name).await;
     assert_eq!(list(&again, r#"{"all":true}"#).await, all_before, "{}: after reopen", fixture.name);
     again.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
     n
 }
 
@@ -281,7 +281,7 @@ async fn basic_answers_match_dockerd_and_survive_reopen() {
     );
     assert_eq!(list(&again, r#"{"all":true}"#).await, all_before);
     again.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -313,6 +313,11 @@ async fn delete_replay_matches_dockerd_and_the_store_it_left() {
     import(&store, bytes(BASIC.tar), JsValue::UNDEFINED).await;
     let untag = ok("rmi edge", store.remove_image("local/edge:latest".into(), JsValue::UNDEFINED)).await;
     assert_eq!(untag, json!([{ "Untagged": "local/edge:latest" }]));
+    // A dry run gives the answer, layers included, and leaves the image where it was.
+    let dry = r#"{"dryRun":true}"#;
+    let preview = ok("rmi v2 dry", store.remove_image("127.0.0.1:5000/team/edge:v2".into(), js(dry))).await;
+    assert_eq!(preview, BASIC.json("delete-edge-v2.json"));
+    ok("still there", store.inspect_image("127.0.0.1:5000/team/edge:v2".into())).await;
     let v2 = ok("rmi v2", store.remove_image("127.0.0.1:5000/team/edge:v2".into(), js("{}"))).await;
     assert_eq!(v2, BASIC.json("delete-edge-v2.json"));
     let dangle = ok("rmi dangle", store.remove_image("local/dangle:1".into(), JsValue::UNDEFINED)).await;
@@ -334,18 +339,39 @@ async fn delete_replay_matches_dockerd_and_the_store_it_left() {
     let reopened = open(&name).await;
     assert_same_list("after rmi, reopened", &list(&reopened, all).await, &list(&after, all).await);
 
+    // A tag's dry run: the tag as RepoTags will show it, or dockerd's error; nothing changes.
+    let dry = js(r#"{"dryRun":true}"#);
+    let would =
+        ok("tag dry", reopened.tag_image("local/base:1".into(), "busybox".into(), JsValue::UNDEFINED, dry.clone()))
+            .await;
+    assert_eq!(would, json!("busybox:latest"));
+    let (code, message) =
+        rejected("tag dry upper", reopened.tag_image("local/base:1".into(), "Busybox".into(), JsValue::UNDEFINED, dry))
+            .await;
+    assert_eq!(code, "invalid_argument");
+    assert!(message.ends_with("repository name must be lowercase"), "{message}");
+    assert_eq!(rejected("not tagged yet", reopened.inspect_image("busybox:latest".into())).await.0, "not_found");
+    assert_eq!(imagestore::wasm::human_size(1_982_293.0, None), "1.98MB");
+    assert_eq!(imagestore::wasm::human_size(1_050_624.0, Some(4)), "1.051MB");
+
     // Tagging: the new tag shows, a bad one is invalid_argument.
-    ok("tag", reopened.tag_image("local/base:1".into(), "busybox".into(), None)).await;
+    ok("tag", reopened.tag_image("local/base:1".into(), "busybox".into(), JsValue::UNDEFINED, JsValue::UNDEFINED))
+        .await;
     assert_eq!(
         ok("inspect busybox", reopened.inspect_image("busybox:latest".into())).await["RepoTags"],
         json!(["busybox:latest", "local/base:1", "local/base:latest"])
     );
     assert_eq!(
-        rejected("bad tag", reopened.tag_image("local/base:1".into(), "ok".into(), Some("bad tag".into()))).await.0,
+        rejected(
+            "bad tag",
+            reopened.tag_image("local/base:1".into(), "ok".into(), "bad tag".into(), JsValue::UNDEFINED)
+        )
+        .await
+        .0,
         "invalid_argument"
     );
     reopened.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -374,7 +400,7 @@ async fn import_from_a_stream_and_a_blob_with_progress() {
         assert!(p.iter().any(|x| x["phase"] == "reading"));
     }
     store.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 
     // A Blob (read by slices), and a Blob's own stream.
     phases.borrow_mut().clear();
@@ -466,7 +492,7 @@ async fn abort_and_bad_input_leave_the_store_unchanged() {
     let again = open(&name).await;
     assert_eq!(list(&again, all).await, list_before);
     again.close();
-    Store::destroy(name).await.unwrap();
+    Store::destroy(name.into()).await.unwrap();
 }
 
 #[wasm_bindgen_test]

@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::formats::gotime::GoTime;
 use crate::schema::{self, containerd as keys};
 use crate::storage::blobs::{self, BlobRecord};
+use crate::storage::generation::{self, Committed, Generation};
 use crate::storage::{decode_record, Backend, Op, Space};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -139,6 +140,24 @@ pub async fn collect<B: Backend>(
     extra_roots: &HashSet<Digest>,
     is_locked: impl Fn(&str) -> bool,
 ) -> Result<GcResult> {
+    for _ in 0..generation::MAX_ATTEMPTS {
+        let at = generation::read(b).await?;
+        if let Some(result) = collect_at(b, extra_roots, &is_locked, &at).await? {
+            return Ok(result);
+        }
+    }
+    Err(generation::too_busy("garbage collection"))
+}
+
+/// One collection decided on the data at generation `at` (read before anything GC looks at,
+/// including `extra_roots`): `None`, with nothing deleted, if anyone committed since. Without
+/// that guard a blob another tab just imported could be swept as unreferenced.
+pub async fn collect_at<B: Backend>(
+    b: &B,
+    extra_roots: &HashSet<Digest>,
+    is_locked: impl Fn(&str) -> bool,
+    at: &Generation,
+) -> Result<Option<GcResult>> {
     let now = crate::storage::now();
     let snap = read_snapshot(b).await?;
     let marked = mark(&snap, &now);
@@ -177,15 +196,24 @@ pub async fn collect<B: Backend>(
         result.deleted_blobs.push(d);
     }
     if !ops.is_empty() {
-        b.commit(ops).await?;
+        if generation::commit_at(b, at, ops).await? == Committed::Stale {
+            return Ok(None);
+        }
+    } else if generation::read(b).await? != *at {
+        return Ok(None);
     }
     result.swept_chunk_sets = blobs::sweep_orphans(b).await?;
-    Ok(result)
+    Ok(Some(result))
 }
 
 impl<B: Backend + Clone> Containerd<B> {
     /// Garbage-collects all namespaces; see [`collect`]. Ingests with an open writer are kept.
     pub async fn gc(&self, extra_roots: &HashSet<Digest>) -> Result<GcResult> {
         collect(&self.backend, extra_roots, |key| self.locks.is_locked(key)).await
+    }
+
+    /// [`collect_at`] with this view's open ingests.
+    pub async fn gc_at(&self, extra_roots: &HashSet<Digest>, at: &Generation) -> Result<Option<GcResult>> {
+        collect_at(&self.backend, extra_roots, |key| self.locks.is_locked(key), at).await
     }
 }

@@ -188,8 +188,9 @@ impl<B: Backend + Clone> ImageStore<B> {
     /// The images matching containerd filter strings (any of them; none = all), as
     /// `ctr images ls <filter>...`. A bad filter is `invalid_argument` with containerd's text.
     pub async fn list_filtered<S: AsRef<str>>(&self, filters: &[S]) -> Result<Vec<Image>> {
-        // images.List wraps ParseAll's error once more, hence the doubled errdefs word.
-        let f = crate::formats::filters::parse_all(filters).map_err(|e| errdefs::invalid_argument(e.message))?;
+        // containerd's images.List wraps ParseAll's error once more ("…: invalid argument:
+        // invalid argument"); the repeated word helps no one, so the error is ParseAll's.
+        let f = crate::formats::filters::parse_all(filters)?;
         self.list(|img| f.matches(img)).await
     }
 

@@ -10,10 +10,12 @@
 use super::content::{ContentStore, Info};
 use super::images::Image;
 use super::labels;
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
 use crate::formats::oci::{self, Descriptor, Platform};
 use crate::storage::Backend;
+use std::collections::HashSet;
 
 // ---- the platform rules of containerd/platforms for the default linux/amd64 ----------------
 
@@ -129,11 +131,16 @@ fn target_descriptor(img: &Image) -> Result<Descriptor> {
 async fn image_size<B: Backend + Clone>(cs: &ContentStore<B>, img: &Image) -> (i64, Option<Error>) {
     let mut size = 0i64;
     let mut stack = match target_descriptor(img) {
-        Ok(d) => vec![d],
+        Ok(d) => vec![(d, 0usize)],
         Err(e) => return (0, Some(e)),
     };
+    let mut visits = 0usize;
     // Depth-first, each descriptor before its children, as containerd's images.Walk.
-    while let Some(desc) = stack.pop() {
+    while let Some((desc, depth)) = stack.pop() {
+        visits += 1;
+        if visits > MAX_WALK_VISITS || depth > MAX_WALK_DEPTH {
+            return (size, Some(walk_too_large(img, visits, depth)));
+        }
         if desc.size < 0 {
             return (
                 size,
@@ -162,17 +169,30 @@ async fn image_size<B: Backend + Clone>(cs: &ContentStore<B>, img: &Image) -> (i
             }
             kids.truncate(1);
         }
-        stack.extend(kids.into_iter().rev());
+        stack.extend(kids.into_iter().rev().map(|k| (k, depth + 1)));
     }
     (size, None)
 }
 
 /// `images.Platforms`: platforms of index entries (without descending into them, skipping
 /// `unknown` attestation entries), else the normalized platform of each config reached.
+///
+/// The walk visits each descriptor once: the rows show the platforms sorted and deduplicated,
+/// so a descriptor met again (an index DAG listing the same index many times) adds nothing.
+/// It stops with an error past [`MAX_WALK_DEPTH`] levels or [`MAX_WALK_VISITS`] distinct
+/// descriptors (ctr's walk has neither bound and runs for minutes on such graphs).
 async fn image_platforms<B: Backend + Clone>(cs: &ContentStore<B>, img: &Image) -> Result<Vec<Platform>> {
     let mut found = Vec::new();
-    let mut stack = vec![target_descriptor(img)?];
-    while let Some(desc) = stack.pop() {
+    let mut seen: HashSet<(String, Digest, Option<String>)> = HashSet::new();
+    let mut stack = vec![(target_descriptor(img)?, 0usize)];
+    while let Some((desc, depth)) = stack.pop() {
+        let platform_key = desc.platform.as_ref().map(format_platform);
+        if !seen.insert((desc.media_type.clone(), desc.digest.clone(), platform_key)) {
+            continue;
+        }
+        if seen.len() > MAX_WALK_VISITS || depth > MAX_WALK_DEPTH {
+            return Err(walk_too_large(img, seen.len(), depth));
+        }
         if let Some(p) = &desc.platform {
             if p.os != "unknown" && p.architecture != "unknown" {
                 found.push(p.clone());
@@ -185,9 +205,22 @@ async fn image_platforms<B: Backend + Clone>(cs: &ContentStore<B>, img: &Image) 
                 serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(format!("{}: {e}", desc.digest)))?;
             found.push(normalize(&p));
         }
-        stack.extend(children(cs, &desc).await?.into_iter().rev());
+        stack.extend(children(cs, &desc).await?.into_iter().rev().map(|k| (k, depth + 1)));
     }
     Ok(found)
+}
+
+/// Deepest descriptor nesting walked (real images: index → manifest → layers, 3 or 4).
+pub const MAX_WALK_DEPTH: usize = 32;
+/// Most descriptors visited for one image.
+pub const MAX_WALK_VISITS: usize = 100_000;
+
+fn walk_too_large(img: &Image, visits: usize, depth: usize) -> Error {
+    Error::exhausted(format!(
+        "image {:?}: its descriptor graph is too large to walk (more than {MAX_WALK_VISITS} descriptors \
+         or deeper than {MAX_WALK_DEPTH} levels; stopped at {visits} descriptors, depth {depth})",
+        img.name
+    ))
 }
 
 // ---- rows and their text ----------------------------------------------------------------------
@@ -281,9 +314,15 @@ pub fn format_size(bytes: i64) -> String {
 /// docker/go-units `HumanSize` (what `ctr content ls` shows): 4 significant digits, decimal
 /// units, no space (`1.051MB`, `896B`).
 pub fn human_size(bytes: i64) -> String {
+    human_size_with_precision(bytes, 4)
+}
+
+/// go-units `HumanSizeWithPrecision`: `precision` significant digits (the docker CLI's image
+/// sizes use 3: `1.98MB`, `0B`; `HumanSize` is 4).
+pub fn human_size_with_precision(bytes: i64, precision: usize) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let (value, unit) = scale(bytes as f64, 1000.0, &UNITS);
-    format!("{}{unit}", go_format_g(value, 4))
+    format!("{}{unit}", go_format_g(value, precision.max(1)))
 }
 
 fn scale<'a>(mut size: f64, base: f64, units: &[&'a str]) -> (f64, &'a str) {
@@ -358,6 +397,12 @@ mod tests {
         assert_eq!(human_size(896), "896B");
         assert_eq!(human_size(2560), "2.56kB");
         assert_eq!(human_size(17_920), "17.92kB");
+        // The docker CLI's precision: Go's %.3g, exponent form and half-to-even included.
+        assert_eq!(human_size_with_precision(1_982_293, 3), "1.98MB");
+        assert_eq!(human_size_with_precision(0, 3), "0B");
+        assert_eq!(human_size_with_precision(999_999, 3), "1e+03kB");
+        assert_eq!(human_size_with_precision(1_125_000, 3), "1.12MB");
+        assert_eq!(human_size_with_precision(74_800_000, 3), "74.8MB");
         assert_eq!(human_size(1_996_800), "1.997MB");
         assert_eq!(human_size(999_999), "1000kB");
         assert_eq!(go_format_g(12345.0, 4), "1.234e+04");

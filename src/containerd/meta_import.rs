@@ -4,7 +4,7 @@
 
 use super::content::{put_info_op, Info};
 use super::images::{put_image_op, Image, Target};
-use super::namespaces::NamespaceRecord;
+use super::namespaces::{validate_identifier, NamespaceRecord};
 use crate::digest::Digest;
 use crate::formats::containerd_meta::MetaDb;
 use crate::formats::gotime::{GoTime, Zone};
@@ -19,12 +19,19 @@ fn timestamp(t: &GoTime) -> GoTime {
 /// The operations that store every namespace, image and content record of `meta`, and the
 /// digests whose bytes the caller must provide. Content keys that are not digests are skipped
 /// (containerd's Walk skips them too); ingests are left out (their data is not portable).
+/// Namespaces whose names are not containerd identifiers are left out (see
+/// [`invalid_namespaces`]): containerd could not have made them, and a name with a `/` would
+/// reach into another namespace's keys.
 pub fn meta_db_ops(meta: &MetaDb) -> (Vec<Op>, Vec<Digest>) {
     let mut ops = Vec::new();
     let mut needed = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (ns, data) in &meta.namespaces {
+        if validate_identifier(ns).is_err() {
+            continue;
+        }
         ops.push(Op::put_record(namespace_key(ns), &NamespaceRecord { labels: data.labels.clone() }));
-        for img in data.images.values() {
+        for img in data.images.values().filter(|img| !img.name.is_empty()) {
             let image = Image {
                 name: img.name.clone(),
                 labels: img.labels.clone(),
@@ -49,10 +56,16 @@ pub fn meta_db_ops(meta: &MetaDb) -> (Vec<Op>, Vec<Digest>) {
                 labels: blob.labels.clone(),
             };
             ops.push(put_info_op(ns, &info));
-            if !needed.contains(&digest) {
+            if seen.insert(digest.clone()) {
                 needed.push(digest);
             }
         }
     }
     (ops, needed)
+}
+
+/// The namespaces of `meta` that [`meta_db_ops`] leaves out, with why (containerd's
+/// `identifiers.Validate`: `[A-Za-z0-9]+([._-][A-Za-z0-9]+)*`, at most 76 characters).
+pub fn invalid_namespaces(meta: &MetaDb) -> Vec<(String, crate::error::Error)> {
+    meta.namespaces.keys().filter_map(|ns| validate_identifier(ns).err().map(|e| (ns.clone(), e))).collect()
 }

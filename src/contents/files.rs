@@ -97,6 +97,18 @@ impl MergedTree {
                 if node.kind != EntryKind::Dir {
                     remove_below(&mut view, &path);
                 }
+                // Tars need not list a file's folders: they exist implicitly.
+                let mut dir = path.as_str();
+                while let Some((parent, _)) = dir.rsplit_once('/').filter(|(p, _)| !p.is_empty()) {
+                    view.entry(parent.to_string()).or_insert(Node {
+                        layer: i,
+                        kind: EntryKind::Dir,
+                        offset: 0,
+                        size: 0,
+                        link: String::new(),
+                    });
+                    dir = parent;
+                }
                 view.insert(path, node);
             }
         }
@@ -332,5 +344,8 @@ mod tests {
         let top = t.file("/abs").unwrap();
         assert_eq!((top.layer, top.offset, top.size), (1, 7168, 3), "the topmost layer's file");
         assert_eq!(t.file("/etc/passwd/x").unwrap_err().code, crate::ErrorCode::InvalidArgument);
+        // Folders a tar does not list exist implicitly.
+        let t = MergedTree::build(&[vec![(e("data/f.bin", File, "", 5), 512)]]);
+        assert_eq!(t.file("/data/f.bin").unwrap().offset, 512);
     }
 }

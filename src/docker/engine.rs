@@ -8,7 +8,7 @@ use super::images::Image;
 use super::render::{self, HistoryImage, ImageFacts};
 use super::state::DockerState;
 use super::tx::Tx;
-use crate::digest::{chain_id, Digest};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
 use crate::formats::reference::{familiar_match, parse_any_reference, AnyReference, Reference};
@@ -45,7 +45,19 @@ fn image_size(d: &DockerState, img: &Image) -> Result<i64> {
 
 /// What the render views need about one image, with the given references.
 fn facts<'a>(d: &'a DockerState, img: &'a Image, references: &'a [Reference]) -> Result<ImageFacts<'a>> {
-    let last_tag_time = match d.images.get_last_updated(img.id())? {
+    facts_with(d, img, references, true)
+}
+
+/// [`facts`]; `read_last_tag` false leaves `last_tag_time` out (dockerd's list never reads
+/// it, so one bad record cannot fail the list).
+fn facts_with<'a>(
+    d: &'a DockerState,
+    img: &'a Image,
+    references: &'a [Reference],
+    read_last_tag: bool,
+) -> Result<ImageFacts<'a>> {
+    let recorded = if read_last_tag { d.images.get_last_updated(img.id())? } else { None };
+    let last_tag_time = match recorded {
         // moby's GetLastUpdated parses the text and fails the request when it cannot.
         Some(text) => Some(
             GoTime::parse_rfc3339(&text)
@@ -152,7 +164,7 @@ pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters
         } else if dangling_only && shown_refs.iter().any(|r| r.tag().is_some()) {
             continue;
         }
-        let summary = render::image_summary(&facts(d, img, &shown_refs)?);
+        let summary = render::image_summary(&facts_with(d, img, &shown_refs, false)?);
         rows.push((img.config.created_or_zero().unix(), summary));
     }
     // Stable sort over ID order: ties keep ID order.
@@ -174,8 +186,7 @@ pub fn image_history(d: &DockerState, name: &str) -> Result<Value> {
     let img = get_image(d, name)?;
     let diff_ids = img.config.diff_ids();
     let mut layer_sizes = Vec::with_capacity(diff_ids.len());
-    for n in 1..=diff_ids.len() {
-        let chain = chain_id(&diff_ids[..n]).expect("non-empty");
+    for chain in crate::digest::chain_ids(diff_ids) {
         match d.layers.get(&chain) {
             Some(layer) => layer_sizes.push(layer.size),
             None => break,

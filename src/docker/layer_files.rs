@@ -169,9 +169,9 @@ pub async fn layer_files<B: Backend>(
     let Some(top) = layer_index(img, layer)? else { return Ok(Vec::new()) };
     let first = if merged_view { 0 } else { top };
     let mut layers = Vec::with_capacity(top + 1 - first);
-    for n in first..=top {
-        let chain = crate::digest::chain_id(&img.config.diff_ids()[..=n]).expect("non-empty");
-        let record = d.layers.get(&chain).ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
+    let chains = crate::digest::chain_ids(&img.config.diff_ids()[..=top]);
+    for chain in &chains[first..] {
+        let record = d.layers.get(chain).ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
         let digest = record.tar_split.as_ref().ok_or_else(|| {
             Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
         })?;

@@ -83,7 +83,7 @@ pub struct ImportedImage {
 /// Everything an import of a Docker image store produced, after dockerd's restore rules were
 /// applied. Blobs (configs, tar-splits) are already written but not yet visible: their
 /// `StagedBlob::ops` must be committed with the stores' records.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DockerImport {
     pub images: Vec<ImportedImage>,
     pub layers: Vec<LayerRecord>,

@@ -118,16 +118,37 @@ pub fn parse(input: &str) -> Result<Filter> {
 
 /// Parses several filter strings like containerd's `filters.ParseAll` (what images.List and
 /// content Walk call): any may match; none = match all. Errors end in `: invalid argument`,
-/// as containerd's do.
+/// as containerd's do. Unlike containerd, a `~=` pattern that does not compile is an error
+/// here (containerd logs it on the daemon and matches nothing, which looks like "no images").
 pub fn parse_all<S: AsRef<str>>(inputs: &[S]) -> Result<Filter> {
     if inputs.is_empty() {
         return Ok(Filter::Always);
     }
     let filters = inputs
         .iter()
-        .map(|s| parse(s.as_ref()).map_err(|e| Error::invalid(format!("{}: invalid argument", e.message))))
+        .map(|s| {
+            let filter = parse(s.as_ref()).map_err(|e| Error::invalid(format!("{}: invalid argument", e.message)))?;
+            check_patterns(s.as_ref(), &filter)?;
+            Ok(filter)
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(Filter::Any(filters))
+}
+
+/// The error for the first `~=` pattern of `filter` that does not compile, with the reason.
+fn check_patterns(input: &str, filter: &Filter) -> Result<()> {
+    let Filter::All(selectors) = filter else { return Ok(()) };
+    let Some(s) = selectors.iter().find(|s| s.operator == Operator::Matches && s.regex.is_none()) else {
+        return Ok(());
+    };
+    let pattern = String::from_utf8_lossy(&s.value);
+    let why = match regex_lite::Regex::new(&pattern) {
+        Err(e) => e.to_string().lines().last().unwrap_or_default().trim().to_string(),
+        Ok(_) => "not UTF-8".to_string(),
+    };
+    Err(Error::invalid(format!(
+        "filters: [{input}]: invalid regular expression {pattern:?} after ~=: {why}: invalid argument"
+    )))
 }
 
 #[cfg(test)]

@@ -80,13 +80,19 @@ impl Reference {
         Reference::parse(&format!("{domain}/{remainder}")).map_err(|why| fail(&why.message))
     }
 
+    /// `reference.Parse` (no normalisation: `busybox` has no domain), with Go's error
+    /// messages; for tests against docker/distribution's own tables.
+    pub fn parse_reference(s: &str) -> Result<Reference> {
+        Reference::parse(s)
+    }
+
     /// `reference.Parse` on an already-normalised string; the error is Go's message.
     fn parse(s: &str) -> Result<Reference> {
         match parse_parts(s) {
             Some(r) => r,
             None if s.is_empty() => Err(Error::invalid("repository name must have at least one component")),
             None if parse_parts(&s.to_lowercase()).is_some() => {
-                Err(Error::invalid("repository name must be lowercase"))
+                Err(Error::invalid("invalid reference format: repository name must be lowercase"))
             }
             None => Err(Error::invalid("invalid reference format")),
         }
@@ -197,11 +203,13 @@ impl std::str::FromStr for Reference {
     }
 }
 
-/// `splitDockerDomain`: the first component is a domain when it contains `.` or `:`, is
-/// `localhost`, or has uppercase letters; otherwise the name is on Docker Hub.
+/// `splitDockerDomain` of docker/distribution v2.8 (what Docker 20.10 uses): the first
+/// component is a domain when it contains `.` or `:` or is `localhost`; otherwise the name is
+/// on Docker Hub. (Later versions also take a first component with uppercase letters for a
+/// domain; 20.10 rejects such names as not lowercase.)
 fn split_docker_domain(name: &str) -> (String, String) {
     let (mut domain, mut remainder) = match name.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" || first.to_lowercase() != first => {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
             (first.to_string(), rest.to_string())
         }
         _ => (DEFAULT_DOMAIN.to_string(), name.to_string()),
@@ -248,10 +256,22 @@ fn parse_parts(s: &str) -> Option<Result<Reference>> {
     }
     let digest = match digest.map(Digest::parse).transpose() {
         Ok(d) => d,
-        Err(e) => return Some(Err(e)),
+        Err(e) => return Some(Err(Error::invalid(go_digest_error(digest.unwrap_or_default(), &e.message)))),
     };
     let path = if domain.is_empty() { name } else { &name[domain.len() + 1..] };
     Some(Ok(Reference { domain: domain.to_string(), path: path.to_string(), tag: tag.map(str::to_string), digest }))
+}
+
+/// go-digest's error for a digest that `Digest::parse` refused (the message dockerd prints).
+fn go_digest_error(d: &str, ours: &str) -> &'static str {
+    let (alg, hex) = d.split_once(':').unwrap_or((d, ""));
+    if ours.starts_with("unsupported digest algorithm") {
+        "unsupported digest algorithm"
+    } else if ["sha256", "sha384", "sha512"].contains(&alg) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        "invalid checksum digest length"
+    } else {
+        "invalid checksum digest format"
+    }
 }
 
 /// `^[a-f0-9]{64}$`: an image ID written without its algorithm.
@@ -518,12 +538,16 @@ mod tests {
                 "team/edge",
             ),
             ("ghcr.io/foo/bar:latest", "ghcr.io/foo/bar:latest", "ghcr.io/foo/bar:latest", "ghcr.io", "foo/bar"),
-            ("Foo/bar", "Foo/bar", "Foo/bar", "Foo", "bar"),
             // A '.' makes the first component a domain for splitDockerDomain, but it is not valid
             // domain syntax, so Parse takes the whole name as a path with no domain.
             ("a__b.c-d---e/f_g", "a__b.c-d---e/f_g", "a__b.c-d---e/f_g", "", "a__b.c-d---e/f_g"),
             ("b-c/d", "docker.io/b-c/d", "b-c/d", "docker.io", "b-c/d"),
         ];
+        // docker/distribution v2.8 (Docker 20.10): an uppercase first component is not a domain.
+        for upper in ["Foo/bar", "Docker/docker", "LOCALDOMAIN/debian", "FOO/bar:1"] {
+            let e = Reference::parse_normalized_named(upper).unwrap_err();
+            assert!(e.message.contains("invalid reference format: repository name must be lowercase"), "{e}");
+        }
         for (input, full, familiar, domain, path) in cases {
             let r = parse(input);
             assert_eq!(r.to_string(), full, "{input}");

@@ -183,15 +183,26 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
     // The last decoded header, waiting for its file entry: (name, size).
     let mut expecting: Option<(Vec<u8>, i64)> = None;
     let mut seen_paths = HashSet::new();
+    let mut blank_bytes = 0u64;
     // The header handed on with its data offset (the tar length once its header is read).
     let mut waiting: Option<(TarEntry, u64)> = None;
     loop {
         line.clear();
-        let n = lines.read_until(b'\n', &mut line).map_err(|e| {
-            Error::corrupt(format!(
+        let n = read_bounded_line(&mut lines, &mut line, &mut blank_bytes).map_err(|e| match e {
+            LineError::Io(e) => Error::corrupt(format!(
                 "tar-split: cannot decompress (not gzip or truncated?) near line {}: {e}",
                 line_no + 1
-            ))
+            )),
+            LineError::TooLong => Error::corrupt(format!(
+                "tar-split line {}: longer than {} MiB (a tar-split line holds one tar header)",
+                line_no + 1,
+                MAX_LINE >> 20
+            )),
+            LineError::TooMuchBlank => Error::corrupt(format!(
+                "tar-split: more than {} MiB of blank space around line {}",
+                MAX_BLANK >> 20,
+                line_no + 1
+            )),
         })?;
         if n == 0 {
             if let Some((entry, offset)) = waiting.take() {
@@ -262,6 +273,62 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
                 }
             }
             other => return Err(at(format!("unknown entry type {other}"))),
+        }
+    }
+}
+
+/// Longest tar-split line read: one entry, whose payload is one tar header segment (with its
+/// PAX or GNU long-name records and the previous file's padding) in base64. Without a bound
+/// one 2 GiB line would be held whole.
+pub const MAX_LINE: usize = 16 << 20;
+/// Most blank space (whitespace between entries) accepted in one tar-split. tar-split writes
+/// none but the newline after each entry; GiBs of newlines would only burn time.
+pub const MAX_BLANK: u64 = 1 << 20;
+
+enum LineError {
+    Io(std::io::Error),
+    TooLong,
+    TooMuchBlank,
+}
+
+/// Reads the next line (with its `\n`) into `line`, at most [`MAX_LINE`] bytes; whitespace
+/// before it is skipped in bulk and counted in `blank` (at most [`MAX_BLANK`]). Returns the
+/// bytes consumed, 0 at the end.
+fn read_bounded_line<R: BufRead>(r: &mut R, line: &mut Vec<u8>, blank: &mut u64) -> Result<usize, LineError> {
+    let mut consumed = 0usize;
+    loop {
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(LineError::Io(e)),
+        };
+        if buf.is_empty() {
+            return Ok(consumed);
+        }
+        if line.is_empty() {
+            let ws = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            if ws > 0 {
+                *blank += ws as u64;
+                if *blank > MAX_BLANK {
+                    return Err(LineError::TooMuchBlank);
+                }
+                r.consume(ws);
+                consumed += ws;
+                continue;
+            }
+        }
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        if line.len() + take > MAX_LINE {
+            return Err(LineError::TooLong);
+        }
+        line.extend_from_slice(&buf[..take]);
+        r.consume(take);
+        consumed += take;
+        if done {
+            return Ok(consumed);
         }
     }
 }
@@ -640,6 +707,20 @@ mod tests {
         assert_eq!(clean_path(b"./a//b/../c/"), b"a/c");
         assert_eq!(clean_path(b"/../a"), b"/a");
         assert_eq!(pax_time(b"-1.5"), Some(GoTime::from_unix(-2, 500_000_000)));
+    }
+
+    #[test]
+    fn an_endless_line_or_endless_blank_space_is_refused_early() {
+        // 40 MiB of one line, and 40 MiB of newlines: each fails once past its bound.
+        let long = gzip(&"x".repeat(40 << 20));
+        let e = parse_tar_split(&long[..]).unwrap_err();
+        assert!(e.message.contains("line 1: longer than"), "{e}");
+        let blank = gzip(&"\n".repeat(40 << 20));
+        let e = parse_tar_split(&blank[..]).unwrap_err();
+        assert!(e.message.contains("blank space"), "{e}");
+        // A little blank space is fine.
+        let ok = gzip(&format!("\n\n{}\n\n", segment(&[0u8; 1024])));
+        assert_eq!(parse_tar_split(&ok[..]).unwrap().tar_size, 1024);
     }
 
     #[test]

@@ -25,7 +25,17 @@ pub(crate) async fn import_root<B: Backend>(b: &B, folder: &str, root: &Containe
         .ok_or_else(|| Error::unsupported(format!("containerd root in {where_}: no meta.db")))?;
     let meta = read_meta_db(bytes).map_err(|e| e.context(format!("containerd root in {where_}")))?;
     let (ops, needed) = meta_db_ops(&meta);
-    let mut out = ContainerdImport { namespaces: meta.namespaces.keys().cloned().collect(), ..Default::default() };
+    let invalid = crate::containerd::meta_import::invalid_namespaces(&meta);
+    let mut out = ContainerdImport {
+        namespaces: meta.namespaces.keys().filter(|ns| !invalid.iter().any(|(bad, _)| bad == *ns)).cloned().collect(),
+        ..Default::default()
+    };
+    for (ns, why) in invalid {
+        out.skipped.push(Skipped {
+            subject: format!("namespace {ns:?}"),
+            reason: format!("not a containerd namespace name, nothing of it imported: {}", why.message),
+        });
+    }
 
     let mut missing = BTreeSet::new();
     for d in &needed {
@@ -61,7 +71,7 @@ pub(crate) async fn import_root<B: Backend>(b: &B, folder: &str, root: &Containe
         }
         out.ops.push(op);
     }
-    for (ns, data) in &meta.namespaces {
+    for (ns, data) in meta.namespaces.iter().filter(|(ns, _)| out.namespaces.contains(ns)) {
         for id in data.leases.keys() {
             out.skipped.push(Skipped {
                 subject: format!("lease {id} (namespace {ns})"),

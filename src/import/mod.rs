@@ -39,6 +39,7 @@ pub use archive::{FORMAT_CONTAINERD_ROOT, FORMAT_DOCKER_SAVE, FORMAT_OCI_LAYOUT}
 pub use docker_root::collect::{CONFIG_LIMIT, REPOSITORIES_LIMIT, SMALL_FILE_LIMIT};
 pub use progress::{Phase, Progress, ProgressCallback, REPORT_EVERY};
 pub use report::ImportReport;
+pub use stream::gzip::InflationLimits;
 
 use crate::docker::model::DockerImport;
 use crate::error::{Error, Result};
@@ -126,6 +127,8 @@ pub struct ImportOptions {
     pub namespace: Option<String>,
     /// `ctr images import` flags for imports into containerd.
     pub ctr: CtrOptions,
+    /// How far the upload may inflate (gzip bombs, total size).
+    pub limits: InflationLimits,
 }
 
 /// A streaming import: [`push`](Importer::push) chunks as they arrive, then
@@ -147,7 +150,7 @@ pub struct Importer {
 impl Importer {
     pub fn new(options: ImportOptions) -> Self {
         Importer {
-            decoder: Decompressor::new(),
+            decoder: Decompressor::with_limits(options.limits),
             tar: TarReader::new(),
             collector: Collector::new(),
             // Only a `docker load` uses layer scans, and it happens only without a namespace.
@@ -198,7 +201,7 @@ impl Importer {
             self.bytes_read += used as u64;
             read_tar(&mut self.tar, &mut self.collector, &mut self.archive, b, tar_bytes).await?;
         }
-        self.report(Phase::Reading, None);
+        self.report(Phase::Reading, None)?;
         Ok(())
     }
 
@@ -207,7 +210,7 @@ impl Importer {
         let tail = self.decoder.finish()?;
         read_tar(&mut self.tar, &mut self.collector, &mut self.archive, b, tail).await?;
         self.tar.finish()?;
-        self.report(Phase::Restoring, None);
+        self.report(Phase::Restoring, None)?;
         if self.archive.found_archive() {
             return self.finish_archive(b).await;
         }
@@ -235,7 +238,10 @@ impl Importer {
         }
         let Imported::DockerImageStore(import) = &imported else { unreachable!("made above") };
         let report = ImportReport::for_docker(import, self.bytes_read);
-        self.report(Phase::Done, Some(&report));
+        if let Err(e) = self.report(Phase::Done, Some(&report)) {
+            let _ = imported.discard(b).await;
+            return Err(e);
+        }
         Ok(Finished { imported, report })
     }
 
@@ -245,7 +251,10 @@ impl Importer {
         let files = self.archive.take();
         let imported = archive::finish(b, files, self.namespace.as_deref(), &self.ctr).await?;
         let report = ImportReport::for_imported(&imported, self.bytes_read);
-        self.report(Phase::Done, Some(&report));
+        if let Err(e) = self.report(Phase::Done, Some(&report)) {
+            let _ = imported.discard(b).await;
+            return Err(e);
+        }
         Ok(Finished { imported, report })
     }
 
@@ -274,7 +283,9 @@ impl Importer {
         result
     }
 
-    fn report(&mut self, phase: Phase, done: Option<&ImportReport>) {
+    /// Reports progress; an error from the callback (a JS `onProgress` that threw) ends the
+    /// import like any other error.
+    fn report(&mut self, phase: Phase, done: Option<&ImportReport>) -> Result<()> {
         let counts = self.collector.counts();
         let (images, layers, blobs) = match done {
             Some(r) => (r.images as u64, r.layers as u64, r.blobs as u64),
@@ -287,7 +298,7 @@ impl Importer {
             images,
             layers,
             blobs,
-        });
+        })
     }
 }
 

@@ -31,7 +31,7 @@ pub struct Progress {
 }
 
 /// The progress callback of an import.
-pub type ProgressCallback = Box<dyn FnMut(&Progress)>;
+pub type ProgressCallback = Box<dyn FnMut(&Progress) -> crate::error::Result<()>>;
 
 /// Reports at most once per [`REPORT_EVERY`] bytes while reading, and at every phase change.
 pub const REPORT_EVERY: u64 = 1 << 20;
@@ -47,15 +47,17 @@ impl Reporter {
     }
 
     /// Calls the callback if the phase changed or enough bytes were read since the last call.
-    pub(super) fn update(&mut self, p: Progress) {
-        let Some(cb) = self.callback.as_mut() else { return };
+    /// Calls the callback when a report is due; its error ends the import.
+    pub(super) fn update(&mut self, p: Progress) -> crate::error::Result<()> {
+        let Some(cb) = self.callback.as_mut() else { return Ok(()) };
         let due = match self.last {
             None => true,
             Some((phase, at)) => phase != p.phase || p.bytes_read >= at + REPORT_EVERY,
         };
         if due {
             self.last = Some((p.phase, p.bytes_read));
-            cb(&p);
+            cb(&p)?;
         }
+        Ok(())
     }
 }

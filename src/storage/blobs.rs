@@ -5,9 +5,14 @@
 //! their own small commits while the data streams in. The blob becomes visible only when its
 //! record (`crate::schema::blob`, in [`Space::Meta`]) is committed, usually in the same transaction as
 //! the metadata that refers to it. Chunk sets that no record points to are orphans from a
-//! failed or cancelled write; [`sweep_orphans`] removes them.
+//! failed or cancelled write, or of a tab that was closed mid-import; [`sweep_orphans`] removes
+//! them, asking [`super::sessions`] which sets may still be in use.
+//!
+//! A blob record is never overwritten: publishing a digest that already has a record would
+//! orphan the old record's chunks. Committers check [`stat`] on the current data (under a
+//! generation guard, see [`super::generation`]) and discard their own copy instead.
 
-use super::{fresh_id, now_millis, Backend, Op, Space};
+use super::{fresh_id, generation, now_millis, sessions, Backend, Op, Space};
 use crate::digest::{Digest, Sha256Hasher};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -15,8 +20,9 @@ use serde::{Deserialize, Serialize};
 /// Size of one stored chunk. Also the bound on the write buffer.
 pub const CHUNK_SIZE: usize = 1 << 20;
 
-/// Orphan chunk sets younger than this are left alone: another tab may still be writing them.
-const ORPHAN_GRACE_MILLIS: u64 = 60 * 60 * 1000;
+/// Orphan chunk sets of another session younger than this are left alone where it cannot be
+/// known whether that session still runs (no Web Locks): it may still be writing them.
+pub const ORPHAN_GRACE_MILLIS: u64 = 60 * 60 * 1000;
 
 /// The committed record of a blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,7 +122,9 @@ impl Default for BlobWriter {
 
 impl BlobWriter {
     pub fn new() -> Self {
-        BlobWriter { set: fresh_id(), buf: Vec::new(), next_index: 0, hasher: Sha256Hasher::new() }
+        let set = fresh_id();
+        sessions::staging(&set);
+        BlobWriter { set, buf: Vec::new(), next_index: 0, hasher: Sha256Hasher::new() }
     }
 
     pub fn written(&self) -> u64 {
@@ -201,9 +209,67 @@ pub fn stage_in_commit(digest: Digest, bytes: &[u8]) -> StagedBlob {
     StagedBlob { digest, size, ops, set }
 }
 
-/// Deletes a chunk set that will not be published.
+/// Deletes a chunk set that will not be published. If this fails the set is an orphan, which
+/// the next sweep removes.
 pub async fn discard<B: Backend>(b: &B, set: &str) -> Result<()> {
+    sessions::settled(set);
     b.commit(vec![Op::DeletePrefix { space: Space::Chunks, prefix: format!("{set}/") }]).await
+}
+
+/// Keeps stored blobs stored: drops from `ops` the publication of every blob that already has a
+/// record (overwriting it would orphan its chunks) and returns the chunk sets of the dropped
+/// copies (`""` for an empty blob), for [`discard_all`] once the commit is through. Call it on the data the commit is
+/// guarded on (see [`super::generation`]).
+pub async fn keep_stored<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<String>> {
+    let mut duplicates = Vec::new();
+    let mut kept = Vec::with_capacity(ops.len());
+    for op in std::mem::take(ops) {
+        if let Op::Put { space: Space::Meta, key, value } = &op {
+            if key.starts_with(crate::schema::BLOBS) && b.get(Space::Meta, key).await?.is_some() {
+                if let Ok(rec) = serde_json::from_slice::<BlobRecord>(value) {
+                    duplicates.push(rec.chunks);
+                }
+                continue;
+            }
+        }
+        kept.push(op);
+    }
+    // Chunks staged in the same commit (`stage_in_commit`) go with their dropped record.
+    kept.retain(|op| match op {
+        Op::Put { space: Space::Chunks, key, .. } => {
+            !key.rsplit_once('/').is_some_and(|(set, _)| duplicates.iter().any(|d| d == set))
+        }
+        _ => true,
+    });
+    *ops = kept;
+    Ok(duplicates)
+}
+
+/// Discards chunk sets after a commit that did not need them. Failures leave orphans for
+/// [`sweep_orphans`]: the commit is what matters.
+pub async fn discard_all<B: Backend>(b: &B, sets: &[String]) {
+    for set in sets.iter().filter(|s| !s.is_empty()) {
+        let _ = discard(b, set).await;
+    }
+}
+
+/// The chunk sets that committing `ops` publishes (blob records) or deletes.
+pub fn sets_settled_by(ops: &[Op]) -> Vec<String> {
+    let mut out = Vec::new();
+    for op in ops {
+        match op {
+            Op::Put { space: Space::Meta, key, value } if key.starts_with(crate::schema::BLOBS) => {
+                if let Ok(rec) = serde_json::from_slice::<BlobRecord>(value) {
+                    out.push(rec.chunks);
+                }
+            }
+            Op::DeletePrefix { space: Space::Chunks, prefix } => {
+                out.push(prefix.trim_end_matches('/').to_string());
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Operations that delete a published blob: its record and its chunks.
@@ -215,9 +281,27 @@ pub fn delete_ops(d: &Digest, rec: &BlobRecord) -> Vec<Op> {
     ops
 }
 
-/// Removes chunk sets that no blob record points to and that are older than the grace period.
-/// Returns how many sets were removed.
+/// Removes chunk sets that no blob record points to and that nobody may still publish:
+/// this session's sets that are not staging any more, sets of sessions that ended (closed or
+/// killed tabs, see [`sessions`]), and, where liveness is unknown, other sessions' sets older
+/// than [`ORPHAN_GRACE_MILLIS`]. Returns how many sets were removed.
 pub async fn sweep_orphans<B: Backend>(b: &B) -> Result<usize> {
+    for _ in 0..generation::MAX_ATTEMPTS {
+        if let Some(n) = try_sweep(b).await? {
+            return Ok(n);
+        }
+    }
+    Err(generation::too_busy("sweeping orphan chunk sets"))
+}
+
+/// One sweep, decided at one generation: `None` if a blob was published or deleted meanwhile.
+async fn try_sweep<B: Backend>(b: &B) -> Result<Option<usize>> {
+    let live_sessions = sessions::live_sessions().await;
+    // Publishing a blob changes the generation, so a set published after these reads (and so
+    // no longer staging) makes the deleting commit fail instead of deleting its chunks.
+    let at = generation::read(b).await?;
+    // Chunk keys first, records second: a set published in between is then seen as live.
+    let keys = b.keys(Space::Chunks, "").await?;
     let mut live = std::collections::HashSet::new();
     for (_, v) in b.scan(Space::Meta, crate::schema::BLOBS).await? {
         if let Ok(rec) = serde_json::from_slice::<BlobRecord>(&v) {
@@ -225,25 +309,32 @@ pub async fn sweep_orphans<B: Backend>(b: &B) -> Result<usize> {
         }
     }
     let now = now_millis();
+    let me = sessions::this_session();
     let mut doomed: Vec<String> = Vec::new();
-    for key in b.keys(Space::Chunks, "").await? {
+    for key in keys {
         let Some((set, _)) = key.rsplit_once('/') else { continue };
         if live.contains(set) || doomed.last().is_some_and(|d| d == set) {
             continue;
         }
-        let born: u64 = set.split('-').next().and_then(|t| t.parse().ok()).unwrap_or(0);
-        if now.saturating_sub(born) >= ORPHAN_GRACE_MILLIS {
+        let orphan = match sessions::session_of(set) {
+            Some(s) if s == me => !sessions::is_staging(set),
+            Some(s) if live_sessions.as_ref().is_some_and(|l| !l.contains(s)) => true,
+            Some(_) if live_sessions.is_some() => false,
+            _ => now.saturating_sub(sessions::born_of(set)) >= ORPHAN_GRACE_MILLIS,
+        };
+        if orphan {
             doomed.push(set.to_string());
         }
     }
     let n = doomed.len();
-    if n > 0 {
-        b.commit(
-            doomed.into_iter().map(|s| Op::DeletePrefix { space: Space::Chunks, prefix: format!("{s}/") }).collect(),
-        )
-        .await?;
+    if n == 0 {
+        return Ok(Some(0));
     }
-    Ok(n)
+    let ops = doomed.into_iter().map(|s| Op::DeletePrefix { space: Space::Chunks, prefix: format!("{s}/") }).collect();
+    Ok(match generation::commit_at(b, &at, ops).await? {
+        generation::Committed::At(_) => Some(n),
+        generation::Committed::Stale => None,
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
 use js_sys::Uint8Array;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
@@ -60,9 +60,56 @@ struct Connection {
     name: String,
     db: Database,
     closed: Rc<Cell<Option<ClosedBy>>>,
+    /// Tells the other connections to this database (other tabs, workers, `Store` objects) that
+    /// a commit changed it, and hears them; `None` where there is no `BroadcastChannel`.
+    channel: Option<web_sys::BroadcastChannel>,
+    listeners: Listeners,
+    _on_message: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
     /// Kept alive while the connection is: JS calls them on `versionchange` and `close`.
     _on_versionchange: Closure<dyn FnMut(web_sys::Event)>,
     _on_close: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+/// Callbacks for [`IdbBackend::on_change`], by id.
+type Listeners = Rc<RefCell<Vec<(u32, Rc<dyn Fn(Change)>)>>>;
+
+/// What [`IdbBackend::on_change`] listeners hear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Another connection committed a change: views read before are out of date.
+    Changed,
+    /// The connection was closed by another one (upgrade or deletion) or by the browser: the
+    /// store must be opened again.
+    Closed,
+}
+
+/// The `BroadcastChannel` name for database `name`.
+pub fn channel_name(name: &str) -> String {
+    format!("imagestore:{name}")
+}
+
+fn notify(listeners: &Listeners, change: Change) {
+    // A copy, so that a listener may subscribe or unsubscribe while being called.
+    let now: Vec<Rc<dyn Fn(Change)>> = listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
+    for f in now {
+        f(change);
+    }
+}
+
+/// A `BroadcastChannel` that does not keep a Node process alive (Node's channels are ref'd).
+fn open_channel(name: &str) -> Option<web_sys::BroadcastChannel> {
+    let has =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("BroadcastChannel")).is_ok_and(|c| c.is_function());
+    if !has {
+        return None;
+    }
+    let channel = web_sys::BroadcastChannel::new(&channel_name(name)).ok()?;
+    if let Ok(unref) = js_sys::Reflect::get(&channel, &JsValue::from_str("unref")) {
+        if let Some(unref) = unref.dyn_ref::<js_sys::Function>() {
+            let _ = unref.call0(&channel);
+        }
+    }
+    Some(channel)
 }
 
 /// Why a connection is no longer usable.
@@ -166,6 +213,20 @@ impl IdbBackend {
         self.conn.close(ClosedBy::Caller);
     }
 
+    /// Calls `f` whenever another connection to this database (another tab, worker or `Store`
+    /// object) committed a change, and when this connection is closed by another one or by the
+    /// browser. Returns an id for [`off_change`](Self::off_change).
+    pub fn on_change(&self, f: impl Fn(Change) + 'static) -> u32 {
+        let mut listeners = self.conn.listeners.borrow_mut();
+        let id = listeners.iter().map(|(id, _)| id + 1).max().unwrap_or(0);
+        listeners.push((id, Rc::new(f)));
+        id
+    }
+
+    pub fn off_change(&self, id: u32) {
+        self.conn.listeners.borrow_mut().retain(|(i, _)| *i != id);
+    }
+
     /// True once the connection is closed, by [`close`](Self::close) or by another connection.
     pub fn is_closed(&self) -> bool {
         self.conn.closed.get().is_some()
@@ -200,21 +261,53 @@ impl IdbBackend {
 impl Connection {
     fn new(name: String, db: Database) -> Connection {
         let closed = Rc::new(Cell::new(None));
+        let listeners: Listeners = Rc::default();
         let raw: IdbDatabase = (**db.as_sys()).clone();
         let on_versionchange = {
-            let (raw, closed) = (raw.clone(), closed.clone());
+            let (raw, closed, listeners) = (raw.clone(), closed.clone(), listeners.clone());
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
                 raw.close();
                 closed.set(Some(ClosedBy::VersionChange));
+                notify(&listeners, Change::Closed);
             })
         };
         let on_close = {
-            let closed = closed.clone();
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| closed.set(Some(ClosedBy::Browser)))
+            let (closed, listeners) = (closed.clone(), listeners.clone());
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+                closed.set(Some(ClosedBy::Browser));
+                notify(&listeners, Change::Closed);
+            })
         };
         raw.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
         raw.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Connection { name, db, closed, _on_versionchange: on_versionchange, _on_close: on_close }
+        let channel = open_channel(&name);
+        let on_message = channel.as_ref().map(|channel| {
+            let (closed, listeners) = (closed.clone(), listeners.clone());
+            let f = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+                if closed.get().is_none() {
+                    notify(&listeners, Change::Changed);
+                }
+            });
+            channel.set_onmessage(Some(f.as_ref().unchecked_ref()));
+            f
+        });
+        Connection {
+            name,
+            db,
+            closed,
+            channel,
+            listeners,
+            _on_message: on_message,
+            _on_versionchange: on_versionchange,
+            _on_close: on_close,
+        }
+    }
+
+    /// Tells the other connections that a commit changed the database.
+    fn announce_change(&self) {
+        if let Some(channel) = &self.channel {
+            let _ = channel.post_message(&JsValue::from_str("changed"));
+        }
     }
 
     fn raw(&self) -> &IdbDatabase {
@@ -231,6 +324,10 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
+        if let Some(channel) = &self.channel {
+            channel.set_onmessage(None);
+            channel.close();
+        }
         self.raw().set_onversionchange(None);
         self.raw().set_onclose(None);
         self.raw().close();
@@ -315,10 +412,12 @@ impl Backend for IdbBackend {
         keys.collect::<indexed_db_futures::Result<Vec<String>>>().map_err(&fail)
     }
 
-    async fn commit(&self, ops: Vec<Op>) -> Result<()> {
+    async fn commit(&self, mut ops: Vec<Op>) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
+        let prepared = super::prepare_commit(&mut ops);
+        let touches_meta = ops.iter().any(|op| matches!(op, Op::Put { space: Space::Meta, .. }));
         let fail = self.fail("commit");
         let db = self.live("commit")?;
         let tx = db
@@ -331,6 +430,7 @@ impl Backend for IdbBackend {
         // guards are awaited; the other requests are dropped unawaited (they still run): a
         // failing one aborts the transaction, which commit() reports.
         let mut guards = Vec::new();
+        let mut value_guards = Vec::new();
         {
             let meta = tx.object_store(Space::Meta.name()).map_err(&fail)?;
             let chunks = tx.object_store(Space::Chunks.name()).map_err(&fail)?;
@@ -354,7 +454,23 @@ impl Backend for IdbBackend {
                         let count = store(space).count().with_query(key.as_str()).primitive().map_err(&fail)?;
                         guards.push((key, count));
                     }
+                    Op::RequireValue { space, key, value } => {
+                        let current = store(space).get::<JsValue, _, _>(key.as_str()).primitive().map_err(&fail)?;
+                        value_guards.push((key, value, current));
+                    }
                 }
+            }
+        }
+        for (key, want, current) in value_guards {
+            match current.await {
+                Ok(found) => {
+                    let found = found.map(|v| bytes_from_js(v, self.name(), Space::Meta, &key)).transpose()?;
+                    if found != want {
+                        let _ = tx.abort().await;
+                        return Err(super::memory::changed_error(&key));
+                    }
+                }
+                Err(e) => return Err(commit_error(self.name(), &raw_tx, e)),
             }
         }
         for (key, count) in guards {
@@ -369,7 +485,12 @@ impl Backend for IdbBackend {
                 Err(e) => return Err(commit_error(self.name(), &raw_tx, e)),
             }
         }
-        tx.commit().await.map_err(|e| commit_error(self.name(), &raw_tx, e))
+        tx.commit().await.map_err(|e| commit_error(self.name(), &raw_tx, e))?;
+        prepared.committed();
+        if touches_meta {
+            self.conn.announce_change();
+        }
+        Ok(())
     }
 }
 

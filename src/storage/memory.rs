@@ -4,15 +4,28 @@
 
 use super::{Backend, Op, Space};
 use crate::error::{Error, Result};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 type Table = BTreeMap<String, Vec<u8>>;
 
-#[derive(Clone, Default)]
+/// What the memory backend holds at most by default, in bytes of keys and values. In wasm
+/// everything it holds lives in the 4 GiB linear memory beside the working buffers, and
+/// running out of it is a trap that kills the module; a commit that would pass this limit is
+/// refused with `resource_exhausted` instead.
+#[cfg(target_arch = "wasm32")]
+pub const DEFAULT_CAPACITY: u64 = 2 << 30;
+/// Natively the process's memory is the limit.
+#[cfg(not(target_arch = "wasm32"))]
+pub const DEFAULT_CAPACITY: u64 = u64::MAX;
+
+#[derive(Clone)]
 pub struct MemoryBackend {
     tables: Rc<RefCell<[Table; 2]>>,
+    /// Bytes of keys and values held, and the most it may hold.
+    used: Rc<Cell<u64>>,
+    capacity: u64,
     /// Test hook: fail the next commit after applying this many operations, to prove that a
     /// failed commit leaves nothing behind.
     fail_after: Rc<RefCell<Option<usize>>>,
@@ -29,9 +42,30 @@ fn prefix_range<'a>(t: &'a Table, prefix: &'a str) -> impl Iterator<Item = (&'a 
     t.range(prefix.to_string()..).take_while(move |(k, _)| k.starts_with(prefix))
 }
 
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+fn entry_size(key: &str, value: &[u8]) -> u64 {
+    (key.len() + value.len()) as u64
+}
+
 impl MemoryBackend {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty backend that refuses commits that would make it hold more than `capacity`
+    /// bytes of keys and values (`resource_exhausted`).
+    pub fn with_capacity(capacity: u64) -> Self {
+        MemoryBackend { tables: Rc::default(), used: Rc::default(), capacity, fail_after: Rc::default() }
+    }
+
+    /// Bytes of keys and values held.
+    pub fn used_bytes(&self) -> u64 {
+        self.used.get()
     }
 
     /// Makes the next commit fail after `n` of its operations were applied (test hook).
@@ -63,13 +97,17 @@ impl Backend for MemoryBackend {
         Ok(prefix_range(&t[idx(space)], prefix).map(|(k, _)| k.clone()).collect())
     }
 
-    async fn commit(&self, ops: Vec<Op>) -> Result<()> {
+    async fn commit(&self, mut ops: Vec<Op>) -> Result<()> {
+        let prepared = super::prepare_commit(&mut ops);
         // Apply in place with an undo log; on failure roll back, so the commit is all or
         // nothing without copying the tables.
         let mut tables = self.tables.borrow_mut();
         let fail_after = self.fail_after.borrow_mut().take();
         let mut undo: Vec<(usize, String, Option<Vec<u8>>)> = Vec::new();
         let mut outcome = Ok(());
+        let before = self.used.get();
+        // Signed, because deletes come before puts in some commits.
+        let mut used = before as i128;
         for (i, op) in ops.into_iter().enumerate() {
             if fail_after == Some(i) {
                 outcome = Err(Error::unavailable("memory backend: injected commit failure"));
@@ -77,11 +115,16 @@ impl Backend for MemoryBackend {
             }
             match op {
                 Op::Put { space, key, value } => {
+                    used += entry_size(&key, &value) as i128;
                     let old = tables[idx(space)].insert(key.clone(), value);
+                    if let Some(old) = &old {
+                        used -= entry_size(&key, old) as i128;
+                    }
                     undo.push((idx(space), key, old));
                 }
                 Op::Delete { space, key } => {
                     if let Some(old) = tables[idx(space)].remove(&key) {
+                        used -= entry_size(&key, &old) as i128;
                         undo.push((idx(space), key, Some(old)));
                     }
                 }
@@ -90,6 +133,9 @@ impl Backend for MemoryBackend {
                     let doomed: Vec<String> = prefix_range(t, &prefix).map(|(k, _)| k.clone()).collect();
                     for k in doomed {
                         let old = t.remove(&k);
+                        if let Some(old) = &old {
+                            used -= entry_size(&k, old) as i128;
+                        }
                         undo.push((idx(space), k, old));
                     }
                 }
@@ -99,7 +145,22 @@ impl Backend for MemoryBackend {
                         break;
                     }
                 }
+                Op::RequireValue { space, key, value } => {
+                    if tables[idx(space)].get(&key) != value.as_ref() {
+                        outcome = Err(changed_error(&key));
+                        break;
+                    }
+                }
             }
+        }
+        let used = used.max(0) as u64;
+        if outcome.is_ok() && used > self.capacity && used > before {
+            outcome = Err(Error::exhausted(format!(
+                "memory backend full: this write would make it hold {} MiB, more than its {} MiB; \
+                 use the IndexedDB backend for stores this large",
+                used >> 20,
+                self.capacity >> 20
+            )));
         }
         if outcome.is_err() {
             for (t, key, old) in undo.into_iter().rev() {
@@ -108,9 +169,17 @@ impl Backend for MemoryBackend {
                     None => tables[t].remove(&key),
                 };
             }
+        } else {
+            prepared.committed();
+            self.used.set(used);
         }
         outcome
     }
+}
+
+/// The error of a failed [`Op::RequireValue`] guard (the same text on every backend).
+pub fn changed_error(key: &str) -> Error {
+    Error::precondition(format!("{key:?} changed since it was read (another tab or store wrote meanwhile)"))
 }
 
 #[cfg(test)]
@@ -126,7 +195,10 @@ mod tests {
             b.fail_next_commit_after(1);
             let err = b.commit(vec![Op::put_meta("b", "2"), Op::put_meta("c", "3")]).await.unwrap_err();
             assert_eq!(err.code, crate::ErrorCode::Unavailable);
-            assert_eq!(b.keys(Space::Meta, "").await.unwrap(), vec!["a".to_string()]);
+            assert_eq!(
+                b.keys(Space::Meta, "").await.unwrap(),
+                vec!["a".to_string(), super::super::generation::KEY.to_string()]
+            );
             let err = b
                 .commit(vec![Op::put_meta("d", "4"), Op::RequireAbsent { space: Space::Meta, key: "a".into() }])
                 .await
@@ -137,13 +209,35 @@ mod tests {
     }
 
     #[test]
+    fn refuses_commits_past_its_capacity() {
+        block_on(async {
+            let b = MemoryBackend::with_capacity(1000);
+            b.commit(vec![Op::put_meta("a", vec![0u8; 600])]).await.unwrap();
+            // Every commit also keeps the generation record (same size each time).
+            let generation = b.used_bytes() - 601;
+            let err = b.commit(vec![Op::put_meta("b", vec![0u8; 600])]).await.unwrap_err();
+            assert_eq!(err.code, crate::ErrorCode::ResourceExhausted);
+            assert_eq!(b.get(Space::Meta, "b").await.unwrap(), None);
+            assert_eq!(b.used_bytes(), 601 + generation);
+            // Replacing and deleting give room back.
+            b.commit(vec![Op::delete_meta("a"), Op::put_meta("b", vec![0u8; 900])]).await.unwrap();
+            assert_eq!(b.used_bytes(), 901 + generation);
+            b.commit(vec![Op::DeletePrefix { space: Space::Meta, prefix: String::new() }]).await.unwrap();
+            assert_eq!(b.used_bytes(), generation);
+        });
+    }
+
+    #[test]
     fn prefix_scan_and_delete() {
         block_on(async {
             let b = MemoryBackend::new();
             b.commit(vec![Op::put_meta("x/1", "a"), Op::put_meta("x/2", "b"), Op::put_meta("y/1", "c")]).await.unwrap();
             assert_eq!(b.scan(Space::Meta, "x/").await.unwrap().len(), 2);
             b.commit(vec![Op::DeletePrefix { space: Space::Meta, prefix: "x/".into() }]).await.unwrap();
-            assert_eq!(b.keys(Space::Meta, "").await.unwrap(), vec!["y/1".to_string()]);
+            assert_eq!(
+                b.keys(Space::Meta, "").await.unwrap(),
+                vec![super::super::generation::KEY.to_string(), "y/1".to_string()]
+            );
             // A clone sees the same data: this is "reopen" for the memory backend.
             assert_eq!(b.clone().get(Space::Meta, "y/1").await.unwrap(), Some(b"c".to_vec()));
         });

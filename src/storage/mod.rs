@@ -7,9 +7,11 @@
 //! of operations atomically: all or nothing (one IndexedDB transaction).
 
 pub mod blobs;
+pub mod generation;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 pub mod memory;
+pub mod sessions;
 
 use crate::error::{Error, Result};
 
@@ -56,6 +58,14 @@ pub enum Op {
         space: Space,
         key: String,
     },
+    /// Fails the whole commit (code `failed_precondition`) unless `key` holds exactly `value`
+    /// (`None`: is absent) when the commit runs: a compare-and-set guard, which is how a commit
+    /// proves that what it decided on is still the current data (see [`generation`]).
+    RequireValue {
+        space: Space,
+        key: String,
+        value: Option<Vec<u8>>,
+    },
 }
 
 impl Op {
@@ -86,6 +96,12 @@ pub fn corrupt_record(key: &str, e: impl std::fmt::Display) -> Error {
 
 /// The persistence trait. Implementations are single-threaded (wasm has one thread), so the
 /// futures need not be `Send`. Reads see only committed data.
+///
+/// The commit contract, which every backend keeps: `commit` applies its operations in order as
+/// one atomic unit, guards included ([`Op::RequireAbsent`], [`Op::RequireValue`]), and a commit
+/// that changes [`Space::Meta`] first passes its operations through [`generation::stamp`], so
+/// that the store's generation record changes with every metadata change made by anyone (another
+/// tab, another `Store` object) and a guarded commit made on stale data fails.
 #[allow(async_fn_in_trait)]
 pub trait Backend {
     async fn get(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>>;
@@ -97,15 +113,44 @@ pub trait Backend {
     async fn commit(&self, ops: Vec<Op>) -> Result<()>;
 }
 
-/// A fresh identifier for staging data (blob chunk sets). Starts with the time in
-/// milliseconds so that orphan sweeping can leave recent ones alone (another tab may be
-/// writing them).
+/// What every backend's `commit` calls first (the commit contract of [`Backend`]): stamps a new
+/// generation on metadata changes ([`generation::stamp`]) and returns what to tell
+/// [`sessions`] once the commit succeeded ([`Prepared::committed`]).
+pub fn prepare_commit(ops: &mut Vec<Op>) -> Prepared {
+    generation::stamp(ops);
+    Prepared { settled: blobs::sets_settled_by(ops) }
+}
+
+/// See [`prepare_commit`].
+#[must_use]
+pub struct Prepared {
+    settled: Vec<String>,
+}
+
+impl Prepared {
+    /// Call after the commit succeeded: chunk sets it published or deleted are no longer staging.
+    pub fn committed(self) {
+        for set in &self.settled {
+            sessions::settled(set);
+        }
+    }
+}
+
+/// A fresh identifier for staging data (blob chunk sets) and generation tokens:
+/// `<millis>-<session>-<counter>`. The session (see [`sessions`]) says which running program
+/// wrote it, so that orphan sweeping can tell a chunk set another live tab is still writing from
+/// one a closed or killed tab left; the time lets it wait when liveness is unknown.
 pub fn fresh_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let (millis, noise) = now_and_noise();
-    format!("{millis:013}-{noise:08x}-{n}")
+    let millis = now_millis();
+    format!("{millis:013}-{}-{n}", sessions::this_session())
+}
+
+/// Random bits (not for cryptography: they only keep sessions apart).
+pub(crate) fn noise() -> u32 {
+    now_and_noise().1
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -3,15 +3,16 @@
 //! `store.gc()`. Thin conversions around [`crate::containerd`]; filters are containerd filter
 //! strings, given as one string or an array of them (several = any of them matches).
 
+use super::args;
 use super::backend::AnyBackend;
 use super::convert::{promise, to_js_error, to_js_value};
 use super::options::{self, digest, strings as filters};
 use super::store::Store;
-use crate::containerd::ls_view::{format_size, image_rows};
+use crate::containerd::ls_view::{content_rows, format_size, image_rows};
 use crate::containerd::{self, ContentStore, ImageStore};
 use crate::error::Error;
 use futures::lock::Mutex;
-use js_sys::{Function, Promise};
+use js_sys::Promise;
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -44,6 +45,9 @@ export interface CtrImageRow {
   sizeError: string | null;
 }
 
+/** One row of `ctr content ls`: SIZE as ctr prints it (go-units HumanSize), labels `k=v,…` or `-`. */
+export interface CtrContentRow { digest: string; size: string; sizeBytes: number; createdAt: string; labels: string }
+
 export interface ContentInfo { digest: string; size: number; createdAt: string; updatedAt: string; labels: Record<string, string> }
 export interface IngestStatus { ref: string; offset: number; total: number; expected: string | null; startedAt: string; updatedAt: string }
 export interface GcResult { deletedBlobs: string[]; deletedContent: Record<string, string[]>; deletedImages: Record<string, string[]>; deletedIngests: Record<string, string[]>; sweptChunkSets: number }
@@ -59,8 +63,13 @@ impl Store {
     }
 
     /// The images and content of one containerd namespace.
-    pub fn containerd(&self, namespace: String) -> Result<Namespace, JsValue> {
-        let ns = self.containerd_for("containerd").and_then(|c| c.namespace(&namespace)).map_err(to_js_error)?;
+    pub fn containerd(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] namespace: JsValue,
+    ) -> Result<Namespace, JsValue> {
+        let ns = args::string(&namespace, "containerd: namespace")
+            .and_then(|name| self.containerd_for("containerd")?.namespace(&name))
+            .map_err(to_js_error)?;
         Ok(Namespace { images: ns.images(), content: ns.content() })
     }
 
@@ -107,9 +116,9 @@ impl Namespace {
     }
 
     #[wasm_bindgen(js_name = getImage, unchecked_return_type = "Promise<ContainerdImage>")]
-    pub fn get_image(&self, name: String) -> Promise {
-        let images = self.images.clone();
-        promise(async move { to_js_value(&images.get(&name).await?) })
+    pub fn get_image(&self, #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Promise {
+        let (images, name) = (self.images.clone(), args::string(&name, "getImage: name"));
+        promise(async move { to_js_value(&images.get(&name?).await?) })
     }
 
     #[wasm_bindgen(js_name = createImage, unchecked_return_type = "Promise<ContainerdImage>")]
@@ -136,10 +145,10 @@ impl Namespace {
     }
 
     #[wasm_bindgen(js_name = deleteImage, unchecked_return_type = "Promise<void>")]
-    pub fn delete_image(&self, name: String) -> Promise {
-        let images = self.images.clone();
+    pub fn delete_image(&self, #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Promise {
+        let (images, name) = (self.images.clone(), args::string(&name, "deleteImage: name"));
         promise(async move {
-            images.delete(&name, None).await?;
+            images.delete(&name?, None).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -195,9 +204,9 @@ pub struct Content {
 #[wasm_bindgen]
 impl Content {
     #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo>")]
-    pub fn info(&self, digest_: String) -> Promise {
-        let store = self.store.clone();
-        promise(async move { to_js_value(&store.info(&digest(&digest_)?).await?) })
+    pub fn info(&self, #[wasm_bindgen(unchecked_param_type = "string")] digest_: JsValue) -> Promise {
+        let (store, digest_) = (self.store.clone(), args::string(&digest_, "info: digest"));
+        promise(async move { to_js_value(&store.info(&digest(&digest_?)?).await?) })
     }
 
     /// Infos matching any of the filters, in digest order.
@@ -207,15 +216,47 @@ impl Content {
         promise(async move { to_js_value(&store.walk_filtered(&f?).await?) })
     }
 
+    /// The rows `ctr content ls` prints for the infos matching the filters, in digest order.
+    #[wasm_bindgen(unchecked_return_type = "Promise<CtrContentRow[]>")]
+    pub fn table(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
+        let (store, f) = (self.store.clone(), filters(&filters_));
+        promise(async move {
+            #[derive(Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Row {
+                digest: String,
+                size: String,
+                size_bytes: i64,
+                created_at: crate::formats::gotime::GoTime,
+                labels: String,
+            }
+            let infos = store.walk_filtered(&f?).await?;
+            let rows: Vec<Row> = content_rows(&infos)
+                .into_iter()
+                .zip(&infos)
+                .map(|(r, info)| Row {
+                    digest: r.digest,
+                    size: r.size,
+                    size_bytes: info.size,
+                    created_at: r.created_at,
+                    labels: r.labels,
+                })
+                .collect();
+            to_js_value(&rows)
+        })
+    }
+
     /// Calls `fn(info)` for each info matching the filters (containerd's Walk).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn walk(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "(info: ContentInfo) => void")] f: Function,
+        #[wasm_bindgen(unchecked_param_type = "(info: ContentInfo) => void")] f: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue,
     ) -> Promise {
         let (store, fl) = (self.store.clone(), filters(&filters_));
+        let f = args::function(&f, "walk: fn");
         promise(async move {
+            let f = f?;
             for info in store.walk_filtered(&fl?).await? {
                 f.call1(&JsValue::NULL, &to_js_value(&info)?)
                     .map_err(|e| Error::aborted(format!("walk callback threw: {e:?}")))?;
@@ -226,21 +267,27 @@ impl Content {
 
     /// Up to `length` bytes from `offset` (clamped to the blob's end).
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
-    pub fn read(&self, digest_: String, offset: Option<f64>, length: Option<f64>) -> Promise {
+    pub fn read(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] digest_: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] offset: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] length: JsValue,
+    ) -> Promise {
         let store = self.store.clone();
+        let digest_ = args::string(&digest_, "read: digest");
+        let (offset, length) = (args::opt_count(&offset, "read: offset"), args::opt_count(&length, "read: length"));
         promise(async move {
-            let bytes = store
-                .read(&digest(&digest_)?, offset.unwrap_or(0.0) as u64, length.map_or(u64::MAX, |l| l as u64))
-                .await?;
+            let (digest_, offset, length) = (digest_?, offset?, length?);
+            let bytes = store.read(&digest(&digest_)?, offset.unwrap_or(0), length.unwrap_or(u64::MAX)).await?;
             Ok(js_sys::Uint8Array::from(&bytes[..]).into())
         })
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn delete(&self, digest_: String) -> Promise {
-        let store = self.store.clone();
+    pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] digest_: JsValue) -> Promise {
+        let (store, digest_) = (self.store.clone(), args::string(&digest_, "delete: digest"));
         promise(async move {
-            store.delete(&digest(&digest_)?).await?;
+            store.delete(&digest(&digest_?)?).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -264,11 +311,13 @@ impl Content {
     #[wasm_bindgen(unchecked_return_type = "Promise<ContentWriter>")]
     pub fn writer(
         &self,
-        reference: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] reference: JsValue,
         #[wasm_bindgen(unchecked_param_type = "{ expected?: { digest?: string; size?: number } }")] options: JsValue,
     ) -> Promise {
-        let (store, expected) = (self.store.clone(), options::writer_expected(&options));
+        let (store, reference) = (self.store.clone(), args::string(&reference, "writer: ref"));
+        let expected = options::writer_expected(&options);
         promise(async move {
+            let reference = reference?;
             let (want, size) = expected?;
             let w = store.writer(&reference, want.as_ref(), size).await?;
             Ok(ContentWriter { inner: Rc::new(Mutex::new(Some(w))) }.into())
@@ -276,9 +325,9 @@ impl Content {
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<IngestStatus>")]
-    pub fn status(&self, reference: String) -> Promise {
-        let store = self.store.clone();
-        promise(async move { to_js_value(&store.status(&reference).await?) })
+    pub fn status(&self, #[wasm_bindgen(unchecked_param_type = "string")] reference: JsValue) -> Promise {
+        let (store, reference) = (self.store.clone(), args::string(&reference, "status: ref"));
+        promise(async move { to_js_value(&store.status(&reference?).await?) })
     }
 
     #[wasm_bindgen(js_name = listStatuses, unchecked_return_type = "Promise<IngestStatus[]>")]
@@ -291,10 +340,10 @@ impl Content {
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn abort(&self, reference: String) -> Promise {
-        let store = self.store.clone();
+    pub fn abort(&self, #[wasm_bindgen(unchecked_param_type = "string")] reference: JsValue) -> Promise {
+        let (store, reference) = (self.store.clone(), args::string(&reference, "abort: ref"));
         promise(async move {
-            store.abort(&reference).await?;
+            store.abort(&reference?).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -313,9 +362,10 @@ fn closed() -> Error {
 #[wasm_bindgen]
 impl ContentWriter {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn write(&self, bytes: Vec<u8>) -> Promise {
-        let inner = self.inner.clone();
+    pub fn write(&self, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue) -> Promise {
+        let (inner, bytes) = (self.inner.clone(), args::bytes(&bytes, "write: bytes"));
         promise(async move {
+            let bytes = bytes?;
             inner.lock().await.as_mut().ok_or_else(closed)?.write(&bytes).await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -324,13 +374,20 @@ impl ContentWriter {
     /// Commits under the digest (checked against `digest` and `size` when given; size 0 =
     /// unchecked) with optional labels.
     #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo>")]
-    pub fn commit(&self, size: Option<f64>, digest_: Option<String>, labels: JsValue) -> Promise {
+    pub fn commit(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] size: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] digest_: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, string>")] labels: JsValue,
+    ) -> Promise {
         let inner = self.inner.clone();
+        let (size, digest_) = (args::opt_count(&size, "commit: size"), args::opt_string(&digest_, "commit: digest"));
         promise(async move {
+            let (size, digest_) = (size?, digest_?);
             let w = inner.lock().await.take().ok_or_else(closed)?;
             let want = digest_.map(|d| digest(&d)).transpose()?;
             let labels = options::commit_labels(labels)?;
-            to_js_value(&w.commit(size.unwrap_or(0.0) as u64, want.as_ref(), labels).await?)
+            to_js_value(&w.commit(size.unwrap_or(0), want.as_ref(), labels).await?)
         })
     }
 

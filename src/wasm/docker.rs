@@ -2,10 +2,11 @@
 //! a thin conversion around the façade (`crate::store::Store`). Results are plain JS values in
 //! the exact Engine API JSON shapes.
 
+use super::args;
 use super::backend::AnyBackend;
 use super::convert::{digests, promise, to_js_value};
-use super::input::ImportInput;
-use super::options::{self as args, JsImportOptions};
+use super::input::{self, ImportInput};
+use super::options::{self, JsImportOptions};
 use super::store::{Facade, Store};
 use crate::error::Result;
 use futures::lock::Mutex;
@@ -13,13 +14,22 @@ use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
+/// The façade, locked and brought up to date with what other writers (tabs, `Store` objects)
+/// committed, for a read.
+async fn read<T>(facade: Result<Rc<Mutex<Facade>>>, f: impl FnOnce(&Facade) -> Result<T>) -> Result<T> {
+    let facade = facade?;
+    let mut facade = facade.lock().await;
+    facade.sync().await?;
+    f(&facade)
+}
+
 /// What an import needs, checked before its promise starts.
 type PreparedImport = (ImportInput, JsImportOptions, Rc<AnyBackend>, Rc<Mutex<Facade>>);
 
 impl Store {
     fn prepare_import(&self, input: &JsValue, options: &JsValue) -> Result<PreparedImport> {
         let (backend, facade) = (self.backend_for("import")?, self.facade_for("import")?);
-        let options = args::import_options(options)?;
+        let options = options::import_options(options)?;
         // Last: taking a ReadableStream's reader locks the stream.
         let input = ImportInput::from_js(input)?;
         Ok((input, options, backend, facade))
@@ -48,8 +58,7 @@ impl Store {
                 Ok(f) => f,
                 Err(e) => {
                     if let Some(r) = reader {
-                        // Tell the source to stop; its answer does not matter.
-                        let _ = r.cancel();
+                        input::cancel_reader(&r);
                     }
                     return Err(e);
                 }
@@ -65,100 +74,159 @@ impl Store {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "ListImagesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = args::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
+        let prepared = options::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
         promise(async move {
             let ((all, digests, filters), facade) = prepared?;
-            let answer = facade.lock().await.list_images(all, digests, &filters)?;
+            let mut facade = facade.lock().await;
+            facade.sync().await?;
+            let answer = facade.list_images(all, digests, &filters)?;
             to_js_value(&answer)
         })
     }
 
     /// `GET /images/{name}/json`.
     #[wasm_bindgen(js_name = inspectImage, unchecked_return_type = "Promise<ImageInspect>")]
-    pub fn inspect_image(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+    pub fn inspect_image(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+    ) -> Promise {
+        let name_or_id = args::string(&name_or_id, "inspectImage: nameOrId");
         let facade = self.facade_for("inspectImage");
-        promise(async move { to_js_value(&facade?.lock().await.inspect_image(&name_or_id)?) })
+        promise(async move {
+            let name_or_id = name_or_id?;
+            to_js_value(&read(facade, |f| f.inspect_image(&name_or_id)).await?)
+        })
     }
 
     /// `GET /images/{name}/history`.
     #[wasm_bindgen(js_name = imageHistory, unchecked_return_type = "Promise<HistoryResponseItem[]>")]
-    pub fn image_history(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+    pub fn image_history(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+    ) -> Promise {
+        let name_or_id = args::string(&name_or_id, "imageHistory: nameOrId");
         let facade = self.facade_for("imageHistory");
-        promise(async move { to_js_value(&facade?.lock().await.image_history(&name_or_id)?) })
+        promise(async move {
+            let name_or_id = name_or_id?;
+            to_js_value(&read(facade, |f| f.image_history(&name_or_id)).await?)
+        })
     }
 
     /// `DELETE /images/{name}?force=&noprune=`.
     #[wasm_bindgen(js_name = removeImage, unchecked_return_type = "Promise<DeleteResponseItem[]>")]
     pub fn remove_image(
         &self,
-        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RemoveImageOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = args::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
+        let name_or_id = args::string(&name_or_id, "removeImage: nameOrId");
+        let prepared = options::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
         promise(async move {
-            let ((force, noprune), facade) = prepared?;
-            let answer = facade.lock().await.remove_image(&name_or_id, force, noprune).await?;
+            let ((force, noprune, dry_run), facade) = prepared?;
+            let name_or_id = name_or_id?;
+            let mut facade = facade.lock().await;
+            let answer = if dry_run {
+                facade.sync().await?;
+                facade.remove_image_dry_run(&name_or_id, force, noprune)?
+            } else {
+                facade.remove_image(&name_or_id, force, noprune).await?
+            };
             to_js_value(&answer)
         })
     }
 
-    /// `POST /images/{name}/tag?repo=&tag=` (an empty tag means `latest`).
-    #[wasm_bindgen(js_name = tagImage, unchecked_return_type = "Promise<void>")]
+    /// `POST /images/{name}/tag?repo=&tag=` (an empty tag means `latest`). With `dryRun`,
+    /// resolves to the new tag's familiar form, or rejects as the tag would, changing nothing.
+    #[wasm_bindgen(js_name = tagImage, unchecked_return_type = "Promise<void | string>")]
     pub fn tag_image(
         &self,
-        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
-        repo: String,
-        tag: Option<String>,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] repo: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] tag: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "TagImageOptions")] options: JsValue,
     ) -> Promise {
-        let facade = self.facade_for("tagImage");
+        let name_or_id = args::string(&name_or_id, "tagImage: nameOrId");
+        let (repo, tag) = (args::string(&repo, "tagImage: repo"), args::opt_string(&tag, "tagImage: tag"));
+        let prepared = options::tag_image_options(&options).and_then(|o| Ok((o, self.facade_for("tagImage")?)));
         promise(async move {
-            facade?.lock().await.tag_image(&name_or_id, &repo, tag.as_deref().unwrap_or("")).await?;
+            let (name_or_id, repo, tag) = (name_or_id?, repo?, tag?);
+            let (dry_run, facade) = prepared?;
+            let mut facade = facade.lock().await;
+            let tag = tag.as_deref().unwrap_or("");
+            if dry_run {
+                facade.sync().await?;
+                return Ok(JsValue::from_str(&facade.tag_image_dry_run(&name_or_id, &repo, tag)?));
+            }
+            facade.tag_image(&name_or_id, &repo, tag).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
 
     /// The full image ID a partial one stands for (rejects `not_found` / `ambiguous`).
     #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
-    pub fn search(&self, #[wasm_bindgen(js_name = partialId)] partial_id: String) -> Promise {
+    pub fn search(
+        &self,
+        #[wasm_bindgen(js_name = partialId, unchecked_param_type = "string")] partial_id: JsValue,
+    ) -> Promise {
+        let partial_id = args::string(&partial_id, "search: partialId");
         let facade = self.facade_for("search");
-        promise(async move { Ok(JsValue::from_str(facade?.lock().await.search(&partial_id)?.as_str())) })
+        promise(async move {
+            let partial_id = partial_id?;
+            Ok(JsValue::from_str(read(facade, |f| f.search(&partial_id)).await?.as_str()))
+        })
     }
 
     /// The parent image's ID (from the image store's metadata), or null.
     #[wasm_bindgen(js_name = imageParent, unchecked_return_type = "Promise<string | null>")]
-    pub fn image_parent(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+    pub fn image_parent(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+    ) -> Promise {
+        let name_or_id = args::string(&name_or_id, "imageParent: nameOrId");
         let facade = self.facade_for("imageParent");
         promise(async move {
-            let parent = facade?.lock().await.image_parent(&name_or_id)?;
+            let name_or_id = name_or_id?;
+            let parent = read(facade, |f| f.image_parent(&name_or_id)).await?;
             Ok(parent.map_or(JsValue::NULL, |p| JsValue::from_str(p.as_str())))
         })
     }
 
     /// The IDs of the images whose parent this image is.
     #[wasm_bindgen(js_name = imageChildren, unchecked_return_type = "Promise<string[]>")]
-    pub fn image_children(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
+    pub fn image_children(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+    ) -> Promise {
+        let name_or_id = args::string(&name_or_id, "imageChildren: nameOrId");
         let facade = self.facade_for("imageChildren");
-        promise(async move { digests(&facade?.lock().await.image_children(&name_or_id)?) })
+        promise(async move {
+            let name_or_id = name_or_id?;
+            digests(&read(facade, |f| f.image_children(&name_or_id)).await?)
+        })
     }
 
     /// The IDs of the images without children.
     #[wasm_bindgen(js_name = imageHeads, unchecked_return_type = "Promise<string[]>")]
     pub fn image_heads(&self) -> Promise {
         let facade = self.facade_for("imageHeads");
-        promise(async move { digests(&facade?.lock().await.image_heads()) })
+        promise(async move { digests(&read(facade, |f| Ok(f.image_heads())).await?) })
     }
 
     /// The files of one layer, or the merged view at that layer, from the layers' tar-split.
     #[wasm_bindgen(js_name = layerFiles, unchecked_return_type = "Promise<LayerFileEntry[]>")]
     pub fn layer_files(
         &self,
-        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "LayerFilesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = args::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
+        let name_or_id = args::string(&name_or_id, "layerFiles: nameOrId");
+        let prepared = options::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
         promise(async move {
             let ((layer, merged), facade) = prepared?;
-            let files = facade.lock().await.layer_files(&name_or_id, layer.as_ref(), merged).await?;
+            let name_or_id = name_or_id?;
+            let mut facade = facade.lock().await;
+            facade.sync().await?;
+            let files = facade.layer_files(&name_or_id, layer.as_ref(), merged).await?;
             to_js_value(&files)
         })
     }

@@ -149,6 +149,15 @@ export type DeleteResponseItem = { Untagged: string } | { Deleted: string };
 export interface RemoveImageOptions {
   force?: boolean;
   noprune?: boolean;
+  /** Work out the answer (or the conflict) without changing the store: what `rmi` would do. */
+  dryRun?: boolean;
+}
+
+/** Options of `Store.tagImage`. */
+export interface TagImageOptions {
+  /** Check the image, repository and tag as dockerd would and resolve to the new tag's familiar
+   * form (`"local/app:latest"`), without changing the store. */
+  dryRun?: boolean;
 }
 
 /** Options of `Store.layerFiles`. */

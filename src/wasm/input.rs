@@ -2,13 +2,14 @@
 //! chunks for [`crate::store::stream_import`]. Large inputs are never copied whole: typed
 //! arrays and Blobs are read by slices, ReadableStreams chunk by chunk.
 
+use super::convert::js_error_message;
 use crate::error::{Error, Result};
 use futures::stream::{self, Stream};
-use js_sys::{ArrayBuffer, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
 use std::pin::Pin;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, ReadableStream, ReadableStreamDefaultReader};
+use web_sys::{Blob, ReadableStreamDefaultReader};
 
 /// Slice size for in-memory and Blob inputs.
 const SLICE: u64 = 1 << 20;
@@ -27,11 +28,24 @@ fn has_method(v: &JsValue, name: &str) -> bool {
     Reflect::get(v, &JsValue::from_str(name)).is_ok_and(|f| f.is_function())
 }
 
-fn js_error_message(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
+/// `target[name](...args)`, with a missing method or a thrown exception as `Err`.
+fn call_method(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let f = Reflect::get(target, &JsValue::from_str(name))?;
+    let f = f.dyn_into::<Function>().map_err(|_| JsValue::from_str(&format!("{name} is not a function")))?;
+    f.apply(target, &args.iter().collect::<js_sys::Array>())
+}
+
+/// Tells a stream's source to stop (after a failed import). A reader without `cancel`, or one
+/// whose `cancel` throws or rejects, is fine: the import's own error is what the caller gets.
+pub(super) fn cancel_reader(reader: &ReadableStreamDefaultReader) {
+    if let Ok(pending) = call_method(reader, "cancel", &[]) {
+        if let Ok(p) = pending.dyn_into::<js_sys::Promise>() {
+            // Await it, so that a rejection is handled rather than reported as unhandled.
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = JsFuture::from(p).await;
+            });
+        }
+    }
 }
 
 impl ImportInput {
@@ -45,11 +59,21 @@ impl ImportInput {
             return Ok(ImportInput::Bytes(Uint8Array::new(input)));
         }
         if input.is_object() && has_method(input, "getReader") {
-            let stream: &ReadableStream = input.unchecked_ref();
-            let reader = stream.get_reader().unchecked_into::<ReadableStreamDefaultReader>();
-            return Ok(ImportInput::Stream(reader));
+            // Called by name, with its exception caught: a locked stream (or a stream-like object
+            // whose getReader throws) must reject the import, not throw out of the bindings.
+            let reader = call_method(input, "getReader", &[]).map_err(|e| {
+                Error::invalid(format!("import: the stream's getReader() threw: {}", js_error_message(&e)))
+            })?;
+            if !has_method(&reader, "read") {
+                return Err(Error::invalid("import: the stream's getReader() returned no reader with a read() method"));
+            }
+            return Ok(ImportInput::Stream(reader.unchecked_into()));
         }
         if input.is_object() && has_method(input, "slice") && has_method(input, "arrayBuffer") {
+            let size = Reflect::get(input, &JsValue::from_str("size")).ok().and_then(|v| v.as_f64());
+            if !size.is_some_and(|n| n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_992.0) {
+                return Err(Error::invalid("import: the Blob-like input has no valid size"));
+            }
             return Ok(ImportInput::Blob(input.clone().unchecked_into()));
         }
         let got = if input.is_null() { "null".to_string() } else { input.js_typeof().as_string().unwrap_or_default() };
@@ -83,6 +107,10 @@ impl ImportInput {
             let signal = signal.clone();
             async move {
                 let (input, offset, index) = state?;
+                // Give the event loop a turn before every chunk, whatever the backend: without it
+                // an import from memory into the memory backend never lets a timer (an
+                // AbortSignal.timeout, a repaint) run until it ends.
+                let _ = JsFuture::from(yield_task()).await;
                 if signal.as_ref().is_some_and(is_aborted) {
                     return Some((Err(Error::aborted("import aborted by its AbortSignal")), None));
                 }
@@ -118,12 +146,38 @@ impl ImportInput {
                 let read = |e: JsValue| {
                     Error::unavailable(format!("import: reading the Blob at byte {offset}: {}", js_error_message(&e)))
                 };
-                let slice = blob.slice_with_f64_and_f64(offset as f64, end as f64).map_err(read)?;
-                let buffer = JsFuture::from(slice.array_buffer()).await.map_err(read)?;
-                Ok(Some((Uint8Array::new(&buffer).to_vec(), end)))
+                // A Blob-like object may hand back anything: call by name, check every result.
+                let slice =
+                    call_method(blob, "slice", &[JsValue::from_f64(offset as f64), JsValue::from_f64(end as f64)])
+                        .map_err(read)?;
+                if !has_method(&slice, "arrayBuffer") {
+                    return Err(Error::invalid(format!(
+                        "import: the Blob's slice({offset}, {end}) returned {}, not a Blob",
+                        super::args::js_type(&slice)
+                    )));
+                }
+                let pending = call_method(&slice, "arrayBuffer", &[]).map_err(read)?;
+                let buffer = JsFuture::from(js_sys::Promise::resolve(&pending)).await.map_err(read)?;
+                if !buffer.is_instance_of::<ArrayBuffer>() {
+                    return Err(Error::invalid(format!(
+                        "import: the Blob's slice at byte {offset} gave {}, not an ArrayBuffer",
+                        super::args::js_type(&buffer)
+                    )));
+                }
+                let bytes = Uint8Array::new(&buffer);
+                if u64::from(bytes.length()) != end - offset {
+                    return Err(Error::invalid(format!(
+                        "import: the Blob's slice({offset}, {end}) holds {} bytes, not {}",
+                        bytes.length(),
+                        end - offset
+                    )));
+                }
+                Ok(Some((bytes.to_vec(), end)))
             }
             ImportInput::Stream(reader) => {
-                let result = JsFuture::from(reader.read())
+                let pending = call_method(reader, "read", &[])
+                    .map_err(|e| Error::unavailable(format!("import: reading the stream: {}", js_error_message(&e))))?;
+                let result = JsFuture::from(js_sys::Promise::resolve(&pending))
                     .await
                     .map_err(|e| Error::unavailable(format!("import: reading the stream: {}", js_error_message(&e))))?;
                 let done = Reflect::get(&result, &JsValue::from_str("done")).unwrap_or(JsValue::TRUE);
@@ -138,6 +192,28 @@ impl ImportInput {
             }
         }
     }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export function yield_task() {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === "function") {
+      setImmediate(resolve);
+    } else if (typeof MessageChannel === "function") {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+      channel.port2.postMessage(null);
+    } else {
+      setTimeout(resolve, 0);
+    }
+  });
+}
+"#)]
+extern "C" {
+    /// A promise that settles in a later task (not a microtask), so that timers and
+    /// rendering get their turn: `setImmediate` in Node, a `MessageChannel` message in
+    /// browsers (not clamped like nested `setTimeout`s).
+    fn yield_task() -> js_sys::Promise;
 }
 
 /// `signal.aborted`, read by name so any AbortSignal-like object works.

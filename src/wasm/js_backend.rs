@@ -9,8 +9,10 @@
 //! - `scan(space, prefix)` → `[key, value, key, value, …]` in key order;
 //! - `keys(space, prefix)` → `[key, …]` in key order;
 //! - `commit(ops)` applies `[{ op: "put", space, key, value } | { op: "delete", space, key } |
-//!   { op: "deletePrefix", space, prefix } | { op: "requireAbsent", space, key }]` all or
-//!   nothing; it throws an `Error` with `code: "already_exists"` when a `requireAbsent` key exists;
+//!   { op: "deletePrefix", space, prefix } | { op: "requireAbsent", space, key } |
+//!   { op: "requireValue", space, key, value }]` all or nothing; it throws an `Error` with
+//!   `code: "already_exists"` when a `requireAbsent` key exists, and with `code:
+//!   "failed_precondition"` when a `requireValue` key does not hold `value` (`null`: is absent);
 //! - `close()`; the string property `kind` names it (what `store.backend` reports).
 //!
 //! Any method may answer synchronously or with a promise; an error thrown or rejected with a
@@ -131,6 +133,12 @@ fn op_to_js(op: &Op) -> JsValue {
         Op::RequireAbsent { space, key } => {
             op_object(&[("op", s("requireAbsent")), ("space", s(space.name())), ("key", s(key))])
         }
+        Op::RequireValue { space, key, value } => op_object(&[
+            ("op", s("requireValue")),
+            ("space", s(space.name())),
+            ("key", s(key)),
+            ("value", value.as_ref().map_or(JsValue::NULL, |v| Uint8Array::from(v.as_slice()).into())),
+        ]),
     }
 }
 
@@ -157,8 +165,11 @@ impl Backend for JsBackend {
         keys.iter().map(|k| to_key(k, "keys")).collect()
     }
 
-    async fn commit(&self, ops: Vec<Op>) -> Result<()> {
+    async fn commit(&self, mut ops: Vec<Op>) -> Result<()> {
+        let prepared = crate::storage::prepare_commit(&mut ops);
         let js_ops: Array = ops.iter().map(op_to_js).collect();
-        settle("commit", self.adapter.js_commit(js_ops)).await.map(|_| ())
+        settle("commit", self.adapter.js_commit(js_ops)).await?;
+        prepared.committed();
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! out, the runtime choice of backend. Store logic lives in the layers below.
 
 mod analysis;
+mod args;
 mod backend;
 mod containerd;
 mod contents;
@@ -11,8 +12,10 @@ mod docker_types;
 mod input;
 mod js_backend;
 mod options;
+mod panic;
 mod store;
 mod types;
+mod units;
 
 pub use backend::{AnyBackend, BackendKind};
 pub use containerd::{Content, ContentWriter, Namespace};
@@ -20,3 +23,4 @@ pub use convert::to_js_error;
 pub use js_backend::{JsBackend, JsStorageAdapter};
 pub use store::Store;
 pub use types::StoreOptions;
+pub use units::human_size;

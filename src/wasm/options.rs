@@ -2,8 +2,9 @@
 //! `invalid_argument` errors that name the method and the option. The methods themselves (in
 //! [`super::store`], [`super::docker`], [`super::containerd`]) only call these.
 
+use super::args;
 use super::backend::BackendKind;
-use super::convert::to_js_value;
+use super::convert::{js_error_message, to_js_value};
 use super::input::is_aborted;
 use super::types::StoreOptions;
 use crate::containerd::Labels;
@@ -59,6 +60,16 @@ pub(super) fn digest(s: &str) -> Result<Digest> {
 // ---- Store.open ----------------------------------------------------------------------------
 
 impl StoreOptions {
+    /// `options.memoryLimit`, when given.
+    pub fn memory_limit(options: Option<&StoreOptions>) -> Result<Option<u64>> {
+        let Some(options) = options else { return Ok(None) };
+        let options: &JsValue = options.as_ref();
+        if !options.is_object() {
+            return Ok(None);
+        }
+        args::opt_count(&field(options, "memoryLimit"), "Store.open: options.memoryLimit")
+    }
+
     /// The backend asked for; the default when `options` or `options.backend` is missing.
     pub fn backend_kind(options: Option<&StoreOptions>) -> Result<BackendKind> {
         let Some(options) = options else { return Ok(BackendKind::default()) };
@@ -97,11 +108,17 @@ pub(super) fn list_images_options(options: &JsValue) -> Result<(bool, bool, Filt
     Ok((flag(M, &o, "all")?, flag(M, &o, "digests")?, filters))
 }
 
-/// `removeImage(name, { force, noprune })`.
-pub(super) fn remove_image_options(options: &JsValue) -> Result<(bool, bool)> {
+/// `removeImage(name, { force, noprune, dryRun })`.
+pub(super) fn remove_image_options(options: &JsValue) -> Result<(bool, bool, bool)> {
     const M: &str = "removeImage";
     let o = options_object(M, options)?;
-    Ok((flag(M, &o, "force")?, flag(M, &o, "noprune")?))
+    Ok((flag(M, &o, "force")?, flag(M, &o, "noprune")?, flag(M, &o, "dryRun")?))
+}
+
+/// `tagImage(name, repo, tag, { dryRun })`.
+pub(super) fn tag_image_options(options: &JsValue) -> Result<bool> {
+    const M: &str = "tagImage";
+    flag(M, &options_object(M, options)?, "dryRun")
 }
 
 /// `layerFiles(name, { layer, merged })`.
@@ -177,16 +194,22 @@ impl JsImportOptions {
     pub(super) fn into_core(self, bytes_total: Option<u64>) -> ImportOptions {
         let on_progress = self.on_progress.map(|f| -> ProgressCallback {
             Box::new(move |p: &Progress| {
-                // A throwing callback must not break the import; say so on the console.
-                let outcome =
-                    to_js_value(p).map_err(|e| JsValue::from_str(&e.message)).and_then(|v| f.call1(&JsValue::NULL, &v));
-                if let Err(e) = outcome {
-                    web_sys::console::warn_2(&JsValue::from_str("imagestore: import onProgress threw:"), &e);
-                }
+                // A throwing callback ends the import (nothing is committed), and the rejection
+                // says what it threw: swallowing it would hide the caller's bug.
+                f.call1(&JsValue::NULL, &to_js_value(p)?)
+                    .map(|_| ())
+                    .map_err(|e| Error::aborted(format!("import: onProgress threw: {}", js_error_message(&e))))
             })
         });
         let is_cancelled = self.signal.map(|s| -> CancelCheck { Box::new(move || is_aborted(&s)) });
-        ImportOptions { bytes_total, on_progress, is_cancelled, namespace: self.namespace, ctr: self.ctr }
+        ImportOptions {
+            bytes_total,
+            on_progress,
+            is_cancelled,
+            namespace: self.namespace,
+            ctr: self.ctr,
+            ..Default::default()
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use super::convert::{promise, to_js_error, to_js_value};
 use super::js_backend::{JsBackend, JsStorageAdapter};
 use super::types::StoreOptions;
 use crate::error::{Error, Result};
-use crate::storage::indexeddb::IdbBackend;
-use crate::storage::{Backend, Space};
+use crate::storage::indexeddb::{Change, IdbBackend};
+use crate::storage::{generation, Backend, Space};
 use futures::lock::Mutex;
 use js_sys::Promise;
 use serde::Serialize;
@@ -16,6 +16,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// The store façade the JS class wraps.
 pub(super) type Facade = crate::store::Store<AnyBackend>;
@@ -48,23 +49,32 @@ impl Store {
     /// Opens the store `name` (an IndexedDB database of that name, created if missing), or an
     /// empty memory store with `{ backend: "memory" }`.
     #[wasm_bindgen(js_name = open)]
-    pub async fn open(name: String, options: Option<StoreOptions>) -> Result<Store, JsValue> {
-        Self::open_kind(name, StoreOptions::backend_kind(options.as_ref()).map_err(to_js_error)?)
-            .await
-            .map_err(to_js_error)
+    pub async fn open(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<StoreOptions>,
+    ) -> Result<Store, JsValue> {
+        let name = super::args::string(&name, "Store.open: name").map_err(to_js_error)?;
+        let kind = StoreOptions::backend_kind(options.as_ref()).map_err(to_js_error)?;
+        let limit = StoreOptions::memory_limit(options.as_ref()).map_err(to_js_error)?;
+        Self::open_with(name, kind, limit).await.map_err(to_js_error)
     }
 
     /// Opens store `name` on storage the host provides: a JS storage adapter object (see
     /// `src/wasm/js_backend.rs`; in Node, `Store.open(name, { backend: "fs", path })` makes one).
     #[wasm_bindgen(js_name = openAdapter)]
-    pub async fn open_adapter(name: String, adapter: JsStorageAdapter) -> Result<Store, JsValue> {
+    pub async fn open_adapter(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        adapter: JsStorageAdapter,
+    ) -> Result<Store, JsValue> {
+        let name = super::args::string(&name, "Store.openAdapter: name").map_err(to_js_error)?;
         let backend = JsBackend::new(adapter).map_err(to_js_error)?;
         Self::open_backend(name, AnyBackend::Adapter(backend)).await.map_err(to_js_error)
     }
 
     /// Deletes the IndexedDB database `name` and everything in it.
     #[wasm_bindgen(js_name = destroy)]
-    pub async fn destroy(name: String) -> Result<(), JsValue> {
+    pub async fn destroy(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Result<(), JsValue> {
+        let name = super::args::string(&name, "Store.destroy: name").map_err(to_js_error)?;
         check_name(&name).map_err(to_js_error)?;
         IdbBackend::destroy(&name).await.map_err(to_js_error)
     }
@@ -91,6 +101,39 @@ impl Store {
         self.closed.get()
     }
 
+    /// Calls `callback` whenever another tab, window, worker or `Store` object changed this
+    /// store (`{ reason: "changed" }`: re-read what you show; this store's own reads already
+    /// see the change), or closed this store's connection by deleting or upgrading the database
+    /// (`{ reason: "closed" }`: open it again). A memory store has no other writers and never
+    /// calls it. Returns a function that unsubscribes.
+    #[wasm_bindgen(js_name = onChange, unchecked_return_type = "() => void")]
+    pub fn on_change(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(event: { reason: \"changed\" | \"closed\" }) => void")]
+        callback: JsValue,
+    ) -> Result<js_sys::Function, JsValue> {
+        let callback: js_sys::Function =
+            callback.dyn_into().map_err(|_| to_js_error(Error::invalid("onChange: callback must be a function")))?;
+        let backend = self.backend_for("onChange").map_err(to_js_error)?;
+        let AnyBackend::IndexedDb(idb) = &*backend else {
+            return Ok(Closure::<dyn FnMut()>::new(|| {}).into_js_value().unchecked_into());
+        };
+        let id = idb.on_change(move |change| {
+            let reason = match change {
+                Change::Changed => "changed",
+                Change::Closed => "closed",
+            };
+            let event = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&event, &JsValue::from_str("reason"), &JsValue::from_str(reason));
+            // A throwing callback must not stop the others; the browser reports it.
+            if let Err(e) = callback.call1(&JsValue::UNDEFINED, &event) {
+                web_sys::console::error_2(&JsValue::from_str("imagestore onChange callback threw:"), &e);
+            }
+        });
+        let idb = idb.clone();
+        Ok(Closure::<dyn FnMut()>::new(move || idb.off_change(id)).into_js_value().unchecked_into())
+    }
+
     /// Name, backend and record counts.
     #[wasm_bindgen(js_name = storeInfo, unchecked_return_type = "Promise<StoreInfo>")]
     pub fn store_info(&self) -> Promise {
@@ -99,7 +142,8 @@ impl Store {
             let info = StoreInfo {
                 name,
                 backend: backend.name().to_string(),
-                meta_records: backend.keys(Space::Meta, "").await?.len(),
+                // The generation record is bookkeeping, not a record of the store's.
+                meta_records: backend.keys(Space::Meta, "").await?.iter().filter(|k| *k != generation::KEY).count(),
                 chunk_records: backend.keys(Space::Chunks, "").await?.len(),
             };
             to_js_value(&info)
@@ -110,12 +154,29 @@ impl Store {
 impl Store {
     /// [`Store::open`] with the backend already chosen (Rust callers and tests).
     pub async fn open_kind(name: String, kind: BackendKind) -> Result<Store> {
+        Self::open_with(name, kind, None).await
+    }
+
+    /// [`Store::open_kind`] with the memory backend's capacity in bytes (default
+    /// [`crate::storage::memory::DEFAULT_CAPACITY`]; ignored by IndexedDB).
+    pub async fn open_with(name: String, kind: BackendKind, memory_limit: Option<u64>) -> Result<Store> {
+        super::panic::install_hook();
+        super::panic::check_healthy()?;
         check_name(&name)?;
-        let backend = AnyBackend::open(kind, &name).await?;
+        // Other tabs must see this session alive before it stages anything.
+        crate::storage::sessions::announce().await;
+        let backend = match (kind, memory_limit) {
+            (BackendKind::Memory, Some(limit)) => {
+                AnyBackend::Memory(crate::storage::memory::MemoryBackend::with_capacity(limit))
+            }
+            _ => AnyBackend::open(kind, &name).await?,
+        };
         Self::open_backend(name, backend).await
     }
 
     async fn open_backend(name: String, backend: AnyBackend) -> Result<Store> {
+        super::panic::install_hook();
+        super::panic::check_healthy()?;
         check_name(&name)?;
         let facade = match crate::store::Store::open(backend.clone()).await {
             Ok(f) => f,
@@ -124,6 +185,9 @@ impl Store {
                 return Err(e.context(format!("opening store {name:?}")));
             }
         };
+        // What closed or killed tabs left half-written goes now. Best effort: the store
+        // opens even if this fails (the next gc() tries again).
+        let _ = crate::storage::blobs::sweep_orphans(&backend).await;
         let containerd = facade.containerd().clone();
         Ok(Store {
             name,
@@ -148,6 +212,7 @@ impl Store {
 
     /// The backend for operation `op`, or `failed_precondition` once the store is closed.
     pub fn backend_for(&self, op: &str) -> Result<Rc<AnyBackend>> {
+        super::panic::check_healthy()?;
         if self.closed.get() {
             return Err(Error::precondition(format!("store {:?}: {op} after close()", self.name)));
         }

@@ -30,6 +30,11 @@ export interface StoreOptions {
    * reloads. `"memory"`: kept by this `Store` object only, starts empty.
    */
   backend?: BackendKind;
+  /**
+   * The most the memory backend may hold, in bytes (default 2 GiB: it lives in the wasm
+   * memory, which ends at 4 GiB). Writes past it reject with `resource_exhausted`.
+   */
+  memoryLimit?: number;
 }
 
 /** The `code` of every error this package rejects with (keep in sync with `ErrorCode::as_str`). */
@@ -44,6 +49,8 @@ export type ErrorCode =
   | "unsupported_format"
   | "aborted"
   | "quota_exceeded"
+  | "resource_exhausted"
+  | "internal"
   | "unavailable";
 
 /** Every rejection of this package is an `Error` with a `code`. */

@@ -102,3 +102,47 @@ export async function screenshot(page, name, { keep = false } = {}) {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+const AXE_SOURCE = fileURLToPath(new URL("../../node_modules/axe-core/axe.min.js", import.meta.url));
+
+/**
+ * Runs axe-core (the pinned npm package, injected into the page) over the document as it is
+ * now, with the WCAG 2.x A/AA rules and axe's best practices. Resolves to the violations whose
+ * impact is critical or serious, each as "rule-id (impact): help — selector, …" lines, so an
+ * assertion failure says what to fix and where.
+ */
+export async function axeViolations(page, { exclude = [] } = {}) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.addScriptTag({ path: AXE_SOURCE });
+  const results = await page.evaluate(async (exclude) => {
+    const context = exclude.length ? { exclude: exclude.map((s) => [s]) } : document;
+    const r = await window.axe.run(context, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"] },
+      resultTypes: ["violations"],
+    });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(" ")) }));
+  }, exclude);
+  return results
+    .filter((v) => v.impact === "critical" || v.impact === "serious")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.targets.slice(0, 5).join(", ")}${v.targets.length > 5 ? ", …" : ""}`);
+}
+
+/**
+ * How far the page is wider than the viewport (0: no horizontal scroll), with the elements
+ * that reach past its right edge (outermost first) to say what to fix.
+ */
+export async function horizontalOverflow(page) {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const over = document.documentElement.scrollWidth - width;
+    const culprits = [];
+    if (over > 0) {
+      for (const el of document.querySelectorAll("body *")) {
+        const r = el.getBoundingClientRect();
+        if (r.width > 0 && r.right > width + 1 && el.offsetParent !== null && !culprits.some((c) => c.el.contains(el))) {
+          culprits.push({ el, text: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : ""} right=${Math.round(r.right)}` });
+        }
+      }
+    }
+    return { over, culprits: culprits.slice(0, 8).map((c) => c.text) };
+  });
+}

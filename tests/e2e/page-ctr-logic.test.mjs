@@ -1,14 +1,9 @@
 // The containerd view's pure logic (www/js/ctr.js, www/js/route.js) in Node: the filter box,
-// `ctr content ls` cells against what containerd 1.6's ctr printed, sorting, the blob graph.
+// sorting, the blob graph, routes. (`ctr content ls` cells come from the core: wasm_containerd.rs.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { childrenOf, contentRow, formatPlatform, kindOf, labelsText, parseFilterLines, sortRows } from "../../www/js/ctr.js";
-import { humanSize } from "../../www/js/format.js";
+import { childrenOf, formatPlatform, kindOf, parseFilterLines, sortRows } from "../../www/js/ctr.js";
 import { ctrImageHref, namespaceHref, parseRoute } from "../../www/js/route.js";
-
-const EXPECTED = fileURLToPath(new URL("../fixtures/docker20/basic/expected/", import.meta.url));
 
 test("the filter box: one filter per line, blank lines ignored, line numbers kept", () => {
   assert.deepEqual(parseFilterLines(""), []);
@@ -16,29 +11,6 @@ test("the filter box: one filter per line, blank lines ignored, line numbers kep
     { line: 1, filter: "name~=edge" },
     { line: 3, filter: 'labels."tier"==gold,name~=base' },
   ]);
-});
-
-test("ctr content ls sizes are go-units HumanSize (4 significant digits)", () => {
-  // Sizes of blobs in the basic fixture and what ctr printed for them.
-  for (const [bytes, text] of [[1_050_624, "1.051MB"], [896, "896B"], [2560, "2.56kB"], [17_920, "17.92kB"], [1_996_800, "1.997MB"], [999_999, "1000kB"], [1364, "1.364kB"], [0, "0B"]]) {
-    assert.equal(humanSize(bytes, 4), text, `${bytes} bytes`);
-  }
-  assert.equal(humanSize(1_996_800), "2MB", "the docker CLI's precision stays 3");
-  // Every SIZE cell of the fixture is a HumanSize string.
-  const lines = readFileSync(`${EXPECTED}ctr-content-default.txt`, "utf8").trim().split("\n").slice(1);
-  for (const line of lines) assert.match(line.split("\t").filter(Boolean)[1], /^\d+(\.\d+)?(B|kB|MB)$/);
-});
-
-test("a content row: AGE like ctr (no 'ago'), labels k=v or -", () => {
-  const created = "2026-11-23T13:00:00Z";
-  const now = Date.parse(created);
-  const row = contentRow({ digest: "sha256:aa", size: 2560, createdAt: created, labels: { b: "2", a: "1" } }, now + 500);
-  assert.deepEqual(row, { digest: "sha256:aa", size: "2.56kB", sizeBytes: 2560, age: "Less than a second", created, labels: "a=1,b=2" });
-  assert.equal(contentRow({ digest: "d", size: 1, createdAt: created, labels: {} }, now + 3 * 60_000).age, "3 minutes");
-  assert.equal(labelsText({}), "-");
-  assert.equal(labelsText(undefined), "-");
-  // ctr images ls prints labels sorted: team=platform,tier=gold.
-  assert.equal(labelsText({ tier: "gold", team: "platform" }), "team=platform,tier=gold");
 });
 
 test("sorting ctr rows: by text, by bytes, ties in the store's order", () => {

@@ -2,8 +2,8 @@
 // (findFiles: a path, a basename or a glob) and the sizes `docker system df -v` shows
 // (systemDf: Size, SharedSize, UniqueSize per image, and LayersSize).
 import { $, h, replace } from "./dom.js";
-import { call, explain, has } from "./store.js";
-import { humanSize, shortId } from "./format.js";
+import { call, explain, has, humanSize } from "./store.js";
+import { shortId } from "./format.js";
 
 const SHOWN = 500;
 

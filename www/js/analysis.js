@@ -4,8 +4,8 @@
 // 50,000-file trees do not freeze the page), and a compare form against another image.
 // Everything comes from the package (layerChanges, efficiency, layerFiles, diffImages).
 import { h, replace } from "./dom.js";
-import { call, explain, has } from "./store.js";
-import { humanSize, shortId } from "./format.js";
+import { call, explain, has, humanSize } from "./store.js";
+import { shortId } from "./format.js";
 
 const CHUNK = 500;
 const MARK = { added: "A", modified: "M", removed: "R" };

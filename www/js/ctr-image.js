@@ -4,8 +4,8 @@
 // viewable in place. Blobs the namespace does not hold are marked as such (an index often
 // names manifests for platforms that were never pulled).
 import { $, facts, h, replace } from "./dom.js";
-import { explain, namespaceHandle, nsCall } from "./store.js";
-import { childrenOf, formatPlatform, isConfig, isJson, kindOf, sizeText } from "./ctr.js";
+import { explain, humanSize, namespaceHandle, nsCall } from "./store.js";
+import { childrenOf, formatPlatform, isConfig, isJson, kindOf } from "./ctr.js";
 import { absoluteTime, shortId } from "./format.js";
 import { namespaceHref } from "./route.js";
 
@@ -50,7 +50,8 @@ export async function showContainerdImage(ns, name) {
     ])),
     panel("Manifests and blobs", "ctr-blobs", h("p", { class: "muted" }, "Reading blobs…")),
   );
-  $("#ctr-image-title").focus?.();
+  $("#ctr-image-title").focus();
+  window.scrollTo(0, 0);
   const tree = await blobTree(handle, target);
   replace($("#section-ctr-blobs .body"),
     h("p", { class: "muted small" }, "Read from the namespace's content store as containerd walks an image: an index lists manifests, a manifest names its config and layers. Each blob: what it is, platform, digest, media type, size."),
@@ -148,6 +149,11 @@ function jsonToggle(text) {
     button.setAttribute("aria-expanded", "true");
   });
   return button;
+}
+
+/** A descriptor's size: docker's units (the core's) with the bytes beside them. */
+function sizeText(bytes) {
+  return `${humanSize(bytes)} (${bytes} bytes)`;
 }
 
 function shortDigest(digest) {

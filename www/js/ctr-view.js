@@ -4,8 +4,8 @@
 // package lacks a method, the view says which instead of showing anything made up.
 import { $, breakable, debounce, h, replace } from "./dom.js";
 import { call, explain, has, MissingFeature, namespaceHandle, nsCall } from "./store.js";
-import { contentRow, parseFilterLines, sortRows } from "./ctr.js";
-import { absoluteTime } from "./format.js";
+import { parseFilterLines, sortRows } from "./ctr.js";
+import { absoluteTime, humanDuration } from "./format.js";
 import { ctrImageHref, namespaceHref } from "./route.js";
 
 const HANDLE = "containerd(ns)";
@@ -196,17 +196,19 @@ export class ContainerdView {
     const count = $("#ctr-content-count");
     try {
       const handle = namespaceHandle(ns, "The containerd view");
-      const infos = await nsCall(handle.content, `${HANDLE}.content`, "list", "Listing content");
+      const rows = await nsCall(handle.content, `${HANDLE}.content`, "table", "Listing content");
       if (ns !== this.ns) return;
       const now = Date.now();
-      count.textContent = `${plural(infos.length, "blob")} in namespace ${ns}, like ctr -n ${ns} content ls.`;
-      tbody.replaceChildren(...infos.map((info) => {
-        const row = contentRow(info, now);
+      count.textContent = `${plural(rows.length, "blob")} in namespace ${ns}, like ctr -n ${ns} content ls.`;
+      tbody.replaceChildren(...rows.map((row) => {
         const labels = row.labels === "-" ? ["-"] : row.labels.split(",");
+        const created = Date.parse(row.createdAt);
+        // AGE is go-units HumanDuration since creation, without "ago", as ctr prints it.
+        const age = Number.isNaN(created) ? "-" : humanDuration(now - created);
         return h("tr", { dataset: { digest: row.digest } },
           h("td", { class: "mono digest-full" }, row.digest),
           h("td", { class: "num", title: `${row.sizeBytes} bytes` }, row.size),
-          h("td", { title: absoluteTime(row.created) }, row.age),
+          h("td", { title: absoluteTime(row.createdAt) }, age),
           h("td", { class: "mono labels" }, labels.map((l) => h("div", { class: "label" }, l))));
       }));
     } catch (err) {
@@ -223,10 +225,13 @@ export class ContainerdView {
   }
 }
 
-/** A plain hint for the mistakes containerd's parser names. */
+/** A plain hint for the mistakes containerd's parser names (its words are terse). */
 function hintFor(message) {
   if (/unsupported operator "="/.test(message)) return " — compare with == (equal), != (not equal) or ~= (regular expression).";
-  if (/quoted|unterminated|invalid quote/i.test(message)) return " — close the quotes around the key.";
+  if (/quoted literal not terminated/.test(message)) return " — close the quotes.";
+  if (/expected value or quoted/.test(message)) return " — type a value after the operator, or the field alone to test that it is there.";
+  if (/expected field or quoted/.test(message)) return " — start each condition with a field name: name, target.digest, target.mediatype, labels.<key>, annotations.<key>.";
+  if (/invalid regular expression/.test(message)) return " — fix the regular expression after ~= (Go's RE2 syntax).";
   return "";
 }
 

@@ -1,7 +1,7 @@
-// The containerd view's pure logic: the filter box, `ctr content ls` rows, sorting of
-// `ctr images ls` rows, and the shape of an image's blob graph (index → manifests → config +
-// layers) as containerd's images.Children walks it. No DOM, no store: tested in Node.
-import { humanDuration, humanSize } from "./format.js";
+// The containerd view's pure logic: the filter box, sorting of `ctr images ls` rows (rows and
+// cells come from the core: `imagesTable`, `content.table`), and the shape of an image's blob
+// graph (index → manifests → config + layers) as containerd's images.Children walks it. No
+// DOM, no store: tested in Node.
 
 /**
  * The filter box: one containerd filter per line (ctr's positional filters); an image shows if
@@ -13,28 +13,6 @@ export function parseFilterLines(text) {
     .split("\n")
     .map((line, i) => ({ line: i + 1, filter: line.trim() }))
     .filter((l) => l.filter !== "");
-}
-
-/** Sorted `k=v` joined by ",", or "-" (ctr's LABELS cell; ctr's own order is Go's random map order). */
-export function labelsText(labels) {
-  const entries = Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(",") : "-";
-}
-
-/**
- * One `ctr content ls` row: DIGEST, SIZE (go-units HumanSize: 4 significant digits), AGE
- * (go-units HumanDuration since creation, no "ago"), LABELS.
- */
-export function contentRow(info, now = Date.now()) {
-  const created = Date.parse(info.createdAt);
-  return {
-    digest: info.digest,
-    size: humanSize(info.size, 4),
-    sizeBytes: info.size,
-    age: Number.isNaN(created) ? "-" : humanDuration(now - created),
-    created: info.createdAt,
-    labels: labelsText(info.labels),
-  };
 }
 
 // ---- sorting the `ctr images ls` rows -------------------------------------------------------
@@ -118,9 +96,4 @@ export function childrenOf(mediaType, doc) {
     ].filter(Boolean);
   }
   return [];
-}
-
-/** "1.9 MiB"-style sizes are the store's; the tree shows bytes with docker's units beside them. */
-export function sizeText(bytes) {
-  return `${humanSize(bytes)} (${bytes} bytes)`;
 }

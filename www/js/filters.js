@@ -1,24 +1,18 @@
-// The filter box: docker's image filters (`key=value`, several, space-separated) become the
-// Engine API's filter map; every other word is plain text matched in the page.
-
-/** Filter keys `docker images -f` accepts (dockerd 20.10). */
-export const FILTER_KEYS = ["dangling", "label", "reference", "before", "since"];
+// The filter box: every `key=value` word is one of docker's image filters and goes to the
+// store as the Engine API's filter map (the store, like dockerd, rejects keys it does not know:
+// "Invalid filter 'foo'"); every other word is plain text matched in the page.
 
 /**
- * "dangling=true label=a=b web" → { filters: { dangling: ["true"], label: ["a=b"] }, terms: ["web"] }.
+ * "dangling=true  label=a=b web" → { filters: { dangling: ["true"], label: ["a=b"] }, terms: ["web"] }.
  * `key` is the canonical JSON of the filters, to tell when the store must be asked again.
  */
 export function parseFilterText(text) {
   const filters = {};
   const terms = [];
   for (const word of text.trim().split(/\s+/).filter(Boolean)) {
-    const eq = word.indexOf("=");
-    const name = eq > 0 ? word.slice(0, eq).toLowerCase() : "";
-    if (FILTER_KEYS.includes(name)) {
-      (filters[name] ??= []).push(word.slice(eq + 1));
-    } else {
-      terms.push(word);
-    }
+    const m = word.match(/^([A-Za-z][\w.-]*)=(.*)$/s);
+    if (m) (filters[m[1]] ??= []).push(m[2]);
+    else terms.push(word);
   }
   const key = JSON.stringify(Object.keys(filters).sort().map((k) => [k, filters[k]]));
   return { filters, terms, key };

@@ -1,12 +1,29 @@
 // Importing: file picker, drag-and-drop, a cancellable progress bar, and the import report.
 // If the store holds only the untouched sample, a user's tarball replaces it (and the sample
-// comes back if that import fails or is cancelled, so the store ends as it was).
+// comes back if that import fails or is cancelled, so the store ends as it was). Once the user
+// changed the sample (tag, delete), it is their store and imports add to it.
 import { $, h, replace, facts } from "./dom.js";
-import { call, clearStore, has, MissingFeature } from "./store.js";
-import { humanSize } from "./format.js";
+import { call, clearStore, has, humanSize, MissingFeature } from "./store.js";
 import { namespaceHref } from "./route.js";
+import { shortId } from "./format.js";
 
 const SAMPLE_FLAG = "imagestore-page:sample-only";
+const DECLINED_FLAG = "imagestore-page:no-sample";
+
+/** The store is the user's (they changed the sample): the next import must not replace it. */
+export function markStoreOwned() {
+  localStorage.removeItem(SAMPLE_FLAG);
+}
+
+/** The user cleared the store: an empty store stays empty, even after a reload. */
+export function declineSample() {
+  localStorage.removeItem(SAMPLE_FLAG);
+  localStorage.setItem(DECLINED_FLAG, "1");
+}
+
+export function sampleDeclined() {
+  return localStorage.getItem(DECLINED_FLAG) === "1";
+}
 
 /** The report's formats in words. */
 const FORMAT_NAMES = {
@@ -17,6 +34,17 @@ const FORMAT_NAMES = {
 };
 /** Formats whose images can land in containerd namespaces. */
 const CONTAINERD_FORMATS = new Set(["docker-save", "oci-layout", "containerd-root"]);
+
+/**
+ * "9 tagged, 30 with intermediates" for images new to the store (the list without -a shows
+ * the tagged ones); "none new: the store had every image already" when nothing was added.
+ */
+function imagesText(report, change) {
+  if (!change) return String(report?.images ?? 0);
+  if (change.added === 0) return "none new: the store had every image already";
+  if (change.listed === change.added) return `${change.added} new`;
+  return `${change.listed} tagged, ${change.added} with intermediates`;
+}
 
 function formatName(format) {
   if (!format) return null;
@@ -95,10 +123,17 @@ export class ImportPanel {
     try {
       if (replacing) await clearStore();
       const target = sample ? {} : this.target();
+      const before = replacing ? [] : (app.allImages ?? []);
       const report = await this.run(file, this.controller.signal, target);
       if (sample) localStorage.setItem(SAMPLE_FLAG, "1");
       else localStorage.removeItem(SAMPLE_FLAG);
-      this.showReport(file, report, { replaced: replacing, namespace: target.namespace });
+      const change = await this.dockerChange(report, before, target);
+      this.showReport(file, report, { replaced: replacing, namespace: target.namespace, change });
+      // An import into a namespace shows that namespace when the containerd view is open; an
+      // import made while one image was shown goes back to the list the report is about.
+      const toNamespace = target.namespace && CONTAINERD_FORMATS.has(report?.format);
+      if (toNamespace && document.body.dataset.view === "containerd") location.hash = namespaceHref(target.namespace);
+      else if (document.body.dataset.detail === "true") location.hash = toNamespace ? namespaceHref(target.namespace) : "#/";
       return report;
     } catch (err) {
       if (replacing) await this.restoreSample();
@@ -112,7 +147,29 @@ export class ImportPanel {
       this.controller = null;
       this.progress.box.hidden = true;
       await app.changed();
+      // Finished imports, views refreshed: for tests and tools that wait for one.
+      document.body.dataset.imports = String(Number(document.body.dataset.imports ?? 0) + 1);
     }
+  }
+
+  /**
+   * What a Docker import changed, from the store's lists before and after: images new to the
+   * store, how many of them `docker images` shows (the rest are intermediates), and the tags
+   * it moved away from other images. null for imports into containerd.
+   */
+  async dockerChange(report, before, target) {
+    if (!report || !["docker-image-store", "docker-save"].includes(report.format) || !has("listImages")) return null;
+    if (report.format === "docker-save" && target.namespace) return null;
+    const after = await call("listImages", "Listing images", { all: true });
+    const shown = new Set((await call("listImages", "Listing images", {})).map((i) => i.Id));
+    const had = new Map(before.map((i) => [i.Id, i]));
+    const added = after.filter((i) => !had.has(i.Id));
+    const tags = (i) => (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>");
+    const ownerBefore = new Map(before.flatMap((i) => tags(i).map((t) => [t, i.Id])));
+    const moved = after.flatMap((i) => tags(i)
+      .filter((t) => ownerBefore.has(t) && ownerBefore.get(t) !== i.Id)
+      .map((t) => ({ tag: t, from: ownerBefore.get(t), to: i.Id })));
+    return { added: added.length, listed: added.filter((i) => shown.has(i.Id)).length, moved };
   }
 
   async run(file, signal, target) {
@@ -170,7 +227,7 @@ export class ImportPanel {
       .join(" · ");
   }
 
-  showReport(file, report, { replaced, namespace }) {
+  showReport(file, report, { replaced, namespace, change }) {
     const el = $("#import-report");
     const toContainerd = CONTAINERD_FORMATS.has(report?.format) && !(report?.format === "docker-save" && !namespace);
     const skipped = report?.skipped ?? [];
@@ -185,7 +242,9 @@ export class ImportPanel {
         ["File", file.name],
         ["Format", h("span", { id: "import-format", dataset: { format: report?.format ?? "" } }, formatName(report?.format))],
         ["Went to", whereItWent(report?.format, namespace)],
-        ["Images", String(report?.images ?? 0)],
+        ["Images", imagesText(report, change)],
+        change?.moved.length > 0 && ["Tags moved", h("ul", { class: "values", id: "import-moved" }, change.moved.map((m) =>
+          h("li", {}, h("span", { class: "mono" }, m.tag), ` now points to ${shortId(m.to)} (was ${shortId(m.from)})`)))],
         !toContainerd && ["Layers", String(report?.layers ?? 0)],
         ["References", String(report?.references ?? 0)],
         ["Blobs", String(report?.blobs ?? 0)],

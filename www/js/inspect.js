@@ -2,8 +2,8 @@
 // their files when the package can list them), the parent/children tree and the raw
 // `docker image inspect` JSON.
 import { $, facts, h, replace } from "./dom.js";
-import { call, explain, has } from "./store.js";
-import { absoluteTime, createdSince, humanSize, shortId } from "./format.js";
+import { call, explain, has, humanSize } from "./store.js";
+import { absoluteTime, createdSince, shortId } from "./format.js";
 import { alignHistory, chainIds } from "./history.js";
 import { renderTree } from "./tree.js";
 import { openDeleteDialog, openTagDialog } from "./actions.js";
@@ -29,7 +29,7 @@ export async function showInspect(app, ref) {
     view,
     back,
     h("div", { class: "inspect-head" },
-      h("h2", { id: "inspect-title" }, title),
+      h("h2", { id: "inspect-title", tabindex: "-1" }, title),
       h("p", { class: "mono muted" }, id),
       h("div", { class: "inspect-actions" },
         h("button", { type: "button", class: "button", onclick: () => openTagDialog(app, id) }, "Tag…"),
@@ -42,7 +42,9 @@ export async function showInspect(app, ref) {
     section("Layer changes and wasted space", "analysis", h("p", { class: "muted" }, "Loading…")),
     section("docker image inspect", "raw", rawJson(inspect)),
   );
-  $("#inspect-title").focus?.();
+  // Focus (and the screen) on the image's title, wherever the view was opened from.
+  $("#inspect-title").focus();
+  window.scrollTo(0, 0);
   await Promise.all([
     fillHistoryAndLayers(inspect),
     renderAnalysis(app, $("#section-analysis .body"), id),
@@ -140,7 +142,7 @@ function historyTable({ rows, inferred }, layers) {
   const now = Date.now();
   return [
     inferred && h("p", { class: "muted small" }, "Which zero-size steps made a layer is inferred: the Engine API's history does not say."),
-    h("div", { class: "table-wrap" }, h("table", { class: "plain history", id: "history-table" },
+    h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "History" }, h("table", { class: "plain history", id: "history-table" },
       h("thead", {}, h("tr", {}, ["#", "CREATED", "CREATED BY", "SIZE", "LAYER", "COMMENT"].map(headerCell))),
       h("tbody", {}, rows.map(({ item, layer }, i) =>
         h("tr", { class: layer == null ? "empty-layer" : "" },
@@ -160,7 +162,7 @@ function headerCell(title) {
 
 function layersTable(id, layers, chains, sizes) {
   if (layers.length === 0) return h("p", { class: "muted" }, "This image has no layers.");
-  return h("div", { class: "table-wrap" }, h("table", { class: "plain layers", id: "layers-table" },
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Layers" }, h("table", { class: "plain layers", id: "layers-table" },
     h("thead", {}, h("tr", {}, ["#", "DIFF ID", "CHAIN ID", "SIZE", "FILES"].map(headerCell))),
     h("tbody", {}, layers.map((diff, i) => {
       const filesCell = h("td", {});
@@ -184,6 +186,7 @@ async function showFiles(button, id, layer) {
   if (existing) {
     existing.remove();
     button.textContent = "List files";
+    button.setAttribute("aria-label", `List files of layer ${layer + 1}`);
     return;
   }
   button.disabled = true;
@@ -201,6 +204,7 @@ async function showFiles(button, id, layer) {
           h("td", { class: "num" }, f.size != null ? String(f.size) : ""),
           h("td", { class: "mono" }, fileName(f)))))));
     button.textContent = "Hide files";
+    button.setAttribute("aria-label", `Hide files of layer ${layer + 1}`);
   } catch (err) {
     replace(cell, h("p", { class: "error" }, explain(err, "Listing files").detail));
   } finally {

@@ -2,9 +2,9 @@
 // `-a` toggle, docker's filters, plain-text and partial-ID search. Rows are rendered a page
 // at a time, so thousands of images stay fast; typing only re-filters the rows in memory
 // unless docker filters changed (then the store is asked again).
-import { $, debounce, h, replace } from "./dom.js";
-import { call, explain, has, MissingFeature } from "./store.js";
-import { createdSince, absoluteTime, humanSize, rowsForImage, rowReference, shortId } from "./format.js";
+import { $, breakable, debounce, h, replace } from "./dom.js";
+import { call, explain, has, humanSize, MissingFeature } from "./store.js";
+import { createdSince, absoluteTime, rowsForImage, rowReference, shortId } from "./format.js";
 import { looksLikeIdPrefix, parseFilterText, rowMatches } from "./filters.js";
 import { openDeleteDialog } from "./actions.js";
 
@@ -70,6 +70,7 @@ export class ImageList {
         this.rows = answer.flatMap(rowsForImage);
         this.fetchedKey = key;
       }
+      this.showFilterError(null);
       await this.resolvePartialIds(parsed.terms);
       if (seq !== this.seq) return;
       this.applyTerms(parsed.terms);
@@ -79,7 +80,15 @@ export class ImageList {
       this.rows = [];
       this.visible = [];
       $("#list-count").textContent = "";
-      this.showEmpty(explain(err, "Listing images"));
+      if (err?.code === "invalid_argument") {
+        // A filter dockerd would refuse: its words, at the box.
+        this.showFilterError(err.message);
+        this.showEmpty({ title: "Nothing is listed until the filter is valid." });
+      } else {
+        this.showFilterError(null);
+        this.showEmpty(explain(err, "Listing images"));
+      }
+      $("#search-result").hidden = true;
       this.render();
     }
     // What the table now shows, for tests and tools that wait for it: [all, filter text], and
@@ -87,6 +96,20 @@ export class ImageList {
     const table = $("#images");
     table.dataset.query = JSON.stringify([this.showAll.checked, this.filterInput.value]);
     table.dataset.updates = String(Number(table.dataset.updates ?? 0) + 1);
+  }
+
+  /** Shows (or with null, clears) dockerd's refusal of the filters beside the filter box. */
+  showFilterError(message) {
+    const box = $("#filter-error");
+    box.hidden = !message;
+    if (message) {
+      replace(box, h("strong", {}, "This filter is not valid: "), message,
+        /Invalid filter '/i.test(message) ? " — docker's image filters are dangling, label, reference, before and since." : "");
+      this.filterInput.setAttribute("aria-invalid", "true");
+    } else {
+      box.replaceChildren();
+      this.filterInput.removeAttribute("aria-invalid");
+    }
   }
 
   /** Runs docker's partial-ID search for words that look like ID prefixes and says what it found. */
@@ -105,7 +128,10 @@ export class ImageList {
         lines.push(h("span", {}, `ID prefix ${term} is image `, h("a", { href: `#/image/${id}` }, shortId(id)), "."));
       } catch (err) {
         if (err?.code === "ambiguous") lines.push(h("span", {}, `ID prefix ${term} is ambiguous: several images start with it. Type more characters.`));
-        else if (err?.code === "not_found") lines.push(h("span", {}, `No image ID starts with ${term}.`));
+        // A word like "deb" may be a name as well: only say so when no name matches it either.
+        else if (err?.code === "not_found") {
+          if (!this.rows.some((r) => rowMatches(r, [term]))) lines.push(h("span", {}, `No image ID starts with ${term}.`));
+        }
         else lines.push(h("span", {}, explain(err, "Searching by partial ID").detail));
       }
     }
@@ -173,10 +199,11 @@ export class ImageList {
     return h(
       "tr",
       { dataset: { id: row.id } },
-      h("td", { class: row.repo === "<none>" ? "none" : "" }, row.repo),
-      h("td", { class: row.tag === "<none>" ? "none" : "" }, row.tag),
-      h("td", { class: "mono" }, h("a", { href: `#/image/${row.id}`, title: `Inspect ${row.id}` }, shortId(row.id))),
-      h("td", { title: absoluteTime(row.created) }, createdSince(row.created, now)),
+      h("td", { class: row.repo === "<none>" ? "none repo" : "repo" },
+        h("a", { href: `#/image/${row.id}`, title: `Inspect ${row.id}` }, breakable(row.repo))),
+      h("td", { class: row.tag === "<none>" ? "none tag" : "tag" }, breakable(row.tag)),
+      h("td", { class: "mono id" }, h("a", { href: `#/image/${row.id}`, title: `Inspect ${row.id}` }, shortId(row.id))),
+      h("td", { class: "created", title: absoluteTime(row.created) }, createdSince(row.created, now)),
       h("td", { class: "num", title: `${row.size} bytes` }, humanSize(row.size)),
       h("td", { class: "actions" },
         h("button", { type: "button", class: "button small", "aria-label": `Delete ${ref}`, onclick: () => openDeleteDialog(this.app, ref) }, "Delete")),

@@ -1,14 +1,19 @@
 // The page: opens the store, routes between its views (Docker: image list, inspect;
 // containerd: namespaces, a namespace's images or content, one image), keeps one cached
-// `docker images -a` answer for labels and dry-runs, and shows notices and errors.
+// `docker images -a` answer for labels and tag lookups, and shows notices and errors.
+//
+// Adding a view: write it in its own module (a function that fills its <section>), add the
+// <section> to index.html, its hash to route.js, and one entry to VIEWS below.
 import { $, h, replace } from "./dom.js";
-import { call, explain, has, openStore } from "./store.js";
-import { ImportPanel } from "./import.js";
+import { call, clearStore, explain, has, openStore } from "./store.js";
+import { ImportPanel, markStoreOwned, sampleDeclined, declineSample } from "./import.js";
+import { openDialog } from "./actions.js";
 import { ImageList } from "./list.js";
 import { showInspect } from "./inspect.js";
 import { ContainerdView } from "./ctr-view.js";
 import { showContainerdImage } from "./ctr-image.js";
 import { parseRoute } from "./route.js";
+import { followOtherTabs } from "./live.js";
 import { mountStoreTools } from "./analysis-store.js";
 
 const SAMPLE_URL = "./sample/sample-store.tar";
@@ -44,6 +49,37 @@ const app = {
     if (place.view !== "docker" || place.image) await route();
   },
 
+  /** The user changed the store (tag, delete): it is theirs now, an import adds to it. */
+  storeEdited() {
+    markStoreOwned();
+  },
+
+  /** Asks, then deletes both views' data (the IndexedDB database) and shows the empty store. */
+  async confirmClear() {
+    const yes = h("button", { type: "button", class: "button danger", id: "confirm-clear" }, "Clear the store");
+    const no = h("button", { type: "button", class: "button" }, "Keep it");
+    const dialog = openDialog("Clear the store?", [
+      h("p", {}, "This deletes every image, layer record, containerd namespace and blob this page keeps in this browser. The sample is not loaded again."),
+      h("p", { class: "dialog-actions" }, no, yes),
+    ], { focus: no });
+    no.addEventListener("click", () => dialog.close());
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      try {
+        declineSample();
+        await clearStore();
+        dialog.close();
+        this.notice("The store is empty.");
+        $("#import-report").hidden = true;
+        if (location.hash && location.hash !== "#/") location.hash = "#/";
+        await this.changed();
+      } catch (err) {
+        dialog.close();
+        this.showError(err, "Clearing the store");
+      }
+    });
+  },
+
   notice(text) {
     const el = $("#notice");
     el.hidden = !text;
@@ -70,30 +106,41 @@ const app = {
   },
 };
 
-const VIEWS = ["#list-view", "#inspect-view", "#ctr-view", "#ctr-image-view"];
+/**
+ * The views, first match wins. Each: its <section>, the header tab it belongs to, whether it
+ * shows one thing (a "detail": the import area is folded away and focus goes to its title),
+ * when it applies to a place from route.js, and how to show it. `keep` views are built once
+ * (index.html holds their markup); the others are emptied when left.
+ */
+const VIEWS = [
+  { section: "#inspect-view", tab: "docker", detail: true, match: (p) => p.view === "docker" && p.image, show: (p) => showInspect(app, p.image) },
+  { section: "#list-view", tab: "docker", keep: true, match: (p) => p.view === "docker", show: () => {} },
+  { section: "#ctr-image-view", tab: "containerd", detail: true, match: (p) => p.view === "containerd" && p.image, show: (p) => showContainerdImage(p.ns, p.image) },
+  { section: "#ctr-view", tab: "containerd", keep: true, match: (p) => p.view === "containerd", show: (p) => app.containerd.show(p.ns, p.tab) },
+];
+const TABS = { docker: "#tab-docker", containerd: "#tab-containerd" };
 
 /** Shows the place the URL hash names, and marks its tab in the header. */
 async function route() {
   const place = parseRoute(location.hash);
-  const show = place.view === "docker"
-    ? (place.image ? "#inspect-view" : "#list-view")
-    : (place.image ? "#ctr-image-view" : "#ctr-view");
-  for (const sel of VIEWS) $(sel).hidden = sel !== show;
-  for (const [tab, view] of [["#tab-docker", "docker"], ["#tab-containerd", "containerd"]]) {
-    if (place.view === view) $(tab).setAttribute("aria-current", "page");
+  const view = VIEWS.find((v) => v.match(place)) ?? VIEWS[1];
+  for (const v of VIEWS) {
+    $(v.section).hidden = v !== view;
+    if (v !== view && !v.keep) $(v.section).replaceChildren();
+  }
+  for (const [name, tab] of Object.entries(TABS)) {
+    if (view.tab === name) $(tab).setAttribute("aria-current", "page");
     else $(tab).removeAttribute("aria-current");
   }
-  if (show !== "#inspect-view") $("#inspect-view").replaceChildren();
-  if (show !== "#ctr-image-view") $("#ctr-image-view").replaceChildren();
-  if (show === "#inspect-view") await showInspect(app, place.image);
-  else if (show === "#ctr-image-view") await showContainerdImage(place.ns, place.image);
-  else if (show === "#ctr-view") await app.containerd.show(place.ns, place.tab);
-  document.body.dataset.view = place.view;
+  document.body.dataset.view = view.tab;
+  document.body.dataset.detail = view.detail ? "true" : "false";
+  if (view.detail) $("#import-report").hidden = true;
+  await view.show(place);
 }
 
 /** On a first visit (empty store), imports the sample store `make serve` generated, if any. */
 async function loadSampleIfEmpty() {
-  if (params.get("sample") === "0" || !has("import") || !app.allImages || app.allImages.length > 0) return;
+  if (params.get("sample") === "0" || sampleDeclined() || !has("import") || !app.allImages || app.allImages.length > 0) return;
   const response = await fetch(SAMPLE_URL).catch(() => null);
   if (!response?.ok) return;
   const blob = await response.blob();
@@ -115,7 +162,9 @@ async function main() {
   app.list = new ImageList(app);
   mountStoreTools();
   app.containerd = new ContainerdView(app);
+  $("#clear-store").addEventListener("click", () => app.confirmClear());
   window.addEventListener("hashchange", () => route().catch((err) => app.showError(err, "Showing this view")));
+  followOtherTabs(() => app.changed().catch((err) => app.showError(err, "Refreshing after a change in another tab")));
   try {
     await app.loadAllImages();
   } catch (err) {

@@ -1,13 +1,24 @@
 // The page's one store: opening, clearing, feature checks, and errors in plain words.
 import { Store } from "imagestore";
 
+/** The core's go-units sizes (`humanSize(bytes)`: the docker CLI's "1.98MB"; precision 4: ctr content ls). */
+export { humanSize } from "imagestore";
+
 export const STORE_NAME = "imagestore-page";
 
 let current = null;
+const openedHooks = [];
 
 export async function openStore() {
   current = await Store.open(STORE_NAME);
+  for (const hook of openedHooks) hook(current);
   return current;
+}
+
+/** Calls `hook(store)` now (if a store is open) and each time the page opens the store again. */
+export function whenOpened(hook) {
+  openedHooks.push(hook);
+  if (current) hook(current);
 }
 
 export function store() {

@@ -140,6 +140,16 @@ fn empty_and_parse_all() {
     assert!(matches!(parse_all::<&str>(&[]).unwrap(), Filter::Always));
     let e = parse_all(&["name==a", "name="]).unwrap_err();
     assert_eq!(e.message, "filters: parse error: [name >|=|< ]: unsupported operator \"=\": invalid argument");
+    // A pattern that does not compile is an error naming it (containerd matches nothing).
+    let e = parse_all(&["name~=("]).unwrap_err();
+    assert_eq!(e.code, crate::ErrorCode::InvalidArgument);
+    assert!(e.message.starts_with("filters: [name~=(]: invalid regular expression \"(\" after ~=: "), "{}", e.message);
+    assert!(
+        e.message.ends_with(": invalid argument") && !e.message.contains("invalid argument: invalid"),
+        "{}",
+        e.message
+    );
+    assert!(parse_all(&["name~=^a(b|c)$"]).is_ok());
 }
 
 /// A map-based object: absent keys are absent fields.

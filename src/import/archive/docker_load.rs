@@ -13,7 +13,7 @@
 
 use super::files::{self as archive, ArchiveFiles, JSON_LIMIT};
 use super::layer_scan::LayerFacts;
-use crate::digest::{chain_id, Digest};
+use crate::digest::{chain_ids, Digest};
 use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
 use crate::docker::model::{DockerImport, ImageRecord, ImportedImage, LayerRecord};
 use crate::error::{Error, Result};
@@ -22,8 +22,16 @@ use crate::formats::image_config::ImageConfig;
 use crate::formats::reference::Reference;
 use crate::storage::blobs::StagedBlob;
 use crate::storage::Backend;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
+
+/// What is already in the result: sets, so that an archive listing a layer thousands of times
+/// stays linear.
+#[derive(Default)]
+struct Seen {
+    tar_splits: HashSet<Digest>,
+    layers: HashSet<Digest>,
+}
 
 /// Loads the `manifest.json` items. The result's blobs (configs from the archive, generated
 /// tar-splits) are staged; the caller commits them or discards them with the rest of `files`.
@@ -55,6 +63,7 @@ async fn load_items<B: Backend>(
     configs: &mut BTreeMap<Digest, Rc<ImageConfig>>,
     parent_links: &mut Vec<(Digest, String)>,
 ) -> Result<()> {
+    let mut seen = Seen::default();
     for item in items {
         let at = |e: Error| e.context(format!("manifest.json item with config {:?}", item.config));
         let config_blob = files
@@ -64,6 +73,11 @@ async fn load_items<B: Backend>(
         // `docker load` registers the image with `Create`, which checks the history too.
         let config = ImageConfig::parse(raw).map_err(at)?;
         config.check_history_layers().map_err(at)?;
+        // moby 20.10 load.go checkCompatibleOS: a Linux daemon refuses Windows images (the
+        // whole load fails, as there).
+        if config.os_raw() == "windows" {
+            return Err(at(Error::invalid("cannot load windows image on linux")));
+        }
         let diff_ids = config.diff_ids().to_vec();
         if item.layers().len() != diff_ids.len() {
             return Err(at(Error::invalid(format!(
@@ -73,13 +87,14 @@ async fn load_items<B: Backend>(
             ))));
         }
         let mut parent: Option<Digest> = None;
+        let chains = chain_ids(&diff_ids);
         for (i, path) in item.layers().iter().enumerate() {
             let blob = files
                 .resolve(path)
                 .ok_or_else(|| at(Error::not_found(format!("layer file {path:?} is not in the archive"))))?;
             let layer = scanned_layer(files, blob).map_err(|e| e.context(format!("layer {path:?}")))?;
             // A layer file staged twice (same bytes under two names) has two equal tar-splits: one is kept.
-            if !out.tar_splits.iter().any(|s| s.digest == layer.tar_split.digest) {
+            if seen.tar_splits.insert(layer.tar_split.digest.clone()) {
                 out.tar_splits.push(layer.tar_split.clone());
             }
             if layer.diff_id != diff_ids[i] {
@@ -97,8 +112,8 @@ async fn load_items<B: Backend>(
                 };
                 out.layer_blobs.push((record, blob.clone()));
             }
-            let chain = chain_id(&diff_ids[..=i]).expect("at least one diff ID");
-            if !out.layers.iter().any(|l| l.chain_id == chain) {
+            let chain = chains[i].clone();
+            if seen.layers.insert(chain.clone()) {
                 out.layers.push(LayerRecord {
                     chain_id: chain.clone(),
                     diff_id: layer.diff_id.clone(),

@@ -47,9 +47,7 @@ pub(crate) fn restore(root: String, c: Candidate) -> Restored {
                     }
                     None => {
                         let meta = |key| c.image_meta.get(&(hex.clone(), key));
-                        let last_updated = meta(ImageMetaKey::LastUpdated)
-                            .filter(|b| !b.is_empty())
-                            .map(|b| String::from_utf8_lossy(b).into_owned());
+                        let last_updated = last_updated(&id, meta(ImageMetaKey::LastUpdated), &mut out.skipped);
                         let built_locally = meta(ImageMetaKey::BuiltLocally).is_some_and(|b| b.first() == Some(&1));
                         kept.insert(
                             id.clone(),
@@ -61,13 +59,19 @@ pub(crate) fn restore(root: String, c: Candidate) -> Restored {
             }
         }
     }
-    // Second pass, as in restore(): a parent link counts only if the parent was restored.
+    // Second pass, as in restore(): the children links count only parents that were restored
+    // (`relink` does that), but the recorded parent is kept: dockerd's GetParent reads the
+    // metadata file, so inspect and the list report it even when that image is gone.
     let ids: HashSet<Digest> = kept.keys().cloned().collect();
     for (id, rec) in kept.iter_mut() {
         let Some(raw) = c.image_meta.get(&(id.hex().to_string(), ImageMetaKey::Parent)) else { continue };
         match std::str::from_utf8(raw).ok().and_then(|s| Digest::parse(s).ok()) {
             Some(p) if ids.contains(&p) => rec.parent = Some(p),
-            _ => out.warnings.push(format!(
+            Some(p) => {
+                out.warnings.push(format!("image {id}: parent {p} is not a restored image (reported, not linked)"));
+                rec.parent = Some(p);
+            }
+            None => out.warnings.push(format!(
                 "image {id}: parent {:?} is not a restored image, link dropped",
                 String::from_utf8_lossy(&raw[..raw.len().min(80)])
             )),
@@ -84,6 +88,23 @@ pub(crate) fn restore(root: String, c: Candidate) -> Restored {
     }
     out.distribution = records::parse_distribution(&c.diffid_by_digest, &c.v2metadata_by_diffid, &mut out.warnings);
     Restored { import: out, discard }
+}
+
+/// The image's `lastUpdated` text if it reads as an RFC 3339 time. A bad one is ignored and
+/// reported: kept, it would make every later answer that reads it fail.
+fn last_updated(id: &Digest, raw: Option<&Vec<u8>>, skipped: &mut Vec<Skipped>) -> Option<String> {
+    let raw = raw.filter(|b| !b.is_empty())?;
+    let text = String::from_utf8_lossy(raw).into_owned();
+    match crate::formats::gotime::GoTime::parse_rfc3339(&text) {
+        Ok(_) => Some(text),
+        Err(e) => {
+            skipped.push(Skipped {
+                subject: format!("imagedb/metadata/sha256/{}/lastUpdated", id.hex()),
+                reason: format!("ignored (image {id} is restored without it): {}", e.message),
+            });
+            None
+        }
+    }
 }
 
 fn skip(subject: &Digest, reason: String) -> Skipped {

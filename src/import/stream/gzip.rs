@@ -18,8 +18,29 @@ enum State {
     Gzip(Box<MultiGzDecoder<Vec<u8>>>),
 }
 
+/// How far an upload may inflate: past `grace` bytes of tar, the tar may be at most `ratio`
+/// times the compressed bytes read, and never more than `max_tar_bytes`. A gzip bomb (a
+/// few MB that inflate to GiBs of zeros) is refused after `grace` bytes instead of running
+/// for minutes; real layers compress 2-10×, so a ratio of 200 leaves them room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InflationLimits {
+    pub ratio: u64,
+    pub grace: u64,
+    pub max_tar_bytes: u64,
+}
+
+impl Default for InflationLimits {
+    fn default() -> Self {
+        InflationLimits { ratio: 200, grace: 1 << 30, max_tar_bytes: 1 << 40 }
+    }
+}
+
 pub(crate) struct Decompressor {
     state: State,
+    limits: InflationLimits,
+    /// Compressed bytes consumed and tar bytes produced so far.
+    bytes_in: u64,
+    bytes_out: u64,
     /// The output handed out by the last call (swapped with the decoder's sink to keep both
     /// allocations).
     out: Vec<u8>,
@@ -33,7 +54,40 @@ impl Default for Decompressor {
 
 impl Decompressor {
     pub(crate) fn new() -> Self {
-        Decompressor { state: State::Sniffing(Vec::with_capacity(2)), out: Vec::new() }
+        Self::with_limits(InflationLimits::default())
+    }
+
+    pub(crate) fn with_limits(limits: InflationLimits) -> Self {
+        Decompressor {
+            state: State::Sniffing(Vec::with_capacity(2)),
+            limits,
+            bytes_in: 0,
+            bytes_out: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// Counts what a step consumed and produced; past the limits, `resource_exhausted`.
+    fn account(&mut self, used: usize, produced: usize, gzip: bool) -> Result<()> {
+        self.bytes_in += used as u64;
+        self.bytes_out += produced as u64;
+        let l = self.limits;
+        if self.bytes_out > l.max_tar_bytes {
+            return Err(Error::exhausted(format!(
+                "the upload holds more than {} MiB of tar data, the most one import takes",
+                l.max_tar_bytes >> 20
+            )));
+        }
+        if gzip && self.bytes_out > l.grace && self.bytes_out / self.bytes_in.max(1) > l.ratio {
+            return Err(Error::exhausted(format!(
+                "gzip bomb? {} compressed bytes inflated to {} MiB, more than {}× (the limit past {} MiB)",
+                self.bytes_in,
+                self.bytes_out >> 20,
+                l.ratio,
+                l.grace >> 20
+            )));
+        }
+        Ok(())
     }
 
     #[cfg(test)]
@@ -66,7 +120,10 @@ impl Decompressor {
                     Ok((take, &self.out))
                 }
             }
-            State::Plain => Ok((input.len(), input)),
+            State::Plain => {
+                self.account(input.len(), input.len(), false)?;
+                Ok((input.len(), input))
+            }
             State::Gzip(dec) => {
                 let n = dec.write(input).map_err(gzip_error)?;
                 self.out.clear();
@@ -74,6 +131,8 @@ impl Decompressor {
                 if n == 0 && self.out.is_empty() {
                     return Err(Error::corrupt("corrupt gzip stream: the decoder accepts no more input"));
                 }
+                let produced = self.out.len();
+                self.account(n, produced, true)?;
                 Ok((n, &self.out))
             }
         }
@@ -92,6 +151,8 @@ impl Decompressor {
                 dec.try_finish().map_err(gzip_error)?;
                 self.out.clear();
                 std::mem::swap(&mut self.out, dec.get_mut());
+                let produced = self.out.len();
+                self.account(0, produced, true)?;
                 Ok(&self.out)
             }
         }
@@ -115,6 +176,22 @@ mod tests {
         let mut e = GzEncoder::new(Vec::new(), Compression::default());
         e.write_all(data).unwrap();
         e.finish().unwrap()
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_past_the_grace_size() {
+        let bomb = gzip(&vec![0u8; 8 << 20]);
+        let limits = InflationLimits { ratio: 100, grace: 1 << 20, max_tar_bytes: 1 << 40 };
+        let mut d = Decompressor::with_limits(limits);
+        let e = run(&mut d, &bomb, 4096).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::ResourceExhausted, "{e}");
+        assert!(e.message.contains("gzip bomb"), "{e}");
+        // The same bytes pass with the default limits (8 MiB is within the grace size)...
+        assert_eq!(run(&mut Decompressor::new(), &bomb, 4096).unwrap().0.len(), 8 << 20);
+        // ...and plain input counts against the total only.
+        let small = InflationLimits { ratio: 1, grace: 0, max_tar_bytes: 1000 };
+        let e = run(&mut Decompressor::with_limits(small), &[7u8; 2000], 100).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::ResourceExhausted, "{e}");
     }
 
     fn run(d: &mut Decompressor, mut input: &[u8], step: usize) -> Result<(Vec<u8>, usize)> {

@@ -185,11 +185,17 @@ impl TarReader {
         let at = self.offset;
         match &self.state {
             State::End => Ok(()),
-            State::Header | State::ZeroBlock if self.block_len == 0 => {
-                if self.entries == 0 && matches!(self.state, State::Header) && at == 0 {
+            State::ZeroBlock if self.block_len == 0 => Ok(()),
+            State::Header if self.block_len == 0 => {
+                if self.entries == 0 && at == 0 {
                     Err(Error::unsupported("not a tar archive: the input is empty"))
                 } else {
-                    Ok(())
+                    // Ended exactly between two entries: whatever followed is missing, and an
+                    // import of the first part would be silently partial.
+                    Err(Error::corrupt(format!(
+                        "truncated tar: the stream ended at offset {at}{} without the end-of-archive blocks",
+                        self.after()
+                    )))
                 }
             }
             State::Header if self.entries == 0 && at < BLOCK as u64 => Err(Error::unsupported(format!(

@@ -1,0 +1,266 @@
+// Several tabs on one store, in Chromium with real IndexedDB: two pages of one browser context
+// (one origin, one IndexedDB) drive the package, interleaving tags, removals and imports, and
+// must end with what one dockerd would hold, nothing lost; the page's list follows another
+// tab's changes. Then tabs closed in the middle of an import, a tag or an rmi (page closed
+// without unload, as a crash or a killed tab): after reopening, the store holds the state from
+// before or the state after, never a mix, and no chunk is left unreferenced.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startServer } from "../../scripts/serve.mjs";
+import { CHROMIUM, CHROMIUM_ARGS } from "./harness.mjs";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const fixture = (rel) => readFileSync(`${ROOT}tests/fixtures/${rel}`).toString("base64");
+const BASIC_STORE = fixture("docker20/basic/image-store.tar");
+const BASIC_SAVE = fixture("docker20/basic/docker-save.tar");
+const BASIC_OCI = fixture("docker20/basic/oci-archive.tar");
+const SCALE200 = fixture("docker20/scale200/image-store.tar");
+
+let shared;
+function start() {
+  shared ??= (async () => ({
+    server: await startServer({ port: 0 }),
+    browser: await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }),
+  }))();
+  return shared;
+}
+after(async () => {
+  if (!shared) return;
+  const { browser, server } = await shared;
+  await browser.close();
+  await server.close();
+});
+
+/** Runs `fn(context, open)` in a fresh context; `open()` makes a page of it with the package loaded. */
+async function withContext(fn) {
+  const { browser, server } = await start();
+  const context = await browser.newContext();
+  const errors = [];
+  const open = async (path = "/?sample=0") => {
+    const page = await context.newPage();
+    page.on("pageerror", (err) => errors.push(`uncaught: ${err.message}`));
+    await page.goto(server.url + path);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.evaluate(async () => {
+      window.lib = await import("imagestore");
+      window.b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+      window.tagsOf = async (store) =>
+        (await store.listImages({ all: true })).flatMap((i) => i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").sort();
+      window.idsOf = async (store) => (await store.listImages({ all: true })).map((i) => i.Id).sort();
+    });
+    return page;
+  };
+  try {
+    await fn(context, open);
+    assert.deepEqual(errors, [], "no page threw");
+  } finally {
+    await context.close();
+  }
+}
+
+test("rmi of one tag in a tab that opened the store earlier only untags what another tab just tagged", () =>
+  withContext(async (_context, open) => {
+    const [a, b] = [await open(), await open()];
+    await a.evaluate(async (tar) => {
+      window.s = await lib.Store.open("tabs-one");
+      await s.import(b64(tar));
+    }, BASIC_STORE);
+    await b.evaluate(async () => {
+      window.s = await lib.Store.open("tabs-one");
+      window.heard = [];
+      s.onChange((e) => heard.push(e.reason));
+    });
+    await a.evaluate(() => s.tagImage("local/demo:1.0", "keep/me", "1"));
+    const answer = await b.evaluate(() => s.removeImage("local/demo:1.0"));
+    assert.deepEqual(answer, [{ Untagged: "local/demo:1.0" }], "one dockerd holding both tags only untags");
+    await b.waitForFunction(() => heard.includes("changed"));
+    // After a reload of both tabs, A's tag is there.
+    const c = await open();
+    const tags = await c.evaluate(async () => tagsOf(await lib.Store.open("tabs-one")));
+    assert.ok(tags.includes("keep/me:1"), tags.join(" "));
+    assert.ok(!tags.includes("local/demo:1.0"), tags.join(" "));
+  }));
+
+test("interleaved tags, removals and imports from two tabs converge to what one dockerd holds, nothing lost", () =>
+  withContext(async (_context, open) => {
+    const [a, b, reference] = [await open(), await open(), await open()];
+    // Each tab's script: its own tags on shared images (added, some removed again), and imports.
+    const script = (me) => [
+      ["import", "store"],
+      ["tag", "local/demo:1.0", `${me}/demo:1`],
+      ["tag", "local/base:1", `${me}/base:1`],
+      ["import", me === "a" ? "save" : "oci"],
+      ["tag", "local/edge:latest", `${me}/edge:1`],
+      ["rmi", `${me}/demo:1`],
+      ["tag", `${me}/base:1`, `${me}/base:2`],
+      ["rmi", `${me}/base:1`],
+      ["tag", "local/demo:1.0", `${me}/demo:2`],
+      ["gc"],
+    ];
+    const run = (page, me, name, backend) =>
+      page.evaluate(
+        async ({ me, steps, name, backend, tars }) => {
+          const s = await lib.Store.open(name, { backend });
+          window.s = s;
+          for (const [op, x, y] of steps) {
+            if (op === "import") {
+              const options = x === "oci" ? { namespace: "b" } : x === "save" ? { namespace: "a" } : {};
+              await s.import(b64(tars[x]), options);
+            } else if (op === "tag") {
+              const [repo, tag] = y.split(":");
+              await s.tagImage(x, repo, tag);
+            } else if (op === "rmi") {
+              await s.removeImage(x);
+            } else {
+              await s.gc();
+            }
+            // Let the other tab's work interleave.
+            await new Promise((r) => setTimeout(r, Math.random() * 20));
+          }
+          return me;
+        },
+        { me, steps: script(me), name, backend, tars: { store: BASIC_STORE, save: BASIC_SAVE, oci: BASIC_OCI } },
+      );
+    // Both tabs at once, on one IndexedDB database.
+    await Promise.all([run(a, "a", "tabs-two", "indexeddb"), run(b, "b", "tabs-two", "indexeddb")]);
+    // One store doing both scripts one after the other: one dockerd (and one containerd).
+    await run(reference, "a", "tabs-two-ref", "memory");
+    await reference.evaluate(() => (window.ref = s));
+    await reference.evaluate(
+      async ({ steps, tars }) => {
+        window.s = ref;
+        for (const [op, x, y] of steps) {
+          if (op === "import") await ref.import(b64(tars[x]), x === "oci" ? { namespace: "b" } : x === "save" ? { namespace: "a" } : {});
+          else if (op === "tag") await ref.tagImage(x, ...y.split(":"));
+          else if (op === "rmi") await ref.removeImage(x);
+          else await ref.gc();
+        }
+      },
+      { steps: script("b"), tars: { store: BASIC_STORE, save: BASIC_SAVE, oci: BASIC_OCI } },
+    );
+    const state = (page, expr) =>
+      page.evaluate(async (expr) => {
+        const s = expr === "ref" ? window.ref : await lib.Store.open("tabs-two");
+        const info = await s.storeInfo();
+        const ns = await s.namespaces();
+        const ctr = {};
+        for (const n of ns) ctr[n] = (await s.containerd(n).listImages()).map((i) => `${i.name} ${i.target.digest}`);
+        return { tags: await tagsOf(s), ids: await idsOf(s), ctr, meta: info.metaRecords, chunks: info.chunkRecords };
+      }, expr);
+    const want = await state(reference, "ref");
+    for (const [who, page] of [["a", a], ["b", b]]) {
+      const got = await state(page, "tab");
+      assert.deepEqual(got, want, `tab ${who} sees what one dockerd holds`);
+    }
+    for (const t of ["a/base:2", "b/base:2", "a/edge:1", "b/edge:1", "a/demo:2", "b/demo:2", "local/demo:1.0"]) {
+      assert.ok(want.tags.includes(t), `${t} in ${want.tags.join(" ")}`);
+    }
+  }));
+
+test("the page's list follows an import and a removal made in another tab", () =>
+  withContext(async (_context, open) => {
+    const [a, b] = [await open(), await open()];
+    const rows = (p) => p.$$eval("#images tbody tr", (trs) => trs.length);
+    assert.equal(await rows(b), 0);
+    await a.setInputFiles("#file-input", `${ROOT}tests/fixtures/docker20/basic/image-store.tar`);
+    await a.waitForSelector("#import-report:not([hidden])");
+    await b.waitForFunction(() => document.querySelectorAll("#images tbody tr").length > 0);
+    const before = await rows(b);
+    await a.evaluate(async () => {
+      const s = await lib.Store.open("imagestore-page");
+      await s.removeImage("local/demo:1.0");
+    });
+    await b.waitForFunction((n) => document.querySelectorAll("#images tbody tr").length === n - 1, before);
+  }));
+
+/** The state a store holds, for before/after comparisons (read in a page of its own). */
+async function snapshot(open, name) {
+  const page = await open();
+  const state = await page.evaluate(async (name) => {
+    const s = await lib.Store.open(name);
+    const info = await s.storeInfo();
+    const out = { tags: await tagsOf(s), ids: await idsOf(s), meta: info.metaRecords, chunks: info.chunkRecords };
+    s.close();
+    return out;
+  }, name);
+  await page.close();
+  return state;
+}
+
+test("a tab closed in the middle of an import, a tag or an rmi leaves the state before or after, never a mix", () =>
+  withContext(async (_context, open) => {
+    const name = "tabs-kill";
+    // The states to compare with: empty, and after the import (made once, then cleared).
+    const empty = await snapshot(open, name);
+    const probe = await open();
+    const full = await probe.evaluate(
+      async ({ name, tar }) => {
+        const s = await lib.Store.open(name);
+        await s.import(b64(tar));
+        const info = await s.storeInfo();
+        const out = { tags: await tagsOf(s), ids: await idsOf(s), meta: info.metaRecords, chunks: info.chunkRecords };
+        s.close();
+        await lib.Store.destroy(name);
+        return out;
+      },
+      { name, tar: SCALE200 },
+    );
+    assert.ok(full.ids.length > 100 && full.chunks > 0);
+
+    // Imports cut at many points: the tab is closed (no unload) t ms after it started.
+    const outcomes = { before: 0, after: 0 };
+    for (const t of [5, 20, 40, 80, 120, 200, 300, 450, 700, 1000, 1500, 2500]) {
+      const tab = await open();
+      await tab.evaluate(
+        ({ name, tar }) => {
+          window.started = lib.Store.open(name).then((s) => s.import(b64(tar)));
+        },
+        { name, tar: SCALE200 },
+      );
+      await new Promise((r) => setTimeout(r, t));
+      await tab.close({ runBeforeUnload: false });
+      const after = await snapshot(open, name);
+      if (after.ids.length === 0) {
+        assert.deepEqual(after, empty, `closed after ${t} ms: nothing, and no chunk left behind`);
+        outcomes.before++;
+      } else {
+        assert.deepEqual(after, full, `closed after ${t} ms: everything`);
+        outcomes.after++;
+        const cleared = await open();
+        await cleared.evaluate((name) => lib.Store.destroy(name), name);
+        await cleared.close();
+      }
+    }
+    assert.ok(outcomes.before > 0, `some imports were cut before their commit: ${JSON.stringify(outcomes)}`);
+
+    // Tags and removals cut at many points, on the full store.
+    const setup = await open();
+    await setup.evaluate(async ({ name, tar }) => (await lib.Store.open(name)).import(b64(tar)), { name, tar: SCALE200 });
+    await setup.close();
+    let state = await snapshot(open, name);
+    for (const [i, t] of [0, 1, 2, 4, 8, 15, 30].entries()) {
+      const tab = await open();
+      const victim = state.tags[i];
+      await tab.evaluate(
+        ({ name, victim, i }) => {
+          window.started = lib.Store.open(name).then(async (s) => {
+            await s.tagImage(victim, "cut/tag", String(i));
+            await s.removeImage(victim);
+          });
+        },
+        { name, victim, i },
+      );
+      await new Promise((r) => setTimeout(r, t));
+      await tab.close({ runBeforeUnload: false });
+      const now = await snapshot(open, name);
+      const tagged = [...state.tags, `cut/tag:${i}`].sort();
+      const moved = tagged.filter((x) => x !== victim);
+      const allowed = [state.tags, tagged, moved].map((x) => JSON.stringify(x));
+      assert.ok(allowed.includes(JSON.stringify(now.tags)), `cut after ${t} ms: tags are one of the states in order`);
+      assert.deepEqual(now.ids, state.ids, "a retag and untag never deletes an image");
+      state = now;
+    }
+  }));

@@ -1,0 +1,247 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Several writers on one store (tabs, windows, workers, `Store` objects): two `Store` façades
+//! over clones of one memory backend share its data exactly like two tabs share an IndexedDB
+//! database, so these run natively what the Chromium tests (tests/e2e/tabs.test.mjs) run in
+//! two pages. Every decision must be made on the current data, and nothing may be lost.
+
+use futures::executor::block_on;
+use futures::stream;
+use imagestore::import::{ImportOptions, ImportReport};
+use imagestore::storage::blobs::{self, BlobWriter};
+use imagestore::storage::memory::MemoryBackend;
+use imagestore::storage::{generation, Backend, Op, Space};
+use imagestore::store::{stream_import, Store};
+use serde_json::Value;
+
+fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)).unwrap()
+}
+
+const DEMO: &str = "sha256:e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783";
+
+async fn import(store: &mut Store<MemoryBackend>, rel: &str, namespace: Option<&str>) -> ImportReport {
+    let options = ImportOptions { namespace: namespace.map(str::to_string), ..Default::default() };
+    store.import(stream::iter(vec![Ok(fixture(rel))]), options).await.unwrap()
+}
+
+/// `REPOSITORY:TAG` of every tagged image, sorted.
+fn tags(store: &Store<MemoryBackend>) -> Vec<String> {
+    let list = store.list_images(true, false, &Default::default()).unwrap();
+    let mut out: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|img| img["RepoTags"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_str().map(str::to_string))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every image ID, sorted.
+fn ids(store: &Store<MemoryBackend>) -> Vec<String> {
+    let list = store.list_images(true, false, &Default::default()).unwrap();
+    let mut out: Vec<String> = list.as_array().unwrap().iter().map(|i| i["Id"].as_str().unwrap().to_string()).collect();
+    out.sort();
+    out
+}
+
+fn chunk_keys(b: &MemoryBackend) -> usize {
+    b.len(Space::Chunks)
+}
+
+#[test]
+fn removing_a_tag_of_an_image_another_tab_just_tagged_only_untags() {
+    block_on(async {
+        let backend = MemoryBackend::new();
+        let mut a = Store::open(backend.clone()).await.unwrap();
+        import(&mut a, "docker20/basic/image-store.tar", None).await;
+        // Tab B opened the store before A's tag: its view has local/demo:1.0 as the only tag.
+        let mut b = Store::open(backend.clone()).await.unwrap();
+        a.tag_image("local/demo:1.0", "keep/me", "1").await.unwrap();
+
+        let answer = b.remove_image("local/demo:1.0", false, false).await.unwrap();
+        // One dockerd holding both tags answers with the untag only.
+        assert_eq!(answer, serde_json::json!([{ "Untagged": "local/demo:1.0" }]), "{answer}");
+        assert!(tags(&b).contains(&"keep/me:1".to_string()), "B's view now has A's tag");
+        assert!(ids(&b).contains(&DEMO.to_string()), "the image is kept");
+
+        // A's view and a fresh open agree with B.
+        a.sync().await.unwrap();
+        let reopened = Store::open(backend.clone()).await.unwrap();
+        for (who, s) in [("A", &a), ("reopened", &reopened)] {
+            assert!(tags(s).contains(&"keep/me:1".to_string()), "{who}");
+            assert!(!tags(s).contains(&"local/demo:1.0".to_string()), "{who}");
+        }
+        assert_eq!(tags(&a), tags(&b));
+        assert_eq!(ids(&a), ids(&b));
+    });
+}
+
+#[test]
+fn interleaved_tags_and_removals_from_two_stores_end_as_one_dockerd() {
+    block_on(async {
+        let backend = MemoryBackend::new();
+        let mut a = Store::open(backend.clone()).await.unwrap();
+        import(&mut a, "docker20/basic/image-store.tar", None).await;
+        let mut b = Store::open(backend.clone()).await.unwrap();
+        // The reference: one store that gets the same operations in the same order.
+        let mut one = Store::open(MemoryBackend::new()).await.unwrap();
+        import(&mut one, "docker20/basic/image-store.tar", None).await;
+
+        type Step = (usize, &'static str, &'static str, &'static str);
+        let steps: [Step; 10] = [
+            (0, "tag", "local/demo:1.0", "a/one:1"),
+            (1, "tag", "local/demo:1.0", "b/one:1"),
+            (1, "rmi", "local/demo:1.0", ""),
+            (0, "tag", "local/base:1", "a/two:1"),
+            (1, "rmi", "local/base:latest", ""),
+            (0, "rmi", "a/one:1", ""),
+            (1, "tag", "a/two:1", "b/two:1"),
+            (0, "rmi", "local/base:1", ""),
+            (1, "rmi", "b/one:1", ""),
+            (0, "rmi", "a/two:1", ""),
+        ];
+        for (who, op, name, arg) in steps {
+            let stores: [&mut Store<MemoryBackend>; 2] = [&mut a, &mut b];
+            let (tab, reference) = (stores.into_iter().nth(who).unwrap(), &mut one);
+            match op {
+                "tag" => {
+                    let (repo, tag) = arg.split_once(':').unwrap();
+                    let got = tab.tag_image(name, repo, tag).await.map_err(|e| e.code);
+                    let want = reference.tag_image(name, repo, tag).await.map_err(|e| e.code);
+                    assert_eq!(got, want, "tag {name} {arg}");
+                }
+                _ => {
+                    let got = tab.remove_image(name, false, false).await.map_err(|e| e.code);
+                    let want = reference.remove_image(name, false, false).await.map_err(|e| e.code);
+                    assert_eq!(got, want, "rmi {name}");
+                }
+            }
+        }
+        a.sync().await.unwrap();
+        b.sync().await.unwrap();
+        assert_eq!(tags(&a), tags(&one));
+        assert_eq!(ids(&a), ids(&one));
+        assert_eq!(tags(&b), tags(&one));
+        assert_eq!(ids(&b), ids(&one));
+        assert!(tags(&one).contains(&"b/two:1".to_string()), "{:?}", tags(&one));
+    });
+}
+
+#[test]
+fn a_stale_import_merges_into_what_another_store_committed() {
+    block_on(async {
+        let backend = MemoryBackend::new();
+        let mut a = Store::open(backend.clone()).await.unwrap();
+        let mut b = Store::open(backend.clone()).await.unwrap();
+        let first = import(&mut a, "docker20/basic/image-store.tar", None).await;
+        assert!(first.images > 0);
+        let chunks = chunk_keys(&backend);
+        // B still sees an empty store; its import must find A's images and add nothing.
+        let second = import(&mut b, "docker20/basic/image-store.tar", None).await;
+        assert_eq!((second.images, second.layers, second.references, second.blobs), (0, 0, 0, 0));
+        assert_eq!(chunk_keys(&backend), chunks, "B's copies of the blobs were discarded");
+        assert_eq!(ids(&a), ids(&b));
+    });
+}
+
+#[test]
+fn four_imports_at_once_publish_each_blob_once() {
+    block_on(async {
+        // The reference: the four imports one after the other.
+        let serial = MemoryBackend::new();
+        let mut one = Store::open(serial.clone()).await.unwrap();
+        let inputs: [(&str, Option<&str>); 4] = [
+            ("docker20/basic/oci-archive.tar", Some("default")),
+            ("docker20/basic/docker-save.tar", Some("default")),
+            ("docker20/basic/docker-save.tar", None),
+            ("docker20/basic/image-store.tar", None),
+        ];
+        for (rel, ns) in inputs {
+            import(&mut one, rel, ns).await;
+        }
+
+        // The same four, all streamed before any commits (as four tabs or four concurrent
+        // `import()` calls do), then committed by four stores.
+        let backend = MemoryBackend::new();
+        let mut staged = Vec::new();
+        for (rel, ns) in inputs {
+            let options = ImportOptions { namespace: ns.map(str::to_string), ..Default::default() };
+            staged.push(stream_import(&backend, stream::iter(vec![Ok(fixture(rel))]), options).await.unwrap());
+        }
+        for finished in staged {
+            let mut tab = Store::open(backend.clone()).await.unwrap();
+            tab.commit_import(finished).await.unwrap();
+        }
+        assert_eq!(chunk_keys(&backend), chunk_keys(&serial), "no chunk set is left unreferenced");
+        let referenced: std::collections::BTreeSet<String> = backend
+            .scan(Space::Meta, "blob/")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, v)| serde_json::from_slice::<Value>(&v).unwrap()["chunks"].as_str().unwrap().to_string())
+            .collect();
+        for key in backend.keys(Space::Chunks, "").await.unwrap() {
+            assert!(referenced.contains(key.rsplit_once('/').unwrap().0), "chunk {key} belongs to no blob");
+        }
+        let reopened = Store::open(backend.clone()).await.unwrap();
+        assert_eq!(ids(&reopened), ids(&one));
+        assert_eq!(tags(&reopened), tags(&one));
+    });
+}
+
+#[test]
+fn gc_sweeps_orphan_chunk_sets_of_this_session_at_once_and_keeps_staging_ones() {
+    block_on(async {
+        let backend = MemoryBackend::new();
+        let mut store = Store::open(backend.clone()).await.unwrap();
+        import(&mut store, "docker20/basic/image-store.tar", None).await;
+        let chunks = chunk_keys(&backend);
+        // What builds before this fix left behind: a blob record overwritten by a second copy,
+        // whose first chunk set nobody references any more.
+        let first = blobs::stage_bytes(&backend, b"published twice").await.unwrap();
+        let second = blobs::stage_bytes(&backend, b"published twice").await.unwrap();
+        backend.commit(first.ops.clone()).await.unwrap();
+        backend.commit(second.ops.clone()).await.unwrap();
+        // And one still being written by this session: it must survive.
+        let mut writing = BlobWriter::new();
+        writing.write(&backend, b"not finished").await.unwrap();
+        let writing = writing.finish(&backend, None, None).await.unwrap();
+        assert_eq!(chunk_keys(&backend), chunks + 3);
+
+        let result = store.gc().await.unwrap();
+        assert_eq!(result.swept_chunk_sets, 1, "{result:?}");
+        assert!(backend.keys(Space::Chunks, &format!("{}/", first.set)).await.unwrap().is_empty());
+        // GC also deleted the twice-published blob (no root keeps it): its live chunk set went
+        // with its record.
+        assert_eq!(result.deleted_blobs.len(), 1, "{result:?}");
+        assert_eq!(chunk_keys(&backend), chunks + 1);
+        backend.commit(writing.ops).await.unwrap();
+        assert_eq!(blobs::read_all(&backend, &writing.digest).await.unwrap(), b"not finished");
+        // The Docker view is intact.
+        assert_eq!(ids(&store), ids(&Store::open(backend.clone()).await.unwrap()));
+    });
+}
+
+#[test]
+fn gc_decides_again_when_another_store_commits_meanwhile() {
+    block_on(async {
+        let backend = MemoryBackend::new();
+        let mut store = Store::open(backend.clone()).await.unwrap();
+        let at = generation::read(&backend).await.unwrap();
+        // Another store adds a blob that GC, deciding at the old generation, would delete.
+        let staged = blobs::stage_bytes(&backend, b"kept by a gc root").await.unwrap();
+        backend.commit(staged.ops).await.unwrap();
+        let containerd = imagestore::containerd::Containerd::new(backend.clone());
+        let roots = std::collections::HashSet::from([staged.digest.clone()]);
+        assert_eq!(containerd.gc_at(&Default::default(), &at).await.unwrap(), None, "stale: nothing deleted");
+        assert!(blobs::stat(&backend, &staged.digest).await.unwrap().is_some());
+        let now = generation::read(&backend).await.unwrap();
+        let r = containerd.gc_at(&roots, &now).await.unwrap().unwrap();
+        assert!(r.deleted_blobs.is_empty());
+        let _ = store.sync().await.unwrap();
+        backend.commit(vec![Op::put_meta("x", "y")]).await.unwrap();
+        assert!(store.sync().await.unwrap(), "a commit by anyone makes the state reload");
+    });
+}

@@ -1,0 +1,213 @@
+//! The JS surface under misuse and hostile input (issue 10), in Node and Chromium: every
+//! wrong argument is an `invalid_argument` rejection (never a trap or an uncaught TypeError),
+//! every rejection has a `code`, an import can be cancelled by a timer while it runs on the
+//! memory backend, a throwing `onProgress` ends the import with its message, the memory
+//! backend refuses what it cannot hold, and the store stays usable after each of them.
+#![cfg(target_arch = "wasm32")]
+
+use imagestore::storage::fresh_id;
+use imagestore::wasm::{BackendKind, Store};
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+static BASIC: &[u8] = include_bytes!("fixtures/docker20/basic/image-store.tar");
+
+fn js_fn(args: &str, body: &str) -> Function {
+    Function::new_with_args(args, body)
+}
+
+fn js(expr: &str) -> JsValue {
+    js_fn("", &format!("return ({expr});")).call0(&JsValue::NULL).unwrap()
+}
+
+fn bytes(data: &[u8]) -> JsValue {
+    Uint8Array::from(data).into()
+}
+
+/// The `code` and `message` of a rejection (or thrown value); panics if it resolved.
+async fn rejected(what: &str, p: Promise) -> (String, String) {
+    match JsFuture::from(p).await {
+        Ok(v) => panic!("{what}: resolved with {v:?}, expected a rejection"),
+        Err(e) => code_and_message(what, &e),
+    }
+}
+
+fn code_and_message(what: &str, e: &JsValue) -> (String, String) {
+    assert!(e.is_instance_of::<js_sys::Error>(), "{what}: rejected with a non-Error {e:?}");
+    let code = Reflect::get(e, &"code".into()).unwrap().as_string();
+    let message = Reflect::get(e, &"message".into()).unwrap().as_string().unwrap_or_default();
+    (code.unwrap_or_else(|| panic!("{what}: an Error without a code: {message}")), message)
+}
+
+async fn memory_store(name: &str) -> Store {
+    Store::open_kind(format!("{name}-{}", fresh_id()), BackendKind::Memory).await.unwrap()
+}
+
+async fn image_count(store: &Store) -> usize {
+    let list = JsFuture::from(store.list_images(js("{ all: true }"))).await.unwrap();
+    js_sys::Array::from(&list).length() as usize
+}
+
+/// The store still answers, and an import after the failure works.
+async fn assert_usable(store: &Store, images_before: usize) {
+    assert_eq!(image_count(store).await, images_before, "the store is unchanged");
+    JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.expect("a later import works");
+    assert!(image_count(store).await > 0);
+}
+
+#[wasm_bindgen_test]
+async fn every_entry_point_rejects_wrong_arguments_with_invalid_argument() {
+    let store = memory_store("args").await;
+    JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
+    let before = image_count(&store).await;
+    let wrong = [js("42"), JsValue::NULL, JsValue::UNDEFINED, js("({})"), js("[1]"), js("Symbol('x')")];
+    for w in &wrong {
+        let calls: Vec<(&str, Promise)> = vec![
+            ("inspectImage", store.inspect_image(w.clone())),
+            ("imageHistory", store.image_history(w.clone())),
+            ("removeImage", store.remove_image(w.clone(), JsValue::UNDEFINED)),
+            ("tagImage", store.tag_image(w.clone(), "a/b".into(), JsValue::UNDEFINED, JsValue::UNDEFINED)),
+            (
+                "tagImage repo",
+                store.tag_image("local/base:1".into(), w.clone(), JsValue::UNDEFINED, JsValue::UNDEFINED),
+            ),
+            ("search", store.search(w.clone())),
+            ("imageParent", store.image_parent(w.clone())),
+            ("imageChildren", store.image_children(w.clone())),
+            ("layerFiles", store.layer_files(w.clone(), JsValue::UNDEFINED)),
+        ];
+        for (what, p) in calls {
+            let (code, message) = rejected(what, p).await;
+            assert_eq!(code, "invalid_argument", "{what}({w:?}): {message}");
+        }
+        let e = store.containerd(w.clone()).err().expect("containerd(wrong) throws");
+        assert_eq!(code_and_message("containerd", &e).0, "invalid_argument");
+    }
+    // A wrong tag type (a number) is refused too; undefined means "latest".
+    let (code, _) =
+        rejected("tag number", store.tag_image("local/base:1".into(), "a/b".into(), js("7"), JsValue::UNDEFINED)).await;
+    assert_eq!(code, "invalid_argument");
+    let ns = store.containerd("default".into()).unwrap();
+    let content = ns.content();
+    for (what, p) in [
+        ("getImage", ns.get_image(js("5"))),
+        ("deleteImage", ns.delete_image(JsValue::NULL)),
+        ("info", content.info(js("5"))),
+        ("read", content.read(js("5"), JsValue::UNDEFINED, JsValue::UNDEFINED)),
+        ("read offset", content.read(format!("sha256:{}", "a".repeat(64)).into(), js("-1"), JsValue::UNDEFINED)),
+        ("read length", content.read(format!("sha256:{}", "a".repeat(64)).into(), js("0"), js("'x'"))),
+        ("delete", content.delete(js("{}"))),
+        ("status", content.status(js("1"))),
+        ("abort", content.abort(js("1"))),
+        ("writer", content.writer(js("1"), JsValue::UNDEFINED)),
+        ("walk", content.walk(js("1"), JsValue::UNDEFINED)),
+    ] {
+        let (code, message) = rejected(what, p).await;
+        assert_eq!(code, "invalid_argument", "{what}: {message}");
+    }
+    assert_usable(&store, before).await;
+}
+
+#[wasm_bindgen_test]
+async fn store_open_and_destroy_reject_bad_names_with_a_code() {
+    for (what, name) in [("null", JsValue::NULL), ("number", js("42")), ("object", js("({})")), ("empty", js("''"))] {
+        let e = Store::open(name.clone(), None).await.err().unwrap_or_else(|| panic!("open({what}) resolved"));
+        assert_eq!(code_and_message(what, &e).0, "invalid_argument", "open({what})");
+        let e = Store::destroy(name).await.err().unwrap_or_else(|| panic!("destroy({what}) resolved"));
+        assert_eq!(code_and_message(what, &e).0, "invalid_argument", "destroy({what})");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn odd_import_inputs_reject_instead_of_throwing_from_the_bindings() {
+    let store = memory_store("inputs").await;
+    let before = image_count(&store).await;
+    // A stream whose reader has no cancel() and hands out strings.
+    let no_cancel =
+        js("{ getReader() { return { read() { return Promise.resolve({ done: false, value: 'text' }); } }; } }");
+    let (code, m) = rejected("reader without cancel", store.import(no_cancel, JsValue::UNDEFINED)).await;
+    assert_eq!(code, "invalid_argument", "{m}");
+    // A stream whose read() throws, and one whose getReader() throws.
+    let throws = js("{ getReader() { return { read() { throw new TypeError('boom'); } }; } }");
+    let (code, m) = rejected("read throws", store.import(throws, JsValue::UNDEFINED)).await;
+    assert!(m.contains("boom"), "{code}: {m}");
+    let locked = js("{ getReader() { throw new TypeError('locked'); } }");
+    let (code, m) = rejected("getReader throws", store.import(locked, JsValue::UNDEFINED)).await;
+    assert_eq!(code, "invalid_argument", "{m}");
+    // Blob-likes whose slice() returns a non-Blob, or too few bytes, or whose size is junk.
+    for (what, blob) in [
+        ("slice gives a number", "{ size: 4096, slice() { return 42; }, arrayBuffer() {} }"),
+        (
+            "slice gives a string buffer",
+            "{ size: 4096, slice() { return { arrayBuffer() { return 'x'; } }; }, arrayBuffer() {} }",
+        ),
+        ("slice too short", "{ size: 4096, slice() { return new Blob([new Uint8Array(3)]); }, arrayBuffer() {} }"),
+        ("no size", "{ slice() { return new Blob([]); }, arrayBuffer() {} }"),
+    ] {
+        let (code, m) = rejected(what, store.import(js(blob), JsValue::UNDEFINED)).await;
+        assert_eq!(code, "invalid_argument", "{what}: {m}");
+    }
+    assert_usable(&store, before).await;
+}
+
+#[wasm_bindgen_test]
+async fn an_exception_in_on_progress_ends_the_import_with_its_message() {
+    let store = memory_store("progress").await;
+    let options = js("{ onProgress() { throw new Error('progress handler bug'); } }");
+    let (code, m) = rejected("throwing onProgress", store.import(bytes(BASIC), options)).await;
+    assert_eq!(code, "aborted", "{m}");
+    assert!(m.contains("onProgress threw") && m.contains("progress handler bug"), "{m}");
+    assert_usable(&store, 0).await;
+}
+
+/// A plain tar of one `size`-byte file (not an image store: the import would end in
+/// `unsupported_format` if it got that far).
+fn big_tar(size: usize) -> Vec<u8> {
+    let mut header = [0u8; 512];
+    header[..8].copy_from_slice(b"big.bin\0");
+    header[100..108].copy_from_slice(b"0000644\0");
+    header[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    header[136..148].copy_from_slice(b"00000000000\0");
+    header[156] = b'0';
+    header[257..263].copy_from_slice(b"ustar\0");
+    header[263..265].copy_from_slice(b"00");
+    header[148..156].fill(b' ');
+    let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+    header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut tar = header.to_vec();
+    tar.resize(512 + size.div_ceil(512) * 512 + 1024, 0);
+    tar
+}
+
+#[wasm_bindgen_test]
+async fn a_timer_abort_fires_while_a_memory_import_runs() {
+    let store = memory_store("abort").await;
+    let controller = js("new AbortController()");
+    let signal = Reflect::get(&controller, &"signal".into()).unwrap();
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"signal".into(), &signal).unwrap();
+    // The timer is armed before the import starts; only a yielding import lets it run.
+    js_fn("c", "setTimeout(() => c.abort(), 0)").call1(&JsValue::NULL, &controller).unwrap();
+    let (code, m) = rejected("timer abort", store.import(bytes(&big_tar(48 << 20)), options.into())).await;
+    assert_eq!(code, "aborted", "{m}");
+    assert_usable(&store, 0).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_memory_backend_refuses_what_it_cannot_hold() {
+    let name = format!("full-{}", fresh_id());
+    let store = Store::open_with(name, BackendKind::Memory, Some(64 << 10)).await.unwrap();
+    let (code, m) = rejected("over capacity", store.import(bytes(BASIC), JsValue::UNDEFINED)).await;
+    assert_eq!(code, "resource_exhausted", "{m}");
+    assert_eq!(image_count(&store).await, 0);
+    let info = JsFuture::from(store.store_info()).await.unwrap();
+    assert_eq!(Reflect::get(&info, &"chunkRecords".into()).unwrap().as_f64(), Some(0.0), "nothing staged is left");
+    // The option from JS, checked.
+    let e = Store::open("x".into(), Some(js("{ backend: 'memory', memoryLimit: -5 }").unchecked_into()))
+        .await
+        .err()
+        .expect("a negative memoryLimit is refused");
+    assert_eq!(code_and_message("memoryLimit", &e).0, "invalid_argument");
+}

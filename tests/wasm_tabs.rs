@@ -1,0 +1,140 @@
+//! Two JS `Store` objects on one IndexedDB database (two connections, as two tabs have; in
+//! Node over fake-indexeddb, in Chromium over the real one): decisions made on current data,
+//! `onChange` told through the BroadcastChannel, and four imports at once publishing each blob
+//! once. The two-page version in Chromium is tests/e2e/tabs.test.mjs.
+#![cfg(target_arch = "wasm32")]
+
+use imagestore::storage::fresh_id;
+use imagestore::wasm::{BackendKind, Store};
+use js_sys::{Promise, Uint8Array};
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+const STORE_TAR: &[u8] = include_bytes!("fixtures/docker20/basic/image-store.tar");
+const SAVE: &[u8] = include_bytes!("fixtures/docker20/basic/docker-save.tar");
+const OCI: &[u8] = include_bytes!("fixtures/docker20/basic/oci-archive.tar");
+const DEMO: &str = "sha256:e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783";
+
+async fn call(p: Promise) -> Result<Value, JsValue> {
+    let v = JsFuture::from(p).await?;
+    if v.is_undefined() {
+        return Ok(Value::Null);
+    }
+    Ok(serde_json::from_str(&String::from(js_sys::JSON::stringify(&v).unwrap())).unwrap())
+}
+
+fn js(v: &Value) -> JsValue {
+    js_sys::JSON::parse(&v.to_string()).unwrap()
+}
+
+fn import(store: &Store, bytes: &[u8], options: Value) -> Promise {
+    store.import(Uint8Array::from(bytes).into(), js(&options))
+}
+
+async fn tags(store: &Store) -> Vec<String> {
+    let list = call(store.list_images(js(&json!({ "all": true })))).await.unwrap();
+    let mut out: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["RepoTags"].as_array().cloned().unwrap_or_default())
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+async fn sleep(ms: i32) {
+    let p = Promise::new(&mut |resolve, _| {
+        let global: web_sys::js_sys::Object = js_sys::global().unchecked_into();
+        let set_timeout: js_sys::Function =
+            js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout")).unwrap().unchecked_into();
+        set_timeout.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from(ms)).unwrap();
+    });
+    JsFuture::from(p).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn rmi_in_one_store_sees_the_tag_another_store_just_added_and_is_told() {
+    let name = format!("imagestore-tabs-{}", fresh_id());
+    let a = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
+    call(import(&a, STORE_TAR, json!({}))).await.unwrap();
+    let b = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
+    let heard: Rc<RefCell<Vec<String>>> = Rc::default();
+    let log = heard.clone();
+    let callback = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        let reason = js_sys::Reflect::get(&e, &JsValue::from_str("reason")).unwrap().as_string().unwrap();
+        log.borrow_mut().push(reason);
+    });
+    let unsubscribe = b.on_change(callback.as_ref().clone()).unwrap();
+
+    call(a.tag_image("local/demo:1.0".into(), "keep/me".into(), "1".into(), JsValue::UNDEFINED)).await.unwrap();
+    let answer = call(b.remove_image("local/demo:1.0".into(), JsValue::UNDEFINED)).await.unwrap();
+    assert_eq!(answer, json!([{ "Untagged": "local/demo:1.0" }]), "only untagged, as one dockerd would");
+    assert!(tags(&a).await.contains(&"keep/me:1".to_string()));
+    assert_eq!(tags(&a).await, tags(&b).await);
+    let inspect = call(a.inspect_image("keep/me:1".into())).await.unwrap();
+    assert_eq!(inspect["Id"], DEMO);
+
+    // B heard about A's tag (the BroadcastChannel delivers asynchronously).
+    for _ in 0..50 {
+        if !heard.borrow().is_empty() {
+            break;
+        }
+        sleep(20).await;
+    }
+    assert!(heard.borrow().iter().any(|r| r == "changed"), "{:?}", heard.borrow());
+    unsubscribe.call0(&JsValue::UNDEFINED).unwrap();
+    heard.borrow_mut().clear();
+    call(a.tag_image("keep/me:1".into(), "keep/me".into(), "2".into(), JsValue::UNDEFINED)).await.unwrap();
+    sleep(100).await;
+    assert!(heard.borrow().is_empty(), "unsubscribed: {:?}", heard.borrow());
+    a.close();
+    b.close();
+    Store::destroy(name.into()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn four_imports_at_once_leave_no_unreferenced_chunks_and_gc_has_nothing_to_sweep() {
+    let imports = [
+        (OCI, json!({ "namespace": "default" })),
+        (SAVE, json!({ "namespace": "default" })),
+        (SAVE, json!({})),
+        (STORE_TAR, json!({})),
+    ];
+    // One after the other: the reference.
+    let serial =
+        Store::open_kind(format!("imagestore-tabs-serial-{}", fresh_id()), BackendKind::IndexedDb).await.unwrap();
+    for (bytes, options) in &imports {
+        call(import(&serial, bytes, options.clone())).await.unwrap();
+    }
+    let want = call(serial.store_info()).await.unwrap();
+
+    // All four at once, from two stores on one database.
+    let name = format!("imagestore-tabs-four-{}", fresh_id());
+    let a = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
+    let b = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
+    let running: Vec<Promise> = imports
+        .iter()
+        .enumerate()
+        .map(|(i, (bytes, o))| import(if i % 2 == 0 { &a } else { &b }, bytes, o.clone()))
+        .collect();
+    for p in running {
+        call(p).await.unwrap();
+    }
+    let got = call(a.store_info()).await.unwrap();
+    assert_eq!(got["chunkRecords"], want["chunkRecords"], "{got} vs {want}");
+    assert_eq!(got["metaRecords"], want["metaRecords"], "{got} vs {want}");
+    let gc = call(a.gc()).await.unwrap();
+    assert_eq!(gc["sweptChunkSets"], 0, "{gc}");
+    assert_eq!(tags(&a).await, tags(&serial).await);
+    assert_eq!(tags(&b).await, tags(&serial).await);
+    for s in [a, b, serial] {
+        s.close();
+    }
+}
