@@ -2,12 +2,12 @@
 //! `findFiles`, `systemDf`): options in, plain JSON-shaped values out; the work is in
 //! `crate::analysis` behind the façade (`crate::store_analysis`).
 
+use super::args;
 use super::convert::{promise, to_js_value};
+use super::options;
 use super::store::Store;
-use crate::analysis::changes::ChangeKind;
-use crate::analysis::dive::CiRules;
-use crate::error::{Error, Result};
-use js_sys::{Promise, Reflect};
+use crate::error::Result;
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -127,77 +127,34 @@ export interface SystemDf {
 }
 "#;
 
-fn field(o: &JsValue, name: &str) -> JsValue {
-    Reflect::get(o, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn options_object(method: &str, options: &JsValue) -> Result<Option<JsValue>> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(None);
-    }
-    if !options.is_object() {
-        return Err(Error::invalid(format!("{method}: options must be an object, got {options:?}")));
-    }
-    Ok(Some(options.clone()))
-}
-
-/// A rule limit: a number or a string (`"disabled"`, `"20MB"`), missing for dive's default.
-fn limit(o: &JsValue, name: &str) -> Result<Option<String>> {
-    let v = field(o, name);
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    match (v.as_f64(), v.as_string()) {
-        (Some(n), _) => Ok(Some(n.to_string())),
-        (_, Some(s)) => Ok(Some(s)),
-        _ => Err(Error::invalid(format!("efficiency: rules.{name} must be a number or a string, got {v:?}"))),
-    }
-}
-
-fn rules(options: &JsValue) -> Result<CiRules> {
-    let Some(o) = options_object("efficiency", options)? else { return Ok(CiRules::default()) };
-    Ok(CiRules {
-        lowest_efficiency: limit(&o, "lowestEfficiency")?,
-        highest_wasted_bytes: limit(&o, "highestWastedBytes")?,
-        highest_user_wasted_percent: limit(&o, "highestUserWastedPercent")?,
-    })
-}
-
-fn change_filter(options: &JsValue) -> Result<Option<ChangeKind>> {
-    let Some(o) = options_object("findFiles", options)? else { return Ok(None) };
-    let v = field(&o, "change");
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    match v.as_string().as_deref() {
-        Some("added") => Ok(Some(ChangeKind::Added)),
-        Some("modified") => Ok(Some(ChangeKind::Modified)),
-        Some("removed") => Ok(Some(ChangeKind::Removed)),
-        _ => Err(Error::invalid(format!(
-            "findFiles: options.change must be \"added\", \"modified\" or \"removed\", got {v:?}"
-        ))),
-    }
-}
-
 #[wasm_bindgen]
 impl Store {
     /// What each layer of an image adds, modifies and removes, bottom first.
     #[wasm_bindgen(js_name = layerChanges, unchecked_return_type = "Promise<LayerChanges[]>")]
-    pub fn layer_changes(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
-        let facade = self.facade_for("layerChanges");
-        promise(async move { to_js_value(&facade?.lock().await.layer_changes(&name_or_id).await?) })
+    pub fn layer_changes(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+    ) -> Promise {
+        let prepared =
+            args::string(&name_or_id, "layerChanges: nameOrId").and_then(|n| Ok((n, self.facade_for("layerChanges")?)));
+        promise(async move {
+            let (name_or_id, facade) = prepared?;
+            let changes = facade.lock().await.layer_changes(&name_or_id).await?;
+            to_js_value(&changes)
+        })
     }
 
     /// Wasted space, efficiency score and dive's CI rules, as dive 0.13.1 computes them.
     #[wasm_bindgen(unchecked_return_type = "Promise<Efficiency>")]
     pub fn efficiency(
         &self,
-        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(js_name = rules, unchecked_optional_param_type = "EfficiencyRules")] rules_given: JsValue,
     ) -> Promise {
-        let prepared = rules(&rules_given).and_then(|r| Ok((r, self.facade_for("efficiency")?)));
+        let prepared = args::string(&name_or_id, "efficiency: nameOrId")
+            .and_then(|n| Ok((n, options::dive_rules(&rules_given)?, self.facade_for("efficiency")?)));
         promise(async move {
-            let (rules, facade) = prepared?;
+            let (name_or_id, rules, facade) = prepared?;
             let answer = facade.lock().await.efficiency(&name_or_id, &rules).await?;
             to_js_value(&answer)
         })
@@ -205,9 +162,19 @@ impl Store {
 
     /// The files of image `b` against image `a`, and the layers they share.
     #[wasm_bindgen(js_name = diffImages, unchecked_return_type = "Promise<ImageDiff>")]
-    pub fn diff_images(&self, a: String, b: String) -> Promise {
-        let facade = self.facade_for("diffImages");
-        promise(async move { to_js_value(&facade?.lock().await.diff_images(&a, &b).await?) })
+    pub fn diff_images(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] a: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] b: JsValue,
+    ) -> Promise {
+        let prepared = (|| -> Result<_> {
+            Ok((args::string(&a, "diffImages: a")?, args::string(&b, "diffImages: b")?, self.facade_for("diffImages")?))
+        })();
+        promise(async move {
+            let (a, b, facade) = prepared?;
+            let diff = facade.lock().await.diff_images(&a, &b).await?;
+            to_js_value(&diff)
+        })
     }
 
     /// Every image and layer that adds, changes or deletes a path matching `pattern` (an
@@ -215,12 +182,13 @@ impl Store {
     #[wasm_bindgen(js_name = findFiles, unchecked_return_type = "Promise<FoundFile[]>")]
     pub fn find_files(
         &self,
-        pattern: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "FindFilesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = change_filter(&options).and_then(|c| Ok((c, self.facade_for("findFiles")?)));
+        let prepared = args::string(&pattern, "findFiles: pattern")
+            .and_then(|p| Ok((p, options::change_filter(&options)?, self.facade_for("findFiles")?)));
         promise(async move {
-            let (only, facade) = prepared?;
+            let (pattern, only, facade) = prepared?;
             let answer = facade.lock().await.find_files(&pattern, only).await?;
             to_js_value(&answer)
         })

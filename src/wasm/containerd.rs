@@ -382,11 +382,11 @@ impl ContentWriter {
     ) -> Promise {
         let inner = self.inner.clone();
         let (size, digest_) = (args::opt_count(&size, "commit: size"), args::opt_string(&digest_, "commit: digest"));
+        let labels = options::commit_labels(labels);
         promise(async move {
-            let (size, digest_) = (size?, digest_?);
-            let w = inner.lock().await.take().ok_or_else(closed)?;
+            let (size, digest_, labels) = (size?, digest_?, labels?);
             let want = digest_.map(|d| digest(&d)).transpose()?;
-            let labels = options::commit_labels(labels)?;
+            let w = inner.lock().await.take().ok_or_else(closed)?;
             to_js_value(&w.commit(size.unwrap_or(0), want.as_ref(), labels).await?)
         })
     }

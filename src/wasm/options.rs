@@ -7,7 +7,10 @@ use super::backend::BackendKind;
 use super::convert::{js_error_message, to_js_value};
 use super::input::is_aborted;
 use super::types::StoreOptions;
+use crate::analysis::changes::ChangeKind;
+use crate::analysis::dive::CiRules;
 use crate::containerd::Labels;
+use crate::contents::ExportFormat;
 use crate::digest::Digest;
 use crate::docker::engine::Filters;
 use crate::docker::layer_files::LayerSelector;
@@ -29,7 +32,7 @@ fn options_object(method: &str, options: &JsValue) -> Result<Option<JsValue>> {
         return Ok(None);
     }
     if !options.is_object() {
-        return Err(Error::invalid(format!("{method}: options must be an object, got {options:?}")));
+        return Err(Error::invalid(format!("{method}: options must be an object, got {}", args::js_type(options))));
     }
     Ok(Some(options.clone()))
 }
@@ -213,6 +216,75 @@ impl JsImportOptions {
     }
 }
 
+// ---- analyses ------------------------------------------------------------------------------
+
+/// A dive rule limit: a number or a string (`"disabled"`, `"20MB"`), missing for dive's default.
+fn rule_limit(o: &JsValue, name: &str) -> Result<Option<String>> {
+    let v = field(o, name);
+    if is_nullish(&v) {
+        return Ok(None);
+    }
+    match (v.as_f64(), v.as_string()) {
+        (Some(n), _) => Ok(Some(n.to_string())),
+        (_, Some(s)) => Ok(Some(s)),
+        _ => Err(Error::invalid(format!("efficiency: rules.{name} must be a number or a string, got {v:?}"))),
+    }
+}
+
+/// `efficiency(name, { lowestEfficiency, highestWastedBytes, highestUserWastedPercent })`.
+pub(super) fn dive_rules(options: &JsValue) -> Result<CiRules> {
+    let Some(o) = options_object("efficiency", options)? else { return Ok(CiRules::default()) };
+    Ok(CiRules {
+        lowest_efficiency: rule_limit(&o, "lowestEfficiency")?,
+        highest_wasted_bytes: rule_limit(&o, "highestWastedBytes")?,
+        highest_user_wasted_percent: rule_limit(&o, "highestUserWastedPercent")?,
+    })
+}
+
+/// `findFiles(pattern, { change })`.
+pub(super) fn change_filter(options: &JsValue) -> Result<Option<ChangeKind>> {
+    let Some(o) = options_object("findFiles", options)? else { return Ok(None) };
+    let v = field(&o, "change");
+    if is_nullish(&v) {
+        return Ok(None);
+    }
+    match v.as_string().as_deref() {
+        Some("added") => Ok(Some(ChangeKind::Added)),
+        Some("modified") => Ok(Some(ChangeKind::Modified)),
+        Some("removed") => Ok(Some(ChangeKind::Removed)),
+        _ => Err(Error::invalid(format!(
+            "findFiles: options.change must be \"added\", \"modified\" or \"removed\", got {v:?}"
+        ))),
+    }
+}
+
+// ---- layer contents --------------------------------------------------------------------------
+
+/// `save(names)`: one string or an array of strings.
+pub(super) fn save_names(names: &JsValue) -> Result<Vec<String>> {
+    if let Some(s) = names.as_string() {
+        return Ok(vec![s]);
+    }
+    if js_sys::Array::is_array(names) {
+        return js_sys::Array::from(names)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.as_string().ok_or_else(|| Error::invalid(format!("save: names[{i}] is not a string"))))
+            .collect();
+    }
+    Err(Error::invalid("save: names must be a string or an array of strings"))
+}
+
+/// `save(names, { format })`.
+pub(super) fn save_format(options: &JsValue) -> Result<ExportFormat> {
+    let Some(o) = options_object("save", options)? else { return Ok(ExportFormat::Docker) };
+    let f = field(&o, "format");
+    if f.is_undefined() {
+        return Ok(ExportFormat::Docker);
+    }
+    ExportFormat::parse(&f.as_string().ok_or_else(|| Error::invalid("save: options.format must be a string"))?)
+}
+
 // ---- the containerd view ---------------------------------------------------------------------
 
 /// containerd filters (or field paths): `undefined`, a string, or an array of strings.
@@ -239,15 +311,27 @@ pub(super) fn content_update(info: JsValue) -> Result<(Digest, Labels)> {
     Ok((digest(&arg.digest)?, arg.labels))
 }
 
-/// `content.writer(ref, { expected: { digest, size } })`: both optional (size 0 = unknown).
+/// `options.expected` of `Content.writer`: the digest and size (0 = unchecked) to expect.
 pub(super) fn writer_expected(options: &JsValue) -> Result<(Option<Digest>, u64)> {
-    let expected = if options.is_object() { field(options, "expected") } else { JsValue::UNDEFINED };
-    if !expected.is_object() {
+    if options.is_undefined() || options.is_null() {
         return Ok((None, 0));
     }
-    let d = field(&expected, "digest").as_string();
-    let size = field(&expected, "size").as_f64().unwrap_or(0.0);
-    Ok((d.map(|d| digest(&d)).transpose()?, size as u64))
+    if !options.is_object() {
+        return Err(Error::invalid(format!("writer: options must be an object, got {}", args::js_type(options))));
+    }
+    let expected = field(options, "expected");
+    if expected.is_undefined() || expected.is_null() {
+        return Ok((None, 0));
+    }
+    if !expected.is_object() {
+        return Err(Error::invalid(format!(
+            "writer: options.expected must be an object, got {}",
+            args::js_type(&expected)
+        )));
+    }
+    let d = args::opt_string(&field(&expected, "digest"), "writer: options.expected.digest")?;
+    let size = args::opt_count(&field(&expected, "size"), "writer: options.expected.size")?;
+    Ok((d.map(|d| digest(&d)).transpose()?, size.unwrap_or(0)))
 }
 
 /// Labels given to `writer.commit`: `undefined`/`null` for none.
@@ -255,5 +339,5 @@ pub(super) fn commit_labels(labels: JsValue) -> Result<Labels> {
     if is_nullish(&labels) {
         return Ok(Labels::new());
     }
-    from_js("commit labels", labels)
+    from_js("commit: labels", labels)
 }
