@@ -314,11 +314,15 @@ pub fn visit_pieces<R: Read>(gz: R, mut on_piece: impl FnMut(Piece) -> Result<()
         let at = |msg: String| Error::corrupt(format!("tar-split line {line_no}: {msg}"));
         let raw: RawEntry = serde_json::from_slice(&line).map_err(|e| at(format!("bad JSON: {e}")))?;
         let piece = match raw.kind {
-            SEGMENT => Piece::Segment(raw.payload_bytes().map_err(at)?),
+            SEGMENT => Piece::Segment(raw.payload_bytes().map_err(|e| at(e.message))?),
             FILE => {
                 let size = raw.size.unwrap_or(0);
                 let size = u64::try_from(size).map_err(|_| at(format!("negative file size {size}")))?;
-                Piece::File { name: raw.name_bytes().map_err(at)?, size, crc64: raw.crc64().map_err(at)? }
+                Piece::File {
+                    name: raw.name_bytes().map_err(|e| at(e.message))?,
+                    size,
+                    crc64: raw.crc64().map_err(|e| at(e.message))?,
+                }
             }
             other => return Err(at(format!("unknown entry type {other}"))),
         };
