@@ -1,6 +1,6 @@
 //! The import report handed back to the caller (and to JavaScript as a plain object).
 
-use crate::docker::model::{DockerImport, Skipped};
+use crate::docker::model::{DockerImport, LoadedImage, Skipped};
 use serde::Serialize;
 
 /// `{ format, images, layers, references, blobs, bytes, skipped: [{subject, reason}], warnings }`.
@@ -19,6 +19,9 @@ pub struct ImportReport {
     pub bytes: u64,
     pub skipped: Vec<Skipped>,
     pub warnings: Vec<String>,
+    /// A `docker load`: every `manifest.json` item in archive order, `{ id, tags }` (what
+    /// dockerd's "Loaded image" lines name). Empty for other formats.
+    pub loaded: Vec<LoadedImage>,
 }
 
 impl ImportReport {
@@ -39,6 +42,7 @@ impl ImportReport {
                 bytes,
                 skipped: import.skipped.clone(),
                 warnings: import.warnings.clone(),
+                loaded: Vec::new(),
             },
         }
     }
@@ -55,6 +59,7 @@ impl ImportReport {
             bytes,
             skipped: import.skipped.clone(),
             warnings: import.warnings.clone(),
+            loaded: import.loaded.clone(),
         }
     }
 }
