@@ -1,6 +1,6 @@
 //! The import report handed back to the caller (and to JavaScript as a plain object).
 
-use crate::docker::model::{DockerImport, LoadedImage, Skipped};
+use crate::docker::model::{ContentProblem, DockerImport, LoadedImage, Skipped};
 use serde::Serialize;
 
 /// `{ format, images, layers, references, blobs, bytes, skipped: [{subject, reason}], warnings }`.
@@ -22,6 +22,11 @@ pub struct ImportReport {
     /// A `docker load`: every `manifest.json` item in archive order, `{ id, tags }` (what
     /// dockerd's "Loaded image" lines name). Empty for other formats.
     pub loaded: Vec<LoadedImage>,
+    /// Layers whose tar is in the store after this import (rebuilt from a whole
+    /// `/var/lib/docker` upload's driver folders, or carried by a `docker save` archive).
+    pub layer_tars: usize,
+    /// Layers of a whole `/var/lib/docker` upload whose tar could not be rebuilt, and why.
+    pub content_problems: Vec<ContentProblem>,
 }
 
 impl ImportReport {
@@ -43,6 +48,8 @@ impl ImportReport {
                 skipped: import.skipped.clone(),
                 warnings: import.warnings.clone(),
                 loaded: Vec::new(),
+                layer_tars: 0,
+                content_problems: Vec::new(),
             },
         }
     }
@@ -60,6 +67,8 @@ impl ImportReport {
             skipped: import.skipped.clone(),
             warnings: import.warnings.clone(),
             loaded: import.loaded.clone(),
+            layer_tars: import.layer_blobs.len(),
+            content_problems: import.content_problems.clone(),
         }
     }
 }
