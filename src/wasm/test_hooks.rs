@@ -3,7 +3,7 @@
 //! to the call and to the store (see [`super::panic`]).
 
 use super::args;
-use super::convert_promise;
+use super::convert::promise;
 use super::store::Store;
 use crate::error::{Error, Result};
 use js_sys::Promise;
@@ -17,7 +17,7 @@ impl Store {
     #[wasm_bindgen(js_name = __panicForTests)]
     pub fn panic_for_tests(&self, #[wasm_bindgen(unchecked_param_type = "string")] kind: JsValue) -> Promise {
         let prepared = args::string(&kind, "__panicForTests: kind").and_then(|k| Ok((k, self.facade_for("test")?)));
-        convert_promise(async move {
+        promise(async move {
             let (kind, facade) = prepared?;
             let held = match kind.as_str() {
                 "locked" | "alloc" => Some(facade.lock().await?),

@@ -1,7 +1,7 @@
 //! Free functions for numbers printed the way the CLIs print them, so pages show the core's
 //! formatting instead of re-implementing it.
 
-use super::error::to_js_error;
+use super::convert::to_js_error;
 use crate::containerd::ls_view::human_size_with_precision;
 use crate::error::Error;
 use wasm_bindgen::prelude::*;
