@@ -24,7 +24,6 @@ const BASIC = new Uint8Array(readFileSync(`${ROOT}tests/fixtures/docker20/basic/
 const OVERLAY2_ROOT = new Uint8Array(readFileSync(`${ROOT}tests/fixtures/docker20/driver-roots/overlay2/docker-root.tgz`));
 
 const WORK = mkdtempSync(join(tmpdir(), "imagestore-real-tools-"));
-after(() => rmSync(WORK, { recursive: true, force: true }));
 
 /** Runs a tool; a tool that is not installed is a failure that says how to get it. */
 function run(cmd, args, opts = {}) {
@@ -57,8 +56,8 @@ async function saveTo(store, names, format, file) {
 const sha256 = (b) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
 const CASES = [
-  { name: "basic docker save", bytes: () => BASIC, image: "local/edge:latest", file: "/app/data.txt" },
-  { name: "overlay2 root", bytes: () => OVERLAY2_ROOT, image: "vfsfix/app:1", file: "/data/orig" },
+  { name: "basic docker save", bytes: () => BASIC, image: "local/edge:latest", file: "/app/data.txt", sameDriver: true },
+  { name: "overlay2 root", bytes: () => OVERLAY2_ROOT, image: "vfsfix/app:1", file: "/data/orig", sameDriver: false },
 ];
 
 for (const c of CASES) {
@@ -73,8 +72,9 @@ for (const c of CASES) {
     assert.deepEqual(info.Layers, inspect.RootFS.Layers, "layer digests (the uncompressed layer tars)");
     const rawConfig = run("skopeo", ["inspect", "--config", "--raw", src], { encoding: "buffer" });
     assert.equal(sha256(rawConfig), inspect.Id, "the config is the image's own bytes");
-    // skopeo checks every blob's digest while copying; its OCI output is the judge below.
-    run("skopeo", ["copy", "-q", src, `oci:${join(dir, "judge")}:img`]);
+    // skopeo checks every blob's digest while copying; its OCI output (layers kept as they are,
+    // uncompressed, as Docker 25 writes them) is the judge below.
+    run("skopeo", ["copy", "-q", "--dest-oci-accept-uncompressed-layers", src, `oci:${join(dir, "judge")}:img`]);
 
     const ociTar = await saveTo(store, [c.image], "oci", join(dir, "oci.tar"));
     const tag = c.image.split(":").pop();
@@ -83,10 +83,25 @@ for (const c of CASES) {
     const judgeHex = index.manifests[0].digest.split(":")[1];
     const judge = JSON.parse(readFileSync(join(dir, "judge", "blobs", "sha256", judgeHex), "utf8"));
     assert.equal(ours.mediaType, judge.mediaType);
-    assert.deepEqual(ours.layers, judge.layers, "layer descriptors (media type, digest, size)");
-    const { platform, ...config } = ours.config; // Docker 25 adds the platform to the config descriptor
-    assert.deepEqual(config, judge.config, "config descriptor");
-    assert.deepEqual(platform, { architecture: inspect.Architecture, os: inspect.Os });
+    // Same blobs. skopeo 1.9 labels them `tar+gzip` (docker-archive: calls every layer gzip),
+    // although it copied the uncompressed bytes: ours say `tar`, as Docker 25 does.
+    const blobs = (m) => m.layers.map(({ digest, size }) => ({ digest, size }));
+    assert.deepEqual(blobs(ours), blobs(judge), "layer digests and sizes");
+    for (const l of judge.layers) {
+      const head = readFileSync(join(dir, "judge", "blobs", "sha256", l.digest.split(":")[1])).subarray(0, 2);
+      assert.ok(!(head[0] === 0x1f && head[1] === 0x8b), `${l.digest} is an uncompressed tar`);
+    }
+    assert.deepEqual(new Set(ours.layers.map((l) => l.mediaType)), new Set(["application/vnd.oci.image.layer.v1.tar"]));
+    // The config: Docker 25 (and we) keep the image's own config bytes (digest = image ID) and
+    // describe its platform; skopeo converts it to an OCI config (Docker-only fields dropped),
+    // which must say the same about layers and platform.
+    assert.equal(ours.config.digest, inspect.Id);
+    assert.equal(ours.config.mediaType, judge.config.mediaType);
+    assert.deepEqual(ours.config.platform, { architecture: inspect.Architecture, os: inspect.Os });
+    const judgeConfig = JSON.parse(readFileSync(join(dir, "judge", "blobs", "sha256", judge.config.digest.split(":")[1])));
+    assert.deepEqual(judgeConfig.rootfs.diff_ids, inspect.RootFS.Layers);
+    assert.equal(judgeConfig.architecture, inspect.Architecture);
+    assert.deepEqual(judgeConfig.config.Env ?? null, inspect.Config.Env ?? null);
     run("skopeo", ["copy", "-q", `oci-archive:${ociTar}:${tag}`, `oci:${join(dir, "again")}:img`]);
     store.close();
   });
@@ -140,8 +155,13 @@ before(async () => {
   }
   throw new Error(`dockerd did not start: ${log}`);
 });
-after(() => {
-  if (dockerd?.pid && dockerd.exitCode === null) process.kill(dockerd.pid, "SIGTERM");
+after(async () => {
+  if (dockerd?.pid && dockerd.exitCode === null) {
+    const exited = new Promise((r) => dockerd.once("exit", r));
+    process.kill(dockerd.pid, "SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+  }
+  rmSync(WORK, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 function docker(args, quiet = false) {
@@ -170,14 +190,28 @@ for (const c of CASES) {
     assert.ok(withLayers.length >= 2, `${c.name}: images to save`);
     const file = await saveTo(store, withLayers, "docker", join(WORK, `load-${withLayers.length}-${Date.now()}.tar`));
     const out = docker(["load", "-i", file]);
+    const savedIds = new Set();
+    for (const t of withLayers) savedIds.add((await store.inspectImage(t)).Id);
     for (const t of withLayers) {
       assert.match(out, new RegExp(`Loaded image: ${t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
       const [theirs] = JSON.parse(docker(["image", "inspect", t]));
       const ours = await store.inspectImage(t);
       assert.equal(theirs.Id, ours.Id, `${t}: image ID`);
+      // A loaded image keeps its parent only if the parent was saved too (docker save's
+      // manifest.json `Parent`).
+      const whole = (x, tags, parent = x.Parent) => {
+        const { Size, VirtualSize, RepoTags, Parent, ...rest } = comparable(x);
+        return { ...rest, Parent: parent, RepoTags: [...tags].sort(), ...(c.sameDriver ? { Size, VirtualSize } : {}) };
+      };
+      assert.deepEqual(
+        whole(theirs, theirs.RepoTags),
+        whole(ours, ours.RepoTags.filter((r) => withLayers.includes(r)), savedIds.has(ours.Parent) ? ours.Parent : ""),
+        `${t}: docker image inspect (but where the layers are and when it was tagged)`,
+      );
       assert.deepEqual(comparable(theirs).RootFS, comparable(ours).RootFS, `${t}: layers`);
       assert.deepEqual(comparable(theirs).Config, comparable(ours).Config, `${t}: config`);
-      assert.equal(theirs.Size, ours.Size, `${t}: size`);
+      // Sizes are the graph driver's own count: only comparable when both stores used vfs.
+      if (c.sameDriver) assert.equal(theirs.Size, ours.Size, `${t}: size`);
       assert.deepEqual([...theirs.RepoTags].sort(), [...ours.RepoTags].filter((r) => withLayers.includes(r)).sort(), `${t}: tags`);
     }
     // The layers dockerd rebuilt from what it loaded are the tars we stored.
