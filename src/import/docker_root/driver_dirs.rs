@@ -25,11 +25,11 @@ use crate::storage::Backend;
 use std::collections::{HashMap, HashSet};
 
 /// The graph drivers whose layer folders hold a layer's files as plain files.
-pub const DRIVERS: [&str; 3] = ["overlay2", "aufs", "vfs"];
+pub(crate) const DRIVERS: [&str; 3] = ["overlay2", "aufs", "vfs"];
 
 /// Where the layer with `cache_id` keeps its files, below the Docker root, for `driver`
 /// (`None`: a driver whose folders we cannot read, e.g. btrfs or overlay).
-pub fn layer_dir(driver: &str, cache_id: &str) -> Option<String> {
+pub(crate) fn layer_dir(driver: &str, cache_id: &str) -> Option<String> {
     if cache_id.is_empty() || cache_id.contains('/') || cache_id == "." || cache_id == ".." {
         return None;
     }
@@ -58,14 +58,14 @@ fn driver_index(parts: &[&str]) -> Option<usize> {
 
 /// Where a spooled file's bytes are in the spool blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Spooled {
+pub(crate) struct Spooled {
     pub offset: u64,
     pub len: u64,
 }
 
 /// What the collector kept, once the upload ended.
 #[derive(Debug, Default)]
-pub struct Spool {
+pub(crate) struct Spool {
     /// The spooled bytes (staged, never published: discard it when done).
     pub blob: Option<StagedBlob>,
     /// By normalised upload path (components joined with `/`).
@@ -76,7 +76,7 @@ pub struct Spool {
 
 impl Spool {
     /// Deletes the spooled bytes.
-    pub async fn discard<B: Backend>(&mut self, b: &B) -> Result<()> {
+    pub(crate) async fn discard<B: Backend>(&mut self, b: &B) -> Result<()> {
         match self.blob.take() {
             Some(blob) => blobs::discard(b, &blob.set).await,
             None => Ok(()),
@@ -89,7 +89,7 @@ const CACHE_ID_LIMIT: u64 = 4096;
 
 /// Fed every upload entry; spools the file bytes of driver folders.
 #[derive(Default)]
-pub struct DriverFiles {
+pub(crate) struct DriverFiles {
     writer: Option<BlobWriter>,
     files: HashMap<String, Spooled>,
     dirs: HashSet<String>,
@@ -106,11 +106,11 @@ pub struct DriverFiles {
 }
 
 impl DriverFiles {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn entry(&mut self, e: &TarEntry) {
+    pub(crate) fn entry(&mut self, e: &TarEntry) {
         self.current = None;
         self.cache_id = None;
         let Ok(parts) = components(&e.path) else { return };
@@ -157,7 +157,7 @@ impl DriverFiles {
         }
     }
 
-    pub async fn data<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
+    pub(crate) async fn data<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
         if let Some((_, buf)) = &mut self.cache_id {
             buf.extend_from_slice(bytes);
         }
@@ -167,7 +167,7 @@ impl DriverFiles {
         }
     }
 
-    pub fn end(&mut self) {
+    pub(crate) fn end(&mut self) {
         if let Some((driver_dir, bytes)) = self.cache_id.take() {
             let (root, driver) = driver_dir.rsplit_once('/').map_or(("", driver_dir.as_str()), |(r, d)| (r, d));
             let cache_id = String::from_utf8_lossy(&bytes).trim().to_string();
@@ -181,7 +181,7 @@ impl DriverFiles {
     }
 
     /// Ends the upload: the spool, staged.
-    pub async fn finish<B: Backend>(&mut self, b: &B) -> Result<Spool> {
+    pub(crate) async fn finish<B: Backend>(&mut self, b: &B) -> Result<Spool> {
         let blob = match self.writer.take() {
             Some(w) => Some(w.finish(b, None, None).await?),
             None => None,
@@ -190,7 +190,7 @@ impl DriverFiles {
     }
 
     /// Gives up: deletes what was spooled.
-    pub async fn discard<B: Backend>(&mut self, b: &B) -> Result<()> {
+    pub(crate) async fn discard<B: Backend>(&mut self, b: &B) -> Result<()> {
         self.files.clear();
         match self.writer.take() {
             Some(w) => w.abort(b).await,
