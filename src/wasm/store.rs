@@ -76,12 +76,14 @@ impl Store {
     /// otherwise grows the memory a 64 KiB page at a time, and under V8 every grow replaces
     /// the memory's ArrayBuffer and counts as external memory for the GC: at 10,000 images
     /// that made opening 2–3× slower. Returns whether the memory could be had (it is a hint:
-    /// `false` changes nothing else). At most 1 GiB.
+    /// `false` changes nothing else). From 1 MiB (less is no grow worth asking for) to 1 GiB.
     #[wasm_bindgen(js_name = reserveMemory)]
     pub fn reserve_memory(#[wasm_bindgen(unchecked_param_type = "number")] bytes: JsValue) -> Result<bool, JsValue> {
         let bytes = super::args::count(&bytes, "Store.reserveMemory: bytes").map_err(to_js_error)?;
-        if bytes > 1 << 30 {
-            return Err(to_js_error(Error::invalid(format!("Store.reserveMemory: bytes: at most 1 GiB, got {bytes}"))));
+        if !(1 << 20..=1 << 30).contains(&bytes) {
+            return Err(to_js_error(Error::invalid(format!(
+                "Store.reserveMemory: bytes: from 1 MiB to 1 GiB, got {bytes}"
+            ))));
         }
         // Allocated and freed untouched: the allocator keeps the freed block as its free top.
         Ok(Vec::<u8>::new().try_reserve_exact(bytes as usize).is_ok())

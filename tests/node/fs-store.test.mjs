@@ -237,7 +237,7 @@ test("SIGKILL from outside at arbitrary moments of an import", async () => {
 
 test("Store.reserveMemory: a hint checked like every argument (fs opens call it per stored blob)", () => {
   assert.equal(Store.reserveMemory(8 << 20), true);
-  for (const bad of ["8", -1, 1.5, (1 << 30) + 1, undefined]) {
+  for (const bad of ["8", -1, 1.5, 42, (1 << 30) + 1, undefined]) {
     assert.throws(() => Store.reserveMemory(bad), (e) => e.code === "invalid_argument" && /Store\.reserveMemory: bytes/.test(e.message), String(bad));
   }
 });
