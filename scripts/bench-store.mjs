@@ -21,7 +21,7 @@ if (!file || !name) {
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const server = await startServer({
   mounts: [
-    ["/pkg/", join(ROOT, "pkg")],
+    ["/pkg/", process.env.PKG_DIR ? resolve(process.env.PKG_DIR) : join(ROOT, "pkg")],
     ["/input/", dirname(resolve(file))],
   ],
 });

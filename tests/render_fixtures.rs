@@ -78,7 +78,7 @@ impl StoreFiles {
 
 /// An image store read from [`StoreFiles`], just enough to build [`ImageFacts`].
 struct Store {
-    images: BTreeMap<Digest, ImageConfig>,
+    images: BTreeMap<Digest, imagestore::docker::lazy_config::LazyConfig>,
     parents: HashMap<Digest, Digest>,
     last_updated: HashMap<Digest, GoTime>,
     /// chain ID → (own size, parent chain ID)
@@ -104,7 +104,7 @@ impl Store {
             if let Some(t) = files.text(&format!("{meta}lastUpdated")).filter(|t| !t.is_empty()) {
                 last_updated.insert(id.clone(), GoTime::parse_rfc3339(&t).unwrap());
             }
-            images.insert(id, config);
+            images.insert(id, imagestore::docker::lazy_config::LazyConfig::parsed(std::rc::Rc::new(config)));
         }
         let mut layers = HashMap::new();
         for hex in files.children("layerdb/sha256/") {

@@ -7,7 +7,7 @@ use super::backend::AnyBackend;
 use super::docker_types as opts;
 use super::error::to_js_error;
 use super::input::{self, ImportInput};
-use super::store::{to_js_value, Facade, Store};
+use super::store::{json_to_js, to_js_value, Facade, Store};
 use crate::error::Result;
 use futures::lock::Mutex;
 use js_sys::Promise;
@@ -95,7 +95,7 @@ impl Store {
             let mut facade = facade.lock().await;
             facade.sync().await?;
             let answer = facade.list_images(all, digests, &filters)?;
-            to_js_value(&answer)
+            json_to_js(&answer)
         })
     }
 
@@ -109,7 +109,7 @@ impl Store {
         let facade = self.facade_for("inspectImage");
         promise(async move {
             let name_or_id = name_or_id?;
-            to_js_value(&read(facade, |f| f.inspect_image(&name_or_id)).await?)
+            json_to_js(&read(facade, |f| f.inspect_image(&name_or_id)).await?)
         })
     }
 
@@ -123,7 +123,7 @@ impl Store {
         let facade = self.facade_for("imageHistory");
         promise(async move {
             let name_or_id = name_or_id?;
-            to_js_value(&read(facade, |f| f.image_history(&name_or_id)).await?)
+            json_to_js(&read(facade, |f| f.image_history(&name_or_id)).await?)
         })
     }
 
