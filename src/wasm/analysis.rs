@@ -2,6 +2,7 @@
 //! `findFiles`, `systemDf`): options in, plain JSON-shaped values out; the work is in
 //! `crate::analysis` behind the façade (`crate::store_analysis`).
 
+use super::args;
 use super::error::to_js_error;
 use super::store::{to_js_value, Store};
 use crate::analysis::changes::ChangeKind;
@@ -141,7 +142,7 @@ fn options_object(method: &str, options: &JsValue) -> Result<Option<JsValue>> {
         return Ok(None);
     }
     if !options.is_object() {
-        return Err(Error::invalid(format!("{method}: options must be an object, got {options:?}")));
+        return Err(Error::invalid(format!("{method}: options must be an object, got {}", args::js_type(options))));
     }
     Ok(Some(options.clone()))
 }
@@ -188,21 +189,30 @@ fn change_filter(options: &JsValue) -> Result<Option<ChangeKind>> {
 impl Store {
     /// What each layer of an image adds, modifies and removes, bottom first.
     #[wasm_bindgen(js_name = layerChanges, unchecked_return_type = "Promise<LayerChanges[]>")]
-    pub fn layer_changes(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
-        let facade = self.facade_for("layerChanges");
-        promise(async move { to_js_value(&facade?.lock().await.layer_changes(&name_or_id).await?) })
+    pub fn layer_changes(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+    ) -> Promise {
+        let prepared =
+            args::string(&name_or_id, "layerChanges: nameOrId").and_then(|n| Ok((n, self.facade_for("layerChanges")?)));
+        promise(async move {
+            let (name_or_id, facade) = prepared?;
+            let changes = facade.lock().await.layer_changes(&name_or_id).await?;
+            to_js_value(&changes)
+        })
     }
 
     /// Wasted space, efficiency score and dive's CI rules, as dive 0.13.1 computes them.
     #[wasm_bindgen(unchecked_return_type = "Promise<Efficiency>")]
     pub fn efficiency(
         &self,
-        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(js_name = rules, unchecked_optional_param_type = "EfficiencyRules")] rules_given: JsValue,
     ) -> Promise {
-        let prepared = rules(&rules_given).and_then(|r| Ok((r, self.facade_for("efficiency")?)));
+        let prepared = args::string(&name_or_id, "efficiency: nameOrId")
+            .and_then(|n| Ok((n, rules(&rules_given)?, self.facade_for("efficiency")?)));
         promise(async move {
-            let (rules, facade) = prepared?;
+            let (name_or_id, rules, facade) = prepared?;
             let answer = facade.lock().await.efficiency(&name_or_id, &rules).await?;
             to_js_value(&answer)
         })
@@ -210,9 +220,19 @@ impl Store {
 
     /// The files of image `b` against image `a`, and the layers they share.
     #[wasm_bindgen(js_name = diffImages, unchecked_return_type = "Promise<ImageDiff>")]
-    pub fn diff_images(&self, a: String, b: String) -> Promise {
-        let facade = self.facade_for("diffImages");
-        promise(async move { to_js_value(&facade?.lock().await.diff_images(&a, &b).await?) })
+    pub fn diff_images(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] a: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] b: JsValue,
+    ) -> Promise {
+        let prepared = (|| -> Result<_> {
+            Ok((args::string(&a, "diffImages: a")?, args::string(&b, "diffImages: b")?, self.facade_for("diffImages")?))
+        })();
+        promise(async move {
+            let (a, b, facade) = prepared?;
+            let diff = facade.lock().await.diff_images(&a, &b).await?;
+            to_js_value(&diff)
+        })
     }
 
     /// Every image and layer that adds, changes or deletes a path matching `pattern` (an
@@ -220,12 +240,13 @@ impl Store {
     #[wasm_bindgen(js_name = findFiles, unchecked_return_type = "Promise<FoundFile[]>")]
     pub fn find_files(
         &self,
-        pattern: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "FindFilesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = change_filter(&options).and_then(|c| Ok((c, self.facade_for("findFiles")?)));
+        let prepared = args::string(&pattern, "findFiles: pattern")
+            .and_then(|p| Ok((p, change_filter(&options)?, self.facade_for("findFiles")?)));
         promise(async move {
-            let (only, facade) = prepared?;
+            let (pattern, only, facade) = prepared?;
             let answer = facade.lock().await.find_files(&pattern, only).await?;
             to_js_value(&answer)
         })
