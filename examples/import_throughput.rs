@@ -151,6 +151,7 @@ fn main() {
             match reopened {
                 Ok(mut s) => {
                     println!("bench: {name} native reopen: {reopen_ms:.0} ms ({} images)", s.docker().images.len());
+                    list_figures(&name, &s);
                     mutation_figures(&name, &mut s);
                 }
                 Err(e) => println!("bench: {name} native reopen: failed: {}: {}", e.code.as_str(), e.message),
@@ -187,4 +188,18 @@ fn mutation_figures(name: &str, store: &mut Store<Counting>) {
         median(&mut tag_ms),
         median(&mut rmi_ms)
     );
+}
+
+/// Median time of `listImages({all: true})` on the reopened store, and of its JSON text.
+fn list_figures(name: &str, store: &Store<Counting>) {
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let list = store.list_images(true, false, &Default::default()).expect("list");
+        bytes = serde_json::to_string(&list).expect("json").len();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!("bench: {name} native listImages(all) as JSON text: {:.1} ms ({bytes} bytes, median of 5)", times[2]);
 }
