@@ -3,7 +3,7 @@
 //! result or error.
 
 use super::backend::{AnyBackend, BackendKind};
-use super::error::to_js_error;
+use super::convert::{promise, to_js_error, to_js_value};
 use super::js_backend::{JsBackend, JsStorageAdapter};
 use super::types::StoreOptions;
 use crate::error::{Error, Result};
@@ -226,7 +226,7 @@ impl Store {
         Fut: Future<Output = Result<JsValue>> + 'static,
     {
         let started = self.backend_for(op).map(f);
-        wasm_bindgen_futures::future_to_promise(async move { started.map_err(to_js_error)?.await.map_err(to_js_error) })
+        promise(async move { started?.await })
     }
 }
 
@@ -235,19 +235,4 @@ fn check_name(name: &str) -> Result<()> {
         return Err(Error::invalid("store name must not be empty"));
     }
     Ok(())
-}
-
-/// A JSON answer as a JS value in one crossing: serialised to text in wasm and parsed by the
-/// engine's `JSON.parse`, which is many times faster than building a large list object by
-/// object across the boundary (10,000 image summaries). Same shapes as [`to_js_value`].
-pub(super) fn json_to_js(value: &serde_json::Value) -> Result<JsValue> {
-    let text = serde_json::to_string(value).map_err(|e| Error::invalid(format!("cannot encode the result: {e}")))?;
-    js_sys::JSON::parse(&text).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
-}
-
-/// A JS value with JSON's shapes: maps as plain objects, `null` kept (not `undefined`).
-pub(super) fn to_js_value<T: Serialize>(value: &T) -> Result<JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::invalid(format!("cannot convert the result to a JS value: {e}")))
 }
