@@ -226,7 +226,7 @@ test("downloads of a layer, a folder and the image equal the fixture's and the s
     const buttons = await p.$$eval("#layers-table .layer-download", (bs) => bs.map((b) => b.getAttribute("aria-label")));
     assert.equal(buttons.length, layers.length, "every layer of a docker save import has its tar");
     for (const i of [0, layers.length - 1]) {
-      const got = await downloadOf(p, `#layers-table button[aria-label="Download layer ${i + 1} as a tar"]`);
+      const got = await downloadOf(p, `#layers-table button[aria-label="Download tar of layer ${i + 1}"]`);
       assert.ok(got.bytes.equals(layers[i].tar), `layer ${i + 1} equals the fixture's layer.tar`);
       assert.match(got.name, /^layer-\d+-[0-9a-f]{12}\.tar$/);
     }

@@ -151,7 +151,8 @@ function drawTree(state, list, info, more, redraw) {
         li.append(" ", h("button", { type: "button", class: "tree-action", "aria-label": `Download ${r.path} as a tar`, title: "Download as a tar", onclick: (e) => downloadFolder(e.currentTarget, contents.id, r.path, state.status) }, "⤓"));
       }
     } else if (r.change !== "removed" && OPENABLE.has(r.type) && contents.can(r)) {
-      li.append(h("button", { type: "button", class: "tree-file", "aria-haspopup": "dialog", onclick: () => contents.open(r) }, label));
+      // The change mark stays outside the button, so the button reads as the file's name.
+      li.append(`${MARK[r.change] ?? " "} `, h("button", { type: "button", class: "tree-file", "aria-haspopup": "dialog", onclick: () => contents.open(r) }, label.slice(2)));
     } else {
       li.append(label);
     }

@@ -109,14 +109,14 @@ export function imageDownloads(inspect, have) {
     actionButton("docker save archive", { id: "save-docker", "aria-label": `Download ${ref} as a docker save archive` },
       async () => download(imageFileName(ref, ""), await call("save", "Exporting the image", inspect.RepoTags?.[0] ?? inspect.Id, { format: "docker" })), status),
     " ",
-    actionButton("OCI layout", { id: "save-oci", "aria-label": `Download ${ref} as an OCI image layout` },
+    actionButton("OCI layout", { id: "save-oci", "aria-label": `Download ${ref} as OCI layout` },
       async () => download(imageFileName(ref, "-oci"), await call("save", "Exporting the image", inspect.RepoTags?.[0] ?? inspect.Id, { format: "oci" })), status),
     " ", status);
 }
 
 /** The download button of layer `index` of image `id`. */
 export function layerDownload(id, index, diffId, status) {
-  return actionButton("Download tar", { class: "button small layer-download", "aria-label": `Download layer ${index + 1} as a tar` },
+  return actionButton("Download tar", { class: "button small layer-download", "aria-label": `Download tar of layer ${index + 1}` },
     async () => download(`layer-${index + 1}-${shortId(diffId)}.tar`, await call("readLayer", "Reading a layer", id, index)), status);
 }
 
@@ -222,8 +222,8 @@ export async function openViewer(id, path, entry, note) {
       const bytes = await file.more(want);
       const shown = bytes.subarray(0, want);
       const pre = state.mode === "text"
-        ? h("pre", { class: "viewer-text", id: "viewer-text", tabindex: "0", "aria-label": `Text of ${path}` }, new TextDecoder("utf-8").decode(shown, { stream: shown.length < bytes.length || !file.done }))
-        : h("pre", { class: "viewer-hex", id: "viewer-hex", tabindex: "0", "aria-label": `Hex dump of ${path}` }, hexLines(shown).join("\n"));
+        ? h("pre", { class: "viewer-text", id: "viewer-text", tabindex: "0", role: "region", "aria-label": `Text of ${path}` }, new TextDecoder("utf-8").decode(shown, { stream: shown.length < bytes.length || !file.done }))
+        : h("pre", { class: "viewer-hex", id: "viewer-hex", tabindex: "0", role: "region", "aria-label": `Hex dump of ${path}` }, hexLines(shown).join("\n"));
       replace(content, pre);
       const total = file.done ? bytes.length : size;
       const all = file.done && shown.length >= bytes.length;
