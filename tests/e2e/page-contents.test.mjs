@@ -315,6 +315,18 @@ test("an image store upload has no layer contents: the page says so and offers n
     assert.deepEqual(await axeViolations(p), []);
   }));
 
+test("layer contents a later import brings are offered at once (nothing stale is remembered)", () =>
+  page(async (p) => {
+    await importFile(p, `${BASIC}image-store.tar`);
+    await openImage(p, EDGE);
+    await p.waitForSelector("#no-contents");
+    await importFile(p, `${BASIC}docker-save.tar`);
+    await openImage(p, EDGE);
+    await p.waitForSelector("#save-docker");
+    assert.equal(await p.$$eval("#no-contents", (els) => els.length), 0);
+    assert.ok((await p.$$eval("#file-tree button.tree-file", (els) => els.length)) > 0, "files open now");
+  }));
+
 test("keyboard and phone: the viewer opens with Enter, switches with arrows, closes with Escape; axe-clean, no sideways scroll", () =>
   page(async (p) => {
     await importFile(p, `${BASIC}docker-save.tar`);

@@ -45,6 +45,11 @@ export function layerContents(id, count) {
   return availability.get(id);
 }
 
+/** Forgets what `layerContents` found (the store changed: an import may have brought layer tars). */
+export function forgetLayerContents() {
+  availability.clear();
+}
+
 /** What the page says where an image has no layer contents. */
 export function noContentsMessage(count, missing) {
   const text = missing === count
@@ -192,7 +197,7 @@ export async function openViewer(id, path, entry, note) {
   try {
     file = new FileBytes(await call("readFile", "Reading the file", id, path));
     const first = await file.more(TEXT_STEP);
-    const size = entry?.size ?? null;
+    const size = entry?.type === "file" ? entry.size : null; // a link's own size is not its target's
     const image = imageType(first);
     const text = looksLikeText(first, file.done);
     const state = { mode: image ? "image" : text ? "text" : "hex", text: TEXT_STEP, hex: HEX_STEP };

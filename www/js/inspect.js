@@ -92,7 +92,7 @@ async function refreshInPlace(app, inspect) {
   if (title.textContent !== titleOf(inspect)) title.textContent = titleOf(inspect);
   swapBody("summary", summary(app, inspect));
   swapBody("raw", rawJson(inspect));
-  await fillTree(app, inspect.Id);
+  await Promise.all([fillTree(app, inspect.Id), fillContents(inspect)]);
 }
 
 /** Replaces a section's body, keeping focus on the same control when it had it. */
@@ -203,11 +203,17 @@ async function fillContents(inspect) {
   }
   if (!box.isConnected) return;
   replace(box, h("p", { class: "downloads-title" }, "Download the image: "), imageDownloads(inspect, have));
-  const status = h("p", { class: "muted small", role: "status", id: "layer-download-status" });
-  $("#section-layers .body").append(status);
+  let status = $("#layer-download-status");
+  if (!status) {
+    status = h("p", { class: "muted small", role: "status", id: "layer-download-status" });
+    $("#section-layers .body").append(status);
+  }
+  // Drawn again on a refresh (an import may have brought the layer tars): one part per cell.
   for (const cell of document.querySelectorAll("#layers-table td.files-cell")) {
     const i = Number(cell.dataset.layer);
-    cell.append(" ", have[i] ? layerDownload(inspect.Id, i, layers[i], status) : h("span", { class: "muted small" }, "no contents"));
+    cell.querySelector(".layer-contents")?.remove();
+    cell.append(h("span", { class: "layer-contents" }, " ",
+      have[i] ? layerDownload(inspect.Id, i, layers[i], status) : h("span", { class: "muted small" }, "no contents")));
   }
 }
 
