@@ -3,13 +3,11 @@
 //! `crate::analysis` behind the façade (`crate::store_analysis`).
 
 use super::args;
-use super::error::to_js_error;
-use super::store::{to_js_value, Store};
-use crate::analysis::changes::ChangeKind;
-use crate::analysis::dive::CiRules;
-use crate::error::{Error, Result};
-use js_sys::{Promise, Reflect};
-use std::future::Future;
+use super::convert::{promise, to_js_value};
+use super::options;
+use super::store::Store;
+use crate::error::Result;
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -129,62 +127,6 @@ export interface SystemDf {
 }
 "#;
 
-fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
-}
-
-fn field(o: &JsValue, name: &str) -> JsValue {
-    Reflect::get(o, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn options_object(method: &str, options: &JsValue) -> Result<Option<JsValue>> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(None);
-    }
-    if !options.is_object() {
-        return Err(Error::invalid(format!("{method}: options must be an object, got {}", args::js_type(options))));
-    }
-    Ok(Some(options.clone()))
-}
-
-/// A rule limit: a number or a string (`"disabled"`, `"20MB"`), missing for dive's default.
-fn limit(o: &JsValue, name: &str) -> Result<Option<String>> {
-    let v = field(o, name);
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    match (v.as_f64(), v.as_string()) {
-        (Some(n), _) => Ok(Some(n.to_string())),
-        (_, Some(s)) => Ok(Some(s)),
-        _ => Err(Error::invalid(format!("efficiency: rules.{name} must be a number or a string, got {v:?}"))),
-    }
-}
-
-fn rules(options: &JsValue) -> Result<CiRules> {
-    let Some(o) = options_object("efficiency", options)? else { return Ok(CiRules::default()) };
-    Ok(CiRules {
-        lowest_efficiency: limit(&o, "lowestEfficiency")?,
-        highest_wasted_bytes: limit(&o, "highestWastedBytes")?,
-        highest_user_wasted_percent: limit(&o, "highestUserWastedPercent")?,
-    })
-}
-
-fn change_filter(options: &JsValue) -> Result<Option<ChangeKind>> {
-    let Some(o) = options_object("findFiles", options)? else { return Ok(None) };
-    let v = field(&o, "change");
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    match v.as_string().as_deref() {
-        Some("added") => Ok(Some(ChangeKind::Added)),
-        Some("modified") => Ok(Some(ChangeKind::Modified)),
-        Some("removed") => Ok(Some(ChangeKind::Removed)),
-        _ => Err(Error::invalid(format!(
-            "findFiles: options.change must be \"added\", \"modified\" or \"removed\", got {v:?}"
-        ))),
-    }
-}
-
 #[wasm_bindgen]
 impl Store {
     /// What each layer of an image adds, modifies and removes, bottom first.
@@ -210,7 +152,7 @@ impl Store {
         #[wasm_bindgen(js_name = rules, unchecked_optional_param_type = "EfficiencyRules")] rules_given: JsValue,
     ) -> Promise {
         let prepared = args::string(&name_or_id, "efficiency: nameOrId")
-            .and_then(|n| Ok((n, rules(&rules_given)?, self.facade_for("efficiency")?)));
+            .and_then(|n| Ok((n, options::dive_rules(&rules_given)?, self.facade_for("efficiency")?)));
         promise(async move {
             let (name_or_id, rules, facade) = prepared?;
             let answer = facade.lock().await.efficiency(&name_or_id, &rules).await?;
@@ -244,7 +186,7 @@ impl Store {
         #[wasm_bindgen(unchecked_optional_param_type = "FindFilesOptions")] options: JsValue,
     ) -> Promise {
         let prepared = args::string(&pattern, "findFiles: pattern")
-            .and_then(|p| Ok((p, change_filter(&options)?, self.facade_for("findFiles")?)));
+            .and_then(|p| Ok((p, options::change_filter(&options)?, self.facade_for("findFiles")?)));
         promise(async move {
             let (pattern, only, facade) = prepared?;
             let answer = facade.lock().await.find_files(&pattern, only).await?;
