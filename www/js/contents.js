@@ -53,8 +53,8 @@ export function forgetLayerContents() {
 /** What the page says where an image has no layer contents. */
 export function noContentsMessage(count, missing) {
   const text = missing === count
-    ? "This store has this image's metadata but not its layer contents: it came from an image store (/var/lib/docker/image/<driver>), which keeps no files. Files cannot be opened or downloaded, and the image cannot be exported. Import a docker save archive (or an OCI archive) of it to get them."
-    : `${missing} of ${count} layers have no contents in this store (they came from an image store, which keeps no files): their files cannot be opened or downloaded, and the image cannot be exported.`;
+    ? "This store has this image's metadata but not its layer contents: it came from an upload of /var/lib/docker/image/<driver> alone (which keeps no files) or from layer folders the store could not turn back into layers. Files cannot be opened or downloaded, and the image cannot be exported. Import a docker save archive (or an OCI archive) of it to get them."
+    : `${missing} of ${count} layers have no contents in this store (an upload of the image store alone keeps no files): their files cannot be opened or downloaded, and the image cannot be exported.`;
   return h("p", { class: "no-contents", id: "no-contents", role: "note" }, text);
 }
 
@@ -253,7 +253,7 @@ export async function openViewer(id, path, entry, note) {
   } catch (err) {
     const { title, detail } = explain(err, "Reading the file");
     const plain = err?.code === "failed_precondition"
-      ? "This file's layer has no contents in this store (the image came from an image store, which keeps no files)."
+      ? "This file's layer has no contents in this store (an upload of the image store alone keeps no files)."
       : null;
     replace(body, h("div", { class: "error", role: "alert" }, h("p", { class: "error-title" }, title), plain && h("p", {}, plain), h("p", {}, detail)));
   }
