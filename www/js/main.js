@@ -204,12 +204,14 @@ async function main() {
   $("#clear-store").addEventListener("click", () => app.confirmClear());
   window.addEventListener("hashchange", () => route().catch((err) => app.showError(err, "Showing this view")));
   followOtherTabs(() => app.changed({ external: true }).catch((err) => app.showError(err, "Refreshing after a change in another tab")));
+  // The list first: its rows are on screen before the cached full list (labels, tag lookups
+  // for the other views) is fetched.
+  await app.list.reload();
   try {
     await app.loadAllImages();
   } catch (err) {
     app.showError(err, "Listing images");
   }
-  await app.list.reload();
   await route();
   await loadSampleIfEmpty().catch((err) => app.showError(err, "Loading the sample store"));
   document.body.dataset.ready = "true";
