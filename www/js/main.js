@@ -15,6 +15,7 @@ import { showContainerdImage } from "./ctr-image.js";
 import { parseRoute } from "./route.js";
 import { followOtherTabs } from "./live.js";
 import { mountStoreTools } from "./analysis-store.js";
+import { forgetLayerContents } from "./contents.js";
 
 const SAMPLE_URL = "./sample/sample-store.tar";
 const params = new URLSearchParams(location.search);
@@ -48,6 +49,7 @@ const app = {
    */
   async changed({ external = false } = {}) {
     const place0 = keepPlace();
+    forgetLayerContents();
     await this.loadAllImages().catch((err) => this.showError(err, "Listing images"));
     await this.list.reload();
     const place = parseRoute(location.hash);
