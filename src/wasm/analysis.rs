@@ -1,18 +1,52 @@
 //! The analyses on the JS `Store` class (`layerChanges`, `efficiency`, `diffImages`,
-//! `findFiles`, `systemDf`): options in, plain JSON-shaped values out; the work is in
-//! `crate::analysis` behind the façade (`crate::store_analysis`).
+//! `findFiles`, `largestFiles`, `storeLargestFiles`, `systemDf`): arguments checked, plain
+//! JSON-shaped values out; the work is in `crate::analysis` behind the façade
+//! (`crate::store_analysis`).
 
+use super::args;
 use super::error::to_js_error;
 use super::store::{to_js_value, Store};
 use crate::analysis::changes::ChangeKind;
 use crate::analysis::dive::CiRules;
 use crate::error::{Error, Result};
+use crate::store_analysis::ImageRef;
 use js_sys::{Promise, Reflect};
 use std::future::Future;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_ANALYSIS_TYPES: &'static str = r#"
+/** An image to analyse: a Docker image (name, tag, ID or short ID, as `docker` takes them) or a
+ *  containerd image by namespace and name (as `ctr -n NS images ls` lists it). */
+export type ImageRef = string | { namespace: string; name: string };
+
+/** `Store.largestFiles` / `Store.storeLargestFiles` options. */
+export interface LargestFilesOptions {
+  /** How many files (default 100). */
+  limit?: number;
+}
+
+/** `Store.largestFiles` element: a file of the image's merged filesystem. */
+export interface LargeFile {
+  path: string;
+  type: LayerChange["type"];
+  size: number;
+  mode: number;
+  /** The layer that last changed it. */
+  layer: number;
+}
+
+/** `Store.storeLargestFiles` element: a file a layer adds or rewrites, once per layer. */
+export interface StoredFile {
+  path: string;
+  type: LayerChange["type"];
+  size: number;
+  mode: number;
+  diffId: string;
+  chainId: string;
+  /** Every image with that layer, and the layer's index there. */
+  images: { image: string; repoTags: string[]; namespace?: string; layer: number }[];
+}
 /** One path a layer added, modified or removed (whiteouts and opaque directories applied). */
 export interface LayerChange {
   /** Absolute path, e.g. `/etc/passwd`. */
@@ -106,8 +140,12 @@ export interface FindFilesOptions {
 
 /** `Store.findFiles` element: one layer of one image that changed a matching path. */
 export interface FoundFile {
+  /** The image ID (config digest). */
   image: string;
+  /** Docker: the image's tags; containerd: the image's name. */
   repoTags: string[];
+  /** For a containerd image: its namespace. */
+  namespace?: string;
   layer: number;
   diffId: string;
   path: string;
@@ -184,49 +222,119 @@ fn change_filter(options: &JsValue) -> Result<Option<ChangeKind>> {
     }
 }
 
+/// An [`ImageRef`]: a string, or `{ namespace, name }`.
+fn image_ref(v: &JsValue, what: &str) -> Result<ImageRef> {
+    if v.is_string() {
+        return args::string(v, what).map(ImageRef::Docker);
+    }
+    if v.is_object() && !v.is_array() {
+        let namespace = args::string(&field(v, "namespace"), &format!("{what}.namespace"))?;
+        let name = args::string(&field(v, "name"), &format!("{what}.name"))?;
+        return Ok(ImageRef::Containerd { namespace, name });
+    }
+    Err(Error::invalid(format!(
+        "{what}: expected an image name or ID (a string) or {{ namespace, name }}, got {}",
+        args::js_type(v)
+    )))
+}
+
+/// Files listed by default.
+const DEFAULT_LIMIT: usize = 100;
+
+fn file_limit(method: &str, options: &JsValue) -> Result<usize> {
+    let Some(o) = options_object(method, options)? else { return Ok(DEFAULT_LIMIT) };
+    Ok(args::opt_count(&field(&o, "limit"), &format!("{method}: options.limit"))?.map_or(DEFAULT_LIMIT, |n| n as usize))
+}
+
 #[wasm_bindgen]
 impl Store {
     /// What each layer of an image adds, modifies and removes, bottom first.
     #[wasm_bindgen(js_name = layerChanges, unchecked_return_type = "Promise<LayerChanges[]>")]
-    pub fn layer_changes(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String) -> Promise {
-        let facade = self.facade_for("layerChanges");
-        promise(async move { to_js_value(&facade?.lock().await.layer_changes(&name_or_id).await?) })
+    pub fn layer_changes(&self, #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue) -> Promise {
+        let prepared = image_ref(&image, "layerChanges: image").and_then(|i| Ok((i, self.facade_for("layerChanges")?)));
+        promise(async move {
+            let (image, facade) = prepared?;
+            let answer = facade.lock().await.layer_changes(image).await?;
+            to_js_value(&answer)
+        })
     }
 
     /// Wasted space, efficiency score and dive's CI rules, as dive 0.13.1 computes them.
     #[wasm_bindgen(unchecked_return_type = "Promise<Efficiency>")]
     pub fn efficiency(
         &self,
-        #[wasm_bindgen(js_name = nameOrId)] name_or_id: String,
+        #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue,
         #[wasm_bindgen(js_name = rules, unchecked_optional_param_type = "EfficiencyRules")] rules_given: JsValue,
     ) -> Promise {
-        let prepared = rules(&rules_given).and_then(|r| Ok((r, self.facade_for("efficiency")?)));
+        let prepared = image_ref(&image, "efficiency: image")
+            .and_then(|i| Ok((i, rules(&rules_given)?, self.facade_for("efficiency")?)));
         promise(async move {
-            let (rules, facade) = prepared?;
-            let answer = facade.lock().await.efficiency(&name_or_id, &rules).await?;
+            let (image, rules, facade) = prepared?;
+            let answer = facade.lock().await.efficiency(image, &rules).await?;
             to_js_value(&answer)
         })
     }
 
     /// The files of image `b` against image `a`, and the layers they share.
     #[wasm_bindgen(js_name = diffImages, unchecked_return_type = "Promise<ImageDiff>")]
-    pub fn diff_images(&self, a: String, b: String) -> Promise {
-        let facade = self.facade_for("diffImages");
-        promise(async move { to_js_value(&facade?.lock().await.diff_images(&a, &b).await?) })
+    pub fn diff_images(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ImageRef")] a: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ImageRef")] b: JsValue,
+    ) -> Promise {
+        let prepared = image_ref(&a, "diffImages: a")
+            .and_then(|a| Ok((a, image_ref(&b, "diffImages: b")?, self.facade_for("diffImages")?)));
+        promise(async move {
+            let (a, b, facade) = prepared?;
+            let answer = facade.lock().await.diff_images(a, b).await?;
+            to_js_value(&answer)
+        })
     }
 
     /// Every image and layer that adds, changes or deletes a path matching `pattern` (an
-    /// absolute path, a basename, or a glob such as `**\/*.pem`).
+    /// absolute path, a basename, or a glob such as `**\/*.pem`), from the persisted index.
     #[wasm_bindgen(js_name = findFiles, unchecked_return_type = "Promise<FoundFile[]>")]
     pub fn find_files(
         &self,
-        pattern: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "FindFilesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = change_filter(&options).and_then(|c| Ok((c, self.facade_for("findFiles")?)));
+        let prepared = args::string(&pattern, "findFiles: pattern")
+            .and_then(|p| Ok((p, change_filter(&options)?, self.facade_for("findFiles")?)));
         promise(async move {
-            let (only, facade) = prepared?;
+            let (pattern, only, facade) = prepared?;
             let answer = facade.lock().await.find_files(&pattern, only).await?;
+            to_js_value(&answer)
+        })
+    }
+
+    /// The largest files of an image's merged filesystem, largest first.
+    #[wasm_bindgen(js_name = largestFiles, unchecked_return_type = "Promise<LargeFile[]>")]
+    pub fn largest_files(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "LargestFilesOptions")] options: JsValue,
+    ) -> Promise {
+        let prepared = image_ref(&image, "largestFiles: image")
+            .and_then(|i| Ok((i, file_limit("largestFiles", &options)?, self.facade_for("largestFiles")?)));
+        promise(async move {
+            let (image, limit, facade) = prepared?;
+            let answer = facade.lock().await.largest_files_of(image, limit).await?;
+            to_js_value(&answer)
+        })
+    }
+
+    /// The largest files stored in any layer of any image (once per layer), largest first.
+    #[wasm_bindgen(js_name = storeLargestFiles, unchecked_return_type = "Promise<StoredFile[]>")]
+    pub fn store_largest_files(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "LargestFilesOptions")] options: JsValue,
+    ) -> Promise {
+        let prepared =
+            file_limit("storeLargestFiles", &options).and_then(|l| Ok((l, self.facade_for("storeLargestFiles")?)));
+        promise(async move {
+            let (limit, facade) = prepared?;
+            let answer = facade.lock().await.largest_files_in_store(limit).await?;
             to_js_value(&answer)
         })
     }
