@@ -24,6 +24,13 @@ Commands:
   ctr [-n NS] images ls          containerd's view (ctr images ls)
   ctr [-n NS] content ls         (ctr content ls)
   serve [--host unix:///path.sock | tcp://127.0.0.1:PORT]   the Engine API v1.41 for images
+
+Analysis (-n NS: IMAGE is a containerd image of namespace NS):
+  dive [-n NS] [--ci] [--lowestEfficiency R] [--highestWastedBytes B] [--highestUserWastedPercent R] IMAGE
+                                 wasted space and efficiency as dive 0.13.1; --ci: its CI rules and exit code
+  diff [-n NS] [--format json] IMAGE IMAGE   files added (A), deleted (D), changed (C) from the first to the second
+  find [--change added|modified|removed] [--format json] PATTERN   every image and layer that touches a path/glob
+  largest [-n NS] [--limit N] [--format json] [IMAGE]   largest files of an image, or of the whole store
 `;
 
 class UsageError extends Error {}
@@ -295,7 +302,10 @@ async function cmdCtr(store, argv) {
   throw new UsageError(`ctr: supported: "images ls", "content ls"`);
 }
 
+const analysis = require("./cli_analysis.js")({ parseArgs, flag, out, UsageError, Exit });
+
 const COMMANDS = {
+  ...analysis,
   import: cmdImport,
   load: cmdImport,
   images: cmdImages,
@@ -330,13 +340,14 @@ async function main(argv) {
   const store = await openStore(storeDir).catch((e) => {
     throw new Exit(1, `Error: ${e.message}`);
   });
+  let code;
   try {
-    await run(store, rest);
+    code = await run(store, rest);
   } finally {
     store.close();
     await store.whenClosed;
   }
-  return 0;
+  return code ?? 0;
 }
 
 if (require.main === module) {
