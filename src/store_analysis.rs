@@ -201,7 +201,7 @@ pub struct StoredFile {
     pub mode: i64,
     pub diff_id: Digest,
     pub chain_id: Digest,
-    /// Every image with that layer, and its index there.
+    /// Every image with that layer, and its index there: tagged images first.
     pub images: Vec<FileOwner>,
 }
 
@@ -480,7 +480,10 @@ impl<B: Backend + Clone> Store<B> {
         self.load_search_index(&subjects).await?;
         let cache = self.analysis_cache().changes.borrow();
         let mut owners: HashMap<&Digest, Vec<(&Subject, usize)>> = HashMap::new();
-        for s in &subjects {
+        // Tagged images first (the ones people know by name), then intermediate ones.
+        let mut ordered: Vec<&Subject> = subjects.iter().collect();
+        ordered.sort_by_key(|s| s.repo_tags.is_empty());
+        for s in ordered {
             for (i, chain) in s.chains.iter().enumerate() {
                 owners.entry(chain).or_default().push((s, i));
             }

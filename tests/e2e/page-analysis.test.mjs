@@ -79,8 +79,8 @@ test("the store-wide search finds every layer that touched a file; sizes equal d
     await p.click("#show-largest");
     await p.waitForSelector("#store-largest-table");
     const rows2 = await p.$$eval("#store-largest-table tbody tr", (trs) => trs.map((tr) => [tr.cells[1].textContent, tr.cells[2].textContent]));
-    assert.ok(rows2.some(([path, owners]) => path === "/data/blob.bin" && owners.includes("local/edge:latest")), JSON.stringify(rows2));
-    assert.equal(new Set(rows2.map(([path]) => path)).size <= rows2.length, true);
+    assert.ok(rows2.some(([path, owners]) => path === "/data/blob.bin" && /^127\.0\.0\.1:5000\/team\/edge:v2, [0-9a-f]{12}/.test(owners)), JSON.stringify(rows2));
+    assert.ok(rows2.length > 20, `${rows2.length} rows`);
   }));
 
 test("a containerd image's files are found by the search, and link to its containerd view", () =>

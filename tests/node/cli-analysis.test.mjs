@@ -101,7 +101,8 @@ test("diff, find and largest", async () => {
   assert.ok(hits.some((h) => h.repoTags.includes("local/edge:latest")));
   const table = await imagestore(store, ["find", "blob.bin"]);
   assert.match(table.stdout, /^IMAGE\s+LAYER\s+CHANGE\s+SIZE\s+PATH\n/);
-  assert.match(table.stdout, /local\/edge:latest\s+6\s+added\s+1\.05MB\s+\/data\/blob\.bin/);
+  assert.match(table.stdout, /\n127\.0\.0\.1:5000\/team\/edge:v2\s+6\s+added\s+1\.05MB\s+\/data\/blob\.bin\n/);
+  assert.match(table.stdout, /\nlayout\/\S+\s+6\s+added\s+1\.05MB\s+\/data\/blob\.bin\n/);
   const bad = await imagestore(store, ["find", "/a/[b"]);
   assert.equal(bad.code, 125);
 
