@@ -117,33 +117,6 @@ fn image_store_without_layer_contents_names_the_missing_layers() {
     }
 }
 
-struct RawEntry {
-    name: String,
-    header: Vec<u8>,
-    data: Vec<u8>,
-}
-
-/// Every entry's raw 512-byte header and data, in archive order.
-fn raw_entries(tar: &[u8]) -> Vec<RawEntry> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 512 <= tar.len() && tar[at..at + 512].iter().any(|b| *b != 0) {
-        let h = &tar[at..at + 512];
-        let name = String::from_utf8_lossy(&h[..100]).trim_end_matches('\0').to_string();
-        let size = usize::from_str_radix(String::from_utf8_lossy(&h[124..135]).trim_matches(['\0', ' ']), 8).unwrap();
-        out.push(RawEntry { name, header: h.to_vec(), data: tar[at + 512..at + 512 + size].to_vec() });
-        at += 512 + size.div_ceil(512) * 512;
-    }
-    out
-}
-
-/// The mtime of a folder whose layer.tar is a symlink in the real archive.
-fn symlink_dir_time(tar: &[u8]) -> i64 {
-    let entries = raw_entries(tar);
-    let link = entries.iter().find(|e| e.header[156] == b'2').expect("a symlinked layer");
-    i64::from_str_radix(String::from_utf8_lossy(&link.header[136..147]).trim_matches('\0'), 8).unwrap()
-}
-
 #[test]
 fn oci_layout_round_trips_into_both_views_with_the_name_annotations() {
     let real = fixture("docker20/basic/docker-save.tar");

@@ -100,7 +100,7 @@ async fn read_file_and_layer_stream_the_bytes_docker_wrote() {
     let file = read_stream(value(store.read_file("local/edge".into(), "/data/blob.bin".into())).await).await;
     let want = entries(&blob_layer).into_iter().find(|e| e.0 == "data/blob.bin").unwrap().2;
     assert!(file == want, "data/blob.bin");
-    let layer = read_stream(value(store.read_layer("local/edge".into(), 6)).await).await;
+    let layer = read_stream(value(store.read_layer("local/edge".into(), 6.into())).await).await;
     assert!(layer == blob_layer, "layer 6");
     let e = JsFuture::from(store.read_file("local/edge".into(), "/app/built.txt".into())).await.unwrap_err();
     assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("not_found"));

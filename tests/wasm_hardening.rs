@@ -211,3 +211,133 @@ async fn the_memory_backend_refuses_what_it_cannot_hold() {
         .expect("a negative memoryLimit is refused");
     assert_eq!(code_and_message("memoryLimit", &e).0, "invalid_argument");
 }
+
+/// Calls every method of every exported class (found on the JS prototypes, so a method added
+/// later is covered without editing this test) with wrong argument types, and checks each
+/// call rejects (or throws) an `Error` with code `invalid_argument`, then that the store still
+/// works. Two passes: every parameter wrong at once (all methods), and one parameter wrong at
+/// a time with the others well-typed (the methods listed in `valid`; a method missing there
+/// still gets the first pass).
+#[wasm_bindgen_test]
+async fn every_method_of_every_class_rejects_wrong_types_with_invalid_argument() {
+    let store = memory_store("prototypes").await;
+    JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
+    let check = js_fn(
+        "store, basic",
+        r#"return (async () => {
+        const D = "sha256:" + "a".repeat(64);
+        const before = (await store.listImages({ all: true })).length;
+        const ns = store.containerd("default");
+        const content = ns.content;
+        const writer = await content.writer("wrong-types-test");
+        const valid = {
+            Store: { import: [basic, {}], listImages: [{}], inspectImage: ["x"], imageHistory: ["x"],
+                removeImage: ["x", {}], tagImage: ["x", "a/b", "t", {}], search: ["x"], imageParent: ["x"],
+                imageChildren: ["x"], layerFiles: ["x", {}], layerChanges: ["x"], efficiency: ["x", {}],
+                diffImages: ["x", "y"], findFiles: ["x", {}], save: ["x", {}], readFile: ["x", "/etc"],
+                readLayer: ["x", 0], containerd: ["default"], onChange: [() => {}] },
+            Namespace: { listImages: ["name==x"], getImage: ["x"], deleteImage: ["x"], imagesTable: ["name==x"],
+                createImage: [{ name: "x", labels: {}, target: { mediaType: "m", digest: D, size: 1 } }],
+                updateImage: [{ name: "x", labels: {}, target: { mediaType: "m", digest: D, size: 1 } }, "labels"] },
+            Content: { info: [D], list: ["labels.a==b"], table: ["labels.a==b"], walk: [() => {}, "labels.a==b"],
+                read: [D, 0, 1], delete: [D], update: [{ digest: D, labels: {} }, "labels"], writer: ["r", {}],
+                status: ["r"], listStatuses: ["ref==r"], abort: ["r"] },
+            ContentWriter: { write: [new Uint8Array(1)], commit: [1, D, {}] },
+        };
+        // Never valid for any parameter of any method.
+        const wrong = [() => 42, () => true, () => Symbol("wrong")];
+        // One parameter at a time: what is not of the valid value's kind (a number is right for a
+        // count, an object for options).
+        const kind = (v) => v === null ? "object" : typeof v;
+        const wrongFor = (good) => [...wrong, () => ({ toString() { throw new Error("no"); } }), () => "a string"]
+            .filter((w) => kind(w()) !== kind(good));
+        const show = (v) => typeof v === "symbol" ? "Symbol" : typeof v === "object" ? "object with a throwing toString" : String(v);
+        const skip = new Set(["constructor", "free", "close", "__destroy_into_raw"]);
+        const objects = { Store: store, Namespace: ns, Content: content, ContentWriter: writer };
+        const failures = [];
+        let calls = 0;
+        const expectInvalid = async (what, f) => {
+            calls++;
+            let outcome;
+            try {
+                const r = f();
+                outcome = r instanceof Promise
+                    ? await Promise.race([r.then(v => ({ resolved: v }), e => ({ error: e })),
+                        new Promise(ok => setTimeout(() => ok({ hung: true }), 5000))])
+                    : { returned: r };
+            } catch (e) { outcome = { error: e }; }
+            if (!("error" in outcome)) { failures.push(`${what}: ${Object.keys(outcome)[0]} instead of rejecting`); return; }
+            const e = outcome.error;
+            if (!(e instanceof Error) || e.code !== "invalid_argument") {
+                failures.push(`${what}: ${e && e.constructor && e.constructor.name} code=${e && e.code}: ${e && e.message}`);
+            }
+        };
+        const methods = (o) => {
+            const out = [];
+            for (let p = Object.getPrototypeOf(o); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+                for (const name of Object.getOwnPropertyNames(p)) {
+                    const d = Object.getOwnPropertyDescriptor(p, name);
+                    if (!skip.has(name) && typeof d.value === "function") out.push([name, d.value]);
+                }
+            }
+            return out;
+        };
+        const seen = {};
+        for (const [cls, o] of Object.entries(objects)) {
+            seen[cls] = methods(o).map(([n]) => n);
+            for (const [name, fn] of methods(o)) {
+                if (fn.length === 0) continue;  // nothing to get wrong (extra arguments are ignored)
+                for (const w of wrong) {
+                    await expectInvalid(`${cls}.${name}(all ${show(w())})`, () => fn.apply(o, Array.from({ length: fn.length }, w)));
+                }
+                const good = valid[cls] && valid[cls][name];
+                if (!good) continue;
+                for (let i = 0; i < good.length; i++) {
+                    for (const w of wrongFor(good[i])) {
+                        const a = good.slice(); a[i] = w();
+                        await expectInvalid(`${cls}.${name}(arg ${i} = ${show(a[i])})`, () => fn.apply(o, a));
+                    }
+                }
+            }
+        }
+        // The static methods of Store too.
+        const S = store.constructor;
+        for (const name of Object.getOwnPropertyNames(S)) {
+            const fn = S[name];
+            if (typeof fn !== "function" || fn.length === 0 || name === "__wrap") continue;
+            seen["Store static"] = (seen["Store static"] || []).concat(name);
+            for (const w of wrong) await expectInvalid(`Store.${name}(all ${show(w())})`, () => fn.apply(S, Array.from({ length: fn.length }, w)));
+        }
+        for (const w of wrong) await expectInvalid(`Store.open("x", ${show(w())})`, () => S.open("x", w()));
+        for (const w of wrong) await expectInvalid(`Store.openAdapter("x", ${show(w())})`, () => S.openAdapter("x", w()));
+        // The table must not name methods that no longer exist.
+        for (const [cls, m] of Object.entries(valid)) for (const n of Object.keys(m)) {
+            if (!seen[cls].includes(n)) failures.push(`${cls}.${n} is in the table but not on the prototype`);
+        }
+        await writer.close();
+        // Still usable: unchanged, and a later import works.
+        const after = (await store.listImages({ all: true })).length;
+        if (after !== before) failures.push(`the store changed: ${before} images before, ${after} after`);
+        await store.import(basic);
+        if ((await store.listImages({ all: true })).length === 0) failures.push("the store is empty after an import");
+        return { failures, calls, seen };
+    })()"#,
+    );
+    let result =
+        JsFuture::from(Promise::from(check.call2(&JsValue::NULL, &JsValue::from(store), &bytes(BASIC)).unwrap()))
+            .await
+            .expect("the check itself ran");
+    let failures: Vec<String> = js_sys::Array::from(&Reflect::get(&result, &"failures".into()).unwrap())
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    let calls = Reflect::get(&result, &"calls".into()).unwrap().as_f64().unwrap();
+    let seen = js_sys::JSON::stringify(&Reflect::get(&result, &"seen".into()).unwrap()).unwrap();
+    assert!(calls > 300.0, "only {calls} calls made; methods seen: {seen:?}");
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} calls did not reject with invalid_argument:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -70,6 +70,17 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// A layer whose tar could not be rebuilt from the graph driver's folder of a whole
+/// `/var/lib/docker` upload (its images are imported without the layer's contents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentProblem {
+    pub diff_id: String,
+    /// The member of the layer tar at fault (as the tar names it), the layer folder, or "".
+    pub path: String,
+    pub reason: String,
+}
+
 /// One image an import produced: its record, its config as the importer parsed it (so the
 /// merge never reads back what it just wrote) and the staged config blob.
 #[derive(Debug, Clone)]
@@ -95,6 +106,8 @@ pub struct DockerImport {
     pub distribution: DistributionRecords,
     pub skipped: Vec<Skipped>,
     pub warnings: Vec<String>,
+    /// Layers whose tar could not be rebuilt from the upload's graph driver folders.
+    pub content_problems: Vec<ContentProblem>,
     /// Which folder of the tarball the store was read from, e.g. `var/lib/docker/image/overlay2/`.
     pub source_dir: String,
 }

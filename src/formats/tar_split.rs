@@ -277,6 +277,55 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
     }
 }
 
+/// One line of a tar-split, as the unpacker replays it: raw tar bytes, or the place of a
+/// member's data (taken from elsewhere: the graph driver's folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Bytes copied into the tar as they are (padding, extension headers, headers, trailer).
+    Segment(Vec<u8>),
+    /// `size` bytes of the member `name` (as the tar names it), whose CRC-64 is `crc64`.
+    File { name: Vec<u8>, size: u64, crc64: Option<u64> },
+}
+
+/// Streams a `tar-split.json.gz` line by line as [`Piece`]s, in tar order: concatenating the
+/// segments and the files' data gives the layer tar (tar-split's `asm.NewOutputTarStream`).
+/// The same line bounds as [`visit_tar_split`] apply; errors name the line.
+pub fn visit_pieces<R: Read>(gz: R, mut on_piece: impl FnMut(Piece) -> Result<()>) -> Result<()> {
+    let mut lines = BufReader::new(flate2::read::MultiGzDecoder::new(gz));
+    let mut line = Vec::new();
+    let mut line_no = 0usize;
+    let mut blank_bytes = 0u64;
+    loop {
+        line.clear();
+        let n = read_bounded_line(&mut lines, &mut line, &mut blank_bytes).map_err(|e| match e {
+            LineError::Io(e) => Error::corrupt(format!("tar-split: cannot decompress near line {}: {e}", line_no + 1)),
+            LineError::TooLong => Error::corrupt(format!("tar-split line {}: too long", line_no + 1)),
+            LineError::TooMuchBlank => {
+                Error::corrupt(format!("tar-split: too much blank space near line {}", line_no + 1))
+            }
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+        line_no += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let at = |msg: String| Error::corrupt(format!("tar-split line {line_no}: {msg}"));
+        let raw: RawEntry = serde_json::from_slice(&line).map_err(|e| at(format!("bad JSON: {e}")))?;
+        let piece = match raw.kind {
+            SEGMENT => Piece::Segment(raw.payload_bytes().map_err(at)?),
+            FILE => {
+                let size = raw.size.unwrap_or(0);
+                let size = u64::try_from(size).map_err(|_| at(format!("negative file size {size}")))?;
+                Piece::File { name: raw.name_bytes().map_err(at)?, size, crc64: raw.crc64().map_err(at)? }
+            }
+            other => return Err(at(format!("unknown entry type {other}"))),
+        };
+        on_piece(piece)?;
+    }
+}
+
 /// Longest tar-split line read: one entry, whose payload is one tar header segment (with its
 /// PAX or GNU long-name records and the previous file's padding) in base64. Without a bound
 /// one 2 GiB line would be held whole.

@@ -311,7 +311,7 @@ impl TarSplitWriter {
 /// CRC-64 with the ISO polynomial, as Go's `hash/crc64` (tar-split's file checksum). It runs
 /// over every byte of file data, so it goes eight bytes a step ("slicing-by-8": table `k`
 /// gives the CRC of a byte followed by `k` zero bytes).
-fn crc64_update(crc: u64, data: &[u8]) -> u64 {
+pub(crate) fn crc64_update(crc: u64, data: &[u8]) -> u64 {
     const POLY: u64 = 0xD800_0000_0000_0000;
     static TABLES: std::sync::OnceLock<Box<[[u64; 256]; 8]>> = std::sync::OnceLock::new();
     let t = TABLES.get_or_init(|| {

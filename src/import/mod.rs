@@ -46,6 +46,7 @@ use crate::error::{Error, Result};
 use crate::storage::{blobs, Backend};
 use archive::files::ArchiveCollector;
 use docker_root::collect::Collector;
+use docker_root::driver_dirs::DriverFiles;
 use progress::Reporter;
 use stream::gzip::Decompressor;
 use stream::tar::{Event, TarReader};
@@ -138,6 +139,8 @@ pub struct Importer {
     tar: TarReader,
     collector: Collector,
     archive: ArchiveCollector,
+    /// File bytes of the graph driver's layer folders (a whole `/var/lib/docker` upload).
+    driver_files: DriverFiles,
     namespace: Option<String>,
     ctr: CtrOptions,
     reporter: Reporter,
@@ -155,6 +158,7 @@ impl Importer {
             collector: Collector::new(),
             // Only a `docker load` uses layer scans, and it happens only without a namespace.
             archive: ArchiveCollector::new(options.namespace.is_none()),
+            driver_files: DriverFiles::new(),
             namespace: options.namespace,
             ctr: options.ctr,
             reporter: Reporter::new(options.on_progress),
@@ -189,7 +193,8 @@ impl Importer {
     /// Gives up: discards everything staged so far.
     pub async fn abort<B: Backend>(mut self, backend: &B) -> Result<()> {
         let archive = self.archive.discard_all(backend).await;
-        self.collector.discard_all(backend).await.and(archive)
+        let spool = self.driver_files.discard(backend).await;
+        self.collector.discard_all(backend).await.and(archive).and(spool)
     }
 
     async fn push_inner<B: Backend>(&mut self, b: &B, chunk: &[u8]) -> Result<()> {
@@ -199,7 +204,8 @@ impl Importer {
             let (used, tar_bytes) = self.decoder.feed(rest)?;
             rest = &rest[used..];
             self.bytes_read += used as u64;
-            read_tar(&mut self.tar, &mut self.collector, &mut self.archive, b, tar_bytes).await?;
+            read_tar(&mut self.tar, &mut self.collector, &mut self.archive, &mut self.driver_files, b, tar_bytes)
+                .await?;
         }
         self.report(Phase::Reading, None)?;
         Ok(())
@@ -208,10 +214,11 @@ impl Importer {
     async fn finish_inner<B: Backend>(&mut self, b: &B) -> Result<Finished> {
         self.check_cancelled()?;
         let tail = self.decoder.finish()?;
-        read_tar(&mut self.tar, &mut self.collector, &mut self.archive, b, tail).await?;
+        read_tar(&mut self.tar, &mut self.collector, &mut self.archive, &mut self.driver_files, b, tail).await?;
         self.tar.finish()?;
         self.report(Phase::Restoring, None)?;
         if self.archive.found_archive() {
+            self.driver_files.discard(b).await?;
             return self.finish_archive(b).await;
         }
         self.archive.discard_all(b).await?;
@@ -224,17 +231,26 @@ impl Importer {
             }
             return Err(e);
         }
+        let root = chosen.root.clone();
         let restored = docker_root::restore::restore(chosen.root, chosen.candidate);
         let mut import = restored.import;
         let mut warnings = chosen.warnings;
         warnings.append(&mut import.warnings);
         import.warnings = warnings;
-        let imported = Imported::DockerImageStore(import);
-        for set in &restored.discard {
-            if let Err(e) = blobs::discard(b, set).await {
-                let _ = imported.discard(b).await;
-                return Err(e);
+        let discarded = async {
+            for set in &restored.discard {
+                blobs::discard(b, set).await?;
             }
+            Ok(())
+        };
+        let rebuilt = match discarded.await {
+            Ok(()) => self.rebuild_layers(b, &mut import, &root).await,
+            Err(e) => Err(e),
+        };
+        let imported = Imported::DockerImageStore(import);
+        if let Err(e) = rebuilt {
+            let _ = imported.discard(b).await;
+            return Err(e);
         }
         let Imported::DockerImageStore(import) = &imported else { unreachable!("made above") };
         let report = ImportReport::for_docker(import, self.bytes_read);
@@ -243,6 +259,16 @@ impl Importer {
             return Err(e);
         }
         Ok(Finished { imported, report })
+    }
+
+    /// Layer tars rebuilt from the upload's graph driver folders, if it has them (the spool
+    /// of their files is discarded either way).
+    async fn rebuild_layers<B: Backend>(&mut self, b: &B, import: &mut DockerImport, root: &str) -> Result<()> {
+        let mut spool = self.driver_files.finish(b).await?;
+        let rebuilt = docker_root::layer_rebuild::rebuild_layers(b, import, root, &spool).await;
+        let discarded = spool.discard(b).await;
+        import.content_problems = rebuilt?;
+        discarded
     }
 
     /// Finishes an archive import (the image store collector's blobs are dropped).
@@ -279,6 +305,7 @@ impl Importer {
             // that `blobs::sweep_orphans` removes later.
             let _ = self.collector.discard_all(b).await;
             let _ = self.archive.discard_all(b).await;
+            let _ = self.driver_files.discard(b).await;
         }
         result
     }
@@ -307,6 +334,7 @@ async fn read_tar<B: Backend>(
     tar: &mut TarReader,
     collector: &mut Collector,
     archive: &mut ArchiveCollector,
+    driver_files: &mut DriverFiles,
     b: &B,
     mut input: &[u8],
 ) -> Result<()> {
@@ -315,14 +343,17 @@ async fn read_tar<B: Backend>(
             Event::Entry(e) => {
                 collector.entry(&e);
                 archive.entry(&e);
+                driver_files.entry(&e);
             }
             Event::Data(d) => {
                 collector.data(b, d).await?;
                 archive.data(b, d).await?;
+                driver_files.data(b, d).await?;
             }
             Event::EntryEnd => {
                 collector.end(b).await?;
                 archive.end(b).await?;
+                driver_files.end();
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The import report handed back to the caller (and to JavaScript as a plain object).
 
-use crate::docker::model::{DockerImport, Skipped};
+use crate::docker::model::{ContentProblem, DockerImport, Skipped};
 use serde::Serialize;
 
 /// `{ format, images, layers, references, blobs, bytes, skipped: [{subject, reason}], warnings }`.
@@ -19,6 +19,11 @@ pub struct ImportReport {
     pub bytes: u64,
     pub skipped: Vec<Skipped>,
     pub warnings: Vec<String>,
+    /// Layers whose tar is in the store after this import (rebuilt from a whole
+    /// `/var/lib/docker` upload's driver folders, or carried by a `docker save` archive).
+    pub layer_tars: usize,
+    /// Layers of a whole `/var/lib/docker` upload whose tar could not be rebuilt, and why.
+    pub content_problems: Vec<ContentProblem>,
 }
 
 impl ImportReport {
@@ -39,6 +44,8 @@ impl ImportReport {
                 bytes,
                 skipped: import.skipped.clone(),
                 warnings: import.warnings.clone(),
+                layer_tars: 0,
+                content_problems: Vec::new(),
             },
         }
     }
@@ -55,6 +62,8 @@ impl ImportReport {
             bytes,
             skipped: import.skipped.clone(),
             warnings: import.warnings.clone(),
+            layer_tars: import.layer_blobs.len(),
+            content_problems: import.content_problems.clone(),
         }
     }
 }

@@ -154,6 +154,11 @@ impl BlobWriter {
         Ok(())
     }
 
+    /// Gives up: deletes the chunks written so far.
+    pub async fn abort<B: Backend>(self, b: &B) -> Result<()> {
+        discard(b, &self.set).await
+    }
+
     /// Flushes the last chunk and checks the content against `expected` (digest and/or size).
     /// On a mismatch the chunks are deleted and a `data_corrupt` error names both digests.
     pub async fn finish<B: Backend>(

@@ -179,7 +179,7 @@ fn options_object(method: &str, options: &JsValue) -> Result<Option<JsValue>> {
         return Ok(None);
     }
     if !options.is_object() {
-        return Err(Error::invalid(format!("{method}: options must be an object, got {options:?}")));
+        return Err(Error::invalid(format!("{method}: options must be an object, got {}", args::js_type(options))));
     }
     Ok(Some(options.clone()))
 }

@@ -47,6 +47,12 @@ pub fn opt_count(v: &JsValue, what: &str) -> Result<Option<u64>> {
     }
 }
 
+/// A required byte count or index: a non-negative integer no larger than 2^53.
+pub fn count(v: &JsValue, what: &str) -> Result<u64> {
+    opt_count(v, what)?
+        .ok_or_else(|| Error::invalid(format!("{what}: expected a non-negative integer, got {}", js_type(v))))
+}
+
 /// A `Uint8Array` (or Node `Buffer`) parameter, copied into wasm memory.
 pub fn bytes(v: &JsValue, what: &str) -> Result<Vec<u8>> {
     v.dyn_ref::<js_sys::Uint8Array>()

@@ -378,11 +378,10 @@ impl Content {
     ) -> Promise {
         let (store, arg, paths) = (self.store.clone(), from_js::<InfoArg>("update", info), filters(&fieldpaths));
         promise(async move {
-            let arg = arg?;
+            let (arg, paths) = (arg?, paths?);
             let d = digest(&arg.digest)?;
             let mut info = store.info(&d).await?;
             info.labels = arg.labels;
-            let paths = paths?;
             let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
             to_js_value(&store.update(&info, &refs).await?)
         })
@@ -396,20 +395,9 @@ impl Content {
         #[wasm_bindgen(unchecked_param_type = "{ expected?: { digest?: string; size?: number } }")] options: JsValue,
     ) -> Promise {
         let (store, reference) = (self.store.clone(), args::string(&reference, "writer: ref"));
+        let expected = writer_expected(&options);
         promise(async move {
-            let reference = reference?;
-            let expected = if options.is_object() {
-                Reflect::get(&options, &"expected".into()).unwrap_or(JsValue::UNDEFINED)
-            } else {
-                JsValue::UNDEFINED
-            };
-            let (want, size) = if expected.is_object() {
-                let d = Reflect::get(&expected, &"digest".into()).ok().and_then(|v| v.as_string());
-                let s = Reflect::get(&expected, &"size".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
-                (d.map(|d| digest(&d)).transpose()?, s as u64)
-            } else {
-                (None, 0)
-            };
+            let (reference, (want, size)) = (reference?, expected?);
             let w = store.writer(&reference, want.as_ref(), size).await?;
             Ok(ContentWriter { inner: Rc::new(Mutex::new(Some(w))) }.into())
         })
@@ -438,6 +426,35 @@ impl Content {
             Ok(JsValue::UNDEFINED)
         })
     }
+}
+
+/// `options.expected` of `Content.writer`: the digest and size (0 = unchecked) to expect.
+fn writer_expected(options: &JsValue) -> Result<(Option<Digest>, u64)> {
+    if options.is_undefined() || options.is_null() {
+        return Ok((None, 0));
+    }
+    if !options.is_object() {
+        return Err(Error::invalid(format!("writer: options must be an object, got {}", args::js_type(options))));
+    }
+    let expected = Reflect::get(options, &"expected".into()).unwrap_or(JsValue::UNDEFINED);
+    if expected.is_undefined() || expected.is_null() {
+        return Ok((None, 0));
+    }
+    if !expected.is_object() {
+        return Err(Error::invalid(format!(
+            "writer: options.expected must be an object, got {}",
+            args::js_type(&expected)
+        )));
+    }
+    let d = args::opt_string(
+        &Reflect::get(&expected, &"digest".into()).unwrap_or(JsValue::UNDEFINED),
+        "writer: options.expected.digest",
+    )?;
+    let size = args::opt_count(
+        &Reflect::get(&expected, &"size".into()).unwrap_or(JsValue::UNDEFINED),
+        "writer: options.expected.size",
+    )?;
+    Ok((d.map(|d| digest(&d)).transpose()?, size.unwrap_or(0)))
 }
 
 /// An open ingest (`content.writer(...)`): `write` bytes, then `commit(size, digest)`.
@@ -473,15 +490,15 @@ impl ContentWriter {
     ) -> Promise {
         let inner = self.inner.clone();
         let (size, digest_) = (args::opt_count(&size, "commit: size"), args::opt_string(&digest_, "commit: digest"));
+        let labels: Result<Labels> = if labels.is_undefined() || labels.is_null() {
+            Ok(Labels::new())
+        } else {
+            from_js("commit: labels", labels)
+        };
         promise(async move {
-            let (size, digest_) = (size?, digest_?);
-            let w = inner.lock().await.take().ok_or_else(closed)?;
+            let (size, digest_, labels) = (size?, digest_?, labels?);
             let want = digest_.map(|d| digest(&d)).transpose()?;
-            let labels: Labels = if labels.is_undefined() || labels.is_null() {
-                Labels::new()
-            } else {
-                from_js("commit labels", labels)?
-            };
+            let w = inner.lock().await.take().ok_or_else(closed)?;
             to_js_value(&w.commit(size.unwrap_or(0), want.as_ref(), labels).await?)
         })
     }

@@ -2,6 +2,7 @@
 //! each a `ReadableStream<Uint8Array>`. Each method converts its arguments, asks the façade
 //! for a reader, and wraps it in a pull stream (one chunk per `pull`, read from storage then).
 
+use super::args;
 use super::backend::AnyBackend;
 use super::error::to_js_error;
 use super::store::Store;
@@ -48,6 +49,9 @@ fn names_arg(names: &JsValue) -> Result<Vec<String>> {
 fn format_arg(options: &JsValue) -> Result<ExportFormat> {
     if options.is_undefined() || options.is_null() {
         return Ok(ExportFormat::Docker);
+    }
+    if !options.is_object() {
+        return Err(Error::invalid(format!("save: options must be an object, got {}", args::js_type(options))));
     }
     let f = Reflect::get(options, &JsValue::from_str("format")).unwrap_or(JsValue::UNDEFINED);
     if f.is_undefined() {
@@ -143,11 +147,19 @@ impl Store {
     /// (no such file), `invalid_argument` (a directory, a device, a link loop) or
     /// `failed_precondition` (its layer's contents are not in the store).
     #[wasm_bindgen(js_name = readFile, unchecked_return_type = "Promise<ReadableStream<Uint8Array>>")]
-    pub fn read_file(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String, path: String) -> Promise {
-        let prepared = self.facade_for("readFile").and_then(|f| Ok((f, self.backend_for("readFile")?)));
+    pub fn read_file(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
+    ) -> Promise {
+        let prepared = (|| -> Result<_> {
+            let name_or_id = args::string(&name_or_id, "readFile: nameOrId")?;
+            let path = args::string(&path, "readFile: path")?;
+            Ok((name_or_id, path, self.facade_for("readFile")?, self.backend_for("readFile")?))
+        })();
         wasm_bindgen_futures::future_to_promise(async move {
             let run = async move {
-                let (facade, backend) = prepared?;
+                let (name_or_id, path, facade, backend) = prepared?;
                 let reader = facade.lock().await.read_file(&name_or_id, &path).await?;
                 readable(reader, backend).map(JsValue::from)
             };
@@ -157,12 +169,21 @@ impl Store {
 
     /// Layer `index` (0 = bottom, as in `RootFS.Layers`) of an image as its uncompressed tar.
     #[wasm_bindgen(js_name = readLayer, unchecked_return_type = "Promise<ReadableStream<Uint8Array>>")]
-    pub fn read_layer(&self, #[wasm_bindgen(js_name = nameOrId)] name_or_id: String, index: u32) -> Promise {
-        let prepared = self.facade_for("readLayer").and_then(|f| Ok((f, self.backend_for("readLayer")?)));
+    pub fn read_layer(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] index: JsValue,
+    ) -> Promise {
+        let prepared = (|| -> Result<_> {
+            let name_or_id = args::string(&name_or_id, "readLayer: nameOrId")?;
+            let index = args::count(&index, "readLayer: index")?;
+            Ok((name_or_id, index, self.facade_for("readLayer")?, self.backend_for("readLayer")?))
+        })();
         wasm_bindgen_futures::future_to_promise(async move {
             let run = async move {
-                let (facade, backend) = prepared?;
-                let reader = facade.lock().await.read_layer(&name_or_id, index as usize)?;
+                let (name_or_id, index, facade, backend) = prepared?;
+                let reader =
+                    facade.lock().await.read_layer(&name_or_id, usize::try_from(index).unwrap_or(usize::MAX))?;
                 readable(reader, backend).map(JsValue::from)
             };
             run.await.map_err(to_js_error)

@@ -46,6 +46,12 @@ export interface ImportReport {
   /** What dockerd's restore rules (or the merge) left out, and why. */
   skipped: { subject: string; reason: string }[];
   warnings: string[];
+  /** Layers whose tar the import stored (rebuilt from a whole `/var/lib/docker` upload's graph
+   *  driver folders, or carried by a `docker save` archive). */
+  layerTars: number;
+  /** Layers of a `/var/lib/docker` upload whose tar could not be rebuilt (their images are
+   *  imported without contents): the DiffID, the member path at fault, and why. */
+  contentProblems: { diffId: string; path: string; reason: string }[];
 }
 
 /** Engine API image filters, e.g. `{ dangling: ["true"], reference: ["local/*"] }`. */

@@ -4,6 +4,8 @@
 //! [`records`] for `repositories.json` and `distribution/`).
 
 pub(crate) mod collect;
+pub(crate) mod driver_dirs;
+pub(crate) mod layer_rebuild;
 pub(crate) mod paths;
 mod records;
 pub(crate) mod restore;
