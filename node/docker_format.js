@@ -231,6 +231,98 @@ function historyJson(it, now) {
   };
 }
 
+/**
+ * The image rows of `docker system df -v` (cli/command/formatter/disk_usage.go): only an image's
+ * first tag names it, a dangling image is `<none>`, and an image whose first tag does not parse
+ * is left out, as the CLI leaves it out.
+ */
+function diskUsageImageRows(images) {
+  const rows = [];
+  for (const image of images) {
+    let repo = "<none>";
+    let tag = "<none>";
+    const tags = image.RepoTags ?? [];
+    const digests = image.RepoDigests ?? [];
+    const dangling =
+      (tags.length === 0 && digests.length === 0) ||
+      (tags.length === 1 && tags[0] === "<none>:<none>" && digests.length === 1 && digests[0] === "<none>@<none>");
+    if (tags.length > 0 && !dangling) {
+      const [name, t] = splitTag(tags[0]);
+      if (t === null || name.startsWith("<")) continue;
+      [repo, tag] = [familiarName(name), t];
+    }
+    rows.push({ image, repo, tag });
+  }
+  return rows;
+}
+
+/** One image of `docker system df -v --format json` (the CLI's imageContext, keys sorted). */
+function diskUsageImageJson({ image, repo, tag }, now, { trunc = false } = {}) {
+  const na = (n, f) => (n === -1 || n === undefined || n === null ? "N/A" : f(n));
+  return {
+    Containers: na(image.Containers, String),
+    CreatedAt: goTimeString(image.Created),
+    CreatedSince: since(image.Created, now),
+    Digest: "",
+    ID: trunc ? truncateId(image.Id) : image.Id,
+    Repository: repo,
+    SharedSize: na(image.SharedSize, (n) => humanSize(n)),
+    Size: humanSize(image.Size, 3),
+    Tag: tag,
+    UniqueSize: na(image.SharedSize, (shared) => humanSize(image.Size - shared)),
+    VirtualSize: humanSize(image.Size),
+  };
+}
+
+/** The TYPE rows of `docker system df`, from a `GET /system/df` answer (no containers here). */
+function diskUsageSummary(df) {
+  const images = df.Images ?? [];
+  const total = df.LayersSize ?? 0;
+  let used = 0;
+  for (const i of images) {
+    if (i.Containers > 0 && i.Size !== -1 && i.SharedSize !== -1) used += i.Size - i.SharedSize;
+  }
+  const reclaimable = total - used;
+  const percent = (part, whole) => (whole > 0 ? `${humanSize(part)} (${Math.trunc((part * 100) / whole)}%)` : humanSize(part));
+  const sum = (list, f) => (list ?? []).reduce((a, x) => a + f(x), 0);
+  const containersSize = sum(df.Containers, (c) => c.SizeRw ?? 0);
+  const volumesSize = sum(df.Volumes, (v) => Math.max(0, v.UsageData?.Size ?? 0));
+  const cacheSize = sum(df.BuildCache, (b) => (b.Shared ? 0 : (b.Size ?? 0)));
+  // Keys in Go's order for a template's map (sorted), as `--format json` prints them.
+  const row = (Type, TotalCount, Active, Size, Reclaimable) => ({ Active, Reclaimable, Size, TotalCount, Type });
+  return [
+    row("Images", String(images.length), String(images.filter((i) => i.Containers > 0).length), humanSize(total), percent(reclaimable, total)),
+    row("Containers", String((df.Containers ?? []).length), "0", humanSize(containersSize), percent(containersSize, containersSize)),
+    row("Local Volumes", String((df.Volumes ?? []).length), "0", humanSize(volumesSize), percent(volumesSize, volumesSize)),
+    row("Build Cache", String((df.BuildCache ?? []).length), "0", humanSize(cacheSize), humanSize(cacheSize)),
+  ];
+}
+
+/** `docker system df` (table), or with `verbose` the four "space usage" sections of `-v`. */
+function systemDfTable(df, { verbose = false, now }) {
+  if (!verbose) {
+    const lines = [["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]];
+    for (const r of diskUsageSummary(df)) lines.push([r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable]);
+    return tabwriter(lines) + "\n";
+  }
+  const images = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"]];
+  for (const row of diskUsageImageRows(df.Images ?? [])) {
+    const j = diskUsageImageJson(row, now, { trunc: true });
+    images.push([j.Repository, j.Tag, j.ID, j.CreatedSince, j.Size, j.SharedSize, j.UniqueSize, j.Containers]);
+  }
+  const cacheSize = (df.BuildCache ?? []).reduce((a, b) => a + (b.Shared ? 0 : (b.Size ?? 0)), 0);
+  return [
+    "Images space usage:\n\n" + tabwriter(images) + "\n",
+    "\nContainers space usage:\n\n" +
+      tabwriter([["CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"]]) +
+      "\n",
+    "\nLocal Volumes space usage:\n\n" + tabwriter([["VOLUME NAME", "LINKS", "SIZE"]]) + "\n",
+    `\nBuild cache usage: ${humanSize(cacheSize)}\n\n` +
+      tabwriter([["CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"]]) +
+      "\n",
+  ].join("");
+}
+
 module.exports = {
   goG,
   humanSize,
@@ -240,6 +332,11 @@ module.exports = {
   goTimeString,
   ellipsis,
   familiarName,
+  splitTag,
+  diskUsageImageRows,
+  diskUsageImageJson,
+  diskUsageSummary,
+  systemDfTable,
   imageRows,
   imageJson,
   tabwriter,

@@ -1,7 +1,8 @@
 // `imagestore serve`: the Docker Engine API v1.41, image endpoints, over an on-disk store, on a
 // Unix socket (mode 0600) or a loopback TCP port — enough for the docker CLI and Engine API
-// tools to list, inspect, tag and remove images. Every answer is the core's (the same calls the
-// page and the command make); this file only routes HTTP and maps error codes to statuses.
+// tools to list, inspect, tag, remove, save and load images and ask `system df`. Every answer
+// is the core's (the same calls the page and the command make); this file only routes HTTP and
+// maps error codes to statuses.
 "use strict";
 
 const fs = require("node:fs");
@@ -9,6 +10,8 @@ const http = require("node:http");
 const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
+const { Readable } = require("node:stream");
+const { tagsBefore, loadedLines } = require("./load_report.js");
 
 const API_VERSION = "1.41";
 const MIN_API_VERSION = "1.12";
@@ -35,13 +38,13 @@ class HttpError extends Error {
   }
 }
 
+/** The headers dockerd puts on every answer. */
+const HEADERS = { "Api-Version": API_VERSION, "Docker-Experimental": "false", Ostype: "linux", Server: `Docker/${VERSION} (linux)` };
+
 function send(res, status, body, headers = {}) {
   const json = body === undefined ? "" : JSON.stringify(body) + "\n";
   res.writeHead(status, {
-    "Api-Version": API_VERSION,
-    "Docker-Experimental": "false",
-    Ostype: "linux",
-    Server: `Docker/${VERSION} (linux)`,
+    ...HEADERS,
     ...(json ? { "Content-Type": "application/json" } : {}),
     ...headers,
   });
@@ -108,16 +111,20 @@ function makeHandler(store, { storeDir }) {
       };
     }
     if (route === "/containers/json" && method === "GET") return { body: [] };
+    if (route === "/system/df" && method === "GET") return { body: await store.systemDf() };
+    if (route === "/images/get" && method === "GET") return { tar: await store.save(query.getAll("names")) };
+    if (route === "/images/load" && method === "POST") return { load: true };
     if (route === "/images/json" && method === "GET") {
       const filters = parseFilters(query.get("filters"));
       if (query.get("filter")) (filters.reference ??= []).push(query.get("filter"));
       return { body: await store.listImages({ all: bool(query.get("all")), digests: bool(query.get("digests")), filters }) };
     }
-    const m = /^\/images\/(.+?)(\/json|\/history|\/tag)?$/.exec(route);
+    const m = /^\/images\/(.+?)(\/json|\/history|\/tag|\/get)?$/.exec(route);
     if (m) {
       const name = decodeURIComponent(m[1]);
       if (method === "GET" && m[2] === "/json") return { body: await store.inspectImage(name) };
       if (method === "GET" && m[2] === "/history") return { body: await store.imageHistory(name) };
+      if (method === "GET" && m[2] === "/get") return { tar: await store.save([name]) };
       if (method === "POST" && m[2] === "/tag") {
         const repo = query.get("repo") ?? "";
         if (!repo) throw new HttpError(400, "repository name must have at least one component");
@@ -147,19 +154,51 @@ function makeHandler(store, { storeDir }) {
       }
       route = v[2];
     }
-    req.resume(); // no endpoint here reads a body
     try {
       const answer = await routes(req.method, route, url.searchParams);
+      if (answer.load) return await load(store, req, res, url.searchParams);
+      req.resume(); // no other endpoint reads a body
+      if (answer.tar) return sendTar(res, answer.tar);
       if (answer.raw !== undefined) {
         res.writeHead(200, { "Api-Version": API_VERSION, "Docker-Experimental": "false", Ostype: "linux", "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache, no-store, must-revalidate", Pragma: "no-cache" });
         return res.end(req.method === "HEAD" ? undefined : answer.raw);
       }
       send(res, answer.status ?? 200, answer.body);
     } catch (e) {
+      req.resume();
       const status = e instanceof HttpError ? e.status : (STATUS[e.code] ?? 500);
       send(res, status, { message: e.message });
     }
   };
+}
+
+/** An export (`docker save`) streamed as it is read from the store. */
+function sendTar(res, stream) {
+  res.writeHead(200, { ...HEADERS, "Content-Type": "application/x-tar" });
+  const body = Readable.fromWeb(stream);
+  body.on("error", (e) => res.destroy(e)); // headers are out: the client sees a cut archive
+  body.pipe(res);
+}
+
+/**
+ * `POST /images/load`: the body is imported as it arrives; the answer is dockerd's JSON message
+ * stream (`{"stream":"Loaded image: …\n"}`, or `{"errorDetail":…,"error":…}` on failure, status
+ * 200 either way, as dockerd writes its error into the stream it has begun).
+ */
+async function load(store, req, res) {
+  const before = await tagsBefore(store);
+  res.writeHead(200, { ...HEADERS, "Content-Type": "application/json" });
+  try {
+    const report = await store.import(Readable.toWeb(req));
+    const lines = report.loaded?.length
+      ? loadedLines(report, before)
+      : [`Imported ${report.images} images (${report.format})`];
+    for (const line of lines) res.write(JSON.stringify({ stream: line + "\n" }) + "\n");
+  } catch (e) {
+    req.resume();
+    res.write(JSON.stringify({ errorDetail: { message: e.message }, error: e.message }) + "\n");
+  }
+  res.end();
 }
 
 /** Parses `unix:///path` or `tcp://127.0.0.1:PORT`; anything not loopback is refused. */

@@ -101,6 +101,29 @@ fn basic_save_loads_with_dockerds_ids_sizes_and_rootfs() {
     }
 }
 
+/// The report names every `manifest.json` item in archive order with its familiar tags (what
+/// dockerd's "Loaded image: …" lines print), and each ID is the one dockerd gave that tag.
+#[test]
+fn the_report_lists_the_loaded_images_in_manifest_order() {
+    let tar = fixture("docker20/basic/docker-save.tar");
+    let (f, _store) = load_into_store(&tar, 10_000);
+    let manifest = tar_items(&tar).into_iter().find(|i| i.path == "manifest.json").unwrap();
+    let items: Vec<Value> = serde_json::from_slice(&manifest.data).unwrap();
+    let want_tags: Vec<Vec<String>> = items
+        .iter()
+        .map(|i| i["RepoTags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect())
+        .collect();
+    let got_tags: Vec<Vec<String>> = f.report.loaded.iter().map(|l| l.tags.clone()).collect();
+    assert_eq!(got_tags, want_tags);
+    let api: Vec<Value> = serde_json::from_slice(&fixture("docker20/basic/expected/api/images.json")).unwrap();
+    for l in &f.report.loaded {
+        let dockerd = api.iter().find(|i| i["RepoTags"].as_array().unwrap().iter().any(|t| t == &l.tags[0])).unwrap();
+        assert_eq!(dockerd["Id"], l.id.to_string(), "{:?}", l.tags);
+    }
+    let json = serde_json::to_value(&f.report).unwrap();
+    assert_eq!(json["loaded"][0]["id"], f.report.loaded[0].id.to_string());
+}
+
 #[test]
 fn wild_saves_load() {
     for (rel, images) in [

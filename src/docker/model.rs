@@ -110,4 +110,15 @@ pub struct DockerImport {
     pub content_problems: Vec<ContentProblem>,
     /// Which folder of the tarball the store was read from, e.g. `var/lib/docker/image/overlay2/`.
     pub source_dir: String,
+    /// A `docker load`: each `manifest.json` item in archive order (dockerd prints its
+    /// "Loaded image" lines in this order). Empty for an image store import.
+    pub loaded: Vec<LoadedImage>,
+}
+
+/// One `manifest.json` item of a `docker load`: the image ID and its `RepoTags` in their
+/// familiar form, as given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadedImage {
+    pub id: Digest,
+    pub tags: Vec<String>,
 }

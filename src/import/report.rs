@@ -1,6 +1,6 @@
 //! The import report handed back to the caller (and to JavaScript as a plain object).
 
-use crate::docker::model::{ContentProblem, DockerImport, Skipped};
+use crate::docker::model::{ContentProblem, DockerImport, LoadedImage, Skipped};
 use serde::Serialize;
 
 /// `{ format, images, layers, references, blobs, bytes, skipped: [{subject, reason}], warnings }`.
@@ -19,6 +19,9 @@ pub struct ImportReport {
     pub bytes: u64,
     pub skipped: Vec<Skipped>,
     pub warnings: Vec<String>,
+    /// A `docker load`: every `manifest.json` item in archive order, `{ id, tags }` (what
+    /// dockerd's "Loaded image" lines name). Empty for other formats.
+    pub loaded: Vec<LoadedImage>,
     /// Layers whose tar is in the store after this import (rebuilt from a whole
     /// `/var/lib/docker` upload's driver folders, or carried by a `docker save` archive).
     pub layer_tars: usize,
@@ -44,6 +47,7 @@ impl ImportReport {
                 bytes,
                 skipped: import.skipped.clone(),
                 warnings: import.warnings.clone(),
+                loaded: Vec::new(),
                 layer_tars: 0,
                 content_problems: Vec::new(),
             },
@@ -62,6 +66,7 @@ impl ImportReport {
             bytes,
             skipped: import.skipped.clone(),
             warnings: import.warnings.clone(),
+            loaded: import.loaded.clone(),
             layer_tars: import.layer_blobs.len(),
             content_problems: import.content_problems.clone(),
         }

@@ -46,6 +46,8 @@ export interface ImportReport {
   /** What dockerd's restore rules (or the merge) left out, and why. */
   skipped: { subject: string; reason: string }[];
   warnings: string[];
+  /** A `docker load`: each `manifest.json` item in archive order (familiar tags, as given). */
+  loaded: { id: string; tags: string[] }[];
   /** Layers whose tar the import stored (rebuilt from a whole `/var/lib/docker` upload's graph
    *  driver folders, or carried by a `docker save` archive). */
   layerTars: number;

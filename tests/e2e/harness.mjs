@@ -127,21 +127,36 @@ export async function axeViolations(page, { exclude = [] } = {}) {
 }
 
 /**
- * How far the page is wider than the viewport (0: no horizontal scroll), with the elements
- * that reach past its right edge (outermost first) to say what to fix.
+ * How far the page is wider than the viewport (0: no horizontal scroll), with what reaches past
+ * its right edge, to say what to fix: elements whose box does (outermost first), and elements
+ * whose own text spills out of a box that fits (a long unbreakable word: innermost first). What
+ * lies inside a scroll box (overflow other than visible) is not counted: it scrolls there.
  */
 export async function horizontalOverflow(page) {
   return page.evaluate(() => {
     const width = document.documentElement.clientWidth;
     const over = document.documentElement.scrollWidth - width;
     const culprits = [];
+    const name = (el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : ""}`;
+    const inScrollBox = (el) => {
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX !== "visible") return true;
+      }
+      return false;
+    };
     if (over > 0) {
+      const boxes = [];
+      const spills = [];
       for (const el of document.querySelectorAll("body *")) {
         const r = el.getBoundingClientRect();
-        if (r.width > 0 && r.right > width + 1 && el.offsetParent !== null && !culprits.some((c) => c.el.contains(el))) {
-          culprits.push({ el, text: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : ""} right=${Math.round(r.right)}` });
+        if (r.width === 0 || el.offsetParent === null || inScrollBox(el)) continue;
+        if (r.right > width + 1) {
+          if (!boxes.some((c) => c.el.contains(el))) boxes.push({ el, text: `${name(el)} right=${Math.round(r.right)}` });
+        } else if (getComputedStyle(el).overflowX === "visible" && r.left + el.scrollWidth > width + 1) {
+          spills.push({ el, text: `${name(el)} text reaches right=${Math.round(r.left + el.scrollWidth)}: ${JSON.stringify(el.textContent.slice(0, 60))}` });
         }
       }
+      culprits.push(...boxes, ...spills.filter((s) => !spills.some((o) => o !== s && s.el.contains(o.el))));
     }
     return { over, culprits: culprits.slice(0, 8).map((c) => c.text) };
   });

@@ -102,7 +102,7 @@ test("axe-core finds no critical or serious violation on any view", () =>
     assert.deepEqual(found, []);
   }));
 
-test("at 390 × 844 no view scrolls sideways, and the list shows repository, tag and size", { todo: "open: since the analysis panel joined the inspect view the document is 180 px too wide at 390 px with files open (found at the final merge, not yet traced)" }, () =>
+test("at 390 × 844 no view scrolls sideways, and the list shows repository, tag and size", () =>
   page(async (p) => {
     const found = [];
     await everyView(p, async (name) => {

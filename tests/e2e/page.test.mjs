@@ -254,7 +254,7 @@ test("screenshots of the list, the inspect view and the import report", () =>
     await p.screenshot({ path: `${DOCS_SHOTS}phone-list.png` });
   }));
 
-test("make serve's sample store is imported on a first visit", { todo: "open: #layers-table is re-rendered away while its layer buttons are clicked since the analysis and cross-tab refresh landed (found at the final merge, not yet traced)" }, () =>
+test("make serve's sample store is imported on a first visit", () =>
   withPage(async (p) => {
     await p.waitForSelector("body[data-ready=true]");
     assert.equal(await p.textContent("#notice"), "sample store loaded; drop your own tarball to replace it");
@@ -266,7 +266,10 @@ test("make serve's sample store is imported on a first visit", { todo: "open: #l
     await p.click("#images tbody tr a");
     await p.waitForSelector("#labels");
     assert.match(await p.textContent("#labels"), /<b>labels are text<\/b> & "quotes" stay as typed/);
+    // The layers table comes with the rest of the view (it used to wait behind the history and
+    // the analysis, so a slow machine found no table here).
     const layerButtons = await p.$$("#layers-table button");
+    assert.ok(layerButtons.length > 0, "the layers table is shown with the labels");
     for (const b of layerButtons) await b.click();
     await p.waitForFunction(() => /onerror=alert/.test(document.querySelector("#layers-table").textContent));
     assert.equal(await p.$$eval("#inspect-view b, #inspect-view img", (els) => els.length), 0, "no element made from tarball text");

@@ -176,6 +176,44 @@ test("the page's list follows an import and a removal made in another tab", () =
     await b.waitForFunction((n) => document.querySelectorAll("#images tbody tr").length === n - 1, before);
   }));
 
+test("another tab's tag and removal refresh an open image in place: open files, focus and scroll stay", () =>
+  withContext(async (_context, open) => {
+    const EDGE = "sha256:4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05";
+    const [a, b] = [await open(), await open()];
+    await a.setInputFiles("#file-input", `${ROOT}tests/fixtures/docker20/basic/image-store.tar`);
+    await a.waitForSelector("#import-report:not([hidden])");
+    await b.evaluate((h) => (location.hash = h), `#/image/${EDGE}`);
+    await b.waitForSelector("#layers-table button");
+    await b.waitForSelector("#layer-explorer #file-tree li");
+    await b.setViewportSize({ width: 1000, height: 500 });
+    // The user opened a layer's files, scrolled there, and has focus on its button.
+    const button = '#layers-table button[aria-label="List files of layer 1"]';
+    await b.click(button);
+    await b.waitForSelector("#layers-table .files-row table");
+    await b.evaluate(() => document.querySelector("#section-layers").scrollIntoView());
+    const scrollY = await b.evaluate(() => window.scrollY);
+    assert.ok(scrollY > 100, "scrolled down to the layers");
+    await b.focus('#layers-table button[aria-label="Hide files of layer 1"]');
+
+    await a.evaluate(async () => {
+      const s = await lib.Store.open("imagestore-page");
+      await s.tagImage("local/edge:latest", "local/edge", "from-tab-a");
+    });
+    await b.waitForFunction(() => /local\/edge:from-tab-a/.test(document.querySelector("#section-summary").textContent));
+    await b.waitForFunction(() => /local\/edge:from-tab-a/.test(document.querySelector("#raw-json").textContent));
+    assert.equal(await b.$$eval("#layers-table .files-row table", (t) => t.length), 1, "the open file list stays open");
+    assert.equal(await b.evaluate(() => document.activeElement.getAttribute("aria-label")), "Hide files of layer 1", "focus stays on the button");
+    assert.equal(await b.evaluate(() => window.scrollY), scrollY, "the screen stays where it was");
+
+    // Removed in another tab: the view says so instead of showing a stale image.
+    await a.evaluate(async (id) => {
+      const s = await lib.Store.open("imagestore-page");
+      await s.removeImage(id, { force: true });
+    }, EDGE);
+    await b.waitForSelector("#inspect-gone");
+    assert.match(await b.textContent("#inspect-view .error"), /removed from the store in another tab/);
+  }));
+
 /** The state a store holds, for before/after comparisons (read in a page of its own). */
 async function snapshot(open, name) {
   const page = await open();

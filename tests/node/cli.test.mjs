@@ -200,3 +200,40 @@ test("IMAGESTORE_STORE chooses the store when --store is not given", async () =>
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.split("\n").filter(Boolean).length, 24);
 });
+
+test("import progress: a bar redrawn in place on a terminal (script(1) gives a pty), plain lines otherwise", async () => {
+  const tarball = fixture("basic", "docker-save.tar");
+  const plain = await imagestore(join(work, "progress-plain"), ["import", tarball]);
+  assert.equal(plain.code, 0, plain.stderr);
+  const lines = plain.stderr.split("\n").filter(Boolean);
+  assert.ok(lines.length >= 2, plain.stderr);
+  for (const l of lines) assert.match(l, /^[a-z][a-z -]*: [\d.]+[kMG]?B of [\d.]+[kMG]?B$/, JSON.stringify(l));
+  assert.doesNotMatch(plain.stderr, /[\r\x1b]/);
+  // On a terminal: carriage returns, a 30-column bar, the line cleared at the end.
+  const command = [process.execPath, CLI, "--store", join(work, "progress-tty"), "import", tarball].map((a) => `'${a}'`).join(" ");
+  const tty = await run("script", ["-qec", command, "/dev/null"]);
+  assert.equal(tty.code, 0, tty.stdout + tty.stderr);
+  assert.match(tty.stdout, /\r[a-z][a-z -]* +\[[=>]*[ ]*\] [\d.]+[kMG]?B\/[\d.]+[kMG]?B\x1b\[K/);
+  assert.match(tty.stdout, /\r\x1b\[KImported /);
+  assert.doesNotMatch(tty.stdout, /^[a-z][a-z -]*: [\d.]+[kMG]?B of/m);
+});
+
+test("a store served (or otherwise open) elsewhere: a clear error naming it, exit 1, nothing changed", async () => {
+  const { spawn } = await import("node:child_process");
+  const dir = join(work, "busy");
+  assert.equal((await imagestore(dir, ["import", fixture("basic", "docker-save.tar")])).code, 0);
+  const socket = join(work, "busy.sock");
+  const server = spawn(process.execPath, [CLI, "--store", dir, "serve", "--host", `unix://${socket}`], { stdio: ["ignore", "ignore", "pipe"] });
+  await new Promise((resolve) => server.stderr.on("data", (d) => String(d).includes("serving") && resolve()));
+  try {
+    const r = await imagestore(dir, ["rmi", "local/edge:latest"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Error: store .*busy is in use by another process/);
+  } finally {
+    const exited = new Promise((resolve) => server.on("exit", resolve));
+    server.kill("SIGTERM");
+    await exited;
+  }
+  const r = await imagestore(dir, ["images", "local/edge"]);
+  assert.match(r.stdout, /local\/edge +latest/);
+});

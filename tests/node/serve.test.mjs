@@ -5,18 +5,12 @@
 // errors, version prefixes and endpoints that are not served.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLI, assertBuilt, assertSameRuns, fixture, imagestore, readLines, run } from "./cli_support.mjs";
+import { CLI, DOCKER, assertBuilt, assertSameRuns, dockerOn, fixture, imagestore, readLines, run, startServer, stopServer } from "./cli_support.mjs";
 
-// The docker CLI on PATH (scripts/setup.sh installs Debian's docker.io when there is none).
-const DOCKER =
-  process.env.DOCKER_CLI ??
-  ["/usr/local/bin/docker", "/usr/bin/docker", ...(process.env.PATH ?? "").split(":").map((d) => join(d, "docker"))].find((p) => existsSync(p)) ??
-  "docker";
 let work;
 let store;
 let mirror; // a copy of the served store for `imagestore` itself (serve holds the store's lock)
@@ -24,23 +18,7 @@ let socket;
 let server;
 let dockerConfig;
 
-/** Starts `imagestore serve` on a socket; resolves once it is listening. */
-function startServer(dir, host) {
-  const p = spawn(process.execPath, [CLI, "--store", dir, "serve", "--host", host], {
-    env: { ...process.env, NODE_OPTIONS: "" },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let err = "";
-    p.stderr.on("data", (d) => {
-      err += d;
-      if (err.includes("serving the Engine API")) resolve(p);
-    });
-    p.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-  });
-}
-
-const docker = (args) => run(DOCKER, args, { env: { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: dockerConfig } });
+const docker = (args) => dockerOn(socket, dockerConfig)(args);
 
 /** An HTTP request on the socket: resolves to { status, headers, body }. */
 function request(method, path) {
@@ -70,11 +48,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server) {
-    const exited = new Promise((resolve) => server.on("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
-  }
+  await stopServer(server);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -186,6 +160,34 @@ test("errors as dockerd sends them; version prefixes; 501 for what is not served
   assert.equal(JSON.parse(h.body).ApiVersion, "1.41");
   r = await docker(["info", "--format", "{{.Images}}"]);
   assert.equal(r.stdout.trim(), "22");
+});
+
+test("errors: imagestore prints what the docker CLI prints through serve (stderr and exit code)", async () => {
+  const cases = [
+    [["rmi", "nope"], ["rmi", "nope"]],
+    [["rmi", "nope", "nope2:1"], ["rmi", "nope", "nope2:1"]],
+    [["history", "nope"], ["history", "nope"]],
+    [["tag", "nope", "x/y"], ["tag", "nope", "x/y"]],
+    [["rmi", "4afb125595bd"], ["rmi", "4afb125595bd"]], // in two repositories: must be forced
+    [["rmi", "-f", "3902a31b521c"], ["rmi", "-f", "3902a31b521c"]], // has children: cannot be forced
+    [["images", "-f", "bogus=1"], ["images", "-f", "bogus=1"]],
+    [["images", "-f", "dangling=maybe"], ["images", "-f", "dangling=maybe"]],
+    [["images", "-f", "before=nope"], ["images", "-f", "before=nope"]],
+    [["system", "df", "-v"], ["system", "df", "-v"]], // not an error: the same text
+  ];
+  for (const [dargs, margs] of cases) {
+    const d = await docker(dargs);
+    const mine = await imagestore(mirror, margs);
+    assert.deepEqual([mine.code, mine.stderr, mine.stdout], [d.code, d.stderr, d.stdout], `docker ${dargs.join(" ")}`);
+  }
+  // `image inspect` of a missing image is where CLI versions differ: this CLI (newer than 20.10)
+  // prints the daemon's message; 20.10's prints its own "Error: No such image: NAME"
+  // (client.objectNotFoundError), which is what imagestore prints. Both exit 1 after the array.
+  const d = await docker(["image", "inspect", "local/edge", "nope"]);
+  const mine = await imagestore(mirror, ["inspect", "local/edge", "nope"]);
+  assert.deepEqual([d.code, mine.code, mine.stdout], [1, 1, d.stdout]);
+  assert.match(d.stderr, /No such image: nope:latest\n$/);
+  assert.equal(mine.stderr, "Error: No such image: nope\n");
 });
 
 test("docker tag and docker rmi through serve replay the fixture's rmi", async () => {

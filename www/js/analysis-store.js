@@ -32,12 +32,12 @@ export function mountStoreTools() {
     try {
       const hits = await call("findFiles", "Searching files", input.value, change.value ? { change: change.value } : undefined);
       replace(results, h("p", { class: "muted small" }, `${hits.length} matches${hits.length > SHOWN ? `, first ${SHOWN} shown` : ""}.`),
-        hits.length === 0 ? null : h("table", { class: "plain files", id: "file-search-table" },
+        hits.length === 0 ? null : h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Matching files" }, h("table", { class: "plain files", id: "file-search-table" },
           h("thead", {}, h("tr", {}, ["IMAGE", "LAYER", "CHANGE", "SIZE", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", {}, hits.slice(0, SHOWN).map((f) => h("tr", {},
             h("td", {}, imageLink(f)),
             h("td", { class: "num" }, String(f.layer + 1)), h("td", {}, f.change),
-            h("td", { class: "num" }, humanSize(f.size)), h("td", { class: "mono" }, f.path))))));
+            h("td", { class: "num" }, humanSize(f.size)), h("td", { class: "mono" }, f.path)))))));
     } catch (err) {
       replace(results, h("p", { class: "error" }, explain(err, "Searching files").detail));
     }
@@ -48,12 +48,12 @@ export function mountStoreTools() {
     try {
       const df = await call("systemDf", "Disk usage", undefined);
       replace(sizes, h("p", { id: "layers-size" }, `Layers: ${humanSize(df.LayersSize)} (${df.LayersSize} bytes)`),
-        h("table", { class: "plain", id: "sizes-table" },
+        h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Disk usage per image" }, h("table", { class: "plain", id: "sizes-table" },
           h("thead", {}, h("tr", {}, ["IMAGE", "SIZE", "SHARED", "UNIQUE", "CONTAINERS"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", {}, df.Images.map((i) => h("tr", {},
             h("td", {}, h("a", { href: `#/image/${i.Id}` }, i.RepoTags?.[0] ?? shortId(i.Id))),
             h("td", { class: "num" }, humanSize(i.Size)), h("td", { class: "num" }, humanSize(i.SharedSize)),
-            h("td", { class: "num" }, humanSize(i.Size - i.SharedSize)), h("td", { class: "num" }, String(i.Containers)))))));
+            h("td", { class: "num" }, humanSize(i.Size - i.SharedSize)), h("td", { class: "num" }, String(i.Containers))))))));
     } catch (err) {
       replace(sizes, h("p", { class: "error" }, explain(err, "Disk usage").detail));
     }

@@ -42,10 +42,10 @@ function badge(eff) {
 
 function wastedList(eff) {
   if (eff.wasted.length === 0) return h("p", { class: "muted", id: "wasted-none" }, "No wasted files (no path is in more than one layer).");
-  return h("table", { class: "plain files", id: "wasted-table" },
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Wasted files" }, h("table", { class: "plain files", id: "wasted-table" },
     h("thead", {}, h("tr", {}, ["COUNT", "WASTED", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, eff.wasted.map((w) => h("tr", {},
-      h("td", { class: "num" }, String(w.count)), h("td", { class: "num" }, humanSize(w.sizeBytes)), h("td", { class: "mono" }, w.path)))));
+      h("td", { class: "num" }, String(w.count)), h("td", { class: "num" }, humanSize(w.sizeBytes)), h("td", { class: "mono" }, w.path))))));
 }
 
 /** The image's largest files, each with the layer (and command) that last wrote it. */
@@ -86,7 +86,7 @@ async function showLayer(explorer, id, layers, index, eff) {
   const list = h("ul", { class: "file-tree mono", id: "file-tree" });
   const more = h("button", { type: "button", class: "button small", id: "tree-more", onclick: () => { state.shown += CHUNK; draw(); } }, "Show more");
   const draw = () => drawTree(state, list, info, more, draw);
-  replace(explorer, h("p", { class: "mono small" }, layers[index].command), toggles, info, list, more);
+  replace(explorer, h("p", { class: "mono small layer-command" }, layers[index].command), toggles, info, list, more);
   draw();
 }
 
@@ -153,7 +153,7 @@ function compareForm(app, id) {
         h("p", { id: "compare-summary" }, `${d.sharedLayers.length} shared layers; this image has ${d.added.length} added, ${d.modified.length} modified and ${d.removed.length} removed files against it.`),
         ["added", "modified", "removed"].map((k) => d[k].length === 0 ? null : h("details", {},
           h("summary", {}, `${k} (${d[k].length})`),
-          h("ul", { class: "mono small" }, d[k].slice(0, CHUNK).map((f) => h("li", {}, `${f.path} ${f.sizeDelta >= 0 ? "+" : ""}${f.sizeDelta}`))))));
+          h("ul", { class: "mono small paths" }, d[k].slice(0, CHUNK).map((f) => h("li", {}, `${f.path} ${f.sizeDelta >= 0 ? "+" : ""}${f.sizeDelta}`))))));
     } catch (err) {
       replace(out, h("p", { class: "error" }, explain(err, "Comparing images").detail));
     }

@@ -14,7 +14,7 @@ const HANDLE = "containerd(ns)";
 const MAX_JSON_BYTES = 4 << 20;
 const MAX_DEPTH = 8;
 
-export async function showContainerdImage(ns, name) {
+export async function showContainerdImage(ns, name, { refresh = false } = {}) {
   const view = $("#ctr-image-view");
   const back = h("a", { href: namespaceHref(ns), class: "back" }, `← Images in namespace ${ns}`);
   replace(view, back, h("p", { class: "muted" }, `Loading ${name}…`));
@@ -50,8 +50,10 @@ export async function showContainerdImage(ns, name) {
     ])),
     panel("Manifests and blobs", "ctr-blobs", h("p", { class: "muted" }, "Reading blobs…")),
   );
-  $("#ctr-image-title").focus();
-  window.scrollTo(0, 0);
+  if (!refresh) {
+    $("#ctr-image-title").focus();
+    window.scrollTo(0, 0);
+  }
   const tree = await blobTree(handle, target);
   replace($("#section-ctr-blobs .body"),
     h("p", { class: "muted small" }, "Read from the namespace's content store as containerd walks an image: an index lists manifests, a manifest names its config and layers. Each blob: what it is, platform, digest, media type, size."),

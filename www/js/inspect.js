@@ -11,47 +11,112 @@ import { renderAnalysis } from "./analysis.js";
 
 const FILES_SHOWN = 1000;
 
-export async function showInspect(app, ref) {
+/**
+ * Shows image `ref`. With `{ refresh: true }` (the store changed in another tab) the view is
+ * updated where it stands when it still shows the same image: the parts that can change (tags,
+ * the tree, the raw JSON) are redrawn, while history, layers, open file lists and the analysis
+ * (fixed by the image ID) stay as they are, and focus and scroll are left alone.
+ */
+export async function showInspect(app, ref, { refresh = false, external = false } = {}) {
   const view = $("#inspect-view");
   const back = h("a", { href: "#/", class: "back" }, "← All images");
-  replace(view, back, h("p", { class: "muted" }, `Loading ${ref}…`));
+  const shownId = view.dataset.id;
+  if (!refresh || !shownId) replace(view, back, h("p", { class: "muted" }, `Loading ${ref}…`));
   let inspect;
   try {
     inspect = await call("inspectImage", "Inspecting the image", ref);
   } catch (err) {
+    delete view.dataset.id;
     const { title, detail, advice } = explain(err, "Inspecting the image");
-    replace(view, back, h("div", { class: "error", role: "alert" }, h("p", { class: "error-title" }, title), h("p", {}, detail), advice && h("p", {}, advice)));
+    const gone = external && err?.code === "not_found" ? h("p", { id: "inspect-gone" }, "This image was removed from the store in another tab or window.") : null;
+    replace(view, back, h("div", { class: "error", role: "alert" }, h("p", { class: "error-title" }, title), gone, h("p", {}, detail), advice && h("p", {}, advice)));
     return;
   }
   const id = inspect.Id;
-  const title = inspect.RepoTags?.[0] ?? shortId(id);
+  if (refresh && shownId === id && $("#inspect-title")) return refreshInPlace(app, inspect);
+  view.dataset.id = id;
+  const layers = inspect.RootFS?.Layers ?? [];
+  // The layers table is there from the start (its sizes come with the history), so its
+  // buttons never wait behind the history or the analysis.
+  const chains = await chainIds(layers);
   replace(
     view,
     back,
     h("div", { class: "inspect-head" },
-      h("h2", { id: "inspect-title", tabindex: "-1" }, title),
+      h("h2", { id: "inspect-title", tabindex: "-1" }, titleOf(inspect)),
       h("p", { class: "mono muted" }, id),
       h("div", { class: "inspect-actions" },
         h("button", { type: "button", class: "button", onclick: () => openTagDialog(app, id) }, "Tag…"),
-        h("button", { type: "button", class: "button danger", onclick: () => openDeleteDialog(app, inspect.RepoTags?.length === 1 ? inspect.RepoTags[0] : id) }, "Delete…"))),
+        h("button", { type: "button", class: "button danger", onclick: () => openDeleteDialog(app, deleteRef(inspect, view)) }, "Delete…"))),
     section("Summary", "summary", summary(app, inspect)),
     section("Config", "config", configFacts(inspect.Config ?? {})),
     section("History", "history", h("p", { class: "muted" }, "Loading…")),
-    section("Layers", "layers", h("p", { class: "muted" }, "Loading…")),
+    section("Layers", "layers", layersTable(id, layers, chains)),
     section("Parent and children", "tree", h("p", { class: "muted" }, "Loading…")),
     section("Layer changes and wasted space", "analysis", h("p", { class: "muted" }, "Loading…")),
     section("docker image inspect", "raw", rawJson(inspect)),
   );
-  // Focus (and the screen) on the image's title, wherever the view was opened from.
-  $("#inspect-title").focus();
-  window.scrollTo(0, 0);
-  await Promise.all([
-    fillHistoryAndLayers(inspect),
-    renderAnalysis(app, $("#section-analysis .body"), id),
-    renderTree(app, id)
-      .then((tree) => replace($("#section-tree .body"), tree))
-      .catch((err) => replace($("#section-tree .body"), h("p", { class: "error" }, explain(err, "The image tree").detail))),
-  ]);
+  view.dataset.tags = JSON.stringify(inspect.RepoTags ?? []);
+  if (!refresh) {
+    // Focus (and the screen) on the image's title, wherever the view was opened from.
+    $("#inspect-title").focus();
+    window.scrollTo(0, 0);
+  }
+  // The store answers one call at a time, in order: the history (quick) is asked first, the
+  // analysis (which reads every layer's tar-split) last.
+  const history = fillHistory(inspect);
+  const tree = fillTree(app, id);
+  await history;
+  await Promise.all([tree, renderAnalysis(app, $("#section-analysis .body"), id)]);
+}
+
+/** The title: the first tag, else the short ID. */
+function titleOf(inspect) {
+  return inspect.RepoTags?.[0] ?? shortId(inspect.Id);
+}
+
+/** What Delete… removes: the one tag when there is exactly one (as shown now), else the ID. */
+function deleteRef(inspect, view) {
+  const tags = JSON.parse(view.dataset.tags ?? "[]");
+  return tags.length === 1 ? tags[0] : inspect.Id;
+}
+
+/** Another tab changed the store and this image is still here: redraw what can have changed. */
+async function refreshInPlace(app, inspect) {
+  const view = $("#inspect-view");
+  view.dataset.tags = JSON.stringify(inspect.RepoTags ?? []);
+  const title = $("#inspect-title");
+  if (title.textContent !== titleOf(inspect)) title.textContent = titleOf(inspect);
+  swapBody("summary", summary(app, inspect));
+  swapBody("raw", rawJson(inspect));
+  await fillTree(app, inspect.Id);
+}
+
+/** Replaces a section's body, keeping focus on the same control when it had it. */
+function swapBody(key, body) {
+  const el = $(`#section-${key} .body`);
+  const focused = el.contains(document.activeElement) ? focusPath(el, document.activeElement) : null;
+  replace(el, body);
+  if (focused) refocus(el, focused);
+}
+
+/** Where `target` is inside `root`: child indexes from `root` down. */
+function focusPath(root, target) {
+  const path = [];
+  for (let n = target; n && n !== root; n = n.parentElement) path.unshift([...n.parentElement.children].indexOf(n));
+  return path;
+}
+
+function refocus(root, path) {
+  let n = root;
+  for (const i of path) n = n?.children[i];
+  (n ?? root.closest("section")?.querySelector("h3"))?.focus({ preventScroll: true });
+}
+
+function fillTree(app, id) {
+  return renderTree(app, id)
+    .then((tree) => swapBody("tree", tree))
+    .catch((err) => swapBody("tree", h("p", { class: "error" }, explain(err, "The image tree").detail)));
 }
 
 function section(title, key, body) {
@@ -122,9 +187,9 @@ function configFacts(c) {
   ]);
 }
 
-async function fillHistoryAndLayers(inspect) {
+/** The history table, and each layer's size (the size of the history step that made it). */
+async function fillHistory(inspect) {
   const layers = inspect.RootFS?.Layers ?? [];
-  const chains = await chainIds(layers);
   let aligned = null;
   try {
     const history = await call("imageHistory", "The history", inspect.Id);
@@ -133,9 +198,11 @@ async function fillHistoryAndLayers(inspect) {
   } catch (err) {
     replace($("#section-history .body"), h("p", { class: "error" }, explain(err, "The history").detail));
   }
-  // A layer's own size is the size of the history step that made it.
   const sizes = new Map((aligned?.rows ?? []).filter((r) => r.layer != null).map((r) => [r.layer, r.item.Size]));
-  replace($("#section-layers .body"), layersTable(inspect.Id, layers, chains, sizes));
+  for (const cell of document.querySelectorAll("#layers-table td.layer-size")) {
+    const i = Number(cell.dataset.layer);
+    cell.textContent = sizes.has(i) ? humanSize(sizes.get(i)) : "—";
+  }
 }
 
 function historyTable({ rows, inferred }, layers) {
@@ -160,7 +227,7 @@ function headerCell(title) {
   return h("th", { scope: "col", class: title === "#" || title === "SIZE" ? "num" : null }, title);
 }
 
-function layersTable(id, layers, chains, sizes) {
+function layersTable(id, layers, chains) {
   if (layers.length === 0) return h("p", { class: "muted" }, "This image has no layers.");
   return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Layers" }, h("table", { class: "plain layers", id: "layers-table" },
     h("thead", {}, h("tr", {}, ["#", "DIFF ID", "CHAIN ID", "SIZE", "FILES"].map(headerCell))),
@@ -175,7 +242,7 @@ function layersTable(id, layers, chains, sizes) {
         h("td", { class: "num" }, String(i + 1)),
         h("td", { class: "mono", title: diff }, shortId(diff)),
         h("td", { class: "mono", title: chains[i] }, shortId(chains[i])),
-        h("td", { class: "num" }, sizes.has(i) ? humanSize(sizes.get(i)) : "—"),
+        h("td", { class: "num layer-size", dataset: { layer: String(i) } }, "…"),
         filesCell);
     }))));
 }

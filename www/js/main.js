@@ -41,12 +41,18 @@ const app = {
     return (this.byId.get(id)?.RepoTags ?? []).filter((t) => t !== "<none>:<none>");
   },
 
-  /** After the store changed: refresh the cache, the list, and whatever view is open. */
-  async changed() {
+  /**
+   * After the store changed: refresh the cache, the list, and whatever view is open, in place
+   * (an open image stays open with its open parts; focus and scroll stay where the user was).
+   * `external`: the change came from another tab or window.
+   */
+  async changed({ external = false } = {}) {
+    const place0 = keepPlace();
     await this.loadAllImages().catch((err) => this.showError(err, "Listing images"));
     await this.list.reload();
     const place = parseRoute(location.hash);
-    if (place.view !== "docker" || place.image) await route();
+    if (place.view !== "docker" || place.image) await route({ refresh: true, external });
+    place0.restore();
   },
 
   /** The user changed the store (tag, delete): it is theirs now, an import adds to it. */
@@ -113,15 +119,46 @@ const app = {
  * (index.html holds their markup); the others are emptied when left.
  */
 const VIEWS = [
-  { section: "#inspect-view", tab: "docker", detail: true, match: (p) => p.view === "docker" && p.image, show: (p) => showInspect(app, p.image) },
+  { section: "#inspect-view", tab: "docker", detail: true, match: (p) => p.view === "docker" && p.image, show: (p, o) => showInspect(app, p.image, o) },
   { section: "#list-view", tab: "docker", keep: true, match: (p) => p.view === "docker", show: () => {} },
-  { section: "#ctr-image-view", tab: "containerd", detail: true, match: (p) => p.view === "containerd" && p.image, show: (p) => showContainerdImage(p.ns, p.image) },
+  { section: "#ctr-image-view", tab: "containerd", detail: true, match: (p) => p.view === "containerd" && p.image, show: (p, o) => showContainerdImage(p.ns, p.image, o) },
   { section: "#ctr-view", tab: "containerd", keep: true, match: (p) => p.view === "containerd", show: (p) => app.containerd.show(p.ns, p.tab) },
 ];
 const TABS = { docker: "#tab-docker", containerd: "#tab-containerd" };
 
-/** Shows the place the URL hash names, and marks its tab in the header. */
-async function route() {
+/**
+ * Where the user is: the focused control and the scroll position. `restore()` puts focus back
+ * on the same control (found again by its id, or by its position under the nearest element
+ * with an id) when a redraw took it away, and the scroll where it was.
+ */
+function keepPlace() {
+  const { scrollX, scrollY } = window;
+  const active = document.activeElement;
+  let anchor = null;
+  const path = [];
+  if (active && active !== document.body) {
+    for (let n = active; n && n !== document.body; n = n.parentElement) {
+      if (n.id) { anchor = n.id; break; }
+      path.unshift([...n.parentElement.children].indexOf(n));
+    }
+  }
+  return {
+    restore() {
+      if (anchor && (document.activeElement === document.body || !document.activeElement?.isConnected)) {
+        let n = document.getElementById(anchor);
+        for (const i of path) n = n?.children[i];
+        if (n && !n.closest("[hidden]")) n.focus({ preventScroll: true });
+      }
+      window.scrollTo(scrollX, scrollY);
+    },
+  };
+}
+
+/**
+ * Shows the place the URL hash names, and marks its tab in the header. `options.refresh`: the
+ * store changed and the view is redrawn where it stands (no focus or scroll change).
+ */
+async function route(options = {}) {
   const place = parseRoute(location.hash);
   const view = VIEWS.find((v) => v.match(place)) ?? VIEWS[1];
   for (const v of VIEWS) {
@@ -135,7 +172,7 @@ async function route() {
   document.body.dataset.view = view.tab;
   document.body.dataset.detail = view.detail ? "true" : "false";
   if (view.detail) $("#import-report").hidden = true;
-  await view.show(place);
+  await view.show(place, options);
 }
 
 /** On a first visit (empty store), imports the sample store `make serve` generated, if any. */
@@ -164,7 +201,7 @@ async function main() {
   app.containerd = new ContainerdView(app);
   $("#clear-store").addEventListener("click", () => app.confirmClear());
   window.addEventListener("hashchange", () => route().catch((err) => app.showError(err, "Showing this view")));
-  followOtherTabs(() => app.changed().catch((err) => app.showError(err, "Refreshing after a change in another tab")));
+  followOtherTabs(() => app.changed({ external: true }).catch((err) => app.showError(err, "Refreshing after a change in another tab")));
   try {
     await app.loadAllImages();
   } catch (err) {

@@ -15,7 +15,7 @@ use super::files::{self as archive, ArchiveFiles, JSON_LIMIT};
 use super::layer_scan::LayerFacts;
 use crate::digest::{chain_ids, Digest};
 use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
-use crate::docker::model::{DockerImport, ImageRecord, ImportedImage, LayerRecord};
+use crate::docker::model::{DockerImport, ImageRecord, ImportedImage, LayerRecord, LoadedImage};
 use crate::error::{Error, Result};
 use crate::formats::docker_save::ManifestItem;
 use crate::formats::image_config::ImageConfig;
@@ -127,13 +127,16 @@ async fn load_items<B: Backend>(
             parent = Some(chain);
         }
         let id = config.id();
+        let mut tags = Vec::new();
         for tag in item.repo_tags() {
             let r = Reference::parse_normalized_named(tag).map_err(at)?;
             if r.tag().is_none() || r.digest().is_some() {
                 return Err(at(Error::invalid(format!("invalid tag {tag:?}"))));
             }
             out.repositories.entry(r.familiar_name()).or_default().insert(r.familiar_string(), id.clone());
+            tags.push(r.familiar_string());
         }
+        out.loaded.push(LoadedImage { id: id.clone(), tags });
         if let std::collections::btree_map::Entry::Vacant(slot) = configs.entry(id.clone()) {
             let record = ImageRecord { id: id.clone(), parent: None, last_updated: None, built_locally: false };
             let config = slot.insert(Rc::new(config)).clone();

@@ -1,12 +1,12 @@
-// The analysis commands of `imagestore` (see cli.js): `dive IMAGE [--ci]` (dive 0.13.1's CI
+// The analysis commands of `imagestore` (issue #11): `dive IMAGE [--ci]` (dive 0.13.1's CI
 // report, its rules, `.dive-ci` and exit code), `diff A B`, `find PATTERN` and `largest
-// [IMAGE]`. Every command takes `-n NS` to name containerd images (`IMAGE` is then the name
-// `ctr -n NS images ls` shows). The helpers come from cli.js, so argument and error handling
-// match the other commands.
+// [IMAGE]`. `-n NS` names containerd images (`IMAGE` is then the name `ctr -n NS images ls`
+// shows).
 "use strict";
 
 const fs = require("node:fs");
-const { humanSize } = require("./docker_format.js");
+const { humanSize } = require("../docker_format.js");
+const { parseArgs, flag, out, UsageError, Exit } = require("../cli_support.js");
 
 // dive's terminal styles (it prints them whether or not stdout is a terminal).
 const BOLD = (s) => `\x1b[1m${s}\x1b[0m`;
@@ -44,7 +44,7 @@ function readDiveCi(file) {
   return rules;
 }
 
-module.exports = function analysisCommands({ parseArgs, flag, out, UsageError, Exit }) {
+{
   const nsFlags = { "-n": flag("namespace", "value"), "--namespace": flag("namespace", "value") };
   const ref = (flags, name) => (flags.namespace ? { namespace: flags.namespace, name } : name);
   const fail = (e) => new Exit(1, `Error: ${e.message}`);
@@ -197,8 +197,10 @@ module.exports = function analysisCommands({ parseArgs, flag, out, UsageError, E
     return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i] - [...c].length + 3))).join(""));
   }
 
-  return { dive, diff, find, largest };
-};
-
-module.exports.humanizeBytes = humanizeBytes;
-module.exports.readDiveCi = readDiveCi;
+  module.exports = [
+    { name: "dive", run: dive, usage: "dive [-n NS] [--ci] [--lowestEfficiency R] [--highestWastedBytes B] [--highestUserWastedPercent R] IMAGE   wasted space and efficiency as dive 0.13.1; --ci: its CI rules and exit code" },
+    { name: "diff", run: diff, usage: "diff [-n NS] [--format json] IMAGE IMAGE   files added (A), deleted (D), changed (C) from the first image to the second" },
+    { name: "find", run: find, usage: "find [--change added|modified|removed] [--format json] PATTERN   every image and layer (both views) that touches a path, name or glob" },
+    { name: "largest", run: largest, usage: "largest [-n NS] [--limit N] [--format json] [IMAGE]   the largest files of an image, or of the whole store" },
+  ];
+}
