@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every tool the build and the tests need, skipping what is already there, so it is
 # quiet and quick on a machine that has run it before:
-#   - the wasm32-unknown-unknown Rust target;
+#   - the wasm32-unknown-unknown Rust target, and rustfmt and clippy (the lint tier);
 #   - wasm-bindgen CLI (+ wasm-bindgen-test-runner) of exactly the version in Cargo.lock;
 #   - the npm dev dependencies from package-lock.json (fake-indexeddb, playwright-core, and
 #     binaryen for wasm-opt: never Debian's binaryen, whose output crashes at load time);
@@ -17,6 +17,13 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "setup: adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
 fi
+
+for component in rustfmt clippy; do
+    if ! rustup component list --installed | grep -q "^$component"; then
+        say "setup: adding the $component component"
+        rustup component add "$component"
+    fi
+done
 
 want="$(wasm_bindgen_version)"
 [ -n "$want" ] || die "no wasm-bindgen in Cargo.lock"

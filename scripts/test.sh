@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier, each to the end even if an earlier one failed, keeps each tier's full
 # log in target/test-logs/<tier>.log, and ends with one summary line per tier:
+#   lint           cargo fmt --check, and cargo clippy --all-targets -D warnings natively and for
+#                  wasm32 (each of the three is one check)
 #   native         cargo test (unit, integration and doc tests, native)
 #   node-wasm      the wasm test binaries under wasm-bindgen-test-runner in Node, fake-indexeddb preloaded
 #   chromium-wasm  the same binaries in headless Chromium (real IndexedDB; webdriver.json)
@@ -38,6 +40,11 @@ count_tap() {
     awk '/^# pass [0-9]+$/ { p = $3 } /^# (fail|cancelled) [0-9]+$/ { f += $3 } END { print p + 0, f + 0 }' "$1"
 }
 
+# The lint tier ends with "lint: N passed, M failed" (checks, not tests).
+count_lint() {
+    sed -nE 's/^lint: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$1" | tail -n 1 | awk '{ print $1 + 0, $2 + 0 } END { if (NR == 0) print 0, 0 }'
+}
+
 # record TIER RC LOG COUNTER: parses the counts and decides whether the tier failed.
 record() {
     local tier=$1 rc=$2 log=$3 counter=$4 passed failed why=""
@@ -71,6 +78,26 @@ tier() {
     record "$name" "$rc" "$log" "$counter"
 }
 
+lint() {
+    local passed=0 failed=0
+    check() {
+        local name=$1
+        shift
+        echo "---- lint check: $name ($*)"
+        if "$@"; then
+            passed=$((passed + 1))
+        else
+            echo "---- lint check FAILED: $name"
+            failed=$((failed + 1))
+        fi
+    }
+    check "rustfmt" cargo fmt --check
+    check "clippy native" cargo clippy --all-targets -- -D warnings
+    check "clippy wasm32" cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+    echo "lint: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
 native() { cargo test --no-fail-fast; }
 
 node_wasm() {
@@ -99,6 +126,7 @@ e2e() {
     node --test --test-reporter=tap tests/node/*.test.mjs tests/e2e/*.test.mjs
 }
 
+tier lint count_lint lint
 tier native count_cargo native
 tier node-wasm count_cargo node_wasm
 tier chromium-wasm count_cargo chromium_wasm

@@ -1,5 +1,5 @@
 //! One error type for the whole crate. Its `code` is what JavaScript sees as `error.code`
-//! (see docs: API.md "Errors"); the message says what and where.
+//! (the `ErrorCode` type of the package's TypeScript declarations lists them); the message says what and where.
 
 use std::fmt;
 

@@ -4,6 +4,9 @@
 //! over [`storage`] → views ([`docker::engine`]) → [`wasm`] bindings. Lower layers never
 //! depend on higher ones, and nothing below [`wasm`] knows about JavaScript.
 
+// `pub` means part of the crate's API: an item only other modules use is `pub(crate)`.
+#![warn(unreachable_pub)]
+
 pub mod analysis;
 pub mod containerd;
 pub mod contents;

@@ -3,8 +3,6 @@
 //! (basic, debian, scale200), image against image, and file search across the store staying
 //! right after deletes and imports.
 
-#[path = "support/list_compare.rs"]
-mod list_compare;
 mod support;
 
 use futures::executor::block_on;
@@ -12,10 +10,10 @@ use imagestore::analysis::changes::ChangeKind;
 use imagestore::import::ImportOptions;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::store::Store;
-use list_compare::assert_same_list;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use support::docker_fixture::{chunked, read_fixture, store_from_fixture};
+use support::list_compare::assert_same_list;
 
 fn expected(path: &str) -> Value {
     serde_json::from_slice(&read_fixture(path)).unwrap()

@@ -3,13 +3,13 @@
 //! tars Docker wrote, the topmost layer wins, whiteouts hide files, symlinks resolve inside the
 //! image (relative, absolute, `..` past the root), and gzip-stored layers read the same.
 
-mod import_support;
+mod support;
 
 use futures::executor::block_on;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::store::Store;
 use imagestore::ErrorCode;
-use import_support::*;
+use support::import::*;
 
 fn loaded_store(tar: &[u8]) -> Store<MemoryBackend> {
     let (f, backend) = import_chunked(tar, 64 << 10);

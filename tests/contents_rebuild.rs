@@ -8,7 +8,7 @@
 //! missing file is reported by DiffID and path and the image stays inspectable without
 //! contents; the driver folders may come before or after `image/<driver>/`.
 
-mod import_support;
+mod support;
 
 use futures::executor::block_on;
 use imagestore::contents::ExportFormat;
@@ -17,8 +17,8 @@ use imagestore::import::ImportReport;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::store::Store;
 use imagestore::ErrorCode;
-use import_support::*;
 use std::io::Read;
+use support::import::*;
 
 fn gunzip(tgz: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();

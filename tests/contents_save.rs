@@ -4,15 +4,15 @@
 //! (dockerd's order is Go map order), and the two archives are compared entry by entry —
 //! names, types, link targets, modes, times and bytes.
 
-mod import_support;
+mod support;
 
 use futures::executor::block_on;
 use imagestore::contents::ExportFormat;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::store::Store;
 use imagestore::ErrorCode;
-use import_support::*;
 use serde_json::Value;
+use support::import::*;
 
 fn loaded_store(tar: &[u8]) -> Store<MemoryBackend> {
     let (f, backend) = import_chunked(tar, 64 << 10);

@@ -3,13 +3,13 @@
 //! with a code, the store unchanged.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod import_support;
+mod support;
 
 use imagestore::digest::Digest;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::ErrorCode;
-use import_support::*;
 use serde_json::Value;
+use support::import::*;
 
 fn sha256_hex(data: &[u8]) -> String {
     Digest::sha256_of(data).hex().to_string()
@@ -62,7 +62,7 @@ fn a_windows_image_in_a_docker_save_is_refused_like_docker_load() {
     manifest[0]["Config"] = name.into();
     items[manifest_at].data = serde_json::to_vec(&manifest).unwrap();
     let (r, backend) = import_chunked(&build_tar(&items), 65536);
-    let e = r.err().expect("the load fails");
+    let e = r.expect_err("the load fails");
     assert_eq!(e.code, ErrorCode::InvalidArgument, "{e}");
     assert!(e.message.contains("cannot load windows image on linux"), "{e}");
     assert!(backend.is_empty(), "nothing staged is left");
@@ -128,7 +128,7 @@ fn a_tar_that_ends_between_entries_without_its_end_blocks_is_truncated() {
     let half = build_tar(&items[..items.len() / 2]);
     for cut in [&tar[..tar.len() - 1024], &half[..half.len() - 1024]] {
         let (r, backend) = import_chunked(cut, 65536);
-        let e = r.err().expect("refused");
+        let e = r.expect_err("refused");
         assert_eq!(e.code, ErrorCode::DataCorrupt, "{e}");
         assert!(e.message.contains("truncated tar") && e.message.contains("end-of-archive"), "{e}");
         assert!(backend.is_empty(), "nothing staged is left");

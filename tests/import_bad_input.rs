@@ -2,16 +2,16 @@
 //! content, and nothing left behind in the backend when an import fails.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod import_support;
+mod support;
 
 use imagestore::digest::Digest;
 use imagestore::docker::model::{DockerImport, LayerRecord};
 use imagestore::import::ImportOptions;
 use imagestore::ErrorCode;
-use import_support::*;
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
+use support::import::*;
 
 fn basic_items() -> Vec<TarItem> {
     tar_items(&fixture("docker20/basic/image-store.tar"))

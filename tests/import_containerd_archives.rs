@@ -4,7 +4,7 @@
 //! --index-name docker.io/team/edge:oci oci-archive.tar` (namespace team), and the containerd
 //! root those two imports left behind.
 
-mod import_support;
+mod support;
 
 use futures::executor::block_on;
 use imagestore::containerd::ls_view::{content_rows, image_rows, render_images_table};
@@ -13,7 +13,7 @@ use imagestore::import::{ContainerdImport, CtrOptions, Finished, ImportOptions, 
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::storage::{blobs, Backend, Space};
 use imagestore::{Digest, ErrorCode};
-use import_support::*;
+use support::import::*;
 
 fn containerd(f: &Finished) -> &ContainerdImport {
     match &f.imported {

@@ -4,7 +4,7 @@
 //! answered about the store they were saved from; the generated tar-splits list the layers'
 //! files.
 
-mod import_support;
+mod support;
 
 use futures::executor::block_on;
 use imagestore::digest::Digest;
@@ -17,11 +17,11 @@ use imagestore::storage::memory::MemoryBackend;
 use imagestore::storage::{Backend, Op, Space};
 use imagestore::store::Store;
 use imagestore::ErrorCode;
-use import_support::*;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
+use support::import::*;
 
 fn loaded(f: &Finished) -> &DockerImport {
     match &f.imported {

@@ -2,12 +2,12 @@
 //! import as dockerd restores them, whatever the chunking of the input.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod import_support;
+mod support;
 
 use imagestore::digest::Digest;
 use imagestore::ErrorCode;
-use import_support::*;
 use std::collections::BTreeSet;
+use support::import::*;
 
 const CHUNK_SIZES: [usize; 5] = [1, 7, 512, 4093, 65536];
 

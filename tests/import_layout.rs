@@ -2,10 +2,10 @@
 //! another driver's store, among unrelated files.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod import_support;
+mod support;
 
-use import_support::*;
 use std::collections::BTreeSet;
+use support::import::*;
 
 const DEEP: &str = "some/dir/var/lib/docker/image/overlay2/";
 

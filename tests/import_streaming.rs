@@ -1,14 +1,14 @@
 //! Large inputs stream through in bounded memory, with progress at a bounded rate.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod import_support;
+mod support;
 
 use imagestore::import::{ImportOptions, Importer, Phase, Progress};
 use imagestore::storage::memory::MemoryBackend;
-use import_support::*;
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
+use support::import::*;
 
 const JUNK: u64 = 64 << 20;
 const PIECE: usize = 1 << 20;

@@ -45,6 +45,6 @@ fn the_store_is_usable_after_a_refused_upload() {
         let input = futures::stream::iter(vec![Ok(corpus::IMAGE_STORE.to_vec())]);
         let report = store.import(input, ImportOptions::default()).await.unwrap();
         assert!(report.images > 0);
-        assert!(store.list_images(true, false, &Default::default()).unwrap().as_array().unwrap().len() > 0);
+        assert!(!store.list_images(true, false, &Default::default()).unwrap().as_array().unwrap().is_empty());
     });
 }

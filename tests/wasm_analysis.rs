@@ -4,14 +4,13 @@
 //! file search on the basic fixture, with their errors' codes.
 #![cfg(target_arch = "wasm32")]
 
-#[path = "support/list_compare.rs"]
-mod list_compare;
+mod support;
 
 use imagestore::storage::fresh_id;
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Promise, Reflect, Uint8Array};
-use list_compare::assert_same_list;
 use serde_json::Value;
+use support::list_compare::assert_same_list;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;

@@ -5,15 +5,15 @@
 //! docker20/{basic,debian,scale200} and the docker-explorer roots (whole `/var/lib/docker`).
 #![cfg(target_arch = "wasm32")]
 
-#[path = "support/list_compare.rs"]
-mod list_compare;
+mod support;
 
 use imagestore::storage::fresh_id;
 use imagestore::wasm::{BackendKind, Store};
 use include_dir::{include_dir, Dir};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
-use list_compare::assert_same_list;
 use serde_json::{json, Value};
+use support::dockerd::{check_answers, DockerdAnswers, EngineApi, Rejection};
+use support::list_compare::assert_same_list;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -81,22 +81,47 @@ static DOCKER_EXPLORER_ROOTS: [Fixture; 4] = [
 
 const BASIC_AFTER_RMI: &[u8] = include_bytes!("fixtures/docker20/basic/image-store-after-rmi.tar");
 
-impl Fixture {
-    /// A file of `expected/api`, as text.
-    fn text(&self, path: &str) -> &str {
+impl DockerdAnswers for Fixture {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn text(&self, path: &str) -> String {
         let file = self.api.get_file(path).unwrap_or_else(|| panic!("{}: no expected/api/{path}", self.name));
-        file.contents_utf8().unwrap_or_else(|| panic!("{}: expected/api/{path} is not UTF-8", self.name))
+        let text = file.contents_utf8().unwrap_or_else(|| panic!("{}: expected/api/{path} is not UTF-8", self.name));
+        text.to_string()
     }
-
-    fn json(&self, path: &str) -> Value {
-        serde_json::from_str(self.text(path)).unwrap_or_else(|e| panic!("{}: expected/api/{path}: {e}", self.name))
-    }
-
-    /// The hex IDs of the images dockerd was asked to inspect (all of them).
-    fn inspected_ids(&self) -> Vec<&str> {
+    fn inspected_ids(&self) -> Vec<String> {
         let dir = self.api.get_dir("inspect").unwrap_or_else(|| panic!("{}: no expected/api/inspect", self.name));
-        dir.files().map(|f| f.path().file_stem().and_then(|s| s.to_str()).unwrap()).collect()
+        dir.files().map(|f| f.path().file_stem().and_then(|s| s.to_str()).unwrap().to_string()).collect()
     }
+    fn driver(&self) -> &str {
+        self.driver
+    }
+}
+
+/// The JS-facing store asked as the Engine API is asked: each method's promise, its value as
+/// JSON (see [`call`]).
+impl EngineApi for Store {
+    async fn list_images(&self, options: Option<&str>) -> Result<Value, Rejection> {
+        rejection(call(Store::list_images(self, options.map_or(JsValue::UNDEFINED, js))).await)
+    }
+    async fn inspect_image(&self, name: &str) -> Result<Value, Rejection> {
+        rejection(call(Store::inspect_image(self, name.into())).await)
+    }
+    async fn image_history(&self, name: &str) -> Result<Value, Rejection> {
+        rejection(call(Store::image_history(self, name.into())).await)
+    }
+    async fn search(&self, partial: &str) -> Result<Value, Rejection> {
+        rejection(call(Store::search(self, partial.into())).await)
+    }
+}
+
+/// A rejection's `code` and `message`; also checks it is a real `Error`.
+fn rejection(answer: Result<Value, JsValue>) -> Result<Value, Rejection> {
+    answer.map_err(|e| {
+        assert!(e.is_instance_of::<js_sys::Error>(), "rejection is not an Error: {e:?}");
+        Rejection { code: code(&e), message: message(&e) }
+    })
 }
 
 const EDGE: &str = "sha256:4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c2010ea04ddb05";
@@ -179,74 +204,6 @@ async fn import(store: &Store, input: JsValue, options: JsValue) -> Value {
 
 async fn list(store: &Store, options: &str) -> Value {
     ok(&format!("listImages({options})"), store.list_images(js(options))).await
-}
-
-/// Compares an inspect answer with dockerd's, less what this store cannot know: the driver's
-/// paths (`Data`, which this store answers as null) and dockerd's driver name (see `Fixture`).
-fn assert_same_inspect(what: &str, got: Value, mut want: Value, driver: &str) {
-    want["GraphDriver"]["Data"] = Value::Null;
-    want["GraphDriver"]["Name"] = json!(driver);
-    assert_eq!(got, want, "{what}");
-}
-
-/// Everything a fixture's expected answers cover: the lists, every filter row, inspect and
-/// history of every image, and each image found by its short ID and by each of its names.
-/// Returns how many answers were compared.
-async fn check_answers(store: &Store, fixture: &Fixture) -> usize {
-    let at = |what: &str| format!("{}: {what}", fixture.name);
-    let images_all = fixture.json("images-all.json");
-    assert_same_list(&at("images"), &list(store, "{}").await, &fixture.json("images.json"));
-    let no_options = ok(&at("listImages()"), store.list_images(JsValue::UNDEFINED)).await;
-    assert_same_list(&at("images (no options)"), &no_options, &fixture.json("images.json"));
-    assert_same_list(&at("images-all"), &list(store, r#"{"all":true}"#).await, &images_all);
-    assert_same_list(
-        &at("images-digests"),
-        &list(store, r#"{"digests":true}"#).await,
-        &fixture.json("images-digests.json"),
-    );
-    let mut n = 4;
-    // Asked with `all=1`; an empty answer is a row dockerd answered with an error
-    // (scale200's `before` a tag it does not have: "No such image: acme/demo:1.0").
-    for line in fixture.text("images-filters.tsv").lines().filter(|l| !l.is_empty()) {
-        let (filters, answer) = line.split_once('\t').unwrap();
-        let options = format!(r#"{{"all":true,"filters":{filters}}}"#);
-        if answer.is_empty() {
-            let (c, m) = rejected(&at(filters), store.list_images(js(&options))).await;
-            assert_eq!(c, "not_found", "{}: {m}", at(filters));
-            assert!(m.starts_with("No such image: "), "{}: {m}", at(filters));
-        } else {
-            let want = serde_json::from_str(answer).unwrap();
-            assert_same_list(&at(filters), &list(store, &options).await, &want);
-        }
-        n += 1;
-    }
-    let ids = fixture.inspected_ids();
-    assert_eq!(ids.len(), images_all.as_array().unwrap().len(), "{}: an inspect answer per image", fixture.name);
-    for hex in ids {
-        let got = ok(&at(hex), store.inspect_image(hex.into())).await;
-        assert_same_inspect(
-            &at(&format!("inspect {hex}")),
-            got,
-            fixture.json(&format!("inspect/{hex}.json")),
-            fixture.driver,
-        );
-        let got = ok(&at(hex), store.image_history(hex.into())).await;
-        assert_eq!(got, fixture.json(&format!("history/{hex}.json")), "{}", at(&format!("history {hex}")));
-        n += 2;
-    }
-    // Names as the docker CLI resolves them: the short ID (docker's 12 hex digits), every tag
-    // and every digest reference dockerd listed for the image.
-    for row in images_all.as_array().unwrap() {
-        let id = row["Id"].as_str().unwrap();
-        assert_eq!(ok(&at(id), store.search(id[7..19].into())).await, id, "{}", at("search by short ID"));
-        let names = row["RepoTags"].as_array().into_iter().chain(row["RepoDigests"].as_array()).flatten();
-        for name in names.map(|v| v.as_str().unwrap()).filter(|n| !n.starts_with("<none>")) {
-            assert_eq!(ok(&at(name), store.inspect_image(name.into())).await["Id"], id, "{}", at(name));
-            n += 1;
-        }
-        n += 1;
-    }
-    n
 }
 
 /// Imports a fixture into a new IndexedDB store, checks every answer, then that a reopened

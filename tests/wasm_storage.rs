@@ -1,6 +1,6 @@
 //! The IndexedDB backend and the wasm `Store` binding, run by wasm-bindgen-test in Node (with
-//! fake-indexeddb preloaded) and in Chromium (real IndexedDB): the same binary, see
-//! docs TOOLCHAIN.md "Running wasm tests headless".
+//! fake-indexeddb preloaded) and in Chromium (real IndexedDB): the same binary
+//! (scripts/test.sh shows how each tier runs it).
 #![cfg(target_arch = "wasm32")]
 
 use imagestore::digest::Digest;

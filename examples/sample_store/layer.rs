@@ -1,6 +1,6 @@
 //! One layer: the files of a layer tar are generated (deterministic contents), streamed through
 //! SHA-256 to get the real DiffID, and described by a tar-split NDJSON stream exactly as
-//! moby's layer store keeps it (`tar-split.json.gz`, see FORMATS.md A.6): per member one
+//! moby's layer store keeps it (`tar-split.json.gz`, vbatts/tar-split's JSON packer): per member one
 //! SegmentType entry with the raw bytes before the data (previous padding, PAX header,
 //! 512-byte header), one FileType entry with name, size and CRC-64 of the data; at the end the
 //! padding plus the two zero blocks, then an empty segment.

@@ -32,15 +32,15 @@ const DOUBLE_WHITEOUT_PREFIX: &str = ".wh..wh..";
 
 /// Go's `os.FileMode` bits dive exports in `fileMode`.
 mod go_mode {
-    pub const DIR: u32 = 1 << 31;
-    pub const SYMLINK: u32 = 1 << 27;
-    pub const DEVICE: u32 = 1 << 26;
-    pub const NAMED_PIPE: u32 = 1 << 25;
-    pub const SOCKET: u32 = 1 << 24;
-    pub const SETUID: u32 = 1 << 23;
-    pub const SETGID: u32 = 1 << 22;
-    pub const CHAR_DEVICE: u32 = 1 << 21;
-    pub const STICKY: u32 = 1 << 20;
+    pub(super) const DIR: u32 = 1 << 31;
+    pub(super) const SYMLINK: u32 = 1 << 27;
+    pub(super) const DEVICE: u32 = 1 << 26;
+    pub(super) const NAMED_PIPE: u32 = 1 << 25;
+    pub(super) const SOCKET: u32 = 1 << 24;
+    pub(super) const SETUID: u32 = 1 << 23;
+    pub(super) const SETGID: u32 = 1 << 22;
+    pub(super) const CHAR_DEVICE: u32 = 1 << 21;
+    pub(super) const STICKY: u32 = 1 << 20;
 }
 
 /// Go's `tar.Header.FileInfo().Mode()`: permission bits, setuid/setgid/sticky, and the type

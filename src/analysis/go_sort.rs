@@ -4,7 +4,7 @@
 //! insertion sort (stable).
 
 /// Sorts `v` by `less` exactly as Go's `sort.Sort` would order the same sequence.
-pub fn sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+pub(super) fn sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
     let n = v.len();
     if n <= 1 {
         return;

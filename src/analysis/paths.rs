@@ -17,7 +17,7 @@ pub fn clean_path(name: &str) -> String {
 }
 
 /// `/etc/a` → `/etc`; `/a` → `/`.
-pub fn parent_dir(path: &str) -> &str {
+pub(super) fn parent_dir(path: &str) -> &str {
     match path.rsplit_once('/') {
         Some(("", _)) | None => "/",
         Some((dir, _)) => dir,
@@ -25,12 +25,12 @@ pub fn parent_dir(path: &str) -> &str {
 }
 
 /// `/etc/a` → `a`.
-pub fn base_name(path: &str) -> &str {
+pub(super) fn base_name(path: &str) -> &str {
     path.rsplit_once('/').map_or(path, |(_, b)| b)
 }
 
 /// Whether `path` is `dir` or lies below it.
-pub fn is_within(path: &str, dir: &str) -> bool {
+pub(super) fn is_within(path: &str, dir: &str) -> bool {
     dir == "/" || path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
 }
 

@@ -154,6 +154,14 @@ impl<B: Backend + Clone> ContentStore<B> {
         Ok(to_info(d.clone(), rec))
     }
 
+    /// [`ContentStore::update`] given only the digest and the labels (what the JS API takes):
+    /// the info's other fields are the stored ones; a missing blob is `not_found`.
+    pub async fn update_labels(&self, d: &Digest, labels: Labels, fieldpaths: &[&str]) -> Result<Info> {
+        let mut info = self.info(d).await?;
+        info.labels = labels;
+        self.update(&info, fieldpaths).await
+    }
+
     /// Updates labels. `fieldpaths`: `labels` (replace all) or `labels.<k>` (one label; an
     /// empty value removes it); none = replace all labels; anything else is invalid.
     pub async fn update(&self, info: &Info, fieldpaths: &[&str]) -> Result<Info> {

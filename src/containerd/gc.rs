@@ -18,8 +18,9 @@ use crate::storage::generation::{self, Committed, Generation};
 use crate::storage::{decode_record, Backend, Op, Space};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// What a collection removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a collection removed (JavaScript sees the camelCase names).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GcResult {
     /// Bytes deleted from storage: no namespace and no extra root used them.
     pub deleted_blobs: Vec<Digest>,

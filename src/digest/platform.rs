@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 
 /// Bytes gathered before a call into Node: large enough that the call's fixed cost vanishes
 /// beside the hashing, small enough to be a fixed buffer.
-pub const BATCH: usize = 64 << 10;
+pub(super) const BATCH: usize = 64 << 10;
 
 #[wasm_bindgen]
 extern "C" {
@@ -54,7 +54,7 @@ fn new_node_hash() -> Option<NodeHash> {
 }
 
 /// Whether hashers made now use Node's native SHA-256.
-pub fn uses_node_crypto() -> bool {
+pub(super) fn uses_node_crypto() -> bool {
     CREATE_HASH.with(|cell| cell.get_or_init(find_create_hash).is_some())
 }
 
@@ -71,7 +71,7 @@ enum State {
 }
 
 /// Streaming SHA-256 on the best engine available (see the module comment).
-pub struct Engine(State);
+pub(super) struct Engine(State);
 
 impl Default for Engine {
     fn default() -> Self {
@@ -90,7 +90,7 @@ impl Clone for Engine {
 }
 
 impl Engine {
-    pub fn update(&mut self, data: &[u8]) {
+    pub(super) fn update(&mut self, data: &[u8]) {
         match &mut self.0 {
             State::Rust(h) => h.update(data),
             State::Buffering(buf) if buf.len() + data.len() < BATCH => buf.extend_from_slice(data),
@@ -120,7 +120,7 @@ impl Engine {
         }
     }
 
-    pub fn finish_hex(self) -> String {
+    pub(super) fn finish_hex(self) -> String {
         match self.0 {
             State::Buffering(buf) => hex::encode(sha2::Sha256::digest(&buf)),
             State::Rust(h) => hex::encode(h.finalize()),

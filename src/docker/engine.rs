@@ -1,7 +1,7 @@
 //! The Engine API's image operations over the Docker stores, with dockerd 20.10's rules
 //! (daemon/images/{image.go, images.go, image_inspect.go, image_history.go, image_delete.go,
 //! image_tag.go}). Reads take the state; writes take a scratch copy of it and a [`Tx`]
-//! (the façade, `crate::store::Store`, commits it and wraps both).
+//! (the store façade commits it and wraps both).
 //! Answers are `serde_json::Value`s in the exact Engine API v1.41 shapes.
 
 use super::images::Image;

@@ -1,7 +1,7 @@
 //! moby's graphdriver image store, on top of [`crate::storage`]: the image store (imagedb),
 //! the layer store (layerdb), the reference store (repositories.json) and distribution
 //! metadata, their in-memory state, plus the Engine API views over them. They never name the
-//! façade (`crate::store`); record keys come from [`crate::schema::docker`].
+//! store façade; record keys come from [`crate::schema::docker`].
 pub mod distribution;
 pub mod engine;
 pub mod images;

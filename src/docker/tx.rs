@@ -1,6 +1,6 @@
 //! A pending change to the Docker stores: the backend operations that persist it, plus the
 //! blobs that become garbage once it is committed. The stores fill a `Tx` while they update a
-//! scratch copy of their index; the façade (`crate::store`) commits it in one
+//! scratch copy of their index; the store façade commits it in one
 //! `Backend::commit` and only then makes the scratch copy current.
 
 use crate::digest::Digest;

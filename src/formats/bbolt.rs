@@ -6,7 +6,7 @@
 //! a byte-swapped magic is reported as unsupported). Every offset is bounds-checked and page
 //! walks detect loops; errors are `data_corrupt` and name the page id and offset.
 //!
-//! Layout facts used here (FORMATS.md §D): pages of `page_size` bytes, a 16-byte page header
+//! Layout facts used here (etcd-io/bbolt page.go and node.go): pages of `page_size` bytes, a 16-byte page header
 //! `{id u64, flags u16, count u16, overflow u32}`; two meta pages (0 and 1) with an FNV-1a 64
 //! checksum — the valid one with the higher txid wins; branch elements
 //! `{pos u32, ksize u32, pgid u64}` and leaf elements `{flags u32, pos u32, ksize u32,

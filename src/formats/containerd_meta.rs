@@ -1,5 +1,5 @@
 //! containerd's metadata database (`io.containerd.metadata.v1.bolt/meta.db`) mapped from the
-//! bbolt tree to plain records (FORMATS.md §B.4; containerd core/metadata/buckets.go).
+//! bbolt tree to plain records (containerd core/metadata/buckets.go).
 //!
 //! ```text
 //! v1/ version=<varint>  <namespace>/ labels/ images/<name>/ content/{blob,ingests}/ leases/<id>/

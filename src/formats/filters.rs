@@ -3,7 +3,7 @@
 //!
 //! `name==foo,labels."a.b"~=^x` is one filter: comma-separated selectors that must all match.
 //! Several filter strings ([`parse_all`]) match when any of them does; `""` matches all.
-//! Semantics (FORMATS.md §B.3): no operator = field present; `==` = present and equal;
+//! Semantics (containerd's filters package, adaptors.go): no operator = field present; `==` = present and equal;
 //! `!=` = not equal, so an absent field (read as "") matches; `~=` = unanchored regex search
 //! on the value ("" when absent); a regex that does not compile matches nothing.
 //!

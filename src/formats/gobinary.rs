@@ -3,11 +3,7 @@
 //! integers: sizes, the schema version).
 
 use crate::error::{Error, Result};
-use crate::formats::gotime::{GoTime, Zone};
-
-/// Seconds from 0001-01-01T00:00:00Z (Go's internal epoch, what `MarshalBinary` counts from)
-/// to 1970-01-01T00:00:00Z.
-const UNIX_TO_INTERNAL: i64 = (1969 * 365 + 1969 / 4 - 1969 / 100 + 1969 / 400) * 86400;
+use crate::formats::gotime::{GoTime, Zone, UNIX_TO_INTERNAL};
 
 impl GoTime {
     /// Decodes Go's `Time.MarshalBinary` output: version 1 (15 bytes) or 2 (16 bytes, the zone

@@ -11,8 +11,12 @@
 use crate::error::{Error, Result};
 use std::fmt;
 
-/// Seconds from 0001-01-01T00:00:00Z to the Unix epoch (Go's `unixToInternal`, negated).
-const ZERO_UNIX: i64 = -62_135_596_800;
+/// Seconds from 0001-01-01T00:00:00Z (Go's internal epoch: its zero time, and what
+/// `MarshalBinary` counts from) to 1970-01-01T00:00:00Z: Go's `unixToInternal`.
+pub(crate) const UNIX_TO_INTERNAL: i64 = (1969 * 365 + 1969 / 4 - 1969 / 100 + 1969 / 400) * 86400;
+
+/// Go's zero time in Unix seconds.
+const ZERO_UNIX: i64 = -UNIX_TO_INTERNAL;
 
 /// The zone of a time, as far as Go's encodings tell zones apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

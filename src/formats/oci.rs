@@ -1,6 +1,6 @@
 //! OCI image-spec types (descriptor, manifest, index, platform) with their exact JSON field
 //! names, the OCI and Docker schema2 media types, and containerd's media-type predicates and
-//! blob checks (core/images/mediatypes.go, image.go validateMediaType; FORMATS.md §B.5, §C).
+//! blob checks (core/images/mediatypes.go, image.go validateMediaType).
 //!
 //! Field names are matched exactly (Go's encoding/json would also accept other letter cases;
 //! no real producer writes those). Unknown fields are ignored, as in Go.
@@ -140,14 +140,14 @@ mod base64_bytes {
     use base64::Engine as _;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match v {
             Some(b) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b)),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
         let Some(text) = Option::<String>::deserialize(d)? else { return Ok(None) };
         base64::engine::general_purpose::STANDARD.decode(text).map(Some).map_err(serde::de::Error::custom)
     }

@@ -77,24 +77,24 @@ impl Reference {
         if remote_name.to_lowercase() != remote_name {
             return Err(fail("invalid reference format: repository name must be lowercase"));
         }
-        Reference::parse(&format!("{domain}/{remainder}")).map_err(|why| fail(&why))
+        Reference::parse(&format!("{domain}/{remainder}")).map_err(|why| fail(&why.message))
     }
 
     /// `reference.Parse` (no normalisation: `busybox` has no domain), with Go's error
     /// messages; for tests against docker/distribution's own tables.
     pub fn parse_reference(s: &str) -> Result<Reference> {
-        Reference::parse(s).map_err(Error::invalid)
+        Reference::parse(s)
     }
 
     /// `reference.Parse` on an already-normalised string; the error is Go's message.
-    fn parse(s: &str) -> std::result::Result<Reference, String> {
+    fn parse(s: &str) -> Result<Reference> {
         match parse_parts(s) {
             Some(r) => r,
-            None if s.is_empty() => Err("repository name must have at least one component".into()),
+            None if s.is_empty() => Err(Error::invalid("repository name must have at least one component")),
             None if parse_parts(&s.to_lowercase()).is_some() => {
-                Err("invalid reference format: repository name must be lowercase".into())
+                Err(Error::invalid("invalid reference format: repository name must be lowercase"))
             }
-            None => Err("invalid reference format".into()),
+            None => Err(Error::invalid("invalid reference format")),
         }
     }
 
@@ -225,7 +225,7 @@ fn split_docker_domain(name: &str) -> (String, String) {
 
 /// Matches `ReferenceRegexp`; `None` when the text does not match it at all, `Some(Err)` for
 /// Go's post-match checks (name length, digest validity).
-fn parse_parts(s: &str) -> Option<std::result::Result<Reference, String>> {
+fn parse_parts(s: &str) -> Option<Result<Reference>> {
     let (rest, digest) = match s.split_once('@') {
         Some((r, d)) => (r, Some(d)),
         None => (s, None),
@@ -252,11 +252,11 @@ fn parse_parts(s: &str) -> Option<std::result::Result<Reference, String>> {
         return None;
     };
     if name.len() > NAME_TOTAL_LENGTH_MAX {
-        return Some(Err("repository name must not be more than 255 characters".into()));
+        return Some(Err(Error::invalid("repository name must not be more than 255 characters")));
     }
     let digest = match digest.map(Digest::parse).transpose() {
         Ok(d) => d,
-        Err(e) => return Some(Err(go_digest_error(digest.unwrap_or_default(), &e.message).to_string())),
+        Err(e) => return Some(Err(Error::invalid(go_digest_error(digest.unwrap_or_default(), &e.message)))),
     };
     let path = if domain.is_empty() { name } else { &name[domain.len() + 1..] };
     Some(Ok(Reference { domain: domain.to_string(), path: path.to_string(), tag: tag.map(str::to_string), digest }))

@@ -218,7 +218,7 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
         let raw: RawEntry = serde_json::from_slice(&line).map_err(|e| at(format!("bad JSON: {e}")))?;
         match raw.kind {
             SEGMENT => {
-                let payload = raw.payload_bytes().map_err(at)?;
+                let payload = raw.payload_bytes().map_err(|e| at(e.message))?;
                 tar_size += payload.len() as u64;
                 if payload.len() < pending_padding {
                     return Err(at(format!(
@@ -228,7 +228,7 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
                 }
                 let after_padding = &payload[pending_padding..];
                 pending_padding = 0;
-                if let Some((entry, padding)) = read_header(after_padding).map_err(at)? {
+                if let Some((entry, padding)) = read_header(after_padding).map_err(|e| at(e.message))? {
                     pending_padding = padding;
                     expecting = Some((entry.name_bytes.clone(), entry.size));
                     // Handed on when its file entry (with the CRC) arrives, or at the next header.
@@ -243,7 +243,7 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
                     return Err(at(format!("negative file size {size}")));
                 }
                 tar_size += size as u64;
-                let name = raw.name_bytes().map_err(at)?;
+                let name = raw.name_bytes().map_err(|e| at(e.message))?;
                 if !seen_paths.insert(clean_path(&name)) {
                     return Err(at(format!(
                         "duplicate path {:?} (tar-split cannot store it)",
@@ -253,7 +253,7 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
                 match expecting.take() {
                     Some((hname, hsize)) if hname == name && hsize == size => {
                         if let Some((mut entry, offset)) = waiting.take() {
-                            entry.crc64 = raw.crc64().map_err(at)?;
+                            entry.crc64 = raw.crc64().map_err(|e| at(e.message))?;
                             on_entry(entry, offset)?;
                         }
                     }
@@ -314,11 +314,15 @@ pub fn visit_pieces<R: Read>(gz: R, mut on_piece: impl FnMut(Piece) -> Result<()
         let at = |msg: String| Error::corrupt(format!("tar-split line {line_no}: {msg}"));
         let raw: RawEntry = serde_json::from_slice(&line).map_err(|e| at(format!("bad JSON: {e}")))?;
         let piece = match raw.kind {
-            SEGMENT => Piece::Segment(raw.payload_bytes().map_err(at)?),
+            SEGMENT => Piece::Segment(raw.payload_bytes().map_err(|e| at(e.message))?),
             FILE => {
                 let size = raw.size.unwrap_or(0);
                 let size = u64::try_from(size).map_err(|_| at(format!("negative file size {size}")))?;
-                Piece::File { name: raw.name_bytes().map_err(at)?, size, crc64: raw.crc64().map_err(at)? }
+                Piece::File {
+                    name: raw.name_bytes().map_err(|e| at(e.message))?,
+                    size,
+                    crc64: raw.crc64().map_err(|e| at(e.message))?,
+                }
             }
             other => return Err(at(format!("unknown entry type {other}"))),
         };
@@ -401,29 +405,29 @@ struct RawEntry {
 }
 
 impl RawEntry {
-    fn payload_bytes(&self) -> std::result::Result<Vec<u8>, String> {
+    fn payload_bytes(&self) -> Result<Vec<u8>> {
         match &self.payload {
             None => Ok(Vec::new()),
-            Some(b64) => {
-                base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("bad base64 payload: {e}"))
-            }
+            Some(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| Error::corrupt(format!("bad base64 payload: {e}"))),
         }
     }
     /// A file entry's payload: the 8-byte big-endian CRC-64 of its data, or nothing.
-    fn crc64(&self) -> std::result::Result<Option<u64>, String> {
+    fn crc64(&self) -> Result<Option<u64>> {
         let bytes = self.payload_bytes()?;
         match bytes.len() {
             0 => Ok(None),
             8 => Ok(Some(u64::from_be_bytes(bytes.try_into().expect("8 bytes")))),
-            n => Err(format!("file entry payload is {n} bytes, a CRC-64 is 8")),
+            n => Err(Error::corrupt(format!("file entry payload is {n} bytes, a CRC-64 is 8"))),
         }
     }
     /// `name_raw` (base64 bytes) when present, else `name` (tar-split's GetName).
-    fn name_bytes(&self) -> std::result::Result<Vec<u8>, String> {
+    fn name_bytes(&self) -> Result<Vec<u8>> {
         match (&self.name_raw, &self.name) {
-            (Some(raw), _) if !raw.is_empty() => {
-                base64::engine::general_purpose::STANDARD.decode(raw).map_err(|e| format!("bad base64 name_raw: {e}"))
-            }
+            (Some(raw), _) if !raw.is_empty() => base64::engine::general_purpose::STANDARD
+                .decode(raw)
+                .map_err(|e| Error::corrupt(format!("bad base64 name_raw: {e}"))),
             (_, Some(name)) => Ok(name.as_bytes().to_vec()),
             _ => Ok(Vec::new()),
         }
@@ -458,7 +462,7 @@ fn clean_path(p: &[u8]) -> Vec<u8> {
 /// Decodes one member header (after its extension headers) from the start of `b`, like Go's
 /// `tar.Reader.Next`. `Ok(None)` at the end-of-archive marker or in an empty/all-zero segment.
 /// Also returns the padding that will follow the member's data.
-fn read_header(mut b: &[u8]) -> std::result::Result<Option<(TarEntry, usize)>, String> {
+fn read_header(mut b: &[u8]) -> Result<Option<(TarEntry, usize)>> {
     let mut pax: Vec<(&[u8], &[u8])> = Vec::new();
     let mut long_name: Option<Vec<u8>> = None;
     let mut long_link: Option<Vec<u8>> = None;
@@ -468,22 +472,23 @@ fn read_header(mut b: &[u8]) -> std::result::Result<Option<(TarEntry, usize)>, S
             return Ok(None);
         }
         if b.len() < BLOCK {
-            return Err(format!("truncated tar header: {} bytes, need {BLOCK}", b.len()));
+            return Err(Error::corrupt(format!("truncated tar header: {} bytes, need {BLOCK}", b.len())));
         }
         let block = &b[..BLOCK];
         verify_checksum(block)?;
         let typeflag = block[156];
-        let size = numeric(&block[124..136]).map_err(|e| format!("size: {e}"))?;
+        let size = numeric(&block[124..136]).map_err(|e| e.context("size"))?;
         if size < 0 {
-            return Err(format!("negative size {size}"));
+            return Err(Error::corrupt(format!("negative size {size}")));
         }
         let data_len = size as usize;
         let padded = data_len.div_ceil(BLOCK) * BLOCK;
         match typeflag {
             b'x' | b'L' | b'K' => {
-                let data = b.get(BLOCK..BLOCK + data_len).ok_or("truncated extension header data")?;
+                let data =
+                    b.get(BLOCK..BLOCK + data_len).ok_or_else(|| Error::corrupt("truncated extension header data"))?;
                 match typeflag {
-                    b'x' => pax.extend(pax_records(data).map_err(|e| e.message)?),
+                    b'x' => pax.extend(pax_records(data)?),
                     b'L' => long_name = Some(until_nul(data).to_vec()),
                     _ => long_link = Some(until_nul(data).to_vec()),
                 }
@@ -516,18 +521,18 @@ fn read_header(mut b: &[u8]) -> std::result::Result<Option<(TarEntry, usize)>, S
 }
 
 /// Go accepts the unsigned or the signed byte sum, with the checksum field taken as spaces.
-fn verify_checksum(block: &[u8]) -> std::result::Result<(), String> {
-    let stored = numeric(&block[148..156]).map_err(|_| "invalid tar header (bad checksum field)".to_string())?;
+fn verify_checksum(block: &[u8]) -> Result<()> {
+    let stored = numeric(&block[148..156]).map_err(|_| Error::corrupt("invalid tar header (bad checksum field)"))?;
     let (unsigned, signed) = checksum_sums(block);
     if stored != unsigned && stored != signed {
-        return Err(format!("invalid tar header (checksum {stored} does not match {unsigned})"));
+        return Err(Error::corrupt(format!("invalid tar header (checksum {stored} does not match {unsigned})")));
     }
     Ok(())
 }
 
 /// Decodes the fields of one header block. Not the `tar` crate's `Header` (which the importers
 /// use): listings need Go's `parseNumeric` (negative base-256 times) and every field, raw.
-fn decode_block(block: &[u8]) -> std::result::Result<TarEntry, String> {
+fn decode_block(block: &[u8]) -> Result<TarEntry> {
     let magic = &block[257..263];
     let version = &block[263..265];
     let ustar = magic == b"ustar\0" && version == b"00";
@@ -537,8 +542,8 @@ fn decode_block(block: &[u8]) -> std::result::Result<TarEntry, String> {
     if ustar || gnu {
         uname = String::from_utf8_lossy(until_nul(&block[265..297])).into_owned();
         gname = String::from_utf8_lossy(until_nul(&block[297..329])).into_owned();
-        devmajor = numeric(&block[329..337]).map_err(|e| format!("devmajor: {e}"))?;
-        devminor = numeric(&block[337..345]).map_err(|e| format!("devminor: {e}"))?;
+        devmajor = numeric(&block[329..337]).map_err(|e| e.context("devmajor"))?;
+        devminor = numeric(&block[337..345]).map_err(|e| e.context("devminor"))?;
     }
     if ustar {
         let prefix = until_nul(&block[345..500]);
@@ -554,13 +559,13 @@ fn decode_block(block: &[u8]) -> std::result::Result<TarEntry, String> {
         kind: EntryKind::from_typeflag(typeflag, &name),
         name_bytes: name,
         typeflag,
-        size: numeric(&block[124..136]).map_err(|e| format!("size: {e}"))?,
-        mode: numeric(&block[100..108]).map_err(|e| format!("mode: {e}"))?,
-        uid: numeric(&block[108..116]).map_err(|e| format!("uid: {e}"))?,
-        gid: numeric(&block[116..124]).map_err(|e| format!("gid: {e}"))?,
+        size: numeric(&block[124..136]).map_err(|e| e.context("size"))?,
+        mode: numeric(&block[100..108]).map_err(|e| e.context("mode"))?,
+        uid: numeric(&block[108..116]).map_err(|e| e.context("uid"))?,
+        gid: numeric(&block[116..124]).map_err(|e| e.context("gid"))?,
         uname,
         gname,
-        mtime: GoTime::from_unix(numeric(&block[136..148]).map_err(|e| format!("mtime: {e}"))?, 0),
+        mtime: GoTime::from_unix(numeric(&block[136..148]).map_err(|e| e.context("mtime"))?, 0),
         linkname_bytes: until_nul(&block[157..257]).to_vec(),
         devmajor,
         devminor,
@@ -570,7 +575,7 @@ fn decode_block(block: &[u8]) -> std::result::Result<TarEntry, String> {
 }
 
 /// Go's `parseNumeric`: base-256 when the high bit is set, else octal with spaces/NULs trimmed.
-fn numeric(field: &[u8]) -> std::result::Result<i64, String> {
+fn numeric(field: &[u8]) -> Result<i64> {
     if field.first().is_some_and(|&c| c & 0x80 != 0) {
         // Two's complement big-endian; the first byte's 0x80 marker is not part of the value.
         let negative = field[0] & 0x40 != 0;
@@ -578,7 +583,10 @@ fn numeric(field: &[u8]) -> std::result::Result<i64, String> {
         for (i, &c) in field.iter().enumerate() {
             let c = if i == 0 { c & 0x7f } else { c };
             let c = if negative { !c & if i == 0 { 0x7f } else { 0xff } } else { c };
-            v = v.checked_mul(256).and_then(|v| v.checked_add(i64::from(c))).ok_or("base-256 number overflows")?;
+            v = v
+                .checked_mul(256)
+                .and_then(|v| v.checked_add(i64::from(c)))
+                .ok_or_else(|| Error::corrupt("base-256 number overflows"))?;
         }
         return Ok(if negative { -v - 1 } else { v });
     }
@@ -586,8 +594,8 @@ fn numeric(field: &[u8]) -> std::result::Result<i64, String> {
     if trimmed.is_empty() {
         return Ok(0);
     }
-    let text = std::str::from_utf8(trimmed).map_err(|_| "not an octal number".to_string())?;
-    i64::from_str_radix(text, 8).map_err(|_| format!("invalid octal number {text:?}"))
+    let text = std::str::from_utf8(trimmed).map_err(|_| Error::corrupt("not an octal number"))?;
+    i64::from_str_radix(text, 8).map_err(|_| Error::corrupt(format!("invalid octal number {text:?}")))
 }
 
 fn trim(b: &[u8]) -> &[u8] {
@@ -601,9 +609,12 @@ fn until_nul(b: &[u8]) -> &[u8] {
     b.iter().position(|&c| c == 0).map_or(b, |i| &b[..i])
 }
 
-fn apply_pax(entry: &mut TarEntry, records: &[(&[u8], &[u8])]) -> std::result::Result<(), String> {
-    let int = |key: &str, v: &[u8]| -> std::result::Result<i64, String> {
-        std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()).ok_or_else(|| format!("bad PAX {key} value"))
+fn apply_pax(entry: &mut TarEntry, records: &[(&[u8], &[u8])]) -> Result<()> {
+    let int = |key: &str, v: &[u8]| -> Result<i64> {
+        std::str::from_utf8(v)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Error::corrupt(format!("bad PAX {key} value")))
     };
     for &(key, value) in records {
         match key {
@@ -616,10 +627,10 @@ fn apply_pax(entry: &mut TarEntry, records: &[(&[u8], &[u8])]) -> std::result::R
             b"size" => {
                 entry.size = int("size", value)?;
                 if entry.size < 0 {
-                    return Err("negative PAX size".into());
+                    return Err(Error::corrupt("negative PAX size"));
                 }
             }
-            b"mtime" => entry.mtime = pax_time(value).ok_or("bad PAX mtime")?,
+            b"mtime" => entry.mtime = pax_time(value).ok_or_else(|| Error::corrupt("bad PAX mtime"))?,
             _ => {
                 if let Some(attr) = key.strip_prefix(b"SCHILY.xattr.") {
                     entry.xattrs.insert(String::from_utf8_lossy(attr).into_owned(), value.to_vec());

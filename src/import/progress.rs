@@ -42,13 +42,13 @@ pub(crate) struct Reporter {
 }
 
 impl Reporter {
-    pub fn new(callback: Option<ProgressCallback>) -> Self {
+    pub(super) fn new(callback: Option<ProgressCallback>) -> Self {
         Reporter { callback, last: None }
     }
 
     /// Calls the callback if the phase changed or enough bytes were read since the last call.
     /// Calls the callback when a report is due; its error ends the import.
-    pub fn update(&mut self, p: Progress) -> crate::error::Result<()> {
+    pub(super) fn update(&mut self, p: Progress) -> crate::error::Result<()> {
         let Some(cb) = self.callback.as_mut() else { return Ok(()) };
         let due = match self.last {
             None => true,

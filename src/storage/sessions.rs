@@ -95,7 +95,7 @@ mod web_locks {
         get(&get(&js_sys::global(), "navigator")?, "locks")
     }
 
-    pub async fn hold_own_lock() {
+    pub(super) async fn hold_own_lock() {
         let Some(locks) = locks() else { return };
         let held = HELD.with(|h| {
             h.borrow_mut()
@@ -127,7 +127,7 @@ mod web_locks {
         let _ = JsFuture::from(held).await;
     }
 
-    pub async fn held_sessions() -> Option<HashSet<String>> {
+    pub(super) async fn held_sessions() -> Option<HashSet<String>> {
         let locks = locks()?;
         let query: Function = get(&locks, "query")?.dyn_into().ok()?;
         let snapshot = JsFuture::from(query.call0(&locks).ok()?.dyn_into::<Promise>().ok()?).await.ok()?;

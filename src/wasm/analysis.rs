@@ -1,17 +1,14 @@
 //! The analyses on the JS `Store` class (`layerChanges`, `efficiency`, `diffImages`,
-//! `findFiles`, `largestFiles`, `storeLargestFiles`, `systemDf`): arguments checked, plain
-//! JSON-shaped values out; the work is in `crate::analysis` behind the façade
-//! (`crate::store_analysis`).
+//! `findFiles`, `largestFiles`, `storeLargestFiles`, `systemDf`): arguments checked (in
+//! [`super::options`]), plain JSON-shaped values out; the work is in `crate::analysis` behind
+//! the façade (`crate::store_analysis`).
 
 use super::args;
-use super::error::to_js_error;
-use super::store::{to_js_value, Store};
-use crate::analysis::changes::ChangeKind;
-use crate::analysis::dive::CiRules;
-use crate::error::{Error, Result};
-use crate::store_analysis::ImageRef;
-use js_sys::{Promise, Reflect};
-use std::future::Future;
+use super::convert::{promise, to_js_value};
+use super::options;
+use super::store::Store;
+use crate::error::Result;
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -166,96 +163,17 @@ export interface SystemDf {
 }
 "#;
 
-fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(to_js_error) })
-}
-
-fn field(o: &JsValue, name: &str) -> JsValue {
-    Reflect::get(o, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn options_object(method: &str, options: &JsValue) -> Result<Option<JsValue>> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(None);
-    }
-    if !options.is_object() {
-        return Err(Error::invalid(format!("{method}: options must be an object, got {}", args::js_type(options))));
-    }
-    Ok(Some(options.clone()))
-}
-
-/// A rule limit: a number or a string (`"disabled"`, `"20MB"`), missing for dive's default.
-fn limit(o: &JsValue, name: &str) -> Result<Option<String>> {
-    let v = field(o, name);
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    match (v.as_f64(), v.as_string()) {
-        (Some(n), _) => Ok(Some(n.to_string())),
-        (_, Some(s)) => Ok(Some(s)),
-        _ => Err(Error::invalid(format!("efficiency: rules.{name} must be a number or a string, got {v:?}"))),
-    }
-}
-
-fn rules(options: &JsValue) -> Result<CiRules> {
-    let Some(o) = options_object("efficiency", options)? else { return Ok(CiRules::default()) };
-    Ok(CiRules {
-        lowest_efficiency: limit(&o, "lowestEfficiency")?,
-        highest_wasted_bytes: limit(&o, "highestWastedBytes")?,
-        highest_user_wasted_percent: limit(&o, "highestUserWastedPercent")?,
-    })
-}
-
-fn change_filter(options: &JsValue) -> Result<Option<ChangeKind>> {
-    let Some(o) = options_object("findFiles", options)? else { return Ok(None) };
-    let v = field(&o, "change");
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    match v.as_string().as_deref() {
-        Some("added") => Ok(Some(ChangeKind::Added)),
-        Some("modified") => Ok(Some(ChangeKind::Modified)),
-        Some("removed") => Ok(Some(ChangeKind::Removed)),
-        _ => Err(Error::invalid(format!(
-            "findFiles: options.change must be \"added\", \"modified\" or \"removed\", got {v:?}"
-        ))),
-    }
-}
-
-/// An [`ImageRef`]: a string, or `{ namespace, name }`.
-fn image_ref(v: &JsValue, what: &str) -> Result<ImageRef> {
-    if v.is_string() {
-        return args::string(v, what).map(ImageRef::Docker);
-    }
-    if v.is_object() && !v.is_array() {
-        let namespace = args::string(&field(v, "namespace"), &format!("{what}.namespace"))?;
-        let name = args::string(&field(v, "name"), &format!("{what}.name"))?;
-        return Ok(ImageRef::Containerd { namespace, name });
-    }
-    Err(Error::invalid(format!(
-        "{what}: expected an image name or ID (a string) or {{ namespace, name }}, got {}",
-        args::js_type(v)
-    )))
-}
-
-/// Files listed by default.
-const DEFAULT_LIMIT: usize = 100;
-
-fn file_limit(method: &str, options: &JsValue) -> Result<usize> {
-    let Some(o) = options_object(method, options)? else { return Ok(DEFAULT_LIMIT) };
-    Ok(args::opt_count(&field(&o, "limit"), &format!("{method}: options.limit"))?.map_or(DEFAULT_LIMIT, |n| n as usize))
-}
-
 #[wasm_bindgen]
 impl Store {
     /// What each layer of an image adds, modifies and removes, bottom first.
     #[wasm_bindgen(js_name = layerChanges, unchecked_return_type = "Promise<LayerChanges[]>")]
     pub fn layer_changes(&self, #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue) -> Promise {
-        let prepared = image_ref(&image, "layerChanges: image").and_then(|i| Ok((i, self.facade_for("layerChanges")?)));
+        let prepared =
+            options::image_ref(&image, "layerChanges: image").and_then(|i| Ok((i, self.facade_for("layerChanges")?)));
         promise(async move {
             let (image, facade) = prepared?;
-            let answer = facade.lock().await.layer_changes(image).await?;
-            to_js_value(&answer)
+            let changes = facade.lock().await.layer_changes(image).await?;
+            to_js_value(&changes)
         })
     }
 
@@ -266,8 +184,8 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue,
         #[wasm_bindgen(js_name = rules, unchecked_optional_param_type = "EfficiencyRules")] rules_given: JsValue,
     ) -> Promise {
-        let prepared = image_ref(&image, "efficiency: image")
-            .and_then(|i| Ok((i, rules(&rules_given)?, self.facade_for("efficiency")?)));
+        let prepared = options::image_ref(&image, "efficiency: image")
+            .and_then(|i| Ok((i, options::dive_rules(&rules_given)?, self.facade_for("efficiency")?)));
         promise(async move {
             let (image, rules, facade) = prepared?;
             let answer = facade.lock().await.efficiency(image, &rules).await?;
@@ -282,17 +200,23 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "ImageRef")] a: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ImageRef")] b: JsValue,
     ) -> Promise {
-        let prepared = image_ref(&a, "diffImages: a")
-            .and_then(|a| Ok((a, image_ref(&b, "diffImages: b")?, self.facade_for("diffImages")?)));
+        let prepared = (|| -> Result<_> {
+            Ok((
+                options::image_ref(&a, "diffImages: a")?,
+                options::image_ref(&b, "diffImages: b")?,
+                self.facade_for("diffImages")?,
+            ))
+        })();
         promise(async move {
             let (a, b, facade) = prepared?;
-            let answer = facade.lock().await.diff_images(a, b).await?;
-            to_js_value(&answer)
+            let diff = facade.lock().await.diff_images(a, b).await?;
+            to_js_value(&diff)
         })
     }
 
-    /// Every image and layer that adds, changes or deletes a path matching `pattern` (an
-    /// absolute path, a basename, or a glob such as `**\/*.pem`), from the persisted index.
+    /// Every image and layer (of both views) that adds, changes or deletes a path matching
+    /// `pattern` (an absolute path, a basename, or a glob such as `**\/*.pem`), from the
+    /// persisted search index.
     #[wasm_bindgen(js_name = findFiles, unchecked_return_type = "Promise<FoundFile[]>")]
     pub fn find_files(
         &self,
@@ -300,7 +224,7 @@ impl Store {
         #[wasm_bindgen(unchecked_optional_param_type = "FindFilesOptions")] options: JsValue,
     ) -> Promise {
         let prepared = args::string(&pattern, "findFiles: pattern")
-            .and_then(|p| Ok((p, change_filter(&options)?, self.facade_for("findFiles")?)));
+            .and_then(|p| Ok((p, options::change_filter(&options)?, self.facade_for("findFiles")?)));
         promise(async move {
             let (pattern, only, facade) = prepared?;
             let answer = facade.lock().await.find_files(&pattern, only).await?;
@@ -315,8 +239,8 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "LargestFilesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = image_ref(&image, "largestFiles: image")
-            .and_then(|i| Ok((i, file_limit("largestFiles", &options)?, self.facade_for("largestFiles")?)));
+        let prepared = options::image_ref(&image, "largestFiles: image")
+            .and_then(|i| Ok((i, options::file_limit("largestFiles", &options)?, self.facade_for("largestFiles")?)));
         promise(async move {
             let (image, limit, facade) = prepared?;
             let answer = facade.lock().await.largest_files_of(image, limit).await?;
@@ -330,8 +254,8 @@ impl Store {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "LargestFilesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared =
-            file_limit("storeLargestFiles", &options).and_then(|l| Ok((l, self.facade_for("storeLargestFiles")?)));
+        let prepared = options::file_limit("storeLargestFiles", &options)
+            .and_then(|l| Ok((l, self.facade_for("storeLargestFiles")?)));
         promise(async move {
             let (limit, facade) = prepared?;
             let answer = facade.lock().await.largest_files_in_store(limit).await?;

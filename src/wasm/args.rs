@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// How a wrong JS value is named in messages: `null`, `undefined`, or its `typeof`.
-pub fn js_type(v: &JsValue) -> String {
+pub(super) fn js_type(v: &JsValue) -> String {
     if v.is_null() {
         return "null".into();
     }
@@ -18,7 +18,7 @@ pub fn js_type(v: &JsValue) -> String {
 }
 
 /// A required string parameter.
-pub fn string(v: &JsValue, what: &str) -> Result<String> {
+pub(super) fn string(v: &JsValue, what: &str) -> Result<String> {
     match v.as_string() {
         Some(s) => Ok(s),
         None if v.is_string() => {
@@ -29,7 +29,7 @@ pub fn string(v: &JsValue, what: &str) -> Result<String> {
 }
 
 /// An optional string parameter (`undefined` and `null` are absent).
-pub fn opt_string(v: &JsValue, what: &str) -> Result<Option<String>> {
+pub(super) fn opt_string(v: &JsValue, what: &str) -> Result<Option<String>> {
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
@@ -37,7 +37,7 @@ pub fn opt_string(v: &JsValue, what: &str) -> Result<Option<String>> {
 }
 
 /// An optional byte count or offset: a non-negative integer no larger than 2^53.
-pub fn opt_count(v: &JsValue, what: &str) -> Result<Option<u64>> {
+pub(super) fn opt_count(v: &JsValue, what: &str) -> Result<Option<u64>> {
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
@@ -48,20 +48,20 @@ pub fn opt_count(v: &JsValue, what: &str) -> Result<Option<u64>> {
 }
 
 /// A required byte count or index: a non-negative integer no larger than 2^53.
-pub fn count(v: &JsValue, what: &str) -> Result<u64> {
+pub(super) fn count(v: &JsValue, what: &str) -> Result<u64> {
     opt_count(v, what)?
         .ok_or_else(|| Error::invalid(format!("{what}: expected a non-negative integer, got {}", js_type(v))))
 }
 
 /// A `Uint8Array` (or Node `Buffer`) parameter, copied into wasm memory.
-pub fn bytes(v: &JsValue, what: &str) -> Result<Vec<u8>> {
+pub(super) fn bytes(v: &JsValue, what: &str) -> Result<Vec<u8>> {
     v.dyn_ref::<js_sys::Uint8Array>()
         .map(|a| a.to_vec())
         .ok_or_else(|| Error::invalid(format!("{what}: expected a Uint8Array, got {}", js_type(v))))
 }
 
 /// A required function parameter.
-pub fn function(v: &JsValue, what: &str) -> Result<js_sys::Function> {
+pub(super) fn function(v: &JsValue, what: &str) -> Result<js_sys::Function> {
     v.dyn_ref::<js_sys::Function>()
         .cloned()
         .ok_or_else(|| Error::invalid(format!("{what}: expected a function, got {}", js_type(v))))

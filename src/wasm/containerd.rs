@@ -5,16 +5,15 @@
 
 use super::args;
 use super::backend::AnyBackend;
-use super::error::to_js_error;
-use super::store::{to_js_value, Store};
+use super::convert::{promise, to_js_error, to_js_value};
+use super::options::{self, digest, strings as filters};
+use super::store::Store;
 use crate::containerd::ls_view::{content_rows, format_size, image_rows};
-use crate::containerd::{self, ContentStore, ImageStore, Labels};
-use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::containerd::{self, ContentStore, ImageStore};
+use crate::error::Error;
 use futures::lock::Mutex;
-use js_sys::{Promise, Reflect};
-use serde::{Deserialize, Serialize};
-use std::future::Future;
+use js_sys::Promise;
+use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -54,59 +53,6 @@ export interface IngestStatus { ref: string; offset: number; total: number; expe
 export interface GcResult { deletedBlobs: string[]; deletedContent: Record<string, string[]>; deletedImages: Record<string, string[]>; deletedIngests: Record<string, string[]>; sweptChunkSets: number }
 "#;
 
-fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
-        super::panic::check_healthy().map_err(to_js_error)?;
-        fut.await.map_err(to_js_error)
-    })
-}
-
-/// `undefined`, a string, or an array of strings.
-fn filters(v: &JsValue) -> Result<Vec<String>> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(Vec::new());
-    }
-    if let Some(s) = v.as_string() {
-        return Ok(vec![s]);
-    }
-    serde_wasm_bindgen::from_value(v.clone())
-        .map_err(|_| Error::invalid("filters must be a string or an array of strings"))
-}
-
-fn from_js<T: for<'de> Deserialize<'de>>(what: &str, v: JsValue) -> Result<T> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| Error::invalid(format!("{what}: {e}")))
-}
-
-/// The archive routing options of `Store.import`: `namespace` (send `docker save` archives
-/// and OCI layouts to that containerd namespace, like `ctr -n <ns> images import`; without
-/// it `docker save` archives are loaded into the Docker view like `docker load`, and OCI
-/// layouts go to namespace `default`), and ctr's `baseName`, `indexName`, `digests`,
-/// `allPlatforms`.
-pub(super) fn archive_options(options: &JsValue) -> Result<(Option<String>, crate::import::CtrOptions)> {
-    let mut ctr = crate::import::CtrOptions::default();
-    if !options.is_object() {
-        return Ok((None, ctr));
-    }
-    let get = |k: &str| Reflect::get(options, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
-    let text = |k: &str| -> Result<Option<String>> {
-        let v = get(k);
-        if v.is_undefined() || v.is_null() {
-            return Ok(None);
-        }
-        v.as_string().map(Some).ok_or_else(|| Error::invalid(format!("import: options.{k} must be a string")))
-    };
-    let flag = |k: &str| get(k).as_bool().unwrap_or(false);
-    ctr.base_name = text("baseName")?;
-    ctr.index_name = text("indexName")?;
-    ctr.digest_refs = flag("digests");
-    ctr.all_platforms = flag("allPlatforms");
-    Ok((text("namespace")?, ctr))
-}
-
-fn digest(s: &str) -> Result<Digest> {
-    Digest::parse(s)
-}
-
 #[wasm_bindgen]
 impl Store {
     /// Every containerd namespace, in byte order.
@@ -134,23 +80,7 @@ impl Store {
         let facade = self.facade_for("gc");
         promise(async move {
             // Holding the façade keeps Docker imports and deletes out while GC runs.
-            let r = facade?.lock().await.gc().await?;
-            #[derive(Serialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Out {
-                deleted_blobs: Vec<Digest>,
-                deleted_content: std::collections::BTreeMap<String, Vec<Digest>>,
-                deleted_images: std::collections::BTreeMap<String, Vec<String>>,
-                deleted_ingests: std::collections::BTreeMap<String, Vec<String>>,
-                swept_chunk_sets: usize,
-            }
-            to_js_value(&Out {
-                deleted_blobs: r.deleted_blobs,
-                deleted_content: r.deleted_content,
-                deleted_images: r.deleted_images,
-                deleted_ingests: r.deleted_ingests,
-                swept_chunk_sets: r.swept_chunk_sets,
-            })
+            to_js_value(&facade?.lock().await.gc().await?)
         })
     }
 }
@@ -193,7 +123,7 @@ impl Namespace {
 
     #[wasm_bindgen(js_name = createImage, unchecked_return_type = "Promise<ContainerdImage>")]
     pub fn create_image(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdImage")] image: JsValue) -> Promise {
-        let (images, img) = (self.images.clone(), from_js::<containerd::Image>("createImage", image));
+        let (images, img) = (self.images.clone(), options::from_js::<containerd::Image>("createImage", image));
         promise(async move { to_js_value(&images.create(&img?).await?) })
     }
 
@@ -206,7 +136,7 @@ impl Namespace {
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] fieldpaths: JsValue,
     ) -> Promise {
         let (images, img, paths) =
-            (self.images.clone(), from_js::<containerd::Image>("updateImage", image), filters(&fieldpaths));
+            (self.images.clone(), options::from_js::<containerd::Image>("updateImage", image), filters(&fieldpaths));
         promise(async move {
             let paths = paths?;
             let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
@@ -269,13 +199,6 @@ impl Namespace {
 #[wasm_bindgen]
 pub struct Content {
     store: ContentStore<AnyBackend>,
-}
-
-#[derive(Deserialize)]
-struct InfoArg {
-    digest: String,
-    #[serde(default)]
-    labels: Labels,
 }
 
 #[wasm_bindgen]
@@ -376,14 +299,11 @@ impl Content {
         #[wasm_bindgen(unchecked_param_type = "{ digest: string; labels?: Record<string, string> }")] info: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] fieldpaths: JsValue,
     ) -> Promise {
-        let (store, arg, paths) = (self.store.clone(), from_js::<InfoArg>("update", info), filters(&fieldpaths));
+        let (store, arg, paths) = (self.store.clone(), options::content_update(info), filters(&fieldpaths));
         promise(async move {
-            let (arg, paths) = (arg?, paths?);
-            let d = digest(&arg.digest)?;
-            let mut info = store.info(&d).await?;
-            info.labels = arg.labels;
+            let ((d, labels), paths) = (arg?, paths?);
             let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-            to_js_value(&store.update(&info, &refs).await?)
+            to_js_value(&store.update_labels(&d, labels, &refs).await?)
         })
     }
 
@@ -395,9 +315,10 @@ impl Content {
         #[wasm_bindgen(unchecked_param_type = "{ expected?: { digest?: string; size?: number } }")] options: JsValue,
     ) -> Promise {
         let (store, reference) = (self.store.clone(), args::string(&reference, "writer: ref"));
-        let expected = writer_expected(&options);
+        let expected = options::writer_expected(&options);
         promise(async move {
-            let (reference, (want, size)) = (reference?, expected?);
+            let reference = reference?;
+            let (want, size) = expected?;
             let w = store.writer(&reference, want.as_ref(), size).await?;
             Ok(ContentWriter { inner: Rc::new(Mutex::new(Some(w))) }.into())
         })
@@ -426,35 +347,6 @@ impl Content {
             Ok(JsValue::UNDEFINED)
         })
     }
-}
-
-/// `options.expected` of `Content.writer`: the digest and size (0 = unchecked) to expect.
-fn writer_expected(options: &JsValue) -> Result<(Option<Digest>, u64)> {
-    if options.is_undefined() || options.is_null() {
-        return Ok((None, 0));
-    }
-    if !options.is_object() {
-        return Err(Error::invalid(format!("writer: options must be an object, got {}", args::js_type(options))));
-    }
-    let expected = Reflect::get(options, &"expected".into()).unwrap_or(JsValue::UNDEFINED);
-    if expected.is_undefined() || expected.is_null() {
-        return Ok((None, 0));
-    }
-    if !expected.is_object() {
-        return Err(Error::invalid(format!(
-            "writer: options.expected must be an object, got {}",
-            args::js_type(&expected)
-        )));
-    }
-    let d = args::opt_string(
-        &Reflect::get(&expected, &"digest".into()).unwrap_or(JsValue::UNDEFINED),
-        "writer: options.expected.digest",
-    )?;
-    let size = args::opt_count(
-        &Reflect::get(&expected, &"size".into()).unwrap_or(JsValue::UNDEFINED),
-        "writer: options.expected.size",
-    )?;
-    Ok((d.map(|d| digest(&d)).transpose()?, size.unwrap_or(0)))
 }
 
 /// An open ingest (`content.writer(...)`): `write` bytes, then `commit(size, digest)`.
@@ -490,11 +382,7 @@ impl ContentWriter {
     ) -> Promise {
         let inner = self.inner.clone();
         let (size, digest_) = (args::opt_count(&size, "commit: size"), args::opt_string(&digest_, "commit: digest"));
-        let labels: Result<Labels> = if labels.is_undefined() || labels.is_null() {
-            Ok(Labels::new())
-        } else {
-            from_js("commit: labels", labels)
-        };
+        let labels = options::commit_labels(labels);
         promise(async move {
             let (size, digest_, labels) = (size?, digest_?, labels?);
             let want = digest_.map(|d| digest(&d)).transpose()?;

@@ -4,7 +4,8 @@
 
 use super::args;
 use super::backend::AnyBackend;
-use super::error::to_js_error;
+use super::convert::to_js_error;
+use super::options;
 use super::store::Store;
 use crate::contents::archive::ArchiveStream;
 use crate::contents::files::FileReader;
@@ -30,35 +31,6 @@ export interface SaveOptions {
   format?: ExportFormat;
 }
 "#;
-
-/// `names`: one string or an array of strings.
-fn names_arg(names: &JsValue) -> Result<Vec<String>> {
-    if let Some(s) = names.as_string() {
-        return Ok(vec![s]);
-    }
-    if js_sys::Array::is_array(names) {
-        return js_sys::Array::from(names)
-            .iter()
-            .enumerate()
-            .map(|(i, v)| v.as_string().ok_or_else(|| Error::invalid(format!("save: names[{i}] is not a string"))))
-            .collect();
-    }
-    Err(Error::invalid("save: names must be a string or an array of strings"))
-}
-
-fn format_arg(options: &JsValue) -> Result<ExportFormat> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(ExportFormat::Docker);
-    }
-    if !options.is_object() {
-        return Err(Error::invalid(format!("save: options must be an object, got {}", args::js_type(options))));
-    }
-    let f = Reflect::get(options, &JsValue::from_str("format")).unwrap_or(JsValue::UNDEFINED);
-    if f.is_undefined() {
-        return Ok(ExportFormat::Docker);
-    }
-    ExportFormat::parse(&f.as_string().ok_or_else(|| Error::invalid("save: options.format must be a string"))?)
-}
 
 fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
@@ -130,7 +102,12 @@ impl Store {
     ) -> Promise {
         type Prepared = (Vec<String>, ExportFormat, Rc<Mutex<super::store::Facade>>, Rc<AnyBackend>);
         let prepared = (|| -> Result<Prepared> {
-            Ok((names_arg(&names)?, format_arg(&options)?, self.facade_for("save")?, self.backend_for("save")?))
+            Ok((
+                options::save_names(&names)?,
+                options::save_format(&options)?,
+                self.facade_for("save")?,
+                self.backend_for("save")?,
+            ))
         })();
         wasm_bindgen_futures::future_to_promise(async move {
             let run = async move {

@@ -4,24 +4,15 @@
 
 use super::args;
 use super::backend::AnyBackend;
-use super::docker_types as opts;
-use super::error::to_js_error;
+use super::convert::{digests, promise, to_js_value};
 use super::input::{self, ImportInput};
-use super::store::{to_js_value, Facade, Store};
+use super::options::{self, JsImportOptions};
+use super::store::{Facade, Store};
 use crate::error::Result;
 use futures::lock::Mutex;
 use js_sys::Promise;
-use std::future::Future;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-
-/// Runs `fut` as a promise that rejects with a coded JS `Error`.
-fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
-        super::panic::check_healthy().map_err(to_js_error)?;
-        fut.await.map_err(to_js_error)
-    })
-}
 
 /// The façade, locked and brought up to date with what other writers (tabs, `Store` objects)
 /// committed, for a read.
@@ -32,18 +23,13 @@ async fn read<T>(facade: Result<Rc<Mutex<Facade>>>, f: impl FnOnce(&Facade) -> R
     f(&facade)
 }
 
-/// A digest list as JS strings.
-fn ids(list: Vec<crate::Digest>) -> Result<JsValue> {
-    to_js_value(&list.iter().map(|d| d.as_str()).collect::<Vec<_>>())
-}
-
 /// What an import needs, checked before its promise starts.
-type PreparedImport = (ImportInput, (Option<js_sys::Function>, Option<JsValue>), Rc<AnyBackend>, Rc<Mutex<Facade>>);
+type PreparedImport = (ImportInput, JsImportOptions, Rc<AnyBackend>, Rc<Mutex<Facade>>);
 
 impl Store {
     fn prepare_import(&self, input: &JsValue, options: &JsValue) -> Result<PreparedImport> {
         let (backend, facade) = (self.backend_for("import")?, self.facade_for("import")?);
-        let options = opts::import_options(options)?;
+        let options = options::import_options(options)?;
         // Last: taking a ReadableStream's reader locks the stream.
         let input = ImportInput::from_js(input)?;
         Ok((input, options, backend, facade))
@@ -60,13 +46,12 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "ImportInput")] input: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ImportOptions")] options: JsValue,
     ) -> Promise {
-        let archive = super::containerd::archive_options(&options);
         let prepared = self.prepare_import(&input, &options);
         promise(async move {
-            let (input, (on_progress, signal), backend, facade) = prepared?;
+            let (input, options, backend, facade) = prepared?;
             let reader = input.reader();
-            let mut options = input::import_options(on_progress, signal.clone(), input.size());
-            (options.namespace, options.ctr) = archive?;
+            let signal = options.signal.clone();
+            let options = options.into_core(input.size());
             // Streaming writes only staged blobs: other calls go on meanwhile.
             let staged = crate::store::stream_import(&*backend, input.into_chunks(signal), options).await;
             let finished = match staged {
@@ -89,7 +74,7 @@ impl Store {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "ListImagesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = opts::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
+        let prepared = options::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
         promise(async move {
             let ((all, digests, filters), facade) = prepared?;
             let mut facade = facade.lock().await;
@@ -135,7 +120,7 @@ impl Store {
         #[wasm_bindgen(unchecked_optional_param_type = "RemoveImageOptions")] options: JsValue,
     ) -> Promise {
         let name_or_id = args::string(&name_or_id, "removeImage: nameOrId");
-        let prepared = opts::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
+        let prepared = options::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
         promise(async move {
             let ((force, noprune, dry_run), facade) = prepared?;
             let name_or_id = name_or_id?;
@@ -162,7 +147,7 @@ impl Store {
     ) -> Promise {
         let name_or_id = args::string(&name_or_id, "tagImage: nameOrId");
         let (repo, tag) = (args::string(&repo, "tagImage: repo"), args::opt_string(&tag, "tagImage: tag"));
-        let prepared = opts::tag_image_options(&options).and_then(|o| Ok((o, self.facade_for("tagImage")?)));
+        let prepared = options::tag_image_options(&options).and_then(|o| Ok((o, self.facade_for("tagImage")?)));
         promise(async move {
             let (name_or_id, repo, tag) = (name_or_id?, repo?, tag?);
             let (dry_run, facade) = prepared?;
@@ -216,7 +201,7 @@ impl Store {
         let facade = self.facade_for("imageChildren");
         promise(async move {
             let name_or_id = name_or_id?;
-            ids(read(facade, |f| f.image_children(&name_or_id)).await?)
+            digests(&read(facade, |f| f.image_children(&name_or_id)).await?)
         })
     }
 
@@ -224,7 +209,7 @@ impl Store {
     #[wasm_bindgen(js_name = imageHeads, unchecked_return_type = "Promise<string[]>")]
     pub fn image_heads(&self) -> Promise {
         let facade = self.facade_for("imageHeads");
-        promise(async move { ids(read(facade, |f| Ok(f.image_heads())).await?) })
+        promise(async move { digests(&read(facade, |f| Ok(f.image_heads())).await?) })
     }
 
     /// The files of one layer, or the merged view at that layer, from the layers' tar-split.
@@ -235,7 +220,7 @@ impl Store {
         #[wasm_bindgen(unchecked_optional_param_type = "LayerFilesOptions")] options: JsValue,
     ) -> Promise {
         let name_or_id = args::string(&name_or_id, "layerFiles: nameOrId");
-        let prepared = opts::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
+        let prepared = options::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
         promise(async move {
             let ((layer, merged), facade) = prepared?;
             let name_or_id = name_or_id?;

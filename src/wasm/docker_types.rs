@@ -1,11 +1,6 @@
 //! TypeScript declarations of the Docker view's arguments and results (Engine API v1.41
-//! shapes), and the Rust readings of the option objects.
+//! shapes); the option objects are read in [`super::options`].
 
-use crate::digest::Digest;
-use crate::docker::engine::Filters;
-use crate::docker::layer_files::LayerSelector;
-use crate::error::{Error, Result};
-use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -204,94 +199,3 @@ export interface LayerFileEntry {
   whiteout: "deleted" | "opaque" | "meta" | null;
 }
 "#;
-
-/// The options object of a method, or `None` for `undefined`/`null`.
-fn options_object(method: &str, options: &JsValue) -> Result<Option<JsValue>> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(None);
-    }
-    if !options.is_object() {
-        return Err(Error::invalid(format!("{method}: options must be an object, got {options:?}")));
-    }
-    Ok(Some(options.clone()))
-}
-
-fn field(options: &JsValue, name: &str) -> JsValue {
-    Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// A boolean option: missing means false.
-fn flag(method: &str, options: &Option<JsValue>, name: &str) -> Result<bool> {
-    let Some(o) = options else { return Ok(false) };
-    let v = field(o, name);
-    if v.is_undefined() || v.is_null() {
-        return Ok(false);
-    }
-    v.as_bool().ok_or_else(|| Error::invalid(format!("{method}: options.{name} must be a boolean, got {v:?}")))
-}
-
-/// `listImages({ all, digests, filters })`.
-pub fn list_images_options(options: &JsValue) -> Result<(bool, bool, Filters)> {
-    const M: &str = "listImages";
-    let o = options_object(M, options)?;
-    let filters = match o.as_ref().map(|o| field(o, "filters")) {
-        None => Filters::new(),
-        Some(f) if f.is_undefined() || f.is_null() => Filters::new(),
-        Some(f) => serde_wasm_bindgen::from_value(f)
-            .map_err(|e| Error::invalid(format!("{M}: options.filters must map filter names to string arrays: {e}")))?,
-    };
-    Ok((flag(M, &o, "all")?, flag(M, &o, "digests")?, filters))
-}
-
-/// `removeImage(name, { force, noprune })`.
-pub fn remove_image_options(options: &JsValue) -> Result<(bool, bool, bool)> {
-    const M: &str = "removeImage";
-    let o = options_object(M, options)?;
-    Ok((flag(M, &o, "force")?, flag(M, &o, "noprune")?, flag(M, &o, "dryRun")?))
-}
-
-/// `tagImage(name, repo, tag, { dryRun })`.
-pub fn tag_image_options(options: &JsValue) -> Result<bool> {
-    const M: &str = "tagImage";
-    flag(M, &options_object(M, options)?, "dryRun")
-}
-
-/// `layerFiles(name, { layer, merged })`.
-pub fn layer_files_options(options: &JsValue) -> Result<(Option<LayerSelector>, bool)> {
-    const M: &str = "layerFiles";
-    let o = options_object(M, options)?;
-    let layer = match o.as_ref().map(|o| field(o, "layer")) {
-        None => None,
-        Some(l) if l.is_undefined() || l.is_null() => None,
-        Some(l) => Some(match (l.as_f64(), l.as_string()) {
-            (Some(n), _) if n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 => LayerSelector::Index(n as usize),
-            (_, Some(s)) => LayerSelector::DiffId(
-                Digest::parse(&s)
-                    .map_err(|e| Error::invalid(format!("{M}: options.layer {s:?} is not a DiffID: {}", e.message)))?,
-            ),
-            _ => {
-                return Err(Error::invalid(format!("{M}: options.layer must be a layer index or a DiffID, got {l:?}")))
-            }
-        }),
-    };
-    Ok((layer, flag(M, &o, "merged")?))
-}
-
-/// `import(input, { onProgress, signal })`.
-pub fn import_options(options: &JsValue) -> Result<(Option<Function>, Option<JsValue>)> {
-    const M: &str = "import";
-    let Some(o) = options_object(M, options)? else { return Ok((None, None)) };
-    let on_progress = match field(&o, "onProgress") {
-        f if f.is_undefined() || f.is_null() => None,
-        f => Some(
-            f.dyn_into::<Function>()
-                .map_err(|f| Error::invalid(format!("{M}: options.onProgress must be a function, got {f:?}")))?,
-        ),
-    };
-    let signal = match field(&o, "signal") {
-        s if s.is_undefined() || s.is_null() => None,
-        s if s.is_object() => Some(s),
-        s => return Err(Error::invalid(format!("{M}: options.signal must be an AbortSignal, got {s:?}"))),
-    };
-    Ok((on_progress, signal))
-}

@@ -2,9 +2,8 @@
 //! chunks for [`crate::store::stream_import`]. Large inputs are never copied whole: typed
 //! arrays and Blobs are read by slices, ReadableStreams chunk by chunk.
 
-use super::store::to_js_value;
+use super::convert::js_error_message;
 use crate::error::{Error, Result};
-use crate::import::{CancelCheck, ImportOptions, Progress, ProgressCallback};
 use futures::stream::{self, Stream};
 use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
 use std::pin::Pin;
@@ -16,10 +15,10 @@ use web_sys::{Blob, ReadableStreamDefaultReader};
 const SLICE: u64 = 1 << 20;
 
 /// The chunks of an import input.
-pub type Chunks = Pin<Box<dyn Stream<Item = Result<Vec<u8>>>>>;
+pub(super) type Chunks = Pin<Box<dyn Stream<Item = Result<Vec<u8>>>>>;
 
 /// An import input, recognised by shape (so Node's Blob and streams from other realms work).
-pub enum ImportInput {
+pub(super) enum ImportInput {
     Bytes(Uint8Array),
     Blob(Blob),
     Stream(ReadableStreamDefaultReader),
@@ -38,7 +37,7 @@ fn call_method(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue
 
 /// Tells a stream's source to stop (after a failed import). A reader without `cancel`, or one
 /// whose `cancel` throws or rejects, is fine: the import's own error is what the caller gets.
-pub fn cancel_reader(reader: &ReadableStreamDefaultReader) {
+pub(super) fn cancel_reader(reader: &ReadableStreamDefaultReader) {
     if let Ok(pending) = call_method(reader, "cancel", &[]) {
         if let Ok(p) = pending.dyn_into::<js_sys::Promise>() {
             // Await it, so that a rejection is handled rather than reported as unhandled.
@@ -49,17 +48,10 @@ pub fn cancel_reader(reader: &ReadableStreamDefaultReader) {
     }
 }
 
-fn js_error_message(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
-}
-
 impl ImportInput {
     /// Recognises `Uint8Array` (and Node's `Buffer`), `ArrayBuffer`, `Blob`/`File` and
     /// `ReadableStream<Uint8Array>`; anything else is `invalid_argument`.
-    pub fn from_js(input: &JsValue) -> Result<ImportInput> {
+    pub(super) fn from_js(input: &JsValue) -> Result<ImportInput> {
         if let Some(bytes) = input.dyn_ref::<Uint8Array>() {
             return Ok(ImportInput::Bytes(bytes.clone()));
         }
@@ -91,7 +83,7 @@ impl ImportInput {
     }
 
     /// The input's size when known up front.
-    pub fn size(&self) -> Option<u64> {
+    pub(super) fn size(&self) -> Option<u64> {
         match self {
             ImportInput::Bytes(b) => Some(u64::from(b.length())),
             ImportInput::Blob(b) => Some(b.size() as u64),
@@ -100,7 +92,7 @@ impl ImportInput {
     }
 
     /// The reader to cancel if the import fails (only streams have one).
-    pub fn reader(&self) -> Option<ReadableStreamDefaultReader> {
+    pub(super) fn reader(&self) -> Option<ReadableStreamDefaultReader> {
         match self {
             ImportInput::Stream(r) => Some(r.clone()),
             _ => None,
@@ -109,7 +101,7 @@ impl ImportInput {
 
     /// The input as a stream of chunks. `signal`, when aborted, ends it with `aborted`
     /// before the next read (the importer polls it too).
-    pub fn into_chunks(self, signal: Option<JsValue>) -> Chunks {
+    pub(super) fn into_chunks(self, signal: Option<JsValue>) -> Chunks {
         let state = (self, 0u64, 0usize);
         Box::pin(stream::unfold(Some(state), move |state| {
             let signal = signal.clone();
@@ -225,25 +217,6 @@ extern "C" {
 }
 
 /// `signal.aborted`, read by name so any AbortSignal-like object works.
-pub fn is_aborted(signal: &JsValue) -> bool {
+pub(super) fn is_aborted(signal: &JsValue) -> bool {
     Reflect::get(signal, &JsValue::from_str("aborted")).is_ok_and(|v| v.is_truthy())
-}
-
-/// The importer's options from the JS ones: progress to `onProgress`, cancellation from `signal`.
-pub fn import_options(
-    on_progress: Option<Function>,
-    signal: Option<JsValue>,
-    bytes_total: Option<u64>,
-) -> ImportOptions {
-    let on_progress = on_progress.map(|f| -> ProgressCallback {
-        Box::new(move |p: &Progress| {
-            // A throwing callback ends the import (nothing is committed), and the rejection
-            // says what it threw: swallowing it would hide the caller's bug.
-            f.call1(&JsValue::NULL, &to_js_value(p)?)
-                .map(|_| ())
-                .map_err(|e| Error::aborted(format!("import: onProgress threw: {}", js_error_message(&e))))
-        })
-    });
-    let is_cancelled = signal.map(|s| -> CancelCheck { Box::new(move || is_aborted(&s)) });
-    ImportOptions { bytes_total, on_progress, is_cancelled, ..Default::default() }
 }

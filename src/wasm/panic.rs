@@ -13,7 +13,7 @@ thread_local! {
 }
 
 /// Installs the hook once (called by every `Store.open`).
-pub fn install_hook() {
+pub(super) fn install_hook() {
     use std::sync::Once;
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -37,7 +37,7 @@ pub fn install_hook() {
 }
 
 /// `internal` once a panic happened in this instance.
-pub fn check_healthy() -> Result<()> {
+pub(super) fn check_healthy() -> Result<()> {
     let panicked = PANICKED.try_with(|p| p.try_borrow().ok().and_then(|p| p.clone())).ok().flatten();
     match panicked {
         None => Ok(()),

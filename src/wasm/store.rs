@@ -3,7 +3,7 @@
 //! result or error.
 
 use super::backend::{AnyBackend, BackendKind};
-use super::error::to_js_error;
+use super::convert::{promise, to_js_error, to_js_value};
 use super::js_backend::{JsBackend, JsStorageAdapter};
 use super::types::StoreOptions;
 use crate::error::{Error, Result};
@@ -226,7 +226,7 @@ impl Store {
         Fut: Future<Output = Result<JsValue>> + 'static,
     {
         let started = self.backend_for(op).map(f);
-        wasm_bindgen_futures::future_to_promise(async move { started.map_err(to_js_error)?.await.map_err(to_js_error) })
+        promise(async move { started?.await })
     }
 }
 
@@ -235,11 +235,4 @@ fn check_name(name: &str) -> Result<()> {
         return Err(Error::invalid("store name must not be empty"));
     }
     Ok(())
-}
-
-/// A JS value with JSON's shapes: maps as plain objects, `null` kept (not `undefined`).
-pub(super) fn to_js_value<T: Serialize>(value: &T) -> Result<JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::invalid(format!("cannot convert the result to a JS value: {e}")))
 }

@@ -1,8 +1,6 @@
-//! TypeScript declarations for the option and result objects of the JS API, and the Rust
-//! views of the option objects. The generated `.d.ts` uses these names instead of `any`.
+//! TypeScript declarations for the option and result objects of the JS API (they are read in
+//! [`super::options`]). The generated `.d.ts` uses these names instead of `any`.
 
-use super::backend::BackendKind;
-use crate::error::{Error, Result};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -76,39 +74,4 @@ extern "C" {
     /// The `options` argument of `Store.open`.
     #[wasm_bindgen(typescript_type = "StoreOptions")]
     pub type StoreOptions;
-}
-
-impl StoreOptions {
-    /// `options.memoryLimit`, when given.
-    pub fn memory_limit(options: Option<&StoreOptions>) -> Result<Option<u64>> {
-        let Some(options) = options else { return Ok(None) };
-        let options: &JsValue = options.as_ref();
-        if !options.is_object() {
-            return Ok(None);
-        }
-        let limit = js_sys::Reflect::get(options, &JsValue::from_str("memoryLimit")).unwrap_or(JsValue::UNDEFINED);
-        super::args::opt_count(&limit, "Store.open: options.memoryLimit")
-    }
-
-    /// The backend asked for; the default when `options` or `options.backend` is missing.
-    pub fn backend_kind(options: Option<&StoreOptions>) -> Result<BackendKind> {
-        let Some(options) = options else { return Ok(BackendKind::default()) };
-        let options: &JsValue = options.as_ref();
-        if options.is_undefined() || options.is_null() {
-            return Ok(BackendKind::default());
-        }
-        if !options.is_object() {
-            return Err(Error::invalid(format!("options: expected an object, got {options:?}")));
-        }
-        let backend = js_sys::Reflect::get(options, &JsValue::from_str("backend")).unwrap_or(JsValue::UNDEFINED);
-        if backend.is_undefined() {
-            return Ok(BackendKind::default());
-        }
-        match backend.as_string() {
-            Some(s) => BackendKind::parse(&s),
-            None => {
-                Err(Error::invalid(format!("options.backend: expected \"indexeddb\" or \"memory\", got {backend:?}")))
-            }
-        }
-    }
 }

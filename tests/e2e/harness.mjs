@@ -13,7 +13,7 @@ import { chromium } from "playwright-core";
 import { startServer } from "../../scripts/serve.mjs";
 
 export const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
-// The flags TOOLCHAIN.md lists for this machine (no sandbox as root, no GPU, no network noise).
+// Headless Chromium as root in a container (no sandbox as root, no GPU, no network noise).
 export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",

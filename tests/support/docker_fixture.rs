@@ -1,10 +1,14 @@
 //! Fixture image stores imported the way users import them: through the real streaming
 //! importer (`imagestore::import`) and the façade's one-commit `Store::commit_import`.
 
+use super::dockerd::{DockerdAnswers, EngineApi, Rejection};
 use futures::stream;
+use imagestore::docker::engine::Filters;
 use imagestore::import::{Finished, ImportOptions, Imported};
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::store::{stream_import, Store};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 /// The fixture file's bytes.
 pub fn read_fixture(path: &str) -> Vec<u8> {
@@ -42,4 +46,64 @@ pub async fn store_from_fixture(tar_path: &str) -> Store<MemoryBackend> {
     assert!(report.skipped.is_empty(), "{tar_path}: {:?}", report.skipped);
     assert!(report.images > 0 && report.layers > 0, "{tar_path}: {report:?}");
     store
+}
+
+/// The façade asked as the Engine API is asked (for [`super::dockerd::check_answers`]).
+pub struct Facade<'a>(pub &'a Store<MemoryBackend>);
+
+fn rejection(e: imagestore::Error) -> Rejection {
+    Rejection { code: e.code.as_str().to_string(), message: e.message }
+}
+
+impl EngineApi for Facade<'_> {
+    async fn list_images(&self, options: Option<&str>) -> Result<Value, Rejection> {
+        let options: Value = options.map_or(Value::Null, |o| serde_json::from_str(o).unwrap());
+        let flag = |k: &str| options[k].as_bool().unwrap_or(false);
+        let filters: Filters = serde_json::from_value(options["filters"].clone()).unwrap_or_default();
+        self.0.list_images(flag("all"), flag("digests"), &filters).map_err(rejection)
+    }
+    async fn inspect_image(&self, name: &str) -> Result<Value, Rejection> {
+        self.0.inspect_image(name).map_err(rejection)
+    }
+    async fn image_history(&self, name: &str) -> Result<Value, Rejection> {
+        self.0.image_history(name).map_err(rejection)
+    }
+    async fn search(&self, partial: &str) -> Result<Value, Rejection> {
+        self.0.search(partial).map(|d| Value::from(d.as_str())).map_err(rejection)
+    }
+}
+
+/// A fixture's `expected/api` folder on disk.
+pub struct ExpectedApi {
+    name: String,
+    dir: PathBuf,
+    driver: String,
+}
+
+impl ExpectedApi {
+    /// `tests/fixtures/<rel>`, whose store answers `GraphDriver.Name` = `driver`.
+    pub fn new(rel: &str, driver: &str) -> Self {
+        ExpectedApi { name: rel.to_string(), dir: Path::new("tests/fixtures").join(rel), driver: driver.to_string() }
+    }
+}
+
+impl DockerdAnswers for ExpectedApi {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn text(&self, path: &str) -> String {
+        let file = self.dir.join(path);
+        std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+    }
+    fn inspected_ids(&self) -> Vec<String> {
+        let dir = self.dir.join("inspect");
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let mut ids: Vec<String> =
+            entries.map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned()).collect();
+        ids.sort();
+        ids
+    }
+    fn driver(&self) -> &str {
+        &self.driver
+    }
 }

@@ -1,6 +1,6 @@
 //! Parser table and evaluation tests. The expected answers in `CASES` were produced by running
 //! containerd's own pkg/filters parser (Go) on these inputs, which were written for this table
-//! from the grammar and scanner notes in FORMATS.md §B.3.
+//! from the grammar and scanner of containerd's filters package (parser.go, scanner.go).
 
 use super::*;
 use std::collections::BTreeMap;

@@ -62,7 +62,7 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub fn from_files(files: &ArchiveFiles) -> Pool {
+    pub(crate) fn from_files(files: &ArchiveFiles) -> Pool {
         let mut staged = BTreeMap::new();
         for blob in files.files.values() {
             staged.entry(blob.digest.clone()).or_insert_with(|| blob.clone());
@@ -79,7 +79,7 @@ impl Pool {
     }
 
     /// Reads a small blob (a manifest, index or config) whole.
-    pub async fn read_json<B: Backend>(&self, b: &B, d: &Digest, what: &str) -> Result<Vec<u8>> {
+    pub(crate) async fn read_json<B: Backend>(&self, b: &B, d: &Digest, what: &str) -> Result<Vec<u8>> {
         match self.staged.get(d) {
             Some(s) => archive::read_small(b, s, JSON_LIMIT, what).await,
             None => blobs::read_all(b, d).await,

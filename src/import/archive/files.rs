@@ -35,14 +35,14 @@ const CONTENT_DIR: &str = "io.containerd.content.v1.content";
 
 /// A containerd root found in the archive (`<root>` holds both plugin folders).
 #[derive(Default)]
-pub struct ContainerdRoot {
+pub(crate) struct ContainerdRoot {
     pub meta_db: Option<Vec<u8>>,
     /// Content blobs, verified against their names.
     pub blobs: BTreeMap<Digest, StagedBlob>,
 }
 
 /// What was learnt about a staged file while it streamed.
-pub struct FileFacts {
+pub(crate) struct FileFacts {
     /// From its first bytes.
     pub compression: Compression,
     /// Its scan as a layer (`None` when the collector was not asked to scan).
@@ -61,7 +61,7 @@ impl FileFacts {
 
 /// Everything staged or buffered from an archive.
 #[derive(Default)]
-pub struct ArchiveFiles {
+pub(crate) struct ArchiveFiles {
     pub oci_layout: Option<Vec<u8>>,
     pub index_json: Option<Vec<u8>>,
     pub manifest_json: Option<Vec<u8>>,
@@ -79,7 +79,7 @@ pub struct ArchiveFiles {
 
 impl ArchiveFiles {
     /// Every chunk set staged (generated tar-splits included).
-    pub fn staged_sets(&self) -> Vec<String> {
+    pub(crate) fn staged_sets(&self) -> Vec<String> {
         let roots = self.roots.values().flat_map(|r| r.blobs.values());
         let mut sets: Vec<String> = self.files.values().chain(roots).map(|s| s.set.clone()).collect();
         sets.extend(self.facts.values().filter_map(FileFacts::tar_split_set).map(str::to_string));
@@ -87,13 +87,13 @@ impl ArchiveFiles {
     }
 
     /// What streaming found about a staged file of `files`.
-    pub fn facts(&self, blob: &StagedBlob) -> Option<&FileFacts> {
+    pub(crate) fn facts(&self, blob: &StagedBlob) -> Option<&FileFacts> {
         self.facts.get(&blob.set)
     }
 
     /// Resolves a path named by `manifest.json`: cleaned, then through symlinks (a repeated
     /// layer in `docker save` is a relative symlink to its first copy).
-    pub fn resolve(&self, path: &str) -> Option<&StagedBlob> {
+    pub(crate) fn resolve(&self, path: &str) -> Option<&StagedBlob> {
         let mut p = clean(path)?;
         for _ in 0..16 {
             if let Some(b) = self.files.get(&p) {
@@ -104,14 +104,14 @@ impl ArchiveFiles {
         None
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.oci_layout.is_none() && self.manifest_json.is_none() && self.roots.values().all(|r| r.meta_db.is_none())
     }
 }
 
 /// `path.Clean` for archive-relative names: `.` and empty parts dropped, `..` resolved
 /// (`None` if it climbs out).
-pub fn clean(path: &str) -> Option<String> {
+pub(crate) fn clean(path: &str) -> Option<String> {
     let mut out: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {
@@ -194,7 +194,7 @@ enum Sink {
 
 /// The streaming side: fed the tar entries, fills [`ArchiveFiles`].
 #[derive(Default)]
-pub struct ArchiveCollector {
+pub(crate) struct ArchiveCollector {
     /// Whether staged files are scanned as layers (only a `docker load` uses the scans).
     scan_layers: bool,
     files: ArchiveFiles,
@@ -207,12 +207,12 @@ pub struct ArchiveCollector {
 
 impl ArchiveCollector {
     /// `scan_layers`: see [`super::layer_scan`]; pass false when no `docker load` can follow.
-    pub fn new(scan_layers: bool) -> Self {
+    pub(crate) fn new(scan_layers: bool) -> Self {
         ArchiveCollector { scan_layers, ..Self::default() }
     }
 
     /// Starts a tar entry: decides where its data goes.
-    pub fn entry(&mut self, e: &TarEntry) {
+    pub(crate) fn entry(&mut self, e: &TarEntry) {
         self.sink = None;
         let Ok(parts) = components(&e.path) else { return };
         if e.kind == EntryKind::Symlink && parts.len() <= 2 {
@@ -263,7 +263,7 @@ impl ArchiveCollector {
     }
 
     /// Takes a piece of the current entry's data.
-    pub async fn data<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
+    pub(crate) async fn data<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
         match &mut self.sink {
             None => Ok(()),
             Some(Sink::Json { buf, .. } | Sink::MetaDb { buf, .. }) => {
@@ -283,7 +283,7 @@ impl ArchiveCollector {
     }
 
     /// Ends the current entry: verifies and files it.
-    pub async fn end<B: Backend>(&mut self, b: &B) -> Result<()> {
+    pub(crate) async fn end<B: Backend>(&mut self, b: &B) -> Result<()> {
         match self.sink.take() {
             None => {}
             Some(Sink::Json { file, buf }) => {
@@ -336,17 +336,17 @@ impl ArchiveCollector {
 
     /// Whether anything of an archive format was seen (else the tarball is left to the
     /// Docker image store importer).
-    pub fn found_archive(&self) -> bool {
+    pub(crate) fn found_archive(&self) -> bool {
         !self.files.is_empty()
     }
 
     /// Hands over what was collected (the collector is left empty).
-    pub fn take(&mut self) -> ArchiveFiles {
+    pub(crate) fn take(&mut self) -> ArchiveFiles {
         std::mem::take(&mut self.files)
     }
 
     /// Deletes every staged chunk set, including a half-written one.
-    pub async fn discard_all<B: Backend>(&mut self, b: &B) -> Result<()> {
+    pub(crate) async fn discard_all<B: Backend>(&mut self, b: &B) -> Result<()> {
         let mut sets = self.files.staged_sets();
         sets.append(&mut self.replaced);
         match self.sink.take() {
@@ -368,7 +368,7 @@ impl ArchiveCollector {
 }
 
 /// Reads a whole staged blob, refusing one over `limit` bytes (what it is, for the message).
-pub async fn read_small<B: Backend>(b: &B, blob: &StagedBlob, limit: u64, what: &str) -> Result<Vec<u8>> {
+pub(crate) async fn read_small<B: Backend>(b: &B, blob: &StagedBlob, limit: u64, what: &str) -> Result<Vec<u8>> {
     if blob.size > limit {
         return Err(Error::unsupported(format!(
             "{what} ({}) is {} bytes, over the {limit}-byte limit",

@@ -19,11 +19,11 @@ use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
 
 /// Bytes that [`docker_save::detect_compression`] looks at.
-pub const HEAD_LEN: usize = 10;
+pub(crate) const HEAD_LEN: usize = 10;
 
 /// What a scanned layer file is, as `docker load` registers it.
 #[derive(Debug, Clone)]
-pub struct LayerFacts {
+pub(crate) struct LayerFacts {
     /// sha256 of the uncompressed tar.
     pub diff_id: Digest,
     /// Bytes of regular files (what the graph driver reports).
@@ -38,26 +38,26 @@ pub struct LayerFacts {
 
 /// The outcome of scanning one file: `Err` says why it is not a usable layer (reported only
 /// if `manifest.json` names the file as one).
-pub type LayerScan = std::result::Result<LayerFacts, Error>;
+pub(crate) type LayerScan = std::result::Result<LayerFacts, Error>;
 
 /// The first bytes of a file, kept to sniff its compression.
 #[derive(Default)]
-pub struct Head(Vec<u8>);
+pub(crate) struct Head(Vec<u8>);
 
 impl Head {
     /// Keeps what is still missing of the first [`HEAD_LEN`] bytes; returns how many of
     /// `bytes` that took.
-    pub fn feed(&mut self, bytes: &[u8]) -> usize {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> usize {
         let take = (HEAD_LEN - self.0.len()).min(bytes.len());
         self.0.extend_from_slice(&bytes[..take]);
         take
     }
 
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.0.len() == HEAD_LEN
     }
 
-    pub fn compression(&self) -> Compression {
+    pub(crate) fn compression(&self) -> Compression {
         docker_save::detect_compression(&self.0)
     }
 }
@@ -80,7 +80,7 @@ struct Scan {
 }
 
 /// Fed the bytes of one staged file, in order; see the module docs.
-pub struct LayerScanner {
+pub(crate) struct LayerScanner {
     head: Head,
     state: State,
 }
@@ -92,13 +92,13 @@ impl Default for LayerScanner {
 }
 
 impl LayerScanner {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         LayerScanner { head: Head::default(), state: State::Sniffing }
     }
 
     /// Takes the next piece of the file. Errors are storage errors only; a file that is not
     /// a layer ends the scan quietly.
-    pub async fn feed<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
+    pub(crate) async fn feed<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
         match self.state {
             State::Failed(_) => Ok(()),
             State::Scanning(_) => self.scan(b, bytes).await,
@@ -117,7 +117,7 @@ impl LayerScanner {
     }
 
     /// Ends the file whose bytes were staged as `stored`.
-    pub async fn finish<B: Backend>(mut self, b: &B, stored: &StagedBlob) -> Result<LayerScan> {
+    pub(crate) async fn finish<B: Backend>(mut self, b: &B, stored: &StagedBlob) -> Result<LayerScan> {
         if matches!(self.state, State::Sniffing) {
             // A file shorter than the head.
             self.start();
@@ -159,7 +159,7 @@ impl LayerScanner {
     }
 
     /// Gives up on the file (it was not staged): discards the tar-split written so far.
-    pub async fn abandon<B: Backend>(self, b: &B) -> Result<()> {
+    pub(crate) async fn abandon<B: Backend>(self, b: &B) -> Result<()> {
         match self.state {
             State::Scanning(scan) => discard(b, scan.out).await,
             _ => Ok(()),

@@ -27,21 +27,21 @@ const WARNING_LIMIT: usize = 100;
 
 /// An image config as staged: verified against its name and parsed (kept parsed so that the
 /// merge never reads back the blob), or why not.
-pub enum StagedConfig {
+pub(crate) enum StagedConfig {
     Ready { blob: StagedBlob, config: Rc<ImageConfig> },
     Rejected { reason: String },
 }
 
 /// The files of one `layerdb/sha256/<chain>/` folder.
 #[derive(Default)]
-pub struct LayerFiles {
+pub(crate) struct LayerFiles {
     pub small: BTreeMap<LayerFileKind, Vec<u8>>,
     pub tar_split: Option<StagedBlob>,
 }
 
 /// What one candidate store folder holds.
 #[derive(Default)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub has_imagedb: bool,
     pub has_layerdb: bool,
     /// By config file name (hex of the image ID).
@@ -60,7 +60,7 @@ impl Candidate {
     }
 
     /// The chunk sets of every blob staged for this folder.
-    pub fn staged_sets(&self) -> Vec<String> {
+    pub(crate) fn staged_sets(&self) -> Vec<String> {
         let configs = self.configs.values().filter_map(|c| match c {
             StagedConfig::Ready { blob, .. } => Some(blob.set.clone()),
             StagedConfig::Rejected { .. } => None,
@@ -88,13 +88,13 @@ enum SmallFile {
 
 /// Running totals for progress reports (over all candidate folders).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub images: u64,
     pub layers: u64,
     pub blobs: u64,
 }
 
-pub struct Collector {
+pub(crate) struct Collector {
     candidates: BTreeMap<String, Candidate>,
     sink: Sink,
     warnings: Vec<String>,
@@ -107,7 +107,7 @@ pub struct Collector {
 }
 
 /// The store folder picked for import (the others stay in the collector, to be discarded).
-pub struct Chosen {
+pub(crate) struct Chosen {
     pub root: String,
     pub candidate: Candidate,
     pub warnings: Vec<String>,
@@ -120,7 +120,7 @@ impl Default for Collector {
 }
 
 impl Collector {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Collector {
             candidates: BTreeMap::new(),
             sink: Sink::Drop,
@@ -132,7 +132,7 @@ impl Collector {
         }
     }
 
-    pub fn counts(&self) -> Counts {
+    pub(crate) fn counts(&self) -> Counts {
         self.counts
     }
 
@@ -145,7 +145,7 @@ impl Collector {
     }
 
     /// Starts a tar entry: decides where its data goes.
-    pub fn entry(&mut self, e: &TarEntry) {
+    pub(crate) fn entry(&mut self, e: &TarEntry) {
         self.sink = Sink::Drop;
         let place = match store_paths::classify(&e.path) {
             Ok(p) => p,
@@ -217,7 +217,7 @@ impl Collector {
     }
 
     /// Takes a piece of the current entry's data.
-    pub async fn data<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
+    pub(crate) async fn data<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
         match &mut self.sink {
             Sink::Drop => Ok(()),
             Sink::Small { buf, .. } | Sink::Config { buf, .. } => {
@@ -229,7 +229,7 @@ impl Collector {
     }
 
     /// Ends the current entry: files its bytes with their candidate folder.
-    pub async fn end<B: Backend>(&mut self, b: &B) -> Result<()> {
+    pub(crate) async fn end<B: Backend>(&mut self, b: &B) -> Result<()> {
         match std::mem::replace(&mut self.sink, Sink::Drop) {
             Sink::Drop => {}
             Sink::Small { root, file, buf } => {
@@ -279,7 +279,7 @@ impl Collector {
     }
 
     /// Deletes every staged chunk set (on error or cancellation), including a half-written one.
-    pub async fn discard_all<B: Backend>(&mut self, b: &B) -> Result<()> {
+    pub(crate) async fn discard_all<B: Backend>(&mut self, b: &B) -> Result<()> {
         let mut sets: Vec<String> = self.candidates.values().flat_map(Candidate::staged_sets).collect();
         sets.append(&mut self.replaced);
         if let Sink::TarSplit { writer, .. } = std::mem::replace(&mut self.sink, Sink::Drop) {
@@ -298,7 +298,7 @@ impl Collector {
     /// rather than a docker-in-docker store inside a layer), then the one with the most
     /// images, then by name. The chosen folder leaves the collector;
     /// [`Collector::discard_all`] then drops the others' blobs.
-    pub fn choose(&mut self) -> Result<Chosen> {
+    pub(crate) fn choose(&mut self) -> Result<Chosen> {
         let mut warnings = std::mem::take(&mut self.warnings);
         if self.warnings_dropped > 0 {
             warnings.push(format!("{} more warnings like the above were left out", self.warnings_dropped));
@@ -349,7 +349,7 @@ impl Collector {
 }
 
 /// A folder for messages: the top level has no name.
-pub fn display_root(root: &str) -> String {
+pub(crate) fn display_root(root: &str) -> String {
     if root.is_empty() {
         "the archive's top level".to_string()
     } else {

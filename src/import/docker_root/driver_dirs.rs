@@ -21,11 +21,11 @@ use crate::storage::Backend;
 use std::collections::{HashMap, HashSet};
 
 /// The graph drivers whose layer folders hold a layer's files as plain files.
-pub const DRIVERS: [&str; 3] = ["overlay2", "aufs", "vfs"];
+pub(crate) const DRIVERS: [&str; 3] = ["overlay2", "aufs", "vfs"];
 
 /// Where the layer with `cache_id` keeps its files, below the Docker root, for `driver`
 /// (`None`: a driver whose folders we cannot read, e.g. btrfs or overlay).
-pub fn layer_dir(driver: &str, cache_id: &str) -> Option<String> {
+pub(crate) fn layer_dir(driver: &str, cache_id: &str) -> Option<String> {
     if cache_id.is_empty() || cache_id.contains('/') || cache_id == "." || cache_id == ".." {
         return None;
     }
@@ -54,14 +54,14 @@ fn driver_index(parts: &[&str]) -> Option<usize> {
 
 /// Where a spooled file's bytes are in the spool blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Spooled {
+pub(crate) struct Spooled {
     pub offset: u64,
     pub len: u64,
 }
 
 /// What the collector kept, once the upload ended.
 #[derive(Debug, Default)]
-pub struct Spool {
+pub(crate) struct Spool {
     /// The spooled bytes (staged, never published: discard it when done).
     pub blob: Option<StagedBlob>,
     /// By normalised upload path (components joined with `/`).
@@ -72,7 +72,7 @@ pub struct Spool {
 
 impl Spool {
     /// Deletes the spooled bytes.
-    pub async fn discard<B: Backend>(&mut self, b: &B) -> Result<()> {
+    pub(crate) async fn discard<B: Backend>(&mut self, b: &B) -> Result<()> {
         match self.blob.take() {
             Some(blob) => blobs::discard(b, &blob.set).await,
             None => Ok(()),
@@ -82,7 +82,7 @@ impl Spool {
 
 /// Fed every upload entry; spools the file bytes of driver folders.
 #[derive(Default)]
-pub struct DriverFiles {
+pub(crate) struct DriverFiles {
     writer: Option<BlobWriter>,
     files: HashMap<String, Spooled>,
     dirs: HashSet<String>,
@@ -91,11 +91,11 @@ pub struct DriverFiles {
 }
 
 impl DriverFiles {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn entry(&mut self, e: &TarEntry) {
+    pub(crate) fn entry(&mut self, e: &TarEntry) {
         self.current = None;
         let Ok(parts) = components(&e.path) else { return };
         if driver_index(&parts).is_none() {
@@ -123,21 +123,21 @@ impl DriverFiles {
         }
     }
 
-    pub async fn data<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
+    pub(crate) async fn data<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
         match (&self.current, &mut self.writer) {
             (Some(_), Some(w)) => w.write(b, bytes).await,
             _ => Ok(()),
         }
     }
 
-    pub fn end(&mut self) {
+    pub(crate) fn end(&mut self) {
         if let (Some((path, start)), Some(w)) = (self.current.take(), &self.writer) {
             self.files.insert(path, Spooled { offset: start, len: w.written() - start });
         }
     }
 
     /// Ends the upload: the spool, staged.
-    pub async fn finish<B: Backend>(&mut self, b: &B) -> Result<Spool> {
+    pub(crate) async fn finish<B: Backend>(&mut self, b: &B) -> Result<Spool> {
         let blob = match self.writer.take() {
             Some(w) => Some(w.finish(b, None, None).await?),
             None => None,
@@ -146,7 +146,7 @@ impl DriverFiles {
     }
 
     /// Gives up: deletes what was spooled.
-    pub async fn discard<B: Backend>(&mut self, b: &B) -> Result<()> {
+    pub(crate) async fn discard<B: Backend>(&mut self, b: &B) -> Result<()> {
         self.files.clear();
         match self.writer.take() {
             Some(w) => w.abort(b).await,

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 
 /// Rebuilds what it can of `import`'s layers (a store read from `root`, e.g.
 /// `docker/image/overlay2/`) and adds them to `import.layer_blobs`. Returns the problems.
-pub async fn rebuild_layers<B: Backend>(
+pub(crate) async fn rebuild_layers<B: Backend>(
     b: &B,
     import: &mut DockerImport,
     root: &str,

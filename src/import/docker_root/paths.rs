@@ -8,7 +8,7 @@
 
 /// A file of the store that the importer reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreFile {
+pub(crate) enum StoreFile {
     /// `imagedb/content/sha256/<hex>`: an image config.
     ImageConfig { hex: String },
     /// `imagedb/metadata/sha256/<hex>/<key>`.
@@ -29,14 +29,14 @@ pub enum StoreFile {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ImageMetaKey {
+pub(crate) enum ImageMetaKey {
     Parent,
     LastUpdated,
     BuiltLocally,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LayerFileKind {
+pub(crate) enum LayerFileKind {
     Diff,
     Size,
     CacheId,
@@ -46,7 +46,7 @@ pub enum LayerFileKind {
 }
 
 impl LayerFileKind {
-    pub fn file_name(self) -> &'static str {
+    pub(crate) fn file_name(self) -> &'static str {
         match self {
             LayerFileKind::Diff => "diff",
             LayerFileKind::Size => "size",
@@ -60,7 +60,7 @@ impl LayerFileKind {
 
 /// Which top-level store folder a path is under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Area {
+pub(crate) enum Area {
     ImageDb,
     LayerDb,
     Elsewhere,
@@ -68,7 +68,7 @@ pub enum Area {
 
 /// A path inside a candidate store folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StorePath {
+pub(crate) struct StorePath {
     /// The candidate store folder: `""` for the archive's top level, else ending in `/`.
     pub root: String,
     pub area: Area,
@@ -77,7 +77,7 @@ pub struct StorePath {
 
 /// Why a path is not looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unusable {
+pub(crate) enum Unusable {
     /// It has a `..` component: refused rather than resolved.
     DotDot,
     /// It is not inside any store folder.
@@ -85,7 +85,7 @@ pub enum Unusable {
 }
 
 /// Splits a tar entry name into components: leading `/` and `./`, empty and `.` parts dropped.
-pub fn components(path: &str) -> Result<Vec<&str>, Unusable> {
+pub(crate) fn components(path: &str) -> Result<Vec<&str>, Unusable> {
     let parts: Vec<&str> = path.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
     if parts.contains(&"..") {
         return Err(Unusable::DotDot);
@@ -94,7 +94,7 @@ pub fn components(path: &str) -> Result<Vec<&str>, Unusable> {
 }
 
 /// Classifies a tar entry name.
-pub fn classify(path: &str) -> Result<StorePath, Unusable> {
+pub(crate) fn classify(path: &str) -> Result<StorePath, Unusable> {
     let parts = components(path)?;
     let at = parts
         .iter()
@@ -152,13 +152,13 @@ fn store_file(rel: &[&str]) -> StoreFile {
 }
 
 /// Exactly 64 lowercase hex characters, as go-digest's `Validate` requires for sha256.
-pub fn is_sha256_hex(s: &str) -> bool {
+pub(crate) fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// What a path that is not a store file suggests the archive is, for the "unsupported format"
 /// message.
-pub fn format_hint(path: &str) -> Option<String> {
+pub(crate) fn format_hint(path: &str) -> Option<String> {
     let parts = components(path).ok()?;
     let last = *parts.last()?;
     let n = parts.len();

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 /// Parses `repositories.json` (`{"Repositories": {repo: {reference: image id}}}`). Keys are
 /// kept exactly as written, even those that don't parse as references (dockerd keeps them
 /// too, it just never lists them); those get a warning.
-pub fn parse_repositories(bytes: &[u8], warnings: &mut Vec<String>) -> RepositoryMap {
+pub(super) fn parse_repositories(bytes: &[u8], warnings: &mut Vec<String>) -> RepositoryMap {
     let mut map = RepositoryMap::new();
     let doc: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
@@ -60,7 +60,7 @@ pub fn parse_repositories(bytes: &[u8], warnings: &mut Vec<String>) -> Repositor
 }
 
 /// Parses `distribution/diffid-by-digest` and `distribution/v2metadata-by-diffid` files.
-pub fn parse_distribution(
+pub(super) fn parse_distribution(
     diffid_by_digest: &BTreeMap<String, Vec<u8>>,
     v2metadata_by_diffid: &BTreeMap<String, Vec<u8>>,
     warnings: &mut Vec<String>,

@@ -1,6 +1,6 @@
 //! dockerd's startup load, applied to the staged store folder: the layer store's
 //! `loadLayer` for every `layerdb/sha256/<chain>/` folder, then the image store's `restore()`
-//! for every config (FORMATS.md A.1-A.3). What dockerd would skip is skipped here and
+//! for every config (moby layer/layer_store.go and image/store.go). What dockerd would skip is skipped here and
 //! reported with the reason; nothing here is fatal.
 
 use super::collect::{Candidate, LayerFiles, StagedConfig};
@@ -8,15 +8,16 @@ use super::paths::{ImageMetaKey, LayerFileKind};
 use super::records;
 use crate::digest::{chain_id, Digest};
 use crate::docker::model::{DockerImport, ImageRecord, ImportedImage, LayerRecord, Skipped};
+use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// The restored store, and the staged blobs that nothing kept refers to (to be discarded).
-pub struct Restored {
+pub(crate) struct Restored {
     pub import: DockerImport,
     pub discard: Vec<String>,
 }
 
-pub fn restore(root: String, c: Candidate) -> Restored {
+pub(crate) fn restore(root: String, c: Candidate) -> Restored {
     let mut out = DockerImport { source_dir: root, ..Default::default() };
     let mut discard = Vec::new();
 
@@ -122,30 +123,34 @@ fn image_layer_problem(diff_ids: &[Digest], os: &str, loaded: &BTreeMap<String, 
 }
 
 /// A layer's own files, read as `loadLayer` reads them (trimmed text, strict parsing).
-fn read_layer(hex: &str, files: &LayerFiles) -> Result<LayerRecord, String> {
-    let text = |kind: LayerFileKind| -> Result<Option<String>, String> {
+fn read_layer(hex: &str, files: &LayerFiles) -> Result<LayerRecord> {
+    let text = |kind: LayerFileKind| -> Result<Option<String>> {
         match files.small.get(&kind) {
             None => Ok(None),
             Some(b) => std::str::from_utf8(b)
                 .map(|s| Some(s.trim().to_string()))
-                .map_err(|_| format!("{} is not text", kind.file_name())),
+                .map_err(|_| Error::corrupt(format!("{} is not text", kind.file_name()))),
         }
     };
-    let required = |kind: LayerFileKind| text(kind)?.ok_or_else(|| format!("{} file is missing", kind.file_name()));
-    let diff_id = Digest::parse(&required(LayerFileKind::Diff)?).map_err(|e| format!("invalid diff: {e}"))?;
+    let required = |kind: LayerFileKind| {
+        text(kind)?.ok_or_else(|| Error::corrupt(format!("{} file is missing", kind.file_name())))
+    };
+    let diff_id = Digest::parse(&required(LayerFileKind::Diff)?).map_err(|e| e.context("invalid diff"))?;
     let size_text = required(LayerFileKind::Size)?;
-    let size: i64 = size_text.parse().map_err(|_| format!("invalid size {size_text:?}"))?;
+    let size: i64 = size_text.parse().map_err(|_| Error::corrupt(format!("invalid size {size_text:?}")))?;
     let cache_id = required(LayerFileKind::CacheId)?;
     if cache_id.is_empty() {
-        return Err("invalid cache id value".into());
+        return Err(Error::corrupt("invalid cache id value"));
     }
     let parent = match text(LayerFileKind::Parent)? {
         None => None,
-        Some(p) => Some(Digest::parse(&p).map_err(|e| format!("invalid parent: {e}"))?),
+        Some(p) => Some(Digest::parse(&p).map_err(|e| e.context("invalid parent"))?),
     };
     let descriptor = match files.small.get(&LayerFileKind::Descriptor) {
         None => None,
-        Some(b) => Some(serde_json::from_slice(b).map_err(|e| format!("invalid descriptor.json: {e}"))?),
+        Some(b) => {
+            Some(serde_json::from_slice(b).map_err(|e| Error::corrupt(format!("invalid descriptor.json: {e}")))?)
+        }
     };
     Ok(LayerRecord {
         chain_id: Digest::from_sha256_hex(hex).expect("folder names were checked to be sha256 hex"),
@@ -162,22 +167,22 @@ fn read_layer(hex: &str, files: &LayerFiles) -> Result<LayerRecord, String> {
 /// itself not loaded, is skipped (so failures cascade to descendants). Parent chains are
 /// walked iteratively: an upload can make them arbitrarily long, or circular.
 fn load_layers(layers: &BTreeMap<String, LayerFiles>, skipped: &mut Vec<Skipped>) -> BTreeMap<String, LayerRecord> {
-    let mut own: BTreeMap<&str, Result<LayerRecord, String>> =
+    let mut own: BTreeMap<&str, Result<LayerRecord>> =
         layers.iter().map(|(hex, files)| (hex.as_str(), read_layer(hex, files))).collect();
     let mut done: BTreeMap<String, Result<(), ()>> = BTreeMap::new();
-    let mut failures: BTreeMap<String, String> = BTreeMap::new();
+    let mut failures: BTreeMap<String, Error> = BTreeMap::new();
 
     for start in layers.keys() {
         // Walk up from `start` until a layer whose outcome is known or decidable on its own.
         let mut chain: Vec<&str> = Vec::new();
         let mut on_chain: HashSet<&str> = HashSet::new();
         let mut cur: &str = start;
-        let mut base: Result<(), String> = loop {
+        let mut base: Result<()> = loop {
             if let Some(r) = done.get(cur) {
-                break r.map_err(|_| format!("parent layer sha256:{cur} could not be loaded"));
+                break r.map_err(|_| Error::corrupt(format!("parent layer sha256:{cur} could not be loaded")));
             }
             if !on_chain.insert(cur) {
-                break Err("its parent chain loops back on itself".to_string());
+                break Err(Error::corrupt("its parent chain loops back on itself"));
             }
             chain.push(cur);
             match &own[cur] {
@@ -187,7 +192,7 @@ fn load_layers(layers: &BTreeMap<String, LayerFiles>, skipped: &mut Vec<Skipped>
                     Some(p) if p.algorithm() == "sha256" && own.contains_key(p.hex()) => {
                         cur = own.get_key_value(p.hex()).expect("checked").0;
                     }
-                    Some(p) => break Err(format!("parent layer {p} does not exist")),
+                    Some(p) => break Err(Error::corrupt(format!("parent layer {p} does not exist"))),
                 },
             }
         };
@@ -202,7 +207,7 @@ fn load_layers(layers: &BTreeMap<String, LayerFiles>, skipped: &mut Vec<Skipped>
                 }
             }
             if base.is_err() {
-                base = Err(format!("parent layer sha256:{hex} could not be loaded"));
+                base = Err(Error::corrupt(format!("parent layer sha256:{hex} could not be loaded")));
             }
         }
     }

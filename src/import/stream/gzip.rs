@@ -35,7 +35,7 @@ impl Default for InflationLimits {
     }
 }
 
-pub struct Decompressor {
+pub(crate) struct Decompressor {
     state: State,
     limits: InflationLimits,
     /// Compressed bytes consumed and tar bytes produced so far.
@@ -53,11 +53,11 @@ impl Default for Decompressor {
 }
 
 impl Decompressor {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with_limits(InflationLimits::default())
     }
 
-    pub fn with_limits(limits: InflationLimits) -> Self {
+    pub(crate) fn with_limits(limits: InflationLimits) -> Self {
         Decompressor {
             state: State::Sniffing(Vec::with_capacity(2)),
             limits,
@@ -97,7 +97,7 @@ impl Decompressor {
 
     /// Consumes a prefix of `input` (at least one byte when `input` is non-empty) and returns
     /// how many bytes were consumed with the tar bytes they produced (possibly none).
-    pub fn feed<'a>(&'a mut self, input: &'a [u8]) -> Result<(usize, &'a [u8])> {
+    pub(crate) fn feed<'a>(&'a mut self, input: &'a [u8]) -> Result<(usize, &'a [u8])> {
         if input.is_empty() {
             return Ok((0, &[]));
         }
@@ -139,7 +139,7 @@ impl Decompressor {
     }
 
     /// Ends the input: checks the gzip trailer and returns the last tar bytes.
-    pub fn finish(&mut self) -> Result<&[u8]> {
+    pub(crate) fn finish(&mut self) -> Result<&[u8]> {
         match &mut self.state {
             State::Sniffing(held) => {
                 self.out = std::mem::take(held);

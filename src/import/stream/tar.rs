@@ -12,11 +12,11 @@ use crate::formats::tar_header::{checksum_sums, padding_after, pax_records, BLOC
 use tar::{EntryType, Header};
 
 /// Cap on PAX and GNU long-name/long-link data (Go's archive/tar uses the same 1 MiB).
-pub const MAX_EXTENSION_SIZE: u64 = 1 << 20;
+pub(crate) const MAX_EXTENSION_SIZE: u64 = 1 << 20;
 
 /// What an entry is, as far as the importer cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     File,
     Dir,
     Symlink,
@@ -26,7 +26,7 @@ pub enum EntryKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TarEntry {
+pub(crate) struct TarEntry {
     /// The name as recorded (PAX `path` or GNU long name applied), not normalised.
     pub path: String,
     pub kind: EntryKind,
@@ -40,7 +40,7 @@ pub struct TarEntry {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     Entry(TarEntry),
     /// A piece of the current entry's data (borrowed from the input).
     Data(&'a [u8]),
@@ -91,7 +91,7 @@ struct Pending {
     size: Option<u64>,
 }
 
-pub struct TarReader {
+pub(crate) struct TarReader {
     state: State,
     block: Box<[u8; BLOCK]>,
     block_len: usize,
@@ -110,7 +110,7 @@ impl Default for TarReader {
 }
 
 impl TarReader {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         TarReader {
             state: State::Header,
             block: Box::new([0; BLOCK]),
@@ -124,7 +124,7 @@ impl TarReader {
 
     /// Consumes bytes from the front of `input` until one event is ready; `None` means
     /// `input` is used up (feed more, or call [`TarReader::finish`]).
-    pub fn next<'a>(&mut self, input: &mut &'a [u8]) -> Result<Option<Event<'a>>> {
+    pub(crate) fn next<'a>(&mut self, input: &mut &'a [u8]) -> Result<Option<Event<'a>>> {
         loop {
             match &mut self.state {
                 State::End => {
@@ -181,7 +181,7 @@ impl TarReader {
     }
 
     /// Ends the stream: an error if it stopped inside a header, an entry or its padding.
-    pub fn finish(&self) -> Result<()> {
+    pub(crate) fn finish(&self) -> Result<()> {
         let at = self.offset;
         match &self.state {
             State::End => Ok(()),

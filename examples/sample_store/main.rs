@@ -6,8 +6,22 @@
 //! Options: `--images N` (default 30), `--out FILE` (required), `--seed S` (default 1),
 //! `--scale PERCENT` (file sizes relative to realistic ones, default 100).
 
-#[path = "sample_store/mod.rs"]
-mod sample_store;
+mod config;
+mod crc64;
+mod layer;
+mod members;
+mod output;
+mod plan;
+mod rng;
+mod store;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+/// The generator's entry points, by the names the command and its tests use.
+mod sample_store {
+    pub(crate) use super::output::write_store_tar;
+    pub(crate) use super::plan::{generate, Options};
+}
 
 use std::io::BufWriter;
 use std::process::ExitCode;

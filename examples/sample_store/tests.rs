@@ -1,11 +1,8 @@
-//! Checks of the sample store generator (`examples/sample_store.rs`): the tarball is a store
-//! dockerd could restore — configs hash to their names, layer directories are named by chain
+//! Checks of the sample store generator (this example; run by `cargo test`, see Cargo.toml's
+//! `[[example]]`): the tarball is a store dockerd could restore — configs hash to their names, layer directories are named by chain
 //! ID, tar-split streams reassemble into valid tar archives — and it is deterministic.
 
-#[allow(dead_code)]
-#[path = "../examples/sample_store/mod.rs"]
-mod sample_store;
-
+use super::sample_store;
 use base64::Engine as _;
 use flate2::read::GzDecoder;
 use imagestore::digest::{chain_id, Digest};

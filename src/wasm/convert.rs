@@ -1,0 +1,47 @@
+//! The conversions every binding uses: a core future as a JS promise, Rust values as JS values,
+//! and Rust errors as JS errors — every rejection is a real `Error` (`instanceof Error` holds)
+//! whose `code` is [`ErrorCode::as_str`](crate::ErrorCode::as_str) and whose `message` says
+//! what and where.
+
+use crate::error::{Error, Result};
+use js_sys::Promise;
+use serde::Serialize;
+use std::future::Future;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Runs `fut` as a promise that resolves with its value or rejects with a coded JS `Error`.
+pub(super) fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        // After a panic the crate's state may be half-updated: every later call rejects.
+        super::panic::check_healthy().map_err(to_js_error)?;
+        fut.await.map_err(to_js_error)
+    })
+}
+
+/// Converts a crate error into the JS `Error` that a promise rejects with.
+pub fn to_js_error(e: Error) -> JsValue {
+    let js = js_sys::Error::new(&e.message);
+    // Setting a plain data property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&js, &JsValue::from_str("code"), &JsValue::from_str(e.code.as_str()));
+    js.into()
+}
+
+/// What a thrown JS value says: an `Error`'s message, a thrown string, or its debug form.
+pub(super) fn js_error_message(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// A JS value with JSON's shapes: maps as plain objects, `null` kept (not `undefined`).
+pub(super) fn to_js_value<T: Serialize>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| Error::invalid(format!("cannot convert the result to a JS value: {e}")))
+}
+
+/// A digest list as JS strings.
+pub(super) fn digests(list: &[crate::Digest]) -> Result<JsValue> {
+    to_js_value(&list.iter().map(|d| d.as_str()).collect::<Vec<_>>())
+}
