@@ -115,13 +115,16 @@ impl<B: Backend + Clone> Store<B> {
             }
         }
         let held: HashSet<&Digest> = subjects.iter().flat_map(|s| &s.chains).collect();
-        let mut indexed = cache.indexed.borrow_mut();
-        for chain in held.iter().filter(|c| !indexed.contains(**c)) {
-            if let Some(set) = cache.changes.borrow().get(*chain) {
-                ops.push(Op::put_meta(schema::changes(chain), encode(set)));
+        let gone: Vec<Digest> = {
+            let indexed = cache.indexed.borrow();
+            let sets = cache.changes.borrow();
+            for chain in held.iter().filter(|c| !indexed.contains(**c)) {
+                if let Some(set) = sets.get(*chain) {
+                    ops.push(Op::put_meta(schema::changes(chain), encode(set)));
+                }
             }
-        }
-        let gone: Vec<Digest> = indexed.iter().filter(|c| !held.contains(c)).cloned().collect();
+            indexed.iter().filter(|c| !held.contains(c)).cloned().collect()
+        };
         for chain in &gone {
             ops.push(Op::delete_meta(schema::changes(chain)));
         }
@@ -129,6 +132,7 @@ impl<B: Backend + Clone> Store<B> {
             return Ok(());
         }
         self.backend().commit(ops).await?;
+        let mut indexed = cache.indexed.borrow_mut();
         indexed.extend(held.into_iter().cloned());
         for chain in gone {
             indexed.remove(&chain);
