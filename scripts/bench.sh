@@ -3,6 +3,8 @@
 #   - SHA-256 of the benchmark input: `sha256sum` (the baseline) and Sha256Hasher natively;
 #   - SHA-256 in the wasm build (release profile) with the Rust sha2 and with Sha256Hasher, in
 #     Node (where it runs on node:crypto) and in headless Chromium (sha2);
+#   - export: `save` of the largest image of the docker save input, as `docker save` and as an
+#     OCI layout, in Node (memory backend, fake-indexeddb) and Chromium (IndexedDB): MB/s, memory;
 #   - whole imports, natively into the memory backend, through the npm package in Node (memory
 #     backend and fake-indexeddb) and in Chromium (IndexedDB): MB/s and peak memory, for a
 #     ~200 MB `docker save` archive and a ~200 MB tar of a /var/lib/docker-like folder;
@@ -84,6 +86,12 @@ import_all() {
 }
 import_all "import docker save ${SIZE_MB} MB" "$SAVE"
 import_all "import /var/lib/docker tar ${SIZE_MB} MB" "$(input docker-root "$SIZE_MB")"
+# --- export (issue #13): save of the largest image of the docker save input, docker and OCI ----
+for backend in memory indexeddb; do
+    node "$ROOT/scripts/bench-export.mjs" "$SAVE" "export" "$backend" || die "Node export ($backend) failed"
+done
+node "$ROOT/scripts/bench-browser.mjs" "$SAVE" "import docker save ${SIZE_MB} MB, then export" export |
+    grep 'bench: export' || die "Chromium export failed"
 # Memory must not grow with the input: the same imports, natively and in Node, at a quarter size.
 for format in docker-save docker-root; do
     file="$(input "$format" "$SMALL_MB")"

@@ -6,8 +6,10 @@
 #   - the npm dev dependencies from package-lock.json (fake-indexeddb, playwright-core, and
 #     binaryen for wasm-opt: never Debian's binaryen, whose output crashes at load time);
 #   - Debian's chromium and chromium-driver (headless browser tests);
-#   - a docker CLI (Debian's docker.io; only its client is used, by tests/node/serve.test.mjs
-#     against `imagestore serve`; no daemon is started or needed).
+#   - Debian's docker.io (the docker CLI, used by tests/node/serve.test.mjs against `imagestore
+#     serve`, and dockerd, which tests/node/real-tools.test.mjs starts privately (vfs driver, no
+#     network; needs root) to `docker load` our exports), skopeo and umoci (they read our
+#     `docker save` and OCI layout exports in the same test).
 . "$(dirname "$0")/lib.sh"
 
 command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
@@ -44,7 +46,9 @@ fi
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
-command -v docker >/dev/null || missing+=(docker.io)
+{ command -v docker >/dev/null && command -v dockerd >/dev/null; } || missing+=(docker.io)
+command -v skopeo >/dev/null || missing+=(skopeo)
+command -v umoci >/dev/null || missing+=(umoci)
 if [ ${#missing[@]} -gt 0 ]; then
     say "setup: installing ${missing[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive

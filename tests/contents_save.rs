@@ -199,3 +199,47 @@ fn rmi_drops_layer_tars_no_other_layer_uses() {
         store.docker().layers.records().map(|l| &l.diff_id).collect::<std::collections::BTreeSet<_>>().len()
     );
 }
+
+#[test]
+fn oci_layout_matches_what_docker_25_wrote() {
+    // A real Docker 25.0 `docker save` of hello-world by ID (go-containerregistry's testdata).
+    // Loaded and saved again by ID, every file is the same bytes: the OCI manifest blob (so its
+    // digest), the config, the layer, the legacy v1 JSON, manifest.json and oci-layout. The one
+    // difference is index.json: 25.0.0 wrote `"manifests":null` for an image saved by ID, which
+    // moby fixed in 25.0.3 (moby#47210, #47294) by listing the untagged manifest with its
+    // platform, as we do.
+    let real = fixture("wild/go-containerregistry/pkg/v1/tarball/testdata/hello-world-v25.tar");
+    let store = loaded_store(&real);
+    let id = "sha256:ee301c921b8aadc002973b2e0c3da17d701dcd994b606769a7e6eaa100b81d44".to_string();
+    let now = 1706548216; // the time of the real save (index.json, blobs/sha256/)
+    let ours = block_on(store.save(&[id], ExportFormat::Oci, now).unwrap().read_all(store.backend())).unwrap();
+    let files = |tar: &[u8]| -> Vec<(String, Vec<u8>)> {
+        raw_entries(tar).into_iter().filter(|e| e.header[156] == b'0').map(|e| (e.name, e.data)).collect()
+    };
+    let (got, want) = (files(&ours), files(&real));
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&got), names(&want), "the same files in the same order");
+    for ((name, g), (_, w)) in got.iter().zip(&want) {
+        if name == "index.json" {
+            assert_eq!(
+                w,
+                br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":null}"#
+            );
+            let index: Value = serde_json::from_slice(g).unwrap();
+            let m = &index["manifests"][0];
+            assert_eq!(index["manifests"].as_array().unwrap().len(), 1);
+            assert_eq!(m["digest"], "sha256:411caf340c828657e915a83ed561a79d2b8150dabad4dc079d881cbfe6f86afe");
+            assert_eq!(m["size"], 447);
+            assert_eq!(m["platform"], serde_json::json!({"architecture": "arm64", "os": "linux"}));
+            assert!(m.get("annotations").is_none());
+        } else {
+            assert!(g == w, "bytes of {name}: {:?} vs {:?}", String::from_utf8_lossy(g), String::from_utf8_lossy(w));
+        }
+    }
+    // Headers too (mode, owner, times), but index.json's size and checksum.
+    for (g, w) in raw_entries(&ours).iter().zip(&raw_entries(&real)) {
+        let fields =
+            |h: &[u8]| if w.name == "index.json" { [&h[..124], &h[136..148], &h[156..]].concat() } else { h.to_vec() };
+        assert_eq!(fields(&g.header), fields(&w.header), "header of {}", w.name);
+    }
+}

@@ -44,7 +44,7 @@ impl<B: Backend> Store<B> {
         let items = docker_save::resolve_names(self.docker(), names)?;
         let entries = match format {
             ExportFormat::Docker => docker_save::plan(self.docker(), &items, now)?,
-            ExportFormat::Oci => oci_layout::plan(self.docker(), &items)?,
+            ExportFormat::Oci => oci_layout::plan(self.docker(), &items, now)?,
         };
         Ok(ArchiveStream::new(entries))
     }

@@ -13,9 +13,11 @@
 //! - `manifest.json` (`Config`/`Layers` as `blobs/sha256/<hex>` paths, `LayerSources` for
 //!   every layer), `repositories` (top layer's DiffID hex per tag) and `oci-layout`.
 //!
-//! Not checked against a real Docker 25 archive byte for byte (no such fixture here): JSON is
-//! written in Go's field order and escaping, times are the image's creation time for its
-//! blobs and the epoch for the rest.
+//! Checked byte for byte against a real Docker 25.0 archive (go-containerregistry's
+//! `hello-world-v25.tar`; tests/contents_save.rs): JSON in Go's field order and escaping,
+//! Docker 25's tar headers (no type bits, no owner names), blobs dated with the image's
+//! creation time, manifests, `manifest.json` and `oci-layout` with the epoch, `index.json` and
+//! `blobs/sha256/` with the time of the save, `blobs/` with the last image's creation time.
 
 use super::archive::{Body, Entry};
 use super::docker_save::{missing_error, missing_layers, SaveItem};
@@ -41,7 +43,7 @@ fn blob_path(d: &Digest) -> String {
 }
 
 /// Plans the layout for `items` (resolved as for `docker save`).
-pub fn plan(d: &crate::store::DockerState, items: &[SaveItem]) -> Result<Vec<Entry>> {
+pub fn plan(d: &crate::store::DockerState, items: &[SaveItem], now: i64) -> Result<Vec<Entry>> {
     let missing = missing_layers(d, items)?;
     if !missing.is_empty() {
         return Err(missing_error(&missing));
@@ -50,6 +52,7 @@ pub fn plan(d: &crate::store::DockerState, items: &[SaveItem]) -> Result<Vec<Ent
     let mut manifest_json: Vec<Value> = Vec::new();
     let mut descriptors: Vec<Value> = Vec::new();
     let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut last_created = 0;
     for item in items {
         let img = d.images.get(&item.id)?;
         let config = &img.config;
@@ -58,6 +61,7 @@ pub fn plan(d: &crate::store::DockerState, items: &[SaveItem]) -> Result<Vec<Ent
             return Err(Error::unsupported(format!("image {}: empty export - not implemented", item.id)));
         }
         let created = config.created().map_or(0, |t| t.unix());
+        last_created = created;
         let chains: Vec<Digest> = (1..=diff_ids.len()).map(|n| chain_id(&diff_ids[..n]).expect("n ≥ 1")).collect();
         let mut layer_descs = Vec::new();
         let mut sources = Map::new();
@@ -133,10 +137,12 @@ pub fn plan(d: &crate::store::DockerState, items: &[SaveItem]) -> Result<Vec<Ent
         manifest_json.push(Value::Object(m));
     }
     let mut tree: BTreeMap<Vec<String>, Entry> = BTreeMap::new();
-    tree.insert(vec!["blobs".into()], Entry { header: Header::dir("blobs/", 0), body: Body::None });
+    // `blobs/` was last dated with the last image's creation time; files written into
+    // `blobs/sha256/` after its last Chtimes leave it at the time of the save.
+    tree.insert(vec!["blobs".into()], Entry { header: Header::dir("blobs/", last_created), body: Body::None });
     tree.insert(
         vec!["blobs".into(), "sha256".into()],
-        Entry { header: Header::dir("blobs/sha256/", 0), body: Body::None },
+        Entry { header: Header::dir("blobs/sha256/", now), body: Body::None },
     );
     for (path, entry) in blobs {
         tree.insert(path.split('/').map(String::from).collect(), entry);
@@ -151,9 +157,11 @@ pub fn plan(d: &crate::store::DockerState, items: &[SaveItem]) -> Result<Vec<Ent
         files.push(("repositories", encoder_line(&json!(repositories))));
     }
     for (name, bytes) in files {
-        tree.insert(vec![name.to_string()], Entry::bytes(Header::file(name, bytes.len() as u64, 0), bytes));
+        // index.json is the one file dockerd does not date: it keeps the time of the save.
+        let time = if name == "index.json" { now } else { 0 };
+        tree.insert(vec![name.to_string()], Entry::bytes(Header::file(name, bytes.len() as u64, time), bytes));
     }
-    Ok(tree.into_values().collect())
+    Ok(tree.into_values().map(|e| Entry { header: e.header.docker25(), body: e.body }).collect())
 }
 
 fn encoder_line(v: &Value) -> Vec<u8> {

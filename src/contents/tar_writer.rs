@@ -2,7 +2,8 @@
 //! `archive.Tar` emits for `docker save`): octal fields zero-padded and NUL-terminated, uid/gid
 //! 0 with names `root`, device numbers written as zeros, the file type bits in the mode
 //! (`fillGo18FileTypeBits`: 0o040000 for directories, 0o100000 for files, 0o120000 for
-//! symlinks). Names longer than 100 bytes use the ustar prefix field.
+//! symlinks). Names longer than 100 bytes use the ustar prefix field. Docker 25's writer
+//! (the OCI layout of its `docker save`) leaves out the type bits and the owner names.
 
 use crate::error::{Error, Result};
 
@@ -16,6 +17,15 @@ pub enum Kind {
     Symlink { target: String },
 }
 
+/// Which dockerd's tar writer a header imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Docker 20.10: file type bits in the mode, owner names `root`.
+    Docker20,
+    /// Docker 25 (its `docker save` OCI layout): permission bits only, no owner names.
+    Docker25,
+}
+
 /// One header: the name as it goes into the archive (directories end in `/`), its permission
 /// bits and its modification time in Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,17 +34,29 @@ pub struct Header {
     pub kind: Kind,
     pub perm: u32,
     pub mtime: i64,
+    pub style: Style,
 }
 
 impl Header {
     pub fn file(name: impl Into<String>, size: u64, mtime: i64) -> Header {
-        Header { name: name.into(), kind: Kind::File { size }, perm: 0o644, mtime }
+        Header { name: name.into(), kind: Kind::File { size }, perm: 0o644, mtime, style: Style::Docker20 }
     }
     pub fn dir(name: impl Into<String>, mtime: i64) -> Header {
-        Header { name: name.into(), kind: Kind::Dir, perm: 0o755, mtime }
+        Header { name: name.into(), kind: Kind::Dir, perm: 0o755, mtime, style: Style::Docker20 }
     }
     pub fn symlink(name: impl Into<String>, target: impl Into<String>, mtime: i64) -> Header {
-        Header { name: name.into(), kind: Kind::Symlink { target: target.into() }, perm: 0o777, mtime }
+        Header {
+            name: name.into(),
+            kind: Kind::Symlink { target: target.into() },
+            perm: 0o777,
+            mtime,
+            style: Style::Docker20,
+        }
+    }
+
+    /// The same header as Docker 25 writes it.
+    pub fn docker25(self) -> Header {
+        Header { style: Style::Docker25, ..self }
     }
 
     /// Bytes of data that follow the header.
@@ -58,6 +80,7 @@ impl Header {
         if link.len() > 100 {
             return Err(Error::invalid(format!("tar entry {:?}: link target over 100 bytes", self.name)));
         }
+        let type_bits = if self.style == Style::Docker25 { 0 } else { type_bits };
         octal(&mut b[100..108], u64::from(type_bits | self.perm));
         octal(&mut b[108..116], 0);
         octal(&mut b[116..124], 0);
@@ -67,8 +90,10 @@ impl Header {
         b[157..157 + link.len()].copy_from_slice(link.as_bytes());
         b[257..263].copy_from_slice(b"ustar\0");
         b[263..265].copy_from_slice(b"00");
-        b[265..269].copy_from_slice(b"root");
-        b[297..301].copy_from_slice(b"root");
+        if self.style == Style::Docker20 {
+            b[265..269].copy_from_slice(b"root");
+            b[297..301].copy_from_slice(b"root");
+        }
         octal(&mut b[329..337], 0);
         octal(&mut b[337..345], 0);
         b[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());

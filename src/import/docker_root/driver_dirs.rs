@@ -11,7 +11,11 @@
 //!
 //! Every regular file under a driver folder is spooled, not only those under `diff/`: a tar
 //! of a host stores a second name of a file as a hard link to the first name it met, which
-//! may be in a container's `merged/` folder.
+//! may be in a container's `merged/` folder. Except: once the layer store's `cache-id` files
+//! of a store have streamed past (a tar holds a folder's entries together, so `layerdb/` is
+//! over when an entry outside it comes), a layer folder no layer names (a container's, a
+//! leftover) is not spooled. Should an upload interleave them after all, a layer missed that
+//! way is reported like any layer whose files are missing.
 
 use super::paths::components;
 use crate::error::Result;
@@ -80,6 +84,9 @@ impl Spool {
     }
 }
 
+/// Largest `cache-id` file read (it holds one folder name).
+const CACHE_ID_LIMIT: u64 = 4096;
+
 /// Fed every upload entry; spools the file bytes of driver folders.
 #[derive(Default)]
 pub(crate) struct DriverFiles {
@@ -88,6 +95,14 @@ pub(crate) struct DriverFiles {
     dirs: HashSet<String>,
     /// The file being spooled: its path and where its bytes start.
     current: Option<(String, u64)>,
+    /// A `cache-id` file being read: the driver folder it is for (`<root>/<driver>`), its bytes.
+    cache_id: Option<(String, Vec<u8>)>,
+    /// Layer folders named by the `cache-id` files read so far.
+    named_dirs: HashSet<String>,
+    /// The `layerdb/` folder whose `cache-id` files are being read, and its driver folder.
+    open_layerdb: Option<(String, String)>,
+    /// Driver folders (`<root>/<driver>`) whose layer store has streamed past.
+    layerdb_done: HashSet<String>,
 }
 
 impl DriverFiles {
@@ -97,16 +112,35 @@ impl DriverFiles {
 
     pub(crate) fn entry(&mut self, e: &TarEntry) {
         self.current = None;
+        self.cache_id = None;
         let Ok(parts) = components(&e.path) else { return };
-        if driver_index(&parts).is_none() {
-            return;
-        }
-        if let Some(n) = layer_dir_len(&parts) {
-            if !self.dirs.contains(&parts[..n].join("/")) {
-                self.dirs.insert(parts[..n].join("/"));
+        let path = parts.join("/");
+        if let Some((layerdb, driver_dir)) = &self.open_layerdb {
+            if !path.starts_with(layerdb.as_str()) {
+                self.layerdb_done.insert(driver_dir.clone());
+                self.open_layerdb = None;
             }
         }
-        let path = parts.join("/");
+        if let [root @ .., "image", driver, "layerdb", "sha256", _, "cache-id"] = parts.as_slice() {
+            if DRIVERS.contains(driver) && e.kind == EntryKind::File && e.size <= CACHE_ID_LIMIT {
+                let driver_dir: String = root.iter().chain([driver]).copied().collect::<Vec<_>>().join("/");
+                let layerdb = path[..path.len() - parts[parts.len() - 2..].join("/").len()].to_string();
+                self.open_layerdb = Some((layerdb, driver_dir.clone()));
+                self.cache_id = Some((driver_dir, Vec::new()));
+            }
+            return;
+        }
+        let Some(i) = driver_index(&parts) else { return };
+        if let Some(n) = layer_dir_len(&parts) {
+            let dir = parts[..n].join("/");
+            let driver_dir = parts[..=i].join("/");
+            if self.layerdb_done.contains(&driver_dir) && !self.named_dirs.contains(&dir) {
+                return; // a folder no layer uses
+            }
+            if !self.dirs.contains(&dir) {
+                self.dirs.insert(dir);
+            }
+        }
         match e.kind {
             EntryKind::File if e.size > 0 => {
                 let at = self.writer.get_or_insert_with(BlobWriter::new).written();
@@ -124,6 +158,9 @@ impl DriverFiles {
     }
 
     pub(crate) async fn data<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
+        if let Some((_, buf)) = &mut self.cache_id {
+            buf.extend_from_slice(bytes);
+        }
         match (&self.current, &mut self.writer) {
             (Some(_), Some(w)) => w.write(b, bytes).await,
             _ => Ok(()),
@@ -131,6 +168,13 @@ impl DriverFiles {
     }
 
     pub(crate) fn end(&mut self) {
+        if let Some((driver_dir, bytes)) = self.cache_id.take() {
+            let (root, driver) = driver_dir.rsplit_once('/').map_or(("", driver_dir.as_str()), |(r, d)| (r, d));
+            let cache_id = String::from_utf8_lossy(&bytes).trim().to_string();
+            if let Some(dir) = layer_dir(driver, &cache_id) {
+                self.named_dirs.insert(if root.is_empty() { dir } else { format!("{root}/{dir}") });
+            }
+        }
         if let (Some((path, start)), Some(w)) = (self.current.take(), &self.writer) {
             self.files.insert(path, Spooled { offset: start, len: w.written() - start });
         }
@@ -175,5 +219,40 @@ mod tests {
         assert_eq!(layer_dir("vfs", "c1").as_deref(), Some("vfs/dir/c1"));
         assert_eq!(layer_dir("btrfs", "c1"), None);
         assert_eq!(layer_dir("vfs", "../x"), None);
+    }
+
+    fn feed(d: &mut DriverFiles, b: &crate::storage::memory::MemoryBackend, path: &str, data: &[u8]) {
+        let e = TarEntry {
+            path: path.into(),
+            kind: EntryKind::File,
+            size: data.len() as u64,
+            offset: 0,
+            link: String::new(),
+        };
+        d.entry(&e);
+        futures::executor::block_on(d.data(b, data)).unwrap();
+        d.end();
+    }
+
+    #[test]
+    fn after_the_layer_store_only_named_layer_folders_are_spooled() {
+        let b = crate::storage::memory::MemoryBackend::new();
+        let mut d = DriverFiles::new();
+        feed(&mut d, &b, "docker/overlay2/early/diff/a", b"before the layer store: kept");
+        feed(&mut d, &b, "docker/image/overlay2/layerdb/sha256/aa/cache-id", b"c1");
+        feed(&mut d, &b, "docker/image/overlay2/layerdb/sha256/aa/diff", b"sha256:..");
+        feed(&mut d, &b, "docker/image/overlay2/repositories.json", b"{}");
+        feed(&mut d, &b, "docker/overlay2/c1/diff/b", b"named by a cache-id: kept");
+        feed(&mut d, &b, "docker/overlay2/c2/diff/c", b"named by no layer: dropped");
+        feed(&mut d, &b, "docker/overlay2/c2/merged/d", b"not a layer folder: kept (hard link targets)");
+        let spool = futures::executor::block_on(d.finish(&b)).unwrap();
+        let mut kept: Vec<_> = spool.files.keys().cloned().collect();
+        kept.sort();
+        assert_eq!(kept, ["docker/overlay2/c1/diff/b", "docker/overlay2/c2/merged/d", "docker/overlay2/early/diff/a"]);
+        assert!(spool.dirs.contains("docker/overlay2/c1/diff") && !spool.dirs.contains("docker/overlay2/c2/diff"));
+        let c1 = spool.files["docker/overlay2/c1/diff/b"];
+        let bytes =
+            futures::executor::block_on(blobs::read_staged(&b, spool.blob.as_ref().unwrap(), c1.offset, c1.len));
+        assert_eq!(bytes.unwrap(), b"named by a cache-id: kept");
     }
 }
