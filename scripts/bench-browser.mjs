@@ -9,35 +9,17 @@
 // scripts/serve.mjs serves pkg/ and the input's folder; the page fetches the input as a Blob
 // (Chromium keeps large Blobs outside the renderer's heap) and `store.import`s it. Memory:
 // performance.memory's JS heap (peak sampled every 10 ms) and the wasm memory at the end.
-import { chromium } from "playwright-core";
-import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startServer } from "./serve.mjs";
+import { openBenchPage } from "./bench-chromium.mjs";
 
 const [file, name, mode] = process.argv.slice(2);
 if (!file || !name) {
   console.error("usage: node scripts/bench-browser.mjs FILE NAME");
   process.exit(64);
 }
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const server = await startServer({
-  mounts: [
-    ["/pkg/", join(ROOT, "pkg")],
-    ["/input/", dirname(resolve(file))],
-  ],
-});
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--enable-precise-memory-info"],
-});
+const { page, inputUrl, close } = await openBenchPage(file, { preciseMemory: true });
 const label = `${name} chromium (IndexedDB)`;
 let failed = false;
 try {
-  const page = await browser.newPage();
-  // Any page of the server's origin will do: the module and the input are fetched from it.
-  await page.goto(`${server.url}/pkg/package.json`);
   const result = await page.evaluate(async ({ url, exportToo }) => {
     const { Store } = await import("/pkg/web/index.js");
     const init = (await import("/pkg/web/imagestore.js")).default;
@@ -73,7 +55,7 @@ try {
     } finally {
       clearInterval(sampler);
     }
-  }, { url: `/input/${encodeURIComponent(basename(file))}`, exportToo: mode === "export" });
+  }, { url: inputUrl, exportToo: mode === "export" });
   if (result.ok) {
     const { secs, size, report } = result;
     const mb = (bytes) => (bytes / 1e6).toFixed(0);
@@ -94,7 +76,6 @@ try {
     failed = true;
   }
 } finally {
-  await browser.close();
-  await server.close();
+  await close();
 }
 process.exit(failed ? 2 : 0);

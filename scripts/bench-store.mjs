@@ -7,10 +7,7 @@
 // wasm is instantiated again, nothing is cached in memory) and times `Store.open` of the same
 // database (the reopen), then `listImages({all: true})` (median of 5, after one warm-up) and the
 // peak wasm memory while reopening. Prints `bench: NAME chromium (IndexedDB) ...` lines.
-import { chromium } from "playwright-core";
-import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startServer } from "./serve.mjs";
+import { openBenchPage } from "./bench-chromium.mjs";
 
 const [file, name, importTarget, reopenTarget, listTarget] = process.argv.slice(2);
 const target = (t, unit) => (t ? ` [target ≤ ${t} ${unit}]` : "");
@@ -18,25 +15,11 @@ if (!file || !name) {
   console.error("usage: node scripts/bench-store.mjs FILE NAME");
   process.exit(64);
 }
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const server = await startServer({
-  mounts: [
-    ["/pkg/", join(ROOT, "pkg")],
-    ["/input/", dirname(resolve(file))],
-  ],
-});
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { page, inputUrl, close } = await openBenchPage(file);
 const label = `${name} chromium (IndexedDB)`;
 const db = `bench-store-${Date.now()}`;
 let failed = false;
 try {
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/pkg/package.json`);
   const imported = await page.evaluate(async ({ url, db }) => {
     const { Store } = await import("/pkg/web/index.js");
     const blob = await (await fetch(url)).blob();
@@ -50,7 +33,7 @@ try {
     } finally {
       store.close();
     }
-  }, { url: `/input/${encodeURIComponent(basename(file))}`, db });
+  }, { url: inputUrl, db });
   if (!imported.ok) throw new Error(`import failed: ${imported.why}`);
   console.log(`bench: ${label}: import: ${imported.secs.toFixed(2)} s (${(imported.size / 1e6).toFixed(1)} MB, ${imported.images} images)${target(importTarget, "s")}`);
 
@@ -83,7 +66,6 @@ try {
   console.log(`bench: ${label}: failed: ${e.message}`);
   failed = true;
 } finally {
-  await browser.close();
-  await server.close();
+  await close();
 }
 process.exit(failed ? 2 : 0);

@@ -25,44 +25,33 @@ pub enum ErrorCode {
     Internal,
 }
 
+/// Every code with its JavaScript name, in declaration order: the one table
+/// [`ErrorCode::as_str`] (by index) and [`ErrorCode::parse`] read.
+const NAMES: [(ErrorCode, &str); 13] = [
+    (ErrorCode::NotFound, "not_found"),
+    (ErrorCode::Ambiguous, "ambiguous"),
+    (ErrorCode::AlreadyExists, "already_exists"),
+    (ErrorCode::Conflict, "conflict"),
+    (ErrorCode::InvalidArgument, "invalid_argument"),
+    (ErrorCode::FailedPrecondition, "failed_precondition"),
+    (ErrorCode::DataCorrupt, "data_corrupt"),
+    (ErrorCode::UnsupportedFormat, "unsupported_format"),
+    (ErrorCode::Aborted, "aborted"),
+    (ErrorCode::QuotaExceeded, "quota_exceeded"),
+    (ErrorCode::ResourceExhausted, "resource_exhausted"),
+    (ErrorCode::Unavailable, "unavailable"),
+    (ErrorCode::Internal, "internal"),
+];
+
 impl ErrorCode {
     /// The snake_case name used in JavaScript (`error.code`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Ambiguous => "ambiguous",
-            ErrorCode::AlreadyExists => "already_exists",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::InvalidArgument => "invalid_argument",
-            ErrorCode::FailedPrecondition => "failed_precondition",
-            ErrorCode::DataCorrupt => "data_corrupt",
-            ErrorCode::UnsupportedFormat => "unsupported_format",
-            ErrorCode::Aborted => "aborted",
-            ErrorCode::QuotaExceeded => "quota_exceeded",
-            ErrorCode::ResourceExhausted => "resource_exhausted",
-            ErrorCode::Unavailable => "unavailable",
-            ErrorCode::Internal => "internal",
-        }
+        NAMES[self as usize].1
     }
 
     /// The code named `s` ([`ErrorCode::as_str`]'s inverse), e.g. from a JS storage adapter's error.
     pub fn parse(s: &str) -> Option<ErrorCode> {
-        use ErrorCode::*;
-        [
-            NotFound,
-            Ambiguous,
-            AlreadyExists,
-            Conflict,
-            InvalidArgument,
-            FailedPrecondition,
-            DataCorrupt,
-            UnsupportedFormat,
-            Aborted,
-            QuotaExceeded,
-            Unavailable,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
+        NAMES.iter().find(|(_, name)| *name == s).map(|(c, _)| *c)
     }
 }
 
@@ -117,6 +106,9 @@ impl Error {
     pub fn exhausted(m: impl Into<String>) -> Self {
         Self::new(ErrorCode::ResourceExhausted, m)
     }
+    pub fn internal(m: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Internal, m)
+    }
 
     /// Prefixes the message with where the error happened (an entry name, a digest).
     pub fn context(mut self, at: impl fmt::Display) -> Self {
@@ -133,8 +125,20 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::corrupt(e.to_string())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_one_name_and_parses_back() {
+        let names: std::collections::BTreeSet<&str> = NAMES.iter().map(|(_, n)| *n).collect();
+        assert_eq!(names.len(), NAMES.len(), "names are distinct");
+        for (i, (code, name)) in NAMES.into_iter().enumerate() {
+            assert_eq!(code as usize, i, "{name} is in declaration order");
+            assert_eq!(code.as_str(), name);
+            assert_eq!(ErrorCode::parse(name), Some(code));
+        }
+        assert_eq!(ErrorCode::parse("resource_exhausted"), Some(ErrorCode::ResourceExhausted));
+        assert_eq!(ErrorCode::parse("no_such_code"), None);
     }
 }

@@ -223,30 +223,9 @@ pub fn below<'a>(view: &'a Merged, dir: &'a str) -> impl Iterator<Item = &'a Fil
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::formats::gotime::GoTime;
 
     pub(crate) fn entry(name: &str, kind: EntryKind, size: i64, crc: Option<u64>) -> TarEntry {
-        TarEntry {
-            name_bytes: name.as_bytes().to_vec(),
-            kind,
-            typeflag: match kind {
-                EntryKind::Dir => b'5',
-                EntryKind::Symlink => b'2',
-                _ => b'0',
-            },
-            size,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            uname: String::new(),
-            gname: String::new(),
-            mtime: GoTime::ZERO,
-            linkname_bytes: Vec::new(),
-            devmajor: 0,
-            devminor: 0,
-            xattrs: BTreeMap::new(),
-            crc64: crc,
-        }
+        TarEntry { crc64: crc, ..TarEntry::for_test(name, kind, size) }
     }
 
     fn summary(set: &LayerChangeSet) -> Vec<(&str, ChangeKind, i64)> {

@@ -299,26 +299,9 @@ impl<B: Backend> Store<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::gotime::GoTime;
 
     fn e(name: &str, kind: EntryKind, link: &str, size: i64) -> TarEntry {
-        TarEntry {
-            name_bytes: name.as_bytes().to_vec(),
-            kind,
-            typeflag: 0,
-            size,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            uname: String::new(),
-            gname: String::new(),
-            mtime: GoTime::ZERO,
-            linkname_bytes: link.as_bytes().to_vec(),
-            devmajor: 0,
-            devminor: 0,
-            xattrs: Default::default(),
-            crc64: None,
-        }
+        TarEntry { linkname_bytes: link.as_bytes().to_vec(), ..TarEntry::for_test(name, kind, size) }
     }
 
     #[test]

@@ -185,26 +185,9 @@ pub async fn layer_files<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::gotime::GoTime;
 
     fn e(name: &str, kind: EntryKind) -> TarEntry {
-        TarEntry {
-            name_bytes: name.as_bytes().to_vec(),
-            kind,
-            typeflag: 0,
-            size: 1,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            uname: String::new(),
-            gname: String::new(),
-            mtime: GoTime::ZERO,
-            linkname_bytes: Vec::new(),
-            devmajor: 0,
-            devminor: 0,
-            xattrs: BTreeMap::new(),
-            crc64: None,
-        }
+        TarEntry::for_test(name, kind, 1)
     }
 
     fn paths(v: &[LayerFileEntry]) -> Vec<(&str, usize)> {

@@ -130,6 +130,41 @@ pub struct TarEntry {
     pub crc64: Option<u64>,
 }
 
+#[cfg(test)]
+impl TarEntry {
+    /// A member for unit tests: `name` of `kind` with `size` bytes, the kind's typeflag, mode
+    /// 0644, owned by root, at Go's zero time, no link, no xattrs, no CRC.
+    pub(crate) fn for_test(name: &str, kind: EntryKind, size: i64) -> TarEntry {
+        let typeflag = match kind {
+            EntryKind::File => b'0',
+            EntryKind::Hardlink => b'1',
+            EntryKind::Symlink => b'2',
+            EntryKind::Char => b'3',
+            EntryKind::Block => b'4',
+            EntryKind::Dir => b'5',
+            EntryKind::Fifo => b'6',
+            EntryKind::Other(flag) => flag,
+        };
+        TarEntry {
+            name_bytes: name.as_bytes().to_vec(),
+            kind,
+            typeflag,
+            size,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            uname: String::new(),
+            gname: String::new(),
+            mtime: GoTime::ZERO,
+            linkname_bytes: Vec::new(),
+            devmajor: 0,
+            devminor: 0,
+            xattrs: BTreeMap::new(),
+            crc64: None,
+        }
+    }
+}
+
 impl TarEntry {
     /// The path, lossily decoded as UTF-8.
     pub fn name(&self) -> Cow<'_, str> {

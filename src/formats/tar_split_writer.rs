@@ -114,7 +114,7 @@ impl TarSplitWriter {
             )));
         }
         self.flush_segment()?;
-        Ok(self.gz.finish()?)
+        self.gz.finish().map_err(compress_error)
     }
 
     fn step(&mut self, input: &[u8]) -> Result<usize> {
@@ -303,9 +303,14 @@ impl TarSplitWriter {
     fn emit(&mut self, mut line: String) -> Result<()> {
         line.push('\n');
         self.position += 1;
-        self.gz.write_all(line.as_bytes())?;
-        Ok(())
+        self.gz.write_all(line.as_bytes()).map_err(compress_error)
     }
+}
+
+/// Compressing into memory cannot fail but by a bug: not the upload's fault, so not
+/// `data_corrupt`.
+fn compress_error(e: std::io::Error) -> Error {
+    Error::internal(format!("compressing the tar-split: {e}"))
 }
 
 /// CRC-64 with the ISO polynomial, as Go's `hash/crc64` (tar-split's file checksum). It runs
