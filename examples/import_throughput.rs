@@ -149,8 +149,10 @@ fn main() {
                 stored as f64 / 1e6
             );
             match reopened {
-                Ok(s) => {
-                    println!("bench: {name} native reopen: {reopen_ms:.0} ms ({} images)", s.docker().images.len())
+                Ok(mut s) => {
+                    println!("bench: {name} native reopen: {reopen_ms:.0} ms ({} images)", s.docker().images.len());
+                    list_figures(&name, &s);
+                    mutation_figures(&name, &mut s);
                 }
                 Err(e) => println!("bench: {name} native reopen: failed: {}: {}", e.code.as_str(), e.message),
             }
@@ -161,4 +163,43 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// Median times of a tag and of an rmi that only untags (what the page's tag dialog and
+/// delete button do): they must cost what they touch, not the size of the store.
+fn mutation_figures(name: &str, store: &mut Store<Counting>) {
+    let Some(id) = store.docker().images.map().next().map(|i| i.id().to_string()) else { return };
+    let (mut tag_ms, mut rmi_ms) = (Vec::new(), Vec::new());
+    for round in 0..7 {
+        let tag = format!("t{round}");
+        let t = Instant::now();
+        futures::executor::block_on(store.tag_image(&id, "bench/mutation", &tag)).expect("tag");
+        tag_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        futures::executor::block_on(store.remove_image(&format!("bench/mutation:{tag}"), false, false)).expect("rmi");
+        rmi_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    println!(
+        "bench: {name} native tag: {:.2} ms, rmi (untag): {:.2} ms (median of 7)",
+        median(&mut tag_ms),
+        median(&mut rmi_ms)
+    );
+}
+
+/// Median time of `listImages({all: true})` on the reopened store, and of its JSON text.
+fn list_figures(name: &str, store: &Store<Counting>) {
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let list = store.list_images(true, false, &Default::default()).expect("list");
+        bytes = serde_json::to_string(&list).expect("json").len();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!("bench: {name} native listImages(all) as JSON text: {:.1} ms ({bytes} bytes, median of 5)", times[2]);
 }

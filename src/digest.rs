@@ -182,8 +182,9 @@ pub enum LookupError {
 /// only checked against the next entry in sorted order.
 #[derive(Clone, Default, Debug)]
 pub struct DigestSet {
-    /// Sorted by (hex, algorithm), as go-digest sorts them.
-    entries: Vec<(String, String)>,
+    /// Sorted by (hex, algorithm), as go-digest sorts them; a persistent set, so a copy of a
+    /// store's state shares it and an insert or removal costs O(log n) (not a copy of all).
+    entries: imbl::OrdSet<(String, String)>,
 }
 
 impl DigestSet {
@@ -197,16 +198,10 @@ impl DigestSet {
         self.entries.is_empty()
     }
     pub fn insert(&mut self, d: &Digest) {
-        let key = (d.hex().to_string(), d.algorithm().to_string());
-        if let Err(i) = self.entries.binary_search(&key) {
-            self.entries.insert(i, key);
-        }
+        self.entries.insert((d.hex().to_string(), d.algorithm().to_string()));
     }
     pub fn remove(&mut self, d: &Digest) {
-        let key = (d.hex().to_string(), d.algorithm().to_string());
-        if let Ok(i) = self.entries.binary_search(&key) {
-            self.entries.remove(i);
-        }
+        self.entries.remove(&(d.hex().to_string(), d.algorithm().to_string()));
     }
 
     pub fn lookup(&self, term: &str) -> std::result::Result<Digest, LookupError> {
@@ -218,18 +213,21 @@ impl DigestSet {
             Some((a, h)) if valid_algorithm_grammar(a) && !h.is_empty() => (Some(a), h),
             _ => (None, term),
         };
-        let start = self.entries.partition_point(|(h, a)| (h.as_str(), a.as_str()) < (prefix, alg.unwrap_or("")));
-        let matches = |i: usize| -> bool {
-            self.entries.get(i).is_some_and(|(h, a)| h.starts_with(prefix) && alg.is_none_or(|want| want == a))
+        // The first entry at or after (prefix, alg) in sorted order, and the one after it.
+        let from = (prefix.to_string(), alg.unwrap_or("").to_string());
+        let mut next = self.entries.range(from..);
+        let matches = |e: Option<&(String, String)>| -> bool {
+            e.is_some_and(|(h, a)| h.starts_with(prefix) && alg.is_none_or(|want| want == a))
         };
-        if !matches(start) {
+        let first = next.next();
+        if !matches(first) {
             return Err(LookupError::NotFound);
         }
-        let (h, a) = &self.entries[start];
+        let (h, a) = first.expect("matched");
         if h == prefix && alg.is_none_or(|want| want == a) {
             return Ok(Digest(format!("{a}:{h}")));
         }
-        if matches(start + 1) {
+        if matches(next.next()) {
             return Err(LookupError::Ambiguous);
         }
         Ok(Digest(format!("{a}:{h}")))

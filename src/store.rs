@@ -244,9 +244,7 @@ impl<B: Backend> Store<B> {
         if result.is_err() {
             // The original error is what matters; chunk sets a failed discard leaves behind
             // are orphans that `blobs::sweep_orphans` collects later.
-            for set in &staged_sets {
-                let _ = blobs::discard(&self.backend, set).await;
-            }
+            let _ = blobs::discard_many(&self.backend, &staged_sets).await;
         }
         result
     }

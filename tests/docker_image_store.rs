@@ -173,7 +173,7 @@ fn reference_rules_follow_repositories_json() {
         let a = store.create_image(&config(&[diff(0)], 1, "2024-01-01T00:00:00Z")).await.unwrap();
         let b = store.create_image(&config(&[], 0, "2024-01-01T00:00:01Z")).await.unwrap();
         store.tag_image(a.as_str(), "busybox", "").await.unwrap();
-        let repos = serde_json::to_value(store.docker().references.repositories()).unwrap();
+        let repos = serde_json::to_value(store.docker().references.repository_map()).unwrap();
         assert_eq!(repos, serde_json::json!({ "busybox": { "busybox:latest": a.as_str() } }));
         // Normalised names find it; the full form lists it under its familiar name.
         for name in ["busybox", "busybox:latest", "docker.io/library/busybox", "index.docker.io/library/busybox:latest"]

@@ -146,7 +146,7 @@ fn snapshot(store: &Store<MemoryBackend>) -> Snapshot {
     let images =
         d.images.map().map(|i| (i.id().to_string(), i.record.parent.as_ref().map(|p| p.to_string()))).collect();
     let layers = d.layers.records().map(|l| l.chain_id.to_string()).collect();
-    (images, layers, serde_json::to_value(d.references.repositories()).unwrap())
+    (images, layers, serde_json::to_value(d.references.repository_map()).unwrap())
 }
 
 #[test]

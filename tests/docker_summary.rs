@@ -8,13 +8,16 @@ mod support;
 
 use futures::executor::block_on;
 use imagestore::digest::Digest;
+use imagestore::docker::lazy_config::{ConfigFacts, LazyConfig, SharedBytes};
 use imagestore::docker::summary;
+use imagestore::formats::image_config::ImageConfig;
 use imagestore::schema::{self, docker as keys};
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::storage::{Backend, Op, Space};
 use imagestore::store::Store;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use support::docker_fixture::store_from_fixture;
 
 const BASIC: &str = "tests/fixtures/docker20/basic/image-store.tar";
@@ -54,17 +57,25 @@ fn drop_config_blobs(store: &Store<MemoryBackend>) {
     commit(store.backend(), ops);
 }
 
-/// The summary lists exactly the store's images, each with its exact config bytes.
+/// The summary lists exactly the store's images, each with its exact config bytes and the
+/// list facts of that config.
 fn assert_summary_matches(store: &Store<MemoryBackend>) {
     let mut listed = BTreeMap::new();
     for (key, value) in shards(store.backend()) {
-        for (id, raw) in summary::decode(&value).unwrap_or_else(|why| panic!("{key}: {why}")) {
+        for (id, config) in summary::decode(Rc::new(value)).unwrap_or_else(|why| panic!("{key}: {why}")) {
             assert_eq!(summary::shard_of(&id), key[keys::SUMMARY.len()..], "{id} in the wrong shard");
-            listed.insert(id, raw);
+            listed.insert(id, (config.raw().to_vec(), config.facts().clone()));
         }
     }
-    let want: BTreeMap<Digest, Vec<u8>> =
-        store.docker().images.map().map(|i| (i.id().clone(), i.raw().to_vec())).collect();
+    let want: BTreeMap<Digest, (Vec<u8>, ConfigFacts)> = store
+        .docker()
+        .images
+        .map()
+        .map(|i| {
+            let parsed = ImageConfig::parse(i.raw().to_vec()).unwrap();
+            (i.id().clone(), (i.raw().to_vec(), ConfigFacts::of(&parsed)))
+        })
+        .collect();
     assert_eq!(listed, want);
 }
 
@@ -118,8 +129,15 @@ fn a_shard_of_another_version_is_not_trusted_and_is_rebuilt() {
     // Well-formed and checksummed, but another version, and with every config replaced: if
     // it were used, every answer would change.
     check_rebuilt_after(|_, record| {
-        let entries = summary::decode(&record).unwrap();
-        let mut poisoned = summary::encode(entries.iter().map(|(id, _)| (id, &b"{\"architecture\":\"x\"}"[..])));
+        let poison = Rc::new(b"{\"architecture\":\"x\",\"rootfs\":{}}".to_vec());
+        let entries: Vec<(Digest, LazyConfig)> = summary::decode(Rc::new(record))
+            .unwrap()
+            .into_iter()
+            .map(|(id, c)| {
+                (id, LazyConfig::summarized(SharedBytes::new(poison.clone(), 0..poison.len()), c.facts().clone()))
+            })
+            .collect();
+        let mut poisoned = summary::encode(entries.iter().map(|(id, c)| (id, c)));
         poisoned[4..8].copy_from_slice(&(summary::VERSION + 1).to_le_bytes());
         poisoned
     });
@@ -180,4 +198,59 @@ fn removals_rewrite_only_their_shards_in_the_same_commit() {
     let answers_now = answers(&store);
     drop_config_blobs(&store);
     assert_eq!(answers(&reopen(store.backend())), answers_now);
+}
+
+#[test]
+fn a_reopen_parses_no_config_until_one_is_inspected() {
+    let store = imported();
+    let before = answers(&store);
+    let reopened = reopen(store.backend());
+    let parsed = |s: &Store<MemoryBackend>| s.docker().images.map().filter(|i| i.config.is_parsed()).count();
+    assert_eq!(parsed(&reopened), 0, "the open parsed configs");
+    reopened.list_images(true, false, &BTreeMap::new()).unwrap();
+    let mut filters = BTreeMap::new();
+    filters.insert("label".to_string(), vec!["nope".to_string()]);
+    reopened.list_images(true, false, &filters).unwrap();
+    assert_eq!(parsed(&reopened), 0, "listing (with a label filter) parsed configs");
+    let some = reopened.docker().images.map().next().unwrap().id().to_string();
+    reopened.inspect_image(&some).unwrap();
+    assert_eq!(parsed(&reopened), 1, "inspect parses exactly the image it shows");
+    assert_eq!(answers(&reopened), before);
+}
+
+/// A shard as version 1 (the previous release) wrote it: the config bytes only.
+fn encode_v1(entries: &[(Digest, Vec<u8>)]) -> Vec<u8> {
+    let mut body = (entries.len() as u32).to_le_bytes().to_vec();
+    for (id, raw) in entries {
+        body.push(id.as_str().len() as u8);
+        body.extend_from_slice(id.as_str().as_bytes());
+        body.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        body.extend_from_slice(raw);
+    }
+    let mut out = b"isCS".to_vec();
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+#[test]
+fn a_store_written_by_the_previous_version_opens_and_gets_the_new_summary() {
+    let store = imported();
+    let before = answers(&store);
+    let mut v1: BTreeMap<String, Vec<(Digest, Vec<u8>)>> = BTreeMap::new();
+    for img in store.docker().images.map() {
+        v1.entry(keys::summary_shard(&summary::shard_of(img.id())))
+            .or_default()
+            .push((img.id().clone(), img.raw().to_vec()));
+    }
+    let mut ops = vec![Op::DeletePrefix { space: Space::Meta, prefix: keys::SUMMARY.into() }];
+    ops.extend(v1.iter().map(|(key, entries)| Op::put_meta(key.clone(), encode_v1(entries))));
+    commit(store.backend(), ops);
+    let reopened = reopen(store.backend());
+    assert!(reopened.restore_skipped().is_empty(), "{:?}", reopened.restore_skipped());
+    assert_eq!(answers(&reopened), before);
+    assert_summary_matches(&reopened);
+    drop_config_blobs(&reopened);
+    assert_eq!(answers(&reopen(store.backend())), before);
 }

@@ -202,19 +202,12 @@ pub fn plan(d: &DockerState, items: &[SaveItem], now: i64) -> Result<Vec<Entry>>
     }
     // manifest.json and repositories are written last into the same folder: Walk lists them
     // in name order with the rest.
-    let mut tail: Vec<(&str, Vec<u8>)> = vec![("manifest.json", encoder_line(&Value::Array(manifest)))];
+    let mut tail: Vec<(&str, Vec<u8>)> = vec![("manifest.json", go_json::encoder_line(&Value::Array(manifest)))];
     if !repositories.is_empty() {
-        tail.push(("repositories", encoder_line(&json!(repositories))));
+        tail.push(("repositories", go_json::encoder_line(&json!(repositories))));
     }
     for (name, bytes) in tail {
         tree.insert(vec![name.to_string()], Entry::bytes(Header::file(name, bytes.len() as u64, 0), bytes));
     }
     Ok(tree.into_values().collect())
-}
-
-/// What Go's `json.NewEncoder(w).Encode(v)` writes: compact JSON, HTML-escaped, newline.
-fn encoder_line(v: &Value) -> Vec<u8> {
-    let mut s = go_json::html_escape(v.to_string());
-    s.push('\n');
-    s.into_bytes()
 }

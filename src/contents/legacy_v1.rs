@@ -52,7 +52,7 @@ pub fn v1_layers(config: &ImageConfig, chain_ids: &[Digest]) -> Vec<V1Layer> {
                 ordered.insert((*k).to_string(), v);
             }
         }
-        out.push(V1Layer { id, json: go_json::html_escape(Value::Object(ordered).to_string()).into_bytes() });
+        out.push(V1Layer { id, json: go_json::marshal(&Value::Object(ordered)) });
     }
     out
 }

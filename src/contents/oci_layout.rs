@@ -34,10 +34,6 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 
-fn go(v: &Value) -> Vec<u8> {
-    go_json::html_escape(v.to_string()).into_bytes()
-}
-
 fn blob_path(d: &Digest) -> String {
     format!("blobs/sha256/{}", d.hex())
 }
@@ -103,7 +99,7 @@ pub fn plan(d: &crate::store::DockerState, items: &[SaveItem], now: i64) -> Resu
             "config": {"mediaType": OCI_CONFIG, "digest": item.id.as_str(), "size": config.raw().len(), "platform": platform},
             "layers": layer_descs,
         });
-        let manifest = go(&manifest);
+        let manifest = go_json::marshal(&manifest);
         let manifest_digest = Digest::sha256_of(&manifest);
         let manifest_size = manifest.len();
         let mpath = blob_path(&manifest_digest);
@@ -147,14 +143,14 @@ pub fn plan(d: &crate::store::DockerState, items: &[SaveItem], now: i64) -> Resu
     for (path, entry) in blobs {
         tree.insert(path.split('/').map(String::from).collect(), entry);
     }
-    let index = go(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}));
+    let index = go_json::marshal(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}));
     let mut files: Vec<(&str, Vec<u8>)> = vec![
         ("index.json", index),
-        ("manifest.json", encoder_line(&Value::Array(manifest_json))),
+        ("manifest.json", go_json::encoder_line(&Value::Array(manifest_json))),
         ("oci-layout", br#"{"imageLayoutVersion": "1.0.0"}"#.to_vec()),
     ];
     if !repositories.is_empty() {
-        files.push(("repositories", encoder_line(&json!(repositories))));
+        files.push(("repositories", go_json::encoder_line(&json!(repositories))));
     }
     for (name, bytes) in files {
         // index.json is the one file dockerd does not date: it keeps the time of the save.
@@ -162,10 +158,4 @@ pub fn plan(d: &crate::store::DockerState, items: &[SaveItem], now: i64) -> Resu
         tree.insert(vec![name.to_string()], Entry::bytes(Header::file(name, bytes.len() as u64, time), bytes));
     }
     Ok(tree.into_values().map(|e| Entry { header: e.header.docker25(), body: e.body }).collect())
-}
-
-fn encoder_line(v: &Value) -> Vec<u8> {
-    let mut b = go(v);
-    b.push(b'\n');
-    b
 }

@@ -12,9 +12,10 @@ use crate::storage::Op;
 /// `maxMetadata` in v2_metadata_service.go.
 pub const MAX_V2_METADATA: usize = 50;
 
+/// Shared between copies of the state (only imports and pulls change it; the change copies it).
 #[derive(Debug, Clone, Default)]
 pub struct DistributionStore {
-    records: DistributionRecords,
+    records: std::rc::Rc<DistributionRecords>,
 }
 
 impl DistributionStore {
@@ -35,7 +36,7 @@ impl DistributionStore {
     /// `Add`: records that `diff_id` is the blob `meta.digest` in `meta.source_repository`
     /// (a repeated entry moves to the end; the list keeps the newest 50).
     pub fn add(&mut self, tx: &mut Tx, diff_id: &Digest, meta: V2Metadata) {
-        let list = self.records.v2metadata_by_diffid.entry(diff_id.clone()).or_default();
+        let list = std::rc::Rc::make_mut(&mut self.records).v2metadata_by_diffid.entry(diff_id.clone()).or_default();
         list.retain(|m| m != &meta);
         list.push(meta.clone());
         if list.len() > MAX_V2_METADATA {
@@ -46,16 +47,17 @@ impl DistributionStore {
     }
 
     fn set_diff_id(&mut self, tx: &mut Tx, blob: &Digest, diff_id: &Digest) {
-        self.records.diffid_by_digest.insert(blob.clone(), diff_id.clone());
+        std::rc::Rc::make_mut(&mut self.records).diffid_by_digest.insert(blob.clone(), diff_id.clone());
         tx.push(Op::put_meta(keys::diffid_by_digest(blob), diff_id.as_str()));
     }
 
     /// Adds records read back from storage or an import (merging lists, no limit applied to
     /// what dockerd itself wrote).
     pub(crate) fn insert_loaded(&mut self, loaded: DistributionRecords) {
-        self.records.diffid_by_digest.extend(loaded.diffid_by_digest);
+        let records = std::rc::Rc::make_mut(&mut self.records);
+        records.diffid_by_digest.extend(loaded.diffid_by_digest);
         for (diff, metas) in loaded.v2metadata_by_diffid {
-            let list = self.records.v2metadata_by_diffid.entry(diff).or_default();
+            let list = records.v2metadata_by_diffid.entry(diff).or_default();
             for m in metas {
                 if !list.contains(&m) {
                     list.push(m);

@@ -100,8 +100,7 @@ fn matches_any(patterns: &[String], r: &Reference) -> Result<bool> {
 
 /// `created` with full precision, for `before`/`since` (Go compares `time.Time`s).
 fn created_instant(img: &Image) -> (i64, u32) {
-    let t = img.config.created_or_zero();
-    (t.unix(), t.nanos())
+    img.config.facts().created
 }
 
 /// The image a `before`/`since` filter names (the last value wins, as any does in dockerd).
@@ -140,7 +139,8 @@ pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters
             continue;
         }
         if let Some(wanted) = labels {
-            if img.config.config().is_none() || !labels_match(wanted, img.config.labels()) {
+            let facts = img.config.facts();
+            if !facts.has_container_config || !labels_match(wanted, facts.labels.as_ref()) {
                 continue;
             }
         }
@@ -165,7 +165,7 @@ pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters
             continue;
         }
         let summary = render::image_summary(&facts_with(d, img, &shown_refs, false)?);
-        rows.push((img.config.created_or_zero().unix(), summary));
+        rows.push((created_instant(img).0, summary));
     }
     // Stable sort over ID order: ties keep ID order.
     rows.sort_by_key(|r| std::cmp::Reverse(r.0));

@@ -6,6 +6,7 @@
 //! are small) inside the parsed [`ImageConfig`].
 
 use super::layers::{LayerMetadata, LayerStore};
+use super::lazy_config::LazyConfig;
 use super::model::ImageRecord;
 use super::tx::Tx;
 use crate::digest::{chain_id, Digest, DigestSet, LookupError};
@@ -13,15 +14,17 @@ use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
 use crate::schema::docker as keys;
 use crate::storage::Op;
-use std::collections::{BTreeMap, BTreeSet};
+use imbl::OrdMap;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// One image as the store holds it.
 #[derive(Debug, Clone)]
 pub struct Image {
     pub record: ImageRecord,
-    /// The parsed config, with its exact bytes (the image ID is their sha256).
-    pub config: Rc<ImageConfig>,
+    /// The config with its exact bytes (the image ID is their sha256), parsed on first use
+    /// when the image came from the summary.
+    pub config: LazyConfig,
     /// ChainID of the top layer; `None` for an image without layers.
     pub top_layer: Option<Digest>,
     children: BTreeSet<Digest>,
@@ -37,9 +40,11 @@ impl Image {
     }
 }
 
+/// Persistent maps (`imbl`): copying the store for a mutation shares everything, and a change
+/// copies only the path to what it touches.
 #[derive(Debug, Clone, Default)]
 pub struct ImageStore {
-    images: BTreeMap<Digest, Image>,
+    images: OrdMap<Digest, Image>,
     ids: DigestSet,
 }
 
@@ -124,7 +129,7 @@ impl ImageStore {
         let record = ImageRecord { id: id.clone(), parent: None, last_updated: None, built_locally: false };
         put_record(tx, &record);
         tx.images_changed.push(id.clone());
-        self.insert(Image { record, config, top_layer: top, children: BTreeSet::new() });
+        self.insert(Image { record, config: LazyConfig::parsed(config), top_layer: top, children: BTreeSet::new() });
         Ok(id)
     }
 
@@ -136,7 +141,13 @@ impl ImageStore {
     /// Adds an image read back from storage or an import, without layer references or
     /// links (see [`ImageStore::relink`]).
     pub(crate) fn insert_loaded(&mut self, record: ImageRecord, config: Rc<ImageConfig>) {
-        let top = chain_id(config.diff_ids());
+        self.insert_config(record, LazyConfig::parsed(config));
+    }
+
+    /// [`ImageStore::insert_loaded`] with a config that may not be parsed yet: its top layer
+    /// comes from its facts.
+    pub(crate) fn insert_config(&mut self, record: ImageRecord, config: LazyConfig) {
+        let top = config.facts().top_layer.clone();
         self.insert(Image { record, config, top_layer: top, children: BTreeSet::new() });
     }
 
@@ -160,8 +171,11 @@ impl ImageStore {
     /// Rebuilds the children sets from the parent links; a parent that is not loaded is
     /// ignored, as in moby's restore.
     pub(crate) fn relink(&mut self) {
-        for i in self.images.values_mut() {
-            i.children.clear();
+        let ids: Vec<Digest> = self.images.keys().cloned().collect();
+        for id in &ids {
+            if let Some(i) = self.images.get_mut(id) {
+                i.children.clear();
+            }
         }
         let links: Vec<(Digest, Digest)> =
             self.images.values().filter_map(|i| Some((i.record.parent.clone()?, i.id().clone()))).collect();

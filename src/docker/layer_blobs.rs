@@ -10,7 +10,7 @@ use crate::digest::Digest;
 use crate::schema::docker::layer_blob as key;
 use crate::storage::Op;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// How the stored blob holds the tar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +34,7 @@ pub struct LayerBlobRecord {
 /// The records by DiffID.
 #[derive(Debug, Clone, Default)]
 pub struct LayerBlobs {
-    by_diff_id: BTreeMap<Digest, LayerBlobRecord>,
+    by_diff_id: imbl::OrdMap<Digest, LayerBlobRecord>,
 }
 
 impl LayerBlobs {
@@ -63,6 +63,14 @@ impl LayerBlobs {
     /// `tx` and their blobs become dead blobs (the façade keeps a blob a containerd namespace
     /// still lists).
     pub(crate) fn drop_unused(&mut self, tx: &mut Tx, layers: &LayerStore) {
+        // Only a change that deleted layers can leave a record unused.
+        let layer_deleted = tx
+            .ops
+            .iter()
+            .any(|op| matches!(op, Op::Delete { key, .. } if key.starts_with(crate::schema::docker::LAYERS)));
+        if self.by_diff_id.is_empty() || !layer_deleted {
+            return;
+        }
         let used: BTreeSet<&Digest> = layers.records().map(|l| &l.diff_id).collect();
         let unused: Vec<Digest> = self.by_diff_id.keys().filter(|d| !used.contains(d)).cloned().collect();
         for d in unused {

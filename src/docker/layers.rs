@@ -9,6 +9,7 @@ use crate::digest::{chain_id, Digest};
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::Op;
+use imbl::OrdMap;
 use std::collections::BTreeMap;
 
 /// `maxLayerDepth` in layer_store.go: a chain may not be longer than this.
@@ -32,9 +33,10 @@ struct Layer {
     references: usize,
 }
 
+/// A persistent map (`imbl`): copies share it, a change copies only what it touches.
 #[derive(Debug, Clone, Default)]
 pub struct LayerStore {
-    layers: BTreeMap<Digest, Layer>,
+    layers: OrdMap<Digest, Layer>,
 }
 
 impl LayerStore {
@@ -214,8 +216,12 @@ impl LayerStore {
         for t in image_tops {
             *counts.entry(t.clone()).or_default() += 1;
         }
-        for (c, l) in self.layers.iter_mut() {
-            l.references = counts.get(c).copied().unwrap_or(0);
+        let chains: Vec<Digest> = self.layers.keys().cloned().collect();
+        for c in chains {
+            let count = counts.get(&c).copied().unwrap_or(0);
+            if let Some(l) = self.layers.get_mut(&c).filter(|l| l.references != count) {
+                l.references = count;
+            }
         }
     }
 }

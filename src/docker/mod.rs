@@ -8,6 +8,7 @@ pub mod images;
 pub mod layer_blobs;
 pub mod layer_files;
 pub mod layers;
+pub mod lazy_config;
 pub mod model;
 pub mod references;
 pub mod render;

@@ -3,12 +3,12 @@
 //! (tags get `:latest`, tag+digest keeps the digest, digests are never overwritten, tags only
 //! with force, the name `sha256` is refused) and a by-ID index for `References(id)`.
 
-use super::model::RepositoryMap;
 use super::tx::Tx;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::Op;
+use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -35,18 +35,27 @@ pub struct ReferenceRecord {
     pub image: Digest,
 }
 
+/// Persistent maps (`imbl`): copies share them, a change copies only what it touches.
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceStore {
-    repositories: RepositoryMap,
+    repositories: Repositories,
     /// Image ID → familiar reference string → parsed reference. Entries whose key does not
     /// parse stay in `repositories` only, as in moby's reload.
-    by_id: BTreeMap<Digest, BTreeMap<String, Reference>>,
+    by_id: OrdMap<Digest, BTreeMap<String, Reference>>,
 }
+
+/// Familiar repository name → familiar reference string → image ID (`repositories.json`).
+pub type Repositories = OrdMap<String, BTreeMap<String, Digest>>;
 
 impl ReferenceStore {
     /// The whole map, shaped like `repositories.json`'s `Repositories`.
-    pub fn repositories(&self) -> &RepositoryMap {
+    pub fn repositories(&self) -> &Repositories {
         &self.repositories
+    }
+
+    /// A plain copy of [`ReferenceStore::repositories`] (to serialise it as `repositories.json`).
+    pub fn repository_map(&self) -> super::model::RepositoryMap {
+        self.repositories.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// Adds one entry as read from storage or an import (no rules applied).
@@ -60,10 +69,16 @@ impl ReferenceStore {
     /// Removes one entry that an import replaces (no rules applied).
     pub(crate) fn remove_loaded(&mut self, id: &Digest, familiar: &str) {
         self.forget(id, familiar);
-        for repo in self.repositories.values_mut() {
-            repo.remove(familiar);
+        let holding: Vec<String> =
+            self.repositories.iter().filter(|(_, r)| r.contains_key(familiar)).map(|(n, _)| n.clone()).collect();
+        for name in holding {
+            if let Some(repo) = self.repositories.get_mut(&name) {
+                repo.remove(familiar);
+                if repo.is_empty() {
+                    self.repositories.remove(&name);
+                }
+            }
         }
-        self.repositories.retain(|_, r| !r.is_empty());
     }
 
     /// `AddTag`: refuses digest references; a bare name gets `:latest`.

@@ -6,6 +6,7 @@
 //! and api/types): the exact `null`-versus-empty choices below are what the fixtures under
 //! `tests/fixtures/docker20/*/expected/api/` show.
 
+use super::lazy_config::LazyConfig;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
@@ -17,7 +18,7 @@ use serde_json::{json, Map, Value};
 #[derive(Debug, Clone, Copy)]
 pub struct ImageFacts<'a> {
     pub id: &'a Digest,
-    pub config: &'a ImageConfig,
+    pub config: &'a LazyConfig,
     /// From `imagedb/metadata/<id>/parent` (never from the config JSON).
     pub parent: Option<&'a Digest>,
     /// Chain size of the image's top layer (own size plus all parents'); 0 without layers.
@@ -56,9 +57,9 @@ pub fn image_summary(f: &ImageFacts) -> Value {
     };
     json!({
         "Containers": -1,
-        "Created": f.config.created_or_zero().unix(),
+        "Created": f.config.facts().created.0,
         "Id": f.id.as_str(),
-        "Labels": f.config.labels().map_or(Value::Null, |l| json!(l)),
+        "Labels": f.config.facts().labels.as_ref().map_or(Value::Null, |l| json!(l)),
         "ParentId": parent_string(f.parent),
         "RepoDigests": repo_digests,
         "RepoTags": repo_tags,
@@ -71,7 +72,7 @@ pub fn image_summary(f: &ImageFacts) -> Value {
 /// `GET /images/{name}/json` (`types.ImageInspect`). `GraphDriver.Data` is always `null` here:
 /// there is no driver to ask (dockerd shows the driver's directories).
 pub fn image_inspect(f: &ImageFacts) -> Value {
-    let c = f.config;
+    let c = f.config.get();
     let (mut tags, mut digests) = (Vec::new(), Vec::new());
     for r in sorted(f.references) {
         // image_inspect.go uses a type switch: a tagged reference counts as a tag only.
@@ -269,13 +270,13 @@ mod tests {
     const L2: &str = "sha256:51a143c55eb34b390b330f980d95e1051795b4fed6ccc30ee4e1ceab8fd5ea30";
     const DGST: &str = "sha256:a12f393f6889cd5a6a78e8f3d30590b0e4c2c25f7d74075501fbad53d3bb5606";
 
-    fn config(json: &str) -> ImageConfig {
-        ImageConfig::parse(json.as_bytes().to_vec()).unwrap()
+    fn config(json: &str) -> LazyConfig {
+        LazyConfig::parsed(std::rc::Rc::new(ImageConfig::parse(json.as_bytes().to_vec()).unwrap()))
     }
     fn refs(list: &[&str]) -> Vec<Reference> {
         list.iter().map(|s| Reference::parse_normalized_named(s).unwrap()).collect()
     }
-    fn facts<'a>(id: &'a Digest, c: &'a ImageConfig, parent: Option<&'a Digest>, r: &'a [Reference]) -> ImageFacts<'a> {
+    fn facts<'a>(id: &'a Digest, c: &'a LazyConfig, parent: Option<&'a Digest>, r: &'a [Reference]) -> ImageFacts<'a> {
         ImageFacts { id, config: c, parent, size: 42, references: r, last_tag_time: None, graph_driver: "overlay2" }
     }
 

@@ -77,12 +77,11 @@ impl DockerState {
         }
         for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
             let record: ImageRecord = decode_record(&key, &value)?;
-            if let Some(raw) = from_summary.configs.remove(&record.id) {
-                // Checksummed when read; the ID was verified when the entry was written.
-                if let Ok(config) = ImageConfig::parse(raw) {
-                    docker.images.insert_loaded(record, Rc::new(config));
-                    continue;
-                }
+            if let Some(config) = from_summary.configs.remove(&record.id) {
+                // Checksummed when read; the ID was verified and the bytes parsed when the
+                // entry was written. Parsed again only when something needs more than the list.
+                docker.images.insert_config(record, config);
+                continue;
             }
             match load_config(backend, &record.id).await {
                 Ok(config) => docker.images.insert_loaded(record, config),
@@ -198,8 +197,9 @@ impl MergePlan {
 
     async fn merge_tar_splits<B: Backend>(&mut self, backend: &B, tar_splits: Vec<blobs::StagedBlob>) -> Result<()> {
         let mut seen = BTreeSet::new();
+        let stored = blobs::Stored::prepare(backend, tar_splits.len()).await?;
         for staged in tar_splits {
-            let known = blobs::stat(backend, &staged.digest).await?.is_some();
+            let known = stored.has(backend, &staged.digest).await?;
             if known || !seen.insert(staged.digest.clone()) {
                 self.unused_sets.push(staged.set);
             } else {
@@ -218,12 +218,13 @@ impl MergePlan {
         layer_blobs: Vec<(LayerBlobRecord, blobs::StagedBlob)>,
     ) -> Result<()> {
         let mut seen = BTreeSet::new();
+        let stored = blobs::Stored::prepare(backend, layer_blobs.len()).await?;
         for (record, staged) in layer_blobs {
             if self.next.contents.contains(&record.diff_id) {
                 self.unused_sets.push(staged.set);
                 continue;
             }
-            let known = blobs::stat(backend, &staged.digest).await?.is_some();
+            let known = stored.has(backend, &staged.digest).await?;
             if known || !seen.insert(staged.digest.clone()) {
                 self.unused_sets.push(staged.set);
             } else {

@@ -7,6 +7,18 @@ pub fn string(s: &str) -> String {
     html_escape(serde_json::to_string(s).expect("strings serialise"))
 }
 
+/// What Go's `json.Marshal(v)` writes for a JSON value (object keys in the value's order).
+pub fn marshal(v: &serde_json::Value) -> Vec<u8> {
+    html_escape(v.to_string()).into_bytes()
+}
+
+/// What Go's `json.NewEncoder(w).Encode(v)` writes: [`marshal`] and a newline.
+pub fn encoder_line(v: &serde_json::Value) -> Vec<u8> {
+    let mut b = marshal(v);
+    b.push(b'\n');
+    b
+}
+
 /// Applies Go's escapes that serde_json does not: `<`, `>`, `&`, U+2028 and U+2029 become
 /// `\u003c`, `\u003e`, `\u0026`, `\u2028`, `\u2029`. Safe on whole documents: outside strings
 /// JSON never contains these characters.

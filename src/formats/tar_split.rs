@@ -210,47 +210,15 @@ pub fn visit_tar_split<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry) -> Res
 /// [`visit_tar_split`], also giving each member's data offset in the tar (where its file
 /// bytes start; the header and any extension headers come just before).
 pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64) -> Result<()>) -> Result<u64> {
-    let mut lines = BufReader::new(flate2::read::MultiGzDecoder::new(gz));
-    let mut line = Vec::new();
-    let mut line_no = 0usize;
     let mut tar_size = 0u64;
     let mut pending_padding = 0usize;
     // The last decoded header, waiting for its file entry: (name, size).
     let mut expecting: Option<(Vec<u8>, i64)> = None;
     let mut seen_paths = HashSet::new();
-    let mut blank_bytes = 0u64;
     // The header handed on with its data offset (the tar length once its header is read).
     let mut waiting: Option<(TarEntry, u64)> = None;
-    loop {
-        line.clear();
-        let n = read_bounded_line(&mut lines, &mut line, &mut blank_bytes).map_err(|e| match e {
-            LineError::Io(e) => Error::corrupt(format!(
-                "tar-split: cannot decompress (not gzip or truncated?) near line {}: {e}",
-                line_no + 1
-            )),
-            LineError::TooLong => Error::corrupt(format!(
-                "tar-split line {}: longer than {} MiB (a tar-split line holds one tar header)",
-                line_no + 1,
-                MAX_LINE >> 20
-            )),
-            LineError::TooMuchBlank => Error::corrupt(format!(
-                "tar-split: more than {} MiB of blank space around line {}",
-                MAX_BLANK >> 20,
-                line_no + 1
-            )),
-        })?;
-        if n == 0 {
-            if let Some((entry, offset)) = waiting.take() {
-                on_entry(entry, offset)?;
-            }
-            return Ok(tar_size);
-        }
-        line_no += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    visit_raw_entries(gz, |line_no, raw| {
         let at = |msg: String| Error::corrupt(format!("tar-split line {line_no}: {msg}"));
-        let raw: RawEntry = serde_json::from_slice(&line).map_err(|e| at(format!("bad JSON: {e}")))?;
         match raw.kind {
             SEGMENT => {
                 let payload = raw.payload_bytes().map_err(|e| at(e.message))?;
@@ -309,6 +277,49 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
             }
             other => return Err(at(format!("unknown entry type {other}"))),
         }
+        Ok(())
+    })?;
+    if let Some((entry, offset)) = waiting.take() {
+        on_entry(entry, offset)?;
+    }
+    Ok(tar_size)
+}
+
+/// Reads a tar-split's lines within [`MAX_LINE`] and [`MAX_BLANK`] and decodes each non-blank
+/// one; `on_line` gets its 1-based number and the entry. Errors name the line.
+fn visit_raw_entries<R: Read>(gz: R, mut on_line: impl FnMut(usize, RawEntry) -> Result<()>) -> Result<()> {
+    let mut lines = BufReader::new(flate2::read::MultiGzDecoder::new(gz));
+    let mut line = Vec::new();
+    let mut line_no = 0usize;
+    let mut blank_bytes = 0u64;
+    loop {
+        line.clear();
+        let n = read_bounded_line(&mut lines, &mut line, &mut blank_bytes).map_err(|e| match e {
+            LineError::Io(e) => Error::corrupt(format!(
+                "tar-split: cannot decompress (not gzip or truncated?) near line {}: {e}",
+                line_no + 1
+            )),
+            LineError::TooLong => Error::corrupt(format!(
+                "tar-split line {}: longer than {} MiB (a tar-split line holds one tar header)",
+                line_no + 1,
+                MAX_LINE >> 20
+            )),
+            LineError::TooMuchBlank => Error::corrupt(format!(
+                "tar-split: more than {} MiB of blank space around line {}",
+                MAX_BLANK >> 20,
+                line_no + 1
+            )),
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+        line_no += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let raw: RawEntry = serde_json::from_slice(&line)
+            .map_err(|e| Error::corrupt(format!("tar-split line {line_no}: bad JSON: {e}")))?;
+        on_line(line_no, raw)?;
     }
 }
 
@@ -326,28 +337,8 @@ pub enum Piece {
 /// segments and the files' data gives the layer tar (tar-split's `asm.NewOutputTarStream`).
 /// The same line bounds as [`visit_tar_split`] apply; errors name the line.
 pub fn visit_pieces<R: Read>(gz: R, mut on_piece: impl FnMut(Piece) -> Result<()>) -> Result<()> {
-    let mut lines = BufReader::new(flate2::read::MultiGzDecoder::new(gz));
-    let mut line = Vec::new();
-    let mut line_no = 0usize;
-    let mut blank_bytes = 0u64;
-    loop {
-        line.clear();
-        let n = read_bounded_line(&mut lines, &mut line, &mut blank_bytes).map_err(|e| match e {
-            LineError::Io(e) => Error::corrupt(format!("tar-split: cannot decompress near line {}: {e}", line_no + 1)),
-            LineError::TooLong => Error::corrupt(format!("tar-split line {}: too long", line_no + 1)),
-            LineError::TooMuchBlank => {
-                Error::corrupt(format!("tar-split: too much blank space near line {}", line_no + 1))
-            }
-        })?;
-        if n == 0 {
-            return Ok(());
-        }
-        line_no += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    visit_raw_entries(gz, |line_no, raw| {
         let at = |msg: String| Error::corrupt(format!("tar-split line {line_no}: {msg}"));
-        let raw: RawEntry = serde_json::from_slice(&line).map_err(|e| at(format!("bad JSON: {e}")))?;
         let piece = match raw.kind {
             SEGMENT => Piece::Segment(raw.payload_bytes().map_err(|e| at(e.message))?),
             FILE => {
@@ -361,8 +352,8 @@ pub fn visit_pieces<R: Read>(gz: R, mut on_piece: impl FnMut(Piece) -> Result<()
             }
             other => return Err(at(format!("unknown entry type {other}"))),
         };
-        on_piece(piece)?;
-    }
+        on_piece(piece)
+    })
 }
 
 /// Longest tar-split line read: one entry, whose payload is one tar header segment (with its

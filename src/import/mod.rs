@@ -95,10 +95,7 @@ impl Imported {
 
     /// Deletes the staged blobs (when the caller decides not to commit).
     pub async fn discard<B: Backend>(&self, b: &B) -> Result<()> {
-        for set in self.staged_sets() {
-            blobs::discard(b, &set).await?;
-        }
-        Ok(())
+        blobs::discard_many(b, &self.staged_sets()).await
     }
 }
 

@@ -51,6 +51,41 @@ pub async fn stat<B: Backend>(b: &B, d: &Digest) -> Result<Option<BlobRecord>> {
     }
 }
 
+/// Above this many questions, [`Stored`] lists every blob record key in one read instead of
+/// one read per blob (an IndexedDB read is a transaction of its own).
+const ONE_BY_ONE_MAX: usize = 32;
+
+/// Which blobs are stored, asked for many at once (an import's configs and tar-splits).
+pub enum Stored {
+    /// Every blob record key (`blob/<digest>`), read once.
+    All(std::collections::HashSet<String>),
+    /// Few questions: each is one read.
+    OneByOne,
+}
+
+impl Stored {
+    /// Prepares to answer about `count` blobs.
+    pub async fn prepare<B: Backend>(b: &B, count: usize) -> Result<Stored> {
+        if count <= ONE_BY_ONE_MAX {
+            return Ok(Stored::OneByOne);
+        }
+        Ok(Stored::All(b.keys(Space::Meta, crate::schema::BLOBS).await?.into_iter().collect()))
+    }
+
+    /// Whether the blob record `key` ([`record_key`]) exists.
+    pub async fn has_key<B: Backend>(&self, b: &B, key: &str) -> Result<bool> {
+        match self {
+            Stored::All(keys) => Ok(keys.contains(key)),
+            Stored::OneByOne => Ok(b.get(Space::Meta, key).await?.is_some()),
+        }
+    }
+
+    /// Whether blob `d` is stored.
+    pub async fn has<B: Backend>(&self, b: &B, d: &Digest) -> Result<bool> {
+        self.has_key(b, &record_key(d)).await
+    }
+}
+
 /// Reads `len` bytes from `offset` (clamped to the blob's end).
 pub async fn read_range<B: Backend>(b: &B, d: &Digest, offset: u64, len: u64) -> Result<Vec<u8>> {
     let rec = stat(b, d).await?.ok_or_else(|| Error::not_found(format!("content {d}: not found")))?;
@@ -60,6 +95,16 @@ pub async fn read_range<B: Backend>(b: &B, d: &Digest, offset: u64, len: u64) ->
 /// Reads `len` bytes from `offset` of a blob that is staged but not yet published (importers
 /// read back what they streamed in, e.g. to parse a manifest once they know it is one).
 pub async fn read_staged<B: Backend>(b: &B, staged: &StagedBlob, offset: u64, len: u64) -> Result<Vec<u8>> {
+    // A blob staged in its commit ([`stage_in_commit`], [`BlobWriter::finish_in_commit`]) has
+    // its one chunk among its operations, not in storage.
+    let in_commit = staged.ops.iter().find_map(|op| match op {
+        Op::Put { space: Space::Chunks, key, value } if key == &chunk_key(&staged.set, 0) => Some(value),
+        _ => None,
+    });
+    if let Some(chunk) = in_commit {
+        let end = (staged.size.min(chunk.len() as u64)).min(offset.saturating_add(len));
+        return Ok(if offset >= end { Vec::new() } else { chunk[offset as usize..end as usize].to_vec() });
+    }
     let chunks = if staged.size == 0 { String::new() } else { staged.set.clone() };
     let rec = BlobRecord { size: staged.size, chunks, chunk_size: CHUNK_SIZE as u64 };
     read_chunks(b, &staged.digest, &rec, offset, len).await
@@ -189,6 +234,34 @@ impl BlobWriter {
     }
 }
 
+impl BlobWriter {
+    /// Like [`BlobWriter::finish`] with no expectations, but a blob that fits in one chunk (none
+    /// written yet) is not written now: its chunk joins the returned publish operations, so it
+    /// lands in the commit that publishes it ([`stage_in_commit`]; an import of 10,000
+    /// tar-splits is one transaction, not 10,000). Larger blobs are finished as usual.
+    pub async fn finish_in_commit<B: Backend>(mut self, b: &B) -> Result<StagedBlob> {
+        if self.next_index > 0 {
+            return self.finish(b, None, None).await;
+        }
+        let digest = self.hasher.clone().finish();
+        let chunk = std::mem::take(&mut self.buf);
+        // Nothing of this set is in storage: it needs no sweeping protection any more.
+        sessions::settled(&self.set);
+        let size = chunk.len() as u64;
+        let rec = BlobRecord {
+            size,
+            chunks: if size == 0 { String::new() } else { self.set.clone() },
+            chunk_size: CHUNK_SIZE as u64,
+        };
+        let mut ops = Vec::with_capacity(2);
+        if size > 0 {
+            ops.push(Op::put(Space::Chunks, chunk_key(&self.set, 0), chunk));
+        }
+        ops.push(Op::put_record(record_key(&digest), &rec));
+        Ok(StagedBlob { digest, size, ops, set: self.set })
+    }
+}
+
 /// Writes a small in-memory blob and returns its staged publish operations.
 pub async fn stage_bytes<B: Backend>(b: &B, bytes: &[u8]) -> Result<StagedBlob> {
     let mut w = BlobWriter::new();
@@ -199,7 +272,7 @@ pub async fn stage_bytes<B: Backend>(b: &B, bytes: &[u8]) -> Result<StagedBlob> 
 /// Stages a small blob (at most one chunk) whose digest the caller has just computed, without
 /// writing anything: its chunk is one more of the returned publish operations, so it lands in
 /// the commit that publishes it (an import of 10,000 configs is one transaction, not 10,000).
-/// It cannot be read with [`read_staged`] before that commit.
+/// [`read_staged`] reads it from the operations.
 pub fn stage_in_commit(digest: Digest, bytes: &[u8]) -> StagedBlob {
     assert!(bytes.len() <= CHUNK_SIZE, "stage_in_commit takes one chunk at most");
     let set = fresh_id();
@@ -228,9 +301,14 @@ pub async fn discard<B: Backend>(b: &B, set: &str) -> Result<()> {
 pub async fn keep_stored<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<String>> {
     let mut duplicates = Vec::new();
     let mut kept = Vec::with_capacity(ops.len());
+    let publishing = ops
+        .iter()
+        .filter(|op| matches!(op, Op::Put { space: Space::Meta, key, .. } if key.starts_with(crate::schema::BLOBS)))
+        .count();
+    let stored = Stored::prepare(b, publishing).await?;
     for op in std::mem::take(ops) {
         if let Op::Put { space: Space::Meta, key, value } = &op {
-            if key.starts_with(crate::schema::BLOBS) && b.get(Space::Meta, key).await?.is_some() {
+            if key.starts_with(crate::schema::BLOBS) && stored.has_key(b, key).await? {
                 if let Ok(rec) = serde_json::from_slice::<BlobRecord>(value) {
                     duplicates.push(rec.chunks);
                 }
@@ -253,9 +331,21 @@ pub async fn keep_stored<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
 /// Discards chunk sets after a commit that did not need them. Failures leave orphans for
 /// [`sweep_orphans`]: the commit is what matters.
 pub async fn discard_all<B: Backend>(b: &B, sets: &[String]) {
+    let _ = discard_many(b, sets).await;
+}
+
+/// Deletes chunk sets that will not be published, in one commit (an import's unused copies
+/// can be thousands of sets).
+pub async fn discard_many<B: Backend>(b: &B, sets: &[String]) -> Result<()> {
+    let mut ops = Vec::new();
     for set in sets.iter().filter(|s| !s.is_empty()) {
-        let _ = discard(b, set).await;
+        sessions::settled(set);
+        ops.push(Op::DeletePrefix { space: Space::Chunks, prefix: format!("{set}/") });
     }
+    if ops.is_empty() {
+        return Ok(());
+    }
+    b.commit(ops).await
 }
 
 /// The chunk sets that committing `ops` publishes (blob records) or deletes.
@@ -368,6 +458,30 @@ mod tests {
             assert_eq!(read_range(&b, &want, off, len).await.unwrap(), &data[off as usize..(off + len) as usize]);
             assert_eq!(read_range(&b, &want, data.len() as u64 - 5, 100).await.unwrap(), &data[data.len() - 5..]);
             assert!(read_range(&b, &want, data.len() as u64 + 1, 1).await.unwrap().is_empty());
+        });
+    }
+
+    #[test]
+    fn a_small_blob_finished_in_commit_writes_nothing_until_its_commit() {
+        block_on(async {
+            let b = MemoryBackend::new();
+            let data = b"tar-split bytes".repeat(100);
+            let mut w = BlobWriter::new();
+            for piece in data.chunks(7) {
+                w.write(&b, piece).await.unwrap();
+            }
+            let staged = w.finish_in_commit(&b).await.unwrap();
+            assert!(b.is_empty(), "nothing written before the commit");
+            assert_eq!(staged.digest, Digest::sha256_of(&data));
+            assert_eq!(read_staged(&b, &staged, 5, 10).await.unwrap(), &data[5..15]);
+            b.commit(staged.ops.clone()).await.unwrap();
+            assert_eq!(read_all(&b, &staged.digest).await.unwrap(), data);
+            // A blob larger than a chunk is written as it streams, as before.
+            let mut w = BlobWriter::new();
+            w.write(&b, &vec![3u8; CHUNK_SIZE + 1]).await.unwrap();
+            let big = w.finish_in_commit(&b).await.unwrap();
+            assert_eq!(b.len(Space::Chunks), 3);
+            assert_eq!(read_staged(&b, &big, CHUNK_SIZE as u64, 5).await.unwrap(), vec![3u8]);
         });
     }
 

@@ -4,7 +4,7 @@
 
 use super::args;
 use super::backend::AnyBackend;
-use super::convert::{digests, promise, to_js_value};
+use super::convert::{digests, json_to_js, promise, to_js_value};
 use super::input::{self, ImportInput};
 use super::options::{self, JsImportOptions};
 use super::store::{Facade, Store};
@@ -80,7 +80,7 @@ impl Store {
             let mut facade = facade.lock().await;
             facade.sync().await?;
             let answer = facade.list_images(all, digests, &filters)?;
-            to_js_value(&answer)
+            json_to_js(&answer)
         })
     }
 
@@ -94,7 +94,7 @@ impl Store {
         let facade = self.facade_for("inspectImage");
         promise(async move {
             let name_or_id = name_or_id?;
-            to_js_value(&read(facade, |f| f.inspect_image(&name_or_id)).await?)
+            json_to_js(&read(facade, |f| f.inspect_image(&name_or_id)).await?)
         })
     }
 
@@ -108,7 +108,7 @@ impl Store {
         let facade = self.facade_for("imageHistory");
         promise(async move {
             let name_or_id = name_or_id?;
-            to_js_value(&read(facade, |f| f.image_history(&name_or_id)).await?)
+            json_to_js(&read(facade, |f| f.image_history(&name_or_id)).await?)
         })
     }
 

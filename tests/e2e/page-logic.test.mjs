@@ -93,3 +93,46 @@ test("chain IDs as the layer store names them", async () => {
   // 381263c06dea… is a layerdb directory of the basic store (a chain of edge's layers).
   assert.ok(chains.includes("sha256:381263c06dea7c9e486116adaa6b776094680458d377af10bacf2c1a05df7c63"));
 });
+
+// ---- the file viewer's byte sniffing (www/js/bytes.js) ----------------------------------------
+import { hexLines, imageType, looksLikeText } from "../../www/js/bytes.js";
+
+test("imageType knows png, jpeg, gif, webp and svg by their first bytes, not by name", () => {
+  const bytes = (...parts) => Uint8Array.from(parts.flatMap((p) => (typeof p === "string" ? [...Buffer.from(p, "utf8")] : p)));
+  assert.equal(imageType(bytes([0x89], "PNG\r\n\x1a\n", [0, 0, 0, 13])), "image/png");
+  assert.equal(imageType(bytes([0xff, 0xd8, 0xff, 0xe0], "\0\x10JFIF")), "image/jpeg");
+  assert.equal(imageType(bytes("GIF89a", [1, 0])), "image/gif");
+  assert.equal(imageType(bytes("GIF87a", [1, 0])), "image/gif");
+  assert.equal(imageType(bytes("RIFF", [0x24, 0, 0, 0], "WEBPVP8 ")), "image/webp");
+  assert.equal(imageType(bytes("RIFF", [0x24, 0, 0, 0], "WAVEfmt ")), null, "a RIFF that is not WebP");
+  assert.equal(imageType(bytes('\uFEFF<?xml version="1.0"?>\n<!-- c -->\n<!DOCTYPE svg>\n<svg xmlns="http://www.w3.org/2000/svg"/>')), "image/svg+xml");
+  assert.equal(imageType(bytes("<svg>")), "image/svg+xml");
+  assert.equal(imageType(bytes("<html><svg></svg></html>")), null, "an HTML page holding an SVG is not one");
+  assert.equal(imageType(bytes("<svgfoo>")), null);
+  assert.equal(imageType(bytes("\x89PN")), null, "a truncated magic");
+});
+
+test("looksLikeText: UTF-8 without NULs is text; a character cut by a partial read is allowed", () => {
+  const utf8 = new TextEncoder().encode("naïve ファイル\nline two\n");
+  assert.equal(looksLikeText(utf8), true);
+  assert.equal(looksLikeText(utf8.subarray(0, 3), false), true, "cut inside 'ï' while more is coming");
+  assert.equal(looksLikeText(utf8.subarray(0, 3), true), false, "cut inside 'ï' at the end of the file");
+  assert.equal(looksLikeText(Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0])), false, "an ELF header");
+  assert.equal(looksLikeText(Uint8Array.from([0xc3, 0x28])), false, "invalid UTF-8");
+});
+
+test("hexLines prints what hexdump -C prints for the same bytes", () => {
+  const bytes = Uint8Array.from({ length: 37 }, (_, i) => (i * 7 + 30) & 0xff);
+  const lines = hexLines(bytes, 0x20);
+  assert.equal(lines.length, 3);
+  // Each line: offset, 8 + 8 bytes in hex, and the printable characters; read back both.
+  lines.forEach((line, n) => {
+    const m = line.match(/^([0-9a-f]{8}) {2}((?:[0-9a-f]{2} ){7}[0-9a-f]{2}|.*?) {1,}(.*?) {2}\|(.*)\|$/);
+    assert.ok(m, line);
+    assert.equal(parseInt(line.slice(0, 8), 16), 0x20 + n * 16);
+    const row = bytes.subarray(n * 16, n * 16 + 16);
+    assert.deepEqual(line.slice(10, 58).trim().split(/\s+/).map((x) => parseInt(x, 16)), [...row]);
+    assert.equal(line.slice(line.indexOf("|") + 1, -1), [...row].map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : ".")).join(""));
+    assert.equal(line.indexOf("|"), 60, "the character column starts where hexdump -C starts it");
+  });
+});

@@ -7,10 +7,26 @@
 import { h, replace } from "./dom.js";
 import { call, explain, has, humanSize } from "./store.js";
 import { shortId } from "./format.js";
+import { downloadDirectory, layerContents, openViewer } from "./contents.js";
 
 const CHUNK = 500;
 const LARGEST = 20;
 const MARK = { added: "A", modified: "M", removed: "R" };
+/** Entries the viewer opens (readFile follows links inside the image). */
+const OPENABLE = new Set(["file", "symlink", "hardlink"]);
+
+async function downloadFolder(button, id, path, status) {
+  button.disabled = true;
+  status.textContent = `Preparing ${path} as a tar…`;
+  try {
+    const size = await downloadDirectory(id, path);
+    status.textContent = `Downloaded ${path} as a tar: ${humanSize(size)} (${size} bytes).`;
+  } catch (err) {
+    status.textContent = explain(err, `Downloading ${path}`).detail;
+  } finally {
+    button.disabled = false;
+  }
+}
 
 /** Fills `body` with the analysis of image `id`; `app` gives the other images for compare. */
 export async function renderAnalysis(app, body, id) {
@@ -24,9 +40,11 @@ export async function renderAnalysis(app, body, id) {
       call("layerChanges", "Layer changes", id),
       has("largestFiles") ? call("largestFiles", "Largest files", id, { limit: LARGEST }) : null,
     ]);
+    // Which layers have their tar (files can be opened and folders downloaded from those).
+    const have = await layerContents(id, layers.length).catch(() => layers.map(() => false));
     const explorer = h("div", { id: "layer-explorer" });
-    replace(body, badge(eff), wastedList(eff), largestList(largest, layers), layerPicker(layers, eff, explorer, id), explorer, compareForm(app, id));
-    if (layers.length > 0) await showLayer(explorer, id, layers, layers.length - 1, eff);
+    replace(body, badge(eff), wastedList(eff), largestList(largest, layers), layerPicker(layers, eff, explorer, id, have), explorer, compareForm(app, id));
+    if (layers.length > 0) await showLayer(explorer, id, layers, layers.length - 1, eff, have);
   } catch (err) {
     replace(body, h("p", { class: "error" }, explain(err, "Analysing the image").detail));
   }
@@ -61,24 +79,36 @@ function largestList(files, layers) {
         h("td", { class: "mono" }, f.path))))));
 }
 
-function layerPicker(layers, eff, explorer, id) {
+function layerPicker(layers, eff, explorer, id, have) {
   const select = h("select", { id: "layer-select", "aria-label": "Layer" },
     layers.map((l) => h("option", { value: String(l.index), selected: l.index === layers.length - 1 },
       `${l.index + 1}: ${humanSize(l.sizeBytes)} · ${l.changes.length} changes · ${l.command.slice(0, 80)}`)));
-  select.addEventListener("change", () => showLayer(explorer, id, layers, Number(select.value), eff));
+  select.addEventListener("change", () => showLayer(explorer, id, layers, Number(select.value), eff, have));
   return h("p", {}, h("label", {}, "Layer ", select));
 }
 
 /** The merged tree at layer `index`, with that layer's changes marked (removals included). */
-async function showLayer(explorer, id, layers, index, eff) {
+async function showLayer(explorer, id, layers, index, eff, have) {
   replace(explorer, h("p", { class: "muted" }, "Reading tar-split…"));
   const files = await call("layerFiles", "Listing files", id, { layer: index, merged: true });
   const changes = new Map(layers[index].changes.map((c) => [c.path, c]));
   const wasted = new Set(eff.wasted.map((w) => w.path));
-  const rows = files.filter((f) => f.path !== "/").map((f) => ({ path: f.path, type: f.type, size: f.size, change: changes.get(f.path)?.change }));
+  const rows = files.filter((f) => f.path !== "/").map((f) => ({ path: f.path, type: f.type, size: f.size, layer: f.layer, change: changes.get(f.path)?.change }));
   for (const c of layers[index].changes) if (c.change === "removed") rows.push({ path: c.path, type: c.type, size: c.size, change: "removed" });
   rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const state = { rows, wasted, collapsed: new Set(), onlyChanges: false, onlyWasted: false, shown: CHUNK };
+  // Opening reads the image's file (its topmost layer); a later layer that changes the path is named.
+  const changedAbove = (path) => layers.slice(index + 1).find((l) => l.changes.some((c) => c.path === path));
+  const contents = {
+    id,
+    all: have.every(Boolean),
+    open: (r) => {
+      const above = changedAbove(r.path);
+      const note = above ? `layer ${above.index + 1} changes this path: shown as in the image` : `from layer ${r.layer + 1}`;
+      return openViewer(id, r.path, r, note);
+    },
+    can: (r) => have[r.layer] === true,
+  };
+  const state = { rows, wasted, collapsed: new Set(), onlyChanges: false, onlyWasted: false, shown: CHUNK, contents };
   const toggles = h("p", {},
     h("label", { class: "toggle" }, h("input", { type: "checkbox", id: "only-changes", onchange: (e) => { state.onlyChanges = e.target.checked; draw(); } }), " only changes"), " ",
     h("label", { class: "toggle" }, h("input", { type: "checkbox", id: "only-wasted", onchange: (e) => { state.onlyWasted = e.target.checked; draw(); } }), " only wasted"));
@@ -86,7 +116,12 @@ async function showLayer(explorer, id, layers, index, eff) {
   const list = h("ul", { class: "file-tree mono", id: "file-tree" });
   const more = h("button", { type: "button", class: "button small", id: "tree-more", onclick: () => { state.shown += CHUNK; draw(); } }, "Show more");
   const draw = () => drawTree(state, list, info, more, draw);
-  replace(explorer, h("p", { class: "mono small layer-command" }, layers[index].command), toggles, info, list, more);
+  const help = have.some(Boolean)
+    ? h("p", { class: "muted small" }, "Choose a file to view or download it; a folder's ⤓ button downloads it as a tar.")
+    : h("p", { class: "muted small", id: "explorer-no-contents" }, "Files cannot be opened here: this store has no layer contents for this image.");
+  const status = h("p", { class: "muted small", role: "status", id: "tree-download-status" });
+  state.status = status;
+  replace(explorer, h("p", { class: "mono small layer-command" }, layers[index].command), toggles, help, info, list, more, status);
   draw();
 }
 
@@ -124,12 +159,19 @@ function drawTree(state, list, info, more, redraw) {
     const dir = r.type === "dir";
     const label = [MARK[r.change] ?? " ", " ", name, dir ? "/" : "", r.type === "file" ? `  ${humanSize(r.size)}` : ""].join("");
     const li = h("li", { class: r.change ? `change-${r.change}` : null, style: `padding-left:${depth * 1.2}em`, dataset: { path: r.path, change: r.change ?? "" } });
+    const { contents } = state;
     if (dir) {
       const open = !state.collapsed.has(r.path);
       li.append(h("button", { type: "button", class: "tree-toggle", "aria-expanded": String(open), onclick: () => {
         if (open) state.collapsed.add(r.path); else state.collapsed.delete(r.path);
         redraw();
       } }, `${open ? "▾" : "▸"} ${label}`));
+      if (contents.all && r.change !== "removed") {
+        li.append(" ", h("button", { type: "button", class: "tree-action", "aria-label": `Download ${r.path} as a tar`, title: "Download as a tar", onclick: (e) => downloadFolder(e.currentTarget, contents.id, r.path, state.status) }, "⤓"));
+      }
+    } else if (r.change !== "removed" && OPENABLE.has(r.type) && contents.can(r)) {
+      // The change mark stays outside the button, so the button reads as the file's name.
+      li.append(`${MARK[r.change] ?? " "} `, h("button", { type: "button", class: "tree-file", "aria-haspopup": "dialog", onclick: () => contents.open(r) }, label.slice(2)));
     } else {
       li.append(label);
     }

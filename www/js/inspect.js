@@ -8,6 +8,7 @@ import { alignHistory, chainIds } from "./history.js";
 import { renderTree } from "./tree.js";
 import { openDeleteDialog, openTagDialog } from "./actions.js";
 import { renderAnalysis } from "./analysis.js";
+import { imageDownloads, layerContents, layerDownload } from "./contents.js";
 
 const FILES_SHOWN = 1000;
 
@@ -51,7 +52,7 @@ export async function showInspect(app, ref, { refresh = false, external = false 
     section("Summary", "summary", summary(app, inspect)),
     section("Config", "config", configFacts(inspect.Config ?? {})),
     section("History", "history", h("p", { class: "muted" }, "Loading…")),
-    section("Layers", "layers", layersTable(id, layers, chains)),
+    section("Layers", "layers", [h("div", { id: "image-downloads" }, h("p", { class: "muted" }, "Checking the layer contents…")), layersTable(id, layers, chains)]),
     section("Parent and children", "tree", h("p", { class: "muted" }, "Loading…")),
     section("Layer changes and wasted space", "analysis", h("p", { class: "muted" }, "Loading…")),
     section("docker image inspect", "raw", rawJson(inspect)),
@@ -66,7 +67,9 @@ export async function showInspect(app, ref, { refresh = false, external = false 
   // analysis (which reads every layer's tar-split) last.
   const history = fillHistory(inspect);
   const tree = fillTree(app, id);
+  const contents = fillContents(inspect);
   await history;
+  await contents;
   await Promise.all([tree, renderAnalysis(app, $("#section-analysis .body"), id)]);
 }
 
@@ -89,7 +92,7 @@ async function refreshInPlace(app, inspect) {
   if (title.textContent !== titleOf(inspect)) title.textContent = titleOf(inspect);
   swapBody("summary", summary(app, inspect));
   swapBody("raw", rawJson(inspect));
-  await fillTree(app, inspect.Id);
+  await Promise.all([fillTree(app, inspect.Id), fillContents(inspect)]);
 }
 
 /** Replaces a section's body, keeping focus on the same control when it had it. */
@@ -187,6 +190,33 @@ function configFacts(c) {
   ]);
 }
 
+/** The image's download buttons and each layer's, or the plain message where contents are missing. */
+async function fillContents(inspect) {
+  const layers = inspect.RootFS?.Layers ?? [];
+  const box = $("#image-downloads");
+  let have;
+  try {
+    have = await layerContents(inspect.Id, layers.length);
+  } catch (err) {
+    replace(box, h("p", { class: "error" }, explain(err, "Checking the layer contents").detail));
+    return;
+  }
+  if (!box.isConnected) return;
+  replace(box, h("p", { class: "downloads-title" }, "Download the image: "), imageDownloads(inspect, have));
+  let status = $("#layer-download-status");
+  if (!status) {
+    status = h("p", { class: "muted small", role: "status", id: "layer-download-status" });
+    $("#section-layers .body").append(status);
+  }
+  // Drawn again on a refresh (an import may have brought the layer tars): one part per cell.
+  for (const cell of document.querySelectorAll("#layers-table td.files-cell")) {
+    const i = Number(cell.dataset.layer);
+    cell.querySelector(".layer-contents")?.remove();
+    cell.append(h("span", { class: "layer-contents" }, " ",
+      have[i] ? layerDownload(inspect.Id, i, layers[i], status) : h("span", { class: "muted small" }, "no contents")));
+  }
+}
+
 /** The history table, and each layer's size (the size of the history step that made it). */
 async function fillHistory(inspect) {
   const layers = inspect.RootFS?.Layers ?? [];
@@ -232,7 +262,7 @@ function layersTable(id, layers, chains) {
   return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Layers" }, h("table", { class: "plain layers", id: "layers-table" },
     h("thead", {}, h("tr", {}, ["#", "DIFF ID", "CHAIN ID", "SIZE", "FILES"].map(headerCell))),
     h("tbody", {}, layers.map((diff, i) => {
-      const filesCell = h("td", {});
+      const filesCell = h("td", { class: "files-cell", dataset: { layer: String(i) } });
       if (has("layerFiles")) {
         filesCell.append(h("button", { type: "button", class: "button small", "aria-label": `List files of layer ${i + 1}`, onclick: (e) => showFiles(e.target, id, i) }, "List files"));
       } else {

@@ -15,6 +15,7 @@ import { showContainerdImage } from "./ctr-image.js";
 import { parseRoute } from "./route.js";
 import { followOtherTabs } from "./live.js";
 import { mountStoreTools } from "./analysis-store.js";
+import { forgetLayerContents } from "./contents.js";
 
 const SAMPLE_URL = "./sample/sample-store.tar";
 const params = new URLSearchParams(location.search);
@@ -48,6 +49,7 @@ const app = {
    */
   async changed({ external = false } = {}) {
     const place0 = keepPlace();
+    forgetLayerContents();
     await this.loadAllImages().catch((err) => this.showError(err, "Listing images"));
     await this.list.reload();
     const place = parseRoute(location.hash);
@@ -202,12 +204,14 @@ async function main() {
   $("#clear-store").addEventListener("click", () => app.confirmClear());
   window.addEventListener("hashchange", () => route().catch((err) => app.showError(err, "Showing this view")));
   followOtherTabs(() => app.changed({ external: true }).catch((err) => app.showError(err, "Refreshing after a change in another tab")));
+  // The list first: its rows are on screen before the cached full list (labels, tag lookups
+  // for the other views) is fetched.
+  await app.list.reload();
   try {
     await app.loadAllImages();
   } catch (err) {
     app.showError(err, "Listing images");
   }
-  await app.list.reload();
   await route();
   await loadSampleIfEmpty().catch((err) => app.showError(err, "Loading the sample store"));
   document.body.dataset.ready = "true";

@@ -252,7 +252,8 @@ impl Collector {
                 self.forget(old);
             }
             Sink::TarSplit { root, hex, writer } => {
-                let blob = writer.finish(b, None, None).await?;
+                // Hashed as it streamed in; published with the import's one commit.
+                let blob = writer.finish_in_commit(b).await?;
                 self.counts.blobs += 1;
                 let layer = self.candidates.entry(root).or_default().layers.entry(hex).or_default();
                 if let Some(old) = layer.tar_split.replace(blob) {
@@ -287,10 +288,7 @@ impl Collector {
             sets.push(writer.finish(b, None, None).await?.set);
         }
         self.candidates.clear();
-        for set in sets {
-            blobs::discard(b, &set).await?;
-        }
-        Ok(())
+        blobs::discard_many(b, &sets).await
     }
 
     /// Picks the store folder to import, among those holding both `imagedb/` and `layerdb/`:
