@@ -81,7 +81,7 @@ enum LayerSource {
 struct Subject {
     /// The config digest (Docker's image ID).
     id: Digest,
-    config: Rc<ImageConfig>,
+    config: crate::docker::lazy_config::LazyConfig,
     /// Per layer, bottom first.
     chains: Vec<Digest>,
     sources: Vec<LayerSource>,
@@ -266,7 +266,7 @@ impl<B: Backend + Clone> Store<B> {
             .collect();
         Ok(Subject {
             id: manifest.config.digest.clone(),
-            config: Rc::new(config),
+            config: crate::docker::lazy_config::LazyConfig::parsed(Rc::new(config)),
             chains,
             sources,
             repo_tags: vec![name.to_string()],
