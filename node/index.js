@@ -8,6 +8,9 @@ const wasm = module.exports;
 const { openFsAdapter } = require("./fs_adapter.js");
 
 const openInWasm = wasm.Store.open;
+const RESERVE_PER_BLOB = 8 << 10;
+const RESERVE_MIN = 4 << 20;
+const RESERVE_LIMIT = 512 << 20;
 /** Closes still running, by store folder: reopening waits for the lock to be released. */
 const closing = new Map();
 
@@ -16,6 +19,10 @@ wasm.Store.open = async function open(name, options) {
   const root = require("node:path").resolve(String(options.path ?? ""));
   await closing.get(root);
   const adapter = await openFsAdapter(options.path);
+  // Opening a large store grows the wasm memory by ~8 KiB per stored blob; one grow up front
+  // instead of a page at a time (see Store.reserveMemory).
+  const reserve = Math.min(RESERVE_LIMIT, adapter.blobCount * RESERVE_PER_BLOB);
+  if (reserve >= RESERVE_MIN) wasm.Store.reserveMemory(reserve);
   let store;
   try {
     store = await wasm.Store.openAdapter(name, adapter);

@@ -3,6 +3,7 @@
 // imported once into an fs store under .bench/, then
 //   - `imagestore images` and `imagestore images -a`: wall time from process start to exit;
 //   - `imagestore serve`: GET /v1.41/images/json?all=1, time to the whole answer.
+//   - in process: Store.open of that store and listImages() (where the command's time goes).
 // Medians of several runs; one `bench: <what>: <value>` line each on stdout.
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
@@ -26,6 +27,25 @@ if (!existsSync(join(STORE, "meta"))) {
   const t = performance.now();
   execFileSync(process.execPath, [CLI, "--store", STORE, "import", TAR], { stdio: ["ignore", "ignore", "inherit"] });
   console.log(`bench: imagestore import of the 10,000-image store (fs backend): ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+
+// In-process: where a run's time goes (opening the store vs the listing).
+{
+  const { Store } = await import(new URL("../pkg/node/index.mjs", import.meta.url));
+  const opens = [];
+  const lists = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const store = await Store.open("bench", { backend: "fs", path: STORE });
+    const t1 = performance.now();
+    await store.listImages({});
+    lists.push(performance.now() - t1);
+    opens.push(t1 - t0);
+    store.close();
+    await store.whenClosed;
+  }
+  console.log(`bench: Store.open of the 10,000-image fs store (in process): ${median(opens).toFixed(0)} ms (median of 3)`);
+  console.log(`bench: listImages() on it (in process): ${median(lists).toFixed(0)} ms (median of 3)`);
 }
 
 for (const args of [["images"], ["images", "-a"]]) {

@@ -6,7 +6,10 @@
 //! The adapter's contract (spaces are `"meta"` and `"chunks"`, keys are strings, values are
 //! `Uint8Array`s):
 //! - `get(space, key)` → value or `undefined`;
-//! - `scan(space, prefix)` → `[key, value, key, value, …]` in key order;
+//! - `scan(space, prefix)` → `[key, value, key, value, …]` in key order, or the same packed
+//!   as `{ keys, keyEnds, values, valueEnds }`: the UTF-8 keys and the values each
+//!   concatenated in one `Uint8Array`, with a `Uint32Array` of where each one ends (four
+//!   crossings into wasm for a whole scan instead of two per record);
 //! - `keys(space, prefix)` → `[key, …]` in key order;
 //! - `commit(ops)` applies `[{ op: "put", space, key, value } | { op: "delete", space, key } |
 //!   { op: "deletePrefix", space, prefix } | { op: "requireAbsent", space, key } |
@@ -20,7 +23,7 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::storage::{Backend, Op, Space};
-use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Object, Promise, Reflect, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -108,6 +111,47 @@ fn to_key(v: JsValue, call: &str) -> Result<String> {
     v.as_string().ok_or_else(|| Error::unavailable(format!("storage {call}: expected a string key, got {v:?}")))
 }
 
+/// A packed scan answer `{ keys, keyEnds, values, valueEnds }` as records.
+fn unpack_scan(packed: &JsValue) -> Result<Vec<(String, Vec<u8>)>> {
+    let field = |name: &str| Reflect::get(packed, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    let ends = |name: &str| -> Result<Vec<u32>> {
+        field(name)
+            .dyn_ref::<Uint32Array>()
+            .map(|a| a.to_vec())
+            .ok_or_else(|| Error::unavailable(format!("storage scan: packed answer's {name} is not a Uint32Array")))
+    };
+    let (keys, values) = (to_bytes(&field("keys"), "scan")?, to_bytes(&field("values"), "scan")?);
+    let (key_ends, value_ends) = (ends("keyEnds")?, ends("valueEnds")?);
+    if key_ends.len() != value_ends.len() {
+        return Err(Error::unavailable("storage scan: packed answer has more keys than values or fewer"));
+    }
+    let slices = |bytes: &[u8], ends: &[u32], what: &str| -> Result<Vec<std::ops::Range<usize>>> {
+        let mut start = 0;
+        let mut out = Vec::with_capacity(ends.len());
+        for &end in ends {
+            let end = end as usize;
+            if end < start || end > bytes.len() {
+                return Err(Error::unavailable(format!("storage scan: packed {what} end {end} out of order or range")));
+            }
+            out.push(start..end);
+            start = end;
+        }
+        Ok(out)
+    };
+    let key_ranges = slices(&keys, &key_ends, "key")?;
+    let value_ranges = slices(&values, &value_ends, "value")?;
+    key_ranges
+        .into_iter()
+        .zip(value_ranges)
+        .map(|(k, v)| {
+            let key = std::str::from_utf8(&keys[k])
+                .map_err(|_| Error::unavailable("storage scan: a packed key is not UTF-8"))?
+                .to_string();
+            Ok((key, values[v].to_vec()))
+        })
+        .collect()
+}
+
 fn op_object(fields: &[(&str, JsValue)]) -> JsValue {
     let o = Object::new();
     for (name, value) in fields {
@@ -152,7 +196,11 @@ impl Backend for JsBackend {
     }
 
     async fn scan(&self, space: Space, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let flat = to_array(settle("scan", self.adapter.js_scan(space.name(), prefix)).await?, "scan")?;
+        let answer = settle("scan", self.adapter.js_scan(space.name(), prefix)).await?;
+        if !Array::is_array(&answer) && answer.is_object() {
+            return unpack_scan(&answer);
+        }
+        let flat = to_array(answer, "scan")?;
         let mut out = Vec::with_capacity(flat.length() as usize / 2);
         for i in (0..flat.length()).step_by(2) {
             out.push((to_key(flat.get(i), "scan")?, to_bytes(&flat.get(i + 1), "scan")?));

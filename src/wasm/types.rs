@@ -15,12 +15,23 @@ export type BackendKind = "indexeddb" | "memory" | "fs" | string;
 export interface StorageAdapter {
   kind?: string;
   get(space: string, key: string): Uint8Array | undefined | Promise<Uint8Array | undefined>;
-  /** `[key, value, key, value, …]` of the keys starting with `prefix`, in key order. */
-  scan(space: string, prefix: string): unknown[] | Promise<unknown[]>;
+  /**
+   * `[key, value, key, value, …]` of the keys starting with `prefix`, in key order, or the same
+   * packed: UTF-8 keys and values each concatenated, with where each one ends.
+   */
+  scan(space: string, prefix: string): unknown[] | PackedScan | Promise<unknown[] | PackedScan>;
   keys(space: string, prefix: string): string[] | Promise<string[]>;
   /** Applies every operation or none; `requireAbsent` fails with code "already_exists". */
   commit(ops: Array<{ op: "put" | "delete" | "deletePrefix" | "requireAbsent"; space: string; key?: string; prefix?: string; value?: Uint8Array }>): unknown;
   close(): unknown;
+}
+
+/** A scan answer packed in four arrays (record i is keys[keyEnds[i-1]..keyEnds[i]], …). */
+export interface PackedScan {
+  keys: Uint8Array;
+  keyEnds: Uint32Array;
+  values: Uint8Array;
+  valueEnds: Uint32Array;
 }
 
 /** Options of `Store.open`. */

@@ -234,3 +234,59 @@ test("SIGKILL from outside at arbitrary moments of an import", async () => {
   }
   assert.ok(killed > 0, "no run was killed");
 });
+
+test("Store.reserveMemory: a hint checked like every argument (fs opens call it per stored blob)", () => {
+  assert.equal(Store.reserveMemory(8 << 20), true);
+  for (const bad of ["8", -1, 1.5, 42, (1 << 30) + 1, undefined]) {
+    assert.throws(() => Store.reserveMemory(bad), (e) => e.code === "invalid_argument" && /Store\.reserveMemory: bytes/.test(e.message), String(bad));
+  }
+});
+
+test("a storage adapter's packed scan answer is read as records, and a malformed one is refused", async () => {
+  const enc = new TextEncoder();
+  const records = new Map();
+  let bad = false;
+  const adapter = {
+    kind: "test",
+    get: (space, key) => records.get(space + ":" + key),
+    // Meta records under docker/ come packed; the rest as the flat list.
+    scan(space, prefix) {
+      const entries = [...records]
+        .filter(([key]) => key.startsWith(space + ":" + prefix))
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([key, value]) => [key.slice(space.length + 1), value]);
+      if (space !== "meta" || !prefix.startsWith("docker/")) return entries.flat();
+      let [k, v] = [0, 0];
+      const keyBytes = entries.map(([key]) => enc.encode(key));
+      const keyEnds = Uint32Array.from(keyBytes, (x) => (k += x.length));
+      const valueEnds = Uint32Array.from(entries, ([, x]) => (v += x.length));
+      const keys = new Uint8Array(k);
+      const values = new Uint8Array(v);
+      entries.forEach(([, value], i) => {
+        keys.set(keyBytes[i], keyEnds[i] - keyBytes[i].length);
+        values.set(value, valueEnds[i] - value.length);
+      });
+      if (bad && valueEnds.length) valueEnds[valueEnds.length - 1] = 1 << 30; // past the values
+      return { keys, keyEnds, values, valueEnds };
+    },
+    keys: (space, prefix) => [...records.keys()].filter((key) => key.startsWith(space + ":" + prefix)).map((key) => key.slice(space.length + 1)).sort(),
+    commit(ops) {
+      for (const op of ops) {
+        if (op.op === "put") records.set(op.space + ":" + op.key, op.value);
+        else if (op.op === "delete") records.delete(op.space + ":" + op.key);
+        else if (op.op === "deletePrefix") for (const k of [...records.keys()]) if (k.startsWith(op.space + ":" + op.prefix)) records.delete(k);
+      }
+    },
+    close() {},
+  };
+  const s = await Store.openAdapter("packed", adapter);
+  await s.import(readFileSync(join(BASIC, "docker-save.tar")));
+  const want = await s.listImages({ all: true });
+  s.close();
+  const again = await Store.openAdapter("packed", adapter); // reopened: read back through packed scans
+  assert.deepEqual(await again.listImages({ all: true }), want);
+  assert.equal(want.length, 5);
+  again.close();
+  bad = true;
+  await assert.rejects(Store.openAdapter("packed", adapter), (e) => e.code === "unavailable" && /packed value end/.test(e.message));
+});
