@@ -19,6 +19,7 @@ const COMMANDS = [
   require("./commands/rmi.js"),
   require("./commands/system.js"),
   require("./commands/ctr.js"),
+  ...require("./commands/analysis.js"),
 ];
 
 /** docker's `image SUBCOMMAND` spellings. */
@@ -67,13 +68,14 @@ async function main(argv) {
   const store = await openStore(storeDir).catch((e) => {
     throw new Exit(1, `Error: ${e.message}`);
   });
+  let code;
   try {
-    await command.run(store, rest);
+    code = await command.run(store, rest); // a number: the exit code (dive --ci's verdict)
   } finally {
     store.close();
     await store.whenClosed;
   }
-  return 0;
+  return code ?? 0;
 }
 
 if (require.main === module) {

@@ -31,6 +31,11 @@
 //!                                                starts with those digits, in one versioned,
 //!                                                checksummed record (crate::docker::summary)
 //!
+//! analysis/changes/<chain id>                    derived: the search index, one record per layer: its
+//!                                                change set (versioned, CRC-checked; see
+//!                                                crate::store_analysis::search_index), rebuilt when
+//!                                                missing, stale or corrupt
+//!
 //! ctrd.ns/<namespace>                            NamespaceRecord {labels} (the namespace exists)
 //! ctrd/<namespace>/image/<name>                  ImageRecord {labels, target, createdAt, updatedAt}
 //! ctrd/<namespace>/content/<digest>              ContentRecord {size, labels, createdAt, updatedAt}
@@ -98,6 +103,22 @@ pub mod docker {
     }
     pub fn summary_shard(shard: &str) -> String {
         format!("{SUMMARY}{shard}")
+    }
+}
+
+/// Derived analysis data (a cache of what the layers' tar entries say).
+pub mod analysis {
+    use crate::digest::Digest;
+
+    /// The search index: one record per layer, by chain ID.
+    pub const CHANGES: &str = "analysis/changes/";
+
+    pub fn changes(chain: &Digest) -> String {
+        format!("{CHANGES}{chain}")
+    }
+    /// The chain ID a search index key names.
+    pub fn changes_chain(key: &str) -> Option<Digest> {
+        Digest::parse(key.strip_prefix(CHANGES)?).ok()
     }
 }
 

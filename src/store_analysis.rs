@@ -1,15 +1,24 @@
-//! The façade's analysis calls: they load the tar-split entries of an image's layers and hand
-//! them to [`crate::analysis`], which does all the work. Parsed entries and change sets are
-//! cached by what identifies them immutably (tar-split digest, chain ID), so the cache can
-//! never be stale: imports and deletes only change which images are looked at.
+//! The façade's analysis calls: they load the tar entries of an image's layers and hand them
+//! to [`crate::analysis`], which does all the work. Any image the store holds can be analysed:
+//! a Docker image's layers are read from their tar-splits (no layer content needed); a
+//! containerd image's layers from the Docker view's tar-split of the same chain when there is
+//! one, else from the layer blob itself ([`blob_entries`]), so the same image gives the same
+//! answer whichever way it arrived. Parsed entries and change sets are cached by what
+//! identifies them immutably (tar-split or blob digest, chain ID), so the cache can never be
+//! stale: imports and deletes only change which images are looked at. Store-wide search runs
+//! on a persisted index of change sets ([`search_index`]).
+
+mod blob_entries;
+pub mod search_index;
 
 use crate::analysis::changes::{apply_layer, Change, ChangeKind, LayerChangeSet, Merged};
 use crate::analysis::diff::{diff_trees, shared_prefix, FileDiff};
 use crate::analysis::dive::{self, CiRules, DiveFileInfo, DiveTree, RuleResult, WastedFile};
 use crate::analysis::search::Pattern;
+use crate::containerd::platform_manifest::default_manifest;
 use crate::digest::{chain_id, Digest};
-use crate::docker::images::Image;
 use crate::error::{Error, Result};
+use crate::formats::image_config::ImageConfig;
 use crate::formats::tar_split::{parse_tar_split, TarEntry};
 use crate::storage::{blobs, Backend};
 use crate::store::Store;
@@ -24,6 +33,62 @@ use std::rc::Rc;
 pub struct AnalysisCache {
     entries: RefCell<HashMap<Digest, Rc<Vec<TarEntry>>>>,
     changes: RefCell<HashMap<Digest, Rc<LayerChangeSet>>>,
+    /// Whether the persisted search index has been read into `changes` this session.
+    index_loaded: std::cell::Cell<bool>,
+    /// The chains the persisted search index holds a record of.
+    indexed: RefCell<std::collections::HashSet<Digest>>,
+}
+
+/// Which image to analyse: a Docker image (a name or ID as `docker` takes it) or a containerd
+/// image (by namespace and name, as `ctr -n NS images` lists it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRef {
+    Docker(String),
+    Containerd { namespace: String, name: String },
+}
+
+impl From<&str> for ImageRef {
+    fn from(s: &str) -> ImageRef {
+        ImageRef::Docker(s.to_string())
+    }
+}
+
+impl From<&String> for ImageRef {
+    fn from(s: &String) -> ImageRef {
+        ImageRef::Docker(s.clone())
+    }
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageRef::Docker(n) => write!(f, "{n}"),
+            ImageRef::Containerd { namespace, name } => write!(f, "{name} (containerd namespace {namespace})"),
+        }
+    }
+}
+
+/// Where a layer's entries come from.
+#[derive(Debug, Clone)]
+enum LayerSource {
+    /// A `tar-split.json.gz` blob of the Docker view.
+    TarSplit(Digest),
+    /// A layer blob (gzip or plain tar) with its media type.
+    Blob { digest: Digest, media_type: String },
+}
+
+/// An image resolved for analysis, whichever view holds it.
+struct Subject {
+    /// The config digest (Docker's image ID).
+    id: Digest,
+    config: crate::docker::lazy_config::LazyConfig,
+    /// Per layer, bottom first.
+    chains: Vec<Digest>,
+    sources: Vec<LayerSource>,
+    /// Docker: the image's tags; containerd: its name.
+    repo_tags: Vec<String>,
+    /// The containerd namespace, for a containerd image.
+    namespace: Option<String>,
 }
 
 /// One layer of an image with what it changed (`Store::layer_changes`).
@@ -83,8 +148,13 @@ pub struct ImageDiff {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FoundFile {
+    /// The image ID (config digest).
     pub image: Digest,
+    /// Docker: the image's tags; containerd: the image's name.
     pub repo_tags: Vec<String>,
+    /// Set for a containerd image: its namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     pub layer: usize,
     pub diff_id: Digest,
     pub path: String,
@@ -95,51 +165,160 @@ pub struct FoundFile {
     pub mode: i64,
 }
 
-impl<B: Backend> Store<B> {
-    /// The chain IDs of an image's layers, bottom first.
-    fn chains(img: &Image) -> Vec<Digest> {
-        let ids = img.config.diff_ids();
-        (1..=ids.len()).map(|n| chain_id(&ids[..n]).expect("non-empty")).collect()
+/// One of an image's largest files (`Store::largest_files` of one image).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LargeFile {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub size: i64,
+    pub mode: i64,
+    /// The layer that last changed it.
+    pub layer: usize,
+}
+
+/// Where a stored file is: one layer of one image.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileOwner {
+    pub image: Digest,
+    pub repo_tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub layer: usize,
+}
+
+/// One of the store's largest files (`Store::largest_files` of the whole store): a file a
+/// layer adds or rewrites, counted once however many images share the layer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredFile {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub size: i64,
+    pub mode: i64,
+    pub diff_id: Digest,
+    pub chain_id: Digest,
+    /// Every image with that layer, and its index there: tagged images first.
+    pub images: Vec<FileOwner>,
+}
+
+impl<B: Backend + Clone> Store<B> {
+    /// The chain IDs of layers with these DiffIDs, bottom first.
+    fn chains_of(diff_ids: &[Digest]) -> Vec<Digest> {
+        (1..=diff_ids.len()).map(|n| chain_id(&diff_ids[..n]).expect("non-empty")).collect()
     }
 
-    /// The parsed tar-split of the layer `chain`.
-    async fn entries_of(&self, chain: &Digest) -> Result<Rc<Vec<TarEntry>>> {
-        let record = self
-            .docker()
-            .layers
-            .get(chain)
-            .ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
-        let digest = record.tar_split.as_ref().ok_or_else(|| {
-            Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
-        })?;
-        if let Some(hit) = self.analysis_cache().entries.borrow().get(digest) {
+    /// A Docker image as an analysis subject.
+    fn docker_subject(&self, img: &crate::docker::images::Image) -> Result<Subject> {
+        let chains = Self::chains_of(img.config.diff_ids());
+        let sources = chains
+            .iter()
+            .map(|chain| {
+                let record = self
+                    .docker()
+                    .layers
+                    .get(chain)
+                    .ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
+                let digest = record.tar_split.clone().ok_or_else(|| {
+                    Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
+                })?;
+                Ok(LayerSource::TarSplit(digest))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Subject {
+            id: img.id().clone(),
+            config: img.config.clone(),
+            chains,
+            sources,
+            repo_tags: self.docker().references.tags_and_digests(img.id()).0,
+            namespace: None,
+        })
+    }
+
+    /// A containerd image as an analysis subject: its linux/amd64 manifest's config and layers.
+    async fn containerd_subject(&self, namespace: &str, name: &str) -> Result<Subject> {
+        let ns = self.containerd().namespace(namespace)?;
+        let cs = ns.content();
+        let img = ns.images().get(name).await?;
+        let manifest = default_manifest(&cs, &img).await?;
+        let raw = cs.read_all(&manifest.config.digest).await?;
+        let config = ImageConfig::parse(raw).map_err(|e| e.context(format!("config {}", manifest.config.digest)))?;
+        let diff_ids = config.diff_ids();
+        if diff_ids.len() != manifest.layers.len() {
+            return Err(Error::corrupt(format!(
+                "image {name:?}: its manifest lists {} layers but its config {} DiffIDs",
+                manifest.layers.len(),
+                diff_ids.len()
+            )));
+        }
+        let chains = Self::chains_of(diff_ids);
+        let sources = chains
+            .iter()
+            .zip(&manifest.layers)
+            .map(|(chain, layer)| match self.docker().layers.get(chain).and_then(|l| l.tar_split.clone()) {
+                // The same tar (same chain) as a Docker layer: its tar-split lists the same entries.
+                Some(split) => LayerSource::TarSplit(split),
+                None => LayerSource::Blob { digest: layer.digest.clone(), media_type: layer.media_type.clone() },
+            })
+            .collect();
+        Ok(Subject {
+            id: manifest.config.digest.clone(),
+            config: crate::docker::lazy_config::LazyConfig::parsed(Rc::new(config)),
+            chains,
+            sources,
+            repo_tags: vec![name.to_string()],
+            namespace: Some(namespace.to_string()),
+        })
+    }
+
+    async fn subject(&self, image: &ImageRef) -> Result<Subject> {
+        match image {
+            ImageRef::Docker(name_or_id) => {
+                self.docker_subject(crate::docker::engine::get_image(self.docker(), name_or_id)?)
+            }
+            ImageRef::Containerd { namespace, name } => self.containerd_subject(namespace, name).await,
+        }
+    }
+
+    /// The parsed entries of layer `i` of `s`.
+    async fn entries_of(&self, s: &Subject, i: usize) -> Result<Rc<Vec<TarEntry>>> {
+        let key = match &s.sources[i] {
+            LayerSource::TarSplit(d) | LayerSource::Blob { digest: d, .. } => d,
+        };
+        if let Some(hit) = self.analysis_cache().entries.borrow().get(key) {
             return Ok(hit.clone());
         }
-        let gz = blobs::read_all(self.backend(), digest).await?;
-        let split = parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split of layer {chain}")))?;
-        let entries = Rc::new(split.entries);
-        self.analysis_cache().entries.borrow_mut().insert(digest.clone(), entries.clone());
+        let entries = match &s.sources[i] {
+            LayerSource::TarSplit(digest) => {
+                let gz = blobs::read_all(self.backend(), digest).await?;
+                parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split of layer {}", s.chains[i])))?.entries
+            }
+            LayerSource::Blob { digest, media_type } => {
+                blob_entries::layer_blob_entries(self.backend(), digest, media_type, &s.config.diff_ids()[i]).await?
+            }
+        };
+        let entries = Rc::new(entries);
+        self.analysis_cache().entries.borrow_mut().insert(key.clone(), entries.clone());
         Ok(entries)
     }
 
-    async fn image_entries(&self, img: &Image) -> Result<Vec<Rc<Vec<TarEntry>>>> {
+    async fn image_entries(&self, s: &Subject) -> Result<Vec<Rc<Vec<TarEntry>>>> {
         let mut out = Vec::new();
-        for chain in Self::chains(img) {
-            out.push(self.entries_of(&chain).await?);
+        for i in 0..s.sources.len() {
+            out.push(self.entries_of(s, i).await?);
         }
         Ok(out)
     }
 
-    fn image(&self, name_or_id: &str) -> Result<&Image> {
-        crate::docker::engine::get_image(self.docker(), name_or_id)
-    }
-
     /// Each layer's change set (cached by chain ID), bottom first, and the merged tree.
-    async fn change_sets(&self, img: &Image) -> Result<(Vec<Rc<LayerChangeSet>>, Merged)> {
-        let entries = self.image_entries(img).await?;
+    async fn change_sets(&self, s: &Subject) -> Result<(Vec<Rc<LayerChangeSet>>, Merged)> {
+        let entries = self.image_entries(s).await?;
         let mut view = Merged::new();
         let mut sets = Vec::new();
-        for (i, (chain, layer)) in Self::chains(img).iter().zip(&entries).enumerate() {
+        for (i, (chain, layer)) in s.chains.iter().zip(&entries).enumerate() {
             let set = Rc::new(apply_layer(&mut view, i, layer));
             self.analysis_cache().changes.borrow_mut().entry(chain.clone()).or_insert_with(|| set.clone());
             sets.push(set);
@@ -148,19 +327,19 @@ impl<B: Backend> Store<B> {
     }
 
     /// What each layer of an image adds, modifies and removes.
-    pub async fn layer_changes(&self, name_or_id: &str) -> Result<Vec<LayerChanges>> {
-        let img = self.image(name_or_id)?;
-        let entries = self.image_entries(img).await?;
-        let (sets, _) = self.change_sets(img).await?;
-        let diff_ids = img.config.diff_ids();
-        let commands = dive::layer_commands(img.config.history(), diff_ids, diff_ids.len());
-        Ok(Self::chains(img)
-            .into_iter()
+    pub async fn layer_changes(&self, image: impl Into<ImageRef>) -> Result<Vec<LayerChanges>> {
+        let s = self.subject(&image.into()).await?;
+        let entries = self.image_entries(&s).await?;
+        let (sets, _) = self.change_sets(&s).await?;
+        let diff_ids = s.config.diff_ids();
+        let commands = dive::layer_commands(s.config.history(), diff_ids, diff_ids.len());
+        Ok(s.chains
+            .iter()
             .enumerate()
             .map(|(i, chain)| LayerChanges {
                 index: i,
                 diff_id: diff_ids[i].clone(),
-                chain_id: chain,
+                chain_id: chain.clone(),
                 command: commands[i].0.clone(),
                 size_bytes: DiveTree::from_layer(&entries[i]).file_size,
                 changes: sets[i].changes.clone(),
@@ -171,30 +350,30 @@ impl<B: Backend> Store<B> {
     }
 
     /// The merged filesystem of an image, each file with the layer that last changed it.
-    pub async fn merged_files(&self, name_or_id: &str) -> Result<Merged> {
-        let img = self.image(name_or_id)?;
-        Ok(self.change_sets(img).await?.1)
+    pub async fn merged_files(&self, image: impl Into<ImageRef>) -> Result<Merged> {
+        let s = self.subject(&image.into()).await?;
+        Ok(self.change_sets(&s).await?.1)
     }
 
     /// dive's layer trees of an image.
-    async fn dive_trees(&self, img: &Image) -> Result<Vec<DiveTree>> {
-        let entries = self.image_entries(img).await?;
+    async fn dive_trees(&self, s: &Subject) -> Result<Vec<DiveTree>> {
+        let entries = self.image_entries(s).await?;
         Ok(entries.iter().map(|e| DiveTree::from_layer(e)).collect())
     }
 
     /// dive's `fileList` of each layer (what `dive --json` lists), bottom first.
-    pub async fn dive_file_lists(&self, name_or_id: &str) -> Result<Vec<Vec<DiveFileInfo>>> {
-        let img = self.image(name_or_id)?;
-        Ok(self.dive_trees(img).await?.iter().map(DiveTree::file_list).collect())
+    pub async fn dive_file_lists(&self, image: impl Into<ImageRef>) -> Result<Vec<Vec<DiveFileInfo>>> {
+        let s = self.subject(&image.into()).await?;
+        Ok(self.dive_trees(&s).await?.iter().map(DiveTree::file_list).collect())
     }
 
     /// Wasted space, efficiency and dive's CI rules, as dive 0.13.1 reports them.
-    pub async fn efficiency(&self, name_or_id: &str, rules: &CiRules) -> Result<Efficiency> {
-        let img = self.image(name_or_id)?;
-        let trees = self.dive_trees(img).await?;
+    pub async fn efficiency(&self, image: impl Into<ImageRef>, rules: &CiRules) -> Result<Efficiency> {
+        let s = self.subject(&image.into()).await?;
+        let trees = self.dive_trees(&s).await?;
         let a = dive::analyze(&trees);
         let rules = dive::evaluate_rules(&a, rules)?;
-        let commands = dive::layer_commands(img.config.history(), img.config.diff_ids(), trees.len());
+        let commands = dive::layer_commands(s.config.history(), s.config.diff_ids(), trees.len());
         let layers = commands
             .into_iter()
             .zip(&a.layer_sizes)
@@ -215,39 +394,47 @@ impl<B: Backend> Store<B> {
     }
 
     /// The files of `b` against those of `a`, and the layers they share.
-    pub async fn diff_images(&self, a: &str, b: &str) -> Result<ImageDiff> {
-        let (ia, ib) = (self.image(a)?, self.image(b)?);
-        let (ca, cb) = (Self::chains(ia), Self::chains(ib));
-        let shared = shared_prefix(&ca, &cb);
-        let (_, ta) = self.change_sets(ia).await?;
-        let (_, tb) = self.change_sets(ib).await?;
-        Ok(ImageDiff { shared_layers: ia.config.diff_ids()[..shared].to_vec(), files: diff_trees(&ta, &tb) })
+    pub async fn diff_images(&self, a: impl Into<ImageRef>, b: impl Into<ImageRef>) -> Result<ImageDiff> {
+        let (sa, sb) = (self.subject(&a.into()).await?, self.subject(&b.into()).await?);
+        let shared = shared_prefix(&sa.chains, &sb.chains);
+        let (_, ta) = self.change_sets(&sa).await?;
+        let (_, tb) = self.change_sets(&sb).await?;
+        Ok(ImageDiff { shared_layers: sa.config.diff_ids()[..shared].to_vec(), files: diff_trees(&ta, &tb) })
+    }
+
+    /// Every image the store holds: the Docker images in ID order, then the containerd images
+    /// by namespace and name. A containerd image that cannot be analysed (no linux/amd64
+    /// manifest, missing blobs) is left out of store-wide answers.
+    async fn all_subjects(&self) -> Result<Vec<Subject>> {
+        let mut out = Vec::new();
+        for img in self.docker().images.map() {
+            out.push(self.docker_subject(img)?);
+        }
+        for ns in self.containerd().namespaces().await? {
+            for img in self.containerd().namespace(&ns)?.images().list(|_| true).await? {
+                if let Ok(s) = self.containerd_subject(&ns, &img.name).await {
+                    out.push(s);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every image and layer that adds, changes or deletes a file matching `pattern` (see
-    /// [`Pattern`]), optionally only one kind of change. Images in ID order, then layer order.
+    /// [`Pattern`]), optionally only one kind of change, in [`Self::all_subjects`]'s order,
+    /// then layer order. Change sets come from the persisted search index; layers it lacks
+    /// are worked out and added to it.
     pub async fn find_files(&self, pattern: &str, only: Option<ChangeKind>) -> Result<Vec<FoundFile>> {
         let pattern = Pattern::parse(pattern)?;
-        let images: Vec<&Image> = self.docker().images.map().collect();
-        // Change sets of the layers not seen yet (a layer's change set depends on those below).
-        for img in &images {
-            let chains = Self::chains(img);
-            let cached = {
-                let cache = self.analysis_cache().changes.borrow();
-                chains.iter().all(|c| cache.contains_key(c))
-            };
-            if !cached {
-                self.change_sets(img).await?;
-            }
-        }
+        let subjects = self.all_subjects().await?;
+        self.load_search_index(&subjects).await?;
         let cache = self.analysis_cache().changes.borrow();
-        let mut hits_by_chain: HashMap<Digest, Vec<&Change>> = HashMap::new();
+        let mut hits_by_chain: HashMap<&Digest, Vec<&Change>> = HashMap::new();
         let mut out = Vec::new();
-        for img in images {
-            let (tags, _) = self.docker().references.tags_and_digests(img.id());
-            for (i, chain) in Self::chains(img).iter().enumerate() {
+        for s in &subjects {
+            for (i, chain) in s.chains.iter().enumerate() {
                 let Some(set) = cache.get(chain) else { continue };
-                let hits = hits_by_chain.entry(chain.clone()).or_insert_with(|| {
+                let hits = hits_by_chain.entry(chain).or_insert_with(|| {
                     set.changes
                         .iter()
                         .filter(|c| only.is_none_or(|k| c.change == k) && pattern.matches(&c.path))
@@ -255,10 +442,11 @@ impl<B: Backend> Store<B> {
                 });
                 for c in hits.iter() {
                     out.push(FoundFile {
-                        image: img.id().clone(),
-                        repo_tags: tags.clone(),
+                        image: s.id.clone(),
+                        repo_tags: s.repo_tags.clone(),
+                        namespace: s.namespace.clone(),
                         layer: i,
-                        diff_id: img.config.diff_ids()[i].clone(),
+                        diff_id: s.config.diff_ids()[i].clone(),
                         path: c.path.clone(),
                         change: c.change,
                         kind: c.kind,
@@ -271,6 +459,71 @@ impl<B: Backend> Store<B> {
         Ok(out)
     }
 
+    /// The `limit` largest files of an image's merged filesystem, largest first (ties by path).
+    pub async fn largest_files_of(&self, image: impl Into<ImageRef>, limit: usize) -> Result<Vec<LargeFile>> {
+        let s = self.subject(&image.into()).await?;
+        let (_, merged) = self.change_sets(&s).await?;
+        let mut files: Vec<&crate::analysis::FileState> = merged.values().filter(|f| f.kind != "dir").collect();
+        files.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+        Ok(files
+            .into_iter()
+            .take(limit)
+            .map(|f| LargeFile { path: f.path.clone(), kind: f.kind, size: f.size, mode: f.mode, layer: f.layer })
+            .collect())
+    }
+
+    /// The `limit` largest files stored in any layer of any image (a file each layer adds or
+    /// rewrites, once per layer however many images share it), largest first, each with the
+    /// images that have the layer. Runs on the search index.
+    pub async fn largest_files_in_store(&self, limit: usize) -> Result<Vec<StoredFile>> {
+        let subjects = self.all_subjects().await?;
+        self.load_search_index(&subjects).await?;
+        let cache = self.analysis_cache().changes.borrow();
+        let mut owners: HashMap<&Digest, Vec<(&Subject, usize)>> = HashMap::new();
+        // Tagged images first (the ones people know by name), then intermediate ones.
+        let mut ordered: Vec<&Subject> = subjects.iter().collect();
+        ordered.sort_by_key(|s| s.repo_tags.is_empty());
+        for s in ordered {
+            for (i, chain) in s.chains.iter().enumerate() {
+                owners.entry(chain).or_default().push((s, i));
+            }
+        }
+        let mut found: Vec<(&Digest, &Change)> = Vec::new();
+        for (chain, _) in owners.iter() {
+            let Some(set) = cache.get(*chain) else { continue };
+            found.extend(
+                set.changes.iter().filter(|c| c.change != ChangeKind::Removed && c.kind != "dir").map(|c| (*chain, c)),
+            );
+        }
+        found
+            .sort_by(|(ca, a), (cb, b)| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)).then_with(|| ca.cmp(cb)));
+        Ok(found
+            .into_iter()
+            .take(limit)
+            .map(|(chain, c)| {
+                let holders = &owners[chain];
+                let (first, at) = holders[0];
+                StoredFile {
+                    path: c.path.clone(),
+                    kind: c.kind,
+                    size: c.size,
+                    mode: c.mode,
+                    diff_id: first.config.diff_ids()[at].clone(),
+                    chain_id: chain.clone(),
+                    images: holders
+                        .iter()
+                        .map(|(s, layer)| FileOwner {
+                            image: s.id.clone(),
+                            repo_tags: s.repo_tags.clone(),
+                            namespace: s.namespace.clone(),
+                            layer: *layer,
+                        })
+                        .collect(),
+                }
+            })
+            .collect())
+    }
+
     /// dockerd's `GET /system/df` (API v1.41): the images as `GET /images/json` lists them
     /// with SharedSize and Containers filled in, and LayersSize. There are no containers,
     /// volumes or build cache here.
@@ -281,8 +534,8 @@ impl<B: Backend> Store<B> {
         };
         let listed_ids: Vec<Digest> =
             listed.iter().map(|v| Digest::parse(v["Id"].as_str().unwrap_or_default())).collect::<Result<_>>()?;
-        let all: Vec<&Image> = d.images.map().collect();
-        let chains: Vec<Vec<Digest>> = all.iter().map(|i| Self::chains(i)).collect();
+        let all: Vec<&crate::docker::images::Image> = d.images.map().collect();
+        let chains: Vec<Vec<Digest>> = all.iter().map(|i| Self::chains_of(i.config.diff_ids())).collect();
         let inputs: Vec<crate::analysis::df::DfImage<Digest>> = all
             .iter()
             .zip(&chains)

@@ -13,6 +13,7 @@ use imagestore::analysis::dive::CiRules;
 use imagestore::import::ImportOptions;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::store::Store;
+use imagestore::store_analysis::ImageRef;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use support::docker_fixture::{chunked, read_fixture, store_from_fixture};
@@ -45,11 +46,36 @@ fn efficiency_score_text(path: &str) -> f64 {
     rest[..end].parse().unwrap()
 }
 
+/// A memory store with the archive imported into containerd namespace `namespace` (as
+/// `ctr -n NS images import` would), or as it comes for `None` (a containerd root keeps its own).
+fn containerd_store_from_archive(path: &str, namespace: Option<&str>) -> Store<MemoryBackend> {
+    block_on(async {
+        let bytes = read_fixture(path);
+        let mut store = Store::open(MemoryBackend::new()).await.unwrap();
+        let options = ImportOptions { namespace: namespace.map(str::to_string), ..ImportOptions::default() };
+        let report = store.import(chunked(&bytes, 1 << 20), options).await.unwrap();
+        assert!(report.images > 0, "{path}: {report:?}");
+        assert_eq!(store.docker().images.map().count(), 0, "{path}: only the containerd view holds images");
+        store
+    })
+}
+
+/// The names of the images in containerd namespace `ns`.
+fn containerd_names(store: &Store<MemoryBackend>, ns: &str) -> Vec<String> {
+    let images = block_on(store.containerd().namespace(ns).unwrap().images().list(|_| true)).unwrap();
+    images.into_iter().map(|i| i.name).collect()
+}
+
+fn ctr(ns: &str, name: &str) -> ImageRef {
+    ImageRef::Containerd { namespace: ns.to_string(), name: name.to_string() }
+}
+
 /// Compares everything dive says about `image` with what the store computes.
-fn check_against_dive(store: &Store<MemoryBackend>, image: &str, dive_json: &str) {
+fn check_against_dive(store: &Store<MemoryBackend>, image: impl Into<ImageRef>, dive_json: &str) {
+    let image: ImageRef = image.into();
     let want = expected(dive_json);
     let at = format!("{image} ({dive_json})");
-    let eff = block_on(store.efficiency(image, &CiRules::default())).unwrap_or_else(|e| panic!("{at}: {e}"));
+    let eff = block_on(store.efficiency(image.clone(), &CiRules::default())).unwrap_or_else(|e| panic!("{at}: {e}"));
     let img = &want["image"];
     assert_eq!(eff.size_bytes, img["sizeBytes"].as_i64().unwrap(), "{at}: sizeBytes");
     assert_eq!(eff.inefficient_bytes, img["inefficientBytes"].as_i64().unwrap(), "{at}: inefficientBytes");
@@ -68,8 +94,8 @@ fn check_against_dive(store: &Store<MemoryBackend>, image: &str, dive_json: &str
 
     let layers = want["layer"].as_array().unwrap();
     assert_eq!(eff.layers.len(), layers.len(), "{at}: layer count");
-    let lists = block_on(store.dive_file_lists(image)).unwrap();
-    let changes = block_on(store.layer_changes(image)).unwrap();
+    let lists = block_on(store.dive_file_lists(image.clone())).unwrap();
+    let changes = block_on(store.layer_changes(image.clone())).unwrap();
     for (i, dl) in layers.iter().enumerate() {
         let ours = &eff.layers[i];
         let lat = format!("{at} layer {i}");
@@ -130,6 +156,88 @@ fn basic_from_its_image_store_tarball_equals_dive() {
     for (image, file) in BASIC_IMAGES {
         check_against_dive(&store, image, &format!("{BASIC}/expected/dive/{file}.json"));
     }
+}
+
+#[test]
+fn basic_from_a_ctr_import_of_its_docker_save_equals_dive() {
+    // `ctr images import` of the same archive: containerd view only, layers read from their blobs.
+    let store = containerd_store_from_archive(&format!("{BASIC}/docker-save.tar"), Some("ci"));
+    let names = containerd_names(&store, "ci");
+    for (image, file) in BASIC_IMAGES {
+        let name = format!("docker.io/{image}");
+        assert!(names.contains(&name), "{name} in {names:?}");
+        check_against_dive(&store, ctr("ci", &name), &format!("{BASIC}/expected/dive/{file}.json"));
+    }
+}
+
+#[test]
+fn basic_from_its_containerd_root_equals_dive() {
+    // A containerd root after `ctr images import` of the docker save (namespace default) and of
+    // skopeo's OCI layout of edge (namespace team: gzip layers skopeo made, another manifest).
+    let store = containerd_store_from_archive(&format!("{BASIC}/containerd-root.tar"), None);
+    for (image, file) in BASIC_IMAGES {
+        check_against_dive(
+            &store,
+            ctr("default", &format!("docker.io/{image}")),
+            &format!("{BASIC}/expected/dive/{file}.json"),
+        );
+    }
+    let team = containerd_names(&store, "team");
+    assert!(!team.is_empty());
+    for name in team {
+        check_against_dive(&store, ctr("team", &name), &format!("{BASIC}/expected/dive/local_edge_latest.json"));
+    }
+}
+
+#[test]
+fn edge_from_its_oci_layout_equals_dive() {
+    let store = containerd_store_from_archive(&format!("{BASIC}/oci-archive.tar"), None);
+    let names = containerd_names(&store, "default");
+    assert!(!names.is_empty());
+    for name in names {
+        check_against_dive(&store, ctr("default", &name), &format!("{BASIC}/expected/dive/local_edge_latest.json"));
+    }
+}
+
+#[test]
+fn the_same_image_three_ways_gives_the_same_answers() {
+    // docker save (Docker view), image-store tarball (Docker view, no layer contents), OCI
+    // layout (containerd view): every analysis equal, not only dive's numbers.
+    let save = store_from_archive(&format!("{BASIC}/docker-save.tar"));
+    let tarball = block_on(store_from_fixture(&format!("{BASIC}/image-store.tar")));
+    let layout = containerd_store_from_archive(&format!("{BASIC}/oci-archive.tar"), None);
+    let name = containerd_names(&layout, "default").remove(0);
+    let views: [(&Store<MemoryBackend>, ImageRef); 3] =
+        [(&save, "local/edge:latest".into()), (&tarball, "local/edge:latest".into()), (&layout, ctr("default", &name))];
+    let answers: Vec<(Value, Value, Value)> = views
+        .iter()
+        .map(|(store, image)| {
+            let changes = block_on(store.layer_changes(image.clone())).unwrap();
+            let eff = block_on(store.efficiency(image.clone(), &CiRules::default())).unwrap();
+            let merged = block_on(store.merged_files(image.clone())).unwrap();
+            (
+                serde_json::to_value(changes).unwrap(),
+                serde_json::to_value(eff).unwrap(),
+                serde_json::to_value(merged.values().collect::<Vec<_>>()).unwrap(),
+            )
+        })
+        .collect();
+    assert!(answers[0].0.as_array().unwrap().len() > 1);
+    for (i, a) in answers.iter().enumerate().skip(1) {
+        assert_eq!(a.0, answers[0].0, "layerChanges: way {i} against docker save");
+        assert_eq!(a.1, answers[0].1, "efficiency: way {i} against docker save");
+        assert_eq!(a.2, answers[0].2, "merged files: way {i} against docker save");
+    }
+}
+
+#[test]
+fn unknown_containerd_images_and_bad_namespaces_are_clear_errors() {
+    let store = containerd_store_from_archive(&format!("{BASIC}/oci-archive.tar"), None);
+    let name = containerd_names(&store, "default").remove(0);
+    let e = block_on(store.layer_changes(ctr("default", "no/such:image"))).unwrap_err();
+    assert_eq!(e.code, imagestore::ErrorCode::NotFound, "{e}");
+    let e = block_on(store.efficiency(ctr("Bad Namespace", &name), &CiRules::default())).unwrap_err();
+    assert_eq!(e.code, imagestore::ErrorCode::InvalidArgument, "{e}");
 }
 
 #[test]

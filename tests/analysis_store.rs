@@ -194,3 +194,160 @@ fn dive_ci_rules_with_defaults_and_limits() {
     assert!(eff.rules.iter().all(|r| r.pass == Some(false)), "{:?}", eff.rules);
     assert_eq!(eff.rules[1].message, "too many bytes wasted (wasted-bytes=12 > threshold=10)");
 }
+
+/// The search index's records: chain ID → record bytes.
+fn index_records(b: &MemoryBackend) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use imagestore::storage::{Backend, Space};
+    block_on(b.scan(Space::Meta, imagestore::schema::analysis::CHANGES)).unwrap().into_iter().collect()
+}
+
+/// Every chain ID of the store's Docker images.
+fn docker_chains(store: &Store<MemoryBackend>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for img in store.docker().images.map() {
+        let ids = img.config.diff_ids();
+        for n in 1..=ids.len() {
+            out.insert(imagestore::digest::chain_id(&ids[..n]).unwrap().to_string());
+        }
+    }
+    out
+}
+
+fn hits_json(hits: &[imagestore::store_analysis::FoundFile]) -> Value {
+    serde_json::to_value(hits).unwrap()
+}
+
+#[test]
+fn the_search_index_is_persisted_rebuilt_and_kept_to_the_images_held() {
+    use imagestore::storage::{Backend, Op, Space};
+    let backend = MemoryBackend::new();
+    let mut store = block_on(async {
+        let mut s = Store::open(backend.clone()).await.unwrap();
+        let bytes = read_fixture("tests/fixtures/docker20/basic/image-store.tar");
+        s.import(chunked(&bytes, 1 << 20), ImportOptions::default()).await.unwrap();
+        s
+    });
+    assert!(index_records(&backend).is_empty(), "nothing is indexed before a search");
+    let first = block_on(store.find_files("**/*.txt", None)).unwrap();
+    assert!(!first.is_empty());
+    let records = index_records(&backend);
+    let keyed: BTreeSet<String> =
+        records.keys().map(|k| k.strip_prefix(imagestore::schema::analysis::CHANGES).unwrap().to_string()).collect();
+    assert_eq!(keyed, docker_chains(&store), "one record per layer held");
+
+    // A reopened store answers from the records alone: with every tar-split gone, the same hits.
+    let splits: Vec<String> =
+        store.docker().layers.records().filter_map(|l| l.tar_split.as_ref().map(imagestore::schema::blob)).collect();
+    let saved: Vec<(String, Vec<u8>)> =
+        splits.iter().map(|k| (k.clone(), block_on(backend.get(Space::Meta, k)).unwrap().unwrap())).collect();
+    block_on(backend.commit(splits.iter().map(|k| Op::delete_meta(k.clone())).collect())).unwrap();
+    let reopened = block_on(Store::open(backend.clone())).unwrap();
+    assert_eq!(hits_json(&block_on(reopened.find_files("**/*.txt", None)).unwrap()), hits_json(&first));
+    assert!(block_on(reopened.layer_changes("local/edge:latest")).is_err(), "the tar-splits really are gone");
+    block_on(backend.commit(saved.into_iter().map(|(k, v)| Op::put_meta(k, v)).collect())).unwrap();
+
+    // Missing, corrupt and foreign records: rebuilt to the same bytes, and the answer unchanged.
+    let mut keys = records.keys();
+    let (dropped, flipped, cut) =
+        (keys.next().unwrap().clone(), keys.next().unwrap().clone(), keys.next().unwrap().clone());
+    let mut bad = records[&flipped].clone();
+    let last = bad.len() - 2;
+    bad[last] ^= 0x20;
+    block_on(backend.commit(vec![
+        Op::delete_meta(dropped.clone()),
+        Op::put_meta(flipped.clone(), bad),
+        Op::put_meta(cut.clone(), records[&cut][..7].to_vec()),
+        Op::put_meta(format!("{}not-a-digest", imagestore::schema::analysis::CHANGES), b"x".to_vec()),
+    ]))
+    .unwrap();
+    let mended = block_on(Store::open(backend.clone())).unwrap();
+    assert_eq!(hits_json(&block_on(mended.find_files("**/*.txt", None)).unwrap()), hits_json(&first));
+    assert_eq!(index_records(&backend), records, "rebuilt record for record");
+
+    // rmi: the next search drops the records of the layers that went; import: adds the new ones.
+    block_on(store.remove_image("local/edge:latest", false, false)).unwrap();
+    block_on(store.remove_image("127.0.0.1:5000/team/edge:v2", false, false)).unwrap();
+    block_on(store.find_files("x", None)).unwrap();
+    let now: BTreeSet<String> = index_records(&backend)
+        .keys()
+        .map(|k| k.strip_prefix(imagestore::schema::analysis::CHANGES).unwrap().to_string())
+        .collect();
+    assert_eq!(now, docker_chains(&store));
+    assert!(now.len() < keyed.len());
+    let bytes = read_fixture("tests/fixtures/wild/dive/.data/test-docker-image.tar");
+    block_on(store.import(chunked(&bytes, 1 << 20), ImportOptions::default())).unwrap();
+    let saved = block_on(store.find_files("/root/saved.txt", None)).unwrap();
+    assert!(saved.iter().all(|h| h.repo_tags == ["dive-test:latest"]) && saved.len() > 1, "{saved:?}");
+    let now: BTreeSet<String> = index_records(&backend)
+        .keys()
+        .map(|k| k.strip_prefix(imagestore::schema::analysis::CHANGES).unwrap().to_string())
+        .collect();
+    assert_eq!(now, docker_chains(&store));
+}
+
+#[test]
+fn search_and_largest_files_cover_containerd_images() {
+    let store = block_on(async {
+        let bytes = read_fixture("tests/fixtures/docker20/basic/containerd-root.tar");
+        let mut s = Store::open(MemoryBackend::new()).await.unwrap();
+        s.import(chunked(&bytes, 1 << 20), ImportOptions::default()).await.unwrap();
+        s
+    });
+    let hits = block_on(store.find_files("/data/blob.bin", None)).unwrap();
+    let owners: BTreeSet<(String, String)> =
+        hits.iter().map(|h| (h.namespace.clone().unwrap(), h.repo_tags[0].clone())).collect();
+    assert!(owners.contains(&("default".into(), "docker.io/local/edge:latest".into())), "{owners:?}");
+    assert!(owners.iter().any(|(ns, _)| ns == "team"), "{owners:?}");
+    assert!(hits.iter().all(|h| h.size == 1 << 20 && h.change == ChangeKind::Added));
+
+    // The same answers as the Docker view of the same images.
+    let docker = basic();
+    let edge = imagestore::store_analysis::ImageRef::Containerd {
+        namespace: "default".into(),
+        name: "docker.io/local/edge:latest".into(),
+    };
+    let ours = serde_json::to_value(block_on(store.largest_files_of(edge, 5)).unwrap()).unwrap();
+    let theirs = serde_json::to_value(block_on(docker.largest_files_of("local/edge:latest", 5)).unwrap()).unwrap();
+    assert_eq!(ours, theirs);
+    assert!(ours.as_array().unwrap().iter().any(|f| f["path"] == "/data/blob.bin"), "{ours}");
+}
+
+#[test]
+fn largest_files_of_an_image_and_of_the_store() {
+    let store = basic();
+    let merged = block_on(store.merged_files("local/edge:latest")).unwrap();
+    let top = block_on(store.largest_files_of("local/edge:latest", 10)).unwrap();
+    // Checked against the merged tree: the 10 largest non-directories, largest first.
+    let mut files: Vec<(i64, String)> =
+        merged.values().filter(|f| f.kind != "dir").map(|f| (-f.size, f.path.clone())).collect();
+    files.sort();
+    let want: Vec<(i64, String)> = files.into_iter().take(10).collect();
+    let got: Vec<(i64, String)> = top.iter().map(|f| (-f.size, f.path.clone())).collect();
+    assert_eq!(got, want);
+    let blob = top.iter().find(|f| f.path == "/data/blob.bin").expect("edge's 1 MiB blob");
+    assert_eq!((blob.layer, blob.size), (6, 1 << 20));
+
+    let stored = block_on(store.largest_files_in_store(20)).unwrap();
+    assert!(stored.windows(2).all(|w| w[0].size >= w[1].size));
+    let blob = stored.iter().find(|f| f.path == "/data/blob.bin").expect("edge's blob");
+    // Listed once, with every image that has its layer (edge and its intermediate images).
+    assert_eq!(stored.iter().filter(|f| f.path == "/data/blob.bin").count(), 1);
+    assert!(blob.images.iter().all(|o| o.layer == 6), "{:?}", blob.images);
+    assert!(blob.images.iter().any(|o| o.repo_tags.contains(&"local/edge:latest".to_string())));
+    // Every listed file is one a layer of each listed image added or changed.
+    for f in &stored {
+        for owner in &f.images {
+            let layers = block_on(store.layer_changes(owner.image.as_str())).unwrap();
+            assert!(layers[owner.layer].changes.iter().any(|c| c.path == f.path && c.size == f.size), "{f:?}");
+        }
+    }
+    // Larger than any file the store does not list.
+    let smallest = stored.last().unwrap().size;
+    for img in store.docker().images.map() {
+        for l in block_on(store.layer_changes(img.id().as_str())).unwrap() {
+            for c in l.changes.iter().filter(|c| c.change != ChangeKind::Removed && c.kind != "dir") {
+                assert!(c.size <= smallest || stored.iter().any(|f| f.path == c.path && f.size == c.size), "{c:?}");
+            }
+        }
+    }
+}

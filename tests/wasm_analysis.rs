@@ -19,6 +19,8 @@ static DIVE_TEST_IMAGE: &[u8] = include_bytes!("fixtures/wild/dive/.data/test-do
 static DIVE_TEST_ANSWER: &str =
     include_str!("fixtures/wild/dive/expected/dive/test-docker-image/dive-test_latest.json");
 static BASIC: &[u8] = include_bytes!("fixtures/docker20/basic/image-store.tar");
+static BASIC_CONTAINERD_ROOT: &[u8] = include_bytes!("fixtures/docker20/basic/containerd-root.tar");
+static EDGE_DIVE: &str = include_str!("fixtures/docker20/basic/expected/dive/local_edge_latest.json");
 static BASIC_DF: &str = include_str!("fixtures/docker20/basic/expected/api/system-df.json");
 
 async fn open(test: &str) -> Store {
@@ -142,4 +144,50 @@ async fn basic_system_df_diff_and_search() {
     );
     assert_eq!(rejected_code("missing image", store.layer_changes("no/such".into())).await, "not_found");
     store.close();
+}
+
+#[wasm_bindgen_test]
+async fn containerd_images_largest_files_and_a_search_index_that_survives_reopening() {
+    let name = format!("imagestore-analysis-ctrd-{}", fresh_id());
+    let store = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
+    import(&store, BASIC_CONTAINERD_ROOT).await;
+    // A containerd-only image, by namespace and name: dive's numbers for edge.
+    let edge = js(r#"{"namespace": "default", "name": "docker.io/local/edge:latest"}"#);
+    let want: Value = serde_json::from_str(EDGE_DIVE).unwrap();
+    let got = ok("efficiency (containerd)", store.efficiency(edge.clone(), JsValue::UNDEFINED)).await;
+    let score = Reflect::get(&got, &"efficiencyScore".into()).unwrap().as_f64().unwrap();
+    assert_eq!(score, dive_score(EDGE_DIVE));
+    let got = json(&got);
+    assert_eq!(got["sizeBytes"], want["image"]["sizeBytes"]);
+    assert_eq!(got["inefficientBytes"], want["image"]["inefficientBytes"]);
+
+    let largest = json(&ok("largestFiles", store.largest_files(edge.clone(), js(r#"{"limit": 3}"#))).await);
+    let largest = largest.as_array().unwrap();
+    assert_eq!(largest.len(), 3);
+    assert!(largest.windows(2).all(|w| w[0]["size"].as_i64() >= w[1]["size"].as_i64()));
+    let stored = json(&ok("storeLargestFiles", store.store_largest_files(JsValue::UNDEFINED)).await);
+    let blob = stored.as_array().unwrap().iter().find(|f| f["path"] == "/data/blob.bin").expect("edge's blob");
+    assert!(blob["images"].as_array().unwrap().iter().any(|o| o["namespace"] == "team"), "{blob}");
+
+    let found = json(&ok("findFiles", store.find_files("/data/blob.bin".into(), JsValue::UNDEFINED)).await);
+    assert!(found.as_array().unwrap().iter().any(|f| f["namespace"] == "default"), "{found}");
+    store.close();
+    // Reopened: the same answer, from the persisted index.
+    let again = Store::open_kind(name, BackendKind::IndexedDb).await.unwrap();
+    let found_again = json(&ok("findFiles again", again.find_files("/data/blob.bin".into(), JsValue::UNDEFINED)).await);
+    assert_eq!(found_again, found);
+
+    // Wrong arguments are invalid_argument rejections, never traps.
+    assert_eq!(rejected_code("number image", again.layer_changes(JsValue::from(42))).await, "invalid_argument");
+    assert_eq!(
+        rejected_code("half a ref", again.efficiency(js(r#"{"namespace": "default"}"#), JsValue::UNDEFINED)).await,
+        "invalid_argument"
+    );
+    assert_eq!(
+        rejected_code("number pattern", again.find_files(JsValue::from(1), JsValue::UNDEFINED)).await,
+        "invalid_argument"
+    );
+    assert_eq!(rejected_code("bad limit", again.largest_files(edge, js(r#"{"limit": -1}"#))).await, "invalid_argument");
+    assert_eq!(rejected_code("null diff", again.diff_images(JsValue::NULL, "x".into())).await, "invalid_argument");
+    again.close();
 }

@@ -60,6 +60,9 @@ impl FileState {
     }
 }
 
+/// Every name [`kind_name`] gives.
+pub const KINDS: [&str; 8] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "other"];
+
 pub fn kind_name(k: EntryKind) -> &'static str {
     match k {
         EntryKind::File => "file",

@@ -71,7 +71,7 @@ pub(crate) fn default_match(p: &Platform) -> bool {
 }
 
 /// The default comparer's order: the earlier matcher in the vector wins.
-fn default_less(a: &Platform, b: &Platform) -> bool {
+pub(crate) fn default_less(a: &Platform, b: &Platform) -> bool {
     for w in DEFAULT_VECTOR {
         let (am, bm) = (matches_one(w, a), matches_one(w, b));
         if am && !bm {
@@ -113,7 +113,7 @@ async fn children<B: Backend + Clone>(cs: &ContentStore<B>, desc: &Descriptor) -
     }
 }
 
-fn target_descriptor(img: &Image) -> Result<Descriptor> {
+pub(crate) fn target_descriptor(img: &Image) -> Result<Descriptor> {
     Ok(Descriptor {
         media_type: img.target.media_type.clone(),
         digest: img.target_digest()?,

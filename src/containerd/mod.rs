@@ -16,6 +16,7 @@ pub mod labels;
 pub mod ls_view;
 pub mod meta_import;
 pub mod namespaces;
+pub mod platform_manifest;
 
 use crate::error::Result;
 use crate::formats::gotime::{duration_string_millis, GoTime};

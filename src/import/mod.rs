@@ -31,7 +31,7 @@ mod containerd_root;
 mod docker_root;
 mod progress;
 mod report;
-mod stream;
+pub(crate) mod stream;
 
 pub use archive::ctr_import::{default_prefix, ContainerdImport, CtrOptions};
 pub use archive::files::{JSON_LIMIT, META_DB_LIMIT};

@@ -1,6 +1,7 @@
 //! The analyses on the JS `Store` class (`layerChanges`, `efficiency`, `diffImages`,
-//! `findFiles`, `systemDf`): options in, plain JSON-shaped values out; the work is in
-//! `crate::analysis` behind the façade (`crate::store_analysis`).
+//! `findFiles`, `largestFiles`, `storeLargestFiles`, `systemDf`): arguments checked (in
+//! [`super::options`]), plain JSON-shaped values out; the work is in `crate::analysis` behind
+//! the façade (`crate::store_analysis`).
 
 use super::args;
 use super::convert::{promise, to_js_value};
@@ -12,6 +13,37 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_ANALYSIS_TYPES: &'static str = r#"
+/** An image to analyse: a Docker image (name, tag, ID or short ID, as `docker` takes them) or a
+ *  containerd image by namespace and name (as `ctr -n NS images ls` lists it). */
+export type ImageRef = string | { namespace: string; name: string };
+
+/** `Store.largestFiles` / `Store.storeLargestFiles` options. */
+export interface LargestFilesOptions {
+  /** How many files (default 100). */
+  limit?: number;
+}
+
+/** `Store.largestFiles` element: a file of the image's merged filesystem. */
+export interface LargeFile {
+  path: string;
+  type: LayerChange["type"];
+  size: number;
+  mode: number;
+  /** The layer that last changed it. */
+  layer: number;
+}
+
+/** `Store.storeLargestFiles` element: a file a layer adds or rewrites, once per layer. */
+export interface StoredFile {
+  path: string;
+  type: LayerChange["type"];
+  size: number;
+  mode: number;
+  diffId: string;
+  chainId: string;
+  /** Every image with that layer, and the layer's index there. */
+  images: { image: string; repoTags: string[]; namespace?: string; layer: number }[];
+}
 /** One path a layer added, modified or removed (whiteouts and opaque directories applied). */
 export interface LayerChange {
   /** Absolute path, e.g. `/etc/passwd`. */
@@ -105,8 +137,12 @@ export interface FindFilesOptions {
 
 /** `Store.findFiles` element: one layer of one image that changed a matching path. */
 export interface FoundFile {
+  /** The image ID (config digest). */
   image: string;
+  /** Docker: the image's tags; containerd: the image's name. */
   repoTags: string[];
+  /** For a containerd image: its namespace. */
+  namespace?: string;
   layer: number;
   diffId: string;
   path: string;
@@ -131,15 +167,12 @@ export interface SystemDf {
 impl Store {
     /// What each layer of an image adds, modifies and removes, bottom first.
     #[wasm_bindgen(js_name = layerChanges, unchecked_return_type = "Promise<LayerChanges[]>")]
-    pub fn layer_changes(
-        &self,
-        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
-    ) -> Promise {
+    pub fn layer_changes(&self, #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue) -> Promise {
         let prepared =
-            args::string(&name_or_id, "layerChanges: nameOrId").and_then(|n| Ok((n, self.facade_for("layerChanges")?)));
+            options::image_ref(&image, "layerChanges: image").and_then(|i| Ok((i, self.facade_for("layerChanges")?)));
         promise(async move {
-            let (name_or_id, facade) = prepared?;
-            let changes = facade.lock().await?.layer_changes(&name_or_id).await?;
+            let (image, facade) = prepared?;
+            let changes = facade.lock().await?.layer_changes(image).await?;
             to_js_value(&changes)
         })
     }
@@ -148,14 +181,14 @@ impl Store {
     #[wasm_bindgen(unchecked_return_type = "Promise<Efficiency>")]
     pub fn efficiency(
         &self,
-        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue,
         #[wasm_bindgen(js_name = rules, unchecked_optional_param_type = "EfficiencyRules")] rules_given: JsValue,
     ) -> Promise {
-        let prepared = args::string(&name_or_id, "efficiency: nameOrId")
-            .and_then(|n| Ok((n, options::dive_rules(&rules_given)?, self.facade_for("efficiency")?)));
+        let prepared = options::image_ref(&image, "efficiency: image")
+            .and_then(|i| Ok((i, options::dive_rules(&rules_given)?, self.facade_for("efficiency")?)));
         promise(async move {
-            let (name_or_id, rules, facade) = prepared?;
-            let answer = facade.lock().await?.efficiency(&name_or_id, &rules).await?;
+            let (image, rules, facade) = prepared?;
+            let answer = facade.lock().await?.efficiency(image, &rules).await?;
             to_js_value(&answer)
         })
     }
@@ -164,21 +197,26 @@ impl Store {
     #[wasm_bindgen(js_name = diffImages, unchecked_return_type = "Promise<ImageDiff>")]
     pub fn diff_images(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] a: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string")] b: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ImageRef")] a: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ImageRef")] b: JsValue,
     ) -> Promise {
         let prepared = (|| -> Result<_> {
-            Ok((args::string(&a, "diffImages: a")?, args::string(&b, "diffImages: b")?, self.facade_for("diffImages")?))
+            Ok((
+                options::image_ref(&a, "diffImages: a")?,
+                options::image_ref(&b, "diffImages: b")?,
+                self.facade_for("diffImages")?,
+            ))
         })();
         promise(async move {
             let (a, b, facade) = prepared?;
-            let diff = facade.lock().await?.diff_images(&a, &b).await?;
+            let diff = facade.lock().await?.diff_images(a, b).await?;
             to_js_value(&diff)
         })
     }
 
-    /// Every image and layer that adds, changes or deletes a path matching `pattern` (an
-    /// absolute path, a basename, or a glob such as `**\/*.pem`).
+    /// Every image and layer (of both views) that adds, changes or deletes a path matching
+    /// `pattern` (an absolute path, a basename, or a glob such as `**\/*.pem`), from the
+    /// persisted search index.
     #[wasm_bindgen(js_name = findFiles, unchecked_return_type = "Promise<FoundFile[]>")]
     pub fn find_files(
         &self,
@@ -190,6 +228,37 @@ impl Store {
         promise(async move {
             let (pattern, only, facade) = prepared?;
             let answer = facade.lock().await?.find_files(&pattern, only).await?;
+            to_js_value(&answer)
+        })
+    }
+
+    /// The largest files of an image's merged filesystem, largest first.
+    #[wasm_bindgen(js_name = largestFiles, unchecked_return_type = "Promise<LargeFile[]>")]
+    pub fn largest_files(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "LargestFilesOptions")] options: JsValue,
+    ) -> Promise {
+        let prepared = options::image_ref(&image, "largestFiles: image")
+            .and_then(|i| Ok((i, options::file_limit("largestFiles", &options)?, self.facade_for("largestFiles")?)));
+        promise(async move {
+            let (image, limit, facade) = prepared?;
+            let answer = facade.lock().await?.largest_files_of(image, limit).await?;
+            to_js_value(&answer)
+        })
+    }
+
+    /// The largest files stored in any layer of any image (once per layer), largest first.
+    #[wasm_bindgen(js_name = storeLargestFiles, unchecked_return_type = "Promise<StoredFile[]>")]
+    pub fn store_largest_files(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "LargestFilesOptions")] options: JsValue,
+    ) -> Promise {
+        let prepared = options::file_limit("storeLargestFiles", &options)
+            .and_then(|l| Ok((l, self.facade_for("storeLargestFiles")?)));
+        promise(async move {
+            let (limit, facade) = prepared?;
+            let answer = facade.lock().await?.largest_files_in_store(limit).await?;
             to_js_value(&answer)
         })
     }

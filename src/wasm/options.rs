@@ -16,6 +16,7 @@ use crate::docker::engine::Filters;
 use crate::docker::layer_files::LayerSelector;
 use crate::error::{Error, Result};
 use crate::import::{CancelCheck, CtrOptions, ImportOptions, Progress, ProgressCallback};
+use crate::store_analysis::ImageRef;
 use js_sys::{Function, Reflect};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -256,6 +257,32 @@ pub(super) fn change_filter(options: &JsValue) -> Result<Option<ChangeKind>> {
             "findFiles: options.change must be \"added\", \"modified\" or \"removed\", got {v:?}"
         ))),
     }
+}
+
+/// An image to analyse: a string (a Docker name or ID) or `{ namespace, name }` (containerd).
+pub(super) fn image_ref(v: &JsValue, what: &str) -> Result<ImageRef> {
+    if v.is_string() {
+        return args::string(v, what).map(ImageRef::Docker);
+    }
+    if v.is_object() && !v.is_array() {
+        let namespace = args::string(&field(v, "namespace"), &format!("{what}.namespace"))?;
+        let name = args::string(&field(v, "name"), &format!("{what}.name"))?;
+        return Ok(ImageRef::Containerd { namespace, name });
+    }
+    Err(Error::invalid(format!(
+        "{what}: expected an image name or ID (a string) or {{ namespace, name }}, got {}",
+        args::js_type(v)
+    )))
+}
+
+/// Files `largestFiles` and `storeLargestFiles` list by default.
+const DEFAULT_FILE_LIMIT: usize = 100;
+
+/// `largestFiles(image, { limit })`, `storeLargestFiles({ limit })`.
+pub(super) fn file_limit(method: &str, options: &JsValue) -> Result<usize> {
+    let Some(o) = options_object(method, options)? else { return Ok(DEFAULT_FILE_LIMIT) };
+    let limit = args::opt_count(&field(&o, "limit"), &format!("{method}: options.limit"))?;
+    Ok(limit.map_or(DEFAULT_FILE_LIMIT, |n| n as usize))
 }
 
 // ---- layer contents --------------------------------------------------------------------------

@@ -42,6 +42,20 @@ test("inspect shows dive's efficiency, the wasted files, the layer explorer and 
     await p.focus('#file-tree li[data-path="/etc"] button');
     await p.keyboard.press("Enter");
     assert.equal(await p.$('#file-tree li[data-path="/etc/hello.txt"]'), null);
+    // The largest files: the image's merged filesystem, largest first (checked against the core).
+    const largest = await p.$$eval("#largest-table tbody tr", (trs) => trs.map((tr) => [tr.cells[1].textContent, tr.cells[2].textContent]));
+    const want = await p.evaluate(async (id) => {
+      const { Store } = await import("imagestore");
+      const s = await Store.open("imagestore-page");
+      try {
+        return (await s.largestFiles(id, { limit: 20 })).map((f) => [String(f.layer + 1), f.path]);
+      } finally {
+        s.close();
+      }
+    }, EDGE);
+    assert.equal(largest.length, 20);
+    assert.deepEqual(largest, want);
+    assert.ok(largest.some(([layer, path]) => layer === "7" && path === "/data/blob.bin"), JSON.stringify(largest));
     // Compare against demo: four shared layers.
     await p.selectOption("#compare-with", { label: "local/demo:1.0" });
     await p.click("#compare-run");
@@ -61,4 +75,26 @@ test("the store-wide search finds every layer that touched a file; sizes equal d
     await p.waitForSelector("#sizes-table");
     assert.match(await p.textContent("#layers-size"), /\(3048694 bytes\)/);
     assert.equal(await p.$$eval("#sizes-table tbody tr", (trs) => trs.length), 7);
+    // The store's largest files: each once, largest first, with the images that hold it.
+    await p.click("#show-largest");
+    await p.waitForSelector("#store-largest-table");
+    const rows2 = await p.$$eval("#store-largest-table tbody tr", (trs) => trs.map((tr) => [tr.cells[1].textContent, tr.cells[2].textContent]));
+    assert.ok(rows2.some(([path, owners]) => path === "/data/blob.bin" && /^127\.0\.0\.1:5000\/team\/edge:v2, [0-9a-f]{12}/.test(owners)), JSON.stringify(rows2));
+    assert.ok(rows2.length > 20, `${rows2.length} rows`);
   }));
+
+test("a containerd image's files are found by the search, and link to its containerd view", () =>
+  withPage(async (p) => {
+    await p.setViewportSize({ width: 1280, height: 800 });
+    await p.waitForSelector("body[data-ready=true]");
+    await p.setInputFiles("#file-input", `${ROOT}tests/fixtures/docker20/basic/oci-archive.tar`);
+    await p.waitForSelector("#import-report:not([hidden])");
+    await p.evaluate(() => { location.hash = "#/"; });
+    await p.waitForSelector("#file-search");
+    await p.fill("#file-search", "/data/blob.bin");
+    await p.press("#file-search", "Enter");
+    await p.waitForSelector("#file-search-table");
+    const link = await p.$eval("#file-search-table tbody tr td a", (a) => [a.textContent, a.getAttribute("href")]);
+    assert.match(link[0], /^default: /);
+    assert.match(link[1], /^#\/containerd\/default\/image\//);
+  }, { path: "/?sample=0" }));

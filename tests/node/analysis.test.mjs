@@ -51,14 +51,45 @@ test("efficiency and layer changes of dive's test image equal dive's answer", as
   store.close();
 });
 
+test("an image imported three ways (docker save, image-store tarball, OCI layout) gives the same answers", async () => {
+  const answers = [];
+  for (const [file, image] of [
+    ["docker20/basic/docker-save.tar", "local/edge:latest"],
+    ["docker20/basic/image-store.tar", "local/edge:latest"],
+    ["docker20/basic/oci-archive.tar", null],
+  ]) {
+    const store = await Store.open(`three-ways-${answers.length}`, { backend: "memory" });
+    await store.import(fixture(file));
+    let ref = image;
+    if (!ref) {
+      const [name] = (await store.containerd("default").listImages()).map((i) => i.name);
+      ref = { namespace: "default", name };
+    }
+    answers.push({
+      changes: await store.layerChanges(ref),
+      efficiency: await store.efficiency(ref),
+      largest: await store.largestFiles(ref, { limit: 20 }),
+    });
+    store.close();
+  }
+  const dive = JSON.parse(fixture("docker20/basic/expected/dive/local_edge_latest.json"));
+  assert.equal(answers[2].efficiency.efficiencyScore, dive.image.efficiencyScore);
+  assert.equal(answers[2].efficiency.inefficientBytes, dive.image.inefficientBytes);
+  assert.deepEqual(answers[1], answers[0]);
+  assert.deepEqual(answers[2], answers[0]);
+});
+
 test("the analysis methods and their results are typed", () => {
   const dts = readFileSync(`${ROOT}pkg/node/imagestore.d.ts`, "utf8");
   for (const sig of [
-    "layerChanges(nameOrId: string): Promise<LayerChanges[]>",
-    "efficiency(nameOrId: string, rules?: EfficiencyRules): Promise<Efficiency>",
-    "diffImages(a: string, b: string): Promise<ImageDiff>",
+    "layerChanges(image: ImageRef): Promise<LayerChanges[]>",
+    "efficiency(image: ImageRef, rules?: EfficiencyRules): Promise<Efficiency>",
+    "diffImages(a: ImageRef, b: ImageRef): Promise<ImageDiff>",
     "findFiles(pattern: string, options?: FindFilesOptions): Promise<FoundFile[]>",
+    "largestFiles(image: ImageRef, options?: LargestFilesOptions): Promise<LargeFile[]>",
+    "storeLargestFiles(options?: LargestFilesOptions): Promise<StoredFile[]>",
     "systemDf(): Promise<SystemDf>",
+    "export type ImageRef = string | { namespace: string; name: string };",
   ]) {
     assert.ok(dts.includes(sig), `${sig} not in the .d.ts`);
   }

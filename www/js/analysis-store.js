@@ -1,11 +1,22 @@
-// Store-wide tools under the image list: a file search across every image and layer
-// (findFiles: a path, a basename or a glob) and the sizes `docker system df -v` shows
+// Store-wide tools under the image list: a file search across every image and layer of both
+// views (findFiles: a path, a basename or a glob, answered from the persisted index), the
+// store's largest files (storeLargestFiles) and the sizes `docker system df -v` shows
 // (systemDf: Size, SharedSize, UniqueSize per image, and LayersSize).
 import { $, h, replace } from "./dom.js";
 import { call, explain, has, humanSize } from "./store.js";
 import { shortId } from "./format.js";
+import { ctrImageHref, dockerImageHref } from "./route.js";
 
 const SHOWN = 500;
+const SHOWN_LARGEST = 50;
+
+/** A hit's image: the Docker image's inspect view, or the containerd image's. */
+function imageLink(f) {
+  const name = f.repoTags[0] ?? shortId(f.image);
+  return f.namespace
+    ? h("a", { href: ctrImageHref(f.namespace, f.repoTags[0]) }, `${f.namespace}: ${name}`)
+    : h("a", { href: dockerImageHref(f.image) }, name);
+}
 
 export function mountStoreTools() {
   const list = $("#list-view");
@@ -24,7 +35,7 @@ export function mountStoreTools() {
         hits.length === 0 ? null : h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Matching files" }, h("table", { class: "plain files", id: "file-search-table" },
           h("thead", {}, h("tr", {}, ["IMAGE", "LAYER", "CHANGE", "SIZE", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", {}, hits.slice(0, SHOWN).map((f) => h("tr", {},
-            h("td", {}, h("a", { href: `#/image/${f.image}` }, f.repoTags[0] ?? shortId(f.image))),
+            h("td", {}, imageLink(f)),
             h("td", { class: "num" }, String(f.layer + 1)), h("td", {}, f.change),
             h("td", { class: "num" }, humanSize(f.size)), h("td", { class: "mono" }, f.path)))))));
     } catch (err) {
@@ -47,10 +58,26 @@ export function mountStoreTools() {
       replace(sizes, h("p", { class: "error" }, explain(err, "Disk usage").detail));
     }
   };
+  const largest = h("div", { id: "store-largest-result" });
+  const showLargest = async () => {
+    replace(largest, h("p", { class: "muted" }, "Reading the index…"));
+    try {
+      const files = await call("storeLargestFiles", "Largest files", { limit: SHOWN_LARGEST });
+      replace(largest, h("table", { class: "plain files", id: "store-largest-table" },
+        h("thead", {}, h("tr", {}, ["SIZE", "PATH", "IN"].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, files.map((f) => h("tr", {},
+          h("td", { class: "num" }, humanSize(f.size)), h("td", { class: "mono" }, f.path),
+          h("td", {}, f.images.slice(0, 3).map((o, i) => [i ? ", " : "", imageLink(o)]),
+            f.images.length > 3 ? ` and ${f.images.length - 3} more` : ""))))));
+    } catch (err) {
+      replace(largest, h("p", { class: "error" }, explain(err, "Largest files").detail));
+    }
+  };
   list.append(h("section", { id: "store-tools", class: "panel", "aria-labelledby": "store-tools-title" },
     h("h3", { id: "store-tools-title" }, "Files and sizes across the store"),
     h("form", { role: "search", onsubmit: search }, input, " ", change, " ", h("button", { type: "submit", class: "button small" }, "Search")),
     results,
-    h("p", {}, h("button", { type: "button", class: "button small", id: "show-sizes", onclick: showSizes }, "Disk usage (system df)")),
-    sizes));
+    h("p", {}, h("button", { type: "button", class: "button small", id: "show-sizes", onclick: showSizes }, "Disk usage (system df)"),
+      has("storeLargestFiles") ? [" ", h("button", { type: "button", class: "button small", id: "show-largest", onclick: showLargest }, "Largest files")] : null),
+    sizes, largest));
 }

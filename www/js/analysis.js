@@ -1,14 +1,16 @@
 // The inspect view's analysis panel: dive's efficiency badge with the wasted files, a layer
 // explorer (the merged tree at a layer, with what that layer added, modified or removed,
 // "only changes" / "only wasted" filters and collapsible directories, rendered in chunks so
-// 50,000-file trees do not freeze the page), and a compare form against another image.
-// Everything comes from the package (layerChanges, efficiency, layerFiles, diffImages).
+// 50,000-file trees do not freeze the page), the image's largest files, and a compare form
+// against another image. Everything comes from the package (layerChanges, efficiency,
+// layerFiles, largestFiles, diffImages).
 import { h, replace } from "./dom.js";
 import { call, explain, has, humanSize } from "./store.js";
 import { shortId } from "./format.js";
 import { downloadDirectory, layerContents, openViewer } from "./contents.js";
 
 const CHUNK = 500;
+const LARGEST = 20;
 const MARK = { added: "A", modified: "M", removed: "R" };
 /** Entries the viewer opens (readFile follows links inside the image). */
 const OPENABLE = new Set(["file", "symlink", "hardlink"]);
@@ -33,11 +35,15 @@ export async function renderAnalysis(app, body, id) {
     return;
   }
   try {
-    const [eff, layers] = await Promise.all([call("efficiency", "Efficiency", id), call("layerChanges", "Layer changes", id)]);
+    const [eff, layers, largest] = await Promise.all([
+      call("efficiency", "Efficiency", id),
+      call("layerChanges", "Layer changes", id),
+      has("largestFiles") ? call("largestFiles", "Largest files", id, { limit: LARGEST }) : null,
+    ]);
     // Which layers have their tar (files can be opened and folders downloaded from those).
     const have = await layerContents(id, layers.length).catch(() => layers.map(() => false));
     const explorer = h("div", { id: "layer-explorer" });
-    replace(body, badge(eff), wastedList(eff), layerPicker(layers, eff, explorer, id, have), explorer, compareForm(app, id));
+    replace(body, badge(eff), wastedList(eff), largestList(largest, layers), layerPicker(layers, eff, explorer, id, have), explorer, compareForm(app, id));
     if (layers.length > 0) await showLayer(explorer, id, layers, layers.length - 1, eff, have);
   } catch (err) {
     replace(body, h("p", { class: "error" }, explain(err, "Analysing the image").detail));
@@ -58,6 +64,19 @@ function wastedList(eff) {
     h("thead", {}, h("tr", {}, ["COUNT", "WASTED", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, eff.wasted.map((w) => h("tr", {},
       h("td", { class: "num" }, String(w.count)), h("td", { class: "num" }, humanSize(w.sizeBytes)), h("td", { class: "mono" }, w.path))))));
+}
+
+/** The image's largest files, each with the layer (and command) that last wrote it. */
+function largestList(files, layers) {
+  if (!files) return null;
+  return h("details", { id: "largest-files" },
+    h("summary", {}, `Largest files (${files.length})`),
+    h("table", { class: "plain files", id: "largest-table" },
+      h("thead", {}, h("tr", {}, ["SIZE", "LAYER", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, files.map((f) => h("tr", {},
+        h("td", { class: "num" }, humanSize(f.size)),
+        h("td", { class: "num", title: layers[f.layer]?.command ?? "" }, String(f.layer + 1)),
+        h("td", { class: "mono" }, f.path))))));
 }
 
 function layerPicker(layers, eff, explorer, id, have) {
