@@ -21,7 +21,9 @@ const WORDS: &[&str] = &[
     "uuid", "pcre", "expat", "sqlite", "readline", "ncurses", "tinfo", "acl", "attr", "cap", "seccomp",
 ];
 
-/// Adds every missing parent directory and sorts by path, so parents precede children.
+/// Adds every missing parent directory, sorts by path so parents precede children, and keeps one
+/// member per path (lists joined with `concat` each bring their own parents; tar-split's packer
+/// refuses a layer that names a path twice).
 pub fn with_parent_dirs(mut members: Vec<Member>) -> Vec<Member> {
     let present: BTreeSet<String> = members.iter().map(|m| m.path.clone()).collect();
     let mut dirs = BTreeSet::new();
@@ -34,6 +36,7 @@ pub fn with_parent_dirs(mut members: Vec<Member>) -> Vec<Member> {
     }
     members.extend(dirs.into_iter().filter(|d| !present.contains(d)).map(|d| Member::dir(&d)));
     members.sort_by(|a, b| a.path.cmp(&b.path));
+    members.dedup_by(|later, first| later.path == first.path);
     members
 }
 
