@@ -75,7 +75,8 @@ async function main(argv) {
     store.close();
     await store.whenClosed;
   }
-  return code ?? 0;
+  // Only a number is an exit code; commands may end with whatever their last write returned.
+  return typeof code === "number" ? code : 0;
 }
 
 if (require.main === module) {

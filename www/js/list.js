@@ -60,6 +60,9 @@ export class ImageList {
   async update() {
     // Only the latest of overlapping updates (typing, reloads) gets to render.
     const seq = (this.seq = (this.seq ?? 0) + 1);
+    // Read once, before any await: typing goes on meanwhile (the input is debounced), and what this
+    // update renders and reports must be the query it started with.
+    const query = JSON.stringify([this.showAll.checked, this.filterInput.value]);
     const parsed = parseFilterText(this.filterInput.value);
     const key = `${this.showAll.checked}|${parsed.key}`;
     try {
@@ -94,7 +97,7 @@ export class ImageList {
     // What the table now shows, for tests and tools that wait for it: [all, filter text], and
     // a counter of completed updates.
     const table = $("#images");
-    table.dataset.query = JSON.stringify([this.showAll.checked, this.filterInput.value]);
+    table.dataset.query = query;
     table.dataset.updates = String(Number(table.dataset.updates ?? 0) + 1);
   }
 
