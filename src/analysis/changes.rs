@@ -37,7 +37,7 @@ impl FileState {
         let linked = matches!(e.kind, EntryKind::Symlink | EntryKind::Hardlink);
         FileState {
             path,
-            kind: kind_name(e.kind),
+            kind: e.kind.name(),
             size: e.size,
             mode: e.mode,
             uid: e.uid,
@@ -57,22 +57,6 @@ impl FileState {
             && self.gid == other.gid
             && self.linkname == other.linkname
             && self.crc64 == other.crc64
-    }
-}
-
-/// Every name [`kind_name`] gives.
-pub const KINDS: [&str; 8] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "other"];
-
-pub fn kind_name(k: EntryKind) -> &'static str {
-    match k {
-        EntryKind::File => "file",
-        EntryKind::Dir => "dir",
-        EntryKind::Symlink => "symlink",
-        EntryKind::Hardlink => "hardlink",
-        EntryKind::Char => "char",
-        EntryKind::Block => "block",
-        EntryKind::Fifo => "fifo",
-        EntryKind::Other(_) => "other",
     }
 }
 

@@ -46,19 +46,6 @@ pub struct LayerFileEntry {
     pub whiteout: Option<&'static str>,
 }
 
-fn kind_name(k: EntryKind) -> &'static str {
-    match k {
-        EntryKind::File => "file",
-        EntryKind::Dir => "dir",
-        EntryKind::Symlink => "symlink",
-        EntryKind::Hardlink => "hardlink",
-        EntryKind::Char => "char",
-        EntryKind::Block => "block",
-        EntryKind::Fifo => "fifo",
-        EntryKind::Other(_) => "other",
-    }
-}
-
 /// `./etc/`, `etc`, `/etc/` → `/etc`; `./` → `/`.
 fn clean_path(name: &str) -> String {
     let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
@@ -69,7 +56,7 @@ fn entry(layer: usize, e: &TarEntry) -> LayerFileEntry {
     let linked = matches!(e.kind, EntryKind::Symlink | EntryKind::Hardlink);
     LayerFileEntry {
         path: clean_path(&e.name()),
-        kind: kind_name(e.kind),
+        kind: e.kind.name(),
         size: e.size,
         mode: e.mode,
         uid: e.uid,

@@ -63,6 +63,23 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// Every name [`EntryKind::name`] gives.
+    pub const NAMES: [&'static str; 8] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "other"];
+
+    /// The lowercase name the JS API and the search index use for this type.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "dir",
+            EntryKind::Symlink => "symlink",
+            EntryKind::Hardlink => "hardlink",
+            EntryKind::Char => "char",
+            EntryKind::Block => "block",
+            EntryKind::Fifo => "fifo",
+            EntryKind::Other(_) => "other",
+        }
+    }
+
     fn from_typeflag(flag: u8, name: &[u8]) -> EntryKind {
         match flag {
             // '\0' is the pre-POSIX regular file; with a trailing '/' it meant a directory.

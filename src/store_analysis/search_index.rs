@@ -71,7 +71,7 @@ pub fn decode(bytes: &[u8]) -> Result<LayerChangeSet> {
                 "r" => ChangeKind::Removed,
                 other => return Err(Error::corrupt(format!("search index record: change {other:?}"))),
             };
-            let kind = crate::analysis::changes::KINDS
+            let kind = crate::formats::tar_split::EntryKind::NAMES
                 .iter()
                 .find(|k| **k == kind)
                 .ok_or_else(|| Error::corrupt(format!("search index record: type {kind:?}")))?;
