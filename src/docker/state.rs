@@ -199,13 +199,26 @@ impl MergePlan {
         let mut seen = BTreeSet::new();
         let stored = blobs::Stored::prepare(backend, tar_splits.len()).await?;
         for staged in tar_splits {
-            let known = stored.has(backend, &staged.digest).await?;
-            if known || !seen.insert(staged.digest.clone()) {
-                self.unused_sets.push(staged.set);
-            } else {
-                self.ops.extend(staged.ops);
-                self.outcome.blobs += 1;
-            }
+            self.publish_unless_stored(backend, &stored, &mut seen, staged).await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes a staged blob's records, or discards its chunks when the blob is already stored
+    /// or was staged earlier in this import.
+    async fn publish_unless_stored<B: Backend>(
+        &mut self,
+        backend: &B,
+        stored: &blobs::Stored,
+        seen: &mut BTreeSet<Digest>,
+        staged: blobs::StagedBlob,
+    ) -> Result<()> {
+        let known = stored.has(backend, &staged.digest).await?;
+        if known || !seen.insert(staged.digest.clone()) {
+            self.unused_sets.push(staged.set);
+        } else {
+            self.ops.extend(staged.ops);
+            self.outcome.blobs += 1;
         }
         Ok(())
     }
@@ -224,13 +237,7 @@ impl MergePlan {
                 self.unused_sets.push(staged.set);
                 continue;
             }
-            let known = stored.has(backend, &staged.digest).await?;
-            if known || !seen.insert(staged.digest.clone()) {
-                self.unused_sets.push(staged.set);
-            } else {
-                self.ops.extend(staged.ops);
-                self.outcome.blobs += 1;
-            }
+            self.publish_unless_stored(backend, &stored, &mut seen, staged).await?;
             self.ops.push(Op::put_record(keys::layer_blob(&record.diff_id), &record));
             self.next.contents.insert_loaded(record);
         }
