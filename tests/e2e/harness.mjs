@@ -28,7 +28,8 @@ const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 
 let shared; // Promise<{ browser, server }>
 
-function start() {
+/** The one browser and page server of this test file (started on first use, closed after the file). */
+export function start() {
   shared ??= (async () => {
     const server = await startServer({ port: 0 });
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });

@@ -4,13 +4,11 @@
 // tab's changes. Then tabs closed in the middle of an import, a tag or an rmi (page closed
 // without unload, as a crash or a killed tab): after reopening, the store holds the state from
 // before or the state after, never a mix, and no chunk is left unreferenced.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { startServer } from "../../scripts/serve.mjs";
-import { CHROMIUM, CHROMIUM_ARGS } from "./harness.mjs";
+import { start } from "./harness.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const fixture = (rel) => readFileSync(`${ROOT}tests/fixtures/${rel}`).toString("base64");
@@ -18,21 +16,6 @@ const BASIC_STORE = fixture("docker20/basic/image-store.tar");
 const BASIC_SAVE = fixture("docker20/basic/docker-save.tar");
 const BASIC_OCI = fixture("docker20/basic/oci-archive.tar");
 const SCALE200 = fixture("docker20/scale200/image-store.tar");
-
-let shared;
-function start() {
-  shared ??= (async () => ({
-    server: await startServer({ port: 0 }),
-    browser: await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }),
-  }))();
-  return shared;
-}
-after(async () => {
-  if (!shared) return;
-  const { browser, server } = await shared;
-  await browser.close();
-  await server.close();
-});
 
 /** Runs `fn(context, open)` in a fresh context; `open()` makes a page of it with the package loaded. */
 async function withContext(fn) {
