@@ -9,6 +9,13 @@
 //!                                                (crate::storage::generation): how a commit proves
 //!                                                it decided on current data, across tabs
 //!
+//! store/staging/<session>                        a session's marker: it has chunk sets that are not
+//!                                                published yet (crate::storage::sessions). Written
+//!                                                with a set's first chunk, deleted once none is
+//!                                                left; it does not change the generation. A store
+//!                                                whose markers all belong to live sessions has no
+//!                                                orphan chunks to sweep
+//!
 //! blob/<digest>                                  BlobRecord JSON {size, chunks, chunk_size}
 //!                                                (crate::storage::blobs); the bytes are in
 //!                                                Space::Chunks under <chunks>/<index>. Shared by
@@ -53,6 +60,19 @@ use crate::digest::Digest;
 
 /// The store's generation record (see [`crate::storage::generation`]).
 pub const GENERATION: &str = "store/generation";
+
+/// Every session marker starts with this (see [`crate::storage::sessions`]).
+pub const STAGING_MARKERS: &str = "store/staging/";
+
+/// The marker of session `session`.
+pub fn staging_marker(session: &str) -> String {
+    format!("{STAGING_MARKERS}{session}")
+}
+
+/// The session a marker key names.
+pub fn staging_marker_session(key: &str) -> Option<&str> {
+    key.strip_prefix(STAGING_MARKERS)
+}
 
 /// Every blob record starts with this.
 pub const BLOBS: &str = "blob/";

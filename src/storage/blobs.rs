@@ -291,7 +291,11 @@ pub fn stage_in_commit(digest: Digest, bytes: &[u8]) -> StagedBlob {
 /// the next sweep removes.
 pub async fn discard<B: Backend>(b: &B, set: &str) -> Result<()> {
     sessions::settled(set);
-    b.commit(vec![Op::DeletePrefix { space: Space::Chunks, prefix: format!("{set}/") }]).await
+    let result = b.commit(vec![Op::DeletePrefix { space: Space::Chunks, prefix: format!("{set}/") }]).await;
+    if result.is_err() {
+        sessions::leaked();
+    }
+    result
 }
 
 /// Keeps stored blobs stored: drops from `ops` the publication of every blob that already has a
@@ -345,7 +349,11 @@ pub async fn discard_many<B: Backend>(b: &B, sets: &[String]) -> Result<()> {
     if ops.is_empty() {
         return Ok(());
     }
-    b.commit(ops).await
+    let result = b.commit(ops).await;
+    if result.is_err() {
+        sessions::leaked();
+    }
+    result
 }
 
 /// The chunk sets that committing `ops` publishes (blob records) or deletes.
@@ -389,6 +397,18 @@ pub async fn sweep_orphans<B: Backend>(b: &B) -> Result<usize> {
     Err(generation::too_busy("sweeping orphan chunk sets"))
 }
 
+/// What opening a store runs: [`sweep_orphans`], but only if another session's marker says it
+/// may have left chunk sets behind (see [`sessions`]); otherwise nothing is read but the
+/// markers' keys. Returns how many sets were removed.
+pub async fn sweep_if_marked<B: Backend>(b: &B) -> Result<usize> {
+    let me = sessions::this_session();
+    let markers = b.keys(Space::Meta, crate::schema::STAGING_MARKERS).await?;
+    if markers.iter().all(|k| crate::schema::staging_marker_session(k) == Some(me.as_str())) {
+        return Ok(0);
+    }
+    sweep_orphans(b).await
+}
+
 /// One sweep, decided at one generation: `None` if a blob was published or deleted meanwhile.
 async fn try_sweep<B: Backend>(b: &B) -> Result<Option<usize>> {
     let live_sessions = sessions::live_sessions().await;
@@ -406,6 +426,7 @@ async fn try_sweep<B: Backend>(b: &B) -> Result<Option<usize>> {
     let now = now_millis();
     let me = sessions::this_session();
     let mut doomed: Vec<String> = Vec::new();
+    let mut still_staging = std::collections::HashSet::new();
     for key in keys {
         let Some((set, _)) = key.rsplit_once('/') else { continue };
         if live.contains(set) || doomed.last().is_some_and(|d| d == set) {
@@ -419,13 +440,32 @@ async fn try_sweep<B: Backend>(b: &B) -> Result<Option<usize>> {
         };
         if orphan {
             doomed.push(set.to_string());
+        } else if let Some(s) = sessions::session_of(set) {
+            still_staging.insert(s.to_string());
         }
     }
+    // Markers of other sessions that have no unpublished set left, unless they still run.
+    let done_markers: Vec<Op> = b
+        .keys(Space::Meta, crate::schema::STAGING_MARKERS)
+        .await?
+        .into_iter()
+        .filter(|key| {
+            crate::schema::staging_marker_session(key).is_some_and(|s| {
+                s != me && !still_staging.contains(s) && !live_sessions.as_ref().is_some_and(|l| l.contains(s))
+            })
+        })
+        .map(Op::delete_meta)
+        .collect();
     let n = doomed.len();
     if n == 0 {
+        if !done_markers.is_empty() {
+            b.commit(done_markers).await?;
+        }
         return Ok(Some(0));
     }
-    let ops = doomed.into_iter().map(|s| Op::DeletePrefix { space: Space::Chunks, prefix: format!("{s}/") }).collect();
+    let mut ops: Vec<Op> =
+        doomed.into_iter().map(|s| Op::DeletePrefix { space: Space::Chunks, prefix: format!("{s}/") }).collect();
+    ops.extend(done_markers);
     Ok(match generation::commit_at(b, &at, ops).await? {
         generation::Committed::At(_) => Some(n),
         generation::Committed::Stale => None,
@@ -496,6 +536,65 @@ mod tests {
             assert_eq!(e.code, crate::ErrorCode::DataCorrupt);
             assert!(e.message.contains(wrong.as_str()));
             assert!(b.is_empty());
+        });
+    }
+
+    #[test]
+    fn a_marker_is_there_exactly_while_this_session_has_unpublished_chunks() {
+        block_on(async {
+            let b = MemoryBackend::new();
+            let marker = crate::schema::staging_marker(&sessions::this_session());
+            let mut w = BlobWriter::new();
+            w.write(&b, &vec![7u8; CHUNK_SIZE + 5]).await.unwrap();
+            assert!(b.get(Space::Meta, &marker).await.unwrap().is_some(), "written with the first chunk");
+            let g = generation::read(&b).await.unwrap();
+            assert_eq!(g, None, "the marker changes no generation");
+            let staged = w.finish(&b, None, None).await.unwrap();
+            b.commit(staged.ops).await.unwrap();
+            assert!(b.get(Space::Meta, &marker).await.unwrap().is_none(), "gone once the set is published");
+            // A discarded set takes the marker with it too.
+            let staged = stage_bytes(&b, &vec![1u8; 10]).await.unwrap();
+            assert!(b.get(Space::Meta, &marker).await.unwrap().is_some());
+            discard(&b, &staged.set).await.unwrap();
+            assert_eq!(b.keys(Space::Meta, crate::schema::STAGING_MARKERS).await.unwrap(), Vec::<String>::new());
+            // Small blobs staged in their commit never need one.
+            let small = stage_in_commit(Digest::sha256_of(b"x"), b"x");
+            b.commit(small.ops).await.unwrap();
+            assert_eq!(b.keys(Space::Meta, crate::schema::STAGING_MARKERS).await.unwrap(), Vec::<String>::new());
+        });
+    }
+
+    #[test]
+    fn opening_sweeps_only_what_a_marker_announces() {
+        block_on(async {
+            let b = MemoryBackend::new();
+            // A session that died long ago left a set, and its marker.
+            let dead = "0000000000001-deadbeef-0";
+            b.commit(vec![
+                Op::put(Space::Chunks, format!("{dead}/0000000000"), vec![1]),
+                Op::put_meta(crate::schema::staging_marker("deadbeef"), "1"),
+            ])
+            .await
+            .unwrap();
+            assert_eq!(sweep_if_marked(&b).await.unwrap(), 1);
+            assert!(b.keys(Space::Chunks, "").await.unwrap().is_empty());
+            assert!(b.keys(Space::Meta, crate::schema::STAGING_MARKERS).await.unwrap().is_empty(), "marker done");
+            // Without a marker, opening reads no chunk key; a full sweep (gc) still finds it.
+            let unmarked = "0000000000001-cafe-0";
+            b.commit(vec![Op::put(Space::Chunks, format!("{unmarked}/0000000000"), vec![1])]).await.unwrap();
+            assert_eq!(sweep_if_marked(&b).await.unwrap(), 0);
+            assert_eq!(b.keys(Space::Chunks, "").await.unwrap().len(), 1);
+            assert_eq!(sweep_orphans(&b).await.unwrap(), 1);
+            // A marker whose session still has a young set (liveness unknown) stays with it.
+            let young = format!("{:013}-f00d-0", now_millis());
+            b.commit(vec![
+                Op::put(Space::Chunks, format!("{young}/0000000000"), vec![1]),
+                Op::put_meta(crate::schema::staging_marker("f00d"), "1"),
+            ])
+            .await
+            .unwrap();
+            assert_eq!(sweep_if_marked(&b).await.unwrap(), 0);
+            assert_eq!(b.keys(Space::Meta, crate::schema::STAGING_MARKERS).await.unwrap().len(), 1);
         });
     }
 

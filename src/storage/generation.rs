@@ -45,8 +45,13 @@ pub fn guard(at: &Generation) -> (Vec<Op>, String) {
 /// What the backends' `commit` does first (see the `Backend` contract): a commit that touches
 /// [`Space::Meta`] and does not set the generation itself gets a new one.
 pub fn stamp(ops: &mut Vec<Op>) {
+    // Session markers say who may still be writing chunks; no view reads them, so writing
+    // one makes nobody re-read.
     let touches_meta = ops.iter().any(|op| match op {
-        Op::Put { space, .. } | Op::Delete { space, .. } | Op::DeletePrefix { space, .. } => *space == Space::Meta,
+        Op::Put { space, key, .. } | Op::Delete { space, key } => {
+            *space == Space::Meta && !key.starts_with(crate::schema::STAGING_MARKERS)
+        }
+        Op::DeletePrefix { space, .. } => *space == Space::Meta,
         Op::RequireAbsent { .. } | Op::RequireValue { .. } => false,
     });
     let sets_generation = ops.iter().any(|op| matches!(op, Op::Put { space: Space::Meta, key, .. } if key == KEY));

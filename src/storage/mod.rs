@@ -118,13 +118,18 @@ pub trait Backend {
 /// [`sessions`] once the commit succeeded ([`Prepared::committed`]).
 pub fn prepare_commit(ops: &mut Vec<Op>) -> Prepared {
     generation::stamp(ops);
-    Prepared { settled: blobs::sets_settled_by(ops) }
+    let settled = blobs::sets_settled_by(ops);
+    // After the stamp: a session marker changes no generation.
+    let markers = sessions::marker_ops(ops, &settled);
+    ops.extend(markers.iter().cloned());
+    Prepared { settled, markers }
 }
 
 /// See [`prepare_commit`].
 #[must_use]
 pub struct Prepared {
     settled: Vec<String>,
+    markers: Vec<Op>,
 }
 
 impl Prepared {
@@ -133,6 +138,7 @@ impl Prepared {
         for set in &self.settled {
             sessions::settled(set);
         }
+        sessions::marker_committed(&self.markers);
     }
 }
 

@@ -9,7 +9,15 @@
 //!   Lock named after it for as long as it runs (the browser releases it when the tab closes or
 //!   crashes), so `navigator.locks.query()` says which sessions live. Where there are no Web
 //!   Locks (Node) liveness is unknown and sets younger than a grace period are left alone.
+//!
+//! So that opening a store costs nothing when there is nothing to sweep, a session marks the
+//! store while it has chunks there that are not published ([`marker_ops`]): the marker
+//! (`crate::schema::staging_marker`) is written in the commit of a set's first chunk and deleted
+//! in the commit after which this session stages nothing. A set is settled only by a commit
+//! that published or deleted it, and a failed discard ([`leaked`]) keeps the marker. Opening a store sweeps
+//! only when another session's marker is there (`super::blobs::sweep_if_marked`).
 
+use super::{Op, Space};
 use std::cell::RefCell;
 use std::collections::HashSet;
 
@@ -19,6 +27,10 @@ pub const LOCK_PREFIX: &str = "imagestore-session:";
 thread_local! {
     static SESSION: String = format!("{:08x}{:08x}", super::noise(), super::noise().rotate_left(13) ^ 0x5bd1_e995);
     static STAGING: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+    /// Whether a marker of this session may be in a store (it is deleted once nothing stages).
+    static MARKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set when a discard failed: orphans of this session may be left, so its marker stays.
+    static LEAKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// This session's id (hex, no `-`).
@@ -44,6 +56,43 @@ pub fn staging(set: &str) {
 /// Notes that `set` is published (a blob record points to it) or deleted.
 pub fn settled(set: &str) {
     STAGING.with(|s| s.borrow_mut().remove(set));
+}
+
+/// The marker operations a commit of `ops` needs (see the module text), given the chunk sets
+/// it settles: the marker with a staging set's first chunk, its deletion once nothing stages.
+pub fn marker_ops(ops: &[Op], settled: &[String]) -> Vec<Op> {
+    let first_chunk_of_staging_set = ops.iter().any(|op| match op {
+        Op::Put { space: Space::Chunks, key, .. } => {
+            key.rsplit_once('/').is_some_and(|(set, index)| index.bytes().all(|b| b == b'0') && is_staging(set))
+        }
+        _ => false,
+    });
+    let key = crate::schema::staging_marker(&this_session());
+    if first_chunk_of_staging_set {
+        return vec![Op::put_meta(key, super::now_millis().to_string())];
+    }
+    let nothing_left = STAGING.with(|s| s.borrow().iter().all(|set| settled.iter().any(|done| done == set)));
+    if nothing_left && MARKED.with(|m| m.get()) && !LEAKED.with(|l| l.get()) {
+        return vec![Op::delete_meta(key)];
+    }
+    Vec::new()
+}
+
+/// Notes that deleting chunk sets failed: they are orphans now, which only a sweep removes, so
+/// this session's marker stays for the next session that opens the store.
+pub fn leaked() {
+    LEAKED.with(|l| l.set(true));
+}
+
+/// Notes that a commit carrying `marker_ops` succeeded.
+pub fn marker_committed(ops: &[Op]) {
+    for op in ops {
+        match op {
+            Op::Put { .. } => MARKED.with(|m| m.set(true)),
+            Op::Delete { .. } => MARKED.with(|m| m.set(false)),
+            _ => {}
+        }
+    }
 }
 
 /// Whether this session may still publish `set`.

@@ -202,9 +202,10 @@ impl Store {
                 return Err(e.context(format!("opening store {name:?}")));
             }
         };
-        // What closed or killed tabs left half-written goes now. Best effort: the store
-        // opens even if this fails (the next gc() tries again).
-        let _ = crate::storage::blobs::sweep_orphans(&backend).await;
+        // What closed or killed tabs left half-written goes now, if their markers say they
+        // left anything (else this reads only the markers' keys). Best effort: the store opens
+        // even if this fails (the next gc() tries again).
+        let _ = crate::storage::blobs::sweep_if_marked(&backend).await;
         let containerd = facade.containerd().clone();
         Ok(Store {
             name,
