@@ -34,6 +34,14 @@
 //! docker/layer-blob/<diff id>                    LayerBlobRecord JSON {diff_id, blob, compression, size}:
 //!                                                the layer's tar, kept as blob/<blob> (plain, or gzip
 //!                                                as docker load got it) (crate::docker::layer_blobs)
+//! docker/packed/<kind>/<2 hex digits>            the records above of one kind (image, layer, ref,
+//!                                                diffid, v2meta, layer-blob), packed into 64 shards
+//!                                                by the CRC-32 of their key: the layout this
+//!                                                version writes (crate::docker::packed). The keys
+//!                                                above are what the stores read and write; a
+//!                                                commit turns them into the shards they fall in.
+//!                                                A store still holding single records (written by
+//!                                                the previous version) is packed when it opens
 //! docker/summary/configs/<2 hex digits>          derived: the config bytes of the images whose ID
 //!                                                starts with those digits, in one versioned,
 //!                                                checksummed record (crate::docker::summary)
@@ -102,6 +110,17 @@ pub mod docker {
     pub const LAYER_BLOBS: &str = "docker/layer-blob/";
     /// The config summary's shards (see `crate::docker::summary`).
     pub const SUMMARY: &str = "docker/summary/configs/";
+    /// The packed record shards (see `crate::docker::packed`).
+    pub const PACKED: &str = "docker/packed/";
+    /// The record kinds that are packed: each one's key prefix and its name in the shard key.
+    pub const PACKED_KINDS: [(&str, &str); 6] = [
+        (IMAGES, "image"),
+        (LAYERS, "layer"),
+        (REFERENCES, "ref"),
+        (DIFFID_BY_DIGEST, "diffid"),
+        (V2METADATA, "v2meta"),
+        (LAYER_BLOBS, "layer-blob"),
+    ];
 
     pub fn image(id: &Digest) -> String {
         format!("{IMAGES}{id}")
@@ -123,6 +142,14 @@ pub mod docker {
     }
     pub fn summary_shard(shard: &str) -> String {
         format!("{SUMMARY}{shard}")
+    }
+    /// The packed shard `shard` of the records of kind `kind` (a name of [`PACKED_KINDS`]).
+    pub fn packed_shard(kind: &str, shard: &str) -> String {
+        format!("{PACKED}{kind}/{shard}")
+    }
+    /// A packed shard key split into (kind name, shard).
+    pub fn packed_shard_parts(key: &str) -> Option<(&str, &str)> {
+        key.strip_prefix(PACKED)?.split_once('/')
     }
 }
 

@@ -50,8 +50,9 @@ pub struct Store<B: Backend> {
 
 /// Reads the Docker view between two reads of the generation: if another writer committed in
 /// between, the reads may mix two states, so they are done again. Config summary shards that
-/// did not match are rewritten (a cache refresh, guarded like any commit; a failure to write
-/// them does not fail the load).
+/// did not match are rewritten and single records of a store not packed yet are packed
+/// (guarded like any commit; a failure to write them does not fail the load: the next open
+/// tries again).
 async fn load_consistent<B: Backend>(b: &B) -> Result<(DockerState, Vec<Skipped>, Generation)> {
     for _ in 0..generation::MAX_ATTEMPTS {
         let before = generation::read(b).await?;
@@ -60,8 +61,8 @@ async fn load_consistent<B: Backend>(b: &B) -> Result<(DockerState, Vec<Skipped>
             continue;
         }
         let mut at = before;
-        if !loaded.summary_repairs.is_empty() {
-            if let Ok(Committed::At(g)) = generation::commit_at(b, &at, loaded.summary_repairs).await {
+        if !loaded.repairs.is_empty() {
+            if let Ok(Committed::At(g)) = generation::commit_at(b, &at, loaded.repairs).await {
                 at = Some(g);
             }
         }
@@ -187,7 +188,7 @@ impl<B: Backend> Store<B> {
     /// Commits `tx` if the store is still at the state's generation. Blobs stored meanwhile
     /// (another tab, a containerd namespace) are kept and this copy discarded.
     async fn commit_tx(&self, tx: Tx) -> Result<Committed> {
-        let mut ops = tx.ops;
+        let mut ops = crate::docker::packed::pack_ops(&self.backend, tx.ops).await?;
         let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
         for d in &tx.dead_blobs {
             if self.containerd_uses(d).await? {
@@ -276,7 +277,7 @@ impl<B: Backend> Store<B> {
         self.sync().await?;
         for _ in 0..generation::MAX_ATTEMPTS {
             let mut plan = crate::docker::state::merge_import(&self.backend, &self.docker, import.clone()).await?;
-            let mut ops = std::mem::take(&mut plan.ops);
+            let mut ops = crate::docker::packed::pack_ops(&self.backend, std::mem::take(&mut plan.ops)).await?;
             // Configs may be stored already as containerd content: kept, this copy discarded.
             let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
             plan.outcome.blobs -= duplicates.len();

@@ -10,6 +10,7 @@ pub mod layer_files;
 pub mod layers;
 pub mod lazy_config;
 pub mod model;
+pub mod packed;
 pub mod references;
 pub mod render;
 pub mod state;

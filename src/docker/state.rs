@@ -14,7 +14,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
 use crate::schema::docker as keys;
-use crate::storage::{blobs, corrupt_record, decode_record, Backend, Op, Space};
+use crate::storage::{blobs, corrupt_record, decode_record, Backend, Op};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -53,29 +53,34 @@ pub async fn load_config<B: Backend>(b: &B, id: &Digest) -> Result<Rc<ImageConfi
     ImageConfig::parse(raw).map(Rc::new)
 }
 
-/// A loaded Docker view: the state, what could not be restored, and the config summary shards
-/// that must be rewritten because they did not match what was loaded (missing, stale, corrupt).
+/// A loaded Docker view: the state, what could not be restored, and the writes that bring
+/// storage up to date: the config summary shards that did not match what was loaded (missing,
+/// stale, corrupt), and the packing of single records a previous version wrote (see
+/// [`super::packed`]).
 pub struct Loaded {
     pub state: DockerState,
     pub skipped: Vec<Skipped>,
-    pub summary_repairs: Vec<Op>,
+    pub repairs: Vec<Op>,
 }
 
 impl DockerState {
-    /// Reads every record of the Docker view and applies moby's restore rules; what cannot be
-    /// restored is left out and returned with the reason. Configs come from the summary's
-    /// valid shards (one range read); the others are read from their blobs and verified.
+    /// Reads every record of the Docker view (one range read: the packed shards, the config
+    /// summary, single records of a store not packed yet) and applies moby's restore rules;
+    /// what cannot be restored is left out and returned with the reason. Configs come from the
+    /// summary's valid shards; the others are read from their blobs and verified.
     pub async fn load<B: Backend>(backend: &B) -> Result<Loaded> {
         let mut docker = DockerState::default();
         let mut skipped = Vec::new();
-        let mut from_summary = summary::Loaded::from_records(backend.scan(Space::Meta, keys::SUMMARY).await?);
-        if let Some(d) = backend.get(Space::Meta, keys::GRAPH_DRIVER).await? {
+        let view = super::packed::read_view(backend).await?;
+        let mut from_summary = summary::Loaded::from_records(view.summary);
+        let [images, layers, references, diffid_by_digest, v2metadata, layer_blobs] = view.records;
+        if let Some(d) = view.graph_driver {
             docker.graph_driver = String::from_utf8_lossy(&d).into_owned();
         }
-        for (key, value) in backend.scan(Space::Meta, keys::LAYERS).await? {
+        for (key, value) in layers {
             docker.layers.insert_loaded(decode_record::<LayerRecord>(&key, &value)?);
         }
-        for (key, value) in backend.scan(Space::Meta, keys::IMAGES).await? {
+        for (key, value) in images {
             let record: ImageRecord = decode_record(&key, &value)?;
             if let Some(config) = from_summary.configs.remove(&record.id) {
                 // Checksummed when read; the ID was verified and the bytes parsed when the
@@ -88,27 +93,28 @@ impl DockerState {
                 Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why.message }),
             }
         }
-        for (key, value) in backend.scan(Space::Meta, keys::REFERENCES).await? {
+        for (key, value) in references {
             let record: ReferenceRecord = decode_record(&key, &value)?;
             docker.references.insert_loaded(&record.repository, &key[keys::REFERENCES.len()..], record.image);
         }
         let mut dist = DistributionRecords::default();
-        for (key, value) in backend.scan(Space::Meta, keys::DIFFID_BY_DIGEST).await? {
+        for (key, value) in diffid_by_digest {
             let blob = Digest::parse(&key[keys::DIFFID_BY_DIGEST.len()..]).map_err(|e| corrupt_record(&key, e))?;
             let diff = Digest::parse(&String::from_utf8_lossy(&value)).map_err(|e| corrupt_record(&key, e))?;
             dist.diffid_by_digest.insert(blob, diff);
         }
-        for (key, value) in backend.scan(Space::Meta, keys::V2METADATA).await? {
+        for (key, value) in v2metadata {
             let diff = Digest::parse(&key[keys::V2METADATA.len()..]).map_err(|e| corrupt_record(&key, e))?;
             dist.v2metadata_by_diffid.insert(diff, decode_record::<Vec<V2Metadata>>(&key, &value)?);
         }
         docker.distribution.insert_loaded(dist);
-        for (key, value) in backend.scan(Space::Meta, keys::LAYER_BLOBS).await? {
+        for (key, value) in layer_blobs {
             docker.contents.insert_loaded(decode_record::<LayerBlobRecord>(&key, &value)?);
         }
         skipped.extend(docker.finish_loading());
-        let summary_repairs = summary::shard_ops(&docker.images, &from_summary.shards_to_rewrite(&docker.images));
-        Ok(Loaded { state: docker, skipped, summary_repairs })
+        let mut repairs = view.migration;
+        repairs.extend(summary::shard_ops(&docker.images, &from_summary.shards_to_rewrite(&docker.images)));
+        Ok(Loaded { state: docker, skipped, repairs })
     }
 
     /// The operations that rewrite the config summary shards of `changed` images as this state

@@ -1,0 +1,254 @@
+//! The Docker view's records, packed: the stores read and write one record per image, layer,
+//! reference, distribution entry and layer tar ([`crate::schema::docker`]'s keys), but storage
+//! holds them in 64 shards per kind ([`crate::schema::docker::packed_shard`], by the CRC-32 of
+//! the key), so that opening a 10,000-image store reads a few hundred records instead of
+//! ~30,000, and an import writes a few hundred instead of one per record.
+//!
+//! [`pack_ops`] is the one place that turns record operations into shard operations: a commit's
+//! puts and deletes of record keys become rewrites of the shards they fall in (read, changed,
+//! written back in the same commit), so a mutation costs the shards it touches, not the store.
+//! The shards are the source of truth, not a cache: a shard that does not decode is
+//! `data_corrupt`, as a record that does not decode was.
+//!
+//! A store written by the previous version holds single records; [`read_view`] reads both
+//! layouts (a packed entry wins over a single record of the same key) and returns the
+//! operations that pack the single records ([`View::migration`]), committed when the store
+//! opens. Until that commit lands, a deleted record key is also deleted as a single record.
+//!
+//! Shard layout (little-endian): `MAGIC`, `u32 VERSION`, `u32 crc32(rest)`, then the rest: `u32
+//! count` and per entry, in key order, `u32 len, key` (the part after the kind's prefix) and
+//! `u32 len, value` (the record's bytes, as a single record held them).
+
+use crate::error::{Error, Result};
+use crate::schema::docker as keys;
+use crate::storage::{Backend, Op, Space};
+use std::collections::BTreeMap;
+
+const MAGIC: &[u8; 4] = b"isPK";
+const VERSION: u32 = 1;
+const HEADER: usize = 12;
+/// Shards per kind.
+pub const SHARDS: u32 = 64;
+/// Up to this many shards are read one by one; more are read with one scan of all of them.
+const ONE_BY_ONE_MAX: usize = 16;
+
+/// The packed kind of a record key: its index in [`keys::PACKED_KINDS`] and the key's rest.
+fn kind_of(key: &str) -> Option<(usize, &str)> {
+    keys::PACKED_KINDS.iter().enumerate().find_map(|(i, (prefix, _))| Some((i, key.strip_prefix(prefix)?)))
+}
+
+/// The shard key a record key is packed in, or `None` for a key that is not packed.
+pub fn shard_key(key: &str) -> Option<String> {
+    let (kind, rest) = kind_of(key)?;
+    let shard = format!("{:02x}", crc32fast::hash(rest.as_bytes()) % SHARDS);
+    Some(keys::packed_shard(keys::PACKED_KINDS[kind].1, &shard))
+}
+
+/// Encodes one shard from its entries (key rests → values).
+pub fn encode(entries: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    let size: usize = entries.iter().map(|(k, v)| 8 + k.len() + v.len()).sum();
+    let mut out = Vec::with_capacity(HEADER + 4 + size);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    for (k, v) in entries {
+        out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        out.extend_from_slice(v);
+    }
+    let crc = crc32fast::hash(&out[HEADER..]);
+    out[8..12].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Decodes shard `key`'s record into its entries (key rests → values); a record that is not a
+/// shard of this version, fails its checksum or is truncated is `data_corrupt`, naming `key`.
+pub fn decode<'r>(key: &str, record: &'r [u8]) -> Result<Vec<(&'r str, &'r [u8])>> {
+    let bad = |why: &str| Error::corrupt(format!("record {key:?} is unreadable: {why}"));
+    let u32_at =
+        |at: usize| -> Option<usize> { Some(u32::from_le_bytes(record.get(at..at + 4)?.try_into().ok()?) as usize) };
+    if record.len() < HEADER + 4 || &record[..4] != MAGIC {
+        return Err(bad("not a packed record shard"));
+    }
+    let version = u32_at(4).expect("length checked") as u32;
+    if version != VERSION {
+        return Err(bad(&format!("packed shard version {version}, this build reads {VERSION}")));
+    }
+    if crc32fast::hash(&record[HEADER..]) as usize != u32_at(8).expect("length checked") {
+        return Err(bad("checksum mismatch"));
+    }
+    let count = u32_at(HEADER).expect("length checked");
+    let mut at = HEADER + 4;
+    let mut out = Vec::with_capacity(count.min(record.len() / 8));
+    let take = |at: &mut usize| -> Option<&[u8]> {
+        let len = u32_at(*at)?;
+        let bytes = record.get(*at + 4..(*at + 4).checked_add(len)?)?;
+        *at += 4 + len;
+        Some(bytes)
+    };
+    for _ in 0..count {
+        let k = take(&mut at).ok_or_else(|| bad("truncated entry"))?;
+        let k = std::str::from_utf8(k).map_err(|_| bad("a key is not UTF-8"))?;
+        let v = take(&mut at).ok_or_else(|| bad("truncated entry"))?;
+        out.push((k, v));
+    }
+    if at != record.len() {
+        return Err(bad("trailing bytes"));
+    }
+    Ok(out)
+}
+
+/// The Docker view's records as storage holds them, read with one scan of
+/// [`keys::ALL`].
+#[derive(Default)]
+pub struct View {
+    /// Per kind of [`keys::PACKED_KINDS`]: record key → value, in key order.
+    pub records: [Vec<(String, Vec<u8>)>; 6],
+    /// [`keys::GRAPH_DRIVER`]'s value.
+    pub graph_driver: Option<Vec<u8>>,
+    /// The config summary's shard records (see [`super::summary`]).
+    pub summary: Vec<(String, Vec<u8>)>,
+    /// The operations that pack the single records found (empty when there were none).
+    pub migration: Vec<Op>,
+}
+
+/// Reads the Docker view's records (see [`View`]).
+pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
+    let mut view = View::default();
+    let mut packed: [BTreeMap<String, Vec<u8>>; 6] = Default::default();
+    let mut single: Vec<(usize, String, Vec<u8>)> = Vec::new();
+    for (key, value) in b.scan(Space::Meta, keys::ALL).await? {
+        if key == keys::GRAPH_DRIVER {
+            view.graph_driver = Some(value);
+        } else if key.starts_with(keys::SUMMARY) {
+            view.summary.push((key, value));
+        } else if let Some((kind, _)) = keys::packed_shard_parts(&key) {
+            let Some(i) = keys::PACKED_KINDS.iter().position(|(_, name)| *name == kind) else {
+                return Err(Error::corrupt(format!("record {key:?}: unknown packed record kind")));
+            };
+            let prefix = keys::PACKED_KINDS[i].0;
+            for (rest, v) in decode(&key, &value)? {
+                packed[i].insert(format!("{prefix}{rest}"), v.to_vec());
+            }
+        } else if let Some((i, _)) = kind_of(&key) {
+            single.push((i, key, value));
+        }
+    }
+    if !single.is_empty() {
+        for (i, key, value) in single {
+            packed[i].entry(key).or_insert(value);
+        }
+        // Every shard rewritten from what was read, and the single records deleted.
+        let mut shards: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
+        for (i, records) in packed.iter().enumerate() {
+            let prefix = keys::PACKED_KINDS[i].0;
+            for (key, value) in records {
+                let shard = shard_key(key).expect("a packed kind");
+                shards.entry(shard).or_default().insert(key[prefix.len()..].to_string(), value.clone());
+            }
+        }
+        view.migration = shards.into_iter().map(|(k, entries)| Op::put_meta(k, encode(&entries))).collect();
+        for (prefix, _) in keys::PACKED_KINDS {
+            view.migration.push(Op::DeletePrefix { space: Space::Meta, prefix: prefix.to_string() });
+        }
+    }
+    for (i, records) in packed.into_iter().enumerate() {
+        view.records[i] = records.into_iter().collect();
+    }
+    Ok(view)
+}
+
+/// Turns a commit's puts and deletes of record keys into rewrites of the shards they fall in
+/// (read from `b` now: call it on the data the commit is guarded on, see
+/// [`crate::storage::generation`]); other operations pass unchanged. A deleted record key is
+/// also deleted as a single record (a store not packed yet).
+pub async fn pack_ops<B: Backend>(b: &B, ops: Vec<Op>) -> Result<Vec<Op>> {
+    let mut out = Vec::with_capacity(ops.len());
+    // Shard key → the changes to it, in order (None: delete).
+    let mut changes: BTreeMap<String, Vec<(String, Option<Vec<u8>>)>> = BTreeMap::new();
+    for op in ops {
+        match op {
+            Op::Put { space: Space::Meta, key, value } if kind_of(&key).is_some() => {
+                let (shard, rest) = split(&key);
+                changes.entry(shard).or_default().push((rest, Some(value)));
+            }
+            Op::Delete { space: Space::Meta, key } if kind_of(&key).is_some() => {
+                let (shard, rest) = split(&key);
+                changes.entry(shard).or_default().push((rest, None));
+                out.push(Op::Delete { space: Space::Meta, key });
+            }
+            Op::DeletePrefix { space: Space::Meta, ref prefix }
+                if keys::PACKED_KINDS.iter().any(|(p, _)| p.starts_with(prefix.as_str()) || prefix.starts_with(p)) =>
+            {
+                return Err(Error::internal(format!("deleting records by prefix {prefix:?} is not supported")));
+            }
+            other => out.push(other),
+        }
+    }
+    if changes.is_empty() {
+        return Ok(out);
+    }
+    let mut current: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    if changes.len() <= ONE_BY_ONE_MAX {
+        for shard in changes.keys() {
+            if let Some(v) = b.get(Space::Meta, shard).await? {
+                current.insert(shard.clone(), v);
+            }
+        }
+    } else {
+        current =
+            b.scan(Space::Meta, keys::PACKED).await?.into_iter().filter(|(k, _)| changes.contains_key(k)).collect();
+    }
+    for (shard, edits) in changes {
+        let existed = current.contains_key(&shard);
+        let mut entries: BTreeMap<String, Vec<u8>> = match current.get(&shard) {
+            Some(record) => decode(&shard, record)?.into_iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect(),
+            None => BTreeMap::new(),
+        };
+        for (rest, value) in edits {
+            match value {
+                Some(v) => drop(entries.insert(rest, v)),
+                None => drop(entries.remove(&rest)),
+            }
+        }
+        if !entries.is_empty() {
+            out.push(Op::put_meta(shard, encode(&entries)));
+        } else if existed {
+            out.push(Op::delete_meta(shard));
+        }
+    }
+    Ok(out)
+}
+
+/// A record key's shard key and its rest (the key after its kind's prefix).
+fn split(key: &str) -> (String, String) {
+    let (_, rest) = kind_of(key).expect("checked by the caller");
+    (shard_key(key).expect("checked by the caller"), rest.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_round_trip_and_reject_damage() {
+        let entries: BTreeMap<String, Vec<u8>> =
+            [("sha256:aa".to_string(), b"{\"x\":1}".to_vec()), ("b".to_string(), Vec::new())].into_iter().collect();
+        let record = encode(&entries);
+        let back = decode("k", &record).unwrap();
+        assert_eq!(back, vec![("b", &b""[..]), ("sha256:aa", &b"{\"x\":1}"[..])]);
+        let mut flipped = record.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(decode("k", &flipped).unwrap_err().message.contains("checksum"));
+        assert!(decode("k", &record[..record.len() - 1]).is_err());
+        assert!(decode("k", b"junk").is_err());
+        assert!(decode("k", &encode(&BTreeMap::new())).unwrap().is_empty());
+        let key = shard_key("docker/ref/busybox:latest").unwrap();
+        assert!(key.starts_with("docker/packed/ref/") && key.len() == "docker/packed/ref/".len() + 2, "{key}");
+        assert_eq!(shard_key("docker/graphdriver"), None);
+        assert_eq!(shard_key("docker/summary/configs/ab"), None);
+        assert!(shard_key("docker/layer-blob/sha256:aa").unwrap().starts_with("docker/packed/layer-blob/"));
+    }
+}

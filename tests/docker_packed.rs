@@ -1,0 +1,166 @@
+//! The packed record layout (`imagestore::docker::packed`): the Docker view's records live in
+//! shards, not one record each; a store written by the previous version (single records) opens
+//! with the same answers and is packed; a mutation rewrites only the shards it touches; a
+//! damaged shard is `data_corrupt`, naming it.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use futures::executor::block_on;
+use imagestore::docker::packed;
+use imagestore::schema::{self, docker as keys};
+use imagestore::storage::memory::MemoryBackend;
+use imagestore::storage::{Backend, Op, Space};
+use imagestore::store::Store;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use support::docker_fixture::store_from_fixture;
+
+const BASIC: &str = "tests/fixtures/docker20/basic/image-store.tar";
+const SCALE200: &str = "tests/fixtures/docker20/scale200/image-store.tar";
+
+fn reopen(backend: &MemoryBackend) -> Store<MemoryBackend> {
+    block_on(Store::open(backend.clone())).unwrap()
+}
+
+/// Every answer the Engine API gives about the store: the full list, and each image's inspect
+/// and history.
+fn answers(store: &Store<MemoryBackend>) -> Value {
+    let list = store.list_images(true, true, &BTreeMap::new()).unwrap();
+    let mut each = serde_json::Map::new();
+    for img in store.docker().images.map() {
+        let id = img.id().to_string();
+        each.insert(id.clone(), json!([store.inspect_image(&id).unwrap(), store.image_history(&id).unwrap()]));
+    }
+    json!({ "list": list, "images": each, "skipped": format!("{:?}", store.restore_skipped()) })
+}
+
+fn meta(backend: &MemoryBackend) -> BTreeMap<String, Vec<u8>> {
+    block_on(backend.scan(Space::Meta, "")).unwrap().into_iter().collect()
+}
+
+/// The single records (the previous version's layout) in storage.
+fn single_records(backend: &MemoryBackend) -> Vec<String> {
+    meta(backend).into_keys().filter(|k| keys::PACKED_KINDS.iter().any(|(p, _)| k.starts_with(p))).collect()
+}
+
+/// Rewrites the store as the previous version wrote it: one record per key, no shards.
+fn unpack(backend: &MemoryBackend) {
+    let mut ops = vec![Op::DeletePrefix { space: Space::Meta, prefix: keys::PACKED.into() }];
+    for (key, value) in meta(backend) {
+        let Some((kind, _)) = keys::packed_shard_parts(&key) else { continue };
+        let prefix = keys::PACKED_KINDS.iter().find(|(_, name)| *name == kind).unwrap().0;
+        for (rest, v) in packed::decode(&key, &value).unwrap() {
+            ops.push(Op::put_meta(format!("{prefix}{rest}"), v.to_vec()));
+        }
+    }
+    block_on(backend.commit(ops)).unwrap();
+}
+
+#[test]
+fn an_import_writes_shards_only_and_a_reopen_answers_the_same() {
+    let store = block_on(store_from_fixture(SCALE200));
+    assert_eq!(single_records(store.backend()), Vec::<String>::new());
+    let shards = meta(store.backend()).into_keys().filter(|k| k.starts_with(keys::PACKED)).count();
+    // 601 images, 201 layers and their references and distribution records, in at most 64
+    // shards per kind.
+    assert!(shards > 64 && shards <= 6 * packed::SHARDS as usize, "{shards} shards");
+    for (key, value) in meta(store.backend()).into_iter().filter(|(k, _)| k.starts_with(keys::PACKED)) {
+        for (rest, _) in packed::decode(&key, &value).unwrap() {
+            let (kind, _) = keys::packed_shard_parts(&key).unwrap();
+            let prefix = keys::PACKED_KINDS.iter().find(|(_, name)| *name == kind).unwrap().0;
+            assert_eq!(packed::shard_key(&format!("{prefix}{rest}")).as_deref(), Some(key.as_str()), "in its shard");
+        }
+    }
+    assert_eq!(answers(&reopen(store.backend())), answers(&store));
+}
+
+#[test]
+fn a_store_of_single_records_opens_the_same_and_is_packed() {
+    for fixture in [BASIC, SCALE200] {
+        let store = block_on(store_from_fixture(fixture));
+        let before = answers(&store);
+        let packed_layout = meta(store.backend());
+        unpack(store.backend());
+        assert!(!single_records(store.backend()).is_empty());
+        let reopened = reopen(store.backend());
+        assert_eq!(answers(&reopened), before, "{fixture}");
+        // Packed by the open, into the shards an import writes; nothing else changed.
+        assert_eq!(single_records(store.backend()), Vec::<String>::new());
+        let mut now = meta(store.backend());
+        let mut was = packed_layout;
+        now.remove(schema::GENERATION);
+        was.remove(schema::GENERATION);
+        assert_eq!(now, was, "{fixture}");
+        assert_eq!(answers(&reopen(store.backend())), before);
+    }
+}
+
+#[test]
+fn changes_before_the_store_is_packed_read_and_write_both_layouts() {
+    // The packing commit of an open may fail (or lose a race): the store then works on single
+    // records until the next open packs them, and every change in between must hold.
+    let store = block_on(store_from_fixture(BASIC));
+    // The same changes on a store of its own, packed all along.
+    let mut expected = block_on(store_from_fixture(BASIC));
+    let want_untag = block_on(expected.remove_image("local/base:1", false, false)).unwrap();
+    unpack(store.backend());
+    store.backend().fail_next_commit_after(0);
+    let mut old = reopen(store.backend());
+    assert!(!single_records(store.backend()).is_empty(), "the packing commit failed");
+    let id = old.docker().images.map().next().unwrap().id().to_string();
+    block_on(old.tag_image(&id, "packed/test", "one")).unwrap();
+    block_on(expected.tag_image(&id, "packed/test", "one")).unwrap();
+    assert_eq!(block_on(old.remove_image("local/base:1", false, false)).unwrap(), want_untag);
+    // Both layouts in storage now; the next open reads them together, then packs them.
+    assert!(!single_records(store.backend()).is_empty());
+    let reopened = reopen(store.backend());
+    assert_eq!(single_records(store.backend()), Vec::<String>::new());
+    let mut want = answers(&expected);
+    let mut got = answers(&reopened);
+    // Tag times differ between the two stores; everything else must not.
+    for v in [&mut want, &mut got] {
+        for (_, pair) in v["images"].as_object_mut().unwrap() {
+            pair[0]["Metadata"] = Value::Null;
+        }
+    }
+    assert_eq!(got, want);
+    assert!(reopened.inspect_image("local/base:1").is_err(), "a deleted single record stays deleted");
+    assert!(reopened.inspect_image("packed/test:one").is_ok());
+}
+
+#[test]
+fn a_tag_rewrites_one_reference_shard() {
+    let mut store = block_on(store_from_fixture(SCALE200));
+    let before = meta(store.backend());
+    let id = store.docker().images.map().next().unwrap().id().to_string();
+    block_on(store.tag_image(&id, "packed/test", "one")).unwrap();
+    let after = meta(store.backend());
+    let changed: Vec<&String> = after
+        .keys()
+        .chain(before.keys())
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // The new reference, and the image's record (its LastTagTime).
+    let mut want = vec![
+        packed::shard_key(&keys::reference("packed/test:one")).unwrap(),
+        packed::shard_key(&keys::image(&id.parse().unwrap())).unwrap(),
+        schema::GENERATION.to_string(),
+    ];
+    want.sort();
+    assert_eq!(changed, want.iter().collect::<Vec<_>>());
+}
+
+#[test]
+fn a_damaged_shard_fails_the_open_and_names_itself() {
+    let store = block_on(store_from_fixture(BASIC));
+    let (key, mut value) =
+        meta(store.backend()).into_iter().find(|(k, _)| k.starts_with(&format!("{}layer/", keys::PACKED))).unwrap();
+    *value.last_mut().unwrap() ^= 0x40;
+    block_on(store.backend().commit(vec![Op::put_meta(key.clone(), value)])).unwrap();
+    let e = block_on(Store::open(store.backend().clone())).err().expect("a damaged shard is not trusted");
+    assert_eq!(e.code, imagestore::ErrorCode::DataCorrupt);
+    assert!(e.message.contains(&key), "{e}");
+}
