@@ -307,6 +307,43 @@ impl<B: Backend> Store<B> {
     }
 }
 
+/// Configs a reopened store has not read yet (it keeps only their list facts, see
+/// [`crate::docker::lazy_config`]): the calls that need a whole config (inspect, history,
+/// export, dive's commands) read them first with these.
+impl<B: Backend> Store<B> {
+    /// Reads the configs of `ids` that are not in memory from their blobs (verified against
+    /// the ID); every copy of the state keeps them. Unknown IDs are skipped.
+    pub async fn load_configs<'a>(&self, ids: impl IntoIterator<Item = &'a Digest>) -> Result<()> {
+        for id in ids {
+            let Ok(img) = self.docker.images.get(id) else { continue };
+            if !img.config.is_loaded() {
+                img.config.fill(crate::docker::state::load_config(&self.backend, id).await?);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Store::load_configs`] of the image `name_or_id` names (one that names none is left for
+    /// the call that follows to report).
+    pub async fn load_config_of(&self, name_or_id: &str) -> Result<()> {
+        match engine::get_image(&self.docker, name_or_id) {
+            Ok(img) => {
+                let id = img.id().clone();
+                self.load_configs([&id]).await
+            }
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// [`Store::load_configs`] of the images a `save` of `names` exports.
+    pub async fn load_configs_to_save(&self, names: &[String]) -> Result<()> {
+        match crate::contents::docker_save::resolve_names(&self.docker, names) {
+            Ok(items) => self.load_configs(items.iter().map(|i| &i.id)).await,
+            Err(_) => Ok(()),
+        }
+    }
+}
+
 /// The Engine API's image operations (dockerd 20.10's rules, in [`crate::docker::engine`]);
 /// writes are one commit each.
 impl<B: Backend> Store<B> {

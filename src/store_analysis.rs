@@ -277,7 +277,10 @@ impl<B: Backend + Clone> Store<B> {
     async fn subject(&self, image: &ImageRef) -> Result<Subject> {
         match image {
             ImageRef::Docker(name_or_id) => {
-                self.docker_subject(crate::docker::engine::get_image(self.docker(), name_or_id)?)
+                let img = crate::docker::engine::get_image(self.docker(), name_or_id)?;
+                // dive's layer commands come from the config's history.
+                self.load_configs([img.id()]).await?;
+                self.docker_subject(img)
             }
             ImageRef::Containerd { namespace, name } => self.containerd_subject(namespace, name).await,
         }
@@ -332,7 +335,7 @@ impl<B: Backend + Clone> Store<B> {
         let entries = self.image_entries(&s).await?;
         let (sets, _) = self.change_sets(&s).await?;
         let diff_ids = s.config.diff_ids();
-        let commands = dive::layer_commands(s.config.history(), diff_ids, diff_ids.len());
+        let commands = dive::layer_commands(s.config.get()?.history(), diff_ids, diff_ids.len());
         Ok(s.chains
             .iter()
             .enumerate()
@@ -373,7 +376,7 @@ impl<B: Backend + Clone> Store<B> {
         let trees = self.dive_trees(&s).await?;
         let a = dive::analyze(&trees);
         let rules = dive::evaluate_rules(&a, rules)?;
-        let commands = dive::layer_commands(s.config.history(), s.config.diff_ids(), trees.len());
+        let commands = dive::layer_commands(s.config.get()?.history(), s.config.diff_ids(), trees.len());
         let layers = commands
             .into_iter()
             .zip(&a.layer_sizes)

@@ -77,7 +77,10 @@ fn create_hashes_exact_bytes_and_needs_its_layers() {
         assert_eq!(store.create_image(b"").await.unwrap_err().message, "invalid empty data");
         // Survives a reopen, config bytes included.
         let again = Store::open(store.backend().clone()).await.unwrap();
-        assert_eq!(again.docker().images.get(&id).unwrap().raw(), &raw[..]);
+        let config = &again.docker().images.get(&id).unwrap().config;
+        assert!(!config.is_loaded(), "a reopen reads no config");
+        again.load_configs([&id]).await.unwrap();
+        assert_eq!(config.get().unwrap().raw(), &raw[..]);
         assert_eq!(again.docker().images.len(), 2);
     });
 }

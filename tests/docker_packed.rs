@@ -24,9 +24,11 @@ fn reopen(backend: &MemoryBackend) -> Store<MemoryBackend> {
 }
 
 /// Every answer the Engine API gives about the store: the full list, and each image's inspect
-/// and history.
+/// and history (their configs read first, as the bindings do).
 fn answers(store: &Store<MemoryBackend>) -> Value {
     let list = store.list_images(true, true, &BTreeMap::new()).unwrap();
+    let ids: Vec<_> = store.docker().images.map().map(|i| i.id().clone()).collect();
+    block_on(store.load_configs(&ids)).unwrap();
     let mut each = serde_json::Map::new();
     for img in store.docker().images.map() {
         let id = img.id().to_string();
@@ -144,7 +146,7 @@ fn a_tag_rewrites_one_reference_shard() {
         .into_iter()
         .collect();
     // The new reference, and the image's record (its LastTagTime).
-    let mut want = vec![
+    let mut want = [
         packed::shard_key(&keys::reference("packed/test:one")).unwrap(),
         packed::shard_key(&keys::image(&id.parse().unwrap())).unwrap(),
         schema::GENERATION.to_string(),

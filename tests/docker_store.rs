@@ -291,6 +291,7 @@ fn tag_sets_last_tag_time_and_follows_conflict_rules() {
         );
     });
     let again = reopen(&store);
+    block_on(again.load_config_of("busybox")).unwrap();
     assert_eq!(
         again.inspect_image("busybox").unwrap()["Id"],
         "sha256:3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd"

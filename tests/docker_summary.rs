@@ -1,14 +1,16 @@
-//! The config summary (`imagestore::docker::summary`): a reopen takes configs from it instead
-//! of the config blobs, and when it is missing (a store written before it existed), stale
-//! (another version) or corrupt, the store opens with the same answers from the blobs and the
-//! summary is rewritten; mutations keep it in step in the same commit.
+//! The config summary (`imagestore::docker::summary`): a reopen takes what the list needs of
+//! every config from it and reads no config blob (a config is read when an image is inspected),
+//! and when it is missing (a store written before it existed), stale (another version, e.g. the
+//! previous release's, which held the config bytes) or corrupt, the store opens with the same
+//! answers from the blobs and the summary is rewritten; mutations keep it in step in the same
+//! commit.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod support;
 
 use futures::executor::block_on;
 use imagestore::digest::Digest;
-use imagestore::docker::lazy_config::{ConfigFacts, LazyConfig, SharedBytes};
+use imagestore::docker::lazy_config::{ConfigFacts, LazyConfig};
 use imagestore::docker::summary;
 use imagestore::formats::image_config::ImageConfig;
 use imagestore::schema::{self, docker as keys};
@@ -17,7 +19,6 @@ use imagestore::storage::{Backend, Op, Space};
 use imagestore::store::Store;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use support::docker_fixture::store_from_fixture;
 
 const BASIC: &str = "tests/fixtures/docker20/basic/image-store.tar";
@@ -31,9 +32,11 @@ fn reopen(backend: &MemoryBackend) -> Store<MemoryBackend> {
 }
 
 /// Every answer the Engine API gives about the store: the full list, and each image's inspect
-/// and history.
+/// and history (their configs read first, as the bindings do).
 fn answers(store: &Store<MemoryBackend>) -> Value {
     let list = store.list_images(true, true, &BTreeMap::new()).unwrap();
+    let ids: Vec<Digest> = store.docker().images.map().map(|i| i.id().clone()).collect();
+    block_on(store.load_configs(&ids)).unwrap();
     let mut each = serde_json::Map::new();
     for img in store.docker().images.map() {
         let id = img.id().to_string();
@@ -50,44 +53,53 @@ fn commit(backend: &MemoryBackend, ops: Vec<Op>) {
     block_on(backend.commit(ops)).unwrap()
 }
 
-/// Makes every config blob unreadable (drops its record): an open that still answers read
-/// the configs from the summary.
+/// Makes every config blob unreadable (drops its record): an open that still lists read
+/// nothing but the summary.
 fn drop_config_blobs(store: &Store<MemoryBackend>) {
     let ops = store.docker().images.map().map(|i| Op::delete_meta(schema::blob(i.id()))).collect();
     commit(store.backend(), ops);
 }
 
-/// The summary lists exactly the store's images, each with its exact config bytes and the
-/// list facts of that config.
+/// The summary lists exactly the store's images, each with the list facts of its config.
 fn assert_summary_matches(store: &Store<MemoryBackend>) {
     let mut listed = BTreeMap::new();
     for (key, value) in shards(store.backend()) {
-        for (id, config) in summary::decode(Rc::new(value)).unwrap_or_else(|why| panic!("{key}: {why}")) {
+        for (id, config) in summary::decode(&value).unwrap_or_else(|why| panic!("{key}: {why}")) {
             assert_eq!(summary::shard_of(&id), key[keys::SUMMARY.len()..], "{id} in the wrong shard");
-            listed.insert(id, (config.raw().to_vec(), config.facts().clone()));
+            listed.insert(id, config.facts().clone());
         }
     }
-    let want: BTreeMap<Digest, (Vec<u8>, ConfigFacts)> = store
+    let want: BTreeMap<Digest, ConfigFacts> = store
         .docker()
         .images
         .map()
         .map(|i| {
-            let parsed = ImageConfig::parse(i.raw().to_vec()).unwrap();
-            (i.id().clone(), (i.raw().to_vec(), ConfigFacts::of(&parsed)))
+            let raw = block_on(imagestore::storage::blobs::read_all(store.backend(), i.id())).unwrap();
+            (i.id().clone(), ConfigFacts::of(&ImageConfig::parse(raw).unwrap()))
         })
         .collect();
     assert_eq!(listed, want);
+}
+
+/// The image list (what a reopen must answer without reading any config).
+fn list(store: &Store<MemoryBackend>) -> Value {
+    store.list_images(true, true, &BTreeMap::new()).unwrap()
+}
+
+fn loaded(store: &Store<MemoryBackend>) -> usize {
+    store.docker().images.map().filter(|i| i.config.is_loaded()).count()
 }
 
 #[test]
 fn an_import_writes_the_summary_and_a_reopen_reads_no_config_blob() {
     let store = imported();
     assert_summary_matches(&store);
-    let before = answers(&store);
+    let before = list(&store);
     drop_config_blobs(&store);
     let reopened = reopen(store.backend());
     assert!(reopened.restore_skipped().is_empty(), "{:?}", reopened.restore_skipped());
-    assert_eq!(answers(&reopened), before);
+    assert_eq!(list(&reopened), before);
+    assert_eq!(loaded(&reopened), 0);
 }
 
 #[test]
@@ -101,8 +113,10 @@ fn a_store_without_summary_opens_from_the_blobs_and_gets_one() {
     assert_eq!(answers(&reopened), before);
     assert_summary_matches(&reopened);
     // The rebuilt summary is what the next open uses.
+    let list_before = list(&reopened);
     drop_config_blobs(&reopened);
-    assert_eq!(answers(&reopen(store.backend())), before);
+    let again = reopen(store.backend());
+    assert_eq!((list(&again), loaded(&again)), (list_before, 0));
 }
 
 /// Replaces every shard by `damage(shard key, record)`, reopens, and checks that the answers
@@ -126,15 +140,17 @@ fn check_rebuilt_after(damage: impl Fn(&str, Vec<u8>) -> Vec<u8>) {
 
 #[test]
 fn a_shard_of_another_version_is_not_trusted_and_is_rebuilt() {
-    // Well-formed and checksummed, but another version, and with every config replaced: if
-    // it were used, every answer would change.
+    // Well-formed and checksummed, but another version, and with every image's facts changed:
+    // if it were used, the list would change.
     check_rebuilt_after(|_, record| {
-        let poison = Rc::new(b"{\"architecture\":\"x\",\"rootfs\":{}}".to_vec());
-        let entries: Vec<(Digest, LazyConfig)> = summary::decode(Rc::new(record))
+        let entries: Vec<(Digest, LazyConfig)> = summary::decode(&record)
             .unwrap()
             .into_iter()
             .map(|(id, c)| {
-                (id, LazyConfig::summarized(SharedBytes::new(poison.clone(), 0..poison.len()), c.facts().clone()))
+                let mut facts = c.facts().clone();
+                facts.created.0 += 3600;
+                facts.labels = Some([("poisoned".to_string(), "yes".to_string())].into_iter().collect());
+                (id, LazyConfig::summarized(facts))
             })
             .collect();
         let mut poisoned = summary::encode(entries.iter().map(|(id, c)| (id, c)));
@@ -195,30 +211,32 @@ fn removals_rewrite_only_their_shards_in_the_same_commit() {
     let some_image = store.docker().images.map().next().unwrap().id().clone();
     block_on(store.tag_image(some_image.as_str(), "x/y", "z")).unwrap();
     assert_eq!(shards(store.backend()), after, "a tag touches no config");
-    let answers_now = answers(&store);
-    drop_config_blobs(&store);
-    assert_eq!(answers(&reopen(store.backend())), answers_now);
+    assert_eq!(answers(&reopen(store.backend())), answers(&store));
 }
 
 #[test]
-fn a_reopen_parses_no_config_until_one_is_inspected() {
+fn a_reopen_reads_no_config_until_one_is_inspected() {
     let store = imported();
     let before = answers(&store);
     let reopened = reopen(store.backend());
-    let parsed = |s: &Store<MemoryBackend>| s.docker().images.map().filter(|i| i.config.is_parsed()).count();
-    assert_eq!(parsed(&reopened), 0, "the open parsed configs");
+    assert_eq!(loaded(&reopened), 0, "the open read configs");
     reopened.list_images(true, false, &BTreeMap::new()).unwrap();
     let mut filters = BTreeMap::new();
     filters.insert("label".to_string(), vec!["nope".to_string()]);
     reopened.list_images(true, false, &filters).unwrap();
-    assert_eq!(parsed(&reopened), 0, "listing (with a label filter) parsed configs");
+    assert_eq!(loaded(&reopened), 0, "listing (with a label filter) read configs");
     let some = reopened.docker().images.map().next().unwrap().id().to_string();
+    // Inspect needs the whole config: without reading it first it is a clear error, no guess.
+    assert_eq!(reopened.inspect_image(&some).unwrap_err().code, imagestore::ErrorCode::Internal);
+    block_on(reopened.load_config_of(&some)).unwrap();
     reopened.inspect_image(&some).unwrap();
-    assert_eq!(parsed(&reopened), 1, "inspect parses exactly the image it shows");
+    assert_eq!(loaded(&reopened), 1, "inspect reads exactly the image it shows");
+    // A copy of the state (what a mutation works on) shares what was read.
+    assert_eq!(reopened.preview_docker(|d, _| Ok(d.images.map().filter(|i| i.config.is_loaded()).count())).unwrap(), 1);
     assert_eq!(answers(&reopened), before);
 }
 
-/// A shard as version 1 (the previous release) wrote it: the config bytes only.
+/// A shard as version 1 wrote it: the config bytes only.
 fn encode_v1(entries: &[(Digest, Vec<u8>)]) -> Vec<u8> {
     let mut body = (entries.len() as u32).to_le_bytes().to_vec();
     for (id, raw) in entries {
@@ -227,30 +245,66 @@ fn encode_v1(entries: &[(Digest, Vec<u8>)]) -> Vec<u8> {
         body.extend_from_slice(&(raw.len() as u32).to_le_bytes());
         body.extend_from_slice(raw);
     }
+    shard_record(1, body)
+}
+
+/// A shard as version 2 (the previous release) wrote it: the list facts, then the config bytes.
+fn encode_v2(entries: &[(Digest, Vec<u8>)]) -> Vec<u8> {
+    let mut body = (entries.len() as u32).to_le_bytes().to_vec();
+    for (id, raw) in entries {
+        let facts = ConfigFacts::of(&ImageConfig::parse(raw.clone()).unwrap());
+        body.push(id.as_str().len() as u8);
+        body.extend_from_slice(id.as_str().as_bytes());
+        let top = facts.top_layer.as_ref().map_or("", |t| t.as_str());
+        body.push(top.len() as u8);
+        body.extend_from_slice(top.as_bytes());
+        body.extend_from_slice(&facts.created.0.to_le_bytes());
+        body.extend_from_slice(&facts.created.1.to_le_bytes());
+        body.push(u8::from(facts.has_container_config) | if facts.labels.is_some() { 2 } else { 0 });
+        if let Some(labels) = &facts.labels {
+            body.extend_from_slice(&(labels.len() as u32).to_le_bytes());
+            for (k, v) in labels {
+                for text in [k, v] {
+                    body.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                    body.extend_from_slice(text.as_bytes());
+                }
+            }
+        }
+        body.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        body.extend_from_slice(raw);
+    }
+    shard_record(2, body)
+}
+
+fn shard_record(version: u32, body: Vec<u8>) -> Vec<u8> {
     let mut out = b"isCS".to_vec();
-    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
     out.extend_from_slice(&body);
     out
 }
 
 #[test]
-fn a_store_written_by_the_previous_version_opens_and_gets_the_new_summary() {
-    let store = imported();
-    let before = answers(&store);
-    let mut v1: BTreeMap<String, Vec<(Digest, Vec<u8>)>> = BTreeMap::new();
-    for img in store.docker().images.map() {
-        v1.entry(keys::summary_shard(&summary::shard_of(img.id())))
-            .or_default()
-            .push((img.id().clone(), img.raw().to_vec()));
+fn a_store_written_by_a_previous_version_opens_and_gets_the_new_summary() {
+    for encode in [encode_v1, encode_v2] {
+        let store = imported();
+        let before = answers(&store);
+        let mut old: BTreeMap<String, Vec<(Digest, Vec<u8>)>> = BTreeMap::new();
+        for img in store.docker().images.map() {
+            old.entry(keys::summary_shard(&summary::shard_of(img.id())))
+                .or_default()
+                .push((img.id().clone(), img.config.get().unwrap().raw().to_vec()));
+        }
+        let mut ops = vec![Op::DeletePrefix { space: Space::Meta, prefix: keys::SUMMARY.into() }];
+        ops.extend(old.iter().map(|(key, entries)| Op::put_meta(key.clone(), encode(entries))));
+        commit(store.backend(), ops);
+        let reopened = reopen(store.backend());
+        assert!(reopened.restore_skipped().is_empty(), "{:?}", reopened.restore_skipped());
+        assert_eq!(answers(&reopened), before);
+        assert_summary_matches(&reopened);
+        let list_before = list(&reopened);
+        drop_config_blobs(&reopened);
+        let again = reopen(store.backend());
+        assert_eq!((list(&again), loaded(&again)), (list_before, 0));
     }
-    let mut ops = vec![Op::DeletePrefix { space: Space::Meta, prefix: keys::SUMMARY.into() }];
-    ops.extend(v1.iter().map(|(key, entries)| Op::put_meta(key.clone(), encode_v1(entries))));
-    commit(store.backend(), ops);
-    let reopened = reopen(store.backend());
-    assert!(reopened.restore_skipped().is_empty(), "{:?}", reopened.restore_skipped());
-    assert_eq!(answers(&reopened), before);
-    assert_summary_matches(&reopened);
-    drop_config_blobs(&reopened);
-    assert_eq!(answers(&reopen(store.backend())), before);
 }

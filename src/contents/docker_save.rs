@@ -146,7 +146,7 @@ pub fn plan(d: &DockerState, items: &[SaveItem], now: i64) -> Result<Vec<Entry>>
     let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for item in items {
         let img: &Image = d.images.get(&item.id)?;
-        let config = &img.config;
+        let config = img.config.get()?;
         let diff_ids = config.diff_ids();
         if diff_ids.is_empty() {
             return Err(Error::unsupported(format!("image {}: empty export - not implemented", item.id)));

@@ -51,7 +51,7 @@ pub fn plan(d: &crate::store::DockerState, items: &[SaveItem], now: i64) -> Resu
     let mut last_created = 0;
     for item in items {
         let img = d.images.get(&item.id)?;
-        let config = &img.config;
+        let config = img.config.get()?;
         let diff_ids = config.diff_ids();
         if diff_ids.is_empty() {
             return Err(Error::unsupported(format!("image {}: empty export - not implemented", item.id)));

@@ -176,7 +176,7 @@ pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters
 pub fn inspect_image(d: &DockerState, name: &str) -> Result<Value> {
     let img = get_image(d, name).map_err(|e| Error::new(e.code, format!("no such image: {name}: {}", e.message)))?;
     let references = d.references.references(img.id());
-    Ok(render::image_inspect(&facts(d, img, &references)?))
+    render::image_inspect(&facts(d, img, &references)?)
 }
 
 /// `GET /images/{name}/history`: one row per history entry, newest first; the rows are

@@ -34,10 +34,6 @@ impl Image {
     pub fn id(&self) -> &Digest {
         &self.record.id
     }
-    /// The exact config bytes.
-    pub fn raw(&self) -> &[u8] {
-        self.config.raw()
-    }
 }
 
 /// Persistent maps (`imbl`): copying the store for a mutation shares everything, and a change

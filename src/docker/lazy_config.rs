@@ -1,13 +1,14 @@
 //! An image's config as the image store holds it: either parsed (an import hands over what it
-//! parsed while streaming) or, for a store reopened from its summary ([`super::summary`]), the
-//! exact bytes plus the few facts the image list needs, parsed only when something asks for
-//! more (inspect, history, layers, analyses). Reopening 10,000 images then parses no JSON.
+//! parsed while streaming) or, for a store reopened from its summary ([`super::summary`]), only
+//! the facts the image list and the layer walks need (created, labels, DiffIDs, top layer).
+//! The config itself is read from its blob when something asks for more (inspect, history,
+//! export, dive's commands). Reopening 10,000 images then reads and parses no config, and
+//! keeps none of their bytes in memory.
 
 use crate::digest::{chain_id, Digest};
 use crate::formats::image_config::ImageConfig;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::rc::Rc;
 
 /// What the image list and its filters need of a config (and the ChainID of its top layer),
@@ -22,6 +23,8 @@ pub struct ConfigFacts {
     pub labels: Option<BTreeMap<String, String>>,
     /// ChainID of the top layer (of `rootfs.diff_ids`); `None` without layers.
     pub top_layer: Option<Digest>,
+    /// `rootfs.diff_ids`.
+    pub diff_ids: Vec<Digest>,
 }
 
 impl ConfigFacts {
@@ -33,41 +36,25 @@ impl ConfigFacts {
             has_container_config: config.config().is_some(),
             labels: config.labels().cloned(),
             top_layer: chain_id(config.diff_ids()),
+            diff_ids: config.diff_ids().to_vec(),
         }
-    }
-}
-
-/// Bytes inside a shared buffer (a summary record read whole), without copying them out.
-#[derive(Debug, Clone)]
-pub struct SharedBytes {
-    buffer: Rc<Vec<u8>>,
-    range: Range<usize>,
-}
-
-impl SharedBytes {
-    /// `range` of `buffer`; panics if it is out of bounds (callers check it while decoding).
-    pub fn new(buffer: Rc<Vec<u8>>, range: Range<usize>) -> SharedBytes {
-        assert!(range.end <= buffer.len() && range.start <= range.end, "slice inside its buffer");
-        SharedBytes { buffer, range }
-    }
-    pub fn as_slice(&self) -> &[u8] {
-        &self.buffer[self.range.clone()]
     }
 }
 
 #[derive(Debug)]
 enum Source {
     Parsed(Rc<ImageConfig>),
-    /// Bytes from a summary record whose checksum matched; they were parsed and verified
-    /// against the image ID when the image was stored.
+    /// From a summary record whose checksum matched: the facts only. The config is read from
+    /// its blob (and verified against the image ID) when something needs more than the list:
+    /// [`LazyConfig::fill`] then keeps it, for every copy of the state.
     Summarized {
-        raw: SharedBytes,
         facts: ConfigFacts,
-        parsed: OnceCell<Rc<ImageConfig>>,
+        loaded: OnceCell<Rc<ImageConfig>>,
     },
 }
 
-/// An image config, parsed now or on first use. Cheap to clone (shared).
+/// An image config, parsed now, or summarized and read from its blob on first use. Cheap to
+/// clone (shared).
 #[derive(Debug, Clone)]
 pub struct LazyConfig(Rc<(Source, OnceCell<ConfigFacts>)>);
 
@@ -76,20 +63,12 @@ impl LazyConfig {
         LazyConfig(Rc::new((Source::Parsed(config), OnceCell::new())))
     }
 
-    /// Config bytes from a valid summary record with the facts stored beside them.
-    pub fn summarized(raw: SharedBytes, facts: ConfigFacts) -> LazyConfig {
-        LazyConfig(Rc::new((Source::Summarized { raw, facts, parsed: OnceCell::new() }, OnceCell::new())))
+    /// A config known by the facts a valid summary record stored.
+    pub fn summarized(facts: ConfigFacts) -> LazyConfig {
+        LazyConfig(Rc::new((Source::Summarized { facts, loaded: OnceCell::new() }, OnceCell::new())))
     }
 
-    /// The exact config bytes (the image ID is their sha256).
-    pub fn raw(&self) -> &[u8] {
-        match &self.0 .0 {
-            Source::Parsed(c) => c.raw(),
-            Source::Summarized { raw, .. } => raw.as_slice(),
-        }
-    }
-
-    /// What the list needs, without parsing.
+    /// What the list needs, without the config.
     pub fn facts(&self) -> &ConfigFacts {
         match &self.0 .0 {
             Source::Parsed(c) => self.0 .1.get_or_init(|| ConfigFacts::of(c)),
@@ -97,31 +76,40 @@ impl LazyConfig {
         }
     }
 
-    /// Whether the config has been parsed (memory figures and tests).
-    pub fn is_parsed(&self) -> bool {
+    /// `rootfs.diff_ids`, without the config.
+    pub fn diff_ids(&self) -> &[Digest] {
+        &self.facts().diff_ids
+    }
+
+    /// The parsed config, if it is in memory ([`LazyConfig::fill`] brings it there).
+    pub fn loaded(&self) -> Option<&ImageConfig> {
         match &self.0 .0 {
-            Source::Parsed(_) => true,
-            Source::Summarized { parsed, .. } => parsed.get().is_some(),
+            Source::Parsed(c) => Some(c),
+            Source::Summarized { loaded, .. } => loaded.get().map(|c| &**c),
         }
     }
 
-    /// The parsed config, parsing it on first use.
-    pub fn get(&self) -> &ImageConfig {
-        match &self.0 .0 {
-            Source::Parsed(c) => c,
-            Source::Summarized { raw, parsed, .. } => parsed.get_or_init(|| {
-                // These bytes parsed when the image was stored, and the summary's checksum and
-                // version say they are those bytes and this parser's rules: failing here would
-                // be a bug, not bad data.
-                Rc::new(ImageConfig::parse(raw.as_slice().to_vec()).expect("a summarized config parses"))
-            }),
+    /// Whether the config is in memory (memory figures and tests).
+    pub fn is_loaded(&self) -> bool {
+        self.loaded().is_some()
+    }
+
+    /// Keeps `config` (read from the blob, verified against the image ID) for a summarized
+    /// config; every copy of the state shares it.
+    pub fn fill(&self, config: Rc<ImageConfig>) {
+        if let Source::Summarized { loaded, .. } = &self.0 .0 {
+            let _ = loaded.set(config);
         }
     }
-}
 
-impl std::ops::Deref for LazyConfig {
-    type Target = ImageConfig;
-    fn deref(&self) -> &ImageConfig {
-        self.get()
+    /// The parsed config. The store façade reads the configs a call needs before it runs
+    /// (`Store::load_configs`); one that is not in memory here is a bug in that call, not bad
+    /// data, and is reported as `internal`.
+    pub fn get(&self) -> crate::error::Result<&ImageConfig> {
+        self.loaded().ok_or_else(|| {
+            crate::error::Error::internal(
+                "an image config was needed before it was read from its blob (Store::load_configs)",
+            )
+        })
     }
 }

@@ -160,14 +160,16 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
     Ok(view)
 }
 
+/// A change to one entry of a shard: its key's rest and its new value (`None`: deleted).
+type Edit = (String, Option<Vec<u8>>);
+
 /// Turns a commit's puts and deletes of record keys into rewrites of the shards they fall in
 /// (read from `b` now: call it on the data the commit is guarded on, see
 /// [`crate::storage::generation`]); other operations pass unchanged. A deleted record key is
 /// also deleted as a single record (a store not packed yet).
 pub async fn pack_ops<B: Backend>(b: &B, ops: Vec<Op>) -> Result<Vec<Op>> {
     let mut out = Vec::with_capacity(ops.len());
-    // Shard key → the changes to it, in order (None: delete).
-    let mut changes: BTreeMap<String, Vec<(String, Option<Vec<u8>>)>> = BTreeMap::new();
+    let mut changes: BTreeMap<String, Vec<Edit>> = BTreeMap::new();
     for op in ops {
         match op {
             Op::Put { space: Space::Meta, key, value } if kind_of(&key).is_some() => {

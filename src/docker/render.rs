@@ -71,8 +71,8 @@ pub fn image_summary(f: &ImageFacts) -> Value {
 
 /// `GET /images/{name}/json` (`types.ImageInspect`). `GraphDriver.Data` is always `null` here:
 /// there is no driver to ask (dockerd shows the driver's directories).
-pub fn image_inspect(f: &ImageFacts) -> Value {
-    let c = f.config.get();
+pub fn image_inspect(f: &ImageFacts) -> Result<Value> {
+    let c = f.config.get()?;
     let (mut tags, mut digests) = (Vec::new(), Vec::new());
     for r in sorted(f.references) {
         // image_inspect.go uses a type switch: a tagged reference counts as a tag only.
@@ -116,7 +116,7 @@ pub fn image_inspect(f: &ImageFacts) -> Value {
     put("GraphDriver", json!({ "Data": null, "Name": f.graph_driver }));
     put("RootFS", rootfs_json(c));
     put("Metadata", json!({ "LastTagTime": f.last_tag_time.unwrap_or(GoTime::ZERO).to_rfc3339_nano() }));
-    Value::Object(m)
+    Ok(Value::Object(m))
 }
 
 /// `GET /images/{name}/history`: one entry per config history entry, newest first. Non-empty
@@ -130,8 +130,9 @@ pub fn image_history(
     lookup: impl Fn(&Digest) -> Option<HistoryImage>,
 ) -> Result<Value> {
     let mut layer = 0usize;
-    let mut entries = Vec::with_capacity(f.config.history().len());
-    for h in f.config.history() {
+    let history = f.config.get()?.history();
+    let mut entries = Vec::with_capacity(history.len());
+    for h in history {
         let mut size = 0;
         if !h.empty_layer {
             if layer >= f.config.diff_ids().len() {
@@ -283,7 +284,7 @@ mod tests {
     #[test]
     fn summary_lists_and_placeholders() {
         let c = config(r#"{"created":"2026-11-23T13:52:39.5Z","rootfs":{},"config":{"Labels":{}}}"#);
-        let id = c.id();
+        let id = c.get().unwrap().id();
         let r =
             refs(&["local/edge:latest", &format!("127.0.0.1:5000/team/edge@{DGST}"), "127.0.0.1:5000/team/edge:v2"]);
         let s = image_summary(&facts(&id, &c, None, &r));
@@ -311,12 +312,12 @@ mod tests {
             r#"{{"rootfs":{{"type":"layers","diff_ids":["{L1}"]}},"variant":"v8","history":[{{"comment":"first"}},{{"comment":"last","empty_layer":true}}],
                "config":{{"Cmd":["sh"],"ExposedPorts":{{}},"Healthcheck":{{"Test":[]}},"Shell":[],"StopTimeout":0,"MacAddress":"m"}}}}"#
         ));
-        let id = c.id();
+        let id = c.get().unwrap().id();
         let parent = Digest::parse(L2).unwrap();
         let r = refs(&[&format!("busybox:1@{DGST}")]);
         let mut f = facts(&id, &c, Some(&parent), &r);
         f.last_tag_time = Some(GoTime::parse_rfc3339("2026-11-23T13:52:40.046090211Z").unwrap());
-        let v = image_inspect(&f);
+        let v = image_inspect(&f).unwrap();
         assert_eq!(v["RepoTags"], json!([format!("busybox:1@{DGST}")]));
         assert_eq!(v["RepoDigests"], json!([]));
         assert_eq!(v["Parent"], json!(L2));
@@ -337,7 +338,7 @@ mod tests {
         // Absent container_config renders as Go's zero Config.
         assert_eq!(v["ContainerConfig"]["Cmd"], Value::Null);
         assert_eq!(v["ContainerConfig"]["Hostname"], json!(""));
-        let none = image_inspect(&facts(&id, &config(r#"{"rootfs":{}}"#), None, &[]));
+        let none = image_inspect(&facts(&id, &config(r#"{"rootfs":{}}"#), None, &[])).unwrap();
         assert_eq!(none["Config"], Value::Null);
         assert_eq!(none["RootFS"], json!({"Type": ""}));
         assert_eq!(none["Metadata"]["LastTagTime"], json!("0001-01-01T00:00:00Z"));
@@ -352,7 +353,7 @@ mod tests {
                 {{"created":"2026-11-23T13:52:32Z","created_by":"run","comment":"c"}},
                 {{"created_by":"cmd","empty_layer":true}}]}}"#
         ));
-        let id = c.id();
+        let id = c.get().unwrap().id();
         let p1 = Digest::sha256_of(b"p1");
         let p2 = Digest::sha256_of(b"p2");
         let r = refs(&["app:1", &format!("app@{DGST}")]);

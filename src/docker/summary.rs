@@ -1,7 +1,10 @@
-//! The config summary: every image's config bytes packed into 256 shard records
-//! ([`crate::schema::docker::summary_shard`], by the first two hex digits of the image ID), so
-//! that opening a store is one range read instead of two IndexedDB reads and one SHA-256 per
-//! image.
+//! The config summary: what the image list and the layer walks need of every image's config
+//! (created, labels, whether it has a `config` object, the DiffIDs and the ChainID of the top
+//! layer), packed into 256 shard records ([`crate::schema::docker::summary_shard`], by the first
+//! two hex digits of the image ID), so that opening a store reads and parses no config: one
+//! range read instead of two IndexedDB reads, one SHA-256 and one JSON parse per image. The
+//! configs themselves are read from their blobs when something needs them (inspect, history,
+//! export; see [`LazyConfig`]), so they take no memory until then.
 //!
 //! The summary is derived data: the image records and the config blobs stay the source of
 //! truth. A shard is written in the same commit as the image changes it summarises (only the
@@ -16,21 +19,19 @@
 //! `u32 count` and per image, in ID order: `u8 id length, id text`, `u8 top layer length, top
 //! layer ChainID text` (0: no layers), `i64 created seconds, u32 nanoseconds`, `u8 flags` (1:
 //! has a `config` object, 2: has labels), with labels `u32 n` and n × (`u32 len, key, u32 len,
-//! value`), then `u32 config length, config bytes`. The facts before the bytes are what the
-//! image list needs, so a reopened store parses no config until one is inspected
-//! ([`LazyConfig`]). Version 1 held only the bytes; its shards are rebuilt.
+//! value`), then `u32 n` and n × (`u8 len, DiffID text`). Version 1 held only the config bytes,
+//! version 2 the bytes beside these facts; their shards are rebuilt.
 
 use super::images::ImageStore;
-use super::lazy_config::{ConfigFacts, LazyConfig, SharedBytes};
+use super::lazy_config::{ConfigFacts, LazyConfig};
 use crate::digest::Digest;
 use crate::schema::docker as keys;
 use crate::storage::Op;
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 
 const MAGIC: &[u8; 4] = b"isCS";
 /// Bumped whenever the layout changes: a shard of another version is rebuilt.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 const HEADER: usize = 12;
 const HAS_CONFIG: u8 = 1;
 const HAS_LABELS: u8 = 2;
@@ -69,9 +70,11 @@ pub fn encode<'a>(entries: impl IntoIterator<Item = (&'a Digest, &'a LazyConfig)
                 put_text(&mut body, v);
             }
         }
-        let raw = config.raw();
-        body.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-        body.extend_from_slice(raw);
+        body.extend_from_slice(&(facts.diff_ids.len() as u32).to_le_bytes());
+        for d in &facts.diff_ids {
+            body.push(d.as_str().len() as u8);
+            body.extend_from_slice(d.as_str().as_bytes());
+        }
         count += 1;
     }
     body[..4].copy_from_slice(&count.to_le_bytes());
@@ -113,18 +116,18 @@ impl<'a> Reader<'a> {
 }
 
 /// Decodes one shard; `Err` says why it cannot be trusted (another version, a bad checksum, a
-/// truncated or malformed record). The configs keep pointing into `record` (no copies).
-pub fn decode(record: Rc<Vec<u8>>) -> Result<Vec<(Digest, LazyConfig)>, String> {
+/// truncated or malformed record).
+pub fn decode(record: &[u8]) -> Result<Vec<(Digest, LazyConfig)>, String> {
     let u32_at = |b: &[u8], at: usize| -> Option<u32> { Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?)) };
     if record.len() < HEADER + 4 || &record[..4] != MAGIC {
         return Err("not a config summary record".into());
     }
-    let version = u32_at(&record, 4).expect("length checked");
+    let version = u32_at(record, 4).expect("length checked");
     if version != VERSION {
         return Err(format!("summary version {version}, this build writes {VERSION}"));
     }
     let body = &record[HEADER..];
-    if crc32fast::hash(body) != u32_at(&record, 8).expect("length checked") {
+    if crc32fast::hash(body) != u32_at(record, 8).expect("length checked") {
         return Err("checksum mismatch".into());
     }
     let mut r = Reader { body, at: 0 };
@@ -149,11 +152,14 @@ pub fn decode(record: Rc<Vec<u8>>) -> Result<Vec<(Digest, LazyConfig)>, String> 
         } else {
             None
         };
-        let facts = ConfigFacts { created, has_container_config: flags & HAS_CONFIG != 0, labels, top_layer };
-        let len = r.u32()? as usize;
-        let start = HEADER + r.at;
-        r.bytes(len)?;
-        out.push((id, LazyConfig::summarized(SharedBytes::new(record.clone(), start..start + len), facts)));
+        let n = r.u32()? as usize;
+        let mut diff_ids = Vec::with_capacity(n.min(body.len()));
+        for _ in 0..n {
+            let len = r.u8()? as usize;
+            diff_ids.push(r.digest(len)?);
+        }
+        let facts = ConfigFacts { created, has_container_config: flags & HAS_CONFIG != 0, labels, top_layer, diff_ids };
+        out.push((id, LazyConfig::summarized(facts)));
     }
     if r.at != body.len() {
         return Err("trailing bytes".into());
@@ -178,7 +184,7 @@ impl Loaded {
         let mut loaded = Loaded::default();
         for (key, value) in records {
             let shard = key[keys::SUMMARY.len()..].to_string();
-            match decode(Rc::new(value)) {
+            match decode(&value) {
                 Ok(entries) => {
                     let members = loaded.members.entry(shard).or_default();
                     for (id, raw) in entries {
@@ -244,6 +250,7 @@ pub fn shard_ops(images: &ImageStore, shards: &BTreeSet<String>) -> Vec<Op> {
 mod tests {
     use super::*;
     use crate::formats::image_config::ImageConfig;
+    use std::rc::Rc;
 
     fn parsed(json: &str) -> (Digest, LazyConfig) {
         let config = ImageConfig::parse(json.as_bytes().to_vec()).unwrap();
@@ -257,27 +264,29 @@ mod tests {
             r#"{"created":"2026-11-23T13:52:39.5Z","config":{"Labels":{"k":"v","é":""}},"rootfs":{"type":"layers","diff_ids":["sha256:e100af7cf35b6cd513e8fe4dc94432aab1abdfeddecdc7f033a2a51db55e4d3b"]}}"#,
         );
         let record = encode([(&a, &ca), (&b, &cb)]);
-        let decoded = decode(Rc::new(record.clone())).unwrap();
+        let decoded = decode(&record).unwrap();
         assert_eq!(decoded.len(), 2);
         for ((id, config), (want_id, want)) in decoded.iter().zip([(&a, &ca), (&b, &cb)]) {
-            assert_eq!((id, config.raw()), (want_id, want.raw()));
+            assert_eq!(id, want_id);
             assert_eq!(config.facts(), want.facts());
-            assert!(!config.is_parsed(), "decoding parses nothing");
+            assert!(!config.is_loaded(), "decoding reads no config");
         }
         assert_eq!(decoded[1].1.facts().created, (1_795_441_959, 500_000_000));
         assert!(decoded[1].1.facts().top_layer.is_some() && decoded[0].1.facts().top_layer.is_none());
-        assert_eq!(decoded[1].1.history().len(), 0);
-        assert!(decoded[1].1.is_parsed());
+        assert_eq!(decoded[1].1.diff_ids(), cb.diff_ids());
+        assert!(decoded[1].1.get().is_err(), "a config not read yet is not made up");
+        decoded[1].1.fill(Rc::new(ImageConfig::parse(cb.get().unwrap().raw().to_vec()).unwrap()));
+        assert_eq!(decoded[1].1.get().unwrap().history().len(), 0);
 
         let mut flipped = record.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert_eq!(decode(Rc::new(flipped)).unwrap_err(), "checksum mismatch");
+        assert_eq!(decode(&flipped).unwrap_err(), "checksum mismatch");
         let mut other_version = record.clone();
-        other_version[4] = 1;
-        assert!(decode(Rc::new(other_version)).unwrap_err().contains("version 1"));
-        assert!(decode(Rc::new(record[..record.len() - 3].to_vec())).is_err());
-        assert!(decode(Rc::new(b"garbage".to_vec())).is_err());
-        assert!(decode(Rc::new(encode([]))).unwrap().is_empty());
+        other_version[4] = 2;
+        assert!(decode(&other_version).unwrap_err().contains("version 2"));
+        assert!(decode(&record[..record.len() - 3]).is_err());
+        assert!(decode(b"garbage").is_err());
+        assert!(decode(&encode([])).unwrap().is_empty());
         assert_eq!(shard_of(&a), a.hex()[..2]);
     }
 }

@@ -553,7 +553,7 @@ mod tests {
             b.commit(staged.ops).await.unwrap();
             assert!(b.get(Space::Meta, &marker).await.unwrap().is_none(), "gone once the set is published");
             // A discarded set takes the marker with it too.
-            let staged = stage_bytes(&b, &vec![1u8; 10]).await.unwrap();
+            let staged = stage_bytes(&b, &[1u8; 10]).await.unwrap();
             assert!(b.get(Space::Meta, &marker).await.unwrap().is_some());
             discard(&b, &staged.set).await.unwrap();
             assert_eq!(b.keys(Space::Meta, crate::schema::STAGING_MARKERS).await.unwrap(), Vec::<String>::new());

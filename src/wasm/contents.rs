@@ -112,7 +112,9 @@ impl Store {
         wasm_bindgen_futures::future_to_promise(async move {
             let run = async move {
                 let (names, format, facade, backend) = prepared?;
-                let archive = facade.lock().await?.save(&names, format, now_secs())?;
+                let facade = facade.lock().await?;
+                facade.load_configs_to_save(&names).await?;
+                let archive = facade.save(&names, format, now_secs())?;
                 readable(archive, backend).map(JsValue::from)
             };
             super::panic::guarded(run).await.map_err(to_js_error)

@@ -23,6 +23,19 @@ async fn read<T>(facade: Result<Rc<FacadeLock>>, f: impl FnOnce(&Facade) -> Resu
     f(&facade)
 }
 
+/// [`read`] for a call that needs the whole config of the image `name_or_id` names.
+async fn read_config<T>(
+    facade: Result<Rc<FacadeLock>>,
+    name_or_id: &str,
+    f: impl FnOnce(&Facade) -> Result<T>,
+) -> Result<T> {
+    let facade = facade?;
+    let mut facade = facade.lock().await?;
+    facade.sync().await?;
+    facade.load_config_of(name_or_id).await?;
+    f(&facade)
+}
+
 /// What an import needs, checked before its promise starts.
 type PreparedImport = (ImportInput, JsImportOptions, Rc<AnyBackend>, Rc<FacadeLock>);
 
@@ -94,7 +107,7 @@ impl Store {
         let facade = self.facade_for("inspectImage");
         promise(async move {
             let name_or_id = name_or_id?;
-            json_to_js(&read(facade, |f| f.inspect_image(&name_or_id)).await?)
+            json_to_js(&read_config(facade, &name_or_id, |f| f.inspect_image(&name_or_id)).await?)
         })
     }
 
@@ -108,7 +121,7 @@ impl Store {
         let facade = self.facade_for("imageHistory");
         promise(async move {
             let name_or_id = name_or_id?;
-            json_to_js(&read(facade, |f| f.image_history(&name_or_id)).await?)
+            json_to_js(&read_config(facade, &name_or_id, |f| f.image_history(&name_or_id)).await?)
         })
     }
 

@@ -62,10 +62,13 @@ impl EngineApi for Facade<'_> {
         let filters: Filters = serde_json::from_value(options["filters"].clone()).unwrap_or_default();
         self.0.list_images(flag("all"), flag("digests"), &filters).map_err(rejection)
     }
+    // As the bindings do: the config is read first (a reopened store has not read it).
     async fn inspect_image(&self, name: &str) -> Result<Value, Rejection> {
+        self.0.load_config_of(name).await.map_err(rejection)?;
         self.0.inspect_image(name).map_err(rejection)
     }
     async fn image_history(&self, name: &str) -> Result<Value, Rejection> {
+        self.0.load_config_of(name).await.map_err(rejection)?;
         self.0.image_history(name).map_err(rejection)
     }
     async fn search(&self, partial: &str) -> Result<Value, Rejection> {
