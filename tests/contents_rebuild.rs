@@ -204,6 +204,9 @@ fn saved_as_dockerd_saved(upload: &[u8], real: &[u8], what: &str) {
     assert!(ours == real, "{what}: the docker save is byte-identical to dockerd's");
 }
 
+/// A driver's layer folder for a cache-id.
+type FolderOf = Box<dyn Fn(&str) -> String>;
+
 #[test]
 fn btrfs_zfs_devicemapper_and_overlay_snapshots_give_the_layer_tars() {
     // zfs and device-mapper cannot run here (no zfs module, no /dev/mapper), so dockerd cannot
@@ -212,7 +215,7 @@ fn btrfs_zfs_devicemapper_and_overlay_snapshots_give_the_layer_tars() {
     // roots, in the test above).
     let root = items(&gunzip(&fixture("docker20/driver-roots/vfs/docker-root.tgz")));
     let real = gunzip(&fixture("docker20/driver-roots/vfs/docker-save.tar.gz"));
-    let layouts: [(&str, Box<dyn Fn(&str) -> String>); 4] = [
+    let layouts: [(&str, FolderOf); 4] = [
         ("btrfs", Box::new(|id| format!("btrfs/subvolumes/{id}"))),
         ("zfs", Box::new(|id| format!("zfs/graph/{}", &id[..12.min(id.len())]))),
         ("devicemapper", Box::new(|id| format!("devicemapper/mnt/{id}/rootfs"))),
