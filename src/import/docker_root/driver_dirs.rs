@@ -198,7 +198,7 @@ impl DriverFiles {
                 self.current = Some((path, at));
             }
             EntryKind::File => drop(self.files.insert(path, Spooled { offset: 0, len: 0 })),
-            EntryKind::HardLink => {
+            EntryKind::Hardlink => {
                 let target = components(&e.link).map(|p| p.join("/"));
                 if let Some(loc) = target.ok().and_then(|t| self.files.get(&t).copied()) {
                     self.files.insert(path, loc);
