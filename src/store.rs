@@ -46,6 +46,8 @@ pub struct Store<B: Backend> {
     restore_skipped: Vec<Skipped>,
     /// Parsed tar-splits and change sets for the analyses (`crate::store_analysis`).
     analysis: crate::store_analysis::AnalysisCache,
+    /// Merged trees of the images files were last read from (`crate::contents::files`).
+    trees: crate::contents::files::TreeCache,
 }
 
 /// Reads the Docker view between two reads of the generation: if another writer committed in
@@ -78,7 +80,15 @@ impl<B: Backend + Clone> Store<B> {
     pub async fn open(backend: B) -> Result<Self> {
         let (docker, restore_skipped, generation) = load_consistent(&backend).await?;
         let containerd = Containerd::new(backend.clone());
-        Ok(Store { backend, docker, containerd, generation, restore_skipped, analysis: Default::default() })
+        Ok(Store {
+            backend,
+            docker,
+            containerd,
+            generation,
+            restore_skipped,
+            analysis: Default::default(),
+            trees: Default::default(),
+        })
     }
 
     /// A store over `backend` whose state is not loaded yet: [`Store::recover`] must run before
@@ -92,6 +102,7 @@ impl<B: Backend + Clone> Store<B> {
             generation: None,
             restore_skipped: Vec::new(),
             analysis: Default::default(),
+            trees: Default::default(),
         }
     }
 }
@@ -109,6 +120,10 @@ impl<B: Backend> Store<B> {
     /// The containerd view (clones share its open-ingest locks).
     pub fn containerd(&self) -> &Containerd<B> {
         &self.containerd
+    }
+
+    pub(crate) fn tree_cache(&self) -> &crate::contents::files::TreeCache {
+        &self.trees
     }
 
     pub(crate) fn analysis_cache(&self) -> &crate::store_analysis::AnalysisCache {
@@ -473,6 +488,8 @@ impl<B: Backend> Store<B> {
         for _ in 0..generation::MAX_ATTEMPTS {
             let at = generation::read(&self.backend).await?;
             let mut ops = import.ops.clone();
+            // Labels another tab or import gave the same records since this import read them.
+            crate::containerd::label_merge::merge_into_current(&self.backend, &mut ops).await?;
             let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
             match generation::commit_at(&self.backend, &at, ops).await? {
                 Committed::At(g) => {
