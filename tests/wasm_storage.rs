@@ -494,8 +494,14 @@ async fn store_open_close_destroy_with_indexeddb() {
 
     // Data written through the backend shows up after closing and reopening the Store.
     let backend = store.backend_for("test").unwrap();
+    // A chunk of a session that ended without publishing it, and that session's marker.
     backend
-        .commit(vec![put(Space::Meta, "a", "1"), put(Space::Meta, "b", "2"), put(Space::Chunks, "s/0", "3")])
+        .commit(vec![
+            put(Space::Meta, "a", "1"),
+            put(Space::Meta, "b", "2"),
+            put(Space::Chunks, "0000000000001-deadbeef-0/0000000000", "3"),
+            put(Space::Meta, &imagestore::schema::staging_marker("deadbeef"), "1"),
+        ])
         .await
         .unwrap();
     store.close();
@@ -503,7 +509,8 @@ async fn store_open_close_destroy_with_indexeddb() {
     let again = Store::open(name.clone().into(), Some(options(JsValue::from_str("indexeddb")))).await.unwrap();
     let info = store_info(&again).await.unwrap();
     assert_eq!(field(&info, "metaRecords").as_f64(), Some(2.0));
-    // The chunk no blob record references, written by no live session, was swept on open.
+    // The chunk no blob record references, written by a session that is not alive and left
+    // its marker, was swept on open (and the marker with it).
     assert_eq!(field(&info, "chunkRecords").as_f64(), Some(0.0));
 
     // destroy while `again` is open: it steps aside, and the next open starts empty.

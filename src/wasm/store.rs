@@ -167,7 +167,12 @@ impl Store {
                     name,
                     backend: backend.name().to_string(),
                     // The generation record is bookkeeping, not a record of the store's.
-                    meta_records: backend.keys(Space::Meta, "").await?.iter().filter(|k| *k != generation::KEY).count(),
+                    meta_records: backend
+                        .keys(Space::Meta, "")
+                        .await?
+                        .iter()
+                        .filter(|k| *k != generation::KEY && !k.starts_with(crate::schema::STAGING_MARKERS))
+                        .count(),
                     chunk_records: backend.keys(Space::Chunks, "").await?.len(),
                 };
                 to_js_value(&info)
