@@ -196,10 +196,11 @@ async function load(store, req, res, params) {
   res.writeHead(200, { ...HEADERS, "Content-Type": "application/json" });
   try {
     const report = await store.import(Readable.toWeb(req), { dockerLoad: true });
-    for (const line of loadMessages(report, before, { quiet })) res.write(line + "\n");
+    // dockerd's stream formatter ends each message with "\r\n".
+    for (const line of loadMessages(report, before, { quiet })) res.write(line + "\r\n");
   } catch (e) {
     req.resume();
-    res.write(JSON.stringify({ errorDetail: { message: e.message }, error: e.message }) + "\n");
+    res.write(JSON.stringify({ errorDetail: { message: e.message }, error: e.message }) + "\r\n");
   }
   res.end();
 }

@@ -177,6 +177,7 @@ function picturesArchive() {
 test("the viewer shows a real file's bytes: text, hex with Load more; the download equals them", () =>
   page(async (p) => {
     const layers = edgeLayers();
+    await p.evaluate(() => { window.showSaveFilePicker = undefined; }); // downloads through a Blob
     await importFile(p, `${BASIC}docker-save.tar`);
     await openImage(p, EDGE);
 
@@ -312,7 +313,8 @@ test("where the browser can, downloads stream to the file the user picked (no Bl
     assert.match(layer.name, /^layer-1-[0-9a-f]{12}\.tar$/);
     const docker = await saved("#save-docker");
     assert.equal(docker.hash, sha(await storeBytes(p, "save", "local/edge:latest", { format: "docker" })));
-    assert.ok(docker.chunks > 1 && docker.largest <= 1.1 * 1024 * 1024, `streamed in chunks: ${JSON.stringify(docker)}`);
+    // The core cuts chunks at about 1 MiB (a stored chunk may top one up to 2 MiB).
+    assert.ok(docker.chunks > 1 && docker.largest <= 2.1 * 1024 * 1024, `streamed in chunks: ${JSON.stringify(docker)}`);
     assert.match(await p.textContent("#image-download-status"), new RegExp(`^Downloaded .* \\(${docker.size} bytes\\)\\.$`));
     const folder = await saved('#file-tree li[data-path="/data"] button.tree-action');
     assert.equal(folder.name, "data.tar");

@@ -115,7 +115,8 @@ test("readDirectory streams a folder as the tar GNU tar extracts, its files the 
   // `imagestore cp`: a folder extracted, a folder as a tar on stdout, a file.
   const work = mkdtempSync(join(tmpdir(), "imagestore-cp-"));
   try {
-    const cli = (...args) => execFileSync(process.execPath, [`${ROOT}pkg/node/cli.js`, "--store", join(work, "store"), ...args]);
+    const cli = (...args) =>
+      execFileSync(process.execPath, [`${ROOT}pkg/node/cli.js`, "--store", join(work, "store"), ...args], { maxBuffer: 64 << 20 });
     const archive = join(work, "save.tar");
     writeFileSync(archive, REAL);
     cli("load", "-i", archive);

@@ -208,5 +208,7 @@ test("npx imagestore: load, images, save, system df, dive --ci, ctr — the newe
   assert.equal((await npx("import", join(basic, "containerd-root.tar"))).code ?? 0, 0);
   const ctr = await npx("ctr", "-n", "default", "images", "ls");
   assert.equal(ctr.stdout, readFileSync(join(basic, "expected", "ctr-images-default.txt"), "utf8"));
-  assert.match((await npx("ctr", "content", "ls")).stdout, /^DIGEST\tSIZE\tAGE\tLABELS\n/);
+  const content = (await npx("ctr", "content", "ls")).stdout;
+  assert.match(content, /^DIGEST\t+SIZE\tAGE\tLABELS\n/);
+  assert.match(content, /^sha256:e100af7cf35b6cd513e8fe4dc94432aab1abdfeddecdc7f033a2a51db55e4d3b\t1\.997MB\t/m);
 });
