@@ -313,7 +313,7 @@ mod tests {
         assert_eq!(archive_name("/", "/bin/sh"), "bin/sh");
         let mut rec = Vec::new();
         pax_record(&mut rec, "path", "x");
-        assert_eq!(rec, b"11 path=x\n");
+        assert_eq!(rec, b"9 path=x\n");
         let mut rec = Vec::new();
         pax_record(&mut rec, "path", &"y".repeat(95));
         assert_eq!(std::str::from_utf8(&rec).unwrap().split(' ').next().unwrap(), rec.len().to_string());
