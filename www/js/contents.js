@@ -5,7 +5,7 @@
 // An SVG is only ever shown through <img> (a blob: URL): it is never put into the document, so
 // its scripts never run and it loads nothing.
 import { h, replace } from "./dom.js";
-import { call, explain, has, humanSize } from "./store.js";
+import { explain, humanSize, store } from "./store.js";
 import { hexLines, imageType, looksLikeText } from "./bytes.js";
 import { directoryEntries, tarStream } from "./tar.js";
 import { openDialog } from "./actions.js";
@@ -26,11 +26,10 @@ const availability = new Map(); // image ID → Promise<boolean[]>
  * stream it does open is cancelled before a byte is read.
  */
 export function layerContents(id, count) {
-  if (!has("readLayer")) return Promise.resolve(new Array(count).fill(false));
   if (!availability.has(id)) {
     availability.set(id, Promise.all(Array.from({ length: count }, async (_, i) => {
       try {
-        const stream = await call("readLayer", "Reading a layer", id, i);
+        const stream = await store().readLayer(id, i);
         await stream.cancel();
         return true;
       } catch (err) {
@@ -106,36 +105,35 @@ function imageFileName(ref, suffix) {
  */
 export function imageDownloads(inspect, have) {
   const missing = have.filter((x) => !x).length;
-  if (!has("save")) return h("p", { class: "muted" }, "Export is not in this build of the package.");
   if (missing > 0) return noContentsMessage(have.length, missing);
   const ref = inspect.RepoTags?.[0] ?? shortId(inspect.Id);
   const status = h("span", { class: "muted small", role: "status", id: "image-download-status" });
   return h("p", { class: "downloads" },
     actionButton("docker save archive", { id: "save-docker", "aria-label": `Download ${ref} as a docker save archive` },
-      async () => download(imageFileName(ref, ""), await call("save", "Exporting the image", inspect.RepoTags?.[0] ?? inspect.Id, { format: "docker" })), status),
+      async () => download(imageFileName(ref, ""), await store().save(inspect.RepoTags?.[0] ?? inspect.Id, { format: "docker" })), status),
     " ",
     actionButton("OCI layout", { id: "save-oci", "aria-label": `Download ${ref} as OCI layout` },
-      async () => download(imageFileName(ref, "-oci"), await call("save", "Exporting the image", inspect.RepoTags?.[0] ?? inspect.Id, { format: "oci" })), status),
+      async () => download(imageFileName(ref, "-oci"), await store().save(inspect.RepoTags?.[0] ?? inspect.Id, { format: "oci" })), status),
     " ", status);
 }
 
 /** The download button of layer `index` of image `id`. */
 export function layerDownload(id, index, diffId, status) {
   return actionButton("Download tar", { class: "button small layer-download", "aria-label": `Download tar of layer ${index + 1}` },
-    async () => download(`layer-${index + 1}-${shortId(diffId)}.tar`, await call("readLayer", "Reading a layer", id, index)), status);
+    async () => download(`layer-${index + 1}-${shortId(diffId)}.tar`, await store().readLayer(id, index)), status);
 }
 
 /** Downloads folder `dir` of image `id` as a tar; returns its size. */
 export async function downloadDirectory(id, dir) {
-  const files = await call("layerFiles", "Listing files", id, { merged: true });
+  const files = await store().layerFiles(id, { merged: true });
   const entries = directoryEntries(files, dir);
-  const stream = tarStream(entries, (path) => call("readFile", "Reading a file", id, path));
+  const stream = tarStream(entries, (path) => store().readFile(id, path));
   return download(`${baseName(dir)}.tar`, stream);
 }
 
 /** Downloads file `path` of image `id`; returns its size. */
 export async function downloadFile(id, path) {
-  return download(baseName(path), await call("readFile", "Reading a file", id, path));
+  return download(baseName(path), await store().readFile(id, path));
 }
 
 /**
@@ -195,7 +193,7 @@ export async function openViewer(id, path, entry, note) {
     dialog.classList.remove("wide");
   }, { once: true });
   try {
-    file = new FileBytes(await call("readFile", "Reading the file", id, path));
+    file = new FileBytes(await store().readFile(id, path));
     const first = await file.more(TEXT_STEP);
     const size = entry?.type === "file" ? entry.size : null; // a link's own size is not its target's
     const image = imageType(first);
