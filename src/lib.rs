@@ -2,7 +2,9 @@
 //!
 //! Data flows one way: bytes → [`formats`] (pure parsing) → stores ([`docker`], [`containerd`])
 //! over [`storage`] → views ([`docker::engine`]) → [`wasm`] bindings. Lower layers never
-//! depend on higher ones, and nothing below [`wasm`] knows about JavaScript.
+//! depend on higher ones, and nothing below [`wasm`] knows about JavaScript: what the platform
+//! gives (clock, randomness, locks, a faster SHA-256) comes in through [`host`], and the
+//! IndexedDB backend is platform code under [`wasm`].
 
 // `pub` means part of the crate's API: an item only other modules use is `pub(crate)`.
 #![warn(unreachable_pub)]
@@ -14,6 +16,7 @@ pub mod digest;
 pub mod docker;
 pub mod error;
 pub mod formats;
+pub mod host;
 pub mod import;
 pub mod schema;
 pub mod storage;

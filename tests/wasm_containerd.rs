@@ -4,7 +4,8 @@
 //! writes, and GC. Expected answers: tests/fixtures/docker20/basic/expected/ctr-*.txt.
 #![cfg(target_arch = "wasm32")]
 
-use imagestore::storage::fresh_id;
+mod support;
+
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Promise, Uint8Array};
 use serde_json::{json, Value};
@@ -19,7 +20,7 @@ const CTR_CONTENT_DEFAULT: &str = include_str!("fixtures/docker20/basic/expected
 const CTR_TEAM: &str = include_str!("fixtures/docker20/basic/expected/ctr-images-team.txt");
 
 async fn open(test: &str) -> Store {
-    let name = format!("imagestore-ctrd-{test}-{}", fresh_id());
+    let name = support::unique_name(&format!("imagestore-ctrd-{test}"));
     Store::open_kind(name, BackendKind::IndexedDb).await.unwrap()
 }
 

@@ -4,7 +4,8 @@
 //! the bytes Docker wrote.
 #![cfg(target_arch = "wasm32")]
 
-use imagestore::storage::fresh_id;
+mod support;
+
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Array, Promise, Reflect, Uint8Array};
 use serde_json::Value;
@@ -15,7 +16,7 @@ use wasm_bindgen_test::*;
 static SAVE: &[u8] = include_bytes!("fixtures/docker20/basic/docker-save.tar");
 
 async fn open(test: &str) -> Store {
-    Store::open_kind(format!("contents-{test}-{}", fresh_id()), BackendKind::IndexedDb).await.unwrap()
+    Store::open_kind(support::unique_name(&format!("contents-{test}")), BackendKind::IndexedDb).await.unwrap()
 }
 
 async fn value(p: Promise) -> JsValue {

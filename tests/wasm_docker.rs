@@ -7,7 +7,6 @@
 
 mod support;
 
-use imagestore::storage::fresh_id;
 use imagestore::wasm::{BackendKind, Store};
 use include_dir::{include_dir, Dir};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
@@ -129,7 +128,7 @@ const EDGE: &str = "sha256:4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c20
 // ---------------------------------------------------------------- helpers
 
 fn db_name(test: &str) -> String {
-    format!("imagestore-docker-{test}-{}", fresh_id())
+    support::unique_name(&format!("imagestore-docker-{test}"))
 }
 
 async fn open(name: &str) -> Store {

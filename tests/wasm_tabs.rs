@@ -4,7 +4,8 @@
 //! once. The two-page version in Chromium is tests/e2e/tabs.test.mjs.
 #![cfg(target_arch = "wasm32")]
 
-use imagestore::storage::fresh_id;
+mod support;
+
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Promise, Uint8Array};
 use serde_json::{json, Value};
@@ -61,7 +62,7 @@ async fn sleep(ms: i32) {
 
 #[wasm_bindgen_test]
 async fn rmi_in_one_store_sees_the_tag_another_store_just_added_and_is_told() {
-    let name = format!("imagestore-tabs-{}", fresh_id());
+    let name = support::unique_name("imagestore-tabs");
     let a = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
     call(import(&a, STORE_TAR, json!({}))).await.unwrap();
     let b = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
@@ -109,14 +110,14 @@ async fn four_imports_at_once_leave_no_unreferenced_chunks_and_gc_has_nothing_to
     ];
     // One after the other: the reference.
     let serial =
-        Store::open_kind(format!("imagestore-tabs-serial-{}", fresh_id()), BackendKind::IndexedDb).await.unwrap();
+        Store::open_kind(support::unique_name("imagestore-tabs-serial"), BackendKind::IndexedDb).await.unwrap();
     for (bytes, options) in &imports {
         call(import(&serial, bytes, options.clone())).await.unwrap();
     }
     let want = call(serial.store_info()).await.unwrap();
 
     // All four at once, from two stores on one database.
-    let name = format!("imagestore-tabs-four-{}", fresh_id());
+    let name = support::unique_name("imagestore-tabs-four");
     let a = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
     let b = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
     let running: Vec<Promise> = imports

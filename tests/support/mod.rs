@@ -9,3 +9,11 @@ pub mod list_compare;
 pub mod docker_fixture;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod import;
+
+/// A store or database name no other test run uses: `<prefix>-<fresh id>`. In wasm it installs
+/// the platform host first (the bindings do when a store opens; a test may want a name before).
+pub fn unique_name(prefix: &str) -> String {
+    #[cfg(target_arch = "wasm32")]
+    imagestore::wasm::install_host();
+    format!("{prefix}-{}", imagestore::storage::fresh_id())
+}
