@@ -405,7 +405,7 @@ fn human_size_rejects_what_is_not_a_number() {
 #[wasm_bindgen_test]
 async fn a_panic_while_converting_arguments_rejects_that_call_and_nothing_else() {
     for kind in [BackendKind::Memory, BackendKind::IndexedDb] {
-        let store = Store::open_kind(format!("panic-sync-{}", fresh_id()), kind).await.unwrap();
+        let store = Store::open_kind(support::unique_name("panic-sync"), kind).await.unwrap();
         JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
         let before = image_count(&store).await;
         for round in 0..3 {
@@ -429,7 +429,7 @@ async fn a_panic_while_converting_arguments_rejects_that_call_and_nothing_else()
         }
         assert_usable(&store, before).await;
         // A second store in the same module instance works too.
-        let other = Store::open_kind(format!("panic-sync-other-{}", fresh_id()), BackendKind::Memory).await.unwrap();
+        let other = Store::open_kind(support::unique_name("panic-sync-other"), BackendKind::Memory).await.unwrap();
         JsFuture::from(other.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
         assert_eq!(image_count(&other).await, before);
         other.close();
