@@ -4,6 +4,7 @@
 
 pub mod dockerd;
 pub mod list_compare;
+pub mod tar;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod docker_fixture;
