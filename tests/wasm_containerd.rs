@@ -9,6 +9,7 @@ mod support;
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Promise, Uint8Array};
 use serde_json::{json, Value};
+use support::js::{call, json_value as js};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -24,23 +25,11 @@ async fn open(test: &str) -> Store {
     Store::open_kind(name, BackendKind::IndexedDb).await.unwrap()
 }
 
-async fn call(p: Promise) -> Result<Value, JsValue> {
-    let v = JsFuture::from(p).await?;
-    if v.is_undefined() {
-        return Ok(Value::Null);
-    }
-    Ok(serde_json::from_str(&String::from(js_sys::JSON::stringify(&v).unwrap())).unwrap())
-}
-
 /// Calls `obj.name(...args)`, which returns a promise.
 fn method(obj: &JsValue, name: &str, args: &[JsValue]) -> Promise {
     let f: js_sys::Function = wasm_bindgen::JsCast::unchecked_into(js_sys::Reflect::get(obj, &name.into()).unwrap());
     let list: js_sys::Array = args.iter().collect();
     wasm_bindgen::JsCast::unchecked_into(f.apply(obj, &list).unwrap())
-}
-
-fn js(v: &Value) -> JsValue {
-    js_sys::JSON::parse(&v.to_string()).unwrap()
 }
 
 async fn import(store: &Store, bytes: &[u8], options: Value) -> Value {

@@ -11,6 +11,7 @@ use js_sys::{Promise, Uint8Array};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
+use support::js::{call, json_value as js};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -20,18 +21,6 @@ const STORE_TAR: &[u8] = include_bytes!("fixtures/docker20/basic/image-store.tar
 const SAVE: &[u8] = include_bytes!("fixtures/docker20/basic/docker-save.tar");
 const OCI: &[u8] = include_bytes!("fixtures/docker20/basic/oci-archive.tar");
 const DEMO: &str = "sha256:e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783";
-
-async fn call(p: Promise) -> Result<Value, JsValue> {
-    let v = JsFuture::from(p).await?;
-    if v.is_undefined() {
-        return Ok(Value::Null);
-    }
-    Ok(serde_json::from_str(&String::from(js_sys::JSON::stringify(&v).unwrap())).unwrap())
-}
-
-fn js(v: &Value) -> JsValue {
-    js_sys::JSON::parse(&v.to_string()).unwrap()
-}
 
 fn import(store: &Store, bytes: &[u8], options: Value) -> Promise {
     store.import(Uint8Array::from(bytes).into(), js(&options))

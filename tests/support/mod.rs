@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod dockerd;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
 pub mod list_compare;
 pub mod tar;
 
