@@ -4,6 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod corpus;
+mod support;
 
 mod support;
 

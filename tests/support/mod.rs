@@ -2,6 +2,7 @@
 //! uses part of it, hence `dead_code` is allowed here.
 #![allow(dead_code)]
 
+pub mod bbolt_writer;
 pub mod dockerd;
 #[cfg(target_arch = "wasm32")]
 pub mod js;
