@@ -6,8 +6,6 @@
 mod corpus;
 mod support;
 
-mod support;
-
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::JsValue;
