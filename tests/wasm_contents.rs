@@ -94,8 +94,9 @@ async fn read_file_and_layer_stream_the_bytes_docker_wrote() {
     assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("not_found"));
     // A folder as a tar: its one file is the layer's bytes, under the folder's own name.
     let dir = read_stream(value(store.read_directory("local/edge".into(), "/data".into())).await).await;
-    let blob = entries(&dir).into_iter().find(|e| e.0 == "data/blob.bin").expect("data/blob.bin in the folder's tar");
-    assert!(blob.2 == want, "data/blob.bin through readDirectory");
+    let blob =
+        raw_entries(&dir).into_iter().find(|e| e.name == "data/blob.bin").expect("data/blob.bin in the folder's tar");
+    assert!(blob.data == want, "data/blob.bin through readDirectory");
     let e = JsFuture::from(store.read_directory("local/edge".into(), "/data/blob.bin".into())).await.unwrap_err();
     assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("invalid_argument"));
     store.close();
