@@ -67,51 +67,6 @@ test("rmi of one tag in a tab that opened the store earlier only untags what ano
     assert.ok(!tags.includes("local/demo:1.0"), tags.join(" "));
   }));
 
-test("two tabs updating different labels of one containerd blob and one image at once both keep theirs", () =>
-  withContext(async (_context, open) => {
-    const [a, b] = [await open(), await open()];
-    const target = await a.evaluate(async (tar) => {
-      window.s = await lib.Store.open("tabs-labels");
-      await s.import(b64(tar));
-      const [img] = await s.containerd("default").listImages();
-      return { image: img.name, blob: img.target.digest };
-    }, BASIC_OCI);
-    await b.evaluate(async () => {
-      window.s = await lib.Store.open("tabs-labels");
-    });
-    // 20 updates of the blob's and of the image's labels from each tab, both tabs at once (each
-    // tab's blob and image update in flight together): each tab its own keys.
-    const run = (page, me) =>
-      page.evaluate(
-        async ({ me, image, blob }) => {
-          const ns = s.containerd("default");
-          for (let i = 0; i < 20; i++) {
-            await Promise.all([
-              ns.content.update({ digest: blob, labels: { [`${me}.${i}`]: "x" } }, [`labels.${me}.${i}`]),
-              ns.updateImage(
-                { name: image, labels: { [`${me}.${i}`]: "y" }, target: { mediaType: "", digest: "", size: 0 } },
-                [`labels.${me}.${i}`],
-              ),
-            ]);
-          }
-        },
-        { me, ...target },
-      );
-    await Promise.all([run(a, "a"), run(b, "b")]);
-    const c = await open();
-    const labels = await c.evaluate(async ({ image, blob }) => {
-      const ns = (await lib.Store.open("tabs-labels")).containerd("default");
-      return { blob: (await ns.content.info(blob)).labels, image: (await ns.getImage(image)).labels };
-    }, target);
-    for (const what of ["blob", "image"]) {
-      for (const me of ["a", "b"]) {
-        for (let i = 0; i < 20; i++) assert.ok(`${me}.${i}` in labels[what], `${what} lost label ${me}.${i}: ${Object.keys(labels[what])}`);
-      }
-    }
-    // The blob's own GC references are still there too.
-    assert.ok(Object.keys(labels.blob).some((k) => k.startsWith("containerd.io/gc.ref.content")), Object.keys(labels.blob).join(" "));
-  }));
-
 test("interleaved tags, removals and imports from two tabs converge to what one dockerd holds, nothing lost", () =>
   withContext(async (_context, open) => {
     const [a, b, reference] = [await open(), await open(), await open()];
