@@ -18,9 +18,11 @@
 
 use crate::containerd::{Containerd, GcResult};
 use crate::digest::Digest;
-use crate::docker::engine::{self, DeleteItem, Filters};
+use crate::docker::engine::{self, DeleteItem};
 use crate::docker::images::check_config;
 use crate::docker::layer_files::{self, LayerFileEntry, LayerSelector};
+use crate::docker::list::Filters;
+use crate::docker::list::ListMemo;
 use crate::docker::model::{DockerImport, Skipped};
 use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
@@ -46,6 +48,8 @@ pub struct Store<B: Backend> {
     restore_skipped: Vec<Skipped>,
     /// Parsed tar-splits and change sets for the analyses (`crate::store_analysis`).
     analysis: crate::store_analysis::AnalysisCache,
+    /// The last few `GET /images/json` answers, valid while `docker` is the state they came from.
+    list_memo: ListMemo,
 }
 
 /// Reads the Docker view between two reads of the generation: if another writer committed in
@@ -77,7 +81,15 @@ impl<B: Backend + Clone> Store<B> {
     pub async fn open(backend: B) -> Result<Self> {
         let (docker, restore_skipped, generation) = load_consistent(&backend).await?;
         let containerd = Containerd::new(backend.clone());
-        Ok(Store { backend, docker, containerd, generation, restore_skipped, analysis: Default::default() })
+        Ok(Store {
+            backend,
+            docker,
+            containerd,
+            generation,
+            restore_skipped,
+            analysis: Default::default(),
+            list_memo: Default::default(),
+        })
     }
 
     /// A store over `backend` whose state is not loaded yet: [`Store::recover`] must run before
@@ -91,6 +103,7 @@ impl<B: Backend + Clone> Store<B> {
             generation: None,
             restore_skipped: Vec::new(),
             analysis: Default::default(),
+            list_memo: Default::default(),
         }
     }
 }
@@ -311,7 +324,14 @@ impl<B: Backend> Store<B> {
 impl<B: Backend> Store<B> {
     /// `GET /images/json`.
     pub fn list_images(&self, all: bool, digests: bool, filters: &Filters) -> Result<Value> {
-        engine::list_images(&self.docker, all, digests, filters)
+        let _ = digests; // the API's answer is the same either way (the CLI uses it for its columns)
+        let text = self.list_images_json(all, filters)?;
+        Ok(serde_json::from_str(&text).expect("the list's own JSON text parses"))
+    }
+    /// `GET /images/json` as the JSON text dockerd sends, remembered while the store does not
+    /// change: asked again on the same state, it is the same text (the same `Rc`).
+    pub fn list_images_json(&self, all: bool, filters: &Filters) -> Result<Rc<String>> {
+        self.list_memo.list_images_json(&self.docker, all, filters)
     }
     /// `GET /images/{name}/json`.
     pub fn inspect_image(&self, name_or_id: &str) -> Result<Value> {

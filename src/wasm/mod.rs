@@ -12,6 +12,7 @@ mod docker_types;
 mod facade_lock;
 mod input;
 mod js_backend;
+mod list_answers;
 mod options;
 mod panic;
 mod store;
