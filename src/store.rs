@@ -48,6 +48,8 @@ pub struct Store<B: Backend> {
     restore_skipped: Vec<Skipped>,
     /// Parsed tar-splits and change sets for the analyses (`crate::store_analysis`).
     analysis: crate::store_analysis::AnalysisCache,
+    /// Merged trees of the images files were last read from (`crate::contents::files`).
+    trees: crate::contents::files::TreeCache,
     /// The last few `GET /images/json` answers, valid while `docker` is the state they came from.
     list_memo: ListMemo,
 }
@@ -88,6 +90,7 @@ impl<B: Backend + Clone> Store<B> {
             generation,
             restore_skipped,
             analysis: Default::default(),
+            trees: Default::default(),
             list_memo: Default::default(),
         })
     }
@@ -103,6 +106,7 @@ impl<B: Backend + Clone> Store<B> {
             generation: None,
             restore_skipped: Vec::new(),
             analysis: Default::default(),
+            trees: Default::default(),
             list_memo: Default::default(),
         }
     }
@@ -121,6 +125,10 @@ impl<B: Backend> Store<B> {
     /// The containerd view (clones share its open-ingest locks).
     pub fn containerd(&self) -> &Containerd<B> {
         &self.containerd
+    }
+
+    pub(crate) fn tree_cache(&self) -> &crate::contents::files::TreeCache {
+        &self.trees
     }
 
     pub(crate) fn analysis_cache(&self) -> &crate::store_analysis::AnalysisCache {
