@@ -192,6 +192,32 @@ fn measure(file: &str, name: &str, image: Option<&str>) {
     });
 }
 
+/// `profile FILE IMAGE N`: N cold efficiency runs (a reopened store each), for `perf record`.
+fn profile(file: &str, image: &str, n: usize) {
+    let bytes = std::fs::read(file).unwrap();
+    let backend = MemoryBackend::new();
+    futures::executor::block_on(async {
+        let mut store = Store::open(backend.clone()).await.unwrap();
+        let chunks: Vec<Vec<u8>> = bytes.chunks(1 << 20).map(|c| c.to_vec()).collect();
+        store.import(futures::stream::iter(chunks.into_iter().map(Ok)), ImportOptions::default()).await.unwrap();
+        let (mut cold, mut warm) = (0.0, 0.0);
+        for _ in 0..n {
+            let store = Store::open(backend.clone()).await.unwrap();
+            let c = cpu_ms();
+            store.efficiency(image, &CiRules::default()).await.unwrap();
+            cold += cpu_ms() - c;
+            let c = cpu_ms();
+            store.efficiency(image, &CiRules::default()).await.unwrap();
+            warm += cpu_ms() - c;
+        }
+        println!(
+            "profile: efficiency of {image}: {:.0} ms CPU cold, {:.0} ms CPU warm (mean of {n})",
+            cold / n as f64,
+            warm / n as f64
+        );
+    });
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -201,6 +227,9 @@ fn main() {
             args.get(3).map_or(50_000, |n| n.parse().unwrap()),
         ),
         Some("measure") if args.len() >= 3 => measure(&args[1], &args[2], args.get(3).map(String::as_str)),
+        Some("profile") if args.len() >= 4 => {
+            profile(&args[1], &args[2], args.get(3).map_or(20, |n| n.parse().unwrap()))
+        }
         _ => {
             eprintln!("usage: analysis_bench make-image OUT [LAYERS FILES] | measure FILE NAME [IMAGE]");
             std::process::exit(64);

@@ -9,18 +9,22 @@
 //! on a persisted index of change sets ([`search_index`]).
 
 mod blob_entries;
+pub mod entries_record;
 pub mod search_index;
 
 use crate::analysis::changes::{apply_layer, Change, ChangeKind, LayerChangeSet, Merged};
 use crate::analysis::diff::{diff_trees, shared_prefix, FileDiff};
 use crate::analysis::dive::{self, CiRules, DiveFileInfo, DiveTree, RuleResult, WastedFile};
+use crate::analysis::dive_layers::{self, LayerNodes};
+use crate::analysis::path_table::PathTable;
 use crate::analysis::search::Pattern;
 use crate::containerd::platform_manifest::default_manifest;
 use crate::digest::{chain_id, Digest};
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
 use crate::formats::tar_split::{parse_tar_split, TarEntry};
-use crate::storage::{blobs, Backend};
+use crate::schema;
+use crate::storage::{blobs, Backend, Op, Space};
 use crate::store::Store;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -33,6 +37,9 @@ use std::rc::Rc;
 pub struct AnalysisCache {
     entries: RefCell<HashMap<Digest, Rc<Vec<TarEntry>>>>,
     changes: RefCell<HashMap<Digest, Rc<LayerChangeSet>>>,
+    /// dive's view of each layer by the same key as `entries`, its paths interned in `paths`.
+    dive_layers: RefCell<HashMap<Digest, Rc<LayerNodes>>>,
+    paths: RefCell<PathTable>,
     /// Whether the persisted search index has been read into `changes` this session.
     index_loaded: std::cell::Cell<bool>,
     /// The chains the persisted search index holds a record of.
@@ -75,6 +82,15 @@ enum LayerSource {
     TarSplit(Digest),
     /// A layer blob (gzip or plain tar) with its media type.
     Blob { digest: Digest, media_type: String },
+}
+
+impl LayerSource {
+    /// The blob the entries are read from: what caches are keyed by.
+    fn digest(&self) -> &Digest {
+        match self {
+            LayerSource::TarSplit(d) | LayerSource::Blob { digest: d, .. } => d,
+        }
+    }
 }
 
 /// An image resolved for analysis, whichever view holds it.
@@ -283,34 +299,53 @@ impl<B: Backend + Clone> Store<B> {
         }
     }
 
-    /// The parsed entries of layer `i` of `s`.
-    async fn entries_of(&self, s: &Subject, i: usize) -> Result<Rc<Vec<TarEntry>>> {
-        let key = match &s.sources[i] {
-            LayerSource::TarSplit(d) | LayerSource::Blob { digest: d, .. } => d,
-        };
-        if let Some(hit) = self.analysis_cache().entries.borrow().get(key) {
-            return Ok(hit.clone());
+    /// Reads the entries of every layer of `s` not in the cache yet: from their persisted
+    /// records, else from their tar-split or blob (then the records are written, in one commit).
+    async fn load_entries(&self, s: &Subject) -> Result<()> {
+        let cache = self.analysis_cache();
+        let mut ops = Vec::new();
+        for (i, source) in s.sources.iter().enumerate() {
+            let key = source.digest();
+            if cache.entries.borrow().contains_key(key) {
+                continue;
+            }
+            let record = self.backend().get(Space::Meta, &schema::analysis::entries(key)).await?;
+            let entries = match record.as_deref().map(entries_record::decode) {
+                Some(Ok(entries)) => entries,
+                // Missing or bad: read the layer and (re)write the record.
+                _ => {
+                    let entries = self.read_entries(s, i).await?;
+                    ops.push(Op::put_meta(schema::analysis::entries(key), entries_record::encode(&entries)));
+                    entries
+                }
+            };
+            cache.entries.borrow_mut().insert(key.clone(), Rc::new(entries));
         }
-        let entries = match &s.sources[i] {
+        if !ops.is_empty() {
+            self.backend().commit(ops).await?;
+        }
+        Ok(())
+    }
+
+    /// The entries of layer `i` of `s`, read from its tar-split or blob.
+    async fn read_entries(&self, s: &Subject, i: usize) -> Result<Vec<TarEntry>> {
+        match &s.sources[i] {
             LayerSource::TarSplit(digest) => {
                 let gz = blobs::read_all(self.backend(), digest).await?;
-                parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split of layer {}", s.chains[i])))?.entries
+                Ok(parse_tar_split(&gz[..])
+                    .map_err(|e| e.context(format!("tar-split of layer {}", s.chains[i])))?
+                    .entries)
             }
             LayerSource::Blob { digest, media_type } => {
-                blob_entries::layer_blob_entries(self.backend(), digest, media_type, &s.config.diff_ids()[i]).await?
+                blob_entries::layer_blob_entries(self.backend(), digest, media_type, &s.config.diff_ids()[i]).await
             }
-        };
-        let entries = Rc::new(entries);
-        self.analysis_cache().entries.borrow_mut().insert(key.clone(), entries.clone());
-        Ok(entries)
+        }
     }
 
     async fn image_entries(&self, s: &Subject) -> Result<Vec<Rc<Vec<TarEntry>>>> {
-        let mut out = Vec::new();
-        for i in 0..s.sources.len() {
-            out.push(self.entries_of(s, i).await?);
-        }
-        Ok(out)
+        self.load_entries(s).await?;
+        let cache = self.analysis_cache().entries.borrow();
+        Ok(s.sources.iter().map(|source| cache[source.digest()].clone()).collect())
     }
 
     /// Each layer's change set (cached by chain ID), bottom first, and the merged tree.
@@ -329,7 +364,7 @@ impl<B: Backend + Clone> Store<B> {
     /// What each layer of an image adds, modifies and removes.
     pub async fn layer_changes(&self, image: impl Into<ImageRef>) -> Result<Vec<LayerChanges>> {
         let s = self.subject(&image.into()).await?;
-        let entries = self.image_entries(&s).await?;
+        let dive = self.dive_layers(&s).await?;
         let (sets, _) = self.change_sets(&s).await?;
         let diff_ids = s.config.diff_ids();
         let commands = dive::layer_commands(s.config.history(), diff_ids, diff_ids.len());
@@ -341,7 +376,7 @@ impl<B: Backend + Clone> Store<B> {
                 diff_id: diff_ids[i].clone(),
                 chain_id: chain.clone(),
                 command: commands[i].0.clone(),
-                size_bytes: DiveTree::from_layer(&entries[i]).file_size,
+                size_bytes: dive[i].file_size,
                 changes: sets[i].changes.clone(),
                 unchanged_entries: sets[i].unchanged_entries,
                 whiteouts: sets[i].whiteouts,
@@ -353,6 +388,21 @@ impl<B: Backend + Clone> Store<B> {
     pub async fn merged_files(&self, image: impl Into<ImageRef>) -> Result<Merged> {
         let s = self.subject(&image.into()).await?;
         Ok(self.change_sets(&s).await?.1)
+    }
+
+    /// dive's view of each layer of an image (cached per layer).
+    async fn dive_layers(&self, s: &Subject) -> Result<Vec<Rc<LayerNodes>>> {
+        let cache = self.analysis_cache();
+        if s.sources.iter().any(|source| !cache.dive_layers.borrow().contains_key(source.digest())) {
+            let entries = self.image_entries(s).await?;
+            let mut paths = cache.paths.borrow_mut();
+            let mut built = cache.dive_layers.borrow_mut();
+            for (source, entries) in s.sources.iter().zip(&entries) {
+                built.entry(source.digest().clone()).or_insert_with(|| Rc::new(LayerNodes::build(entries, &mut paths)));
+            }
+        }
+        let built = cache.dive_layers.borrow();
+        Ok(s.sources.iter().map(|source| built[source.digest()].clone()).collect())
     }
 
     /// dive's layer trees of an image.
@@ -370,10 +420,13 @@ impl<B: Backend + Clone> Store<B> {
     /// Wasted space, efficiency and dive's CI rules, as dive 0.13.1 reports them.
     pub async fn efficiency(&self, image: impl Into<ImageRef>, rules: &CiRules) -> Result<Efficiency> {
         let s = self.subject(&image.into()).await?;
-        let trees = self.dive_trees(&s).await?;
-        let a = dive::analyze(&trees);
+        let layers = self.dive_layers(&s).await?;
+        let a = {
+            let layers: Vec<&LayerNodes> = layers.iter().map(|l| &**l).collect();
+            dive_layers::analyze(&self.analysis_cache().paths.borrow(), &layers)
+        };
         let rules = dive::evaluate_rules(&a, rules)?;
-        let commands = dive::layer_commands(s.config.history(), s.config.diff_ids(), trees.len());
+        let commands = dive::layer_commands(s.config.history(), s.config.diff_ids(), layers.len());
         let layers = commands
             .into_iter()
             .zip(&a.layer_sizes)

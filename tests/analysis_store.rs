@@ -236,8 +236,10 @@ fn the_search_index_is_persisted_rebuilt_and_kept_to_the_images_held() {
     assert_eq!(keyed, docker_chains(&store), "one record per layer held");
 
     // A reopened store answers from the records alone: with every tar-split gone, the same hits.
-    let splits: Vec<String> =
+    // (The layers' persisted analysis entries go too: they are another copy of the tar-splits.)
+    let mut splits: Vec<String> =
         store.docker().layers.records().filter_map(|l| l.tar_split.as_ref().map(imagestore::schema::blob)).collect();
+    splits.extend(block_on(backend.keys(Space::Meta, imagestore::schema::analysis::ENTRIES)).unwrap());
     let saved: Vec<(String, Vec<u8>)> =
         splits.iter().map(|k| (k.clone(), block_on(backend.get(Space::Meta, k)).unwrap().unwrap())).collect();
     block_on(backend.commit(splits.iter().map(|k| Op::delete_meta(k.clone())).collect())).unwrap();

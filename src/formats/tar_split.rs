@@ -80,7 +80,7 @@ impl EntryKind {
         }
     }
 
-    fn from_typeflag(flag: u8, name: &[u8]) -> EntryKind {
+    pub(crate) fn from_typeflag(flag: u8, name: &[u8]) -> EntryKind {
         match flag {
             // '\0' is the pre-POSIX regular file; with a trailing '/' it meant a directory.
             b'\0' if name.ends_with(b"/") => EntryKind::Dir,
