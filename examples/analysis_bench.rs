@@ -176,14 +176,14 @@ fn measure(file: &str, name: &str, image: Option<&str>) {
             );
         }
         let (t, c) = (Instant::now(), cpu_ms());
-        let hits = store.find_files("**/*.pem", None).await.unwrap().len();
+        let hits = store.find_files("**/*.pem", None).await.unwrap().files.len();
         let (build, build_cpu) = (ms(t), cpu_ms() - c);
         let reopened = Store::open(backend.clone()).await.unwrap();
         let (t, c) = (Instant::now(), cpu_ms());
-        reopened.find_files("**/*.pem", None).await.unwrap();
+        reopened.find_files("**/*.pem", None).await.unwrap().files;
         let (from_index, index_cpu) = (ms(t), cpu_ms() - c);
         let (t, c) = (Instant::now(), cpu_ms());
-        let again = reopened.find_files("passwd", None).await.unwrap().len();
+        let again = reopened.find_files("passwd", None).await.unwrap().files.len();
         let (warm, warm_cpu) = (ms(t), cpu_ms() - c);
         let images = store.docker().images.map().count();
         println!(
@@ -200,7 +200,7 @@ fn profile(file: &str, image: &str, n: usize) {
         let mut store = Store::open(backend.clone()).await.unwrap();
         let chunks: Vec<Vec<u8>> = bytes.chunks(1 << 20).map(|c| c.to_vec()).collect();
         store.import(futures::stream::iter(chunks.into_iter().map(Ok)), ImportOptions::default()).await.unwrap();
-        let (mut cold, mut warm) = (0.0, 0.0);
+        let (mut cold, mut warm, mut changes) = (0.0, 0.0, 0.0);
         for _ in 0..n {
             let store = Store::open(backend.clone()).await.unwrap();
             let c = cpu_ms();
@@ -209,11 +209,15 @@ fn profile(file: &str, image: &str, n: usize) {
             let c = cpu_ms();
             store.efficiency(image, &CiRules::default()).await.unwrap();
             warm += cpu_ms() - c;
+            let c = cpu_ms();
+            store.layer_changes(image).await.unwrap();
+            changes += cpu_ms() - c;
         }
         println!(
-            "profile: efficiency of {image}: {:.0} ms CPU cold, {:.0} ms CPU warm (mean of {n})",
+            "profile: efficiency of {image}: {:.0} ms CPU cold, {:.0} ms CPU warm; then layer changes {:.0} ms CPU (mean of {n})",
             cold / n as f64,
-            warm / n as f64
+            warm / n as f64,
+            changes / n as f64
         );
     });
 }
