@@ -63,12 +63,12 @@ impl LayerNodes {
             let mut parent = 0u32;
             let mut complete = true;
             for &node in chain.iter().rev() {
-                if !info.contains_key(&node) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = info.entry(node) {
                     if table.name(node).starts_with(DOUBLE_WHITEOUT_PREFIX) {
                         complete = false;
                         break;
                     }
-                    info.insert(node, (0, false));
+                    slot.insert((0, false));
                     children.entry(parent).or_default().push(node);
                 }
                 parent = node;
