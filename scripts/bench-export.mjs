@@ -51,18 +51,20 @@ try {
   // Reading one file: the regular file closest to 1 MB in the largest image's merged tree.
   const files = (await store.layerFiles(largest.Id, { merged: true })).filter((f) => f.type === "file");
   const pick = files.reduce((a, b) => (Math.abs(b.size - 1e6) < Math.abs(a.size - 1e6) ? b : a));
+  // The first read builds the image's merged tree from its tar-splits; the next five find it cached.
   const times = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 6; i++) {
     const t0 = performance.now();
     let n = 0;
     for await (const chunk of await store.readFile(largest.Id, pick.path)) n += chunk.length;
     times.push(performance.now() - t0);
     if (n !== pick.size) throw new Error(`readFile ${pick.path}: ${n} bytes, expected ${pick.size}`);
   }
+  const first = times.shift();
   times.sort((a, b) => a - b);
   console.log(
     `bench: ${name} readFile node (${backend === "memory" ? "memory backend" : "fake-indexeddb"}): ` +
-      `${times[2].toFixed(1)} ms median of 5 for a ${(pick.size / 1e6).toFixed(2)} MB file of a ${mb(largest.Size)} MB image ` +
+      `${times[2].toFixed(1)} ms median of 5 (first read, building the merged tree: ${first.toFixed(1)} ms) for a ${(pick.size / 1e6).toFixed(2)} MB file of a ${mb(largest.Size)} MB image ` +
       `[target ≤ 50 ms for 1 MB of a 500 MB image]`,
   );
 } catch (e) {

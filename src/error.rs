@@ -1,57 +1,68 @@
 //! One error type for the whole crate. Its `code` is what JavaScript sees as `error.code`
-//! (the `ErrorCode` type of the package's TypeScript declarations lists them); the message says what and where.
+//! (the `ErrorCode` type of the package's TypeScript declarations, written from the same list); the message says
+//! what and where.
 
 use std::fmt;
 
-/// The error classes of the public API. They mirror containerd's errdefs and the Docker
-/// Engine's status classes, so callers can branch on them without parsing messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    NotFound,
-    Ambiguous,
-    AlreadyExists,
-    Conflict,
-    InvalidArgument,
-    FailedPrecondition,
-    DataCorrupt,
-    UnsupportedFormat,
-    Aborted,
-    QuotaExceeded,
-    /// A limit of this package was reached (the memory backend is full, an upload inflates
-    /// beyond its limits); the store is unchanged.
-    ResourceExhausted,
-    Unavailable,
-    /// A bug: an internal error (a caught panic) that should never happen.
-    Internal,
+/// Defines [`ErrorCode`], its JavaScript names and the TypeScript union of those names from one
+/// list, so that a code cannot be added to one of them and missed in another.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $code:ident = $name:literal,)*) => {
+        /// The error classes of the public API. They mirror containerd's errdefs and the Docker
+        /// Engine's status classes, so callers can branch on them without parsing messages.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $code,)*
+        }
+
+        impl ErrorCode {
+            /// Every code with its JavaScript name, in declaration order: the one table
+            /// [`ErrorCode::as_str`] (by index) and [`ErrorCode::parse`] read.
+            const NAMES: &'static [(ErrorCode, &'static str)] = &[$((ErrorCode::$code, $name),)*];
+
+            /// The TypeScript declaration of the codes (the bindings put it in the `.d.ts`).
+            pub const TYPESCRIPT: &'static str = concat!(
+                "/** The `code` of every error this package rejects with. */\nexport type ErrorCode =",
+                $("\n  | \"", $name, "\"",)*
+                ";\n"
+            );
+        }
+    };
 }
 
-/// Every code with its JavaScript name, in declaration order: the one table
-/// [`ErrorCode::as_str`] (by index) and [`ErrorCode::parse`] read.
-const NAMES: [(ErrorCode, &str); 13] = [
-    (ErrorCode::NotFound, "not_found"),
-    (ErrorCode::Ambiguous, "ambiguous"),
-    (ErrorCode::AlreadyExists, "already_exists"),
-    (ErrorCode::Conflict, "conflict"),
-    (ErrorCode::InvalidArgument, "invalid_argument"),
-    (ErrorCode::FailedPrecondition, "failed_precondition"),
-    (ErrorCode::DataCorrupt, "data_corrupt"),
-    (ErrorCode::UnsupportedFormat, "unsupported_format"),
-    (ErrorCode::Aborted, "aborted"),
-    (ErrorCode::QuotaExceeded, "quota_exceeded"),
-    (ErrorCode::ResourceExhausted, "resource_exhausted"),
-    (ErrorCode::Unavailable, "unavailable"),
-    (ErrorCode::Internal, "internal"),
-];
+error_codes! {
+    NotFound = "not_found",
+    Ambiguous = "ambiguous",
+    AlreadyExists = "already_exists",
+    Conflict = "conflict",
+    InvalidArgument = "invalid_argument",
+    FailedPrecondition = "failed_precondition",
+    DataCorrupt = "data_corrupt",
+    UnsupportedFormat = "unsupported_format",
+    Aborted = "aborted",
+    QuotaExceeded = "quota_exceeded",
+    /// A limit of this package was reached (the memory backend is full, an upload inflates
+    /// beyond its limits); the store is unchanged.
+    ResourceExhausted = "resource_exhausted",
+    Unavailable = "unavailable",
+    /// A bug: an internal error (a caught panic) that should never happen.
+    Internal = "internal",
+}
 
 impl ErrorCode {
     /// The snake_case name used in JavaScript (`error.code`).
     pub fn as_str(self) -> &'static str {
-        NAMES[self as usize].1
+        Self::NAMES[self as usize].1
+    }
+
+    /// Every code, in declaration order.
+    pub fn all() -> impl Iterator<Item = ErrorCode> {
+        Self::NAMES.iter().map(|(code, _)| *code)
     }
 
     /// The code named `s` ([`ErrorCode::as_str`]'s inverse), e.g. from a JS storage adapter's error.
     pub fn parse(s: &str) -> Option<ErrorCode> {
-        NAMES.iter().find(|(_, name)| *name == s).map(|(c, _)| *c)
+        Self::NAMES.iter().find(|(_, name)| *name == s).map(|(c, _)| *c)
     }
 }
 
@@ -131,13 +142,16 @@ mod tests {
 
     #[test]
     fn every_code_has_one_name_and_parses_back() {
-        let names: std::collections::BTreeSet<&str> = NAMES.iter().map(|(_, n)| *n).collect();
-        assert_eq!(names.len(), NAMES.len(), "names are distinct");
-        for (i, (code, name)) in NAMES.into_iter().enumerate() {
+        let names: std::collections::BTreeSet<&str> = ErrorCode::NAMES.iter().map(|(_, n)| *n).collect();
+        assert_eq!(names.len(), ErrorCode::NAMES.len(), "names are distinct");
+        for (i, &(code, name)) in ErrorCode::NAMES.iter().enumerate() {
             assert_eq!(code as usize, i, "{name} is in declaration order");
             assert_eq!(code.as_str(), name);
             assert_eq!(ErrorCode::parse(name), Some(code));
+            assert!(ErrorCode::TYPESCRIPT.contains(&format!("\n  | \"{name}\"")), "{name} is in the TypeScript union");
         }
+        assert_eq!(ErrorCode::all().count(), ErrorCode::NAMES.len());
+        assert_eq!(ErrorCode::TYPESCRIPT.matches(" | ").count(), ErrorCode::NAMES.len());
         assert_eq!(ErrorCode::parse("resource_exhausted"), Some(ErrorCode::ResourceExhausted));
         assert_eq!(ErrorCode::parse("no_such_code"), None);
     }

@@ -46,6 +46,8 @@ pub struct Store<B: Backend> {
     restore_skipped: Vec<Skipped>,
     /// Parsed tar-splits and change sets for the analyses (`crate::store_analysis`).
     analysis: crate::store_analysis::AnalysisCache,
+    /// Merged trees of the images files were last read from (`crate::contents::files`).
+    trees: crate::contents::files::TreeCache,
 }
 
 /// Reads the Docker view between two reads of the generation: if another writer committed in
@@ -77,7 +79,15 @@ impl<B: Backend + Clone> Store<B> {
     pub async fn open(backend: B) -> Result<Self> {
         let (docker, restore_skipped, generation) = load_consistent(&backend).await?;
         let containerd = Containerd::new(backend.clone());
-        Ok(Store { backend, docker, containerd, generation, restore_skipped, analysis: Default::default() })
+        Ok(Store {
+            backend,
+            docker,
+            containerd,
+            generation,
+            restore_skipped,
+            analysis: Default::default(),
+            trees: Default::default(),
+        })
     }
 
     /// A store over `backend` whose state is not loaded yet: [`Store::recover`] must run before
@@ -91,6 +101,7 @@ impl<B: Backend + Clone> Store<B> {
             generation: None,
             restore_skipped: Vec::new(),
             analysis: Default::default(),
+            trees: Default::default(),
         }
     }
 }
@@ -108,6 +119,10 @@ impl<B: Backend> Store<B> {
     /// The containerd view (clones share its open-ingest locks).
     pub fn containerd(&self) -> &Containerd<B> {
         &self.containerd
+    }
+
+    pub(crate) fn tree_cache(&self) -> &crate::contents::files::TreeCache {
+        &self.trees
     }
 
     pub(crate) fn analysis_cache(&self) -> &crate::store_analysis::AnalysisCache {

@@ -87,3 +87,26 @@ fn an_image_store_without_layer_data_says_which_layer_is_missing() {
     assert_eq!(e.code, ErrorCode::FailedPrecondition);
     assert!(e.message.contains("sha256:"), "{e}");
 }
+
+#[test]
+fn reads_follow_tags_and_removals_though_merged_trees_are_cached() {
+    let real = fixture("docker20/basic/docker-save.tar");
+    let mut store = loaded_store(&real);
+    let built = in_layer(&real, BUILT, "app/built.txt");
+    let demo = store.inspect_image("local/demo:1.0").unwrap()["Id"].as_str().unwrap().to_string();
+    // Both trees cached: edge whites the file out, demo has it.
+    assert_eq!(read(&store, "local/edge", "/app/built.txt").unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(read(&store, "local/demo:1.0", "/app/built.txt").unwrap(), built);
+    // The name now means demo's image: the read follows it, not the tree cached for the old one.
+    block_on(store.tag_image("local/demo:1.0", "local/edge", "latest")).unwrap();
+    assert_eq!(read(&store, "local/edge", "/app/built.txt").unwrap(), built);
+    // Removed: the name and the ID are gone, whatever the cache held.
+    block_on(store.remove_image(&demo, true, false)).unwrap();
+    assert_eq!(read(&store, &demo, "/app/built.txt").unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(read(&store, "local/edge", "/app/built.txt").unwrap_err().code, ErrorCode::NotFound);
+    // Loaded again: read again, from the layer tars stored anew.
+    let input = futures::stream::iter(real.chunks(64 << 10).map(|c| Ok::<_, imagestore::Error>(c.to_vec())));
+    block_on(store.import(input, Default::default())).unwrap();
+    assert_eq!(read(&store, "local/demo:1.0", "/app/built.txt").unwrap(), built);
+    check_reads(&store, &real);
+}

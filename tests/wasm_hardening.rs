@@ -396,3 +396,42 @@ fn human_size_rejects_what_is_not_a_number() {
     assert_eq!(human_size_js(js("1982293"), JsValue::UNDEFINED).unwrap(), "1.98MB");
     assert_eq!(human_size_js(js("1050624"), js("4")).unwrap(), "1.051MB");
 }
+
+/// A panic in a call's synchronous part (argument conversion, before its promise exists) does
+/// not poison the module: that call rejects with a coded `internal` Error (no `RuntimeError`
+/// thrown at the caller), and every call after it works, on the same `Store` object (whose
+/// borrow by wasm-bindgen was released normally) and on a newly opened one.
+#[wasm_bindgen_test]
+async fn a_panic_while_converting_arguments_rejects_that_call_and_nothing_else() {
+    for kind in [BackendKind::Memory, BackendKind::IndexedDb] {
+        let store = Store::open_kind(format!("panic-sync-{}", fresh_id()), kind).await.unwrap();
+        JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
+        let before = image_count(&store).await;
+        for round in 0..3 {
+            // Returns a promise (no throw): the trap ended inside the entry point's guard.
+            let failing = store.panic_for_tests("sync".into());
+            let (code, message) = rejected("sync panic", failing).await;
+            assert_eq!(code, "internal", "{kind:?} round {round}: {message}");
+            assert!(message.contains("store stays usable"), "{message}");
+            assert_eq!(image_count(&store).await, before, "{kind:?} round {round}");
+            JsFuture::from(store.tag_image(
+                "local/base:1".into(),
+                format!("after/sync{round}").into(),
+                JsValue::UNDEFINED,
+                JsValue::UNDEFINED,
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: tag after a sync panic: {e:?}"));
+            // Wrong arguments still give their own code, not `internal`.
+            let (code, _) = rejected("inspect 42", store.inspect_image(JsValue::from_f64(42.0))).await;
+            assert_eq!(code, "invalid_argument");
+        }
+        assert_usable(&store, before).await;
+        // A second store in the same module instance works too.
+        let other = Store::open_kind(format!("panic-sync-other-{}", fresh_id()), BackendKind::Memory).await.unwrap();
+        JsFuture::from(other.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
+        assert_eq!(image_count(&other).await, before);
+        other.close();
+        store.close();
+    }
+}

@@ -12,7 +12,9 @@ use crate::formats::tar_split::{visit_tar_split_at, EntryKind, TarEntry, Whiteou
 use crate::storage::blobs::{self, CHUNK_SIZE};
 use crate::storage::Backend;
 use crate::store::Store;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 /// Linux's limit on symlinks followed in one lookup (`ELOOP`).
 const MAX_HOPS: usize = 40;
@@ -230,36 +232,80 @@ impl FileReader {
     }
 }
 
+/// How many merged trees [`TreeCache`] keeps (the images last read from).
+const TREES_KEPT: usize = 4;
+
+/// The merged trees of the images read from last, so reading several files of one image
+/// parses its tar-splits once. A tree is keyed by its layers' tar-split digests (bottom
+/// first): blobs by digest never change, so an entry can never be stale; an import or `rmi`
+/// that gives a chain another tar-split (or none) just makes a new key. Which image a name
+/// means, and where its layer tars are, is looked up afresh on every call.
+#[derive(Default)]
+pub struct TreeCache {
+    trees: RefCell<VecDeque<(Vec<Digest>, Rc<MergedTree>)>>,
+}
+
+impl TreeCache {
+    fn get(&self, key: &[Digest]) -> Option<Rc<MergedTree>> {
+        let mut trees = self.trees.borrow_mut();
+        let at = trees.iter().position(|(k, _)| k == key)?;
+        let hit = trees.remove(at).expect("found above");
+        let tree = hit.1.clone();
+        trees.push_front(hit);
+        Some(tree)
+    }
+
+    fn put(&self, key: Vec<Digest>, tree: Rc<MergedTree>) {
+        let mut trees = self.trees.borrow_mut();
+        trees.retain(|(k, _)| *k != key);
+        trees.push_front((key, tree));
+        trees.truncate(TREES_KEPT);
+    }
+}
+
 impl<B: Backend> Store<B> {
-    /// The tar-split entries of each layer of an image with their data offsets, bottom first.
-    async fn layer_entries(&self, diff_ids: &[Digest]) -> Result<Vec<Vec<(TarEntry, u64)>>> {
+    /// The tar-split digest of each layer of an image, bottom first.
+    fn tar_split_digests(&self, diff_ids: &[Digest]) -> Result<Vec<Digest>> {
         let d = self.docker();
-        let mut layers = Vec::with_capacity(diff_ids.len());
-        for n in 1..=diff_ids.len() {
-            let chain = chain_id(&diff_ids[..n]).expect("n ≥ 1");
-            let record =
-                d.layers.get(&chain).ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
-            let digest = record.tar_split.as_ref().ok_or_else(|| {
-                Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
-            })?;
+        (1..=diff_ids.len())
+            .map(|n| {
+                let chain = chain_id(&diff_ids[..n]).expect("n ≥ 1");
+                let record =
+                    d.layers.get(&chain).ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
+                record.tar_split.clone().ok_or_else(|| {
+                    Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
+                })
+            })
+            .collect()
+    }
+
+    /// The tar-split entries of each layer with their data offsets, bottom first.
+    async fn layer_entries(&self, tar_splits: &[Digest]) -> Result<Vec<Vec<(TarEntry, u64)>>> {
+        let mut layers = Vec::with_capacity(tar_splits.len());
+        for digest in tar_splits {
             let gz = blobs::read_all(self.backend(), digest).await?;
             let mut entries = Vec::new();
             visit_tar_split_at(&gz[..], |e, at| {
                 entries.push((e, at));
                 Ok(())
             })
-            .map_err(|e| e.context(format!("tar-split of layer {chain}")))?;
+            .map_err(|e| e.context(format!("tar-split {digest}")))?;
             layers.push(entries);
         }
         Ok(layers)
     }
 
-    /// The merged filesystem of an image.
-    pub async fn merged_tree(&self, name_or_id: &str) -> Result<(Vec<Digest>, MergedTree)> {
+    /// The merged filesystem of an image (cached: [`TreeCache`]).
+    pub async fn merged_tree(&self, name_or_id: &str) -> Result<(Vec<Digest>, Rc<MergedTree>)> {
         let img = crate::docker::engine::get_image(self.docker(), name_or_id)?;
         let diff_ids = img.config.diff_ids().to_vec();
-        let layers = self.layer_entries(&diff_ids).await?;
-        Ok((diff_ids, MergedTree::build(&layers)))
+        let key = self.tar_split_digests(&diff_ids)?;
+        if let Some(tree) = self.tree_cache().get(&key) {
+            return Ok((diff_ids, tree));
+        }
+        let tree = Rc::new(MergedTree::build(&self.layer_entries(&key).await?));
+        self.tree_cache().put(key, tree.clone());
+        Ok((diff_ids, tree))
     }
 
     /// Opens the file `path` of an image (the topmost layer that has it, whiteouts honoured,

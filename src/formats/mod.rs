@@ -10,6 +10,7 @@ pub mod reference;
 pub mod tar_header;
 pub mod tar_split;
 pub mod tar_split_writer;
+pub mod tar_stream;
 
 // containerd and OCI
 pub mod bbolt;

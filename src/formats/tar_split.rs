@@ -18,7 +18,9 @@
 
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
-use crate::formats::tar_header::{checksum_sums, padding_after, pax_records, BLOCK};
+pub use crate::formats::tar_header::EntryKind;
+use crate::formats::tar_header::{header_link, header_name, header_size, is_gnu, is_ustar, numeric, until_nul};
+use crate::formats::tar_stream::{Member, TarEvent, TarStream};
 use base64::Engine as _;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
@@ -45,67 +47,6 @@ impl TarSplit {
         let links: i64 =
             self.entries.iter().filter(|e| e.kind == EntryKind::Symlink).map(|e| e.linkname_bytes.len() as i64).sum();
         self.regular_file_bytes() + links
-    }
-}
-
-/// The type of a tar member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
-    File,
-    Hardlink,
-    Symlink,
-    Char,
-    Block,
-    Dir,
-    Fifo,
-    /// Any other typeflag (e.g. `g` for a PAX global header), kept as the raw byte.
-    Other(u8),
-}
-
-impl EntryKind {
-    /// Every name [`EntryKind::name`] gives.
-    pub const NAMES: [&'static str; 8] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "other"];
-
-    /// The lowercase name the JS API and the search index use for this type.
-    pub fn name(self) -> &'static str {
-        match self {
-            EntryKind::File => "file",
-            EntryKind::Dir => "dir",
-            EntryKind::Symlink => "symlink",
-            EntryKind::Hardlink => "hardlink",
-            EntryKind::Char => "char",
-            EntryKind::Block => "block",
-            EntryKind::Fifo => "fifo",
-            EntryKind::Other(_) => "other",
-        }
-    }
-
-    pub(crate) fn from_typeflag(flag: u8, name: &[u8]) -> EntryKind {
-        match flag {
-            // '\0' is the pre-POSIX regular file; with a trailing '/' it meant a directory.
-            b'\0' if name.ends_with(b"/") => EntryKind::Dir,
-            b'0' | b'\0' | b'7' => EntryKind::File,
-            b'1' => EntryKind::Hardlink,
-            b'2' => EntryKind::Symlink,
-            b'3' => EntryKind::Char,
-            b'4' => EntryKind::Block,
-            b'5' => EntryKind::Dir,
-            b'6' => EntryKind::Fifo,
-            other => EntryKind::Other(other),
-        }
-    }
-
-    /// Types whose data is never read (Go's `isHeaderOnlyType`): no padding follows them.
-    fn header_only(self) -> bool {
-        matches!(
-            self,
-            EntryKind::Hardlink
-                | EntryKind::Symlink
-                | EntryKind::Char
-                | EntryKind::Block
-                | EntryKind::Dir
-                | EntryKind::Fifo
-        )
     }
 }
 
@@ -503,113 +444,61 @@ fn clean_path(p: &[u8]) -> Vec<u8> {
 }
 
 /// Decodes one member header (after its extension headers) from the start of `b`, like Go's
-/// `tar.Reader.Next`. `Ok(None)` at the end-of-archive marker or in an empty/all-zero segment.
-/// Also returns the padding that will follow the member's data.
+/// `tar.Reader.Next` (the framing is [`TarStream`]'s). `Ok(None)` at the end-of-archive marker
+/// or in an empty/all-zero segment. Also returns the padding that will follow the member's data.
 fn read_header(mut b: &[u8]) -> Result<Option<(TarEntry, usize)>> {
-    let mut pax: Vec<(&[u8], &[u8])> = Vec::new();
-    let mut long_name: Option<Vec<u8>> = None;
-    let mut long_link: Option<Vec<u8>> = None;
-    loop {
-        if b.iter().all(|&c| c == 0) {
-            // End-of-archive blocks, trailing padding, or an empty segment.
-            return Ok(None);
-        }
-        if b.len() < BLOCK {
-            return Err(Error::corrupt(format!("truncated tar header: {} bytes, need {BLOCK}", b.len())));
-        }
-        let block = &b[..BLOCK];
-        verify_checksum(block)?;
-        let typeflag = block[156];
-        let size = numeric(&block[124..136]).map_err(|e| e.context("size"))?;
-        if size < 0 {
-            return Err(Error::corrupt(format!("negative size {size}")));
-        }
-        let data_len = size as usize;
-        let padded = data_len.div_ceil(BLOCK) * BLOCK;
-        match typeflag {
-            b'x' | b'L' | b'K' => {
-                let data =
-                    b.get(BLOCK..BLOCK + data_len).ok_or_else(|| Error::corrupt("truncated extension header data"))?;
-                match typeflag {
-                    b'x' => pax.extend(pax_records(data)?),
-                    b'L' => long_name = Some(until_nul(data).to_vec()),
-                    _ => long_link = Some(until_nul(data).to_vec()),
-                }
-                b = b.get(BLOCK + padded..).unwrap_or(&[]);
-            }
-            _ => {
-                let mut entry = decode_block(block)?;
-                apply_pax(&mut entry, &pax)?;
-                if let Some(n) = long_name {
-                    entry.name_bytes = n;
-                }
-                if let Some(l) = long_link {
-                    entry.linkname_bytes = l;
-                }
-                entry.kind = EntryKind::from_typeflag(typeflag, &entry.name_bytes);
-                let padding = if typeflag == b'g' {
-                    // A global PAX header is returned as an entry; its data is consumed, its
-                    // padding is left for the next segment.
-                    entry.size = 0;
-                    padding_after(data_len as u64) as usize
-                } else if entry.kind.header_only() {
-                    0
-                } else {
-                    padding_after(entry.size as u64) as usize
-                };
-                return Ok(Some((entry, padding)));
-            }
+    if b.iter().all(|&c| c == 0) {
+        // End-of-archive blocks, trailing padding, or an empty segment.
+        return Ok(None);
+    }
+    let mut stream = TarStream::new();
+    while let Some(event) = stream.next(&mut b)? {
+        if let TarEvent::Member(member) = event {
+            let padding = member.padding as usize;
+            return Ok(Some((entry_of(member)?, padding)));
         }
     }
+    // The segment ended before a member header was complete (or after the end blocks).
+    stream.finish()?;
+    Ok(None)
 }
 
-/// Go accepts the unsigned or the signed byte sum, with the checksum field taken as spaces.
-fn verify_checksum(block: &[u8]) -> Result<()> {
-    let stored = numeric(&block[148..156]).map_err(|_| Error::corrupt("invalid tar header (bad checksum field)"))?;
-    let (unsigned, signed) = checksum_sums(block);
-    if stored != unsigned && stored != signed {
-        return Err(Error::corrupt(format!("invalid tar header (checksum {stored} does not match {unsigned})")));
-    }
-    Ok(())
+/// Every field of a member: its header block's, then its PAX records' (names, link and size
+/// already applied by the framing).
+fn entry_of(member: Member) -> Result<TarEntry> {
+    let mut entry = decode_block(&member.header[..])?;
+    entry.name_bytes = member.name;
+    entry.linkname_bytes = member.link;
+    entry.kind = member.kind;
+    entry.size = member.size;
+    apply_pax(&mut entry, &member.pax)?;
+    Ok(entry)
 }
 
-/// Decodes the fields of one header block. Not the `tar` crate's `Header` (which the importers
-/// use): listings need Go's `parseNumeric` (negative base-256 times) and every field, raw.
+/// Decodes the fields of one header block with Go's `parseNumeric` (negative base-256 times
+/// too), every field raw.
 fn decode_block(block: &[u8]) -> Result<TarEntry> {
-    let magic = &block[257..263];
-    let version = &block[263..265];
-    let ustar = magic == b"ustar\0" && version == b"00";
-    let gnu = magic == b"ustar " && version == b" \0";
-    let mut name = until_nul(&block[0..100]).to_vec();
+    let name = header_name(block);
     let (mut uname, mut gname, mut devmajor, mut devminor) = (String::new(), String::new(), 0, 0);
-    if ustar || gnu {
+    if is_ustar(block) || is_gnu(block) {
         uname = String::from_utf8_lossy(until_nul(&block[265..297])).into_owned();
         gname = String::from_utf8_lossy(until_nul(&block[297..329])).into_owned();
         devmajor = numeric(&block[329..337]).map_err(|e| e.context("devmajor"))?;
         devminor = numeric(&block[337..345]).map_err(|e| e.context("devminor"))?;
-    }
-    if ustar {
-        let prefix = until_nul(&block[345..500]);
-        if !prefix.is_empty() {
-            let mut full = prefix.to_vec();
-            full.push(b'/');
-            full.extend_from_slice(&name);
-            name = full;
-        }
     }
     let typeflag = block[156];
     Ok(TarEntry {
         kind: EntryKind::from_typeflag(typeflag, &name),
         name_bytes: name,
         typeflag,
-        size: numeric(&block[124..136]).map_err(|e| e.context("size"))?,
+        size: header_size(block).map_err(|e| e.context("size"))?,
         mode: numeric(&block[100..108]).map_err(|e| e.context("mode"))?,
         uid: numeric(&block[108..116]).map_err(|e| e.context("uid"))?,
         gid: numeric(&block[116..124]).map_err(|e| e.context("gid"))?,
         uname,
         gname,
         mtime: GoTime::from_unix(numeric(&block[136..148]).map_err(|e| e.context("mtime"))?, 0),
-        linkname_bytes: until_nul(&block[157..257]).to_vec(),
+        linkname_bytes: header_link(block).to_vec(),
         devmajor,
         devminor,
         xattrs: BTreeMap::new(),
@@ -617,62 +506,22 @@ fn decode_block(block: &[u8]) -> Result<TarEntry> {
     })
 }
 
-/// Go's `parseNumeric`: base-256 when the high bit is set, else octal with spaces/NULs trimmed.
-fn numeric(field: &[u8]) -> Result<i64> {
-    if field.first().is_some_and(|&c| c & 0x80 != 0) {
-        // Two's complement big-endian; the first byte's 0x80 marker is not part of the value.
-        let negative = field[0] & 0x40 != 0;
-        let mut v: i64 = 0;
-        for (i, &c) in field.iter().enumerate() {
-            let c = if i == 0 { c & 0x7f } else { c };
-            let c = if negative { !c & if i == 0 { 0x7f } else { 0xff } } else { c };
-            v = v
-                .checked_mul(256)
-                .and_then(|v| v.checked_add(i64::from(c)))
-                .ok_or_else(|| Error::corrupt("base-256 number overflows"))?;
-        }
-        return Ok(if negative { -v - 1 } else { v });
-    }
-    let trimmed = trim(field);
-    if trimmed.is_empty() {
-        return Ok(0);
-    }
-    let text = std::str::from_utf8(trimmed).map_err(|_| Error::corrupt("not an octal number"))?;
-    i64::from_str_radix(text, 8).map_err(|_| Error::corrupt(format!("invalid octal number {text:?}")))
-}
-
-fn trim(b: &[u8]) -> &[u8] {
-    let is_pad = |c: &u8| *c == b' ' || *c == 0;
-    let start = b.iter().position(|c| !is_pad(c)).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !is_pad(c)).map_or(start, |e| e + 1);
-    &b[start..end]
-}
-
-fn until_nul(b: &[u8]) -> &[u8] {
-    b.iter().position(|&c| c == 0).map_or(b, |i| &b[..i])
-}
-
-fn apply_pax(entry: &mut TarEntry, records: &[(&[u8], &[u8])]) -> Result<()> {
+/// The PAX records a member's name, link and size do not already say.
+fn apply_pax(entry: &mut TarEntry, records: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
     let int = |key: &str, v: &[u8]| -> Result<i64> {
         std::str::from_utf8(v)
             .ok()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| Error::corrupt(format!("bad PAX {key} value")))
     };
-    for &(key, value) in records {
+    for (key, value) in records {
+        let (key, value) = (key.as_slice(), value.as_slice());
         match key {
-            b"path" => entry.name_bytes = value.to_vec(),
-            b"linkpath" => entry.linkname_bytes = value.to_vec(),
+            b"path" | b"linkpath" | b"size" => {}
             b"uname" => entry.uname = String::from_utf8_lossy(value).into_owned(),
             b"gname" => entry.gname = String::from_utf8_lossy(value).into_owned(),
             b"uid" => entry.uid = int("uid", value)?,
             b"gid" => entry.gid = int("gid", value)?,
-            b"size" => {
-                entry.size = int("size", value)?;
-                if entry.size < 0 {
-                    return Err(Error::corrupt("negative PAX size"));
-                }
-            }
             b"mtime" => entry.mtime = pax_time(value).ok_or_else(|| Error::corrupt("bad PAX mtime"))?,
             _ => {
                 if let Some(attr) = key.strip_prefix(b"SCHILY.xattr.") {
@@ -705,6 +554,7 @@ fn pax_time(v: &[u8]) -> Option<GoTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::tar_header::BLOCK;
     use std::io::Write;
 
     /// A 512-byte ustar header with a valid checksum.
@@ -794,12 +644,6 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(numeric(b"0000644\0"), Ok(0o644));
-        assert_eq!(numeric(b"  644 \0"), Ok(0o644));
-        assert_eq!(numeric(b"\0\0\0\0"), Ok(0));
-        assert_eq!(numeric(&[0x80, 0, 0, 0, 0, 0, 1, 0]), Ok(256));
-        assert_eq!(numeric(&[0xff; 8]), Ok(-1));
-        assert!(numeric(b"0009").is_err());
         assert_eq!(clean_path(b"./a//b/../c/"), b"a/c");
         assert_eq!(clean_path(b"/../a"), b"/a");
         assert_eq!(pax_time(b"-1.5"), Some(GoTime::from_unix(-2, 500_000_000)));
@@ -824,14 +668,17 @@ mod tests {
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (b"not gzip at all".to_vec(), "cannot decompress"),
             (gzip(&format!("{}{{\"type\":2,\"payload\":", segment(&vec![0; 1024]))), "tar-split line 2: bad JSON"),
-            (gzip(&segment(&header("f", b'0', 3, 0o644)[..300])), "line 1: truncated tar header"),
+            (
+                gzip(&segment(&header("f", b'0', 3, 0o644)[..300])),
+                "line 1: truncated tar: the stream ended inside a header",
+            ),
             (
                 gzip(&segment(&{
                     let mut h = header("f", b'0', 3, 0o644);
                     h[0] = b'g';
                     h
                 })),
-                "line 1: invalid tar header (checksum",
+                "line 1: invalid tar header at offset 0 (bad checksum)",
             ),
             (gzip("{\"type\":3,\"payload\":null,\"position\":0}\n"), "line 1: unknown entry type 3"),
             (

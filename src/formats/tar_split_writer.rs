@@ -9,54 +9,28 @@
 //! regular files (see `TarSplit::regular_file_bytes`).
 
 use super::go_json;
+use super::tar_header::EntryKind;
+use super::tar_stream::{TarEvent, TarStream};
 use crate::error::{Error, Result};
-use crate::formats::tar_header::{checksum_sums, padding_after, pax_records, BLOCK};
 use base64::Engine as _;
 use flate2::write::GzEncoder;
 use std::io::Write;
-use tar::Header;
 
-/// Cap on extension header data (as Go's archive/tar).
-const MAX_EXTENSION: u64 = 1 << 20;
-
-enum State {
-    /// Collecting a header block (its bytes go to `raw`).
-    Header,
-    /// Extension header data (kept in `raw` and parsed when complete), then padding.
-    Extension {
-        flag: u8,
-        remaining: u64,
-        padding: u64,
-        data: Vec<u8>,
-    },
-    Data {
-        remaining: u64,
-        padding: u64,
-        crc: u64,
-        name: Vec<u8>,
-        size: u64,
-    },
-    /// Padding after a member's data: raw bytes of the next segment.
-    Padding {
-        remaining: u64,
-    },
-    ZeroBlock,
-    /// After the two zero blocks: everything is raw trailing data.
-    End,
+/// The member whose data is being read: its name and size, and the CRC of its data so far.
+struct Current {
+    name: Vec<u8>,
+    size: u64,
+    crc: u64,
 }
 
 pub struct TarSplitWriter {
-    state: State,
+    tar: TarStream,
     /// Raw bytes not yet written as a segment.
     raw: Vec<u8>,
-    /// Bytes of the header block being collected (its start in `raw`).
-    block_start: usize,
+    current: Option<Current>,
     position: u64,
-    pending_name: Option<Vec<u8>>,
-    pending_size: Option<u64>,
     gz: GzEncoder<Vec<u8>>,
     regular_bytes: i64,
-    tar_offset: u64,
 }
 
 impl Default for TarSplitWriter {
@@ -68,15 +42,12 @@ impl Default for TarSplitWriter {
 impl TarSplitWriter {
     pub fn new() -> Self {
         TarSplitWriter {
-            state: State::Header,
+            tar: TarStream::new(),
             raw: Vec::new(),
-            block_start: 0,
+            current: None,
             position: 0,
-            pending_name: None,
-            pending_size: None,
             gz: GzEncoder::new(Vec::new(), flate2::Compression::default()),
             regular_bytes: 0,
-            tar_offset: 0,
         }
     }
 
@@ -92,181 +63,43 @@ impl TarSplitWriter {
 
     /// Feeds the next piece of the layer tar.
     pub fn write(&mut self, mut input: &[u8]) -> Result<()> {
-        while !input.is_empty() {
-            let used = self.step(input)?;
-            self.tar_offset += used as u64;
-            input = &input[used..];
-        }
-        Ok(())
-    }
-
-    /// Ends the tar: the last segment is written; returns the remaining compressed output.
-    pub fn finish(mut self) -> Result<Vec<u8>> {
-        let clean_end = match self.state {
-            State::End => true,
-            State::Header | State::ZeroBlock => self.raw.len() == self.block_start,
-            _ => false,
-        };
-        if !clean_end {
-            return Err(Error::corrupt(format!(
-                "layer tar is truncated (it ends inside a member, at byte {})",
-                self.tar_offset
-            )));
-        }
-        self.flush_segment()?;
-        self.gz.finish().map_err(compress_error)
-    }
-
-    fn step(&mut self, input: &[u8]) -> Result<usize> {
-        match &mut self.state {
-            State::End => {
-                self.raw.extend_from_slice(input);
-                if self.raw.len() >= 1 << 20 {
-                    self.flush_segment()?;
-                }
-                Ok(input.len())
-            }
-            State::Padding { remaining } => {
-                let n = (*remaining).min(input.len() as u64) as usize;
-                self.raw.extend_from_slice(&input[..n]);
-                *remaining -= n as u64;
-                if *remaining == 0 {
-                    self.start_block();
-                }
-                Ok(n)
-            }
-            State::Data { remaining, crc, .. } => {
-                let n = (*remaining).min(input.len() as u64) as usize;
-                *crc = crc64_update(*crc, &input[..n]);
-                *remaining -= n as u64;
-                if *remaining == 0 {
-                    let State::Data { padding, crc, name, size, .. } =
-                        std::mem::replace(&mut self.state, State::Header)
-                    else {
-                        unreachable!()
-                    };
-                    self.file_entry(&name, size, Some(crc))?;
-                    self.after_member(padding);
-                }
-                Ok(n)
-            }
-            State::Extension { remaining, data, .. } => {
-                let n = (*remaining).min(input.len() as u64) as usize;
-                data.extend_from_slice(&input[..n]);
-                self.raw.extend_from_slice(&input[..n]);
-                *remaining -= n as u64;
-                if *remaining == 0 {
-                    let State::Extension { flag, padding, data, .. } =
-                        std::mem::replace(&mut self.state, State::Header)
-                    else {
-                        unreachable!()
-                    };
-                    self.apply_extension(flag, &data)?;
-                    self.after_member(padding);
-                }
-                Ok(n)
-            }
-            State::Header | State::ZeroBlock => {
-                let have = self.raw.len() - self.block_start;
-                let n = (BLOCK - have).min(input.len());
-                self.raw.extend_from_slice(&input[..n]);
-                if have + n == BLOCK {
-                    self.on_block()?;
-                }
-                Ok(n)
-            }
-        }
-    }
-
-    fn start_block(&mut self) {
-        self.state = State::Header;
-        self.block_start = self.raw.len();
-    }
-
-    fn after_member(&mut self, padding: u64) {
-        if padding == 0 {
-            self.start_block();
-        } else {
-            self.state = State::Padding { remaining: padding };
-        }
-    }
-
-    fn on_block(&mut self) -> Result<()> {
-        let at = self.tar_offset + (self.raw.len() - self.block_start) as u64 - BLOCK as u64;
-        let block: [u8; BLOCK] = self.raw[self.block_start..].try_into().expect("one block");
-        let zero = block.iter().all(|&b| b == 0);
-        if matches!(self.state, State::ZeroBlock) {
-            if !zero {
-                return Err(Error::corrupt(format!("layer tar: a lone zero block is followed by data at byte {at}")));
-            }
-            self.state = State::End;
-            return Ok(());
-        }
-        if zero {
-            self.state = State::ZeroBlock;
-            self.block_start = self.raw.len();
-            return Ok(());
-        }
-        let header = Header::from_byte_slice(&block);
-        let stored = header.cksum().map_err(|_| Error::corrupt(format!("layer tar: invalid header at byte {at}")))?;
-        let (unsigned, signed) = checksum_sums(&block);
-        if i64::from(stored) != unsigned && i64::from(stored) != signed {
-            return Err(Error::corrupt(format!("layer tar: invalid header at byte {at} (bad checksum)")));
-        }
-        let declared =
-            header.entry_size().map_err(|e| Error::corrupt(format!("layer tar: header at byte {at}: {e}")))?;
-        let flag = block[156];
-        if matches!(flag, b'x' | b'g' | b'L' | b'K') {
-            if declared > MAX_EXTENSION {
-                return Err(Error::corrupt(format!(
-                    "layer tar: extension header at byte {at} declares {declared} bytes"
-                )));
-            }
-            self.state =
-                State::Extension { flag, remaining: declared, padding: padding_after(declared), data: Vec::new() };
-            if declared == 0 {
-                self.state = State::Header;
-                self.apply_extension(flag, &[])?;
-                self.start_block();
-            }
-            return Ok(());
-        }
-        let name = self.pending_name.take().unwrap_or_else(|| header.path_bytes().into_owned());
-        let header_only = matches!(flag, b'1' | b'2' | b'3' | b'4' | b'5' | b'6');
-        let size = if header_only { 0 } else { self.pending_size.take().unwrap_or(declared) };
-        self.pending_size = None;
-        if matches!(flag, b'0' | b'7') || (flag == 0 && !name.ends_with(b"/")) {
-            self.regular_bytes += size as i64;
-        }
-        self.flush_segment()?;
-        if size == 0 {
-            self.file_entry(&name, 0, None)?;
-            self.start_block();
-        } else {
-            self.state = State::Data { remaining: size, padding: padding_after(size), crc: 0, name, size };
-        }
-        Ok(())
-    }
-
-    fn apply_extension(&mut self, flag: u8, data: &[u8]) -> Result<()> {
-        match flag {
-            b'L' => self.pending_name = Some(data.split(|&b| b == 0).next().unwrap_or_default().to_vec()),
-            b'x' => {
-                let records = pax_records(data).map_err(|e| e.context("layer tar"))?;
-                for (key, value) in records {
-                    match key {
-                        b"path" => self.pending_name = Some(value.to_vec()),
-                        b"size" => {
-                            let s = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
-                            self.pending_size = Some(s.ok_or_else(|| Error::corrupt("layer tar: invalid PAX size"))?);
-                        }
-                        _ => {}
+        while let Some(event) = self.tar.next(&mut input).map_err(layer_error)? {
+            match event {
+                TarEvent::Raw(bytes) => {
+                    self.raw.extend_from_slice(bytes);
+                    // Past the end blocks, trailing bytes need not wait for a member.
+                    if self.raw.len() >= 1 << 20 {
+                        self.flush_segment()?;
                     }
                 }
+                TarEvent::Member(m) => {
+                    // The segment ends with the member's header (its extension headers and the
+                    // previous member's padding before it).
+                    self.flush_segment()?;
+                    if m.kind == EntryKind::File {
+                        self.regular_bytes += m.data_len as i64;
+                    }
+                    self.current = Some(Current { name: m.name, size: m.data_len, crc: 0 });
+                }
+                TarEvent::Data(data) => {
+                    let current = self.current.as_mut().expect("data belongs to a member");
+                    current.crc = crc64_update(current.crc, data);
+                }
+                TarEvent::MemberEnd => {
+                    let Current { name, size, crc } = self.current.take().expect("a member ends");
+                    self.file_entry(&name, size, (size > 0).then_some(crc))?;
+                }
             }
-            _ => {}
         }
         Ok(())
+    }
+
+    /// Ends the tar: the last segment is written; returns the remaining compressed output. A
+    /// tar may end without its end-of-archive blocks (as Go's reader allows), not inside a member.
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        self.tar.finish().map_err(layer_error)?;
+        self.flush_segment()?;
+        self.gz.finish().map_err(compress_error)
     }
 
     /// Writes the raw bytes collected so far as a segment entry (if any).
@@ -277,7 +110,6 @@ impl TarSplitWriter {
         let payload = base64::engine::general_purpose::STANDARD.encode(&self.raw);
         let line = format!(r#"{{"type":2,"payload":"{payload}","position":{}}}"#, self.position);
         self.raw.clear();
-        self.block_start = 0;
         self.emit(line)
     }
 
@@ -305,6 +137,12 @@ impl TarSplitWriter {
         self.position += 1;
         self.gz.write_all(line.as_bytes()).map_err(compress_error)
     }
+}
+
+/// The tar's errors, said of the layer: a layer whose first block is no tar header is
+/// damaged, not an upload of an unknown format.
+fn layer_error(e: Error) -> Error {
+    Error::corrupt(e.message).context("layer tar")
 }
 
 /// Compressing into memory cannot fail but by a bug: not the upload's fault, so not
@@ -409,6 +247,25 @@ mod tests {
             assert_eq!(ts.entries[1].kind, EntryKind::File);
             assert_eq!(ts.regular_file_bytes(), 1020);
         }
+    }
+
+    #[test]
+    fn a_pax_global_header_is_a_member_of_its_own_as_in_go_tar_split() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::XGlobalHeader);
+        h.set_size(12);
+        b.append_data(&mut h, "pax_global_header", &b"12 comment=\n"[..]).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        b.append_data(&mut h, "f", &b"abc"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let mut w = TarSplitWriter::new();
+        w.write(&tar).unwrap();
+        let ts = parse_tar_split(&w.finish().unwrap()[..]).unwrap();
+        assert_eq!(ts.tar_size, tar.len() as u64);
+        let listed: Vec<_> = ts.entries.iter().map(|e| (e.name().into_owned(), e.kind, e.size)).collect();
+        assert_eq!(listed, [("pax_global_header".into(), EntryKind::Other(b'g'), 0), ("f".into(), EntryKind::File, 3)]);
     }
 
     #[test]

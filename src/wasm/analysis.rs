@@ -6,6 +6,7 @@
 use super::args;
 use super::convert::{large_to_js, promise, to_js_value};
 use super::options;
+use super::panic::entry;
 use super::store::Store;
 use crate::error::Result;
 use js_sys::Promise;
@@ -186,12 +187,14 @@ impl Store {
     /// What each layer of an image adds, modifies and removes, bottom first.
     #[wasm_bindgen(js_name = layerChanges, unchecked_return_type = "Promise<LayerChanges[]>")]
     pub fn layer_changes(&self, #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue) -> Promise {
-        let prepared =
-            options::image_ref(&image, "layerChanges: image").and_then(|i| Ok((i, self.facade_for("layerChanges")?)));
-        promise(async move {
-            let (image, facade) = prepared?;
-            let changes = facade.lock().await?.layer_changes(image).await?;
-            large_to_js(&changes)
+        entry(|| {
+            let prepared = options::image_ref(&image, "layerChanges: image")
+                .and_then(|i| Ok((i, self.facade_for("layerChanges")?)));
+            promise(async move {
+                let (image, facade) = prepared?;
+                let changes = facade.lock().await?.layer_changes(image).await?;
+                large_to_js(&changes)
+            })
         })
     }
 
@@ -202,12 +205,14 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue,
         #[wasm_bindgen(js_name = rules, unchecked_optional_param_type = "EfficiencyRules")] rules_given: JsValue,
     ) -> Promise {
-        let prepared = options::image_ref(&image, "efficiency: image")
-            .and_then(|i| Ok((i, options::dive_rules(&rules_given)?, self.facade_for("efficiency")?)));
-        promise(async move {
-            let (image, rules, facade) = prepared?;
-            let answer = facade.lock().await?.efficiency(image, &rules).await?;
-            to_js_value(&answer)
+        entry(|| {
+            let prepared = options::image_ref(&image, "efficiency: image")
+                .and_then(|i| Ok((i, options::dive_rules(&rules_given)?, self.facade_for("efficiency")?)));
+            promise(async move {
+                let (image, rules, facade) = prepared?;
+                let answer = facade.lock().await?.efficiency(image, &rules).await?;
+                to_js_value(&answer)
+            })
         })
     }
 
@@ -218,17 +223,19 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "ImageRef")] a: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ImageRef")] b: JsValue,
     ) -> Promise {
-        let prepared = (|| -> Result<_> {
-            Ok((
-                options::image_ref(&a, "diffImages: a")?,
-                options::image_ref(&b, "diffImages: b")?,
-                self.facade_for("diffImages")?,
-            ))
-        })();
-        promise(async move {
-            let (a, b, facade) = prepared?;
-            let diff = facade.lock().await?.diff_images(a, b).await?;
-            large_to_js(&diff)
+        entry(|| {
+            let prepared = (|| -> Result<_> {
+                Ok((
+                    options::image_ref(&a, "diffImages: a")?,
+                    options::image_ref(&b, "diffImages: b")?,
+                    self.facade_for("diffImages")?,
+                ))
+            })();
+            promise(async move {
+                let (a, b, facade) = prepared?;
+                let diff = facade.lock().await?.diff_images(a, b).await?;
+                large_to_js(&diff)
+            })
         })
     }
 
@@ -242,12 +249,14 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "FindFilesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = args::string(&pattern, "findFiles: pattern")
-            .and_then(|p| Ok((p, options::change_filter(&options)?, self.facade_for("findFiles")?)));
-        promise(async move {
-            let (pattern, only, facade) = prepared?;
-            let answer = facade.lock().await?.find_files(&pattern, only).await?;
-            with_skipped(large_to_js(&answer.files)?, &answer.skipped)
+        entry(|| {
+            let prepared = args::string(&pattern, "findFiles: pattern")
+                .and_then(|p| Ok((p, options::change_filter(&options)?, self.facade_for("findFiles")?)));
+            promise(async move {
+                let (pattern, only, facade) = prepared?;
+                let answer = facade.lock().await?.find_files(&pattern, only).await?;
+                with_skipped(large_to_js(&answer.files)?, &answer.skipped)
+            })
         })
     }
 
@@ -258,12 +267,15 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "ImageRef")] image: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "LargestFilesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = options::image_ref(&image, "largestFiles: image")
-            .and_then(|i| Ok((i, options::file_limit("largestFiles", &options)?, self.facade_for("largestFiles")?)));
-        promise(async move {
-            let (image, limit, facade) = prepared?;
-            let answer = facade.lock().await?.largest_files_of(image, limit).await?;
-            to_js_value(&answer)
+        entry(|| {
+            let prepared = options::image_ref(&image, "largestFiles: image").and_then(|i| {
+                Ok((i, options::file_limit("largestFiles", &options)?, self.facade_for("largestFiles")?))
+            });
+            promise(async move {
+                let (image, limit, facade) = prepared?;
+                let answer = facade.lock().await?.largest_files_of(image, limit).await?;
+                to_js_value(&answer)
+            })
         })
     }
 
@@ -274,19 +286,23 @@ impl Store {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "LargestFilesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = options::file_limit("storeLargestFiles", &options)
-            .and_then(|l| Ok((l, self.facade_for("storeLargestFiles")?)));
-        promise(async move {
-            let (limit, facade) = prepared?;
-            let answer = facade.lock().await?.largest_files_in_store(limit).await?;
-            with_skipped(to_js_value(&answer.files)?, &answer.skipped)
+        entry(|| {
+            let prepared = options::file_limit("storeLargestFiles", &options)
+                .and_then(|l| Ok((l, self.facade_for("storeLargestFiles")?)));
+            promise(async move {
+                let (limit, facade) = prepared?;
+                let answer = facade.lock().await?.largest_files_in_store(limit).await?;
+                with_skipped(to_js_value(&answer.files)?, &answer.skipped)
+            })
         })
     }
 
     /// `GET /system/df`.
     #[wasm_bindgen(js_name = systemDf, unchecked_return_type = "Promise<SystemDf>")]
     pub fn system_df(&self) -> Promise {
-        let facade = self.facade_for("systemDf");
-        promise(async move { to_js_value(&facade?.lock().await?.system_df()?) })
+        entry(|| {
+            let facade = self.facade_for("systemDf");
+            promise(async move { to_js_value(&facade?.lock().await?.system_df()?) })
+        })
     }
 }

@@ -7,6 +7,7 @@ use super::args;
 use super::backend::AnyBackend;
 use super::convert::{promise, to_js_error, to_js_value};
 use super::options::{self, digest, strings as filters};
+use super::panic::{entry, entry_sync};
 use super::store::Store;
 use crate::containerd::ls_view::{content_rows, format_size, image_rows};
 use crate::containerd::{self, ContentStore, ImageStore};
@@ -58,8 +59,10 @@ impl Store {
     /// Every containerd namespace, in byte order.
     #[wasm_bindgen(unchecked_return_type = "Promise<string[]>")]
     pub fn namespaces(&self) -> Promise {
-        let c = self.containerd_for("namespaces");
-        promise(async move { to_js_value(&c?.namespaces().await?) })
+        entry(|| {
+            let c = self.containerd_for("namespaces");
+            promise(async move { to_js_value(&c?.namespaces().await?) })
+        })
     }
 
     /// The images and content of one containerd namespace.
@@ -67,20 +70,24 @@ impl Store {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] namespace: JsValue,
     ) -> Result<Namespace, JsValue> {
-        let ns = args::string(&namespace, "containerd: namespace")
-            .and_then(|name| self.containerd_for("containerd")?.namespace(&name))
-            .map_err(to_js_error)?;
-        Ok(Namespace { images: ns.images(), content: ns.content() })
+        entry_sync(|| {
+            let ns = args::string(&namespace, "containerd: namespace")
+                .and_then(|name| self.containerd_for("containerd")?.namespace(&name))
+                .map_err(to_js_error)?;
+            Ok(Namespace { images: ns.images(), content: ns.content() })
+        })
     }
 
     /// containerd's garbage collection over every namespace; the Docker view's blobs (image
     /// configs, tar-splits and layer tars) are kept.
     #[wasm_bindgen(unchecked_return_type = "Promise<GcResult>")]
     pub fn gc(&self) -> Promise {
-        let facade = self.facade_for("gc");
-        promise(async move {
-            // Holding the façade keeps Docker imports and deletes out while GC runs.
-            to_js_value(&facade?.lock().await?.gc().await?)
+        entry(|| {
+            let facade = self.facade_for("gc");
+            promise(async move {
+                // Holding the façade keeps Docker imports and deletes out while GC runs.
+                to_js_value(&facade?.lock().await?.gc().await?)
+            })
         })
     }
 }
@@ -111,20 +118,26 @@ impl Namespace {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue,
     ) -> Promise {
-        let (images, f) = (self.images.clone(), filters(&filters_));
-        promise(async move { to_js_value(&images.list_filtered(&f?).await?) })
+        entry(|| {
+            let (images, f) = (self.images.clone(), filters(&filters_));
+            promise(async move { to_js_value(&images.list_filtered(&f?).await?) })
+        })
     }
 
     #[wasm_bindgen(js_name = getImage, unchecked_return_type = "Promise<ContainerdImage>")]
     pub fn get_image(&self, #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Promise {
-        let (images, name) = (self.images.clone(), args::string(&name, "getImage: name"));
-        promise(async move { to_js_value(&images.get(&name?).await?) })
+        entry(|| {
+            let (images, name) = (self.images.clone(), args::string(&name, "getImage: name"));
+            promise(async move { to_js_value(&images.get(&name?).await?) })
+        })
     }
 
     #[wasm_bindgen(js_name = createImage, unchecked_return_type = "Promise<ContainerdImage>")]
     pub fn create_image(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdImage")] image: JsValue) -> Promise {
-        let (images, img) = (self.images.clone(), options::from_js::<containerd::Image>("createImage", image));
-        promise(async move { to_js_value(&images.create(&img?).await?) })
+        entry(|| {
+            let (images, img) = (self.images.clone(), options::from_js::<containerd::Image>("createImage", image));
+            promise(async move { to_js_value(&images.create(&img?).await?) })
+        })
     }
 
     /// Updates the given field paths (`labels`, `labels.<k>`, `target`, `annotations`,
@@ -135,21 +148,28 @@ impl Namespace {
         #[wasm_bindgen(unchecked_param_type = "ContainerdImage")] image: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] fieldpaths: JsValue,
     ) -> Promise {
-        let (images, img, paths) =
-            (self.images.clone(), options::from_js::<containerd::Image>("updateImage", image), filters(&fieldpaths));
-        promise(async move {
-            let paths = paths?;
-            let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-            to_js_value(&images.update(&img?, &refs).await?)
+        entry(|| {
+            let (images, img, paths) = (
+                self.images.clone(),
+                options::from_js::<containerd::Image>("updateImage", image),
+                filters(&fieldpaths),
+            );
+            promise(async move {
+                let paths = paths?;
+                let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+                to_js_value(&images.update(&img?, &refs).await?)
+            })
         })
     }
 
     #[wasm_bindgen(js_name = deleteImage, unchecked_return_type = "Promise<void>")]
     pub fn delete_image(&self, #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Promise {
-        let (images, name) = (self.images.clone(), args::string(&name, "deleteImage: name"));
-        promise(async move {
-            images.delete(&name?, None).await?;
-            Ok(JsValue::UNDEFINED)
+        entry(|| {
+            let (images, name) = (self.images.clone(), args::string(&name, "deleteImage: name"));
+            promise(async move {
+                images.delete(&name?, None).await?;
+                Ok(JsValue::UNDEFINED)
+            })
         })
     }
 
@@ -159,38 +179,40 @@ impl Namespace {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue,
     ) -> Promise {
-        let (images, content, f) = (self.images.clone(), self.content.clone(), filters(&filters_));
-        promise(async move {
-            #[derive(Serialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Row {
-                #[serde(rename = "ref")]
-                reference: String,
-                #[serde(rename = "type")]
-                media_type: String,
-                digest: String,
-                size: String,
-                size_bytes: i64,
-                platforms: String,
-                labels: String,
-                size_error: Option<String>,
-            }
-            let list = images.list_filtered(&f?).await?;
-            let rows: Vec<Row> = image_rows(&content, &list)
-                .await
-                .into_iter()
-                .map(|r| Row {
-                    size: format_size(r.size),
-                    size_bytes: r.size,
-                    reference: r.name,
-                    media_type: r.media_type,
-                    digest: r.digest,
-                    platforms: r.platforms,
-                    labels: r.labels,
-                    size_error: r.size_error.map(|e| e.message),
-                })
-                .collect();
-            to_js_value(&rows)
+        entry(|| {
+            let (images, content, f) = (self.images.clone(), self.content.clone(), filters(&filters_));
+            promise(async move {
+                #[derive(Serialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Row {
+                    #[serde(rename = "ref")]
+                    reference: String,
+                    #[serde(rename = "type")]
+                    media_type: String,
+                    digest: String,
+                    size: String,
+                    size_bytes: i64,
+                    platforms: String,
+                    labels: String,
+                    size_error: Option<String>,
+                }
+                let list = images.list_filtered(&f?).await?;
+                let rows: Vec<Row> = image_rows(&content, &list)
+                    .await
+                    .into_iter()
+                    .map(|r| Row {
+                        size: format_size(r.size),
+                        size_bytes: r.size,
+                        reference: r.name,
+                        media_type: r.media_type,
+                        digest: r.digest,
+                        platforms: r.platforms,
+                        labels: r.labels,
+                        size_error: r.size_error.map(|e| e.message),
+                    })
+                    .collect();
+                to_js_value(&rows)
+            })
         })
     }
 }
@@ -205,44 +227,50 @@ pub struct Content {
 impl Content {
     #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo>")]
     pub fn info(&self, #[wasm_bindgen(unchecked_param_type = "string")] digest_: JsValue) -> Promise {
-        let (store, digest_) = (self.store.clone(), args::string(&digest_, "info: digest"));
-        promise(async move { to_js_value(&store.info(&digest(&digest_?)?).await?) })
+        entry(|| {
+            let (store, digest_) = (self.store.clone(), args::string(&digest_, "info: digest"));
+            promise(async move { to_js_value(&store.info(&digest(&digest_?)?).await?) })
+        })
     }
 
     /// Infos matching any of the filters, in digest order.
     #[wasm_bindgen(unchecked_return_type = "Promise<ContentInfo[]>")]
     pub fn list(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
-        let (store, f) = (self.store.clone(), filters(&filters_));
-        promise(async move { to_js_value(&store.walk_filtered(&f?).await?) })
+        entry(|| {
+            let (store, f) = (self.store.clone(), filters(&filters_));
+            promise(async move { to_js_value(&store.walk_filtered(&f?).await?) })
+        })
     }
 
     /// The rows `ctr content ls` prints for the infos matching the filters, in digest order.
     #[wasm_bindgen(unchecked_return_type = "Promise<CtrContentRow[]>")]
     pub fn table(&self, #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue) -> Promise {
-        let (store, f) = (self.store.clone(), filters(&filters_));
-        promise(async move {
-            #[derive(Serialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Row {
-                digest: String,
-                size: String,
-                size_bytes: i64,
-                created_at: crate::formats::gotime::GoTime,
-                labels: String,
-            }
-            let infos = store.walk_filtered(&f?).await?;
-            let rows: Vec<Row> = content_rows(&infos)
-                .into_iter()
-                .zip(&infos)
-                .map(|(r, info)| Row {
-                    digest: r.digest,
-                    size: r.size,
-                    size_bytes: info.size,
-                    created_at: r.created_at,
-                    labels: r.labels,
-                })
-                .collect();
-            to_js_value(&rows)
+        entry(|| {
+            let (store, f) = (self.store.clone(), filters(&filters_));
+            promise(async move {
+                #[derive(Serialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Row {
+                    digest: String,
+                    size: String,
+                    size_bytes: i64,
+                    created_at: crate::formats::gotime::GoTime,
+                    labels: String,
+                }
+                let infos = store.walk_filtered(&f?).await?;
+                let rows: Vec<Row> = content_rows(&infos)
+                    .into_iter()
+                    .zip(&infos)
+                    .map(|(r, info)| Row {
+                        digest: r.digest,
+                        size: r.size,
+                        size_bytes: info.size,
+                        created_at: r.created_at,
+                        labels: r.labels,
+                    })
+                    .collect();
+                to_js_value(&rows)
+            })
         })
     }
 
@@ -253,15 +281,17 @@ impl Content {
         #[wasm_bindgen(unchecked_param_type = "(info: ContentInfo) => void")] f: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue,
     ) -> Promise {
-        let (store, fl) = (self.store.clone(), filters(&filters_));
-        let f = args::function(&f, "walk: fn");
-        promise(async move {
-            let f = f?;
-            for info in store.walk_filtered(&fl?).await? {
-                f.call1(&JsValue::NULL, &to_js_value(&info)?)
-                    .map_err(|e| Error::aborted(format!("walk callback threw: {e:?}")))?;
-            }
-            Ok(JsValue::UNDEFINED)
+        entry(|| {
+            let (store, fl) = (self.store.clone(), filters(&filters_));
+            let f = args::function(&f, "walk: fn");
+            promise(async move {
+                let f = f?;
+                for info in store.walk_filtered(&fl?).await? {
+                    f.call1(&JsValue::NULL, &to_js_value(&info)?)
+                        .map_err(|e| Error::aborted(format!("walk callback threw: {e:?}")))?;
+                }
+                Ok(JsValue::UNDEFINED)
+            })
         })
     }
 
@@ -273,22 +303,26 @@ impl Content {
         #[wasm_bindgen(unchecked_optional_param_type = "number")] offset: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] length: JsValue,
     ) -> Promise {
-        let store = self.store.clone();
-        let digest_ = args::string(&digest_, "read: digest");
-        let (offset, length) = (args::opt_count(&offset, "read: offset"), args::opt_count(&length, "read: length"));
-        promise(async move {
-            let (digest_, offset, length) = (digest_?, offset?, length?);
-            let bytes = store.read(&digest(&digest_)?, offset.unwrap_or(0), length.unwrap_or(u64::MAX)).await?;
-            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+        entry(|| {
+            let store = self.store.clone();
+            let digest_ = args::string(&digest_, "read: digest");
+            let (offset, length) = (args::opt_count(&offset, "read: offset"), args::opt_count(&length, "read: length"));
+            promise(async move {
+                let (digest_, offset, length) = (digest_?, offset?, length?);
+                let bytes = store.read(&digest(&digest_)?, offset.unwrap_or(0), length.unwrap_or(u64::MAX)).await?;
+                Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+            })
         })
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] digest_: JsValue) -> Promise {
-        let (store, digest_) = (self.store.clone(), args::string(&digest_, "delete: digest"));
-        promise(async move {
-            store.delete(&digest(&digest_?)?).await?;
-            Ok(JsValue::UNDEFINED)
+        entry(|| {
+            let (store, digest_) = (self.store.clone(), args::string(&digest_, "delete: digest"));
+            promise(async move {
+                store.delete(&digest(&digest_?)?).await?;
+                Ok(JsValue::UNDEFINED)
+            })
         })
     }
 
@@ -299,11 +333,13 @@ impl Content {
         #[wasm_bindgen(unchecked_param_type = "{ digest: string; labels?: Record<string, string> }")] info: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] fieldpaths: JsValue,
     ) -> Promise {
-        let (store, arg, paths) = (self.store.clone(), options::content_update(info), filters(&fieldpaths));
-        promise(async move {
-            let ((d, labels), paths) = (arg?, paths?);
-            let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-            to_js_value(&store.update_labels(&d, labels, &refs).await?)
+        entry(|| {
+            let (store, arg, paths) = (self.store.clone(), options::content_update(info), filters(&fieldpaths));
+            promise(async move {
+                let ((d, labels), paths) = (arg?, paths?);
+                let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+                to_js_value(&store.update_labels(&d, labels, &refs).await?)
+            })
         })
     }
 
@@ -314,20 +350,24 @@ impl Content {
         #[wasm_bindgen(unchecked_param_type = "string")] reference: JsValue,
         #[wasm_bindgen(unchecked_param_type = "{ expected?: { digest?: string; size?: number } }")] options: JsValue,
     ) -> Promise {
-        let (store, reference) = (self.store.clone(), args::string(&reference, "writer: ref"));
-        let expected = options::writer_expected(&options);
-        promise(async move {
-            let reference = reference?;
-            let (want, size) = expected?;
-            let w = store.writer(&reference, want.as_ref(), size).await?;
-            Ok(ContentWriter { inner: Rc::new(Mutex::new(Some(w))) }.into())
+        entry(|| {
+            let (store, reference) = (self.store.clone(), args::string(&reference, "writer: ref"));
+            let expected = options::writer_expected(&options);
+            promise(async move {
+                let reference = reference?;
+                let (want, size) = expected?;
+                let w = store.writer(&reference, want.as_ref(), size).await?;
+                Ok(ContentWriter { inner: Rc::new(Mutex::new(Some(w))) }.into())
+            })
         })
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<IngestStatus>")]
     pub fn status(&self, #[wasm_bindgen(unchecked_param_type = "string")] reference: JsValue) -> Promise {
-        let (store, reference) = (self.store.clone(), args::string(&reference, "status: ref"));
-        promise(async move { to_js_value(&store.status(&reference?).await?) })
+        entry(|| {
+            let (store, reference) = (self.store.clone(), args::string(&reference, "status: ref"));
+            promise(async move { to_js_value(&store.status(&reference?).await?) })
+        })
     }
 
     #[wasm_bindgen(js_name = listStatuses, unchecked_return_type = "Promise<IngestStatus[]>")]
@@ -335,16 +375,20 @@ impl Content {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ContainerdFilters")] filters_: JsValue,
     ) -> Promise {
-        let (store, f) = (self.store.clone(), filters(&filters_));
-        promise(async move { to_js_value(&store.list_statuses_filtered(&f?).await?) })
+        entry(|| {
+            let (store, f) = (self.store.clone(), filters(&filters_));
+            promise(async move { to_js_value(&store.list_statuses_filtered(&f?).await?) })
+        })
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn abort(&self, #[wasm_bindgen(unchecked_param_type = "string")] reference: JsValue) -> Promise {
-        let (store, reference) = (self.store.clone(), args::string(&reference, "abort: ref"));
-        promise(async move {
-            store.abort(&reference?).await?;
-            Ok(JsValue::UNDEFINED)
+        entry(|| {
+            let (store, reference) = (self.store.clone(), args::string(&reference, "abort: ref"));
+            promise(async move {
+                store.abort(&reference?).await?;
+                Ok(JsValue::UNDEFINED)
+            })
         })
     }
 }
@@ -363,11 +407,13 @@ fn closed() -> Error {
 impl ContentWriter {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn write(&self, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue) -> Promise {
-        let (inner, bytes) = (self.inner.clone(), args::bytes(&bytes, "write: bytes"));
-        promise(async move {
-            let bytes = bytes?;
-            inner.lock().await.as_mut().ok_or_else(closed)?.write(&bytes).await?;
-            Ok(JsValue::UNDEFINED)
+        entry(|| {
+            let (inner, bytes) = (self.inner.clone(), args::bytes(&bytes, "write: bytes"));
+            promise(async move {
+                let bytes = bytes?;
+                inner.lock().await.as_mut().ok_or_else(closed)?.write(&bytes).await?;
+                Ok(JsValue::UNDEFINED)
+            })
         })
     }
 
@@ -380,32 +426,39 @@ impl ContentWriter {
         #[wasm_bindgen(unchecked_optional_param_type = "string")] digest_: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "Record<string, string>")] labels: JsValue,
     ) -> Promise {
-        let inner = self.inner.clone();
-        let (size, digest_) = (args::opt_count(&size, "commit: size"), args::opt_string(&digest_, "commit: digest"));
-        let labels = options::commit_labels(labels);
-        promise(async move {
-            let (size, digest_, labels) = (size?, digest_?, labels?);
-            let want = digest_.map(|d| digest(&d)).transpose()?;
-            let w = inner.lock().await.take().ok_or_else(closed)?;
-            to_js_value(&w.commit(size.unwrap_or(0), want.as_ref(), labels).await?)
+        entry(|| {
+            let inner = self.inner.clone();
+            let (size, digest_) =
+                (args::opt_count(&size, "commit: size"), args::opt_string(&digest_, "commit: digest"));
+            let labels = options::commit_labels(labels);
+            promise(async move {
+                let (size, digest_, labels) = (size?, digest_?, labels?);
+                let want = digest_.map(|d| digest(&d)).transpose()?;
+                let w = inner.lock().await.take().ok_or_else(closed)?;
+                to_js_value(&w.commit(size.unwrap_or(0), want.as_ref(), labels).await?)
+            })
         })
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<IngestStatus>")]
     pub fn status(&self) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move { to_js_value(&inner.lock().await.as_ref().ok_or_else(closed)?.status()) })
+        entry(|| {
+            let inner = self.inner.clone();
+            promise(async move { to_js_value(&inner.lock().await.as_ref().ok_or_else(closed)?.status()) })
+        })
     }
 
     /// Closes without committing (the ingest stays, as containerd leaves it).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn close(&self) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            if let Some(w) = inner.lock().await.take() {
-                w.close().await?;
-            }
-            Ok(JsValue::UNDEFINED)
+        entry(|| {
+            let inner = self.inner.clone();
+            promise(async move {
+                if let Some(w) = inner.lock().await.take() {
+                    w.close().await?;
+                }
+                Ok(JsValue::UNDEFINED)
+            })
         })
     }
 }

@@ -6,6 +6,7 @@ use super::args;
 use super::backend::AnyBackend;
 use super::convert::to_js_error;
 use super::options;
+use super::panic::entry;
 use super::store::Store;
 use crate::contents::archive::ArchiveStream;
 use crate::contents::files::FileReader;
@@ -100,22 +101,24 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] names: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "SaveOptions")] options: JsValue,
     ) -> Promise {
-        type Prepared = (Vec<String>, ExportFormat, Rc<super::facade_lock::FacadeLock>, Rc<AnyBackend>);
-        let prepared = (|| -> Result<Prepared> {
-            Ok((
-                options::save_names(&names)?,
-                options::save_format(&options)?,
-                self.facade_for("save")?,
-                self.backend_for("save")?,
-            ))
-        })();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let run = async move {
-                let (names, format, facade, backend) = prepared?;
-                let archive = facade.lock().await?.save(&names, format, now_secs())?;
-                readable(archive, backend).map(JsValue::from)
-            };
-            super::panic::guarded(run).await.map_err(to_js_error)
+        entry(|| {
+            type Prepared = (Vec<String>, ExportFormat, Rc<super::facade_lock::FacadeLock>, Rc<AnyBackend>);
+            let prepared = (|| -> Result<Prepared> {
+                Ok((
+                    options::save_names(&names)?,
+                    options::save_format(&options)?,
+                    self.facade_for("save")?,
+                    self.backend_for("save")?,
+                ))
+            })();
+            wasm_bindgen_futures::future_to_promise(async move {
+                let run = async move {
+                    let (names, format, facade, backend) = prepared?;
+                    let archive = facade.lock().await?.save(&names, format, now_secs())?;
+                    readable(archive, backend).map(JsValue::from)
+                };
+                super::panic::guarded(run).await.map_err(to_js_error)
+            })
         })
     }
 
@@ -129,18 +132,20 @@ impl Store {
         #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
     ) -> Promise {
-        let prepared = (|| -> Result<_> {
-            let name_or_id = args::string(&name_or_id, "readFile: nameOrId")?;
-            let path = args::string(&path, "readFile: path")?;
-            Ok((name_or_id, path, self.facade_for("readFile")?, self.backend_for("readFile")?))
-        })();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let run = async move {
-                let (name_or_id, path, facade, backend) = prepared?;
-                let reader = facade.lock().await?.read_file(&name_or_id, &path).await?;
-                readable(reader, backend).map(JsValue::from)
-            };
-            super::panic::guarded(run).await.map_err(to_js_error)
+        entry(|| {
+            let prepared = (|| -> Result<_> {
+                let name_or_id = args::string(&name_or_id, "readFile: nameOrId")?;
+                let path = args::string(&path, "readFile: path")?;
+                Ok((name_or_id, path, self.facade_for("readFile")?, self.backend_for("readFile")?))
+            })();
+            wasm_bindgen_futures::future_to_promise(async move {
+                let run = async move {
+                    let (name_or_id, path, facade, backend) = prepared?;
+                    let reader = facade.lock().await?.read_file(&name_or_id, &path).await?;
+                    readable(reader, backend).map(JsValue::from)
+                };
+                super::panic::guarded(run).await.map_err(to_js_error)
+            })
         })
     }
 
@@ -151,19 +156,21 @@ impl Store {
         #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number")] index: JsValue,
     ) -> Promise {
-        let prepared = (|| -> Result<_> {
-            let name_or_id = args::string(&name_or_id, "readLayer: nameOrId")?;
-            let index = args::count(&index, "readLayer: index")?;
-            Ok((name_or_id, index, self.facade_for("readLayer")?, self.backend_for("readLayer")?))
-        })();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let run = async move {
-                let (name_or_id, index, facade, backend) = prepared?;
-                let reader =
-                    facade.lock().await?.read_layer(&name_or_id, usize::try_from(index).unwrap_or(usize::MAX))?;
-                readable(reader, backend).map(JsValue::from)
-            };
-            super::panic::guarded(run).await.map_err(to_js_error)
+        entry(|| {
+            let prepared = (|| -> Result<_> {
+                let name_or_id = args::string(&name_or_id, "readLayer: nameOrId")?;
+                let index = args::count(&index, "readLayer: index")?;
+                Ok((name_or_id, index, self.facade_for("readLayer")?, self.backend_for("readLayer")?))
+            })();
+            wasm_bindgen_futures::future_to_promise(async move {
+                let run = async move {
+                    let (name_or_id, index, facade, backend) = prepared?;
+                    let reader =
+                        facade.lock().await?.read_layer(&name_or_id, usize::try_from(index).unwrap_or(usize::MAX))?;
+                    readable(reader, backend).map(JsValue::from)
+                };
+                super::panic::guarded(run).await.map_err(to_js_error)
+            })
         })
     }
 }

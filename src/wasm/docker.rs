@@ -8,6 +8,7 @@ use super::convert::{digests, json_to_js, promise, to_js_value};
 use super::facade_lock::FacadeLock;
 use super::input::{self, ImportInput};
 use super::options::{self, JsImportOptions};
+use super::panic::entry;
 use super::store::{Facade, Store};
 use crate::error::Result;
 use js_sys::Promise;
@@ -46,25 +47,27 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "ImportInput")] input: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ImportOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = self.prepare_import(&input, &options);
-        promise(async move {
-            let (input, options, backend, facade) = prepared?;
-            let reader = input.reader();
-            let signal = options.signal.clone();
-            let options = options.into_core(input.size());
-            // Streaming writes only staged blobs: other calls go on meanwhile.
-            let staged = crate::store::stream_import(&*backend, input.into_chunks(signal), options).await;
-            let finished = match staged {
-                Ok(f) => f,
-                Err(e) => {
-                    if let Some(r) = reader {
-                        input::cancel_reader(&r);
+        entry(|| {
+            let prepared = self.prepare_import(&input, &options);
+            promise(async move {
+                let (input, options, backend, facade) = prepared?;
+                let reader = input.reader();
+                let signal = options.signal.clone();
+                let options = options.into_core(input.size());
+                // Streaming writes only staged blobs: other calls go on meanwhile.
+                let staged = crate::store::stream_import(&*backend, input.into_chunks(signal), options).await;
+                let finished = match staged {
+                    Ok(f) => f,
+                    Err(e) => {
+                        if let Some(r) = reader {
+                            input::cancel_reader(&r);
+                        }
+                        return Err(e);
                     }
-                    return Err(e);
-                }
-            };
-            let report = facade.lock().await?.commit_import(finished).await?;
-            to_js_value(&report)
+                };
+                let report = facade.lock().await?.commit_import(finished).await?;
+                to_js_value(&report)
+            })
         })
     }
 
@@ -74,13 +77,15 @@ impl Store {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "ListImagesOptions")] options: JsValue,
     ) -> Promise {
-        let prepared = options::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
-        promise(async move {
-            let ((all, digests, filters), facade) = prepared?;
-            let mut facade = facade.lock().await?;
-            facade.sync().await?;
-            let answer = facade.list_images(all, digests, &filters)?;
-            json_to_js(&answer)
+        entry(|| {
+            let prepared = options::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
+            promise(async move {
+                let ((all, digests, filters), facade) = prepared?;
+                let mut facade = facade.lock().await?;
+                facade.sync().await?;
+                let answer = facade.list_images(all, digests, &filters)?;
+                json_to_js(&answer)
+            })
         })
     }
 
@@ -90,11 +95,13 @@ impl Store {
         &self,
         #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
     ) -> Promise {
-        let name_or_id = args::string(&name_or_id, "inspectImage: nameOrId");
-        let facade = self.facade_for("inspectImage");
-        promise(async move {
-            let name_or_id = name_or_id?;
-            json_to_js(&read(facade, |f| f.inspect_image(&name_or_id)).await?)
+        entry(|| {
+            let name_or_id = args::string(&name_or_id, "inspectImage: nameOrId");
+            let facade = self.facade_for("inspectImage");
+            promise(async move {
+                let name_or_id = name_or_id?;
+                json_to_js(&read(facade, |f| f.inspect_image(&name_or_id)).await?)
+            })
         })
     }
 
@@ -104,11 +111,13 @@ impl Store {
         &self,
         #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
     ) -> Promise {
-        let name_or_id = args::string(&name_or_id, "imageHistory: nameOrId");
-        let facade = self.facade_for("imageHistory");
-        promise(async move {
-            let name_or_id = name_or_id?;
-            json_to_js(&read(facade, |f| f.image_history(&name_or_id)).await?)
+        entry(|| {
+            let name_or_id = args::string(&name_or_id, "imageHistory: nameOrId");
+            let facade = self.facade_for("imageHistory");
+            promise(async move {
+                let name_or_id = name_or_id?;
+                json_to_js(&read(facade, |f| f.image_history(&name_or_id)).await?)
+            })
         })
     }
 
@@ -119,19 +128,22 @@ impl Store {
         #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RemoveImageOptions")] options: JsValue,
     ) -> Promise {
-        let name_or_id = args::string(&name_or_id, "removeImage: nameOrId");
-        let prepared = options::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
-        promise(async move {
-            let ((force, noprune, dry_run), facade) = prepared?;
-            let name_or_id = name_or_id?;
-            let mut facade = facade.lock().await?;
-            let answer = if dry_run {
-                facade.sync().await?;
-                facade.remove_image_dry_run(&name_or_id, force, noprune)?
-            } else {
-                facade.remove_image(&name_or_id, force, noprune).await?
-            };
-            to_js_value(&answer)
+        entry(|| {
+            let name_or_id = args::string(&name_or_id, "removeImage: nameOrId");
+            let prepared =
+                options::remove_image_options(&options).and_then(|o| Ok((o, self.facade_for("removeImage")?)));
+            promise(async move {
+                let ((force, noprune, dry_run), facade) = prepared?;
+                let name_or_id = name_or_id?;
+                let mut facade = facade.lock().await?;
+                let answer = if dry_run {
+                    facade.sync().await?;
+                    facade.remove_image_dry_run(&name_or_id, force, noprune)?
+                } else {
+                    facade.remove_image(&name_or_id, force, noprune).await?
+                };
+                to_js_value(&answer)
+            })
         })
     }
 
@@ -145,20 +157,22 @@ impl Store {
         #[wasm_bindgen(unchecked_optional_param_type = "string")] tag: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "TagImageOptions")] options: JsValue,
     ) -> Promise {
-        let name_or_id = args::string(&name_or_id, "tagImage: nameOrId");
-        let (repo, tag) = (args::string(&repo, "tagImage: repo"), args::opt_string(&tag, "tagImage: tag"));
-        let prepared = options::tag_image_options(&options).and_then(|o| Ok((o, self.facade_for("tagImage")?)));
-        promise(async move {
-            let (name_or_id, repo, tag) = (name_or_id?, repo?, tag?);
-            let (dry_run, facade) = prepared?;
-            let mut facade = facade.lock().await?;
-            let tag = tag.as_deref().unwrap_or("");
-            if dry_run {
-                facade.sync().await?;
-                return Ok(JsValue::from_str(&facade.tag_image_dry_run(&name_or_id, &repo, tag)?));
-            }
-            facade.tag_image(&name_or_id, &repo, tag).await?;
-            Ok(JsValue::UNDEFINED)
+        entry(|| {
+            let name_or_id = args::string(&name_or_id, "tagImage: nameOrId");
+            let (repo, tag) = (args::string(&repo, "tagImage: repo"), args::opt_string(&tag, "tagImage: tag"));
+            let prepared = options::tag_image_options(&options).and_then(|o| Ok((o, self.facade_for("tagImage")?)));
+            promise(async move {
+                let (name_or_id, repo, tag) = (name_or_id?, repo?, tag?);
+                let (dry_run, facade) = prepared?;
+                let mut facade = facade.lock().await?;
+                let tag = tag.as_deref().unwrap_or("");
+                if dry_run {
+                    facade.sync().await?;
+                    return Ok(JsValue::from_str(&facade.tag_image_dry_run(&name_or_id, &repo, tag)?));
+                }
+                facade.tag_image(&name_or_id, &repo, tag).await?;
+                Ok(JsValue::UNDEFINED)
+            })
         })
     }
 
@@ -168,11 +182,13 @@ impl Store {
         &self,
         #[wasm_bindgen(js_name = partialId, unchecked_param_type = "string")] partial_id: JsValue,
     ) -> Promise {
-        let partial_id = args::string(&partial_id, "search: partialId");
-        let facade = self.facade_for("search");
-        promise(async move {
-            let partial_id = partial_id?;
-            Ok(JsValue::from_str(read(facade, |f| f.search(&partial_id)).await?.as_str()))
+        entry(|| {
+            let partial_id = args::string(&partial_id, "search: partialId");
+            let facade = self.facade_for("search");
+            promise(async move {
+                let partial_id = partial_id?;
+                Ok(JsValue::from_str(read(facade, |f| f.search(&partial_id)).await?.as_str()))
+            })
         })
     }
 
@@ -182,12 +198,14 @@ impl Store {
         &self,
         #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
     ) -> Promise {
-        let name_or_id = args::string(&name_or_id, "imageParent: nameOrId");
-        let facade = self.facade_for("imageParent");
-        promise(async move {
-            let name_or_id = name_or_id?;
-            let parent = read(facade, |f| f.image_parent(&name_or_id)).await?;
-            Ok(parent.map_or(JsValue::NULL, |p| JsValue::from_str(p.as_str())))
+        entry(|| {
+            let name_or_id = args::string(&name_or_id, "imageParent: nameOrId");
+            let facade = self.facade_for("imageParent");
+            promise(async move {
+                let name_or_id = name_or_id?;
+                let parent = read(facade, |f| f.image_parent(&name_or_id)).await?;
+                Ok(parent.map_or(JsValue::NULL, |p| JsValue::from_str(p.as_str())))
+            })
         })
     }
 
@@ -197,19 +215,23 @@ impl Store {
         &self,
         #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
     ) -> Promise {
-        let name_or_id = args::string(&name_or_id, "imageChildren: nameOrId");
-        let facade = self.facade_for("imageChildren");
-        promise(async move {
-            let name_or_id = name_or_id?;
-            digests(&read(facade, |f| f.image_children(&name_or_id)).await?)
+        entry(|| {
+            let name_or_id = args::string(&name_or_id, "imageChildren: nameOrId");
+            let facade = self.facade_for("imageChildren");
+            promise(async move {
+                let name_or_id = name_or_id?;
+                digests(&read(facade, |f| f.image_children(&name_or_id)).await?)
+            })
         })
     }
 
     /// The IDs of the images without children.
     #[wasm_bindgen(js_name = imageHeads, unchecked_return_type = "Promise<string[]>")]
     pub fn image_heads(&self) -> Promise {
-        let facade = self.facade_for("imageHeads");
-        promise(async move { digests(&read(facade, |f| Ok(f.image_heads())).await?) })
+        entry(|| {
+            let facade = self.facade_for("imageHeads");
+            promise(async move { digests(&read(facade, |f| Ok(f.image_heads())).await?) })
+        })
     }
 
     /// The files of one layer, or the merged view at that layer, from the layers' tar-split.
@@ -219,15 +241,17 @@ impl Store {
         #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "LayerFilesOptions")] options: JsValue,
     ) -> Promise {
-        let name_or_id = args::string(&name_or_id, "layerFiles: nameOrId");
-        let prepared = options::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
-        promise(async move {
-            let ((layer, merged), facade) = prepared?;
-            let name_or_id = name_or_id?;
-            let mut facade = facade.lock().await?;
-            facade.sync().await?;
-            let files = facade.layer_files(&name_or_id, layer.as_ref(), merged).await?;
-            to_js_value(&files)
+        entry(|| {
+            let name_or_id = args::string(&name_or_id, "layerFiles: nameOrId");
+            let prepared = options::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
+            promise(async move {
+                let ((layer, merged), facade) = prepared?;
+                let name_or_id = name_or_id?;
+                let mut facade = facade.lock().await?;
+                facade.sync().await?;
+                let files = facade.layer_files(&name_or_id, layer.as_ref(), merged).await?;
+                to_js_value(&files)
+            })
         })
     }
 }

@@ -14,9 +14,13 @@
 //! store's façade, is taken over by the next call, which reloads the state from the backend
 //! first ([`super::facade_lock`]). The instance stays usable.
 //!
-//! A panic outside any guarded call (a synchronous part of an entry point) cannot be caught
-//! that way; then the hook marks the instance, and from then on every entry point rejects at
-//! once with `internal` ([`check_healthy`]), instead of running on inconsistent state.
+//! The synchronous part of every entry point (argument conversion, setting up the promise) runs
+//! through [`entry`]: inside the same kind of JS `try`/`catch`, so a trap there makes that call
+//! reject with `internal` (a coded `Error`, not a `RuntimeError` thrown at the caller) while the
+//! method's own frame, and with it wasm-bindgen's borrow of the JS object, returns normally: the
+//! object and the instance stay usable. A panic outside both (in code no entry point guards)
+//! marks the instance, and from then on every entry point rejects at once with `internal`
+//! ([`check_healthy`]), instead of running on inconsistent state.
 
 use crate::error::{Error, ErrorCode, Result};
 use std::cell::{Cell, RefCell};
@@ -74,6 +78,44 @@ pub(super) fn install_hook() {
             web_sys::console::error_1(&format!("imagestore: internal error (a bug): {message}").into());
         }));
     });
+}
+
+/// Runs an entry point's synchronous part: its promise, or, if that part trapped, a promise
+/// rejected with `internal` (see the module docs).
+pub(super) fn entry(f: impl FnOnce() -> js_sys::Promise) -> js_sys::Promise {
+    guarded_sync(f).unwrap_or_else(|e| js_sys::Promise::reject(&super::convert::to_js_error(e)))
+}
+
+/// [`entry`] for an entry point that returns (or throws) at once.
+pub(super) fn entry_sync<T>(f: impl FnOnce() -> std::result::Result<T, JsValue>) -> std::result::Result<T, JsValue> {
+    guarded_sync(f).unwrap_or_else(|e| Err(super::convert::to_js_error(e)))
+}
+
+/// Calls `f` inside a JS `try`/`catch`, as one call of its own for the panic hook.
+fn guarded_sync<T>(f: impl FnOnce() -> T) -> Result<T> {
+    let id = NEXT_CALL.with(|n| n.replace(n.get() + 1));
+    let outer = CURRENT_CALL.with(|c| c.replace(id));
+    let mut f = Some(f);
+    let mut out = None;
+    let thrown = guard_call(&mut || {
+        if let Some(f) = f.take() {
+            out = Some(f());
+        }
+    });
+    CURRENT_CALL.with(|c| c.set(outer));
+    if thrown.is_null() {
+        if let Some(out) = out {
+            return Ok(out);
+        }
+    }
+    let message = CAUGHT.with(|c| c.borrow_mut().take()).unwrap_or_else(|| describe(&thrown));
+    Err(Error::new(
+        ErrorCode::Internal,
+        format!(
+            "internal error (a bug) while the call checked its arguments: {message}; the call was refused before it \
+             started, and the store stays usable"
+        ),
+    ))
 }
 
 /// `internal` once a panic happened outside a guarded call in this instance.

@@ -5,6 +5,7 @@
 use super::backend::{AnyBackend, BackendKind};
 use super::convert::{promise, to_js_error, to_js_value};
 use super::js_backend::{JsBackend, JsStorageAdapter};
+use super::panic::{entry, entry_sync};
 use super::types::StoreOptions;
 use crate::error::{Error, Result};
 use crate::storage::indexeddb::{Change, IdbBackend};
@@ -78,14 +79,16 @@ impl Store {
     /// `false` changes nothing else). From 1 MiB (less is no grow worth asking for) to 1 GiB.
     #[wasm_bindgen(js_name = reserveMemory)]
     pub fn reserve_memory(#[wasm_bindgen(unchecked_param_type = "number")] bytes: JsValue) -> Result<bool, JsValue> {
-        let bytes = super::args::count(&bytes, "Store.reserveMemory: bytes").map_err(to_js_error)?;
-        if !(1 << 20..=1 << 30).contains(&bytes) {
-            return Err(to_js_error(Error::invalid(format!(
-                "Store.reserveMemory: bytes: from 1 MiB to 1 GiB, got {bytes}"
-            ))));
-        }
-        // Allocated and freed untouched: the allocator keeps the freed block as its free top.
-        Ok(Vec::<u8>::new().try_reserve_exact(bytes as usize).is_ok())
+        entry_sync(|| {
+            let bytes = super::args::count(&bytes, "Store.reserveMemory: bytes").map_err(to_js_error)?;
+            if !(1 << 20..=1 << 30).contains(&bytes) {
+                return Err(to_js_error(Error::invalid(format!(
+                    "Store.reserveMemory: bytes: from 1 MiB to 1 GiB, got {bytes}"
+                ))));
+            }
+            // Allocated and freed untouched: the allocator keeps the freed block as its free top.
+            Ok(Vec::<u8>::new().try_reserve_exact(bytes as usize).is_ok())
+        })
     }
 
     /// Deletes the IndexedDB database `name` and everything in it.
@@ -129,41 +132,46 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "(event: { reason: \"changed\" | \"closed\" }) => void")]
         callback: JsValue,
     ) -> Result<js_sys::Function, JsValue> {
-        let callback: js_sys::Function =
-            callback.dyn_into().map_err(|_| to_js_error(Error::invalid("onChange: callback must be a function")))?;
-        let backend = self.backend_for("onChange").map_err(to_js_error)?;
-        let AnyBackend::IndexedDb(idb) = &*backend else {
-            return Ok(Closure::<dyn FnMut()>::new(|| {}).into_js_value().unchecked_into());
-        };
-        let id = idb.on_change(move |change| {
-            let reason = match change {
-                Change::Changed => "changed",
-                Change::Closed => "closed",
+        entry_sync(|| {
+            let callback: js_sys::Function = callback
+                .dyn_into()
+                .map_err(|_| to_js_error(Error::invalid("onChange: callback must be a function")))?;
+            let backend = self.backend_for("onChange").map_err(to_js_error)?;
+            let AnyBackend::IndexedDb(idb) = &*backend else {
+                return Ok(Closure::<dyn FnMut()>::new(|| {}).into_js_value().unchecked_into());
             };
-            let event = js_sys::Object::new();
-            let _ = js_sys::Reflect::set(&event, &JsValue::from_str("reason"), &JsValue::from_str(reason));
-            // A throwing callback must not stop the others; the browser reports it.
-            if let Err(e) = callback.call1(&JsValue::UNDEFINED, &event) {
-                web_sys::console::error_2(&JsValue::from_str("imagestore onChange callback threw:"), &e);
-            }
-        });
-        let idb = idb.clone();
-        Ok(Closure::<dyn FnMut()>::new(move || idb.off_change(id)).into_js_value().unchecked_into())
+            let id = idb.on_change(move |change| {
+                let reason = match change {
+                    Change::Changed => "changed",
+                    Change::Closed => "closed",
+                };
+                let event = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&event, &JsValue::from_str("reason"), &JsValue::from_str(reason));
+                // A throwing callback must not stop the others; the browser reports it.
+                if let Err(e) = callback.call1(&JsValue::UNDEFINED, &event) {
+                    web_sys::console::error_2(&JsValue::from_str("imagestore onChange callback threw:"), &e);
+                }
+            });
+            let idb = idb.clone();
+            Ok(Closure::<dyn FnMut()>::new(move || idb.off_change(id)).into_js_value().unchecked_into())
+        })
     }
 
     /// Name, backend and record counts.
     #[wasm_bindgen(js_name = storeInfo, unchecked_return_type = "Promise<StoreInfo>")]
     pub fn store_info(&self) -> Promise {
-        let name = self.name.clone();
-        self.run("storeInfo", move |backend| async move {
-            let info = StoreInfo {
-                name,
-                backend: backend.name().to_string(),
-                // The generation record is bookkeeping, not a record of the store's.
-                meta_records: backend.keys(Space::Meta, "").await?.iter().filter(|k| *k != generation::KEY).count(),
-                chunk_records: backend.keys(Space::Chunks, "").await?.len(),
-            };
-            to_js_value(&info)
+        entry(|| {
+            let name = self.name.clone();
+            self.run("storeInfo", move |backend| async move {
+                let info = StoreInfo {
+                    name,
+                    backend: backend.name().to_string(),
+                    // The generation record is bookkeeping, not a record of the store's.
+                    meta_records: backend.keys(Space::Meta, "").await?.iter().filter(|k| *k != generation::KEY).count(),
+                    chunk_records: backend.keys(Space::Chunks, "").await?.len(),
+                };
+                to_js_value(&info)
+            })
         })
     }
 }

@@ -4,6 +4,7 @@
 
 use super::args;
 use super::convert::promise;
+use super::panic::entry;
 use super::store::Store;
 use crate::error::{Error, Result};
 use js_sys::Promise;
@@ -13,28 +14,33 @@ use wasm_bindgen::prelude::*;
 impl Store {
     /// Panics inside a call: `"locked"` while holding the store's lock (after letting other
     /// calls queue for it), `"alloc"` as a failed allocation does there, `"unlocked"` holding
-    /// nothing.
+    /// nothing, `"sync"` before its promise exists (while converting the arguments).
     #[wasm_bindgen(js_name = __panicForTests)]
     pub fn panic_for_tests(&self, #[wasm_bindgen(unchecked_param_type = "string")] kind: JsValue) -> Promise {
-        let prepared = args::string(&kind, "__panicForTests: kind").and_then(|k| Ok((k, self.facade_for("test")?)));
-        promise(async move {
-            let (kind, facade) = prepared?;
-            let held = match kind.as_str() {
-                "locked" | "alloc" => Some(facade.lock().await?),
-                "unlocked" => None,
-                _ => return Err(Error::invalid(format!("__panicForTests: unknown kind {kind:?}"))),
-            };
-            // Let the calls started after this one queue for the lock.
-            wasm_bindgen_futures::JsFuture::from(Promise::resolve(&JsValue::UNDEFINED)).await.ok();
-            if kind == "alloc" {
-                std::alloc::handle_alloc_error(
-                    std::alloc::Layout::from_size_align(1 << 31, 8).expect("a valid layout"),
-                );
+        entry(|| {
+            let prepared = args::string(&kind, "__panicForTests: kind").and_then(|k| Ok((k, self.facade_for("test")?)));
+            if prepared.as_ref().is_ok_and(|(k, _)| k == "sync") {
+                panic!("__panicForTests(\"sync\") panicked in the call's synchronous part, as asked");
             }
-            let _ = held.is_some();
-            panic!("__panicForTests({kind:?}) panicked as asked");
-            #[allow(unreachable_code)]
-            Result::<JsValue>::Ok(JsValue::UNDEFINED)
+            promise(async move {
+                let (kind, facade) = prepared?;
+                let held = match kind.as_str() {
+                    "locked" | "alloc" => Some(facade.lock().await?),
+                    "unlocked" => None,
+                    _ => return Err(Error::invalid(format!("__panicForTests: unknown kind {kind:?}"))),
+                };
+                // Let the calls started after this one queue for the lock.
+                wasm_bindgen_futures::JsFuture::from(Promise::resolve(&JsValue::UNDEFINED)).await.ok();
+                if kind == "alloc" {
+                    std::alloc::handle_alloc_error(
+                        std::alloc::Layout::from_size_align(1 << 31, 8).expect("a valid layout"),
+                    );
+                }
+                let _ = held.is_some();
+                panic!("__panicForTests({kind:?}) panicked as asked");
+                #[allow(unreachable_code)]
+                Result::<JsValue>::Ok(JsValue::UNDEFINED)
+            })
         })
     }
 }

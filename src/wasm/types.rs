@@ -48,22 +48,6 @@ export interface StoreOptions {
   memoryLimit?: number;
 }
 
-/** The `code` of every error this package rejects with (keep in sync with `ErrorCode::as_str`). */
-export type ErrorCode =
-  | "not_found"
-  | "ambiguous"
-  | "already_exists"
-  | "conflict"
-  | "invalid_argument"
-  | "failed_precondition"
-  | "data_corrupt"
-  | "unsupported_format"
-  | "aborted"
-  | "quota_exceeded"
-  | "resource_exhausted"
-  | "internal"
-  | "unavailable";
-
 /** Every rejection of this package is an `Error` with a `code`. */
 export interface ImageStoreError extends Error {
   code: ErrorCode;
@@ -79,6 +63,10 @@ export interface StoreInfo {
   chunkRecords: number;
 }
 "#;
+
+/// The `ErrorCode` union, written by the macro that defines the codes.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERROR_CODE: &'static str = crate::error::ErrorCode::TYPESCRIPT;
 
 #[wasm_bindgen]
 extern "C" {

@@ -20,13 +20,17 @@ pub fn human_size_js(
     #[wasm_bindgen(unchecked_param_type = "number")] bytes: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "number")] precision: JsValue,
 ) -> Result<String, JsValue> {
-    let bytes = match bytes.as_f64() {
-        Some(b) if b.is_finite() => b,
-        _ => {
-            let got = super::args::js_type(&bytes);
-            return Err(to_js_error(Error::invalid(format!("humanSize: bytes: expected a finite number, got {got}"))));
-        }
-    };
-    let precision = super::args::opt_count(&precision, "humanSize: precision").map_err(to_js_error)?;
-    Ok(human_size(bytes, precision.map(|p| p.min(17) as u32)))
+    super::panic::entry_sync(|| {
+        let bytes = match bytes.as_f64() {
+            Some(b) if b.is_finite() => b,
+            _ => {
+                let got = super::args::js_type(&bytes);
+                return Err(to_js_error(Error::invalid(format!(
+                    "humanSize: bytes: expected a finite number, got {got}"
+                ))));
+            }
+        };
+        let precision = super::args::opt_count(&precision, "humanSize: precision").map_err(to_js_error)?;
+        Ok(human_size(bytes, precision.map(|p| p.min(17) as u32)))
+    })
 }

@@ -78,6 +78,19 @@ test("package.json: name, version from Cargo.toml, entry points that exist", () 
   }
 });
 
+test("the .d.ts declares ErrorCode as exactly the codes src/error.rs defines", () => {
+  const dts = readFileSync(join(project, "node_modules/imagestore/node/imagestore.d.ts"), "utf8");
+  const source = readFileSync(join(ROOT, "src/error.rs"), "utf8");
+  const list = source.slice(source.indexOf("error_codes! {"));
+  const defined = [...list.slice(0, list.indexOf("\n}")).matchAll(/^\s+\w+ = "(\w+)",$/gm)].map((m) => m[1]);
+  assert.ok(defined.length >= 13, `codes read from src/error.rs: ${defined}`);
+  const union = dts.match(/export type ErrorCode =([^;]*);/);
+  assert.ok(union, "no ErrorCode type in the .d.ts");
+  const declared = [...union[1].matchAll(/"(\w+)"/g)].map((m) => m[1]);
+  assert.deepEqual(declared, defined);
+  assert.match(dts, /interface ImageStoreError extends Error \{\s*code: ErrorCode;/);
+});
+
 test("ESM import: open and close a memory store", async () => {
   const out = await node(`
     import { Store } from "imagestore";

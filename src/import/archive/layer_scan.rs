@@ -285,7 +285,7 @@ mod tests {
         let mut zstd = vec![0x28, 0xb5, 0x2f, 0xfd];
         zstd.extend_from_slice(&[0; 600]);
         for (file, message) in
-            [(&json[..], "invalid header"), (&json[..50], "truncated"), (&zstd[..], "zstd compression")]
+            [(&json[..], "invalid tar header"), (&json[..50], "truncated"), (&zstd[..], "zstd compression")]
         {
             let b = MemoryBackend::new();
             let (stored, facts) = scan(&b, file, 100);

@@ -177,7 +177,7 @@ impl Collector {
             return;
         }
         if e.kind != EntryKind::File {
-            if matches!(e.kind, EntryKind::Symlink | EntryKind::HardLink) {
+            if matches!(e.kind, EntryKind::Symlink | EntryKind::Hardlink) {
                 self.warn(format!("entry {:?}: links inside the image store are not followed, ignored", e.path));
             }
             return;

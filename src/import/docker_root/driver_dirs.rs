@@ -1,5 +1,7 @@
 //! The graph driver's layer folders in an upload of a whole `/var/lib/docker`: where a layer's
-//! files are (`overlay2/<cache-id>/diff/`, `aufs/diff/<cache-id>/`, `vfs/dir/<cache-id>/`),
+//! files are (`overlay2/<cache-id>/diff/`, `aufs/diff/<cache-id>/`, `vfs/dir/<cache-id>/`,
+//! `overlay/<cache-id>/root|upper/`, `btrfs/subvolumes/<cache-id>/`, `zfs/graph/<cache-id>/`,
+//! `devicemapper/mnt/<cache-id>/rootfs/`: [`layer_dirs`]),
 //! and a collector that keeps their file bytes while the upload streams.
 //!
 //! The upload's order is the host's directory order, not the layer tar's, and the driver
@@ -24,31 +26,74 @@ use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
 use std::collections::{HashMap, HashSet};
 
-/// The graph drivers whose layer folders hold a layer's files as plain files.
-pub(crate) const DRIVERS: [&str; 3] = ["overlay2", "aufs", "vfs"];
+/// The graph drivers whose layer folders can give a layer's file bytes (moby's
+/// `daemon/graphdriver/*`). overlay2 and aufs keep each layer's own files (a diff: deleted
+/// files are whiteouts there); vfs, btrfs, zfs, devicemapper and overlay (v1) image layers keep
+/// a full snapshot of the layer's filesystem. Either serves: the tar-split names every member
+/// of the layer tar, and each member's bytes are the file of that name in the folder.
+pub(crate) const DRIVERS: [&str; 7] = ["overlay2", "aufs", "vfs", "overlay", "btrfs", "zfs", "devicemapper"];
 
-/// Where the layer with `cache_id` keeps its files, below the Docker root, for `driver`
-/// (`None`: a driver whose folders we cannot read, e.g. btrfs or overlay).
-pub(crate) fn layer_dir(driver: &str, cache_id: &str) -> Option<String> {
+/// Where the layer with `cache_id` may keep its files below the Docker root, for `driver`,
+/// the likelier first (empty: an unknown driver, or a `cache-id` that is no folder name).
+/// overlay (v1): an image layer applied on a parent with a `root` is a full `root/` (hard links
+/// to the parent's files plus the diff); a layer applied the naive way (the base layer, or a
+/// parent without `root`) holds its diff in `upper/`. zfs mounts a layer's dataset at
+/// `zfs/graph/<first 12 characters of the id>` (moby's `getMountpoint`), and devicemapper at
+/// `devicemapper/mnt/<id>/rootfs`, only while the layer is mounted.
+pub(crate) fn layer_dirs(driver: &str, cache_id: &str) -> Vec<String> {
     if cache_id.is_empty() || cache_id.contains('/') || cache_id == "." || cache_id == ".." {
-        return None;
+        return Vec::new();
     }
     match driver {
-        "overlay2" => Some(format!("overlay2/{cache_id}/diff")),
-        "aufs" => Some(format!("aufs/diff/{cache_id}")),
-        "vfs" => Some(format!("vfs/dir/{cache_id}")),
-        _ => None,
+        "overlay2" => vec![format!("overlay2/{cache_id}/diff")],
+        "aufs" => vec![format!("aufs/diff/{cache_id}")],
+        "vfs" => vec![format!("vfs/dir/{cache_id}")],
+        "overlay" => vec![format!("overlay/{cache_id}/root"), format!("overlay/{cache_id}/upper")],
+        "btrfs" => vec![format!("btrfs/subvolumes/{cache_id}")],
+        "zfs" => vec![format!("zfs/graph/{}", zfs_mountpoint(cache_id))],
+        "devicemapper" => vec![format!("devicemapper/mnt/{cache_id}/rootfs")],
+        _ => Vec::new(),
+    }
+}
+
+/// moby's zfs `getMountpoint` on Linux: the id cut to 12 characters, a `-suffix` kept.
+fn zfs_mountpoint(id: &str) -> String {
+    let (head, suffix) = id.split_once('-').map_or((id, None), |(h, s)| (h, Some(s)));
+    let head: String = head.chars().take(12).collect();
+    match suffix {
+        Some(s) => format!("{head}-{s}"),
+        None => head,
+    }
+}
+
+/// Why a layer of `driver` has no folder in the upload.
+pub(crate) fn missing_reason(driver: &str) -> &'static str {
+    match driver {
+        "devicemapper" => {
+            "devicemapper keeps the layer as a thin device in its pool (devicemapper/devicemapper/data), which \
+             cannot be read from an upload; only a layer mounted at devicemapper/mnt/<id>/rootfs when the tarball \
+             was made can be, and this one was not"
+        }
+        "zfs" => "the layer's zfs dataset was not mounted at zfs/graph/<id> when the tarball was made",
+        _ => "the layer folder is not in the upload",
     }
 }
 
 /// The layer folder an upload path lies in (its components up to the folder), if any.
 fn layer_dir_len(parts: &[&str]) -> Option<usize> {
     let i = driver_index(parts)?;
-    let ok = matches!(
-        (parts[i], parts.get(i + 1), parts.get(i + 2)),
-        ("overlay2", Some(_), Some(&"diff")) | ("aufs", Some(&"diff"), Some(_)) | ("vfs", Some(&"dir"), Some(_))
-    );
-    ok.then_some(i + 3)
+    let at = |k: usize| parts.get(i + k).copied();
+    let len = match (parts[i], at(1), at(2), at(3)) {
+        ("overlay2", Some(_), Some("diff"), _)
+        | ("aufs", Some("diff"), Some(_), _)
+        | ("vfs", Some("dir"), Some(_), _)
+        | ("overlay", Some(_), Some("root" | "upper"), _)
+        | ("btrfs", Some("subvolumes"), Some(_), _)
+        | ("zfs", Some("graph"), Some(_), _) => 3,
+        ("devicemapper", Some("mnt"), Some(_), Some("rootfs")) => 4,
+        _ => return None,
+    };
+    Some(i + len)
 }
 
 /// Index of the first driver folder component (not the `image/<driver>/` store folder).
@@ -72,6 +117,8 @@ pub(crate) struct Spool {
     pub files: HashMap<String, Spooled>,
     /// Layer folders that had at least one entry, by normalised upload path.
     pub dirs: HashSet<String>,
+    /// Driver folders (`<root>/<driver>`) the upload has anything of.
+    pub drivers: HashSet<String>,
 }
 
 impl Spool {
@@ -93,6 +140,7 @@ pub(crate) struct DriverFiles {
     writer: Option<BlobWriter>,
     files: HashMap<String, Spooled>,
     dirs: HashSet<String>,
+    drivers: HashSet<String>,
     /// The file being spooled: its path and where its bytes start.
     current: Option<(String, u64)>,
     /// A `cache-id` file being read: the driver folder it is for (`<root>/<driver>`), its bytes.
@@ -131,6 +179,9 @@ impl DriverFiles {
             return;
         }
         let Some(i) = driver_index(&parts) else { return };
+        if !self.drivers.contains(&parts[..=i].join("/")) {
+            self.drivers.insert(parts[..=i].join("/"));
+        }
         if let Some(n) = layer_dir_len(&parts) {
             let dir = parts[..n].join("/");
             let driver_dir = parts[..=i].join("/");
@@ -147,7 +198,7 @@ impl DriverFiles {
                 self.current = Some((path, at));
             }
             EntryKind::File => drop(self.files.insert(path, Spooled { offset: 0, len: 0 })),
-            EntryKind::HardLink => {
+            EntryKind::Hardlink => {
                 let target = components(&e.link).map(|p| p.join("/"));
                 if let Some(loc) = target.ok().and_then(|t| self.files.get(&t).copied()) {
                     self.files.insert(path, loc);
@@ -171,7 +222,7 @@ impl DriverFiles {
         if let Some((driver_dir, bytes)) = self.cache_id.take() {
             let (root, driver) = driver_dir.rsplit_once('/').map_or(("", driver_dir.as_str()), |(r, d)| (r, d));
             let cache_id = String::from_utf8_lossy(&bytes).trim().to_string();
-            if let Some(dir) = layer_dir(driver, &cache_id) {
+            for dir in layer_dirs(driver, &cache_id) {
                 self.named_dirs.insert(if root.is_empty() { dir } else { format!("{root}/{dir}") });
             }
         }
@@ -186,7 +237,12 @@ impl DriverFiles {
             Some(w) => Some(w.finish(b, None, None).await?),
             None => None,
         };
-        Ok(Spool { blob, files: std::mem::take(&mut self.files), dirs: std::mem::take(&mut self.dirs) })
+        Ok(Spool {
+            blob,
+            files: std::mem::take(&mut self.files),
+            dirs: std::mem::take(&mut self.dirs),
+            drivers: std::mem::take(&mut self.drivers),
+        })
     }
 
     /// Gives up: deletes what was spooled.
@@ -213,12 +269,26 @@ mod tests {
         assert_eq!(dir("./aufs/diff/abc/bin/sh").as_deref(), Some("aufs/diff/abc"));
         assert_eq!(dir("/var/lib/docker/vfs/dir/abc").as_deref(), Some("var/lib/docker/vfs/dir/abc"));
         assert_eq!(dir("docker/overlay2/abc/merged/etc/passwd"), None);
+        assert_eq!(dir("docker/overlay/abc/root/bin/sh").as_deref(), Some("docker/overlay/abc/root"));
+        assert_eq!(dir("docker/overlay/abc/upper/x").as_deref(), Some("docker/overlay/abc/upper"));
+        assert_eq!(dir("docker/overlay/abc/merged/x"), None);
+        assert_eq!(dir("btrfs/subvolumes/abc/etc").as_deref(), Some("btrfs/subvolumes/abc"));
+        assert_eq!(dir("zfs/graph/abcdefabcdef/etc").as_deref(), Some("zfs/graph/abcdefabcdef"));
+        assert_eq!(dir("devicemapper/mnt/abc/rootfs/etc").as_deref(), Some("devicemapper/mnt/abc/rootfs"));
+        assert_eq!(dir("devicemapper/mnt/abc/id"), None);
+        assert_eq!(dir("devicemapper/devicemapper/data"), None);
         assert_eq!(dir("docker/image/overlay2/layerdb/sha256/x/diff"), None, "the store folder is not a driver folder");
-        assert_eq!(layer_dir("overlay2", "c1").as_deref(), Some("overlay2/c1/diff"));
-        assert_eq!(layer_dir("aufs", "c1").as_deref(), Some("aufs/diff/c1"));
-        assert_eq!(layer_dir("vfs", "c1").as_deref(), Some("vfs/dir/c1"));
-        assert_eq!(layer_dir("btrfs", "c1"), None);
-        assert_eq!(layer_dir("vfs", "../x"), None);
+        assert_eq!(layer_dirs("overlay2", "c1"), ["overlay2/c1/diff"]);
+        assert_eq!(layer_dirs("aufs", "c1"), ["aufs/diff/c1"]);
+        assert_eq!(layer_dirs("vfs", "c1"), ["vfs/dir/c1"]);
+        assert_eq!(layer_dirs("overlay", "c1"), ["overlay/c1/root", "overlay/c1/upper"]);
+        assert_eq!(layer_dirs("btrfs", "c1"), ["btrfs/subvolumes/c1"]);
+        let id = "4febd3792a1fb2153108b4fa50161c6ee5e3d16aa483a63215f936a113a88e9a";
+        assert_eq!(layer_dirs("zfs", id), ["zfs/graph/4febd3792a1f"]);
+        assert_eq!(layer_dirs("zfs", &format!("{id}-init")), ["zfs/graph/4febd3792a1f-init"]);
+        assert_eq!(layer_dirs("devicemapper", "c1"), ["devicemapper/mnt/c1/rootfs"]);
+        assert!(layer_dirs("windowsfilter", "c1").is_empty());
+        assert!(layer_dirs("vfs", "../x").is_empty());
     }
 
     fn feed(d: &mut DriverFiles, b: &crate::storage::memory::MemoryBackend, path: &str, data: &[u8]) {

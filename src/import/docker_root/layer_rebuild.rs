@@ -13,7 +13,7 @@
 //! Memory: one layer's tar-split pieces at a time (headers, about 1.5 KiB a member) and one
 //! chunk of file data.
 
-use super::driver_dirs::{layer_dir, Spool, DRIVERS};
+use super::driver_dirs::{layer_dirs, missing_reason, Spool, DRIVERS};
 use super::paths::components;
 use crate::digest::Digest;
 use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
@@ -38,8 +38,7 @@ pub(crate) async fn rebuild_layers<B: Backend>(
     let [.., "image", driver] = parts.as_slice() else { return Ok(problems) };
     let docker_root: String = parts[..parts.len() - 2].iter().map(|p| format!("{p}/")).collect();
     // No folder of this root's driver in the upload: it holds the image store only.
-    let driver_prefix = format!("{docker_root}{driver}/");
-    if !DRIVERS.contains(driver) || !spool.dirs.iter().any(|d| d.starts_with(&driver_prefix)) {
+    if !DRIVERS.contains(driver) || !spool.drivers.contains(&format!("{docker_root}{driver}")) {
         return Ok(problems);
     }
     let mut done: BTreeSet<Digest> = import.layer_blobs.iter().map(|(r, _)| r.diff_id.clone()).collect();
@@ -50,14 +49,16 @@ pub(crate) async fn rebuild_layers<B: Backend>(
         }
         let problem =
             |path: String, reason: String| ContentProblem { diff_id: layer.diff_id.to_string(), path, reason };
-        let Some(dir) = layer_dir(driver, &layer.cache_id).map(|d| format!("{docker_root}{d}")) else {
+        let dirs: Vec<String> =
+            layer_dirs(driver, &layer.cache_id).iter().map(|d| format!("{docker_root}{d}")).collect();
+        if dirs.is_empty() {
             problems.push(problem(String::new(), format!("cache-id {:?} names no layer folder", layer.cache_id)));
             continue;
-        };
-        if !spool.dirs.contains(&dir) {
-            problems.push(problem(dir, "the layer folder is not in the upload".into()));
-            continue;
         }
+        let Some(dir) = dirs.iter().find(|d| spool.dirs.contains(*d)).cloned() else {
+            problems.push(problem(dirs[0].clone(), missing_reason(driver).into()));
+            continue;
+        };
         let Some(split) = layer.tar_split.as_ref().and_then(|d| import.tar_splits.iter().find(|s| &s.digest == d))
         else {
             problems.push(problem(dir, "the layer has no tar-split.json.gz to rebuild its tar from".into()));

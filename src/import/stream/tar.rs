@@ -1,29 +1,12 @@
-//! A push-fed tar reader: bytes go in as they arrive, entries and their data come out as
-//! events, so nothing but one header block and the (size-capped) extension headers is ever
-//! buffered. Header fields are decoded by `tar::Header`; the framing is ours: 512-byte
-//! blocks, PAX `x`/`g` records, GNU `L`/`K` long names, GNU sparse extension blocks, data
-//! padding, and the two zero blocks that end an archive.
-//!
-//! Nothing read here is trusted: sizes only ever count bytes down, extension headers are
-//! capped, and every error names the offset (and the entry, when there is one).
+//! The importer's view of a tar stream: [`crate::formats::tar_stream`] frames it; this says
+//! what the importer needs of each entry (its path and link as text) and what the end of an
+//! upload must look like (the end-of-archive blocks; an input that is no tar at all is
+//! `unsupported_format`).
 
 use crate::error::{Error, Result};
-use crate::formats::tar_header::{checksum_sums, padding_after, pax_records, BLOCK};
-use tar::{EntryType, Header};
-
-/// Cap on PAX and GNU long-name/long-link data (Go's archive/tar uses the same 1 MiB).
-pub(crate) const MAX_EXTENSION_SIZE: u64 = 1 << 20;
-
-/// What an entry is, as far as the importer cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EntryKind {
-    File,
-    Dir,
-    Symlink,
-    HardLink,
-    /// Devices, fifos, sparse files, vendor types: never part of an image store.
-    Other,
-}
+pub(crate) use crate::formats::tar_header::EntryKind;
+use crate::formats::tar_header::BLOCK;
+use crate::formats::tar_stream::{Ending, TarEvent, TarStream};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TarEntry {
@@ -48,59 +31,12 @@ pub(crate) enum Event<'a> {
     EntryEnd,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ExtKind {
-    PaxLocal,
-    PaxGlobal,
-    GnuLongName,
-    GnuLongLink,
-}
-
-enum State {
-    /// Collecting a header block.
-    Header,
-    /// Collecting an extension header's data; `padding` follows it.
-    Extension {
-        kind: ExtKind,
-        remaining: u64,
-        padding: u64,
-        buf: Vec<u8>,
-    },
-    /// Skipping GNU sparse extension blocks; the entry is announced after them.
-    SparseBlocks {
-        entry: TarEntry,
-    },
-    Data {
-        remaining: u64,
-        padding: u64,
-    },
-    Padding {
-        remaining: u64,
-    },
-    /// One zero block seen: the next must be zero too.
-    ZeroBlock,
-    /// End of archive: everything after is ignored.
-    End,
-}
-
-/// Overrides from extension headers, applied to the next real header.
-#[derive(Default)]
-struct Pending {
-    path: Option<String>,
-    link: Option<String>,
-    size: Option<u64>,
-}
-
 pub(crate) struct TarReader {
-    state: State,
-    block: Box<[u8; BLOCK]>,
-    block_len: usize,
-    /// Bytes of tar stream consumed so far.
-    offset: u64,
-    pending: Pending,
-    /// The entry being read or last read, for error messages.
-    current: Option<TarEntry>,
-    entries: u64,
+    stream: TarStream,
+    /// The last entry, for error messages.
+    last: Option<String>,
+    /// Inside a PAX global header, which is no entry of the upload.
+    in_global: bool,
 }
 
 impl Default for TarReader {
@@ -111,322 +47,76 @@ impl Default for TarReader {
 
 impl TarReader {
     pub(crate) fn new() -> Self {
-        TarReader {
-            state: State::Header,
-            block: Box::new([0; BLOCK]),
-            block_len: 0,
-            offset: 0,
-            pending: Pending::default(),
-            current: None,
-            entries: 0,
-        }
+        TarReader { stream: TarStream::sniffing(), last: None, in_global: false }
     }
 
     /// Consumes bytes from the front of `input` until one event is ready; `None` means
     /// `input` is used up (feed more, or call [`TarReader::finish`]).
     pub(crate) fn next<'a>(&mut self, input: &mut &'a [u8]) -> Result<Option<Event<'a>>> {
         loop {
-            match &mut self.state {
-                State::End => {
-                    self.offset += input.len() as u64;
-                    *input = &[];
-                    return Ok(None);
+            let event = self.stream.next(input).map_err(|e| match e.code {
+                crate::ErrorCode::UnsupportedFormat => {
+                    Error::unsupported("not a tar archive (nor gzip): the first 512 bytes are not a valid tar header")
                 }
-                State::Data { remaining: 0, padding } => {
-                    self.state = State::Padding { remaining: *padding };
-                    return Ok(Some(Event::EntryEnd));
-                }
-                State::Data { remaining, .. } => {
-                    if input.is_empty() {
-                        return Ok(None);
+                _ => e,
+            })?;
+            match event {
+                None => return Ok(None),
+                Some(TarEvent::Raw(_)) => {}
+                Some(TarEvent::Member(m)) if m.typeflag == b'g' => self.in_global = true,
+                Some(TarEvent::MemberEnd) if self.in_global => self.in_global = false,
+                Some(TarEvent::Member(m)) => {
+                    let mut path = String::from_utf8_lossy(&m.name).into_owned();
+                    if path.is_empty() {
+                        path = String::from("(unnamed)");
                     }
-                    let n = (*remaining).min(input.len() as u64) as usize;
-                    *remaining -= n as u64;
-                    let (data, rest) = input.split_at(n);
-                    *input = rest;
-                    self.offset += n as u64;
-                    return Ok(Some(Event::Data(data)));
+                    let link = match m.kind {
+                        EntryKind::Symlink | EntryKind::Hardlink => String::from_utf8_lossy(&m.link).into_owned(),
+                        _ => String::new(),
+                    };
+                    self.last = Some(path.clone());
+                    return Ok(Some(Event::Entry(TarEntry {
+                        path,
+                        kind: m.kind,
+                        size: m.data_len,
+                        offset: m.offset,
+                        link,
+                    })));
                 }
-                State::Padding { remaining: 0 } => self.state = State::Header,
-                State::Padding { remaining } => {
-                    if input.is_empty() {
-                        return Ok(None);
-                    }
-                    let n = (*remaining).min(input.len() as u64) as usize;
-                    *remaining -= n as u64;
-                    *input = &input[n..];
-                    self.offset += n as u64;
-                }
-                State::Extension { remaining: 0, .. } => self.end_extension()?,
-                State::Extension { remaining, buf, .. } => {
-                    if input.is_empty() {
-                        return Ok(None);
-                    }
-                    let n = (*remaining).min(input.len() as u64) as usize;
-                    *remaining -= n as u64;
-                    buf.extend_from_slice(&input[..n]);
-                    *input = &input[n..];
-                    self.offset += n as u64;
-                }
-                State::Header | State::ZeroBlock | State::SparseBlocks { .. } => {
-                    if !self.fill_block(input) {
-                        return Ok(None);
-                    }
-                    if let Some(event) = self.on_block()? {
-                        return Ok(Some(event));
-                    }
-                }
+                Some(TarEvent::Data(d)) => return Ok(Some(Event::Data(d))),
+                Some(TarEvent::MemberEnd) => return Ok(Some(Event::EntryEnd)),
             }
         }
     }
 
-    /// Ends the stream: an error if it stopped inside a header, an entry or its padding.
+    /// Ends the stream: an error if it stopped inside a header, an entry or its padding, or
+    /// without the end-of-archive blocks (an import of the first part would be silently partial).
     pub(crate) fn finish(&self) -> Result<()> {
-        let at = self.offset;
-        match &self.state {
-            State::End => Ok(()),
-            State::ZeroBlock if self.block_len == 0 => Ok(()),
-            State::Header if self.block_len == 0 => {
-                if self.entries == 0 && at == 0 {
-                    Err(Error::unsupported("not a tar archive: the input is empty"))
-                } else {
-                    // Ended exactly between two entries: whatever followed is missing, and an
-                    // import of the first part would be silently partial.
-                    Err(Error::corrupt(format!(
-                        "truncated tar: the stream ended at offset {at}{} without the end-of-archive blocks",
-                        self.after()
-                    )))
+        let at = self.stream.offset();
+        if self.stream.members() == 0 && at > 0 && at < BLOCK as u64 {
+            return Err(Error::unsupported(format!(
+                "not a tar archive (nor gzip): the input ends after {at} bytes, before a first 512-byte header"
+            )));
+        }
+        match self.stream.finish()? {
+            Ending::EndOfArchive => Ok(()),
+            Ending::Empty => Err(Error::unsupported("not a tar archive: the input is empty")),
+            Ending::BetweenMembers => Err(Error::corrupt(format!(
+                "truncated tar: the stream ended at offset {at}{} without the end-of-archive blocks",
+                match &self.last {
+                    Some(path) => format!(" (in or after entry {path:?})"),
+                    None => String::new(),
                 }
-            }
-            State::Header if self.entries == 0 && at < BLOCK as u64 => Err(Error::unsupported(format!(
-                "not a tar archive (nor gzip): the input ends after {} bytes, before a first 512-byte header",
-                at
-            ))),
-            State::Data { remaining, .. } => {
-                let e = self.current.as_ref().expect("data belongs to an entry");
-                Err(Error::corrupt(format!(
-                    "truncated tar: entry {:?} (header at offset {}) declares {} bytes of data, the stream ended {} bytes short",
-                    e.path, e.offset, e.size, remaining
-                )))
-            }
-            State::Extension { kind, remaining, .. } => Err(Error::corrupt(format!(
-                "truncated tar: the stream ended inside a {} header, {remaining} bytes short (offset {at})",
-                kind.name()
-            ))),
-            _ => Err(Error::corrupt(format!(
-                "truncated tar: the stream ended inside a header or padding at offset {at}{}",
-                self.after()
             ))),
         }
     }
-
-    /// Copies input into the header block; true when the block is complete.
-    fn fill_block(&mut self, input: &mut &[u8]) -> bool {
-        let n = (BLOCK - self.block_len).min(input.len());
-        self.block[self.block_len..self.block_len + n].copy_from_slice(&input[..n]);
-        self.block_len += n;
-        self.offset += n as u64;
-        *input = &input[n..];
-        if self.block_len < BLOCK {
-            return false;
-        }
-        self.block_len = 0;
-        true
-    }
-
-    fn block_offset(&self) -> u64 {
-        self.offset - BLOCK as u64
-    }
-
-    /// ", after entry \"x\"" for error messages.
-    fn after(&self) -> String {
-        match &self.current {
-            Some(e) => format!(" (in or after entry {:?})", e.path),
-            None => String::new(),
-        }
-    }
-
-    fn on_block(&mut self) -> Result<Option<Event<'static>>> {
-        let zero = self.block.iter().all(|&b| b == 0);
-        match std::mem::replace(&mut self.state, State::Header) {
-            State::SparseBlocks { entry } => {
-                // Byte 504 of a GNU sparse extension block says whether another follows.
-                if self.block[504] != 0 {
-                    self.state = State::SparseBlocks { entry };
-                    return Ok(None);
-                }
-                return Ok(Some(self.start_data(entry)));
-            }
-            State::ZeroBlock => {
-                if zero {
-                    self.state = State::End;
-                    return Ok(None);
-                }
-                return Err(Error::corrupt(format!(
-                    "invalid tar: a lone zero block is followed by data at offset {}{}",
-                    self.block_offset(),
-                    self.after()
-                )));
-            }
-            _ => {}
-        }
-        if zero {
-            self.state = State::ZeroBlock;
-            return Ok(None);
-        }
-        self.on_header()
-    }
-
-    fn on_header(&mut self) -> Result<Option<Event<'static>>> {
-        let at = self.block_offset();
-        if !checksum_ok(&self.block) {
-            return Err(if self.entries == 0 && at == 0 {
-                Error::unsupported("not a tar archive (nor gzip): the first 512 bytes are not a valid tar header")
-            } else {
-                Error::corrupt(format!("invalid tar header at offset {at} (bad checksum){}", self.after()))
-            });
-        }
-        let header = Header::from_byte_slice(&self.block[..]);
-        let declared = header
-            .entry_size()
-            .map_err(|e| Error::corrupt(format!("invalid size field in the tar header at offset {at}: {e}")))?;
-        let ty = header.entry_type();
-        let padding = padding_after(declared);
-        let ext = match ty {
-            EntryType::XHeader => Some(ExtKind::PaxLocal),
-            EntryType::XGlobalHeader => Some(ExtKind::PaxGlobal),
-            EntryType::GNULongName => Some(ExtKind::GnuLongName),
-            EntryType::GNULongLink => Some(ExtKind::GnuLongLink),
-            _ => None,
-        };
-        if let Some(kind) = ext {
-            if declared > MAX_EXTENSION_SIZE {
-                return Err(Error::corrupt(format!(
-                    "{} header at offset {at} declares {declared} bytes, over the {MAX_EXTENSION_SIZE}-byte limit",
-                    kind.name()
-                )));
-            }
-            self.state =
-                State::Extension { kind, remaining: declared, padding, buf: Vec::with_capacity(declared as usize) };
-            return Ok(None);
-        }
-
-        let pending = std::mem::take(&mut self.pending);
-        let mut path = pending.path.unwrap_or_else(|| String::from_utf8_lossy(&header.path_bytes()).into_owned());
-        let mut kind = match ty {
-            EntryType::Regular | EntryType::Continuous => EntryKind::File,
-            EntryType::Directory => EntryKind::Dir,
-            EntryType::Symlink => EntryKind::Symlink,
-            EntryType::Link => EntryKind::HardLink,
-            _ => EntryKind::Other,
-        };
-        // Old (pre-POSIX) archives mark directories only with a trailing slash.
-        if kind == EntryKind::File && ty.as_byte() == b'\0' && path.ends_with('/') {
-            kind = EntryKind::Dir;
-        }
-        let header_only = matches!(
-            ty,
-            EntryType::Link
-                | EntryType::Symlink
-                | EntryType::Char
-                | EntryType::Block
-                | EntryType::Directory
-                | EntryType::Fifo
-        );
-        let size = if header_only { 0 } else { pending.size.unwrap_or(declared) };
-        if path.is_empty() {
-            path = String::from("(unnamed)");
-        }
-        let link = match kind {
-            EntryKind::Symlink | EntryKind::HardLink => pending
-                .link
-                .unwrap_or_else(|| String::from_utf8_lossy(&header.link_name_bytes().unwrap_or_default()).into_owned()),
-            _ => String::new(),
-        };
-        let entry = TarEntry { path, kind, size, offset: at, link };
-        self.entries += 1;
-        if ty == EntryType::GNUSparse && header.as_gnu().is_some_and(|g| g.is_extended()) {
-            self.state = State::SparseBlocks { entry };
-            return Ok(None);
-        }
-        Ok(Some(self.start_data(entry)))
-    }
-
-    fn start_data(&mut self, entry: TarEntry) -> Event<'static> {
-        self.state = State::Data { remaining: entry.size, padding: padding_after(entry.size) };
-        self.current = Some(entry.clone());
-        Event::Entry(entry)
-    }
-
-    fn end_extension(&mut self) -> Result<()> {
-        let State::Extension { kind, padding, buf, .. } = std::mem::replace(&mut self.state, State::Header) else {
-            unreachable!("called in the extension state")
-        };
-        let at = self.offset - buf.len() as u64 - BLOCK as u64;
-        match kind {
-            ExtKind::PaxLocal => {
-                for (key, value) in pax_records(&buf).map_err(|e| e.context(format!("PAX header at offset {at}")))? {
-                    match key {
-                        b"path" if !value.is_empty() => {
-                            self.pending.path = Some(String::from_utf8_lossy(value).into_owned())
-                        }
-                        b"linkpath" if !value.is_empty() => {
-                            self.pending.link = Some(String::from_utf8_lossy(value).into_owned())
-                        }
-                        b"size" => {
-                            let s = std::str::from_utf8(value).ok().and_then(|s| s.parse::<u64>().ok()).ok_or_else(
-                                || {
-                                    Error::corrupt(format!(
-                                        "PAX header at offset {at}: invalid size {:?}",
-                                        String::from_utf8_lossy(value)
-                                    ))
-                                },
-                            )?;
-                            self.pending.size = Some(s);
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            // Global records are validated but not applied (as Go's archive/tar does).
-            ExtKind::PaxGlobal => {
-                pax_records(&buf).map_err(|e| e.context(format!("PAX global header at offset {at}")))?;
-            }
-            ExtKind::GnuLongName => {
-                let name = buf.split(|&b| b == 0).next().unwrap_or_default();
-                self.pending.path = Some(String::from_utf8_lossy(name).into_owned());
-            }
-            ExtKind::GnuLongLink => {
-                let name = buf.split(|&b| b == 0).next().unwrap_or_default();
-                self.pending.link = Some(String::from_utf8_lossy(name).into_owned());
-            }
-        }
-        self.state = State::Padding { remaining: padding };
-        Ok(())
-    }
-}
-
-impl ExtKind {
-    fn name(self) -> &'static str {
-        match self {
-            ExtKind::PaxLocal => "PAX",
-            ExtKind::PaxGlobal => "PAX global",
-            ExtKind::GnuLongName => "GNU long-name",
-            ExtKind::GnuLongLink => "GNU long-link",
-        }
-    }
-}
-
-/// A header is valid if its stored checksum matches the byte sum (unsigned or signed).
-fn checksum_ok(block: &[u8; BLOCK]) -> bool {
-    let Ok(stored) = Header::from_byte_slice(&block[..]).cksum() else { return false };
-    let (unsigned, signed) = checksum_sums(block);
-    i64::from(stored) == unsigned || i64::from(stored) == signed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::tar_stream::MAX_EXTENSION_SIZE;
+    use tar::{EntryType, Header};
 
     /// Reads a whole archive fed in `step`-byte pieces into (entry, data) pairs.
     fn read_all(tar: &[u8], step: usize) -> Result<Vec<(TarEntry, Vec<u8>)>> {
