@@ -9,7 +9,8 @@
 #   - Debian's docker.io (the docker CLI, used by tests/node/serve.test.mjs against `imagestore
 #     serve`, and dockerd, which tests/node/real-tools.test.mjs starts privately (vfs driver, no
 #     network; needs root) to `docker load` our exports), skopeo and umoci (they read our
-#     `docker save` and OCI layout exports in the same test).
+#     `docker save` and OCI layout exports in the same test);
+#   - a C++ compiler (g++), which `make fuzz` needs to build libFuzzer (libfuzzer-sys, from crates.io).
 . "$(dirname "$0")/lib.sh"
 
 command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
@@ -49,6 +50,7 @@ missing=()
 { command -v docker >/dev/null && command -v dockerd >/dev/null; } || missing+=(docker.io)
 command -v skopeo >/dev/null || missing+=(skopeo)
 command -v umoci >/dev/null || missing+=(umoci)
+command -v c++ >/dev/null || missing+=(g++)   # libFuzzer's C++ runtime (make fuzz)
 if [ ${#missing[@]} -gt 0 ]; then
     say "setup: installing ${missing[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive

@@ -14,6 +14,9 @@ pub mod digest;
 pub mod docker;
 pub mod error;
 pub mod formats;
+/// The bodies of the `make fuzz` targets (built for `cargo test` and `--cfg fuzzing` builds only).
+#[cfg(any(all(test, not(target_arch = "wasm32")), fuzzing))]
+pub mod fuzz_targets;
 pub mod import;
 pub mod schema;
 pub mod storage;

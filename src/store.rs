@@ -454,6 +454,8 @@ impl<B: Backend> Store<B> {
         for _ in 0..generation::MAX_ATTEMPTS {
             let at = generation::read(&self.backend).await?;
             let mut ops = import.ops.clone();
+            // Labels another tab or import gave the same records since this import read them.
+            crate::containerd::label_merge::merge_into_current(&self.backend, &mut ops).await?;
             let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
             match generation::commit_at(&self.backend, &at, ops).await? {
                 Committed::At(g) => {

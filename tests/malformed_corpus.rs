@@ -3,6 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod corpus;
+mod support;
 
 use imagestore::import::ImportOptions;
 use imagestore::storage::memory::MemoryBackend;

@@ -4,6 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod corpus;
+mod support;
 
 use imagestore::storage::fresh_id;
 use imagestore::wasm::{BackendKind, Store};

@@ -8,6 +8,7 @@ use crate::digest::Digest;
 use crate::error::Result;
 use crate::formats::gotime::GoTime;
 use crate::schema::containerd as schema;
+use crate::storage::generation::{self, Committed};
 use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
 
@@ -72,9 +73,9 @@ impl crate::formats::filters::Adaptor for Image {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ImageRecord {
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
-    labels: Labels,
+    pub(crate) labels: Labels,
     target: Target,
-    created_at: GoTime,
+    pub(crate) created_at: GoTime,
     updated_at: GoTime,
 }
 
@@ -212,45 +213,23 @@ impl<B: Backend + Clone> ImageStore<B> {
     }
 
     /// Updates an image. `fieldpaths`: `labels`, `labels.<k>`, `annotations`,
-    /// `annotations.<k>`, `target`; none = replace everything but the creation time.
+    /// `annotations.<k>`, `target`; none = replace everything but the creation time. Decided
+    /// on the record as stored at the generation it commits at (retried if another tab or call
+    /// committed in between), so two callers changing different keys both keep theirs.
     pub async fn update(&self, img: &Image, fieldpaths: &[&str]) -> Result<Image> {
         if img.name.is_empty() {
             return Err(errdefs::invalid_argument("image name is required for update"));
         }
-        let current = self.record(&img.name).await?.ok_or_else(|| not_found(&img.name))?;
-        let mut updated = to_image(&img.name, current);
-        let created_at = updated.created_at;
-        if fieldpaths.is_empty() {
-            updated = img.clone();
-        }
-        for path in fieldpaths {
-            if let Some(key) = path.strip_prefix("labels.") {
-                updated.labels.insert(key.into(), img.labels.get(key).cloned().unwrap_or_default());
-            } else if let Some(key) = path.strip_prefix("annotations.") {
-                updated
-                    .target
-                    .annotations
-                    .insert(key.into(), img.target.annotations.get(key).cloned().unwrap_or_default());
-            } else {
-                match *path {
-                    "labels" => updated.labels = img.labels.clone(),
-                    "target" => updated.target = img.target.clone(),
-                    "annotations" => updated.target.annotations = img.target.annotations.clone(),
-                    _ => {
-                        return Err(errdefs::invalid_argument(format!(
-                            "cannot update {} field on image {}",
-                            go_quote(path),
-                            go_quote(&img.name)
-                        )))
-                    }
-                }
+        for _ in 0..generation::MAX_ATTEMPTS {
+            let at = generation::read(&self.backend).await?;
+            let current = self.record(&img.name).await?.ok_or_else(|| not_found(&img.name))?;
+            let updated = apply_update(to_image(&img.name, current), img, fieldpaths)?;
+            let op = put_image_op(&self.ns, &updated);
+            if let Committed::At(_) = generation::commit_at(&self.backend, &at, vec![op]).await? {
+                return Ok(stored_form(updated));
             }
         }
-        validate(&updated)?;
-        updated.created_at = created_at;
-        updated.updated_at = crate::storage::now();
-        self.backend.commit(vec![put_image_op(&self.ns, &updated)]).await?;
-        Ok(stored_form(updated))
+        Err(generation::too_busy("image update"))
     }
 
     /// Deletes an image. With `expected_target`, only if the image still points there (else
@@ -290,4 +269,37 @@ fn stored_form(img: Image) -> Image {
     let Image { name, labels, mut target, created_at, updated_at } = img;
     target.annotations = labels::without_empty(target.annotations);
     Image { name, labels: labels::without_empty(labels), target, created_at, updated_at }
+}
+
+/// `img`'s `fieldpaths` applied to the stored image `current` (see [`ImageStore::update`]).
+fn apply_update(current: Image, img: &Image, fieldpaths: &[&str]) -> Result<Image> {
+    let mut updated = current;
+    let created_at = updated.created_at;
+    if fieldpaths.is_empty() {
+        updated = img.clone();
+    }
+    for path in fieldpaths {
+        if let Some(key) = path.strip_prefix("labels.") {
+            updated.labels.insert(key.into(), img.labels.get(key).cloned().unwrap_or_default());
+        } else if let Some(key) = path.strip_prefix("annotations.") {
+            updated.target.annotations.insert(key.into(), img.target.annotations.get(key).cloned().unwrap_or_default());
+        } else {
+            match *path {
+                "labels" => updated.labels = img.labels.clone(),
+                "target" => updated.target = img.target.clone(),
+                "annotations" => updated.target.annotations = img.target.annotations.clone(),
+                _ => {
+                    return Err(errdefs::invalid_argument(format!(
+                        "cannot update {} field on image {}",
+                        go_quote(path),
+                        go_quote(&img.name)
+                    )))
+                }
+            }
+        }
+    }
+    validate(&updated)?;
+    updated.created_at = created_at;
+    updated.updated_at = crate::storage::now();
+    Ok(updated)
 }

@@ -12,6 +12,7 @@ pub mod content;
 pub mod errdefs;
 pub mod gc;
 pub mod images;
+pub(crate) mod label_merge;
 pub mod labels;
 pub mod ls_view;
 pub mod meta_import;

@@ -45,6 +45,15 @@ fn fix_checksum(h: &mut [u8]) {
 
 fn header(name: &str, size: u64, typeflag: u8, link: &str) -> Vec<u8> {
     let mut h = vec![0u8; BLOCK];
+    // Longer names go in ustar's prefix field (split at a `/`).
+    let split = (name.len() > 100)
+        .then(|| name.char_indices().find(|&(i, c)| c == '/' && name.len() - i - 1 <= 100).map(|(i, _)| i))
+        .flatten();
+    let (prefix, name) = match split {
+        Some(i) => (&name[..i], &name[i + 1..]),
+        None => ("", name),
+    };
+    h[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
     h[..name.len()].copy_from_slice(name.as_bytes());
     h[100..108].copy_from_slice(b"0000644\0");
     h[108..116].copy_from_slice(b"0000000\0");

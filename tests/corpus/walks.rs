@@ -6,6 +6,7 @@
 //! ls`) and a removal must answer, in time linear in the upload.
 
 use super::{header, tar_of, BLOCK};
+use crate::support::bbolt_writer::{self, bucket, content_record, image_record, tree, value, Node, Tree};
 use imagestore::digest::{chain_ids, Digest};
 use imagestore::formats::tar_split_writer::TarSplitWriter;
 
@@ -290,5 +291,82 @@ pub fn walk_cases() -> Vec<WalkCase> {
         }),
         Expect::Refused("data_corrupt"),
     );
+    // meta.db written by tests/support/bbolt_writer.rs: content records whose GC labels
+    // reference every record of the level below, 20 levels of 30 (30^20 paths, 600 records,
+    // 17,100 references), under 30 images.
+    add(
+        "meta.db: records referencing each other 30 wide and 20 deep",
+        containerd_root(&cross_referencing_meta_db(30, 20).0, &cross_referencing_meta_db(30, 20).1),
+        Expect::Imported { skipped: None, read_error: None },
+    );
+    // A labels bucket that holds itself (nested forever), beside a real image: read as
+    // containerd's readMap reads it (a nested bucket is an empty value), nothing descends.
+    let (blobs, mut images) = (vec![b"only blob".to_vec()], Tree::new());
+    let only = Digest::sha256_of(&blobs[0]).to_string();
+    images.insert(
+        b"docker.io/walk/self:1".to_vec(),
+        bucket([
+            (
+                b"target".to_vec(),
+                bucket([(b"digest".to_vec(), value(&only)), (b"mediatype".to_vec(), value(LAYER_TYPE))]),
+            ),
+            (b"labels".to_vec(), bucket([(b"loop".to_vec(), Node::ItselfAsBucket), (b"tier".to_vec(), value("x"))])),
+        ]),
+    );
+    let content = tree([(only.as_bytes().to_vec(), content_record(9, &[]))]);
+    add(
+        "meta.db: a labels bucket nested in itself",
+        containerd_root(&bbolt_writer::containerd_meta_db(vec![("default".into(), images, content)]), &blobs),
+        Expect::Imported { skipped: None, read_error: None },
+    );
+    // An images bucket nested in itself: its one "image" has no target bucket (refused as
+    // containerd's readImage refuses it), however deep one could go.
+    let images = tree([(b"docker.io/walk/loop:1".to_vec(), Node::ItselfAsBucket)]);
+    add(
+        "meta.db: an images bucket nested in itself",
+        containerd_root(&bbolt_writer::containerd_meta_db(vec![("default".into(), images, Tree::new())]), &[]),
+        Expect::Refused("data_corrupt"),
+    );
     out
+}
+
+const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
+
+/// A meta.db with `width` × `depth` content records, each (but the last level's) labelled with a
+/// GC reference to every record of the next level, and `width` images over the first level;
+/// with the blobs' bytes.
+pub fn cross_referencing_meta_db(width: usize, depth: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let blob = |level: usize, i: usize| format!("blob {level} {i}").into_bytes();
+    let digest = |level: usize, i: usize| Digest::sha256_of(&blob(level, i)).to_string();
+    let mut content = Tree::new();
+    let mut blobs = Vec::new();
+    for level in 0..depth {
+        for i in 0..width {
+            let labels: Vec<(String, String)> = if level + 1 < depth {
+                (0..width).map(|j| (format!("containerd.io/gc.ref.content.{j}"), digest(level + 1, j))).collect()
+            } else {
+                Vec::new()
+            };
+            content.insert(digest(level, i).into_bytes(), content_record(blob(level, i).len() as i64, &labels));
+            blobs.push(blob(level, i));
+        }
+    }
+    let images = tree((0..width).map(|i| {
+        (
+            format!("docker.io/walk/img{i}:1").into_bytes(),
+            image_record(&digest(0, i), LAYER_TYPE, blob(0, i).len() as i64, &[]),
+        )
+    }));
+    (bbolt_writer::containerd_meta_db(vec![("default".into(), images, content)]), blobs)
+}
+
+/// A containerd root tar: `meta.db` and the blobs in the content store.
+pub fn containerd_root(meta_db: &[u8], blobs: &[Vec<u8>]) -> Vec<u8> {
+    let paths: Vec<String> = blobs
+        .iter()
+        .map(|b| format!("io.containerd.content.v1.content/blobs/sha256/{}", Digest::sha256_of(b).hex()))
+        .collect();
+    let mut items: Vec<(&str, u8, &str, &[u8])> = vec![("io.containerd.metadata.v1.bolt/meta.db", b'0', "", meta_db)];
+    items.extend(paths.iter().zip(blobs).map(|(p, b)| (p.as_str(), b'0', "", b.as_slice())));
+    tar_of(&items)
 }

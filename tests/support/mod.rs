@@ -2,6 +2,7 @@
 //! uses part of it, hence `dead_code` is allowed here.
 #![allow(dead_code)]
 
+pub mod bbolt_writer;
 pub mod dockerd;
 pub mod list_compare;
 
