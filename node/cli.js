@@ -12,6 +12,7 @@ const COMMANDS = [
   require("./commands/import.js"),
   require("./commands/load.js"),
   require("./commands/save.js"),
+  require("./commands/cp.js"),
   require("./commands/images.js"),
   require("./commands/inspect.js"),
   require("./commands/history.js"),

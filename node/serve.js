@@ -11,7 +11,7 @@ const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 const { Readable } = require("node:stream");
-const { tagsBefore, loadedLines } = require("./load_report.js");
+const { tagsBefore, loadMessages } = require("./load_report.js");
 
 const API_VERSION = "1.41";
 const MIN_API_VERSION = "1.12";
@@ -181,22 +181,26 @@ function sendTar(res, stream) {
 }
 
 /**
- * `POST /images/load`: the body is imported as it arrives; the answer is dockerd's JSON message
- * stream (`{"stream":"Loaded image: …\n"}`, or `{"errorDetail":…,"error":…}` on failure, status
- * 200 either way, as dockerd writes its error into the stream it has begun).
+ * `POST /images/load`: the body is imported as it arrives, refused as dockerd refuses what is
+ * not a `docker save`; the answer is dockerd's JSON message stream: with `quiet=0` (the docker
+ * CLI asks for it on a terminal) "Loading layer" progress for each layer the load stored, then
+ * `{"stream":"Loaded image: …\n"}` per image; `{"errorDetail":…,"error":…}` on failure. Status
+ * 200 either way, as dockerd writes its error into the stream it has begun. The progress comes
+ * once the body is imported (the layers are stored as they stream, the manifest may come last).
  */
-async function load(store, req, res) {
+async function load(store, req, res, params) {
   const before = await tagsBefore(store);
+  // dockerd: httputils.BoolValueOrDefault(r, "quiet", true).
+  const q = params.get("quiet");
+  const quiet = q === null || q === "" ? true : !["0", "false", "none"].includes(q.toLowerCase());
   res.writeHead(200, { ...HEADERS, "Content-Type": "application/json" });
   try {
-    const report = await store.import(Readable.toWeb(req));
-    const lines = report.loaded?.length
-      ? loadedLines(report, before)
-      : [`Imported ${report.images} images (${report.format})`];
-    for (const line of lines) res.write(JSON.stringify({ stream: line + "\n" }) + "\n");
+    const report = await store.import(Readable.toWeb(req), { dockerLoad: true });
+    // dockerd's stream formatter ends each message with "\r\n".
+    for (const line of loadMessages(report, before, { quiet })) res.write(line + "\r\n");
   } catch (e) {
     req.resume();
-    res.write(JSON.stringify({ errorDetail: { message: e.message }, error: e.message }) + "\n");
+    res.write(JSON.stringify({ errorDetail: { message: e.message }, error: e.message }) + "\r\n");
   }
   res.end();
 }

@@ -422,6 +422,11 @@ impl<B: Backend + Clone> Store<B> {
     /// joins its `skipped`.
     pub async fn commit_import(&mut self, finished: Finished) -> Result<ImportReport> {
         let Finished { imported, mut report } = finished;
+        // dockerd loads (with a "Loading layer" bar) the layers its store lacks, once each.
+        let mut seen = std::collections::BTreeSet::new();
+        for layer in report.loaded.iter_mut().flat_map(|item| item.layers.iter_mut()) {
+            layer.loaded = self.docker.layers.get(&layer.chain_id).is_none() && seen.insert(layer.chain_id.clone());
+        }
         let outcome = match imported {
             Imported::DockerImageStore(import) | Imported::DockerLoad(import) => {
                 self.apply_docker_import(import).await?

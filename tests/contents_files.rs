@@ -110,3 +110,80 @@ fn reads_follow_tags_and_removals_though_merged_trees_are_cached() {
     assert_eq!(read(&store, "local/demo:1.0", "/app/built.txt").unwrap(), built);
     check_reads(&store, &real);
 }
+
+/// One tar entry: (type, mode, uid, gid, mtime, link target, bytes).
+type Fields = (u8, u32, u64, u64, u64, String, Vec<u8>);
+
+/// Every entry of a tar by name, PAX applied.
+fn tar_map(tar: &[u8]) -> std::collections::BTreeMap<String, Fields> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(tar);
+    let mut out = std::collections::BTreeMap::new();
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = String::from_utf8(e.path_bytes().into_owned()).unwrap();
+        let link = e.link_name_bytes().map(|l| String::from_utf8(l.into_owned()).unwrap()).unwrap_or_default();
+        let h = e.header().clone();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        let t = h.entry_type().as_byte();
+        out.insert(
+            name,
+            (t, h.mode().unwrap() & 0o7777, h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap(), link, data),
+        );
+    }
+    out
+}
+
+#[test]
+fn a_directory_reads_as_the_tar_of_its_entries_with_their_layer_headers() {
+    let real = fixture("docker20/basic/docker-save.tar");
+    let store = loaded_store(&real);
+    let tar = |image: &str, path: &str| -> imagestore::Result<Vec<u8>> {
+        block_on(async { store.read_directory(image, path).await?.read_all(store.backend()).await })
+    };
+    // /data of local/edge: its entries as the layer tars that wrote them have them (the topmost
+    // layer's header wins), names starting with "data/".
+    let layers: Vec<Vec<u8>> = {
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&tar_items(&real).into_iter().find(|i| i.path == "manifest.json").unwrap().data)
+                .unwrap();
+        let item = manifest.as_array().unwrap().iter().find(|m| m["RepoTags"][0] == "local/edge:latest").unwrap();
+        item["Layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| tar_items(&real).into_iter().find(|i| i.path == l.as_str().unwrap()).unwrap().data)
+            .collect()
+    };
+    let mut want = std::collections::BTreeMap::new();
+    for layer in &layers {
+        for (name, e) in tar_map(layer) {
+            if name == "data/" || name.starts_with("data/") {
+                want.insert(name, e);
+            }
+        }
+    }
+    assert!(want.len() > 5, "{:?}", want.keys());
+    let bytes = tar("local/edge", "/data").unwrap();
+    let got = tar_map(&bytes);
+    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "the same names");
+    for (name, w) in &want {
+        assert_eq!(&got[name], w, "{name}: type, mode, owner, time, link, bytes");
+    }
+    assert_eq!(block_on(store.read_directory("local/edge", "/data")).unwrap().len(), bytes.len() as u64);
+    // Through a symlink, and a trailing slash: the same tar.
+    assert_eq!(tar("local/edge", "/data/").unwrap(), bytes);
+    // Every name is relative and has no "..": extracting writes only below the target folder.
+    let all = tar_map(&tar("local/edge", "/").unwrap());
+    assert!(all.keys().all(|n| !n.starts_with('/') && !n.split('/').any(|c| c == "..")), "{:?}", all.keys());
+    assert!(all.contains_key("bin/busybox") && all.contains_key("data/blob.bin"));
+    assert!(!all.contains_key("app/built.txt"), "whited out");
+    // Errors: a file, a missing path, an image without layer contents.
+    assert_eq!(tar("local/edge", "/bin/busybox").unwrap_err().code, ErrorCode::InvalidArgument);
+    assert_eq!(tar("local/edge", "/nope").unwrap_err().code, ErrorCode::NotFound);
+    let meta_only = loaded_store(&fixture("docker20/basic/image-store.tar"));
+    let e = block_on(meta_only.read_directory("local/edge", "/data")).err().unwrap();
+    assert_eq!(e.code, ErrorCode::FailedPrecondition);
+    assert!(e.message.contains("sha256:"), "{e}");
+}

@@ -1,6 +1,6 @@
 //! Layer contents through the JS-facing `Store` over IndexedDB (fake-indexeddb in Node, the
 //! real one in Chromium): `save` of an imported `docker save` is Docker 20.10's archive entry
-//! for entry, `import(save(x))` gives back the same images, `readFile` and `readLayer` stream
+//! for entry, `import(save(x))` gives back the same images, `readFile`, `readDirectory` and `readLayer` stream
 //! the bytes Docker wrote.
 #![cfg(target_arch = "wasm32")]
 
@@ -104,5 +104,11 @@ async fn read_file_and_layer_stream_the_bytes_docker_wrote() {
     assert!(layer == blob_layer, "layer 6");
     let e = JsFuture::from(store.read_file("local/edge".into(), "/app/built.txt".into())).await.unwrap_err();
     assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("not_found"));
+    // A folder as a tar: its one file is the layer's bytes, under the folder's own name.
+    let dir = read_stream(value(store.read_directory("local/edge".into(), "/data".into())).await).await;
+    let blob = entries(&dir).into_iter().find(|e| e.0 == "data/blob.bin").expect("data/blob.bin in the folder's tar");
+    assert!(blob.2 == want, "data/blob.bin through readDirectory");
+    let e = JsFuture::from(store.read_directory("local/edge".into(), "/data/blob.bin".into())).await.unwrap_err();
+    assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("invalid_argument"));
     store.close();
 }

@@ -30,6 +30,8 @@ pub struct Node {
     pub size: u64,
     /// Symlink target (as stored) or an unresolved hard link's target path.
     pub link: String,
+    /// The layer tar's header of this path (`None` for a folder the tar only implies).
+    pub entry: Option<Rc<TarEntry>>,
 }
 
 /// `./etc/`, `etc`, `/etc/` → `/etc`; `./` → `/`.
@@ -78,7 +80,14 @@ impl MergedTree {
             for (e, offset) in entries.iter().filter(|(e, _)| e.whiteout().is_none()) {
                 let path = clean(&e.name());
                 let size = e.size.max(0) as u64;
-                let mut node = Node { layer: i, kind: e.kind, offset: *offset, size, link: String::new() };
+                let mut node = Node {
+                    layer: i,
+                    kind: e.kind,
+                    offset: *offset,
+                    size,
+                    link: String::new(),
+                    entry: Some(Rc::new(e.clone())),
+                };
                 match e.kind {
                     EntryKind::File => {
                         own.insert(path.clone(), (*offset, size));
@@ -108,6 +117,7 @@ impl MergedTree {
                         offset: 0,
                         size: 0,
                         link: String::new(),
+                        entry: None,
                     });
                     dir = parent;
                 }
@@ -119,6 +129,14 @@ impl MergedTree {
 
     pub fn get(&self, path: &str) -> Option<&Node> {
         self.nodes.get(path)
+    }
+
+    /// `dir` (cleaned) and every path below it, in path order.
+    pub fn below<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
+        let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
+        let own = self.nodes.get_key_value(dir).filter(|_| dir != "/");
+        let below = self.nodes.range(prefix.clone()..).take_while(move |(k, _)| k.starts_with(&prefix));
+        own.into_iter().chain(below.filter(|(k, _)| k.as_str() != "/"))
     }
 
     /// Resolves `path` to the cleaned path of what it names inside the image, following
@@ -190,6 +208,12 @@ pub struct FileReader {
 }
 
 impl FileReader {
+    /// The `size` bytes at `offset` of the layer tar `record` keeps.
+    pub fn new(record: LayerBlobRecord, offset: u64, size: u64) -> FileReader {
+        let gzip = (record.compression == Compression::Gzip).then(|| (LayerReader::new(record.clone(), None), 0));
+        FileReader { record, offset, size, done: 0, gzip }
+    }
+
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -320,8 +344,7 @@ impl<B: Backend> Store<B> {
                 node.layer
             ))
         })?;
-        let gzip = (record.compression == Compression::Gzip).then(|| (LayerReader::new(record.clone(), None), 0));
-        Ok(FileReader { record, offset: node.offset, size: node.size, done: 0, gzip })
+        Ok(FileReader::new(record, node.offset, node.size))
     }
 
     /// Opens layer `index` (0 = bottom) of an image as its tar.

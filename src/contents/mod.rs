@@ -5,6 +5,7 @@
 //! [`archive::ArchiveStream`] one bounded chunk at a time.
 
 pub mod archive;
+pub mod directory;
 pub mod docker_save;
 pub mod files;
 pub mod layer_reader;

@@ -110,7 +110,7 @@ impl Header {
 }
 
 /// Go's `formatOctal`: zero-padded to the field width minus one, then NUL.
-fn octal(field: &mut [u8], v: u64) {
+pub(crate) fn octal(field: &mut [u8], v: u64) {
     let s = format!("{v:0width$o}", width = field.len() - 1);
     let s = &s.as_bytes()[s.len() - (field.len() - 1)..];
     field[..s.len()].copy_from_slice(s);
@@ -118,7 +118,7 @@ fn octal(field: &mut [u8], v: u64) {
 }
 
 /// Splits a name into the ustar prefix (≤ 155 bytes) and name (≤ 100 bytes) at a `/`.
-fn split_name(name: &str) -> Result<(&str, &str)> {
+pub(crate) fn split_name(name: &str) -> Result<(&str, &str)> {
     if name.len() <= 100 {
         return Ok(("", name));
     }

@@ -121,4 +121,19 @@ pub struct DockerImport {
 pub struct LoadedImage {
     pub id: Digest,
     pub tags: Vec<String>,
+    /// Its layers, bottom first: what dockerd's "Loading layer" progress is about.
+    pub layers: Vec<LoadedLayer>,
+}
+
+/// One layer of a `docker load` item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedLayer {
+    pub diff_id: Digest,
+    pub chain_id: Digest,
+    /// The layer file's length in the archive (dockerd's progress total).
+    pub size: u64,
+    /// Whether this load put the layer in the store: dockerd loads (and shows progress for)
+    /// only layers its layer store does not have yet, the first time the archive names them.
+    pub loaded: bool,
 }

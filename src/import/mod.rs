@@ -29,6 +29,7 @@
 mod archive;
 mod containerd_root;
 mod docker_root;
+mod load_check;
 mod progress;
 mod report;
 pub(crate) mod stream;
@@ -127,6 +128,10 @@ pub struct ImportOptions {
     pub ctr: CtrOptions,
     /// How far the upload may inflate (gzip bombs, total size).
     pub limits: InflationLimits,
+    /// Like `docker load`: only a `docker save` archive (a top-level `manifest.json`, which a
+    /// Docker 25 OCI archive has too) is taken; anything else is refused with dockerd 20.10's
+    /// error ([`load_check`]), before anything is committed.
+    pub docker_load: bool,
 }
 
 /// A streaming import: [`push`](Importer::push) chunks as they arrive, then
@@ -140,6 +145,8 @@ pub struct Importer {
     driver_files: DriverFiles,
     namespace: Option<String>,
     ctr: CtrOptions,
+    /// Set for a `docker load`: watches the top-level folders for dockerd's refusal.
+    load_check: Option<load_check::LoadCheck>,
     reporter: Reporter,
     is_cancelled: Option<CancelCheck>,
     bytes_total: Option<u64>,
@@ -158,6 +165,7 @@ impl Importer {
             driver_files: DriverFiles::new(),
             namespace: options.namespace,
             ctr: options.ctr,
+            load_check: options.docker_load.then(Default::default),
             reporter: Reporter::new(options.on_progress),
             is_cancelled: options.is_cancelled,
             bytes_total: options.bytes_total,
@@ -175,7 +183,10 @@ impl Importer {
     /// staged so far is discarded and the importer refuses further input.
     pub async fn push<B: Backend>(&mut self, backend: &B, chunk: &[u8]) -> Result<()> {
         self.usable()?;
-        let result = self.push_inner(backend, chunk).await;
+        let mut result = self.push_inner(backend, chunk).await;
+        if self.load_check.is_some() {
+            result = result.map_err(load_check::not_a_tar);
+        }
         self.discard_on_error(backend, result).await
     }
 
@@ -201,8 +212,13 @@ impl Importer {
             let (used, tar_bytes) = self.decoder.feed(rest)?;
             rest = &rest[used..];
             self.bytes_read += used as u64;
-            read_tar(&mut self.tar, &mut self.collector, &mut self.archive, &mut self.driver_files, b, tar_bytes)
-                .await?;
+            let sinks = Sinks {
+                collector: &mut self.collector,
+                archive: &mut self.archive,
+                driver_files: &mut self.driver_files,
+                load_check: self.load_check.as_mut(),
+            };
+            read_tar(&mut self.tar, sinks, b, tar_bytes).await?;
         }
         self.report(Phase::Reading, None)?;
         Ok(())
@@ -211,8 +227,19 @@ impl Importer {
     async fn finish_inner<B: Backend>(&mut self, b: &B) -> Result<Finished> {
         self.check_cancelled()?;
         let tail = self.decoder.finish()?;
-        read_tar(&mut self.tar, &mut self.collector, &mut self.archive, &mut self.driver_files, b, tail).await?;
+        let sinks = Sinks {
+            collector: &mut self.collector,
+            archive: &mut self.archive,
+            driver_files: &mut self.driver_files,
+            load_check: self.load_check.as_mut(),
+        };
+        read_tar(&mut self.tar, sinks, b, tail).await?;
         self.tar.finish()?;
+        if let Some(check) = &self.load_check {
+            if self.archive.manifest_json().is_none() {
+                return Err(check.refusal(self.bytes_read));
+            }
+        }
         self.report(Phase::Restoring, None)?;
         if self.archive.found_archive() {
             self.driver_files.discard(b).await?;
@@ -326,21 +353,26 @@ impl Importer {
     }
 }
 
-/// Runs tar bytes through the reader into both collectors.
-async fn read_tar<B: Backend>(
-    tar: &mut TarReader,
-    collector: &mut Collector,
-    archive: &mut ArchiveCollector,
-    driver_files: &mut DriverFiles,
-    b: &B,
-    mut input: &[u8],
-) -> Result<()> {
+/// What the tar's entries are fed to.
+struct Sinks<'a> {
+    collector: &'a mut Collector,
+    archive: &'a mut ArchiveCollector,
+    driver_files: &'a mut DriverFiles,
+    load_check: Option<&'a mut load_check::LoadCheck>,
+}
+
+/// Runs tar bytes through the reader into the collectors.
+async fn read_tar<B: Backend>(tar: &mut TarReader, sinks: Sinks<'_>, b: &B, mut input: &[u8]) -> Result<()> {
+    let Sinks { collector, archive, driver_files, mut load_check } = sinks;
     while let Some(event) = tar.next(&mut input)? {
         match event {
             Event::Entry(e) => {
                 collector.entry(&e);
                 archive.entry(&e);
                 driver_files.entry(&e);
+                if let Some(check) = load_check.as_deref_mut() {
+                    check.entry(&e);
+                }
             }
             Event::Data(d) => {
                 collector.data(b, d).await?;

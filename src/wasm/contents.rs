@@ -1,4 +1,4 @@
-//! Layer contents on the JS `Store` class: `save` (an export), `readFile` and `readLayer`,
+//! Layer contents on the JS `Store` class: `save` (an export), `readFile`, `readDirectory` and `readLayer`,
 //! each a `ReadableStream<Uint8Array>`. Each method converts its arguments, asks the façade
 //! for a reader, and wraps it in a pull stream (one chunk per `pull`, read from storage then).
 
@@ -9,6 +9,7 @@ use super::options;
 use super::panic::entry;
 use super::store::Store;
 use crate::contents::archive::ArchiveStream;
+use crate::contents::directory::DirectoryStream;
 use crate::contents::files::FileReader;
 use crate::contents::layer_reader::LayerReader;
 use crate::contents::ExportFormat;
@@ -48,6 +49,11 @@ trait ChunkSource: 'static {
 impl ChunkSource for ArchiveStream {
     fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a> {
         Box::pin(ArchiveStream::next_chunk(self, b))
+    }
+}
+impl ChunkSource for DirectoryStream {
+    fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a> {
+        Box::pin(DirectoryStream::next_chunk(self, b))
     }
 }
 impl ChunkSource for LayerReader {
@@ -146,6 +152,31 @@ impl Store {
                 };
                 super::panic::guarded(run).await.map_err(to_js_error)
             })
+        })
+    }
+
+    /// Directory `path` of an image's merged filesystem as a tar stream, as `docker cp
+    /// IMAGE:PATH -` gives it (names start with the directory's own name; headers as in the
+    /// layers; hard links kept when their target is inside). Rejects with `not_found`,
+    /// `invalid_argument` (not a directory) or `failed_precondition` (layer contents missing).
+    #[wasm_bindgen(js_name = readDirectory, unchecked_return_type = "Promise<ReadableStream<Uint8Array>>")]
+    pub fn read_directory(
+        &self,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
+    ) -> Promise {
+        let prepared = (|| -> Result<_> {
+            let name_or_id = args::string(&name_or_id, "readDirectory: nameOrId")?;
+            let path = args::string(&path, "readDirectory: path")?;
+            Ok((name_or_id, path, self.facade_for("readDirectory")?, self.backend_for("readDirectory")?))
+        })();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let run = async move {
+                let (name_or_id, path, facade, backend) = prepared?;
+                let tar = facade.lock().await?.read_directory(&name_or_id, &path).await?;
+                readable(tar, backend).map(JsValue::from)
+            };
+            super::panic::guarded(run).await.map_err(to_js_error)
         })
     }
 

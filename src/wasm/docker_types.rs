@@ -16,6 +16,9 @@ export interface ImportOptions {
   signal?: AbortSignal;
   /** containerd namespace for `docker save` archives and OCI layouts; ctr's import flags. */
   namespace?: string; baseName?: string; indexName?: string; digests?: boolean; allPlatforms?: boolean;
+  /** As `docker load`: refuse anything but a `docker save` archive (a top-level manifest.json)
+   *  with dockerd 20.10's error (code `unsupported_format`); not with `namespace`. */
+  dockerLoad?: boolean;
 }
 
 export interface ImportProgress {
@@ -42,7 +45,13 @@ export interface ImportReport {
   skipped: { subject: string; reason: string }[];
   warnings: string[];
   /** A `docker load`: each `manifest.json` item in archive order (familiar tags, as given). */
-  loaded: { id: string; tags: string[] }[];
+  loaded: {
+    id: string;
+    tags: string[];
+    /** Bottom first; `loaded`: this import put it in the store (dockerd shows "Loading layer"
+     *  for those only), `size`: the layer file's bytes in the archive. */
+    layers: { diffId: string; chainId: string; size: number; loaded: boolean }[];
+  }[];
   /** Layers whose tar the import stored (rebuilt from a whole `/var/lib/docker` upload's graph
    *  driver folders, or carried by a `docker save` archive). */
   layerTars: number;

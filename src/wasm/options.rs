@@ -148,7 +148,7 @@ pub(super) fn layer_files_options(options: &JsValue) -> Result<(Option<LayerSele
 
 // ---- import ----------------------------------------------------------------------------------
 
-/// `import(input, { onProgress, signal, namespace, baseName, indexName, digests, allPlatforms })`.
+/// `import(input, { onProgress, signal, namespace, baseName, indexName, digests, allPlatforms, dockerLoad })`.
 pub(super) struct JsImportOptions {
     on_progress: Option<Function>,
     /// The `AbortSignal`, also watched while the input is read.
@@ -159,11 +159,19 @@ pub(super) struct JsImportOptions {
     namespace: Option<String>,
     /// ctr's `--base-name`, `--index-name`, `--digests`, `--all-platforms`.
     ctr: CtrOptions,
+    /// `dockerLoad: true`: refuse anything but a `docker save` archive, as `docker load` does.
+    docker_load: bool,
 }
 
 pub(super) fn import_options(options: &JsValue) -> Result<JsImportOptions> {
     const M: &str = "import";
-    let mut out = JsImportOptions { on_progress: None, signal: None, namespace: None, ctr: CtrOptions::default() };
+    let mut out = JsImportOptions {
+        on_progress: None,
+        signal: None,
+        namespace: None,
+        ctr: CtrOptions::default(),
+        docker_load: false,
+    };
     let Some(o) = options_object(M, options)? else { return Ok(out) };
     out.on_progress = match field(&o, "onProgress") {
         f if is_nullish(&f) => None,
@@ -190,6 +198,13 @@ pub(super) fn import_options(options: &JsValue) -> Result<JsImportOptions> {
     let lenient_flag = |k: &str| field(&o, k).as_bool().unwrap_or(false);
     out.ctr.digest_refs = lenient_flag("digests");
     out.ctr.all_platforms = lenient_flag("allPlatforms");
+    out.docker_load = match field(&o, "dockerLoad") {
+        v if is_nullish(&v) => false,
+        v => v.as_bool().ok_or_else(|| Error::invalid(format!("{M}: options.dockerLoad must be a boolean")))?,
+    };
+    if out.docker_load && out.namespace.is_some() {
+        return Err(Error::invalid(format!("{M}: options.dockerLoad and options.namespace exclude each other")));
+    }
     Ok(out)
 }
 
@@ -212,6 +227,7 @@ impl JsImportOptions {
             is_cancelled,
             namespace: self.namespace,
             ctr: self.ctr,
+            docker_load: self.docker_load,
             ..Default::default()
         }
     }

@@ -177,6 +177,7 @@ function picturesArchive() {
 test("the viewer shows a real file's bytes: text, hex with Load more; the download equals them", () =>
   page(async (p) => {
     const layers = edgeLayers();
+    await p.evaluate(() => { window.showSaveFilePicker = undefined; }); // downloads through a Blob
     await importFile(p, `${BASIC}docker-save.tar`);
     await openImage(p, EDGE);
 
@@ -219,6 +220,8 @@ test("the viewer shows a real file's bytes: text, hex with Load more; the downlo
 test("downloads of a layer, a folder and the image equal the fixture's and the store's bytes", () =>
   page(async (p) => {
     const layers = edgeLayers();
+    // A browser without the File System Access API: each download is a Blob the browser saves.
+    await p.evaluate(() => { window.showSaveFilePicker = undefined; });
     await importFile(p, `${BASIC}docker-save.tar`);
     await openImage(p, EDGE);
 
@@ -241,8 +244,9 @@ test("downloads of a layer, a folder and the image equal the fixture's and the s
     assert.ok(oci.bytes.equals(await storeBytes(p, "save", "local/edge:latest", { format: "oci" })), "OCI download = store.save");
     assert.ok(readTar(oci.bytes).some((e) => e.name === "index.json"));
 
-    // A folder as a tar: /data has long names (pax), a symlink, a fifo, an empty folder, a
-    // non-ASCII name and a file from a higher layer. Every entry is as in the fixture's layers.
+    // A folder as a tar (the core's readDirectory): /data has long names (pax), a symlink, a
+    // fifo, an empty folder, a non-ASCII name and a file from a higher layer. Every entry is as
+    // in the fixture's layers.
     const folder = await (async () => {
       const [dl] = await Promise.all([p.waitForEvent("download"), p.click('#file-tree li[data-path="/data"] button.tree-action')]);
       return { name: dl.suggestedFilename(), bytes: readFileSync(await dl.path()), path: await dl.path() };
@@ -262,6 +266,67 @@ test("downloads of a layer, a folder and the image equal the fixture's and the s
     // GNU tar reads it too.
     const listed = execFileSync("tar", ["-tf", folder.path]).toString("utf8").trim().split("\n").sort();
     assert.deepEqual(listed, [...want.keys()].sort());
+  }));
+
+test("where the browser can, downloads stream to the file the user picked (no Blob); cancelling saves nothing", () =>
+  page(async (p) => {
+    const layers = edgeLayers();
+    await importFile(p, `${BASIC}docker-save.tar`);
+    await openImage(p, EDGE);
+    // A stand-in for the File System Access picker: records what is written to the picked file,
+    // chunk by chunk, and the largest chunk (memory stays at a chunk, never the whole file).
+    await p.evaluate(() => {
+      window.savedFiles = [];
+      window.showSaveFilePicker = async ({ suggestedName }) => {
+        if (window.cancelNextPicker) {
+          window.cancelNextPicker = false;
+          throw new DOMException("The user aborted a request.", "AbortError");
+        }
+        const file = { name: suggestedName, parts: [], largest: 0, closed: false };
+        window.savedFiles.push(file);
+        return {
+          createWritable: async () => new WritableStream({
+            write(chunk) {
+              file.parts.push(chunk.slice());
+              file.largest = Math.max(file.largest, chunk.byteLength);
+            },
+            close() { file.closed = true; },
+          }),
+        };
+      };
+    });
+    let downloads = 0;
+    p.on("download", () => downloads++);
+    const saved = async (selector) => {
+      const n = await p.evaluate(() => window.savedFiles.length);
+      await p.click(selector);
+      await p.waitForFunction((k) => window.savedFiles.length > k && window.savedFiles[k].closed, n);
+      return p.evaluate(async (k) => {
+        const f = window.savedFiles[k];
+        const bytes = new Uint8Array(await new Blob(f.parts).arrayBuffer());
+        const hash = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+        return { name: f.name, size: bytes.length, hash, largest: f.largest, chunks: f.parts.length };
+      }, n);
+    };
+    const layer = await saved('#layers-table button[aria-label="Download tar of layer 1"]');
+    assert.equal(layer.hash, sha(layers[0].tar), "layer 1 written to the picked file = the fixture's layer.tar");
+    assert.match(layer.name, /^layer-1-[0-9a-f]{12}\.tar$/);
+    const docker = await saved("#save-docker");
+    assert.equal(docker.hash, sha(await storeBytes(p, "save", "local/edge:latest", { format: "docker" })));
+    // The core cuts chunks at about 1 MiB (a stored chunk may top one up to 2 MiB).
+    assert.ok(docker.chunks > 1 && docker.largest <= 2.1 * 1024 * 1024, `streamed in chunks: ${JSON.stringify(docker)}`);
+    assert.match(await p.textContent("#image-download-status"), new RegExp(`^Downloaded .* \\(${docker.size} bytes\\)\\.$`));
+    const folder = await saved('#file-tree li[data-path="/data"] button.tree-action');
+    assert.equal(folder.name, "data.tar");
+    assert.equal(folder.hash, sha(await storeBytes(p, "readDirectory", "local/edge:latest", "/data")));
+    assert.equal(downloads, 0, "no Blob download was made");
+    // The user closes the picker: nothing is read or saved, the status says nothing happened.
+    await p.evaluate(() => { window.cancelNextPicker = true; });
+    const before = await p.evaluate(() => window.savedFiles.length);
+    await p.click("#save-oci");
+    await p.waitForFunction(() => !document.querySelector("#save-oci").disabled);
+    assert.equal(await p.evaluate(() => window.savedFiles.length), before);
+    assert.equal(await p.textContent("#image-download-status"), "");
   }));
 
 test("images preview by their magic bytes; an SVG is shown through <img>, never inlined, its script never runs", () =>

@@ -93,3 +93,43 @@ test("readFile and readLayer stream the bytes of the layers docker saved", async
   await assert.rejects(store.readFile("local/edge", "/etc"), (e) => e.code === "invalid_argument");
   store.close();
 });
+
+test("readDirectory streams a folder as the tar GNU tar extracts, its files the layers' bytes; cp does it from the CLI", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtempSync, rmSync, writeFileSync, readdirSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const store = await Store.open("dir", { backend: "memory" });
+  await store.import(REAL);
+  const tar = await readAll(await store.readDirectory("local/edge", "/app"));
+  const names = entries(tar).map((e) => e.name);
+  assert.deepEqual(names, ["app/", "app/data.txt"], "app/built.txt is whited out in edge");
+  const layerTar = entries(REAL).find((e) => e.name === "7aac28ca4f348dcc207f522beebc154207c23da040de62b88f37673643ab80a5/layer.tar");
+  const data = entries(layerTar.data).find((e) => e.name === "app/data.txt").data;
+  assert.ok(Buffer.from(entries(tar)[1].data).equals(Buffer.from(data)));
+  await assert.rejects(store.readDirectory("local/edge", "/app/data.txt"), (e) => e.code === "invalid_argument");
+  await assert.rejects(store.readDirectory("local/edge", "/nope"), (e) => e.code === "not_found");
+  await assert.rejects(store.readDirectory("local/edge", 7), (e) => e.code === "invalid_argument");
+  store.close();
+
+  // `imagestore cp`: a folder extracted, a folder as a tar on stdout, a file.
+  const work = mkdtempSync(join(tmpdir(), "imagestore-cp-"));
+  try {
+    const cli = (...args) =>
+      execFileSync(process.execPath, [`${ROOT}pkg/node/cli.js`, "--store", join(work, "store"), ...args], { maxBuffer: 64 << 20 });
+    const archive = join(work, "save.tar");
+    writeFileSync(archive, REAL);
+    cli("load", "-i", archive);
+    cli("cp", "local/edge:/data", join(work, "out"));
+    const list = execFileSync("tar", ["-tf", "-"], { input: cli("cp", "local/edge:/data", "-") }).toString().trim().split("\n");
+    assert.ok(list.includes("data/blob.bin") && list.includes("data/link"), list.join(" "));
+    const blob = entries(REAL).flatMap((e) => (e.name.endsWith("/layer.tar") ? entries(e.data) : [])).find((e) => e.name === "data/blob.bin").data;
+    assert.ok(readFileSync(join(work, "out", "blob.bin")).equals(Buffer.from(blob)), "extracted as DEST itself");
+    cli("cp", "local/edge:/data/", join(work, "out"));
+    assert.ok(readdirSync(join(work, "out")).includes("data"), "into an existing folder: DEST/data");
+    cli("cp", "local/edge:/data/link", join(work, "link-copy"));
+    assert.ok(readFileSync(join(work, "link-copy")).equals(Buffer.from(data)), "a symlink's target, read inside the image");
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});

@@ -8,9 +8,10 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DOCKER, assertBuilt, dockerOn, fixture, imagestore, nowOfFixture, startServer, stopServer } from "./cli_support.mjs";
+import { DOCKER, assertBuilt, dockerOn, fixture, imagestore, nowOfFixture, run, startServer, stopServer } from "./cli_support.mjs";
 
 let work;
 let config;
@@ -208,4 +209,100 @@ test("load errors: not a tarball, a missing file — the message, exit 1, the st
   const missing = await imagestore(served.saved.mirror, ["load", "-i", join(work, "nope.tar")]);
   const dm = await served.saved.docker(["load", "-i", join(work, "nope.tar")]);
   assert.deepEqual([missing.code, missing.stderr], [dm.code, dm.stderr]);
+});
+
+/** POSTs `body` to `path` on a served socket; the answer's status and body. */
+function postOn(socket, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, path, method: "POST", headers: { "Content-Type": "application/x-tar" } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => resolve({ status: res.statusCode, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+test("POST /images/load?quiet=0 sends dockerd 20.10's Loading layer progress, quiet=1 (the default) none", async () => {
+  // What real dockerd 20.10.24 sent for this archive into an empty store (`quiet=0`).
+  const real = readFileSync(fixture("basic", "expected", "docker-load-progress.jsonl"), "utf8").split("\n").filter(Boolean);
+  const archive = readFileSync(fixture("basic", "docker-save.tar"));
+  const target = await serveStore("load-progress");
+  try {
+    const loud = await postOn(target.socket, "/v1.41/images/load?quiet=0", archive);
+    assert.equal(loud.status, 200);
+    const ours = loud.text.split("\n").filter(Boolean);
+    // Ours is dockerd's stream less the bars dockerd adds every 100 ms of a slow layer (its
+    // clock's): every line of ours in dockerd's order, and each line left out such a bar.
+    let at = 0;
+    for (const line of real) {
+      if (line === ours[at]) {
+        at++;
+        continue;
+      }
+      const m = JSON.parse(line);
+      assert.equal(m.status, "Loading layer", `dockerd's line missing from ours: ${line}`);
+      assert.ok(m.progressDetail.current < m.progressDetail.total, `a full bar missing: ${line}`);
+      assert.ok(real.indexOf(line) > real.findIndex((l) => JSON.parse(l).id === m.id), `the first bar missing: ${line}`);
+    }
+    assert.equal(at, ours.length, `lines dockerd did not send: ${ours.slice(at).join("\n")}`);
+    assert.ok(ours.filter((l) => l.includes("Loading layer")).length >= 10);
+    // Loaded again: every layer is there, so no progress, as dockerd.
+    for (const path of ["/v1.41/images/load?quiet=0", "/v1.41/images/load?quiet=1", "/v1.41/images/load"]) {
+      const again = (await postOn(target.socket, path, archive)).text.split("\n").filter(Boolean);
+      assert.deepEqual(again, real.filter((l) => l.startsWith('{"stream"')), path);
+    }
+  } finally {
+    await stopServer(target.server);
+  }
+  // quiet=1 on an empty store: the Loaded lines only.
+  const quiet = await serveStore("load-quiet");
+  try {
+    const q = (await postOn(quiet.socket, "/images/load?quiet=1", archive)).text.split("\n").filter(Boolean);
+    assert.deepEqual(q, real.filter((l) => l.startsWith('{"stream"')));
+  } finally {
+    await stopServer(quiet.server);
+  }
+});
+
+test("docker load on a terminal through serve draws the progress bars, as against dockerd", async () => {
+  const target = await serveStore("load-tty");
+  try {
+    const archive = fixture("basic", "docker-save.tar");
+    const cmd = `${DOCKER} --config ${config} load -i ${archive}`;
+    const r = await run("script", ["-qec", cmd, "/dev/null"], { env: { DOCKER_HOST: `unix://${target.socket}` } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // The CLI draws its own bar from progressDetail when the terminal is wide enough.
+    assert.match(r.stdout, /e100af7cf35b: Loading layer (\[=+>\] )?\s*1\.997MB\/1\.997MB/);
+    assert.match(r.stdout, /Loaded image: local\/edge:latest/);
+  } finally {
+    await stopServer(target.server);
+  }
+});
+
+test("load of what is not a docker save: imagestore and the docker CLI through serve say what dockerd 20.10 says", async () => {
+  // dockerd 20.10.24's answers to `docker load -i` of each (its random temporary number as N).
+  const tree = join(work, "not-save");
+  execFileSync("mkdir", ["-p", join(tree, "etc"), join(tree, "zz")]);
+  writeFileSync(join(tree, "etc", "f"), "hi\n");
+  writeFileSync(join(tree, "top.txt"), "x\n");
+  const randomTar = join(work, "random.tar");
+  execFileSync("tar", ["-C", tree, "-cf", randomTar, "."]);
+  const cases = [
+    [randomTar, "open /var/lib/docker/tmp/docker-import-N/etc/json: no such file or directory"],
+    [fixture("basic", "oci-archive.tar"), "open /var/lib/docker/tmp/docker-import-N/blobs/json: no such file or directory"],
+    [fixture("basic", "image-store.tar"), "open /var/lib/docker/tmp/docker-import-N/distribution/json: no such file or directory"],
+  ];
+  const shape = (s) => s.replace(/docker-import-\d{1,10}\//, "docker-import-N/").trim();
+  const before = (await served.saved.docker(["images", "-a", "--no-trunc", "--format", "{{json .}}"])).stdout;
+  for (const [file, want] of cases) {
+    const d = await served.saved.docker(["load", "-i", file]);
+    assert.deepEqual([d.code, shape(d.stderr)], [1, want], file);
+    const mine = await imagestore(served.saved.mirror, ["load", "-i", file]);
+    assert.deepEqual([mine.code, shape(mine.stderr)], [1, want], file);
+  }
+  assert.equal((await served.saved.docker(["images", "-a", "--no-trunc", "--format", "{{json .}}"])).stdout, before);
+  // `import` still takes them.
+  const imported = await imagestore(join(work, "import-oci"), ["import", fixture("basic", "oci-archive.tar")]);
+  assert.equal(imported.code, 0, imported.stderr);
 });

@@ -3,7 +3,7 @@
 // and CommonJS `require`, with and without an IndexedDB implementation.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -172,4 +172,43 @@ test("the fs backend and the imagestore bin work in the installed package (ESM a
   assert.equal(cjs, "fs");
   const { stdout } = await run("npx", ["--no-install", "imagestore", "--store", dir, "images"], { cwd: project });
   assert.equal(stdout, "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n");
+});
+
+test("npx imagestore: load, images, save, system df, dive --ci, ctr — the newer commands work installed", async () => {
+  const dir = join(project, "npx-store");
+  const basic = join(ROOT, "tests/fixtures/docker20/basic");
+  const npx = (...args) =>
+    run("npx", ["--no-install", "imagestore", "--store", dir, ...args], { cwd: project, maxBuffer: 64 << 20 }).catch((e) => e);
+  const manifest = JSON.parse(execFileSync("tar", ["-xOf", join(basic, "docker-save.tar"), "manifest.json"], { encoding: "utf8" }));
+  // load: dockerd's lines, one per tag in manifest order.
+  const loaded = await npx("load", "-i", join(basic, "docker-save.tar"));
+  assert.deepEqual(loaded.stdout.split("\n").filter(Boolean), manifest.flatMap((m) => m.RepoTags.map((t) => `Loaded image: ${t}`)));
+  // load refuses what dockerd refuses (an OCI layout without manifest.json).
+  const refused = await npx("load", "-i", join(basic, "oci-archive.tar"));
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^open \/var\/lib\/docker\/tmp\/docker-import-\d+\/blobs\/json: no such file or directory\n$/);
+  // images: every tag listed.
+  const images = (await npx("images", "--format", "json")).stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  assert.deepEqual(images.map((i) => `${i.Repository}:${i.Tag}`).sort(), manifest.flatMap((m) => m.RepoTags).sort());
+  // save: the archive's manifest.json is docker save's, for the image asked.
+  const out = join(project, "edge.tar");
+  assert.equal((await npx("save", "-o", out, "local/edge:latest")).stdout, "");
+  const saved = JSON.parse(execFileSync("tar", ["-xOf", out, "manifest.json"], { encoding: "utf8" }));
+  assert.deepEqual(saved, manifest.filter((m) => m.RepoTags.includes("local/edge:latest")).map((m) => ({ ...m, RepoTags: ["local/edge:latest"] })));
+  // system df: docker's table, with the images just loaded.
+  const df = (await npx("system", "df")).stdout.split("\n");
+  assert.match(df[0], /^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+  assert.match(df[1], new RegExp(`^Images\\s+${new Set(images.map((i) => i.ID)).size}\\s+0\\s`));
+  // dive --ci: dive's report and verdict.
+  const dive = await npx("dive", "--ci", "local/edge:latest");
+  assert.ok([0, 1].includes(dive.code ?? 0), dive.stderr);
+  assert.match(dive.stdout, /efficiency: [\d.]+ %/);
+  assert.match(dive.stdout, /Result:(PASS|FAIL)/);
+  // ctr: a containerd root imported, listed as ctr lists it.
+  assert.equal((await npx("import", join(basic, "containerd-root.tar"))).code ?? 0, 0);
+  const ctr = await npx("ctr", "-n", "default", "images", "ls");
+  assert.equal(ctr.stdout, readFileSync(join(basic, "expected", "ctr-images-default.txt"), "utf8"));
+  const content = (await npx("ctr", "content", "ls")).stdout;
+  assert.match(content, /^DIGEST\t+SIZE\tAGE\tLABELS\n/);
+  assert.match(content, /^sha256:e100af7cf35b6cd513e8fe4dc94432aab1abdfeddecdc7f033a2a51db55e4d3b\t1\.997MB\t/m);
 });

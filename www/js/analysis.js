@@ -19,8 +19,8 @@ async function downloadFolder(button, id, path, status) {
   button.disabled = true;
   status.textContent = `Preparing ${path} as a tar…`;
   try {
-    const size = await downloadDirectory(id, path);
-    status.textContent = `Downloaded ${path} as a tar: ${humanSize(size)} (${size} bytes).`;
+    const size = await downloadDirectory(id, path, status);
+    status.textContent = size === null ? "" : `Downloaded ${path} as a tar: ${humanSize(size)} (${size} bytes).`;
   } catch (err) {
     status.textContent = explain(err, `Downloading ${path}`).detail;
   } finally {

@@ -1,13 +1,13 @@
 // Layer contents in the page: which layers of an image have their tar in the store, the file
 // viewer (text with a size cap and "Load more", hex, or an image preview by magic bytes), and
 // downloads of a file, a folder (as a tar), a layer (its tar) and the image (`docker save` or
-// an OCI layout). Everything is read from the package: readFile, readLayer, save, layerFiles.
+// an OCI layout). Everything is read from the package as streams (readFile, readDirectory,
+// readLayer, save) and written straight to disk where the browser can (File System Access).
 // An SVG is only ever shown through <img> (a blob: URL): it is never put into the document, so
 // its scripts never run and it loads nothing.
 import { h, replace } from "./dom.js";
 import { call, explain, has, humanSize } from "./store.js";
 import { hexLines, imageType, looksLikeText } from "./bytes.js";
-import { directoryEntries, tarStream } from "./tar.js";
 import { openDialog } from "./actions.js";
 import { shortId } from "./format.js";
 
@@ -58,9 +58,45 @@ export function noContentsMessage(count, missing) {
   return h("p", { class: "no-contents", id: "no-contents", role: "note" }, text);
 }
 
-/** Saves `stream` (a ReadableStream or a Blob) as a download named `name`. */
-export async function download(name, stream) {
-  const blob = stream instanceof Blob ? stream : await new Response(stream).blob();
+/** Downloads held in memory above this size get a warning (the tab needs that much memory). */
+const BIG_IN_MEMORY = 1e9;
+
+/**
+ * Saves a download named `name`; `open()` resolves to its ReadableStream<Uint8Array>. Where the
+ * browser has the File System Access API (Chromium: `showSaveFilePicker`), the user picks the
+ * file first and the stream is written to it as it is read: memory stays at a chunk. Elsewhere
+ * it is gathered into a Blob and handed to the browser's download (the whole file in memory;
+ * `status` says so, and warns when `expected` bytes pass 1 GB). Resolves to the bytes saved, or
+ * null when the user cancelled the picker.
+ */
+export async function download(name, open, { status, expected } = {}) {
+  if (typeof globalThis.showSaveFilePicker === "function") {
+    let handle;
+    try {
+      handle = await globalThis.showSaveFilePicker({ suggestedName: name });
+    } catch (err) {
+      if (err?.name === "AbortError") return null; // the user closed the picker
+      throw err;
+    }
+    if (status) status.textContent = `Writing ${name} to disk…`;
+    const stream = await open();
+    const writable = await handle.createWritable();
+    let written = 0;
+    const count = new TransformStream({
+      transform(chunk, controller) {
+        written += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    await stream.pipeThrough(count).pipeTo(writable);
+    return written;
+  }
+  if (status) {
+    status.textContent = expected > BIG_IN_MEMORY
+      ? `This browser cannot write a download to disk as it is made: all ${humanSize(expected)} are held in memory first.`
+      : "Preparing the download (held in memory until complete: this browser cannot stream it to disk)…";
+  }
+  const blob = await new Response(await open()).blob();
   const url = URL.createObjectURL(blob);
   const a = h("a", { href: url, download: name, hidden: true });
   document.body.append(a);
@@ -77,7 +113,7 @@ export function actionButton(label, attrs, action, status) {
     button.disabled = true;
     if (status) status.textContent = "Preparing the download…";
     try {
-      const size = await action();
+      const size = await action(status);
       if (status) status.textContent = size != null ? `Downloaded ${humanSize(size)} (${size} bytes).` : "";
     } catch (err) {
       const { title, detail } = explain(err, label);
@@ -112,30 +148,30 @@ export function imageDownloads(inspect, have) {
   const status = h("span", { class: "muted small", role: "status", id: "image-download-status" });
   return h("p", { class: "downloads" },
     actionButton("docker save archive", { id: "save-docker", "aria-label": `Download ${ref} as a docker save archive` },
-      async () => download(imageFileName(ref, ""), await call("save", "Exporting the image", inspect.RepoTags?.[0] ?? inspect.Id, { format: "docker" })), status),
+      (st) => download(imageFileName(ref, ""), () => call("save", "Exporting the image", inspect.RepoTags?.[0] ?? inspect.Id, { format: "docker" }), { status: st, expected: inspect.Size }), status),
     " ",
     actionButton("OCI layout", { id: "save-oci", "aria-label": `Download ${ref} as OCI layout` },
-      async () => download(imageFileName(ref, "-oci"), await call("save", "Exporting the image", inspect.RepoTags?.[0] ?? inspect.Id, { format: "oci" })), status),
+      (st) => download(imageFileName(ref, "-oci"), () => call("save", "Exporting the image", inspect.RepoTags?.[0] ?? inspect.Id, { format: "oci" }), { status: st, expected: inspect.Size }), status),
     " ", status);
 }
 
 /** The download button of layer `index` of image `id`. */
 export function layerDownload(id, index, diffId, status) {
   return actionButton("Download tar", { class: "button small layer-download", "aria-label": `Download tar of layer ${index + 1}` },
-    async () => download(`layer-${index + 1}-${shortId(diffId)}.tar`, await call("readLayer", "Reading a layer", id, index)), status);
+    (st) => download(`layer-${index + 1}-${shortId(diffId)}.tar`, () => call("readLayer", "Reading a layer", id, index), { status: st }), status);
 }
 
-/** Downloads folder `dir` of image `id` as a tar; returns its size. */
-export async function downloadDirectory(id, dir) {
-  const files = await call("layerFiles", "Listing files", id, { merged: true });
-  const entries = directoryEntries(files, dir);
-  const stream = tarStream(entries, (path) => call("readFile", "Reading a file", id, path));
-  return download(`${baseName(dir)}.tar`, stream);
+/**
+ * Downloads folder `dir` of image `id` as the tar the core writes (readDirectory: names start
+ * with the folder's name, headers as in the layers); resolves to its size (null: cancelled).
+ */
+export async function downloadDirectory(id, dir, status) {
+  return download(`${baseName(dir)}.tar`, () => call("readDirectory", "Reading a folder", id, dir), { status });
 }
 
-/** Downloads file `path` of image `id`; returns its size. */
-export async function downloadFile(id, path) {
-  return download(baseName(path), await call("readFile", "Reading a file", id, path));
+/** Downloads file `path` of image `id`; resolves to its size (null: cancelled). */
+export async function downloadFile(id, path, status) {
+  return download(baseName(path), () => call("readFile", "Reading a file", id, path), { status });
 }
 
 /**
@@ -245,7 +281,7 @@ export async function openViewer(id, path, entry, note) {
     replace(body,
       h("p", { class: "muted small" }, [size != null ? `${humanSize(size)} (${size} bytes)` : null, note].filter(Boolean).join(" · ")),
       h("div", { class: "viewer-bar" }, modes,
-        actionButton("Download", { id: "viewer-download", "aria-label": `Download ${path}` }, () => downloadFile(id, path), downloadStatus), " ", downloadStatus),
+        actionButton("Download", { id: "viewer-download", "aria-label": `Download ${path}` }, (st) => downloadFile(id, path, st), downloadStatus), " ", downloadStatus),
       content,
       h("p", { class: "viewer-foot" }, more, " ", status));
     await draw();

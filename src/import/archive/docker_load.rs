@@ -15,7 +15,7 @@ use super::files::{self as archive, ArchiveFiles, JSON_LIMIT};
 use super::layer_scan::LayerFacts;
 use crate::digest::{chain_ids, Digest};
 use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
-use crate::docker::model::{DockerImport, ImageRecord, ImportedImage, LayerRecord, LoadedImage};
+use crate::docker::model::{DockerImport, ImageRecord, ImportedImage, LayerRecord, LoadedImage, LoadedLayer};
 use crate::error::{Error, Result};
 use crate::formats::docker_save::ManifestItem;
 use crate::formats::image_config::ImageConfig;
@@ -88,6 +88,7 @@ async fn load_items<B: Backend>(
         }
         let mut parent: Option<Digest> = None;
         let chains = chain_ids(&diff_ids);
+        let mut loaded_layers = Vec::with_capacity(diff_ids.len());
         for (i, path) in item.layers().iter().enumerate() {
             let blob = files
                 .resolve(path)
@@ -113,6 +114,13 @@ async fn load_items<B: Backend>(
                 out.layer_blobs.push((record, blob.clone()));
             }
             let chain = chains[i].clone();
+            // Whether it is new to the store is known at the commit.
+            loaded_layers.push(LoadedLayer {
+                diff_id: layer.diff_id.clone(),
+                chain_id: chain.clone(),
+                size: blob.size,
+                loaded: false,
+            });
             if seen.layers.insert(chain.clone()) {
                 out.layers.push(LayerRecord {
                     chain_id: chain.clone(),
@@ -136,7 +144,7 @@ async fn load_items<B: Backend>(
             out.repositories.entry(r.familiar_name()).or_default().insert(r.familiar_string(), id.clone());
             tags.push(r.familiar_string());
         }
-        out.loaded.push(LoadedImage { id: id.clone(), tags });
+        out.loaded.push(LoadedImage { id: id.clone(), tags, layers: loaded_layers });
         if let std::collections::btree_map::Entry::Vacant(slot) = configs.entry(id.clone()) {
             let record = ImageRecord { id: id.clone(), parent: None, last_updated: None, built_locally: false };
             let config = slot.insert(Rc::new(config)).clone();

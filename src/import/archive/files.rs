@@ -340,6 +340,11 @@ impl ArchiveCollector {
         !self.files.is_empty()
     }
 
+    /// The top-level `manifest.json`, if one streamed past.
+    pub(crate) fn manifest_json(&self) -> Option<&[u8]> {
+        self.files.manifest_json.as_deref()
+    }
+
     /// Hands over what was collected (the collector is left empty).
     pub(crate) fn take(&mut self) -> ArchiveFiles {
         std::mem::take(&mut self.files)
