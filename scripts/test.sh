@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier, each to the end even if an earlier one failed, keeps each tier's full
 # log in target/test-logs/<tier>.log, and ends with one summary line per tier:
-#   lint           cargo fmt --check, and cargo clippy --all-targets -D warnings natively and for
-#                  wasm32 (each of the three is one check)
+#   lint           cargo fmt --check, cargo clippy --all-targets -D warnings natively and for
+#                  wasm32, and scripts/check-layers.sh (each of the four is one check)
 #   native         cargo test (unit, integration and doc tests, native)
 #   node-wasm      the wasm test binaries under wasm-bindgen-test-runner in Node, fake-indexeddb preloaded
 #   chromium-wasm  the same binaries in headless Chromium (real IndexedDB; webdriver.json)
@@ -94,6 +94,7 @@ lint() {
     check "rustfmt" cargo fmt --check
     check "clippy native" cargo clippy --all-targets -- -D warnings
     check "clippy wasm32" cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+    check "layers" bash scripts/check-layers.sh
     echo "lint: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }

@@ -4,10 +4,8 @@
 use crate::error::{Error, Result};
 use std::fmt;
 
-#[cfg(target_arch = "wasm32")]
-mod platform;
-#[cfg(target_arch = "wasm32")]
-use platform::Engine;
+mod engine;
+use engine::Engine;
 
 /// A validated content digest: `algorithm ":" encoded`, e.g. `sha256:4a5b…`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -108,30 +106,10 @@ impl<'de> serde::Deserialize<'de> for Digest {
     }
 }
 
-/// The SHA-256 implementation behind [`Sha256Hasher`]: sha2 natively; on wasm, Node's native
-/// hash when running under Node (see `platform`).
-#[cfg(not(target_arch = "wasm32"))]
-#[derive(Clone, Default)]
-struct Engine(sha2::Sha256);
-
-#[cfg(not(target_arch = "wasm32"))]
-impl Engine {
-    fn update(&mut self, data: &[u8]) {
-        sha2::Digest::update(&mut self.0, data);
-    }
-    fn finish_hex(self) -> String {
-        hex::encode(sha2::Digest::finalize(self.0))
-    }
-}
-
-/// Which SHA-256 implementation [`Sha256Hasher`] uses here: `"node:crypto"` (wasm under Node)
-/// or `"sha2"`. For benchmarks and diagnostics.
+/// Which SHA-256 implementation [`Sha256Hasher`] uses here: the host's (`"node:crypto"`: wasm
+/// under Node) or `"sha2"`. For benchmarks and diagnostics.
 pub fn sha256_engine() -> &'static str {
-    #[cfg(target_arch = "wasm32")]
-    if platform::uses_node_crypto() {
-        return "node:crypto";
-    }
-    "sha2"
+    engine::engine_name()
 }
 
 /// Streaming SHA-256: feed chunks, get the digest and the byte count at the end.

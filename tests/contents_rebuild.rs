@@ -26,44 +26,8 @@ fn gunzip(tgz: &[u8]) -> Vec<u8> {
     out
 }
 
-/// One entry of an upload, with its link target (hard links in host tars have long names).
-#[derive(Clone)]
-struct Item {
-    header: tar::Header,
-    path: String,
-    link: Option<String>,
-    data: Vec<u8>,
-}
-
-fn items(tar: &[u8]) -> Vec<Item> {
-    let mut archive = tar::Archive::new(tar);
-    archive
-        .entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let path = String::from_utf8(e.path_bytes().into_owned()).unwrap();
-            let link = e.link_name_bytes().map(|l| String::from_utf8(l.into_owned()).unwrap());
-            let header = e.header().clone();
-            let mut data = Vec::new();
-            e.read_to_end(&mut data).unwrap();
-            Item { header, path, link, data }
-        })
-        .collect()
-}
-
-fn build(items: &[Item]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for it in items {
-        let mut h = it.header.clone();
-        h.set_size(it.data.len() as u64);
-        match &it.link {
-            Some(link) => b.append_link(&mut h, &it.path, link).unwrap(),
-            None => b.append_data(&mut h, &it.path, &it.data[..]).unwrap(),
-        }
-    }
-    b.into_inner().unwrap()
-}
+// An upload's entries (hard links in host tars have long names: `link` keeps them whole).
+use support::import::{build_tar as build, tar_items as items, TarItem as Item};
 
 fn import(upload: &[u8]) -> (Store<MemoryBackend>, ImportReport) {
     let (f, backend) = import_chunked(upload, 64 << 10);

@@ -201,6 +201,7 @@ fn dot_dot_paths_and_links_are_ignored_with_a_warning() {
     items.push(TarItem {
         header: link,
         path: format!("imagedb/metadata/sha256/{config_of_demo}/parent"),
+        link: Some("/etc/shadow".into()),
         data: vec![],
     });
     let (f, _) = import_chunked(&build_tar(&items), 4093);

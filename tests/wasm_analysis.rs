@@ -6,7 +6,6 @@
 
 mod support;
 
-use imagestore::storage::fresh_id;
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Promise, Reflect, Uint8Array};
 use serde_json::Value;
@@ -24,7 +23,7 @@ static EDGE_DIVE: &str = include_str!("fixtures/docker20/basic/expected/dive/loc
 static BASIC_DF: &str = include_str!("fixtures/docker20/basic/expected/api/system-df.json");
 
 async fn open(test: &str) -> Store {
-    let name = format!("imagestore-analysis-{test}-{}", fresh_id());
+    let name = support::unique_name(&format!("imagestore-analysis-{test}"));
     Store::open_kind(name, BackendKind::IndexedDb).await.unwrap()
 }
 
@@ -148,7 +147,7 @@ async fn basic_system_df_diff_and_search() {
 
 #[wasm_bindgen_test]
 async fn containerd_images_largest_files_and_a_search_index_that_survives_reopening() {
-    let name = format!("imagestore-analysis-ctrd-{}", fresh_id());
+    let name = support::unique_name("imagestore-analysis-ctrd");
     let store = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
     import(&store, BASIC_CONTAINERD_ROOT).await;
     // A containerd-only image, by namespace and name: dive's numbers for edge.

@@ -27,6 +27,7 @@ fn bench<H>(label: &str, mut state: H, update: impl Fn(&mut H, &[u8]), finish: i
 #[wasm_bindgen_test]
 #[ignore = "benchmark: run by scripts/bench.sh"]
 fn bench_sha256_streaming() {
+    imagestore::wasm::install_host(); // Node's crypto, as the bindings use it
     bench("sha2", sha2::Sha256::new(), |h, c| h.update(c), |h| format!("sha256:{}", hex::encode(h.finalize())));
     bench(
         &format!("Sha256Hasher ({})", sha256_engine()),

@@ -4,10 +4,12 @@
 //! writes, and GC. Expected answers: tests/fixtures/docker20/basic/expected/ctr-*.txt.
 #![cfg(target_arch = "wasm32")]
 
-use imagestore::storage::fresh_id;
+mod support;
+
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Promise, Uint8Array};
 use serde_json::{json, Value};
+use support::js::{call, json_value as js};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -19,16 +21,8 @@ const CTR_CONTENT_DEFAULT: &str = include_str!("fixtures/docker20/basic/expected
 const CTR_TEAM: &str = include_str!("fixtures/docker20/basic/expected/ctr-images-team.txt");
 
 async fn open(test: &str) -> Store {
-    let name = format!("imagestore-ctrd-{test}-{}", fresh_id());
+    let name = support::unique_name(&format!("imagestore-ctrd-{test}"));
     Store::open_kind(name, BackendKind::IndexedDb).await.unwrap()
-}
-
-async fn call(p: Promise) -> Result<Value, JsValue> {
-    let v = JsFuture::from(p).await?;
-    if v.is_undefined() {
-        return Ok(Value::Null);
-    }
-    Ok(serde_json::from_str(&String::from(js_sys::JSON::stringify(&v).unwrap())).unwrap())
 }
 
 /// Calls `obj.name(...args)`, which returns a promise.
@@ -36,10 +30,6 @@ fn method(obj: &JsValue, name: &str, args: &[JsValue]) -> Promise {
     let f: js_sys::Function = wasm_bindgen::JsCast::unchecked_into(js_sys::Reflect::get(obj, &name.into()).unwrap());
     let list: js_sys::Array = args.iter().collect();
     wasm_bindgen::JsCast::unchecked_into(f.apply(obj, &list).unwrap())
-}
-
-fn js(v: &Value) -> JsValue {
-    js_sys::JSON::parse(&v.to_string()).unwrap()
 }
 
 async fn import(store: &Store, bytes: &[u8], options: Value) -> Value {

@@ -4,10 +4,12 @@
 //! the bytes Docker wrote.
 #![cfg(target_arch = "wasm32")]
 
-use imagestore::storage::fresh_id;
+mod support;
+
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Array, Promise, Reflect, Uint8Array};
 use serde_json::Value;
+use support::tar::raw_entries;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -15,7 +17,7 @@ use wasm_bindgen_test::*;
 static SAVE: &[u8] = include_bytes!("fixtures/docker20/basic/docker-save.tar");
 
 async fn open(test: &str) -> Store {
-    Store::open_kind(format!("contents-{test}-{}", fresh_id()), BackendKind::IndexedDb).await.unwrap()
+    Store::open_kind(support::unique_name(&format!("contents-{test}")), BackendKind::IndexedDb).await.unwrap()
 }
 
 async fn value(p: Promise) -> JsValue {
@@ -41,22 +43,8 @@ async fn read_stream(stream: JsValue) -> Vec<u8> {
     }
 }
 
-/// (name, type flag, bytes) of every tar entry.
-fn entries(tar: &[u8]) -> Vec<(String, u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 512 <= tar.len() && tar[at..at + 512].iter().any(|b| *b != 0) {
-        let h = &tar[at..at + 512];
-        let name = String::from_utf8_lossy(&h[..100]).trim_end_matches('\0').to_string();
-        let size = usize::from_str_radix(String::from_utf8_lossy(&h[124..135]).trim_matches(['\0', ' ']), 8).unwrap();
-        out.push((name, h[156], tar[at + 512..at + 512 + size].to_vec()));
-        at += 512 + size.div_ceil(512) * 512;
-    }
-    out
-}
-
 fn names_in_manifest_order() -> Array {
-    let manifest = entries(SAVE).into_iter().find(|e| e.0 == "manifest.json").unwrap().2;
+    let manifest = raw_entries(SAVE).into_iter().find(|e| e.name == "manifest.json").unwrap().data;
     let manifest: Value = serde_json::from_slice(&manifest).unwrap();
     let names = Array::new();
     for item in manifest.as_array().unwrap() {
@@ -72,11 +60,11 @@ async fn save_is_docker_20_10s_archive_and_loads_back() {
     let store = open("save").await;
     value(store.import(Uint8Array::from(SAVE).into(), JsValue::UNDEFINED)).await;
     let ours = read_stream(value(store.save(names_in_manifest_order().into(), JsValue::UNDEFINED)).await).await;
-    let (got, want) = (entries(&ours), entries(SAVE));
+    let (got, want) = (raw_entries(&ours), raw_entries(SAVE));
     assert_eq!(got.len(), want.len());
     for (g, w) in got.iter().zip(&want) {
-        assert_eq!((&g.0, g.1), (&w.0, w.1));
-        assert!(g.2 == w.2, "bytes of {}", w.0);
+        assert_eq!((&g.name, g.header[156]), (&w.name, w.header[156]));
+        assert!(g.data == w.data, "bytes of {}", w.name);
     }
 
     let back = open("back").await;
@@ -95,10 +83,10 @@ async fn save_is_docker_20_10s_archive_and_loads_back() {
 async fn read_file_and_layer_stream_the_bytes_docker_wrote() {
     let store = open("read").await;
     value(store.import(Uint8Array::from(SAVE).into(), JsValue::UNDEFINED)).await;
-    let layer_of = |v1: &str| entries(SAVE).into_iter().find(|e| e.0 == format!("{v1}/layer.tar")).unwrap().2;
+    let layer_of = |v1: &str| raw_entries(SAVE).into_iter().find(|e| e.name == format!("{v1}/layer.tar")).unwrap().data;
     let blob_layer = layer_of("f069f6672c86c2b5458c74fb658b5581d2a5df507d5842a1d5e82bba0ba2fef9");
     let file = read_stream(value(store.read_file("local/edge".into(), "/data/blob.bin".into())).await).await;
-    let want = entries(&blob_layer).into_iter().find(|e| e.0 == "data/blob.bin").unwrap().2;
+    let want = raw_entries(&blob_layer).into_iter().find(|e| e.name == "data/blob.bin").unwrap().data;
     assert!(file == want, "data/blob.bin");
     let layer = read_stream(value(store.read_layer("local/edge".into(), 6.into())).await).await;
     assert!(layer == blob_layer, "layer 6");
@@ -106,8 +94,9 @@ async fn read_file_and_layer_stream_the_bytes_docker_wrote() {
     assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("not_found"));
     // A folder as a tar: its one file is the layer's bytes, under the folder's own name.
     let dir = read_stream(value(store.read_directory("local/edge".into(), "/data".into())).await).await;
-    let blob = entries(&dir).into_iter().find(|e| e.0 == "data/blob.bin").expect("data/blob.bin in the folder's tar");
-    assert!(blob.2 == want, "data/blob.bin through readDirectory");
+    let blob =
+        raw_entries(&dir).into_iter().find(|e| e.name == "data/blob.bin").expect("data/blob.bin in the folder's tar");
+    assert!(blob.data == want, "data/blob.bin through readDirectory");
     let e = JsFuture::from(store.read_directory("local/edge".into(), "/data/blob.bin".into())).await.unwrap_err();
     assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("invalid_argument"));
     store.close();

@@ -7,16 +7,15 @@
 
 mod support;
 
-use imagestore::storage::fresh_id;
 use imagestore::wasm::{BackendKind, Store};
 use include_dir::{include_dir, Dir};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use serde_json::{json, Value};
 use support::dockerd::{check_answers, DockerdAnswers, EngineApi, Rejection};
+use support::js::{call, json_text as js};
 use support::list_compare::assert_same_list;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 /// One real store and dockerd's answers about it.
@@ -129,7 +128,7 @@ const EDGE: &str = "sha256:4afb125595bdb8aeb09f6a50a766c3eaba26fae53f604d8d88c20
 // ---------------------------------------------------------------- helpers
 
 fn db_name(test: &str) -> String {
-    format!("imagestore-docker-{test}-{}", fresh_id())
+    support::unique_name(&format!("imagestore-docker-{test}"))
 }
 
 async fn open(name: &str) -> Store {
@@ -138,15 +137,6 @@ async fn open(name: &str) -> Store {
 
 /// Awaits a method's promise; the value as JSON (so `null`, `{}` and `[]` stay apart, and an
 /// `undefined` anywhere would show as a difference).
-async fn call(p: Promise) -> Result<Value, JsValue> {
-    let v = JsFuture::from(p).await?;
-    if v.is_undefined() {
-        return Ok(Value::Null);
-    }
-    let text = js_sys::JSON::stringify(&v).expect("JSON-compatible result");
-    Ok(serde_json::from_str(&String::from(text)).unwrap())
-}
-
 async fn ok(what: &str, p: Promise) -> Value {
     call(p).await.unwrap_or_else(|e| panic!("{what}: rejected with {} {}", code(&e), message(&e)))
 }
@@ -171,10 +161,6 @@ fn message(e: &JsValue) -> String {
 }
 
 /// A JS value from JSON text (options objects).
-fn js(json: &str) -> JsValue {
-    js_sys::JSON::parse(json).unwrap()
-}
-
 fn bytes(b: &[u8]) -> JsValue {
     Uint8Array::from(b).into()
 }

@@ -5,7 +5,8 @@
 //! backend refuses what it cannot hold, and the store stays usable after each of them.
 #![cfg(target_arch = "wasm32")]
 
-use imagestore::storage::fresh_id;
+mod support;
+
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -42,7 +43,7 @@ fn code_and_message(what: &str, e: &JsValue) -> (String, String) {
 }
 
 async fn memory_store(name: &str) -> Store {
-    Store::open_kind(format!("{name}-{}", fresh_id()), BackendKind::Memory).await.unwrap()
+    Store::open_kind(support::unique_name(name), BackendKind::Memory).await.unwrap()
 }
 
 async fn image_count(store: &Store) -> usize {
@@ -197,7 +198,7 @@ async fn a_timer_abort_fires_while_a_memory_import_runs() {
 
 #[wasm_bindgen_test]
 async fn the_memory_backend_refuses_what_it_cannot_hold() {
-    let name = format!("full-{}", fresh_id());
+    let name = support::unique_name("full");
     let store = Store::open_with(name, BackendKind::Memory, Some(64 << 10)).await.unwrap();
     let (code, m) = rejected("over capacity", store.import(bytes(BASIC), JsValue::UNDEFINED)).await;
     assert_eq!(code, "resource_exhausted", "{m}");
@@ -349,7 +350,7 @@ async fn every_method_of_every_class_rejects_wrong_types_with_invalid_argument()
 #[wasm_bindgen_test]
 async fn a_panic_rejects_its_call_with_internal_and_the_store_stays_usable() {
     for kind in [BackendKind::Memory, BackendKind::IndexedDb] {
-        let store = Store::open_kind(format!("panic-{}", fresh_id()), kind).await.unwrap();
+        let store = Store::open_kind(support::unique_name("panic"), kind).await.unwrap();
         JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
         let before = image_count(&store).await;
         for how in ["locked", "alloc", "unlocked"] {
@@ -404,7 +405,7 @@ fn human_size_rejects_what_is_not_a_number() {
 #[wasm_bindgen_test]
 async fn a_panic_while_converting_arguments_rejects_that_call_and_nothing_else() {
     for kind in [BackendKind::Memory, BackendKind::IndexedDb] {
-        let store = Store::open_kind(format!("panic-sync-{}", fresh_id()), kind).await.unwrap();
+        let store = Store::open_kind(support::unique_name("panic-sync"), kind).await.unwrap();
         JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
         let before = image_count(&store).await;
         for round in 0..3 {
@@ -428,7 +429,7 @@ async fn a_panic_while_converting_arguments_rejects_that_call_and_nothing_else()
         }
         assert_usable(&store, before).await;
         // A second store in the same module instance works too.
-        let other = Store::open_kind(format!("panic-sync-other-{}", fresh_id()), BackendKind::Memory).await.unwrap();
+        let other = Store::open_kind(support::unique_name("panic-sync-other"), BackendKind::Memory).await.unwrap();
         JsFuture::from(other.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
         assert_eq!(image_count(&other).await, before);
         other.close();

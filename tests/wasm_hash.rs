@@ -1,7 +1,8 @@
 //! `Sha256Hasher` in the wasm build gives sha2's digests for every way of chunking an input, in
 //! Node (where it runs on `node:crypto`) and in Chromium (sha2): empty input, one byte, inputs
 //! around the engine's 64 KiB batch and across 1 MiB boundaries, many tiny pieces, clones taken
-//! mid-stream.
+//! mid-stream. The bindings install the platform host (Node's crypto) when a store opens;
+//! these tests use no store, so they install it themselves.
 #![cfg(target_arch = "wasm32")]
 
 use imagestore::digest::{sha256_engine, Sha256Hasher};
@@ -38,6 +39,7 @@ fn chunked(bytes: &[u8], sizes: &[usize]) -> Digest {
 
 #[wasm_bindgen_test]
 fn the_engine_is_the_platform_one_under_node_and_sha2_in_browsers() {
+    imagestore::wasm::install_host();
     let under_node = js_sys::Reflect::get(&js_sys::global(), &"process".into())
         .ok()
         .filter(|p| !p.is_undefined())
@@ -48,6 +50,7 @@ fn the_engine_is_the_platform_one_under_node_and_sha2_in_browsers() {
 
 #[wasm_bindgen_test]
 fn known_answers() {
+    imagestore::wasm::install_host();
     assert_eq!(
         Sha256Hasher::new().finish().as_str(),
         "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -59,6 +62,7 @@ fn known_answers() {
 
 #[wasm_bindgen_test]
 fn every_chunking_gives_sha2s_digest() {
+    imagestore::wasm::install_host();
     let sizes_list: [&[usize]; 7] =
         [&[1], &[511, 1, 512], &[64 * KIB - 1], &[64 * KIB], &[64 * KIB + 1, 3], &[MIB], &[MIB - 7, 13, 100_003]];
     for len in [0, 1, 64 * KIB - 1, 64 * KIB, 64 * KIB + 1, MIB - 1, MIB, MIB + 1, 3 * MIB + 12_345] {
@@ -77,6 +81,7 @@ fn every_chunking_gives_sha2s_digest() {
 
 #[wasm_bindgen_test]
 fn a_clone_forks_the_stream() {
+    imagestore::wasm::install_host();
     let bytes = data(2 * MIB + 5);
     for split in [10, 64 * KIB + 3, MIB + 1] {
         let mut h = Sha256Hasher::new();
@@ -90,6 +95,7 @@ fn a_clone_forks_the_stream() {
 
 #[wasm_bindgen_test]
 fn io_write_feeds_the_same_stream() {
+    imagestore::wasm::install_host();
     use std::io::Write;
     let bytes = data(MIB + 99);
     let mut h = Sha256Hasher::new();

@@ -6,7 +6,6 @@
 mod corpus;
 mod support;
 
-use imagestore::storage::fresh_id;
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::JsValue;
@@ -21,7 +20,7 @@ async fn record_counts(store: &Store) -> (f64, f64) {
 
 #[wasm_bindgen_test]
 async fn every_malformed_upload_is_refused_with_its_code_and_changes_nothing() {
-    let store = Store::open_with(format!("corpus-{}", fresh_id()), BackendKind::Memory, Some(16 << 20)).await.unwrap();
+    let store = Store::open_with(support::unique_name("corpus"), BackendKind::Memory, Some(16 << 20)).await.unwrap();
     let cases = corpus::cases();
     assert!(cases.len() >= 150, "{} cases", cases.len());
     let mut wrong = Vec::new();
@@ -67,7 +66,7 @@ async fn uploads_that_explode_when_walked_are_refused_or_answered() {
     use corpus::walks::{walk_cases, Expect};
     let mut wrong = Vec::new();
     for case in walk_cases() {
-        let store = Store::open_with(format!("walks-{}", fresh_id()), BackendKind::Memory, None).await.unwrap();
+        let store = Store::open_with(support::unique_name("walks"), BackendKind::Memory, None).await.unwrap();
         let input: JsValue = Uint8Array::from(&case.input[..]).into();
         let result = JsFuture::from(store.import(input, JsValue::UNDEFINED)).await;
         let name = &case.name;

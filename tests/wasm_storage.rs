@@ -3,10 +3,12 @@
 //! (scripts/test.sh shows how each tier runs it).
 #![cfg(target_arch = "wasm32")]
 
+mod support;
+
 use imagestore::digest::Digest;
 use imagestore::storage::blobs::{self, BlobWriter, CHUNK_SIZE};
-use imagestore::storage::indexeddb::{self, IdbBackend, IdbOptions, SCHEMA_VERSION};
-use imagestore::storage::{fresh_id, generation, Backend, Op, Space};
+use imagestore::storage::{generation, Backend, Op, Space};
+use imagestore::wasm::indexeddb::{self, IdbBackend, IdbOptions, SCHEMA_VERSION};
 use imagestore::wasm::{to_js_error, AnyBackend, BackendKind, Store};
 use imagestore::{Error, ErrorCode};
 use indexed_db_futures::database::Database;
@@ -17,7 +19,7 @@ use wasm_bindgen_test::*;
 
 /// A database name no other test (or earlier run in the same browser profile) uses.
 fn db_name(test: &str) -> String {
-    format!("imagestore-test-{test}-{}", fresh_id())
+    support::unique_name(&format!("imagestore-test-{test}"))
 }
 
 /// The keys a test wrote: without the generation record every metadata commit stamps.

@@ -4,12 +4,14 @@
 //! once. The two-page version in Chromium is tests/e2e/tabs.test.mjs.
 #![cfg(target_arch = "wasm32")]
 
-use imagestore::storage::fresh_id;
+mod support;
+
 use imagestore::wasm::{BackendKind, Store};
 use js_sys::{Promise, Uint8Array};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
+use support::js::{call, json_value as js};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -19,18 +21,6 @@ const STORE_TAR: &[u8] = include_bytes!("fixtures/docker20/basic/image-store.tar
 const SAVE: &[u8] = include_bytes!("fixtures/docker20/basic/docker-save.tar");
 const OCI: &[u8] = include_bytes!("fixtures/docker20/basic/oci-archive.tar");
 const DEMO: &str = "sha256:e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783";
-
-async fn call(p: Promise) -> Result<Value, JsValue> {
-    let v = JsFuture::from(p).await?;
-    if v.is_undefined() {
-        return Ok(Value::Null);
-    }
-    Ok(serde_json::from_str(&String::from(js_sys::JSON::stringify(&v).unwrap())).unwrap())
-}
-
-fn js(v: &Value) -> JsValue {
-    js_sys::JSON::parse(&v.to_string()).unwrap()
-}
 
 fn import(store: &Store, bytes: &[u8], options: Value) -> Promise {
     store.import(Uint8Array::from(bytes).into(), js(&options))
@@ -61,7 +51,7 @@ async fn sleep(ms: i32) {
 
 #[wasm_bindgen_test]
 async fn rmi_in_one_store_sees_the_tag_another_store_just_added_and_is_told() {
-    let name = format!("imagestore-tabs-{}", fresh_id());
+    let name = support::unique_name("imagestore-tabs");
     let a = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
     call(import(&a, STORE_TAR, json!({}))).await.unwrap();
     let b = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
@@ -109,14 +99,14 @@ async fn four_imports_at_once_leave_no_unreferenced_chunks_and_gc_has_nothing_to
     ];
     // One after the other: the reference.
     let serial =
-        Store::open_kind(format!("imagestore-tabs-serial-{}", fresh_id()), BackendKind::IndexedDb).await.unwrap();
+        Store::open_kind(support::unique_name("imagestore-tabs-serial"), BackendKind::IndexedDb).await.unwrap();
     for (bytes, options) in &imports {
         call(import(&serial, bytes, options.clone())).await.unwrap();
     }
     let want = call(serial.store_info()).await.unwrap();
 
     // All four at once, from two stores on one database.
-    let name = format!("imagestore-tabs-four-{}", fresh_id());
+    let name = support::unique_name("imagestore-tabs-four");
     let a = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
     let b = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
     let running: Vec<Promise> = imports

@@ -1,5 +1,5 @@
 //! An OCI image layout as Docker 25's graphdriver `docker save` writes it (moby
-//! `image/tarexport/save.go` after v25; see ../shared/docs/FORMATS.md A.7), which Docker ≤ 24
+//! `image/tarexport/save.go` from v25.0), which Docker ≤ 24
 //! loads too (it reads `manifest.json`):
 //!
 //! - `blobs/sha256/<hex>`: each config (exact bytes), each layer tar once (named by DiffID),

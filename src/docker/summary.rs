@@ -23,6 +23,7 @@
 use super::images::ImageStore;
 use super::lazy_config::{ConfigFacts, LazyConfig, SharedBytes};
 use crate::digest::Digest;
+use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::Op;
 use std::collections::{BTreeMap, BTreeSet};
@@ -90,42 +91,47 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let out = self.body.get(self.at..self.at + n).ok_or("malformed entry")?;
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
+        let out = self.body.get(self.at..self.at + n).ok_or_else(malformed)?;
         self.at += n;
         Ok(out)
     }
-    fn u8(&mut self) -> Result<u8, String> {
+    fn u8(&mut self) -> Result<u8> {
         Ok(self.bytes(1)?[0])
     }
-    fn u32(&mut self) -> Result<u32, String> {
+    fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(self.bytes(4)?.try_into().expect("4 bytes")))
     }
-    fn i64(&mut self) -> Result<i64, String> {
+    fn i64(&mut self) -> Result<i64> {
         Ok(i64::from_le_bytes(self.bytes(8)?.try_into().expect("8 bytes")))
     }
-    fn text(&mut self, len: usize) -> Result<&'a str, String> {
-        std::str::from_utf8(self.bytes(len)?).map_err(|_| "malformed entry".to_string())
+    fn text(&mut self, len: usize) -> Result<&'a str> {
+        std::str::from_utf8(self.bytes(len)?).map_err(|_| malformed())
     }
-    fn digest(&mut self, len: usize) -> Result<Digest, String> {
-        Digest::parse(self.text(len)?).map_err(|_| "malformed entry".to_string())
+    fn digest(&mut self, len: usize) -> Result<Digest> {
+        Digest::parse(self.text(len)?).map_err(|_| malformed())
     }
 }
 
-/// Decodes one shard; `Err` says why it cannot be trusted (another version, a bad checksum, a
-/// truncated or malformed record). The configs keep pointing into `record` (no copies).
-pub fn decode(record: Rc<Vec<u8>>) -> Result<Vec<(Digest, LazyConfig)>, String> {
+fn malformed() -> Error {
+    Error::corrupt("config summary: malformed entry")
+}
+
+/// Decodes one shard; `Err` (`data_corrupt`) says why it cannot be trusted (another version, a
+/// bad checksum, a truncated or malformed record). The configs keep pointing into `record` (no
+/// copies).
+pub fn decode(record: Rc<Vec<u8>>) -> Result<Vec<(Digest, LazyConfig)>> {
     let u32_at = |b: &[u8], at: usize| -> Option<u32> { Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?)) };
     if record.len() < HEADER + 4 || &record[..4] != MAGIC {
-        return Err("not a config summary record".into());
+        return Err(Error::corrupt("not a config summary record"));
     }
     let version = u32_at(&record, 4).expect("length checked");
     if version != VERSION {
-        return Err(format!("summary version {version}, this build writes {VERSION}"));
+        return Err(Error::corrupt(format!("config summary version {version}, this build writes {VERSION}")));
     }
     let body = &record[HEADER..];
     if crc32fast::hash(body) != u32_at(&record, 8).expect("length checked") {
-        return Err("checksum mismatch".into());
+        return Err(Error::corrupt("config summary: checksum mismatch"));
     }
     let mut r = Reader { body, at: 0 };
     let count = r.u32()? as usize;
@@ -156,7 +162,7 @@ pub fn decode(record: Rc<Vec<u8>>) -> Result<Vec<(Digest, LazyConfig)>, String> 
         out.push((id, LazyConfig::summarized(SharedBytes::new(record.clone(), start..start + len), facts)));
     }
     if r.at != body.len() {
-        return Err("trailing bytes".into());
+        return Err(Error::corrupt("config summary: trailing bytes"));
     }
     Ok(out)
 }
@@ -271,10 +277,10 @@ mod tests {
 
         let mut flipped = record.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert_eq!(decode(Rc::new(flipped)).unwrap_err(), "checksum mismatch");
+        assert_eq!(decode(Rc::new(flipped)).unwrap_err().message, "config summary: checksum mismatch");
         let mut other_version = record.clone();
         other_version[4] = 1;
-        assert!(decode(Rc::new(other_version)).unwrap_err().contains("version 1"));
+        assert!(decode(Rc::new(other_version)).unwrap_err().message.contains("version 1"));
         assert!(decode(Rc::new(record[..record.len() - 3].to_vec())).is_err());
         assert!(decode(Rc::new(b"garbage".to_vec())).is_err());
         assert!(decode(Rc::new(encode([]))).unwrap().is_empty());

@@ -1,5 +1,5 @@
-//! Persistence behind one small async trait, with an in-memory implementation (native and
-//! wasm) and an IndexedDB one (wasm only).
+//! Persistence behind one small async trait, with an in-memory implementation here; the
+//! IndexedDB one is platform code (`src/wasm/indexeddb.rs`), as is a JS storage adapter.
 //!
 //! Two key spaces: [`Space::Meta`] holds small records (JSON or text) and [`Space::Chunks`]
 //! holds the pieces of content blobs (see [`blobs`]). Keys are strings ordered by bytes, so a
@@ -8,8 +8,6 @@
 
 pub mod blobs;
 pub mod generation;
-#[cfg(target_arch = "wasm32")]
-pub mod indexeddb;
 pub mod memory;
 pub mod sessions;
 
@@ -150,23 +148,12 @@ pub fn fresh_id() -> String {
 
 /// Random bits (not for cryptography: they only keep sessions apart).
 pub(crate) fn noise() -> u32 {
-    now_and_noise().1
-}
-
-#[cfg(target_arch = "wasm32")]
-fn now_and_noise() -> (u64, u32) {
-    (js_sys::Date::now() as u64, (js_sys::Math::random() * u32::MAX as f64) as u32)
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn now_and_noise() -> (u64, u32) {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    (t.as_millis() as u64, t.subsec_nanos() ^ std::process::id())
+    crate::host::get().random_u32()
 }
 
 /// Milliseconds since the Unix epoch, on every target.
 pub fn now_millis() -> u64 {
-    now_and_noise().0
+    crate::host::get().now_millis()
 }
 
 /// The current time in UTC (millisecond precision: all a browser gives).

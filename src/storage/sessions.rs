@@ -5,10 +5,11 @@
 //!
 //! * sets of this session: only the ones still being written or waiting for their commit
 //!   ([`staging`]; a set leaves that list when it is published or discarded);
-//! * sets of another session: while that session lives. In browsers every session holds a Web
-//!   Lock named after it for as long as it runs (the browser releases it when the tab closes or
-//!   crashes), so `navigator.locks.query()` says which sessions live. Where there are no Web
-//!   Locks (Node) liveness is unknown and sets younger than a grace period are left alone.
+//! * sets of another session: while that session lives. Every session holds a lock named after
+//!   it for as long as it runs ([`crate::host::Host::hold_lock`]; in browsers a Web Lock, which
+//!   the browser releases when the tab closes or crashes), so the locks held say which sessions
+//!   live. Where the host has no such locks (Node, native) liveness is unknown and sets younger
+//!   than a grace period are left alone.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -51,97 +52,18 @@ pub fn is_staging(set: &str) -> bool {
     STAGING.with(|s| s.borrow().contains(set))
 }
 
-/// The sessions alive now (in browsers, from the Web Locks they hold), or `None` where that
-/// cannot be known.
+/// The sessions alive now (from the locks they hold), or `None` where that cannot be known.
 pub async fn live_sessions() -> Option<HashSet<String>> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        web_locks::held_sessions().await
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        None
-    }
+    let held = crate::host::get().held_locks().await?;
+    let mut out: HashSet<String> =
+        held.iter().filter_map(|name| name.strip_prefix(LOCK_PREFIX)).map(str::to_string).collect();
+    // This session counts as alive even before its lock was granted.
+    out.insert(this_session());
+    Some(out)
 }
 
-/// Takes this session's Web Lock (once; later calls return at once) so that other tabs see it
+/// Takes this session's lock (once; later calls return at once) so that other programs see it
 /// alive. Call it before writing anything.
 pub async fn announce() {
-    #[cfg(target_arch = "wasm32")]
-    web_locks::hold_own_lock().await;
-}
-
-#[cfg(target_arch = "wasm32")]
-mod web_locks {
-    use super::{this_session, LOCK_PREFIX};
-    use js_sys::{Array, Function, Promise, Reflect};
-    use std::cell::RefCell;
-    use std::collections::HashSet;
-    use wasm_bindgen::prelude::*;
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-
-    thread_local! {
-        /// Resolves once this session holds its lock (None: not requested yet).
-        static HELD: RefCell<Option<Promise>> = const { RefCell::new(None) };
-    }
-
-    fn get(target: &JsValue, key: &str) -> Option<JsValue> {
-        Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
-    }
-
-    /// `navigator.locks`, where the environment has Web Locks.
-    fn locks() -> Option<JsValue> {
-        get(&get(&js_sys::global(), "navigator")?, "locks")
-    }
-
-    pub(super) async fn hold_own_lock() {
-        let Some(locks) = locks() else { return };
-        let held = HELD.with(|h| {
-            h.borrow_mut()
-                .get_or_insert_with(|| {
-                    let name = JsValue::from_str(&format!("{LOCK_PREFIX}{}", this_session()));
-                    Promise::new(&mut |granted, _| {
-                        // The callback runs once the lock is granted; the promise it returns
-                        // never settles, so the lock is held until the session ends.
-                        let grant = granted.clone();
-                        let on_granted = Closure::once_into_js(move |_lock: JsValue| -> Promise {
-                            let _ = grant.call0(&JsValue::UNDEFINED);
-                            Promise::new(&mut |_, _| {})
-                        });
-                        let request: Option<Function> = get(&locks, "request").and_then(|f| f.dyn_into().ok());
-                        match request {
-                            Some(request) => {
-                                if request.call2(&locks, &name, &on_granted).is_err() {
-                                    let _ = granted.call0(&JsValue::UNDEFINED);
-                                }
-                            }
-                            None => {
-                                let _ = granted.call0(&JsValue::UNDEFINED);
-                            }
-                        }
-                    })
-                })
-                .clone()
-        });
-        let _ = JsFuture::from(held).await;
-    }
-
-    pub(super) async fn held_sessions() -> Option<HashSet<String>> {
-        let locks = locks()?;
-        let query: Function = get(&locks, "query")?.dyn_into().ok()?;
-        let snapshot = JsFuture::from(query.call0(&locks).ok()?.dyn_into::<Promise>().ok()?).await.ok()?;
-        let held: Array = get(&snapshot, "held")?.dyn_into().ok()?;
-        let mut out = HashSet::new();
-        for lock in held.iter() {
-            if let Some(name) = get(&lock, "name").and_then(|n| n.as_string()) {
-                if let Some(session) = name.strip_prefix(LOCK_PREFIX) {
-                    out.insert(session.to_string());
-                }
-            }
-        }
-        // This session counts as alive even before its lock was granted.
-        out.insert(this_session());
-        Some(out)
-    }
+    crate::host::get().hold_lock(format!("{LOCK_PREFIX}{}", this_session())).await;
 }

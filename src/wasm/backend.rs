@@ -2,9 +2,9 @@
 //! over `B: Backend`; this enum is the one `B` the JS façade instantiates them with.
 //! `Adapter` is storage given by the host as a JS object ([`super::js_backend`]).
 
+use super::indexeddb::IdbBackend;
 use super::js_backend::JsBackend;
 use crate::error::{Error, Result};
-use crate::storage::indexeddb::IdbBackend;
 use crate::storage::memory::MemoryBackend;
 use crate::storage::{Backend, Op, Space};
 

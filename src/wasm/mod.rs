@@ -1,5 +1,7 @@
-//! The JavaScript surface (`#[wasm_bindgen]`), and nothing else: JS values and errors in and
-//! out, the runtime choice of backend. Store logic lives in the layers below.
+//! The JavaScript surface (`#[wasm_bindgen]`) and the platform code under it: JS values and
+//! errors in and out, the runtime choice of backend, the IndexedDB backend, and the host the
+//! core asks for time, randomness, locks and Node's SHA-256 ([`host`]). Store logic lives in
+//! the layers below; only this folder names `js_sys` / `web_sys` (scripts/check-layers.sh).
 
 mod analysis;
 mod args;
@@ -10,6 +12,8 @@ mod convert;
 mod docker;
 mod docker_types;
 mod facade_lock;
+mod host;
+pub mod indexeddb;
 mod input;
 mod js_backend;
 mod options;
@@ -23,6 +27,7 @@ mod units;
 pub use backend::{AnyBackend, BackendKind};
 pub use containerd::{Content, ContentWriter, Namespace};
 pub use convert::to_js_error;
+pub use host::install_host;
 pub use js_backend::{JsBackend, JsStorageAdapter};
 pub use store::Store;
 pub use types::StoreOptions;

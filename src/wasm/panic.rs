@@ -183,10 +183,10 @@ impl<F: Future<Output = Result<JsValue>>> Future for Guarded<F> {
             return Poll::Ready(Err(Error::new(ErrorCode::Internal, "a finished call was polled again")));
         };
         let outer = CURRENT_CALL.with(|c| c.replace(id));
-        let outer_owner = crate::storage::indexeddb::set_owner(id);
+        let outer_owner = crate::wasm::indexeddb::set_owner(id);
         let mut out = None;
         let thrown = guard_call(&mut || out = Some(inner.as_mut().poll(cx)));
-        crate::storage::indexeddb::set_owner(outer_owner);
+        crate::wasm::indexeddb::set_owner(outer_owner);
         CURRENT_CALL.with(|c| c.set(outer));
         if thrown.is_null() {
             if let Some(Poll::Ready(_)) = &out {
@@ -196,7 +196,7 @@ impl<F: Future<Output = Result<JsValue>>> Future for Guarded<F> {
         }
         // Abandon the call: its future's state is whatever the trap left. Leak it.
         std::mem::forget(self.inner.take());
-        crate::storage::indexeddb::abort_transactions_of(id);
+        crate::wasm::indexeddb::abort_transactions_of(id);
         ABANDONED.with(|a| a.borrow_mut().insert(id));
         ABANDON_COUNT.with(|c| c.set(c.get() + 1));
         for w in ABANDON_WAITERS.with(|w| std::mem::take(&mut *w.borrow_mut())) {

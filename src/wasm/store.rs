@@ -4,11 +4,11 @@
 
 use super::backend::{AnyBackend, BackendKind};
 use super::convert::{promise, to_js_error, to_js_value};
+use super::indexeddb::{Change, IdbBackend};
 use super::js_backend::{JsBackend, JsStorageAdapter};
 use super::panic::{entry, entry_sync};
 use super::types::StoreOptions;
 use crate::error::{Error, Result};
-use crate::storage::indexeddb::{Change, IdbBackend};
 use crate::storage::{generation, Backend, Space};
 use js_sys::Promise;
 use serde::Serialize;
@@ -186,6 +186,7 @@ impl Store {
     /// [`crate::storage::memory::DEFAULT_CAPACITY`]; ignored by IndexedDB).
     pub async fn open_with(name: String, kind: BackendKind, memory_limit: Option<u64>) -> Result<Store> {
         super::panic::install_hook();
+        super::host::install_host();
         super::panic::check_healthy()?;
         check_name(&name)?;
         // Other tabs must see this session alive before it stages anything.
@@ -201,6 +202,7 @@ impl Store {
 
     async fn open_backend(name: String, backend: AnyBackend) -> Result<Store> {
         super::panic::install_hook();
+        super::host::install_host();
         super::panic::check_healthy()?;
         check_name(&name)?;
         let facade = match crate::store::Store::open(backend.clone()).await {

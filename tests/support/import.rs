@@ -144,11 +144,13 @@ pub fn assert_matches_images_all(backend: &MemoryBackend, d: &DockerImport, imag
     }
 }
 
-/// One entry of a tar, kept whole (fixtures are small).
+/// One entry of a tar, kept whole (fixtures are small), with its full link target (a long one
+/// is not in the header block).
 #[derive(Clone)]
 pub struct TarItem {
     pub header: tar::Header,
     pub path: String,
+    pub link: Option<String>,
     pub data: Vec<u8>,
 }
 
@@ -162,15 +164,16 @@ pub fn tar_items(tar: &[u8]) -> Vec<TarItem> {
         .map(|e| {
             let mut e = e.unwrap();
             let path = String::from_utf8(e.path_bytes().into_owned()).unwrap();
+            let link = e.link_name_bytes().map(|l| String::from_utf8(l.into_owned()).unwrap());
             let header = e.header().clone();
             let mut data = Vec::new();
             e.read_to_end(&mut data).unwrap();
-            TarItem { header, path, data }
+            TarItem { header, path, link, data }
         })
         .collect()
 }
 
-/// Writes entries as a tar (long names get GNU extension headers), with the end blocks.
+/// Writes entries as a tar (long names and links get GNU extension headers), with the end blocks.
 pub fn build_tar(items: &[TarItem]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for it in items {
@@ -183,6 +186,8 @@ pub fn build_tar(items: &[TarItem]) -> Vec<u8> {
             name[..it.path.len()].copy_from_slice(it.path.as_bytes());
             h.set_cksum();
             b.append(&h, &it.data[..]).unwrap();
+        } else if let Some(link) = &it.link {
+            b.append_link(&mut h, &it.path, link).unwrap();
         } else {
             b.append_data(&mut h, &it.path, &it.data[..]).unwrap();
         }
@@ -196,7 +201,7 @@ pub fn file_item(path: &str, data: &[u8]) -> TarItem {
     header.set_entry_type(tar::EntryType::Regular);
     header.set_mode(0o600);
     header.set_size(data.len() as u64);
-    TarItem { header, path: path.to_string(), data: data.to_vec() }
+    TarItem { header, path: path.to_string(), link: None, data: data.to_vec() }
 }
 
 /// `path` without its leading `./`.
@@ -211,25 +216,8 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-pub struct RawEntry {
-    pub name: String,
-    pub header: Vec<u8>,
-    pub data: Vec<u8>,
-}
-
-/// Every entry's raw 512-byte header and data, in archive order.
-pub fn raw_entries(tar: &[u8]) -> Vec<RawEntry> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 512 <= tar.len() && tar[at..at + 512].iter().any(|b| *b != 0) {
-        let h = &tar[at..at + 512];
-        let name = String::from_utf8_lossy(&h[..100]).trim_end_matches('\0').to_string();
-        let size = usize::from_str_radix(String::from_utf8_lossy(&h[124..135]).trim_matches(['\0', ' ']), 8).unwrap();
-        out.push(RawEntry { name, header: h.to_vec(), data: tar[at + 512..at + 512 + size].to_vec() });
-        at += 512 + size.div_ceil(512) * 512;
-    }
-    out
-}
+#[allow(unused_imports)] // each test binary uses part of it
+pub use super::tar::{raw_entries, RawEntry};
 
 /// The mtime of a folder whose layer.tar is a symlink in the real archive.
 pub fn symlink_dir_time(tar: &[u8]) -> i64 {

@@ -4,9 +4,20 @@
 
 pub mod bbolt_writer;
 pub mod dockerd;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
 pub mod list_compare;
+pub mod tar;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod docker_fixture;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod import;
+
+/// A store or database name no other test run uses: `<prefix>-<fresh id>`. In wasm it installs
+/// the platform host first (the bindings do when a store opens; a test may want a name before).
+pub fn unique_name(prefix: &str) -> String {
+    #[cfg(target_arch = "wasm32")]
+    imagestore::wasm::install_host();
+    format!("{prefix}-{}", imagestore::storage::fresh_id())
+}

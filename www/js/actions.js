@@ -2,7 +2,7 @@
 // own answer to the same call with `dryRun: true` — and then shows the store's actual answer.
 // Dialogs are modal: focus moves into them, stays there, and returns to the opener on close.
 import { $, h, replace } from "./dom.js";
-import { call, explain } from "./store.js";
+import { explain, store } from "./store.js";
 import { shortId } from "./format.js";
 
 // ---- dialogs ---------------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ export function openDeleteDialog(app, ref) {
   const render = async () => {
     const options = { force: force.checked };
     try {
-      plan = await call("removeImage", "Previewing the delete", ref, { ...options, dryRun: true });
+      plan = await store().removeImage(ref, { ...options, dryRun: true });
       replace(preview,
         h("p", {}, "Docker would answer:"),
         recordList(plan, imageIds(), "delete-plan"));
@@ -100,7 +100,7 @@ export function openDeleteDialog(app, ref) {
     confirm.disabled = true;
     const ids = imageIds();
     try {
-      const result = await call("removeImage", "Deleting", ref, { force: force.checked });
+      const result = await store().removeImage(ref, { force: force.checked });
       const same = JSON.stringify(result) === JSON.stringify(plan);
       replace(answer,
         h("h3", {}, "The store's answer"),
@@ -146,7 +146,7 @@ export function openTagDialog(app, id) {
     }
     let ref;
     try {
-      ref = await call("tagImage", "Checking the tag", id, r, t, { dryRun: true });
+      ref = await store().tagImage(id, r, t, { dryRun: true });
     } catch (err) {
       if (mine !== seq) return;
       repo.setAttribute("aria-invalid", "true");
@@ -170,8 +170,8 @@ export function openTagDialog(app, id) {
     submit.disabled = true;
     const [r, t] = values();
     try {
-      const ref = await call("tagImage", "Checking the tag", id, r, t, { dryRun: true });
-      await call("tagImage", "Tagging", id, r, t);
+      const ref = await store().tagImage(id, r, t, { dryRun: true });
+      await store().tagImage(id, r, t);
       replace(answer, h("p", { class: "ok" }, `Tagged ${shortId(id)} as ${ref}.`));
       app.storeEdited();
       await app.changed();

@@ -3,7 +3,7 @@
 // store's largest files (storeLargestFiles) and the sizes `docker system df -v` shows
 // (systemDf: Size, SharedSize, UniqueSize per image, and LayersSize).
 import { $, h, replace } from "./dom.js";
-import { call, explain, has, humanSize } from "./store.js";
+import { explain, humanSize, store } from "./store.js";
 import { shortId } from "./format.js";
 import { ctrImageHref, dockerImageHref } from "./route.js";
 
@@ -29,7 +29,7 @@ function skippedNote(skipped) {
 
 export function mountStoreTools() {
   const list = $("#list-view");
-  if (!list || !has("findFiles") || $("#store-tools")) return;
+  if (!list || $("#store-tools")) return;
   const input = h("input", { id: "file-search", type: "search", placeholder: "/etc/passwd, passwd, **/*.pem", autocomplete: "off", spellcheck: "false", "aria-label": "File path, name or glob" });
   const change = h("select", { id: "file-search-change", "aria-label": "Change" },
     [["", "any change"], ["added", "added"], ["modified", "modified"], ["removed", "removed"]].map(([v, t]) => h("option", { value: v }, t)));
@@ -39,7 +39,7 @@ export function mountStoreTools() {
     if (!input.value.trim()) return;
     replace(results, h("p", { class: "muted" }, "Searching…"));
     try {
-      const hits = await call("findFiles", "Searching files", input.value, change.value ? { change: change.value } : undefined);
+      const hits = await store().findFiles(input.value, change.value ? { change: change.value } : undefined);
       replace(results, skippedNote(hits.skipped), h("p", { class: "muted small" }, `${hits.length} matches${hits.length > SHOWN ? `, first ${SHOWN} shown` : ""}.`),
         hits.length === 0 ? null : h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Matching files" }, h("table", { class: "plain files", id: "file-search-table" },
           h("thead", {}, h("tr", {}, ["IMAGE", "LAYER", "CHANGE", "SIZE", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
@@ -55,7 +55,7 @@ export function mountStoreTools() {
   const showSizes = async () => {
     replace(sizes, h("p", { class: "muted" }, "Computing…"));
     try {
-      const df = await call("systemDf", "Disk usage", undefined);
+      const df = await store().systemDf(undefined);
       replace(sizes, h("p", { id: "layers-size" }, `Layers: ${humanSize(df.LayersSize)} (${df.LayersSize} bytes)`),
         h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Disk usage per image" }, h("table", { class: "plain", id: "sizes-table" },
           h("thead", {}, h("tr", {}, ["IMAGE", "SIZE", "SHARED", "UNIQUE", "CONTAINERS"].map((c) => h("th", { scope: "col" }, c)))),
@@ -71,7 +71,7 @@ export function mountStoreTools() {
   const showLargest = async () => {
     replace(largest, h("p", { class: "muted" }, "Reading the index…"));
     try {
-      const files = await call("storeLargestFiles", "Largest files", { limit: SHOWN_LARGEST });
+      const files = await store().storeLargestFiles({ limit: SHOWN_LARGEST });
       replace(largest, skippedNote(files.skipped), h("table", { class: "plain files", id: "store-largest-table" },
         h("thead", {}, h("tr", {}, ["SIZE", "PATH", "IN"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, files.map((f) => h("tr", {},
@@ -87,6 +87,6 @@ export function mountStoreTools() {
     h("form", { role: "search", onsubmit: search }, input, " ", change, " ", h("button", { type: "submit", class: "button small" }, "Search")),
     results,
     h("p", {}, h("button", { type: "button", class: "button small", id: "show-sizes", onclick: showSizes }, "Disk usage (system df)"),
-      has("storeLargestFiles") ? [" ", h("button", { type: "button", class: "button small", id: "show-largest", onclick: showLargest }, "Largest files")] : null),
+      " ", h("button", { type: "button", class: "button small", id: "show-largest", onclick: showLargest }, "Largest files")),
     sizes, largest));
 }

@@ -5,7 +5,7 @@
 // against another image. Everything comes from the package (layerChanges, efficiency,
 // layerFiles, largestFiles, diffImages).
 import { h, replace } from "./dom.js";
-import { call, explain, has, humanSize } from "./store.js";
+import { explain, humanSize, store } from "./store.js";
 import { shortId } from "./format.js";
 import { downloadDirectory, layerContents, openViewer } from "./contents.js";
 
@@ -30,15 +30,11 @@ async function downloadFolder(button, id, path, status) {
 
 /** Fills `body` with the analysis of image `id`; `app` gives the other images for compare. */
 export async function renderAnalysis(app, body, id) {
-  if (!has("layerChanges") || !has("efficiency")) {
-    replace(body, h("p", { class: "muted" }, "Layer analysis is not in this build of the package."));
-    return;
-  }
   try {
     const [eff, layers, largest] = await Promise.all([
-      call("efficiency", "Efficiency", id),
-      call("layerChanges", "Layer changes", id),
-      has("largestFiles") ? call("largestFiles", "Largest files", id, { limit: LARGEST }) : null,
+      store().efficiency(id),
+      store().layerChanges(id),
+      store().largestFiles(id, { limit: LARGEST }),
     ]);
     // Which layers have their tar (files can be opened and folders downloaded from those).
     const have = await layerContents(id, layers.length).catch(() => layers.map(() => false));
@@ -90,7 +86,7 @@ function layerPicker(layers, eff, explorer, id, have) {
 /** The merged tree at layer `index`, with that layer's changes marked (removals included). */
 async function showLayer(explorer, id, layers, index, eff, have) {
   replace(explorer, h("p", { class: "muted" }, "Reading tar-split…"));
-  const files = await call("layerFiles", "Listing files", id, { layer: index, merged: true });
+  const files = await store().layerFiles(id, { layer: index, merged: true });
   const changes = new Map(layers[index].changes.map((c) => [c.path, c]));
   const wasted = new Set(eff.wasted.map((w) => w.path));
   const rows = files.filter((f) => f.path !== "/").map((f) => ({ path: f.path, type: f.type, size: f.size, layer: f.layer, change: changes.get(f.path)?.change }));
@@ -183,14 +179,14 @@ function drawTree(state, list, info, more, redraw) {
 
 function compareForm(app, id) {
   const others = (app.allImages ?? []).filter((i) => i.Id !== id);
-  if (!has("diffImages") || others.length === 0) return null;
+  if (others.length === 0) return null;
   const select = h("select", { id: "compare-with", "aria-label": "Compare with" },
     others.map((i) => h("option", { value: i.Id }, `${(i.RepoTags ?? []).find((t) => t !== "<none>:<none>") ?? shortId(i.Id)}`)));
   const out = h("div", { id: "compare-result", "aria-live": "polite" });
   const run = async () => {
     replace(out, h("p", { class: "muted" }, "Comparing…"));
     try {
-      const d = await call("diffImages", "Comparing images", select.value, id);
+      const d = await store().diffImages(select.value, id);
       replace(out,
         h("p", { id: "compare-summary" }, `${d.sharedLayers.length} shared layers; this image has ${d.added.length} added, ${d.modified.length} modified and ${d.removed.length} removed files against it.`),
         ["added", "modified", "removed"].map((k) => d[k].length === 0 ? null : h("details", {},

@@ -6,7 +6,7 @@
 // An SVG is only ever shown through <img> (a blob: URL): it is never put into the document, so
 // its scripts never run and it loads nothing.
 import { h, replace } from "./dom.js";
-import { call, explain, has, humanSize } from "./store.js";
+import { explain, humanSize, store } from "./store.js";
 import { hexLines, imageType, looksLikeText } from "./bytes.js";
 import { openDialog } from "./actions.js";
 import { shortId } from "./format.js";
@@ -26,11 +26,10 @@ const availability = new Map(); // image ID → Promise<boolean[]>
  * stream it does open is cancelled before a byte is read.
  */
 export function layerContents(id, count) {
-  if (!has("readLayer")) return Promise.resolve(new Array(count).fill(false));
   if (!availability.has(id)) {
     availability.set(id, Promise.all(Array.from({ length: count }, async (_, i) => {
       try {
-        const stream = await call("readLayer", "Reading a layer", id, i);
+        const stream = await store().readLayer(id, i);
         await stream.cancel();
         return true;
       } catch (err) {
@@ -142,23 +141,22 @@ function imageFileName(ref, suffix) {
  */
 export function imageDownloads(inspect, have) {
   const missing = have.filter((x) => !x).length;
-  if (!has("save")) return h("p", { class: "muted" }, "Export is not in this build of the package.");
   if (missing > 0) return noContentsMessage(have.length, missing);
   const ref = inspect.RepoTags?.[0] ?? shortId(inspect.Id);
   const status = h("span", { class: "muted small", role: "status", id: "image-download-status" });
   return h("p", { class: "downloads" },
     actionButton("docker save archive", { id: "save-docker", "aria-label": `Download ${ref} as a docker save archive` },
-      (st) => download(imageFileName(ref, ""), () => call("save", "Exporting the image", inspect.RepoTags?.[0] ?? inspect.Id, { format: "docker" }), { status: st, expected: inspect.Size }), status),
+      (st) => download(imageFileName(ref, ""), () => store().save(inspect.RepoTags?.[0] ?? inspect.Id, { format: "docker" }), { status: st, expected: inspect.Size }), status),
     " ",
     actionButton("OCI layout", { id: "save-oci", "aria-label": `Download ${ref} as OCI layout` },
-      (st) => download(imageFileName(ref, "-oci"), () => call("save", "Exporting the image", inspect.RepoTags?.[0] ?? inspect.Id, { format: "oci" }), { status: st, expected: inspect.Size }), status),
+      (st) => download(imageFileName(ref, "-oci"), () => store().save(inspect.RepoTags?.[0] ?? inspect.Id, { format: "oci" }), { status: st, expected: inspect.Size }), status),
     " ", status);
 }
 
 /** The download button of layer `index` of image `id`. */
 export function layerDownload(id, index, diffId, status) {
   return actionButton("Download tar", { class: "button small layer-download", "aria-label": `Download tar of layer ${index + 1}` },
-    (st) => download(`layer-${index + 1}-${shortId(diffId)}.tar`, () => call("readLayer", "Reading a layer", id, index), { status: st }), status);
+    (st) => download(`layer-${index + 1}-${shortId(diffId)}.tar`, () => store().readLayer(id, index), { status: st }), status);
 }
 
 /**
@@ -166,12 +164,12 @@ export function layerDownload(id, index, diffId, status) {
  * with the folder's name, headers as in the layers); resolves to its size (null: cancelled).
  */
 export async function downloadDirectory(id, dir, status) {
-  return download(`${baseName(dir)}.tar`, () => call("readDirectory", "Reading a folder", id, dir), { status });
+  return download(`${baseName(dir)}.tar`, () => store().readDirectory(id, dir), { status });
 }
 
 /** Downloads file `path` of image `id`; resolves to its size (null: cancelled). */
 export async function downloadFile(id, path, status) {
-  return download(baseName(path), () => call("readFile", "Reading a file", id, path), { status });
+  return download(baseName(path), () => store().readFile(id, path), { status });
 }
 
 /**
@@ -231,7 +229,7 @@ export async function openViewer(id, path, entry, note) {
     dialog.classList.remove("wide");
   }, { once: true });
   try {
-    file = new FileBytes(await call("readFile", "Reading the file", id, path));
+    file = new FileBytes(await store().readFile(id, path));
     const first = await file.more(TEXT_STEP);
     const size = entry?.type === "file" ? entry.size : null; // a link's own size is not its target's
     const image = imageType(first);

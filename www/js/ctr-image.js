@@ -4,12 +4,11 @@
 // viewable in place. Blobs the namespace does not hold are marked as such (an index often
 // names manifests for platforms that were never pulled).
 import { $, facts, h, replace } from "./dom.js";
-import { explain, humanSize, namespaceHandle, nsCall } from "./store.js";
+import { explain, humanSize, store } from "./store.js";
 import { childrenOf, formatPlatform, isConfig, isJson, kindOf } from "./ctr.js";
 import { absoluteTime, shortId } from "./format.js";
 import { namespaceHref } from "./route.js";
 
-const HANDLE = "containerd(ns)";
 /** JSON blobs bigger than this are not read (real manifests and configs are far smaller). */
 const MAX_JSON_BYTES = 4 << 20;
 const MAX_DEPTH = 8;
@@ -21,8 +20,8 @@ export async function showContainerdImage(ns, name, { refresh = false } = {}) {
   let handle;
   let image;
   try {
-    handle = namespaceHandle(ns, "The containerd view");
-    image = await nsCall(handle, HANDLE, "getImage", "Showing the image", name);
+    handle = store().containerd(ns);
+    image = await handle.getImage(name);
   } catch (err) {
     const { title, detail, advice } = explain(err, `Showing ${name} in namespace ${ns}`);
     replace(view, back, h("div", { class: "error", role: "alert" }, h("p", { class: "error-title" }, title), detail && h("p", {}, detail), advice && h("p", {}, advice)));
@@ -90,7 +89,7 @@ async function blobTree(handle, target) {
       h("span", { class: "blob-size", title: `${desc.size} bytes` }, sizeText(desc.size)));
     item.append(line);
     const info = await Promise.resolve()
-      .then(() => nsCall(handle.content, `${HANDLE}.content`, "info", "Reading a blob", desc.digest))
+      .then(() => handle.content.info(desc.digest))
       .catch((err) => err);
     if (info instanceof Error) {
       item.classList.add("absent");
@@ -107,7 +106,7 @@ async function blobTree(handle, target) {
     let doc;
     let text;
     try {
-      const bytes = await nsCall(handle.content, `${HANDLE}.content`, "read", "Reading a blob", desc.digest, 0, desc.size);
+      const bytes = await handle.content.read(desc.digest, 0, desc.size);
       text = new TextDecoder().decode(bytes);
       doc = JSON.parse(text);
     } catch (err) {

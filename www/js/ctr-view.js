@@ -1,14 +1,11 @@
 // The containerd view: the namespaces (with image and blob counts), and for one namespace its
 // images as `ctr images ls` prints them (sortable, with containerd's filter syntax) or its
-// content as `ctr content ls` prints it. Every answer comes from the store; when the loaded
-// package lacks a method, the view says which instead of showing anything made up.
+// content as `ctr content ls` prints it. Every answer comes from the store.
 import { $, breakable, debounce, h, replace } from "./dom.js";
-import { call, explain, has, MissingFeature, namespaceHandle, nsCall } from "./store.js";
+import { explain, store } from "./store.js";
 import { parseFilterLines, sortRows } from "./ctr.js";
 import { absoluteTime, humanDuration } from "./format.js";
 import { ctrImageHref, namespaceHref } from "./route.js";
-
-const HANDLE = "containerd(ns)";
 
 export class ContainerdView {
   constructor(app) {
@@ -38,8 +35,7 @@ export class ContainerdView {
     const missing = $("#ctr-missing");
     let namespaces;
     try {
-      if (!has("namespaces")) throw new MissingFeature("namespaces", "The containerd view");
-      namespaces = await call("namespaces", "Listing containerd namespaces");
+      namespaces = await store().namespaces();
     } catch (err) {
       replace($("#ctr-namespaces"));
       const { title, detail, advice } = explain(err, "Listing containerd namespaces");
@@ -86,14 +82,11 @@ export class ContainerdView {
 
   async countsOf(ns) {
     try {
-      const handle = namespaceHandle(ns, "The containerd view");
-      const [images, blobs] = await Promise.all([
-        nsCall(handle, HANDLE, "listImages", "Counting images"),
-        nsCall(handle.content, `${HANDLE}.content`, "list", "Counting blobs"),
-      ]);
+      const handle = store().containerd(ns);
+      const [images, blobs] = await Promise.all([handle.listImages(), handle.content.list()]);
       return `${plural(images.length, "image")}, ${plural(blobs.length, "blob")}`;
-    } catch (err) {
-      return err?.code === "missing_feature" ? "counts not available" : "counts failed";
+    } catch {
+      return "counts failed";
     }
   }
 
@@ -105,10 +98,10 @@ export class ContainerdView {
     const lines = parseFilterLines(text);
     const errorBox = $("#ctr-filter-error");
     try {
-      const handle = namespaceHandle(ns, "The containerd view");
+      const handle = store().containerd(ns);
       let rows;
       try {
-        rows = await nsCall(handle, HANDLE, "imagesTable", "Listing containerd images", lines.map((l) => l.filter));
+        rows = await handle.imagesTable(lines.map((l) => l.filter));
       } catch (err) {
         if (err?.code !== "invalid_argument") throw err;
         const message = await this.filterErrorMessage(handle, lines, err);
@@ -141,7 +134,7 @@ export class ContainerdView {
     const bad = [];
     for (const { line, filter } of lines) {
       try {
-        await nsCall(handle, HANDLE, "imagesTable", "Checking a filter", [filter]);
+        await handle.imagesTable([filter]);
       } catch (e) {
         bad.push(`line ${line} (${filter}): ${e.message}`);
       }
@@ -195,8 +188,8 @@ export class ContainerdView {
     const tbody = $("#ctr-content tbody");
     const count = $("#ctr-content-count");
     try {
-      const handle = namespaceHandle(ns, "The containerd view");
-      const rows = await nsCall(handle.content, `${HANDLE}.content`, "table", "Listing content");
+      const handle = store().containerd(ns);
+      const rows = await handle.content.table();
       if (ns !== this.ns) return;
       const now = Date.now();
       count.textContent = `${plural(rows.length, "blob")} in namespace ${ns}, like ctr -n ${ns} content ls.`;

@@ -3,7 +3,7 @@
 // comes back if that import fails or is cancelled, so the store ends as it was). Once the user
 // changed the sample (tag, delete), it is their store and imports add to it.
 import { $, h, replace, facts } from "./dom.js";
-import { call, clearStore, has, humanSize, MissingFeature } from "./store.js";
+import { clearStore, humanSize, store } from "./store.js";
 import { namespaceHref } from "./route.js";
 import { shortId } from "./format.js";
 
@@ -98,9 +98,6 @@ export class ImportPanel {
     });
     // Typing a namespace means importing into it.
     $("#import-namespace").addEventListener("input", () => ($("#import-to-containerd").checked = true));
-    if (!has("import")) {
-      this.zone.append(h("p", { class: "muted" }, new MissingFeature("import", "Importing").message));
-    }
   }
 
   get busy() {
@@ -158,10 +155,10 @@ export class ImportPanel {
    * it moved away from other images. null for imports into containerd.
    */
   async dockerChange(report, before, target) {
-    if (!report || !["docker-image-store", "docker-save"].includes(report.format) || !has("listImages")) return null;
+    if (!report || !["docker-image-store", "docker-save"].includes(report.format)) return null;
     if (report.format === "docker-save" && target.namespace) return null;
-    const after = await call("listImages", "Listing images", { all: true });
-    const shown = new Set((await call("listImages", "Listing images", {})).map((i) => i.Id));
+    const after = await store().listImages({ all: true });
+    const shown = new Set((await store().listImages({})).map((i) => i.Id));
     const had = new Map(before.map((i) => [i.Id, i]));
     const added = after.filter((i) => !had.has(i.Id));
     const tags = (i) => (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>");
@@ -186,7 +183,7 @@ export class ImportPanel {
         if (this.controller === controller) this.showProgress(file, latest);
       });
     };
-    return call("import", "Importing", file, { onProgress, signal, ...target });
+    return store().import(file, { onProgress, signal, ...target });
   }
 
   /**
@@ -203,7 +200,7 @@ export class ImportPanel {
     try {
       await clearStore();
       const response = await fetch("./sample/sample-store.tar");
-      if (response.ok) await call("import", "Importing", await response.blob(), {});
+      if (response.ok) await store().import(await response.blob(), {});
     } catch {
       localStorage.removeItem(SAMPLE_FLAG);
     }

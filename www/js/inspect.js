@@ -2,7 +2,7 @@
 // their files when the package can list them), the parent/children tree and the raw
 // `docker image inspect` JSON.
 import { $, facts, h, replace } from "./dom.js";
-import { call, explain, has, humanSize } from "./store.js";
+import { explain, humanSize, store } from "./store.js";
 import { absoluteTime, createdSince, shortId } from "./format.js";
 import { alignHistory, chainIds } from "./history.js";
 import { renderTree } from "./tree.js";
@@ -25,7 +25,7 @@ export async function showInspect(app, ref, { refresh = false, external = false 
   if (!refresh || !shownId) replace(view, back, h("p", { class: "muted" }, `Loading ${ref}…`));
   let inspect;
   try {
-    inspect = await call("inspectImage", "Inspecting the image", ref);
+    inspect = await store().inspectImage(ref);
   } catch (err) {
     delete view.dataset.id;
     const { title, detail, advice } = explain(err, "Inspecting the image");
@@ -222,7 +222,7 @@ async function fillHistory(inspect) {
   const layers = inspect.RootFS?.Layers ?? [];
   let aligned = null;
   try {
-    const history = await call("imageHistory", "The history", inspect.Id);
+    const history = await store().imageHistory(inspect.Id);
     aligned = alignHistory(history, layers);
     replace($("#section-history .body"), historyTable(aligned, layers));
   } catch (err) {
@@ -263,11 +263,7 @@ function layersTable(id, layers, chains) {
     h("thead", {}, h("tr", {}, ["#", "DIFF ID", "CHAIN ID", "SIZE", "FILES"].map(headerCell))),
     h("tbody", {}, layers.map((diff, i) => {
       const filesCell = h("td", { class: "files-cell", dataset: { layer: String(i) } });
-      if (has("layerFiles")) {
-        filesCell.append(h("button", { type: "button", class: "button small", "aria-label": `List files of layer ${i + 1}`, onclick: (e) => showFiles(e.target, id, i) }, "List files"));
-      } else {
-        filesCell.append(h("span", { class: "muted small" }, "listing files is not in this build"));
-      }
+      filesCell.append(h("button", { type: "button", class: "button small", "aria-label": `List files of layer ${i + 1}`, onclick: (e) => showFiles(e.target, id, i) }, "List files"));
       return h("tr", {},
         h("td", { class: "num" }, String(i + 1)),
         h("td", { class: "mono", title: diff }, shortId(diff)),
@@ -290,7 +286,7 @@ async function showFiles(button, id, layer) {
   const cell = h("td", { colspan: "5" }, h("p", { class: "muted" }, "Reading tar-split…"));
   row.after(h("tr", { class: "files-row" }, cell));
   try {
-    const entries = await call("layerFiles", "Listing files", id, { layer });
+    const entries = await store().layerFiles(id, { layer });
     const shown = entries.slice(0, FILES_SHOWN);
     replace(cell,
       h("p", { class: "muted small" }, `${entries.length} entries${entries.length > FILES_SHOWN ? `, first ${FILES_SHOWN} shown` : ""}.`),

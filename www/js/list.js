@@ -3,7 +3,7 @@
 // at a time, so thousands of images stay fast; typing only re-filters the rows in memory
 // unless docker filters changed (then the store is asked again).
 import { $, breakable, debounce, h, replace } from "./dom.js";
-import { call, explain, has, humanSize, MissingFeature } from "./store.js";
+import { explain, humanSize, store } from "./store.js";
 import { createdSince, absoluteTime, rowsForImage, rowReference, shortId } from "./format.js";
 import { looksLikeIdPrefix, parseFilterText, rowMatches } from "./filters.js";
 import { openDeleteDialog } from "./actions.js";
@@ -67,8 +67,7 @@ export class ImageList {
     const key = `${this.showAll.checked}|${parsed.key}`;
     try {
       if (key !== this.fetchedKey) {
-        if (!has("listImages")) throw new MissingFeature("listImages", "Listing images");
-        const answer = await call("listImages", "Listing images", { all: this.showAll.checked, filters: parsed.filters });
+        const answer = await store().listImages({ all: this.showAll.checked, filters: parsed.filters });
         if (seq !== this.seq) return;
         this.rows = answer.flatMap(rowsForImage);
         this.fetchedKey = key;
@@ -121,12 +120,8 @@ export class ImageList {
     const el = $("#search-result");
     const lines = [];
     for (const term of terms.filter(looksLikeIdPrefix)) {
-      if (!has("search")) {
-        lines.push(h("span", {}, new MissingFeature("search", "Searching by partial ID").message));
-        continue;
-      }
       try {
-        const id = await call("search", "Searching by partial ID", term);
+        const id = await store().search(term);
         this.resolved.set(term, id);
         lines.push(h("span", {}, `ID prefix ${term} is image `, h("a", { href: `#/image/${id}` }, shortId(id)), "."));
       } catch (err) {

@@ -5,7 +5,7 @@
 // Adding a view: write it in its own module (a function that fills its <section>), add the
 // <section> to index.html, its hash to route.js, and one entry to VIEWS below.
 import { $, h, replace } from "./dom.js";
-import { call, clearStore, explain, has, openStore } from "./store.js";
+import { clearStore, explain, openStore, store } from "./store.js";
 import { ImportPanel, markStoreOwned, sampleDeclined, declineSample } from "./import.js";
 import { openDialog } from "./actions.js";
 import { ImageList } from "./list.js";
@@ -27,12 +27,12 @@ const app = {
 
   /** Reloads the cached full list; returns it. */
   async loadAllImages() {
-    if (!has("listImages")) {
+    if (!store()) {
       this.allImages = null;
       this.byId = new Map();
       return null;
     }
-    this.allImages = await call("listImages", "Listing images", { all: true });
+    this.allImages = await store().listImages({ all: true });
     this.byId = new Map(this.allImages.map((img) => [img.Id, img]));
     return this.allImages;
   },
@@ -179,7 +179,7 @@ async function route(options = {}) {
 
 /** On a first visit (empty store), imports the sample store `make serve` generated, if any. */
 async function loadSampleIfEmpty() {
-  if (params.get("sample") === "0" || sampleDeclined() || !has("import") || !app.allImages || app.allImages.length > 0) return;
+  if (params.get("sample") === "0" || sampleDeclined() || !app.allImages || app.allImages.length > 0) return;
   const response = await fetch(SAMPLE_URL).catch(() => null);
   if (!response?.ok) return;
   const blob = await response.blob();

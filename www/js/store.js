@@ -1,4 +1,4 @@
-// The page's one store: opening, clearing, feature checks, and errors in plain words.
+// The page's one store: opening, clearing, and errors in plain words.
 import { Store } from "imagestore";
 
 /** The core's go-units sizes (`humanSize(bytes)`: the docker CLI's "1.98MB"; precision 4: ctr content ls). */
@@ -33,25 +33,6 @@ export async function clearStore() {
   return openStore();
 }
 
-/** Whether this build of the package has `method` (the API grows branch by branch). */
-export function has(method) {
-  return typeof current?.[method] === "function";
-}
-
-/** An error for a feature the loaded package does not have yet. */
-export class MissingFeature extends Error {
-  constructor(method, what) {
-    super(`${what} is not available: this build of the imagestore package has no store.${method}(). Rebuild the package (make build) with a version that has it.`);
-    this.code = "missing_feature";
-  }
-}
-
-/** Calls store[method](...args), or throws MissingFeature naming `what`. */
-export function call(method, what, ...args) {
-  if (!has(method)) throw new MissingFeature(method, what);
-  return current[method](...args);
-}
-
 const ADVICE = {
   unsupported_format:
     "This file is not a tarball the store can read. Choose a tar or tar.gz of /var/lib/docker/image/<driver>/ (for example: sudo tar -C /var/lib/docker/image/overlay2 -czf store.tar.gz .), a docker save archive, an OCI image layout in a tar, or a containerd root.",
@@ -74,7 +55,6 @@ const ADVICE = {
 export function explain(err, doing) {
   const code = err?.code;
   const message = String(err?.message ?? err);
-  if (code === "missing_feature") return { title: message, detail: "", advice: "" };
   if (code === "unsupported_format") return { title: `${doing} failed: not a tarball the store can read`, detail: message, advice: ADVICE[code] };
   if (code && ADVICE[code]) return { title: `${doing} failed`, detail: message, advice: ADVICE[code] };
   return {
@@ -82,19 +62,4 @@ export function explain(err, doing) {
     detail: message,
     advice: "This is unexpected; reload the page. If it happens again, the browser console has details.",
   };
-}
-
-/**
- * The containerd namespace handle `store.containerd(ns)`, or MissingFeature naming `what`.
- * Its methods are called through `nsCall`, which checks each one too (builds differ).
- */
-export function namespaceHandle(ns, what) {
-  if (!has("containerd")) throw new MissingFeature("containerd", what);
-  return current.containerd(ns);
-}
-
-/** Calls handle[method](...args) (`path` names the handle in messages), or throws MissingFeature. */
-export function nsCall(handle, path, method, what, ...args) {
-  if (typeof handle?.[method] !== "function") throw new MissingFeature(`${path}.${method}`, what);
-  return handle[method](...args);
 }

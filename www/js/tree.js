@@ -1,26 +1,23 @@
 // The parent/children tree of an image: its ancestors up to the base, then the subtree of its
 // children (moby's parent links), each node a link to its inspect view.
 import { h } from "./dom.js";
-import { call, has, MissingFeature } from "./store.js";
+import { store } from "./store.js";
 import { shortId } from "./format.js";
 
 const MAX_ANCESTORS = 1000;
 const MAX_DESCENDANTS = 500;
 
 export async function renderTree(app, id) {
-  if (!has("imageParent") || !has("imageChildren")) {
-    return h("p", { class: "muted" }, new MissingFeature(has("imageParent") ? "imageChildren" : "imageParent", "The image tree").message);
-  }
   const ancestors = [];
   for (let cur = id; ancestors.length < MAX_ANCESTORS; ) {
-    const parent = await call("imageParent", "The image tree", cur);
+    const parent = await store().imageParent(cur);
     if (!parent) break;
     ancestors.unshift(parent);
     cur = parent;
   }
   let budget = MAX_DESCENDANTS;
   const subtree = async (node) => {
-    const children = (await call("imageChildren", "The image tree", node)).slice().sort();
+    const children = (await store().imageChildren(node)).slice().sort();
     const items = [];
     for (const child of children) {
       if (budget-- <= 0) {

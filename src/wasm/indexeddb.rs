@@ -1,5 +1,6 @@
-//! IndexedDB backend (wasm only): one database per store, one object store per [`Space`],
-//! string keys, values stored as `Uint8Array`.
+//! The IndexedDB backend: one database per store, one object store per [`Space`], string keys,
+//! values stored as `Uint8Array`. Platform code (it talks to the browser's IndexedDB), so it
+//! lives with the bindings; the core sees only the [`Backend`] trait.
 //!
 //! [`Backend::commit`] runs as ONE readwrite transaction over both object stores, so a commit is
 //! all or nothing even across tabs. Schema changes go through IndexedDB versions: see
@@ -7,8 +8,8 @@
 //! `versionchange` (so another tab can upgrade or delete the database), and when another
 //! connection does not close ours gives up after a timeout instead of hanging.
 
-use super::{Backend, Op, Space};
 use crate::error::{Error, ErrorCode, Result};
+use crate::storage::{memory, prepare_commit, Backend, Op, Space};
 use futures::channel::oneshot;
 use futures::future::{select, Either};
 use indexed_db_futures::database::Database;
@@ -205,6 +206,7 @@ impl IdbBackend {
     }
 
     pub async fn open_with(name: &str, options: &IdbOptions) -> Result<IdbBackend> {
+        super::host::install_host();
         let request = factory(name)?
             .open_db(name)
             .with_version(SCHEMA_VERSION)
@@ -466,7 +468,7 @@ impl Backend for IdbBackend {
         if ops.is_empty() {
             return Ok(());
         }
-        let prepared = super::prepare_commit(&mut ops);
+        let prepared = prepare_commit(&mut ops);
         let touches_meta = ops.iter().any(|op| matches!(op, Op::Put { space: Space::Meta, .. }));
         let fail = self.fail("commit");
         let db = self.live("commit")?;
@@ -518,7 +520,7 @@ impl Backend for IdbBackend {
                     let found = found.map(|v| bytes_from_js(v, self.name(), Space::Meta, &key)).transpose()?;
                     if found != want {
                         let _ = tx.abort().await;
-                        return Err(super::memory::changed_error(&key));
+                        return Err(memory::changed_error(&key));
                     }
                 }
                 Err(e) => return Err(commit_error(self.name(), &raw_tx, e)),

@@ -1,0 +1,100 @@
+//! The SHA-256 engine behind [`super::Sha256Hasher`]: the host's own when it has one worth using
+//! (Node's native `crypto.createHash("sha256")` under Node, several times faster than sha2
+//! compiled to wasm; see [`crate::host`]), the Rust sha2 elsewhere. Browsers keep sha2:
+//! WebCrypto's `digest` is one-shot and asynchronous, so it cannot stream.
+//!
+//! Small inputs never reach the host: the first [`BATCH`] bytes are buffered, and an input that
+//! ends before filling the buffer (IDs, chain IDs, small records) is hashed by sha2, which is
+//! cheaper than creating a host hash object. Past that, bytes go to the host in batches of at
+//! least [`BATCH`] bytes, one call per batch.
+
+use crate::host::{self, HostSha256};
+use sha2::Digest as _;
+
+/// Bytes gathered before a call into the host: large enough that the call's fixed cost vanishes
+/// beside the hashing, small enough to be a fixed buffer.
+pub(super) const BATCH: usize = 64 << 10;
+
+/// The name of the engine hashers made now use.
+pub(super) fn engine_name() -> &'static str {
+    host::sha256_engine().map_or("sha2", |(name, _)| name)
+}
+
+enum State {
+    /// With a host engine, before [`BATCH`] bytes arrived: everything so far.
+    Buffering(Vec<u8>),
+    /// The host's hash, with the bytes not yet passed to it (fewer than [`BATCH`]).
+    Host {
+        hash: Box<dyn HostSha256>,
+        batch: Vec<u8>,
+    },
+    Rust(sha2::Sha256),
+}
+
+/// Streaming SHA-256 on the best engine available (see the module comment).
+pub(super) struct Engine(State);
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine(match host::sha256_engine() {
+            Some(_) => State::Buffering(Vec::new()),
+            None => State::Rust(sha2::Sha256::new()),
+        })
+    }
+}
+
+impl Clone for Engine {
+    fn clone(&self) -> Self {
+        Engine(match &self.0 {
+            // `fork()` copies the hash state; sharing the host's handle would share it.
+            State::Host { hash, batch } => State::Host { hash: hash.fork(), batch: batch.clone() },
+            State::Buffering(buf) => State::Buffering(buf.clone()),
+            State::Rust(h) => State::Rust(h.clone()),
+        })
+    }
+}
+
+impl Engine {
+    pub(super) fn update(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            State::Rust(h) => h.update(data),
+            State::Buffering(buf) if buf.len() + data.len() < BATCH => buf.extend_from_slice(data),
+            State::Buffering(buf) => {
+                let buffered = std::mem::take(buf);
+                self.0 = match host::sha256_engine().and_then(|(_, host)| host.new_sha256()) {
+                    Some(hash) => State::Host { hash, batch: buffered },
+                    None => State::Rust(sha2::Sha256::new_with_prefix(&buffered)),
+                };
+                self.update(data);
+            }
+            State::Host { hash, batch } => {
+                if batch.len() + data.len() < BATCH {
+                    batch.extend_from_slice(data);
+                    return;
+                }
+                if !batch.is_empty() {
+                    hash.update(batch);
+                    batch.clear();
+                }
+                if data.len() >= BATCH {
+                    hash.update(data);
+                } else {
+                    batch.extend_from_slice(data);
+                }
+            }
+        }
+    }
+
+    pub(super) fn finish_hex(self) -> String {
+        match self.0 {
+            State::Buffering(buf) => hex::encode(sha2::Sha256::digest(&buf)),
+            State::Rust(h) => hex::encode(h.finalize()),
+            State::Host { mut hash, batch } => {
+                if !batch.is_empty() {
+                    hash.update(&batch);
+                }
+                hash.finish_hex()
+            }
+        }
+    }
+}
