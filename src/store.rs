@@ -329,7 +329,7 @@ impl<B: Backend> Store<B> {
 
 /// The Engine API's image operations (dockerd 20.10's rules, in [`crate::docker::engine`]);
 /// writes are one commit each.
-impl<B: Backend> Store<B> {
+impl<B: Backend + Clone> Store<B> {
     /// `GET /images/json`.
     pub fn list_images(&self, all: bool, digests: bool, filters: &Filters) -> Result<Value> {
         let _ = digests; // the API's answer is the same either way (the CLI uses it for its columns)
@@ -365,6 +365,7 @@ impl<B: Backend> Store<B> {
     /// `DELETE /images/{name}`: the answer as `[{Untagged}|{Deleted}]`.
     pub async fn remove_image(&mut self, name_or_id: &str, force: bool, noprune: bool) -> Result<Value> {
         let items = self.commit_docker(|d, tx| engine::remove_image(d, tx, name_or_id, force, noprune)).await?;
+        self.search_index_after_change(false).await;
         Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
     }
     /// What `remove_image` would answer, worked out on a copy of the state: nothing is committed.
@@ -407,6 +408,7 @@ impl<B: Backend + Clone> Store<B> {
         for _ in 0..generation::MAX_ATTEMPTS {
             self.sync().await?;
             if let Some(result) = self.containerd.gc_at(&self.docker_blobs(), &self.generation).await? {
+                self.search_index_after_change(false).await;
                 return Ok(result);
             }
         }
@@ -416,7 +418,7 @@ impl<B: Backend + Clone> Store<B> {
 
 /// Imports through the façade: the streaming importer stages blobs, then one commit makes the
 /// result visible.
-impl<B: Backend> Store<B> {
+impl<B: Backend + Clone> Store<B> {
     /// Imports a tarball given as a stream of chunks (see [`stream_import`]) and commits the
     /// result in one commit ([`Store::commit_import`]). On any error, or when `options` says
     /// the import was cancelled, the store is exactly as before.
@@ -448,6 +450,7 @@ impl<B: Backend> Store<B> {
                     blobs::discard_all(&self.backend, &import.kept_sets).await;
                     return Err(e);
                 }
+                self.search_index_after_change(true).await;
                 return Ok(report);
             }
         };
@@ -456,6 +459,7 @@ impl<B: Backend> Store<B> {
         report.references = outcome.references;
         report.blobs = outcome.blobs;
         report.skipped.extend(outcome.skipped);
+        self.search_index_after_change(true).await;
         Ok(report)
     }
 }
