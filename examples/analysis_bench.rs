@@ -176,18 +176,48 @@ fn measure(file: &str, name: &str, image: Option<&str>) {
             );
         }
         let (t, c) = (Instant::now(), cpu_ms());
-        let hits = store.find_files("**/*.pem", None).await.unwrap().len();
+        let hits = store.find_files("**/*.pem", None).await.unwrap().files.len();
         let (build, build_cpu) = (ms(t), cpu_ms() - c);
         let reopened = Store::open(backend.clone()).await.unwrap();
         let (t, c) = (Instant::now(), cpu_ms());
         reopened.find_files("**/*.pem", None).await.unwrap();
         let (from_index, index_cpu) = (ms(t), cpu_ms() - c);
         let (t, c) = (Instant::now(), cpu_ms());
-        let again = reopened.find_files("passwd", None).await.unwrap().len();
+        let again = reopened.find_files("passwd", None).await.unwrap().files.len();
         let (warm, warm_cpu) = (ms(t), cpu_ms() - c);
         let images = store.docker().images.map().count();
         println!(
             "bench: {name} native: findFiles over {images} images: {build:.0} ms building the index ({build_cpu:.0} ms CPU), {from_index:.0} ms from the persisted index after reopening ({index_cpu:.0} ms CPU), {warm:.0} ms warm ({warm_cpu:.0} ms CPU; {hits} and {again} hits)"
+        );
+    });
+}
+
+/// `profile FILE IMAGE N`: N cold efficiency runs (a reopened store each), for `perf record`.
+fn profile(file: &str, image: &str, n: usize) {
+    let bytes = std::fs::read(file).unwrap();
+    let backend = MemoryBackend::new();
+    futures::executor::block_on(async {
+        let mut store = Store::open(backend.clone()).await.unwrap();
+        let chunks: Vec<Vec<u8>> = bytes.chunks(1 << 20).map(|c| c.to_vec()).collect();
+        store.import(futures::stream::iter(chunks.into_iter().map(Ok)), ImportOptions::default()).await.unwrap();
+        let (mut cold, mut warm, mut changes) = (0.0, 0.0, 0.0);
+        for _ in 0..n {
+            let store = Store::open(backend.clone()).await.unwrap();
+            let c = cpu_ms();
+            store.efficiency(image, &CiRules::default()).await.unwrap();
+            cold += cpu_ms() - c;
+            let c = cpu_ms();
+            store.efficiency(image, &CiRules::default()).await.unwrap();
+            warm += cpu_ms() - c;
+            let c = cpu_ms();
+            store.layer_changes(image).await.unwrap();
+            changes += cpu_ms() - c;
+        }
+        println!(
+            "profile: efficiency of {image}: {:.0} ms CPU cold, {:.0} ms CPU warm; then layer changes {:.0} ms CPU (mean of {n})",
+            cold / n as f64,
+            warm / n as f64,
+            changes / n as f64
         );
     });
 }
@@ -201,6 +231,9 @@ fn main() {
             args.get(3).map_or(50_000, |n| n.parse().unwrap()),
         ),
         Some("measure") if args.len() >= 3 => measure(&args[1], &args[2], args.get(3).map(String::as_str)),
+        Some("profile") if args.len() >= 4 => {
+            profile(&args[1], &args[2], args.get(3).map_or(20, |n| n.parse().unwrap()))
+        }
         _ => {
             eprintln!("usage: analysis_bench make-image OUT [LAYERS FILES] | measure FILE NAME [IMAGE]");
             std::process::exit(64);

@@ -51,6 +51,13 @@ function send(res, status, body, headers = {}) {
   res.end(json);
 }
 
+/** An answer that is JSON text already, sent as dockerd's encoder ends it (with a newline). */
+function sendJsonText(res, text) {
+  res.writeHead(200, { ...HEADERS, "Content-Type": "application/json" });
+  res.write(text);
+  res.end("\n");
+}
+
 const bool = (v) => v === "1" || v === "true" || v === "True";
 
 /** The Engine API's `filters` query parameter (JSON map of lists, or the old map of booleans). */
@@ -117,7 +124,8 @@ function makeHandler(store, { storeDir }) {
     if (route === "/images/json" && method === "GET") {
       const filters = parseFilters(query.get("filters"));
       if (query.get("filter")) (filters.reference ??= []).push(query.get("filter"));
-      return { body: await store.listImages({ all: bool(query.get("all")), digests: bool(query.get("digests")), filters }) };
+      // The core's text is dockerd's bytes; it is remembered while the store is unchanged.
+      return { json: await store.listImagesJson({ all: bool(query.get("all")), digests: bool(query.get("digests")), filters }) };
     }
     const m = /^\/images\/(.+?)(\/json|\/history|\/tag|\/get)?$/.exec(route);
     if (m) {
@@ -163,6 +171,7 @@ function makeHandler(store, { storeDir }) {
         res.writeHead(200, { "Api-Version": API_VERSION, "Docker-Experimental": "false", Ostype: "linux", "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache, no-store, must-revalidate", Pragma: "no-cache" });
         return res.end(req.method === "HEAD" ? undefined : answer.raw);
       }
+      if (answer.json !== undefined) return sendJsonText(res, answer.json);
       send(res, answer.status ?? 200, answer.body);
     } catch (e) {
       req.resume();

@@ -5,7 +5,8 @@
 //
 // Imports FILE into a fresh IndexedDB store, closes it, reloads the page (a new JS realm: the
 // wasm is instantiated again, nothing is cached in memory) and times `Store.open` of the same
-// database (the reopen), then `listImages({all: true})` (median of 5, after one warm-up) and the
+// database (the reopen), then `listImages({all: true})`: the first call after the open, and a
+// repeated call (median of 5; the store remembers its answer while nothing changes), and the
 // peak wasm memory while reopening. Prints `bench: NAME chromium (IndexedDB) ...` lines.
 import { openBenchPage } from "./bench-chromium.mjs";
 
@@ -53,14 +54,16 @@ try {
       count = (await store.listImages({ all: true })).length;
       times.push(performance.now() - t0);
     }
+    const firstListMs = times[0];
     const listMs = times.slice(1).sort((a, b) => a - b)[2];
     store.close();
     await Store.destroy(db);
-    return { openMs, listMs, count, memoryBefore, memoryAfterOpen };
+    return { openMs, firstListMs, listMs, count, memoryBefore, memoryAfterOpen };
   }, db);
   const mb = (b) => (b / 1e6).toFixed(0);
   console.log(`bench: ${label}: reopen (page reload, Store.open): ${(reopened.openMs / 1000).toFixed(3)} s${target(reopenTarget, "s")}`);
-  console.log(`bench: ${label}: listImages({all:true}): ${reopened.listMs.toFixed(1)} ms (${reopened.count} images, median of 5)${target(listTarget, "ms")}`);
+  console.log(`bench: ${label}: listImages({all:true}), repeated: ${reopened.listMs.toFixed(1)} ms (${reopened.count} images, median of 5)${target(listTarget, "ms")}`);
+  console.log(`bench: ${label}: listImages({all:true}), first call after the reopen: ${reopened.firstListMs.toFixed(1)} ms`);
   console.log(`bench: ${label}: peak wasm memory by the end of the reopen: ${mb(reopened.memoryAfterOpen)} MB (${mb(reopened.memoryBefore)} MB before)`);
 } catch (e) {
   console.log(`bench: ${label}: failed: ${e.message}`);

@@ -167,6 +167,18 @@ pub mod analysis {
     pub fn changes_chain(key: &str) -> Option<Digest> {
         Digest::parse(key.strip_prefix(CHANGES)?).ok()
     }
+
+    /// A layer's entries as the analyses read them, by the digest of the tar-split or layer
+    /// blob they come from.
+    pub const ENTRIES: &str = "analysis/entries/";
+
+    pub fn entries(source: &Digest) -> String {
+        format!("{ENTRIES}{source}")
+    }
+    /// The source digest an entries key names.
+    pub fn entries_source(key: &str) -> Option<Digest> {
+        Digest::parse(key.strip_prefix(ENTRIES)?).ok()
+    }
 }
 
 /// The containerd view (namespaces, and per namespace images, content and ingests).

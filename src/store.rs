@@ -18,9 +18,11 @@
 
 use crate::containerd::{Containerd, GcResult};
 use crate::digest::Digest;
-use crate::docker::engine::{self, DeleteItem, Filters};
+use crate::docker::engine::{self, DeleteItem};
 use crate::docker::images::check_config;
 use crate::docker::layer_files::{self, LayerFileEntry, LayerSelector};
+use crate::docker::list::Filters;
+use crate::docker::list::ListMemo;
 use crate::docker::model::{DockerImport, Skipped};
 use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
@@ -48,6 +50,8 @@ pub struct Store<B: Backend> {
     analysis: crate::store_analysis::AnalysisCache,
     /// Merged trees of the images files were last read from (`crate::contents::files`).
     trees: crate::contents::files::TreeCache,
+    /// The last few `GET /images/json` answers, valid while `docker` is the state they came from.
+    list_memo: ListMemo,
 }
 
 /// Reads the Docker view between two reads of the generation: if another writer committed in
@@ -88,6 +92,7 @@ impl<B: Backend + Clone> Store<B> {
             restore_skipped,
             analysis: Default::default(),
             trees: Default::default(),
+            list_memo: Default::default(),
         })
     }
 
@@ -103,6 +108,7 @@ impl<B: Backend + Clone> Store<B> {
             restore_skipped: Vec::new(),
             analysis: Default::default(),
             trees: Default::default(),
+            list_memo: Default::default(),
         }
     }
 }
@@ -361,10 +367,17 @@ impl<B: Backend> Store<B> {
 
 /// The Engine API's image operations (dockerd 20.10's rules, in [`crate::docker::engine`]);
 /// writes are one commit each.
-impl<B: Backend> Store<B> {
+impl<B: Backend + Clone> Store<B> {
     /// `GET /images/json`.
     pub fn list_images(&self, all: bool, digests: bool, filters: &Filters) -> Result<Value> {
-        engine::list_images(&self.docker, all, digests, filters)
+        let _ = digests; // the API's answer is the same either way (the CLI uses it for its columns)
+        let text = self.list_images_json(all, filters)?;
+        Ok(serde_json::from_str(&text).expect("the list's own JSON text parses"))
+    }
+    /// `GET /images/json` as the JSON text dockerd sends, remembered while the store does not
+    /// change: asked again on the same state, it is the same text (the same `Rc`).
+    pub fn list_images_json(&self, all: bool, filters: &Filters) -> Result<Rc<String>> {
+        self.list_memo.list_images_json(&self.docker, all, filters)
     }
     /// `GET /images/{name}/json`.
     pub fn inspect_image(&self, name_or_id: &str) -> Result<Value> {
@@ -390,6 +403,7 @@ impl<B: Backend> Store<B> {
     /// `DELETE /images/{name}`: the answer as `[{Untagged}|{Deleted}]`.
     pub async fn remove_image(&mut self, name_or_id: &str, force: bool, noprune: bool) -> Result<Value> {
         let items = self.commit_docker(|d, tx| engine::remove_image(d, tx, name_or_id, force, noprune)).await?;
+        self.search_index_after_change(false).await;
         Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
     }
     /// What `remove_image` would answer, worked out on a copy of the state: nothing is committed.
@@ -432,6 +446,7 @@ impl<B: Backend + Clone> Store<B> {
         for _ in 0..generation::MAX_ATTEMPTS {
             self.sync().await?;
             if let Some(result) = self.containerd.gc_at(&self.docker_blobs(), &self.generation).await? {
+                self.search_index_after_change(false).await;
                 return Ok(result);
             }
         }
@@ -441,7 +456,7 @@ impl<B: Backend + Clone> Store<B> {
 
 /// Imports through the façade: the streaming importer stages blobs, then one commit makes the
 /// result visible.
-impl<B: Backend> Store<B> {
+impl<B: Backend + Clone> Store<B> {
     /// Imports a tarball given as a stream of chunks (see [`stream_import`]) and commits the
     /// result in one commit ([`Store::commit_import`]). On any error, or when `options` says
     /// the import was cancelled, the store is exactly as before.
@@ -473,6 +488,7 @@ impl<B: Backend> Store<B> {
                     blobs::discard_all(&self.backend, &import.kept_sets).await;
                     return Err(e);
                 }
+                self.search_index_after_change(true).await;
                 return Ok(report);
             }
         };
@@ -481,6 +497,7 @@ impl<B: Backend> Store<B> {
         report.references = outcome.references;
         report.blobs = outcome.blobs;
         report.skipped.extend(outcome.skipped);
+        self.search_index_after_change(true).await;
         Ok(report)
     }
 }

@@ -9,18 +9,24 @@
 //! on a persisted index of change sets ([`search_index`]).
 
 mod blob_entries;
+pub mod entries_record;
 pub mod search_index;
+
+pub use search_index::{IndexUpdate, SkippedLayer};
 
 use crate::analysis::changes::{apply_layer, Change, ChangeKind, LayerChangeSet, Merged};
 use crate::analysis::diff::{diff_trees, shared_prefix, FileDiff};
 use crate::analysis::dive::{self, CiRules, DiveFileInfo, DiveTree, RuleResult, WastedFile};
+use crate::analysis::dive_layers::{self, LayerNodes};
+use crate::analysis::path_table::PathTable;
 use crate::analysis::search::Pattern;
 use crate::containerd::platform_manifest::default_manifest;
-use crate::digest::{chain_id, Digest};
+use crate::digest::{chain_ids, Digest};
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
 use crate::formats::tar_split::{parse_tar_split, TarEntry};
-use crate::storage::{blobs, Backend};
+use crate::schema;
+use crate::storage::{blobs, Backend, Op, Space};
 use crate::store::Store;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -33,10 +39,18 @@ use std::rc::Rc;
 pub struct AnalysisCache {
     entries: RefCell<HashMap<Digest, Rc<Vec<TarEntry>>>>,
     changes: RefCell<HashMap<Digest, Rc<LayerChangeSet>>>,
+    /// dive's view of each layer by the same key as `entries`, its paths interned in `paths`.
+    dive_layers: RefCell<HashMap<Digest, Rc<LayerNodes>>>,
+    paths: RefCell<PathTable>,
     /// Whether the persisted search index has been read into `changes` this session.
     index_loaded: std::cell::Cell<bool>,
+    /// Whether `indexed` has been read (the index's keys) this session.
+    index_keys_loaded: std::cell::Cell<bool>,
     /// The chains the persisted search index holds a record of.
     indexed: RefCell<std::collections::HashSet<Digest>>,
+    /// Layers (by chain ID) that could not be read this session, with the reason: not read
+    /// again until an import may have brought them back.
+    unreadable: RefCell<HashMap<Digest, String>>,
 }
 
 /// Which image to analyse: a Docker image (a name or ID as `docker` takes it) or a containerd
@@ -75,6 +89,18 @@ enum LayerSource {
     TarSplit(Digest),
     /// A layer blob (gzip or plain tar) with its media type.
     Blob { digest: Digest, media_type: String },
+    /// Nothing to read the entries from (the reason).
+    Unavailable(String),
+}
+
+impl LayerSource {
+    /// The blob the entries are read from: what caches are keyed by.
+    fn digest(&self) -> Option<&Digest> {
+        match self {
+            LayerSource::TarSplit(d) | LayerSource::Blob { digest: d, .. } => Some(d),
+            LayerSource::Unavailable(_) => None,
+        }
+    }
 }
 
 /// An image resolved for analysis, whichever view holds it.
@@ -165,6 +191,20 @@ pub struct FoundFile {
     pub mode: i64,
 }
 
+/// `Store::find_files`: the hits, and the layers that could not be searched.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSearch {
+    pub files: Vec<FoundFile>,
+    pub skipped: Vec<SkippedLayer>,
+}
+
+/// `Store::largest_files_in_store`: the files, and the layers that could not be looked into.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreLargestFiles {
+    pub files: Vec<StoredFile>,
+    pub skipped: Vec<SkippedLayer>,
+}
+
 /// One of an image's largest files (`Store::largest_files` of one image).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -208,34 +248,33 @@ pub struct StoredFile {
 impl<B: Backend + Clone> Store<B> {
     /// The chain IDs of layers with these DiffIDs, bottom first.
     fn chains_of(diff_ids: &[Digest]) -> Vec<Digest> {
-        (1..=diff_ids.len()).map(|n| chain_id(&diff_ids[..n]).expect("non-empty")).collect()
+        chain_ids(diff_ids)
     }
 
-    /// A Docker image as an analysis subject.
-    fn docker_subject(&self, img: &crate::docker::images::Image) -> Result<Subject> {
+    /// A Docker image as an analysis subject. A layer whose file list is unknown (no record,
+    /// no tar-split) is a source that fails when read, so store-wide answers skip just it.
+    fn docker_subject(&self, img: &crate::docker::images::Image) -> Subject {
         let chains = Self::chains_of(img.config.diff_ids());
         let sources = chains
             .iter()
-            .map(|chain| {
-                let record = self
-                    .docker()
-                    .layers
-                    .get(chain)
-                    .ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
-                let digest = record.tar_split.clone().ok_or_else(|| {
-                    Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
-                })?;
-                Ok(LayerSource::TarSplit(digest))
+            .map(|chain| match self.docker().layers.get(chain) {
+                None => LayerSource::Unavailable(format!("layer does not exist: {chain}")),
+                Some(record) => match &record.tar_split {
+                    Some(digest) => LayerSource::TarSplit(digest.clone()),
+                    None => LayerSource::Unavailable(format!(
+                        "layer {chain} has no tar-split.json.gz: its file list is unknown"
+                    )),
+                },
             })
-            .collect::<Result<_>>()?;
-        Ok(Subject {
+            .collect();
+        Subject {
             id: img.id().clone(),
             config: img.config.clone(),
             chains,
             sources,
             repo_tags: self.docker().references.tags_and_digests(img.id()).0,
             namespace: None,
-        })
+        }
     }
 
     /// A containerd image as an analysis subject: its linux/amd64 manifest's config and layers.
@@ -280,40 +319,82 @@ impl<B: Backend + Clone> Store<B> {
                 let img = crate::docker::engine::get_image(self.docker(), name_or_id)?;
                 // dive's layer commands come from the config's history.
                 self.load_configs([img.id()]).await?;
-                self.docker_subject(img)
+                Ok(self.docker_subject(img))
             }
             ImageRef::Containerd { namespace, name } => self.containerd_subject(namespace, name).await,
         }
     }
 
-    /// The parsed entries of layer `i` of `s`.
-    async fn entries_of(&self, s: &Subject, i: usize) -> Result<Rc<Vec<TarEntry>>> {
+    /// The entries of layer `i` of `s`: cached, else from its persisted record, else read
+    /// from its tar-split or blob (then the record to write is pushed on `ops`).
+    async fn analysis_entries(&self, s: &Subject, i: usize, ops: &mut Vec<Op>) -> Result<Rc<Vec<TarEntry>>> {
+        let cache = self.analysis_cache();
         let key = match &s.sources[i] {
-            LayerSource::TarSplit(d) | LayerSource::Blob { digest: d, .. } => d,
+            LayerSource::Unavailable(reason) => return Err(Error::not_found(reason.clone())),
+            source => source.digest().expect("a blob to read"),
         };
-        if let Some(hit) = self.analysis_cache().entries.borrow().get(key) {
+        if let Some(hit) = cache.entries.borrow().get(key) {
             return Ok(hit.clone());
         }
-        let entries = match &s.sources[i] {
-            LayerSource::TarSplit(digest) => {
-                let gz = blobs::read_all(self.backend(), digest).await?;
-                parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split of layer {}", s.chains[i])))?.entries
-            }
-            LayerSource::Blob { digest, media_type } => {
-                blob_entries::layer_blob_entries(self.backend(), digest, media_type, &s.config.diff_ids()[i]).await?
+        let record = self.backend().get(Space::Meta, &schema::analysis::entries(key)).await?;
+        let entries = match record.as_deref().map(entries_record::decode) {
+            Some(Ok(entries)) => entries,
+            // Missing or bad: read the layer and (re)write the record.
+            _ => {
+                let entries = self.read_entries(s, i).await?;
+                ops.push(Op::put_meta(schema::analysis::entries(key), entries_record::encode(&entries)));
+                entries
             }
         };
         let entries = Rc::new(entries);
-        self.analysis_cache().entries.borrow_mut().insert(key.clone(), entries.clone());
+        cache.entries.borrow_mut().insert(key.clone(), entries.clone());
         Ok(entries)
     }
 
+    /// The entries of layer `i` of `s`, read from its tar-split or blob.
+    async fn read_entries(&self, s: &Subject, i: usize) -> Result<Vec<TarEntry>> {
+        match &s.sources[i] {
+            LayerSource::TarSplit(digest) => {
+                let gz = blobs::read_all(self.backend(), digest).await?;
+                Ok(parse_tar_split(&gz[..])
+                    .map_err(|e| e.context(format!("tar-split of layer {}", s.chains[i])))?
+                    .entries)
+            }
+            LayerSource::Blob { digest, media_type } => {
+                blob_entries::layer_blob_entries(self.backend(), digest, media_type, &s.config.diff_ids()[i]).await
+            }
+            LayerSource::Unavailable(reason) => Err(Error::not_found(reason.clone())),
+        }
+    }
+
+    /// Every layer's entries of `s`; the records read from layers are written in one commit.
     async fn image_entries(&self, s: &Subject) -> Result<Vec<Rc<Vec<TarEntry>>>> {
-        let mut out = Vec::new();
+        let mut ops = Vec::new();
+        let mut out = Vec::with_capacity(s.sources.len());
         for i in 0..s.sources.len() {
-            out.push(self.entries_of(s, i).await?);
+            out.push(self.analysis_entries(s, i, &mut ops).await?);
+        }
+        if !ops.is_empty() {
+            self.backend().commit(ops).await?;
         }
         Ok(out)
+    }
+
+    /// Works out `s`'s change sets into the cache, layer by layer from the bottom (the records
+    /// of entries read are pushed on `ops`); on a layer that cannot be read (or was not this
+    /// session), stops there and says which.
+    async fn change_sets_upto(&self, s: &Subject, ops: &mut Vec<Op>) -> std::result::Result<(), (usize, Error)> {
+        let cache = self.analysis_cache();
+        let mut view = Merged::new();
+        for (i, chain) in s.chains.iter().enumerate() {
+            if let Some(reason) = cache.unreadable.borrow().get(chain) {
+                return Err((i, Error::corrupt(reason.clone())));
+            }
+            let entries = self.analysis_entries(s, i, ops).await.map_err(|e| (i, e))?;
+            let set = apply_layer(&mut view, i, &entries);
+            cache.changes.borrow_mut().entry(chain.clone()).or_insert_with(|| Rc::new(set));
+        }
+        Ok(())
     }
 
     /// Each layer's change set (cached by chain ID), bottom first, and the merged tree.
@@ -332,7 +413,7 @@ impl<B: Backend + Clone> Store<B> {
     /// What each layer of an image adds, modifies and removes.
     pub async fn layer_changes(&self, image: impl Into<ImageRef>) -> Result<Vec<LayerChanges>> {
         let s = self.subject(&image.into()).await?;
-        let entries = self.image_entries(&s).await?;
+        let dive = self.dive_layers(&s).await?;
         let (sets, _) = self.change_sets(&s).await?;
         let diff_ids = s.config.diff_ids();
         let commands = dive::layer_commands(s.config.get()?.history(), diff_ids, diff_ids.len());
@@ -344,7 +425,7 @@ impl<B: Backend + Clone> Store<B> {
                 diff_id: diff_ids[i].clone(),
                 chain_id: chain.clone(),
                 command: commands[i].0.clone(),
-                size_bytes: DiveTree::from_layer(&entries[i]).file_size,
+                size_bytes: dive[i].file_size,
                 changes: sets[i].changes.clone(),
                 unchanged_entries: sets[i].unchanged_entries,
                 whiteouts: sets[i].whiteouts,
@@ -356,6 +437,23 @@ impl<B: Backend + Clone> Store<B> {
     pub async fn merged_files(&self, image: impl Into<ImageRef>) -> Result<Merged> {
         let s = self.subject(&image.into()).await?;
         Ok(self.change_sets(&s).await?.1)
+    }
+
+    /// dive's view of each layer of an image (cached per layer).
+    async fn dive_layers(&self, s: &Subject) -> Result<Vec<Rc<LayerNodes>>> {
+        let cache = self.analysis_cache();
+        let cached = |source: &LayerSource| source.digest().is_some_and(|d| cache.dive_layers.borrow().contains_key(d));
+        if !s.sources.iter().all(cached) {
+            let entries = self.image_entries(s).await?;
+            let mut paths = cache.paths.borrow_mut();
+            let mut built = cache.dive_layers.borrow_mut();
+            for (source, entries) in s.sources.iter().zip(&entries) {
+                let key = source.digest().expect("its entries were read").clone();
+                built.entry(key).or_insert_with(|| Rc::new(LayerNodes::build(entries, &mut paths)));
+            }
+        }
+        let built = cache.dive_layers.borrow();
+        Ok(s.sources.iter().map(|source| built[source.digest().expect("built above")].clone()).collect())
     }
 
     /// dive's layer trees of an image.
@@ -373,10 +471,13 @@ impl<B: Backend + Clone> Store<B> {
     /// Wasted space, efficiency and dive's CI rules, as dive 0.13.1 reports them.
     pub async fn efficiency(&self, image: impl Into<ImageRef>, rules: &CiRules) -> Result<Efficiency> {
         let s = self.subject(&image.into()).await?;
-        let trees = self.dive_trees(&s).await?;
-        let a = dive::analyze(&trees);
+        let layers = self.dive_layers(&s).await?;
+        let a = {
+            let layers: Vec<&LayerNodes> = layers.iter().map(|l| &**l).collect();
+            dive_layers::analyze(&self.analysis_cache().paths.borrow(), &layers)
+        };
         let rules = dive::evaluate_rules(&a, rules)?;
-        let commands = dive::layer_commands(s.config.get()?.history(), s.config.diff_ids(), trees.len());
+        let commands = dive::layer_commands(s.config.get()?.history(), s.config.diff_ids(), layers.len());
         let layers = commands
             .into_iter()
             .zip(&a.layer_sizes)
@@ -411,7 +512,7 @@ impl<B: Backend + Clone> Store<B> {
     async fn all_subjects(&self) -> Result<Vec<Subject>> {
         let mut out = Vec::new();
         for img in self.docker().images.map() {
-            out.push(self.docker_subject(img)?);
+            out.push(self.docker_subject(img));
         }
         for ns in self.containerd().namespaces().await? {
             for img in self.containerd().namespace(&ns)?.images().list(|_| true).await? {
@@ -427,10 +528,10 @@ impl<B: Backend + Clone> Store<B> {
     /// [`Pattern`]), optionally only one kind of change, in [`Self::all_subjects`]'s order,
     /// then layer order. Change sets come from the persisted search index; layers it lacks
     /// are worked out and added to it.
-    pub async fn find_files(&self, pattern: &str, only: Option<ChangeKind>) -> Result<Vec<FoundFile>> {
+    pub async fn find_files(&self, pattern: &str, only: Option<ChangeKind>) -> Result<FileSearch> {
         let pattern = Pattern::parse(pattern)?;
         let subjects = self.all_subjects().await?;
-        self.load_search_index(&subjects).await?;
+        let skipped = self.update_index_for(&subjects, true).await?.skipped;
         let cache = self.analysis_cache().changes.borrow();
         let mut hits_by_chain: HashMap<&Digest, Vec<&Change>> = HashMap::new();
         let mut out = Vec::new();
@@ -459,7 +560,7 @@ impl<B: Backend + Clone> Store<B> {
                 }
             }
         }
-        Ok(out)
+        Ok(FileSearch { files: out, skipped })
     }
 
     /// The `limit` largest files of an image's merged filesystem, largest first (ties by path).
@@ -478,9 +579,9 @@ impl<B: Backend + Clone> Store<B> {
     /// The `limit` largest files stored in any layer of any image (a file each layer adds or
     /// rewrites, once per layer however many images share it), largest first, each with the
     /// images that have the layer. Runs on the search index.
-    pub async fn largest_files_in_store(&self, limit: usize) -> Result<Vec<StoredFile>> {
+    pub async fn largest_files_in_store(&self, limit: usize) -> Result<StoreLargestFiles> {
         let subjects = self.all_subjects().await?;
-        self.load_search_index(&subjects).await?;
+        let skipped = self.update_index_for(&subjects, true).await?.skipped;
         let cache = self.analysis_cache().changes.borrow();
         let mut owners: HashMap<&Digest, Vec<(&Subject, usize)>> = HashMap::new();
         // Tagged images first (the ones people know by name), then intermediate ones.
@@ -500,7 +601,7 @@ impl<B: Backend + Clone> Store<B> {
         }
         found
             .sort_by(|(ca, a), (cb, b)| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)).then_with(|| ca.cmp(cb)));
-        Ok(found
+        let files = found
             .into_iter()
             .take(limit)
             .map(|(chain, c)| {
@@ -524,7 +625,8 @@ impl<B: Backend + Clone> Store<B> {
                         .collect(),
                 }
             })
-            .collect())
+            .collect();
+        Ok(StoreLargestFiles { files, skipped })
     }
 
     /// dockerd's `GET /system/df` (API v1.41): the images as `GET /images/json` lists them

@@ -125,31 +125,31 @@ fn edge_layer_changes() {
 #[test]
 fn find_files_across_the_store_follows_deletes_and_imports() {
     let mut store = basic();
-    let hits = block_on(store.find_files("built.txt", None)).unwrap();
+    let hits = block_on(store.find_files("built.txt", None)).unwrap().files;
     // Added by demo's RUN layer, removed by edge's rm layer: every image with those layers.
     let edge = store.search("4afb125595bd").unwrap();
     let by_edge: Vec<(usize, ChangeKind)> =
         hits.iter().filter(|h| h.image == edge).map(|h| (h.layer, h.change)).collect();
     assert_eq!(by_edge, [(3, ChangeKind::Added), (4, ChangeKind::Removed)]);
     assert!(hits.iter().any(|h| h.repo_tags.contains(&"local/demo:1.0".to_string())));
-    let globbed = block_on(store.find_files("/data/**", Some(ChangeKind::Added))).unwrap();
+    let globbed = block_on(store.find_files("/data/**", Some(ChangeKind::Added))).unwrap().files;
     assert!(globbed.iter().all(|h| h.path.starts_with("/data") && h.change == ChangeKind::Added));
     assert!(globbed.iter().any(|h| h.path == "/data/blob.bin" && h.size == 1 << 20));
-    let pem = block_on(store.find_files("**/*.nothing", None)).unwrap();
+    let pem = block_on(store.find_files("**/*.nothing", None)).unwrap().files;
     assert!(pem.is_empty());
 
     // Delete edge (both tags): its hits go.
     block_on(store.remove_image("local/edge:latest", false, false)).unwrap();
     block_on(store.remove_image("127.0.0.1:5000/team/edge:v2", false, false)).unwrap();
-    let after = block_on(store.find_files("built.txt", None)).unwrap();
+    let after = block_on(store.find_files("built.txt", None)).unwrap().files;
     assert!(after.iter().all(|h| h.image != edge), "{after:?}");
     assert!(!after.iter().any(|h| h.change == ChangeKind::Removed));
-    assert!(block_on(store.find_files("/data/blob.bin", None)).unwrap().is_empty());
+    assert!(block_on(store.find_files("/data/blob.bin", None)).unwrap().files.is_empty());
 
     // Import dive's test image: its files are found.
     let bytes = read_fixture("tests/fixtures/wild/dive/.data/test-docker-image.tar");
     block_on(store.import(chunked(&bytes, 1 << 20), ImportOptions::default())).unwrap();
-    let saved = block_on(store.find_files("/root/saved.txt", None)).unwrap();
+    let saved = block_on(store.find_files("/root/saved.txt", None)).unwrap().files;
     let kinds: Vec<(usize, ChangeKind)> = saved.iter().map(|h| (h.layer, h.change)).collect();
     assert_eq!(kinds[0], (7, ChangeKind::Added));
     assert!(kinds.contains(&(13, ChangeKind::Modified)), "chmod +x is a modification: {kinds:?}");
@@ -227,22 +227,25 @@ fn the_search_index_is_persisted_rebuilt_and_kept_to_the_images_held() {
         s.import(chunked(&bytes, 1 << 20), ImportOptions::default()).await.unwrap();
         s
     });
-    assert!(index_records(&backend).is_empty(), "nothing is indexed before a search");
-    let first = block_on(store.find_files("**/*.txt", None)).unwrap();
-    assert!(!first.is_empty());
+    // The import wrote the index (no search has run).
     let records = index_records(&backend);
+    let first = block_on(store.find_files("**/*.txt", None)).unwrap().files;
+    assert!(!first.is_empty());
+    assert_eq!(index_records(&backend), records, "the search found the index complete");
     let keyed: BTreeSet<String> =
         records.keys().map(|k| k.strip_prefix(imagestore::schema::analysis::CHANGES).unwrap().to_string()).collect();
     assert_eq!(keyed, docker_chains(&store), "one record per layer held");
 
     // A reopened store answers from the records alone: with every tar-split gone, the same hits.
-    let splits: Vec<String> =
+    // (The layers' persisted analysis entries go too: they are another copy of the tar-splits.)
+    let mut splits: Vec<String> =
         store.docker().layers.records().filter_map(|l| l.tar_split.as_ref().map(imagestore::schema::blob)).collect();
+    splits.extend(block_on(backend.keys(Space::Meta, imagestore::schema::analysis::ENTRIES)).unwrap());
     let saved: Vec<(String, Vec<u8>)> =
         splits.iter().map(|k| (k.clone(), block_on(backend.get(Space::Meta, k)).unwrap().unwrap())).collect();
     block_on(backend.commit(splits.iter().map(|k| Op::delete_meta(k.clone())).collect())).unwrap();
     let reopened = block_on(Store::open(backend.clone())).unwrap();
-    assert_eq!(hits_json(&block_on(reopened.find_files("**/*.txt", None)).unwrap()), hits_json(&first));
+    assert_eq!(hits_json(&block_on(reopened.find_files("**/*.txt", None)).unwrap().files), hits_json(&first));
     assert!(block_on(reopened.layer_changes("local/edge:latest")).is_err(), "the tar-splits really are gone");
     block_on(backend.commit(saved.into_iter().map(|(k, v)| Op::put_meta(k, v)).collect())).unwrap();
 
@@ -261,28 +264,94 @@ fn the_search_index_is_persisted_rebuilt_and_kept_to_the_images_held() {
     ]))
     .unwrap();
     let mended = block_on(Store::open(backend.clone())).unwrap();
-    assert_eq!(hits_json(&block_on(mended.find_files("**/*.txt", None)).unwrap()), hits_json(&first));
+    assert_eq!(hits_json(&block_on(mended.find_files("**/*.txt", None)).unwrap().files), hits_json(&first));
     assert_eq!(index_records(&backend), records, "rebuilt record for record");
 
-    // rmi: the next search drops the records of the layers that went; import: adds the new ones.
+    // rmi drops the records of the layers that went (no search needed); import adds the new ones.
     block_on(store.remove_image("local/edge:latest", false, false)).unwrap();
     block_on(store.remove_image("127.0.0.1:5000/team/edge:v2", false, false)).unwrap();
-    block_on(store.find_files("x", None)).unwrap();
     let now: BTreeSet<String> = index_records(&backend)
         .keys()
         .map(|k| k.strip_prefix(imagestore::schema::analysis::CHANGES).unwrap().to_string())
         .collect();
     assert_eq!(now, docker_chains(&store));
     assert!(now.len() < keyed.len());
+    // The entries records of the layers that went are gone too.
+    let sources: BTreeSet<String> =
+        store.docker().layers.records().filter_map(|l| l.tar_split.as_ref().map(|d| d.to_string())).collect();
+    let entries: BTreeSet<String> = block_on(backend.keys(Space::Meta, imagestore::schema::analysis::ENTRIES))
+        .unwrap()
+        .iter()
+        .map(|k| k.strip_prefix(imagestore::schema::analysis::ENTRIES).unwrap().to_string())
+        .collect();
+    assert!(entries.is_subset(&sources), "{entries:?} {sources:?}");
     let bytes = read_fixture("tests/fixtures/wild/dive/.data/test-docker-image.tar");
     block_on(store.import(chunked(&bytes, 1 << 20), ImportOptions::default())).unwrap();
-    let saved = block_on(store.find_files("/root/saved.txt", None)).unwrap();
-    assert!(saved.iter().all(|h| h.repo_tags == ["dive-test:latest"]) && saved.len() > 1, "{saved:?}");
     let now: BTreeSet<String> = index_records(&backend)
         .keys()
         .map(|k| k.strip_prefix(imagestore::schema::analysis::CHANGES).unwrap().to_string())
         .collect();
-    assert_eq!(now, docker_chains(&store));
+    assert_eq!(now, docker_chains(&store), "indexed by the import");
+    let saved = block_on(store.find_files("/root/saved.txt", None)).unwrap().files;
+    assert!(saved.iter().all(|h| h.repo_tags == ["dive-test:latest"]) && saved.len() > 1, "{saved:?}");
+}
+
+/// A store whose one layer's tar-split is corrupt: store-wide answers skip that layer (and the
+/// layers above it, whose changes depend on it) and name it, and search everything else.
+#[test]
+fn a_corrupt_tar_split_is_skipped_and_named_not_fatal() {
+    use imagestore::storage::{Backend, Op, Space};
+    let backend = MemoryBackend::new();
+    let bytes = read_fixture("tests/fixtures/docker20/basic/image-store.tar");
+    let mut store = block_on(Store::open(backend.clone())).unwrap();
+    block_on(store.import(chunked(&bytes, 1 << 20), ImportOptions::default())).unwrap();
+    let whole = block_on(store.find_files("**", None)).unwrap();
+    assert!(whole.skipped.is_empty());
+    // Corrupt the tar-split of edge's top layer (a gzip stream cut short) and forget the
+    // derived records, as a store written before them or damaged on disk would be.
+    let edge = store
+        .docker()
+        .images
+        .map()
+        .find(|i| store.docker().references.tags_and_digests(i.id()).0.contains(&"local/edge:latest".to_string()))
+        .unwrap();
+    let diff_ids = edge.config.diff_ids().to_vec();
+    let top_chain = imagestore::digest::chain_id(&diff_ids).unwrap();
+    let split = store.docker().layers.get(&top_chain).unwrap().tar_split.clone().unwrap();
+    // Its bytes (one chunk) damaged in the middle, the blob record left as it is.
+    let record = block_on(imagestore::storage::blobs::stat(&backend, &split)).unwrap().unwrap();
+    let chunk = format!("{}/{:010}", record.chunks, 0);
+    let mut bytes = block_on(backend.get(Space::Chunks, &chunk)).unwrap().unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid..mid + 16].fill(0xff);
+    let mut ops = vec![Op::put(Space::Chunks, chunk, bytes)];
+    for prefix in [imagestore::schema::analysis::CHANGES, imagestore::schema::analysis::ENTRIES] {
+        ops.extend(block_on(backend.keys(Space::Meta, prefix)).unwrap().into_iter().map(Op::delete_meta));
+    }
+    block_on(backend.commit(ops)).unwrap();
+    let reopened = block_on(Store::open(backend.clone())).unwrap();
+    let found = block_on(reopened.find_files("**", None)).unwrap();
+    assert_eq!(found.skipped.len(), 1, "{:?}", found.skipped);
+    let skipped = &found.skipped[0];
+    assert_eq!((&skipped.diff_id, &skipped.chain_id), (diff_ids.last().unwrap(), &top_chain));
+    assert!(skipped.reason.contains("tar-split"), "{}", skipped.reason);
+    // Everything else is still found: every hit of the whole store but the skipped layer's.
+    let expected: Vec<_> = whole
+        .files
+        .iter()
+        .filter(|h| h.diff_id != skipped.diff_id)
+        .map(|h| (h.image.clone(), h.layer, h.path.clone()))
+        .collect();
+    let got: Vec<_> = found.files.iter().map(|h| (h.image.clone(), h.layer, h.path.clone())).collect();
+    assert_eq!(got, expected);
+    assert!(!got.is_empty());
+    // Named again on the next search, and by the store's largest files.
+    assert_eq!(block_on(reopened.find_files("x", None)).unwrap().skipped, found.skipped);
+    assert_eq!(block_on(reopened.largest_files_in_store(5)).unwrap().skipped, found.skipped);
+    // The analyses of that image say what is wrong; the other images' still work.
+    let e = block_on(reopened.layer_changes("local/edge:latest")).unwrap_err();
+    assert!(e.message.contains("tar-split"), "{}", e.message);
+    assert!(block_on(reopened.efficiency("local/demo:1.0", &Default::default())).is_ok());
 }
 
 #[test]
@@ -293,7 +362,7 @@ fn search_and_largest_files_cover_containerd_images() {
         s.import(chunked(&bytes, 1 << 20), ImportOptions::default()).await.unwrap();
         s
     });
-    let hits = block_on(store.find_files("/data/blob.bin", None)).unwrap();
+    let hits = block_on(store.find_files("/data/blob.bin", None)).unwrap().files;
     let owners: BTreeSet<(String, String)> =
         hits.iter().map(|h| (h.namespace.clone().unwrap(), h.repo_tags[0].clone())).collect();
     assert!(owners.contains(&("default".into(), "docker.io/local/edge:latest".into())), "{owners:?}");
@@ -327,7 +396,7 @@ fn largest_files_of_an_image_and_of_the_store() {
     let blob = top.iter().find(|f| f.path == "/data/blob.bin").expect("edge's 1 MiB blob");
     assert_eq!((blob.layer, blob.size), (6, 1 << 20));
 
-    let stored = block_on(store.largest_files_in_store(20)).unwrap();
+    let stored = block_on(store.largest_files_in_store(20)).unwrap().files;
     assert!(stored.windows(2).all(|w| w[0].size >= w[1].size));
     let blob = stored.iter().find(|f| f.path == "/data/blob.bin").expect("edge's blob");
     // Listed once, with every image that has its layer (edge and its intermediate images).

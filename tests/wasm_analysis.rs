@@ -190,3 +190,35 @@ async fn containerd_images_largest_files_and_a_search_index_that_survives_reopen
     assert_eq!(rejected_code("null diff", again.diff_images(JsValue::NULL, "x".into())).await, "invalid_argument");
     again.close();
 }
+
+/// The search index follows imports and deletes and survives reopening (a page reload): import,
+/// search, rmi, reopen, search — the removed image's files are gone from the answer, the
+/// others' are all there, and nothing was skipped.
+#[wasm_bindgen_test]
+async fn the_search_index_follows_import_and_rmi_across_a_reopen() {
+    let name = format!("imagestore-analysis-fresh-{}", fresh_id());
+    let store = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
+    import(&store, BASIC).await;
+    let before = ok("findFiles", store.find_files("**".into(), JsValue::UNDEFINED)).await;
+    let skipped = Reflect::get(&before, &"skipped".into()).unwrap();
+    assert_eq!(json(&skipped), serde_json::json!([]), "every layer searched");
+    let before = json(&before);
+    let edge_id = json(&ok("inspect", store.inspect_image("local/edge:latest".into())).await)["Id"].clone();
+    assert!(before.as_array().unwrap().iter().any(|h| h["image"] == edge_id), "edge's files are found");
+    ok("rmi", store.remove_image("local/edge:latest".into(), JsValue::UNDEFINED)).await;
+    ok("rmi", store.remove_image("127.0.0.1:5000/team/edge:v2".into(), JsValue::UNDEFINED)).await;
+    store.close();
+    let again = Store::open_kind(name, BackendKind::IndexedDb).await.unwrap();
+    let after = json(&ok("findFiles after reopen", again.find_files("**".into(), JsValue::UNDEFINED)).await);
+    // What is left: the images rmi kept (edge and the parents it pruned are gone).
+    let held = json(&ok("listImages", again.list_images(js(r#"{"all": true}"#))).await);
+    let held: Vec<&Value> = held.as_array().unwrap().iter().map(|i| &i["Id"]).collect();
+    assert!(!held.contains(&&edge_id));
+    let expected: Vec<&Value> = before.as_array().unwrap().iter().filter(|h| held.contains(&&h["image"])).collect();
+    let got: Vec<&Value> = after.as_array().unwrap().iter().collect();
+    assert!(!expected.is_empty() && expected.len() < before.as_array().unwrap().len());
+    if got != expected {
+        panic!("after rmi and reopen: {} hits, expected {}", got.len(), expected.len());
+    }
+    again.close();
+}

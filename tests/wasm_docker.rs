@@ -527,3 +527,58 @@ async fn layer_files_and_concurrent_calls() {
     assert_eq!(rejected("layer -1", files(r#"{"layer":-1}"#)).await.0, "invalid_argument");
     assert_eq!(rejected("layer bad", files(r#"{"layer":"nope"}"#)).await.0, "invalid_argument");
 }
+
+/// The list's answers are remembered while the store is unchanged (tests/docker_list.rs has the
+/// core's side): each `listImages` call still gets its own objects, `listImagesJson` is the
+/// same list as dockerd's text, and a change — this `Store`'s or another one's on the same
+/// database (another tab) — shows at the very next call.
+#[wasm_bindgen_test]
+async fn remembered_lists_are_private_copies_and_follow_every_change() {
+    let name = db_name("list-memo");
+    let store = open(&name).await;
+    import(&store, bytes(BASIC.tar), JsValue::UNDEFINED).await;
+    let all = list(&store, r#"{"all":true}"#).await;
+    assert_same_list("listImages -a", &all, &serde_json::from_str(&BASIC.text("images-all.json")).unwrap());
+
+    // A caller that sorts and changes what it got does not change what the next caller gets.
+    let mine = JsFuture::from(store.list_images(js(r#"{"all":true}"#))).await.unwrap();
+    js_fn(
+        "rows",
+        "rows.reverse(); rows[0].Id = 'mine'; rows[0].RepoTags?.push('x:y'); rows[1].Labels = { a: 'b' }; \
+         rows.forEach((r) => { if (r.Labels) r.Labels.extra = '1'; if (r.RepoDigests) r.RepoDigests.length = 0; }); rows.pop();",
+    )
+    .call1(&JsValue::NULL, &mine)
+    .unwrap();
+    assert_eq!(list(&store, r#"{"all":true}"#).await, all, "a second call after the first caller changed its copy");
+
+    // The text: the same rows, and a string each time.
+    let text = JsFuture::from(store.list_images_json(js(r#"{"all":true}"#))).await.unwrap();
+    let text = text.as_string().expect("listImagesJson resolves with a string");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), all);
+    let heads = ok("listImagesJson()", store.list_images_json(JsValue::UNDEFINED)).await;
+    assert_same_list(
+        "listImagesJson()",
+        &serde_json::from_str(heads.as_str().unwrap()).unwrap(),
+        &serde_json::from_str(&BASIC.text("images.json")).unwrap(),
+    );
+    assert_eq!(rejected("bad all", store.list_images_json(js(r#"{"all":"yes"}"#))).await.0, "invalid_argument");
+    let (code, message) = rejected("bad filter", store.list_images_json(js(r#"{"filters":{"until":["1h"]}}"#))).await;
+    assert_eq!((code.as_str(), message.as_str()), ("invalid_argument", "Invalid filter 'until'"));
+
+    // This store's tag: at the next call.
+    ok("tag", store.tag_image("local/edge".into(), "mine/tagged".into(), "v1".into(), JsValue::UNDEFINED)).await;
+    let tagged = list(&store, r#"{"all":true}"#).await;
+    assert!(tagged.to_string().contains("mine/tagged:v1") && !all.to_string().contains("mine/tagged"));
+    let text = ok("listImagesJson", store.list_images_json(js(r#"{"all":true}"#))).await;
+    assert!(text.as_str().unwrap().contains("\"mine/tagged:v1\""));
+
+    // Another tab's rmi: at the next call of this one.
+    let other = open(&name).await;
+    ok("rmi", other.remove_image("mine/tagged:v1".into(), JsValue::UNDEFINED)).await;
+    assert_eq!(list(&store, r#"{"all":true}"#).await, all, "the other tab's untag is seen");
+    let text = ok("listImagesJson", store.list_images_json(js(r#"{"all":true}"#))).await;
+    assert!(!text.as_str().unwrap().contains("mine/tagged"));
+    other.close();
+    store.close();
+    Store::destroy(name.into()).await.unwrap();
+}

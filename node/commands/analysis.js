@@ -48,6 +48,10 @@ function readDiveCi(file) {
   const nsFlags = { "-n": flag("namespace", "value"), "--namespace": flag("namespace", "value") };
   const ref = (flags, name) => (flags.namespace ? { namespace: flags.namespace, name } : name);
   const fail = (e) => new Exit(1, `Error: ${e.message}`);
+  /** Layers a store-wide answer could not look into, one warning line each on stderr. */
+  const warnSkipped = (skipped) => {
+    for (const s of skipped ?? []) process.stderr.write(`warning: layer ${s.layer} of ${s.image} (${s.diffId}) was not searched: ${s.reason}\n`);
+  };
   const label = (hit) => (hit.namespace ? `${hit.namespace}/` : "") + (hit.repoTags[0] ?? hit.image.slice(7, 19));
 
   async function dive(store, argv) {
@@ -163,6 +167,7 @@ function readDiveCi(file) {
       if (e.code === "invalid_argument") throw new UsageError(e.message);
       throw fail(e);
     }
+    warnSkipped(hits.skipped);
     if (flags.format === "json") return out(hits.map((h) => JSON.stringify(h)));
     const rows = [["IMAGE", "LAYER", "CHANGE", "SIZE", "PATH"]];
     for (const h of hits) rows.push([label(h), String(h.layer), h.change, humanSize(h.size, 3), h.path]);
@@ -182,6 +187,7 @@ function readDiveCi(file) {
     } catch (e) {
       throw fail(e);
     }
+    warnSkipped(files.skipped);
     if (flags.format === "json") return out(files.map((f) => JSON.stringify(f)));
     const rows = args.length ? [["SIZE", "LAYER", "PATH"]] : [["SIZE", "IMAGES", "PATH"]];
     for (const f of files) {

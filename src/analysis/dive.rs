@@ -25,22 +25,25 @@
 
 use crate::formats::tar_split::TarEntry;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+#[cfg(test)]
+use std::collections::HashMap;
 
+#[cfg(test)]
 const WHITEOUT_PREFIX: &str = ".wh.";
 const DOUBLE_WHITEOUT_PREFIX: &str = ".wh..wh..";
 
 /// Go's `os.FileMode` bits dive exports in `fileMode`.
-mod go_mode {
-    pub(super) const DIR: u32 = 1 << 31;
-    pub(super) const SYMLINK: u32 = 1 << 27;
-    pub(super) const DEVICE: u32 = 1 << 26;
-    pub(super) const NAMED_PIPE: u32 = 1 << 25;
-    pub(super) const SOCKET: u32 = 1 << 24;
-    pub(super) const SETUID: u32 = 1 << 23;
-    pub(super) const SETGID: u32 = 1 << 22;
-    pub(super) const CHAR_DEVICE: u32 = 1 << 21;
-    pub(super) const STICKY: u32 = 1 << 20;
+pub(super) mod go_mode {
+    pub(in crate::analysis) const DIR: u32 = 1 << 31;
+    pub(in crate::analysis) const SYMLINK: u32 = 1 << 27;
+    pub(in crate::analysis) const DEVICE: u32 = 1 << 26;
+    pub(in crate::analysis) const NAMED_PIPE: u32 = 1 << 25;
+    pub(in crate::analysis) const SOCKET: u32 = 1 << 24;
+    pub(in crate::analysis) const SETUID: u32 = 1 << 23;
+    pub(in crate::analysis) const SETGID: u32 = 1 << 22;
+    pub(in crate::analysis) const CHAR_DEVICE: u32 = 1 << 21;
+    pub(in crate::analysis) const STICKY: u32 = 1 << 20;
 }
 
 /// Go's `tar.Header.FileInfo().Mode()`: permission bits, setuid/setgid/sticky, and the type
@@ -79,7 +82,7 @@ pub fn go_file_mode(mode: i64, typeflag: u8) -> u32 {
 }
 
 /// Go's `path.Clean` (relative paths stay relative): what dive stores as a file's `path`.
-fn go_clean(name: &str) -> String {
+pub(super) fn go_clean(name: &str) -> String {
     let rooted = name.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in name.split('/') {
@@ -120,12 +123,7 @@ pub struct DiveFileInfo {
 
 impl DiveFileInfo {
     fn from_entry(path: String, e: &TarEntry) -> DiveFileInfo {
-        // Go's tar reader turns the pre-POSIX '\0' typeflag into '0' (or '5' with a trailing slash).
-        let type_flag = match e.typeflag {
-            0 if e.name_bytes.ends_with(b"/") => b'5',
-            0 => b'0',
-            t => t,
-        };
+        let type_flag = super::dive_layers::dive_typeflag(e);
         let file_mode = go_file_mode(e.mode, type_flag);
         DiveFileInfo {
             path,
@@ -142,7 +140,10 @@ impl DiveFileInfo {
 
 #[derive(Debug, Clone)]
 struct Node {
+    // Read by the reference stacking the tests compare `dive_layers` with.
+    #[cfg_attr(not(test), allow(dead_code))]
     name: String,
+    #[cfg_attr(not(test), allow(dead_code))]
     parent: usize,
     children: BTreeMap<String, usize>,
     info: DiveFileInfo,
@@ -216,6 +217,7 @@ impl DiveTree {
         }
     }
 
+    #[cfg(test)]
     /// `GetNode`.
     fn get_node(&self, path: &str) -> Option<usize> {
         let mut node = 0;
@@ -225,6 +227,7 @@ impl DiveTree {
         Some(node)
     }
 
+    #[cfg(test)]
     /// `FileNode.Path()`: `/`-joined names, the leaf's `.wh.` prefix dropped.
     fn node_path(&self, id: usize) -> String {
         let mut names = Vec::new();
@@ -238,10 +241,12 @@ impl DiveTree {
         format!("/{}", names.join("/")).replace("//", "/")
     }
 
+    #[cfg(test)]
     fn is_whiteout(&self, id: usize) -> bool {
         self.nodes[id].name.starts_with(WHITEOUT_PREFIX)
     }
 
+    #[cfg(test)]
     fn is_leaf(&self, id: usize) -> bool {
         self.nodes[id].children.is_empty()
     }
@@ -263,11 +268,13 @@ impl DiveTree {
         out
     }
 
+    #[cfg(test)]
     fn remove(&mut self, id: usize) {
         let (parent, name) = (self.nodes[id].parent, self.nodes[id].name.clone());
         self.nodes[parent].children.remove(&name);
     }
 
+    #[cfg(test)]
     /// `Stack`: `upper`'s nodes, children first, onto this tree.
     fn stack(&mut self, upper: &DiveTree) {
         for id in upper.visit_order() {
@@ -284,6 +291,7 @@ impl DiveTree {
         }
     }
 
+    #[cfg(test)]
     /// The sum of the sizes of `id` and everything below it.
     fn subtree_size(&self, id: usize) -> i64 {
         let mut order = Vec::new();
@@ -326,14 +334,18 @@ pub struct DiveAnalysis {
     pub layer_sizes: Vec<i64>,
 }
 
+#[cfg(test)]
 struct PathData {
     cumulative: i64,
     min_discovered: i64,
     count: usize,
 }
 
-/// dive's `Efficiency` and `Image.Analyze` over the layers' trees.
-pub fn analyze(trees: &[DiveTree]) -> DiveAnalysis {
+/// dive's `Efficiency` and `Image.Analyze` over the layers' trees, the way dive does it (path
+/// strings, trees stacked node by node): the reference [`super::dive_layers::analyze`] is
+/// tested against.
+#[cfg(test)]
+pub(crate) fn analyze(trees: &[DiveTree]) -> DiveAnalysis {
     let mut by_path: HashMap<String, PathData> = HashMap::new();
     let mut wasted_order: Vec<String> = Vec::new();
     // The stacked tree of the layers below the one being visited.
@@ -378,27 +390,32 @@ pub fn analyze(trees: &[DiveTree]) -> DiveAnalysis {
             WastedFile { path, count: d.count, size_bytes: d.cumulative }
         })
         .collect();
-    go_sort_by_size(&mut wasted);
+    go_sort_wasted(&mut wasted);
     wasted.reverse();
+    DiveAnalysis::new(trees.iter().map(|t| t.file_size).collect(), efficiency_score, wasted)
+}
 
-    let layer_sizes: Vec<i64> = trees.iter().map(|t| t.file_size).collect();
-    let size_bytes = layer_sizes.iter().sum();
-    let user_size_bytes = layer_sizes.iter().skip(1).sum::<i64>();
-    let inefficient_bytes = wasted.iter().map(|w| w.size_bytes).sum::<i64>();
-    DiveAnalysis {
-        size_bytes,
-        user_size_bytes,
-        inefficient_bytes,
-        efficiency_score,
-        wasted_user_percent: inefficient_bytes as f64 / user_size_bytes as f64,
-        wasted,
-        layer_sizes,
+impl DiveAnalysis {
+    /// The totals from the layer sizes, the score and the wasted files (largest first).
+    pub(super) fn new(layer_sizes: Vec<i64>, efficiency_score: f64, wasted: Vec<WastedFile>) -> DiveAnalysis {
+        let size_bytes = layer_sizes.iter().sum();
+        let user_size_bytes = layer_sizes.iter().skip(1).sum::<i64>();
+        let inefficient_bytes = wasted.iter().map(|w| w.size_bytes).sum::<i64>();
+        DiveAnalysis {
+            size_bytes,
+            user_size_bytes,
+            inefficient_bytes,
+            efficiency_score,
+            wasted_user_percent: inefficient_bytes as f64 / user_size_bytes as f64,
+            wasted,
+            layer_sizes,
+        }
     }
 }
 
 /// dive's `sort.Sort(inefficientMatches)`: ascending cumulative size, ties as Go's unstable
 /// sort leaves them.
-fn go_sort_by_size(v: &mut [WastedFile]) {
+pub(super) fn go_sort_wasted(v: &mut [WastedFile]) {
     super::go_sort::sort(v, |a, b| a.size_bytes < b.size_bytes);
 }
 

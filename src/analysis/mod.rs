@@ -13,7 +13,9 @@ pub mod changes;
 pub mod df;
 pub mod diff;
 pub mod dive;
+pub mod dive_layers;
 mod go_sort;
+pub mod path_table;
 mod paths;
 pub mod search;
 

@@ -11,15 +11,10 @@ use super::tx::Tx;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
-use crate::formats::reference::{familiar_match, parse_any_reference, AnyReference, Reference};
+use crate::formats::reference::{parse_any_reference, AnyReference, Reference};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
-/// Engine API image filters: name → values (`{"dangling": ["true"], "label": ["a=b"]}`).
-pub type Filters = BTreeMap<String, Vec<String>>;
-
-/// The filters `GET /images/json` accepts in 20.10 (no `until` yet).
-const ACCEPTED_FILTERS: [&str; 5] = ["before", "dangling", "label", "reference", "since"];
+pub use super::list::{list_images, Filters};
 
 /// `GetImage`: resolves what the docker CLI accepts — a full ID (with or without `sha256:`),
 /// a reference from the reference store, or else a partial ID.
@@ -40,7 +35,7 @@ pub fn get_image<'a>(d: &'a DockerState, ref_or_id: &str) -> Result<&'a Image> {
 }
 
 fn image_size(d: &DockerState, img: &Image) -> Result<i64> {
-    img.top_layer.as_ref().map_or(Ok(0), |t| d.layers.size(t))
+    d.images.size(img, &d.layers)
 }
 
 /// What the render views need about one image, with the given references.
@@ -74,102 +69,6 @@ fn facts_with<'a>(
         last_tag_time,
         graph_driver: &d.graph_driver,
     })
-}
-
-/// `filters.Args.MatchKVList`: every `key` or `key=value` must be in the labels (no labels
-/// at all never match).
-fn labels_match(wanted: &[String], labels: Option<&BTreeMap<String, String>>) -> bool {
-    let Some(labels) = labels.filter(|l| !l.is_empty()) else {
-        return false;
-    };
-    wanted.iter().all(|w| match w.split_once('=') {
-        Some((k, v)) => labels.get(k).map(String::as_str) == Some(v),
-        None => labels.contains_key(w.as_str()),
-    })
-}
-
-/// `FamiliarMatch` against each pattern until one matches; a bad pattern is an error.
-fn matches_any(patterns: &[String], r: &Reference) -> Result<bool> {
-    for p in patterns {
-        if familiar_match(p, r)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// `created` with full precision, for `before`/`since` (Go compares `time.Time`s).
-fn created_instant(img: &Image) -> (i64, u32) {
-    img.config.facts().created
-}
-
-/// The image a `before`/`since` filter names (the last value wins, as any does in dockerd).
-fn filter_image<'a>(d: &'a DockerState, filters: &Filters, name: &str) -> Result<Option<&'a Image>> {
-    let mut found = None;
-    for v in filters.get(name).into_iter().flatten() {
-        found = Some(get_image(d, v)?);
-    }
-    Ok(found)
-}
-
-/// `GET /images/json`. `all` shows intermediate images; `digests` changes nothing in the
-/// API's answer (the CLI uses it for its columns). Sorted by `Created` descending; images
-/// created in the same second come in ID order (dockerd's order among them is that of a Go
-/// map, i.e. arbitrary).
-pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters) -> Result<Value> {
-    if let Some(bad) = filters.keys().find(|k| !ACCEPTED_FILTERS.contains(&k.as_str())) {
-        return Err(Error::invalid(format!("Invalid filter '{bad}'")));
-    }
-    let dangling_only = match filters.get("dangling") {
-        None => false,
-        Some(v) if v.is_empty() || v.iter().any(|x| x == "true") => true,
-        Some(v) if v.iter().any(|x| x == "false") => false,
-        Some(v) => return Err(Error::invalid(format!("Invalid filter 'dangling=[{}]'", v.join(" ")))),
-    };
-    let before = filter_image(d, filters, "before")?.map(created_instant);
-    let since = filter_image(d, filters, "since")?.map(created_instant);
-    let labels = filters.get("label");
-    let patterns = filters.get("reference");
-
-    let mut rows: Vec<(i64, Value)> = Vec::new();
-    let candidates: Vec<&Image> = if dangling_only { d.images.heads().collect() } else { d.images.map().collect() };
-    for img in candidates {
-        let created = created_instant(img);
-        if before.is_some_and(|b| created >= b) || since.is_some_and(|s| created <= s) {
-            continue;
-        }
-        if let Some(wanted) = labels {
-            let facts = img.config.facts();
-            if !facts.has_container_config || !labels_match(wanted, facts.labels.as_ref()) {
-                continue;
-            }
-        }
-        // With a `reference` filter only the matching references are shown.
-        let mut shown_refs = Vec::new();
-        for r in d.references.references(img.id()) {
-            if let Some(pats) = patterns {
-                if !matches_any(pats, &r)? {
-                    continue;
-                }
-            }
-            shown_refs.push(r);
-        }
-        if shown_refs.is_empty() {
-            // Untagged: listed with `<none>` placeholders (rendered by image_summary) if it is
-            // a head or `all` is set, unless `dangling=false` or a reference filter excludes it.
-            let shown = all || d.images.children(img.id()).is_empty();
-            if !shown || (filters.contains_key("dangling") && !dangling_only) || patterns.is_some() {
-                continue;
-            }
-        } else if dangling_only && shown_refs.iter().any(|r| r.tag().is_some()) {
-            continue;
-        }
-        let summary = render::image_summary(&facts_with(d, img, &shown_refs, false)?);
-        rows.push((created_instant(img).0, summary));
-    }
-    // Stable sort over ID order: ties keep ID order.
-    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
-    Ok(Value::Array(rows.into_iter().map(|(_, v)| v).collect()))
 }
 
 /// `GET /images/{name}/json`.

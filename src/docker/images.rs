@@ -15,6 +15,7 @@ use crate::formats::image_config::ImageConfig;
 use crate::schema::docker as keys;
 use crate::storage::Op;
 use imbl::OrdMap;
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -28,9 +29,14 @@ pub struct Image {
     /// ChainID of the top layer; `None` for an image without layers.
     pub top_layer: Option<Digest>,
     children: BTreeSet<Digest>,
+    /// The top layer's chain size, once asked (see [`ImageStore::size`]).
+    size: OnceCell<i64>,
 }
 
 impl Image {
+    fn new(record: ImageRecord, config: LazyConfig, top_layer: Option<Digest>) -> Image {
+        Image { record, config, top_layer, children: BTreeSet::new(), size: OnceCell::new() }
+    }
     pub fn id(&self) -> &Digest {
         &self.record.id
     }
@@ -74,6 +80,10 @@ impl ImageStore {
     pub fn contains(&self, id: &Digest) -> bool {
         self.images.contains_key(id)
     }
+    /// Whether both stores hold the same map (one is an unchanged copy of the other). O(1).
+    pub fn same_as(&self, other: &ImageStore) -> bool {
+        self.images.ptr_eq(&other.images)
+    }
 
     /// `Get`: the image with exactly this ID.
     pub fn get(&self, id: &Digest) -> Result<&Image> {
@@ -93,6 +103,23 @@ impl ImageStore {
     /// `Children`: images whose parent is `id` (sorted by ID; moby's order is a map's).
     pub fn children(&self, id: &Digest) -> Vec<Digest> {
         self.images.get(id).map(|i| i.children.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The image's size: its top layer's chain size (`Layer.Size()`), 0 without layers. Kept
+    /// once known: an image's top layer, and that layer's chain, never change (the image ID
+    /// names its config, the config its layers), and the image is dropped with its layer.
+    pub fn size(&self, image: &Image, layers: &LayerStore) -> Result<i64> {
+        if let Some(&known) = image.size.get() {
+            return Ok(known);
+        }
+        let size = image.top_layer.as_ref().map_or(Ok(0), |t| layers.size(t))?;
+        let _ = image.size.set(size);
+        Ok(size)
+    }
+
+    /// Whether any image has `id` as its parent.
+    pub fn has_children(&self, id: &Digest) -> bool {
+        self.images.get(id).is_some_and(|i| !i.children.is_empty())
     }
 
     /// `Search`: resolves a partial ID with digestset semantics.
@@ -125,7 +152,7 @@ impl ImageStore {
         let record = ImageRecord { id: id.clone(), parent: None, last_updated: None, built_locally: false };
         put_record(tx, &record);
         tx.images_changed.push(id.clone());
-        self.insert(Image { record, config: LazyConfig::parsed(config), top_layer: top, children: BTreeSet::new() });
+        self.insert(Image::new(record, LazyConfig::parsed(config), top));
         Ok(id)
     }
 
@@ -144,7 +171,7 @@ impl ImageStore {
     /// comes from its facts.
     pub(crate) fn insert_config(&mut self, record: ImageRecord, config: LazyConfig) {
         let top = config.facts().top_layer.clone();
-        self.insert(Image { record, config, top_layer: top, children: BTreeSet::new() });
+        self.insert(Image::new(record, config, top));
     }
 
     /// Drops images whose top layer is not in `layers` (moby's restore skips them).

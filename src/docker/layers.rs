@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::Op;
 use imbl::OrdMap;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 
@@ -32,6 +33,16 @@ struct Layer {
     record: LayerRecord,
     /// References held by child layers and by images (the top layer of each).
     references: usize,
+    /// `Layer.Size()` (this layer's size plus its parents'), worked out on first use. A layer's
+    /// parent chain never changes (its ChainID names it), so the value never goes stale, and
+    /// copies of the store that share the layer share the work.
+    chain_size: OnceCell<i64>,
+}
+
+impl Layer {
+    fn new(record: LayerRecord, references: usize) -> Layer {
+        Layer { record, references, chain_size: OnceCell::new() }
+    }
 }
 
 /// A persistent map (`imbl`): copies share it, a change copies only what it touches.
@@ -49,6 +60,10 @@ impl LayerStore {
     }
     pub fn contains(&self, chain: &Digest) -> bool {
         self.layers.contains_key(chain)
+    }
+    /// Whether both stores hold the same map (one is an unchanged copy of the other). O(1).
+    pub fn same_as(&self, other: &LayerStore) -> bool {
+        self.layers.ptr_eq(&other.layers)
     }
     pub fn get(&self, chain: &Digest) -> Option<&LayerRecord> {
         self.layers.get(chain).map(|l| &l.record)
@@ -80,9 +95,31 @@ impl LayerStore {
         Ok(out)
     }
 
-    /// `Layer.Size()`: this layer's size plus its parents'.
+    /// `Layer.Size()`: this layer's size plus its parents'. Each layer's chain size is worked
+    /// out once (walking up to the first parent that knows its own) and kept, so listing
+    /// thousands of images costs one step per layer, not one walk per image.
     pub fn size(&self, chain: &Digest) -> Result<i64> {
-        Ok(self.chain(chain)?.iter().map(|l| l.size).sum())
+        let mut unknown: Vec<&Layer> = Vec::new();
+        let mut below = 0;
+        let mut at = Some(chain);
+        while let Some(c) = at {
+            let layer = self.must(c)?;
+            if let Some(&known) = layer.chain_size.get() {
+                below = known;
+                break;
+            }
+            unknown.push(layer);
+            if unknown.len() > self.layers.len() {
+                return Err(Error::corrupt(format!("layer {chain}: parent chain loops")));
+            }
+            at = layer.record.parent.as_ref();
+        }
+        for layer in unknown.iter().rev() {
+            below += layer.record.size;
+            // Set at most once: nothing between the walk and here can have set it.
+            let _ = layer.chain_size.set(below);
+        }
+        Ok(below)
     }
     /// `Layer.DiffSize()`: this layer's own size.
     pub fn diff_size(&self, chain: &Digest) -> Result<i64> {
@@ -139,7 +176,7 @@ impl LayerStore {
             descriptor: None,
         };
         tx.push(Op::put_record(keys::layer(&chain), &record));
-        self.layers.insert(chain.clone(), Layer { record, references: 1 });
+        self.layers.insert(chain.clone(), Layer::new(record, 1));
         Ok(chain)
     }
 
@@ -197,7 +234,7 @@ impl LayerStore {
 
     /// Adds a loaded layer without touching reference counts (see [`LayerStore::recount`]).
     pub(crate) fn insert_loaded(&mut self, record: LayerRecord) {
-        self.layers.insert(record.chain_id.clone(), Layer { record, references: 0 });
+        self.layers.insert(record.chain_id.clone(), Layer::new(record, 0));
     }
 
     /// Drops layers whose parent chain is broken, as moby's `loadLayer` does (a missing parent

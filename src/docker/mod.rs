@@ -9,6 +9,7 @@ pub mod layer_blobs;
 pub mod layer_files;
 pub mod layers;
 pub mod lazy_config;
+pub mod list;
 pub mod model;
 pub mod packed;
 pub mod references;

@@ -39,9 +39,10 @@ pub struct ReferenceRecord {
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceStore {
     repositories: Repositories,
-    /// Image ID → familiar reference string → parsed reference. Entries whose key does not
-    /// parse stay in `repositories` only, as in moby's reload.
-    by_id: OrdMap<Digest, BTreeMap<String, Reference>>,
+    /// Image ID → its references in `References(id)` order, keyed by (full reference string,
+    /// familiar reference string): sorted once when added, not on every read. Entries whose key
+    /// does not parse stay in `repositories` only, as in moby's reload.
+    by_id: OrdMap<Digest, BTreeMap<(String, String), Reference>>,
 }
 
 /// Familiar repository name → familiar reference string → image ID (`repositories.json`).
@@ -61,7 +62,7 @@ impl ReferenceStore {
     /// Adds one entry as read from storage or an import (no rules applied).
     pub(crate) fn insert_loaded(&mut self, repository: &str, familiar: &str, id: Digest) {
         if let Ok(r) = Reference::parse_normalized_named(familiar) {
-            self.by_id.entry(id.clone()).or_default().insert(familiar.to_string(), r);
+            self.by_id.entry(id.clone()).or_default().insert((r.to_string(), familiar.to_string()), r);
         }
         self.repositories.entry(repository.to_string()).or_default().insert(familiar.to_string(), id);
     }
@@ -118,7 +119,7 @@ impl ReferenceStore {
             self.forget(&old, &key);
         }
         self.repositories.entry(name.clone()).or_default().insert(key.clone(), id.clone());
-        self.by_id.entry(id.clone()).or_default().insert(key.clone(), r);
+        self.by_id.entry(id.clone()).or_default().insert((r.to_string(), key.clone()), r);
         let record = ReferenceRecord { repository: name, image: id.clone() };
         tx.push(Op::put_record(keys::reference(&key), &record));
         Ok(())
@@ -126,7 +127,7 @@ impl ReferenceStore {
 
     fn forget(&mut self, id: &Digest, key: &str) {
         if let Some(refs) = self.by_id.get_mut(id) {
-            refs.remove(key);
+            refs.retain(|(_, familiar), _| familiar != key);
             if refs.is_empty() {
                 self.by_id.remove(id);
             }
@@ -156,9 +157,23 @@ impl ReferenceStore {
 
     /// `References(id)`: sorted by the full reference string, as moby's `lexicalRefs`.
     pub fn references(&self, id: &Digest) -> Vec<Reference> {
-        let mut refs: Vec<Reference> = self.by_id.get(id).map(|m| m.values().cloned().collect()).unwrap_or_default();
-        refs.sort_by_cached_key(|r| r.to_string());
-        refs
+        self.references_iter(id).cloned().collect()
+    }
+
+    /// [`ReferenceStore::references`] without copying them.
+    pub fn references_iter(&self, id: &Digest) -> impl Iterator<Item = &Reference> {
+        self.by_id.get(id).into_iter().flat_map(|m| m.values())
+    }
+
+    /// Every image that has references, in image ID order, with its references in
+    /// `References(id)` order (a walk beside the image store's own ID order needs no lookup).
+    pub fn by_image(&self) -> impl Iterator<Item = (&Digest, impl Iterator<Item = &Reference>)> {
+        self.by_id.iter().map(|(id, refs)| (id, refs.values()))
+    }
+
+    /// Whether both stores hold the same maps (one is an unchanged copy of the other). O(1).
+    pub fn same_as(&self, other: &ReferenceStore) -> bool {
+        self.by_id.ptr_eq(&other.by_id) && self.repositories.ptr_eq(&other.repositories)
     }
 
     /// Familiar strings of the tags (`RepoTags`) and digests (`RepoDigests`) of an image.

@@ -41,34 +41,6 @@ pub struct HistoryImage {
     pub references: Vec<Reference>,
 }
 
-/// `GET /images/json` element (`types.ImageSummary`). When the image has no references the
-/// lists are `["<none>:<none>"]`/`["<none>@<none>"]`; whether such an image is listed at all
-/// (dangling, `all`, filters) is the caller's decision. Otherwise a list with no entries is `null`.
-pub fn image_summary(f: &ImageFacts) -> Value {
-    let refs = sorted(f.references);
-    // image_list.go appends a reference to RepoDigests if it has a digest and to RepoTags if it
-    // has a tag (both checks, unlike inspect).
-    let digests: Vec<String> = refs.iter().filter(|r| r.digest().is_some()).map(|r| r.familiar_string()).collect();
-    let tags: Vec<String> = refs.iter().filter(|r| r.tag().is_some()).map(|r| r.familiar_string()).collect();
-    let (repo_digests, repo_tags) = if digests.is_empty() && tags.is_empty() {
-        (json!(["<none>@<none>"]), json!(["<none>:<none>"]))
-    } else {
-        (list_or_null(digests), list_or_null(tags))
-    };
-    json!({
-        "Containers": -1,
-        "Created": f.config.facts().created.0,
-        "Id": f.id.as_str(),
-        "Labels": f.config.facts().labels.as_ref().map_or(Value::Null, |l| json!(l)),
-        "ParentId": parent_string(f.parent),
-        "RepoDigests": repo_digests,
-        "RepoTags": repo_tags,
-        "SharedSize": -1,
-        "Size": f.size,
-        "VirtualSize": f.size,
-    })
-}
-
 /// `GET /images/{name}/json` (`types.ImageInspect`). `GraphDriver.Data` is always `null` here:
 /// there is no driver to ask (dockerd shows the driver's directories).
 pub fn image_inspect(f: &ImageFacts) -> Result<Value> {
@@ -279,31 +251,6 @@ mod tests {
     }
     fn facts<'a>(id: &'a Digest, c: &'a LazyConfig, parent: Option<&'a Digest>, r: &'a [Reference]) -> ImageFacts<'a> {
         ImageFacts { id, config: c, parent, size: 42, references: r, last_tag_time: None, graph_driver: "overlay2" }
-    }
-
-    #[test]
-    fn summary_lists_and_placeholders() {
-        let c = config(r#"{"created":"2026-11-23T13:52:39.5Z","rootfs":{},"config":{"Labels":{}}}"#);
-        let id = c.get().unwrap().id();
-        let r =
-            refs(&["local/edge:latest", &format!("127.0.0.1:5000/team/edge@{DGST}"), "127.0.0.1:5000/team/edge:v2"]);
-        let s = image_summary(&facts(&id, &c, None, &r));
-        assert_eq!(s["RepoTags"], json!(["127.0.0.1:5000/team/edge:v2", "local/edge:latest"]));
-        assert_eq!(s["RepoDigests"], json!([format!("127.0.0.1:5000/team/edge@{DGST}")]));
-        assert_eq!(s["Created"], json!(1_795_441_959));
-        assert_eq!(s["Labels"], json!({}));
-        assert_eq!(s["ParentId"], json!(""));
-        assert_eq!((s["Size"].clone(), s["VirtualSize"].clone()), (json!(42), json!(42)));
-        let only_tag = refs(&["busybox:latest"]);
-        let s = image_summary(&facts(&id, &c, None, &only_tag));
-        assert_eq!(s["RepoDigests"], Value::Null);
-        let s = image_summary(&facts(&id, &c, None, &[]));
-        assert_eq!(s["RepoTags"], json!(["<none>:<none>"]));
-        assert_eq!(s["RepoDigests"], json!(["<none>@<none>"]));
-        let bare = config(r#"{"rootfs":{}}"#);
-        let s = image_summary(&facts(&id, &bare, None, &[]));
-        assert_eq!(s["Labels"], Value::Null);
-        assert_eq!(s["Created"], json!(-62_135_596_800i64));
     }
 
     #[test]

@@ -7,6 +7,53 @@ pub fn string(s: &str) -> String {
     html_escape(serde_json::to_string(s).expect("strings serialise"))
 }
 
+/// Appends a JSON string literal as dockerd's API answers write it: Go's encoder with
+/// `SetEscapeHTML(false)` (api/server/httputils.WriteJSON): `"`, `\\`, `\n`, `\r`, `\t`, other
+/// control characters as `\u00xx`, U+2028 and U+2029 as `\u2028`/`\u2029`; `<`, `>`, `&` as is.
+pub fn write_api_string(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let bytes = s.as_bytes();
+    // Nearly every string needs no escape: one tight scan, one copy.
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b == 0xE2) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    let mut plain = 0;
+    let mut i = 0;
+    // A byte scan: everything to escape is ASCII, or U+2028/U+2029 (E2 80 A8/A9 in UTF-8).
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (escaped, len): (&str, usize) = match b {
+            b'"' => ("\\\"", 1),
+            b'\\' => ("\\\\", 1),
+            b'\n' => ("\\n", 1),
+            b'\r' => ("\\r", 1),
+            b'\t' => ("\\t", 1),
+            0..0x20 => ("", 1),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => ("\\u2028", 3),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => ("\\u2029", 3),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&s[plain..i]);
+        if escaped.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(escaped);
+        }
+        i += len;
+        plain = i;
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}
+
 /// What Go's `json.Marshal(v)` writes for a JSON value (object keys in the value's order).
 pub fn marshal(v: &serde_json::Value) -> Vec<u8> {
     html_escape(v.to_string()).into_bytes()
@@ -46,5 +93,19 @@ mod tests {
     fn escapes_like_go() {
         assert_eq!(super::string("a<b>&\"c\u{2028}"), r#""a\u003cb\u003e\u0026\"c\u2028""#);
         assert_eq!(super::string("plain"), "\"plain\"");
+    }
+
+    #[test]
+    fn api_strings_keep_html_characters() {
+        let written = |s: &str| {
+            let mut out = String::new();
+            super::write_api_string(&mut out, s);
+            out
+        };
+        assert_eq!(written("<none>:<none> & é"), r#""<none>:<none> & é""#);
+        assert_eq!(written("q\"b\\n\n\r\t\u{1}\u{1f}\u{2028}x"), r#""q\"b\\n\n\r\t\u0001\u001f\u2028x""#);
+        // Whatever it writes is JSON for the same string.
+        let odd = "a\u{7f}\u{0}\u{2029}\"😀";
+        assert_eq!(serde_json::from_str::<String>(&written(odd)).unwrap(), odd);
     }
 }

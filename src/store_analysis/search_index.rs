@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::schema::analysis as schema;
 use crate::storage::{Backend, Op, Space};
 use crate::store::Store;
+use serde::Serialize;
 use std::collections::HashSet;
 use std::rc::Rc;
 
@@ -81,15 +82,62 @@ pub fn decode(bytes: &[u8]) -> Result<LayerChangeSet> {
     Ok(LayerChangeSet { changes, unchanged_entries, whiteouts })
 }
 
+/// A layer a store-wide answer could not look into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedLayer {
+    pub diff_id: Digest,
+    pub chain_id: Digest,
+    /// An image that has it (its first tag, else its ID) and the layer's index there.
+    pub image: String,
+    pub layer: usize,
+    /// Why: the error reading it, or the unreadable layer below it (a layer's changes depend
+    /// on everything below it).
+    pub reason: String,
+}
+
+/// What [`Store::update_search_index`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexUpdate {
+    /// Layers whose change sets were worked out and written.
+    pub added: usize,
+    /// Records of layers no image holds any more, deleted.
+    pub removed: usize,
+    pub skipped: Vec<SkippedLayer>,
+}
+
 impl<B: Backend + Clone> Store<B> {
-    /// Makes the change set of every layer of `subjects` available in the analysis cache: read
-    /// from the persisted index once a session, the missing ones worked out; then writes what
-    /// the index lacked and deletes what it holds for layers no image has.
-    pub(super) async fn load_search_index(&self, subjects: &[Subject]) -> Result<()> {
+    /// Brings the persisted search index up to date with every image of both views: the
+    /// change sets of layers imported since are worked out and written, the records (index and
+    /// entries) of layers no image has any more are deleted, in one commit. Imports, `rmi` and
+    /// `gc` call it right after they commit, and every search before it reads the index, so
+    /// the index follows the store. Only the index's keys are read, not its records, so it
+    /// costs what changed. A layer that cannot be read is skipped (with the layers above it)
+    /// and named; it is tried again after the next import.
+    pub async fn update_search_index(&self) -> Result<IndexUpdate> {
+        let subjects = self.all_subjects().await?;
+        self.update_index_for(&subjects, false).await
+    }
+
+    /// Right after a commit that changed which images the store holds: the search index follows
+    /// (an import may bring back layers that could not be read before). Its failure does not
+    /// undo the change: the next search brings the index up to date again.
+    pub(crate) async fn search_index_after_change(&self, imported: bool) {
+        if imported {
+            self.analysis_cache().unreadable.borrow_mut().clear();
+        }
+        let _ = self.update_search_index().await;
+    }
+
+    /// [`Self::update_search_index`] for these subjects (all the store's images); with
+    /// `read_sets`, also reads every record into the cache (once a session), as a search needs
+    /// them, and rewrites the ones that do not decode.
+    pub(super) async fn update_index_for(&self, subjects: &[Subject], read_sets: bool) -> Result<IndexUpdate> {
         let cache = self.analysis_cache();
-        let mut stored: HashSet<Digest> = HashSet::new();
         let mut ops = Vec::new();
-        if !cache.index_loaded.get() {
+        if read_sets && !cache.index_loaded.get() {
+            let mut stored: HashSet<Digest> = HashSet::new();
             for (key, value) in self.backend().scan(Space::Meta, schema::CHANGES).await? {
                 let Some(chain) = schema::changes_chain(&key) else {
                     ops.push(Op::delete_meta(key));
@@ -101,17 +149,52 @@ impl<B: Backend + Clone> Store<B> {
                     stored.insert(chain);
                 }
             }
-            cache.indexed.borrow_mut().extend(stored.iter().cloned());
+            *cache.indexed.borrow_mut() = stored;
             cache.index_loaded.set(true);
+            cache.index_keys_loaded.set(true);
+        } else if !cache.index_keys_loaded.get() {
+            let mut stored: HashSet<Digest> = HashSet::new();
+            for key in self.backend().keys(Space::Meta, schema::CHANGES).await? {
+                match schema::changes_chain(&key) {
+                    Some(chain) => {
+                        stored.insert(chain);
+                    }
+                    None => ops.push(Op::delete_meta(key)),
+                }
+            }
+            *cache.indexed.borrow_mut() = stored;
+            cache.index_keys_loaded.set(true);
         }
+        let mut update = IndexUpdate::default();
+        let mut skipped_chains: HashSet<Digest> = HashSet::new();
         for s in subjects {
-            let missing = {
-                let sets = cache.changes.borrow();
-                s.chains.iter().any(|c| !sets.contains_key(c))
+            let complete = {
+                let (sets, indexed) = (cache.changes.borrow(), cache.indexed.borrow());
+                s.chains.iter().all(|c| sets.contains_key(c) || (!read_sets && indexed.contains(c)))
             };
-            if missing {
-                // A layer's change set depends on the layers below it: work out the image's.
-                self.change_sets(s).await?;
+            if complete {
+                continue;
+            }
+            // A layer's change set depends on the layers below it: work out the image's.
+            if let Err((at, e)) = self.change_sets_upto(s, &mut ops).await {
+                let unreadable = cache.unreadable.borrow_mut().entry(s.chains[at].clone()).or_insert(e.message).clone();
+                for (i, chain) in s.chains.iter().enumerate().skip(at) {
+                    if cache.changes.borrow().contains_key(chain) || !skipped_chains.insert(chain.clone()) {
+                        continue;
+                    }
+                    let reason = if i == at {
+                        unreadable.clone()
+                    } else {
+                        format!("layer {} below it ({}) cannot be read", at, s.config.diff_ids()[at])
+                    };
+                    update.skipped.push(SkippedLayer {
+                        diff_id: s.config.diff_ids()[i].clone(),
+                        chain_id: chain.clone(),
+                        image: s.repo_tags.first().cloned().unwrap_or_else(|| s.id.to_string()),
+                        layer: i,
+                        reason,
+                    });
+                }
             }
         }
         let held: HashSet<&Digest> = subjects.iter().flat_map(|s| &s.chains).collect();
@@ -121,22 +204,35 @@ impl<B: Backend + Clone> Store<B> {
             for chain in held.iter().filter(|c| !indexed.contains(**c)) {
                 if let Some(set) = sets.get(*chain) {
                     ops.push(Op::put_meta(schema::changes(chain), encode(set)));
+                    update.added += 1;
                 }
             }
             indexed.iter().filter(|c| !held.contains(c)).cloned().collect()
         };
         for chain in &gone {
             ops.push(Op::delete_meta(schema::changes(chain)));
+            cache.changes.borrow_mut().remove(chain);
+        }
+        update.removed = gone.len();
+        // The entries records of layers no image reads any more.
+        let sources: HashSet<&Digest> =
+            subjects.iter().flat_map(|s| s.sources.iter().filter_map(|l| l.digest())).collect();
+        if !gone.is_empty() {
+            for key in self.backend().keys(Space::Meta, schema::ENTRIES).await? {
+                if schema::entries_source(&key).is_none_or(|d| !sources.contains(&d)) {
+                    ops.push(Op::delete_meta(key));
+                }
+            }
         }
         if ops.is_empty() {
-            return Ok(());
+            return Ok(update);
         }
         self.backend().commit(ops).await?;
         let mut indexed = cache.indexed.borrow_mut();
-        indexed.extend(held.into_iter().cloned());
+        indexed.extend(held.into_iter().filter(|c| cache.changes.borrow().contains_key(*c)).cloned());
         for chain in gone {
             indexed.remove(&chain);
         }
-        Ok(())
+        Ok(update)
     }
 }

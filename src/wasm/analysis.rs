@@ -4,7 +4,7 @@
 //! the façade (`crate::store_analysis`).
 
 use super::args;
-use super::convert::{promise, to_js_value};
+use super::convert::{large_to_js, promise, to_js_value};
 use super::options;
 use super::panic::entry;
 use super::store::Store;
@@ -153,6 +153,17 @@ export interface FoundFile {
   mode: number;
 }
 
+/** A layer a store-wide search could not look into (its tar-split or blob is unreadable or
+ *  missing, or a layer below it is), named so the answer is known to be partial. */
+export interface SkippedLayer {
+  diffId: string;
+  chainId: string;
+  /** An image with that layer (its first tag, else its ID) and the layer's index there. */
+  image: string;
+  layer: number;
+  reason: string;
+}
+
 /** `Store.systemDf`: the Engine API's `GET /system/df` (v1.41). */
 export interface SystemDf {
   LayersSize: number;
@@ -163,6 +174,13 @@ export interface SystemDf {
   BuilderSize: number;
 }
 "#;
+
+/// `list` (a JS array) with a `skipped` property holding `skipped`.
+fn with_skipped(list: JsValue, skipped: &[crate::store_analysis::SkippedLayer]) -> Result<JsValue> {
+    js_sys::Reflect::set(&list, &JsValue::from_str("skipped"), &to_js_value(&skipped)?)
+        .map_err(|_| crate::error::Error::invalid("cannot convert the result to a JS value"))?;
+    Ok(list)
+}
 
 #[wasm_bindgen]
 impl Store {
@@ -175,7 +193,7 @@ impl Store {
             promise(async move {
                 let (image, facade) = prepared?;
                 let changes = facade.lock().await?.layer_changes(image).await?;
-                to_js_value(&changes)
+                large_to_js(&changes)
             })
         })
     }
@@ -216,15 +234,16 @@ impl Store {
             promise(async move {
                 let (a, b, facade) = prepared?;
                 let diff = facade.lock().await?.diff_images(a, b).await?;
-                to_js_value(&diff)
+                large_to_js(&diff)
             })
         })
     }
 
     /// Every image and layer (of both views) that adds, changes or deletes a path matching
     /// `pattern` (an absolute path, a basename, or a glob such as `**\/*.pem`), from the
-    /// persisted search index.
-    #[wasm_bindgen(js_name = findFiles, unchecked_return_type = "Promise<FoundFile[]>")]
+    /// persisted search index. The array's `skipped` property lists the layers that could not
+    /// be searched.
+    #[wasm_bindgen(js_name = findFiles, unchecked_return_type = "Promise<FoundFile[] & { skipped: SkippedLayer[] }>")]
     pub fn find_files(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue,
@@ -236,7 +255,7 @@ impl Store {
             promise(async move {
                 let (pattern, only, facade) = prepared?;
                 let answer = facade.lock().await?.find_files(&pattern, only).await?;
-                to_js_value(&answer)
+                with_skipped(large_to_js(&answer.files)?, &answer.skipped)
             })
         })
     }
@@ -260,8 +279,9 @@ impl Store {
         })
     }
 
-    /// The largest files stored in any layer of any image (once per layer), largest first.
-    #[wasm_bindgen(js_name = storeLargestFiles, unchecked_return_type = "Promise<StoredFile[]>")]
+    /// The largest files stored in any layer of any image (once per layer), largest first; the
+    /// array's `skipped` property lists the layers that could not be looked into.
+    #[wasm_bindgen(js_name = storeLargestFiles, unchecked_return_type = "Promise<StoredFile[] & { skipped: SkippedLayer[] }>")]
     pub fn store_largest_files(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "LargestFilesOptions")] options: JsValue,
@@ -272,7 +292,7 @@ impl Store {
             promise(async move {
                 let (limit, facade) = prepared?;
                 let answer = facade.lock().await?.largest_files_in_store(limit).await?;
-                to_js_value(&answer)
+                with_skipped(to_js_value(&answer.files)?, &answer.skipped)
             })
         })
     }

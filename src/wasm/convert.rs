@@ -50,6 +50,13 @@ pub(super) fn json_to_js(value: &serde_json::Value) -> Result<JsValue> {
     js_sys::JSON::parse(&text).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
 }
 
+/// A large serialisable answer (tens of thousands of objects) as a JS value in one crossing,
+/// like [`json_to_js`]. Only for values without non-finite floats (JSON has none).
+pub(super) fn large_to_js<T: Serialize>(value: &T) -> Result<JsValue> {
+    let text = serde_json::to_string(value).map_err(|e| Error::invalid(format!("cannot encode the result: {e}")))?;
+    js_sys::JSON::parse(&text).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
+}
+
 /// A digest list as JS strings.
 pub(super) fn digests(list: &[crate::Digest]) -> Result<JsValue> {
     to_js_value(&list.iter().map(|d| d.as_str()).collect::<Vec<_>>())

@@ -92,12 +92,30 @@ impl Store {
     ) -> Promise {
         entry(|| {
             let prepared = options::list_images_options(&options).and_then(|o| Ok((o, self.facade_for("listImages")?)));
+            let answers = self.list_answers.clone();
             promise(async move {
-                let ((all, digests, filters), facade) = prepared?;
-                let mut facade = facade.lock().await?;
-                facade.sync().await?;
-                let answer = facade.list_images(all, digests, &filters)?;
-                json_to_js(&answer)
+                let ((all, _digests, filters), facade) = prepared?;
+                let text = read(Ok(facade), |f| f.list_images_json(all, &filters)).await?;
+                answers.rows(&text)
+            })
+        })
+    }
+
+    /// `GET /images/json` as the JSON text dockerd sends (byte for byte, but for the order
+    /// of images created in the same second), for a server to pass on unparsed.
+    #[wasm_bindgen(js_name = listImagesJson, unchecked_return_type = "Promise<string>")]
+    pub fn list_images_json(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "ListImagesOptions")] options: JsValue,
+    ) -> Promise {
+        entry(|| {
+            let prepared = options::list_images_options_for(&options, "listImagesJson")
+                .and_then(|o| Ok((o, self.facade_for("listImagesJson")?)));
+            let answers = self.list_answers.clone();
+            promise(async move {
+                let ((all, _digests, filters), facade) = prepared?;
+                let text = read(Ok(facade), |f| f.list_images_json(all, &filters)).await?;
+                answers.text(&text)
             })
         })
     }

@@ -16,6 +16,7 @@ mod host;
 pub mod indexeddb;
 mod input;
 mod js_backend;
+mod list_answers;
 mod options;
 mod panic;
 mod store;

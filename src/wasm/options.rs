@@ -12,8 +12,8 @@ use crate::analysis::dive::CiRules;
 use crate::containerd::Labels;
 use crate::contents::ExportFormat;
 use crate::digest::Digest;
-use crate::docker::engine::Filters;
 use crate::docker::layer_files::LayerSelector;
+use crate::docker::list::Filters;
 use crate::error::{Error, Result};
 use crate::import::{CancelCheck, CtrOptions, ImportOptions, Progress, ProgressCallback};
 use crate::store_analysis::ImageRef;
@@ -101,15 +101,20 @@ impl StoreOptions {
 
 /// `listImages({ all, digests, filters })`.
 pub(super) fn list_images_options(options: &JsValue) -> Result<(bool, bool, Filters)> {
-    const M: &str = "listImages";
-    let o = options_object(M, options)?;
+    list_images_options_for(options, "listImages")
+}
+
+/// The same options for method `M` (`listImagesJson`).
+pub(super) fn list_images_options_for(options: &JsValue, method: &str) -> Result<(bool, bool, Filters)> {
+    let o = options_object(method, options)?;
     let filters = match o.as_ref().map(|o| field(o, "filters")) {
         None => Filters::new(),
         Some(f) if is_nullish(&f) => Filters::new(),
-        Some(f) => serde_wasm_bindgen::from_value(f)
-            .map_err(|e| Error::invalid(format!("{M}: options.filters must map filter names to string arrays: {e}")))?,
+        Some(f) => serde_wasm_bindgen::from_value(f).map_err(|e| {
+            Error::invalid(format!("{method}: options.filters must map filter names to string arrays: {e}"))
+        })?,
     };
-    Ok((flag(M, &o, "all")?, flag(M, &o, "digests")?, filters))
+    Ok((flag(method, &o, "all")?, flag(method, &o, "digests")?, filters))
 }
 
 /// `removeImage(name, { force, noprune, dryRun })`.

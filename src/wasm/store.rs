@@ -33,6 +33,8 @@ pub struct Store {
     /// The containerd view (its open-ingest locks are shared by every namespace handle).
     containerd: crate::containerd::Containerd<AnyBackend>,
     closed: Cell<bool>,
+    /// The image list's answers converted to JS, kept while the core's answer is the same.
+    pub(super) list_answers: Rc<super::list_answers::ListAnswers>,
 }
 
 #[derive(Serialize)]
@@ -228,6 +230,7 @@ impl Store {
             facade: FacadeLock::new(facade),
             containerd,
             closed: Cell::new(false),
+            list_answers: Default::default(),
         })
     }
 

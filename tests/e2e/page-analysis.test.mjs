@@ -5,7 +5,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { withPage } from "./harness.mjs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { axeViolations, horizontalOverflow, withPage } from "./harness.mjs";
+import { damageMember } from "../node/tar_fixture.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const STORE_TAR = `${ROOT}tests/fixtures/docker20/basic/image-store.tar`;
@@ -97,4 +100,29 @@ test("a containerd image's files are found by the search, and link to its contai
     const link = await p.$eval("#file-search-table tbody tr td a", (a) => [a.textContent, a.getAttribute("href")]);
     assert.match(link[0], /^default: /);
     assert.match(link[1], /^#\/containerd\/default\/image\//);
+  }, { path: "/?sample=0" }));
+
+test("a store with a damaged tar-split: the search names the layer it skipped and finds the rest", () =>
+  withPage(async (p) => {
+    // edge's top layer (COPY blob.bin): its tar-split damaged in the middle.
+    const chain = "sha256:8d851c0513d4c5b71eb620c4136f6ae99da5c520484abd95bbe96c29a245c13e";
+    const file = `${mkdtempSync(`${tmpdir()}/damaged-`)}/image-store.tar`;
+    writeFileSync(file, damageMember(readFileSync(STORE_TAR), `${chain.slice(7)}/tar-split.json.gz`));
+    await p.setViewportSize({ width: 390, height: 844 });
+    await p.waitForSelector("body[data-ready=true]");
+    await p.setInputFiles("#file-input", file);
+    await p.waitForSelector("#import-report:not([hidden])");
+    await p.evaluate(() => { location.hash = "#/"; });
+    await p.waitForSelector("#file-search");
+    await p.fill("#file-search", "built.txt");
+    await p.press("#file-search", "Enter");
+    await p.waitForSelector("#search-skipped");
+    const note = await p.textContent("#search-skipped");
+    assert.match(note, /1 layer was not searched/);
+    assert.match(note, /tar-split/);
+    // The other layers are still searched.
+    const rows = await p.$$eval("#file-search-table tbody tr", (trs) => trs.map((tr) => tr.cells[4].textContent));
+    assert.ok(rows.length > 0 && rows.every((path) => path === "/app/built.txt"), JSON.stringify(rows));
+    assert.deepEqual(await axeViolations(p), []);
+    assert.equal((await horizontalOverflow(p)).over, 0);
   }, { path: "/?sample=0" }));

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { damageMember } from "./tar_fixture.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const { Store } = await import(`${ROOT}pkg/node/index.mjs`);
@@ -85,12 +86,35 @@ test("the analysis methods and their results are typed", () => {
     "layerChanges(image: ImageRef): Promise<LayerChanges[]>",
     "efficiency(image: ImageRef, rules?: EfficiencyRules): Promise<Efficiency>",
     "diffImages(a: ImageRef, b: ImageRef): Promise<ImageDiff>",
-    "findFiles(pattern: string, options?: FindFilesOptions): Promise<FoundFile[]>",
+    "findFiles(pattern: string, options?: FindFilesOptions): Promise<FoundFile[] & { skipped: SkippedLayer[] }>",
     "largestFiles(image: ImageRef, options?: LargestFilesOptions): Promise<LargeFile[]>",
-    "storeLargestFiles(options?: LargestFilesOptions): Promise<StoredFile[]>",
+    "storeLargestFiles(options?: LargestFilesOptions): Promise<StoredFile[] & { skipped: SkippedLayer[] }>",
+    "export interface SkippedLayer {",
     "systemDf(): Promise<SystemDf>",
     "export type ImageRef = string | { namespace: string; name: string };",
   ]) {
     assert.ok(dts.includes(sig), `${sig} not in the .d.ts`);
   }
+});
+
+test("a layer whose tar-split is damaged is skipped and named by store-wide search, not fatal", async () => {
+  // A top layer (no layer sits on it), so the rest of the store stays searchable.
+  const chain = "sha256:8d851c0513d4c5b71eb620c4136f6ae99da5c520484abd95bbe96c29a245c13e";
+  const damaged = damageMember(fixture("docker20/basic/image-store.tar"), `${chain.slice(7)}/tar-split.json.gz`);
+  const store = await Store.open("damaged", { backend: "memory" });
+  await store.import(damaged);
+  const hits = await store.findFiles("**");
+  assert.ok(hits.skipped.some((s) => s.chainId === chain && /tar-split/.test(s.reason)), JSON.stringify(hits.skipped));
+  assert.ok(hits.skipped.every((s) => s.diffId && s.image && s.reason));
+  // The images that do not sit on that layer are still searched.
+  const good = await Store.open("good", { backend: "memory" });
+  await good.import(fixture("docker20/basic/image-store.tar"));
+  const all = await good.findFiles("**");
+  assert.equal(all.skipped.length, 0);
+  const skippedChains = new Set(hits.skipped.map((s) => s.diffId + s.layer));
+  const expected = all.filter((h) => !hits.skipped.some((s) => s.diffId === h.diffId && s.layer === h.layer));
+  assert.deepEqual(hits.map((h) => [h.image, h.layer, h.path]), expected.map((h) => [h.image, h.layer, h.path]));
+  assert.ok(skippedChains.size > 0 && hits.length > 0);
+  const largest = await store.storeLargestFiles({ limit: 3 });
+  assert.deepEqual(largest.skipped, hits.skipped);
 });

@@ -18,6 +18,15 @@ function imageLink(f) {
     : h("a", { href: dockerImageHref(f.image) }, name);
 }
 
+/** The layers a store-wide answer could not look into (unreadable tar-split or blob), named. */
+function skippedNote(skipped) {
+  if (!skipped?.length) return null;
+  return h("div", { class: "warning", id: "search-skipped", role: "note" },
+    h("p", {}, `${skipped.length} ${skipped.length === 1 ? "layer was" : "layers were"} not searched, so the answer may be incomplete:`),
+    h("ul", { class: "small" }, skipped.map((s) => h("li", {},
+      `layer ${s.layer + 1} of ${s.image} `, h("span", { class: "mono" }, `(${s.diffId.slice(0, 19)}…)`), `: ${s.reason}`))));
+}
+
 export function mountStoreTools() {
   const list = $("#list-view");
   if (!list || $("#store-tools")) return;
@@ -31,7 +40,7 @@ export function mountStoreTools() {
     replace(results, h("p", { class: "muted" }, "Searching…"));
     try {
       const hits = await store().findFiles(input.value, change.value ? { change: change.value } : undefined);
-      replace(results, h("p", { class: "muted small" }, `${hits.length} matches${hits.length > SHOWN ? `, first ${SHOWN} shown` : ""}.`),
+      replace(results, skippedNote(hits.skipped), h("p", { class: "muted small" }, `${hits.length} matches${hits.length > SHOWN ? `, first ${SHOWN} shown` : ""}.`),
         hits.length === 0 ? null : h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Matching files" }, h("table", { class: "plain files", id: "file-search-table" },
           h("thead", {}, h("tr", {}, ["IMAGE", "LAYER", "CHANGE", "SIZE", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", {}, hits.slice(0, SHOWN).map((f) => h("tr", {},
@@ -63,7 +72,7 @@ export function mountStoreTools() {
     replace(largest, h("p", { class: "muted" }, "Reading the index…"));
     try {
       const files = await store().storeLargestFiles({ limit: SHOWN_LARGEST });
-      replace(largest, h("table", { class: "plain files", id: "store-largest-table" },
+      replace(largest, skippedNote(files.skipped), h("table", { class: "plain files", id: "store-largest-table" },
         h("thead", {}, h("tr", {}, ["SIZE", "PATH", "IN"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, files.map((f) => h("tr", {},
           h("td", { class: "num" }, humanSize(f.size)), h("td", { class: "mono" }, f.path),

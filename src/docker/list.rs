@@ -1,0 +1,371 @@
+//! `GET /images/json` (dockerd 20.10's daemon/images/images.go): the filters, and the rows
+//! written straight to the Engine API's JSON text (what dockerd's encoder sends: compact, Go's
+//! string escapes), remembered per state of the store in a [`ListMemo`].
+//!
+//! The list is what the page asks on every keystroke and what `docker images` asks first, over
+//! stores of thousands of images: a row costs a lookup of its chain size (kept per layer, see
+//! [`super::layers::LayerStore::size`]) and its references (kept in order, see
+//! [`super::references::ReferenceStore::references_iter`]), and no JSON value is built.
+
+use super::engine::get_image;
+use super::images::{Image, ImageStore};
+use super::layers::LayerStore;
+use super::lazy_config::ConfigFacts;
+use super::references::ReferenceStore;
+use super::state::DockerState;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::formats::go_json;
+use crate::formats::reference::{familiar_match, Reference};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// Engine API image filters: name → values (`{"dangling": ["true"], "label": ["a=b"]}`).
+pub type Filters = BTreeMap<String, Vec<String>>;
+
+/// The filters `GET /images/json` accepts in 20.10 (no `until` yet).
+const ACCEPTED_FILTERS: [&str; 5] = ["before", "dangling", "label", "reference", "since"];
+
+/// `filters.Args.MatchKVList`: every `key` or `key=value` must be in the labels (no labels
+/// at all never match).
+fn labels_match(wanted: &[String], labels: Option<&BTreeMap<String, String>>) -> bool {
+    let Some(labels) = labels.filter(|l| !l.is_empty()) else {
+        return false;
+    };
+    wanted.iter().all(|w| match w.split_once('=') {
+        Some((k, v)) => labels.get(k).map(String::as_str) == Some(v),
+        None => labels.contains_key(w.as_str()),
+    })
+}
+
+/// `FamiliarMatch` against each pattern until one matches; a bad pattern is an error.
+fn matches_any(patterns: &[String], r: &Reference) -> Result<bool> {
+    for p in patterns {
+        if familiar_match(p, r)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `created` with full precision, for `before`/`since` (Go compares `time.Time`s).
+fn created_instant(img: &Image) -> (i64, u32) {
+    img.config.facts().created
+}
+
+/// The image a `before`/`since` filter names (the last value wins, as any does in dockerd).
+fn filter_image<'a>(d: &'a DockerState, filters: &Filters, name: &str) -> Result<Option<&'a Image>> {
+    let mut found = None;
+    for v in filters.get(name).into_iter().flatten() {
+        found = Some(get_image(d, v)?);
+    }
+    Ok(found)
+}
+
+/// One listed image: what its row shows.
+struct Row<'a> {
+    image: &'a Image,
+    created: i64,
+    references: Vec<&'a Reference>,
+    size: i64,
+}
+
+/// `GET /images/json` as a JSON value (see [`list_images_json`]).
+pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters) -> Result<Value> {
+    let text = list_images_json(d, all, filters)?;
+    Ok(serde_json::from_str(&text).expect("the list's own JSON text parses"))
+}
+
+/// `GET /images/json` as the JSON text dockerd sends. `all` shows intermediate images
+/// (`digests` changes nothing in the API's answer: the CLI uses it for its columns). Sorted by
+/// `Created` descending; images created in the same second come in ID order (dockerd's order
+/// among them is that of a Go map, i.e. arbitrary).
+pub fn list_images_json(d: &DockerState, all: bool, filters: &Filters) -> Result<String> {
+    if let Some(bad) = filters.keys().find(|k| !ACCEPTED_FILTERS.contains(&k.as_str())) {
+        return Err(Error::invalid(format!("Invalid filter '{bad}'")));
+    }
+    let dangling_only = match filters.get("dangling") {
+        None => false,
+        Some(v) if v.is_empty() || v.iter().any(|x| x == "true") => true,
+        Some(v) if v.iter().any(|x| x == "false") => false,
+        Some(v) => return Err(Error::invalid(format!("Invalid filter 'dangling=[{}]'", v.join(" ")))),
+    };
+    let before = filter_image(d, filters, "before")?.map(created_instant);
+    let since = filter_image(d, filters, "since")?.map(created_instant);
+    let labels = filters.get("label");
+    let patterns = filters.get("reference");
+
+    let mut rows: Vec<Row> = Vec::new();
+    let candidates: Box<dyn Iterator<Item = &Image>> =
+        if dangling_only { Box::new(d.images.heads()) } else { Box::new(d.images.map()) };
+    // Both in image ID order: each image's references are found by walking beside it.
+    let mut referenced = d.references.by_image().peekable();
+    for img in candidates {
+        let mut references = None;
+        while let Some((id, _)) = referenced.peek() {
+            match (*id).cmp(img.id()) {
+                std::cmp::Ordering::Less => {
+                    referenced.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    references = referenced.next().map(|(_, refs)| refs);
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        // With a `reference` filter only the matching references are shown (and an image
+        // without any is not listed: see below).
+        let mut shown = Vec::new();
+        for r in references.into_iter().flatten() {
+            if let Some(pats) = patterns {
+                if !matches_any(pats, r)? {
+                    continue;
+                }
+            }
+            shown.push(r);
+        }
+        if shown.is_empty() && patterns.is_some() {
+            continue;
+        }
+        let created = created_instant(img);
+        if before.is_some_and(|b| created >= b) || since.is_some_and(|s| created <= s) {
+            continue;
+        }
+        if let Some(wanted) = labels {
+            let facts = img.config.facts();
+            if !facts.has_container_config || !labels_match(wanted, facts.labels.as_ref()) {
+                continue;
+            }
+        }
+        if shown.is_empty() {
+            // Untagged: listed with `<none>` placeholders if it is a head or `all` is set,
+            // unless `dangling=false` or a reference filter excludes it.
+            let listed = all || !d.images.has_children(img.id());
+            if !listed || (filters.contains_key("dangling") && !dangling_only) || patterns.is_some() {
+                continue;
+            }
+        } else if dangling_only && shown.iter().any(|r| r.tag().is_some()) {
+            continue;
+        }
+        let size = d.images.size(img, &d.layers)?;
+        rows.push(Row { image: img, created: created.0, references: shown, size });
+    }
+    // Stable sort over ID order: ties keep ID order.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created));
+    let mut out = String::with_capacity(2 + rows.len() * 480);
+    out.push('[');
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let img = row.image;
+        write_summary(&mut out, img.id(), img.config.facts(), img.record.parent.as_ref(), row.size, &row.references);
+    }
+    out.push(']');
+    Ok(out)
+}
+
+/// One `types.ImageSummary`, fields in dockerd's order. `references` are the ones to show, in
+/// `References(id)` order. When none has a tag or digest the lists are
+/// `["<none>:<none>"]`/`["<none>@<none>"]` (whether such an image is listed at all is the
+/// caller's decision); otherwise a list with no entries is `null`. image_list.go appends a
+/// reference to RepoDigests if it has a digest and to RepoTags if it has a tag (both checks,
+/// unlike inspect).
+pub(crate) fn write_summary(
+    out: &mut String,
+    id: &Digest,
+    facts: &ConfigFacts,
+    parent: Option<&Digest>,
+    size: i64,
+    references: &[&Reference],
+) {
+    let mut int = itoa::Buffer::new();
+    out.push_str(r#"{"Containers":-1,"Created":"#);
+    out.push_str(int.format(facts.created.0));
+    out.push_str(r#","Id":"#);
+    write_digest(out, Some(id));
+    out.push_str(r#","Labels":"#);
+    match &facts.labels {
+        None => out.push_str("null"),
+        Some(labels) => {
+            out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                go_json::write_api_string(out, k);
+                out.push(':');
+                go_json::write_api_string(out, v);
+            }
+            out.push('}');
+        }
+    }
+    out.push_str(r#","ParentId":"#);
+    write_digest(out, parent);
+    let has_digest = references.iter().any(|r| r.digest().is_some());
+    let has_tag = references.iter().any(|r| r.tag().is_some());
+    if has_digest || has_tag {
+        out.push_str(r#","RepoDigests":"#);
+        write_list(out, references.iter().filter(|r| r.digest().is_some()));
+        out.push_str(r#","RepoTags":"#);
+        write_list(out, references.iter().filter(|r| r.tag().is_some()));
+    } else {
+        out.push_str(r#","RepoDigests":["<none>@<none>"],"RepoTags":["<none>:<none>"]"#);
+    }
+    out.push_str(r#","SharedSize":-1,"Size":"#);
+    out.push_str(int.format(size));
+    out.push_str(r#","VirtualSize":"#);
+    out.push_str(int.format(size));
+    out.push('}');
+}
+
+/// A digest as a JSON string (`""` for none): a digest's characters never need escaping.
+fn write_digest(out: &mut String, digest: Option<&Digest>) {
+    out.push('"');
+    out.push_str(digest.map_or("", Digest::as_str));
+    out.push('"');
+}
+
+/// The familiar strings of `references` as a JSON list, `null` when there are none.
+fn write_list<'r>(out: &mut String, references: impl Iterator<Item = &'r &'r Reference>) {
+    let mut any = false;
+    for r in references {
+        out.push(if any { ',' } else { '[' });
+        any = true;
+        go_json::write_api_string(out, &r.familiar_string());
+    }
+    out.push_str(if any { "]" } else { "null" });
+}
+
+/// What a remembered answer was computed from: copies of the persistent maps the list reads
+/// (each copy is O(1) and shares everything). Holding them makes any later change to the
+/// store's maps copy the node it changes, so a changed store never compares equal.
+#[derive(Clone)]
+struct Basis {
+    images: ImageStore,
+    layers: LayerStore,
+    references: ReferenceStore,
+}
+
+impl Basis {
+    fn of(d: &DockerState) -> Basis {
+        Basis { images: d.images.clone(), layers: d.layers.clone(), references: d.references.clone() }
+    }
+    fn is(&self, d: &DockerState) -> bool {
+        self.images.same_as(&d.images) && self.layers.same_as(&d.layers) && self.references.same_as(&d.references)
+    }
+}
+
+/// How many answers are remembered: the page keeps asking for a few (`-a` and without, the
+/// filter being typed). A filtered answer makes room first: each keystroke of a filter is a
+/// new query, and should not push out the plain lists.
+const REMEMBERED: usize = 4;
+
+/// The last few list answers (JSON text) with the state they were computed from: asked again
+/// on the same state, the answer is not computed again. Any change of the state (a tag, an
+/// rmi, an import, a reload after another writer's commit) makes them unusable, since they are
+/// only used while the maps they were computed from are the state's maps.
+#[derive(Default)]
+pub struct ListMemo {
+    remembered: RefCell<Option<(Basis, Vec<Remembered>)>>,
+}
+
+/// One remembered answer: its query (`all`, filters) and its text.
+type Remembered = (bool, Filters, Rc<String>);
+
+impl ListMemo {
+    /// [`list_images_json`], remembered: the same `Rc` while the state stays the same.
+    pub fn list_images_json(&self, d: &DockerState, all: bool, filters: &Filters) -> Result<Rc<String>> {
+        let mut memo = self.remembered.borrow_mut();
+        if !memo.as_ref().is_some_and(|(basis, _)| basis.is(d)) {
+            *memo = Some((Basis::of(d), Vec::new()));
+        }
+        let (_, answers) = memo.as_mut().expect("set above");
+        if let Some(i) = answers.iter().position(|(a, f, _)| *a == all && f == filters) {
+            let hit = answers.remove(i);
+            let text = hit.2.clone();
+            answers.push(hit);
+            return Ok(text);
+        }
+        let text = Rc::new(list_images_json(d, all, filters)?);
+        if answers.len() == REMEMBERED {
+            let oldest_filtered = answers.iter().position(|(_, f, _)| !f.is_empty());
+            answers.remove(oldest_filtered.unwrap_or(0));
+        }
+        answers.push((all, filters.clone(), text.clone()));
+        Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::lazy_config::LazyConfig;
+    use crate::formats::image_config::ImageConfig;
+    use serde_json::json;
+
+    const DGST: &str = "sha256:a12f393f6889cd5a6a78e8f3d30590b0e4c2c25f7d74075501fbad53d3bb5606";
+
+    fn config(json: &str) -> LazyConfig {
+        LazyConfig::parsed(Rc::new(ImageConfig::parse(json.as_bytes().to_vec()).unwrap()))
+    }
+    /// The references in `References(id)` order (full string), as the reference store keeps them.
+    fn refs(list: &[&str]) -> Vec<Reference> {
+        let mut r: Vec<Reference> = list.iter().map(|s| Reference::parse_normalized_named(s).unwrap()).collect();
+        r.sort_by_cached_key(|r| r.to_string());
+        r
+    }
+    fn summary(c: &LazyConfig, parent: Option<&Digest>, r: &[Reference]) -> Value {
+        let mut out = String::new();
+        let shown: Vec<&Reference> = r.iter().collect();
+        write_summary(&mut out, &c.get().unwrap().id(), c.facts(), parent, 42, &shown);
+        serde_json::from_str(&out).unwrap()
+    }
+
+    #[test]
+    fn summary_lists_and_placeholders() {
+        let c = config(r#"{"created":"2026-11-23T13:52:39.5Z","rootfs":{},"config":{"Labels":{}}}"#);
+        let r =
+            refs(&["local/edge:latest", &format!("127.0.0.1:5000/team/edge@{DGST}"), "127.0.0.1:5000/team/edge:v2"]);
+        let s = summary(&c, None, &r);
+        let keys: Vec<&str> = s.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "Containers",
+                "Created",
+                "Id",
+                "Labels",
+                "ParentId",
+                "RepoDigests",
+                "RepoTags",
+                "SharedSize",
+                "Size",
+                "VirtualSize"
+            ]
+        );
+        assert_eq!(s["Id"], json!(c.get().unwrap().id().as_str()));
+        assert_eq!(s["RepoTags"], json!(["127.0.0.1:5000/team/edge:v2", "local/edge:latest"]));
+        assert_eq!(s["RepoDigests"], json!([format!("127.0.0.1:5000/team/edge@{DGST}")]));
+        assert_eq!(s["Created"], json!(1_795_441_959));
+        assert_eq!(s["Labels"], json!({}));
+        assert_eq!(s["ParentId"], json!(""));
+        assert_eq!((s["Containers"].clone(), s["SharedSize"].clone()), (json!(-1), json!(-1)));
+        assert_eq!((s["Size"].clone(), s["VirtualSize"].clone()), (json!(42), json!(42)));
+        let s = summary(&c, Some(&Digest::parse(DGST).unwrap()), &refs(&["busybox:latest"]));
+        assert_eq!(s["RepoDigests"], Value::Null);
+        assert_eq!(s["ParentId"], json!(DGST));
+        let s = summary(&c, None, &[]);
+        assert_eq!(s["RepoTags"], json!(["<none>:<none>"]));
+        assert_eq!(s["RepoDigests"], json!(["<none>@<none>"]));
+        let bare = config(r#"{"rootfs":{}}"#);
+        let s = summary(&bare, None, &[]);
+        assert_eq!(s["Labels"], Value::Null);
+        assert_eq!(s["Created"], json!(-62_135_596_800i64));
+        let labelled = config(r#"{"rootfs":{},"config":{"Labels":{"z":"1","a\"<&>":"line\nbreak\u2028"}}}"#);
+        assert_eq!(summary(&labelled, None, &[])["Labels"], json!({"a\"<&>": "line\nbreak\u{2028}", "z": "1"}));
+    }
+}

@@ -1,0 +1,195 @@
+//! The analysis entries of a layer, persisted (`analysis/entries/<digest>`, the digest of the
+//! tar-split or layer blob they were read from): what the analyses read of each tar member
+//! (name, typeflag, size, mode, owner, link target, CRC-64) in a compact binary form. A
+//! `tar-split.json.gz` spends ~850 bytes of JSON and base64 per member and must be inflated and
+//! decoded whole; this record is ~40 bytes a member and decodes in one pass, so an analysis after
+//! a reload does not re-read tar-splits. Derived data: a record that is missing, of another
+//! version or fails its checksum is ignored and rewritten from the layer.
+//!
+//! A record is `ISEN`, a version byte, the CRC-32 of the body (4 bytes, little endian), then the
+//! body: the member count, then per member (in tar order) the length of the name prefix shared
+//! with the previous member's name, the rest of the name, the typeflag byte, size, mode, uid,
+//! gid (zigzag varints), the link target (length + bytes), and a CRC flag byte (0 none, 1 then
+//! 8 bytes big endian). Lengths and counts are LEB128 varints.
+
+use crate::error::{Error, Result};
+use crate::formats::gotime::GoTime;
+use crate::formats::tar_split::{EntryKind, TarEntry};
+use std::collections::BTreeMap;
+
+const MAGIC: &[u8; 4] = b"ISEN";
+const VERSION: u8 = 1;
+const HEADER: usize = 9;
+
+fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_ivarint(out: &mut Vec<u8>, v: i64) {
+    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+/// The record bytes of a layer's entries.
+pub fn encode(entries: &[TarEntry]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(entries.len() * 48);
+    put_uvarint(&mut body, entries.len() as u64);
+    let mut previous: &[u8] = &[];
+    for e in entries {
+        let shared = previous.iter().zip(&e.name_bytes).take_while(|(a, b)| a == b).count();
+        put_uvarint(&mut body, shared as u64);
+        put_uvarint(&mut body, (e.name_bytes.len() - shared) as u64);
+        body.extend_from_slice(&e.name_bytes[shared..]);
+        body.push(e.typeflag);
+        for v in [e.size, e.mode, e.uid, e.gid] {
+            put_ivarint(&mut body, v);
+        }
+        put_uvarint(&mut body, e.linkname_bytes.len() as u64);
+        body.extend_from_slice(&e.linkname_bytes);
+        match e.crc64 {
+            None => body.push(0),
+            Some(crc) => {
+                body.push(1);
+                body.extend_from_slice(&crc.to_be_bytes());
+            }
+        }
+        previous = &e.name_bytes;
+    }
+    let mut out = Vec::with_capacity(HEADER + body.len());
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn truncated() -> Error {
+        Error::corrupt("analysis entries record: truncated")
+    }
+    fn byte(&mut self) -> Result<u8> {
+        let b = *self.bytes.get(self.at).ok_or_else(Self::truncated)?;
+        self.at += 1;
+        Ok(b)
+    }
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(Self::truncated)?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+    fn uvarint(&mut self) -> Result<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(Error::corrupt("analysis entries record: varint too long"))
+    }
+    fn ivarint(&mut self) -> Result<i64> {
+        let u = self.uvarint()?;
+        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
+    }
+    fn len(&mut self) -> Result<usize> {
+        usize::try_from(self.uvarint()?).map_err(|_| Self::truncated())
+    }
+}
+
+/// The entries a record holds (the fields [`encode`] keeps; the others are empty or zero);
+/// `data_corrupt` for anything but a whole record of this version.
+pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
+    if bytes.len() < HEADER || &bytes[..4] != MAGIC || bytes[4] != VERSION {
+        return Err(Error::corrupt("analysis entries record: not a version 1 record"));
+    }
+    let body = &bytes[HEADER..];
+    if crc32fast::hash(body).to_le_bytes() != bytes[5..9] {
+        return Err(Error::corrupt("analysis entries record: checksum mismatch"));
+    }
+    let mut r = Reader { bytes: body, at: 0 };
+    let count = r.len()?;
+    // Each member takes at least 9 bytes: a bad count cannot make a huge allocation.
+    let mut out = Vec::with_capacity(count.min(body.len() / 9));
+    let mut previous: Vec<u8> = Vec::new();
+    for _ in 0..count {
+        let shared = r.len()?;
+        if shared > previous.len() {
+            return Err(Error::corrupt("analysis entries record: bad name prefix"));
+        }
+        let rest = r.len()?;
+        let mut name = Vec::with_capacity(shared + rest);
+        name.extend_from_slice(&previous[..shared]);
+        name.extend_from_slice(r.take(rest)?);
+        let typeflag = r.byte()?;
+        let (size, mode, uid, gid) = (r.ivarint()?, r.ivarint()?, r.ivarint()?, r.ivarint()?);
+        let link_len = r.len()?;
+        let linkname_bytes = r.take(link_len)?.to_vec();
+        let crc64 = match r.byte()? {
+            0 => None,
+            1 => Some(u64::from_be_bytes(r.take(8)?.try_into().expect("8 bytes"))),
+            other => return Err(Error::corrupt(format!("analysis entries record: CRC flag {other}"))),
+        };
+        previous.clone_from(&name);
+        out.push(TarEntry {
+            kind: EntryKind::from_typeflag(typeflag, &name),
+            name_bytes: name,
+            typeflag,
+            size,
+            mode,
+            uid,
+            gid,
+            uname: String::new(),
+            gname: String::new(),
+            mtime: GoTime::ZERO,
+            linkname_bytes,
+            devmajor: 0,
+            devminor: 0,
+            xattrs: BTreeMap::new(),
+            crc64,
+        });
+    }
+    if r.at != body.len() {
+        return Err(Error::corrupt("analysis entries record: bytes after the last member"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_what_analysis_reads() {
+        let mut a = TarEntry::for_test("usr/bin/env", EntryKind::File, 1234);
+        a.crc64 = Some(0xdead_beef_0123_4567);
+        a.mode = 0o4755;
+        a.uid = 1000;
+        a.gid = -1;
+        let mut b = TarEntry::for_test("usr/bin/sh", EntryKind::Symlink, 0);
+        b.linkname_bytes = b"/bin/busybox".to_vec();
+        let c = TarEntry::for_test("usr/", EntryKind::Dir, 0);
+        let mut odd = TarEntry::for_test("caf\u{e9}\u{0}x", EntryKind::Other(b'g'), i64::MAX);
+        odd.name_bytes.push(0xff);
+        let entries = vec![a, b, c, odd];
+        let bytes = encode(&entries);
+        assert_eq!(decode(&bytes).unwrap(), entries);
+        assert_eq!(decode(&encode(&[])).unwrap(), []);
+        // Any damage is refused, never misread.
+        for cut in [0, 4, HEADER, bytes.len() - 1] {
+            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut flipped = bytes.clone();
+        flipped[HEADER + 3] ^= 1;
+        assert_eq!(decode(&flipped).unwrap_err().code, crate::error::ErrorCode::DataCorrupt);
+    }
+}

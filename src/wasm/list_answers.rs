@@ -1,0 +1,94 @@
+//! The image list's answer as JS values, converted once per answer: the core remembers its
+//! `GET /images/json` text while the store is unchanged and hands out the same `Rc` (see
+//! [`crate::docker::list::ListMemo`]); here that text is decoded into a JS string and parsed
+//! into JS objects once, and a call asking again gets the same (immutable) string, or its own
+//! copy of the rows (a caller may sort or change what it got). Copying 10,000 rows costs a
+//! millisecond or two; parsing their 4 MB of JSON costs 15–30.
+
+use crate::error::{Error, Result};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = r#"
+export function imagestore_copy_summaries(rows) {
+  const out = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    out[i] = {
+      Containers: r.Containers,
+      Created: r.Created,
+      Id: r.Id,
+      Labels: r.Labels === null ? null : { ...r.Labels },
+      ParentId: r.ParentId,
+      RepoDigests: r.RepoDigests === null ? null : r.RepoDigests.slice(),
+      RepoTags: r.RepoTags === null ? null : r.RepoTags.slice(),
+      SharedSize: r.SharedSize,
+      Size: r.Size,
+      VirtualSize: r.VirtualSize,
+    };
+  }
+  return out;
+}
+"#)]
+extern "C" {
+    /// A copy of `ImageSummary` rows as `JSON.parse` would give them (same keys in the same
+    /// order, `null`s kept), sharing nothing mutable with `rows`.
+    fn imagestore_copy_summaries(rows: &JsValue) -> JsValue;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` of a JS string (`js_sys::JSON::parse` takes a Rust string: one more copy).
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn parse_json(text: &JsValue) -> std::result::Result<JsValue, JsValue>;
+}
+
+/// How many answers are kept converted (the core remembers as many).
+const KEPT: usize = 4;
+
+/// Converted answers of one `Store` object, by the identity of the core's text.
+#[derive(Default)]
+pub(super) struct ListAnswers {
+    strings: RefCell<Vec<(Rc<String>, JsValue)>>,
+    rows: RefCell<Vec<(Rc<String>, JsValue)>>,
+}
+
+/// The entry converted from `text` (the same `Rc`), or a new one made by `convert`.
+fn kept(
+    cache: &RefCell<Vec<(Rc<String>, JsValue)>>,
+    text: &Rc<String>,
+    convert: impl FnOnce() -> Result<JsValue>,
+) -> Result<JsValue> {
+    let mut cache = cache.borrow_mut();
+    // Answers of a previous state are never asked again (the core's texts are new ones): they
+    // age out.
+    if let Some(i) = cache.iter().position(|(t, _)| Rc::ptr_eq(t, text)) {
+        // Last used last: the oldest use makes room first.
+        let entry = cache.remove(i);
+        let value = entry.1.clone();
+        cache.push(entry);
+        return Ok(value);
+    }
+    let value = convert()?;
+    if cache.len() == KEPT {
+        cache.remove(0);
+    }
+    cache.push((text.clone(), value.clone()));
+    Ok(value)
+}
+
+impl ListAnswers {
+    /// The answer as one JS string (what `GET /images/json` sends).
+    pub(super) fn text(&self, text: &Rc<String>) -> Result<JsValue> {
+        kept(&self.strings, text, || Ok(JsValue::from_str(text)))
+    }
+
+    /// The answer as JS objects, a fresh copy for each call.
+    pub(super) fn rows(&self, text: &Rc<String>) -> Result<JsValue> {
+        let parsed = kept(&self.rows, text, || {
+            parse_json(&self.text(text)?).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
+        })?;
+        Ok(imagestore_copy_summaries(&parsed))
+    }
+}
