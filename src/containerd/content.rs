@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
 use crate::schema::containerd as schema;
 use crate::storage::blobs::{self, BlobWriter};
-use crate::storage::generation::{self, Committed};
 use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
 
@@ -165,38 +164,40 @@ impl<B: Backend + Clone> ContentStore<B> {
 
     /// Updates labels. `fieldpaths`: `labels` (replace all) or `labels.<k>` (one label; an
     /// empty value removes it); none = replace all labels; anything else is invalid. Decided on
-    /// the record as stored at the generation it commits at (retried if another tab or call
-    /// committed in between), so two callers changing different keys both keep theirs.
+    /// the record as stored when it commits (a compare-and-swap, decided again if another tab or
+    /// call changed the record in between), so two callers changing different keys both keep theirs.
     pub async fn update(&self, info: &Info, fieldpaths: &[&str]) -> Result<Info> {
         let d = &info.digest;
-        for _ in 0..generation::MAX_ATTEMPTS {
-            let at = generation::read(&self.backend).await?;
-            let mut rec = self.record(d).await?.ok_or_else(|| not_found_digest(d))?;
-            if fieldpaths.is_empty() {
-                rec.labels = info.labels.clone();
-            }
-            for path in fieldpaths {
-                if let Some(key) = path.strip_prefix("labels.") {
-                    rec.labels.insert(key.to_string(), info.labels.get(key).cloned().unwrap_or_default());
-                } else if *path == "labels" {
+        let key = content_key(&self.ns, d);
+        let rec = super::label_merge::update_record(
+            &self.backend,
+            &key,
+            || not_found_digest(d),
+            |mut rec: ContentRecord| {
+                if fieldpaths.is_empty() {
                     rec.labels = info.labels.clone();
-                } else {
-                    return Err(errdefs::invalid_argument(format!(
-                        "cannot update {} field on content info {}",
-                        go_quote(path),
-                        go_quote(d.as_str())
-                    )));
                 }
-            }
-            labels::validate_all(&rec.labels, "info.Labels")?;
-            rec.labels = labels::without_empty(rec.labels);
-            rec.updated_at = crate::storage::now();
-            let op = Op::put_record(content_key(&self.ns, d), &rec);
-            if let Committed::At(_) = generation::commit_at(&self.backend, &at, vec![op]).await? {
-                return Ok(to_info(d.clone(), rec));
-            }
-        }
-        Err(generation::too_busy("content update"))
+                for path in fieldpaths {
+                    if let Some(key) = path.strip_prefix("labels.") {
+                        rec.labels.insert(key.to_string(), info.labels.get(key).cloned().unwrap_or_default());
+                    } else if *path == "labels" {
+                        rec.labels = info.labels.clone();
+                    } else {
+                        return Err(errdefs::invalid_argument(format!(
+                            "cannot update {} field on content info {}",
+                            go_quote(path),
+                            go_quote(d.as_str())
+                        )));
+                    }
+                }
+                labels::validate_all(&rec.labels, "info.Labels")?;
+                rec.labels = labels::without_empty(rec.labels);
+                rec.updated_at = crate::storage::now();
+                Ok(rec)
+            },
+        )
+        .await?;
+        Ok(to_info(d.clone(), rec))
     }
 
     /// All content of the namespace that `keep` accepts, in digest (byte) order. Keys that are

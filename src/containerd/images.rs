@@ -8,7 +8,6 @@ use crate::digest::Digest;
 use crate::error::Result;
 use crate::formats::gotime::GoTime;
 use crate::schema::containerd as schema;
-use crate::storage::generation::{self, Committed};
 use crate::storage::{decode_record, Backend, Op, Space};
 use serde::{Deserialize, Serialize};
 
@@ -90,13 +89,17 @@ fn not_found(name: &str) -> crate::Error {
 /// The operation that stores `img` in namespace `ns` as is (timestamps included), for
 /// importers. The image must have passed [`validate`].
 pub fn put_image_op(ns: &str, img: &Image) -> Op {
-    let rec = ImageRecord {
+    Op::put_record(image_key(ns, &img.name), &image_record(img))
+}
+
+/// The stored form of `img`.
+fn image_record(img: &Image) -> ImageRecord {
+    ImageRecord {
         labels: labels::without_empty(img.labels.clone()),
         target: Target { annotations: labels::without_empty(img.target.annotations.clone()), ..img.target.clone() },
         created_at: img.created_at,
         updated_at: img.updated_at,
-    };
-    Op::put_record(image_key(ns, &img.name), &rec)
+    }
 }
 
 /// containerd's `validateImage`: non-empty name (no reference grammar), labels within size,
@@ -214,22 +217,24 @@ impl<B: Backend + Clone> ImageStore<B> {
 
     /// Updates an image. `fieldpaths`: `labels`, `labels.<k>`, `annotations`,
     /// `annotations.<k>`, `target`; none = replace everything but the creation time. Decided
-    /// on the record as stored at the generation it commits at (retried if another tab or call
-    /// committed in between), so two callers changing different keys both keep theirs.
+    /// on the record as stored when it commits (a compare-and-swap, decided again if another tab
+    /// or call changed the record in between), so two callers changing different keys both keep theirs.
     pub async fn update(&self, img: &Image, fieldpaths: &[&str]) -> Result<Image> {
         if img.name.is_empty() {
             return Err(errdefs::invalid_argument("image name is required for update"));
         }
-        for _ in 0..generation::MAX_ATTEMPTS {
-            let at = generation::read(&self.backend).await?;
-            let current = self.record(&img.name).await?.ok_or_else(|| not_found(&img.name))?;
-            let updated = apply_update(to_image(&img.name, current), img, fieldpaths)?;
-            let op = put_image_op(&self.ns, &updated);
-            if let Committed::At(_) = generation::commit_at(&self.backend, &at, vec![op]).await? {
-                return Ok(stored_form(updated));
-            }
-        }
-        Err(generation::too_busy("image update"))
+        let key = image_key(&self.ns, &img.name);
+        let rec = super::label_merge::update_record(
+            &self.backend,
+            &key,
+            || not_found(&img.name),
+            |current: ImageRecord| {
+                let updated = apply_update(to_image(&img.name, current), img, fieldpaths)?;
+                Ok(image_record(&updated))
+            },
+        )
+        .await?;
+        Ok(stored_form(to_image(&img.name, rec)))
     }
 
     /// Deletes an image. With `expected_target`, only if the image still points there (else
