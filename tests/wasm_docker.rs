@@ -541,7 +541,7 @@ async fn remembered_lists_are_private_copies_and_follow_every_change() {
     assert_same_list("listImages -a", &all, &serde_json::from_str(&BASIC.text("images-all.json")).unwrap());
 
     // A caller that sorts and changes what it got does not change what the next caller gets.
-    let mine = JsFuture::from(store.list_images(js(r#"{"all":true}"#))).await.unwrap();
+    let mine = wasm_bindgen_futures::JsFuture::from(store.list_images(js(r#"{"all":true}"#))).await.unwrap();
     js_fn(
         "rows",
         "rows.reverse(); rows[0].Id = 'mine'; rows[0].RepoTags?.push('x:y'); rows[1].Labels = { a: 'b' }; \
@@ -552,7 +552,7 @@ async fn remembered_lists_are_private_copies_and_follow_every_change() {
     assert_eq!(list(&store, r#"{"all":true}"#).await, all, "a second call after the first caller changed its copy");
 
     // The text: the same rows, and a string each time.
-    let text = JsFuture::from(store.list_images_json(js(r#"{"all":true}"#))).await.unwrap();
+    let text = wasm_bindgen_futures::JsFuture::from(store.list_images_json(js(r#"{"all":true}"#))).await.unwrap();
     let text = text.as_string().expect("listImagesJson resolves with a string");
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), all);
     let heads = ok("listImagesJson()", store.list_images_json(JsValue::UNDEFINED)).await;
