@@ -272,12 +272,15 @@ fn tag_sets_last_tag_time_and_follows_conflict_rules() {
     let mut store = store_from(&format!("{FIX}/docker20/basic/image-store.tar"));
     block_on(async {
         assert_eq!(store.tag_image("4446cbb9ca36", "busybox", "").await.unwrap(), "busybox");
+        // Configs are read lazily, as the bindings do before every inspect.
+        store.load_config_of("busybox").await.unwrap();
         let v = store.inspect_image("busybox").unwrap();
         assert_eq!(v["Id"], "sha256:4446cbb9ca366f7729ac864236cfc46b7a3e4a201704e6df8588e913a10770ca");
         assert_eq!(v["RepoTags"], serde_json::json!(["busybox:latest"]));
         assert_ne!(v["Metadata"]["LastTagTime"], "2026-11-23T13:52:44.012397079Z");
         // Tags move with force (dockerd's tag endpoint always forces).
         store.tag_image("local/base:1", "docker.io/library/busybox", "latest").await.unwrap();
+        store.load_config_of("busybox").await.unwrap();
         assert_eq!(
             store.inspect_image("busybox").unwrap()["Id"],
             "sha256:3902a31b521cf39931794c62ae9e0efc5a561e6c7b9ed3b547f5221ac1373cbd"
