@@ -196,7 +196,7 @@ async fn containerd_images_largest_files_and_a_search_index_that_survives_reopen
 /// others' are all there, and nothing was skipped.
 #[wasm_bindgen_test]
 async fn the_search_index_follows_import_and_rmi_across_a_reopen() {
-    let name = format!("imagestore-analysis-fresh-{}", imagestore::storage::fresh_id());
+    let name = support::unique_name("imagestore-analysis-fresh");
     let store = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
     import(&store, BASIC).await;
     let before = ok("findFiles", store.find_files("**".into(), JsValue::UNDEFINED)).await;
