@@ -15,18 +15,18 @@
 //! operations that pack the single records ([`View::migration`]), committed when the store
 //! opens. Until that commit lands, a deleted record key is also deleted as a single record.
 //!
-//! Shard layout (little-endian): `MAGIC`, `u32 VERSION`, `u32 crc32(rest)`, then the rest: `u32
-//! count` and per entry, in key order, `u32 len, key` (the part after the kind's prefix) and
-//! `u32 len, value` (the record's bytes, as a single record held them).
+//! Shard layout (little-endian): the record frame ([`RecordFrame`]: `isPK`, `u32` version 1,
+//! `u32` crc32 of the rest), then the rest: `u32 count` and per entry, in key order, `u32 len,
+//! key` (the part after the kind's prefix) and `u32 len, value` (the record's bytes, as a
+//! single record held them).
 
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
+use crate::storage::record_frame::{FrameError, RecordFrame};
 use crate::storage::{Backend, Op, Space};
 use std::collections::BTreeMap;
 
-const MAGIC: &[u8; 4] = b"isPK";
-const VERSION: u32 = 1;
-const HEADER: usize = 12;
+const FRAME: RecordFrame = RecordFrame::with_u32_version(b"isPK", 1);
 /// Shards per kind.
 pub const SHARDS: u32 = 64;
 /// Up to this many shards are read one by one; more are read with one scan of all of them.
@@ -47,10 +47,7 @@ pub fn shard_key(key: &str) -> Option<String> {
 /// Encodes one shard from its entries (key rests → values).
 pub fn encode(entries: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
     let size: usize = entries.iter().map(|(k, v)| 8 + k.len() + v.len()).sum();
-    let mut out = Vec::with_capacity(HEADER + 4 + size);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&[0; 4]);
+    let mut out = FRAME.begin(4 + size);
     out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
     for (k, v) in entries {
         out.extend_from_slice(&(k.len() as u32).to_le_bytes());
@@ -58,8 +55,7 @@ pub fn encode(entries: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
         out.extend_from_slice(&(v.len() as u32).to_le_bytes());
         out.extend_from_slice(v);
     }
-    let crc = crc32fast::hash(&out[HEADER..]);
-    out[8..12].copy_from_slice(&crc.to_le_bytes());
+    FRAME.seal(&mut out);
     out
 }
 
@@ -67,24 +63,19 @@ pub fn encode(entries: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
 /// shard of this version, fails its checksum or is truncated is `data_corrupt`, naming `key`.
 pub fn decode<'r>(key: &str, record: &'r [u8]) -> Result<Vec<(&'r str, &'r [u8])>> {
     let bad = |why: &str| Error::corrupt(format!("record {key:?} is unreadable: {why}"));
+    let body = FRAME.open(record).map_err(|why| match why {
+        FrameError::Foreign => bad("not a packed record shard"),
+        FrameError::Version(v) => bad(&format!("packed shard version {v}, this build reads {}", FRAME.version)),
+        FrameError::Checksum => bad("checksum mismatch"),
+    })?;
     let u32_at =
-        |at: usize| -> Option<usize> { Some(u32::from_le_bytes(record.get(at..at + 4)?.try_into().ok()?) as usize) };
-    if record.len() < HEADER + 4 || &record[..4] != MAGIC {
-        return Err(bad("not a packed record shard"));
-    }
-    let version = u32_at(4).expect("length checked") as u32;
-    if version != VERSION {
-        return Err(bad(&format!("packed shard version {version}, this build reads {VERSION}")));
-    }
-    if crc32fast::hash(&record[HEADER..]) as usize != u32_at(8).expect("length checked") {
-        return Err(bad("checksum mismatch"));
-    }
-    let count = u32_at(HEADER).expect("length checked");
-    let mut at = HEADER + 4;
-    let mut out = Vec::with_capacity(count.min(record.len() / 8));
+        |at: usize| -> Option<usize> { Some(u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?) as usize) };
+    let count = u32_at(0).ok_or_else(|| bad("not a packed record shard"))?;
+    let mut at = 4;
+    let mut out = Vec::with_capacity(count.min(body.len() / 8));
     let take = |at: &mut usize| -> Option<&[u8]> {
         let len = u32_at(*at)?;
-        let bytes = record.get(*at + 4..(*at + 4).checked_add(len)?)?;
+        let bytes = body.get(*at + 4..(*at + 4).checked_add(len)?)?;
         *at += 4 + len;
         Some(bytes)
     };
@@ -94,7 +85,7 @@ pub fn decode<'r>(key: &str, record: &'r [u8]) -> Result<Vec<(&'r str, &'r [u8])
         let v = take(&mut at).ok_or_else(|| bad("truncated entry"))?;
         out.push((k, v));
     }
-    if at != record.len() {
+    if at != body.len() {
         return Err(bad("trailing bytes"));
     }
     Ok(out)

@@ -15,8 +15,8 @@
 //! same answers, just slower once. Configs are immutable under their ID, so a shard entry can
 //! only be missing or superfluous, never wrong, unless the record is corrupt (the checksum).
 //!
-//! Shard layout (little-endian): `MAGIC`, `u32 VERSION`, `u32 crc32(rest)`, then the rest:
-//! `u32 count` and per image, in ID order: `u8 id length, id text`, `u8 top layer length, top
+//! Shard layout (little-endian): the record frame ([`RecordFrame`]: `isCS`, `u32` [`VERSION`],
+//! `u32` crc32 of the rest), then the rest: `u32 count` and per image, in ID order: `u8 id length, id text`, `u8 top layer length, top
 //! layer ChainID text` (0: no layers), `i64 created seconds, u32 nanoseconds`, `u8 flags` (1:
 //! has a `config` object, 2: has labels), with labels `u32 n` and n × (`u32 len, key, u32 len,
 //! value`), then `u32 n` and n × (`u8 len, DiffID text`). Version 1 held only the config bytes,
@@ -27,13 +27,13 @@ use super::lazy_config::{ConfigFacts, LazyConfig};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
+use crate::storage::record_frame::{FrameError, RecordFrame};
 use crate::storage::Op;
 use std::collections::{BTreeMap, BTreeSet};
 
-const MAGIC: &[u8; 4] = b"isCS";
 /// Bumped whenever the layout changes: a shard of another version is rebuilt.
 pub const VERSION: u32 = 3;
-const HEADER: usize = 12;
+const FRAME: RecordFrame = RecordFrame::with_u32_version(b"isCS", VERSION);
 const HAS_CONFIG: u8 = 1;
 const HAS_LABELS: u8 = 2;
 
@@ -49,42 +49,40 @@ fn put_text(out: &mut Vec<u8>, text: &str) {
 
 /// Encodes one shard from `(id, config)` pairs in ID order.
 pub fn encode<'a>(entries: impl IntoIterator<Item = (&'a Digest, &'a LazyConfig)>) -> Vec<u8> {
-    let mut body = vec![0u8; 4];
+    let mut record = FRAME.begin(4);
+    let count_at = record.len();
+    record.extend_from_slice(&[0; 4]);
     let mut count: u32 = 0;
     for (id, config) in entries {
         let facts = config.facts();
         let id = id.as_str().as_bytes();
-        body.push(id.len() as u8);
-        body.extend_from_slice(id);
+        record.push(id.len() as u8);
+        record.extend_from_slice(id);
         let top = facts.top_layer.as_ref().map_or("", |t| t.as_str());
-        body.push(top.len() as u8);
-        body.extend_from_slice(top.as_bytes());
-        body.extend_from_slice(&facts.created.0.to_le_bytes());
-        body.extend_from_slice(&facts.created.1.to_le_bytes());
+        record.push(top.len() as u8);
+        record.extend_from_slice(top.as_bytes());
+        record.extend_from_slice(&facts.created.0.to_le_bytes());
+        record.extend_from_slice(&facts.created.1.to_le_bytes());
         let flags = if facts.has_container_config { HAS_CONFIG } else { 0 }
             | if facts.labels.is_some() { HAS_LABELS } else { 0 };
-        body.push(flags);
+        record.push(flags);
         if let Some(labels) = &facts.labels {
-            body.extend_from_slice(&(labels.len() as u32).to_le_bytes());
+            record.extend_from_slice(&(labels.len() as u32).to_le_bytes());
             for (k, v) in labels {
-                put_text(&mut body, k);
-                put_text(&mut body, v);
+                put_text(&mut record, k);
+                put_text(&mut record, v);
             }
         }
-        body.extend_from_slice(&(facts.diff_ids.len() as u32).to_le_bytes());
+        record.extend_from_slice(&(facts.diff_ids.len() as u32).to_le_bytes());
         for d in &facts.diff_ids {
-            body.push(d.as_str().len() as u8);
-            body.extend_from_slice(d.as_str().as_bytes());
+            record.push(d.as_str().len() as u8);
+            record.extend_from_slice(d.as_str().as_bytes());
         }
         count += 1;
     }
-    body[..4].copy_from_slice(&count.to_le_bytes());
-    let mut out = Vec::with_capacity(HEADER + body.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    out.extend_from_slice(&body);
-    out
+    record[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
+    FRAME.seal(&mut record);
+    record
 }
 
 /// Reads a shard's body, every read bounds-checked.
@@ -123,18 +121,11 @@ fn malformed() -> Error {
 /// Decodes one shard; `Err` (`data_corrupt`) says why it cannot be trusted (another version, a
 /// bad checksum, a truncated or malformed record).
 pub fn decode(record: &[u8]) -> Result<Vec<(Digest, LazyConfig)>> {
-    let u32_at = |b: &[u8], at: usize| -> Option<u32> { Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?)) };
-    if record.len() < HEADER + 4 || &record[..4] != MAGIC {
-        return Err(Error::corrupt("not a config summary record"));
-    }
-    let version = u32_at(record, 4).expect("length checked");
-    if version != VERSION {
-        return Err(Error::corrupt(format!("config summary version {version}, this build writes {VERSION}")));
-    }
-    let body = &record[HEADER..];
-    if crc32fast::hash(body) != u32_at(record, 8).expect("length checked") {
-        return Err(Error::corrupt("config summary: checksum mismatch"));
-    }
+    let body = FRAME.open(record).map_err(|why| match why {
+        FrameError::Foreign => Error::corrupt("not a config summary record"),
+        FrameError::Version(v) => Error::corrupt(format!("config summary version {v}, this build writes {VERSION}")),
+        FrameError::Checksum => Error::corrupt("config summary: checksum mismatch"),
+    })?;
     let mut r = Reader { body, at: 0 };
     let count = r.u32()? as usize;
     let mut out = Vec::with_capacity(count.min(body.len() / 16));

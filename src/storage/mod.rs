@@ -9,6 +9,7 @@
 pub mod blobs;
 pub mod generation;
 pub mod memory;
+pub mod record_frame;
 pub mod sessions;
 
 use crate::error::{Error, Result};

@@ -15,11 +15,10 @@
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
 use crate::formats::tar_split::{EntryKind, TarEntry};
+use crate::storage::record_frame::{FrameError, RecordFrame};
 use std::collections::BTreeMap;
 
-const MAGIC: &[u8; 4] = b"ISEN";
-const VERSION: u8 = 1;
-const HEADER: usize = 9;
+const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISEN", 1);
 
 fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -35,35 +34,31 @@ fn put_ivarint(out: &mut Vec<u8>, v: i64) {
 
 /// The record bytes of a layer's entries.
 pub fn encode(entries: &[TarEntry]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(entries.len() * 48);
-    put_uvarint(&mut body, entries.len() as u64);
+    let mut record = FRAME.begin(entries.len() * 48);
+    put_uvarint(&mut record, entries.len() as u64);
     let mut previous: &[u8] = &[];
     for e in entries {
         let shared = previous.iter().zip(&e.name_bytes).take_while(|(a, b)| a == b).count();
-        put_uvarint(&mut body, shared as u64);
-        put_uvarint(&mut body, (e.name_bytes.len() - shared) as u64);
-        body.extend_from_slice(&e.name_bytes[shared..]);
-        body.push(e.typeflag);
+        put_uvarint(&mut record, shared as u64);
+        put_uvarint(&mut record, (e.name_bytes.len() - shared) as u64);
+        record.extend_from_slice(&e.name_bytes[shared..]);
+        record.push(e.typeflag);
         for v in [e.size, e.mode, e.uid, e.gid] {
-            put_ivarint(&mut body, v);
+            put_ivarint(&mut record, v);
         }
-        put_uvarint(&mut body, e.linkname_bytes.len() as u64);
-        body.extend_from_slice(&e.linkname_bytes);
+        put_uvarint(&mut record, e.linkname_bytes.len() as u64);
+        record.extend_from_slice(&e.linkname_bytes);
         match e.crc64 {
-            None => body.push(0),
+            None => record.push(0),
             Some(crc) => {
-                body.push(1);
-                body.extend_from_slice(&crc.to_be_bytes());
+                record.push(1);
+                record.extend_from_slice(&crc.to_be_bytes());
             }
         }
         previous = &e.name_bytes;
     }
-    let mut out = Vec::with_capacity(HEADER + body.len());
-    out.extend_from_slice(MAGIC);
-    out.push(VERSION);
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    out.extend_from_slice(&body);
-    out
+    FRAME.seal(&mut record);
+    record
 }
 
 struct Reader<'a> {
@@ -109,13 +104,10 @@ impl Reader<'_> {
 /// The entries a record holds (the fields [`encode`] keeps; the others are empty or zero);
 /// `data_corrupt` for anything but a whole record of this version.
 pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
-    if bytes.len() < HEADER || &bytes[..4] != MAGIC || bytes[4] != VERSION {
-        return Err(Error::corrupt("analysis entries record: not a version 1 record"));
-    }
-    let body = &bytes[HEADER..];
-    if crc32fast::hash(body).to_le_bytes() != bytes[5..9] {
-        return Err(Error::corrupt("analysis entries record: checksum mismatch"));
-    }
+    let body = FRAME.open(bytes).map_err(|why| match why {
+        FrameError::Checksum => Error::corrupt("analysis entries record: checksum mismatch"),
+        _ => Error::corrupt("analysis entries record: not a version 1 record"),
+    })?;
     let mut r = Reader { bytes: body, at: 0 };
     let count = r.len()?;
     // Each member takes at least 9 bytes: a bad count cannot make a huge allocation.
@@ -185,11 +177,11 @@ mod tests {
         assert_eq!(decode(&bytes).unwrap(), entries);
         assert_eq!(decode(&encode(&[])).unwrap(), []);
         // Any damage is refused, never misread.
-        for cut in [0, 4, HEADER, bytes.len() - 1] {
+        for cut in [0, 4, FRAME.header_len(), bytes.len() - 1] {
             assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }
         let mut flipped = bytes.clone();
-        flipped[HEADER + 3] ^= 1;
+        flipped[FRAME.header_len() + 3] ^= 1;
         assert_eq!(decode(&flipped).unwrap_err().code, crate::error::ErrorCode::DataCorrupt);
     }
 }

@@ -16,15 +16,14 @@ use crate::analysis::changes::{Change, ChangeKind, LayerChangeSet};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::schema::analysis as schema;
+use crate::storage::record_frame::{FrameError, RecordFrame};
 use crate::storage::{Backend, Op, Space};
 use crate::store::Store;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-const MAGIC: &[u8; 4] = b"ISCX";
-const VERSION: u8 = 1;
-const HEADER: usize = 9;
+const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISCX", 1);
 
 type Row = (String, String, String, i64, i64, i64, i64, i64, Option<String>);
 
@@ -43,24 +42,18 @@ pub fn encode(set: &LayerChangeSet) -> Vec<u8> {
             (path, change.into(), kind, c.size, c.size_delta, c.mode, c.uid, c.gid, link)
         })
         .collect();
-    let body = serde_json::to_vec(&(set.unchanged_entries, set.whiteouts, rows)).expect("plain data");
-    let mut out = Vec::with_capacity(HEADER + body.len());
-    out.extend_from_slice(MAGIC);
-    out.push(VERSION);
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    out.extend_from_slice(&body);
-    out
+    let mut record = FRAME.begin(64 * rows.len());
+    serde_json::to_writer(&mut record, &(set.unchanged_entries, set.whiteouts, rows)).expect("plain data");
+    FRAME.seal(&mut record);
+    record
 }
 
 /// The change set a record holds; `data_corrupt` for anything but a whole record of this version.
 pub fn decode(bytes: &[u8]) -> Result<LayerChangeSet> {
-    if bytes.len() < HEADER || &bytes[..4] != MAGIC || bytes[4] != VERSION {
-        return Err(Error::corrupt("search index record: not a version 1 record"));
-    }
-    let body = &bytes[HEADER..];
-    if crc32fast::hash(body).to_le_bytes() != bytes[5..9] {
-        return Err(Error::corrupt("search index record: checksum mismatch"));
-    }
+    let body = FRAME.open(bytes).map_err(|why| match why {
+        FrameError::Checksum => Error::corrupt("search index record: checksum mismatch"),
+        _ => Error::corrupt("search index record: not a version 1 record"),
+    })?;
     let (unchanged_entries, whiteouts, rows): (usize, usize, Vec<Row>) =
         serde_json::from_slice(body).map_err(|e| Error::corrupt(format!("search index record: {e}")))?;
     let changes = rows
