@@ -9,93 +9,25 @@
 //! and link targets that do not fit a ustar header, or are not ASCII, get a PAX `path` /
 //! `linkpath` record, as Go's `archive/tar` writes them.
 
-use super::files::{FileReader, MergedTree, Node};
-use super::tar_writer::{octal, padding, split_name, BLOCK, TRAILER};
+use super::archive::{ArchiveStream, Member, Source};
+use super::files::{MergedTree, Node};
+use super::tar_writer::{octal, padding, split_name, write_checksum, BLOCK};
 use crate::digest::Digest;
-use crate::docker::layer_blobs::LayerBlobRecord;
 use crate::error::{Error, Result};
 use crate::formats::tar_split::{EntryKind, TarEntry};
 use crate::storage::Backend;
 use crate::store::Store;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Chunks are cut at about this size.
-const CHUNK: usize = 1 << 20;
 /// The largest numbers a ustar header's 7- and 11-digit octal fields hold.
 const OCTAL7_MAX: i64 = 0o7_777_777;
 const OCTAL11_MAX: i64 = 0o77_777_777_777;
-
-/// One member: its header blocks (a PAX header first when needed) and where its bytes are.
-struct Member {
-    header: Vec<u8>,
-    body: Option<(LayerBlobRecord, u64, u64)>,
-}
-
-/// The tar of a directory, pulled in chunks of about 1 MiB; its length is known up front.
-pub struct DirectoryStream {
-    members: VecDeque<Member>,
-    reading: Option<(FileReader, usize)>,
-    len: u64,
-    ended: bool,
-}
-
-impl DirectoryStream {
-    /// The tar's length in bytes.
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The next chunk, or `None` after the trailer.
-    pub async fn next_chunk<B: Backend>(&mut self, b: &B) -> Result<Option<Vec<u8>>> {
-        if self.ended {
-            return Ok(None);
-        }
-        let mut out = Vec::new();
-        while out.len() < CHUNK {
-            if let Some((reader, pad)) = &mut self.reading {
-                match reader.next(b).await? {
-                    Some(bytes) => {
-                        out.extend_from_slice(&bytes);
-                        continue;
-                    }
-                    None => {
-                        out.resize(out.len() + *pad, 0);
-                        self.reading = None;
-                    }
-                }
-            }
-            let Some(member) = self.members.pop_front() else {
-                out.extend_from_slice(&TRAILER);
-                self.ended = true;
-                break;
-            };
-            out.extend_from_slice(&member.header);
-            if let Some((record, offset, size)) = member.body {
-                self.reading = Some((FileReader::new(record, offset, size), padding(size)));
-            }
-        }
-        Ok(Some(out))
-    }
-
-    /// The whole tar in memory (tests).
-    pub async fn read_all<B: Backend>(mut self, b: &B) -> Result<Vec<u8>> {
-        let mut all = Vec::new();
-        while let Some(c) = self.next_chunk(b).await? {
-            all.extend_from_slice(&c);
-        }
-        Ok(all)
-    }
-}
 
 impl<B: Backend> Store<B> {
     /// Opens directory `path` of an image as a tar stream (symlinks on the way resolved inside
     /// the image). `not_found` for a missing path, `invalid_argument` for one that is not a
     /// directory, `failed_precondition` naming the layers whose contents are not stored.
-    pub async fn read_directory(&self, name_or_id: &str, path: &str) -> Result<DirectoryStream> {
+    pub async fn read_directory(&self, name_or_id: &str, path: &str) -> Result<ArchiveStream> {
         let (diff_ids, tree) = self.merged_tree(name_or_id).await?;
         let dir = tree.resolve(path, true)?;
         match tree.get(&dir) {
@@ -115,7 +47,7 @@ fn archive_name(dir: &str, p: &str) -> String {
     p[parent.len()..].trim_start_matches('/').to_string()
 }
 
-fn plan<B: Backend>(store: &Store<B>, tree: &MergedTree, diff_ids: &[Digest], dir: &str) -> Result<DirectoryStream> {
+fn plan<B: Backend>(store: &Store<B>, tree: &MergedTree, diff_ids: &[Digest], dir: &str) -> Result<ArchiveStream> {
     let mut members = Vec::new();
     let mut links = Vec::new();
     let mut missing = BTreeSet::new();
@@ -146,20 +78,20 @@ fn plan<B: Backend>(store: &Store<B>, tree: &MergedTree, diff_ids: &[Digest], di
                 match store.docker().contents.get(diff) {
                     Some(record) => members.push(Member {
                         header: header(&name, entry, Type::File(file.size))?,
-                        body: Some((record.clone(), file.offset, file.size)),
+                        body: Source::File { record: record.clone(), offset: file.offset, size: file.size },
                     }),
                     None => drop(missing.insert(format!("layer {} ({diff})", file.layer))),
                 }
             }
             EntryKind::Dir => {
-                members.push(Member { header: header(&format!("{name}/"), entry, Type::Dir)?, body: None })
+                members.push(Member { header: header(&format!("{name}/"), entry, Type::Dir)?, body: Source::None })
             }
             EntryKind::Symlink => {
                 let target = entry.map(|e| e.linkname().into_owned()).unwrap_or_default();
-                members.push(Member { header: header(&name, entry, Type::Symlink(target))?, body: None });
+                members.push(Member { header: header(&name, entry, Type::Symlink(target))?, body: Source::None });
             }
             EntryKind::Char | EntryKind::Block | EntryKind::Fifo => {
-                members.push(Member { header: header(&name, entry, Type::Special)?, body: None })
+                members.push(Member { header: header(&name, entry, Type::Special)?, body: Source::None })
             }
             EntryKind::Hardlink | EntryKind::Other(_) => {}
         }
@@ -171,13 +103,8 @@ fn plan<B: Backend>(store: &Store<B>, tree: &MergedTree, diff_ids: &[Digest], di
             list.join(", ")
         )));
     }
-    members.extend(links.into_iter().map(|header| Member { header, body: None }));
-    let len = members
-        .iter()
-        .map(|m| m.header.len() as u64 + m.body.as_ref().map_or(0, |(_, _, s)| s + padding(*s) as u64))
-        .sum::<u64>()
-        + TRAILER.len() as u64;
-    Ok(DirectoryStream { members: members.into(), reading: None, len, ended: false })
+    members.extend(links.into_iter().map(|header| Member { header, body: Source::None }));
+    Ok(ArchiveStream::of_members(members))
 }
 
 /// `./etc/`, `etc`, `/etc/` → `/etc`.
@@ -234,7 +161,7 @@ fn header(name: &str, entry: Option<&TarEntry>, t: Type) -> Result<Vec<u8>> {
         entry.filter(|_| matches!(t, Type::Special)).map(|e| (e.devmajor.max(0) as u64, e.devminor.max(0) as u64));
     let mut h = block(&short, &link, flag, mode, uid, gid, size, mtime, owners, devices);
     h[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
-    checksum(&mut h);
+    write_checksum(&mut h);
     out.extend_from_slice(&h);
     Ok(out)
 }
@@ -287,18 +214,8 @@ fn block(
     let (major, minor) = devices.unwrap_or((0, 0));
     octal(&mut b[329..337], major);
     octal(&mut b[337..345], minor);
-    checksum(&mut b);
+    write_checksum(&mut b);
     b
-}
-
-/// The header checksum: computed with its own field as spaces, written as 6 octal digits,
-/// NUL, space.
-fn checksum(b: &mut [u8; BLOCK]) {
-    b[148..156].copy_from_slice(b"        ");
-    let sum: u32 = b.iter().map(|&x| u32::from(x)).sum();
-    b[148..154].copy_from_slice(format!("{sum:06o}").as_bytes());
-    b[154] = 0;
-    b[155] = b' ';
 }
 
 #[cfg(test)]

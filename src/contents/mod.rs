@@ -1,7 +1,8 @@
 //! Layer contents: where each layer's tar is kept ([`crate::docker::layer_blobs`]), reading it back as a
 //! stream of chunks, and the export writers that turn stored images back into the archives
-//! Docker writes ([`docker_save`], [`oci_layout`]). Exports are planned up front (a list of
-//! tar entries whose bodies are small in-memory files or stored blobs) and then streamed by
+//! Docker writes ([`docker_save`], [`oci_layout`]) and a folder into `docker cp`'s tar
+//! ([`directory`]). Every tar is planned up front (a list of members whose bodies are small
+//! in-memory files, stored layer tars or files inside them) and then streamed by
 //! [`archive::ArchiveStream`] one bounded chunk at a time.
 
 pub mod archive;
@@ -47,6 +48,6 @@ impl<B: Backend> Store<B> {
             ExportFormat::Docker => docker_save::plan(self.docker(), &items, now)?,
             ExportFormat::Oci => oci_layout::plan(self.docker(), &items, now)?,
         };
-        Ok(ArchiveStream::new(entries))
+        ArchiveStream::new(entries)
     }
 }

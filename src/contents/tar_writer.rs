@@ -97,16 +97,19 @@ impl Header {
         octal(&mut b[329..337], 0);
         octal(&mut b[337..345], 0);
         b[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
-        // The checksum is computed with its own field as spaces, then written as 6 octal
-        // digits, NUL, space.
-        b[148..156].copy_from_slice(b"        ");
-        let sum: u32 = b.iter().map(|&x| u32::from(x)).sum();
-        let digits = format!("{sum:06o}");
-        b[148..154].copy_from_slice(digits.as_bytes());
-        b[154] = 0;
-        b[155] = b' ';
+        write_checksum(&mut b);
         Ok(b)
     }
+}
+
+/// Fills in a header block's checksum as Go writes it: computed with its own field as spaces,
+/// written as 6 octal digits, NUL, space.
+pub(crate) fn write_checksum(b: &mut [u8; BLOCK]) {
+    b[148..156].copy_from_slice(b"        ");
+    let sum: u32 = b.iter().map(|&x| u32::from(x)).sum();
+    b[148..154].copy_from_slice(format!("{sum:06o}").as_bytes());
+    b[154] = 0;
+    b[155] = b' ';
 }
 
 /// Go's `formatOctal`: zero-padded to the field width minus one, then NUL.

@@ -9,7 +9,6 @@ use super::options;
 use super::panic::entry;
 use super::store::Store;
 use crate::contents::archive::ArchiveStream;
-use crate::contents::directory::DirectoryStream;
 use crate::contents::files::FileReader;
 use crate::contents::layer_reader::LayerReader;
 use crate::contents::ExportFormat;
@@ -49,11 +48,6 @@ trait ChunkSource: 'static {
 impl ChunkSource for ArchiveStream {
     fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a> {
         Box::pin(ArchiveStream::next_chunk(self, b))
-    }
-}
-impl ChunkSource for DirectoryStream {
-    fn next_chunk<'a>(&'a mut self, b: &'a AnyBackend) -> NextChunk<'a> {
-        Box::pin(DirectoryStream::next_chunk(self, b))
     }
 }
 impl ChunkSource for LayerReader {
