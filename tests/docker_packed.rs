@@ -10,35 +10,17 @@ use futures::executor::block_on;
 use imagestore::docker::packed;
 use imagestore::schema::{self, docker as keys};
 use imagestore::storage::memory::MemoryBackend;
-use imagestore::storage::{Backend, Op, Space};
+use imagestore::storage::{Op, Space};
 use imagestore::store::Store;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
-use support::docker_fixture::store_from_fixture;
+use support::docker_fixture::{commit, engine_answers as answers, meta_records, reopen, store_from_fixture};
 
 const BASIC: &str = "tests/fixtures/docker20/basic/image-store.tar";
 const SCALE200: &str = "tests/fixtures/docker20/scale200/image-store.tar";
 
-fn reopen(backend: &MemoryBackend) -> Store<MemoryBackend> {
-    block_on(Store::open(backend.clone())).unwrap()
-}
-
-/// Every answer the Engine API gives about the store: the full list, and each image's inspect
-/// and history (their configs read first, as the bindings do).
-fn answers(store: &Store<MemoryBackend>) -> Value {
-    let list = store.list_images(true, true, &BTreeMap::new()).unwrap();
-    let ids: Vec<_> = store.docker().images.map().map(|i| i.id().clone()).collect();
-    block_on(store.load_configs(&ids)).unwrap();
-    let mut each = serde_json::Map::new();
-    for img in store.docker().images.map() {
-        let id = img.id().to_string();
-        each.insert(id.clone(), json!([store.inspect_image(&id).unwrap(), store.image_history(&id).unwrap()]));
-    }
-    json!({ "list": list, "images": each, "skipped": format!("{:?}", store.restore_skipped()) })
-}
-
 fn meta(backend: &MemoryBackend) -> BTreeMap<String, Vec<u8>> {
-    block_on(backend.scan(Space::Meta, "")).unwrap().into_iter().collect()
+    meta_records(backend, "")
 }
 
 /// The single records (the previous version's layout) in storage.
@@ -56,7 +38,7 @@ fn unpack(backend: &MemoryBackend) {
             ops.push(Op::put_meta(format!("{prefix}{rest}"), v.to_vec()));
         }
     }
-    block_on(backend.commit(ops)).unwrap();
+    commit(backend, ops);
 }
 
 #[test]
@@ -161,7 +143,7 @@ fn a_damaged_shard_fails_the_open_and_names_itself() {
     let (key, mut value) =
         meta(store.backend()).into_iter().find(|(k, _)| k.starts_with(&format!("{}layer/", keys::PACKED))).unwrap();
     *value.last_mut().unwrap() ^= 0x40;
-    block_on(store.backend().commit(vec![Op::put_meta(key.clone(), value)])).unwrap();
+    commit(store.backend(), vec![Op::put_meta(key.clone(), value)]);
     let e = block_on(Store::open(store.backend().clone())).err().expect("a damaged shard is not trusted");
     assert_eq!(e.code, imagestore::ErrorCode::DataCorrupt);
     assert!(e.message.contains(&key), "{e}");

@@ -15,11 +15,11 @@ use imagestore::docker::summary;
 use imagestore::formats::image_config::ImageConfig;
 use imagestore::schema::{self, docker as keys};
 use imagestore::storage::memory::MemoryBackend;
-use imagestore::storage::{Backend, Op, Space};
+use imagestore::storage::{Op, Space};
 use imagestore::store::Store;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
-use support::docker_fixture::store_from_fixture;
+use support::docker_fixture::{commit, engine_answers as answers, meta_records, reopen, store_from_fixture};
 
 const BASIC: &str = "tests/fixtures/docker20/basic/image-store.tar";
 
@@ -27,30 +27,8 @@ fn imported() -> Store<MemoryBackend> {
     block_on(store_from_fixture(BASIC))
 }
 
-fn reopen(backend: &MemoryBackend) -> Store<MemoryBackend> {
-    block_on(Store::open(backend.clone())).unwrap()
-}
-
-/// Every answer the Engine API gives about the store: the full list, and each image's inspect
-/// and history (their configs read first, as the bindings do).
-fn answers(store: &Store<MemoryBackend>) -> Value {
-    let list = store.list_images(true, true, &BTreeMap::new()).unwrap();
-    let ids: Vec<Digest> = store.docker().images.map().map(|i| i.id().clone()).collect();
-    block_on(store.load_configs(&ids)).unwrap();
-    let mut each = serde_json::Map::new();
-    for img in store.docker().images.map() {
-        let id = img.id().to_string();
-        each.insert(id.clone(), json!([store.inspect_image(&id).unwrap(), store.image_history(&id).unwrap()]));
-    }
-    json!({ "list": list, "images": each })
-}
-
 fn shards(backend: &MemoryBackend) -> BTreeMap<String, Vec<u8>> {
-    block_on(backend.scan(Space::Meta, keys::SUMMARY)).unwrap().into_iter().collect()
-}
-
-fn commit(backend: &MemoryBackend, ops: Vec<Op>) {
-    block_on(backend.commit(ops)).unwrap()
+    meta_records(backend, keys::SUMMARY)
 }
 
 /// Makes every config blob unreadable (drops its record): an open that still lists read
@@ -79,6 +57,15 @@ fn assert_summary_matches(store: &Store<MemoryBackend>) {
         })
         .collect();
     assert_eq!(listed, want);
+}
+
+/// Reopens the store: nothing skipped, the answers of `before`, and a summary that matches.
+fn assert_reopens_with(backend: &MemoryBackend, before: &Value) -> Store<MemoryBackend> {
+    let reopened = reopen(backend);
+    assert!(reopened.restore_skipped().is_empty(), "{:?}", reopened.restore_skipped());
+    assert_eq!(&answers(&reopened), before);
+    assert_summary_matches(&reopened);
+    reopened
 }
 
 /// The image list (what a reopen must answer without reading any config).
@@ -132,10 +119,7 @@ fn check_rebuilt_after(damage: impl Fn(&str, Vec<u8>) -> Vec<u8>) {
         })
         .collect();
     commit(store.backend(), ops);
-    let reopened = reopen(store.backend());
-    assert!(reopened.restore_skipped().is_empty(), "{:?}", reopened.restore_skipped());
-    assert_eq!(answers(&reopened), before);
-    assert_summary_matches(&reopened);
+    assert_reopens_with(store.backend(), &before);
 }
 
 #[test]
@@ -298,10 +282,7 @@ fn a_store_written_by_a_previous_version_opens_and_gets_the_new_summary() {
         let mut ops = vec![Op::DeletePrefix { space: Space::Meta, prefix: keys::SUMMARY.into() }];
         ops.extend(old.iter().map(|(key, entries)| Op::put_meta(key.clone(), encode(entries))));
         commit(store.backend(), ops);
-        let reopened = reopen(store.backend());
-        assert!(reopened.restore_skipped().is_empty(), "{:?}", reopened.restore_skipped());
-        assert_eq!(answers(&reopened), before);
-        assert_summary_matches(&reopened);
+        let reopened = assert_reopens_with(store.backend(), &before);
         let list_before = list(&reopened);
         drop_config_blobs(&reopened);
         let again = reopen(store.backend());

@@ -7,6 +7,9 @@
 
 pub mod walks;
 
+use crate::support::gzip;
+use crate::support::tar::{fix_checksum, header, raw_entries, replace_entry, tar_of, BLOCK};
+
 /// One malformed upload and the error code it must be refused with.
 pub struct Case {
     pub name: String,
@@ -18,93 +21,23 @@ pub static IMAGE_STORE: &[u8] = include_bytes!("../fixtures/docker20/basic/image
 pub static CONTAINERD_ROOT: &[u8] = include_bytes!("../fixtures/docker20/basic/containerd-root.tar");
 pub static DOCKER_SAVE: &[u8] = include_bytes!("../fixtures/docker20/basic/docker-save.tar");
 
-const BLOCK: usize = 512;
-
 /// The header offsets of a plain tar's entries (up to its end blocks), with each entry's name
 /// and data size.
 pub fn entries(tar: &[u8]) -> Vec<(usize, String, usize)> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + BLOCK <= tar.len() && tar[at..at + BLOCK].iter().any(|&b| b != 0) {
-        let h = &tar[at..at + BLOCK];
-        let name = String::from_utf8_lossy(&h[..100]).trim_end_matches('\0').to_string();
-        let size_field = String::from_utf8_lossy(&h[124..136]).trim_matches(|c| c == '\0' || c == ' ').to_string();
-        let size = usize::from_str_radix(&size_field, 8).unwrap_or(0);
-        out.push((at, name, size));
-        at += BLOCK + size.div_ceil(BLOCK) * BLOCK;
-    }
-    out
+    raw_entries(tar).into_iter().map(|e| (e.offset, e.name, e.data.len())).collect()
 }
 
-/// Recomputes a header block's checksum (after an edit that must still pass it).
-fn fix_checksum(h: &mut [u8]) {
-    h[148..156].fill(b' ');
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-}
-
-fn header(name: &str, size: u64, typeflag: u8, link: &str) -> Vec<u8> {
-    let mut h = vec![0u8; BLOCK];
-    // Longer names go in ustar's prefix field (split at a `/`).
-    let split = (name.len() > 100)
-        .then(|| name.char_indices().find(|&(i, c)| c == '/' && name.len() - i - 1 <= 100).map(|(i, _)| i))
-        .flatten();
-    let (prefix, name) = match split {
-        Some(i) => (&name[..i], &name[i + 1..]),
-        None => ("", name),
-    };
-    h[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
-    h[..name.len()].copy_from_slice(name.as_bytes());
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[156] = typeflag;
-    h[157..157 + link.len()].copy_from_slice(link.as_bytes());
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    fix_checksum(&mut h);
-    h
-}
-
-/// A plain tar of `(name, typeflag, link, data)` entries, with its end blocks.
-fn tar_of(items: &[(&str, u8, &str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (name, flag, link, data) in items {
-        out.extend(header(name, data.len() as u64, *flag, link));
-        out.extend_from_slice(data);
-        out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
-    }
-    out.extend([0u8; 2 * BLOCK]);
-    out
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-/// The docker save fixture's entries with `edit` applied to its manifest.json.
+/// The docker save fixture with `edit` applied to its manifest.json.
 fn save_with_manifest(edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (at, name, size) in entries(DOCKER_SAVE) {
-        let data = &DOCKER_SAVE[at + BLOCK..at + BLOCK + size];
-        if name == "manifest.json" {
+    replace_entry(
+        DOCKER_SAVE,
+        |name| name == "manifest.json",
+        |data| {
             let mut m: serde_json::Value = serde_json::from_slice(data).unwrap();
             edit(&mut m);
-            let bytes = serde_json::to_vec(&m).unwrap();
-            out.extend(header(&name, bytes.len() as u64, b'0', ""));
-            out.extend(&bytes);
-        } else {
-            out.extend_from_slice(&DOCKER_SAVE[at..at + BLOCK + size]);
-        }
-        out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
-    }
-    out.extend([0u8; 2 * BLOCK]);
-    out
+            serde_json::to_vec(&m).unwrap()
+        },
+    )
 }
 
 /// Every case, in a fixed order.

@@ -5,8 +5,8 @@
 //! too, and then every read of them (list, inspect, history, parents, merged files, `ctr images
 //! ls`) and a removal must answer, in time linear in the upload.
 
-use super::{header, tar_of, BLOCK};
 use crate::support::bbolt_writer::{self, bucket, content_record, image_record, tree, value, Node, Tree};
+use crate::support::tar::{header, replace_entry, tar_of, BLOCK};
 use imagestore::digest::{chain_ids, Digest};
 use imagestore::formats::tar_split_writer::TarSplitWriter;
 
@@ -156,21 +156,15 @@ fn index_dag_layout(width: usize, depth: usize) -> Vec<u8> {
 
 /// The basic fixture's containerd root with its `meta.db` changed by `edit`.
 fn containerd_root_with_meta_db(edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
-    let root = super::CONTAINERD_ROOT;
-    let mut out = Vec::new();
-    for (at, name, size) in super::entries(root) {
-        if name.ends_with("meta.db") {
-            let mut db = root[at + BLOCK..at + BLOCK + size].to_vec();
+    replace_entry(
+        super::CONTAINERD_ROOT,
+        |name| name.ends_with("meta.db"),
+        |data| {
+            let mut db = data.to_vec();
             edit(&mut db);
-            out.extend(header(&name, db.len() as u64, b'0', ""));
-            out.extend(&db);
-        } else {
-            out.extend_from_slice(&root[at..at + BLOCK + size]);
-        }
-        out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
-    }
-    out.extend([0u8; 2 * BLOCK]);
-    out
+            db
+        },
+    )
 }
 
 /// bbolt's root bucket page (meta page 0's `root.root`, little-endian at offset 16 + 8 + 8).

@@ -2,12 +2,15 @@
 //! importer (`imagestore::import`) and the façade's one-commit `Store::commit_import`.
 
 use super::dockerd::{DockerdAnswers, EngineApi, Rejection};
+use futures::executor::block_on;
 use futures::stream;
 use imagestore::docker::engine::Filters;
 use imagestore::import::{Finished, ImportOptions, Imported};
 use imagestore::storage::memory::MemoryBackend;
+use imagestore::storage::{Backend, Op, Space};
 use imagestore::store::{stream_import, Store};
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The fixture file's bytes.
@@ -46,6 +49,35 @@ pub async fn store_from_fixture(tar_path: &str) -> Store<MemoryBackend> {
     assert!(report.skipped.is_empty(), "{tar_path}: {:?}", report.skipped);
     assert!(report.images > 0 && report.layers > 0, "{tar_path}: {report:?}");
     store
+}
+
+/// The store a backend holds, opened again (what the next page load or CLI run sees).
+pub fn reopen(backend: &MemoryBackend) -> Store<MemoryBackend> {
+    block_on(Store::open(backend.clone())).unwrap()
+}
+
+/// Every answer the Engine API gives about the store: the full list, each image's inspect and
+/// history (their configs read first, as the bindings do), and what the open skipped.
+pub fn engine_answers(store: &Store<MemoryBackend>) -> Value {
+    let list = store.list_images(true, true, &BTreeMap::new()).unwrap();
+    let ids: Vec<_> = store.docker().images.map().map(|i| i.id().clone()).collect();
+    block_on(store.load_configs(&ids)).unwrap();
+    let mut each = serde_json::Map::new();
+    for img in store.docker().images.map() {
+        let id = img.id().to_string();
+        each.insert(id.clone(), json!([store.inspect_image(&id).unwrap(), store.image_history(&id).unwrap()]));
+    }
+    json!({ "list": list, "images": each, "skipped": format!("{:?}", store.restore_skipped()) })
+}
+
+/// The meta records under `prefix`, by key.
+pub fn meta_records(backend: &MemoryBackend, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+    block_on(backend.scan(Space::Meta, prefix)).unwrap().into_iter().collect()
+}
+
+/// Commits `ops` straight to the backend (as another writer, or an older version, would).
+pub fn commit(backend: &MemoryBackend, ops: Vec<Op>) {
+    block_on(backend.commit(ops)).unwrap()
 }
 
 /// The façade asked as the Engine API is asked (for [`super::dockerd::check_answers`]).

@@ -209,15 +209,11 @@ pub fn plain_path(path: &str) -> &str {
     path.trim_start_matches("./")
 }
 
-pub fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
 #[allow(unused_imports)] // each test binary uses part of it
-pub use super::tar::{raw_entries, RawEntry};
+pub use super::{
+    gzip,
+    tar::{raw_entries, RawEntry},
+};
 
 /// The mtime of a folder whose layer.tar is a symlink in the real archive.
 pub fn symlink_dir_time(tar: &[u8]) -> i64 {

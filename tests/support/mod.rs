@@ -21,3 +21,11 @@ pub fn unique_name(prefix: &str) -> String {
     imagestore::wasm::install_host();
     format!("{prefix}-{}", imagestore::storage::fresh_id())
 }
+
+/// `data` gzipped (fast level), as a test input.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
