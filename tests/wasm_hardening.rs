@@ -219,24 +219,15 @@ async fn the_memory_backend_refuses_what_it_cannot_hold() {
 /// works. Two passes: every parameter wrong at once (all methods), and one parameter wrong at
 /// a time with the others well-typed (the methods listed in `valid`; a method missing there
 /// still gets the first pass).
-#[wasm_bindgen_test]
-async fn every_method_of_every_class_rejects_wrong_types_with_invalid_argument() {
-    let store = memory_store("prototypes").await;
-    JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
-    let check = js_fn(
-        "store, basic",
-        r#"return (async () => {
-        const D = "sha256:" + "a".repeat(64);
-        const before = (await store.listImages({ all: true })).length;
-        const ns = store.containerd("default");
-        const content = ns.content;
-        const writer = await content.writer("wrong-types-test");
-        const valid = {
+/// A valid call of every method with parameters, by class (JS; `basic` and `D` in scope): the
+/// table both tests below go through.
+const VALID_ARGS: &str = r#"const valid = {
             Store: { import: [basic, {}], listImages: [{}], inspectImage: ["x"], imageHistory: ["x"],
                 removeImage: ["x", {}], tagImage: ["x", "a/b", "t", {}], search: ["x"], imageParent: ["x"],
                 imageChildren: ["x"], layerFiles: ["x", {}], layerChanges: ["x"], efficiency: ["x", {}],
                 diffImages: ["x", "y"], findFiles: ["x", {}], save: ["x", {}], readFile: ["x", "/etc"],
-                readLayer: ["x", 0], containerd: ["default"], onChange: [() => {}] },
+                readDirectory: ["x", "/etc"], readLayer: ["x", 0], containerd: ["default"], onChange: [() => {}],
+                listImagesJson: [{}], largestFiles: ["x", {}], storeLargestFiles: [{}] },
             Namespace: { listImages: ["name==x"], getImage: ["x"], deleteImage: ["x"], imagesTable: ["name==x"],
                 createImage: [{ name: "x", labels: {}, target: { mediaType: "m", digest: D, size: 1 } }],
                 updateImage: [{ name: "x", labels: {}, target: { mediaType: "m", digest: D, size: 1 } }, "labels"] },
@@ -245,6 +236,22 @@ async fn every_method_of_every_class_rejects_wrong_types_with_invalid_argument()
                 status: ["r"], listStatuses: ["ref==r"], abort: ["r"] },
             ContentWriter: { write: [new Uint8Array(1)], commit: [1, D, {}] },
         };
+        // Methods of the tests' own (debug builds) with parameters.
+        const NO_VALID_CALL = new Set(["__panicForTests"]);"#;
+
+#[wasm_bindgen_test]
+async fn every_method_of_every_class_rejects_wrong_types_with_invalid_argument() {
+    let store = memory_store("prototypes").await;
+    JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
+    let check = js_fn(
+        "store, basic",
+        &r#"return (async () => {
+        const D = "sha256:" + "a".repeat(64);
+        const before = (await store.listImages({ all: true })).length;
+        const ns = store.containerd("default");
+        const content = ns.content;
+        const writer = await content.writer("wrong-types-test");
+        /*VALID*/
         // Never valid for any parameter of any method.
         const wrong = [() => 42, () => true, () => Symbol("wrong")];
         // One parameter at a time: what is not of the valid value's kind (a number is right for a
@@ -311,6 +318,16 @@ async fn every_method_of_every_class_rejects_wrong_types_with_invalid_argument()
         }
         for (const w of wrong) await expectInvalid(`Store.open("x", ${show(w())})`, () => S.open("x", w()));
         for (const w of wrong) await expectInvalid(`Store.openAdapter("x", ${show(w())})`, () => S.openAdapter("x", w()));
+        // Every method with parameters has a valid call in the table (the panic test below uses it).
+        for (const [cls, names] of Object.entries(seen)) {
+            if (cls === "Store static") continue;
+            for (const n of names) {
+                const fn = objects[cls][n];
+                if (fn.length > 0 && !(valid[cls] && valid[cls][n]) && !NO_VALID_CALL.has(n)) {
+                    failures.push(`${cls}.${n} has parameters but no valid call in the table`);
+                }
+            }
+        }
         // The table must not name methods that no longer exist.
         for (const [cls, m] of Object.entries(valid)) for (const n of Object.keys(m)) {
             if (!seen[cls].includes(n)) failures.push(`${cls}.${n} is in the table but not on the prototype`);
@@ -322,7 +339,7 @@ async fn every_method_of_every_class_rejects_wrong_types_with_invalid_argument()
         await store.import(basic);
         if ((await store.listImages({ all: true })).length === 0) failures.push("the store is empty after an import");
         return { failures, calls, seen };
-    })()"#,
+    })()"#.replace("/*VALID*/", VALID_ARGS),
     );
     let result =
         JsFuture::from(Promise::from(check.call2(&JsValue::NULL, &JsValue::from(store), &bytes(BASIC)).unwrap()))
@@ -435,4 +452,89 @@ async fn a_panic_while_converting_arguments_rejects_that_call_and_nothing_else()
         other.close();
         store.close();
     }
+}
+
+/// A panic while any entry point converts its arguments — every method of every class, and the
+/// static `Store.open`, `openAdapter`, `destroy`, `reserveMemory` — rejects (or throws, for the
+/// synchronous ones) that call alone with a coded `internal` Error; the module is not poisoned:
+/// the store answers unchanged after each, and opening, importing and destroying work after all
+/// of them. (Debug builds: `Store.__panicInNextArgumentForTests` makes the next conversion panic.)
+#[wasm_bindgen_test]
+async fn a_panic_while_any_entry_point_converts_its_arguments_rejects_that_call_only() {
+    let store = memory_store("panic-every-entry").await;
+    JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
+    let check = js_fn(
+        "store, basic, idbName",
+        &r#"return (async () => {
+        const D = "sha256:" + "a".repeat(64);
+        const S = store.constructor;
+        const before = (await store.listImages({ all: true })).length;
+        const ns = store.containerd("default");
+        const content = ns.content;
+        const writer = await content.writer("panic-every-entry");
+        /*VALID*/
+        const adapter = { get() {}, scan() {}, keys() {}, commit() {}, close() {} };
+        const statics = { open: [idbName + "-never", { backend: "memory" }], openAdapter: [idbName + "-adapter", adapter],
+            destroy: [idbName + "-never"], reserveMemory: [1 << 20] };
+        const objects = { Store: store, Namespace: ns, Content: content, ContentWriter: writer };
+        const failures = [], fired = [], notReached = [];
+        const attempt = async (what, f) => {
+            S.__panicInNextArgumentForTests();
+            let outcome;
+            try {
+                const r = f();
+                outcome = r instanceof Promise
+                    ? await Promise.race([r.then(v => ({ resolved: v }), e => ({ error: e })),
+                        new Promise(ok => setTimeout(() => ok({ hung: true }), 5000))])
+                    : { returned: r };
+            } catch (e) { outcome = { error: e }; }
+            if (S.__disarmPanicInNextArgumentForTests()) { notReached.push(what); return; }
+            const e = outcome.error;
+            if (!("error" in outcome)) failures.push(`${what}: ${Object.keys(outcome)[0]} instead of rejecting with internal`);
+            else if (!(e instanceof Error) || e.code !== "internal" || !/as a test asked/.test(e.message)
+                || !/store stays usable/.test(e.message)) {
+                failures.push(`${what}: ${e && e.constructor && e.constructor.name} code=${e && e.code}: ${e && e.message}`);
+            } else fired.push(what);
+            // Not poisoned: the store still answers, unchanged.
+            try {
+                const n = (await store.listImages({ all: true })).length;
+                if (n !== before) failures.push(`after ${what}: ${n} images instead of ${before}`);
+            } catch (e) { failures.push(`after ${what}: the store no longer answers: ${e.code}: ${e.message}`); }
+        };
+        for (const [cls, methods] of Object.entries(valid)) {
+            for (const [name, args] of Object.entries(methods)) {
+                await attempt(`${cls}.${name}`, () => objects[cls][name](...args));
+            }
+        }
+        for (const [name, args] of Object.entries(statics)) await attempt(`Store.${name}`, () => S[name](...args));
+        await writer.close();
+        // After all of them: a new store opens, imports and answers; IndexedDB opens and is destroyed.
+        const fresh = await S.open(idbName + "-memory", { backend: "memory" });
+        await fresh.import(basic);
+        if ((await fresh.listImages({ all: true })).length !== before) failures.push("a new store after the panics differs");
+        const idb = await S.open(idbName);
+        await idb.import(basic);
+        idb.close();
+        await S.destroy(idbName);
+        await store.import(basic);
+        return { failures, fired, notReached };
+    })()"#
+            .replace("/*VALID*/", VALID_ARGS),
+    );
+    let name = support::unique_name("panic-every-entry");
+    let result = JsFuture::from(Promise::from(
+        check.call3(&JsValue::NULL, &JsValue::from(store), &bytes(BASIC), &name.into()).unwrap(),
+    ))
+    .await
+    .expect("the check itself ran");
+    let list = |key: &str| -> Vec<String> {
+        js_sys::Array::from(&Reflect::get(&result, &key.into()).unwrap()).iter().filter_map(|v| v.as_string()).collect()
+    };
+    let (failures, fired, not_reached) = (list("failures"), list("fired"), list("notReached"));
+    assert!(failures.is_empty(), "{} entry points failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(not_reached.is_empty(), "these converted no argument through src/wasm/args.rs: {not_reached:?}");
+    for named in ["Store.readDirectory", "Store.open", "Store.openAdapter", "Store.destroy"] {
+        assert!(fired.iter().any(|f| f == named), "{named} not exercised: {fired:?}");
+    }
+    assert!(fired.len() > 40, "only {} entry points exercised: {fired:?}", fired.len());
 }

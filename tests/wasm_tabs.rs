@@ -39,6 +39,24 @@ async fn tags(store: &Store) -> Vec<String> {
     out
 }
 
+/// `ID ParentId` of every image, sorted.
+async fn parents(store: &Store) -> Vec<String> {
+    let list = call(store.list_images(js(&json!({ "all": true })))).await.unwrap();
+    let mut out: Vec<String> =
+        list.as_array().unwrap().iter().map(|i| format!("{} {}", i["Id"], i["ParentId"])).collect();
+    out.sort();
+    out
+}
+
+/// The metadata keys of IndexedDB store `name`, without the analysis caches.
+async fn source_keys(name: &str) -> Vec<String> {
+    use imagestore::storage::{Backend, Space};
+    let backend = imagestore::wasm::indexeddb::IdbBackend::open(name).await.unwrap();
+    let keys = backend.keys(Space::Meta, "").await.unwrap();
+    backend.close();
+    keys.into_iter().filter(|k| !k.starts_with("analysis/")).collect()
+}
+
 async fn sleep(ms: i32) {
     let p = Promise::new(&mut |resolve, _| {
         let global: web_sys::js_sys::Object = js_sys::global().unchecked_into();
@@ -89,9 +107,10 @@ async fn rmi_in_one_store_sees_the_tag_another_store_just_added_and_is_told() {
     Store::destroy(name.into()).await.unwrap();
 }
 
-// KNOWN BUG (open, see README "Known differences and limits"): since this session's merges the
-// serial and the concurrent order give different ParentIds for basic's images (the image-store
-// tar's parent records apply in one order and not in the other). Chunks and tags agree.
+// KNOWN BUG (open, see README "Known differences and limits"): the serial and the concurrent
+// order give different ParentIds for basic's images (the image-store tar's parent records apply
+// in one order and not in the other). Chunks and tags agree. With that fixed this test passes
+// (checked with a fix that gives an existing image the parent an image-store import records).
 #[wasm_bindgen_test]
 #[ignore = "known bug: parent records of an image-store import depend on the import order"]
 async fn four_imports_at_once_leave_no_unreferenced_chunks_and_gc_has_nothing_to_sweep() {
@@ -108,6 +127,7 @@ async fn four_imports_at_once_leave_no_unreferenced_chunks_and_gc_has_nothing_to
         call(import(&serial, bytes, options.clone())).await.unwrap();
     }
     let want = call(serial.store_info()).await.unwrap();
+    let serial_name = want["name"].as_str().unwrap().to_string();
 
     // All four at once, from two stores on one database.
     let name = support::unique_name("imagestore-tabs-four");
@@ -123,11 +143,14 @@ async fn four_imports_at_once_leave_no_unreferenced_chunks_and_gc_has_nothing_to
     }
     let got = call(a.store_info()).await.unwrap();
     assert_eq!(got["chunkRecords"], want["chunkRecords"], "{got} vs {want}");
-    assert_eq!(got["metaRecords"], want["metaRecords"], "{got} vs {want}");
+    // The same records, key for key, but for the analysis caches (`analysis/`: derived from
+    // whichever copy of a layer's tar-split was stored first, each equally valid).
+    assert_eq!(source_keys(&name).await, source_keys(&serial_name).await);
     let gc = call(a.gc()).await.unwrap();
     assert_eq!(gc["sweptChunkSets"], 0, "{gc}");
     assert_eq!(tags(&a).await, tags(&serial).await);
     assert_eq!(tags(&b).await, tags(&serial).await);
+    assert_eq!(parents(&a).await, parents(&serial).await, "the recorded parents do not depend on the order");
     for s in [a, b, serial] {
         s.close();
     }

@@ -6,6 +6,24 @@
 use crate::error::{Error, Result};
 use wasm_bindgen::{JsCast, JsValue};
 
+#[cfg(debug_assertions)]
+thread_local! {
+    /// Debug builds: the next argument conversion panics (`Store.__panicInNextArgumentForTests`),
+    /// so tests can check that every entry point converts its arguments inside its guard.
+    pub(super) static PANIC_IN_NEXT_CONVERSION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Where a test can make an argument conversion panic (nothing in release builds).
+#[inline]
+pub(super) fn conversion_point(what: &str) {
+    #[cfg(debug_assertions)]
+    if PANIC_IN_NEXT_CONVERSION.with(|p| p.replace(false)) {
+        panic!("{what}: a panic while converting the argument, as a test asked");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = what;
+}
+
 /// How a wrong JS value is named in messages: `null`, `undefined`, or its `typeof`.
 pub(super) fn js_type(v: &JsValue) -> String {
     if v.is_null() {
@@ -19,6 +37,7 @@ pub(super) fn js_type(v: &JsValue) -> String {
 
 /// A required string parameter.
 pub(super) fn string(v: &JsValue, what: &str) -> Result<String> {
+    conversion_point(what);
     match v.as_string() {
         Some(s) => Ok(s),
         None if v.is_string() => {
@@ -30,6 +49,7 @@ pub(super) fn string(v: &JsValue, what: &str) -> Result<String> {
 
 /// An optional string parameter (`undefined` and `null` are absent).
 pub(super) fn opt_string(v: &JsValue, what: &str) -> Result<Option<String>> {
+    conversion_point(what);
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
@@ -38,6 +58,7 @@ pub(super) fn opt_string(v: &JsValue, what: &str) -> Result<Option<String>> {
 
 /// An optional byte count or offset: a non-negative integer no larger than 2^53.
 pub(super) fn opt_count(v: &JsValue, what: &str) -> Result<Option<u64>> {
+    conversion_point(what);
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
@@ -55,6 +76,7 @@ pub(super) fn count(v: &JsValue, what: &str) -> Result<u64> {
 
 /// A `Uint8Array` (or Node `Buffer`) parameter, copied into wasm memory.
 pub(super) fn bytes(v: &JsValue, what: &str) -> Result<Vec<u8>> {
+    conversion_point(what);
     v.dyn_ref::<js_sys::Uint8Array>()
         .map(|a| a.to_vec())
         .ok_or_else(|| Error::invalid(format!("{what}: expected a Uint8Array, got {}", js_type(v))))
@@ -62,6 +84,7 @@ pub(super) fn bytes(v: &JsValue, what: &str) -> Result<Vec<u8>> {
 
 /// A required function parameter.
 pub(super) fn function(v: &JsValue, what: &str) -> Result<js_sys::Function> {
+    conversion_point(what);
     v.dyn_ref::<js_sys::Function>()
         .cloned()
         .ok_or_else(|| Error::invalid(format!("{what}: expected a function, got {}", js_type(v))))

@@ -161,18 +161,20 @@ impl Store {
         #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
     ) -> Promise {
-        let prepared = (|| -> Result<_> {
-            let name_or_id = args::string(&name_or_id, "readDirectory: nameOrId")?;
-            let path = args::string(&path, "readDirectory: path")?;
-            Ok((name_or_id, path, self.facade_for("readDirectory")?, self.backend_for("readDirectory")?))
-        })();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let run = async move {
-                let (name_or_id, path, facade, backend) = prepared?;
-                let tar = facade.lock().await?.read_directory(&name_or_id, &path).await?;
-                readable(tar, backend).map(JsValue::from)
-            };
-            super::panic::guarded(run).await.map_err(to_js_error)
+        entry(|| {
+            let prepared = (|| -> Result<_> {
+                let name_or_id = args::string(&name_or_id, "readDirectory: nameOrId")?;
+                let path = args::string(&path, "readDirectory: path")?;
+                Ok((name_or_id, path, self.facade_for("readDirectory")?, self.backend_for("readDirectory")?))
+            })();
+            wasm_bindgen_futures::future_to_promise(async move {
+                let run = async move {
+                    let (name_or_id, path, facade, backend) = prepared?;
+                    let tar = facade.lock().await?.read_directory(&name_or_id, &path).await?;
+                    readable(tar, backend).map(JsValue::from)
+                };
+                super::panic::guarded(run).await.map_err(to_js_error)
+            })
         })
     }
 

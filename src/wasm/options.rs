@@ -29,6 +29,7 @@ fn is_nullish(v: &JsValue) -> bool {
 
 /// The options object of a method, or `None` for `undefined`/`null`.
 fn options_object(method: &str, options: &JsValue) -> Result<Option<JsValue>> {
+    args::conversion_point(method);
     if is_nullish(options) {
         return Ok(None);
     }
@@ -54,6 +55,7 @@ fn flag(method: &str, options: &Option<JsValue>, name: &str) -> Result<bool> {
 
 /// A JS value deserialised into `T`; `what` names the argument in the error.
 pub(super) fn from_js<T: for<'de> Deserialize<'de>>(what: &str, v: JsValue) -> Result<T> {
+    args::conversion_point(what);
     serde_wasm_bindgen::from_value(v).map_err(|e| Error::invalid(format!("{what}: {e}")))
 }
 
@@ -337,6 +339,7 @@ pub(super) fn save_format(options: &JsValue) -> Result<ExportFormat> {
 
 /// containerd filters (or field paths): `undefined`, a string, or an array of strings.
 pub(super) fn strings(v: &JsValue) -> Result<Vec<String>> {
+    args::conversion_point("strings");
     if is_nullish(v) {
         return Ok(Vec::new());
     }

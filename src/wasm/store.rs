@@ -50,27 +50,37 @@ struct StoreInfo {
 impl Store {
     /// Opens the store `name` (an IndexedDB database of that name, created if missing), or an
     /// empty memory store with `{ backend: "memory" }`.
-    #[wasm_bindgen(js_name = open)]
-    pub async fn open(
+    #[wasm_bindgen(js_name = open, unchecked_return_type = "Promise<Store>")]
+    pub fn open_js(
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
         options: Option<StoreOptions>,
-    ) -> Result<Store, JsValue> {
-        let name = super::args::string(&name, "Store.open: name").map_err(to_js_error)?;
-        let kind = StoreOptions::backend_kind(options.as_ref()).map_err(to_js_error)?;
-        let limit = StoreOptions::memory_limit(options.as_ref()).map_err(to_js_error)?;
-        Self::open_with(name, kind, limit).await.map_err(to_js_error)
+    ) -> Promise {
+        super::panic::install_hook();
+        // Converted inside the guard: a panic here rejects this call, the module stays usable.
+        entry(|| {
+            let prepared = open_args(&name, options.as_ref());
+            promise(async move {
+                let (name, kind, limit) = prepared?;
+                Self::open_with(name, kind, limit).await.map(JsValue::from)
+            })
+        })
     }
 
     /// Opens store `name` on storage the host provides: a JS storage adapter object (see
     /// `src/wasm/js_backend.rs`; in Node, `Store.open(name, { backend: "fs", path })` makes one).
-    #[wasm_bindgen(js_name = openAdapter)]
-    pub async fn open_adapter(
+    #[wasm_bindgen(js_name = openAdapter, unchecked_return_type = "Promise<Store>")]
+    pub fn open_adapter_js(
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
         adapter: JsStorageAdapter,
-    ) -> Result<Store, JsValue> {
-        let name = super::args::string(&name, "Store.openAdapter: name").map_err(to_js_error)?;
-        let backend = JsBackend::new(adapter).map_err(to_js_error)?;
-        Self::open_backend(name, AnyBackend::Adapter(backend)).await.map_err(to_js_error)
+    ) -> Promise {
+        super::panic::install_hook();
+        entry(|| {
+            let prepared = open_adapter_args(&name, adapter);
+            promise(async move {
+                let (name, backend) = prepared?;
+                Self::open_backend(name, AnyBackend::Adapter(backend)).await.map(JsValue::from)
+            })
+        })
     }
 
     /// Grows the wasm memory by `bytes` at once and hands it to the allocator, for a caller
@@ -94,11 +104,16 @@ impl Store {
     }
 
     /// Deletes the IndexedDB database `name` and everything in it.
-    #[wasm_bindgen(js_name = destroy)]
-    pub async fn destroy(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Result<(), JsValue> {
-        let name = super::args::string(&name, "Store.destroy: name").map_err(to_js_error)?;
-        check_name(&name).map_err(to_js_error)?;
-        IdbBackend::destroy(&name).await.map_err(to_js_error)
+    #[wasm_bindgen(js_name = destroy, unchecked_return_type = "Promise<void>")]
+    pub fn destroy_js(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Promise {
+        super::panic::install_hook();
+        entry(|| {
+            let name = destroy_args(&name);
+            promise(async move {
+                IdbBackend::destroy(&name?).await?;
+                Ok(JsValue::UNDEFINED)
+            })
+        })
     }
 
     /// Closes the store. Later calls reject with code `failed_precondition`; calls already
@@ -135,9 +150,7 @@ impl Store {
         callback: JsValue,
     ) -> Result<js_sys::Function, JsValue> {
         entry_sync(|| {
-            let callback: js_sys::Function = callback
-                .dyn_into()
-                .map_err(|_| to_js_error(Error::invalid("onChange: callback must be a function")))?;
+            let callback = super::args::function(&callback, "onChange: callback").map_err(to_js_error)?;
             let backend = self.backend_for("onChange").map_err(to_js_error)?;
             let AnyBackend::IndexedDb(idb) = &*backend else {
                 return Ok(Closure::<dyn FnMut()>::new(|| {}).into_js_value().unchecked_into());
@@ -184,6 +197,24 @@ impl Store {
 }
 
 impl Store {
+    /// `Store.open` for Rust callers (tests): the same checks, the store itself as the answer.
+    pub async fn open(name: JsValue, options: Option<StoreOptions>) -> Result<Store, JsValue> {
+        let (name, kind, limit) = open_args(&name, options.as_ref()).map_err(to_js_error)?;
+        Self::open_with(name, kind, limit).await.map_err(to_js_error)
+    }
+
+    /// `Store.openAdapter` for Rust callers.
+    pub async fn open_adapter(name: JsValue, adapter: JsStorageAdapter) -> Result<Store, JsValue> {
+        let (name, backend) = open_adapter_args(&name, adapter).map_err(to_js_error)?;
+        Self::open_backend(name, AnyBackend::Adapter(backend)).await.map_err(to_js_error)
+    }
+
+    /// `Store.destroy` for Rust callers.
+    pub async fn destroy(name: JsValue) -> Result<(), JsValue> {
+        let name = destroy_args(&name).map_err(to_js_error)?;
+        IdbBackend::destroy(&name).await.map_err(to_js_error)
+    }
+
     /// [`Store::open`] with the backend already chosen (Rust callers and tests).
     pub async fn open_kind(name: String, kind: BackendKind) -> Result<Store> {
         Self::open_with(name, kind, None).await
@@ -264,6 +295,23 @@ impl Store {
         let started = self.backend_for(op).map(f);
         promise(async move { started?.await })
     }
+}
+
+/// `Store.open`'s arguments: the name, the backend, the memory backend's capacity.
+fn open_args(name: &JsValue, options: Option<&StoreOptions>) -> Result<(String, BackendKind, Option<u64>)> {
+    let name = super::args::string(name, "Store.open: name")?;
+    Ok((name, StoreOptions::backend_kind(options)?, StoreOptions::memory_limit(options)?))
+}
+
+fn open_adapter_args(name: &JsValue, adapter: JsStorageAdapter) -> Result<(String, JsBackend)> {
+    let name = super::args::string(name, "Store.openAdapter: name")?;
+    Ok((name, JsBackend::new(adapter)?))
+}
+
+fn destroy_args(name: &JsValue) -> Result<String> {
+    let name = super::args::string(name, "Store.destroy: name")?;
+    check_name(&name)?;
+    Ok(name)
 }
 
 fn check_name(name: &str) -> Result<()> {

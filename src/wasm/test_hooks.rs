@@ -12,6 +12,20 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 impl Store {
+    /// Makes the next argument conversion of any entry point panic (see
+    /// [`super::args::conversion_point`]).
+    #[wasm_bindgen(js_name = __panicInNextArgumentForTests)]
+    pub fn panic_in_next_argument_for_tests() {
+        args::PANIC_IN_NEXT_CONVERSION.with(|p| p.set(true));
+    }
+
+    /// Disarms [`Store::panic_in_next_argument_for_tests`]; whether it was still armed (no
+    /// conversion ran since).
+    #[wasm_bindgen(js_name = __disarmPanicInNextArgumentForTests)]
+    pub fn disarm_panic_in_next_argument_for_tests() -> bool {
+        args::PANIC_IN_NEXT_CONVERSION.with(|p| p.replace(false))
+    }
+
     /// Panics inside a call: `"locked"` while holding the store's lock (after letting other
     /// calls queue for it), `"alloc"` as a failed allocation does there, `"unlocked"` holding
     /// nothing, `"sync"` before its promise exists (while converting the arguments).
