@@ -197,6 +197,88 @@ test("another tab's tag and removal refresh an open image in place: open files, 
     assert.match(await b.textContent("#inspect-view .error"), /removed from the store in another tab/);
   }));
 
+test("two tabs changing different labels of one blob and one image at once both keep theirs, and each view follows", () =>
+  withContext(async (_context, open) => {
+    // The page's own store, so that tab B's containerd content view is one of the views that follow.
+    const name = "imagestore-page";
+    const N = 16;
+    const [a, b] = [await open(), await open()];
+    const target = await a.evaluate(
+      async ({ name, tar }) => {
+        const s = await lib.Store.open(name);
+        await s.import(b64(tar), { namespace: "labels" });
+        const [image] = await s.containerd("labels").listImages();
+        return { image, digest: image.target.digest };
+      },
+      { name, tar: BASIC_OCI },
+    );
+    const before = await a.evaluate(
+      async ({ name, digest, image }) => {
+        const ns = (await lib.Store.open(name)).containerd("labels");
+        return { blob: (await ns.content.info(digest)).labels ?? {}, image: (await ns.getImage(image.name)).labels ?? {} };
+      },
+      { name, ...target },
+    );
+    assert.ok(Object.keys(before.blob).some((k) => k.startsWith("containerd.io/gc.ref")), "the manifest has its gc labels");
+    // Tab B shows the namespace's content (ctr content ls, labels included).
+    await b.evaluate(() => (location.hash = "#/containerd/labels/content"));
+    await b.waitForFunction(() => document.querySelectorAll("#ctr-content tbody tr").length > 0);
+    for (const page of [a, b]) {
+      await page.evaluate(async (name) => {
+        window.s = await lib.Store.open(name);
+        window.heard = [];
+        s.onChange((e) => heard.push(e.reason));
+      }, name);
+    }
+    // Both tabs at once: each sets its own N labels on the blob and on the image, all calls in
+    // flight together, and tab A re-imports the archive (its records merge into the stored ones).
+    const race = (page, me) =>
+      page.evaluate(
+        async ({ me, N, digest, image, tar }) => {
+          const ns = s.containerd("labels");
+          const calls = [];
+          for (let i = 0; i < N; i++) {
+            const key = `${me}-${i}`;
+            calls.push(ns.content.update({ digest, labels: { [key]: String(i) } }, `labels.${key}`));
+            calls.push(ns.updateImage({ ...image, labels: { [key]: String(i) } }, `labels.${key}`));
+            if (me === "a" && i === N / 2) calls.push(s.import(b64(tar), { namespace: "labels" }));
+            await new Promise((r) => setTimeout(r, Math.random() * 5));
+          }
+          await Promise.all(calls);
+        },
+        { me, N, ...target, tar: BASIC_OCI },
+      );
+    await Promise.all([race(a, "a"), race(b, "b")]);
+    const mine = (me) => Object.fromEntries(Array.from({ length: N }, (_, i) => [`${me}-${i}`, String(i)]));
+    const want = { blob: { ...before.blob, ...mine("a"), ...mine("b") }, image: { ...before.image, ...mine("a"), ...mine("b") } };
+    // Read in a tab opened afterwards, and in both racing tabs without reopening.
+    const labelsIn = (page, reopen) =>
+      page.evaluate(
+        async ({ name, digest, image, reopen }) => {
+          const ns = (reopen ? await lib.Store.open(name) : s).containerd("labels");
+          return { blob: (await ns.content.info(digest)).labels, image: (await ns.getImage(image.name)).labels };
+        },
+        { name, ...target, reopen },
+      );
+    assert.deepEqual(await labelsIn(await open(), true), want, "every label of both tabs is stored");
+    assert.deepEqual(await labelsIn(a, false), want, "tab A reads both tabs' labels");
+    assert.deepEqual(await labelsIn(b, false), want, "tab B reads both tabs' labels");
+    // Each tab heard the other's commits; tab B's content view shows tab A's labels.
+    await a.waitForFunction(() => heard.includes("changed"));
+    await b.waitForFunction(() => heard.includes("changed"));
+    const shown = () => b.$eval("#ctr-content", (t) => t.textContent);
+    await b.waitForFunction((n) => {
+      const text = document.querySelector("#ctr-content")?.textContent ?? "";
+      return text.includes(`a-${n - 1}=${n - 1}`) && text.includes(`b-${n - 1}=${n - 1}`);
+    }, N);
+    // One more change in A: B hears it and its view shows it without a reload.
+    const heardBefore = await b.evaluate(() => heard.length);
+    await a.evaluate(({ digest }) => s.containerd("labels").content.update({ digest, labels: { last: "from-a" } }, "labels.last"), target);
+    await b.waitForFunction((n) => heard.length > n, heardBefore);
+    await b.waitForFunction(() => (document.querySelector("#ctr-content")?.textContent ?? "").includes("last=from-a"));
+    assert.ok((await shown()).includes("a-0=0"));
+  }));
+
 /** The state a store holds, for before/after comparisons (read in a page of its own). */
 async function snapshot(open, name) {
   const page = await open();
