@@ -22,6 +22,7 @@ use crate::analysis::path_table::PathTable;
 use crate::analysis::search::Pattern;
 use crate::containerd::platform_manifest::default_manifest;
 use crate::digest::{chain_ids, Digest};
+use crate::docker::layer_files::{self, LayerFileEntry, LayerSelector};
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
 use crate::formats::tar_split::{parse_tar_split, TarEntry};
@@ -431,6 +432,31 @@ impl<B: Backend + Clone> Store<B> {
                 whiteouts: sets[i].whiteouts,
             })
             .collect())
+    }
+
+    /// The files of one layer of any image, or the merged filesystem at that layer (see
+    /// [`crate::docker::layer_files::layer_files`]): a Docker image's from its tar-splits, a
+    /// containerd image's from the same layers' tar-splits in the Docker view or else from
+    /// its layer blobs (so its entries are exactly the tars', owners and times included).
+    pub async fn image_layer_files(
+        &self,
+        image: impl Into<ImageRef>,
+        layer: Option<&LayerSelector>,
+        merged_view: bool,
+    ) -> Result<Vec<LayerFileEntry>> {
+        let s = match image.into() {
+            ImageRef::Docker(name_or_id) => return self.layer_files(&name_or_id, layer, merged_view).await,
+            image @ ImageRef::Containerd { .. } => self.subject(&image).await?,
+        };
+        let Some(top) = layer_files::layer_index(&s.repo_tags.join(", "), s.config.diff_ids(), layer)? else {
+            return Ok(Vec::new());
+        };
+        let first = if merged_view { 0 } else { top };
+        let mut layers = Vec::with_capacity(top + 1 - first);
+        for i in first..=top {
+            layers.push(self.read_entries(&s, i).await?);
+        }
+        Ok(if merged_view { layer_files::merged(&layers) } else { layer_files::single_layer(top, &layers[0]) })
     }
 
     /// The merged filesystem of an image, each file with the layer that last changed it.

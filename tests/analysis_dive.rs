@@ -228,6 +228,29 @@ fn the_same_image_three_ways_gives_the_same_answers() {
         assert_eq!(a.1, answers[0].1, "efficiency: way {i} against docker save");
         assert_eq!(a.2, answers[0].2, "merged files: way {i} against docker save");
     }
+    // The file listings (what the page's layer explorer shows): each layer alone and the merged
+    // view at each layer, a containerd image's read from its layer blobs, all fields equal.
+    let layers = answers[0].0.as_array().unwrap().len();
+    for at in 0..layers {
+        for merged in [false, true] {
+            let selector = imagestore::docker::layer_files::LayerSelector::Index(at);
+            let lists: Vec<Value> = views
+                .iter()
+                .map(|(store, image)| {
+                    let files = block_on(store.image_layer_files(image.clone(), Some(&selector), merged)).unwrap();
+                    serde_json::to_value(files).unwrap()
+                })
+                .collect();
+            assert!(!lists[0].as_array().unwrap().is_empty(), "layer {at}");
+            for (i, list) in lists.iter().enumerate().skip(1) {
+                assert_eq!(list, &lists[0], "layerFiles of layer {at} (merged: {merged}): way {i} against docker save");
+            }
+        }
+    }
+    let past = imagestore::docker::layer_files::LayerSelector::Index(layers);
+    let e = block_on(views[2].0.image_layer_files(views[2].1.clone(), Some(&past), true)).unwrap_err();
+    assert_eq!(e.code, imagestore::ErrorCode::NotFound, "{e}");
+    assert!(e.message.contains(&format!("has no layer {layers} (it has {layers} layers)")), "{e}");
 }
 
 #[test]

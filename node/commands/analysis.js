@@ -1,7 +1,7 @@
 // The analysis commands of `imagestore` (issue #11): `dive IMAGE [--ci]` (dive 0.13.1's CI
-// report, its rules, `.dive-ci` and exit code), `diff A B`, `find PATTERN` and `largest
-// [IMAGE]`. `-n NS` names containerd images (`IMAGE` is then the name `ctr -n NS images ls`
-// shows).
+// report, its rules, `.dive-ci` and exit code; without CI mode, the text of dive's interactive
+// view), `diff A B`, `find PATTERN` and `largest [IMAGE]`. `-n NS` names containerd images
+// (`IMAGE` is then the name `ctr -n NS images ls` shows).
 "use strict";
 
 const fs = require("node:fs");
@@ -26,6 +26,33 @@ function humanizeBytes(n) {
 
 /** Go's `%Ns` / `%-s` padding. */
 const padLeft = (s, n) => " ".repeat(Math.max(0, n - [...s].length)) + s;
+
+/** dive's CI mode is on with `--ci` or when `CI` is true as Go's `strconv.ParseBool` reads it. */
+const ciFromEnv = () => ["1", "t", "T", "TRUE", "true", "True"].includes(process.env.CI ?? "");
+
+/**
+ * Without CI mode dive opens its interactive view on the terminal (and without one fails:
+ * "failed to initialize tcell screen"). This prints what that view shows, as text: the Layers
+ * pane (size and command of each layer) and the Image Details pane (total size, potential
+ * wasted space, efficiency score, the wasted files), in dive's formats. dive names the base
+ * layer by the ID its archive gave it (`FROM <15 digits>`); a store names layers by DiffID, so
+ * those are its first 15 digits. Headings are bold only on a terminal.
+ */
+function viewAsText(e, imageName, bold) {
+  const lines = [bold("Layers"), "Cmp   Size  Command"];
+  for (const l of e.layers) {
+    const command = l.index === 0 ? `FROM ${l.digestId.replace(/^sha256:/, "").slice(0, 15)}` : l.command.split("\n")[0];
+    lines.push(`   ${padLeft(humanizeBytes(l.sizeBytes), 7)}  ${command}`);
+  }
+  lines.push("", bold("Image Details"), "");
+  lines.push(`${bold("Image name:")} ${imageName}`);
+  lines.push(`${bold("Total Image size:")} ${humanizeBytes(e.sizeBytes)}`);
+  lines.push(`${bold("Potential wasted space:")} ${humanizeBytes(e.inefficientBytes)}`);
+  lines.push(`${bold("Image efficiency score:")} ${Math.trunc(100 * e.efficiencyScore)} %`);
+  lines.push("", `${padLeft("Count", 5)}  ${padLeft("Total Space", 12)}  Path`);
+  for (const w of e.wasted) lines.push(`${padLeft(String(w.count), 5)}  ${padLeft(humanizeBytes(w.sizeBytes), 12)}  ${w.path}`);
+  return lines;
+}
 
 /** The rules of a `.dive-ci` file (`rules:` then `name: value` lines). */
 function readDiveCi(file) {
@@ -65,11 +92,12 @@ function readDiveCi(file) {
       "--json": flag("json", "value"),
     });
     if (args.length !== 1) throw new UsageError('"dive" requires exactly 1 argument (an image)');
+    const ci = flags.ci || ciFromEnv();
     const lines = [];
     // dive reads .dive-ci (or --ci-config) for its limits; flags override it rule by rule.
     const configFile = flags.ciConfig ?? ".dive-ci";
     let rules = {};
-    if (flags.ci) {
+    if (ci) {
       if (fs.existsSync(configFile)) {
         rules = readDiveCi(configFile);
         lines.push(`  Using CI config: ${configFile}`);
@@ -85,7 +113,7 @@ function readDiveCi(file) {
     try {
       e = await store.efficiency(image, rules);
     } catch (err) {
-      if (err.code === "invalid_argument" && flags.ci) throw new Exit(1, `${lines.join("\n")}\n${RED("CI Misconfigured")}\n  ${err.message}`);
+      if (err.code === "invalid_argument" && ci) throw new Exit(1, `${lines.join("\n")}\n${RED("CI Misconfigured")}\n  ${err.message}`);
       throw fail(err);
     }
     if (flags.json) {
@@ -93,14 +121,17 @@ function readDiveCi(file) {
       fs.writeFileSync(flags.json, JSON.stringify({ efficiency: e, layers: changes }, null, 2) + "\n");
     }
     const source = flags.namespace ? `containerd://${flags.namespace}/${args[0]}` : `docker://${args[0]}`;
+    if (!ci) {
+      // dive's progress lines go to stdout with its styles even off a terminal; here they are
+      // styled only on one, like the rest of this output.
+      const bold = process.stdout.isTTY ? BOLD : (t) => t;
+      const head = [`${bold("Image Source: ")}${source}`];
+      // With --json dive writes the file and opens no view.
+      if (flags.json) return out([...head, bold("Analyzing image..."), bold(`Exporting image to '${flags.json}'...`)]);
+      return out([...head, "", ...viewAsText(e, args[0], bold)]);
+    }
     lines.push(`${BOLD("Image Source: ")}${source}`);
     lines.push(`${BOLD("Fetching image...")} (this can take a while for large images)`);
-    if (!flags.ci) {
-      // Outside CI, dive is an interactive view; this prints its layer list instead.
-      lines.push(BOLD("Layers:"));
-      lines.push(`${padLeft("Size", 9)}  Command`);
-      for (const l of e.layers) lines.push(`${padLeft(humanizeBytes(l.sizeBytes), 9)}  ${l.command}`);
-    }
     lines.push(BOLD("Analyzing image..."));
     lines.push(`  efficiency: ${(e.efficiencyScore * 100).toFixed(4)} %`);
     lines.push(`  wastedBytes: ${e.inefficientBytes} bytes (${humanizeBytes(e.inefficientBytes)})`);
@@ -110,10 +141,6 @@ function readDiveCi(file) {
       lines.push(BOLD("Inefficient Files:"));
       lines.push(`${padLeft("Count", 5)}  ${padLeft("Wasted Space", 12)}  File Path`);
       for (const w of e.wasted) lines.push(`${padLeft(String(w.count), 5)}  ${padLeft(humanizeBytes(w.sizeBytes), 12)}  ${w.path}`);
-    }
-    if (!flags.ci) {
-      out(lines);
-      return;
     }
     lines.push(BOLD("Results:"));
     let passed = 0;
@@ -204,7 +231,7 @@ function readDiveCi(file) {
   }
 
   module.exports = [
-    { name: "dive", run: dive, usage: "dive [-n NS] [--ci] [--lowestEfficiency R] [--highestWastedBytes B] [--highestUserWastedPercent R] IMAGE   wasted space and efficiency as dive 0.13.1; --ci: its CI rules and exit code" },
+    { name: "dive", run: dive, usage: "dive [-n NS] [--ci] [--json FILE] [--lowestEfficiency R] [--highestWastedBytes B] [--highestUserWastedPercent R] IMAGE   wasted space and efficiency as dive 0.13.1: the text of its view (layers, image details); --ci (or CI=true): its CI report, rules and exit code" },
     { name: "diff", run: diff, usage: "diff [-n NS] [--format json] IMAGE IMAGE   files added (A), deleted (D), changed (C) from the first image to the second" },
     { name: "find", run: find, usage: "find [--change added|modified|removed] [--format json] PATTERN   every image and layer (both views) that touches a path, name or glob" },
     { name: "largest", run: largest, usage: "largest [-n NS] [--limit N] [--format json] [IMAGE]   the largest files of an image, or of the whole store" },

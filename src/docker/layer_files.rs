@@ -2,7 +2,6 @@
 //! needed): one layer as its tar lists it, or the merged view a container would see at that
 //! layer (lower layers overlaid, whiteouts applied as overlay2 does).
 
-use super::images::Image;
 use super::state::DockerState;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -129,16 +128,16 @@ pub fn merged(layers: &[Vec<TarEntry>]) -> Vec<LayerFileEntry> {
     view.into_values().collect()
 }
 
-/// The index of the selected layer among the image's `diff_ids` (default: the top one).
-fn layer_index(img: &Image, selector: Option<&LayerSelector>) -> Result<Option<usize>> {
-    let diff_ids = img.config.diff_ids();
+/// The index of the selected layer among the `diff_ids` of image `image` (named in the error;
+/// default: the top layer; `None` for an image without layers).
+pub fn layer_index(image: &str, diff_ids: &[Digest], selector: Option<&LayerSelector>) -> Result<Option<usize>> {
     let (found, wanted) = match selector {
         None => return Ok(diff_ids.len().checked_sub(1)),
         Some(LayerSelector::Index(i)) => ((*i < diff_ids.len()).then_some(*i), i.to_string()),
         Some(LayerSelector::DiffId(d)) => (diff_ids.iter().position(|x| x == d), d.to_string()),
     };
     let missing =
-        || Error::not_found(format!("image {} has no layer {wanted} (it has {} layers)", img.id(), diff_ids.len()));
+        || Error::not_found(format!("image {image} has no layer {wanted} (it has {} layers)", diff_ids.len()));
     found.map(Some).ok_or_else(missing)
 }
 
@@ -153,7 +152,7 @@ pub async fn layer_files<B: Backend>(
     merged_view: bool,
 ) -> Result<Vec<LayerFileEntry>> {
     let img = super::engine::get_image(d, name_or_id)?;
-    let Some(top) = layer_index(img, layer)? else { return Ok(Vec::new()) };
+    let Some(top) = layer_index(&img.id().to_string(), img.config.diff_ids(), layer)? else { return Ok(Vec::new()) };
     let first = if merged_view { 0 } else { top };
     let mut layers = Vec::with_capacity(top + 1 - first);
     let chains = crate::digest::chain_ids(&img.config.diff_ids()[..=top]);

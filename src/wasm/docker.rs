@@ -4,7 +4,7 @@
 
 use super::args;
 use super::backend::AnyBackend;
-use super::convert::{digests, json_to_js, promise, to_js_value};
+use super::convert::{digests, json_to_js, large_to_js, promise, to_js_value};
 use super::facade_lock::FacadeLock;
 use super::input::{self, ImportInput};
 use super::options::{self, JsImportOptions};
@@ -265,23 +265,24 @@ impl Store {
         })
     }
 
-    /// The files of one layer, or the merged view at that layer, from the layers' tar-split.
+    /// The files of one layer, or the merged view at that layer, from the layers' tar-split
+    /// (a containerd image's: from the same layers' tar-split, else from its layer blobs).
     #[wasm_bindgen(js_name = layerFiles, unchecked_return_type = "Promise<LayerFileEntry[]>")]
     pub fn layer_files(
         &self,
-        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "string")] name_or_id: JsValue,
+        #[wasm_bindgen(js_name = nameOrId, unchecked_param_type = "ImageRef")] name_or_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "LayerFilesOptions")] options: JsValue,
     ) -> Promise {
         entry(|| {
-            let name_or_id = args::string(&name_or_id, "layerFiles: nameOrId");
+            let image = options::image_ref(&name_or_id, "layerFiles: nameOrId");
             let prepared = options::layer_files_options(&options).and_then(|o| Ok((o, self.facade_for("layerFiles")?)));
             promise(async move {
                 let ((layer, merged), facade) = prepared?;
-                let name_or_id = name_or_id?;
+                let image = image?;
                 let mut facade = facade.lock().await?;
                 facade.sync().await?;
-                let files = facade.layer_files(&name_or_id, layer.as_ref(), merged).await?;
-                to_js_value(&files)
+                let files = facade.image_layer_files(image, layer.as_ref(), merged).await?;
+                large_to_js(&files)
             })
         })
     }

@@ -164,6 +164,37 @@ test("keyboard: opening an image puts focus and the screen on its title; the imp
     assert.equal(await p.isVisible("#drop-zone"), true);
   }));
 
+test("leaving an image, or opening another, while its parts still load writes nothing into the wrong view", () =>
+  page(async (p) => {
+    await importFile(p, `${BASIC}image-store.tar`);
+    const demo = await p.evaluate(async () => (await (await import("/js/store.js")).store().inspectImage("local/demo:1.0")).Id);
+    /** Shows `first`, then the moment its title is up (history, tree, contents, analysis still to come) goes to `then`. */
+    const race = (first, then) => p.evaluate(async ([first, then]) => {
+      location.hash = first;
+      await new Promise((resolve) => {
+        const check = () => (document.querySelector("#inspect-title") ? resolve() : requestAnimationFrame(check));
+        check();
+      });
+      location.hash = then;
+      // The store answers in order: once this call is answered, so are the ones the view made.
+      const { store } = await import("/js/store.js");
+      await store().efficiency("local/edge");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }, [first, then]);
+    // Back to the list: the inspect view is emptied under the pending answers.
+    await race(`#/image/${EDGE}`, "#/");
+    assert.equal(await p.isVisible("#error"), false, await p.textContent("#error"));
+    assert.equal(await p.$eval("#inspect-view", (el) => el.childElementCount), 0);
+    // Another image: its view shows its own tree and analysis, never edge's.
+    await race(`#/image/${EDGE}`, `#/image/${demo}`);
+    await p.waitForSelector("#image-tree");
+    await p.waitForSelector("#efficiency-badge");
+    assert.equal(await p.isVisible("#error"), false, await p.textContent("#error"));
+    assert.equal(await p.$eval("#image-tree .tree-node.current", (el) => el.dataset.id), demo);
+    assert.equal(await p.$$eval("#inspect-view #image-tree", (els) => els.length), 1);
+    assert.equal(await p.textContent("#inspect-title"), "local/demo:1.0");
+  }));
+
 test("dialogs take focus, keep it inside, and give it back to the button that opened them", () =>
   page(async (p) => {
     await importFile(p, `${BASIC}image-store.tar`);

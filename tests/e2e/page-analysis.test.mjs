@@ -1,7 +1,7 @@
 // The analysis views in headless Chromium on the basic fixture: the efficiency badge and
 // wasted list of local/edge (dive: 12 bytes wasted, /etc/hello.txt and /app/built.txt), the
 // layer explorer with its markers and filters, the compare form, the store-wide file search
-// and the system df sizes (dockerd's LayersSize).
+// and the system df sizes (dockerd's LayersSize); a containerd image's panel against dive's JSON.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -125,4 +125,105 @@ test("a store with a damaged tar-split: the search names the layer it skipped an
     assert.ok(rows.length > 0 && rows.every((path) => path === "/app/built.txt"), JSON.stringify(rows));
     assert.deepEqual(await axeViolations(p), []);
     assert.equal((await horizontalOverflow(p)).over, 0);
+  }, { path: "/?sample=0" }));
+
+/** dive 0.13.1's `--json` answer for a basic image (tests/fixtures/docker20/basic/expected/dive/). */
+const dive = (name) => JSON.parse(readFileSync(`${ROOT}tests/fixtures/docker20/basic/expected/dive/${name}.json`, "utf8"));
+
+/** A path as dive lists a layer's entry: relative, a removal as its `.wh.` marker. */
+function diveEntry({ path, change }) {
+  const rel = path.slice(1);
+  if (change !== "removed") return rel;
+  const cut = rel.lastIndexOf("/");
+  return `${rel.slice(0, cut + 1)}.wh.${rel.slice(cut + 1)}`;
+}
+
+/** Presses Tab until `selector` has focus (at most `max` times): it is reachable by keyboard. */
+async function tabTo(p, selector, max = 200) {
+  for (let i = 0; i < max; i++) {
+    if (await p.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return i;
+    await p.keyboard.press("Tab");
+  }
+  throw new Error(`${selector} was not reached with ${max} Tab presses`);
+}
+
+test("a containerd image's analysis panel: dive's numbers, every layer's changes, by keyboard, axe", () =>
+  withPage(async (p) => {
+    await p.setViewportSize({ width: 1280, height: 800 });
+    await p.waitForSelector("body[data-ready=true]");
+    // A real containerd 1.6 root: its images have no Docker view, so every layer is read from its blob.
+    await p.setInputFiles("#file-input", `${ROOT}tests/fixtures/docker20/basic/containerd-root.tar`);
+    await p.waitForSelector("#import-report:not([hidden])");
+    await p.evaluate(() => { location.hash = `#/containerd/default/image/${encodeURIComponent("docker.io/local/edge:latest")}`; });
+    await p.waitForSelector("#ctr-image-view #efficiency-badge");
+    const want = dive("local_edge_latest");
+    const badge = await p.$eval("#efficiency-badge", (el) => ({ ...el.dataset }));
+    assert.equal(Number(badge.score), want.image.efficiencyScore);
+    assert.equal(Number(badge.inefficientBytes), want.image.inefficientBytes);
+    assert.equal(Number(badge.sizeBytes), want.image.sizeBytes);
+    const wasted = await p.$$eval("#wasted-table tbody tr", (trs) => trs.map((tr) => ({ count: Number(tr.cells[0].textContent), sizeBytes: Number(tr.dataset.sizeBytes), file: tr.cells[2].textContent })));
+    assert.deepEqual(wasted, want.image.fileReference.map((f) => ({ count: f.count, sizeBytes: f.sizeBytes, file: f.file })));
+    const options = await p.$$eval("#layer-select option", (os) => os.map((o) => ({ sizeBytes: Number(o.dataset.sizeBytes), text: o.textContent })));
+    assert.deepEqual(options.map((o) => o.sizeBytes), want.layer.map((l) => l.sizeBytes));
+    options.forEach((o, i) => assert.ok(o.text.endsWith(want.layer[i].command.slice(0, 80)), `${o.text} | ${want.layer[i].command}`));
+
+    // By keyboard: Tab from the title reaches the layer picker; the arrow keys walk the layers down
+    // from the top one, and each layer's marked changes are the entries dive lists for it.
+    await p.waitForSelector('#layer-explorer[data-layer="6"]');
+    await p.focus("#ctr-image-title");
+    await tabTo(p, "#layer-select");
+    for (let i = want.layer.length - 1; i >= 0; i--) {
+      if (i < want.layer.length - 1) await p.keyboard.press("ArrowUp");
+      await p.waitForSelector(`#layer-explorer[data-layer="${i}"]`);
+      const changes = await p.$$eval("#file-tree li", (lis) => lis.filter((li) => li.dataset.change).map((li) => ({ path: li.dataset.path, change: li.dataset.change, dir: li.dataset.type === "dir" })));
+      const listed = want.layer[i].fileList;
+      const files = (list) => [...new Set(list)].sort();
+      assert.deepEqual(files(changes.filter((c) => !c.dir).map(diveEntry)), files(listed.filter((f) => !f.isDir).map((f) => f.path)), `layer ${i}`);
+      for (const c of changes.filter((c) => c.dir)) assert.ok(listed.some((f) => f.isDir && f.path === diveEntry(c)), `layer ${i}: ${c.path}`);
+    }
+    assert.equal(await p.evaluate(() => document.activeElement.id), "layer-select");
+    // The rm layer (index 4): "only changes" with the space bar, then /etc collapsed with Enter.
+    await p.keyboard.press("ArrowDown");
+    await p.keyboard.press("ArrowDown");
+    await p.keyboard.press("ArrowDown");
+    await p.keyboard.press("ArrowDown");
+    await p.waitForSelector('#layer-explorer[data-layer="4"]');
+    await tabTo(p, "#only-changes");
+    await p.keyboard.press("Space");
+    assert.equal(await p.isChecked("#only-changes"), true);
+    const shown = await p.$$eval("#file-tree li", (lis) => lis.map((li) => li.dataset.path));
+    assert.deepEqual(shown, ["/app", "/app/built.txt", "/etc", "/etc/hello.txt"]);
+    await tabTo(p, '#file-tree li[data-path="/etc"] button');
+    await p.keyboard.press("Enter");
+    assert.equal(await p.$('#file-tree li[data-path="/etc/hello.txt"]'), null);
+    // Compare with local/demo:1.0 of the same namespace: the four layers they share.
+    await tabTo(p, "#compare-with");
+    await p.selectOption("#compare-with", { label: "default: docker.io/local/demo:1.0" });
+    await tabTo(p, "#compare-run");
+    await p.keyboard.press("Enter");
+    await p.waitForSelector("#compare-summary");
+    assert.match(await p.textContent("#compare-summary"), /^4 shared layers; this image has \d+ added, \d+ modified and 2 removed files/);
+    assert.match(await p.textContent("#explorer-no-contents"), /containerd image/);
+    assert.deepEqual(await axeViolations(p), []);
+    // The largest files are the core's for the containerd image, each with the layer that wrote it.
+    const largest = await p.$$eval("#largest-table tbody tr", (trs) => trs.map((tr) => [tr.cells[1].textContent, tr.cells[2].textContent]));
+    const wantLargest = await p.evaluate(async () => {
+      const { store } = await import("/js/store.js");
+      return (await store().largestFiles({ namespace: "default", name: "docker.io/local/edge:latest" }, { limit: 20 })).map((f) => [String(f.layer + 1), f.path]);
+    });
+    assert.equal(largest.length, 20);
+    assert.deepEqual(largest, wantLargest);
+    assert.ok(largest.some(([layer, path]) => layer === "7" && path === "/data/blob.bin"), JSON.stringify(largest));
+
+    // A second image: local/demo:1.0's numbers are dive's too.
+    await p.evaluate(() => { location.hash = `#/containerd/default/image/${encodeURIComponent("docker.io/local/demo:1.0")}`; });
+    await p.waitForFunction(() => document.querySelector("#ctr-image-title")?.textContent === "docker.io/local/demo:1.0" && document.querySelector("#efficiency-badge"));
+    const demo = dive("local_demo_1.0");
+    const b2 = await p.$eval("#efficiency-badge", (el) => ({ ...el.dataset }));
+    assert.deepEqual([Number(b2.score), Number(b2.inefficientBytes), Number(b2.sizeBytes)], [demo.image.efficiencyScore, demo.image.inefficientBytes, demo.image.sizeBytes]);
+    assert.equal(await p.$("#wasted-table"), null);
+    // On a phone the panel scrolls down, never sideways.
+    await p.setViewportSize({ width: 390, height: 844 });
+    const overflow = await horizontalOverflow(p);
+    assert.equal(overflow.over, 0, overflow.culprits.join("; "));
   }, { path: "/?sample=0" }));

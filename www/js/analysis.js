@@ -1,9 +1,10 @@
-// The inspect view's analysis panel: dive's efficiency badge with the wasted files, a layer
-// explorer (the merged tree at a layer, with what that layer added, modified or removed,
-// "only changes" / "only wasted" filters and collapsible directories, rendered in chunks so
-// 50,000-file trees do not freeze the page), the image's largest files, and a compare form
-// against another image. Everything comes from the package (layerChanges, efficiency,
-// layerFiles, largestFiles, diffImages).
+// The analysis panel of an image, in the Docker inspect view and in the containerd image view:
+// dive's efficiency badge with the wasted files, a layer explorer (the merged tree at a layer,
+// with what that layer added, modified or removed, "only changes" / "only wasted" filters and
+// collapsible directories, rendered in chunks so 50,000-file trees do not freeze the page), the
+// image's largest files, and a compare form against another image. Everything comes from the
+// package (layerChanges, efficiency, layerFiles, largestFiles, diffImages), which takes a
+// Docker image by ID and a containerd image as { namespace, name }.
 import { h, replace } from "./dom.js";
 import { explain, humanSize, store } from "./store.js";
 import { shortId } from "./format.js";
@@ -28,19 +29,31 @@ async function downloadFolder(button, id, path, status) {
   }
 }
 
-/** Fills `body` with the analysis of image `id`; `app` gives the other images for compare. */
-export async function renderAnalysis(app, body, id) {
+/** What the compare form offers besides the Docker image `id`: every other Docker image. */
+export function dockerOthers(app, id) {
+  return (app.allImages ?? []).filter((i) => i.Id !== id)
+    .map((i) => ({ label: (i.RepoTags ?? []).find((t) => t !== "<none>:<none>") ?? shortId(i.Id), ref: i.Id }));
+}
+
+/**
+ * Fills `body` with the analysis of `image`: a Docker image ID, or `{ namespace, name }` for a
+ * containerd image. `others` (`[{ label, ref }]`) are the images the compare form offers.
+ */
+export async function renderAnalysis(body, image, others) {
+  const docker = typeof image === "string";
   try {
     const [eff, layers, largest] = await Promise.all([
-      store().efficiency(id),
-      store().layerChanges(id),
-      store().largestFiles(id, { limit: LARGEST }),
+      store().efficiency(image),
+      store().layerChanges(image),
+      store().largestFiles(image, { limit: LARGEST }),
     ]);
-    // Which layers have their tar (files can be opened and folders downloaded from those).
-    const have = await layerContents(id, layers.length).catch(() => layers.map(() => false));
+    // Which layers have their tar (files can be opened and folders downloaded from those);
+    // the contents calls take Docker images only.
+    const none = layers.map(() => false);
+    const have = docker ? await layerContents(image, layers.length).catch(() => none) : none;
     const explorer = h("div", { id: "layer-explorer" });
-    replace(body, badge(eff), wastedList(eff), largestList(largest, layers), layerPicker(layers, eff, explorer, id, have), explorer, compareForm(app, id));
-    if (layers.length > 0) await showLayer(explorer, id, layers, layers.length - 1, eff, have);
+    replace(body, badge(eff), wastedList(eff), largestList(largest, layers), layerPicker(layers, eff, explorer, image, have), explorer, compareForm(others, image));
+    if (layers.length > 0) await showLayer(explorer, image, layers, layers.length - 1, eff, have);
   } catch (err) {
     replace(body, h("p", { class: "error" }, explain(err, "Analysing the image").detail));
   }
@@ -49,7 +62,9 @@ export async function renderAnalysis(app, body, id) {
 function badge(eff) {
   const pct = (eff.efficiencyScore * 100).toFixed(2);
   const failed = eff.rules.filter((r) => r.pass === false).map((r) => r.name);
-  return h("p", { class: "efficiency", id: "efficiency-badge", dataset: { pass: String(eff.pass) } },
+  // The exact numbers ride along as data attributes (the text rounds them).
+  const dataset = { pass: String(eff.pass), score: String(eff.efficiencyScore), inefficientBytes: String(eff.inefficientBytes), sizeBytes: String(eff.sizeBytes) };
+  return h("p", { class: "efficiency", id: "efficiency-badge", dataset },
     h("strong", {}, `Efficiency ${pct} %`), ` · wasted ${humanSize(eff.inefficientBytes)} of ${humanSize(eff.sizeBytes)} · `,
     eff.pass ? "dive CI: pass" : `dive CI: fail (${failed.join(", ")})`);
 }
@@ -58,7 +73,7 @@ function wastedList(eff) {
   if (eff.wasted.length === 0) return h("p", { class: "muted", id: "wasted-none" }, "No wasted files (no path is in more than one layer).");
   return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Wasted files" }, h("table", { class: "plain files", id: "wasted-table" },
     h("thead", {}, h("tr", {}, ["COUNT", "WASTED", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, eff.wasted.map((w) => h("tr", {},
+    h("tbody", {}, eff.wasted.map((w) => h("tr", { dataset: { sizeBytes: String(w.sizeBytes) } },
       h("td", { class: "num" }, String(w.count)), h("td", { class: "num" }, humanSize(w.sizeBytes)), h("td", { class: "mono" }, w.path))))));
 }
 
@@ -77,16 +92,22 @@ function largestList(files, layers) {
 
 function layerPicker(layers, eff, explorer, id, have) {
   const select = h("select", { id: "layer-select", "aria-label": "Layer" },
-    layers.map((l) => h("option", { value: String(l.index), selected: l.index === layers.length - 1 },
+    layers.map((l) => h("option", { value: String(l.index), selected: l.index === layers.length - 1, dataset: { sizeBytes: String(l.sizeBytes) } },
       `${l.index + 1}: ${humanSize(l.sizeBytes)} · ${l.changes.length} changes · ${l.command.slice(0, 80)}`)));
-  select.addEventListener("change", () => showLayer(explorer, id, layers, Number(select.value), eff, have));
+  select.addEventListener("change", () => showLayer(explorer, id, layers, Number(select.value), eff, have)
+    .catch((err) => replace(explorer, h("p", { class: "error" }, explain(err, "Reading the layer's files").detail))));
   return h("p", {}, h("label", {}, "Layer ", select));
 }
 
 /** The merged tree at layer `index`, with that layer's changes marked (removals included). */
 async function showLayer(explorer, id, layers, index, eff, have) {
+  // Arrow keys on the layer picker ask for several layers in a row; their answers may come in
+  // any order, and only the last one asked for is drawn.
+  const asked = (explorer.asked = (explorer.asked ?? 0) + 1);
+  delete explorer.dataset.layer;
   replace(explorer, h("p", { class: "muted" }, "Reading tar-split…"));
   const files = await store().layerFiles(id, { layer: index, merged: true });
+  if (explorer.asked !== asked) return;
   const changes = new Map(layers[index].changes.map((c) => [c.path, c]));
   const wasted = new Set(eff.wasted.map((w) => w.path));
   const rows = files.filter((f) => f.path !== "/").map((f) => ({ path: f.path, type: f.type, size: f.size, layer: f.layer, change: changes.get(f.path)?.change }));
@@ -114,11 +135,14 @@ async function showLayer(explorer, id, layers, index, eff, have) {
   const draw = () => drawTree(state, list, info, more, draw);
   const help = have.some(Boolean)
     ? h("p", { class: "muted small" }, "Choose a file to view or download it; a folder's ⤓ button downloads it as a tar.")
-    : h("p", { class: "muted small", id: "explorer-no-contents" }, "Files cannot be opened here: this store has no layer contents for this image.");
+    : typeof id === "string"
+      ? h("p", { class: "muted small", id: "explorer-no-contents" }, "Files cannot be opened here: this store has no layer contents for this image.")
+      : h("p", { class: "muted small", id: "explorer-no-contents" }, "Files of a containerd image cannot be opened here yet (the Docker view opens a Docker image's files).");
   const status = h("p", { class: "muted small", role: "status", id: "tree-download-status" });
   state.status = status;
   replace(explorer, h("p", { class: "mono small layer-command" }, layers[index].command), toggles, help, info, list, more, status);
   draw();
+  explorer.dataset.layer = String(index);
 }
 
 function visibleRows(state) {
@@ -154,7 +178,7 @@ function drawTree(state, list, info, more, redraw) {
     const name = r.path.slice(r.path.lastIndexOf("/") + 1);
     const dir = r.type === "dir";
     const label = [MARK[r.change] ?? " ", " ", name, dir ? "/" : "", r.type === "file" ? `  ${humanSize(r.size)}` : ""].join("");
-    const li = h("li", { class: r.change ? `change-${r.change}` : null, style: `padding-left:${depth * 1.2}em`, dataset: { path: r.path, change: r.change ?? "" } });
+    const li = h("li", { class: r.change ? `change-${r.change}` : null, style: `padding-left:${depth * 1.2}em`, dataset: { path: r.path, change: r.change ?? "", type: r.type } });
     const { contents } = state;
     if (dir) {
       const open = !state.collapsed.has(r.path);
@@ -177,16 +201,15 @@ function drawTree(state, list, info, more, redraw) {
   more.hidden = rows.length <= state.shown;
 }
 
-function compareForm(app, id) {
-  const others = (app.allImages ?? []).filter((i) => i.Id !== id);
-  if (others.length === 0) return null;
+function compareForm(others, image) {
+  if (!others?.length) return null;
   const select = h("select", { id: "compare-with", "aria-label": "Compare with" },
-    others.map((i) => h("option", { value: i.Id }, `${(i.RepoTags ?? []).find((t) => t !== "<none>:<none>") ?? shortId(i.Id)}`)));
+    others.map((o, i) => h("option", { value: String(i) }, o.label)));
   const out = h("div", { id: "compare-result", "aria-live": "polite" });
   const run = async () => {
     replace(out, h("p", { class: "muted" }, "Comparing…"));
     try {
-      const d = await store().diffImages(select.value, id);
+      const d = await store().diffImages(others[Number(select.value)].ref, image);
       replace(out,
         h("p", { id: "compare-summary" }, `${d.sharedLayers.length} shared layers; this image has ${d.added.length} added, ${d.modified.length} modified and ${d.removed.length} removed files against it.`),
         ["added", "modified", "removed"].map((k) => d[k].length === 0 ? null : h("details", {},

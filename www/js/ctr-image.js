@@ -2,18 +2,21 @@
 // of blobs under it read from the namespace's content store — index → manifests (with their
 // platforms) → config + layers — each with its media type and size, and the JSON documents
 // viewable in place. Blobs the namespace does not hold are marked as such (an index often
-// names manifests for platforms that were never pulled).
+// names manifests for platforms that were never pulled). Below, the same analysis panel as a
+// Docker image's (its linux/amd64 image: layer changes, dive's efficiency and wasted files,
+// largest files, compare).
 import { $, facts, h, replace } from "./dom.js";
 import { explain, humanSize, store } from "./store.js";
 import { childrenOf, formatPlatform, isConfig, isJson, kindOf } from "./ctr.js";
 import { absoluteTime, shortId } from "./format.js";
 import { namespaceHref } from "./route.js";
+import { dockerOthers, renderAnalysis } from "./analysis.js";
 
 /** JSON blobs bigger than this are not read (real manifests and configs are far smaller). */
 const MAX_JSON_BYTES = 4 << 20;
 const MAX_DEPTH = 8;
 
-export async function showContainerdImage(ns, name, { refresh = false } = {}) {
+export async function showContainerdImage(app, ns, name, { refresh = false } = {}) {
   const view = $("#ctr-image-view");
   const back = h("a", { href: namespaceHref(ns), class: "back" }, `← Images in namespace ${ns}`);
   replace(view, back, h("p", { class: "muted" }, `Loading ${name}…`));
@@ -48,15 +51,32 @@ export async function showContainerdImage(ns, name, { refresh = false } = {}) {
       ["Annotations", keyValues(target.annotations, "ctr-target-annotations")],
     ])),
     panel("Manifests and blobs", "ctr-blobs", h("p", { class: "muted" }, "Reading blobs…")),
+    panel("Layer changes and wasted space", "analysis", h("p", { class: "muted" }, "Loading…")),
   );
   if (!refresh) {
     $("#ctr-image-title").focus();
     window.scrollTo(0, 0);
   }
+  // The elements of this rendering: the user may leave (the view is emptied) or open another
+  // image before the answers come, and those answers must then go nowhere.
+  const blobs = $("#section-ctr-blobs .body");
+  const analysis = $("#section-analysis .body");
   const tree = await blobTree(handle, target);
-  replace($("#section-ctr-blobs .body"),
+  if (!blobs.isConnected) return;
+  replace(blobs,
     h("p", { class: "muted small" }, "Read from the namespace's content store as containerd walks an image: an index lists manifests, a manifest names its config and layers. Each blob: what it is, platform, digest, media type, size."),
     tree);
+  const others = await compareChoices(app, handle, ns, name);
+  if (analysis.isConnected) await renderAnalysis(analysis, { namespace: ns, name }, others);
+}
+
+/** What the compare form offers: the namespace's other images, then the Docker images. */
+async function compareChoices(app, handle, ns, name) {
+  const names = await handle.listImages().then((list) => list.map((i) => i.name)).catch(() => []);
+  return [
+    ...names.filter((n) => n !== name).map((n) => ({ label: `${ns}: ${n}`, ref: { namespace: ns, name: n } })),
+    ...dockerOthers(app, null),
+  ];
 }
 
 function panel(title, key, body) {

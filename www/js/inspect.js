@@ -7,7 +7,7 @@ import { absoluteTime, createdSince, shortId } from "./format.js";
 import { alignHistory, chainIds } from "./history.js";
 import { renderTree } from "./tree.js";
 import { openDeleteDialog, openTagDialog } from "./actions.js";
-import { renderAnalysis } from "./analysis.js";
+import { dockerOthers, renderAnalysis } from "./analysis.js";
 import { imageDownloads, layerContents, layerDownload } from "./contents.js";
 
 const FILES_SHOWN = 1000;
@@ -64,13 +64,21 @@ export async function showInspect(app, ref, { refresh = false, external = false 
     window.scrollTo(0, 0);
   }
   // The store answers one call at a time, in order: the history (quick) is asked first, the
-  // analysis (which reads every layer's tar-split) last.
-  const history = fillHistory(inspect);
-  const tree = fillTree(app, id);
+  // analysis (which reads every layer's tar-split) last. Each part fills the element of this
+  // rendering, taken now: by the time an answer comes the user may have left the view (it is
+  // emptied) or opened another image (new elements), and neither may be written into.
+  const analysis = bodyOf("analysis");
+  const history = fillHistory(inspect, bodyOf("history"));
+  const tree = fillTree(app, id, bodyOf("tree"));
   const contents = fillContents(inspect);
   await history;
   await contents;
-  await Promise.all([tree, renderAnalysis(app, $("#section-analysis .body"), id)]);
+  await Promise.all([tree, analysis.isConnected ? renderAnalysis(analysis, id, dockerOthers(app, id)) : null]);
+}
+
+/** The body element of section `key` of the view as it is now. */
+function bodyOf(key) {
+  return $(`#section-${key} .body`);
 }
 
 /** The title: the first tag, else the short ID. */
@@ -90,14 +98,17 @@ async function refreshInPlace(app, inspect) {
   view.dataset.tags = JSON.stringify(inspect.RepoTags ?? []);
   const title = $("#inspect-title");
   if (title.textContent !== titleOf(inspect)) title.textContent = titleOf(inspect);
-  swapBody("summary", summary(app, inspect));
-  swapBody("raw", rawJson(inspect));
-  await Promise.all([fillTree(app, inspect.Id), fillContents(inspect)]);
+  swapBody(bodyOf("summary"), summary(app, inspect));
+  swapBody(bodyOf("raw"), rawJson(inspect));
+  await Promise.all([fillTree(app, inspect.Id, bodyOf("tree")), fillContents(inspect)]);
 }
 
-/** Replaces a section's body, keeping focus on the same control when it had it. */
-function swapBody(key, body) {
-  const el = $(`#section-${key} .body`);
+/**
+ * Replaces a section's body, keeping focus on the same control when it had it. Does nothing
+ * when `el` is no longer in the page (the view was left or redrawn since it was taken).
+ */
+function swapBody(el, body) {
+  if (!el?.isConnected) return;
   const focused = el.contains(document.activeElement) ? focusPath(el, document.activeElement) : null;
   replace(el, body);
   if (focused) refocus(el, focused);
@@ -116,10 +127,10 @@ function refocus(root, path) {
   (n ?? root.closest("section")?.querySelector("h3"))?.focus({ preventScroll: true });
 }
 
-function fillTree(app, id) {
+function fillTree(app, id, el) {
   return renderTree(app, id)
-    .then((tree) => swapBody("tree", tree))
-    .catch((err) => swapBody("tree", h("p", { class: "error" }, explain(err, "The image tree").detail)));
+    .then((tree) => swapBody(el, tree))
+    .catch((err) => swapBody(el, h("p", { class: "error" }, explain(err, "The image tree").detail)));
 }
 
 function section(title, key, body) {
@@ -198,10 +209,10 @@ async function fillContents(inspect) {
   try {
     have = await layerContents(inspect.Id, layers.length);
   } catch (err) {
-    replace(box, h("p", { class: "error" }, explain(err, "Checking the layer contents").detail));
+    if (box?.isConnected) replace(box, h("p", { class: "error" }, explain(err, "Checking the layer contents").detail));
     return;
   }
-  if (!box.isConnected) return;
+  if (!box?.isConnected) return;
   replace(box, h("p", { class: "downloads-title" }, "Download the image: "), imageDownloads(inspect, have));
   let status = $("#layer-download-status");
   if (!status) {
@@ -218,16 +229,17 @@ async function fillContents(inspect) {
 }
 
 /** The history table, and each layer's size (the size of the history step that made it). */
-async function fillHistory(inspect) {
+async function fillHistory(inspect, el) {
   const layers = inspect.RootFS?.Layers ?? [];
   let aligned = null;
   try {
     const history = await store().imageHistory(inspect.Id);
     aligned = alignHistory(history, layers);
-    replace($("#section-history .body"), historyTable(aligned, layers));
+    swapBody(el, historyTable(aligned, layers));
   } catch (err) {
-    replace($("#section-history .body"), h("p", { class: "error" }, explain(err, "The history").detail));
+    swapBody(el, h("p", { class: "error" }, explain(err, "The history").detail));
   }
+  if (!el?.isConnected) return;
   const sizes = new Map((aligned?.rows ?? []).filter((r) => r.layer != null).map((r) => [r.layer, r.item.Size]));
   for (const cell of document.querySelectorAll("#layers-table td.layer-size")) {
     const i = Number(cell.dataset.layer);

@@ -123,7 +123,7 @@ const app = {
 const VIEWS = [
   { section: "#inspect-view", tab: "docker", detail: true, match: (p) => p.view === "docker" && p.image, show: (p, o) => showInspect(app, p.image, o) },
   { section: "#list-view", tab: "docker", keep: true, match: (p) => p.view === "docker", show: () => {} },
-  { section: "#ctr-image-view", tab: "containerd", detail: true, match: (p) => p.view === "containerd" && p.image, show: (p, o) => showContainerdImage(p.ns, p.image, o) },
+  { section: "#ctr-image-view", tab: "containerd", detail: true, match: (p) => p.view === "containerd" && p.image, show: (p, o) => showContainerdImage(app, p.ns, p.image, o) },
   { section: "#ctr-view", tab: "containerd", keep: true, match: (p) => p.view === "containerd", show: (p) => app.containerd.show(p.ns, p.tab) },
 ];
 const TABS = { docker: "#tab-docker", containerd: "#tab-containerd" };
