@@ -157,6 +157,9 @@ pub mod docker {
 pub mod analysis {
     use crate::digest::Digest;
 
+    /// Every derived analysis record is under this prefix.
+    pub const PREFIX: &str = "analysis/";
+
     /// The search index: one record per layer, by chain ID.
     pub const CHANGES: &str = "analysis/changes/";
 

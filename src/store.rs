@@ -28,7 +28,7 @@ use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
 use crate::import::{CancelCheck, Finished, ImportOptions, ImportReport, Imported, Importer};
 use crate::storage::generation::{self, Committed, Generation};
-use crate::storage::{blobs, Backend};
+use crate::storage::{blobs, Backend, Op};
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -211,14 +211,7 @@ impl<B: Backend> Store<B> {
     async fn commit_tx(&self, tx: Tx) -> Result<Committed> {
         let mut ops = crate::docker::packed::pack_ops(&self.backend, tx.ops).await?;
         let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
-        for d in &tx.dead_blobs {
-            if self.containerd_uses(d).await? {
-                continue;
-            }
-            if let Some(rec) = blobs::stat(&self.backend, d).await? {
-                ops.extend(blobs::delete_ops(d, &rec));
-            }
-        }
+        ops.extend(self.unused_blob_deletes(&tx.dead_blobs).await?);
         if ops.is_empty() {
             return Ok(Committed::At(self.generation.clone().unwrap_or_default()));
         }
@@ -230,6 +223,21 @@ impl<B: Backend> Store<B> {
     }
 
     // ---- blobs shared by the two views -------------------------------------------------------
+
+    /// The operations that delete blobs the Docker view no longer uses, except those that are
+    /// still content in a containerd namespace.
+    async fn unused_blob_deletes(&self, dropped: &[Digest]) -> Result<Vec<Op>> {
+        let mut ops = Vec::new();
+        for d in dropped {
+            if self.containerd_uses(d).await? {
+                continue;
+            }
+            if let Some(rec) = blobs::stat(&self.backend, d).await? {
+                ops.extend(blobs::delete_ops(d, &rec));
+            }
+        }
+        Ok(ops)
+    }
 
     /// Whether a blob the Docker view drops is still content in a containerd namespace (then
     /// Docker's `rmi` keeps it).
@@ -301,6 +309,7 @@ impl<B: Backend> Store<B> {
             let mut ops = crate::docker::packed::pack_ops(&self.backend, std::mem::take(&mut plan.ops)).await?;
             // Configs may be stored already as containerd content: kept, this copy discarded.
             let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
+            ops.extend(self.unused_blob_deletes(&plan.replaced_blobs).await?);
             plan.outcome.blobs -= duplicates.len();
             if ops.is_empty() {
                 // Nothing to write, if the data planned on is still current.

@@ -256,6 +256,25 @@ impl ImageStore {
         Ok(())
     }
 
+    /// Fills what an existing image's record lacks from another record of the same image (a
+    /// second import of it): a parent link, a last-updated time, the built-locally mark. What
+    /// the record has is kept, so merging imports does not depend on their order unless they
+    /// disagree. Returns the record to persist when something was filled; the children sets
+    /// are rebuilt by [`ImageStore::relink`].
+    pub(crate) fn fill_metadata(&mut self, from: &ImageRecord) -> Option<ImageRecord> {
+        let image = self.images.get_mut(&from.id)?;
+        let record = &mut image.record;
+        let before = record.clone();
+        if record.parent.is_none() {
+            record.parent = from.parent.clone();
+        }
+        if record.last_updated.as_deref().unwrap_or("").is_empty() && from.last_updated.is_some() {
+            record.last_updated = from.last_updated.clone();
+        }
+        record.built_locally |= from.built_locally;
+        (*record != before).then(|| record.clone())
+    }
+
     /// `GetParent`: not found when the image has no parent link.
     pub fn get_parent(&self, id: &Digest) -> Result<Digest> {
         self.get(id)?.record.parent.clone().ok_or_else(|| Error::not_found(format!("image {id} has no parent")))

@@ -28,6 +28,19 @@ pub struct LayerMetadata {
     pub diff_size: i64,
 }
 
+/// The graph driver folder name a loaded layer gets (`docker load`, OCI and ctr imports into the
+/// Docker view). dockerd picks a random one; this is derived from the ChainID so that loading
+/// the same archive twice names it the same, and so that a record made this way is told apart
+/// from a real host's record of the same layer (see [`is_loaded_record`]).
+pub fn loaded_cache_id(chain: &Digest) -> String {
+    Digest::sha256_of(format!("imagestore cache-id {chain}").as_bytes()).hex().to_string()
+}
+
+/// Whether `record` was made by a load rather than read from a host's layerdb.
+pub fn is_loaded_record(record: &LayerRecord) -> bool {
+    record.cache_id == loaded_cache_id(&record.chain_id)
+}
+
 #[derive(Debug, Clone)]
 struct Layer {
     record: LayerRecord,

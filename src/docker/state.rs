@@ -6,7 +6,7 @@
 use super::distribution::DistributionStore;
 use super::images::ImageStore;
 use super::layer_blobs::{LayerBlobRecord, LayerBlobs};
-use super::layers::LayerStore;
+use super::layers::{is_loaded_record, LayerStore};
 use super::model::{DistributionRecords, DockerImport, ImageRecord, ImportedImage, LayerRecord, Skipped, V2Metadata};
 use super::references::{ReferenceRecord, ReferenceStore};
 use super::summary;
@@ -148,6 +148,9 @@ pub struct MergePlan {
     pub ops: Vec<Op>,
     /// Staged chunk sets that turned out not to be needed (already stored, or duplicates).
     pub unused_sets: Vec<String>,
+    /// Tar-splits of layer records the import replaced: no layer of `next` uses them, so they
+    /// are deleted with the commit unless another view still holds them.
+    pub replaced_blobs: Vec<Digest>,
     pub outcome: DockerImportOutcome,
 }
 
@@ -159,12 +162,15 @@ fn driver_of(source_dir: &str) -> Option<String> {
 }
 
 /// Merges `import` into a copy of `current`: things already present are kept as they are, so
-/// importing the same data twice changes nothing. Nothing is written; see [`MergePlan`].
+/// importing the same data twice changes nothing; what they lack is filled in (an image's
+/// parent link), and a host's layer record replaces one a load made up, so that the same
+/// imports end in the same store whatever their order. Nothing is written; see [`MergePlan`].
 pub async fn merge_import<B: Backend>(backend: &B, current: &DockerState, import: DockerImport) -> Result<MergePlan> {
     let mut plan = MergePlan {
         next: current.clone(),
         ops: Vec::new(),
         unused_sets: Vec::new(),
+        replaced_blobs: Vec::new(),
         outcome: DockerImportOutcome::default(),
     };
     plan.merge_driver(&import.source_dir);
@@ -190,21 +196,39 @@ impl MergePlan {
         }
     }
 
+    /// New layers are added. A layer already present keeps its record, except that a host's
+    /// record (from an image-store import: the real cache-id and tar-split) replaces one that a
+    /// load made up for the same layer, when both give it the same size (they describe the same
+    /// tar: same DiffID, so the same bytes).
     fn merge_layers(&mut self, layers: Vec<LayerRecord>) {
         for layer in layers {
-            if self.next.layers.contains(&layer.chain_id) {
-                continue;
+            match self.next.layers.get(&layer.chain_id) {
+                None => self.outcome.layers += 1,
+                Some(old) if is_loaded_record(old) && !is_loaded_record(&layer) && old.size == layer.size => {
+                    if old.tar_split != layer.tar_split {
+                        self.replaced_blobs.extend(old.tar_split.clone());
+                    }
+                }
+                Some(_) => continue,
             }
             self.ops.push(Op::put_record(keys::layer(&layer.chain_id), &layer));
             self.next.layers.insert_loaded(layer);
-            self.outcome.layers += 1;
         }
+        let still_used: BTreeSet<&Digest> = self.next.layers.records().filter_map(|l| l.tar_split.as_ref()).collect();
+        self.replaced_blobs.retain(|d| !still_used.contains(d));
     }
 
+    /// Publishes the staged tar-splits that a layer record of the merged state names (a host's
+    /// tar-split of a layer that kept another record is not needed).
     async fn merge_tar_splits<B: Backend>(&mut self, backend: &B, tar_splits: Vec<blobs::StagedBlob>) -> Result<()> {
+        let named: BTreeSet<Digest> = self.next.layers.records().filter_map(|l| l.tar_split.clone()).collect();
         let mut seen = BTreeSet::new();
         let stored = blobs::Stored::prepare(backend, tar_splits.len()).await?;
         for staged in tar_splits {
+            if !named.contains(&staged.digest) {
+                self.unused_sets.push(staged.set);
+                continue;
+            }
             self.publish_unless_stored(backend, &stored, &mut seen, staged).await?;
         }
         Ok(())
@@ -251,12 +275,15 @@ impl MergePlan {
     }
 
     /// Adds the images not yet present, with the configs the importer parsed (nothing is read
-    /// back); returns their IDs.
+    /// back), and fills the metadata that images already present lack; returns the added IDs.
     fn merge_images(&mut self, images: Vec<ImportedImage>) -> Result<Vec<Digest>> {
         let mut added = Vec::new();
         for ImportedImage { record, config, blob } in images {
             if self.next.images.contains(&record.id) {
                 self.unused_sets.push(blob.set);
+                if let Some(filled) = self.next.images.fill_metadata(&record) {
+                    self.ops.push(Op::put_record(keys::image(&filled.id), &filled));
+                }
                 continue;
             }
             // The importer hashed the bytes as it staged them (the config is parsed from them).

@@ -43,6 +43,9 @@ struct StoreInfo {
     name: String,
     backend: String,
     meta_records: usize,
+    /// Of `meta_records`, the derived analysis records (entries, search index): a cache whose
+    /// make-up depends on what was analysed when, rebuilt when missing.
+    derived_records: usize,
     chunk_records: usize,
 }
 
@@ -178,16 +181,18 @@ impl Store {
         entry(|| {
             let name = self.name.clone();
             self.run("storeInfo", move |backend| async move {
+                // The generation record is bookkeeping, not a record of the store's.
+                let keys: Vec<String> = backend
+                    .keys(Space::Meta, "")
+                    .await?
+                    .into_iter()
+                    .filter(|k| k != generation::KEY && !k.starts_with(crate::schema::STAGING_MARKERS))
+                    .collect();
                 let info = StoreInfo {
                     name,
                     backend: backend.name().to_string(),
-                    // The generation record is bookkeeping, not a record of the store's.
-                    meta_records: backend
-                        .keys(Space::Meta, "")
-                        .await?
-                        .iter()
-                        .filter(|k| *k != generation::KEY && !k.starts_with(crate::schema::STAGING_MARKERS))
-                        .count(),
+                    meta_records: keys.len(),
+                    derived_records: keys.iter().filter(|k| k.starts_with(crate::schema::analysis::PREFIX)).count(),
                     chunk_records: backend.keys(Space::Chunks, "").await?.len(),
                 };
                 to_js_value(&info)

@@ -126,7 +126,7 @@ async fn load_items<B: Backend>(
                     chain_id: chain.clone(),
                     diff_id: layer.diff_id.clone(),
                     size: layer.size,
-                    cache_id: cache_id(&chain),
+                    cache_id: crate::docker::layers::loaded_cache_id(&chain),
                     parent: parent.clone(),
                     tar_split: Some(layer.tar_split.digest.clone()),
                     descriptor: None,
@@ -165,12 +165,6 @@ fn is_valid_parent(child: &ImageConfig, parent: &ImageConfig) -> bool {
         return true;
     }
     c.len() == p.len() + 1 && c.iter().zip(p).all(|(a, b)| a == b)
-}
-
-/// A graph driver folder name for the layer. dockerd picks a random one; this is derived
-/// from the chain ID so that loading the same archive twice names it the same.
-fn cache_id(chain: &Digest) -> String {
-    Digest::sha256_of(format!("imagestore cache-id {chain}").as_bytes()).hex().to_string()
 }
 
 /// The facts the collector found while the layer file streamed.
