@@ -1,13 +1,17 @@
-//! An image's config as the image store holds it: either parsed (an import hands over what it
-//! parsed while streaming) or, for a store reopened from its summary ([`super::summary`]), only
-//! the facts the image list and the layer walks need (created, labels, DiffIDs, top layer).
+//! An image's config as the image store holds it: either parsed (a `docker load` hands over
+//! what it parsed while streaming) or only the facts the image list and the layer walks need
+//! (created, labels, DiffIDs, top layer): for a store reopened from its summary
+//! ([`super::summary`]), and for a Docker root import, which checks each config in one scan
+//! ([`crate::formats::image_config_scan`]) instead of parsing it whole.
 //! The config itself is read from its blob when something asks for more (inspect, history,
 //! export, dive's commands). Reopening 10,000 images then reads and parses no config, and
 //! keeps none of their bytes in memory.
 
 use crate::digest::{chain_id, Digest};
+use crate::formats::gotime::GoTime;
 use crate::formats::image_config::ImageConfig;
-use std::cell::OnceCell;
+use crate::formats::image_config_scan::ScannedConfig;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -39,17 +43,33 @@ impl ConfigFacts {
             diff_ids: config.diff_ids().to_vec(),
         }
     }
+
+    /// The facts of a config [`scan`](crate::formats::image_config_scan::scan)ned at import:
+    /// the same values [`ConfigFacts::of`] takes from the whole parse.
+    pub fn scanned(scanned: ScannedConfig) -> ConfigFacts {
+        let created = scanned.created.unwrap_or(GoTime::ZERO);
+        ConfigFacts {
+            created: (created.unix(), created.nanos()),
+            has_container_config: scanned.has_config,
+            labels: scanned.labels,
+            top_layer: chain_id(&scanned.diff_ids),
+            diff_ids: scanned.diff_ids,
+        }
+    }
 }
 
 #[derive(Debug)]
 enum Source {
     Parsed(Rc<ImageConfig>),
-    /// From a summary record whose checksum matched: the facts only. The config is read from
-    /// its blob (and verified against the image ID) when something needs more than the list:
-    /// [`LazyConfig::fill`] then keeps it, for every copy of the state.
+    /// From a summary record whose checksum matched, or an import's scan: the facts only. The
+    /// config is parsed when something needs more than the list, from `raw` when the import
+    /// kept its bytes (verified against the image ID when they were staged), else from its
+    /// blob (read and verified by the façade; [`LazyConfig::fill`] then keeps it), once for
+    /// every copy of the state.
     Summarized {
         facts: ConfigFacts,
         loaded: OnceCell<Rc<ImageConfig>>,
+        raw: RefCell<Option<Vec<u8>>>,
     },
 }
 
@@ -65,7 +85,17 @@ impl LazyConfig {
 
     /// A config known by the facts a valid summary record stored.
     pub fn summarized(facts: ConfigFacts) -> LazyConfig {
-        LazyConfig(Rc::new((Source::Summarized { facts, loaded: OnceCell::new() }, OnceCell::new())))
+        Self::summarized_with(facts, None)
+    }
+
+    /// A config an import scanned: its facts, and its bytes to parse on first use.
+    pub fn scanned(facts: ConfigFacts, raw: Vec<u8>) -> LazyConfig {
+        Self::summarized_with(facts, Some(raw))
+    }
+
+    fn summarized_with(facts: ConfigFacts, raw: Option<Vec<u8>>) -> LazyConfig {
+        let source = Source::Summarized { facts, loaded: OnceCell::new(), raw: RefCell::new(raw) };
+        LazyConfig(Rc::new((source, OnceCell::new())))
     }
 
     /// What the list needs, without the config.
@@ -81,11 +111,20 @@ impl LazyConfig {
         &self.facts().diff_ids
     }
 
-    /// The parsed config, if it is in memory ([`LazyConfig::fill`] brings it there).
+    /// The parsed config, if it is in memory ([`LazyConfig::fill`] brings it there) or its
+    /// bytes are (it is parsed now).
     pub fn loaded(&self) -> Option<&ImageConfig> {
         match &self.0 .0 {
             Source::Parsed(c) => Some(c),
-            Source::Summarized { loaded, .. } => loaded.get().map(|c| &**c),
+            Source::Summarized { loaded, raw, .. } => {
+                if loaded.get().is_none() {
+                    // The import's scan accepted exactly what this parse accepts.
+                    if let Some(Ok(config)) = raw.borrow_mut().take().map(ImageConfig::parse) {
+                        let _ = loaded.set(Rc::new(config));
+                    }
+                }
+                loaded.get().map(|c| &**c)
+            }
         }
     }
 

@@ -3,12 +3,11 @@
 //! `crate::import` (which reads a Docker root and applies dockerd's restore rules) and the
 //! stores in this module (which persist, index and answer queries).
 
+use super::lazy_config::LazyConfig;
 use crate::digest::Digest;
-use crate::formats::image_config::ImageConfig;
 use crate::storage::blobs::StagedBlob;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 /// One image of `imagedb/`: its ID is the sha256 of its config bytes (stored as a blob under
 /// that digest); the rest comes from `imagedb/metadata/sha256/<hex>/`.
@@ -86,7 +85,9 @@ pub struct ContentProblem {
 #[derive(Debug, Clone)]
 pub struct ImportedImage {
     pub record: ImageRecord,
-    pub config: Rc<ImageConfig>,
+    /// What the importer kept of the config: all of it, or the list facts only (the config is
+    /// then read from its blob when an image call needs it).
+    pub config: LazyConfig,
     /// The config bytes, staged (its digest equals the image ID).
     pub blob: StagedBlob,
 }

@@ -295,7 +295,7 @@ impl MergePlan {
             self.outcome.images += 1;
             self.ops.push(Op::put_record(keys::image(&record.id), &record));
             added.push(record.id.clone());
-            self.next.images.insert_loaded(record, config);
+            self.next.images.insert_config(record, config);
         }
         Ok(added)
     }

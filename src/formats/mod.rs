@@ -6,6 +6,7 @@ pub mod docker_save;
 pub mod go_json;
 pub mod gotime;
 pub mod image_config;
+pub mod image_config_scan;
 pub mod reference;
 pub mod tar_header;
 pub mod tar_split;

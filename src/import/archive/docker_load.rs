@@ -15,6 +15,7 @@ use super::files::{self as archive, ArchiveFiles, JSON_LIMIT};
 use super::layer_scan::LayerFacts;
 use crate::digest::{chain_ids, Digest};
 use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
+use crate::docker::lazy_config::LazyConfig;
 use crate::docker::model::{DockerImport, ImageRecord, ImportedImage, LayerRecord, LoadedImage, LoadedLayer};
 use crate::error::{Error, Result};
 use crate::formats::docker_save::ManifestItem;
@@ -148,7 +149,7 @@ async fn load_items<B: Backend>(
         if let std::collections::btree_map::Entry::Vacant(slot) = configs.entry(id.clone()) {
             let record = ImageRecord { id: id.clone(), parent: None, last_updated: None, built_locally: false };
             let config = slot.insert(Rc::new(config)).clone();
-            out.images.push(ImportedImage { record, config, blob: config_blob.clone() });
+            out.images.push(ImportedImage { record, config: LazyConfig::parsed(config), blob: config_blob.clone() });
             if let Some(p) = item.parent.as_ref().filter(|p| !p.is_empty()) {
                 parent_links.push((id, p.clone()));
             }

@@ -8,8 +8,10 @@
 
 use super::paths::{self as store_paths, Area, ImageMetaKey, LayerFileKind, StoreFile, Unusable};
 use crate::digest::Digest;
+use crate::docker::lazy_config::{ConfigFacts, LazyConfig};
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
+use crate::formats::image_config_scan;
 use crate::import::stream::tar::{EntryKind, TarEntry};
 use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
@@ -25,10 +27,10 @@ pub const CONFIG_LIMIT: u64 = 16 << 20;
 /// Warnings kept in full; more are only counted.
 const WARNING_LIMIT: usize = 100;
 
-/// An image config as staged: verified against its name and parsed (kept parsed so that the
-/// merge never reads back the blob), or why not.
+/// An image config as staged: verified against its name and checked, with what the store
+/// needs of it (so that the merge never reads back the blob) and its `os`, or why not.
 pub(crate) enum StagedConfig {
-    Ready { blob: StagedBlob, config: Rc<ImageConfig> },
+    Ready { blob: StagedBlob, config: LazyConfig, os: String },
     Rejected { reason: String },
 }
 
@@ -355,17 +357,28 @@ pub(crate) fn display_root(root: &str) -> String {
     }
 }
 
-/// Verifies a config against its file name (as moby's `fs.Get` does) and parses it; only a
-/// config that passes both is written as a blob.
+/// Verifies a config against its file name (as moby's `fs.Get` does) and checks it as
+/// `NewFromJSON` does; only a config that passes both is written as a blob. A plain config is
+/// scanned for what the store keeps of it (its list facts); the whole parse waits until the
+/// image is inspected. Any other is parsed whole (which also words why it is refused).
 async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: &[u8]) -> Result<StagedConfig> {
     let named = Digest::from_sha256_hex(hex)?;
     if Digest::sha256_of(bytes) != named {
         return Ok(StagedConfig::Rejected { reason: format!("failed to verify: {named}") });
     }
     // dockerd's restore() reads configs with NewFromJSON (no history check: that is Create's).
-    let config = match ImageConfig::parse(bytes.to_vec()) {
-        Ok(c) => c,
-        Err(e) => return Ok(StagedConfig::Rejected { reason: e.message }),
+    let (config, os) = match image_config_scan::scan(bytes) {
+        Some(mut scanned) => {
+            let os = std::mem::take(&mut scanned.os);
+            (LazyConfig::scanned(ConfigFacts::scanned(scanned), bytes.to_vec()), os)
+        }
+        None => match ImageConfig::parse(bytes.to_vec()) {
+            Ok(c) => {
+                let os = c.os_raw().to_string();
+                (LazyConfig::parsed(Rc::new(c)), os)
+            }
+            Err(e) => return Ok(StagedConfig::Rejected { reason: e.message }),
+        },
     };
     // Verified above: the config is published with the import's commit, not written now.
     let blob = if bytes.len() <= blobs::CHUNK_SIZE {
@@ -373,5 +386,5 @@ async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: &[u8]) -> Result<Stag
     } else {
         blobs::stage_bytes(b, bytes).await?
     };
-    Ok(StagedConfig::Ready { blob, config: Rc::new(config) })
+    Ok(StagedConfig::Ready { blob, config, os })
 }

@@ -39,24 +39,19 @@ pub(crate) fn restore(root: String, c: Candidate) -> Restored {
         let id = Digest::from_sha256_hex(&hex).expect("file names were checked to be sha256 hex");
         match config {
             StagedConfig::Rejected { reason } => out.skipped.push(skip(&id, format!("invalid image: {reason}"))),
-            StagedConfig::Ready { blob, config } => {
-                match image_layer_problem(config.diff_ids(), config.os_raw(), &loaded) {
-                    Some(why) => {
-                        out.skipped.push(skip(&id, format!("not restoring image: {why}")));
-                        discard.push(blob.set);
-                    }
-                    None => {
-                        let meta = |key| c.image_meta.get(&(hex.clone(), key));
-                        let last_updated = last_updated(&id, meta(ImageMetaKey::LastUpdated), &mut out.skipped);
-                        let built_locally = meta(ImageMetaKey::BuiltLocally).is_some_and(|b| b.first() == Some(&1));
-                        kept.insert(
-                            id.clone(),
-                            ImageRecord { id: id.clone(), parent: None, last_updated, built_locally },
-                        );
-                        config_blobs.push((id, blob, config));
-                    }
+            StagedConfig::Ready { blob, config, os } => match image_layer_problem(config.diff_ids(), &os, &loaded) {
+                Some(why) => {
+                    out.skipped.push(skip(&id, format!("not restoring image: {why}")));
+                    discard.push(blob.set);
                 }
-            }
+                None => {
+                    let meta = |key| c.image_meta.get(&(hex.clone(), key));
+                    let last_updated = last_updated(&id, meta(ImageMetaKey::LastUpdated), &mut out.skipped);
+                    let built_locally = meta(ImageMetaKey::BuiltLocally).is_some_and(|b| b.first() == Some(&1));
+                    kept.insert(id.clone(), ImageRecord { id: id.clone(), parent: None, last_updated, built_locally });
+                    config_blobs.push((id, blob, config));
+                }
+            },
         }
     }
     // Second pass, as in restore(): the children links count only parents that were restored
