@@ -305,6 +305,7 @@ impl<B: Backend> Store<B> {
     async fn merge_docker_import(&mut self, import: &DockerImport) -> Result<DockerImportOutcome> {
         self.sync().await?;
         for _ in 0..generation::MAX_ATTEMPTS {
+            check_load_depth(&self.docker, import)?;
             let mut plan = crate::docker::state::merge_import(&self.backend, &self.docker, import.clone()).await?;
             let mut ops = crate::docker::packed::pack_ops(&self.backend, std::mem::take(&mut plan.ops)).await?;
             // Configs may be stored already as containerd content: kept, this copy discarded.
@@ -461,6 +462,26 @@ impl<B: Backend + Clone> Store<B> {
         }
         Err(generation::too_busy("garbage collection"))
     }
+}
+
+/// `docker load` registers each layer its store lacks on top of the one below, and moby 20.10's
+/// layer store refuses a layer whose parent is already `MAX_LAYER_DEPTH` (125) deep: "max depth
+/// exceeded", and the whole load fails. Layers the store holds already are not registered again,
+/// and a restored image store registers nothing, so deeper chains from there stay allowed.
+fn check_load_depth(current: &DockerState, import: &DockerImport) -> Result<()> {
+    use crate::docker::layers::MAX_LAYER_DEPTH;
+    for image in &import.loaded {
+        let mut layers = image.layers.iter().enumerate().skip(MAX_LAYER_DEPTH);
+        if layers.any(|(_, l)| current.layers.get(&l.chain_id).is_none()) {
+            return Err(Error::invalid(format!(
+                "max depth exceeded: image {} has {} layers, and docker load registers no new layer deeper \
+                 than {MAX_LAYER_DEPTH}",
+                image.id,
+                image.layers.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Imports through the façade: the streaming importer stages blobs, then one commit makes the

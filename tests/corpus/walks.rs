@@ -234,6 +234,30 @@ pub fn walk_cases() -> Vec<WalkCase> {
         Expect::Imported { skipped: None, read_error: None },
     );
 
+    // A docker save whose manifest (and config) lists one small layer 10,000 times: `docker load`
+    // registers layers one on another and refuses past 125 ("max depth exceeded"), and so must
+    // this store, at once and without staging 10,000 copies.
+    let repeated_save = |times: usize| {
+        let layer = layer_tar(0);
+        let config_json = config(&vec![Digest::sha256_of(&layer); times], 0);
+        let manifest = serde_json::to_vec(&serde_json::json!([{
+            "Config": "config.json", "RepoTags": ["deep/repeated:1"], "Layers": vec!["l/layer.tar"; times],
+        }]))
+        .unwrap();
+        tar_of(&[
+            ("l/layer.tar", b'0', "", &layer),
+            ("config.json", b'0', "", &config_json),
+            ("manifest.json", b'0', "", &manifest),
+        ])
+    };
+    add("save: one layer listed 10,000 times", repeated_save(10_000), Expect::Refused("invalid_argument"));
+    add("save: one layer listed 126 times", repeated_save(126), Expect::Refused("invalid_argument"));
+    add(
+        "save: one layer listed 125 times (as deep as docker load goes)",
+        repeated_save(125),
+        Expect::Imported { skipped: None, read_error: None },
+    );
+
     // OCI index DAGs: 30 wide and 6 deep (30^6 paths), 2 wide and 20 deep (2^20 paths).
     add(
         "oci: an index DAG 30 wide and 6 deep",
