@@ -229,3 +229,70 @@ fn an_index_dag_is_walked_once_per_descriptor() {
         assert!(e.message.contains("too large to walk"), "{e}");
     });
 }
+
+/// `docker20/basic/docker-save.tar` with its manifest.json (or, when `config` is set, its first
+/// image's config) padded with JSON blank space to `size` bytes.
+fn basic_save_with_padded_json(size: usize, config: bool) -> Vec<u8> {
+    let mut items = tar_items(&fixture("docker20/basic/docker-save.tar"));
+    let manifest_at = items.iter().position(|it| plain_path(&it.path) == "manifest.json").unwrap();
+    let mut manifest: Value = serde_json::from_slice(&items[manifest_at].data).unwrap();
+    let pad = |data: &[u8]| {
+        let mut out = data.to_vec();
+        out.resize(size, b' ');
+        out
+    };
+    if config {
+        let name = manifest[0]["Config"].as_str().unwrap().to_string();
+        let data = pad(&items.iter().find(|it| plain_path(&it.path) == name).unwrap().data);
+        let padded_name = format!("{}.json", sha256_hex(&data));
+        items.push(file_item(&padded_name, &data));
+        manifest[0]["Config"] = padded_name.into();
+        items[manifest_at].data = serde_json::to_vec(&manifest).unwrap();
+    } else {
+        items[manifest_at].data = pad(&items[manifest_at].data);
+    }
+    build_tar(&items)
+}
+
+/// Small documents are capped (issue 10: nothing read whole into memory unless it is small):
+/// a manifest.json or an image config past the 20 MiB limit refuses the load with an error
+/// naming the entry, before anything is read into memory, and leaves nothing behind; just
+/// under the limit both load.
+#[test]
+fn a_docker_save_manifest_or_config_past_its_size_limit_is_refused_naming_it() {
+    use imagestore::import::JSON_LIMIT;
+    use imagestore::storage::{Backend, Space};
+    let over = JSON_LIMIT as usize + 1;
+    for (what, config, named) in
+        [("manifest.json", false, "\"manifest.json\""), ("config", true, "image config (sha256:")]
+    {
+        let (r, backend) = import_chunked(&basic_save_with_padded_json(over, config), 1 << 20);
+        let e = r.expect_err(what);
+        assert_eq!(e.code, ErrorCode::UnsupportedFormat, "{what}: {e}");
+        assert!(e.message.contains(named) && e.message.contains(&JSON_LIMIT.to_string()), "{what}: {e}");
+        // Nothing staged is left (a session's staging marker may stay: it is not data).
+        assert_eq!(backend.len(Space::Chunks), 0, "{what}: no chunk is left");
+        let meta = futures::executor::block_on(backend.keys(Space::Meta, "")).unwrap();
+        assert!(meta.iter().all(|k| k.starts_with(imagestore::schema::STAGING_MARKERS)), "{what}: {meta:?}");
+        let (r, _) = import_chunked(&basic_save_with_padded_json(JSON_LIMIT as usize - 64, config), 1 << 20);
+        r.unwrap_or_else(|e| panic!("{what} just under the limit: {e}"));
+    }
+}
+
+/// In an image-store upload a config past its 16 MiB limit is skipped with the reason, and the
+/// other images are restored (one bad record never takes the store's other images down).
+#[test]
+fn an_image_store_config_past_its_size_limit_is_skipped_with_the_reason() {
+    use imagestore::import::CONFIG_LIMIT;
+    let mut items = tar_items(&fixture("docker20/basic/image-store.tar"));
+    let path = format!("imagedb/content/sha256/{EDGE}");
+    let at = items.iter().position(|it| plain_path(&it.path) == path).unwrap();
+    items[at].data.resize(CONFIG_LIMIT as usize + 1, b' ');
+    let (store, report) = store_with(build_tar(&items));
+    let skipped = report.skipped.iter().find(|s| s.subject.contains(EDGE)).expect("edge is skipped");
+    assert!(skipped.reason.contains("over the import limit"), "{skipped:?}");
+    assert!(store.inspect_image(EDGE).is_err(), "edge is not restored");
+    let list = store.list_images(true, false, &Default::default()).unwrap();
+    let want = fixture_json("docker20/basic/expected/api/images-all.json");
+    assert_eq!(list.as_array().unwrap().len(), want.as_array().unwrap().len() - 1, "the other images are");
+}

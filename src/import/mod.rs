@@ -245,9 +245,12 @@ impl Importer {
             self.driver_files.discard(b).await?;
             return self.finish_archive(b).await;
         }
+        let too_big = self.archive.too_big().join("; ");
         self.archive.discard_all(b).await?;
 
-        let chosen = self.collector.choose()?;
+        // No image store either: an archive document over its size limit is the reason to give.
+        let chosen =
+            self.collector.choose().map_err(|e| if too_big.is_empty() { e } else { Error::unsupported(too_big) })?;
         // What remains in the collector belongs to folders not taken.
         if let Err(e) = self.collector.discard_all(b).await {
             for set in chosen.candidate.staged_sets() {

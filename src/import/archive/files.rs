@@ -340,6 +340,11 @@ impl ArchiveCollector {
         !self.files.is_empty()
     }
 
+    /// Archive documents (manifest.json, index.json, meta.db) that were over their size limit.
+    pub(crate) fn too_big(&self) -> &[String] {
+        &self.files.too_big
+    }
+
     /// The top-level `manifest.json`, if one streamed past.
     pub(crate) fn manifest_json(&self) -> Option<&[u8]> {
         self.files.manifest_json.as_deref()
