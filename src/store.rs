@@ -412,8 +412,14 @@ impl<B: Backend + Clone> Store<B> {
     }
     /// `DELETE /images/{name}`: the answer as `[{Untagged}|{Deleted}]`.
     pub async fn remove_image(&mut self, name_or_id: &str, force: bool, noprune: bool) -> Result<Value> {
+        let layers_before = self.docker.layers.clone();
         let items = self.commit_docker(|d, tx| engine::remove_image(d, tx, name_or_id, force, noprune)).await?;
-        self.search_index_after_change(false).await;
+        // The search index is kept by ChainID: when no layer changed (an untag; an image
+        // deleted releases its top layer, which changes the map) it has nothing to follow, and
+        // bringing it up to date walks every image (~0.4 s at 10,000 images natively).
+        if !self.docker.layers.same_as(&layers_before) {
+            self.search_index_after_change(false).await;
+        }
         Ok(Value::Array(items.iter().map(DeleteItem::to_json).collect()))
     }
     /// What `remove_image` would answer, worked out on a copy of the state: nothing is committed.

@@ -268,7 +268,9 @@ fn the_search_index_is_persisted_rebuilt_and_kept_to_the_images_held() {
     assert_eq!(index_records(&backend), records, "rebuilt record for record");
 
     // rmi drops the records of the layers that went (no search needed); import adds the new ones.
+    // An untag changes no layer: the index stays as it is.
     block_on(store.remove_image("local/edge:latest", false, false)).unwrap();
+    assert_eq!(index_records(&backend), records, "an untag leaves the index alone");
     block_on(store.remove_image("127.0.0.1:5000/team/edge:v2", false, false)).unwrap();
     let now: BTreeSet<String> = index_records(&backend)
         .keys()
