@@ -1,52 +1,48 @@
-// What the docker CLI (cli/command/formatter, docker/go-units) does with Engine API answers:
-// human sizes and durations, truncated IDs, the rows of `docker images` and `docker history`,
-// and Go's text/tabwriter as the CLI configures it. Pure functions; `now` is passed in.
+// What the docker CLI (cli/command/formatter) does with Engine API answers: truncated IDs, the
+// rows of `docker images` and `docker history`, and Go's text/tabwriter as the CLI configures
+// it. Sizes and durations (docker/go-units) are the core's. Pure functions; `now` is passed in.
 "use strict";
 
-/** Go's `%.{prec}g` (prec significant digits, trailing zeros dropped, e+XX for large/small). */
-function goG(v, prec) {
-  if (v === 0) return "0";
-  const [mantissa, e] = v.toExponential(prec - 1).split("e");
-  const exp = Number(e);
-  const trim = (s) => (s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s);
-  if (exp < -4 || exp >= prec) return `${trim(mantissa)}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
-  return trim(v.toFixed(Math.max(0, prec - 1 - exp)));
-}
+/** The core (the wasm build), loaded on first use so that `--help` and usage errors do not load it. */
+const core = () => require("./imagestore.js");
 
-const DECIMAL = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-
-/** go-units HumanSizeWithPrecision (decimal units): `1.98MB` at 3, `1.982MB` at 4 (HumanSize). */
+/**
+ * go-units HumanSizeWithPrecision, from the core (src/formats/go_units.rs): `1.982MB` at 4
+ * digits (HumanSize, the default), `1.98MB` at 3 (the CLI's image sizes).
+ */
 function humanSize(bytes, precision = 4) {
-  let size = Number(bytes);
-  let i = 0;
-  while (size >= 1000 && i < DECIMAL.length - 1) {
-    size /= 1000;
-    i++;
-  }
-  return goG(size, precision) + DECIMAL[i];
+  return core().humanSize(Number(bytes), precision);
 }
 
-/** go-units HumanDuration of `seconds` (a float). */
+/** go-units HumanDuration of `seconds` (a float), from the core. */
 function humanDuration(seconds) {
-  const s = Math.trunc(seconds);
-  if (s < 1) return "Less than a second";
-  if (s === 1) return "1 second";
-  if (s < 60) return `${s} seconds`;
-  const minutes = Math.trunc(seconds / 60);
-  if (minutes === 1) return "About a minute";
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.trunc(seconds / 3600 + 0.5);
-  if (hours === 1) return "About an hour";
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
-  return `${Math.trunc(Math.trunc(seconds / 3600) / 24 / 365)} years`;
+  return core().humanDuration(seconds);
 }
 
 /** `<time> ago` as the CLI prints CreatedSince; `now` and `created` in Unix seconds. */
 function since(created, now) {
   return humanDuration(now - created) + " ago";
+}
+
+// A call into the wasm costs microseconds (its arguments, the panic guard, the string back):
+// 10,000 rows × five cells made that a quarter of a second, so listings format a whole column
+// with one call (humanSizes, humanDurations) and pass the cells to the row functions.
+const isNA = (n) => n === -1 || n === undefined || n === null;
+
+/** A column of go-units sizes: `values` (N/A ones as "N/A") with `precision` digits. */
+function sizeColumn(values, precision = 4) {
+  const out = core().humanSizes(Float64Array.from(values, (n) => (isNA(n) ? 0 : Number(n))), precision);
+  return values.map((n, k) => (isNA(n) ? "N/A" : out[k]));
+}
+
+/** A column of go-units durations of `seconds`. */
+function durationColumn(seconds) {
+  return core().humanDurations(Float64Array.from(seconds));
+}
+
+/** A column of `<time> ago` for creation times (Unix seconds) seen at `now`. */
+function sinceColumn(created, now) {
+  return durationColumn(created.map((c) => now - c)).map((d) => d + " ago");
 }
 
 /** stringid.TruncateID: the hex without `sha256:`, 12 characters. */
@@ -122,22 +118,33 @@ function imageRows(image, { digests = false } = {}) {
   return rows;
 }
 
-/** `docker images --format '{{json .}}'` objects (keys sorted as Go's map encoding sorts them). */
-function imageJson(image, row, now) {
-  const na = (n) => (n === -1 || n === undefined ? "N/A" : String(n));
-  const sizeOrNA = (n) => (n === -1 || n === undefined ? "N/A" : humanSize(n));
+/** The formatted cells of each ImageSummary (`docker images` columns), a column per core call. */
+function imageCells(images, now) {
+  const Size = sizeColumn(images.map((i) => i.Size), 3);
+  const VirtualSize = sizeColumn(images.map((i) => i.VirtualSize ?? i.Size));
+  const SharedSize = sizeColumn(images.map((i) => i.SharedSize));
+  const UniqueSize = sizeColumn(images.map((i) => i.UniqueSize ?? -1));
+  const CreatedSince = sinceColumn(images.map((i) => i.Created), now);
+  return images.map((_, k) => ({ Size: Size[k], VirtualSize: VirtualSize[k], SharedSize: SharedSize[k], UniqueSize: UniqueSize[k], CreatedSince: CreatedSince[k] }));
+}
+
+/**
+ * `docker images --format '{{json .}}'` objects (keys sorted as Go's map encoding sorts them);
+ * `cells` is the image's entry of {@link imageCells}.
+ */
+function imageJson(image, row, cells) {
   return {
-    Containers: na(image.Containers),
+    Containers: isNA(image.Containers) ? "N/A" : String(image.Containers),
     CreatedAt: goTimeString(image.Created),
-    CreatedSince: since(image.Created, now),
+    CreatedSince: cells.CreatedSince,
     Digest: row.digest,
     ID: image.Id,
     Repository: row.repo,
-    SharedSize: sizeOrNA(image.SharedSize),
-    Size: humanSize(image.Size, 3),
+    SharedSize: cells.SharedSize,
+    Size: cells.Size,
     Tag: row.tag,
-    UniqueSize: sizeOrNA(image.UniqueSize ?? -1),
-    VirtualSize: humanSize(image.VirtualSize ?? image.Size),
+    UniqueSize: cells.UniqueSize,
+    VirtualSize: cells.VirtualSize,
   };
 }
 
@@ -190,14 +197,16 @@ function imagesTable(images, { digests = false, quiet = false, noTrunc = false, 
     ? ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
     : ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
   const lines = [header];
-  for (const image of images) {
+  const sizes = sizeColumn(images.map((i) => i.Size), 3);
+  const created = sinceColumn(images.map((i) => i.Created), now);
+  images.forEach((image, k) => {
     for (const row of imageRows(image, { digests })) {
       const cells = [row.repo, row.tag];
       if (digests) cells.push(row.digest);
-      cells.push(id(image), since(image.Created, now), humanSize(image.Size, 3));
+      cells.push(id(image), created[k], sizes[k]);
       lines.push(cells);
     }
-  }
+  });
   return [tabwriter(lines)];
 }
 
@@ -256,22 +265,30 @@ function diskUsageImageRows(images) {
   return rows;
 }
 
-/** One image of `docker system df -v --format json` (the CLI's imageContext, keys sorted). */
-function diskUsageImageJson({ image, repo, tag }, now, { trunc = false } = {}) {
-  const na = (n, f) => (n === -1 || n === undefined || n === null ? "N/A" : f(n));
-  return {
-    Containers: na(image.Containers, String),
+/**
+ * The images of `docker system df -v --format json` (the CLI's imageContext, keys sorted), for
+ * {@link diskUsageImageRows}' rows, a column per core call.
+ */
+function diskUsageImageJson(rows, now, { trunc = false } = {}) {
+  const images = rows.map((r) => r.image);
+  const Size = sizeColumn(images.map((i) => i.Size), 3);
+  const VirtualSize = sizeColumn(images.map((i) => i.Size));
+  const SharedSize = sizeColumn(images.map((i) => i.SharedSize));
+  const UniqueSize = sizeColumn(images.map((i) => (isNA(i.SharedSize) ? -1 : i.Size - i.SharedSize)));
+  const CreatedSince = sinceColumn(images.map((i) => i.Created), now);
+  return rows.map(({ image, repo, tag }, k) => ({
+    Containers: isNA(image.Containers) ? "N/A" : String(image.Containers),
     CreatedAt: goTimeString(image.Created),
-    CreatedSince: since(image.Created, now),
+    CreatedSince: CreatedSince[k],
     Digest: "",
     ID: trunc ? truncateId(image.Id) : image.Id,
     Repository: repo,
-    SharedSize: na(image.SharedSize, (n) => humanSize(n)),
-    Size: humanSize(image.Size, 3),
+    SharedSize: SharedSize[k],
+    Size: Size[k],
     Tag: tag,
-    UniqueSize: na(image.SharedSize, (shared) => humanSize(image.Size - shared)),
-    VirtualSize: humanSize(image.Size),
-  };
+    UniqueSize: UniqueSize[k],
+    VirtualSize: VirtualSize[k],
+  }));
 }
 
 /** The TYPE rows of `docker system df`, from a `GET /system/df` answer (no containers here). */
@@ -306,8 +323,7 @@ function systemDfTable(df, { verbose = false, now }) {
     return tabwriter(lines) + "\n";
   }
   const images = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"]];
-  for (const row of diskUsageImageRows(df.Images ?? [])) {
-    const j = diskUsageImageJson(row, now, { trunc: true });
+  for (const j of diskUsageImageJson(diskUsageImageRows(df.Images ?? []), now, { trunc: true })) {
     images.push([j.Repository, j.Tag, j.ID, j.CreatedSince, j.Size, j.SharedSize, j.UniqueSize, j.Containers]);
   }
   const cacheSize = (df.BuildCache ?? []).reduce((a, b) => a + (b.Shared ? 0 : (b.Size ?? 0)), 0);
@@ -324,9 +340,10 @@ function systemDfTable(df, { verbose = false, now }) {
 }
 
 module.exports = {
-  goG,
   humanSize,
   humanDuration,
+  sizeColumn,
+  durationColumn,
   since,
   truncateId,
   goTimeString,
@@ -338,6 +355,7 @@ module.exports = {
   diskUsageSummary,
   systemDfTable,
   imageRows,
+  imageCells,
   imageJson,
   tabwriter,
   tabwriterTabs,

@@ -265,27 +265,6 @@ fn meta_db_namespaces_and_images_match_ctr() {
     assert!(meta.namespaces["team"].images["docker.io/team/edge:oci"].target.annotations.is_empty());
 }
 
-/// go-units HumanSize (4 significant digits, decimal units), as `ctr content ls` prints sizes.
-fn human_size(size: i64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = size as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i < units.len() - 1 {
-        v /= 1000.0;
-        i += 1;
-    }
-    let digits = if v >= 100.0 {
-        1
-    } else if v >= 10.0 {
-        2
-    } else {
-        3
-    };
-    let s = format!("{v:.digits$}");
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
-    format!("{s}{}", units[i])
-}
-
 #[test]
 fn meta_db_content_matches_ctr_content_ls_and_blob_files() {
     let meta = basic_meta();
@@ -306,7 +285,7 @@ fn meta_db_content_matches_ctr_content_ls_and_blob_files() {
     for row in rows {
         let blob = &content[row[0]];
         assert_eq!(blob.digest, row[0]);
-        assert_eq!(human_size(blob.size), row[1], "{}", row[0]);
+        assert_eq!(imagestore::formats::go_units::human_size(blob.size), row[1], "{}", row[0]);
         assert_eq!(blob.size, sizes[row[0]], "{}", row[0]);
         // ctr prints labels in Go map order: compare as sets.
         let want: BTreeSet<&str> = if row[3] == "-" { BTreeSet::new() } else { row[3].split(',').collect() };

@@ -582,3 +582,30 @@ async fn remembered_lists_are_private_copies_and_follow_every_change() {
     store.close();
     Store::destroy(name.into()).await.unwrap();
 }
+
+/// The go-units bindings the CLI and the page format with: one value, or a whole column in
+/// one call (an array or a Float64Array); anything but finite numbers is `invalid_argument`.
+#[wasm_bindgen_test]
+fn go_units_bindings_format_values_and_columns() {
+    use imagestore::wasm::{human_duration_js, human_durations_js, human_sizes_js};
+    let code = |e: JsValue| Reflect::get(&e, &"code".into()).unwrap().as_string().unwrap();
+    let strings = |a: js_sys::Array| a.iter().map(|s| s.as_string().unwrap()).collect::<Vec<_>>();
+    assert_eq!(human_duration_js(90.0.into()).unwrap(), "About a minute");
+    assert_eq!(
+        strings(human_sizes_js(js("[1982293, 0, 999999]"), JsValue::UNDEFINED).unwrap()),
+        ["1.98MB", "0B", "1e+03kB"]
+    );
+    let typed = js_sys::Float64Array::from(&[1_050_624.0][..]);
+    assert_eq!(strings(human_sizes_js(typed.into(), 4.into()).unwrap()), ["1.051MB"]);
+    assert_eq!(
+        strings(human_durations_js(js("[0.5, 61, 172800]")).unwrap()),
+        ["Less than a second", "About a minute", "2 days"]
+    );
+    assert_eq!(strings(human_durations_js(js("[]")).unwrap()), Vec::<String>::new());
+    let nan = js_sys::Float64Array::from(&[1.0, f64::NAN][..]);
+    for bad in [js("[1, \"2\"]"), js("\"12\""), nan.into(), JsValue::UNDEFINED] {
+        assert_eq!(code(human_durations_js(bad.clone()).unwrap_err()), "invalid_argument");
+        assert_eq!(code(human_sizes_js(bad, JsValue::UNDEFINED).unwrap_err()), "invalid_argument");
+    }
+    assert_eq!(code(human_duration_js(js("\"60\"")).unwrap_err()), "invalid_argument");
+}

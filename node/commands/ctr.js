@@ -21,14 +21,16 @@ async function run(store, argv) {
     await ns.content.walk((info) => infos.push(info), ...filters);
     const t = now();
     const lines = [["DIGEST", "SIZE", "AGE", "LABELS"]];
-    for (const i of infos) {
+    const sizes = fmt.sizeColumn(infos.map((i) => i.size));
+    const ages = fmt.durationColumn(infos.map((i) => t - Date.parse(i.createdAt) / 1000));
+    infos.forEach((i, k) => {
       const labels =
         Object.entries(i.labels ?? {})
           .map(([k, v]) => `${k}=${v}`)
           .sort()
           .join(",") || "-";
-      lines.push([i.digest, fmt.humanSize(i.size), fmt.humanDuration(t - Date.parse(i.createdAt) / 1000), labels]);
-    }
+      lines.push([i.digest, sizes[k], ages[k], labels]);
+    });
     // ctr content ls: tabwriter.NewWriter(os.Stdout, 1, 8, 1, '\t', 0) — padded with tabs.
     return out(fmt.tabwriterTabs(lines));
   }

@@ -29,9 +29,10 @@ async function run(store, argv) {
   const t = now();
   if (format === "json") {
     const lines = [];
-    for (const image of images) {
+    const cells = fmt.imageCells(images, t);
+    for (const [k, image] of images.entries()) {
       for (const row of fmt.imageRows(image, { digests: !!flags.digests })) {
-        const j = fmt.imageJson(image, row, t);
+        const j = fmt.imageJson(image, row, cells[k]);
         if (!flags.noTrunc) j.ID = fmt.truncateId(j.ID);
         lines.push(goJson(j));
       }

@@ -22,7 +22,7 @@ async function df(store, argv) {
   if (format === "table") return process.stdout.write(fmt.systemDfTable(answer, { verbose: !!flags.verbose, now: t }));
   if (!flags.verbose) return out(fmt.diskUsageSummary(answer).map((row) => goJson(row)));
   // `-v --format json` is one template run over the whole answer: no newline after it.
-  const images = fmt.diskUsageImageRows(answer.Images ?? []).map((row) => fmt.diskUsageImageJson(row, t));
+  const images = fmt.diskUsageImageJson(fmt.diskUsageImageRows(answer.Images ?? []), t);
   process.stdout.write(goJson({ Images: images, Containers: [], Volumes: [], BuildCache: [] }));
 }
 

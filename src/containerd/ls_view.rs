@@ -1,5 +1,6 @@
 //! What `ctr images ls` and `ctr content ls` print (containerd 1.6 cmd/ctr): the rows, the
-//! size formats, and the tabwriter layout of `ctr images ls`.
+//! size formats (go-units' are in [`crate::formats::go_units`]), and the tabwriter layout of
+//! `ctr images ls`.
 //!
 //! SIZE walks from the image's target like `image.Size(ctx, cs, platforms.Default())` on a
 //! linux/amd64 host: the index, the one best-matching manifest, its config and its layers.
@@ -12,6 +13,7 @@ use super::images::Image;
 use super::labels;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::formats::go_units::{self, human_size};
 use crate::formats::gotime::GoTime;
 use crate::formats::oci::{self, Descriptor, Platform};
 use crate::storage::Backend;
@@ -307,56 +309,8 @@ pub fn render_images_table(rows: &[ImageRow]) -> String {
 /// containerd's `progress.Bytes`: `units.CustomSize("%02.1f %s", size, 1024, B KiB MiB …)`.
 pub fn format_size(bytes: i64) -> String {
     const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
-    let (value, unit) = scale(bytes as f64, 1024.0, &UNITS);
+    let (value, unit) = go_units::scale(bytes as f64, 1024.0, &UNITS);
     format!("{value:.1} {unit}")
-}
-
-/// docker/go-units `HumanSize` (what `ctr content ls` shows): 4 significant digits, decimal
-/// units, no space (`1.051MB`, `896B`).
-pub fn human_size(bytes: i64) -> String {
-    human_size_with_precision(bytes, 4)
-}
-
-/// go-units `HumanSizeWithPrecision`: `precision` significant digits (the docker CLI's image
-/// sizes use 3: `1.98MB`, `0B`; `HumanSize` is 4).
-pub fn human_size_with_precision(bytes: i64, precision: usize) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let (value, unit) = scale(bytes as f64, 1000.0, &UNITS);
-    format!("{}{unit}", go_format_g(value, precision.max(1)))
-}
-
-fn scale<'a>(mut size: f64, base: f64, units: &[&'a str]) -> (f64, &'a str) {
-    let mut i = 0;
-    while size >= base && i < units.len() - 1 {
-        size /= base;
-        i += 1;
-    }
-    (size, units[i])
-}
-
-/// Go's `%.{prec}g`: `prec` significant digits, trailing zeros removed, exponent form only for
-/// very small or large magnitudes.
-fn go_format_g(v: f64, prec: usize) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let sci = format!("{:.*e}", prec - 1, v);
-    let (mantissa, exp) = sci.split_once('e').expect("exponent form");
-    let exp: i32 = exp.parse().expect("exponent");
-    if exp < -4 || exp >= prec as i32 {
-        let m = trim_fraction(mantissa);
-        return format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-    }
-    let decimals = (prec as i32 - 1 - exp).max(0) as usize;
-    trim_fraction(&format!("{v:.decimals$}")).to_string()
-}
-
-fn trim_fraction(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
 }
 
 /// One row of `ctr content ls` (AGE depends on the clock, so the row keeps the time).
@@ -393,19 +347,6 @@ mod tests {
         assert_eq!(format_size(1024), "1.0 KiB");
         assert_eq!(format_size(1280), "1.2 KiB"); // a tie rounds to even, as Go's strconv
         assert_eq!(format_size(2_000_000), "1.9 MiB");
-        assert_eq!(human_size(1_050_624), "1.051MB");
-        assert_eq!(human_size(896), "896B");
-        assert_eq!(human_size(2560), "2.56kB");
-        assert_eq!(human_size(17_920), "17.92kB");
-        // The docker CLI's precision: Go's %.3g, exponent form and half-to-even included.
-        assert_eq!(human_size_with_precision(1_982_293, 3), "1.98MB");
-        assert_eq!(human_size_with_precision(0, 3), "0B");
-        assert_eq!(human_size_with_precision(999_999, 3), "1e+03kB");
-        assert_eq!(human_size_with_precision(1_125_000, 3), "1.12MB");
-        assert_eq!(human_size_with_precision(74_800_000, 3), "74.8MB");
-        assert_eq!(human_size(1_996_800), "1.997MB");
-        assert_eq!(human_size(999_999), "1000kB");
-        assert_eq!(go_format_g(12345.0, 4), "1.234e+04");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 // Docker (moby)
 pub mod docker_save;
 pub mod go_json;
+pub mod go_units;
 pub mod gotime;
 pub mod image_config;
 pub mod image_config_scan;

@@ -32,4 +32,4 @@ pub use host::install_host;
 pub use js_backend::{JsBackend, JsStorageAdapter};
 pub use store::Store;
 pub use types::StoreOptions;
-pub use units::{human_size, human_size_js};
+pub use units::{human_duration_js, human_durations_js, human_size, human_size_js, human_sizes_js};

@@ -4,9 +4,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
+import { register } from "node:module";
 import { fileURLToPath } from "node:url";
-import { humanDuration, rowsForImage, shortId } from "../../www/js/format.js";
 import { humanSize } from "../../pkg/node/index.mjs";
+
+// format.js imports the core as "imagestore", as the page does: resolved to the built package.
+register("./resolve-imagestore.mjs", import.meta.url);
+const { createdSince, humanDuration, rowsForImage, shortId } = await import("../../www/js/format.js");
 import { parseFilterText, rowMatches } from "../../www/js/filters.js";
 import { alignHistory, chainIds } from "../../www/js/history.js";
 
@@ -57,6 +61,22 @@ for (const set of ["basic", "scale200"]) {
       const layered = rows.filter((r) => r.layer != null).map((r) => r.layer);
       assert.deepEqual(layered, layered.map((_, i) => i), file);
       for (const r of rows) if (r.item.Size > 0) assert.notEqual(r.layer, null, `${file}: ${r.item.CreatedBy}`);
+    }
+  });
+}
+
+for (const set of ["basic", "debian", "scale200"]) {
+  test(`${set}: the CREATED column is the docker CLI's CreatedSince (the core's go-units)`, () => {
+    for (const cli of ["images-all.jsonl", "images.jsonl"]) {
+      const want = readJsonl(`${FIXTURES}${set}/expected/${cli}`);
+      const created = (r) => Date.parse(r.CreatedAt.replace(" +0000 UTC", "Z").replace(" ", "T")) / 1000;
+      // The CLI printed every line at one instant: a line "N seconds ago" pins it to a second.
+      const pin = want.find((r) => /^\d+ seconds? ago$/.test(r.CreatedSince));
+      assert.ok(pin, `${cli}: a line in seconds`);
+      const nowMs = (created(pin) + parseInt(pin.CreatedSince, 10) + 0.5) * 1000;
+      const spread = new Set(want.map((r) => r.CreatedSince.replace(/\d+/, "N")));
+      assert.ok(spread.size >= 2, `${cli}: more than one kind of duration (${[...spread]})`);
+      for (const r of want) assert.equal(createdSince(created(r), nowMs), r.CreatedSince, `${cli}: ${r.ID}`);
     }
   });
 }

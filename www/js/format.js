@@ -1,22 +1,11 @@
-// Times and names printed the way the docker CLI prints them. Sizes come from the core
-// (`humanSize`, re-exported by store.js), so the page never re-implements its formatting.
+// Times and names printed the way the docker CLI prints them. Sizes and durations come from
+// the core (`humanSize`, re-exported by store.js; `humanDuration`), so the page never
+// re-implements go-units.
+import { humanDuration as coreHumanDuration } from "imagestore";
 
-/** docker's units.HumanDuration, as used for "CREATED ... ago". */
+/** go-units HumanDuration of `ms` milliseconds ("About a minute"), from the core. */
 export function humanDuration(ms) {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return "Less than a second";
-  if (seconds === 1) return "1 second";
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes === 1) return "About a minute";
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(ms / 3_600_000);
-  if (hours === 1) return "About an hour";
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(Math.floor(ms / 3_600_000) / 24 / 365)} years`;
+  return coreHumanDuration(ms / 1000);
 }
 
 /** "3 weeks ago" for a Unix time in seconds (the Engine API's `Created`). */
