@@ -4,7 +4,7 @@
 
 use super::args;
 use super::backend::AnyBackend;
-use super::convert::to_js_error;
+use super::convert::{js_error_message, promise};
 use super::options;
 use super::panic::entry;
 use super::store::Store;
@@ -66,17 +66,20 @@ fn readable(source: impl ChunkSource, backend: Rc<AnyBackend>) -> Result<web_sys
     let state = Rc::new(Mutex::new(source));
     let pull = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |controller: JsValue| {
         let (state, backend) = (state.clone(), backend.clone());
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise(async move {
             let mut source = state.lock().await;
-            let call = |name: &str, arg: Option<&JsValue>| -> std::result::Result<(), JsValue> {
-                let f: Function = Reflect::get(&controller, &JsValue::from_str(name))?.dyn_into()?;
+            let call = |name: &str, arg: Option<&JsValue>| -> Result<()> {
+                let f: Function = Reflect::get(&controller, &JsValue::from_str(name))
+                    .and_then(JsCast::dyn_into)
+                    .map_err(|_| Error::internal(format!("the stream controller has no {name}()")))?;
                 match arg {
-                    Some(a) => f.call1(&controller, a)?,
-                    None => f.call0(&controller)?,
-                };
+                    Some(a) => f.call1(&controller, a),
+                    None => f.call0(&controller),
+                }
+                .map_err(|e| Error::invalid(format!("stream {name}: {}", js_error_message(&e))))?;
                 Ok(())
             };
-            match source.next_chunk(&backend).await.map_err(to_js_error)? {
+            match source.next_chunk(&backend).await? {
                 Some(chunk) => call("enqueue", Some(&Uint8Array::from(&chunk[..]).into()))?,
                 None => call("close", None)?,
             }
@@ -111,15 +114,12 @@ impl Store {
                     self.backend_for("save")?,
                 ))
             })();
-            wasm_bindgen_futures::future_to_promise(async move {
-                let run = async move {
-                    let (names, format, facade, backend) = prepared?;
-                    let facade = facade.lock().await?;
-                    facade.load_configs_to_save(&names).await?;
-                    let archive = facade.save(&names, format, now_secs())?;
-                    readable(archive, backend).map(JsValue::from)
-                };
-                super::panic::guarded(run).await.map_err(to_js_error)
+            promise(async move {
+                let (names, format, facade, backend) = prepared?;
+                let facade = facade.lock().await?;
+                facade.load_configs_to_save(&names).await?;
+                let archive = facade.save(&names, format, now_secs())?;
+                readable(archive, backend).map(JsValue::from)
             })
         })
     }
@@ -140,13 +140,10 @@ impl Store {
                 let path = args::string(&path, "readFile: path")?;
                 Ok((name_or_id, path, self.facade_for("readFile")?, self.backend_for("readFile")?))
             })();
-            wasm_bindgen_futures::future_to_promise(async move {
-                let run = async move {
-                    let (name_or_id, path, facade, backend) = prepared?;
-                    let reader = facade.lock().await?.read_file(&name_or_id, &path).await?;
-                    readable(reader, backend).map(JsValue::from)
-                };
-                super::panic::guarded(run).await.map_err(to_js_error)
+            promise(async move {
+                let (name_or_id, path, facade, backend) = prepared?;
+                let reader = facade.lock().await?.read_file(&name_or_id, &path).await?;
+                readable(reader, backend).map(JsValue::from)
             })
         })
     }
@@ -167,13 +164,10 @@ impl Store {
                 let path = args::string(&path, "readDirectory: path")?;
                 Ok((name_or_id, path, self.facade_for("readDirectory")?, self.backend_for("readDirectory")?))
             })();
-            wasm_bindgen_futures::future_to_promise(async move {
-                let run = async move {
-                    let (name_or_id, path, facade, backend) = prepared?;
-                    let tar = facade.lock().await?.read_directory(&name_or_id, &path).await?;
-                    readable(tar, backend).map(JsValue::from)
-                };
-                super::panic::guarded(run).await.map_err(to_js_error)
+            promise(async move {
+                let (name_or_id, path, facade, backend) = prepared?;
+                let tar = facade.lock().await?.read_directory(&name_or_id, &path).await?;
+                readable(tar, backend).map(JsValue::from)
             })
         })
     }
@@ -191,14 +185,11 @@ impl Store {
                 let index = args::count(&index, "readLayer: index")?;
                 Ok((name_or_id, index, self.facade_for("readLayer")?, self.backend_for("readLayer")?))
             })();
-            wasm_bindgen_futures::future_to_promise(async move {
-                let run = async move {
-                    let (name_or_id, index, facade, backend) = prepared?;
-                    let reader =
-                        facade.lock().await?.read_layer(&name_or_id, usize::try_from(index).unwrap_or(usize::MAX))?;
-                    readable(reader, backend).map(JsValue::from)
-                };
-                super::panic::guarded(run).await.map_err(to_js_error)
+            promise(async move {
+                let (name_or_id, index, facade, backend) = prepared?;
+                let reader =
+                    facade.lock().await?.read_layer(&name_or_id, usize::try_from(index).unwrap_or(usize::MAX))?;
+                readable(reader, backend).map(JsValue::from)
             })
         })
     }
