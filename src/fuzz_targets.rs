@@ -62,7 +62,7 @@ fn chunks(data: &[u8], seed: u8) -> impl Iterator<Item = &[u8]> {
 struct TarSummary {
     entries: Vec<(String, u64, u64, String)>,
     data_bytes: u64,
-    result: Result<(), String>,
+    result: crate::Result<()>,
 }
 
 fn read_tar(data: &[u8], seed: u8) -> TarSummary {
@@ -94,8 +94,8 @@ fn read_tar(data: &[u8], seed: u8) -> TarSummary {
         }
         reader.finish()
     };
-    summary.result = run().map_err(|e| e.message);
-    summary
+    let result = run();
+    TarSummary { result, ..summary }
 }
 
 /// One header block (with what follows it) through the tar reader, and the header helpers

@@ -238,10 +238,12 @@ mod tests {
         assert!(decode("k", &record[..record.len() - 1]).is_err());
         assert!(decode("k", b"junk").is_err());
         assert!(decode("k", &encode(&BTreeMap::new())).unwrap().is_empty());
-        let key = shard_key("docker/ref/busybox:latest").unwrap();
-        assert!(key.starts_with("docker/packed/ref/") && key.len() == "docker/packed/ref/".len() + 2, "{key}");
-        assert_eq!(shard_key("docker/graphdriver"), None);
-        assert_eq!(shard_key("docker/summary/configs/ab"), None);
-        assert!(shard_key("docker/layer-blob/sha256:aa").unwrap().starts_with("docker/packed/layer-blob/"));
+        let key = shard_key(&keys::reference("busybox:latest")).unwrap();
+        let refs = keys::packed_shard("ref", "");
+        assert!(key.starts_with(&refs) && key.len() == refs.len() + 2, "{key}");
+        assert_eq!(shard_key(keys::GRAPH_DRIVER), None);
+        assert_eq!(shard_key(&keys::summary_shard("ab")), None);
+        let diff_id: crate::digest::Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        assert!(shard_key(&keys::layer_blob(&diff_id)).unwrap().starts_with(&keys::packed_shard("layer-blob", "")));
     }
 }
