@@ -10,6 +10,7 @@
 #     ~200 MB `docker save` archive and a ~200 MB tar of a /var/lib/docker-like folder;
 #   - the same imports of ~50 MB inputs, to show that peak memory does not grow with the input;
 #   - `imagestore images` and serve's GET /images/json on a 10,000-image fs store (bench-cli.mjs);
+#     formatting 10,000 rows with the core's go-units, a column per call (bench-format.mjs);
 #   - analysis (issue #11): a 20-layer, 50,000-file image (efficiency, layer changes, the page's
 #     layer tree) and file search over the 10,000-image store, natively and in Chromium
 #     (examples/analysis_bench.rs, bench-analysis.mjs).
@@ -101,6 +102,7 @@ done
 
 # --- Node's on-disk store: the imagestore command and serve on 10,000 images -----------------------
 node "$ROOT/scripts/bench-cli.mjs" || die "the imagestore command benchmark failed"
+node "$ROOT/scripts/bench-format.mjs" || die "the row formatting benchmark failed"
 
 # --- the page with 10,000 images (Chromium) -------------------------------------------------------
 node --test --test-reporter=tap "$ROOT/scripts/bench-page.mjs" >"$DIR/bench-page.log" 2>&1 ||
