@@ -586,7 +586,7 @@ impl<B: Backend + Clone> Store<B> {
     pub async fn find_files(&self, pattern: &str, only: Option<ChangeKind>) -> Result<FileSearch> {
         let pattern = Pattern::parse(pattern)?;
         let subjects = self.all_subjects().await?;
-        let skipped = self.update_index_for(&subjects, true).await?.skipped;
+        let skipped = self.update_index_for(&subjects, true, true).await?.skipped;
         let cache = self.analysis_cache().changes.borrow();
         let mut hits_by_chain: HashMap<&Digest, Vec<&Change>> = HashMap::new();
         let mut out = Vec::new();
@@ -636,7 +636,7 @@ impl<B: Backend + Clone> Store<B> {
     /// images that have the layer. Runs on the search index.
     pub async fn largest_files_in_store(&self, limit: usize) -> Result<StoreLargestFiles> {
         let subjects = self.all_subjects().await?;
-        let skipped = self.update_index_for(&subjects, true).await?.skipped;
+        let skipped = self.update_index_for(&subjects, true, true).await?.skipped;
         let cache = self.analysis_cache().changes.borrow();
         let mut owners: HashMap<&Digest, Vec<(&Subject, usize)>> = HashMap::new();
         // Tagged images first (the ones people know by name), then intermediate ones.
