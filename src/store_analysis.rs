@@ -274,6 +274,57 @@ pub struct StoredFile {
     pub images: Vec<FileOwner>,
 }
 
+/// Layer entries through the analysis cache and records, for any backend (reading files too).
+impl<B: Backend> Store<B> {
+    /// The entries read from `source` (a tar-split or layer blob digest): cached, else from
+    /// its persisted record, else from `read` (then the record to write is pushed on `ops`).
+    async fn cached_entries(
+        &self,
+        source: &Digest,
+        read: impl std::future::Future<Output = Result<Vec<TarEntry>>>,
+        ops: &mut Vec<Op>,
+    ) -> Result<Rc<Vec<TarEntry>>> {
+        let cache = self.analysis_cache();
+        if let Some(hit) = cache.entries.borrow().get(source) {
+            return Ok(hit.clone());
+        }
+        let record = self.backend().get(Space::Meta, &schema::analysis::entries(source)).await?;
+        let entries = match record.as_deref().map(entries_record::decode) {
+            Some(Ok(entries)) => entries,
+            // Missing or bad: read the layer and (re)write the record.
+            _ => {
+                let entries = read.await?;
+                ops.push(Op::put_meta(schema::analysis::entries(source), entries_record::encode(&entries)));
+                entries
+            }
+        };
+        let entries = Rc::new(entries);
+        cache.entries.borrow_mut().insert(source.clone(), entries.clone());
+        Ok(entries)
+    }
+
+    /// The entries of the layers whose tar-splits are `tar_splits`, with their data offsets
+    /// (reading a file builds its merged tree from them): from the analysis cache or records,
+    /// so that a file read after an import (whose search-index update wrote the records) does
+    /// not inflate and decode tar-splits. Records read from tar-splits are written in one commit.
+    pub(crate) async fn tar_split_entries(&self, tar_splits: &[Digest]) -> Result<Vec<Rc<Vec<TarEntry>>>> {
+        let mut ops = Vec::new();
+        let mut out = Vec::with_capacity(tar_splits.len());
+        for digest in tar_splits {
+            let read = async {
+                let gz = blobs::read_all(self.backend(), digest).await?;
+                Ok(parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split {digest}")))?.entries)
+            };
+            out.push(self.cached_entries(digest, read, &mut ops).await?);
+        }
+        if !ops.is_empty() {
+            // Derived records: a failed write only means they are read again next time.
+            let _ = self.backend().commit(ops).await;
+        }
+        Ok(out)
+    }
+}
+
 impl<B: Backend + Clone> Store<B> {
     /// The chain IDs of layers with these DiffIDs, bottom first.
     fn chains_of(diff_ids: &[Digest]) -> Vec<Digest> {
@@ -357,27 +408,11 @@ impl<B: Backend + Clone> Store<B> {
     /// The entries of layer `i` of `s`: cached, else from its persisted record, else read
     /// from its tar-split or blob (then the record to write is pushed on `ops`).
     async fn analysis_entries(&self, s: &Subject, i: usize, ops: &mut Vec<Op>) -> Result<Rc<Vec<TarEntry>>> {
-        let cache = self.analysis_cache();
         let key = match &s.sources[i] {
             LayerSource::Unavailable(reason) => return Err(Error::not_found(reason.clone())),
             source => source.digest().expect("a blob to read"),
         };
-        if let Some(hit) = cache.entries.borrow().get(key) {
-            return Ok(hit.clone());
-        }
-        let record = self.backend().get(Space::Meta, &schema::analysis::entries(key)).await?;
-        let entries = match record.as_deref().map(entries_record::decode) {
-            Some(Ok(entries)) => entries,
-            // Missing or bad: read the layer and (re)write the record.
-            _ => {
-                let entries = self.read_entries(s, i).await?;
-                ops.push(Op::put_meta(schema::analysis::entries(key), entries_record::encode(&entries)));
-                entries
-            }
-        };
-        let entries = Rc::new(entries);
-        cache.entries.borrow_mut().insert(key.clone(), entries.clone());
-        Ok(entries)
+        self.cached_entries(key, self.read_entries(s, i), ops).await
     }
 
     /// The entries of layer `i` of `s`, read from its tar-split or blob.

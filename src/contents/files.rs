@@ -8,7 +8,7 @@ use super::layer_reader::LayerReader;
 use crate::digest::{chain_id, Digest};
 use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
 use crate::error::{Error, Result};
-use crate::formats::tar_split::{visit_tar_split_at, EntryKind, TarEntry, Whiteout};
+use crate::formats::tar_split::{EntryKind, TarEntry, Whiteout};
 use crate::storage::blobs::{self, CHUNK_SIZE};
 use crate::storage::Backend;
 use crate::store::Store;
@@ -56,11 +56,11 @@ pub struct MergedTree {
 }
 
 impl MergedTree {
-    /// Builds the tree from each layer's entries with their data offsets.
-    pub fn build(layers: &[Vec<(TarEntry, u64)>]) -> MergedTree {
+    /// Builds the tree from each layer's entries (bottom first; each with its data offset).
+    pub fn build(layers: &[&[TarEntry]]) -> MergedTree {
         let mut view: BTreeMap<String, Node> = BTreeMap::new();
         for (i, entries) in layers.iter().enumerate() {
-            for (e, _) in entries {
+            for e in entries.iter() {
                 match e.whiteout() {
                     Some(Whiteout::Deleted(target)) => {
                         let target = clean(&target);
@@ -77,7 +77,8 @@ impl MergedTree {
             }
             // This layer's own files by path, for its hard links.
             let mut own: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-            for (e, offset) in entries.iter().filter(|(e, _)| e.whiteout().is_none()) {
+            for e in entries.iter().filter(|e| e.whiteout().is_none()) {
+                let offset = &e.data_offset;
                 let path = clean(&e.name());
                 let size = e.size.max(0) as u64;
                 let mut node = Node {
@@ -303,22 +304,6 @@ impl<B: Backend> Store<B> {
             .collect()
     }
 
-    /// The tar-split entries of each layer with their data offsets, bottom first.
-    async fn layer_entries(&self, tar_splits: &[Digest]) -> Result<Vec<Vec<(TarEntry, u64)>>> {
-        let mut layers = Vec::with_capacity(tar_splits.len());
-        for digest in tar_splits {
-            let gz = blobs::read_all(self.backend(), digest).await?;
-            let mut entries = Vec::new();
-            visit_tar_split_at(&gz[..], |e, at| {
-                entries.push((e, at));
-                Ok(())
-            })
-            .map_err(|e| e.context(format!("tar-split {digest}")))?;
-            layers.push(entries);
-        }
-        Ok(layers)
-    }
-
     /// The merged filesystem of an image (cached: [`TreeCache`]).
     pub async fn merged_tree(&self, name_or_id: &str) -> Result<(Vec<Digest>, Rc<MergedTree>)> {
         let img = crate::docker::engine::get_image(self.docker(), name_or_id)?;
@@ -327,7 +312,8 @@ impl<B: Backend> Store<B> {
         if let Some(tree) = self.tree_cache().get(&key) {
             return Ok((diff_ids, tree));
         }
-        let tree = Rc::new(MergedTree::build(&self.layer_entries(&key).await?));
+        let layers = self.tar_split_entries(&key).await?;
+        let tree = Rc::new(MergedTree::build(&layers.iter().map(|l| &l[..]).collect::<Vec<_>>()));
         self.tree_cache().put(key, tree.clone());
         Ok((diff_ids, tree))
     }
@@ -369,35 +355,35 @@ impl<B: Backend> Store<B> {
 mod tests {
     use super::*;
 
-    fn e(name: &str, kind: EntryKind, link: &str, size: i64) -> TarEntry {
-        TarEntry { linkname_bytes: link.as_bytes().to_vec(), ..TarEntry::for_test(name, kind, size) }
+    fn e(name: &str, kind: EntryKind, link: &str, size: i64, data_offset: u64) -> TarEntry {
+        TarEntry { linkname_bytes: link.as_bytes().to_vec(), data_offset, ..TarEntry::for_test(name, kind, size) }
     }
 
     #[test]
     fn links_resolve_inside_the_image_only() {
         use EntryKind::*;
         let lower = vec![
-            (e("etc/", Dir, "", 0), 512),
-            (e("etc/passwd", File, "", 10), 1024),
-            (e("etc/hard", Hardlink, "etc/passwd", 0), 2048),
-            (e("up", Symlink, "../../../../etc", 0), 2560),
-            (e("loop", Symlink, "loop2", 0), 3072),
-            (e("loop2", Symlink, "/loop", 0), 3584),
-            (e("abs", Symlink, "/etc/passwd", 0), 4096),
+            e("etc/", Dir, "", 0, 512),
+            e("etc/passwd", File, "", 10, 1024),
+            e("etc/hard", Hardlink, "etc/passwd", 0, 2048),
+            e("up", Symlink, "../../../../etc", 0, 2560),
+            e("loop", Symlink, "loop2", 0, 3072),
+            e("loop2", Symlink, "/loop", 0, 3584),
+            e("abs", Symlink, "/etc/passwd", 0, 4096),
         ];
-        let upper = vec![(e("etc/.wh.passwd", File, "", 0), 512), (e("etc/passwd", File, "", 3), 7168)];
-        let t = MergedTree::build(std::slice::from_ref(&lower));
+        let upper = vec![e("etc/.wh.passwd", File, "", 0, 512), e("etc/passwd", File, "", 3, 7168)];
+        let t = MergedTree::build(&[&lower]);
         assert_eq!(t.file("/up/passwd").unwrap().offset, 1024, "a symlink climbing out stays at the root");
         assert_eq!(t.file("/abs").unwrap().offset, 1024);
         assert_eq!(t.file("etc/hard").unwrap().offset, 1024, "hard link to its target's bytes");
         assert!(t.file("/loop").unwrap_err().message.contains("too many levels"));
         assert_eq!(t.resolve("/abs", false).unwrap(), "/abs");
-        let t = MergedTree::build(&[lower, upper]);
+        let t = MergedTree::build(&[&lower, &upper]);
         let top = t.file("/abs").unwrap();
         assert_eq!((top.layer, top.offset, top.size), (1, 7168, 3), "the topmost layer's file");
         assert_eq!(t.file("/etc/passwd/x").unwrap_err().code, crate::ErrorCode::InvalidArgument);
         // Folders a tar does not list exist implicitly.
-        let t = MergedTree::build(&[vec![(e("data/f.bin", File, "", 5), 512)]]);
+        let t = MergedTree::build(&[&[e("data/f.bin", File, "", 5, 512)]]);
         assert_eq!(t.file("/data/f.bin").unwrap().offset, 512);
     }
 }

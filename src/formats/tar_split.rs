@@ -86,6 +86,9 @@ pub struct TarEntry {
     /// CRC-64 (ISO) of the member's data, from its tar-split file entry; `None` when the
     /// member has no data (size 0, directories, links).
     pub crc64: Option<u64>,
+    /// Where the member's data starts in the layer tar (after its header and any extension
+    /// headers), as the tar-split reader counted it: a file is read from a stored layer by range.
+    pub data_offset: u64,
 }
 
 #[cfg(test)]
@@ -119,6 +122,7 @@ impl TarEntry {
             devminor: 0,
             xattrs: BTreeMap::new(),
             crc64: None,
+            data_offset: 0,
         }
     }
 }
@@ -189,9 +193,10 @@ pub fn visit_tar_split_at<R: Read>(gz: R, mut on_entry: impl FnMut(TarEntry, u64
                 }
                 let after_padding = &payload[pending_padding..];
                 pending_padding = 0;
-                if let Some((entry, padding)) = read_header(after_padding).map_err(|e| at(e.message))? {
+                if let Some((mut entry, padding)) = read_header(after_padding).map_err(|e| at(e.message))? {
                     pending_padding = padding;
                     expecting = Some((entry.name_bytes.clone(), entry.size));
+                    entry.data_offset = tar_size;
                     // Handed on when its file entry (with the CRC) arrives, or at the next header.
                     if let Some((previous, offset)) = waiting.replace((entry, tar_size)) {
                         on_entry(previous, offset)?;
@@ -503,6 +508,7 @@ fn decode_block(block: &[u8]) -> Result<TarEntry> {
         devminor,
         xattrs: BTreeMap::new(),
         crc64: None,
+        data_offset: 0,
     })
 }
 

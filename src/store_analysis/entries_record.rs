@@ -1,6 +1,7 @@
 //! The analysis entries of a layer, persisted (`analysis/entries/<digest>`, the digest of the
 //! tar-split or layer blob they were read from): what the analyses read of each tar member
-//! (name, typeflag, size, mode, owner, link target, CRC-64) in a compact binary form. A
+//! (name, typeflag, size, mode, owner, link target, CRC-64, data offset) in a compact binary
+//! form; reading a file of an image builds its merged tree from these too. A
 //! `tar-split.json.gz` spends ~850 bytes of JSON and base64 per member and must be inflated and
 //! decoded whole; this record is ~40 bytes a member and decodes in one pass, so an analysis after
 //! a reload does not re-read tar-splits. Derived data: a record that is missing, of another
@@ -9,8 +10,9 @@
 //! A record is `ISEN`, a version byte, the CRC-32 of the body (4 bytes, little endian), then the
 //! body: the member count, then per member (in tar order) the length of the name prefix shared
 //! with the previous member's name, the rest of the name, the typeflag byte, size, mode, uid,
-//! gid (zigzag varints), the link target (length + bytes), and a CRC flag byte (0 none, 1 then
-//! 8 bytes big endian). Lengths and counts are LEB128 varints.
+//! gid (zigzag varints), the link target (length + bytes), a CRC flag byte (0 none, 1 then
+//! 8 bytes big endian), and the data offset as a zigzag varint difference from the previous
+//! member's. Lengths and counts are LEB128 varints. Version 1 had no offsets (rewritten).
 
 use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
@@ -18,7 +20,7 @@ use crate::formats::tar_split::{EntryKind, TarEntry};
 use crate::storage::record_frame::{FrameError, RecordFrame};
 use std::collections::BTreeMap;
 
-const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISEN", 1);
+const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISEN", 2);
 
 fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -37,6 +39,7 @@ pub fn encode(entries: &[TarEntry]) -> Vec<u8> {
     let mut record = FRAME.begin(entries.len() * 48);
     put_uvarint(&mut record, entries.len() as u64);
     let mut previous: &[u8] = &[];
+    let mut previous_offset = 0u64;
     for e in entries {
         let shared = previous.iter().zip(&e.name_bytes).take_while(|(a, b)| a == b).count();
         put_uvarint(&mut record, shared as u64);
@@ -55,6 +58,8 @@ pub fn encode(entries: &[TarEntry]) -> Vec<u8> {
                 record.extend_from_slice(&crc.to_be_bytes());
             }
         }
+        put_ivarint(&mut record, e.data_offset.wrapping_sub(previous_offset) as i64);
+        previous_offset = e.data_offset;
         previous = &e.name_bytes;
     }
     FRAME.seal(&mut record);
@@ -106,13 +111,14 @@ impl Reader<'_> {
 pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
     let body = FRAME.open(bytes).map_err(|why| match why {
         FrameError::Checksum => Error::corrupt("analysis entries record: checksum mismatch"),
-        _ => Error::corrupt("analysis entries record: not a version 1 record"),
+        _ => Error::corrupt("analysis entries record: not a version 2 record"),
     })?;
     let mut r = Reader { bytes: body, at: 0 };
     let count = r.len()?;
     // Each member takes at least 9 bytes: a bad count cannot make a huge allocation.
     let mut out = Vec::with_capacity(count.min(body.len() / 9));
     let mut previous: Vec<u8> = Vec::new();
+    let mut previous_offset = 0u64;
     for _ in 0..count {
         let shared = r.len()?;
         if shared > previous.len() {
@@ -131,6 +137,8 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
             1 => Some(u64::from_be_bytes(r.take(8)?.try_into().expect("8 bytes"))),
             other => return Err(Error::corrupt(format!("analysis entries record: CRC flag {other}"))),
         };
+        let data_offset = previous_offset.wrapping_add(r.ivarint()? as u64);
+        previous_offset = data_offset;
         previous.clone_from(&name);
         out.push(TarEntry {
             kind: EntryKind::from_typeflag(typeflag, &name),
@@ -148,6 +156,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
             devminor: 0,
             xattrs: BTreeMap::new(),
             crc64,
+            data_offset,
         });
     }
     if r.at != body.len() {
@@ -172,6 +181,9 @@ mod tests {
         let c = TarEntry::for_test("usr/", EntryKind::Dir, 0);
         let mut odd = TarEntry::for_test("caf\u{e9}\u{0}x", EntryKind::Other(b'g'), i64::MAX);
         odd.name_bytes.push(0xff);
+        // Data offsets in tar order, and any u64 (a damaged tar-split's, say) round-trips.
+        (a.data_offset, b.data_offset, odd.data_offset) = (512, 2048, u64::MAX);
+        let c = TarEntry { data_offset: 2560, ..c };
         let entries = vec![a, b, c, odd];
         let bytes = encode(&entries);
         assert_eq!(decode(&bytes).unwrap(), entries);
@@ -183,5 +195,9 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[FRAME.header_len() + 3] ^= 1;
         assert_eq!(decode(&flipped).unwrap_err().code, crate::error::ErrorCode::DataCorrupt);
+        // A version 1 record (no offsets) is refused, so it is read again and rewritten.
+        let mut v1 = bytes.clone();
+        v1[4] = 1;
+        assert!(decode(&v1).is_err());
     }
 }
