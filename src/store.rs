@@ -514,8 +514,10 @@ impl<B: Backend + Clone> Store<B> {
         for layer in report.loaded.iter_mut().flat_map(|item| item.layers.iter_mut()) {
             layer.loaded = self.docker.layers.get(&layer.chain_id).is_none() && seen.insert(layer.chain_id.clone());
         }
+        let mut layers_with_contents = Vec::new();
         let outcome = match imported {
             Imported::DockerImageStore(import) | Imported::DockerLoad(import) => {
+                layers_with_contents = import.layer_blobs.iter().map(|(r, _)| r.diff_id.clone()).collect();
                 self.apply_docker_import(import).await?
             }
             Imported::Containerd { import, .. } => {
@@ -534,7 +536,31 @@ impl<B: Backend + Clone> Store<B> {
         report.blobs = outcome.blobs;
         report.skipped.extend(outcome.skipped);
         self.search_index_after_change(true).await;
+        self.index_files_of_layers(&layers_with_contents).await;
         Ok(report)
+    }
+
+    /// Writes the entries records (each member with its data offset) of the imported layers
+    /// whose tars are stored, so that the first file read of their images, even after a reload,
+    /// decodes compact records instead of inflating tar-splits. Derived data: a failure only
+    /// leaves the work to that first read.
+    async fn index_files_of_layers(&self, diff_ids: &[Digest]) {
+        if diff_ids.is_empty() {
+            return;
+        }
+        let wanted: std::collections::HashSet<&Digest> = diff_ids.iter().collect();
+        let tar_splits: Vec<Digest> = self
+            .docker
+            .layers
+            .records()
+            .filter(|l| wanted.contains(&l.diff_id) && self.docker.contents.contains(&l.diff_id))
+            .filter_map(|l| l.tar_split.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !tar_splits.is_empty() {
+            let _ = self.tar_split_entries(&tar_splits).await;
+        }
     }
 }
 
