@@ -81,7 +81,8 @@ fn a_reopened_store_reads_files_from_the_entries_records_without_the_tar_splits(
     let store = loaded_store(&real);
     let backend = store.backend().clone();
     let records = block_on(backend.scan(Space::Meta, "analysis/entries/")).unwrap();
-    let stored_layers = store.docker().layers.records().filter(|l| store.docker().contents.contains(&l.diff_id)).count();
+    let stored_layers =
+        store.docker().layers.records().filter(|l| store.docker().contents.contains(&l.diff_id)).count();
     assert_eq!(records.len(), stored_layers, "the import wrote an entries record per layer whose tar it stored");
     check_reads(&store, &real);
     assert_eq!(block_on(backend.scan(Space::Meta, "analysis/entries/")).unwrap(), records, "reads add none");
