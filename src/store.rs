@@ -514,11 +514,10 @@ impl<B: Backend + Clone> Store<B> {
         for layer in report.loaded.iter_mut().flat_map(|item| item.layers.iter_mut()) {
             layer.loaded = self.docker.layers.get(&layer.chain_id).is_none() && seen.insert(layer.chain_id.clone());
         }
-        let mut layers_with_contents = Vec::new();
-        let outcome = match imported {
+        let (outcome, layers_with_contents) = match imported {
             Imported::DockerImageStore(import) | Imported::DockerLoad(import) => {
-                layers_with_contents = import.layer_blobs.iter().map(|(r, _)| r.diff_id.clone()).collect();
-                self.apply_docker_import(import).await?
+                let stored: Vec<Digest> = import.layer_blobs.iter().map(|(r, _)| r.diff_id.clone()).collect();
+                (self.apply_docker_import(import).await?, stored)
             }
             Imported::Containerd { import, .. } => {
                 // containerd's records are read from storage on every call: one commit is all.
