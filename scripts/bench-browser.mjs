@@ -28,7 +28,8 @@ try {
     const heap = () => performance.memory?.usedJSHeapSize ?? 0;
     let peakHeap = heap();
     const sampler = setInterval(() => { peakHeap = Math.max(peakHeap, heap()); }, 10);
-    const store = await Store.open(`bench-${Date.now()}`);
+    const storeName = `bench-${Date.now()}`;
+    const store = await Store.open(storeName);
     const start = performance.now();
     try {
       const report = await store.import(blob, { onProgress: () => { peakHeap = Math.max(peakHeap, heap()); } });
@@ -61,7 +62,15 @@ try {
           if (got.byteLength !== pick.size) throw new Error(`readFile ${pick.path}: ${got.byteLength} bytes`);
         }
         const warm = times.slice(1).sort((a, b) => a - b)[2];
-        readFile = { first: times[0], warm, size: pick.size, imageSize: largest.Size };
+        // The first read after a page reload: a store opened afresh on the same database has
+        // no cached trees or entries; its merged tree comes from the persisted entries records.
+        const reopened = await Store.open(storeName);
+        const t0 = performance.now();
+        const again = await new Response(await reopened.readFile(largest.Id, pick.path)).arrayBuffer();
+        const afterReload = performance.now() - t0;
+        reopened.close();
+        if (again.byteLength !== pick.size) throw new Error(`readFile after reopen: ${again.byteLength} bytes`);
+        readFile = { first: times[0], warm, afterReload, size: pick.size, imageSize: largest.Size };
       }
       return { ok: true, secs, size: blob.size, report, peakHeap, wasmMemory: wasm.memory.buffer.byteLength, exports, readFile };
     } catch (e) {
@@ -89,7 +98,8 @@ try {
       const r = result.readFile;
       console.log(
         `bench: export readFile chromium (IndexedDB): ${r.warm.toFixed(1)} ms median of 5 (first read, building ` +
-          `the merged tree: ${r.first.toFixed(1)} ms) for a ${(r.size / 1e6).toFixed(2)} MB file of a ` +
+          `the merged tree: ${r.first.toFixed(1)} ms; first read in a store opened afresh, as after a page ` +
+          `reload: ${r.afterReload.toFixed(1)} ms) for a ${(r.size / 1e6).toFixed(2)} MB file of a ` +
           `${mb(r.imageSize)} MB image [target ≤ 50 ms for 1 MB of a 500 MB image]`,
       );
     }
