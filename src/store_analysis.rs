@@ -308,6 +308,18 @@ impl<B: Backend> Store<B> {
     /// so that a file read after an import (whose search-index update wrote the records) does
     /// not inflate and decode tar-splits. Records read from tar-splits are written in one commit.
     pub(crate) async fn tar_split_entries(&self, tar_splits: &[Digest]) -> Result<Vec<Rc<Vec<TarEntry>>>> {
+        // The records not in memory are asked for all at once: one round trip to IndexedDB
+        // instead of one per layer (each get is its own read transaction, and they overlap).
+        let cache = self.analysis_cache();
+        let absent: Vec<&Digest> = tar_splits.iter().filter(|d| !cache.entries.borrow().contains_key(*d)).collect();
+        let keys: Vec<String> = absent.iter().map(|d| schema::analysis::entries(d)).collect();
+        let records = futures::future::join_all(keys.iter().map(|k| self.backend().get(Space::Meta, k))).await;
+        for (digest, record) in absent.into_iter().zip(records) {
+            // One that is missing or does not decode is read from its tar-split below.
+            if let Some(Ok(entries)) = record?.as_deref().map(entries_record::decode) {
+                cache.entries.borrow_mut().insert(digest.clone(), Rc::new(entries));
+            }
+        }
         let mut ops = Vec::new();
         let mut out = Vec::with_capacity(tar_splits.len());
         for digest in tar_splits {
