@@ -131,11 +131,15 @@ const TABS = { docker: "#tab-docker", containerd: "#tab-containerd" };
 /**
  * Where the user is: the focused control and the scroll position. `restore()` puts focus back
  * on the same control (found again by its id, or by its position under the nearest element
- * with an id) when a redraw took it away, and the scroll where it was.
+ * with an id) when a redraw took it away, and the screen where it was: the focused control at
+ * the same place on screen (what is above it may have grown, e.g. a new tag's line), else the
+ * same scroll offset.
  */
 function keepPlace() {
   const { scrollX, scrollY } = window;
   const active = document.activeElement;
+  const topOf = (el) => (el && el !== document.body && el.isConnected ? el.getBoundingClientRect().top : null);
+  const top = topOf(active);
   let anchor = null;
   const path = [];
   if (active && active !== document.body) {
@@ -151,7 +155,9 @@ function keepPlace() {
         for (const i of path) n = n?.children[i];
         if (n && !n.closest("[hidden]")) n.focus({ preventScroll: true });
       }
-      window.scrollTo(scrollX, scrollY);
+      const now = top == null ? null : topOf(document.activeElement);
+      if (now == null) window.scrollTo(scrollX, scrollY);
+      else window.scrollBy(0, now - top);
     },
   };
 }
