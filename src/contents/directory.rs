@@ -28,7 +28,7 @@ impl<B: Backend> Store<B> {
     /// the image). `not_found` for a missing path, `invalid_argument` for one that is not a
     /// directory, `failed_precondition` naming the layers whose contents are not stored.
     pub async fn read_directory(&self, name_or_id: &str, path: &str) -> Result<ArchiveStream> {
-        let (diff_ids, tree) = self.merged_tree(name_or_id).await?;
+        let (diff_ids, tree) = self.merged_tree_with_headers(name_or_id).await?;
         let dir = tree.resolve(path, true)?;
         match tree.get(&dir) {
             Some(n) if n.kind == EntryKind::Dir => {}

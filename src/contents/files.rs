@@ -8,7 +8,7 @@ use super::layer_reader::LayerReader;
 use crate::digest::{chain_id, Digest};
 use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
 use crate::error::{Error, Result};
-use crate::formats::tar_split::{EntryKind, TarEntry, Whiteout};
+use crate::formats::tar_split::{parse_tar_split, EntryKind, TarEntry, Whiteout};
 use crate::storage::blobs::{self, CHUNK_SIZE};
 use crate::storage::Backend;
 use crate::store::Store;
@@ -265,13 +265,17 @@ const TREES_KEPT: usize = 4;
 /// first): blobs by digest never change, so an entry can never be stale; an import or `rmi`
 /// that gives a chain another tar-split (or none) just makes a new key. Which image a name
 /// means, and where its layer tars are, is looked up afresh on every call.
+/// A tree is also keyed by whether its entries have their whole headers (see
+/// [`Store::merged_tree_with_headers`]).
 #[derive(Default)]
 pub struct TreeCache {
-    trees: RefCell<VecDeque<(Vec<Digest>, Rc<MergedTree>)>>,
+    trees: RefCell<VecDeque<(TreeKey, Rc<MergedTree>)>>,
 }
 
+type TreeKey = (bool, Vec<Digest>);
+
 impl TreeCache {
-    fn get(&self, key: &[Digest]) -> Option<Rc<MergedTree>> {
+    fn get(&self, key: &TreeKey) -> Option<Rc<MergedTree>> {
         let mut trees = self.trees.borrow_mut();
         let at = trees.iter().position(|(k, _)| k == key)?;
         let hit = trees.remove(at).expect("found above");
@@ -280,7 +284,7 @@ impl TreeCache {
         Some(tree)
     }
 
-    fn put(&self, key: Vec<Digest>, tree: Rc<MergedTree>) {
+    fn put(&self, key: TreeKey, tree: Rc<MergedTree>) {
         let mut trees = self.trees.borrow_mut();
         trees.retain(|(k, _)| *k != key);
         trees.push_front((key, tree));
@@ -304,15 +308,37 @@ impl<B: Backend> Store<B> {
             .collect()
     }
 
-    /// The merged filesystem of an image (cached: [`TreeCache`]).
+    /// The merged filesystem of an image (cached: [`TreeCache`]), from the layers' entries
+    /// records: each path's kind, size, owner ids, mode, link and data offset, which is what
+    /// reading a file needs; times, owner names, device numbers and xattrs are left empty.
     pub async fn merged_tree(&self, name_or_id: &str) -> Result<(Vec<Digest>, Rc<MergedTree>)> {
+        self.merged_tree_from(name_or_id, false).await
+    }
+
+    /// [`Store::merged_tree`] with each entry's whole layer tar header, read from the
+    /// tar-splits (a folder's tar keeps its members' headers).
+    pub async fn merged_tree_with_headers(&self, name_or_id: &str) -> Result<(Vec<Digest>, Rc<MergedTree>)> {
+        self.merged_tree_from(name_or_id, true).await
+    }
+
+    async fn merged_tree_from(&self, name_or_id: &str, headers: bool) -> Result<(Vec<Digest>, Rc<MergedTree>)> {
         let img = crate::docker::engine::get_image(self.docker(), name_or_id)?;
         let diff_ids = img.config.diff_ids().to_vec();
-        let key = self.tar_split_digests(&diff_ids)?;
+        let key = (headers, self.tar_split_digests(&diff_ids)?);
         if let Some(tree) = self.tree_cache().get(&key) {
             return Ok((diff_ids, tree));
         }
-        let layers = self.tar_split_entries(&key).await?;
+        let layers = if headers {
+            let mut layers = Vec::with_capacity(key.1.len());
+            for digest in &key.1 {
+                let gz = blobs::read_all(self.backend(), digest).await?;
+                let entries = parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split {digest}")))?.entries;
+                layers.push(Rc::new(entries));
+            }
+            layers
+        } else {
+            self.tar_split_entries(&key.1).await?
+        };
         let tree = Rc::new(MergedTree::build(&layers.iter().map(|l| &l[..]).collect::<Vec<_>>()));
         self.tree_cache().put(key, tree.clone());
         Ok((diff_ids, tree))
