@@ -25,9 +25,9 @@ use crate::digest::{chain_ids, Digest};
 use crate::docker::layer_files::{self, LayerFileEntry, LayerSelector};
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
-use crate::formats::tar_split::{parse_tar_split, TarEntry};
+use crate::formats::tar_split::TarEntry;
 use crate::schema;
-use crate::storage::{blobs, Backend, Op, Space};
+use crate::storage::{Backend, Op, Space};
 use crate::store::Store;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -323,10 +323,7 @@ impl<B: Backend> Store<B> {
         let mut ops = Vec::new();
         let mut out = Vec::with_capacity(tar_splits.len());
         for digest in tar_splits {
-            let read = async {
-                let gz = blobs::read_all(self.backend(), digest).await?;
-                Ok(parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split {digest}")))?.entries)
-            };
+            let read = layer_files::read_tar_split_entries(self.backend(), digest);
             out.push(self.cached_entries(digest, read, &mut ops).await?);
         }
         if !ops.is_empty() {
@@ -430,12 +427,7 @@ impl<B: Backend + Clone> Store<B> {
     /// The entries of layer `i` of `s`, read from its tar-split or blob.
     async fn read_entries(&self, s: &Subject, i: usize) -> Result<Vec<TarEntry>> {
         match &s.sources[i] {
-            LayerSource::TarSplit(digest) => {
-                let gz = blobs::read_all(self.backend(), digest).await?;
-                Ok(parse_tar_split(&gz[..])
-                    .map_err(|e| e.context(format!("tar-split of layer {}", s.chains[i])))?
-                    .entries)
-            }
+            LayerSource::TarSplit(digest) => layer_files::read_tar_split_entries(self.backend(), digest).await,
             LayerSource::Blob { digest, media_type } => {
                 blob_entries::layer_blob_entries(self.backend(), digest, media_type, &s.config.diff_ids()[i]).await
             }

@@ -7,8 +7,9 @@
 use super::layer_reader::LayerReader;
 use crate::digest::{chain_id, Digest};
 use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
+use crate::docker::layer_files::read_tar_split_entries;
 use crate::error::{Error, Result};
-use crate::formats::tar_split::{parse_tar_split, EntryKind, TarEntry, Whiteout};
+use crate::formats::tar_split::{EntryKind, TarEntry, Whiteout};
 use crate::storage::blobs::{self, CHUNK_SIZE};
 use crate::storage::Backend;
 use crate::store::Store;
@@ -331,9 +332,7 @@ impl<B: Backend> Store<B> {
         let layers = if headers {
             let mut layers = Vec::with_capacity(key.1.len());
             for digest in &key.1 {
-                let gz = blobs::read_all(self.backend(), digest).await?;
-                let entries = parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split {digest}")))?.entries;
-                layers.push(Rc::new(entries));
+                layers.push(Rc::new(read_tar_split_entries(self.backend(), digest).await?));
             }
             layers
         } else {

@@ -141,6 +141,13 @@ pub fn layer_index(image: &str, diff_ids: &[Digest], selector: Option<&LayerSele
     found.map(Some).ok_or_else(missing)
 }
 
+/// The entries a layer's `tar-split.json.gz` (the blob `digest`) lists: the one place a
+/// tar-split blob is read and parsed; an error names the tar-split.
+pub async fn read_tar_split_entries<B: Backend>(backend: &B, digest: &Digest) -> Result<Vec<TarEntry>> {
+    let gz = blobs::read_all(backend, digest).await?;
+    Ok(parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split {digest}")))?.entries)
+}
+
 /// The files of one layer of an image (`merged_view = false`, whiteout markers included), or
 /// the merged filesystem at that layer (`merged_view = true`). `layer` defaults to the top
 /// layer; an image without layers has no files.
@@ -161,9 +168,7 @@ pub async fn layer_files<B: Backend>(
         let digest = record.tar_split.as_ref().ok_or_else(|| {
             Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
         })?;
-        let gz = blobs::read_all(backend, digest).await?;
-        let split = parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split of layer {chain}")))?;
-        layers.push(split.entries);
+        layers.push(read_tar_split_entries(backend, digest).await?);
     }
     Ok(if merged_view { merged(&layers) } else { single_layer(top, &layers[0]) })
 }
