@@ -514,10 +514,14 @@ impl<B: Backend + Clone> Store<B> {
         for layer in report.loaded.iter_mut().flat_map(|item| item.layers.iter_mut()) {
             layer.loaded = self.docker.layers.get(&layer.chain_id).is_none() && seen.insert(layer.chain_id.clone());
         }
-        let (outcome, layers_with_contents) = match imported {
+        let (outcome, layers_with_tars) = match imported {
             Imported::DockerImageStore(import) | Imported::DockerLoad(import) => {
-                let stored: Vec<Digest> = import.layer_blobs.iter().map(|(r, _)| r.diff_id.clone()).collect();
-                (self.apply_docker_import(import).await?, stored)
+                // The import's layers (chain IDs) whose tars it stores.
+                let stored: std::collections::HashSet<&Digest> =
+                    import.layer_blobs.iter().map(|(r, _)| &r.diff_id).collect();
+                let layers: Vec<Digest> =
+                    import.layers.iter().filter(|l| stored.contains(&l.diff_id)).map(|l| l.chain_id.clone()).collect();
+                (self.apply_docker_import(import).await?, layers)
             }
             Imported::Containerd { import, .. } => {
                 // containerd's records are read from storage on every call: one commit is all.
@@ -535,24 +539,21 @@ impl<B: Backend + Clone> Store<B> {
         report.blobs = outcome.blobs;
         report.skipped.extend(outcome.skipped);
         self.search_index_after_change(true).await;
-        self.index_files_of_layers(&layers_with_contents).await;
+        self.index_files_of_layers(&layers_with_tars).await;
         Ok(report)
     }
 
     /// Writes the entries records (each member with its data offset) of the imported layers
-    /// whose tars are stored, so that the first file read of their images, even after a reload,
-    /// decodes compact records instead of inflating tar-splits. Derived data: a failure only
-    /// leaves the work to that first read.
-    async fn index_files_of_layers(&self, diff_ids: &[Digest]) {
-        if diff_ids.is_empty() {
-            return;
-        }
-        let wanted: std::collections::HashSet<&Digest> = diff_ids.iter().collect();
-        let tar_splits: Vec<Digest> = self
-            .docker
-            .layers
-            .records()
-            .filter(|l| wanted.contains(&l.diff_id) && self.docker.contents.contains(&l.diff_id))
+    /// (`chains`) whose tars are stored, so that the first file read of their images, even
+    /// after a reload, decodes compact records instead of inflating tar-splits. It looks up only
+    /// the import's own layers, in the state the import committed (whose record, and so whose
+    /// tar-split, a layer has is the merge's choice). Derived data: a failure only leaves the
+    /// work to that first read.
+    async fn index_files_of_layers(&self, chains: &[Digest]) {
+        let tar_splits: Vec<Digest> = chains
+            .iter()
+            .filter_map(|chain| self.docker.layers.get(chain))
+            .filter(|l| self.docker.contents.contains(&l.diff_id))
             .filter_map(|l| l.tar_split.clone())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
