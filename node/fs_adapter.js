@@ -22,6 +22,8 @@ const path = require("node:path");
 const CHUNK_SIZE = 1 << 20;
 const BLOB_RECORD = "blob/";
 const HIGH = "\uffff"; // above every key character the core uses (keys are ASCII)
+/** An open fs store's database (classic-level), for the Node layer's own derived records. */
+const META = Symbol("imagestore fs metadata database");
 
 function storeError(code, message) {
   const e = new Error(message);
@@ -332,12 +334,11 @@ class FsAdapter {
   }
 }
 
-/** Opens (creating if needed) the fs store at `root`; a second opener gets code "unavailable". */
-async function openFsAdapter(root) {
-  if (typeof root !== "string" || root === "") {
-    throw storeError("invalid_argument", 'options.path: the fs backend needs a folder (options.path), got ' + root);
-  }
-  root = path.resolve(root);
+/**
+ * Opens (creating if needed) the metadata database of the fs store at `root` (its absolute
+ * path), taking the store's lock: a second opener gets code "unavailable".
+ */
+async function openMeta(root) {
   fs.mkdirSync(root, { recursive: true });
   const { ClassicLevel } = require("classic-level");
   const db = new ClassicLevel(path.join(root, "meta"), { keyEncoding: "utf8", valueEncoding: "view" });
@@ -350,6 +351,21 @@ async function openFsAdapter(root) {
     }
     throw storeError("unavailable", `store ${root}: cannot open its database: ${why}`);
   }
+  return db;
+}
+
+/** `options.path` checked and made absolute. */
+function storeRoot(root) {
+  if (typeof root !== "string" || root === "") {
+    throw storeError("invalid_argument", 'options.path: the fs backend needs a folder (options.path), got ' + root);
+  }
+  return path.resolve(root);
+}
+
+/** Opens (creating if needed) the fs store at `root`; a second opener gets code "unavailable". */
+async function openFsAdapter(root) {
+  root = storeRoot(root);
+  const db = await openMeta(root);
   const adapter = new FsAdapter(root, db);
   try {
     await adapter.load();
@@ -360,4 +376,4 @@ async function openFsAdapter(root) {
   return adapter;
 }
 
-module.exports = { openFsAdapter, CHUNK_SIZE };
+module.exports = { openFsAdapter, openMeta, storeRoot, META, CHUNK_SIZE };

@@ -5,7 +5,7 @@
 // Written as a plain re-export so that ESM's `import { Store }` sees the names (cjs-module-lexer).
 module.exports = require("./imagestore.js");
 const wasm = module.exports;
-const { openFsAdapter } = require("./fs_adapter.js");
+const { openFsAdapter, META } = require("./fs_adapter.js");
 
 const openInWasm = wasm.Store.open;
 const RESERVE_PER_BLOB = 8 << 10;
@@ -41,6 +41,7 @@ wasm.Store.open = async function open(name, options) {
   };
   Object.defineProperty(store, "whenClosed", { get: () => adapter.closing ?? Promise.resolve() });
   Object.defineProperty(store, "path", { value: root });
+  Object.defineProperty(store, META, { value: adapter.db });
   // Diagnostics for the kill tests: how many write steps (see fs_adapter.js) this store made.
   Object.defineProperty(store, "writeSteps", { get: () => adapter.writeSteps });
   return store;

@@ -3,8 +3,11 @@
 
 const fmt = require("../docker_format.js");
 const { parseArgs, flag, out, now, filterMap, goJson, daemonError, outputFormat, UsageError } = require("../cli_support.js");
+const listAnswer = require("../list_answer.js");
+const { META } = require("../fs_adapter.js");
 
-async function run(store, argv) {
+/** The command's options; the Engine API filters include a REPOSITORY[:TAG] argument. */
+function options(argv) {
   const { flags, args } = parseArgs(argv, {
     "-a": flag("all"),
     "--all": flag("all"),
@@ -20,30 +23,63 @@ async function run(store, argv) {
   const format = outputFormat(flags.format);
   const filters = filterMap(flags.filter);
   if (args[0]) (filters.reference ??= []).push(args[0]);
+  return { ...flags, all: !!flags.all, digests: !!flags.digests, format, filters };
+}
+
+/** Whether the answer is one the store keeps (see list_answer.js): no filters. */
+const savable = (o) => Object.keys(o.filters).length === 0;
+
+/**
+ * Prints from the answer saved in the store when it is current (`db`: the store's database,
+ * opened without the store); false when the store must be opened.
+ */
+function runSaved(db, argv) {
+  const o = options(argv);
+  if (!savable(o)) return false;
+  const text = listAnswer.read(db, o.all);
+  if (text === null) return false;
+  print(JSON.parse(text), o);
+  return true;
+}
+
+async function run(store, argv) {
+  const o = options(argv);
   let images;
   try {
-    images = await store.listImages({ all: !!flags.all, digests: !!flags.digests, filters });
+    if (savable(o) && store[META]) {
+      const text = await store.listImagesJson({ all: o.all });
+      images = JSON.parse(text);
+      await listAnswer.save(store[META], o.all, text).catch(() => {}); // only a cache: the next run lists again
+    } else {
+      images = await store.listImages({ all: o.all, digests: o.digests, filters: o.filters });
+    }
   } catch (e) {
     throw daemonError(e);
   }
+  print(images, o);
+}
+
+/** Writes `images` (GET /images/json rows) as the docker CLI prints them. */
+function print(images, o) {
   const t = now();
-  if (format === "json") {
+  if (o.format === "json") {
     const lines = [];
     const cells = fmt.imageCells(images, t);
     for (const [k, image] of images.entries()) {
-      for (const row of fmt.imageRows(image, { digests: !!flags.digests })) {
+      for (const row of fmt.imageRows(image, { digests: o.digests })) {
         const j = fmt.imageJson(image, row, cells[k]);
-        if (!flags.noTrunc) j.ID = fmt.truncateId(j.ID);
+        if (!o.noTrunc) j.ID = fmt.truncateId(j.ID);
         lines.push(goJson(j));
       }
     }
     return out(lines);
   }
-  out(fmt.imagesTable(images, { digests: !!flags.digests, quiet: !!flags.quiet, noTrunc: !!flags.noTrunc, now: t }));
+  out(fmt.imagesTable(images, { digests: o.digests, quiet: !!o.quiet, noTrunc: !!o.noTrunc, now: t }));
 }
 
 module.exports = {
   name: "images",
   usage: "images [-a] [--digests] [-q] [--no-trunc] [-f FILTER]... [--format table|json] [REPOSITORY[:TAG]]",
   run,
+  runSaved,
 };

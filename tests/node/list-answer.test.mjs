@@ -1,0 +1,155 @@
+// The image list answers an fs store keeps (pkg/node/list_answer.js): `imagestore images`
+// prints from the saved answer only while it lists the store as it is (same generation, whole
+// record of this version), and the answer is listed again from the records and saved when it
+// is missing, stale (a commit that did not save it, as a previous version makes), corrupt or
+// of another version. Every printed table is compared with the same command run with no saved
+// answer in the store (listed from the records, as before answers were saved).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import zlib from "node:zlib";
+import { ROOT, assertBuilt, fixture, imagestore } from "./cli_support.mjs";
+
+const require = createRequire(import.meta.url);
+const listAnswer = require(join(ROOT, "pkg/node/list_answer.js"));
+const { ClassicLevel } = require(join(ROOT, "node_modules/classic-level"));
+const NOW = { IMAGESTORE_NOW: "2026-12-01T00:00:00Z" };
+
+let work;
+let store;
+
+before(async () => {
+  assertBuilt();
+  work = mkdtempSync(join(tmpdir(), "imagestore-list-answer-test-"));
+  store = join(work, "basic");
+  const r = await imagestore(store, ["import", fixture("basic", "image-store.tar")]);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Runs `fn(db)` on the store's database (no imagestore process may hold it meanwhile). */
+async function withDb(fn) {
+  const db = new ClassicLevel(join(store, "meta"), { keyEncoding: "utf8", valueEncoding: "view" });
+  await db.open();
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const generation = (db) => Buffer.from(db.getSync("store/generation")).toString("utf8");
+
+/** `imagestore images ARGS` (its stdout). */
+async function images(args = []) {
+  const r = await imagestore(store, ["images", ...args], NOW);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+/** The same listed from the store's records: run with no saved answer (it saves them again). */
+async function fromRecords(args = []) {
+  await withDb((db) => db.batch([true, false].map((all) => ({ type: "del", key: listAnswer.answerKey(all) }))));
+  return images(args);
+}
+
+/** The saved answer for `all`, decoded against the store's generation now. */
+const saved = (all) => withDb((db) => listAnswer.decode(db.getSync(listAnswer.answerKey(all)) ?? new Uint8Array(), generation(db), all));
+
+test("the record round-trips and refuses anything but a whole current record of its kind", () => {
+  const text = '[{"Id":"sha256:ab","RepoTags":["é:1"]}]';
+  const record = listAnswer.encode("gen-1", true, text);
+  assert.deepEqual(listAnswer.decode(record, "gen-1", true), { text });
+  assert.equal(listAnswer.decode(record, "gen-2", true).stale, "another generation");
+  assert.equal(listAnswer.decode(record, "gen-1", false).stale, "another kind of list");
+  const flipped = Buffer.from(record);
+  flipped[flipped.length - 3] ^= 1;
+  assert.equal(listAnswer.decode(flipped, "gen-1", true).stale, "checksum mismatch");
+  assert.equal(listAnswer.decode(record.subarray(0, record.length - 1), "gen-1", true).stale, "checksum mismatch");
+  const other = Buffer.from(record);
+  other.writeUInt32LE(listAnswer.VERSION + 1, 4);
+  assert.match(listAnswer.decode(other, "gen-1", true).stale, /^list answer version 2/);
+  assert.equal(listAnswer.decode(Buffer.from("junk"), "gen-1", true).stale, "not a list answer record");
+  // The checksum is zlib's CRC-32, or the same computed in JS where Node has no zlib.crc32.
+  const body = record.subarray(12);
+  assert.equal(record.readUInt32LE(8), zlib.crc32(body));
+  assert.equal(listAnswer.crc32Js(body), zlib.crc32(body));
+  assert.equal(listAnswer.crc32Js(Buffer.from("123456789")), 0xcbf43926);
+});
+
+test("images saves its answer on first use and prints the same from it", async () => {
+  assert.equal((await saved(false)).text, undefined, "a freshly imported store has no saved answer");
+  const first = await images();
+  assert.ok(first.split("\n").length > 3, first);
+  const record = await saved(false);
+  assert.ok(record.text, `saved after the first run: ${record.stale}`);
+  assert.equal(await images(), first);
+  for (const args of [["-a"], ["--digests"], ["-q", "--no-trunc"], ["--format", "json"], ["-a", "--format", "json", "--no-trunc"]]) {
+    const want = await fromRecords(args);
+    assert.equal(await images(args), want, `images ${args.join(" ")} from the saved answer`);
+  }
+  assert.ok((await saved(true)).text, "-a saved its own answer");
+  // Filters are never answered from a saved answer: each lists from the store.
+  assert.equal(await images(["-f", "dangling=true", "-q"]), await fromRecords(["-f", "dangling=true", "-q"]));
+});
+
+test("a current saved answer is what images prints (the store is not listed again)", async () => {
+  const want = await fromRecords();
+  await withDb(async (db) => {
+    const rows = JSON.parse(listAnswer.decode(db.getSync(listAnswer.answerKey(false)), generation(db), false).text);
+    rows[0].RepoTags = ["only-in-the-saved-answer:v1"];
+    await db.put(listAnswer.answerKey(false), listAnswer.encode(generation(db), false, JSON.stringify(rows)));
+  });
+  assert.match(await images(), /^only-in-the-saved-answer +v1 /m);
+  assert.doesNotMatch(want, /only-in-the-saved-answer/);
+  assert.equal(await fromRecords(), want);
+});
+
+test("a stale answer (the store changed, the answer was not saved again) is listed again", async () => {
+  await images();
+  assert.ok((await saved(false)).text);
+  const genBefore = await withDb(generation);
+  const id = (await images(["-q"])).split("\n")[0];
+  const t = await imagestore(store, ["tag", id, "stale-check:new"]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.notEqual(await withDb(generation), genBefore, "the tag made a new generation");
+  assert.ok((await saved(false)).stale, "the answer saved before the tag is stale");
+  const got = await images();
+  assert.match(got, /^stale-check +new /m);
+  assert.ok((await saved(false)).text, "saved again");
+  assert.equal(got, await fromRecords());
+});
+
+test("a corrupt answer or one of another version is listed again and rewritten", async () => {
+  const want = await fromRecords();
+  for (const damage of [
+    (r) => {
+      r[r.length - 2] ^= 0x20; // in the text: the checksum no longer matches
+    },
+    (r) => r.writeUInt32LE(listAnswer.VERSION + 1, 4),
+    (r) => r.fill(0, 0, 4),
+  ]) {
+    await withDb(async (db) => {
+      const record = Buffer.from(db.getSync(listAnswer.answerKey(false)));
+      damage(record);
+      await db.put(listAnswer.answerKey(false), record);
+    });
+    assert.ok((await saved(false)).stale);
+    assert.equal(await images(), want);
+    assert.ok((await saved(false)).text, "rewritten");
+  }
+});
+
+test("images on a store in use by another process fails as before, saying so", async () => {
+  await withDb(async () => {
+    const r = await imagestore(store, ["images"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Error: store .* is in use by another process/);
+  });
+});
