@@ -1,6 +1,7 @@
 // The image list's answers kept in an fs store: the core's `GET /images/json` text (what
 // `store.listImagesJson({ all })` gives, without filters) for all images and for the top-level
-// ones, each saved with the store generation it was computed at. `imagestore images` on an
+// ones, with the table's SIZE cells of its rows (the core's go-units sizes: a wasm call that
+// cost 12–40 ms per 1,400 rows), each saved with the store generation it was computed at. `imagestore images` on an
 // unchanged store then prints from one database read instead of opening the store (the open
 // rebuilds the whole Docker state from its records: 1.6 s for 10,000 images).
 //
@@ -14,12 +15,13 @@
 //
 // Record `node/list-answer/all` or `node/list-answer/top`, in the core's record frame
 // (src/storage/record_frame.rs; little-endian): "isLA", u32 version, u32 CRC-32 of the rest;
-// the rest: u32 generation length, the generation (UTF-8), u8 all (1) or top (0), the answer
-// text (UTF-8).
+// the rest: u32 generation length, the generation (UTF-8), u8 all (1) or top (0), u32 text
+// length, the answer text (UTF-8), the SIZE cells (UTF-8, one per row, "\n" between them).
+// Version 1 had no cells; its records are stale.
 "use strict";
 
 const MAGIC = Buffer.from("isLA");
-const VERSION = 1;
+const VERSION = 2;
 const HEADER = 4 + 4 + 4;
 const GENERATION_KEY = "store/generation"; // src/schema.rs GENERATION
 
@@ -50,14 +52,18 @@ function answerKey(all) {
   return `node/list-answer/${all ? "all" : "top"}`;
 }
 
-/** The record of `text`, the answer for `all` at `generation`. */
-function encode(generation, all, text) {
+/** The record of `answer` ({ text, sizes }), the answer for `all` at `generation`. */
+function encode(generation, all, { text, sizes }) {
   const gen = Buffer.from(generation, "utf8");
-  const body = Buffer.alloc(4 + gen.length + 1 + Buffer.byteLength(text, "utf8"));
-  body.writeUInt32LE(gen.length, 0);
-  gen.copy(body, 4);
-  body[4 + gen.length] = all ? 1 : 0;
-  body.write(text, 5 + gen.length, "utf8");
+  const textBytes = Buffer.from(text, "utf8");
+  const cells = Buffer.from(sizes.join("\n"), "utf8");
+  const body = Buffer.alloc(4 + gen.length + 1 + 4 + textBytes.length + cells.length);
+  let at = body.writeUInt32LE(gen.length, 0);
+  at += gen.copy(body, at);
+  at = body.writeUInt8(all ? 1 : 0, at);
+  at = body.writeUInt32LE(textBytes.length, at);
+  at += textBytes.copy(body, at);
+  cells.copy(body, at);
   const head = Buffer.alloc(HEADER);
   MAGIC.copy(head, 0);
   head.writeUInt32LE(VERSION, 4);
@@ -66,21 +72,27 @@ function encode(generation, all, text) {
 }
 
 /**
- * The answer text in `record` if it is a whole record of this version for `all` at
- * `generation`; otherwise `{ stale }`: why it cannot be used.
+ * The answer ({ text, sizes }) in `record` if it is a whole record of this version for `all`
+ * at `generation`; otherwise `{ stale }`: why it cannot be used.
  */
 function decode(record, generation, all) {
   const bytes = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
-  if (bytes.length < HEADER + 5 || !bytes.subarray(0, 4).equals(MAGIC)) return { stale: "not a list answer record" };
+  if (bytes.length < HEADER || !bytes.subarray(0, 4).equals(MAGIC)) return { stale: "not a list answer record" };
   const version = bytes.readUInt32LE(4);
   if (version !== VERSION) return { stale: `list answer version ${version}, this build reads ${VERSION}` };
   const body = bytes.subarray(HEADER);
   if (crc32(body) !== bytes.readUInt32LE(8)) return { stale: "checksum mismatch" };
+  const truncated = { stale: "truncated" };
+  if (body.length < 4) return truncated;
   const genLength = body.readUInt32LE(0);
-  if (5 + genLength > body.length) return { stale: "truncated" };
-  if (body.toString("utf8", 4, 4 + genLength) !== generation) return { stale: "another generation" };
-  if (body[4 + genLength] !== (all ? 1 : 0)) return { stale: "another kind of list" };
-  return { text: body.toString("utf8", 5 + genLength) };
+  const kindAt = 4 + genLength;
+  if (kindAt + 5 > body.length) return truncated;
+  if (body.toString("utf8", 4, kindAt) !== generation) return { stale: "another generation" };
+  if (body[kindAt] !== (all ? 1 : 0)) return { stale: "another kind of list" };
+  const textEnd = kindAt + 5 + body.readUInt32LE(kindAt + 1);
+  if (textEnd > body.length) return truncated;
+  const cells = body.toString("utf8", textEnd);
+  return { text: body.toString("utf8", kindAt + 5, textEnd), sizes: cells === "" ? [] : cells.split("\n") };
 }
 
 /** The store's current generation (null for a store never written). */
@@ -89,22 +101,27 @@ function generationOf(db) {
   return value === undefined ? null : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("utf8");
 }
 
-/** The saved answer for `all` if it lists the store as it is now (`db`: its open database), else null. */
+/**
+ * The saved answer for `all` ({ text, sizes }) if it lists the store as it is now (`db`: its
+ * open database), else null.
+ */
 function read(db, all) {
   const generation = generationOf(db);
   const record = db.getSync(answerKey(all));
   if (generation === null || record === undefined) return null;
-  return decode(record, generation, all).text ?? null;
+  const answer = decode(record, generation, all);
+  return answer.stale ? null : answer;
 }
 
 /**
- * Saves `text`, the answer for `all` listed from the store as it is now (the caller holds the
- * store's lock, so no other process committed since). A store never written keeps none.
+ * Saves `answer` ({ text, sizes }), the answer for `all` listed from the store as it is now (the
+ * caller holds the store's lock, so no other process committed since). A store never written
+ * keeps none.
  */
-async function save(db, all, text) {
+async function save(db, all, answer) {
   const generation = generationOf(db);
   if (generation === null) return;
-  await db.put(answerKey(all), encode(generation, all, text));
+  await db.put(answerKey(all), encode(generation, all, answer));
 }
 
 module.exports = { answerKey, encode, decode, read, save, crc32Js, VERSION };

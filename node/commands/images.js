@@ -36,35 +36,39 @@ const savable = (o) => Object.keys(o.filters).length === 0;
 function runSaved(db, argv) {
   const o = options(argv);
   if (!savable(o)) return false;
-  const text = listAnswer.read(db, o.all);
-  if (text === null) return false;
-  print(JSON.parse(text), o);
+  const saved = listAnswer.read(db, o.all);
+  if (saved === null) return false;
+  const images = JSON.parse(saved.text);
+  if (saved.sizes.length !== images.length) return false; // not this answer's cells: list again
+  print(images, o, saved.sizes);
   return true;
 }
 
 async function run(store, argv) {
   const o = options(argv);
   let images;
+  let sizes;
   try {
     if (savable(o) && store[META]) {
       const text = await store.listImagesJson({ all: o.all });
       images = JSON.parse(text);
-      await listAnswer.save(store[META], o.all, text).catch(() => {}); // only a cache: the next run lists again
+      sizes = fmt.imageSizeCells(images);
+      await listAnswer.save(store[META], o.all, { text, sizes }).catch(() => {}); // only a cache: the next run lists again
     } else {
       images = await store.listImages({ all: o.all, digests: o.digests, filters: o.filters });
     }
   } catch (e) {
     throw daemonError(e);
   }
-  print(images, o);
+  print(images, o, sizes);
 }
 
-/** Writes `images` (GET /images/json rows) as the docker CLI prints them. */
-function print(images, o) {
+/** Writes `images` (GET /images/json rows; `sizes`: their SIZE cells if known) as the docker CLI prints them. */
+function print(images, o, sizes) {
   const t = now();
   if (o.format === "json") {
     const lines = [];
-    const cells = fmt.imageCells(images, t);
+    const cells = fmt.imageCells(images, t, sizes);
     for (const [k, image] of images.entries()) {
       for (const row of fmt.imageRows(image, { digests: o.digests })) {
         const j = fmt.imageJson(image, row, cells[k]);
@@ -74,7 +78,7 @@ function print(images, o) {
     }
     return out(lines);
   }
-  out(fmt.imagesTable(images, { digests: o.digests, quiet: !!o.quiet, noTrunc: !!o.noTrunc, now: t }));
+  out(fmt.imagesTable(images, { digests: o.digests, quiet: !!o.quiet, noTrunc: !!o.noTrunc, now: t, sizes }));
 }
 
 module.exports = {

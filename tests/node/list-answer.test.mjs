@@ -15,6 +15,7 @@ import { ROOT, assertBuilt, fixture, imagestore } from "./cli_support.mjs";
 
 const require = createRequire(import.meta.url);
 const listAnswer = require(join(ROOT, "pkg/node/list_answer.js"));
+const fmt = require(join(ROOT, "pkg/node/docker_format.js"));
 const { ClassicLevel } = require(join(ROOT, "node_modules/classic-level"));
 const NOW = { IMAGESTORE_NOW: "2026-12-01T00:00:00Z" };
 
@@ -63,9 +64,10 @@ async function fromRecords(args = []) {
 const saved = (all) => withDb((db) => listAnswer.decode(db.getSync(listAnswer.answerKey(all)) ?? new Uint8Array(), generation(db), all));
 
 test("the record round-trips and refuses anything but a whole current record of its kind", () => {
-  const text = '[{"Id":"sha256:ab","RepoTags":["é:1"]}]';
-  const record = listAnswer.encode("gen-1", true, text);
-  assert.deepEqual(listAnswer.decode(record, "gen-1", true), { text });
+  const answer = { text: '[{"Id":"sha256:ab","RepoTags":["é:1"]},{"Id":"sha256:cd"}]', sizes: ["1.98MB", "0B"] };
+  const record = listAnswer.encode("gen-1", true, answer);
+  assert.deepEqual(listAnswer.decode(record, "gen-1", true), answer);
+  assert.deepEqual(listAnswer.decode(listAnswer.encode("g", false, { text: "[]", sizes: [] }), "g", false), { text: "[]", sizes: [] });
   assert.equal(listAnswer.decode(record, "gen-2", true).stale, "another generation");
   assert.equal(listAnswer.decode(record, "gen-1", false).stale, "another kind of list");
   const flipped = Buffer.from(record);
@@ -73,14 +75,25 @@ test("the record round-trips and refuses anything but a whole current record of 
   assert.equal(listAnswer.decode(flipped, "gen-1", true).stale, "checksum mismatch");
   assert.equal(listAnswer.decode(record.subarray(0, record.length - 1), "gen-1", true).stale, "checksum mismatch");
   const other = Buffer.from(record);
-  other.writeUInt32LE(listAnswer.VERSION + 1, 4);
-  assert.match(listAnswer.decode(other, "gen-1", true).stale, /^list answer version 2/);
+  other.writeUInt32LE(1, 4);
+  assert.equal(listAnswer.decode(other, "gen-1", true).stale, `list answer version 1, this build reads ${listAnswer.VERSION}`);
   assert.equal(listAnswer.decode(Buffer.from("junk"), "gen-1", true).stale, "not a list answer record");
+  // A body whose lengths point past its end (checksum made to match) is refused, not read.
+  const body = Buffer.from(record.subarray(12));
+  body.writeUInt32LE(0xffff, 4 + 5 + 1);
+  const long = Buffer.concat([record.subarray(0, 12), body]);
+  long.writeUInt32LE(zlib.crc32(body), 8);
+  assert.equal(listAnswer.decode(long, "gen-1", true).stale, "truncated");
   // The checksum is zlib's CRC-32, or the same computed in JS where Node has no zlib.crc32.
-  const body = record.subarray(12);
-  assert.equal(record.readUInt32LE(8), zlib.crc32(body));
-  assert.equal(listAnswer.crc32Js(body), zlib.crc32(body));
+  assert.equal(record.readUInt32LE(8), zlib.crc32(record.subarray(12)));
+  assert.equal(listAnswer.crc32Js(record.subarray(12)), zlib.crc32(record.subarray(12)));
   assert.equal(listAnswer.crc32Js(Buffer.from("123456789")), 0xcbf43926);
+});
+
+test("tabwriter counts characters as Go does (code points)", () => {
+  for (const s of ["", "abc", "é", "日本", "a😀b", "\ud83d", "x\ude00", "😀😀"]) {
+    assert.equal(fmt.runeCount(s), [...s].length, JSON.stringify(s));
+  }
 });
 
 test("images saves its answer on first use and prints the same from it", async () => {
@@ -102,11 +115,13 @@ test("images saves its answer on first use and prints the same from it", async (
 test("a current saved answer is what images prints (the store is not listed again)", async () => {
   const want = await fromRecords();
   await withDb(async (db) => {
-    const rows = JSON.parse(listAnswer.decode(db.getSync(listAnswer.answerKey(false)), generation(db), false).text);
+    const answer = listAnswer.decode(db.getSync(listAnswer.answerKey(false)), generation(db), false);
+    const rows = JSON.parse(answer.text);
     rows[0].RepoTags = ["only-in-the-saved-answer:v1"];
-    await db.put(listAnswer.answerKey(false), listAnswer.encode(generation(db), false, JSON.stringify(rows)));
+    answer.sizes[0] = "9.99GB";
+    await db.put(listAnswer.answerKey(false), listAnswer.encode(generation(db), false, { text: JSON.stringify(rows), sizes: answer.sizes }));
   });
-  assert.match(await images(), /^only-in-the-saved-answer +v1 /m);
+  assert.match(await images(), /^only-in-the-saved-answer +v1 .* 9\.99GB$/m);
   assert.doesNotMatch(want, /only-in-the-saved-answer/);
   assert.equal(await fromRecords(), want);
 });
