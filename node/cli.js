@@ -99,9 +99,15 @@ async function main(argv) {
     if (answered) return 0;
   }
   const store = await openStore(storeDir).catch(openError);
+  const { META } = require("./fs_adapter.js");
+  const { generationOf } = require("./list_answer.js");
+  const before = generationOf(store[META]);
   let code;
   try {
     code = await command.run(store, rest); // a number: the exit code (dive --ci's verdict)
+    // A command that changed the store (import, load, tag, rmi) saves the list answers again
+    // while the store is open, so that the next `images` prints without opening it.
+    if (generationOf(store[META]) !== before) await require("./commands/images.js").refreshSaved(store).catch(() => {});
   } finally {
     store.close();
     await store.whenClosed;

@@ -124,4 +124,4 @@ async function save(db, all, answer) {
   await db.put(answerKey(all), encode(generation, all, answer));
 }
 
-module.exports = { answerKey, encode, decode, read, save, crc32Js, VERSION };
+module.exports = { answerKey, encode, decode, read, save, generationOf, crc32Js, VERSION };

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import zlib from "node:zlib";
-import { ROOT, assertBuilt, fixture, imagestore } from "./cli_support.mjs";
+import { ROOT, assertBuilt, fixture, imagestore, run } from "./cli_support.mjs";
 
 const require = createRequire(import.meta.url);
 const listAnswer = require(join(ROOT, "pkg/node/list_answer.js"));
@@ -97,7 +97,8 @@ test("tabwriter counts characters as Go does (code points)", () => {
 });
 
 test("images saves its answer on first use and prints the same from it", async () => {
-  assert.equal((await saved(false)).text, undefined, "a freshly imported store has no saved answer");
+  assert.ok((await saved(false)).text, "the import saved the answer images prints");
+  await withDb((db) => db.del(listAnswer.answerKey(false)));
   const first = await images();
   assert.ok(first.split("\n").length > 3, first);
   const record = await saved(false);
@@ -131,14 +132,50 @@ test("a stale answer (the store changed, the answer was not saved again) is list
   assert.ok((await saved(false)).text);
   const genBefore = await withDb(generation);
   const id = (await images(["-q"])).split("\n")[0];
-  const t = await imagestore(store, ["tag", id, "stale-check:new"]);
-  assert.equal(t.code, 0, t.stderr);
+  // A writer that keeps no list answers (the Store API, serve, a previous version of the CLI).
+  const tagged = await run(process.execPath, [
+    "-e",
+    `const { Store } = require(${JSON.stringify(join(ROOT, "pkg/node/index.js"))});
+     (async () => {
+       const s = await Store.open("t", { backend: "fs", path: ${JSON.stringify(store)} });
+       await s.tagImage(${JSON.stringify(id)}, "stale-check", "new");
+       s.close();
+       await s.whenClosed;
+     })().catch((e) => { console.error(e); process.exit(1); });`,
+  ]);
+  assert.equal(tagged.code, 0, tagged.stderr);
   assert.notEqual(await withDb(generation), genBefore, "the tag made a new generation");
   assert.ok((await saved(false)).stale, "the answer saved before the tag is stale");
   const got = await images();
   assert.match(got, /^stale-check +new /m);
   assert.ok((await saved(false)).text, "saved again");
   assert.equal(got, await fromRecords());
+});
+
+test("a command that changes the store saves the answers again, -a's only once it was asked for", async () => {
+  await withDb((db) => db.batch([true, false].map((all) => ({ type: "del", key: listAnswer.answerKey(all) }))));
+  const id = (await images(["-q"])).split("\n")[0];
+  let t = await imagestore(store, ["tag", id, "saved-by:tag"]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.ok((await saved(false)).text, "the tag saved the answer images prints");
+  assert.equal((await saved(true)).text, undefined, "-a was never asked: its answer is not kept");
+  assert.match(await images(), /^saved-by +tag /m);
+  await images(["-a"]);
+  t = await imagestore(store, ["rmi", "saved-by:tag"]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.ok((await saved(false)).text, "the rmi saved the answer again");
+  assert.ok((await saved(true)).text, "and -a's, asked for before");
+  const top = await images();
+  const all = await images(["-a"]);
+  assert.doesNotMatch(top, /saved-by/);
+  assert.equal(top, await fromRecords());
+  assert.equal(all, await fromRecords(["-a"]));
+  // A command that changes nothing leaves the saved answers as they were.
+  await images();
+  const record = await withDb((db) => Buffer.from(db.getSync(listAnswer.answerKey(false))));
+  t = await imagestore(store, ["inspect", id]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.ok(record.equals(await withDb((db) => Buffer.from(db.getSync(listAnswer.answerKey(false))))));
 });
 
 test("a corrupt answer or one of another version is listed again and rewritten", async () => {
