@@ -10,11 +10,12 @@ use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
 use crate::docker::layer_files::read_tar_split_entries;
 use crate::error::{Error, Result};
 use crate::formats::tar_split::{EntryKind, TarEntry, Whiteout};
-use crate::storage::blobs::{self, CHUNK_SIZE};
+use crate::storage::blobs::{self, BlobRecord, CHUNK_SIZE};
 use crate::storage::Backend;
 use crate::store::Store;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
 use std::rc::Rc;
 
 /// Linux's limit on symlinks followed in one lookup (`ELOOP`).
@@ -37,15 +38,32 @@ pub struct Node {
 
 /// `./etc/`, `etc`, `/etc/` → `/etc`; `./` → `/`.
 fn clean(name: &str) -> String {
-    let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
-    format!("/{}", parts.join("/"))
+    let mut out = String::with_capacity(name.len() + 1);
+    for part in name.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        out.push('/');
+        out.push_str(part);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
-fn remove_below(view: &mut BTreeMap<String, Node>, dir: &str) {
-    let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
-    let doomed: Vec<String> =
-        view.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
-    for k in doomed {
+/// Removes every path below `dir` (not `dir` itself). `prefix` is a scratch buffer, so that
+/// the common case, nothing below, allocates nothing.
+fn remove_below(view: &mut BTreeMap<String, Node>, dir: &str, prefix: &mut String) {
+    prefix.clear();
+    prefix.push_str(dir);
+    if dir != "/" {
+        prefix.push('/');
+    }
+    let below = |view: &BTreeMap<String, Node>| {
+        view.range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix.as_str()))
+            .map(|(k, _)| k.clone())
+            .collect::<Vec<String>>()
+    };
+    for k in below(view) {
         view.remove(&k);
     }
 }
@@ -58,27 +76,32 @@ pub struct MergedTree {
 
 impl MergedTree {
     /// Builds the tree from each layer's entries (bottom first; each with its data offset).
-    pub fn build(layers: &[&[TarEntry]]) -> MergedTree {
+    /// With `keep_headers` each node keeps a copy of its layer tar entry ([`Node::entry`]);
+    /// reading a file needs none of it.
+    pub fn build(layers: &[&[TarEntry]], keep_headers: bool) -> MergedTree {
         let mut view: BTreeMap<String, Node> = BTreeMap::new();
+        let mut prefix = String::new();
         for (i, entries) in layers.iter().enumerate() {
-            for e in entries.iter() {
-                match e.whiteout() {
+            // A layer's whiteouts apply to the layers below it, before its own entries.
+            let whiteouts: Vec<Option<Whiteout>> = entries.iter().map(TarEntry::whiteout).collect();
+            for (e, whiteout) in entries.iter().zip(&whiteouts) {
+                match whiteout {
                     Some(Whiteout::Deleted(target)) => {
-                        let target = clean(&target);
-                        remove_below(&mut view, &target);
+                        let target = clean(target);
+                        remove_below(&mut view, &target, &mut prefix);
                         view.remove(&target);
                     }
                     Some(Whiteout::Opaque) => {
                         let marker = clean(&e.name());
                         let dir = marker.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
-                        remove_below(&mut view, dir);
+                        remove_below(&mut view, dir, &mut prefix);
                     }
                     _ => {}
                 }
             }
             // This layer's own files by path, for its hard links.
             let mut own: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-            for e in entries.iter().filter(|e| e.whiteout().is_none()) {
+            for (e, _) in entries.iter().zip(&whiteouts).filter(|(_, w)| w.is_none()) {
                 let offset = &e.data_offset;
                 let path = clean(&e.name());
                 let size = e.size.max(0) as u64;
@@ -88,7 +111,7 @@ impl MergedTree {
                     offset: *offset,
                     size,
                     link: String::new(),
-                    entry: Some(Rc::new(e.clone())),
+                    entry: keep_headers.then(|| Rc::new(e.clone())),
                 };
                 match e.kind {
                     EntryKind::File => {
@@ -107,20 +130,21 @@ impl MergedTree {
                     }
                     _ => {}
                 }
-                if node.kind != EntryKind::Dir {
-                    remove_below(&mut view, &path);
+                // Only a path that is already there can have paths below it.
+                if node.kind != EntryKind::Dir && view.contains_key(&path) {
+                    remove_below(&mut view, &path, &mut prefix);
                 }
-                // Tars need not list a file's folders: they exist implicitly.
+                // Tars need not list a file's folders: they exist implicitly. A folder that is
+                // there has all of its own folders already.
                 let mut dir = path.as_str();
                 while let Some((parent, _)) = dir.rsplit_once('/').filter(|(p, _)| !p.is_empty()) {
-                    view.entry(parent.to_string()).or_insert(Node {
-                        layer: i,
-                        kind: EntryKind::Dir,
-                        offset: 0,
-                        size: 0,
-                        link: String::new(),
-                        entry: None,
-                    });
+                    if view.contains_key(parent) {
+                        break;
+                    }
+                    view.insert(
+                        parent.to_string(),
+                        Node { layer: i, kind: EntryKind::Dir, offset: 0, size: 0, link: String::new(), entry: None },
+                    );
                     dir = parent;
                 }
                 view.insert(path, node);
@@ -207,13 +231,15 @@ pub struct FileReader {
     done: u64,
     /// For gzip layers: the inflating reader, positioned by skipping.
     gzip: Option<(LayerReader, u64)>,
+    /// For plain layers: the blob's record, read once.
+    blob: Option<BlobRecord>,
 }
 
 impl FileReader {
     /// The `size` bytes at `offset` of the layer tar `record` keeps.
     pub fn new(record: LayerBlobRecord, offset: u64, size: u64) -> FileReader {
         let gzip = (record.compression == Compression::Gzip).then(|| (LayerReader::new(record.clone(), None), 0));
-        FileReader { record, offset, size, done: 0, gzip }
+        FileReader { record, offset, size, done: 0, gzip, blob: None }
     }
 
     pub fn size(&self) -> u64 {
@@ -226,7 +252,15 @@ impl FileReader {
         }
         let want = (self.size - self.done).min(CHUNK_SIZE as u64);
         let piece = match &mut self.gzip {
-            None => blobs::read_range(b, &self.record.blob, self.offset + self.done, want).await?,
+            None => {
+                let digest = &self.record.blob;
+                if self.blob.is_none() {
+                    let rec = blobs::stat(b, digest).await?;
+                    self.blob = Some(rec.ok_or_else(|| Error::not_found(format!("content {digest}: not found")))?);
+                }
+                let rec = self.blob.as_ref().expect("read above");
+                blobs::read_range_of(b, digest, rec, self.offset + self.done, want).await?
+            }
             Some((reader, pos)) => loop {
                 let Some(chunk) = reader.next(b).await? else {
                     return Err(Error::corrupt(format!("layer {}: ends inside a file", self.record.diff_id)));
@@ -338,7 +372,7 @@ impl<B: Backend> Store<B> {
         } else {
             self.tar_split_entries(&key.1).await?
         };
-        let tree = Rc::new(MergedTree::build(&layers.iter().map(|l| &l[..]).collect::<Vec<_>>()));
+        let tree = Rc::new(MergedTree::build(&layers.iter().map(|l| &l[..]).collect::<Vec<_>>(), headers));
         self.tree_cache().put(key, tree.clone());
         Ok((diff_ids, tree))
     }
@@ -397,18 +431,63 @@ mod tests {
             e("abs", Symlink, "/etc/passwd", 0, 4096),
         ];
         let upper = vec![e("etc/.wh.passwd", File, "", 0, 512), e("etc/passwd", File, "", 3, 7168)];
-        let t = MergedTree::build(&[&lower]);
+        let t = MergedTree::build(&[&lower], true);
         assert_eq!(t.file("/up/passwd").unwrap().offset, 1024, "a symlink climbing out stays at the root");
         assert_eq!(t.file("/abs").unwrap().offset, 1024);
         assert_eq!(t.file("etc/hard").unwrap().offset, 1024, "hard link to its target's bytes");
         assert!(t.file("/loop").unwrap_err().message.contains("too many levels"));
         assert_eq!(t.resolve("/abs", false).unwrap(), "/abs");
-        let t = MergedTree::build(&[&lower, &upper]);
+        let t = MergedTree::build(&[&lower, &upper], true);
         let top = t.file("/abs").unwrap();
         assert_eq!((top.layer, top.offset, top.size), (1, 7168, 3), "the topmost layer's file");
         assert_eq!(t.file("/etc/passwd/x").unwrap_err().code, crate::ErrorCode::InvalidArgument);
         // Folders a tar does not list exist implicitly.
-        let t = MergedTree::build(&[&[e("data/f.bin", File, "", 5, 512)]]);
+        let t = MergedTree::build(&[&[e("data/f.bin", File, "", 5, 512)]], true);
         assert_eq!(t.file("/data/f.bin").unwrap().offset, 512);
+    }
+
+    #[test]
+    fn upper_layers_replace_remove_and_imply_paths() {
+        use EntryKind::*;
+        let base = vec![
+            e("a/", Dir, "", 0, 0),
+            e("a/b", File, "", 1, 512),
+            e("a/c/d", File, "", 2, 1024),
+            e("keep/", Dir, "", 0, 1536),
+            e("keep/old", File, "", 3, 2048),
+            e("gone/x/y", File, "", 4, 2560),
+        ];
+        let middle = vec![
+            // A file where a folder was: everything below it goes.
+            e("a", File, "", 5, 512),
+            // An opaque folder hides what lower layers had in it, not what this layer adds.
+            e("keep/.wh..wh..opq", File, "", 0, 1024),
+            e("keep/new", File, "", 6, 1536),
+            // A whited-out folder goes with all below it.
+            e("gone/.wh.x", File, "", 0, 2048),
+            // A file in a folder the tar does not list, under a folder a lower layer listed.
+            e("keep/deep/er/f", File, "", 7, 2560),
+        ];
+        let top = vec![e("a/", Dir, "", 0, 512), e("a/z", File, "", 8, 1024)];
+        let with = MergedTree::build(&[&base, &middle, &top], true);
+        let without = MergedTree::build(&[&base, &middle, &top], false);
+        let paths =
+            |t: &MergedTree| t.nodes.iter().map(|(p, n)| (p.clone(), n.layer, n.kind, n.offset)).collect::<Vec<_>>();
+        assert_eq!(
+            paths(&with),
+            [
+                ("/a".to_string(), 2, Dir, 512),
+                ("/a/z".into(), 2, File, 1024),
+                ("/gone".into(), 0, Dir, 0),
+                ("/keep".into(), 0, Dir, 1536),
+                ("/keep/deep".into(), 1, Dir, 0),
+                ("/keep/deep/er".into(), 1, Dir, 0),
+                ("/keep/deep/er/f".into(), 1, File, 2560),
+                ("/keep/new".into(), 1, File, 1536),
+            ]
+        );
+        assert_eq!(paths(&with), paths(&without), "the same tree with or without headers");
+        assert!(with.nodes["/keep"].entry.is_some(), "a listed folder keeps its header under new files");
+        assert!(with.nodes["/keep/deep"].entry.is_none() && without.nodes.values().all(|n| n.entry.is_none()));
     }
 }

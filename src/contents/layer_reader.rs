@@ -3,7 +3,7 @@
 
 use crate::docker::layer_blobs::{Compression, LayerBlobRecord};
 use crate::error::{Error, Result};
-use crate::storage::blobs::{self, CHUNK_SIZE};
+use crate::storage::blobs::{self, BlobRecord, CHUNK_SIZE};
 use crate::storage::Backend;
 use std::io::Write;
 
@@ -12,7 +12,8 @@ pub struct LayerReader {
     record: LayerBlobRecord,
     /// Bytes of the stored blob read so far.
     offset: u64,
-    blob_size: Option<u64>,
+    /// The stored blob's record, read on the first call.
+    blob: Option<BlobRecord>,
     inflate: Option<flate2::write::MultiGzDecoder<Vec<u8>>>,
     /// Bytes of tar handed out so far.
     produced: u64,
@@ -24,7 +25,7 @@ pub struct LayerReader {
 impl LayerReader {
     pub fn new(record: LayerBlobRecord, expected: Option<u64>) -> LayerReader {
         let inflate = (record.compression == Compression::Gzip).then(|| flate2::write::MultiGzDecoder::new(Vec::new()));
-        LayerReader { record, offset: 0, blob_size: None, inflate, produced: 0, expected, done: false }
+        LayerReader { record, offset: 0, blob: None, inflate, produced: 0, expected, done: false }
     }
 
     /// The next piece of the tar, or `None` at its end.
@@ -35,18 +36,16 @@ impl LayerReader {
             if self.done {
                 return Ok(None);
             }
-            let size = match self.blob_size {
-                Some(s) => s,
-                None => {
-                    let rec = blobs::stat(b, blob)
-                        .await?
-                        .ok_or_else(|| Error::not_found(format!("{}: the blob is no longer stored", at())))?;
-                    self.blob_size = Some(rec.size);
-                    rec.size
-                }
-            };
+            if self.blob.is_none() {
+                let rec = blobs::stat(b, blob)
+                    .await?
+                    .ok_or_else(|| Error::not_found(format!("{}: the blob is no longer stored", at())))?;
+                self.blob = Some(rec);
+            }
+            let rec = self.blob.as_ref().expect("read above");
+            let size = rec.size;
             let piece = if self.offset < size {
-                let p = blobs::read_range(b, blob, self.offset, CHUNK_SIZE as u64).await?;
+                let p = blobs::read_range_of(b, blob, rec, self.offset, CHUNK_SIZE as u64).await?;
                 if p.is_empty() {
                     return Err(Error::corrupt(format!("{}: blob ends at {} of {size} bytes", at(), self.offset)));
                 }

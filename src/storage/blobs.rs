@@ -110,6 +110,12 @@ pub async fn read_staged<B: Backend>(b: &B, staged: &StagedBlob, offset: u64, le
     read_chunks(b, &staged.digest, &rec, offset, len).await
 }
 
+/// Reads `len` bytes from `offset` of a blob whose record the caller already has (a reader that
+/// pulls a blob piece by piece asks for the record once).
+pub async fn read_range_of<B: Backend>(b: &B, d: &Digest, rec: &BlobRecord, offset: u64, len: u64) -> Result<Vec<u8>> {
+    read_chunks(b, d, rec, offset, len).await
+}
+
 async fn read_chunks<B: Backend>(b: &B, d: &Digest, rec: &BlobRecord, offset: u64, len: u64) -> Result<Vec<u8>> {
     let end = rec.size.min(offset.saturating_add(len));
     if offset >= end {
@@ -117,6 +123,9 @@ async fn read_chunks<B: Backend>(b: &B, d: &Digest, rec: &BlobRecord, offset: u6
     }
     let mut out = Vec::with_capacity((end - offset) as usize);
     let cs = rec.chunk_size;
+    if cs == 0 {
+        return Err(Error::corrupt(format!("content {d}: chunk size 0")));
+    }
     for i in offset / cs..=(end - 1) / cs {
         let key = chunk_key(&rec.chunks, i);
         let chunk = b
