@@ -2,6 +2,8 @@
 //!
 //!     cargo run --release --example analysis_bench -- make-image OUT [LAYERS FILES]
 //!     cargo run --release --example analysis_bench -- measure FILE NAME [IMAGE]
+//!     cargo run --release --example analysis_bench -- profile FILE IMAGE [N]
+//!     cargo run --release --example analysis_bench -- profile-search FILE PATTERN [N]
 //!
 //! `make-image` writes a `docker save` archive of one image, `bench/big:latest`, with LAYERS
 //! layers (default 20) holding FILES files in all (default 50,000): every layer adds its share
@@ -240,6 +242,39 @@ fn profile(file: &str, image: &str, n: usize) {
     });
 }
 
+/// `profile-search FILE PATTERN N`: one search from the persisted index of a reopened store,
+/// then N warm ones, for `perf record`.
+fn profile_search(file: &str, pattern: &str, n: usize) {
+    let bytes = std::fs::read(file).unwrap();
+    let backend = MemoryBackend::new();
+    futures::executor::block_on(async {
+        let mut store = Store::open(backend.clone()).await.unwrap();
+        let chunks: Vec<Vec<u8>> = bytes.chunks(1 << 20).map(|c| c.to_vec()).collect();
+        store.import(futures::stream::iter(chunks.into_iter().map(Ok)), ImportOptions::default()).await.unwrap();
+        store.find_files(pattern, None).await.unwrap();
+        let store = Store::open(backend.clone()).await.unwrap();
+        // The index's keys only (the subjects made, every layer checked against the keys).
+        let c = cpu_ms();
+        store.update_search_index().await.unwrap();
+        let keys = cpu_ms() - c;
+        let c = cpu_ms();
+        let hits = store.find_files(pattern, None).await.unwrap().files.len();
+        let records = cpu_ms() - c;
+        let store = Store::open(backend.clone()).await.unwrap();
+        let c = cpu_ms();
+        store.find_files(pattern, None).await.unwrap();
+        let cold = cpu_ms() - c;
+        let c = cpu_ms();
+        for _ in 0..n {
+            store.find_files(pattern, None).await.unwrap();
+        }
+        println!(
+            "profile: findFiles {pattern:?} ({hits} hits): {cold:.0} ms CPU from the persisted index ({keys:.0} ms to make the subjects and check the index's keys, then {records:.0} ms to read its records and search), {:.0} ms CPU warm (mean of {n})",
+            (cpu_ms() - c) / n as f64
+        );
+    });
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -252,8 +287,11 @@ fn main() {
         Some("profile") if args.len() >= 4 => {
             profile(&args[1], &args[2], args.get(3).map_or(20, |n| n.parse().unwrap()))
         }
+        Some("profile-search") if args.len() >= 3 => {
+            profile_search(&args[1], &args[2], args.get(3).map_or(10, |n| n.parse().unwrap()))
+        }
         _ => {
-            eprintln!("usage: analysis_bench make-image OUT [LAYERS FILES] | measure FILE NAME [IMAGE]");
+            eprintln!("usage: analysis_bench make-image OUT [LAYERS FILES] | measure FILE NAME [IMAGE] | profile FILE IMAGE [N] | profile-search FILE PATTERN [N]");
             std::process::exit(64);
         }
     }

@@ -203,6 +203,11 @@ async fn the_search_index_follows_import_and_rmi_across_a_reopen() {
     let skipped = Reflect::get(&before, &"skipped".into()).unwrap();
     assert_eq!(json(&skipped), serde_json::json!([]), "every layer searched");
     let before = json(&before);
+    // Each hit is a whole `FoundFile` (the binding expands the core's grouped hits in JS).
+    for hit in before.as_array().unwrap() {
+        let keys: Vec<&str> = hit.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["image", "repoTags", "layer", "diffId", "path", "change", "type", "size", "mode"], "{hit}");
+    }
     let edge_id = json(&ok("inspect", store.inspect_image("local/edge:latest".into())).await)["Id"].clone();
     assert!(before.as_array().unwrap().iter().any(|h| h["image"] == edge_id), "edge's files are found");
     ok("rmi", store.remove_image("local/edge:latest".into(), JsValue::UNDEFINED)).await;

@@ -8,13 +8,19 @@
 //! costs the next search the time to rebuild it.
 //!
 //! A record is `ISCX` (magic), a version byte, the CRC-32 of the body (4 bytes, little
-//! endian), then the body: JSON `[unchanged, whiteouts, [[path, change, type, size, sizeDelta,
-//! mode, uid, gid, linkname|null], …]]`, `change` being `a`, `m` or `r`.
+//! endian), then the body: the unchanged entry count, the whiteout count and the change count,
+//! then per change the length of the path prefix it shares with the previous change's path,
+//! the rest of the path, the change (`a`, `m` or `r`), the type (its index in
+//! [`EntryKind::NAMES`](crate::formats::tar_split::EntryKind::NAMES)), size, size delta, mode,
+//! uid and gid (zigzag varints), and the link target (0, or its length + 1 then its bytes).
+//! Lengths and counts are LEB128 varints. Version 1 was JSON, which took most of a search's
+//! time to decode after a reload (it is refused, so rewritten).
 
-use super::Subject;
+use super::{DigestSet, Subjects};
 use crate::analysis::changes::{Change, ChangeKind, LayerChangeSet};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::formats::tar_split::EntryKind;
 use crate::schema::analysis as schema;
 use crate::storage::record_frame::{FrameError, RecordFrame};
 use crate::storage::{Backend, Op, Space};
@@ -23,55 +29,140 @@ use serde::Serialize;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISCX", 1);
+const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISCX", 2);
 
-type Row = (String, String, String, i64, i64, i64, i64, i64, Option<String>);
+fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_ivarint(out: &mut Vec<u8>, v: i64) {
+    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
+}
 
 /// The record bytes of a change set.
 pub fn encode(set: &LayerChangeSet) -> Vec<u8> {
-    let rows: Vec<Row> = set
-        .changes
-        .iter()
-        .map(|c| {
-            let change = match c.change {
-                ChangeKind::Added => "a",
-                ChangeKind::Modified => "m",
-                ChangeKind::Removed => "r",
-            };
-            let (path, kind, link) = (c.path.clone(), c.kind.to_string(), c.linkname.clone());
-            (path, change.into(), kind, c.size, c.size_delta, c.mode, c.uid, c.gid, link)
-        })
-        .collect();
-    let mut record = FRAME.begin(64 * rows.len());
-    serde_json::to_writer(&mut record, &(set.unchanged_entries, set.whiteouts, rows)).expect("plain data");
+    let mut record = FRAME.begin(24 * set.changes.len() + 16);
+    for n in [set.unchanged_entries, set.whiteouts, set.changes.len()] {
+        put_uvarint(&mut record, n as u64);
+    }
+    let mut previous: &[u8] = &[];
+    for c in &set.changes {
+        let path = c.path.as_bytes();
+        let shared = previous.iter().zip(path).take_while(|(a, b)| a == b).count();
+        // A prefix that ends inside a UTF-8 sequence would split it: share whole characters.
+        let shared = (0..=shared).rev().find(|&n| c.path.is_char_boundary(n)).unwrap_or(0);
+        put_uvarint(&mut record, shared as u64);
+        put_uvarint(&mut record, (path.len() - shared) as u64);
+        record.extend_from_slice(&path[shared..]);
+        record.push(match c.change {
+            ChangeKind::Added => b'a',
+            ChangeKind::Modified => b'm',
+            ChangeKind::Removed => b'r',
+        });
+        let kind = EntryKind::NAMES.iter().position(|k| *k == c.kind).expect("a type name");
+        record.push(kind as u8);
+        for v in [c.size, c.size_delta, c.mode, c.uid, c.gid] {
+            put_ivarint(&mut record, v);
+        }
+        match &c.linkname {
+            None => put_uvarint(&mut record, 0),
+            Some(link) => {
+                put_uvarint(&mut record, link.len() as u64 + 1);
+                record.extend_from_slice(link.as_bytes());
+            }
+        }
+        previous = path;
+    }
     FRAME.seal(&mut record);
     record
+}
+
+fn bad(what: impl std::fmt::Display) -> Error {
+    Error::corrupt(format!("search index record: {what}"))
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Result<u8> {
+        let b = *self.bytes.get(self.at).ok_or_else(|| bad("truncated"))?;
+        self.at += 1;
+        Ok(b)
+    }
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| bad("truncated"))?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+    fn uvarint(&mut self) -> Result<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(bad("varint too long"))
+    }
+    fn ivarint(&mut self) -> Result<i64> {
+        let u = self.uvarint()?;
+        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
+    }
+    fn len(&mut self) -> Result<usize> {
+        usize::try_from(self.uvarint()?).map_err(|_| bad("truncated"))
+    }
+    fn text(&mut self, n: usize) -> Result<&str> {
+        std::str::from_utf8(self.take(n)?).map_err(|_| bad("a path or link target is not UTF-8"))
+    }
 }
 
 /// The change set a record holds; `data_corrupt` for anything but a whole record of this version.
 pub fn decode(bytes: &[u8]) -> Result<LayerChangeSet> {
     let body = FRAME.open(bytes).map_err(|why| match why {
-        FrameError::Checksum => Error::corrupt("search index record: checksum mismatch"),
-        _ => Error::corrupt("search index record: not a version 1 record"),
+        FrameError::Checksum => bad("checksum mismatch"),
+        _ => bad("not a version 2 record"),
     })?;
-    let (unchanged_entries, whiteouts, rows): (usize, usize, Vec<Row>) =
-        serde_json::from_slice(body).map_err(|e| Error::corrupt(format!("search index record: {e}")))?;
-    let changes = rows
-        .into_iter()
-        .map(|(path, change, kind, size, size_delta, mode, uid, gid, linkname)| {
-            let change = match change.as_str() {
-                "a" => ChangeKind::Added,
-                "m" => ChangeKind::Modified,
-                "r" => ChangeKind::Removed,
-                other => return Err(Error::corrupt(format!("search index record: change {other:?}"))),
-            };
-            let kind = crate::formats::tar_split::EntryKind::NAMES
-                .iter()
-                .find(|k| **k == kind)
-                .ok_or_else(|| Error::corrupt(format!("search index record: type {kind:?}")))?;
-            Ok(Change { path, change, kind, size, size_delta, mode, uid, gid, linkname })
-        })
-        .collect::<Result<_>>()?;
+    let mut r = Reader { bytes: body, at: 0 };
+    let (unchanged_entries, whiteouts, count) = (r.len()?, r.len()?, r.len()?);
+    // Each change takes at least 10 bytes: a bad count cannot make a huge allocation.
+    let mut changes: Vec<Change> = Vec::with_capacity(count.min(body.len() / 10));
+    for _ in 0..count {
+        let shared = r.len()?;
+        let previous = changes.last().map_or("", |c| c.path.as_str());
+        if shared > previous.len() || !previous.is_char_boundary(shared) {
+            return Err(bad("bad path prefix"));
+        }
+        let rest = r.len()?;
+        let mut path = String::with_capacity(shared + rest);
+        path.push_str(&previous[..shared]);
+        path.push_str(r.text(rest)?);
+        let change = match r.byte()? {
+            b'a' => ChangeKind::Added,
+            b'm' => ChangeKind::Modified,
+            b'r' => ChangeKind::Removed,
+            other => return Err(bad(format!("change {other}"))),
+        };
+        let kind = r.byte()?;
+        let kind = *EntryKind::NAMES.get(usize::from(kind)).ok_or_else(|| bad(format!("type {kind}")))?;
+        let (size, size_delta, mode, uid, gid) = (r.ivarint()?, r.ivarint()?, r.ivarint()?, r.ivarint()?, r.ivarint()?);
+        let linkname = match r.len()? {
+            0 => None,
+            n => Some(r.text(n - 1)?.to_string()),
+        };
+        changes.push(Change { path, change, kind, size, size_delta, mode, uid, gid, linkname });
+    }
+    if r.at != body.len() {
+        return Err(bad("bytes after the last change"));
+    }
     Ok(LayerChangeSet { changes, unchanged_entries, whiteouts })
 }
 
@@ -134,14 +225,19 @@ impl<B: Backend + Clone> Store<B> {
     /// records of layers gone (and writes change sets already worked out this session).
     pub(super) async fn update_index_for(
         &self,
-        subjects: &[Subject],
+        subjects: &Subjects,
         read_sets: bool,
         work_out: bool,
     ) -> Result<IndexUpdate> {
         let cache = self.analysis_cache();
+        let key = subjects.key();
+        let loaded = if read_sets { cache.index_loaded.get() } else { cache.index_keys_loaded.get() };
+        if work_out && loaded && cache.index_complete_for.borrow().as_ref() == Some(&key) {
+            return Ok(IndexUpdate::default());
+        }
         let mut ops = Vec::new();
         if read_sets && !cache.index_loaded.get() {
-            let mut stored: HashSet<Digest> = HashSet::new();
+            let mut stored: DigestSet<Digest> = DigestSet::default();
             for (key, value) in self.backend().scan(Space::Meta, schema::CHANGES).await? {
                 let Some(chain) = schema::changes_chain(&key) else {
                     ops.push(Op::delete_meta(key));
@@ -157,7 +253,7 @@ impl<B: Backend + Clone> Store<B> {
             cache.index_loaded.set(true);
             cache.index_keys_loaded.set(true);
         } else if !cache.index_keys_loaded.get() {
-            let mut stored: HashSet<Digest> = HashSet::new();
+            let mut stored: DigestSet<Digest> = DigestSet::default();
             for key in self.backend().keys(Space::Meta, schema::CHANGES).await? {
                 match schema::changes_chain(&key) {
                     Some(chain) => {
@@ -170,7 +266,7 @@ impl<B: Backend + Clone> Store<B> {
             cache.index_keys_loaded.set(true);
         }
         let mut update = IndexUpdate::default();
-        let mut skipped_chains: HashSet<Digest> = HashSet::new();
+        let mut skipped_chains: DigestSet<Digest> = DigestSet::default();
         for s in subjects.iter().filter(|_| work_out) {
             let complete = {
                 let (sets, indexed) = (cache.changes.borrow(), cache.indexed.borrow());
@@ -201,7 +297,7 @@ impl<B: Backend + Clone> Store<B> {
                 }
             }
         }
-        let held: HashSet<&Digest> = subjects.iter().flat_map(|s| &s.chains).collect();
+        let held: DigestSet<&Digest> = subjects.iter().flat_map(|s| &s.chains).collect();
         let gone: Vec<Digest> = {
             let indexed = cache.indexed.borrow();
             let sets = cache.changes.borrow();
@@ -219,24 +315,75 @@ impl<B: Backend + Clone> Store<B> {
         }
         update.removed = gone.len();
         // The entries records of layers no image reads any more.
-        let sources: HashSet<&Digest> =
-            subjects.iter().flat_map(|s| s.sources.iter().filter_map(|l| l.digest())).collect();
         if !gone.is_empty() {
+            let sources: HashSet<&Digest> =
+                subjects.iter().flat_map(|s| s.sources.iter().filter_map(|l| l.digest())).collect();
             for key in self.backend().keys(Space::Meta, schema::ENTRIES).await? {
                 if schema::entries_source(&key).is_none_or(|d| !sources.contains(&d)) {
                     ops.push(Op::delete_meta(key));
                 }
             }
         }
-        if ops.is_empty() {
-            return Ok(update);
+        if !ops.is_empty() {
+            self.backend().commit(ops).await?;
+            let mut indexed = cache.indexed.borrow_mut();
+            indexed.extend(held.into_iter().filter(|c| cache.changes.borrow().contains_key(*c)).cloned());
+            for chain in gone {
+                indexed.remove(&chain);
+            }
         }
-        self.backend().commit(ops).await?;
-        let mut indexed = cache.indexed.borrow_mut();
-        indexed.extend(held.into_iter().filter(|c| cache.changes.borrow().contains_key(*c)).cloned());
-        for chain in gone {
-            indexed.remove(&chain);
-        }
+        // Complete for these subjects when every layer was read (or was in the index).
+        let complete = work_out && update.skipped.is_empty();
+        *cache.index_complete_for.borrow_mut() = complete.then_some(key);
         Ok(update)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str, change: ChangeKind, kind: &'static str, size: i64, linkname: Option<&str>) -> Change {
+        let (mode, uid, gid) = (0o4755, 1000, -1);
+        Change {
+            path: path.into(),
+            change,
+            kind,
+            size,
+            size_delta: -size,
+            mode,
+            uid,
+            gid,
+            linkname: linkname.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn records_hold_every_field_and_refuse_damage() {
+        let set = LayerChangeSet {
+            changes: vec![
+                change("/etc", ChangeKind::Modified, "dir", 0, None),
+                change("/etc/caf\u{e9}", ChangeKind::Added, "file", 1 << 40, None),
+                change("/etc/caf\u{e8}/x", ChangeKind::Added, "symlink", 0, Some("../caf\u{e9}")),
+                change("/etc/empty-link", ChangeKind::Removed, "hardlink", 7, Some("")),
+                change("/\u{1f600}", ChangeKind::Added, "fifo", 0, None),
+            ],
+            unchanged_entries: 12,
+            whiteouts: 3,
+        };
+        let record = encode(&set);
+        let back = decode(&record).unwrap();
+        assert_eq!((back.changes, back.unchanged_entries, back.whiteouts), (set.changes, 12, 3));
+        for cut in [0, 8, 9, record.len() - 1] {
+            assert!(decode(&record[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut flipped = record.clone();
+        flipped[12] ^= 1;
+        assert!(decode(&flipped).unwrap_err().message.contains("checksum"));
+        // A version 1 (JSON) record is refused, so it is worked out again and rewritten.
+        let mut v1 = RecordFrame::with_u8_version(b"ISCX", 1).begin(16);
+        v1.extend_from_slice(b"[0,0,[]]");
+        RecordFrame::with_u8_version(b"ISCX", 1).seal(&mut v1);
+        assert!(decode(&v1).unwrap_err().message.contains("version 2"));
     }
 }
