@@ -265,6 +265,9 @@ async function main(storeDir, argv) {
   parseHost(host); // refuse before opening the store
   const { Store } = require("./index.js");
   const store = await Store.open("imagestore", { backend: "fs", path: storeDir });
+  const { META } = require("./fs_adapter.js");
+  const { generationOf } = require("./list_answer.js");
+  const servedFrom = generationOf(store[META]);
   const running = await serve(store, { host, storeDir: path.resolve(storeDir) });
   process.stderr.write(`imagestore: serving the Engine API v${API_VERSION} (images) of ${path.resolve(storeDir)} on ${running.url}\n`);
   process.stderr.write(`  DOCKER_HOST=${running.url} docker images\n`);
@@ -273,6 +276,9 @@ async function main(storeDir, argv) {
     process.once("SIGTERM", resolve);
   });
   await running.close();
+  // Changes made over the API (tag, rmi, load) save the list answers `imagestore images` prints
+  // from again, as the CLI's own commands do (list_answer.js), before the store closes.
+  if (generationOf(store[META]) !== servedFrom) await require("./commands/images.js").refreshSaved(store).catch(() => {});
   store.close();
   await store.whenClosed;
   if (running.url.startsWith("unix://")) fs.rmSync(running.url.slice(7), { force: true });

@@ -53,9 +53,9 @@ if (!existsSync(join(STORE, "meta"))) {
 }
 
 // The command as a user runs it: `images` answers from the list answer the store keeps
-// (node/list_answer.js; the CLI's own import, load, tag and rmi save it again); after a change
-// made elsewhere (serve, the Store API) it lists from the records (the whole open) and saves
-// it. Both are timed: the second with the saved answer deleted beforehand.
+// (node/list_answer.js; the CLI's own import, load, tag and rmi, and serve when it stops, save it
+// again); after a change made elsewhere (the Store API) it lists from the records (the whole
+// open) and saves it. Both are timed: the second with the saved answer deleted beforehand.
 const { ClassicLevel } = await import("classic-level");
 const { answerKey } = await import(new URL("../pkg/node/list_answer.js", import.meta.url));
 async function dropSavedAnswer(all) {
@@ -111,7 +111,7 @@ for (const args of [["images"], ["images", "-a"]]) {
     const met = bare <= TARGET_MS ? "met" : "missed";
     console.log(`bench: ${what}, answer saved in the store, without NODE_EXTRA_CA_CERTS: ${bare.toFixed(0)} ms (median of 5, ${load()}; target ≤ ${TARGET_MS} ms: ${met})`);
   }
-  console.log(`bench: ${what}, no saved answer (as after a change through serve or the Store API: the store is opened): ${median(firsts).toFixed(0)} ms (median of 3, ${load()})`);
+  console.log(`bench: ${what}, no saved answer (as after a change through the Store API: the store is opened): ${median(firsts).toFixed(0)} ms (median of 3, ${load()})`);
 }
 
 const server = spawn(process.execPath, [CLI, "--store", STORE, "serve", "--host", `unix://${SOCKET}`], { stdio: ["ignore", "ignore", "pipe"] });

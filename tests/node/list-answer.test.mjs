@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import zlib from "node:zlib";
-import { ROOT, assertBuilt, fixture, imagestore, run } from "./cli_support.mjs";
+import { ROOT, assertBuilt, fixture, imagestore, run, startServer, stopServer } from "./cli_support.mjs";
+import http from "node:http";
 
 const require = createRequire(import.meta.url);
 const listAnswer = require(join(ROOT, "pkg/node/list_answer.js"));
@@ -176,6 +177,33 @@ test("a command that changes the store saves the answers again, -a's only once i
   t = await imagestore(store, ["inspect", id]);
   assert.equal(t.code, 0, t.stderr);
   assert.ok(record.equals(await withDb((db) => Buffer.from(db.getSync(listAnswer.answerKey(false))))));
+});
+
+test("serve saves the answers again when it stops if requests changed the store", async () => {
+  await images();
+  const before = await saved(false);
+  assert.ok(before.text);
+  const socket = join(work, "serve.sock");
+  const server = await startServer(store, `unix://${socket}`);
+  try {
+    const tagged = await new Promise((resolve, reject) => {
+      const req = http.request({ socketPath: socket, method: "POST", path: "/v1.41/images/local%2Fbase:1/tag?repo=served&tag=v1" }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(tagged, 201);
+  } finally {
+    await stopServer(server);
+  }
+  const after = await saved(false);
+  assert.ok(after.text, `saved when serve stopped: ${after.stale}`);
+  assert.notEqual(after.text, before.text);
+  const got = await images();
+  assert.match(got, /^served +v1 /m);
+  assert.equal(got, await fromRecords());
 });
 
 test("a corrupt answer or one of another version is listed again and rewritten", async () => {
