@@ -45,10 +45,9 @@ function sinceColumn(created, now) {
   return durationColumn(created.map((c) => now - c)).map((d) => d + " ago");
 }
 
-/** stringid.TruncateID: the hex without `sha256:`, 12 characters. */
+/** stringid.TruncateID: the hex without `sha256:`, 12 characters (the core's rule). */
 function truncateId(id) {
-  const hex = id.includes(":") ? id.slice(id.indexOf(":") + 1) : id;
-  return hex.slice(0, 12);
+  return core().truncateId(id);
 }
 
 /** Go's time.Unix(t, 0).String() in UTC: `2026-11-23 13:52:44 +0000 UTC`. */
@@ -63,14 +62,8 @@ function ellipsis(s, max) {
   return chars.length <= max ? s : chars.slice(0, max - 1).join("") + "…";
 }
 
-/** The familiar form of a normalized name (`docker.io/library/x` → `x`, `docker.io/a/b` → `a/b`). */
-function familiarName(name) {
-  if (name.startsWith("docker.io/library/") && !name.slice(18).includes("/")) return name.slice(18);
-  if (name.startsWith("docker.io/")) return name.slice(10);
-  return name;
-}
-
-/** Splits `repo:tag` (the tag is after the last colon that is not in the host part). */
+/** Splits `repo:tag` (the tag is after the last colon that is not in the host part): the
+ * `tag` command's TARGET argument, which the core's tagImage then checks. */
 function splitTag(ref) {
   const slash = ref.lastIndexOf("/");
   const colon = ref.lastIndexOf(":");
@@ -78,44 +71,15 @@ function splitTag(ref) {
 }
 
 /**
- * The rows `docker images` prints for one ImageSummary (cli/command/formatter/image.go): a row
- * per repository tag (per digest too with `digests`), then digest-only repositories, else one
- * `<none>` row. Go iterates maps here, so the CLI's order between repositories varies; ours
- * sorts repositories.
+ * The rows `docker images` prints for ImageSummaries (an array, or the JSON text of one as
+ * listImagesJson gives it), from the core in one call (src/formats/image_rows.rs: a row per
+ * repository tag, per digest too with `digests`, then digest-only repositories; a dangling
+ * image one `<none>` row): `{ image, repo, tag, digest, id }`, `image` the index of the row's
+ * summary, `id` truncated unless `noTrunc`.
  */
-function imageRows(image, { digests = false } = {}) {
-  const repoTags = new Map();
-  const repoDigests = new Map();
-  for (const ref of image.RepoTags ?? []) {
-    const [repo, tag] = splitTag(ref);
-    if (tag === null || ref === "<none>:<none>") continue;
-    const name = familiarName(repo);
-    if (!repoTags.has(name)) repoTags.set(name, []);
-    repoTags.get(name).push(tag);
-  }
-  for (const ref of image.RepoDigests ?? []) {
-    const at = ref.indexOf("@");
-    if (at < 0 || ref === "<none>@<none>") continue;
-    const name = familiarName(ref.slice(0, at));
-    if (!repoDigests.has(name)) repoDigests.set(name, []);
-    repoDigests.get(name).push(ref.slice(at + 1));
-  }
-  const rows = [];
-  for (const repo of [...repoTags.keys()].sort()) {
-    let ds = repoDigests.get(repo) ?? [];
-    repoDigests.delete(repo);
-    if (!digests) ds = [];
-    for (const tag of repoTags.get(repo)) {
-      if (ds.length === 0) rows.push({ repo, tag, digest: "<none>" });
-      else for (const digest of ds) rows.push({ repo, tag, digest });
-    }
-  }
-  for (const repo of [...repoDigests.keys()].sort()) {
-    if (digests) for (const digest of repoDigests.get(repo)) rows.push({ repo, tag: "<none>", digest });
-    else rows.push({ repo, tag: "<none>", digest: "<none>" });
-  }
-  if (rows.length === 0) rows.push({ repo: "<none>", tag: "<none>", digest: "<none>" });
-  return rows;
+function imageRows(images, { digests = false, noTrunc = false } = {}) {
+  const c = core().imageRows(images, { digests, noTrunc });
+  return Array.from(c.image, (image, k) => ({ image, repo: c.repository[k], tag: c.tag[k], digest: c.digest[k], id: c.id[k] }));
 }
 
 /** The `docker images` SIZE cells of ImageSummary rows (go-units at 3 digits: `1.98MB`). */
@@ -146,7 +110,7 @@ function imageJson(image, row, cells) {
     CreatedAt: goTimeString(image.Created),
     CreatedSince: cells.CreatedSince,
     Digest: row.digest,
-    ID: image.Id,
+    ID: row.id,
     Repository: row.repo,
     SharedSize: cells.SharedSize,
     Size: cells.Size,
@@ -221,22 +185,20 @@ function tabwriterTabs(lines, { minwidth = 1, tabwidth = 8, padding = 1 } = {}) 
  * cells if they are known already ({@link imageSizeCells}).
  */
 function imagesTable(images, { digests = false, quiet = false, noTrunc = false, now, sizes }) {
-  const id = (i) => (noTrunc ? i.Id : truncateId(i.Id));
-  if (quiet) return images.flatMap((i) => imageRows(i, { digests }).map(() => id(i)));
+  const rows = imageRows(images, { digests, noTrunc });
+  if (quiet) return rows.map((row) => row.id);
   const header = digests
     ? ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
     : ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
   const lines = [header];
   const sizeCells = sizes ?? imageSizeCells(images);
   const created = sinceColumn(images.map((i) => i.Created), now);
-  images.forEach((image, k) => {
-    for (const row of imageRows(image, { digests })) {
-      const cells = [row.repo, row.tag];
-      if (digests) cells.push(row.digest);
-      cells.push(id(image), created[k], sizeCells[k]);
-      lines.push(cells);
-    }
-  });
+  for (const row of rows) {
+    const cells = [row.repo, row.tag];
+    if (digests) cells.push(row.digest);
+    cells.push(row.id, created[row.image], sizeCells[row.image]);
+    lines.push(cells);
+  }
   return [tabwriter(lines)];
 }
 
@@ -276,22 +238,20 @@ function historyJson(it, now) {
  * is left out, as the CLI leaves it out.
  */
 function diskUsageImageRows(images) {
+  // The first tag's familiar name and tag: the core's row of that tag alone (none if it does
+  // not parse), one call for the list.
+  const firstTags = images.map((i) => ({ Id: i.Id, RepoTags: (i.RepoTags ?? []).slice(0, 1) }));
+  const named = new Map(imageRows(firstTags).map((r) => [r.image, r]));
   const rows = [];
-  for (const image of images) {
-    let repo = "<none>";
-    let tag = "<none>";
+  images.forEach((image, k) => {
     const tags = image.RepoTags ?? [];
     const digests = image.RepoDigests ?? [];
     const dangling =
       (tags.length === 0 && digests.length === 0) ||
       (tags.length === 1 && tags[0] === "<none>:<none>" && digests.length === 1 && digests[0] === "<none>@<none>");
-    if (tags.length > 0 && !dangling) {
-      const [name, t] = splitTag(tags[0]);
-      if (t === null || name.startsWith("<")) continue;
-      [repo, tag] = [familiarName(name), t];
-    }
-    rows.push({ image, repo, tag });
-  }
+    if (tags.length === 0 || dangling) rows.push({ image, repo: "<none>", tag: "<none>" });
+    else if (named.has(k)) rows.push({ image, repo: named.get(k).repo, tag: named.get(k).tag });
+  });
   return rows;
 }
 
@@ -378,7 +338,6 @@ module.exports = {
   truncateId,
   goTimeString,
   ellipsis,
-  familiarName,
   splitTag,
   diskUsageImageRows,
   diskUsageImageJson,

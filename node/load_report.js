@@ -4,17 +4,15 @@
 // another image — or "Loaded image ID: <id>" for an image without tags.
 "use strict";
 
-const { splitTag, familiarName, humanSize } = require("./docker_format.js");
+const { imageRows, humanSize } = require("./docker_format.js");
 const { goJson } = require("./cli_support.js");
 
 /** familiar tag → image ID, for every tag in the store before the load. */
 async function tagsBefore(store) {
   const tags = new Map();
-  for (const image of await store.listImages({})) {
-    for (const ref of image.RepoTags ?? []) {
-      const [repo, tag] = splitTag(ref);
-      if (tag !== null && ref !== "<none>:<none>") tags.set(`${familiarName(repo)}:${tag}`, image.Id);
-    }
+  const images = await store.listImages({});
+  for (const row of imageRows(images)) {
+    if (row.tag !== "<none>") tags.set(`${row.repo}:${row.tag}`, images[row.image].Id);
   }
   return tags;
 }

@@ -88,12 +88,8 @@ function print(images, o, sizes) {
   if (o.format === "json") {
     const lines = [];
     const cells = fmt.imageCells(images, t, sizes);
-    for (const [k, image] of images.entries()) {
-      for (const row of fmt.imageRows(image, { digests: o.digests })) {
-        const j = fmt.imageJson(image, row, cells[k]);
-        if (!o.noTrunc) j.ID = fmt.truncateId(j.ID);
-        lines.push(goJson(j));
-      }
+    for (const row of fmt.imageRows(images, { digests: o.digests, noTrunc: !!o.noTrunc })) {
+      lines.push(goJson(fmt.imageJson(images[row.image], row, cells[row.image])));
     }
     return out(lines);
   }

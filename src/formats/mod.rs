@@ -8,6 +8,7 @@ pub mod go_units;
 pub mod gotime;
 pub mod image_config;
 pub mod image_config_scan;
+pub mod image_rows;
 pub mod reference;
 pub mod tar_header;
 pub mod tar_split;

@@ -19,6 +19,7 @@ mod js_backend;
 mod list_answers;
 mod options;
 mod panic;
+mod rows;
 mod store;
 #[cfg(debug_assertions)]
 mod test_hooks;
@@ -30,6 +31,7 @@ pub use containerd::{Content, ContentWriter, Namespace};
 pub use convert::to_js_error;
 pub use host::install_host;
 pub use js_backend::{JsBackend, JsStorageAdapter};
+pub use rows::{image_rows_js, truncate_id_js};
 pub use store::Store;
 pub use types::StoreOptions;
 pub use units::{human_duration_js, human_durations_js, human_size, human_size_js, human_sizes_js};

@@ -10,7 +10,7 @@ import { humanSize } from "../../pkg/node/index.mjs";
 
 // format.js imports the core as "imagestore", as the page does: resolved to the built package.
 register("./resolve-imagestore.mjs", import.meta.url);
-const { createdSince, humanDuration, rowsForImage, shortId } = await import("../../www/js/format.js");
+const { createdSince, humanDuration, rowsForImages, shortId } = await import("../../www/js/format.js");
 import { parseFilterText, rowMatches } from "../../www/js/filters.js";
 import { alignHistory, chainIds } from "../../www/js/history.js";
 
@@ -37,7 +37,7 @@ function configsOf(tarPath) {
 for (const set of ["basic", "scale200"]) {
   test(`${set}: rows and sizes are the docker CLI's (images and images -a)`, () => {
     for (const [api, cli] of [["images.json", "images.jsonl"], ["images-all.json", "images-all.jsonl"]]) {
-      const rows = readJson(`${FIXTURES}${set}/expected/api/${api}`).flatMap(rowsForImage);
+      const rows = rowsForImages(readJson(`${FIXTURES}${set}/expected/api/${api}`));
       const want = readJsonl(`${FIXTURES}${set}/expected/${cli}`);
       const fmt = (repo, tag, id, size) => `${repo} ${tag} ${shortId(id)} ${size}`;
       assert.deepEqual(

@@ -1,7 +1,7 @@
-// Times and names printed the way the docker CLI prints them. Sizes and durations come from
-// the core (`humanSize`, re-exported by store.js; `humanDuration`), so the page never
-// re-implements go-units.
-import { humanDuration as coreHumanDuration } from "imagestore";
+// Times and names printed the way the docker CLI prints them. Sizes, durations, the image rows
+// and short IDs come from the core (`humanSize`, re-exported by store.js; `humanDuration`,
+// `imageRows`, `truncateId`), so the page never re-implements them.
+import { humanDuration as coreHumanDuration, imageRows, truncateId } from "imagestore";
 
 /** go-units HumanDuration of `ms` milliseconds ("About a minute"), from the core. */
 export function humanDuration(ms) {
@@ -20,40 +20,22 @@ export function absoluteTime(value) {
   return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z").replace("Z", " UTC");
 }
 
-/** The 12 hex characters `docker images` shows. */
+/** The 12 hex characters `docker images` shows (the core's stringid.TruncateID). */
 export function shortId(id) {
-  return String(id ?? "").replace(/^sha256:/, "").slice(0, 12);
-}
-
-/** Splits "repo:tag" (the tag is after the last ":" that follows the last "/"). */
-export function splitTag(ref) {
-  const slash = ref.lastIndexOf("/");
-  const colon = ref.lastIndexOf(":");
-  return colon > slash ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, "latest"];
+  return truncateId(String(id ?? ""));
 }
 
 /**
- * The rows `docker images` prints for one ImageSummary: one per tag; a repository known only by
- * digest gets a "<none>" tag row; an image with neither gets one "<none> <none>" row.
+ * The rows `docker images` prints for a list of ImageSummaries, from the core in one call
+ * (src/formats/image_rows.rs: one per tag; a repository known only by digest gets a "<none>" tag
+ * row; a dangling image one "<none> <none>" row), each with its image's id, created, size.
  */
-export function rowsForImage(img) {
-  const tags = (img.RepoTags ?? []).filter((t) => t !== "<none>:<none>");
-  const digests = (img.RepoDigests ?? []).filter((d) => d !== "<none>@<none>");
-  const base = { id: img.Id, created: img.Created, size: img.Size, image: img };
-  if (tags.length === 0 && digests.length === 0) return [{ ...base, repo: "<none>", tag: "<none>" }];
-  const byRepo = new Map();
-  for (const t of tags) {
-    const [repo, tag] = splitTag(t);
-    if (!byRepo.has(repo)) byRepo.set(repo, []);
-    byRepo.get(repo).push(tag);
-  }
-  const rows = [];
-  for (const repo of [...byRepo.keys()].sort()) {
-    for (const tag of byRepo.get(repo)) rows.push({ ...base, repo, tag });
-  }
-  const digestRepos = [...new Set(digests.map((d) => d.slice(0, d.indexOf("@"))))].filter((r) => !byRepo.has(r)).sort();
-  for (const repo of digestRepos) rows.push({ ...base, repo, tag: "<none>" });
-  return rows;
+export function rowsForImages(images) {
+  const c = imageRows(images);
+  return Array.from(c.image, (k, n) => {
+    const img = images[k];
+    return { id: img.Id, created: img.Created, size: img.Size, image: img, repo: c.repository[n], tag: c.tag[n] };
+  });
 }
 
 /** "repo:tag" for a row, or the short ID for an untagged one (what `docker rmi` would take). */

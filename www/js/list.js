@@ -4,7 +4,7 @@
 // unless docker filters changed (then the store is asked again).
 import { $, breakable, debounce, h, replace } from "./dom.js";
 import { explain, humanSize, store } from "./store.js";
-import { createdSince, absoluteTime, rowsForImage, rowReference, shortId } from "./format.js";
+import { createdSince, absoluteTime, rowsForImages, rowReference, shortId } from "./format.js";
 import { looksLikeIdPrefix, parseFilterText, rowMatches } from "./filters.js";
 import { openDeleteDialog } from "./actions.js";
 
@@ -69,7 +69,7 @@ export class ImageList {
       if (key !== this.fetchedKey) {
         const answer = await store().listImages({ all: this.showAll.checked, filters: parsed.filters });
         if (seq !== this.seq) return;
-        this.rows = answer.flatMap(rowsForImage);
+        this.rows = rowsForImages(answer);
         this.fetchedKey = key;
       }
       this.showFilterError(null);
