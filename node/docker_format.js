@@ -182,10 +182,11 @@ function tabwriterTabs(lines, { minwidth = 1, tabwidth = 8, padding = 1 } = {}) 
 
 /**
  * `docker images` as a table (or `-q`), from `GET /images/json` answers; `sizes`: the SIZE
- * cells if they are known already ({@link imageSizeCells}).
+ * cells if they are known already ({@link imageSizeCells}); `text`: the answers' JSON text if at
+ * hand (the core reads the rows from it).
  */
-function imagesTable(images, { digests = false, quiet = false, noTrunc = false, now, sizes }) {
-  const rows = imageRows(images, { digests, noTrunc });
+function imagesTable(images, { digests = false, quiet = false, noTrunc = false, now, sizes, text }) {
+  const rows = imageRows(text ?? images, { digests, noTrunc });
   if (quiet) return rows.map((row) => row.id);
   const header = digests
     ? ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]

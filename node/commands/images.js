@@ -40,7 +40,7 @@ function runSaved(db, argv) {
   if (saved === null) return false;
   const images = JSON.parse(saved.text);
   if (saved.sizes.length !== images.length) return false; // not this answer's cells: list again
-  print(images, o, saved.sizes);
+  print(images, o, saved.sizes, saved.text);
   return true;
 }
 
@@ -48,16 +48,17 @@ async function run(store, argv) {
   const o = options(argv);
   let images;
   let sizes;
+  let text;
   try {
     if (savable(o) && store[META]) {
-      ({ images, sizes } = await listAndSave(store, o.all));
+      ({ images, sizes, text } = await listAndSave(store, o.all));
     } else {
       images = await store.listImages({ all: o.all, digests: o.digests, filters: o.filters });
     }
   } catch (e) {
     throw daemonError(e);
   }
-  print(images, o, sizes);
+  print(images, o, sizes, text);
 }
 
 /**
@@ -69,7 +70,7 @@ async function listAndSave(store, all) {
   const images = JSON.parse(text);
   const sizes = fmt.imageSizeCells(images);
   await listAnswer.save(store[META], all, { text, sizes }).catch(() => {});
-  return { images, sizes };
+  return { images, sizes, text };
 }
 
 /**
@@ -82,18 +83,21 @@ async function refreshSaved(store) {
   if (store[META].getSync(listAnswer.answerKey(true)) !== undefined) await listAndSave(store, true);
 }
 
-/** Writes `images` (GET /images/json rows; `sizes`: their SIZE cells if known) as the docker CLI prints them. */
-function print(images, o, sizes) {
+/**
+ * Writes `images` (GET /images/json rows; `sizes`: their SIZE cells if known; `text`: their JSON
+ * text if at hand, which the core reads its rows from) as the docker CLI prints them.
+ */
+function print(images, o, sizes, text) {
   const t = now();
   if (o.format === "json") {
     const lines = [];
     const cells = fmt.imageCells(images, t, sizes);
-    for (const row of fmt.imageRows(images, { digests: o.digests, noTrunc: !!o.noTrunc })) {
+    for (const row of fmt.imageRows(text ?? images, { digests: o.digests, noTrunc: !!o.noTrunc })) {
       lines.push(goJson(fmt.imageJson(images[row.image], row, cells[row.image])));
     }
     return out(lines);
   }
-  out(fmt.imagesTable(images, { digests: o.digests, quiet: !!o.quiet, noTrunc: !!o.noTrunc, now: t, sizes }));
+  out(fmt.imagesTable(images, { digests: o.digests, quiet: !!o.quiet, noTrunc: !!o.noTrunc, now: t, sizes, text }));
 }
 
 module.exports = {

@@ -11,7 +11,8 @@ use js_sys::{Array, Object, Reflect, Uint32Array};
 use wasm_bindgen::prelude::*;
 
 /// The rows of `docker images` (docker CLI 20.10) for `images` (Engine API `ImageSummary`
-/// objects, e.g. `listImages()`'s answer; only `Id`, `RepoTags` and `RepoDigests` are read),
+/// objects, e.g. `listImages()`'s answer, or its JSON text, e.g. `listImagesJson()`'s; only
+/// `Id`, `RepoTags` and `RepoDigests` are read),
 /// as columns: row `k` is of `images[image[k]]`, with `repository[k]`, `tag[k]`, `digest[k]`
 /// and `id[k]` (the ID as the CLI prints it: 12 characters, or whole with `noTrunc`). Options:
 /// `digests` (`--digests`), `noTrunc` (`--no-trunc`).
@@ -31,8 +32,10 @@ pub fn image_rows_js(
         let no_trunc = flag(&options, "noTrunc").map_err(to_js_error)?;
         let images = summaries(&images).map_err(to_js_error)?;
         let (mut image, mut repository, mut tag, mut digest, mut id) = (vec![], vec![], vec![], vec![], vec![]);
-        for (k, (image_id, tags, repo_digests)) in images.iter().enumerate() {
-            let shown = if no_trunc { image_id.as_str() } else { truncate_id(image_id) };
+        for (k, summary) in images.iter().enumerate() {
+            let shown = if no_trunc { summary.id.as_str() } else { truncate_id(&summary.id) };
+            let tags = summary.repo_tags.as_deref().unwrap_or_default();
+            let repo_digests = summary.repo_digests.as_deref().unwrap_or_default();
             for row in image_rows(tags, repo_digests, RowOptions { digests }) {
                 image.push(k as u32);
                 repository.push(row.repository);
@@ -82,47 +85,34 @@ fn flag(options: &JsValue, name: &str) -> Result<bool> {
     })
 }
 
-/// An image summary's `Id`, `RepoTags` and `RepoDigests`.
-type Summary = (String, Vec<String>, Vec<String>);
+/// What the rows need of an `ImageSummary`.
+#[derive(serde::Deserialize)]
+struct Summary {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "RepoTags", default)]
+    repo_tags: Option<Vec<String>>,
+    #[serde(rename = "RepoDigests", default)]
+    repo_digests: Option<Vec<String>>,
+}
 
-/// Each summary's `Id`, `RepoTags` and `RepoDigests` (missing or null lists are empty).
+/// The summaries of `images`: an array (read as its JSON text, made by the engine in one call:
+/// reading three fields of 10,000 objects across the boundary cost ~8 µs an image) or the JSON
+/// text of one (`listImagesJson`'s answer).
 fn summaries(images: &JsValue) -> Result<Vec<Summary>> {
     args::conversion_point("imageRows: images");
-    if !Array::is_array(images) {
-        return Err(Error::invalid(format!("imageRows: images must be an array, got {}", args::js_type(images))));
-    }
-    let images = Array::from(images);
-    let get = |o: &JsValue, key: &str| Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
-    let list = |v: JsValue, what: &dyn Fn() -> String| -> Result<Vec<String>> {
-        if v.is_undefined() || v.is_null() {
-            return Ok(Vec::new());
-        }
-        if !Array::is_array(&v) {
-            return Err(Error::invalid(format!("{}: expected an array of strings, got {}", what(), args::js_type(&v))));
-        }
-        Array::from(&v)
-            .iter()
-            .map(|s| {
-                s.as_string()
-                    .ok_or_else(|| Error::invalid(format!("{}: expected strings, got {}", what(), args::js_type(&s))))
-            })
-            .collect()
+    let text = if let Some(text) = images.as_string() {
+        text
+    } else if Array::is_array(images) {
+        js_sys::JSON::stringify(images)
+            .ok()
+            .and_then(|t| t.as_string())
+            .ok_or_else(|| Error::invalid("imageRows: images cannot be read as JSON"))?
+    } else {
+        return Err(Error::invalid(format!(
+            "imageRows: images must be an array or its JSON text, got {}",
+            args::js_type(images)
+        )));
     };
-    (0..images.length())
-        .map(|k| {
-            let image = images.get(k);
-            if !image.is_object() {
-                return Err(Error::invalid(format!(
-                    "imageRows: images[{k}] must be an object, got {}",
-                    args::js_type(&image)
-                )));
-            }
-            let id = get(&image, "Id")
-                .as_string()
-                .ok_or_else(|| Error::invalid(format!("imageRows: images[{k}].Id must be a string")))?;
-            let tags = list(get(&image, "RepoTags"), &|| format!("imageRows: images[{k}].RepoTags"))?;
-            let digests = list(get(&image, "RepoDigests"), &|| format!("imageRows: images[{k}].RepoDigests"))?;
-            Ok((id, tags, digests))
-        })
-        .collect()
+    serde_json::from_str(&text).map_err(|e| Error::invalid(format!("imageRows: images: {e}")))
 }
