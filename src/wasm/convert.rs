@@ -11,6 +11,12 @@ use wasm_bindgen::{JsCast, JsValue};
 
 /// Runs `fut` as a promise that resolves with its value or rejects with a coded JS `Error`.
 pub(super) fn promise(fut: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+    boxed_promise(Box::pin(fut))
+}
+
+/// [`promise`] for any method's future behind one pointer type: the promise, task and guard
+/// machinery is compiled once, not once per method (~50 copies cost ~80 KB of wasm).
+fn boxed_promise(fut: super::panic::CallFuture) -> Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         // After a panic outside any call's guard the crate's state may be half-updated: every
         // later call rejects. A panic inside a call rejects that call only (see `panic`).

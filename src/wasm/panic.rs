@@ -159,22 +159,22 @@ pub(super) fn abandoned_since(count: u64) -> impl Future<Output = ()> {
     })
 }
 
+/// A call's future, behind one pointer type: [`Guarded`] is compiled once for every method.
+pub(super) type CallFuture = Pin<Box<dyn Future<Output = Result<JsValue>>>>;
+
 /// `fut` polled so that a trap inside it rejects this call with `internal` (see the module
 /// docs) instead of escaping into the JS event loop.
-pub(super) fn guarded<F>(fut: F) -> Guarded<F>
-where
-    F: Future<Output = Result<JsValue>>,
-{
+pub(super) fn guarded(fut: CallFuture) -> Guarded {
     let id = NEXT_CALL.with(|n| n.replace(n.get() + 1));
-    Guarded { id, inner: Some(Box::pin(fut)) }
+    Guarded { id, inner: Some(fut) }
 }
 
-pub(super) struct Guarded<F> {
+pub(super) struct Guarded {
     id: u64,
-    inner: Option<Pin<Box<F>>>,
+    inner: Option<CallFuture>,
 }
 
-impl<F: Future<Output = Result<JsValue>>> Future for Guarded<F> {
+impl Future for Guarded {
     type Output = Result<JsValue>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
