@@ -135,12 +135,18 @@ struct DockerSubjects {
     subjects: Rc<Vec<Rc<Subject>>>,
 }
 
-/// What identifies a list of subjects: the Docker ones by identity, the containerd ones by
+/// What identifies a list of subjects: the Docker ones by identity (the key holds them, so
+/// their address cannot be reused by another list while it is kept), the containerd ones by
 /// image ID and chains (few, and read afresh each time).
-#[derive(PartialEq, Eq)]
 struct SubjectsKey {
-    docker: usize,
+    docker: Rc<Vec<Rc<Subject>>>,
     containerd: Vec<(Digest, Vec<Digest>, Option<String>)>,
+}
+
+impl PartialEq for SubjectsKey {
+    fn eq(&self, other: &SubjectsKey) -> bool {
+        Rc::ptr_eq(&self.docker, &other.docker) && self.containerd == other.containerd
+    }
 }
 
 /// Every image the store holds as subjects ([`Store::all_subjects`]).
@@ -156,7 +162,7 @@ impl Subjects {
 
     fn key(&self) -> SubjectsKey {
         SubjectsKey {
-            docker: Rc::as_ptr(&self.docker) as usize,
+            docker: self.docker.clone(),
             containerd: self.containerd.iter().map(|s| (s.id.clone(), s.chains.clone(), s.namespace.clone())).collect(),
         }
     }
