@@ -14,7 +14,7 @@ use crate::storage::blobs::{self, BlobRecord, CHUNK_SIZE};
 use crate::storage::Backend;
 use crate::store::Store;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{btree_map, BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::rc::Rc;
 
@@ -99,7 +99,8 @@ impl MergedTree {
                     _ => {}
                 }
             }
-            // This layer's own files by path, for its hard links.
+            // This layer's own files by path, for its hard links (kept only if it has any).
+            let has_hardlinks = entries.iter().any(|e| e.kind == EntryKind::Hardlink);
             let mut own: BTreeMap<String, (u64, u64)> = BTreeMap::new();
             for (e, _) in entries.iter().zip(&whiteouts).filter(|(_, w)| w.is_none()) {
                 let offset = &e.data_offset;
@@ -114,7 +115,7 @@ impl MergedTree {
                     entry: keep_headers.then(|| Rc::new(e.clone())),
                 };
                 match e.kind {
-                    EntryKind::File => {
+                    EntryKind::File if has_hardlinks => {
                         own.insert(path.clone(), (*offset, size));
                     }
                     EntryKind::Symlink => node.link = e.linkname().into_owned(),
@@ -130,10 +131,6 @@ impl MergedTree {
                     }
                     _ => {}
                 }
-                // Only a path that is already there can have paths below it.
-                if node.kind != EntryKind::Dir && view.contains_key(&path) {
-                    remove_below(&mut view, &path, &mut prefix);
-                }
                 // Tars need not list a file's folders: they exist implicitly. A folder that is
                 // there has all of its own folders already.
                 let mut dir = path.as_str();
@@ -147,7 +144,21 @@ impl MergedTree {
                     );
                     dir = parent;
                 }
-                view.insert(path, node);
+                // A path replaced by anything but a folder loses what was below it (only a path
+                // that was already there can have anything below it).
+                let replaces_with_non_dir = node.kind != EntryKind::Dir;
+                match view.entry(path) {
+                    btree_map::Entry::Vacant(slot) => {
+                        slot.insert(node);
+                    }
+                    btree_map::Entry::Occupied(mut slot) => {
+                        slot.insert(node);
+                        if replaces_with_non_dir {
+                            let path = slot.key().clone();
+                            remove_below(&mut view, &path, &mut prefix);
+                        }
+                    }
+                }
             }
         }
         MergedTree { nodes: view }
