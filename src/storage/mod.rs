@@ -11,6 +11,7 @@ pub mod generation;
 pub mod memory;
 pub mod record_frame;
 pub mod sessions;
+pub mod varint;
 
 use crate::error::{Error, Result};
 

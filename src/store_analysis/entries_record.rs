@@ -18,21 +18,10 @@ use crate::error::{Error, Result};
 use crate::formats::gotime::GoTime;
 use crate::formats::tar_split::{EntryKind, TarEntry};
 use crate::storage::record_frame::{FrameError, RecordFrame};
+use crate::storage::varint::{put_ivarint, put_uvarint, VarintReader};
 use std::collections::BTreeMap;
 
 const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISEN", 2);
-
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_ivarint(out: &mut Vec<u8>, v: i64) {
-    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
-}
 
 /// The record bytes of a layer's entries.
 pub fn encode(entries: &[TarEntry]) -> Vec<u8> {
@@ -66,46 +55,6 @@ pub fn encode(entries: &[TarEntry]) -> Vec<u8> {
     record
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn truncated() -> Error {
-        Error::corrupt("analysis entries record: truncated")
-    }
-    fn byte(&mut self) -> Result<u8> {
-        let b = *self.bytes.get(self.at).ok_or_else(Self::truncated)?;
-        self.at += 1;
-        Ok(b)
-    }
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(Self::truncated)?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-    fn uvarint(&mut self) -> Result<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Ok(v);
-            }
-        }
-        Err(Error::corrupt("analysis entries record: varint too long"))
-    }
-    fn ivarint(&mut self) -> Result<i64> {
-        let u = self.uvarint()?;
-        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
-    }
-    fn len(&mut self) -> Result<usize> {
-        usize::try_from(self.uvarint()?).map_err(|_| Self::truncated())
-    }
-}
-
 /// The entries a record holds (the fields [`encode`] keeps; the others are empty or zero);
 /// `data_corrupt` for anything but a whole record of this version.
 pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
@@ -113,24 +62,24 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
         FrameError::Checksum => Error::corrupt("analysis entries record: checksum mismatch"),
         _ => Error::corrupt("analysis entries record: not a version 2 record"),
     })?;
-    let mut r = Reader { bytes: body, at: 0 };
-    let count = r.len()?;
+    let mut r = VarintReader::new(body, "analysis entries record");
+    let count = r.length()?;
     // Each member takes at least 9 bytes: a bad count cannot make a huge allocation.
     let mut out = Vec::with_capacity(count.min(body.len() / 9));
     let mut previous: Vec<u8> = Vec::new();
     let mut previous_offset = 0u64;
     for _ in 0..count {
-        let shared = r.len()?;
+        let shared = r.length()?;
         if shared > previous.len() {
             return Err(Error::corrupt("analysis entries record: bad name prefix"));
         }
-        let rest = r.len()?;
+        let rest = r.length()?;
         let mut name = Vec::with_capacity(shared + rest);
         name.extend_from_slice(&previous[..shared]);
         name.extend_from_slice(r.take(rest)?);
         let typeflag = r.byte()?;
         let (size, mode, uid, gid) = (r.ivarint()?, r.ivarint()?, r.ivarint()?, r.ivarint()?);
-        let link_len = r.len()?;
+        let link_len = r.length()?;
         let linkname_bytes = r.take(link_len)?.to_vec();
         let crc64 = match r.byte()? {
             0 => None,
@@ -159,7 +108,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
             data_offset,
         });
     }
-    if r.at != body.len() {
+    if !r.at_end() {
         return Err(Error::corrupt("analysis entries record: bytes after the last member"));
     }
     Ok(out)

@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::formats::tar_split::EntryKind;
 use crate::schema::analysis as schema;
 use crate::storage::record_frame::{FrameError, RecordFrame};
+use crate::storage::varint::{put_ivarint, put_uvarint, VarintReader};
 use crate::storage::{Backend, Op, Space};
 use crate::store::Store;
 use serde::Serialize;
@@ -30,18 +31,6 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISCX", 2);
-
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_ivarint(out: &mut Vec<u8>, v: i64) {
-    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
-}
 
 /// The record bytes of a change set.
 pub fn encode(set: &LayerChangeSet) -> Vec<u8> {
@@ -85,44 +74,9 @@ fn bad(what: impl std::fmt::Display) -> Error {
     Error::corrupt(format!("search index record: {what}"))
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8> {
-        let b = *self.bytes.get(self.at).ok_or_else(|| bad("truncated"))?;
-        self.at += 1;
-        Ok(b)
-    }
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| bad("truncated"))?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-    fn uvarint(&mut self) -> Result<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Ok(v);
-            }
-        }
-        Err(bad("varint too long"))
-    }
-    fn ivarint(&mut self) -> Result<i64> {
-        let u = self.uvarint()?;
-        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
-    }
-    fn len(&mut self) -> Result<usize> {
-        usize::try_from(self.uvarint()?).map_err(|_| bad("truncated"))
-    }
-    fn text(&mut self, n: usize) -> Result<&str> {
-        std::str::from_utf8(self.take(n)?).map_err(|_| bad("a path or link target is not UTF-8"))
-    }
+/// `n` bytes of the record as a path or link target.
+fn text<'a>(r: &mut VarintReader<'a>, n: usize) -> Result<&'a str> {
+    std::str::from_utf8(r.take(n)?).map_err(|_| bad("a path or link target is not UTF-8"))
 }
 
 /// The change set a record holds; `data_corrupt` for anything but a whole record of this version.
@@ -131,20 +85,20 @@ pub fn decode(bytes: &[u8]) -> Result<LayerChangeSet> {
         FrameError::Checksum => bad("checksum mismatch"),
         _ => bad("not a version 2 record"),
     })?;
-    let mut r = Reader { bytes: body, at: 0 };
-    let (unchanged_entries, whiteouts, count) = (r.len()?, r.len()?, r.len()?);
+    let mut r = VarintReader::new(body, "search index record");
+    let (unchanged_entries, whiteouts, count) = (r.length()?, r.length()?, r.length()?);
     // Each change takes at least 10 bytes: a bad count cannot make a huge allocation.
     let mut changes: Vec<Change> = Vec::with_capacity(count.min(body.len() / 10));
     for _ in 0..count {
-        let shared = r.len()?;
+        let shared = r.length()?;
         let previous = changes.last().map_or("", |c| c.path.as_str());
         if shared > previous.len() || !previous.is_char_boundary(shared) {
             return Err(bad("bad path prefix"));
         }
-        let rest = r.len()?;
+        let rest = r.length()?;
         let mut path = String::with_capacity(shared + rest);
         path.push_str(&previous[..shared]);
-        path.push_str(r.text(rest)?);
+        path.push_str(text(&mut r, rest)?);
         let change = match r.byte()? {
             b'a' => ChangeKind::Added,
             b'm' => ChangeKind::Modified,
@@ -154,13 +108,13 @@ pub fn decode(bytes: &[u8]) -> Result<LayerChangeSet> {
         let kind = r.byte()?;
         let kind = *EntryKind::NAMES.get(usize::from(kind)).ok_or_else(|| bad(format!("type {kind}")))?;
         let (size, size_delta, mode, uid, gid) = (r.ivarint()?, r.ivarint()?, r.ivarint()?, r.ivarint()?, r.ivarint()?);
-        let linkname = match r.len()? {
+        let linkname = match r.length()? {
             0 => None,
-            n => Some(r.text(n - 1)?.to_string()),
+            n => Some(text(&mut r, n - 1)?.to_string()),
         };
         changes.push(Change { path, change, kind, size, size_delta, mode, uid, gid, linkname });
     }
-    if r.at != body.len() {
+    if !r.at_end() {
         return Err(bad("bytes after the last change"));
     }
     Ok(LayerChangeSet { changes, unchanged_entries, whiteouts })
