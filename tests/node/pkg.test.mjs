@@ -26,8 +26,9 @@ before(async () => {
   [packed] = JSON.parse(stdout);
   await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
   // Its one dependency (classic-level, for the fs backend) is a dev dependency of this repo too,
-  // so npm's cache has it and this needs no registry.
-  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", `./${packed.filename}`], {
+  // so npm's cache has its tarball. Not --offline: npm 11 also wants classic-level's full registry
+  // document, which `npm ci` does not cache (ENOTCACHED on a fresh machine); npm fetches only that.
+  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", `./${packed.filename}`], {
     cwd: project,
   });
 });

@@ -53,7 +53,8 @@ before(async () => {
   const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", project], { cwd: PKG });
   const [packed] = JSON.parse(stdout);
   await writeFile(join(project, "package.json"), JSON.stringify({ name: "readme", private: true, type: "module" }));
-  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", `./${packed.filename}`], { cwd: project });
+  // --prefer-offline, not --offline: see tests/node/pkg.test.mjs.
+  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", `./${packed.filename}`], { cwd: project });
   await copyFile(join(BASIC, "image-store.tar"), join(project, "image-store.tar"));
   await copyFile(join(BASIC, "oci-archive.tar"), join(project, "oci-archive.tar"));
   await copyFile(join(BASIC, "docker-save.tar"), join(project, "docker-save.tar"));
