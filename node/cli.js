@@ -92,7 +92,7 @@ async function main(argv) {
     const db = await openMeta(storeRoot(storeDir)).catch(openError);
     let answered;
     try {
-      answered = command.runSaved(db, rest);
+      answered = await command.runSaved(db, rest);
     } finally {
       await db.close();
     }

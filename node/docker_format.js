@@ -45,6 +45,15 @@ function sinceColumn(created, now) {
   return durationColumn(created.map((c) => now - c)).map((d) => d + " ago");
 }
 
+/**
+ * The clock times `[from, until)` (Unix seconds, a Float64Array) around `now` in which every
+ * `<time> ago` cell of the creation times `created` reads as it reads at `now` (the core's
+ * createdSinceSpan): how long a printed table stays true.
+ */
+function createdSinceSpan(created, now) {
+  return core().createdSinceSpan(Float64Array.from(created), now);
+}
+
 /** stringid.TruncateID: the hex without `sha256:`, 12 characters (the core's rule). */
 function truncateId(id) {
   return core().truncateId(id);
@@ -331,6 +340,7 @@ function systemDfTable(df, { verbose = false, now }) {
 }
 
 module.exports = {
+  createdSinceSpan,
   humanSize,
   humanDuration,
   sizeColumn,

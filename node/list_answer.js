@@ -18,10 +18,18 @@
 // the rest: u32 generation length, the generation (UTF-8), u8 all (1) or top (0), u32 text
 // length, the answer text (UTF-8), the SIZE cells (UTF-8, one per row, "\n" between them).
 // Version 1 had no cells; its records are stale.
+//
+// Beside each answer, record `node/list-answer/{all,top}/table`: the plain table (`imagestore
+// images [-a]`, no other flag) exactly as printed at some moment, and the span of clock times
+// [from, until) in which its CREATED cells ("3 weeks ago") read the same (the core's
+// createdSinceSpan). Inside that span the command writes it as it is: one small read, no
+// listing, no formatting, no wasm. Same frame: "isLT", u32 version, u32 CRC-32; the rest: u32
+// generation length, the generation, u8 all or top, f64 from, f64 until, the table (UTF-8).
 "use strict";
 
-const MAGIC = Buffer.from("isLA");
-const VERSION = 2;
+const ANSWER = { magic: Buffer.from("isLA"), version: 2, what: "list answer" };
+const TABLE = { magic: Buffer.from("isLT"), version: 1, what: "printed table" };
+const VERSION = ANSWER.version;
 const HEADER = 4 + 4 + 4;
 const GENERATION_KEY = "store/generation"; // src/schema.rs GENERATION
 
@@ -52,23 +60,55 @@ function answerKey(all) {
   return `node/list-answer/${all ? "all" : "top"}`;
 }
 
-/** The record of `answer` ({ text, sizes }), the answer for `all` at `generation`. */
-function encode(generation, all, { text, sizes }) {
+/** The record key of the printed table of that answer. */
+function tableKey(all) {
+  return `${answerKey(all)}/table`;
+}
+
+/**
+ * A record of `kind` (ANSWER or TABLE): the frame around the body that starts with `generation`
+ * and the list's kind (`all`), followed by `parts` (Buffers).
+ */
+function frame(kind, generation, all, parts) {
   const gen = Buffer.from(generation, "utf8");
-  const textBytes = Buffer.from(text, "utf8");
-  const cells = Buffer.from(sizes.join("\n"), "utf8");
-  const body = Buffer.alloc(4 + gen.length + 1 + 4 + textBytes.length + cells.length);
-  let at = body.writeUInt32LE(gen.length, 0);
-  at += gen.copy(body, at);
-  at = body.writeUInt8(all ? 1 : 0, at);
-  at = body.writeUInt32LE(textBytes.length, at);
-  at += textBytes.copy(body, at);
-  cells.copy(body, at);
+  const lead = Buffer.alloc(4 + gen.length + 1);
+  lead.writeUInt32LE(gen.length, 0);
+  gen.copy(lead, 4);
+  lead.writeUInt8(all ? 1 : 0, 4 + gen.length);
+  const body = Buffer.concat([lead, ...parts]);
   const head = Buffer.alloc(HEADER);
-  MAGIC.copy(head, 0);
-  head.writeUInt32LE(VERSION, 4);
+  kind.magic.copy(head, 0);
+  head.writeUInt32LE(kind.version, 4);
   head.writeUInt32LE(crc32(body), 8);
   return Buffer.concat([head, body]);
+}
+
+/**
+ * The rest of `record`'s body after its generation and kind, if it is a whole record of `kind`
+ * (ANSWER or TABLE) of this version, for `all`, at `generation`; otherwise `{ stale }`: why it
+ * cannot be used.
+ */
+function unframe(kind, record, generation, all) {
+  const bytes = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
+  if (bytes.length < HEADER || !bytes.subarray(0, 4).equals(kind.magic)) return { stale: `not a ${kind.what} record` };
+  const version = bytes.readUInt32LE(4);
+  if (version !== kind.version) return { stale: `${kind.what} version ${version}, this build reads ${kind.version}` };
+  const body = bytes.subarray(HEADER);
+  if (crc32(body) !== bytes.readUInt32LE(8)) return { stale: "checksum mismatch" };
+  if (body.length < 4) return { stale: "truncated" };
+  const kindAt = 4 + body.readUInt32LE(0);
+  if (kindAt + 1 > body.length) return { stale: "truncated" };
+  if (body.toString("utf8", 4, kindAt) !== generation) return { stale: "another generation" };
+  if (body[kindAt] !== (all ? 1 : 0)) return { stale: "another kind of list" };
+  return { rest: body.subarray(kindAt + 1) };
+}
+
+/** The record of `answer` ({ text, sizes }), the answer for `all` at `generation`. */
+function encode(generation, all, { text, sizes }) {
+  const textBytes = Buffer.from(text, "utf8");
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(textBytes.length, 0);
+  return frame(ANSWER, generation, all, [length, textBytes, Buffer.from(sizes.join("\n"), "utf8")]);
 }
 
 /**
@@ -76,23 +116,29 @@ function encode(generation, all, { text, sizes }) {
  * at `generation`; otherwise `{ stale }`: why it cannot be used.
  */
 function decode(record, generation, all) {
-  const bytes = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
-  if (bytes.length < HEADER || !bytes.subarray(0, 4).equals(MAGIC)) return { stale: "not a list answer record" };
-  const version = bytes.readUInt32LE(4);
-  if (version !== VERSION) return { stale: `list answer version ${version}, this build reads ${VERSION}` };
-  const body = bytes.subarray(HEADER);
-  if (crc32(body) !== bytes.readUInt32LE(8)) return { stale: "checksum mismatch" };
-  const truncated = { stale: "truncated" };
-  if (body.length < 4) return truncated;
-  const genLength = body.readUInt32LE(0);
-  const kindAt = 4 + genLength;
-  if (kindAt + 5 > body.length) return truncated;
-  if (body.toString("utf8", 4, kindAt) !== generation) return { stale: "another generation" };
-  if (body[kindAt] !== (all ? 1 : 0)) return { stale: "another kind of list" };
-  const textEnd = kindAt + 5 + body.readUInt32LE(kindAt + 1);
-  if (textEnd > body.length) return truncated;
-  const cells = body.toString("utf8", textEnd);
-  return { text: body.toString("utf8", kindAt + 5, textEnd), sizes: cells === "" ? [] : cells.split("\n") };
+  const { rest, stale } = unframe(ANSWER, record, generation, all);
+  if (stale) return { stale };
+  if (rest.length < 4) return { stale: "truncated" };
+  const textEnd = 4 + rest.readUInt32LE(0);
+  if (textEnd > rest.length) return { stale: "truncated" };
+  const cells = rest.toString("utf8", textEnd);
+  return { text: rest.toString("utf8", 4, textEnd), sizes: cells === "" ? [] : cells.split("\n") };
+}
+
+/** The record of a printed `table` ({ table, from, until }) of the list `all` at `generation`. */
+function encodeTable(generation, all, { table, from, until }) {
+  const span = Buffer.alloc(16);
+  span.writeDoubleLE(from, 0);
+  span.writeDoubleLE(until, 8);
+  return frame(TABLE, generation, all, [span, Buffer.from(table, "utf8")]);
+}
+
+/** The printed table ({ table, from, until }) in `record`, or `{ stale }` (see {@link decode}). */
+function decodeTable(record, generation, all) {
+  const { rest, stale } = unframe(TABLE, record, generation, all);
+  if (stale) return { stale };
+  if (rest.length < 16) return { stale: "truncated" };
+  return { table: rest.toString("utf8", 16), from: rest.readDoubleLE(0), until: rest.readDoubleLE(8) };
 }
 
 /** The store's current generation (null for a store never written). */
@@ -114,6 +160,18 @@ function read(db, all) {
 }
 
 /**
+ * The plain table of the list `all` if one is kept for the store as it is now and is true at
+ * `now` (Unix seconds), else null.
+ */
+function readTable(db, all, now) {
+  const generation = generationOf(db);
+  const record = db.getSync(tableKey(all));
+  if (generation === null || record === undefined) return null;
+  const kept = decodeTable(record, generation, all);
+  return !kept.stale && kept.from <= now && now < kept.until ? kept.table : null;
+}
+
+/**
  * Saves `answer` ({ text, sizes }), the answer for `all` listed from the store as it is now (the
  * caller holds the store's lock, so no other process committed since). A store never written
  * keeps none.
@@ -124,4 +182,11 @@ async function save(db, all, answer) {
   await db.put(answerKey(all), encode(generation, all, answer));
 }
 
-module.exports = { answerKey, encode, decode, read, save, generationOf, crc32Js, VERSION };
+/** Saves the plain table ({ table, from, until }) of the list `all` of the store as it is now. */
+async function saveTable(db, all, printed) {
+  const generation = generationOf(db);
+  if (generation === null) return;
+  await db.put(tableKey(all), encodeTable(generation, all, printed));
+}
+
+module.exports = { answerKey, tableKey, encode, decode, encodeTable, decodeTable, read, readTable, save, saveTable, generationOf, crc32Js, VERSION };

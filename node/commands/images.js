@@ -1,10 +1,11 @@
 // `imagestore images`: docker images (GET /images/json), table or JSON lines.
 "use strict";
 
-const fmt = require("../docker_format.js");
 const { parseArgs, flag, out, now, filterMap, goJson, daemonError, outputFormat, UsageError } = require("../cli_support.js");
 const listAnswer = require("../list_answer.js");
 const { META } = require("../fs_adapter.js");
+// Loaded when a table is formatted (it loads the core): a kept table is printed without it.
+const fmt = () => require("../docker_format.js");
 
 /** The command's options; the Engine API filters include a REPOSITORY[:TAG] argument. */
 function options(argv) {
@@ -29,18 +30,30 @@ function options(argv) {
 /** Whether the answer is one the store keeps (see list_answer.js): no filters. */
 const savable = (o) => Object.keys(o.filters).length === 0;
 
+/** Whether `o` asks for the plain table (no flag but -a), the one whose printed text is kept. */
+const plainTable = (o) => savable(o) && o.format === "table" && !o.digests && !o.quiet && !o.noTrunc;
+
 /**
- * Prints from the answer saved in the store when it is current (`db`: the store's database,
- * opened without the store); false when the store must be opened.
+ * Prints from what the store keeps when it is current (`db`: the store's database, opened
+ * without the store): the printed table if it is still true now, else the saved answer (and
+ * then keeps the table printed from it). False when the store must be opened.
  */
-function runSaved(db, argv) {
+async function runSaved(db, argv) {
   const o = options(argv);
   if (!savable(o)) return false;
+  const t = now();
+  if (plainTable(o)) {
+    const table = listAnswer.readTable(db, o.all, t);
+    if (table !== null) {
+      out([table]);
+      return true;
+    }
+  }
   const saved = listAnswer.read(db, o.all);
   if (saved === null) return false;
   const images = JSON.parse(saved.text);
   if (saved.sizes.length !== images.length) return false; // not this answer's cells: list again
-  print(images, o, saved.sizes, saved.text);
+  await print(db, images, o, t, saved.sizes, saved.text);
   return true;
 }
 
@@ -58,7 +71,7 @@ async function run(store, argv) {
   } catch (e) {
     throw daemonError(e);
   }
-  print(images, o, sizes, text);
+  await print(store[META], images, o, now(), sizes, text);
 }
 
 /**
@@ -68,7 +81,7 @@ async function run(store, argv) {
 async function listAndSave(store, all) {
   const text = await store.listImagesJson({ all });
   const images = JSON.parse(text);
-  const sizes = fmt.imageSizeCells(images);
+  const sizes = fmt().imageSizeCells(images);
   await listAnswer.save(store[META], all, { text, sizes }).catch(() => {});
   return { images, sizes, text };
 }
@@ -85,19 +98,26 @@ async function refreshSaved(store) {
 
 /**
  * Writes `images` (GET /images/json rows; `sizes`: their SIZE cells if known; `text`: their JSON
- * text if at hand, which the core reads its rows from) as the docker CLI prints them.
+ * text if at hand, which the core reads its rows from) as the docker CLI prints them at `t`.
+ * A plain table of a listing the store keeps is kept too, in `db` (the store's database; none
+ * for a store without one), with the span in which it stays true.
  */
-function print(images, o, sizes, text) {
-  const t = now();
+async function print(db, images, o, t, sizes, text) {
+  const f = fmt();
   if (o.format === "json") {
     const lines = [];
-    const cells = fmt.imageCells(images, t, sizes);
-    for (const row of fmt.imageRows(text ?? images, { digests: o.digests, noTrunc: !!o.noTrunc })) {
-      lines.push(goJson(fmt.imageJson(images[row.image], row, cells[row.image])));
+    const cells = f.imageCells(images, t, sizes);
+    for (const row of f.imageRows(text ?? images, { digests: o.digests, noTrunc: !!o.noTrunc })) {
+      lines.push(goJson(f.imageJson(images[row.image], row, cells[row.image])));
     }
     return out(lines);
   }
-  out(fmt.imagesTable(images, { digests: o.digests, quiet: !!o.quiet, noTrunc: !!o.noTrunc, now: t, sizes, text }));
+  const lines = f.imagesTable(images, { digests: o.digests, quiet: !!o.quiet, noTrunc: !!o.noTrunc, now: t, sizes, text });
+  out(lines);
+  if (db && plainTable(o)) {
+    const [from, until] = f.createdSinceSpan(images.map((i) => i.Created), t);
+    await listAnswer.saveTable(db, o.all, { table: lines[0], from, until }).catch(() => {});
+  }
 }
 
 module.exports = {

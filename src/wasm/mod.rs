@@ -34,4 +34,6 @@ pub use js_backend::{JsBackend, JsStorageAdapter};
 pub use rows::{image_rows_js, truncate_id_js};
 pub use store::Store;
 pub use types::StoreOptions;
-pub use units::{human_duration_js, human_durations_js, human_size, human_size_js, human_sizes_js};
+pub use units::{
+    created_since_span_js, human_duration_js, human_durations_js, human_size, human_size_js, human_sizes_js,
+};

@@ -3,7 +3,7 @@
 
 use super::convert::to_js_error;
 use crate::error::Error;
-use crate::formats::go_units::{human_duration_of_seconds, human_size_with_precision};
+use crate::formats::go_units::{created_since_span, human_duration_of_seconds, human_size_with_precision};
 use wasm_bindgen::prelude::*;
 
 /// go-units `HumanSizeWithPrecision(bytes, precision)`: `precision` significant digits, decimal
@@ -72,6 +72,23 @@ pub fn human_durations_js(
     super::panic::entry_sync(|| {
         let values = numbers(&seconds, "humanDurations: seconds")?;
         Ok(string_array(values.into_iter().map(human_duration_of_seconds)))
+    })
+}
+
+/// How long a column of `<duration> ago` cells printed at `now` stays true: `[from, until]`, the
+/// clock times (Unix seconds) between which every cell of the creation times `created` (Unix
+/// seconds) reads the same (`until` excluded; either may be infinite). A table kept with this
+/// span can be printed again, unchanged, at any time inside it.
+#[wasm_bindgen(js_name = createdSinceSpan, unchecked_return_type = "Float64Array")]
+pub fn created_since_span_js(
+    #[wasm_bindgen(unchecked_param_type = "ArrayLike<number>")] created: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
+) -> Result<js_sys::Float64Array, JsValue> {
+    super::panic::entry_sync(|| {
+        let created = numbers(&created, "createdSinceSpan: created")?;
+        let now = finite(&now, "createdSinceSpan: now")?;
+        let (from, until) = created_since_span(&created, now);
+        Ok(js_sys::Float64Array::from(&[from, until][..]))
     })
 }
 

@@ -49,16 +49,20 @@ async function withDb(fn) {
 const generation = (db) => Buffer.from(db.getSync("store/generation")).toString("utf8");
 
 /** `imagestore images ARGS` (its stdout). */
-async function images(args = []) {
-  const r = await imagestore(store, ["images", ...args], NOW);
+async function images(args = [], env = NOW) {
+  const r = await imagestore(store, ["images", ...args], env);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
 }
 
-/** The same listed from the store's records: run with no saved answer (it saves them again). */
-async function fromRecords(args = []) {
-  await withDb((db) => db.batch([true, false].map((all) => ({ type: "del", key: listAnswer.answerKey(all) }))));
-  return images(args);
+/** Deletes the saved answers and printed tables of both lists. */
+const dropSaved = () =>
+  withDb((db) => db.batch([true, false].flatMap((all) => [listAnswer.answerKey(all), listAnswer.tableKey(all)]).map((key) => ({ type: "del", key }))));
+
+/** The same listed from the store's records: run with nothing saved (it saves them again). */
+async function fromRecords(args = [], env = NOW) {
+  await dropSaved();
+  return images(args, env);
 }
 
 /** The saved answer for `all`, decoded against the store's generation now. */
@@ -122,6 +126,7 @@ test("a current saved answer is what images prints (the store is not listed agai
     rows[0].RepoTags = ["only-in-the-saved-answer:v1"];
     answer.sizes[0] = "9.99GB";
     await db.put(listAnswer.answerKey(false), listAnswer.encode(generation(db), false, { text: JSON.stringify(rows), sizes: answer.sizes }));
+    await db.del(listAnswer.tableKey(false)); // else the table printed before is what is printed
   });
   assert.match(await images(), /^only-in-the-saved-answer +v1 .* 9\.99GB$/m);
   assert.doesNotMatch(want, /only-in-the-saved-answer/);
@@ -151,6 +156,61 @@ test("a stale answer (the store changed, the answer was not saved again) is list
   assert.match(got, /^stale-check +new /m);
   assert.ok((await saved(false)).text, "saved again");
   assert.equal(got, await fromRecords());
+});
+
+/** The printed table kept for `all`, decoded against the store's generation now. */
+const keptTable = (all) => withDb((db) => listAnswer.decodeTable(db.getSync(listAnswer.tableKey(all)) ?? new Uint8Array(), generation(db), all));
+
+test("the printed table's record round-trips and refuses what is not current", () => {
+  const printed = { table: "REPOSITORY   TAG\nbusybox      1.36", from: 1700000000.5, until: 1700003600 };
+  const record = listAnswer.encodeTable("gen-1", false, printed);
+  assert.deepEqual(listAnswer.decodeTable(record, "gen-1", false), printed);
+  assert.equal(listAnswer.decodeTable(record, "gen-2", false).stale, "another generation");
+  assert.equal(listAnswer.decodeTable(record, "gen-1", true).stale, "another kind of list");
+  const flipped = Buffer.from(record);
+  flipped[flipped.length - 1] ^= 1;
+  assert.equal(listAnswer.decodeTable(flipped, "gen-1", false).stale, "checksum mismatch");
+  assert.equal(listAnswer.decodeTable(listAnswer.encode("gen-1", false, { text: "[]", sizes: [] }), "gen-1", false).stale, "not a printed table record");
+  const infinite = { table: "REPOSITORY   TAG", from: -Infinity, until: Infinity };
+  assert.deepEqual(listAnswer.decodeTable(listAnswer.encodeTable("g", true, infinite), "g", true), infinite);
+});
+
+test("the plain table is kept with the span its CREATED cells stay true, and printed as kept inside it", async () => {
+  const nowSecs = Date.parse(NOW.IMAGESTORE_NOW) / 1000;
+  const want = await fromRecords();
+  const kept = await keptTable(false);
+  assert.equal(kept.table, want.replace(/\n$/, ""), `kept after the first run: ${kept.stale}`);
+  assert.ok(kept.from <= nowSecs && nowSecs < kept.until, `span ${kept.from}..${kept.until} holds ${nowSecs}`);
+  // Inside the span the kept text is what is printed (marked here to tell it from a listing).
+  await withDb((db) =>
+    db.put(listAnswer.tableKey(false), listAnswer.encodeTable(generation(db), false, { ...kept, table: kept.table + "\nmarked-as-kept" })),
+  );
+  assert.equal(await images(), want + "marked-as-kept\n");
+  const lastMoment = { IMAGESTORE_NOW: String(kept.until - 0.001) };
+  assert.match(await images([], lastMoment), /marked-as-kept/);
+  // Listed afresh at the span's last moment, the table is the one kept: the span is not too long.
+  assert.equal(await fromRecords([], lastMoment), want);
+  // At `until` a CREATED cell reads differently (the span is not too short either), so the
+  // kept table is not printed: the listing is, and it is kept with its own span.
+  await withDb((db) => db.put(listAnswer.tableKey(false), listAnswer.encodeTable(generation(db), false, { ...kept, table: kept.table + "\nmarked-as-kept" })));
+  const atEnd = { IMAGESTORE_NOW: String(kept.until) };
+  const later = await images([], atEnd);
+  assert.doesNotMatch(later, /marked-as-kept/);
+  assert.notEqual(later, want, "a CREATED cell changed at the end of the span");
+  assert.equal(later, await fromRecords([], atEnd));
+  const rekept = await keptTable(false);
+  assert.ok(rekept.from <= kept.until && kept.until < rekept.until, `new span ${rekept.from}..${rekept.until}`);
+  // Before the span (a clock set back) the kept table is not printed either.
+  assert.equal(await images([], { IMAGESTORE_NOW: String(rekept.from - 1) }), await fromRecords([], { IMAGESTORE_NOW: String(rekept.from - 1) }));
+  // Only the plain table is kept: other flags print from the answer, -a has its own.
+  await fromRecords();
+  assert.equal((await keptTable(true)).stale, "not a printed table record");
+  await images(["--digests"]);
+  await images(["-q"]);
+  assert.equal((await keptTable(false)).table, want.replace(/\n$/, ""));
+  const all = await images(["-a"]);
+  assert.equal((await keptTable(true)).table, all.replace(/\n$/, ""));
+  assert.equal(await images(["-a"]), all);
 });
 
 test("a command that changes the store saves the answers again, -a's only once it was asked for", async () => {
@@ -206,23 +266,36 @@ test("serve saves the answers again when it stops if requests changed the store"
   assert.equal(got, await fromRecords());
 });
 
-test("a corrupt answer or one of another version is listed again and rewritten", async () => {
+test("a corrupt answer or table, or one of another version, is listed again and rewritten", async () => {
   const want = await fromRecords();
-  for (const damage of [
+  const damages = [
     (r) => {
       r[r.length - 2] ^= 0x20; // in the text: the checksum no longer matches
     },
-    (r) => r.writeUInt32LE(listAnswer.VERSION + 1, 4),
+    (r) => r.writeUInt32LE(r.readUInt32LE(4) + 1, 4),
     (r) => r.fill(0, 0, 4),
-  ]) {
+  ];
+  for (const damage of damages) {
+    // A damaged answer (the table it was printed from gone too, else the table answers).
     await withDb(async (db) => {
       const record = Buffer.from(db.getSync(listAnswer.answerKey(false)));
       damage(record);
       await db.put(listAnswer.answerKey(false), record);
+      await db.del(listAnswer.tableKey(false));
     });
     assert.ok((await saved(false)).stale);
     assert.equal(await images(), want);
     assert.ok((await saved(false)).text, "rewritten");
+    assert.equal((await keptTable(false)).table, want.replace(/\n$/, ""), "the table kept again");
+    // A damaged table, the answer whole: printed from the answer, the table kept again.
+    await withDb(async (db) => {
+      const record = Buffer.from(db.getSync(listAnswer.tableKey(false)));
+      damage(record);
+      await db.put(listAnswer.tableKey(false), record);
+    });
+    assert.ok((await keptTable(false)).stale);
+    assert.equal(await images(), want);
+    assert.equal((await keptTable(false)).table, want.replace(/\n$/, ""), "rewritten");
   }
 });
 
