@@ -442,15 +442,22 @@ impl<B: Backend + Clone> Store<B> {
         let now = crate::storage::now().to_rfc3339_nano();
         self.commit_docker(|d, tx| engine::tag_image(d, tx, name_or_id, repo, tag, now.clone())).await
     }
-    /// The files of one layer of an image, or the merged filesystem at that layer (see
-    /// [`layer_files::layer_files`]).
+    /// The files of one layer of an image (whiteout markers included), or the merged
+    /// filesystem at that layer (see [`layer_files::merged`]); `layer` defaults to the top one.
+    /// The layers' entries come from the analysis cache or their entries records, so a listing
+    /// after an analysis (or a reload) does not inflate and decode tar-splits again.
     pub async fn layer_files(
         &self,
         name_or_id: &str,
         layer: Option<&LayerSelector>,
         merged_view: bool,
     ) -> Result<Vec<LayerFileEntry>> {
-        layer_files::layer_files(&self.backend, &self.docker, name_or_id, layer, merged_view).await
+        let Some((top, tar_splits)) = layer_files::listing_tar_splits(&self.docker, name_or_id, layer, merged_view)?
+        else {
+            return Ok(Vec::new());
+        };
+        let layers = self.tar_split_entries(&tar_splits).await?;
+        Ok(layer_files::listing(top, &layers, merged_view))
     }
 }
 

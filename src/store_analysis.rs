@@ -35,35 +35,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// A hasher for digest keys: their text is a hash already (hex), so a multiply-and-rotate per
-/// 8 bytes spreads it well; SipHash over 71 bytes was most of what a search over 10,000 images
-/// spent on its per-layer maps.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct DigestHasher(u64);
-
-impl std::hash::Hasher for DigestHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            self.add(u64::from_le_bytes(w.try_into().expect("8 bytes")));
-        }
-        for &b in words.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl DigestHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
+/// The hasher of digest keys: their text is a hash already, and SipHash over 71 bytes was most
+/// of what a search over 10,000 images spent on its per-layer maps.
+pub(crate) use crate::analysis::path_table::BytesHasher as DigestHasher;
 
 type DigestBuild = std::hash::BuildHasherDefault<DigestHasher>;
 /// A map keyed by digests (or references to them), hashed with [`DigestHasher`].
@@ -650,9 +624,10 @@ impl<B: Backend + Clone> Store<B> {
     }
 
     /// The files of one layer of any image, or the merged filesystem at that layer (see
-    /// [`crate::docker::layer_files::layer_files`]): a Docker image's from its tar-splits, a
-    /// containerd image's from the same layers' tar-splits in the Docker view or else from
-    /// its layer blobs (so its entries are exactly the tars', owners and times included).
+    /// [`Store::layer_files`]): a Docker image's from its tar-splits, a containerd image's from
+    /// the same layers' tar-splits in the Docker view or else from its layer blobs (so its
+    /// entries are exactly the tars', owners and times included); each through the analysis
+    /// cache and entries records.
     pub async fn image_layer_files(
         &self,
         image: impl Into<ImageRef>,
@@ -667,11 +642,17 @@ impl<B: Backend + Clone> Store<B> {
             return Ok(Vec::new());
         };
         let first = if merged_view { 0 } else { top };
+        self.prefetch_entries_records(s.sources[first..=top].iter().filter_map(LayerSource::digest)).await?;
+        let mut ops = Vec::new();
         let mut layers = Vec::with_capacity(top + 1 - first);
         for i in first..=top {
-            layers.push(self.read_entries(&s, i).await?);
+            layers.push(self.analysis_entries(&s, i, &mut ops).await?);
         }
-        Ok(if merged_view { layer_files::merged(&layers) } else { layer_files::single_layer(top, &layers[0]) })
+        if !ops.is_empty() {
+            // Derived records: a failed write only means they are read again next time.
+            let _ = self.backend().commit(ops).await;
+        }
+        Ok(layer_files::listing(top, &layers, merged_view))
     }
 
     /// The merged filesystem of an image, each file with the layer that last changed it.

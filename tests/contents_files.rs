@@ -6,6 +6,7 @@
 mod support;
 
 use futures::executor::block_on;
+use imagestore::docker::layer_files::{LayerFileEntry, LayerSelector};
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::storage::{Backend, Op, Space};
 use imagestore::store::Store;
@@ -110,6 +111,22 @@ fn a_reopened_store_reads_files_from_the_entries_records_without_the_tar_splits(
         assert!(rewritten.get(key) == Some(value), "{key} was not rewritten as it was");
     }
 
+    // layerFiles lists from the records too: every layer of edge, alone and merged, as listed
+    // from the tar-splits (records deleted first), owners' names, times and devices included.
+    let layers = store.inspect_image("local/edge").unwrap()["RootFS"]["Layers"].as_array().unwrap().len();
+    let listings = |s: &Store<MemoryBackend>| -> Vec<Vec<LayerFileEntry>> {
+        (0..layers)
+            .flat_map(|i| [false, true].map(|merged| (i, merged)))
+            .map(|(i, merged)| block_on(s.layer_files("local/edge", Some(&LayerSelector::Index(i)), merged)).unwrap())
+            .collect()
+    };
+    block_on(backend.commit(vec![Op::DeletePrefix { space: Space::Meta, prefix: "analysis/entries/".into() }]))
+        .unwrap();
+    let from_tar_splits = listings(&block_on(Store::open(backend.clone())).unwrap());
+    let all: Vec<&LayerFileEntry> = from_tar_splits.iter().flatten().collect();
+    assert!(all.iter().any(|f| f.mtime != "0001-01-01T00:00:00Z") && all.iter().any(|f| f.whiteout.is_some()));
+    block_on(backend.commit(records.iter().map(|(k, v)| Op::put_meta(k.clone(), v.clone())).collect())).unwrap();
+
     // With the records in place the tar-splits are not needed: drop their bytes and read again.
     let tar_splits: Vec<_> = store.docker().layers.records().filter_map(|l| l.tar_split.clone()).collect();
     assert!(!tar_splits.is_empty());
@@ -120,7 +137,9 @@ fn a_reopened_store_reads_files_from_the_entries_records_without_the_tar_splits(
         drop.push(Op::DeletePrefix { space: Space::Chunks, prefix: format!("{set}/") });
     }
     block_on(backend.commit(drop)).unwrap();
-    check_reads(&block_on(Store::open(backend.clone())).unwrap(), &real);
+    let reopened = block_on(Store::open(backend.clone())).unwrap();
+    check_reads(&reopened, &real);
+    assert!(listings(&reopened) == from_tar_splits, "layerFiles from the entries records");
 }
 
 #[test]

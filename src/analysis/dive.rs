@@ -83,6 +83,23 @@ pub fn go_file_mode(mode: i64, typeflag: u8) -> u32 {
 
 /// Go's `path.Clean` (relative paths stay relative): what dive stores as a file's `path`.
 pub(super) fn go_clean(name: &str) -> String {
+    go_clean_borrowed(name).into_owned()
+}
+
+/// [`go_clean`] without a copy for a name that is clean already but for a trailing `/` (what
+/// most tar names are): relative, no empty, `.` or `..` names.
+pub(super) fn go_clean_borrowed(name: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = name.strip_suffix('/').unwrap_or(name);
+    if !trimmed.is_empty()
+        && !trimmed.starts_with('/')
+        && trimmed.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
+    {
+        return std::borrow::Cow::Borrowed(trimmed);
+    }
+    std::borrow::Cow::Owned(go_clean_slow(name))
+}
+
+fn go_clean_slow(name: &str) -> String {
     let rooted = name.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in name.split('/') {

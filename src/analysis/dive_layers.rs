@@ -5,7 +5,7 @@
 //! up or compared. The result is the same, quirk for quirk, as stacking `DiveTree`s (the test
 //! below compares the two on random layers).
 
-use super::dive::{go_clean, go_file_mode, go_mode, go_sort_wasted, DiveAnalysis, WastedFile};
+use super::dive::{go_clean_borrowed, go_file_mode, go_mode, go_sort_wasted, DiveAnalysis, WastedFile};
 use super::path_table::{IdMap, PathTable};
 use crate::formats::tar_split::TarEntry;
 
@@ -44,7 +44,8 @@ impl LayerNodes {
         let mut file_size = 0;
         let mut chain: Vec<u32> = Vec::new();
         for e in entries {
-            let name = go_clean(&e.name());
+            let raw = e.name();
+            let name = go_clean_borrowed(&raw);
             if name == "." {
                 continue;
             }

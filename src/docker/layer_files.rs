@@ -1,6 +1,7 @@
-//! File listings of an image's layers, rebuilt from their `tar-split.json.gz` (no layer data is
-//! needed): one layer as its tar lists it, or the merged view a container would see at that
-//! layer (lower layers overlaid, whiteouts applied as overlay2 does).
+//! File listings of an image's layers, rebuilt from the entries their `tar-split.json.gz` lists
+//! (no layer data is needed; the store reads them through its entries records): one layer as
+//! its tar lists it, or the merged view a container would see at that layer (lower layers
+//! overlaid, whiteouts applied as overlay2 does).
 
 use super::state::DockerState;
 use crate::digest::Digest;
@@ -8,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::formats::tar_split::{parse_tar_split, EntryKind, TarEntry, Whiteout};
 use crate::storage::{blobs, Backend};
 use serde::Serialize;
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 /// Which layer of an image: its index in `rootfs.diff_ids` (0 = bottom) or its DiffID.
@@ -101,9 +103,9 @@ fn remove_below(view: &mut BTreeMap<String, LayerFileEntry>, dir: &str) {
 /// The union of `layers` (bottom first) as overlay2 shows it, sorted by path: in each layer,
 /// `.wh.<name>` deletes `<name>` and its contents from the layers below, `.wh..wh..opq` hides
 /// everything below in its directory, and a non-directory replaces a lower directory's contents.
-pub fn merged(layers: &[Vec<TarEntry>]) -> Vec<LayerFileEntry> {
+pub fn merged<L: Borrow<Vec<TarEntry>>>(layers: &[L]) -> Vec<LayerFileEntry> {
     let mut view: BTreeMap<String, LayerFileEntry> = BTreeMap::new();
-    for (i, entries) in layers.iter().enumerate() {
+    for (i, entries) in layers.iter().map(Borrow::borrow).enumerate() {
         // Whiteouts act on the lower layers only, so they go before this layer's own entries.
         for e in entries {
             let marker = clean_path(&e.name());
@@ -148,29 +150,38 @@ pub async fn read_tar_split_entries<B: Backend>(backend: &B, digest: &Digest) ->
     Ok(parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split {digest}")))?.entries)
 }
 
-/// The files of one layer of an image (`merged_view = false`, whiteout markers included), or
-/// the merged filesystem at that layer (`merged_view = true`). `layer` defaults to the top
-/// layer; an image without layers has no files.
-pub async fn layer_files<B: Backend>(
-    backend: &B,
+/// What a listing of an image's files reads: the index of the selected layer and the
+/// tar-splits of the layers to read (that layer's, or every layer's up to it for the merged
+/// view, bottom first); `None` for an image without layers. `layer` defaults to the top layer.
+pub fn listing_tar_splits(
     d: &DockerState,
     name_or_id: &str,
     layer: Option<&LayerSelector>,
     merged_view: bool,
-) -> Result<Vec<LayerFileEntry>> {
+) -> Result<Option<(usize, Vec<Digest>)>> {
     let img = super::engine::get_image(d, name_or_id)?;
-    let Some(top) = layer_index(&img.id().to_string(), img.config.diff_ids(), layer)? else { return Ok(Vec::new()) };
+    let Some(top) = layer_index(&img.id().to_string(), img.config.diff_ids(), layer)? else { return Ok(None) };
     let first = if merged_view { 0 } else { top };
-    let mut layers = Vec::with_capacity(top + 1 - first);
     let chains = crate::digest::chain_ids(&img.config.diff_ids()[..=top]);
+    let mut tar_splits = Vec::with_capacity(top + 1 - first);
     for chain in &chains[first..] {
         let record = d.layers.get(chain).ok_or_else(|| Error::not_found(format!("layer does not exist: {chain}")))?;
         let digest = record.tar_split.as_ref().ok_or_else(|| {
             Error::not_found(format!("layer {chain} has no tar-split.json.gz: its file list is unknown"))
         })?;
-        layers.push(read_tar_split_entries(backend, digest).await?);
+        tar_splits.push(digest.clone());
     }
-    Ok(if merged_view { merged(&layers) } else { single_layer(top, &layers[0]) })
+    Ok(Some((top, tar_splits)))
+}
+
+/// The files of layer `top` (`merged_view = false`: `layers` is that layer's entries, whiteout
+/// markers included), or the merged filesystem at it (`layers`: every layer's up to it).
+pub fn listing<L: Borrow<Vec<TarEntry>>>(top: usize, layers: &[L], merged_view: bool) -> Vec<LayerFileEntry> {
+    match (merged_view, layers.first()) {
+        (true, _) => merged(layers),
+        (false, Some(entries)) => single_layer(top, entries.borrow()),
+        (false, None) => Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The analysis entries of a layer, persisted (`analysis/entries/<digest>`, the digest of the
-//! tar-split or layer blob they were read from): what the analyses read of each tar member
-//! (name, typeflag, size, mode, owner, link target, CRC-64, data offset) in a compact binary
-//! form; reading a file of an image builds its merged tree from these too. A
+//! tar-split or layer blob they were read from): what the analyses and file listings read of
+//! each tar member (name, typeflag, size, mode, owner ids and names, modification time, link
+//! target, device numbers, CRC-64, data offset; not xattrs) in a compact binary form; reading a
+//! file of an image builds its merged tree from these too, and `layerFiles` lists them. A
 //! `tar-split.json.gz` spends ~850 bytes of JSON and base64 per member and must be inflated and
 //! decoded whole; this record is ~40 bytes a member and decodes in one pass, so an analysis after
 //! a reload does not re-read tar-splits. Derived data: a record that is missing, of another
@@ -10,18 +11,41 @@
 //! A record is `ISEN`, a version byte, the CRC-32 of the body (4 bytes, little endian), then the
 //! body: the member count, then per member (in tar order) the length of the name prefix shared
 //! with the previous member's name, the rest of the name, the typeflag byte, size, mode, uid,
-//! gid (zigzag varints), the link target (length + bytes), a CRC flag byte (0 none, 1 then
-//! 8 bytes big endian), and the data offset as a zigzag varint difference from the previous
-//! member's. Lengths and counts are LEB128 varints. Version 1 had no offsets (rewritten).
+//! gid (zigzag varints), the user and group names (each 0 when the previous member's, else its
+//! length + 1 and its bytes), the modification time (Unix seconds as a zigzag varint,
+//! nanoseconds, then 0 for UTC or 1 and the zone's offset in seconds as a zigzag varint), the
+//! link target (length + bytes), the device major and minor numbers (zigzag varints), a CRC
+//! flag byte (0 none, 1 then 8 bytes big endian), and the data offset as a zigzag varint
+//! difference from the previous member's. Lengths and counts are LEB128 varints. Version 1 had
+//! no offsets, version 2 no names, times or device numbers (both are rewritten when met).
 
 use crate::error::{Error, Result};
-use crate::formats::gotime::GoTime;
+use crate::formats::gotime::{GoTime, Zone};
 use crate::formats::tar_split::{EntryKind, TarEntry};
 use crate::storage::record_frame::{FrameError, RecordFrame};
 use crate::storage::varint::{put_ivarint, put_uvarint, VarintReader};
 use std::collections::BTreeMap;
 
-const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISEN", 2);
+const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISEN", 3);
+
+/// A user or group name: 0 when it is the previous member's, else its length + 1 and bytes.
+fn put_name(record: &mut Vec<u8>, name: &str, previous: &str) {
+    if name == previous {
+        record.push(0);
+    } else {
+        put_uvarint(record, name.len() as u64 + 1);
+        record.extend_from_slice(name.as_bytes());
+    }
+}
+
+/// Reads what [`put_name`] wrote into `name` (left as it is for the previous member's).
+fn read_name(r: &mut VarintReader<'_>, name: &mut String) -> Result<()> {
+    if let n @ 1.. = r.length()? {
+        *name = String::from_utf8(r.take(n - 1)?.to_vec())
+            .map_err(|_| Error::corrupt("analysis entries record: a user or group name is not UTF-8"))?;
+    }
+    Ok(())
+}
 
 /// The record bytes of a layer's entries.
 pub fn encode(entries: &[TarEntry]) -> Vec<u8> {
@@ -29,6 +53,7 @@ pub fn encode(entries: &[TarEntry]) -> Vec<u8> {
     put_uvarint(&mut record, entries.len() as u64);
     let mut previous: &[u8] = &[];
     let mut previous_offset = 0u64;
+    let (mut uname, mut gname) = ("", "");
     for e in entries {
         let shared = previous.iter().zip(&e.name_bytes).take_while(|(a, b)| a == b).count();
         put_uvarint(&mut record, shared as u64);
@@ -38,8 +63,22 @@ pub fn encode(entries: &[TarEntry]) -> Vec<u8> {
         for v in [e.size, e.mode, e.uid, e.gid] {
             put_ivarint(&mut record, v);
         }
+        put_name(&mut record, &e.uname, uname);
+        put_name(&mut record, &e.gname, gname);
+        (uname, gname) = (&e.uname, &e.gname);
+        put_ivarint(&mut record, e.mtime.unix());
+        put_uvarint(&mut record, u64::from(e.mtime.nanos()));
+        match e.mtime.zone() {
+            Zone::Utc => record.push(0),
+            Zone::Fixed(offset) => {
+                record.push(1);
+                put_ivarint(&mut record, i64::from(offset));
+            }
+        }
         put_uvarint(&mut record, e.linkname_bytes.len() as u64);
         record.extend_from_slice(&e.linkname_bytes);
+        put_ivarint(&mut record, e.devmajor);
+        put_ivarint(&mut record, e.devminor);
         match e.crc64 {
             None => record.push(0),
             Some(crc) => {
@@ -55,12 +94,12 @@ pub fn encode(entries: &[TarEntry]) -> Vec<u8> {
     record
 }
 
-/// The entries a record holds (the fields [`encode`] keeps; the others are empty or zero);
+/// The entries a record holds (the fields [`encode`] keeps; xattrs are empty);
 /// `data_corrupt` for anything but a whole record of this version.
 pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
     let body = FRAME.open(bytes).map_err(|why| match why {
         FrameError::Checksum => Error::corrupt("analysis entries record: checksum mismatch"),
-        _ => Error::corrupt("analysis entries record: not a version 2 record"),
+        _ => Error::corrupt("analysis entries record: not a version 3 record"),
     })?;
     let mut r = VarintReader::new(body, "analysis entries record");
     let count = r.length()?;
@@ -68,6 +107,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
     let mut out = Vec::with_capacity(count.min(body.len() / 9));
     let mut previous: Vec<u8> = Vec::new();
     let mut previous_offset = 0u64;
+    let (mut uname, mut gname) = (String::new(), String::new());
     for _ in 0..count {
         let shared = r.length()?;
         if shared > previous.len() {
@@ -79,8 +119,23 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
         name.extend_from_slice(r.take(rest)?);
         let typeflag = r.byte()?;
         let (size, mode, uid, gid) = (r.ivarint()?, r.ivarint()?, r.ivarint()?, r.ivarint()?);
+        read_name(&mut r, &mut uname)?;
+        read_name(&mut r, &mut gname)?;
+        let unix = r.ivarint()?;
+        let nanos = u32::try_from(r.uvarint()?)
+            .ok()
+            .filter(|n| *n < 1_000_000_000)
+            .ok_or_else(|| Error::corrupt("analysis entries record: bad nanoseconds"))?;
+        let zone = match r.byte()? {
+            0 => Zone::Utc,
+            1 => Zone::Fixed(
+                i32::try_from(r.ivarint()?).map_err(|_| Error::corrupt("analysis entries record: bad zone offset"))?,
+            ),
+            other => return Err(Error::corrupt(format!("analysis entries record: zone flag {other}"))),
+        };
         let link_len = r.length()?;
         let linkname_bytes = r.take(link_len)?.to_vec();
+        let (devmajor, devminor) = (r.ivarint()?, r.ivarint()?);
         let crc64 = match r.byte()? {
             0 => None,
             1 => Some(u64::from_be_bytes(r.take(8)?.try_into().expect("8 bytes"))),
@@ -97,12 +152,12 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
             mode,
             uid,
             gid,
-            uname: String::new(),
-            gname: String::new(),
-            mtime: GoTime::ZERO,
+            uname: uname.clone(),
+            gname: gname.clone(),
+            mtime: GoTime::from_unix(unix, nanos).in_zone(zone),
             linkname_bytes,
-            devmajor: 0,
-            devminor: 0,
+            devmajor,
+            devminor,
             xattrs: BTreeMap::new(),
             crc64,
             data_offset,
@@ -125,9 +180,14 @@ mod tests {
         a.mode = 0o4755;
         a.uid = 1000;
         a.gid = -1;
+        (a.uname, a.gname) = ("dev".into(), "staff".into());
+        a.mtime = GoTime::from_unix(1_700_000_000, 123_456_789);
         let mut b = TarEntry::for_test("usr/bin/sh", EntryKind::Symlink, 0);
         b.linkname_bytes = b"/bin/busybox".to_vec();
-        let c = TarEntry::for_test("usr/", EntryKind::Dir, 0);
+        b.uname = "dev".into();
+        b.mtime = GoTime::from_unix(-5, 0).in_zone(Zone::Fixed(-3600));
+        let mut c = TarEntry::for_test("usr/", EntryKind::Dir, 0);
+        (c.devmajor, c.devminor, c.mtime) = (8, 1 << 20, GoTime::ZERO);
         let mut odd = TarEntry::for_test("caf\u{e9}\u{0}x", EntryKind::Other(b'g'), i64::MAX);
         odd.name_bytes.push(0xff);
         // Data offsets in tar order, and any u64 (a damaged tar-split's, say) round-trips.
@@ -144,9 +204,12 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[FRAME.header_len() + 3] ^= 1;
         assert_eq!(decode(&flipped).unwrap_err().code, crate::error::ErrorCode::DataCorrupt);
-        // A version 1 record (no offsets) is refused, so it is read again and rewritten.
-        let mut v1 = bytes.clone();
-        v1[4] = 1;
-        assert!(decode(&v1).is_err());
+        // A version 1 or 2 record (no offsets; no names, times or device numbers) is refused,
+        // so it is read again and rewritten.
+        for old in [1, 2] {
+            let mut v = bytes.clone();
+            v[4] = old;
+            assert!(decode(&v).unwrap_err().message.contains("version 3"));
+        }
     }
 }

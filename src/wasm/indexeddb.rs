@@ -469,7 +469,12 @@ impl Backend for IdbBackend {
             return Ok(());
         }
         let prepared = prepare_commit(&mut ops);
-        let touches_meta = ops.iter().any(|op| matches!(op, Op::Put { space: Space::Meta, .. }));
+        // Derived analysis records (a cache of what the layers say) change nothing another
+        // connection shows: writing them is not announced, or every analysis in a worker or
+        // another tab would have the page redraw its views.
+        let touches_meta = ops.iter().any(|op| {
+            matches!(op, Op::Put { space: Space::Meta, key, .. } if !key.starts_with(crate::schema::analysis::PREFIX))
+        });
         let fail = self.fail("commit");
         let db = self.live("commit")?;
         let tx = db
