@@ -33,6 +33,8 @@ test("inspect shows dive's efficiency, the wasted files, the layer explorer and 
     assert.deepEqual(wasted, ["/etc/hello.txt", "/app/built.txt"]);
     // The top layer (COPY blob.bin) adds /data/blob.bin.
     await p.waitForSelector("#file-tree li");
+    // Worked out in the panel's worker, on its own connection to the store: not on the page.
+    assert.equal(await p.getAttribute("#layer-explorer", "data-computed-in"), "worker");
     assert.equal(await p.getAttribute('#file-tree li[data-path="/data/blob.bin"]', "data-change"), "added");
     // The rm layer: two removals, shown with the R marker.
     await p.selectOption("#layer-select", "4");
@@ -170,6 +172,7 @@ test("a containerd image's analysis panel: dive's numbers, every layer's changes
     // By keyboard: Tab from the title reaches the layer picker; the arrow keys walk the layers down
     // from the top one, and each layer's marked changes are the entries dive lists for it.
     await p.waitForSelector('#layer-explorer[data-layer="6"]');
+    assert.equal(await p.getAttribute("#layer-explorer", "data-computed-in"), "worker");
     await p.focus("#ctr-image-title");
     await tabTo(p, "#layer-select");
     for (let i = want.layer.length - 1; i >= 0; i--) {
