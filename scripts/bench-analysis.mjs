@@ -4,9 +4,11 @@
 //     layerChanges after a reload (nothing cached in memory) and warm, and the inspect view's
 //     analysis panel until its layer tree shows, with the page's long tasks (> 50 ms on the main
 //     thread) while it renders (target ≤ 200 ms for the analysis; the page must not freeze);
-//   - the 10,000-image sample store: its import, what bringing the search index up to date costs
-//     in it (the same work again from nothing), and findFiles from the persisted index after a
-//     reload, then warm (target ≤ 300 ms).
+//   - the 10,000-image sample store: its import, what bringing the search index up to date
+//     costs (the first search after the import does it; measured again from nothing), and
+//     findFiles from the persisted index after a reload, then warm (target ≤ 300 ms).
+// The panel's analysis runs in a worker (www/js/analysis-worker.js): its long tasks are not the
+// page's, and only the page's main thread is watched.
 // Prints `bench: …` lines. Runs under `node --test` because the e2e harness it reuses closes its
 // browser in a node:test `after` hook.
 //
@@ -151,7 +153,7 @@ test("file search over the 10,000-image store, and what the index costs an impor
     await reload(p);
     const [build, hitsBuilt] = await timed(p, "findFiles", "**/*.pem");
     assert.equal(hitsBuilt, hits);
-    console.log(`bench: analysis chromium: import of the 10,000-image store: ${(importMs / 1000).toFixed(2)} s, the search index brought up to date in it; that index built again from nothing (findFiles after its records were deleted): ${(build / 1000).toFixed(2)} s (${Math.round((100 * build) / importMs)} % of the import)`);
+    console.log(`bench: analysis chromium: import of the 10,000-image store: ${(importMs / 1000).toFixed(2)} s (the search index is brought up to date by the first search); that index built again from nothing (findFiles after its records were deleted): ${(build / 1000).toFixed(2)} s (${Math.round((100 * build) / importMs)} % of the import)`);
     console.log(`bench: analysis chromium: findFiles right after the import: ${Math.round(loaded)} ms (${hits} hits; the index records read once)`);
     await reload(p);
     const [fromIndex, hits2] = await timed(p, "findFiles", "**/*.pem");

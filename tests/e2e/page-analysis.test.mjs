@@ -68,6 +68,21 @@ test("inspect shows dive's efficiency, the wasted files, the layer explorer and 
     assert.match(await p.textContent("#compare-summary"), /^4 shared layers; this image has \d+ added, \d+ modified and 2 removed files/);
   }));
 
+test("where no worker can be started, the page works the analysis out itself: the same answers", () =>
+  withPage(async (p) => {
+    await p.waitForSelector("body[data-ready=true]");
+    await p.addInitScript(() => { delete window.Worker; });
+    await p.reload();
+    await p.waitForSelector("body[data-ready=true]");
+    await p.setInputFiles("#file-input", STORE_TAR);
+    await p.waitForSelector("#import-report:not([hidden])");
+    await p.evaluate((id) => { location.hash = `#/image/${id}`; }, EDGE);
+    await p.waitForSelector('#file-tree li[data-path="/data/blob.bin"]');
+    assert.equal(await p.getAttribute("#layer-explorer", "data-computed-in"), "page");
+    assert.match(await p.textContent("#efficiency-badge"), /wasted 12B/);
+    assert.equal(await p.getAttribute('#file-tree li[data-path="/data/blob.bin"]', "data-change"), "added");
+  }, { path: "/?sample=0" }));
+
 test("the store-wide search finds every layer that touched a file; sizes equal dockerd's", () =>
   page(async (p) => {
     await p.fill("#file-search", "built.txt");
