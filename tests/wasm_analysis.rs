@@ -132,6 +132,14 @@ async fn basic_system_df_diff_and_search() {
     assert!(diff["removed"].as_array().unwrap().iter().any(|f| f["path"] == "/etc/hello.txt"), "{diff}");
     assert!(diff["added"].as_array().unwrap().iter().any(|f| f["path"] == "/data/blob.bin"), "{diff}");
 
+    // The index brought up to date ahead of the search: every layer of the import worked out
+    // once (basic's images share some), nothing left for a second call or for the search.
+    let update = json(&ok("updateSearchIndex", store.update_search_index()).await);
+    assert!(update["added"].as_u64().unwrap() > 0, "{update}");
+    assert_eq!(update["skipped"], Value::Array(vec![]), "{update}");
+    let again = json(&ok("updateSearchIndex again", store.update_search_index()).await);
+    assert_eq!((again["added"].as_u64(), again["removed"].as_u64()), (Some(0), Some(0)), "{again}");
+
     let found = json(&ok("findFiles", store.find_files("**/*.bin".into(), js(r#"{"change": "added"}"#))).await);
     let found = found.as_array().unwrap();
     assert!(!found.is_empty());

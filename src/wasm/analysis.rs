@@ -164,6 +164,15 @@ export interface SkippedLayer {
   reason: string;
 }
 
+/** `Store.updateSearchIndex`: what bringing the persisted search index up to date did. */
+export interface IndexUpdate {
+  /** Layers whose change sets were worked out and written. */
+  added: number;
+  /** Records of layers no image holds any more, deleted. */
+  removed: number;
+  skipped: SkippedLayer[];
+}
+
 /** `Store.systemDf`: the Engine API's `GET /system/df` (v1.41). */
 export interface SystemDf {
   LayersSize: number;
@@ -337,6 +346,18 @@ impl Store {
                 let answer = facade.lock().await?.largest_files_in_store(limit).await?;
                 with_skipped(to_js_value(&answer.files)?, &answer.skipped)
             })
+        })
+    }
+
+    /// Brings the persisted search index up to date with every image of both views: the
+    /// change sets of layers imported since the last search are worked out and written, the
+    /// records of layers no image holds are deleted. `findFiles` does this first; calling it
+    /// ahead (after an import, in a worker) makes the next search answer from the index alone.
+    #[wasm_bindgen(js_name = updateSearchIndex, unchecked_return_type = "Promise<IndexUpdate>")]
+    pub fn update_search_index(&self) -> Promise {
+        entry(|| {
+            let facade = self.facade_for("updateSearchIndex");
+            promise(async move { to_js_value(&facade?.lock().await?.update_search_index().await?) })
         })
     }
 

@@ -81,6 +81,13 @@ test("where no worker can be started, the page works the analysis out itself: th
     assert.equal(await p.getAttribute("#layer-explorer", "data-computed-in"), "page");
     assert.match(await p.textContent("#efficiency-badge"), /wasted 12B/);
     assert.equal(await p.getAttribute('#file-tree li[data-path="/data/blob.bin"]', "data-change"), "added");
+    // The store-wide search too.
+    await p.evaluate(() => { location.hash = "#/"; });
+    await p.fill("#file-search", "built.txt");
+    await p.press("#file-search", "Enter");
+    await p.waitForSelector("#file-search-table");
+    assert.equal(await p.getAttribute("#file-search-results", "data-computed-in"), "page");
+    assert.match(await p.textContent("#file-search-results"), /^\d+ matches\./);
   }, { path: "/?sample=0" }));
 
 test("the store-wide search finds every layer that touched a file; sizes equal dockerd's", () =>
@@ -91,6 +98,15 @@ test("the store-wide search finds every layer that touched a file; sizes equal d
     const rows = await p.$$eval("#file-search-table tbody tr", (trs) => trs.map((tr) => [tr.cells[1].textContent, tr.cells[2].textContent]));
     assert.ok(rows.some(([layer, change]) => layer === "4" && change === "added"), JSON.stringify(rows));
     assert.ok(rows.some(([layer, change]) => layer === "5" && change === "removed"), JSON.stringify(rows));
+    // Worked out in the analysis worker (focusing the box had it bring the index up to date),
+    // and the same hits the page's own store finds.
+    assert.equal(await p.getAttribute("#file-search-results", "data-computed-in"), "worker");
+    const direct = await p.evaluate(async () => {
+      const { store } = await import("/js/store.js");
+      return (await store().findFiles("built.txt")).map((f) => [String(f.layer + 1), f.change]);
+    });
+    assert.deepEqual(rows, direct);
+    assert.match(await p.textContent("#file-search-results"), new RegExp(`^${direct.length} matches\\.`));
     await p.click("#show-sizes");
     await p.waitForSelector("#sizes-table");
     assert.match(await p.textContent("#layers-size"), /\(3048694 bytes\)/);

@@ -1,5 +1,5 @@
 // The analysis panel's data: the package's answers (efficiency, layerChanges, largestFiles,
-// layerFiles, diffImages) cut to what the panel shows. No DOM here: analysis-worker.js runs it
+// layerFiles, diffImages; and findFiles for the store-wide search) cut to what the page shows. No DOM here: analysis-worker.js runs it
 // in a worker, so that analysing a 50,000-file image never blocks the page; the page runs it
 // itself only where a worker cannot open the store.
 //
@@ -13,6 +13,8 @@ export const TYPES = ["file", "dir", "symlink", "hardlink", "char", "block", "fi
 export const CHANGES = [null, "added", "modified", "removed"];
 /** How many of each file list of a comparison go back (the page shows that many). */
 export const DIFF_SHOWN = 500;
+/** How many hits of a store-wide file search go back (the page shows that many). */
+export const SEARCH_SHOWN = 500;
 
 const typeCode = new Map(TYPES.map((t, i) => [t, i]));
 const changeCode = new Map(CHANGES.map((c, i) => [c, i]));
@@ -93,6 +95,21 @@ export class PanelData {
     const d = await this.store.diffImages(a, b);
     const cut = (list) => ({ count: list.length, files: list.slice(0, DIFF_SHOWN).map((f) => ({ path: f.path, sizeDelta: f.sizeDelta })) });
     return { sharedLayers: d.sharedLayers, added: cut(d.added), modified: cut(d.modified), removed: cut(d.removed) };
+  }
+
+  /**
+   * The store-wide file search under the image list (answered here too, so that bringing the
+   * index up to date after an import never blocks the page): findFiles' hits cut to the first
+   * SEARCH_SHOWN, with their count and the layers that could not be searched.
+   */
+  async search(pattern, change) {
+    const hits = await this.store.findFiles(pattern, change ? { change } : undefined);
+    return { count: hits.length, hits: hits.slice(0, SEARCH_SHOWN), skipped: hits.skipped ?? [] };
+  }
+
+  /** updateSearchIndex: the index brought up to date ahead of a search. */
+  updateIndex() {
+    return this.store.updateSearchIndex();
   }
 }
 

@@ -1,13 +1,16 @@
 // Store-wide tools under the image list: a file search across every image and layer of both
-// views (findFiles: a path, a basename or a glob, answered from the persisted index), the
+// views (findFiles: a path, a basename or a glob, answered from the persisted index, in the
+// analysis worker: the first search after an import brings the index up to date, which is
+// started as soon as the search box is focused), the
 // store's largest files (storeLargestFiles) and the sizes `docker system df -v` shows
 // (systemDf: Size, SharedSize, UniqueSize per image, and LayersSize).
 import { $, h, replace } from "./dom.js";
 import { explain, humanSize, store } from "./store.js";
 import { shortId } from "./format.js";
 import { ctrImageHref, dockerImageHref } from "./route.js";
+import { askStore } from "./analysis.js";
+import { SEARCH_SHOWN as SHOWN } from "./analysis-data.js";
 
-const SHOWN = 500;
 const SHOWN_LARGEST = 50;
 
 /** A hit's image: the Docker image's inspect view, or the containerd image's. */
@@ -34,16 +37,24 @@ export function mountStoreTools() {
   const change = h("select", { id: "file-search-change", "aria-label": "Change" },
     [["", "any change"], ["added", "added"], ["modified", "modified"], ["removed", "removed"]].map(([v, t]) => h("option", { value: v }, t)));
   const results = h("div", { id: "file-search-results", "aria-live": "polite" });
+  // Focusing the box starts bringing the index up to date (layers imported since the last
+  // search), so that it is done, or under way, when the search is asked for.
+  let updating = null;
+  input.addEventListener("focus", () => {
+    updating ??= askStore("updateIndex").catch(() => {}).finally(() => { updating = null; });
+  });
   const search = async (e) => {
     e.preventDefault();
     if (!input.value.trim()) return;
     replace(results, h("p", { class: "muted" }, "Searching…"));
     try {
-      const hits = await store().findFiles(input.value, change.value ? { change: change.value } : undefined);
-      replace(results, skippedNote(hits.skipped), h("p", { class: "muted small" }, `${hits.length} matches${hits.length > SHOWN ? `, first ${SHOWN} shown` : ""}.`),
+      const { result: found, computedIn } = await askStore("search", input.value, change.value || undefined);
+      results.dataset.computedIn = computedIn;
+      const hits = found.hits;
+      replace(results, skippedNote(found.skipped), h("p", { class: "muted small" }, `${found.count} matches${found.count > SHOWN ? `, first ${SHOWN} shown` : ""}.`),
         hits.length === 0 ? null : h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Matching files" }, h("table", { class: "plain files", id: "file-search-table" },
           h("thead", {}, h("tr", {}, ["IMAGE", "LAYER", "CHANGE", "SIZE", "PATH"].map((c) => h("th", { scope: "col" }, c)))),
-          h("tbody", {}, hits.slice(0, SHOWN).map((f) => h("tr", {},
+          h("tbody", {}, hits.map((f) => h("tr", {},
             h("td", {}, imageLink(f)),
             h("td", { class: "num" }, String(f.layer + 1)), h("td", {}, f.change),
             h("td", { class: "num" }, humanSize(f.size)), h("td", { class: "mono" }, f.path)))))));

@@ -88,6 +88,15 @@ function ask(op, ...args) {
   });
 }
 
+/**
+ * A store-wide `op` of PanelData (search, updateIndex), answered as the panel's are: `{ result,
+ * computedIn }`, where it was worked out ("worker" or "page").
+ */
+export async function askStore(op, ...args) {
+  const result = await ask(op, ...args);
+  return { result, computedIn };
+}
+
 /** What the compare form offers besides the Docker image `id`: every other Docker image. */
 export function dockerOthers(app, id) {
   return (app.allImages ?? []).filter((i) => i.Id !== id)
