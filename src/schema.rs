@@ -16,6 +16,12 @@
 //!                                                whose markers all belong to live sessions has no
 //!                                                orphan chunks to sweep
 //!
+//! store/list-answer/<all|top>                    derived: the unfiltered image list's answer (all
+//!                                                images or the top-level ones) with the generation
+//!                                                it lists (crate::docker::list_answer); used only
+//!                                                while that generation is current. Writing it
+//!                                                does not change the generation
+//!
 //! blob/<digest>                                  BlobRecord JSON {size, chunks, chunk_size}
 //!                                                (crate::storage::blobs); the bytes are in
 //!                                                Space::Chunks under <chunks>/<index>. Shared by
@@ -80,6 +86,21 @@ pub fn staging_marker(session: &str) -> String {
 /// The session a marker key names.
 pub fn staging_marker_session(key: &str) -> Option<&str> {
     key.strip_prefix(STAGING_MARKERS)
+}
+
+/// Every saved image list answer starts with this (see [`crate::docker::list_answer`]).
+pub const LIST_ANSWERS: &str = "store/list-answer/";
+
+/// The saved answer of the unfiltered image list for all images or the top-level ones.
+pub fn list_answer(all: bool) -> String {
+    format!("{LIST_ANSWERS}{}", if all { "all" } else { "top" })
+}
+
+/// Whether writing record `key` of `Space::Meta` leaves the store's generation as it is: a
+/// session marker (no view reads them) or a saved list answer (it carries the generation it
+/// lists, so it cannot be taken for another state).
+pub fn keeps_generation(key: &str) -> bool {
+    key.starts_with(STAGING_MARKERS) || key.starts_with(LIST_ANSWERS)
 }
 
 /// Every blob record starts with this.

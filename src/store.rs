@@ -23,6 +23,7 @@ use crate::docker::images::check_config;
 use crate::docker::layer_files::{self, LayerFileEntry, LayerSelector};
 use crate::docker::list::Filters;
 use crate::docker::list::ListMemo;
+use crate::docker::list_answer;
 use crate::docker::model::{DockerImport, Skipped};
 use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
@@ -388,6 +389,21 @@ impl<B: Backend + Clone> Store<B> {
     /// change: asked again on the same state, it is the same text (the same `Rc`).
     pub fn list_images_json(&self, all: bool, filters: &Filters) -> Result<Rc<String>> {
         self.list_memo.list_images_json(&self.docker, all, filters)
+    }
+    /// Saves the unfiltered list's answer for `all` (see [`crate::docker::list_answer`]) as of
+    /// the store's current state, unless the store already holds it; returns whether it wrote.
+    /// A store never written saves none.
+    pub async fn save_list_answer(&mut self, all: bool) -> Result<bool> {
+        self.sync().await?;
+        let Some(at) = self.generation.clone() else {
+            return Ok(false);
+        };
+        if list_answer::is_saved(&self.backend, &at, all).await? {
+            return Ok(false);
+        }
+        let text = self.list_images_json(all, &Filters::new())?;
+        self.backend.commit(list_answer::save_ops(&at, all, &text)).await?;
+        Ok(true)
     }
     /// `GET /images/{name}/json`.
     pub fn inspect_image(&self, name_or_id: &str) -> Result<Value> {

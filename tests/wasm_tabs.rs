@@ -107,6 +107,49 @@ async fn rmi_in_one_store_sees_the_tag_another_store_just_added_and_is_told() {
     Store::destroy(name.into()).await.unwrap();
 }
 
+/// `Store.savedListImages(name, { all })`.
+async fn saved(name: &str, all: bool) -> Value {
+    call(Store::saved_list_images_js(name.into(), js(&json!({ "all": all })))).await.unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_saved_list_is_what_list_images_answers_until_another_store_changes_it() {
+    let name = support::unique_name("imagestore-saved-list");
+    let a = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
+    call(import(&a, STORE_TAR, json!({}))).await.unwrap();
+    let b = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
+    let heard: Rc<RefCell<Vec<String>>> = Rc::default();
+    let log = heard.clone();
+    let callback = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        let reason = js_sys::Reflect::get(&e, &JsValue::from_str("reason")).unwrap().as_string().unwrap();
+        log.borrow_mut().push(reason);
+    });
+    let unsubscribe = b.on_change(callback.as_ref().clone()).unwrap();
+
+    assert_eq!(saved(&name, true).await, Value::Null, "nothing saved yet");
+    assert_eq!(call(a.save_list_answer(js(&json!({ "all": true })))).await.unwrap(), json!(true));
+    assert_eq!(call(a.save_list_answer(js(&json!({ "all": true })))).await.unwrap(), json!(false), "saved already");
+    let all = call(a.list_images(js(&json!({ "all": true })))).await.unwrap();
+    assert_eq!(saved(&name, true).await, all);
+    assert_eq!(saved(&name, false).await, Value::Null, "the top-level list was not saved");
+    // Saving is no change of the store: the other store is not told to re-read.
+    sleep(100).await;
+    assert!(heard.borrow().is_empty(), "{:?}", heard.borrow());
+
+    call(b.tag_image(DEMO.into(), "local/saved".into(), "v1".into(), JsValue::UNDEFINED)).await.unwrap();
+    assert_eq!(saved(&name, true).await, Value::Null, "another store changed it");
+    assert_eq!(call(a.save_list_answer(js(&json!({ "all": true })))).await.unwrap(), json!(true));
+    let now = saved(&name, true).await;
+    assert_eq!(now, call(b.list_images(js(&json!({ "all": true })))).await.unwrap());
+    assert!(now.to_string().contains("local/saved:v1"));
+    let bad = call(Store::saved_list_images_js("".into(), JsValue::UNDEFINED)).await.unwrap_err();
+    assert_eq!(js_sys::Reflect::get(&bad, &"code".into()).unwrap(), "invalid_argument");
+    unsubscribe.call0(&JsValue::UNDEFINED).unwrap();
+    a.close();
+    b.close();
+    Store::destroy(name.into()).await.unwrap();
+}
+
 // Concurrent imports commit in any order; the store they leave must not depend on it.
 #[wasm_bindgen_test]
 async fn four_imports_at_once_leave_no_unreferenced_chunks_and_gc_has_nothing_to_sweep() {

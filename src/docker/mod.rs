@@ -10,6 +10,7 @@ pub mod layer_files;
 pub mod layers;
 pub mod lazy_config;
 pub mod list;
+pub mod list_answer;
 pub mod model;
 pub mod packed;
 pub mod references;

@@ -46,10 +46,10 @@ pub fn guard(at: &Generation) -> (Vec<Op>, String) {
 /// [`Space::Meta`] and does not set the generation itself gets a new one.
 pub fn stamp(ops: &mut Vec<Op>) {
     // Session markers say who may still be writing chunks; no view reads them, so writing
-    // one makes nobody re-read.
+    // one makes nobody re-read. A saved list answer names the generation it lists.
     let touches_meta = ops.iter().any(|op| match op {
         Op::Put { space, key, .. } | Op::Delete { space, key } => {
-            *space == Space::Meta && !key.starts_with(crate::schema::STAGING_MARKERS)
+            *space == Space::Meta && !crate::schema::keeps_generation(key)
         }
         Op::DeletePrefix { space, .. } => *space == Space::Meta,
         Op::RequireAbsent { .. } | Op::RequireValue { .. } => false,

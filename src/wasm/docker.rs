@@ -101,6 +101,26 @@ impl Store {
         })
     }
 
+    /// Saves the unfiltered list's answer for `{ all }` in the store, for
+    /// `Store.savedListImages` to read after a reload, unless the store holds it already.
+    /// Resolves with whether it wrote. Call it after listing; a change of the store makes the
+    /// saved answer unused until it is saved again.
+    #[wasm_bindgen(js_name = saveListAnswer, unchecked_return_type = "Promise<boolean>")]
+    pub fn save_list_answer(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ all?: boolean }")] options: JsValue,
+    ) -> Promise {
+        entry(|| {
+            let prepared = options::list_answer_options("saveListAnswer", &options)
+                .and_then(|all| Ok((all, self.facade_for("saveListAnswer")?)));
+            promise(async move {
+                let (all, facade) = prepared?;
+                let wrote = facade.lock().await?.save_list_answer(all).await?;
+                Ok(JsValue::from_bool(wrote))
+            })
+        })
+    }
+
     /// `GET /images/json` as the JSON text dockerd sends (byte for byte, but for the order
     /// of images created in the same second), for a server to pass on unparsed.
     #[wasm_bindgen(js_name = listImagesJson, unchecked_return_type = "Promise<string>")]

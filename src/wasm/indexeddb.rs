@@ -469,11 +469,13 @@ impl Backend for IdbBackend {
             return Ok(());
         }
         let prepared = prepare_commit(&mut ops);
-        // Derived analysis records (a cache of what the layers say) change nothing another
-        // connection shows: writing them is not announced, or every analysis in a worker or
-        // another tab would have the page redraw its views.
+        // Derived records change nothing another connection shows: writing them is not
+        // announced. Analysis records (a cache of what the layers say): or every analysis in a
+        // worker or another tab would have the page redraw its views; a saved list answer: a
+        // cache of the list, nothing to re-read.
         let touches_meta = ops.iter().any(|op| {
-            matches!(op, Op::Put { space: Space::Meta, key, .. } if !key.starts_with(crate::schema::analysis::PREFIX))
+            matches!(op, Op::Put { space: Space::Meta, key, .. }
+                if !key.starts_with(crate::schema::analysis::PREFIX) && !key.starts_with(crate::schema::LIST_ANSWERS))
         });
         let fail = self.fail("commit");
         let db = self.live("commit")?;

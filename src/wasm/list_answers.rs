@@ -78,6 +78,11 @@ fn kept(
     Ok(value)
 }
 
+/// The rows of a list answer's text, parsed in JS (no copy kept).
+pub(super) fn parse_rows(text: &str) -> Result<JsValue> {
+    parse_json(&JsValue::from_str(text)).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
+}
+
 impl ListAnswers {
     /// The answer as one JS string (what `GET /images/json` sends).
     pub(super) fn text(&self, text: &Rc<String>) -> Result<JsValue> {

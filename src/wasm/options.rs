@@ -119,6 +119,11 @@ pub(super) fn list_images_options_for(options: &JsValue, method: &str) -> Result
     Ok((flag(method, &o, "all")?, flag(method, &o, "digests")?, filters))
 }
 
+/// `{ all }` of `saveListAnswer` and `Store.savedListImages` (method `method`).
+pub(super) fn list_answer_options(method: &str, options: &JsValue) -> Result<bool> {
+    flag(method, &options_object(method, options)?, "all")
+}
+
 /// `removeImage(name, { force, noprune, dryRun })`.
 pub(super) fn remove_image_options(options: &JsValue) -> Result<(bool, bool, bool)> {
     const M: &str = "removeImage";

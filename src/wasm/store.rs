@@ -43,8 +43,9 @@ struct StoreInfo {
     name: String,
     backend: String,
     meta_records: usize,
-    /// Of `meta_records`, the derived analysis records (entries, search index): a cache whose
-    /// make-up depends on what was analysed when, rebuilt when missing.
+    /// Of `meta_records`, the derived records (the analysis entries and search index, the
+    /// saved list answers): a cache whose make-up depends on what was analysed or listed when,
+    /// rebuilt when missing.
     derived_records: usize,
     chunk_records: usize,
 }
@@ -103,6 +104,35 @@ impl Store {
             }
             // Allocated and freed untouched: the allocator keeps the freed block as its free top.
             Ok(Vec::<u8>::new().try_reserve_exact(bytes as usize).is_ok())
+        })
+    }
+
+    /// The rows of the unfiltered `listImages({ all })` answer that IndexedDB store `name`
+    /// saved (`saveListAnswer`), if they list the store as it is now; else `null` (none saved,
+    /// or the store changed since, or the record is damaged). Reads two records without
+    /// opening the store: for a page to show its list while `Store.open` rebuilds the state.
+    #[wasm_bindgen(js_name = savedListImages, unchecked_return_type = "Promise<ImageSummary[] | null>")]
+    pub fn saved_list_images_js(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ all?: boolean }")] options: JsValue,
+    ) -> Promise {
+        super::panic::install_hook();
+        entry(|| {
+            let prepared = name_arg(&name, "Store.savedListImages: name").and_then(|name| {
+                let all = super::options::list_answer_options("Store.savedListImages", &options)?;
+                Ok((name, all))
+            });
+            promise(async move {
+                let (name, all) = prepared?;
+                super::panic::check_healthy()?;
+                let backend = IdbBackend::open(&name).await?;
+                let text = crate::docker::list_answer::read(&backend, all).await;
+                backend.close();
+                match text? {
+                    Some(text) => super::list_answers::parse_rows(&text),
+                    None => Ok(JsValue::NULL),
+                }
+            })
         })
     }
 
@@ -192,7 +222,12 @@ impl Store {
                     name,
                     backend: backend.name().to_string(),
                     meta_records: keys.len(),
-                    derived_records: keys.iter().filter(|k| k.starts_with(crate::schema::analysis::PREFIX)).count(),
+                    derived_records: keys
+                        .iter()
+                        .filter(|k| {
+                            k.starts_with(crate::schema::analysis::PREFIX) || k.starts_with(crate::schema::LIST_ANSWERS)
+                        })
+                        .count(),
                     chunk_records: backend.keys(Space::Chunks, "").await?.len(),
                 };
                 to_js_value(&info)
@@ -314,7 +349,12 @@ fn open_adapter_args(name: &JsValue, adapter: JsStorageAdapter) -> Result<(Strin
 }
 
 fn destroy_args(name: &JsValue) -> Result<String> {
-    let name = super::args::string(name, "Store.destroy: name")?;
+    name_arg(name, "Store.destroy: name")
+}
+
+/// A store name argument of `what` (`Store.destroy: name`).
+fn name_arg(name: &JsValue, what: &str) -> Result<String> {
+    let name = super::args::string(name, what)?;
     check_name(&name)?;
     Ok(name)
 }

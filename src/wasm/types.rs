@@ -59,8 +59,9 @@ export interface StoreInfo {
   backend: BackendKind;
   /** Number of metadata records. */
   metaRecords: number;
-  /** Of `metaRecords`, the derived analysis records (layer entries, search index): a cache
-   *  rebuilt when missing, whose make-up depends on what was analysed when. */
+  /** Of `metaRecords`, the derived records (layer entries, search index, saved list
+   *  answers): a cache rebuilt when missing, whose make-up depends on what was analysed or
+   *  listed when. */
   derivedRecords: number;
   /** Number of stored blob chunks. */
   chunkRecords: number;

@@ -3,7 +3,7 @@
 // at a time, so thousands of images stay fast; typing only re-filters the rows in memory
 // unless docker filters changed (then the store is asked again).
 import { $, breakable, debounce, h, replace } from "./dom.js";
-import { explain, humanSize, store } from "./store.js";
+import { explain, humanSize, savedListImages, store } from "./store.js";
 import { createdSince, absoluteTime, rowsForImages, rowReference, shortId } from "./format.js";
 import { looksLikeIdPrefix, parseFilterText, rowMatches } from "./filters.js";
 import { openDeleteDialog } from "./actions.js";
@@ -51,6 +51,23 @@ export class ImageList {
     }
   }
 
+  /**
+   * After a reload, before the store is open: shows the rows of the list answer the store saved
+   * for its current state (the same rows `listImages` gives), if there is one and nothing is
+   * typed in the filter box. The store's own answer replaces them once it is open. Returns
+   * whether rows were shown.
+   */
+  async showSaved() {
+    if (this.filterInput.value.trim()) return false;
+    const all = this.showAll.checked;
+    const answer = await savedListImages(all).catch(() => null);
+    // Typing, the -a box or the store's own answer came first: they decide what is shown.
+    if (!answer || this.seq || this.filterInput.value.trim() || this.showAll.checked !== all) return false;
+    this.rows = rowsForImages(answer);
+    this.applyTerms([]);
+    return true;
+  }
+
   /** Asks the store again (after an import, tag or delete, or when docker filters change). */
   async reload() {
     this.fetchedKey = null;
@@ -65,12 +82,18 @@ export class ImageList {
     const query = JSON.stringify([this.showAll.checked, this.filterInput.value]);
     const parsed = parseFilterText(this.filterInput.value);
     const key = `${this.showAll.checked}|${parsed.key}`;
+    // Before the store is open (saved rows on screen): the update after the open shows this.
+    if (!store()) return;
     try {
       if (key !== this.fetchedKey) {
-        const answer = await store().listImages({ all: this.showAll.checked, filters: parsed.filters });
+        const all = this.showAll.checked;
+        const unfiltered = Object.keys(parsed.filters).length === 0;
+        const answer = await store().listImages({ all, filters: parsed.filters });
         if (seq !== this.seq) return;
         this.rows = rowsForImages(answer);
         this.fetchedKey = key;
+        // For the next reload's first rows (the store writes it only when it changed).
+        if (unfiltered) store().saveListAnswer({ all }).catch(() => {});
       }
       this.showFilterError(null);
       await this.resolvePartialIds(parsed.terms);

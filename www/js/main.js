@@ -195,6 +195,10 @@ async function loadSampleIfEmpty() {
 
 async function main() {
   const status = $("#status");
+  // First rows on screen: the list the store saved for its current state, while the store
+  // opens (at 10,000 images opening rebuilds its state for a few hundred ms).
+  app.list = new ImageList(app);
+  await app.list.showSaved();
   try {
     await openStore();
     status.textContent = "store open";
@@ -204,7 +208,6 @@ async function main() {
     throw err;
   }
   app.importer = new ImportPanel(app);
-  app.list = new ImageList(app);
   mountStoreTools();
   app.containerd = new ContainerdView(app);
   $("#clear-store").addEventListener("click", () => app.confirmClear());

@@ -25,6 +25,14 @@ export function store() {
   return current;
 }
 
+/**
+ * Before the store is open: the rows of the unfiltered list (`all` images or the top-level
+ * ones) the store saved for its current state, or null (none saved, or the store changed since).
+ */
+export function savedListImages(all) {
+  return Store.savedListImages(STORE_NAME, { all });
+}
+
 /** Deletes the IndexedDB database and opens a new, empty one. */
 export async function clearStore() {
   current?.close();

@@ -1,0 +1,86 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! The saved image list answer (src/docker/list_answer.rs): what a page shows after a reload
+//! before its store has opened. It must be the answer `listImages` gives for the store as it
+//! is, or nothing: a missing, stale (another tab changed the store), damaged or other-version
+//! record is not used, and saving again rewrites it. Two `Store` façades over clones of one
+//! memory backend stand for two tabs on one IndexedDB database.
+
+use futures::executor::block_on;
+use futures::stream;
+use imagestore::docker::list_answer;
+use imagestore::import::ImportOptions;
+use imagestore::schema;
+use imagestore::storage::memory::MemoryBackend;
+use imagestore::storage::record_frame::RecordFrame;
+use imagestore::storage::{generation, Backend, Op, Space};
+use imagestore::store::Store;
+
+fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)).unwrap()
+}
+
+const DEMO: &str = "sha256:e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783";
+
+/// What `listImages({ all })` answers, as text.
+fn listed(store: &Store<MemoryBackend>, all: bool) -> String {
+    store.list_images_json(all, &Default::default()).unwrap().to_string()
+}
+
+#[test]
+fn the_saved_answer_is_the_current_list_or_nothing_and_is_rebuilt_when_stale_or_damaged() {
+    block_on(async {
+        let backend = MemoryBackend::new();
+        let mut a = Store::open(backend.clone()).await.unwrap();
+        // A store never written has no generation: nothing is saved or read.
+        assert!(!a.save_list_answer(true).await.unwrap());
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None);
+
+        a.import(stream::iter(vec![Ok(fixture("docker20/basic/image-store.tar"))]), ImportOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None, "missing");
+        assert!(a.save_list_answer(true).await.unwrap());
+        assert!(!a.save_list_answer(true).await.unwrap(), "already saved for this state");
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&a, true)));
+        assert_eq!(list_answer::read(&backend, false).await.unwrap(), None, "the top-level list is another answer");
+        assert!(a.save_list_answer(false).await.unwrap());
+        assert_eq!(list_answer::read(&backend, false).await.unwrap(), Some(listed(&a, false)));
+        assert_ne!(listed(&a, false), listed(&a, true), "the fixture has intermediate images");
+
+        // Saving changed no generation: another tab has nothing to re-read.
+        let at = generation::read(&backend).await.unwrap();
+        let mut b = Store::open(backend.clone()).await.unwrap();
+        assert_eq!(generation::read(&backend).await.unwrap(), at);
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&b, true)), "a fresh open lists the same");
+
+        // Another tab changes the store: the saved answers list a state that is gone.
+        b.tag_image(DEMO, "local/saved", "v1").await.unwrap();
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None, "stale");
+        assert_eq!(list_answer::read(&backend, false).await.unwrap(), None, "stale");
+        // Tab A saves again: it catches up with B's change first.
+        assert!(a.save_list_answer(true).await.unwrap());
+        let saved = list_answer::read(&backend, true).await.unwrap().unwrap();
+        assert!(saved.contains("local/saved:v1"));
+        assert_eq!(saved, listed(&b, true));
+
+        // A damaged record is not used, and saving rewrites it.
+        let key = schema::list_answer(true);
+        let mut record = backend.get(Space::Meta, &key).await.unwrap().unwrap();
+        let last = record.len() - 1;
+        record[last] ^= 0x20;
+        backend.commit(vec![Op::put(Space::Meta, key.clone(), record.clone())]).await.unwrap();
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None, "corrupt");
+        assert!(a.save_list_answer(true).await.unwrap(), "rebuilt");
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&a, true)));
+
+        // Cut short, or written by another version of the layout: not used, rebuilt.
+        let whole = backend.get(Space::Meta, &key).await.unwrap().unwrap();
+        backend.commit(vec![Op::put(Space::Meta, key.clone(), whole[..whole.len() / 2].to_vec())]).await.unwrap();
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None, "truncated");
+        let other = RecordFrame::with_u32_version(b"isLI", list_answer::VERSION + 1).encode(&whole[12..]);
+        backend.commit(vec![Op::put(Space::Meta, key.clone(), other)]).await.unwrap();
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None, "another version");
+        assert!(a.save_list_answer(true).await.unwrap(), "rebuilt");
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&a, true)));
+    });
+}
