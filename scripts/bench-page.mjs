@@ -49,10 +49,26 @@ test("10,000 images in the page", { timeout: 15 * 60_000 }, () => {
       return performance.now() - t0;
     });
     console.log(`bench: page: sorting 10,000 images by size: ${Math.round(sortMs)} ms`);
-    // A reload: the wasm starts again and reopens the 10,000-image store from IndexedDB.
+    // A reload: the wasm starts again and reopens the 10,000-image store from IndexedDB. The
+    // time is taken in the page: the first animation frame after the first row is in the table
+    // (the frame that paints it). Asking from here instead waits for the page's main thread,
+    // which the store's opening keeps busy after the rows are painted.
+    await p.addInitScript(() => {
+      const seen = new MutationObserver(() => {
+        if (!document.querySelector("#images tbody tr")) return;
+        seen.disconnect();
+        requestAnimationFrame(() => { window.__firstRowsMs = performance.now(); });
+      });
+      seen.observe(document, { childList: true, subtree: true });
+    });
     await p.reload();
-    await p.waitForSelector("#images tbody tr", { timeout: 5 * 60_000 });
-    const firstRowsMs = await p.evaluate(() => performance.now());
+    await p.waitForFunction(() => window.__firstRowsMs !== undefined, null, { timeout: 5 * 60_000 });
+    const firstRowsMs = await p.evaluate(() => window.__firstRowsMs);
+    const openedMs = await p.evaluate(async () => {
+      while (document.body.dataset.ready !== "true") await new Promise((resolve) => setTimeout(resolve, 5));
+      return performance.now();
+    });
     console.log(`bench: page: first rows on screen after a reload of the 10,000-image store: ${Math.round(firstRowsMs)} ms [target ≤ 500 ms]`);
+    console.log(`bench: page: the page ready (store open, its own list shown) after that reload: ${Math.round(openedMs)} ms`);
   }, { path: "/?sample=0" });
 });

@@ -51,7 +51,11 @@ fn the_saved_answer_is_the_current_list_or_nothing_and_is_rebuilt_when_stale_or_
         let at = generation::read(&backend).await.unwrap();
         let mut b = Store::open(backend.clone()).await.unwrap();
         assert_eq!(generation::read(&backend).await.unwrap(), at);
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&b, true)), "a fresh open lists the same");
+        assert_eq!(
+            list_answer::read(&backend, true).await.unwrap(),
+            Some(listed(&b, true)),
+            "a fresh open lists the same"
+        );
 
         // Another tab changes the store: the saved answers list a state that is gone.
         b.tag_image(DEMO, "local/saved", "v1").await.unwrap();

@@ -55,7 +55,8 @@ pub fn decode<'r>(record: &'r [u8], generation: &str, all: bool) -> std::result:
     let len = body.get(..4).ok_or(Unusable::Malformed)?;
     let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
     let kind_at = 4usize.checked_add(len).ok_or(Unusable::Malformed)?;
-    let (saved_at, kind) = (body.get(4..kind_at).ok_or(Unusable::Malformed)?, body.get(kind_at).ok_or(Unusable::Malformed)?);
+    let (saved_at, kind) =
+        (body.get(4..kind_at).ok_or(Unusable::Malformed)?, body.get(kind_at).ok_or(Unusable::Malformed)?);
     if saved_at != generation.as_bytes() {
         return Err(Unusable::Stale);
     }

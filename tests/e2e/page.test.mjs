@@ -195,7 +195,30 @@ test("a reload keeps the store; cancelling an import leaves it as it was", () =>
   page(async (p) => {
     await importByInput(p);
     const rows = sorted(await tableRows(p));
+    // The page saved the list's answer for the store as it is: the rows a reload shows first.
+    const saved = () => p.evaluate(async () => {
+      const { Store } = await import("imagestore");
+      for (let i = 0; i < 100; i++) {
+        const answer = await Store.savedListImages("imagestore-page", { all: false });
+        if (answer) {
+          const store = await Store.open("imagestore-page");
+          const listed = await store.listImages();
+          store.close();
+          return { answer, listed };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return null;
+    });
+    const before = await saved();
+    assert.ok(before, "the page saved its list");
+    assert.deepEqual(before.answer, before.listed, "the saved answer is what listImages answers");
     await p.reload();
+    // The first rows on screen (the saved answer's, or the store's if it opened first) are the
+    // store's rows.
+    await p.waitForSelector("#images tbody tr");
+    const first = await p.$$eval("#images tbody tr", (trs) => trs.map((tr) => [...tr.cells].slice(0, 3).map((td) => td.textContent.trim()).join(" ")));
+    assert.deepEqual(sorted(first), rows, "the first rows after a reload");
     await p.waitForSelector("body[data-ready=true]");
     assert.deepEqual(sorted(await tableRows(p)), rows, "same rows after a reload");
 

@@ -198,7 +198,8 @@ async function main() {
   // First rows on screen: the list the store saved for its current state, while the store
   // opens (at 10,000 images opening rebuilds its state for a few hundred ms).
   app.list = new ImageList(app);
-  await app.list.showSaved();
+  // Painted before the open's long tasks start (a frame, then the task after it).
+  if (await app.list.showSaved()) await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
   try {
     await openStore();
     status.textContent = "store open";
