@@ -97,10 +97,13 @@ pub fn list_answer(all: bool) -> String {
 }
 
 /// Whether writing record `key` of `Space::Meta` leaves the store's generation as it is: a
-/// session marker (no view reads them) or a saved list answer (it carries the generation it
-/// lists, so it cannot be taken for another state).
+/// session marker (no view reads them), a saved list answer (it carries the generation it
+/// lists, so it cannot be taken for another state) or an analysis record (what a layer holds,
+/// the same whoever works it out: no view or decision depends on when it was written, and
+/// bumping the generation for it would make every other tab re-read the store and every saved
+/// list answer stale after a search).
 pub fn keeps_generation(key: &str) -> bool {
-    key.starts_with(STAGING_MARKERS) || key.starts_with(LIST_ANSWERS)
+    key.starts_with(STAGING_MARKERS) || key.starts_with(LIST_ANSWERS) || key.starts_with(analysis::PREFIX)
 }
 
 /// Every blob record starts with this.

@@ -88,3 +88,33 @@ fn the_saved_answer_is_the_current_list_or_nothing_and_is_rebuilt_when_stale_or_
         assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&a, true)));
     });
 }
+
+#[test]
+fn analyses_and_the_search_index_keep_the_generation_and_the_saved_answer_current() {
+    block_on(async {
+        let backend = MemoryBackend::new();
+        let mut a = Store::open(backend.clone()).await.unwrap();
+        a.import(stream::iter(vec![Ok(fixture("docker20/basic/image-store.tar"))]), ImportOptions::default())
+            .await
+            .unwrap();
+        assert!(a.save_list_answer(true).await.unwrap());
+        let at = generation::read(&backend).await.unwrap();
+        let analysis_records = || async { backend.keys(Space::Meta, schema::analysis::PREFIX).await.unwrap().len() };
+        let before = analysis_records().await;
+
+        // What a page's worker does: efficiency and layer changes of an image, then a search
+        // (which brings the persisted index up to date).
+        let eff = a.efficiency(DEMO, &imagestore::analysis::dive::CiRules::default()).await.unwrap();
+        assert!(eff.size_bytes > 0);
+        assert!(!a.layer_changes(DEMO).await.unwrap().is_empty());
+        assert!(!a.find_files("**/passwd", None).await.unwrap().files.is_empty());
+        assert!(analysis_records().await > before, "the analyses wrote their records");
+
+        assert_eq!(generation::read(&backend).await.unwrap(), at, "derived records are no change to the store");
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&a, true)), "still current");
+        // And a real change still moves it.
+        a.tag_image(DEMO, "local/after", "v1").await.unwrap();
+        assert_ne!(generation::read(&backend).await.unwrap(), at);
+        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None);
+    });
+}

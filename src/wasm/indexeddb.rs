@@ -9,7 +9,7 @@
 //! connection does not close ours gives up after a timeout instead of hanging.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::storage::{memory, prepare_commit, Backend, Op, Space};
+use crate::storage::{generation, memory, prepare_commit, Backend, Op, Space};
 use futures::channel::oneshot;
 use futures::future::{select, Either};
 use indexed_db_futures::database::Database;
@@ -469,14 +469,12 @@ impl Backend for IdbBackend {
             return Ok(());
         }
         let prepared = prepare_commit(&mut ops);
-        // Derived records change nothing another connection shows: writing them is not
-        // announced. Analysis records (a cache of what the layers say): or every analysis in a
-        // worker or another tab would have the page redraw its views; a saved list answer: a
-        // cache of the list, nothing to re-read.
-        let touches_meta = ops.iter().any(|op| {
-            matches!(op, Op::Put { space: Space::Meta, key, .. }
-                if !key.starts_with(crate::schema::analysis::PREFIX) && !key.starts_with(crate::schema::LIST_ANSWERS))
-        });
+        // Other connections are told when the store's generation changed, and only then:
+        // derived records (analysis, saved list answers, session markers) keep it
+        // (`schema::keeps_generation`), so an analysis in a worker or another tab does not have
+        // the page re-read and redraw its views.
+        let touches_meta =
+            ops.iter().any(|op| matches!(op, Op::Put { space: Space::Meta, key, .. } if key == generation::KEY));
         let fail = self.fail("commit");
         let db = self.live("commit")?;
         let tx = db

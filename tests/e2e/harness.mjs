@@ -61,7 +61,14 @@ export async function withPage(fn, { path = "/", ignoreErrors = [] } = {}) {
   page.on("console", (msg) => {
     if (msg.type() === "error") errors.push(`console.error: ${msg.text()}`);
   });
-  page.on("requestfailed", (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
+  page.on("requestfailed", (req) => {
+    // A reload or navigation cuts the requests still loading for the page it leaves (e.g. the
+    // modules of the analysis worker an import started): aborted, not failed. The page's own
+    // code never aborts a request for a script, a wasm module or a stylesheet.
+    const error = req.failure()?.errorText;
+    if (error === "net::ERR_ABORTED" && /\.(m?js|wasm|css)$/.test(new URL(req.url()).pathname)) return;
+    errors.push(`request failed: ${req.url()} (${error})`);
+  });
   try {
     const response = await page.goto(server.url + path);
     if (!response?.ok()) throw new Error(`GET ${path}: HTTP ${response?.status()}`);

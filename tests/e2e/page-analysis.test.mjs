@@ -90,6 +90,26 @@ test("where no worker can be started, the page works the analysis out itself: th
     assert.match(await p.textContent("#file-search-results"), /^\d+ matches\./);
   }, { path: "/?sample=0" }));
 
+test("an import has the worker bring the search index up to date in the background, before any search", () =>
+  withPage(async (p) => {
+    await p.waitForSelector("body[data-ready=true]");
+    await p.setInputFiles("#file-input", STORE_TAR);
+    await p.waitForSelector("#import-report:not([hidden])");
+    // Nobody focused the search box: the update was started by the import.
+    await p.waitForSelector("body[data-index-updates]");
+    const again = await p.evaluate(async () => {
+      const { store } = await import("/js/store.js");
+      return store().updateSearchIndex();
+    });
+    assert.equal(again.added, 0, `the worker left layers to index: ${JSON.stringify(again)}`);
+    assert.deepEqual(again.skipped, []);
+    // The search answers from that index.
+    await p.fill("#file-search", "built.txt");
+    await p.press("#file-search", "Enter");
+    await p.waitForSelector("#file-search-table");
+    assert.equal(await p.getAttribute("#file-search-results", "data-computed-in"), "worker");
+  }, { path: "/?sample=0" }));
+
 test("the store-wide search finds every layer that touched a file; sizes equal dockerd's", () =>
   page(async (p) => {
     await p.fill("#file-search", "built.txt");

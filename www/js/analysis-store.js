@@ -1,7 +1,7 @@
 // Store-wide tools under the image list: a file search across every image and layer of both
 // views (findFiles: a path, a basename or a glob, answered from the persisted index, in the
 // analysis worker: the first search after an import brings the index up to date, which is
-// started as soon as the search box is focused), the
+// started in the background when an import ends and when the search box is focused), the
 // store's largest files (storeLargestFiles) and the sizes `docker system df -v` shows
 // (systemDf: Size, SharedSize, UniqueSize per image, and LayersSize).
 import { $, h, replace } from "./dom.js";
@@ -30,6 +30,22 @@ function skippedNote(skipped) {
       `layer ${s.layer + 1} of ${s.image} `, h("span", { class: "mono" }, `(${s.diffId.slice(0, 19)}…)`), `: ${s.reason}`))));
 }
 
+/** The index update under way in the analysis worker, if one is. */
+let updating = null;
+
+/**
+ * Brings the persisted search index up to date in the background (the layers imported since
+ * the last search), so that the next search answers from it: after an import, and when the
+ * search box is focused. One update at a time; its errors show with the search that follows.
+ */
+export function updateSearchIndexSoon() {
+  updating ??= askStore("updateIndex").catch(() => {}).finally(() => {
+    updating = null;
+    // Finished updates, for tests and tools that wait for one.
+    document.body.dataset.indexUpdates = String(Number(document.body.dataset.indexUpdates ?? 0) + 1);
+  });
+}
+
 export function mountStoreTools() {
   const list = $("#list-view");
   if (!list || $("#store-tools")) return;
@@ -37,12 +53,7 @@ export function mountStoreTools() {
   const change = h("select", { id: "file-search-change", "aria-label": "Change" },
     [["", "any change"], ["added", "added"], ["modified", "modified"], ["removed", "removed"]].map(([v, t]) => h("option", { value: v }, t)));
   const results = h("div", { id: "file-search-results", "aria-live": "polite" });
-  // Focusing the box starts bringing the index up to date (layers imported since the last
-  // search), so that it is done, or under way, when the search is asked for.
-  let updating = null;
-  input.addEventListener("focus", () => {
-    updating ??= askStore("updateIndex").catch(() => {}).finally(() => { updating = null; });
-  });
+  input.addEventListener("focus", updateSearchIndexSoon);
   const search = async (e) => {
     e.preventDefault();
     if (!input.value.trim()) return;

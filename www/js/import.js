@@ -6,6 +6,7 @@ import { $, h, replace, facts } from "./dom.js";
 import { clearStore, humanSize, store } from "./store.js";
 import { namespaceHref } from "./route.js";
 import { shortId } from "./format.js";
+import { updateSearchIndexSoon } from "./analysis-store.js";
 
 const SAMPLE_FLAG = "imagestore-page:sample-only";
 const DECLINED_FLAG = "imagestore-page:no-sample";
@@ -124,6 +125,8 @@ export class ImportPanel {
       const report = await this.run(file, this.controller.signal, target);
       if (sample) localStorage.setItem(SAMPLE_FLAG, "1");
       else localStorage.removeItem(SAMPLE_FLAG);
+      // The worker works out the new layers' change sets for the file search meanwhile.
+      updateSearchIndexSoon();
       const change = await this.dockerChange(report, before, target);
       this.showReport(file, report, { replaced: replacing, namespace: target.namespace, change });
       // An import into a namespace shows that namespace when the containerd view is open; an
