@@ -28,8 +28,9 @@ test("10,000 images in the page", { timeout: 15 * 60_000 }, () => {
     assert.ok(rows <= 200, `renders one page of rows, not all (${rows})`);
     assert.match(await p.textContent("#list-count"), /^10000 images/);
     // A keystroke that only narrows by text must not ask the store again nor stall the page.
-    const ms = await p.evaluate(async () => {
+    const [ms, updateMs] = await p.evaluate(async () => {
       const input = document.querySelector("#filter");
+      performance.clearMarks();
       const t0 = performance.now();
       input.value = "api";
       input.dispatchEvent(new Event("input"));
@@ -40,9 +41,11 @@ test("10,000 images in the page", { timeout: 15 * 60_000 }, () => {
         });
         obs.observe(table, { attributes: true });
       });
-      return performance.now() - t0;
+      const t1 = performance.now();
+      const mark = (name) => performance.getEntriesByName(name).at(-1)?.startTime;
+      return [t1 - t0, mark("list:updated") - mark("list:update")];
     });
-    console.log(`bench: page: a filter keystroke over 10,000 images: ${Math.round(ms)} ms (200 ms of it the debounce)`);
+    console.log(`bench: page: a filter keystroke over 10,000 images: ${Math.round(ms)} ms (200 ms of it the debounce; the list's update after it ${updateMs.toFixed(1)} ms) [target ≤ 216 ms]`);
     const sortMs = await p.evaluate(async () => {
       const t0 = performance.now();
       document.querySelector('#images th[data-key="size"] button').click();
@@ -50,25 +53,52 @@ test("10,000 images in the page", { timeout: 15 * 60_000 }, () => {
     });
     console.log(`bench: page: sorting 10,000 images by size: ${Math.round(sortMs)} ms`);
     // A reload: the wasm starts again and reopens the 10,000-image store from IndexedDB. The
-    // time is taken in the page: the first animation frame after the first row is in the table
-    // (the frame that paints it). Asking from here instead waits for the page's main thread,
-    // which the store's opening keeps busy after the rows are painted.
+    // times are taken in the page: when the frame that shows the first row is painted (Element
+    // Timing's renderTime of the first row's cells, marked before that frame), and, as session 7
+    // took it, when that frame starts (the animation frame after the first row is in the table,
+    // before the frame's style, layout and paint). Asking from here instead waits for the page's
+    // main thread, which the store's opening keeps busy after the rows are painted.
     await p.addInitScript(() => {
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          if (e.identifier === "first-row") window.__firstRowsPaintMs = Math.min(window.__firstRowsPaintMs ?? Infinity, e.renderTime || e.loadTime);
+        }
+      }).observe({ type: "element", buffered: true });
       const seen = new MutationObserver(() => {
-        if (!document.querySelector("#images tbody tr")) return;
+        const tr = document.querySelector("#images tbody tr");
+        if (!tr) return;
         seen.disconnect();
+        for (const el of tr.querySelectorAll("td, td a")) el.setAttribute("elementtiming", "first-row");
         requestAnimationFrame(() => { window.__firstRowsMs = performance.now(); });
       });
       seen.observe(document, { childList: true, subtree: true });
     });
     await p.reload();
-    await p.waitForFunction(() => window.__firstRowsMs !== undefined, null, { timeout: 5 * 60_000 });
-    const firstRowsMs = await p.evaluate(() => window.__firstRowsMs);
+    await p.waitForFunction(() => window.__firstRowsMs !== undefined && window.__firstRowsPaintMs !== undefined, null, { timeout: 5 * 60_000 });
+    const [firstRowsMs, firstRowsPaintMs] = await p.evaluate(() => [window.__firstRowsMs, window.__firstRowsPaintMs]);
     const openedMs = await p.evaluate(async () => {
       while (document.body.dataset.ready !== "true") await new Promise((resolve) => setTimeout(resolve, 5));
       return performance.now();
     });
-    console.log(`bench: page: first rows on screen after a reload of the 10,000-image store: ${Math.round(firstRowsMs)} ms [target ≤ 500 ms]`);
+    console.log(`bench: page: first rows on screen after a reload of the 10,000-image store: ${Math.round(firstRowsPaintMs)} ms painted (the frame showing them began at ${Math.round(firstRowsMs)} ms) [target ≤ 500 ms]`);
+    // Where they spent it (ms from the reload's start): the page's own fetch, the wasm's fetch
+    // (a 304 when it did not change), main() (every module loaded, the wasm compiled and
+    // started), the saved answer read, its rows made, the first 200 rendered.
+    const split = await p.evaluate(() => {
+      const at = (t) => (t === undefined ? "—" : Math.round(t));
+      const res = (part) => performance.getEntriesByType("resource").find((e) => e.name.includes(part));
+      const mark = (name) => performance.getEntriesByName(name)[0]?.startTime;
+      const wasm = res("imagestore_bg.wasm");
+      return [
+        `document ${at(performance.getEntriesByType("navigation")[0]?.responseEnd)}`,
+        `wasm ${at(wasm?.responseEnd)} (${wasm?.transferSize ?? "?"} bytes over the wire)`,
+        `main() ${at(mark("page:main"))}`,
+        `saved answer ${at(mark("list:saved-answer"))}`,
+        `rows ${at(mark("list:saved-rows"))}`,
+        `rendered ${at(mark("list:saved-shown"))}`,
+      ].join(", ");
+    });
+    console.log(`bench: page: where the first rows' time went: ${split}`);
     console.log(`bench: page: the page ready (store open, its own list shown) after that reload: ${Math.round(openedMs)} ms`);
   }, { path: "/?sample=0" });
 });

@@ -3,6 +3,13 @@
 // is served (e.g. www/sample/... made by `make sample`). Sends application/wasm for .wasm,
 // which WebAssembly.instantiateStreaming requires.
 //
+// Caching: every file goes out with validators (an ETag made of its size and modification time,
+// Last-Modified) and `cache-control: no-cache`, and a request whose If-None-Match (or, without
+// one, If-Modified-Since) still matches gets a bodiless 304. So a reload always asks and always
+// gets the latest build, and what did not change is not sent again: Chromium then reuses what it
+// keeps for a cached response, among it the compiled code of the wasm (V8's wasm code cache
+// needs a cacheable response; with `no-store` every reload fetched and compiled it again).
+//
 // CLI:     node scripts/serve.mjs            (PORT env, default 8080; HOST default 127.0.0.1)
 // Library: const server = await startServer({ port: 0 }); server.url; await server.close();
 import { createServer } from "node:http";
@@ -53,7 +60,7 @@ function fileFor(mounts, urlPath) {
 
 async function handle(mounts, req, res) {
   const send = (status, text) => {
-    res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+    res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
     res.end(text + "\n");
   };
   if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed");
@@ -65,19 +72,48 @@ async function handle(mounts, req, res) {
   }
   let file = fileFor(mounts, urlPath);
   if (!file) return send(403, "forbidden");
-  let info = await stat(file).catch(() => null);
+  let info = await stat(file, { bigint: true }).catch(() => null);
   if (info?.isDirectory()) {
     file = join(file, "index.html");
-    info = await stat(file).catch(() => null);
+    info = await stat(file, { bigint: true }).catch(() => null);
   }
   if (!info?.isFile()) return send(404, `not found: ${urlPath}`);
+  const validators = {
+    etag: etagOf(info),
+    "last-modified": new Date(Number(info.mtimeMs)).toUTCString(),
+    "cache-control": "no-cache", // kept, but asked about again before each use
+  };
+  if (notModified(req.headers, validators.etag, info.mtimeMs)) {
+    res.writeHead(304, validators);
+    return res.end();
+  }
   res.writeHead(200, {
     "content-type": CONTENT_TYPES[extname(file).toLowerCase()] ?? "application/octet-stream",
-    "content-length": info.size,
-    "cache-control": "no-store", // a dev server: always serve the latest build
+    "content-length": String(info.size),
+    ...validators,
   });
   if (req.method === "HEAD") return res.end();
   createReadStream(file).on("error", () => res.destroy()).pipe(res);
+}
+
+/** A strong ETag from what `stat` says of a file: a rebuilt file has a new mtime (or size). */
+function etagOf(info) {
+  return `"${info.size.toString(16)}-${info.mtimeNs.toString(16)}"`;
+}
+
+/**
+ * Whether the client's copy is current (RFC 9110 13.1.2/13.2.2): If-None-Match lists the ETag
+ * (weak comparison) or is `*`; only without If-None-Match, If-Modified-Since is not before the
+ * file's modification time (whole seconds, as Last-Modified has it).
+ */
+function notModified(headers, etag, mtimeMs) {
+  const inm = headers["if-none-match"];
+  if (inm !== undefined) {
+    const bare = (tag) => tag.trim().replace(/^W\//, "");
+    return inm.trim() === "*" || inm.split(",").some((tag) => bare(tag) === bare(etag));
+  }
+  const ims = Date.parse(headers["if-modified-since"] ?? "");
+  return Number.isFinite(ims) && Math.floor(Number(mtimeMs) / 1000) * 1000 <= ims;
 }
 
 /** Starts the server; resolves to { url, port, close() }. Port 0 picks a free port. */

@@ -11,7 +11,7 @@ import { humanSize } from "../../pkg/node/index.mjs";
 // format.js imports the core as "imagestore", as the page does: resolved to the built package.
 register("./resolve-imagestore.mjs", import.meta.url);
 const { createdSince, humanDuration, rowsForImages, shortId } = await import("../../www/js/format.js");
-import { parseFilterText, rowMatches } from "../../www/js/filters.js";
+import { parseFilterText, prepareSearch, rowMatcher, rowMatches } from "../../www/js/filters.js";
 import { alignHistory, chainIds } from "../../www/js/history.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/docker20/", import.meta.url));
@@ -104,6 +104,38 @@ test("the filter box splits docker filters from plain words", () => {
   assert.ok(rowMatches(row, ["web", "4afb"]));
   assert.ok(!rowMatches(row, ["api"]));
   assert.ok(rowMatches(row, ["cafe"], new Map([["cafe", "sha256:4afb1255"]])), "a resolved partial ID matches its image");
+});
+
+test("the list's matcher (search text made once per row) keeps the rows the filter rule keeps", () => {
+  // The rule, written out plainly: every term is in "repo:tag" (any case) or starts the ID's
+  // hex ("sha256:" optional); a term docker's prefix search resolved also matches that image.
+  const rule = (row, terms, resolved) => terms.every((term) => {
+    const name = `${row.repo}:${row.tag}`.toLowerCase();
+    const t = term.toLowerCase();
+    if (resolved.has(term)) return row.id === resolved.get(term) || name.includes(t);
+    return name.includes(t) || row.id.slice("sha256:".length).startsWith(t.replace(/^sha256:/, ""));
+  });
+  const rows = rowsForImages(readJson(`${FIXTURES}scale200/expected/api/images-all.json`));
+  assert.ok(rows.length > 500, `${rows.length} rows`);
+  const some = rows.find((r) => r.repo !== "<none>");
+  const hex = rows[7].id.slice("sha256:".length);
+  const cases = [
+    [], ["none"], ["<NONE>"], [some.repo.toUpperCase()], [some.tag], [`${some.repo}:${some.tag}`], [":"],
+    [hex.slice(0, 3)], [`sha256:${hex.slice(0, 5)}`], [hex.slice(0, 4).toUpperCase()], [hex.slice(2, 8)],
+    ["sha256:"], [some.repo.split("/").at(-1), hex.slice(0, 1)], ["no-such-name"],
+  ];
+  let kept = 0;
+  for (const terms of cases) {
+    for (const resolved of [new Map(), new Map(terms.map((t) => [t, rows[7].id]))]) {
+      const want = rows.filter((r) => rule(r, terms, resolved));
+      assert.deepEqual(rows.filter(rowMatcher(terms, resolved)), want, `terms ${JSON.stringify(terms)}, resolved ${resolved.size}`);
+      // The same once every row's search text was made ahead (as the page does when idle).
+      assert.deepEqual(prepareSearch(rows).filter(rowMatcher(terms, resolved)), want);
+      assert.deepEqual(rows.filter((r) => rowMatches(r, terms, resolved)), want);
+      kept += want.length;
+    }
+  }
+  assert.ok(kept > rows.length, "the cases keep some rows and drop others");
 });
 
 test("chain IDs as the layer store names them", async () => {

@@ -5,8 +5,7 @@
 import { $, breakable, debounce, h, replace } from "./dom.js";
 import { explain, humanSize, savedListImages, store } from "./store.js";
 import { createdSince, absoluteTime, rowsForImages, rowReference, shortId } from "./format.js";
-import { looksLikeIdPrefix, parseFilterText, rowMatches } from "./filters.js";
-import { openDeleteDialog } from "./actions.js";
+import { looksLikeIdPrefix, parseFilterText, prepareSearch, rowMatcher } from "./filters.js";
 
 const PAGE = 200;
 
@@ -26,6 +25,12 @@ function cmpText(a, b) {
   return a < b ? -1 : 1;
 }
 
+/** Runs `fn` when the page has nothing else to do (or within a second). */
+function whenIdle(fn) {
+  if (typeof requestIdleCallback === "function") requestIdleCallback(fn, { timeout: 1000 });
+  else setTimeout(fn, 50);
+}
+
 export class ImageList {
   constructor(app) {
     this.app = app;
@@ -36,6 +41,9 @@ export class ImageList {
     this.sort = { key: null, dir: "desc" }; // null: the store's order (newest first)
     this.fetchedKey = null;
     this.resolved = new Map();
+    // Each row's <tr>, made when the row is first shown and reused while the rows are the same
+    // answer's (a keystroke that narrows the list shows rows it showed before).
+    this.elements = new WeakMap();
     this.filterInput = $("#filter");
     this.showAll = $("#show-all");
     const onInput = debounce(() => this.update(), 200);
@@ -61,10 +69,13 @@ export class ImageList {
     if (this.filterInput.value.trim()) return false;
     const all = this.showAll.checked;
     const answer = await savedListImages(all).catch(() => null);
+    performance.mark("list:saved-answer");
     // Typing, the -a box or the store's own answer came first: they decide what is shown.
     if (!answer || this.seq || this.filterInput.value.trim() || this.showAll.checked !== all) return false;
     this.rows = rowsForImages(answer);
+    performance.mark("list:saved-rows");
     this.applyTerms([]);
+    performance.mark("list:saved-shown");
     return true;
   }
 
@@ -75,6 +86,7 @@ export class ImageList {
   }
 
   async update() {
+    performance.mark("list:update");
     // Only the latest of overlapping updates (typing, reloads) gets to render.
     const seq = (this.seq = (this.seq ?? 0) + 1);
     // Read once, before any await: typing goes on meanwhile (the input is debounced), and what this
@@ -90,8 +102,10 @@ export class ImageList {
         const unfiltered = Object.keys(parsed.filters).length === 0;
         const answer = await store().listImages({ all, filters: parsed.filters });
         if (seq !== this.seq) return;
-        this.rows = rowsForImages(answer);
+        const answerRows = rowsForImages(answer);
+        this.rows = answerRows;
         this.fetchedKey = key;
+        whenIdle(() => prepareSearch(answerRows));
         // For the next reload's first rows (the store writes it only when it changed).
         if (unfiltered) store().saveListAnswer({ all }).catch(() => {});
       }
@@ -121,6 +135,7 @@ export class ImageList {
     const table = $("#images");
     table.dataset.query = query;
     table.dataset.updates = String(Number(table.dataset.updates ?? 0) + 1);
+    performance.mark("list:updated");
   }
 
   /** Shows (or with null, clears) dockerd's refusal of the filters beside the filter box. */
@@ -151,7 +166,7 @@ export class ImageList {
         if (err?.code === "ambiguous") lines.push(h("span", {}, `ID prefix ${term} is ambiguous: several images start with it. Type more characters.`));
         // A word like "deb" may be a name as well: only say so when no name matches it either.
         else if (err?.code === "not_found") {
-          if (!this.rows.some((r) => rowMatches(r, [term]))) lines.push(h("span", {}, `No image ID starts with ${term}.`));
+          if (!this.rows.some(rowMatcher([term]))) lines.push(h("span", {}, `No image ID starts with ${term}.`));
         }
         else lines.push(h("span", {}, explain(err, "Searching by partial ID").detail));
       }
@@ -161,7 +176,7 @@ export class ImageList {
   }
 
   applyTerms(terms) {
-    let rows = terms.length ? this.rows.filter((r) => rowMatches(r, terms, this.resolved)) : this.rows.slice();
+    let rows = terms.length ? this.rows.filter(rowMatcher(terms, this.resolved)) : this.rows.slice();
     if (this.sort.key) {
       const cmp = COMPARE[this.sort.key];
       const sign = this.sort.dir === "asc" ? 1 : -1;
@@ -197,37 +212,60 @@ export class ImageList {
   }
 
   render() {
-    this.shown = 0;
-    this.tbody.replaceChildren();
-    this.renderMore();
+    const now = Date.now();
+    const trs = this.visible.slice(0, PAGE).map((row) => this.rowElement(row, now));
+    // The same rows in the same order (e.g. a keystroke that did not change the first page):
+    // the table is left as it is.
+    const current = this.tbody.children;
+    if (trs.length !== current.length || trs.some((tr, i) => tr !== current[i])) this.tbody.replaceChildren(...trs);
+    this.shown = trs.length;
+    this.showMoreButton();
   }
 
   renderMore() {
     const now = Date.now();
     const slice = this.visible.slice(this.shown, this.shown + PAGE);
-    const fragment = document.createDocumentFragment();
-    for (const row of slice) fragment.append(this.rowElement(row, now));
-    this.tbody.append(fragment);
+    this.tbody.append(...slice.map((row) => this.rowElement(row, now)));
     this.shown += slice.length;
+    this.showMoreButton();
+  }
+
+  showMoreButton() {
     const more = $("#show-more");
     const left = this.visible.length - this.shown;
     more.hidden = left <= 0;
     more.textContent = `Show ${Math.min(left, PAGE)} more (${left} not shown)`;
   }
 
+  /** The delete dialog (its module is loaded with the rest of the page, after the first rows). */
+  async openDelete(ref) {
+    const { openDeleteDialog } = await import("./actions.js");
+    openDeleteDialog(this.app, ref);
+  }
+
+  /** The row's <tr>: made once per row, its CREATED text brought up to date when shown again. */
   rowElement(row, now) {
+    const created = createdSince(row.created, now);
+    const kept = this.elements.get(row);
+    if (kept) {
+      if (kept.created.textContent !== created) kept.created.textContent = created;
+      return kept.tr;
+    }
     const ref = rowReference(row);
-    return h(
+    const createdCell = h("td", { class: "created", title: absoluteTime(row.created) }, created);
+    const tr = h(
       "tr",
       { dataset: { id: row.id } },
       h("td", { class: row.repo === "<none>" ? "none repo" : "repo" },
         h("a", { href: `#/image/${row.id}`, title: `Inspect ${row.id}` }, breakable(row.repo))),
       h("td", { class: row.tag === "<none>" ? "none tag" : "tag" }, breakable(row.tag)),
       h("td", { class: "mono id" }, h("a", { href: `#/image/${row.id}`, title: `Inspect ${row.id}` }, shortId(row.id))),
-      h("td", { class: "created", title: absoluteTime(row.created) }, createdSince(row.created, now)),
+      createdCell,
       h("td", { class: "num", title: `${row.size} bytes` }, humanSize(row.size)),
       h("td", { class: "actions" },
-        h("button", { type: "button", class: "button small", "aria-label": `Delete ${ref}`, onclick: () => openDeleteDialog(this.app, ref) }, "Delete")),
+        h("button", { type: "button", class: "button small", "aria-label": `Delete ${ref}`, onclick: () => this.openDelete(ref) }, "Delete")),
     );
+    this.elements.set(row, { tr, created: createdCell });
+    return tr;
   }
 }

@@ -3,19 +3,31 @@
 // `docker images -a` answer for labels and tag lookups, and shows notices and errors.
 //
 // Adding a view: write it in its own module (a function that fills its <section>), add the
-// <section> to index.html, its hash to route.js, and one entry to VIEWS below.
+// <section> to index.html, its hash to route.js, its module to loadRest() and one entry to
+// VIEWS below.
 import { $, h, replace } from "./dom.js";
 import { clearStore, explain, openStore, store } from "./store.js";
-import { ImportPanel, markStoreOwned, sampleDeclined, declineSample } from "./import.js";
-import { openDialog } from "./actions.js";
 import { ImageList } from "./list.js";
-import { showInspect } from "./inspect.js";
-import { ContainerdView } from "./ctr-view.js";
-import { showContainerdImage } from "./ctr-image.js";
-import { parseRoute } from "./route.js";
-import { followOtherTabs } from "./live.js";
-import { mountStoreTools } from "./analysis-store.js";
-import { forgetLayerContents } from "./contents.js";
+
+// The rest of the page (the other views, the import panel, dialogs, other tabs' changes) is
+// imported while the store opens: after a reload the first rows wait only for the modules
+// above (and the ones they import), which index.html preloads first.
+const lazy = {};
+function loadRest() {
+  return Promise.all([
+    import("./import.js"), import("./actions.js"), import("./inspect.js"), import("./ctr-view.js"),
+    import("./ctr-image.js"), import("./route.js"), import("./live.js"), import("./analysis-store.js"),
+    import("./contents.js"),
+  ]).then(([imp, actions, inspect, ctrView, ctrImage, route, live, analysisStore, contents]) => {
+    Object.assign(lazy, {
+      ImportPanel: imp.ImportPanel, markStoreOwned: imp.markStoreOwned, sampleDeclined: imp.sampleDeclined,
+      declineSample: imp.declineSample, openDialog: actions.openDialog, showInspect: inspect.showInspect,
+      ContainerdView: ctrView.ContainerdView, showContainerdImage: ctrImage.showContainerdImage,
+      parseRoute: route.parseRoute, followOtherTabs: live.followOtherTabs,
+      mountStoreTools: analysisStore.mountStoreTools, forgetLayerContents: contents.forgetLayerContents,
+    });
+  });
+}
 
 const SAMPLE_URL = "./sample/sample-store.tar";
 const params = new URLSearchParams(location.search);
@@ -49,24 +61,24 @@ const app = {
    */
   async changed({ external = false } = {}) {
     const place0 = keepPlace();
-    forgetLayerContents();
+    lazy.forgetLayerContents();
     await this.loadAllImages().catch((err) => this.showError(err, "Listing images"));
     await this.list.reload();
-    const place = parseRoute(location.hash);
+    const place = lazy.parseRoute(location.hash);
     if (place.view !== "docker" || place.image) await route({ refresh: true, external });
     place0.restore();
   },
 
   /** The user changed the store (tag, delete): it is theirs now, an import adds to it. */
   storeEdited() {
-    markStoreOwned();
+    lazy.markStoreOwned();
   },
 
   /** Asks, then deletes both views' data (the IndexedDB database) and shows the empty store. */
   async confirmClear() {
     const yes = h("button", { type: "button", class: "button danger", id: "confirm-clear" }, "Clear the store");
     const no = h("button", { type: "button", class: "button" }, "Keep it");
-    const dialog = openDialog("Clear the store?", [
+    const dialog = lazy.openDialog("Clear the store?", [
       h("p", {}, "This deletes every image, layer record, containerd namespace and blob this page keeps in this browser. The sample is not loaded again."),
       h("p", { class: "dialog-actions" }, no, yes),
     ], { focus: no });
@@ -74,7 +86,7 @@ const app = {
     yes.addEventListener("click", async () => {
       yes.disabled = true;
       try {
-        declineSample();
+        lazy.declineSample();
         await clearStore();
         dialog.close();
         this.notice("The store is empty.");
@@ -121,9 +133,9 @@ const app = {
  * (index.html holds their markup); the others are emptied when left.
  */
 const VIEWS = [
-  { section: "#inspect-view", tab: "docker", detail: true, match: (p) => p.view === "docker" && p.image, show: (p, o) => showInspect(app, p.image, o) },
+  { section: "#inspect-view", tab: "docker", detail: true, match: (p) => p.view === "docker" && p.image, show: (p, o) => lazy.showInspect(app, p.image, o) },
   { section: "#list-view", tab: "docker", keep: true, match: (p) => p.view === "docker", show: () => {} },
-  { section: "#ctr-image-view", tab: "containerd", detail: true, match: (p) => p.view === "containerd" && p.image, show: (p, o) => showContainerdImage(app, p.ns, p.image, o) },
+  { section: "#ctr-image-view", tab: "containerd", detail: true, match: (p) => p.view === "containerd" && p.image, show: (p, o) => lazy.showContainerdImage(app, p.ns, p.image, o) },
   { section: "#ctr-view", tab: "containerd", keep: true, match: (p) => p.view === "containerd", show: (p) => app.containerd.show(p.ns, p.tab) },
 ];
 const TABS = { docker: "#tab-docker", containerd: "#tab-containerd" };
@@ -167,7 +179,7 @@ function keepPlace() {
  * store changed and the view is redrawn where it stands (no focus or scroll change).
  */
 async function route(options = {}) {
-  const place = parseRoute(location.hash);
+  const place = lazy.parseRoute(location.hash);
   const view = VIEWS.find((v) => v.match(place)) ?? VIEWS[1];
   for (const v of VIEWS) {
     $(v.section).hidden = v !== view;
@@ -185,7 +197,7 @@ async function route(options = {}) {
 
 /** On a first visit (empty store), imports the sample store `make serve` generated, if any. */
 async function loadSampleIfEmpty() {
-  if (params.get("sample") === "0" || sampleDeclined() || !app.allImages || app.allImages.length > 0) return;
+  if (params.get("sample") === "0" || lazy.sampleDeclined() || !app.allImages || app.allImages.length > 0) return;
   const response = await fetch(SAMPLE_URL).catch(() => null);
   if (!response?.ok) return;
   const blob = await response.blob();
@@ -194,12 +206,15 @@ async function loadSampleIfEmpty() {
 }
 
 async function main() {
+  // Marks for scripts/bench-page.mjs (where a reload's first rows spend their time).
+  performance.mark("page:main");
   const status = $("#status");
   // First rows on screen: the list the store saved for its current state, while the store
   // opens (at 10,000 images opening rebuilds its state for a few hundred ms).
   app.list = new ImageList(app);
   // Painted before the open's long tasks start (a frame, then the task after it).
   if (await app.list.showSaved()) await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  const rest = loadRest();
   try {
     await openStore();
     status.textContent = "store open";
@@ -208,12 +223,13 @@ async function main() {
     app.showError(err, "Opening the store");
     throw err;
   }
-  app.importer = new ImportPanel(app);
-  mountStoreTools();
-  app.containerd = new ContainerdView(app);
+  await rest;
+  app.importer = new lazy.ImportPanel(app);
+  lazy.mountStoreTools();
+  app.containerd = new lazy.ContainerdView(app);
   $("#clear-store").addEventListener("click", () => app.confirmClear());
   window.addEventListener("hashchange", () => route().catch((err) => app.showError(err, "Showing this view")));
-  followOtherTabs(() => app.changed({ external: true }).catch((err) => app.showError(err, "Refreshing after a change in another tab")));
+  lazy.followOtherTabs(() => app.changed({ external: true }).catch((err) => app.showError(err, "Refreshing after a change in another tab")));
   // The list first: its rows are on screen before the cached full list (labels, tag lookups
   // for the other views) is fetched.
   await app.list.reload();
