@@ -28,24 +28,40 @@ test("10,000 images in the page", { timeout: 15 * 60_000 }, () => {
     assert.ok(rows <= 200, `renders one page of rows, not all (${rows})`);
     assert.match(await p.textContent("#list-count"), /^10000 images/);
     // A keystroke that only narrows by text must not ask the store again nor stall the page.
-    const [ms, updateMs] = await p.evaluate(async () => {
-      const input = document.querySelector("#filter");
-      performance.clearMarks();
-      const t0 = performance.now();
-      input.value = "api";
-      input.dispatchEvent(new Event("input"));
-      await new Promise((resolve) => {
+    // Five in a row (narrowing, another word, clearing the box, widening, narrowing again), each
+    // timed from the input event until the table shows its rows (the list's `data-query` says so)
+    // and until the frame after that is done (an animation frame, then the task after it).
+    const keys = [];
+    for (const word of ["api", "web", "", "e", "api"]) {
+      keys.push(await p.evaluate(async (word) => {
+        const input = document.querySelector("#filter");
         const table = document.querySelector("#images");
-        const obs = new MutationObserver(() => {
-          if (table.dataset.query === JSON.stringify([true, "api"])) { obs.disconnect(); resolve(); }
+        const want = JSON.stringify([true, word]);
+        const t0 = performance.now();
+        input.value = word;
+        input.dispatchEvent(new Event("input"));
+        await new Promise((resolve) => {
+          const obs = new MutationObserver(() => {
+            if (table.dataset.query === want) { obs.disconnect(); resolve(); }
+          });
+          obs.observe(table, { attributes: true });
         });
-        obs.observe(table, { attributes: true });
-      });
-      const t1 = performance.now();
-      const mark = (name) => performance.getEntriesByName(name).at(-1)?.startTime;
-      return [t1 - t0, mark("list:updated") - mark("list:update")];
-    });
-    console.log(`bench: page: a filter keystroke over 10,000 images: ${Math.round(ms)} ms (200 ms of it the debounce; the list's update after it ${updateMs.toFixed(1)} ms) [target ≤ 216 ms]`);
+        const t1 = performance.now();
+        await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+        const t2 = performance.now();
+        const mark = (name) => performance.getEntriesByName(name).at(-1)?.startTime;
+        const rows = table.tBodies[0].rows.length;
+        return { word, shown: t1 - t0, framed: t2 - t0, update: mark("list:updated") - mark("list:update"), rows };
+      }, word));
+      await p.waitForTimeout(300);
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    for (const k of keys) {
+      console.log(`bench: page: keystroke ${JSON.stringify(k.word)} (${k.rows} rows shown): ${Math.round(k.shown)} ms until shown (the update after the 200 ms debounce ${k.update.toFixed(1)} ms), ${Math.round(k.framed)} ms until its frame is done`);
+    }
+    console.log(`bench: page: a filter keystroke over 10,000 images: ${Math.round(keys[0].shown)} ms, median of 5 ${Math.round(median(keys.map((k) => k.shown)))} ms (200 ms of it the debounce; the update after it: median ${median(keys.map((k) => k.update)).toFixed(1)} ms) [target ≤ 216 ms]`);
+    await p.fill("#filter", "");
+    await p.waitForFunction(() => document.querySelector("#images").dataset.query === JSON.stringify([true, ""]));
     const sortMs = await p.evaluate(async () => {
       const t0 = performance.now();
       document.querySelector('#images th[data-key="size"] button').click();

@@ -8,6 +8,10 @@ import { createdSince, absoluteTime, rowsForImages, rowReference, shortId } from
 import { looksLikeIdPrefix, parseFilterText, prepareSearch, rowMatcher } from "./filters.js";
 
 const PAGE = 200;
+// Rows painted from the saved answer after a reload: a screenful and more. The page's other
+// rows come with the store's own answer (or "Show more"), so the first paint lays out a quarter
+// of a page.
+const FIRST_ROWS = 50;
 
 const COMPARE = {
   repo: (a, b) => cmpText(a.repo, b.repo) || cmpText(a.tag, b.tag),
@@ -74,7 +78,7 @@ export class ImageList {
     if (!answer || this.seq || this.filterInput.value.trim() || this.showAll.checked !== all) return false;
     this.rows = rowsForImages(answer);
     performance.mark("list:saved-rows");
-    this.applyTerms([]);
+    this.applyTerms([], FIRST_ROWS);
     performance.mark("list:saved-shown");
     return true;
   }
@@ -175,7 +179,8 @@ export class ImageList {
     replace(el, lines.map((l, i) => [i > 0 && " ", l]));
   }
 
-  applyTerms(terms) {
+  /** Filters and sorts the rows, and shows the first `page` of them. */
+  applyTerms(terms, page = PAGE) {
     let rows = terms.length ? this.rows.filter(rowMatcher(terms, this.resolved)) : this.rows.slice();
     if (this.sort.key) {
       const cmp = COMPARE[this.sort.key];
@@ -192,7 +197,7 @@ export class ImageList {
     } else {
       $("#list-empty").hidden = true;
     }
-    this.render();
+    this.render(page);
   }
 
   showEmpty({ title, detail, advice }) {
@@ -211,9 +216,9 @@ export class ImageList {
     this.applyTerms(parseFilterText(this.filterInput.value).terms);
   }
 
-  render() {
+  render(page = PAGE) {
     const now = Date.now();
-    const trs = this.visible.slice(0, PAGE).map((row) => this.rowElement(row, now));
+    const trs = this.visible.slice(0, page).map((row) => this.rowElement(row, now));
     // The same rows in the same order (e.g. a keystroke that did not change the first page):
     // the table is left as it is.
     const current = this.tbody.children;
