@@ -189,6 +189,24 @@ fn basic_from_its_containerd_root_equals_dive() {
     }
 }
 
+const CHANGES: &str = "tests/fixtures/docker20/changes";
+const CHANGES_IMAGES: [(&str, &str); 3] =
+    [("changes/base:1", "changes_base_1"), ("changes/mid:1", "changes_mid_1"), ("changes/app:1", "changes_app_1")];
+
+#[test]
+fn changes_from_its_docker_save_and_its_image_store_tarball_equal_dive() {
+    // Overwritten, chmod'ed, chown'ed and deleted files, a directory replaced by a file and a
+    // file by a directory, an opaque directory, a retargeted symlink, a hard link, an empty
+    // layer and a file copied three times (tests/fixtures/docker20/changes/make.sh).
+    let save = store_from_archive(&format!("{CHANGES}/docker-save.tar"));
+    let tarball = block_on(store_from_fixture(&format!("{CHANGES}/image-store.tar")));
+    for store in [&save, &tarball] {
+        for (image, file) in CHANGES_IMAGES {
+            check_against_dive(store, image, &format!("{CHANGES}/expected/dive/{file}.json"));
+        }
+    }
+}
+
 #[test]
 fn edge_from_its_oci_layout_equals_dive() {
     let store = containerd_store_from_archive(&format!("{BASIC}/oci-archive.tar"), None);

@@ -47,6 +47,11 @@ fn system_df_equals_dockerd_scale200() {
     check_system_df("scale200");
 }
 
+#[test]
+fn system_df_equals_dockerd_changes() {
+    check_system_df("changes");
+}
+
 fn basic() -> Store<MemoryBackend> {
     block_on(store_from_fixture("tests/fixtures/docker20/basic/image-store.tar"))
 }
@@ -424,6 +429,58 @@ fn largest_files_of_an_image_and_of_the_store() {
             for c in l.changes.iter().filter(|c| c.change != ChangeKind::Removed && c.kind != "dir") {
                 assert!(c.size <= smallest || stored.iter().any(|f| f.path == c.path && f.size == c.size), "{c:?}");
             }
+        }
+    }
+}
+
+/// What each layer of `changes/app:1` did (its Dockerfile step: tests/fixtures/docker20/changes/
+/// make.sh), as (change, path, type, size delta). Each layer tar also lists the folders its
+/// files are in, unchanged (expected/layers.txt lists the real tars).
+#[test]
+fn each_layer_of_a_real_image_reports_what_its_step_changed() {
+    use ChangeKind::{Added as A, Modified as M, Removed as R};
+    let want: [&[(ChangeKind, &str, &str, i64)]; 11] = [
+        &[],                                // the base: everything added (checked below)
+        &[(M, "/srv/same.txt", "file", 0)], // other bytes, same size: only the CRC-64 differs
+        &[(M, "/srv/mode.txt", "file", 0)],
+        &[(M, "/srv/owner.txt", "file", 0)],
+        &[
+            (M, "/srv/dir-to-file", "file", 11),
+            (R, "/srv/dir-to-file/sub", "dir", 0),
+            (R, "/srv/dir-to-file/sub/y", "file", -2),
+            (R, "/srv/dir-to-file/x", "file", -2),
+        ],
+        &[(M, "/srv/file-to-dir", "dir", -5), (A, "/srv/file-to-dir/in.txt", "file", 3)],
+        &[
+            (R, "/etc/conf.d/a.conf", "file", -2),
+            (R, "/etc/conf.d/b.conf", "file", -2),
+            (A, "/etc/conf.d/c.conf", "file", 2),
+        ],
+        &[(M, "/srv/link", "symlink", 0)],
+        &[(R, "/etc/motd", "file", -4), (A, "/opt/hard", "file", 5)],
+        // The copy is new; the original was only touched (its time): not a change.
+        &[(A, "/opt/big-copy.bin", "file", 65536)],
+        &[(M, "/opt/big.bin", "file", 0)],
+    ];
+    for tar in ["image-store.tar", "docker-save.tar"] {
+        let store = if tar == "image-store.tar" {
+            block_on(store_from_fixture(&format!("tests/fixtures/docker20/changes/{tar}")))
+        } else {
+            let mut s = block_on(Store::open(MemoryBackend::new())).unwrap();
+            let bytes = read_fixture(&format!("tests/fixtures/docker20/changes/{tar}"));
+            block_on(s.import(futures::stream::iter(vec![Ok(bytes)]), Default::default())).unwrap();
+            s
+        };
+        let layers = block_on(store.layer_changes("changes/app:1")).unwrap();
+        assert_eq!(layers.len(), want.len(), "{tar}: layers (the empty step has none)");
+        assert!(
+            layers[0].changes.iter().all(|c| c.change == A) && layers[0].changes.len() > 20,
+            "{tar}: the base adds"
+        );
+        for (i, (got, want)) in layers.iter().zip(want).enumerate().skip(1) {
+            let got: Vec<(ChangeKind, &str, &str, i64)> =
+                got.changes.iter().map(|c| (c.change, c.path.as_str(), c.kind, c.size_delta)).collect();
+            assert_eq!(got, *want, "{tar}: layer {i} ({})", layers[i].command);
         }
     }
 }

@@ -63,6 +63,16 @@ fn debian_and_scale200_answers_match_dockerd() {
 }
 
 #[test]
+fn changes_answers_match_dockerd() {
+    // Layers that each make one kind of change (tests/fixtures/docker20/changes/make.sh), one
+    // of them empty: 12 images, 3 tagged.
+    let store = store_from(&format!("{FIX}/docker20/changes/image-store.tar"));
+    let n = check_api_answers(&store, &ExpectedApi::new("docker20/changes/expected/api", "vfs"));
+    assert!(n >= 4 + 4 + 2 * 12 + 12, "only {n} answers checked");
+    assert_eq!(store.docker().images.len(), 12);
+}
+
+#[test]
 fn docker_explorer_roots_match_dockerd() {
     // The importer picks the daemon's own `image/<driver>/` folder of these whole roots.
     for (name, driver) in DOCKER_EXPLORER_ROOTS {

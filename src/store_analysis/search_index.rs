@@ -14,7 +14,9 @@
 //! [`EntryKind::NAMES`](crate::formats::tar_split::EntryKind::NAMES)), size, size delta, mode,
 //! uid and gid (zigzag varints), and the link target (0, or its length + 1 then its bytes).
 //! Lengths and counts are LEB128 varints. Version 1 was JSON, which took most of a search's
-//! time to decode after a reload (it is refused, so rewritten).
+//! time to decode after a reload; version 2 change sets compared whole tar modes, so a file
+//! whose tar writer set the type bits in one layer and not in the other was "modified" when only
+//! its time had changed. Both are refused, so worked out again and rewritten.
 
 use super::{DigestSet, Subjects};
 use crate::analysis::changes::{Change, ChangeKind, LayerChangeSet};
@@ -30,7 +32,8 @@ use serde::Serialize;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISCX", 2);
+const VERSION: u8 = 3;
+const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISCX", VERSION);
 
 /// The record bytes of a change set.
 pub fn encode(set: &LayerChangeSet) -> Vec<u8> {
@@ -83,7 +86,7 @@ fn text<'a>(r: &mut VarintReader<'a>, n: usize) -> Result<&'a str> {
 pub fn decode(bytes: &[u8]) -> Result<LayerChangeSet> {
     let body = FRAME.open(bytes).map_err(|why| match why {
         FrameError::Checksum => bad("checksum mismatch"),
-        _ => bad("not a version 2 record"),
+        _ => bad(format_args!("not a version {VERSION} record")),
     })?;
     let mut r = VarintReader::new(body, "search index record");
     let (unchanged_entries, whiteouts, count) = (r.length()?, r.length()?, r.length()?);
@@ -334,10 +337,12 @@ mod tests {
         let mut flipped = record.clone();
         flipped[12] ^= 1;
         assert!(decode(&flipped).unwrap_err().message.contains("checksum"));
-        // A version 1 (JSON) record is refused, so it is worked out again and rewritten.
+        // Records of earlier versions are refused, so worked out again and rewritten.
         let mut v1 = RecordFrame::with_u8_version(b"ISCX", 1).begin(16);
         v1.extend_from_slice(b"[0,0,[]]");
         RecordFrame::with_u8_version(b"ISCX", 1).seal(&mut v1);
-        assert!(decode(&v1).unwrap_err().message.contains("version 2"));
+        assert!(decode(&v1).unwrap_err().message.contains("version 3"));
+        let v2 = RecordFrame::with_u8_version(b"ISCX", 2).encode(&record[FRAME.header_len()..]);
+        assert!(decode(&v2).unwrap_err().message.contains("version 3"));
     }
 }
