@@ -9,7 +9,7 @@
 // what the panel shows, a tree as columns; the page draws 500 rows at a time.
 import { wasmModule } from "imagestore";
 import { h, replace } from "./dom.js";
-import { explain, humanSize, store, STORE_NAME } from "./store.js";
+import { explain, humanSize, store, STORE_NAME, whenClearing } from "./store.js";
 import { shortId } from "./format.js";
 import { downloadDirectory, layerContents, openViewer } from "./contents.js";
 import { CHANGES, DIFF_SHOWN, PanelData, TYPES } from "./analysis-data.js";
@@ -53,6 +53,15 @@ function stopHelper() {
   for (const p of helper.pending.values()) p.onPage();
   helper = null;
 }
+
+// Clearing the store: the worker's connection would hold up the deletion, and what it is
+// working out (an import's search index, an open panel) is for a store that is going away.
+whenClearing(() => {
+  if (!helper) return;
+  helper.worker.terminate();
+  for (const p of helper.pending.values()) p.reject(Object.assign(new Error("The store was cleared."), { code: "aborted" }));
+  helper = null;
+});
 
 /** Answers `op(...args)` of PanelData: in the worker, or here when no worker can open the store. */
 function ask(op, ...args) {

@@ -33,8 +33,15 @@ export function savedListImages(all) {
   return Store.savedListImages(STORE_NAME, { all });
 }
 
+/** Calls `hook()` before the page deletes its store (Clear store), so that work on it can stop. */
+const clearingHooks = [];
+export function whenClearing(hook) {
+  clearingHooks.push(hook);
+}
+
 /** Deletes the IndexedDB database and opens a new, empty one. */
 export async function clearStore() {
+  for (const hook of clearingHooks) hook();
   current?.close();
   current = null;
   await Store.destroy(STORE_NAME);
