@@ -69,10 +69,13 @@ async fn sleep(ms: i32) {
 
 /// Subscribes to `store`'s change events: the reasons heard, the unsubscribe function, and
 /// the callback (kept alive by the caller while it listens).
-fn listen(store: &Store) -> (Rc<RefCell<Vec<String>>>, js_sys::Function, Closure<dyn FnMut(JsValue)>) {
-    let heard: Rc<RefCell<Vec<String>>> = Rc::default();
+type Heard = Rc<RefCell<Vec<String>>>;
+type ChangeCallback = Closure<dyn FnMut(JsValue)>;
+
+fn listen(store: &Store) -> (Heard, js_sys::Function, ChangeCallback) {
+    let heard: Heard = Rc::default();
     let log = heard.clone();
-    let callback = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+    let callback = ChangeCallback::new(move |e: JsValue| {
         let reason = js_sys::Reflect::get(&e, &JsValue::from_str("reason")).unwrap().as_string().unwrap();
         log.borrow_mut().push(reason);
     });
