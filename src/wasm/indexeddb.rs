@@ -473,7 +473,7 @@ impl Backend for IdbBackend {
         // derived records (analysis, saved list answers, session markers) keep it
         // (`schema::keeps_generation`), so an analysis in a worker or another tab does not have
         // the page re-read and redraw its views.
-        let touches_meta =
+        let new_generation =
             ops.iter().any(|op| matches!(op, Op::Put { space: Space::Meta, key, .. } if key == generation::KEY));
         let fail = self.fail("commit");
         let db = self.live("commit")?;
@@ -547,7 +547,7 @@ impl Backend for IdbBackend {
         drop(filling);
         tx.commit().await.map_err(|e| commit_error(self.name(), &raw_tx, e))?;
         prepared.committed();
-        if touches_meta {
+        if new_generation {
             self.conn.announce_change();
         }
         Ok(())

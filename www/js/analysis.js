@@ -47,21 +47,17 @@ let computedIn = null;
 /** The worker for the open store: { worker, store, pending, next }; `false` once one failed to start. */
 let helper = null;
 
-function stopHelper() {
+/** Ends the worker; its pending calls go to `settle` (by default: worked out on the page). */
+function stopHelper(settle = (p) => p.onPage()) {
   if (!helper) return;
   helper.worker.terminate();
-  for (const p of helper.pending.values()) p.onPage();
+  for (const p of helper.pending.values()) settle(p);
   helper = null;
 }
 
 // Clearing the store: the worker's connection would hold up the deletion, and what it is
 // working out (an import's search index, an open panel) is for a store that is going away.
-whenClearing(() => {
-  if (!helper) return;
-  helper.worker.terminate();
-  for (const p of helper.pending.values()) p.reject(Object.assign(new Error("The store was cleared."), { code: "aborted" }));
-  helper = null;
-});
+whenClearing(() => stopHelper((p) => p.reject(Object.assign(new Error("The store was cleared."), { code: "aborted" }))));
 
 /** Answers `op(...args)` of PanelData: in the worker, or here when no worker can open the store. */
 function ask(op, ...args) {
