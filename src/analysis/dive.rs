@@ -90,13 +90,29 @@ pub(super) fn go_clean(name: &str) -> String {
 /// most tar names are): relative, no empty, `.` or `..` names.
 pub(super) fn go_clean_borrowed(name: &str) -> std::borrow::Cow<'_, str> {
     let trimmed = name.strip_suffix('/').unwrap_or(name);
-    if !trimmed.is_empty()
-        && !trimmed.starts_with('/')
-        && trimmed.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
-    {
+    if is_clean_relative(trimmed.as_bytes()) {
         return std::borrow::Cow::Borrowed(trimmed);
     }
     std::borrow::Cow::Owned(go_clean_slow(name))
+}
+
+/// Whether `path` is non-empty and every `/`-separated name in it is neither empty, `.` nor
+/// `..` (one pass over the bytes: this runs for every member of every layer analysed).
+fn is_clean_relative(path: &[u8]) -> bool {
+    let mut name_len = 0usize;
+    let mut dots = 0usize;
+    for &b in path {
+        if b == b'/' {
+            if name_len == 0 || name_len == dots && dots <= 2 {
+                return false;
+            }
+            (name_len, dots) = (0, 0);
+        } else {
+            name_len += 1;
+            dots += usize::from(b == b'.');
+        }
+    }
+    name_len != 0 && !(name_len == dots && dots <= 2)
 }
 
 fn go_clean_slow(name: &str) -> String {
@@ -604,6 +620,26 @@ mod tests {
     use super::*;
     use crate::analysis::changes::tests::entry;
     use crate::formats::tar_split::EntryKind::*;
+
+    #[test]
+    fn the_clean_path_check_agrees_with_splitting_on_slashes() {
+        // Every string of up to 7 bytes over `a`, `.` and `/`.
+        let mut names = vec![String::new()];
+        let mut level = names.clone();
+        for _ in 0..7 {
+            level = level.iter().flat_map(|n| ["a", ".", "/"].map(|c| format!("{n}{c}"))).collect();
+            names.extend_from_slice(&level);
+        }
+        assert!(names.len() > 3000);
+        for n in &names {
+            let by_split = !n.is_empty() && n.split('/').all(|p| !p.is_empty() && p != "." && p != "..");
+            assert_eq!(is_clean_relative(n.as_bytes()), by_split, "{n:?}");
+            // A name the quick check passes is what Go's path.Clean makes of it.
+            if by_split {
+                assert_eq!(go_clean_slow(n), *n, "{n:?}");
+            }
+        }
+    }
 
     #[test]
     fn dive_quirks_deleted_files_cost_nothing_and_a_missing_whiteout_stops_the_layer() {

@@ -55,23 +55,23 @@ impl LayerNodes {
             // `.wh..wh..*` ones: there dive stops).
             // (A cleaned name has no empty names but a leading `/` when the tar's was absolute.)
             let id = table.intern(name.trim_start_matches('/'));
+            // The nodes missing are the path's lowest ones (a node is only ever made after its
+            // parents), so the walk up stops at the first node the layer has.
             chain.clear();
             let mut at = id;
-            while at != 0 {
+            while at != 0 && !info.contains_key(&at) {
                 chain.push(at);
                 at = table.parent(at);
             }
-            let mut parent = 0u32;
+            let mut parent = at;
             let mut complete = true;
             for &node in chain.iter().rev() {
-                if let std::collections::hash_map::Entry::Vacant(slot) = info.entry(node) {
-                    if table.name(node).starts_with(DOUBLE_WHITEOUT_PREFIX) {
-                        complete = false;
-                        break;
-                    }
-                    slot.insert((0, false));
-                    children.entry(parent).or_default().push(node);
+                if table.name(node).starts_with(DOUBLE_WHITEOUT_PREFIX) {
+                    complete = false;
+                    break;
                 }
+                info.insert(node, (0, false));
+                children.entry(parent).or_default().push(node);
                 parent = node;
             }
             if complete && id != 0 {

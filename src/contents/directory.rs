@@ -156,7 +156,7 @@ fn header(name: &str, entry: Option<&TarEntry>, t: Type) -> Result<Vec<u8>> {
     let (prefix, short) = fitted.unwrap_or(("", ""));
     let short: String = if fitted.is_some() { short.to_string() } else { ascii_cut(name, 100) };
     let link: String = if link.len() > 100 || !link.is_ascii() { ascii_cut(link, 100) } else { link.to_string() };
-    let owners = entry.map(|e| (e.uname.as_str(), e.gname.as_str()));
+    let owners = entry.map(|e| (&*e.uname, &*e.gname));
     let devices =
         entry.filter(|_| matches!(t, Type::Special)).map(|e| (e.devmajor.max(0) as u64, e.devminor.max(0) as u64));
     let mut h = block(&short, &link, flag, mode, uid, gid, size, mtime, owners, devices);

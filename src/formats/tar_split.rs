@@ -25,6 +25,7 @@ use base64::Engine as _;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
+use std::rc::Rc;
 
 /// What a layer's tar-split says: the tar length and every member's header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -74,8 +75,9 @@ pub struct TarEntry {
     pub mode: i64,
     pub uid: i64,
     pub gid: i64,
-    pub uname: String,
-    pub gname: String,
+    /// Owner names: shared, since most members of a layer have the same ones.
+    pub uname: Rc<str>,
+    pub gname: Rc<str>,
     /// Modification time, with PAX sub-second precision when present.
     pub mtime: GoTime,
     pub linkname_bytes: Vec<u8>,
@@ -114,8 +116,8 @@ impl TarEntry {
             mode: 0o644,
             uid: 0,
             gid: 0,
-            uname: String::new(),
-            gname: String::new(),
+            uname: Rc::from(""),
+            gname: Rc::from(""),
             mtime: GoTime::ZERO,
             linkname_bytes: Vec::new(),
             devmajor: 0,
@@ -484,10 +486,10 @@ fn entry_of(member: Member) -> Result<TarEntry> {
 /// too), every field raw.
 fn decode_block(block: &[u8]) -> Result<TarEntry> {
     let name = header_name(block);
-    let (mut uname, mut gname, mut devmajor, mut devminor) = (String::new(), String::new(), 0, 0);
+    let (mut uname, mut gname, mut devmajor, mut devminor) = (Rc::from(""), Rc::from(""), 0, 0);
     if is_ustar(block) || is_gnu(block) {
-        uname = String::from_utf8_lossy(until_nul(&block[265..297])).into_owned();
-        gname = String::from_utf8_lossy(until_nul(&block[297..329])).into_owned();
+        uname = Rc::from(String::from_utf8_lossy(until_nul(&block[265..297])));
+        gname = Rc::from(String::from_utf8_lossy(until_nul(&block[297..329])));
         devmajor = numeric(&block[329..337]).map_err(|e| e.context("devmajor"))?;
         devminor = numeric(&block[337..345]).map_err(|e| e.context("devminor"))?;
     }
@@ -524,8 +526,8 @@ fn apply_pax(entry: &mut TarEntry, records: &[(Vec<u8>, Vec<u8>)]) -> Result<()>
         let (key, value) = (key.as_slice(), value.as_slice());
         match key {
             b"path" | b"linkpath" | b"size" => {}
-            b"uname" => entry.uname = String::from_utf8_lossy(value).into_owned(),
-            b"gname" => entry.gname = String::from_utf8_lossy(value).into_owned(),
+            b"uname" => entry.uname = Rc::from(String::from_utf8_lossy(value)),
+            b"gname" => entry.gname = Rc::from(String::from_utf8_lossy(value)),
             b"uid" => entry.uid = int("uid", value)?,
             b"gid" => entry.gid = int("gid", value)?,
             b"mtime" => entry.mtime = pax_time(value).ok_or_else(|| Error::corrupt("bad PAX mtime"))?,
@@ -629,7 +631,7 @@ mod tests {
         assert_eq!(f.name(), long);
         assert_eq!((f.size, f.mode, f.kind), (700, 0o4755, EntryKind::File));
         assert_eq!(f.mtime.to_rfc3339_nano(), "2016-08-15T04:16:07.123456789Z");
-        assert_eq!(f.uname, "root");
+        assert_eq!(&*f.uname, "root");
         assert_eq!(ts.entries[2].whiteout(), Some(Whiteout::Deleted("dir/gone".into())));
         assert_eq!(ts.regular_file_bytes(), 700);
     }

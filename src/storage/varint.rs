@@ -31,6 +31,9 @@ impl<'a> VarintReader<'a> {
     pub fn new(bytes: &'a [u8], kind: &'static str) -> VarintReader<'a> {
         VarintReader { bytes, at: 0, kind }
     }
+    // Errors are built out of line: the readers below run for every field of every member.
+    #[cold]
+    #[inline(never)]
     fn truncated(&self) -> Error {
         Error::corrupt(format!("{}: truncated", self.kind))
     }
@@ -38,18 +41,31 @@ impl<'a> VarintReader<'a> {
     pub fn at_end(&self) -> bool {
         self.at == self.bytes.len()
     }
+    #[inline]
     pub fn byte(&mut self) -> Result<u8> {
         let b = *self.bytes.get(self.at).ok_or_else(|| self.truncated())?;
         self.at += 1;
         Ok(b)
     }
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| self.truncated())?;
         let out = &self.bytes[self.at..end];
         self.at = end;
         Ok(out)
     }
+    #[inline]
     pub fn uvarint(&mut self) -> Result<u64> {
+        // Most values (lengths, flags, small numbers) are one byte.
+        if let Some(&b) = self.bytes.get(self.at) {
+            if b < 0x80 {
+                self.at += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.uvarint_long()
+    }
+    fn uvarint_long(&mut self) -> Result<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -58,13 +74,20 @@ impl<'a> VarintReader<'a> {
                 return Ok(v);
             }
         }
-        Err(Error::corrupt(format!("{}: varint too long", self.kind)))
+        Err(self.too_long())
     }
+    #[cold]
+    #[inline(never)]
+    fn too_long(&self) -> Error {
+        Error::corrupt(format!("{}: varint too long", self.kind))
+    }
+    #[inline]
     pub fn ivarint(&mut self) -> Result<i64> {
         let u = self.uvarint()?;
         Ok((u >> 1) as i64 ^ -((u & 1) as i64))
     }
     /// A length or count.
+    #[inline]
     pub fn length(&mut self) -> Result<usize> {
         usize::try_from(self.uvarint()?).map_err(|_| self.truncated())
     }

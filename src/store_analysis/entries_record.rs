@@ -25,6 +25,7 @@ use crate::formats::tar_split::{EntryKind, TarEntry};
 use crate::storage::record_frame::{FrameError, RecordFrame};
 use crate::storage::varint::{put_ivarint, put_uvarint, VarintReader};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISEN", 3);
 
@@ -38,11 +39,13 @@ fn put_name(record: &mut Vec<u8>, name: &str, previous: &str) {
     }
 }
 
-/// Reads what [`put_name`] wrote into `name` (left as it is for the previous member's).
-fn read_name(r: &mut VarintReader<'_>, name: &mut String) -> Result<()> {
+/// Reads what [`put_name`] wrote into `name` (left as it is, shared, for the previous member's).
+fn read_name(r: &mut VarintReader<'_>, name: &mut Rc<str>) -> Result<()> {
     if let n @ 1.. = r.length()? {
-        *name = String::from_utf8(r.take(n - 1)?.to_vec())
-            .map_err(|_| Error::corrupt("analysis entries record: a user or group name is not UTF-8"))?;
+        *name = Rc::from(
+            std::str::from_utf8(r.take(n - 1)?)
+                .map_err(|_| Error::corrupt("analysis entries record: a user or group name is not UTF-8"))?,
+        );
     }
     Ok(())
 }
@@ -107,7 +110,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TarEntry>> {
     let mut out = Vec::with_capacity(count.min(body.len() / 9));
     let mut previous: Vec<u8> = Vec::new();
     let mut previous_offset = 0u64;
-    let (mut uname, mut gname) = (String::new(), String::new());
+    let (mut uname, mut gname): (Rc<str>, Rc<str>) = (Rc::from(""), Rc::from(""));
     for _ in 0..count {
         let shared = r.length()?;
         if shared > previous.len() {
