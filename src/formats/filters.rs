@@ -12,7 +12,10 @@
 //! are Unicode-aware, so it would differ there anyway). regex-lite lacks Unicode classes
 //! (`\pL`) and Unicode case folding — such patterns fail to compile and so match nothing —
 //! but it costs roughly a tenth of `regex`'s wasm size, which matters for a browser bundle.
+//! Where the two read braces differently (`a{,2}` and `a{02}` are literal text in Go; counts
+//! over 1000 are an error in Go), the pattern is first rewritten to Go's meaning ([`go_regexp`]).
 
+mod go_regexp;
 mod parser;
 mod quote;
 mod scanner;
@@ -50,7 +53,7 @@ pub struct Selector {
 impl Selector {
     fn new(fieldpath: Vec<String>, operator: Operator, value: Vec<u8>) -> Self {
         let regex = match operator {
-            Operator::Matches => std::str::from_utf8(&value).ok().and_then(|p| regex_lite::Regex::new(p).ok()),
+            Operator::Matches => std::str::from_utf8(&value).ok().and_then(|p| compile(p).ok()),
             _ => None,
         };
         Selector { fieldpath, operator, value, regex }
@@ -135,6 +138,20 @@ pub fn parse_all<S: AsRef<str>>(inputs: &[S]) -> Result<Filter> {
     Ok(Filter::Any(filters))
 }
 
+/// The most memory one compiled `~=` pattern may take (regex-lite's default is 10 MiB). Go
+/// accepts nested counts like `((a{1000}){1000})` that no filter needs; a machine of this size
+/// still holds tens of thousands of states, and a page compiles the pattern on every keystroke.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A `~=` pattern compiled as Go reads it ([`go_regexp`]), or why it does not compile.
+fn compile(pattern: &str) -> std::result::Result<regex_lite::Regex, String> {
+    let pattern = go_regexp::go_braces(pattern)?;
+    regex_lite::RegexBuilder::new(&pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| e.to_string().lines().last().unwrap_or_default().trim().to_string())
+}
+
 /// The error for the first `~=` pattern of `filter` that does not compile, with the reason.
 fn check_patterns(input: &str, filter: &Filter) -> Result<()> {
     let Filter::All(selectors) = filter else { return Ok(()) };
@@ -142,8 +159,8 @@ fn check_patterns(input: &str, filter: &Filter) -> Result<()> {
         return Ok(());
     };
     let pattern = String::from_utf8_lossy(&s.value);
-    let why = match regex_lite::Regex::new(&pattern) {
-        Err(e) => e.to_string().lines().last().unwrap_or_default().trim().to_string(),
+    let why = match compile(&pattern) {
+        Err(e) => e,
         Ok(_) => "not UTF-8".to_string(),
     };
     Err(Error::invalid(format!(

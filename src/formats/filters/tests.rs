@@ -205,3 +205,16 @@ fn evaluation_semantics() {
     assert!(!m(&[r#"name=="\xff""#], &o));
     assert!(m(&[r#"name!="\xff""#], &o));
 }
+
+#[test]
+fn patterns_go_refuses_or_reads_literally_and_oversized_ones() {
+    // Go: a count over 1000 is "invalid repeat count"; `{02}` is literal text.
+    let err = parse_all(&["name~=x{1001}"]).unwrap_err();
+    assert!(err.message.contains("invalid repeat count: `{1001}`"), "{}", err.message);
+    assert!(parse_all(&["name~=^v{02}$"]).is_ok());
+    assert!(compile("^v{02}$").unwrap().is_match("v{02}"));
+    // Nested counts Go would take, but whose machine is over the limit: refused, quickly.
+    let why = compile("((a{1000}){1000})").unwrap_err();
+    assert!(why.contains("size limit"), "{why}");
+    assert!(compile("(a{1000}){10}").is_ok());
+}
