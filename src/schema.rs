@@ -195,6 +195,10 @@ pub mod analysis {
         Digest::parse(key.strip_prefix(CHANGES)?).ok()
     }
 
+    /// The search snapshot: every image's layers and every layer's change set, at one store
+    /// generation (`store_analysis::search_snapshot`).
+    pub const SEARCH_SNAPSHOT: &str = "analysis/search-snapshot";
+
     /// A layer's entries as the analyses read them, by the digest of the tar-split or layer
     /// blob they come from.
     pub const ENTRIES: &str = "analysis/entries/";

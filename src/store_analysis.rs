@@ -11,6 +11,7 @@
 mod blob_entries;
 pub mod entries_record;
 pub mod search_index;
+mod search_snapshot;
 
 pub use search_index::{IndexUpdate, SkippedLayer};
 
@@ -98,6 +99,8 @@ pub struct AnalysisCache {
     /// The subjects the search index was last found complete for (nothing to add, remove or
     /// skip): a search over the same ones does not check every layer again.
     index_complete_for: RefCell<Option<SubjectsKey>>,
+    /// The search snapshot of the store generation it names, as last read or made.
+    search_snapshot: RefCell<Option<Rc<search_snapshot::SearchSnapshot>>>,
 }
 
 /// [`AnalysisCache::docker_subjects`]: the subjects and the parts of the Docker state they
@@ -779,41 +782,56 @@ impl<B: Backend + Clone> Store<B> {
     /// images for `/usr/lib/**/*.so*`, from a few hundred layers).
     pub async fn find_files_grouped(&self, pattern: &str, only: Option<ChangeKind>) -> Result<GroupedFileSearch> {
         let pattern = Pattern::parse(pattern)?;
-        let subjects = self.all_subjects().await?;
-        let skipped = self.update_index_for(&subjects, true, true).await?.skipped;
-        let cache = self.analysis_cache().changes.borrow();
-        // Each distinct layer is matched once: its slot in `layers`, or None without hits.
-        let mut slot_of: DigestMap<&Digest, Option<u32>> = DigestMap::default();
-        let mut out = GroupedFileSearch { images: Vec::new(), layers: Vec::new(), rows: Vec::new(), skipped };
-        for s in subjects.iter() {
-            let mut image: Option<u32> = None;
-            for (i, chain) in s.chains.iter().enumerate() {
-                let slot = *slot_of.entry(chain).or_insert_with(|| {
-                    let set = cache.get(chain)?;
-                    let hits: Vec<Change> = set
-                        .changes
-                        .iter()
-                        .filter(|c| only.is_none_or(|k| c.change == k) && pattern.matches(&c.path))
-                        .cloned()
-                        .collect();
-                    (!hits.is_empty()).then(|| {
-                        out.layers.push(LayerHits { diff_id: s.config.diff_ids()[i].clone(), changes: hits });
-                        (out.layers.len() - 1) as u32
-                    })
-                });
-                let Some(slot) = slot else { continue };
-                let at = *image.get_or_insert_with(|| {
-                    out.images.push(HitImage {
-                        image: s.id.clone(),
-                        repo_tags: s.repo_tags.clone(),
-                        namespace: s.namespace.clone(),
-                    });
-                    (out.images.len() - 1) as u32
-                });
-                out.rows.push((at, i as u32, slot));
+        match self.search_snapshot(false).await? {
+            (snapshot, skipped, true) => Ok(GroupedFileSearch { skipped, ..snapshot.find(&pattern, only)? }),
+            // A snapshot read back that does not read through (its checksum held): made again.
+            (snapshot, skipped, false) => match snapshot.find(&pattern, only) {
+                Ok(found) => Ok(GroupedFileSearch { skipped, ..found }),
+                Err(_) => {
+                    let (snapshot, skipped, _) = self.search_snapshot(true).await?;
+                    Ok(GroupedFileSearch { skipped, ..snapshot.find(&pattern, only)? })
+                }
+            },
+        }
+    }
+
+    /// The search snapshot of the store as it is now ([`search_snapshot`]), with the layers that
+    /// could not be searched and whether it was made now: unless `remake`, the one in memory or
+    /// the persisted one when the store is still at the generation it names and the Docker state
+    /// in memory is that generation's; else made from the subjects and the search index (brought
+    /// up to date first), and persisted when every layer was read and no one committed meanwhile.
+    async fn search_snapshot(
+        &self,
+        remake: bool,
+    ) -> Result<(Rc<search_snapshot::SearchSnapshot>, Vec<SkippedLayer>, bool)> {
+        let cache = self.analysis_cache();
+        let now = crate::storage::generation::read(self.backend()).await?;
+        let current = now.as_ref().filter(|g| Some(*g) == self.generation().as_ref());
+        if let Some(now) = current.filter(|_| !remake) {
+            let kept = cache.search_snapshot.borrow().clone();
+            if let Some(kept) = kept.filter(|s| s.generation() == now) {
+                return Ok((kept, Vec::new(), false));
+            }
+            let record = self.backend().get(Space::Meta, schema::analysis::SEARCH_SNAPSHOT).await?;
+            // A damaged or other-version record is made again below, and overwritten.
+            if let Some(found) = record.and_then(|r| search_snapshot::decode(r).ok()).filter(|s| s.generation() == now)
+            {
+                let found = Rc::new(found);
+                *cache.search_snapshot.borrow_mut() = Some(found.clone());
+                return Ok((found, Vec::new(), false));
             }
         }
-        Ok(out)
+        let subjects = self.all_subjects().await?;
+        let skipped = self.update_index_for(&subjects, true, true).await?.skipped;
+        let record =
+            search_snapshot::encode(now.as_deref().unwrap_or_default(), subjects.iter(), &cache.changes.borrow());
+        let made = Rc::new(search_snapshot::decode(record.clone())?);
+        if current.is_some() && skipped.is_empty() && crate::storage::generation::read(self.backend()).await? == now {
+            // Derived: a failed write only means it is made again next time.
+            let _ = self.backend().commit(vec![Op::put_meta(schema::analysis::SEARCH_SNAPSHOT, record)]).await;
+            *cache.search_snapshot.borrow_mut() = Some(made.clone());
+        }
+        Ok((made, skipped, true))
     }
 
     /// The `limit` largest files of an image's merged filesystem, largest first (ties by path).

@@ -257,6 +257,8 @@ fn the_search_index_is_persisted_rebuilt_and_kept_to_the_images_held() {
     block_on(backend.commit(saved.into_iter().map(|(k, v)| Op::put_meta(k, v)).collect())).unwrap();
 
     // Missing, corrupt and foreign records: rebuilt to the same bytes, and the answer unchanged.
+    // (The search snapshot goes too: while it holds, a search reads no record of the index.)
+    block_on(backend.commit(vec![Op::delete_meta(imagestore::schema::analysis::SEARCH_SNAPSHOT)])).unwrap();
     let mut keys = records.keys();
     let (dropped, flipped, cut) =
         (keys.next().unwrap().clone(), keys.next().unwrap().clone(), keys.next().unwrap().clone());
@@ -308,6 +310,109 @@ fn the_search_index_is_persisted_rebuilt_and_kept_to_the_images_held() {
     assert_eq!(indexed(&backend), docker_chains(&store), "indexed by the search after the import");
 }
 
+/// The search snapshot's record.
+fn snapshot_record(b: &MemoryBackend) -> Option<Vec<u8>> {
+    use imagestore::storage::{Backend, Space};
+    block_on(b.get(Space::Meta, imagestore::schema::analysis::SEARCH_SNAPSHOT)).unwrap()
+}
+
+#[test]
+fn a_reopened_store_searches_from_the_snapshot_which_is_made_again_when_stale_or_damaged() {
+    use imagestore::schema::analysis::{CHANGES, ENTRIES, SEARCH_SNAPSHOT};
+    use imagestore::storage::record_frame::RecordFrame;
+    use imagestore::storage::{Backend, Op, Space};
+    let backend = MemoryBackend::new();
+    let mut store = block_on(Store::open(backend.clone())).unwrap();
+    let bytes = read_fixture("tests/fixtures/docker20/basic/image-store.tar");
+    block_on(store.import(chunked(&bytes, 1 << 20), ImportOptions::default())).unwrap();
+    let patterns = ["**/*.txt", "passwd", "/etc/**", "/bin"];
+    let answers = |s: &Store<MemoryBackend>| -> Vec<Value> {
+        let mut out: Vec<Value> =
+            patterns.iter().map(|p| hits_json(&block_on(s.find_files(p, None)).unwrap().files)).collect();
+        out.push(hits_json(&block_on(s.find_files("**", Some(ChangeKind::Removed))).unwrap().files));
+        out
+    };
+    let first = answers(&store);
+    assert!(first.iter().all(|a| !a.as_array().unwrap().is_empty()), "{first:?}");
+    let snapshot = snapshot_record(&backend).expect("the first search writes the snapshot");
+    let records = index_records(&backend);
+
+    // A reopened store answers from the snapshot alone: with the index's and entries' records
+    // gone, the same answers, and no record worked out again.
+    let derived: Vec<String> =
+        [CHANGES, ENTRIES].iter().flat_map(|prefix| block_on(backend.keys(Space::Meta, prefix)).unwrap()).collect();
+    block_on(backend.commit(derived.iter().map(|k| Op::delete_meta(k.clone())).collect())).unwrap();
+    let reopened = block_on(Store::open(backend.clone())).unwrap();
+    assert_eq!(answers(&reopened), first);
+    assert!(index_records(&backend).is_empty(), "answered from the snapshot");
+    assert_eq!(snapshot_record(&backend).unwrap(), snapshot);
+
+    // Missing, cut, flipped (checksum), another version, and a body that passes its checksum
+    // but does not read (an image ID that is not a digest): made again to the same bytes, the
+    // answers unchanged (and the index's records written again on the way).
+    let header = RecordFrame::with_u8_version(b"ISSN", 1).header_len();
+    let mut flipped = snapshot.clone();
+    flipped[header + 40] ^= 0x10;
+    let other_version = RecordFrame::with_u8_version(b"ISSN", 2).encode(&snapshot[header..]);
+    let id = first[0][0]["image"].as_str().unwrap().to_string();
+    let at = snapshot.windows(id.len()).position(|w| w == id.as_bytes()).expect("the ID is in the record");
+    let mut body = snapshot[header..].to_vec();
+    body[at - header + 7..at - header + id.len()].fill(b'Z');
+    let unreadable = RecordFrame::with_u8_version(b"ISSN", 1).encode(&body);
+    for (what, damaged) in [
+        ("missing", None),
+        ("cut", Some(snapshot[..snapshot.len() / 2].to_vec())),
+        ("flipped", Some(flipped)),
+        ("other version", Some(other_version)),
+        ("unreadable", Some(unreadable)),
+    ] {
+        let op = match damaged {
+            None => Op::delete_meta(SEARCH_SNAPSHOT),
+            Some(bytes) => Op::put_meta(SEARCH_SNAPSHOT, bytes),
+        };
+        block_on(backend.commit(vec![op])).unwrap();
+        let reopened = block_on(Store::open(backend.clone())).unwrap();
+        assert_eq!(answers(&reopened), first, "{what}");
+        assert_eq!(snapshot_record(&backend).unwrap(), snapshot, "{what}: made again");
+    }
+    assert_eq!(index_records(&backend), records);
+
+    // Stale: another store object tags an image (a new generation). A store opened after it
+    // answers with the tag and writes a new snapshot; one opened before it answers from its own
+    // state, as it always did, and writes none.
+    let before = block_on(Store::open(backend.clone())).unwrap();
+    let mut other = block_on(Store::open(backend.clone())).unwrap();
+    block_on(other.tag_image("local/edge:latest", "snap/shot", "new")).unwrap();
+    let after = block_on(Store::open(backend.clone())).unwrap();
+    let tagged = hits_json(&block_on(after.find_files("**/*.txt", None)).unwrap().files);
+    assert!(tagged.as_array().unwrap().iter().any(|h| h["repoTags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "snap/shot:new")));
+    let remade = snapshot_record(&backend).unwrap();
+    assert_ne!(remade, snapshot);
+    assert_eq!(answers(&before), first);
+    assert_eq!(snapshot_record(&backend).unwrap(), remade, "a stale store object writes no snapshot");
+    // The store that tagged answers from the snapshot written after its own change.
+    assert_eq!(hits_json(&block_on(other.find_files("**/*.txt", None)).unwrap().files), tagged);
+    // An rmi through the tagging store: its next search leaves the image out.
+    block_on(other.remove_image("snap/shot:new", false, false)).unwrap();
+    block_on(other.remove_image("local/edge:latest", false, false)).unwrap();
+    let gone = hits_json(&block_on(other.find_files("**/*.txt", None)).unwrap().files);
+    assert!(gone.as_array().unwrap().iter().all(|h| h["repoTags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t != "local/edge:latest")));
+    assert_eq!(
+        hits_json(
+            &block_on(block_on(Store::open(backend.clone())).unwrap().find_files("**/*.txt", None)).unwrap().files
+        ),
+        gone
+    );
+}
+
 /// A store whose one layer's tar-split is corrupt: store-wide answers skip that layer (and the
 /// layers above it, whose changes depend on it) and name it, and search everything else.
 #[test]
@@ -340,6 +445,7 @@ fn a_corrupt_tar_split_is_skipped_and_named_not_fatal() {
     for prefix in [imagestore::schema::analysis::CHANGES, imagestore::schema::analysis::ENTRIES] {
         ops.extend(block_on(backend.keys(Space::Meta, prefix)).unwrap().into_iter().map(Op::delete_meta));
     }
+    ops.push(Op::delete_meta(imagestore::schema::analysis::SEARCH_SNAPSHOT));
     block_on(backend.commit(ops)).unwrap();
     let reopened = block_on(Store::open(backend.clone())).unwrap();
     let found = block_on(reopened.find_files("**", None)).unwrap();

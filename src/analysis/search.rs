@@ -43,6 +43,14 @@ impl Pattern {
             Pattern::Basename(b) => super::paths::base_name(path) == b,
             Pattern::BasenameGlob(g) => segment_matches(g.as_bytes(), super::paths::base_name(path).as_bytes()),
             Pattern::Glob(segs) => {
+                // A last segment other than `**` must match the last part: checked first, as it
+                // turns most paths away without splitting them.
+                if let Some(last) = segs.last().filter(|s| *s != "**") {
+                    let base = path.rsplit('/').find(|s| !s.is_empty());
+                    if !base.is_some_and(|b| segment_matches(last.as_bytes(), b.as_bytes())) {
+                        return false;
+                    }
+                }
                 let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
                 glob_segments(segs, &parts)
             }
@@ -125,6 +133,9 @@ mod tests {
         assert!(m("*.so.?", "/lib/libc.so.6") && !m("*.so.?", "/lib/libc.so.61"));
         assert!(m("/usr/*/lib[a-c]", "/usr/local/libb") && !m("/usr/*/lib[!a-c]", "/usr/local/libb"));
         assert!(!m("/usr/*", "/usr/local/lib"));
+        // The last segment is checked against the basename first: the rest must still match.
+        assert!(m("/a/**/b", "/a/b") && m("/a/**/b", "/a/x/y/b") && !m("/a/**/b", "/a/b/c") && !m("/a/**/b", "/c/b"));
+        assert!(m("**", "/") && !m("/*", "/") && m("/*/[0-9]", "/x/7") && !m("/*/[0-9]", "/7"));
         assert_eq!(Pattern::parse(" ").unwrap_err().code, crate::ErrorCode::InvalidArgument);
         assert!(Pattern::parse("/a/[b").is_err());
     }

@@ -41,6 +41,10 @@ impl<'a> VarintReader<'a> {
     pub fn at_end(&self) -> bool {
         self.at == self.bytes.len()
     }
+    /// How many bytes have been read.
+    pub fn position(&self) -> usize {
+        self.at
+    }
     #[inline]
     pub fn byte(&mut self) -> Result<u8> {
         let b = *self.bytes.get(self.at).ok_or_else(|| self.truncated())?;

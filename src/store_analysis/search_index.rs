@@ -38,8 +38,16 @@ const FRAME: RecordFrame = RecordFrame::with_u8_version(b"ISCX", VERSION);
 /// The record bytes of a change set.
 pub fn encode(set: &LayerChangeSet) -> Vec<u8> {
     let mut record = FRAME.begin(24 * set.changes.len() + 16);
+    encode_body(set, &mut record);
+    FRAME.seal(&mut record);
+    record
+}
+
+/// The body of a change set's record (what follows the frame's header), appended to `out`;
+/// the search snapshot keeps every layer's body in this form too.
+pub(super) fn encode_body(set: &LayerChangeSet, out: &mut Vec<u8>) {
     for n in [set.unchanged_entries, set.whiteouts, set.changes.len()] {
-        put_uvarint(&mut record, n as u64);
+        put_uvarint(out, n as u64);
     }
     let mut previous: &[u8] = &[];
     for c in &set.changes {
@@ -47,30 +55,28 @@ pub fn encode(set: &LayerChangeSet) -> Vec<u8> {
         let shared = previous.iter().zip(path).take_while(|(a, b)| a == b).count();
         // A prefix that ends inside a UTF-8 sequence would split it: share whole characters.
         let shared = (0..=shared).rev().find(|&n| c.path.is_char_boundary(n)).unwrap_or(0);
-        put_uvarint(&mut record, shared as u64);
-        put_uvarint(&mut record, (path.len() - shared) as u64);
-        record.extend_from_slice(&path[shared..]);
-        record.push(match c.change {
+        put_uvarint(out, shared as u64);
+        put_uvarint(out, (path.len() - shared) as u64);
+        out.extend_from_slice(&path[shared..]);
+        out.push(match c.change {
             ChangeKind::Added => b'a',
             ChangeKind::Modified => b'm',
             ChangeKind::Removed => b'r',
         });
         let kind = EntryKind::NAMES.iter().position(|k| *k == c.kind).expect("a type name");
-        record.push(kind as u8);
+        out.push(kind as u8);
         for v in [c.size, c.size_delta, c.mode, c.uid, c.gid] {
-            put_ivarint(&mut record, v);
+            put_ivarint(out, v);
         }
         match &c.linkname {
-            None => put_uvarint(&mut record, 0),
+            None => put_uvarint(out, 0),
             Some(link) => {
-                put_uvarint(&mut record, link.len() as u64 + 1);
-                record.extend_from_slice(link.as_bytes());
+                put_uvarint(out, link.len() as u64 + 1);
+                out.extend_from_slice(link.as_bytes());
             }
         }
         previous = path;
     }
-    FRAME.seal(&mut record);
-    record
 }
 
 fn bad(what: impl std::fmt::Display) -> Error {
@@ -88,39 +94,106 @@ pub fn decode(bytes: &[u8]) -> Result<LayerChangeSet> {
         FrameError::Checksum => bad("checksum mismatch"),
         _ => bad(format_args!("not a version {VERSION} record")),
     })?;
-    let mut r = VarintReader::new(body, "search index record");
-    let (unchanged_entries, whiteouts, count) = (r.length()?, r.length()?, r.length()?);
+    decode_body(body)
+}
+
+/// The change set of a record's body ([`encode_body`]).
+pub(super) fn decode_body(body: &[u8]) -> Result<LayerChangeSet> {
+    let mut r = SetReader::new(body)?;
     // Each change takes at least 10 bytes: a bad count cannot make a huge allocation.
-    let mut changes: Vec<Change> = Vec::with_capacity(count.min(body.len() / 10));
-    for _ in 0..count {
-        let shared = r.length()?;
-        let previous = changes.last().map_or("", |c| c.path.as_str());
-        if shared > previous.len() || !previous.is_char_boundary(shared) {
+    let mut changes: Vec<Change> = Vec::with_capacity(r.left.min(body.len() / 10));
+    while let Some(change) = r.next()? {
+        changes.push(r.change(change)?);
+    }
+    let (unchanged_entries, whiteouts) = (r.unchanged_entries, r.whiteouts);
+    r.finish()?;
+    Ok(LayerChangeSet { changes, unchanged_entries, whiteouts })
+}
+
+/// Reads a change set's body one change at a time: each change's path and kind of change
+/// first ([`SetReader::next`], [`SetReader::path`]), then either the whole change
+/// ([`SetReader::change`]) or nothing more of it ([`SetReader::skip`]), so that a search makes
+/// only the changes that match.
+pub(super) struct SetReader<'a> {
+    r: VarintReader<'a>,
+    /// The current change's path (each path is stored as a prefix of the previous one and the rest).
+    path: String,
+    /// Changes not read yet.
+    left: usize,
+    pub(super) unchanged_entries: usize,
+    pub(super) whiteouts: usize,
+}
+
+impl<'a> SetReader<'a> {
+    pub(super) fn new(body: &'a [u8]) -> Result<SetReader<'a>> {
+        let mut r = VarintReader::new(body, "search index record");
+        let (unchanged_entries, whiteouts, left) = (r.length()?, r.length()?, r.length()?);
+        Ok(SetReader { r, path: String::new(), left, unchanged_entries, whiteouts })
+    }
+
+    /// Moves to the next change: its kind of change (its path is [`Self::path`]), or `None`
+    /// after the last. Read the rest of the change ([`Self::change`] or [`Self::skip`]) before
+    /// the next call.
+    pub(super) fn next(&mut self) -> Result<Option<ChangeKind>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let shared = self.r.length()?;
+        if shared > self.path.len() || !self.path.is_char_boundary(shared) {
             return Err(bad("bad path prefix"));
         }
-        let rest = r.length()?;
-        let mut path = String::with_capacity(shared + rest);
-        path.push_str(&previous[..shared]);
-        path.push_str(text(&mut r, rest)?);
-        let change = match r.byte()? {
+        self.path.truncate(shared);
+        let rest = self.r.length()?;
+        self.path.push_str(text(&mut self.r, rest)?);
+        Ok(Some(match self.r.byte()? {
             b'a' => ChangeKind::Added,
             b'm' => ChangeKind::Modified,
             b'r' => ChangeKind::Removed,
             other => return Err(bad(format!("change {other}"))),
-        };
-        let kind = r.byte()?;
+        }))
+    }
+
+    /// The current change's path.
+    pub(super) fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The rest of the current change, made whole.
+    pub(super) fn change(&mut self, change: ChangeKind) -> Result<Change> {
+        let kind = self.r.byte()?;
         let kind = *EntryKind::NAMES.get(usize::from(kind)).ok_or_else(|| bad(format!("type {kind}")))?;
+        let r = &mut self.r;
         let (size, size_delta, mode, uid, gid) = (r.ivarint()?, r.ivarint()?, r.ivarint()?, r.ivarint()?, r.ivarint()?);
         let linkname = match r.length()? {
             0 => None,
-            n => Some(text(&mut r, n - 1)?.to_string()),
+            n => Some(text(r, n - 1)?.to_string()),
         };
-        changes.push(Change { path, change, kind, size, size_delta, mode, uid, gid, linkname });
+        Ok(Change { path: self.path.clone(), change, kind, size, size_delta, mode, uid, gid, linkname })
     }
-    if !r.at_end() {
-        return Err(bad("bytes after the last change"));
+
+    /// Reads past the rest of the current change, checking it as [`Self::change`] would.
+    pub(super) fn skip(&mut self) -> Result<()> {
+        let kind = self.r.byte()?;
+        if usize::from(kind) >= EntryKind::NAMES.len() {
+            return Err(bad(format!("type {kind}")));
+        }
+        for _ in 0..5 {
+            self.r.ivarint()?;
+        }
+        match self.r.length()? {
+            0 => Ok(()),
+            n => text(&mut self.r, n - 1).map(|_| ()),
+        }
     }
-    Ok(LayerChangeSet { changes, unchanged_entries, whiteouts })
+
+    /// After the last change: fails if anything follows it.
+    pub(super) fn finish(self) -> Result<()> {
+        if self.left != 0 || !self.r.at_end() {
+            return Err(bad("bytes after the last change"));
+        }
+        Ok(())
+    }
 }
 
 /// A layer a store-wide answer could not look into.
