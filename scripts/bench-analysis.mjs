@@ -6,7 +6,7 @@
 //     thread) while it renders (target ≤ 200 ms for the analysis; the page must not freeze);
 //   - the 10,000-image sample store: its import, what bringing the search index up to date
 //     costs (the first search after the import does it; measured again from nothing), and
-//     findFiles from the persisted index after a reload, then warm (target ≤ 300 ms).
+//     findFiles from the persisted search snapshot after a reload, then warm (target ≤ 300 ms).
 // The panel's analysis runs in a worker (www/js/analysis-worker.js): its long tasks are not the
 // page's, and only the page's main thread is watched.
 // Prints `bench: …` lines. Runs under `node --test` because the e2e harness it reuses closes its
@@ -161,7 +161,8 @@ test("file search over the 10,000-image store, and what the index costs an impor
     const [warm, hits3] = await timed(p, "findFiles", "passwd");
     const [glob] = await timed(p, "findFiles", "/usr/lib/**/*.so*", { change: "added" });
     const [largest] = await timed(p, "storeLargestFiles", { limit: 50 });
-    console.log(`bench: analysis chromium: findFiles over 10,000 images after a reload (persisted index): ${Math.round(fromIndex)} ms; then warm: ${Math.round(warm)} ms (basename, ${hits3} hits), ${Math.round(glob)} ms (glob) [target ≤ 300 ms]`);
-    console.log(`bench: analysis chromium: storeLargestFiles over 10,000 images (warm): ${Math.round(largest)} ms`);
+    console.log(`bench: analysis chromium: findFiles over 10,000 images after a reload (persisted search snapshot): ${Math.round(fromIndex)} ms; then warm: ${Math.round(warm)} ms (basename, ${hits3} hits), ${Math.round(glob)} ms (glob) [target ≤ 300 ms]`);
+    // The searches read the search snapshot alone: this call reads the index's records.
+    console.log(`bench: analysis chromium: storeLargestFiles over 10,000 images (after the searches; the index's records read): ${Math.round(largest)} ms`);
   }, { path: "/?sample=0" });
 });

@@ -376,6 +376,11 @@ fn a_reopened_store_searches_from_the_snapshot_which_is_made_again_when_stale_or
         assert_eq!(snapshot_record(&backend).unwrap(), snapshot, "{what}: made again");
     }
     assert_eq!(index_records(&backend), records);
+    // Bringing the index up to date (as the page's worker does after an import) makes it too.
+    block_on(backend.commit(vec![Op::delete_meta(SEARCH_SNAPSHOT)])).unwrap();
+    let update = block_on(block_on(Store::open(backend.clone())).unwrap().update_search_index()).unwrap();
+    assert_eq!(update, Default::default());
+    assert_eq!(snapshot_record(&backend).unwrap(), snapshot, "made by update_search_index");
 
     // Stale: another store object tags an image (a new generation). A store opened after it
     // answers with the tag and writes a new snapshot; one opened before it answers from its own

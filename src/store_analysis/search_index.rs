@@ -227,10 +227,18 @@ impl<B: Backend + Clone> Store<B> {
     /// entries) of layers no image has any more are deleted, in one commit. Every search runs
     /// it before reading the index, so the index follows the store. Only the index's keys are
     /// read, not its records, so it costs what changed. A layer that cannot be read is skipped
-    /// (with the layers above it) and named; it is tried again after the next import.
+    /// (with the layers above it) and named; it is tried again after the next import. When
+    /// none was skipped, the search snapshot is made too (and persisted) if it is not current.
     pub async fn update_search_index(&self) -> Result<IndexUpdate> {
         let subjects = self.all_subjects().await?;
-        self.update_index_for(&subjects, false, true).await
+        let update = self.update_index_for(&subjects, false, true).await?;
+        if update.skipped.is_empty() {
+            // The search snapshot too, so that the next search (here, or in another tab or
+            // worker at the same generation) reads one record. Derived: a failure only means
+            // the next search makes it.
+            let _ = self.search_snapshot(false).await;
+        }
+        Ok(update)
     }
 
     /// Right after a commit that changed which images the store holds. An `rmi` or `gc` deletes
