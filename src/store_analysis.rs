@@ -782,17 +782,14 @@ impl<B: Backend + Clone> Store<B> {
     /// images for `/usr/lib/**/*.so*`, from a few hundred layers).
     pub async fn find_files_grouped(&self, pattern: &str, only: Option<ChangeKind>) -> Result<GroupedFileSearch> {
         let pattern = Pattern::parse(pattern)?;
-        match self.search_snapshot(false).await? {
-            (snapshot, skipped, true) => Ok(GroupedFileSearch { skipped, ..snapshot.find(&pattern, only)? }),
+        let (mut snapshot, mut skipped, made) = self.search_snapshot(false).await?;
+        let mut found = snapshot.find(&pattern, only);
+        if found.is_err() && !made {
             // A snapshot read back that does not read through (its checksum held): made again.
-            (snapshot, skipped, false) => match snapshot.find(&pattern, only) {
-                Ok(found) => Ok(GroupedFileSearch { skipped, ..found }),
-                Err(_) => {
-                    let (snapshot, skipped, _) = self.search_snapshot(true).await?;
-                    Ok(GroupedFileSearch { skipped, ..snapshot.find(&pattern, only)? })
-                }
-            },
+            (snapshot, skipped, _) = self.search_snapshot(true).await?;
+            found = snapshot.find(&pattern, only);
         }
+        Ok(GroupedFileSearch { skipped, ..found? })
     }
 
     /// The search snapshot of the store as it is now ([`search_snapshot`]), with the layers that

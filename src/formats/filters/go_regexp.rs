@@ -28,8 +28,8 @@ pub(super) fn go_braces(pattern: &str) -> Result<Cow<'_, str>, String> {
             b'\\' => i = skip_escape(b, i),
             b'[' => i = skip_class(b, i),
             b'{' => match repeat(&b[i..]) {
-                Some((Some(_), len)) => i += len,
-                Some((None, len)) => {
+                Some((true, len)) => i += len,
+                Some((false, len)) => {
                     return Err(format!("invalid repeat count: `{}`", &pattern[i..i + len]));
                 }
                 None => {
@@ -56,8 +56,8 @@ pub(super) fn go_braces(pattern: &str) -> Result<Cow<'_, str>, String> {
 }
 
 /// A repetition at the start of `s` (which starts with `{`), as Go parses it: `None` when Go
-/// reads the `{` as a literal; else its length and whether its counts are allowed.
-fn repeat(s: &[u8]) -> Option<(Option<()>, usize)> {
+/// reads the `{` as a literal; else whether its counts are allowed, and its length.
+fn repeat(s: &[u8]) -> Option<(bool, usize)> {
     let (min, mut at) = number(s, 1)?;
     let max = match s.get(at)? {
         b',' if s.get(at + 1) == Some(&b'}') => {
@@ -75,7 +75,7 @@ fn repeat(s: &[u8]) -> Option<(Option<()>, usize)> {
         return None;
     }
     let allowed = min <= MAX_REPEAT && max.is_none_or(|m| m <= MAX_REPEAT && min <= m);
-    Some((allowed.then_some(()), at + 1))
+    Some((allowed, at + 1))
 }
 
 /// A decimal number at `s[at..]` without a leading zero (Go's `parseInt`): its value (capped
