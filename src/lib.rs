@@ -10,6 +10,7 @@
 #![warn(unreachable_pub)]
 
 pub mod analysis;
+pub mod bytes_hasher;
 pub mod containerd;
 pub mod contents;
 pub mod digest;

@@ -36,15 +36,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// The hasher of digest keys: their text is a hash already, and SipHash over 71 bytes was most
-/// of what a search over 10,000 images spent on its per-layer maps.
-pub(crate) use crate::analysis::path_table::BytesHasher as DigestHasher;
-
-type DigestBuild = std::hash::BuildHasherDefault<DigestHasher>;
-/// A map keyed by digests (or references to them), hashed with [`DigestHasher`].
-pub(crate) type DigestMap<K, V> = HashMap<K, V, DigestBuild>;
-/// A set of digests (or references to them), hashed with [`DigestHasher`].
-pub(crate) type DigestSet<K> = std::collections::HashSet<K, DigestBuild>;
+pub(crate) use crate::digest::{DigestHashSet as DigestSet, DigestMap};
 
 /// [`chain_ids`] of many images that share their lower layers (the images of one store): each
 /// distinct (parent ChainID, DiffID) pair is hashed once. Every change of the Docker view

@@ -211,3 +211,29 @@ fn reference_rules_follow_repositories_json() {
 fn imagestore_reference(s: &str) -> imagestore::docker::references::Reference {
     imagestore::docker::references::parse_reference(s).unwrap()
 }
+
+#[test]
+fn short_id_search_follows_creates_and_deletes_before_and_after_its_first_use() {
+    // The short-ID set is made on the first search; images created or deleted before it and
+    // after it are found or not found alike.
+    let (mut store, _) = store_with_layers(1);
+    block_on(async {
+        let first = store.create_image(&config(&[diff(0)], 1, "2024-01-01T00:00:00Z")).await.unwrap();
+        let mut reopened = Store::open(store.backend().clone()).await.unwrap();
+        let second = reopened.create_image(&config(&[diff(0)], 1, "2024-01-01T00:00:01Z")).await.unwrap();
+        // Not searched yet on `reopened`: both are found on the first search.
+        for id in [&first, &second] {
+            assert_eq!(reopened.docker().images.search(&id.hex()[..12]).unwrap(), *id);
+        }
+        // Made now: a create and a delete keep it up to date.
+        let third = reopened.create_image(&config(&[diff(0)], 1, "2024-01-01T00:00:02Z")).await.unwrap();
+        assert_eq!(reopened.docker().images.search(&third.hex()[..12]).unwrap(), third);
+        reopened.commit_docker(|d, tx| d.images.delete(tx, &mut d.layers, &first)).await.unwrap();
+        assert_eq!(reopened.docker().images.search(&first.hex()[..12]).unwrap_err().code, ErrorCode::NotFound);
+        // On a store object never searched, a delete before the first search leaves it out too.
+        let mut again = Store::open(store.backend().clone()).await.unwrap();
+        again.commit_docker(|d, tx| d.images.delete(tx, &mut d.layers, &second)).await.unwrap();
+        assert_eq!(again.docker().images.search(&second.hex()[..12]).unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(again.docker().images.search(&third.hex()[..12]).unwrap(), third);
+    });
+}

@@ -148,3 +148,31 @@ fn a_damaged_shard_fails_the_open_and_names_itself() {
     assert_eq!(e.code, imagestore::ErrorCode::DataCorrupt);
     assert!(e.message.contains(&key), "{e}");
 }
+
+#[test]
+fn a_record_found_in_two_shards_keeps_the_later_shards_value_and_opens_in_key_order() {
+    // A damaged store: one image record also sits in another image shard, with another value
+    // (built locally). The open reads the shards in key order and the later shard's value wins,
+    // as a map filled in scan order gives; every other image opens as before.
+    let store = block_on(store_from_fixture(SCALE200));
+    let before = answers(&store);
+    let records = meta(store.backend());
+    let image_shards: Vec<(&String, &Vec<u8>)> =
+        records.iter().filter(|(k, _)| k.starts_with(&format!("{}image/", keys::PACKED))).collect();
+    let (first_key, first_value) = image_shards[0];
+    let (last_key, last_value) = image_shards[image_shards.len() - 1];
+    let (rest, value) = packed::decode(first_key, first_value).unwrap()[0];
+    let mut record: Value = serde_json::from_slice(value).unwrap();
+    assert_eq!(record["built_locally"], Value::Bool(false), "{record}");
+    record["built_locally"] = Value::Bool(true);
+    let mut entries: BTreeMap<String, Vec<u8>> =
+        packed::decode(last_key, last_value).unwrap().into_iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect();
+    entries.insert(rest.to_string(), serde_json::to_vec(&record).unwrap());
+    commit(store.backend(), vec![Op::put_meta(last_key.clone(), packed::encode(&entries))]);
+
+    let reopened = reopen(store.backend());
+    let id = imagestore::digest::Digest::parse(record["id"].as_str().unwrap()).unwrap();
+    assert!(reopened.docker().images.is_built_locally(&id).unwrap(), "the later shard's value");
+    assert_eq!(reopened.docker().images.len(), store.docker().images.len(), "loaded once");
+    assert_eq!(answers(&reopened), before);
+}

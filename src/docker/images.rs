@@ -47,7 +47,9 @@ impl Image {
 #[derive(Debug, Clone, Default)]
 pub struct ImageStore {
     images: OrdMap<Digest, Image>,
-    ids: DigestSet,
+    /// The IDs for short-ID search, made on the first search (opening a store does not pay for
+    /// 10,000 inserts it may never use) and kept up to date once made.
+    ids: OnceCell<DigestSet>,
 }
 
 fn unknown(id: &Digest) -> Error {
@@ -124,7 +126,14 @@ impl ImageStore {
 
     /// `Search`: resolves a partial ID with digestset semantics.
     pub fn search(&self, term: &str) -> Result<Digest> {
-        self.ids.lookup(term).map_err(|e| match e {
+        let ids = self.ids.get_or_init(|| {
+            let mut set = DigestSet::new();
+            for id in self.images.keys() {
+                set.insert(id);
+            }
+            set
+        });
+        ids.lookup(term).map_err(|e| match e {
             LookupError::NotFound => Error::not_found(format!("No such image: {term}")),
             LookupError::Ambiguous => Error::ambiguous(format!("ambiguous digest string: {term}")),
         })
@@ -157,7 +166,9 @@ impl ImageStore {
     }
 
     fn insert(&mut self, image: Image) {
-        self.ids.insert(image.id());
+        if let Some(ids) = self.ids.get_mut() {
+            ids.insert(image.id());
+        }
         self.images.insert(image.id().clone(), image);
     }
 
@@ -186,7 +197,9 @@ impl ImageStore {
             .collect();
         for (id, _) in &bad {
             self.images.remove(id);
-            self.ids.remove(id);
+            if let Some(ids) = self.ids.get_mut() {
+                ids.remove(id);
+            }
         }
         bad
     }
@@ -194,17 +207,28 @@ impl ImageStore {
     /// Rebuilds the children sets from the parent links; a parent that is not loaded is
     /// ignored, as in moby's restore.
     pub(crate) fn relink(&mut self) {
-        let ids: Vec<Digest> = self.images.keys().cloned().collect();
-        for id in &ids {
+        // Only sets that hold something are cleared (on open none do), and each parent is
+        // looked up once: a lookup in the map costs more than the rest of this together.
+        let filled: Vec<Digest> =
+            self.images.values().filter(|i| !i.children.is_empty()).map(|i| i.id().clone()).collect();
+        for id in &filled {
             if let Some(i) = self.images.get_mut(id) {
                 i.children.clear();
             }
         }
-        let links: Vec<(Digest, Digest)> =
-            self.images.values().filter_map(|i| Some((i.record.parent.clone()?, i.id().clone()))).collect();
+        let mut links: Vec<(&Digest, &Digest)> =
+            self.images.values().filter_map(|i| Some((i.record.parent.as_ref()?, i.id()))).collect();
+        links.sort_unstable();
+        let mut by_parent: Vec<(Digest, Vec<Digest>)> = Vec::new();
         for (parent, child) in links {
+            match by_parent.last_mut() {
+                Some((p, children)) if p == parent => children.push(child.clone()),
+                _ => by_parent.push((parent.clone(), vec![child.clone()])),
+            }
+        }
+        for (parent, children) in by_parent {
             if let Some(p) = self.images.get_mut(&parent) {
-                p.children.insert(child);
+                p.children.extend(children);
             }
         }
     }
@@ -218,7 +242,9 @@ impl ImageStore {
     /// and releases its top layer. Returns the layers that were deleted, top first.
     pub fn delete(&mut self, tx: &mut Tx, layers: &mut LayerStore, id: &Digest) -> Result<Vec<LayerMetadata>> {
         let image = self.images.remove(id).ok_or_else(|| unknown(id))?;
-        self.ids.remove(id);
+        if let Some(ids) = self.ids.get_mut() {
+            ids.remove(id);
+        }
         for child in &image.children {
             if let Some(c) = self.images.get_mut(child) {
                 c.record.parent = None;

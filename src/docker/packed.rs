@@ -108,7 +108,7 @@ pub struct View {
 /// Reads the Docker view's records (see [`View`]).
 pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
     let mut view = View::default();
-    let mut packed: [BTreeMap<String, Vec<u8>>; 6] = Default::default();
+    let mut packed: [Vec<(String, Vec<u8>)>; 6] = Default::default();
     let mut single: Vec<(usize, String, Vec<u8>)> = Vec::new();
     for (key, value) in b.scan(Space::Meta, keys::ALL).await? {
         if key == keys::GRAPH_DRIVER {
@@ -121,19 +121,33 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
             };
             let prefix = keys::PACKED_KINDS[i].0;
             for (rest, v) in decode(&key, &value)? {
-                packed[i].insert(format!("{prefix}{rest}"), v.to_vec());
+                packed[i].push((format!("{prefix}{rest}"), v.to_vec()));
             }
         } else if let Some((i, _)) = kind_of(&key) {
             single.push((i, key, value));
         }
     }
+    for records in &mut packed {
+        // In key order; a key found in two shards (a damaged store) keeps the later shard's
+        // value, as a map filled in scan order would.
+        records.sort_by(|a, b| a.0.cmp(&b.0));
+        records.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(&mut later.1, &mut kept.1);
+            }
+            same
+        });
+    }
     if !single.is_empty() {
+        // A store written before packing: a packed entry wins over a single record of the same
+        // key; every shard is rewritten from what was read, and the single records deleted.
+        let mut merged: [BTreeMap<String, Vec<u8>>; 6] = packed.map(|records| records.into_iter().collect());
         for (i, key, value) in single {
-            packed[i].entry(key).or_insert(value);
+            merged[i].entry(key).or_insert(value);
         }
-        // Every shard rewritten from what was read, and the single records deleted.
         let mut shards: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
-        for (i, records) in packed.iter().enumerate() {
+        for (i, records) in merged.iter().enumerate() {
             let prefix = keys::PACKED_KINDS[i].0;
             for (key, value) in records {
                 let shard = shard_key(key).expect("a packed kind");
@@ -144,10 +158,9 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
         for (prefix, _) in keys::PACKED_KINDS {
             view.migration.push(Op::DeletePrefix { space: Space::Meta, prefix: prefix.to_string() });
         }
+        packed = merged.map(|records| records.into_iter().collect());
     }
-    for (i, records) in packed.into_iter().enumerate() {
-        view.records[i] = records.into_iter().collect();
-    }
+    view.records = packed;
     Ok(view)
 }
 

@@ -24,7 +24,7 @@
 
 use super::images::ImageStore;
 use super::lazy_config::{ConfigFacts, LazyConfig};
-use crate::digest::Digest;
+use crate::digest::{Digest, DigestHashSet, DigestMap};
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::record_frame::{FrameError, RecordFrame};
@@ -39,7 +39,11 @@ const HAS_LABELS: u8 = 2;
 
 /// The shard an image ID belongs to: the first two hex digits of its ID.
 pub fn shard_of(id: &Digest) -> String {
-    id.hex().get(..2).unwrap_or("").to_string()
+    shard_name(id).to_string()
+}
+
+fn shard_name(id: &Digest) -> &str {
+    id.hex().get(..2).unwrap_or("")
 }
 
 fn put_text(out: &mut Vec<u8>, text: &str) {
@@ -121,6 +125,11 @@ fn malformed() -> Error {
 /// Decodes one shard; `Err` (`data_corrupt`) says why it cannot be trusted (another version, a
 /// bad checksum, a truncated or malformed record).
 pub fn decode(record: &[u8]) -> Result<Vec<(Digest, LazyConfig)>> {
+    decode_sharing(record, &mut DigestHashSet::default())
+}
+
+/// [`decode`], taking each DiffID from `known` when it is there (one copy for all images).
+fn decode_sharing(record: &[u8], known: &mut DigestHashSet<Digest>) -> Result<Vec<(Digest, LazyConfig)>> {
     let body = FRAME.open(record).map_err(|why| match why {
         FrameError::Foreign => Error::corrupt("not a config summary record"),
         FrameError::Version(v) => Error::corrupt(format!("config summary version {v}, this build writes {VERSION}")),
@@ -152,7 +161,16 @@ pub fn decode(record: &[u8]) -> Result<Vec<(Digest, LazyConfig)>> {
         let mut diff_ids = Vec::with_capacity(n.min(body.len()));
         for _ in 0..n {
             let len = r.u8()? as usize;
-            diff_ids.push(r.digest(len)?);
+            let text = r.text(len)?;
+            let diff_id = match known.get(text) {
+                Some(d) => d.clone(),
+                None => {
+                    let d = Digest::parse(text).map_err(|_| malformed())?;
+                    known.insert(d.clone());
+                    d
+                }
+            };
+            diff_ids.push(diff_id);
         }
         let facts = ConfigFacts { created, has_container_config: flags & HAS_CONFIG != 0, labels, top_layer, diff_ids };
         out.push((id, LazyConfig::summarized(facts)));
@@ -167,9 +185,9 @@ pub fn decode(record: &[u8]) -> Result<Vec<(Digest, LazyConfig)>> {
 #[derive(Default)]
 pub struct Loaded {
     /// Configs (bytes and list facts) by image ID, from the shards that decoded.
-    pub configs: BTreeMap<Digest, LazyConfig>,
-    /// The image IDs each valid shard listed.
-    pub members: BTreeMap<String, BTreeSet<Digest>>,
+    pub configs: DigestMap<Digest, LazyConfig>,
+    /// The image IDs each valid shard listed, sorted.
+    pub members: BTreeMap<String, Vec<Digest>>,
     /// Shards whose record was there but could not be trusted.
     pub invalid: BTreeSet<String>,
 }
@@ -178,15 +196,19 @@ impl Loaded {
     /// Reads the shards out of a scan of [`keys::SUMMARY`].
     pub fn from_records(records: Vec<(String, Vec<u8>)>) -> Loaded {
         let mut loaded = Loaded::default();
+        // The same DiffIDs recur in many images' configs: each is kept once.
+        let mut known = DigestHashSet::default();
         for (key, value) in records {
             let shard = key[keys::SUMMARY.len()..].to_string();
-            match decode(&value) {
+            match decode_sharing(&value, &mut known) {
                 Ok(entries) => {
-                    let members = loaded.members.entry(shard).or_default();
+                    let mut members = Vec::with_capacity(entries.len());
                     for (id, raw) in entries {
-                        members.insert(id.clone());
+                        members.push(id.clone());
                         loaded.configs.insert(id, raw);
                     }
+                    members.sort_unstable();
+                    loaded.members.insert(shard, members);
                 }
                 Err(_) => {
                     loaded.invalid.insert(shard);
@@ -198,19 +220,20 @@ impl Loaded {
 
     /// The shards that do not list exactly the images of `images` (missing, invalid, stale).
     pub fn shards_to_rewrite(&self, images: &ImageStore) -> BTreeSet<String> {
-        let mut now: BTreeMap<String, BTreeSet<&Digest>> = BTreeMap::new();
+        // The image map is sorted by ID, so each shard's IDs come out sorted, as `members` are.
+        let mut now: BTreeMap<&str, Vec<&Digest>> = BTreeMap::new();
         for img in images.map() {
-            now.entry(shard_of(img.id())).or_default().insert(img.id());
+            now.entry(shard_name(img.id())).or_default().push(img.id());
         }
         let mut out: BTreeSet<String> = self.invalid.clone();
         for (shard, ids) in &now {
-            let listed = self.members.get(shard);
-            if listed.is_none_or(|l| l.len() != ids.len() || ids.iter().any(|id| !l.contains(*id))) {
-                out.insert(shard.clone());
+            let listed = self.members.get(*shard);
+            if listed.is_none_or(|l| l.len() != ids.len() || l.iter().zip(ids).any(|(a, b)| a != *b)) {
+                out.insert(shard.to_string());
             }
         }
         // Shards of images that are gone.
-        out.extend(self.members.keys().filter(|s| !now.contains_key(*s)).cloned());
+        out.extend(self.members.keys().filter(|s| !now.contains_key(s.as_str())).cloned());
         out
     }
 }
