@@ -69,6 +69,27 @@ impl Digest {
         Digest::parse(&format!("sha256:{hex}"))
     }
 
+    /// The 32 bytes of a `sha256:` digest (`None` for other algorithms), for compact records.
+    pub fn sha256_bytes(&self) -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(self.0.strip_prefix("sha256:")?, &mut out).ok()?;
+        Some(out)
+    }
+
+    /// The text of the `sha256:` digest of 32 bytes, without allocating (see [`Digest::sha256_bytes`]).
+    pub fn sha256_text(bytes: &[u8; 32]) -> [u8; 71] {
+        let mut text = [0u8; 71];
+        text[..7].copy_from_slice(b"sha256:");
+        hex::encode_to_slice(bytes, &mut text[7..]).expect("64 hex characters for 32 bytes");
+        text
+    }
+
+    /// The `sha256:` digest of 32 bytes (see [`Digest::sha256_bytes`]).
+    pub fn from_sha256_bytes(bytes: &[u8; 32]) -> Digest {
+        let text = Digest::sha256_text(bytes);
+        Digest(std::str::from_utf8(&text).expect("ASCII").into())
+    }
+
     /// The SHA-256 digest of `bytes`.
     pub fn sha256_of(bytes: &[u8]) -> Digest {
         let mut h = Sha256Hasher::new();

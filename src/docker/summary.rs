@@ -16,11 +16,15 @@
 //! only be missing or superfluous, never wrong, unless the record is corrupt (the checksum).
 //!
 //! Shard layout (little-endian): the record frame ([`RecordFrame`]: `isCS`, `u32` [`VERSION`],
-//! `u32` crc32 of the rest), then the rest: `u32 count` and per image, in ID order: `u8 id length, id text`, `u8 top layer length, top
-//! layer ChainID text` (0: no layers), `i64 created seconds, u32 nanoseconds`, `u8 flags` (1:
-//! has a `config` object, 2: has labels), with labels `u32 n` and n × (`u32 len, key, u32 len,
-//! value`), then `u32 n` and n × (`u8 len, DiffID text`). Version 1 held only the config bytes,
-//! version 2 the bytes beside these facts; their shards are rebuilt.
+//! `u32` crc32 of the rest), then the rest: the shard's layer digests once each (`u32 m`, m ×
+//! digest: the DiffIDs and top-layer ChainIDs of its images, which recur from image to image),
+//! then `u32 count` and per image, in ID order: the ID (digest), `u32` top layer (0: no layers,
+//! else 1 + its index in the table), `i64 created seconds, u32 nanoseconds`, `u8 flags` (1: has
+//! a `config` object, 2: has labels), with labels `u32 n` and n × (`u32 len, key, u32 len,
+//! value`), then `u32 n` and n × `u32` DiffID index in the table. A digest is `u8 0` and its 32
+//! bytes for `sha256:`, else `u8 len` and its text. Version 1 held only the config bytes,
+//! version 2 the bytes beside these facts, version 3 every digest as text (twice the bytes to
+//! read on open); their shards are rebuilt.
 
 use super::images::ImageStore;
 use super::lazy_config::{ConfigFacts, LazyConfig};
@@ -32,7 +36,7 @@ use crate::storage::Op;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Bumped whenever the layout changes: a shard of another version is rebuilt.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 const FRAME: RecordFrame = RecordFrame::with_u32_version(b"isCS", VERSION);
 const HAS_CONFIG: u8 = 1;
 const HAS_LABELS: u8 = 2;
@@ -51,40 +55,60 @@ fn put_text(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
 }
 
+fn put_digest(out: &mut Vec<u8>, d: &Digest) {
+    match d.sha256_bytes() {
+        Some(bytes) => {
+            out.push(0);
+            out.extend_from_slice(&bytes);
+        }
+        None => {
+            out.push(d.as_str().len() as u8);
+            out.extend_from_slice(d.as_str().as_bytes());
+        }
+    }
+}
+
 /// Encodes one shard from `(id, config)` pairs in ID order.
 pub fn encode<'a>(entries: impl IntoIterator<Item = (&'a Digest, &'a LazyConfig)>) -> Vec<u8> {
-    let mut record = FRAME.begin(4);
-    let count_at = record.len();
-    record.extend_from_slice(&[0; 4]);
-    let mut count: u32 = 0;
-    for (id, config) in entries {
+    let entries: Vec<(&Digest, &LazyConfig)> = entries.into_iter().collect();
+    let mut table: Vec<&Digest> = Vec::new();
+    let mut index: DigestMap<&Digest, u32> = DigestMap::default();
+    let mut index_of = |d: &'a Digest| -> u32 {
+        *index.entry(d).or_insert_with(|| {
+            table.push(d);
+            (table.len() - 1) as u32
+        })
+    };
+    let mut images = Vec::new();
+    for (id, config) in &entries {
         let facts = config.facts();
-        let id = id.as_str().as_bytes();
-        record.push(id.len() as u8);
-        record.extend_from_slice(id);
-        let top = facts.top_layer.as_ref().map_or("", |t| t.as_str());
-        record.push(top.len() as u8);
-        record.extend_from_slice(top.as_bytes());
-        record.extend_from_slice(&facts.created.0.to_le_bytes());
-        record.extend_from_slice(&facts.created.1.to_le_bytes());
+        put_digest(&mut images, id);
+        let top = facts.top_layer.as_ref().map_or(0, |t| index_of(t) + 1);
+        images.extend_from_slice(&top.to_le_bytes());
+        images.extend_from_slice(&facts.created.0.to_le_bytes());
+        images.extend_from_slice(&facts.created.1.to_le_bytes());
         let flags = if facts.has_container_config { HAS_CONFIG } else { 0 }
             | if facts.labels.is_some() { HAS_LABELS } else { 0 };
-        record.push(flags);
+        images.push(flags);
         if let Some(labels) = &facts.labels {
-            record.extend_from_slice(&(labels.len() as u32).to_le_bytes());
+            images.extend_from_slice(&(labels.len() as u32).to_le_bytes());
             for (k, v) in labels {
-                put_text(&mut record, k);
-                put_text(&mut record, v);
+                put_text(&mut images, k);
+                put_text(&mut images, v);
             }
         }
-        record.extend_from_slice(&(facts.diff_ids.len() as u32).to_le_bytes());
+        images.extend_from_slice(&(facts.diff_ids.len() as u32).to_le_bytes());
         for d in &facts.diff_ids {
-            record.push(d.as_str().len() as u8);
-            record.extend_from_slice(d.as_str().as_bytes());
+            images.extend_from_slice(&index_of(d).to_le_bytes());
         }
-        count += 1;
     }
-    record[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
+    let mut record = FRAME.begin(8 + table.len() * 33 + images.len());
+    record.extend_from_slice(&(table.len() as u32).to_le_bytes());
+    for d in &table {
+        put_digest(&mut record, d);
+    }
+    record.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    record.extend_from_slice(&images);
     FRAME.seal(&mut record);
     record
 }
@@ -113,8 +137,24 @@ impl<'a> Reader<'a> {
     fn text(&mut self, len: usize) -> Result<&'a str> {
         std::str::from_utf8(self.bytes(len)?).map_err(|_| malformed())
     }
-    fn digest(&mut self, len: usize) -> Result<Digest> {
-        Digest::parse(self.text(len)?).map_err(|_| malformed())
+    /// A digest as [`put_digest`] writes it; a layer digest seen before (`known`) is shared.
+    fn digest(&mut self, known: Option<&mut DigestHashSet<Digest>>) -> Result<Digest> {
+        let len = self.u8()? as usize;
+        if len != 0 {
+            return Digest::parse(self.text(len)?).map_err(|_| malformed());
+        }
+        let bytes: &[u8; 32] = self.bytes(32)?.try_into().expect("32 bytes");
+        let Some(known) = known else {
+            return Ok(Digest::from_sha256_bytes(bytes));
+        };
+        let text = Digest::sha256_text(bytes);
+        let text = std::str::from_utf8(&text).expect("ASCII");
+        if let Some(d) = known.get(text) {
+            return Ok(d.clone());
+        }
+        let d = Digest::from_sha256_bytes(bytes);
+        known.insert(d.clone());
+        Ok(d)
     }
 }
 
@@ -136,13 +176,20 @@ fn decode_sharing(record: &[u8], known: &mut DigestHashSet<Digest>) -> Result<Ve
         FrameError::Checksum => Error::corrupt("config summary: checksum mismatch"),
     })?;
     let mut r = Reader { body, at: 0 };
+    let table_len = r.u32()? as usize;
+    let mut table = Vec::with_capacity(table_len.min(body.len() / 33));
+    for _ in 0..table_len {
+        table.push(r.digest(Some(known))?);
+    }
+    let from_table = |i: u32| table.get(i as usize).cloned().ok_or_else(malformed);
     let count = r.u32()? as usize;
     let mut out = Vec::with_capacity(count.min(body.len() / 16));
     for _ in 0..count {
-        let len = r.u8()? as usize;
-        let id = r.digest(len)?;
-        let len = r.u8()? as usize;
-        let top_layer = if len == 0 { None } else { Some(r.digest(len)?) };
+        let id = r.digest(None)?;
+        let top_layer = match r.u32()? {
+            0 => None,
+            i => Some(from_table(i - 1)?),
+        };
         let created = (r.i64()?, r.u32()?);
         let flags = r.u8()?;
         let labels = if flags & HAS_LABELS != 0 {
@@ -158,19 +205,9 @@ fn decode_sharing(record: &[u8], known: &mut DigestHashSet<Digest>) -> Result<Ve
             None
         };
         let n = r.u32()? as usize;
-        let mut diff_ids = Vec::with_capacity(n.min(body.len()));
+        let mut diff_ids = Vec::with_capacity(n.min(body.len() / 4));
         for _ in 0..n {
-            let len = r.u8()? as usize;
-            let text = r.text(len)?;
-            let diff_id = match known.get(text) {
-                Some(d) => d.clone(),
-                None => {
-                    let d = Digest::parse(text).map_err(|_| malformed())?;
-                    known.insert(d.clone());
-                    d
-                }
-            };
-            diff_ids.push(diff_id);
+            diff_ids.push(from_table(r.u32()?)?);
         }
         let facts = ConfigFacts { created, has_container_config: flags & HAS_CONFIG != 0, labels, top_layer, diff_ids };
         out.push((id, LazyConfig::summarized(facts)));
@@ -307,5 +344,34 @@ mod tests {
         assert!(decode(b"garbage").is_err());
         assert!(decode(&encode([])).unwrap().is_empty());
         assert_eq!(shard_of(&a), a.hex()[..2]);
+    }
+
+    #[test]
+    fn layer_digests_are_written_once_per_shard_and_other_algorithms_as_text() {
+        let diff = "sha256:e100af7cf35b6cd513e8fe4dc94432aab1abdfeddecdc7f033a2a51db55e4d3b";
+        let other = format!("sha512:{}", "ab".repeat(64));
+        let images: Vec<(Digest, LazyConfig)> = (0..3)
+            .map(|i| {
+                parsed(&format!(
+                    r#"{{"created":"2026-11-23T13:52:3{i}Z","rootfs":{{"type":"layers","diff_ids":["{diff}","{other}"]}}}}"#
+                ))
+            })
+            .collect();
+        let record = encode(images.iter().map(|(id, c)| (id, c)));
+        let decoded = decode(&record).unwrap();
+        for ((id, config), (want_id, want)) in decoded.iter().zip(&images) {
+            assert_eq!(id, want_id);
+            assert_eq!(config.facts(), want.facts());
+            assert_eq!(config.diff_ids()[1].as_str(), other);
+        }
+        // The two DiffIDs and the one top ChainID once each (33 + 136 + 33 bytes), then per
+        // image a 33-byte ID, the top index, created, flags and two indexes: 62 bytes.
+        assert_eq!(record.len(), 12 + 4 + 33 + 136 + 33 + 4 + 3 * 62);
+        // An index past the table is malformed, not a panic.
+        let mut bad = record.clone();
+        let last_index = bad.len() - 4;
+        bad[last_index..].copy_from_slice(&9u32.to_le_bytes());
+        FRAME.seal(&mut bad);
+        assert_eq!(decode(&bad).unwrap_err().message, "config summary: malformed entry");
     }
 }
