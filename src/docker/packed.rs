@@ -91,16 +91,14 @@ pub fn decode<'r>(key: &str, record: &'r [u8]) -> Result<Vec<(&'r str, &'r [u8])
     Ok(out)
 }
 
-/// The Docker view's records as storage holds them, read with one scan of
-/// [`keys::ALL`].
+/// The Docker view's records as storage holds them (all of [`keys::ALL`] but the config
+/// summary, which [`super::state::DockerState::load`] reads beside them).
 #[derive(Default)]
 pub struct View {
     /// Per kind of [`keys::PACKED_KINDS`]: record key → value, in key order.
     pub records: [Vec<(String, Vec<u8>)>; 6],
     /// [`keys::GRAPH_DRIVER`]'s value.
     pub graph_driver: Option<Vec<u8>>,
-    /// The config summary's shard records (see [`super::summary`]).
-    pub summary: Vec<(String, Vec<u8>)>,
     /// The operations that pack the single records found (empty when there were none).
     pub migration: Vec<Op>,
 }
@@ -110,11 +108,13 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
     let mut view = View::default();
     let mut packed: [Vec<(String, Vec<u8>)>; 6] = Default::default();
     let mut single: Vec<(usize, String, Vec<u8>)> = Vec::new();
-    for (key, value) in b.scan(Space::Meta, keys::ALL).await? {
+    // One scan per part: the shards, the driver name and each kind's single records (a store
+    // not packed yet), all asked at once; the summary is left out.
+    let prefixes = [keys::PACKED, keys::GRAPH_DRIVER].into_iter().chain(keys::PACKED_KINDS.iter().map(|(p, _)| *p));
+    let parts = futures::future::try_join_all(prefixes.map(|p| b.scan(Space::Meta, p))).await?;
+    for (key, value) in parts.into_iter().flatten() {
         if key == keys::GRAPH_DRIVER {
             view.graph_driver = Some(value);
-        } else if key.starts_with(keys::SUMMARY) {
-            view.summary.push((key, value));
         } else if let Some((kind, _)) = keys::packed_shard_parts(&key) {
             let Some(i) = keys::PACKED_KINDS.iter().position(|(_, name)| *name == kind) else {
                 return Err(Error::corrupt(format!("record {key:?}: unknown packed record kind")));

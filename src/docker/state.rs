@@ -14,9 +14,10 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
 use crate::schema::docker as keys;
-use crate::storage::{blobs, corrupt_record, decode_record, Backend, Op};
+use crate::storage::{blobs, corrupt_record, decode_record, Backend, Op, Space};
 use std::collections::BTreeSet;
 use std::rc::Rc;
+use std::task::Poll;
 
 /// moby's graphdriver image store in memory: the four stores and the driver name.
 #[derive(Debug, Clone, Default)]
@@ -71,8 +72,17 @@ impl DockerState {
     pub async fn load<B: Backend>(backend: &B) -> Result<Loaded> {
         let mut docker = DockerState::default();
         let mut skipped = Vec::new();
-        let view = super::packed::read_view(backend).await?;
-        let mut from_summary = summary::Loaded::from_records(view.summary);
+        // The records are asked for first and the summary right after, both now: IndexedDB
+        // reads the summary while the records are decoded (a third of opening a 10,000-image
+        // store in Chromium was waiting for reads).
+        let mut records_read = Box::pin(super::packed::read_view(backend));
+        let records_asked = futures::poll!(&mut records_read);
+        let mut summary_read = Box::pin(backend.scan(Space::Meta, keys::SUMMARY));
+        let summary_asked = futures::poll!(&mut summary_read);
+        let view = match records_asked {
+            Poll::Ready(view) => view?,
+            Poll::Pending => records_read.await?,
+        };
         let [images, layers, references, diffid_by_digest, v2metadata, layer_blobs] = view.records;
         if let Some(d) = view.graph_driver {
             docker.graph_driver = String::from_utf8_lossy(&d).into_owned();
@@ -80,8 +90,16 @@ impl DockerState {
         for (key, value) in layers {
             docker.layers.insert_loaded(decode_record::<LayerRecord>(&key, &value)?);
         }
-        for (key, value) in images {
-            let record: ImageRecord = decode_record(&key, &value)?;
+        let images = images
+            .into_iter()
+            .map(|(key, value)| decode_record::<ImageRecord>(&key, &value))
+            .collect::<Result<Vec<_>>>()?;
+        let summary_records = match summary_asked {
+            Poll::Ready(records) => records?,
+            Poll::Pending => summary_read.await?,
+        };
+        let mut from_summary = summary::Loaded::from_records(summary_records);
+        for record in images {
             if let Some(config) = from_summary.configs.remove(&record.id) {
                 // Checksummed when read; the ID was verified and the bytes parsed when the
                 // entry was written. Parsed again only when something needs more than the list.
