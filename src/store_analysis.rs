@@ -22,7 +22,7 @@ use crate::analysis::dive_layers::{self, LayerNodes};
 use crate::analysis::path_table::PathTable;
 use crate::analysis::search::Pattern;
 use crate::containerd::platform_manifest::default_manifest;
-use crate::digest::{chain_ids, Digest};
+use crate::digest::{chain_ids, Digest, DigestHashSet, DigestMap};
 use crate::docker::layer_files::{self, LayerFileEntry, LayerSelector};
 use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
@@ -35,8 +35,6 @@ use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-
-pub(crate) use crate::digest::{DigestHashSet as DigestSet, DigestMap};
 
 /// [`chain_ids`] of many images that share their lower layers (the images of one store): each
 /// distinct (parent ChainID, DiffID) pair is hashed once. Every change of the Docker view
@@ -81,7 +79,7 @@ pub struct AnalysisCache {
     /// Whether `indexed` has been read (the index's keys) this session.
     index_keys_loaded: std::cell::Cell<bool>,
     /// The chains the persisted search index holds a record of.
-    indexed: RefCell<DigestSet<Digest>>,
+    indexed: RefCell<DigestHashSet<Digest>>,
     /// Layers (by chain ID) that could not be read this session, with the reason: not read
     /// again until an import may have brought them back.
     unreadable: RefCell<HashMap<Digest, String>>,

@@ -28,7 +28,7 @@ impl Hasher for IdHasher {
 /// A map keyed by path ids.
 pub type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
 
-pub use crate::bytes_hasher::BytesHasher;
+use crate::bytes_hasher::BytesHasher;
 
 /// Paths as dive spells them after `path.Clean`, relative (`usr/bin/env`); `""` is the root.
 ///

@@ -219,13 +219,10 @@ impl ImageStore {
         let mut links: Vec<(&Digest, &Digest)> =
             self.images.values().filter_map(|i| Some((i.record.parent.as_ref()?, i.id()))).collect();
         links.sort_unstable();
-        let mut by_parent: Vec<(Digest, Vec<Digest>)> = Vec::new();
-        for (parent, child) in links {
-            match by_parent.last_mut() {
-                Some((p, children)) if p == parent => children.push(child.clone()),
-                _ => by_parent.push((parent.clone(), vec![child.clone()])),
-            }
-        }
+        let by_parent: Vec<(Digest, Vec<Digest>)> = links
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|group| (group[0].0.clone(), group.iter().map(|(_, child)| (*child).clone()).collect()))
+            .collect();
         for (parent, children) in by_parent {
             if let Some(p) = self.images.get_mut(&parent) {
                 p.children.extend(children);

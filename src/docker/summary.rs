@@ -70,7 +70,6 @@ fn put_digest(out: &mut Vec<u8>, d: &Digest) {
 
 /// Encodes one shard from `(id, config)` pairs in ID order.
 pub fn encode<'a>(entries: impl IntoIterator<Item = (&'a Digest, &'a LazyConfig)>) -> Vec<u8> {
-    let entries: Vec<(&Digest, &LazyConfig)> = entries.into_iter().collect();
     let mut table: Vec<&Digest> = Vec::new();
     let mut index: DigestMap<&Digest, u32> = DigestMap::default();
     let mut index_of = |d: &'a Digest| -> u32 {
@@ -79,8 +78,9 @@ pub fn encode<'a>(entries: impl IntoIterator<Item = (&'a Digest, &'a LazyConfig)
             (table.len() - 1) as u32
         })
     };
-    let mut images = Vec::new();
-    for (id, config) in &entries {
+    let (mut images, mut count) = (Vec::new(), 0u32);
+    for (id, config) in entries {
+        count += 1;
         let facts = config.facts();
         put_digest(&mut images, id);
         let top = facts.top_layer.as_ref().map_or(0, |t| index_of(t) + 1);
@@ -107,7 +107,7 @@ pub fn encode<'a>(entries: impl IntoIterator<Item = (&'a Digest, &'a LazyConfig)
     for d in &table {
         put_digest(&mut record, d);
     }
-    record.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    record.extend_from_slice(&count.to_le_bytes());
     record.extend_from_slice(&images);
     FRAME.seal(&mut record);
     record

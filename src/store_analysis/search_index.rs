@@ -18,9 +18,9 @@
 //! whose tar writer set the type bits in one layer and not in the other was "modified" when only
 //! its time had changed. Both are refused, so worked out again and rewritten.
 
-use super::{DigestSet, Subjects};
+use super::Subjects;
 use crate::analysis::changes::{Change, ChangeKind, LayerChangeSet};
-use crate::digest::Digest;
+use crate::digest::{Digest, DigestHashSet};
 use crate::error::{Error, Result};
 use crate::formats::tar_split::EntryKind;
 use crate::schema::analysis as schema;
@@ -275,7 +275,7 @@ impl<B: Backend + Clone> Store<B> {
         }
         let mut ops = Vec::new();
         if read_sets && !cache.index_loaded.get() {
-            let mut stored: DigestSet<Digest> = DigestSet::default();
+            let mut stored: DigestHashSet<Digest> = DigestHashSet::default();
             for (key, value) in self.backend().scan(Space::Meta, schema::CHANGES).await? {
                 let Some(chain) = schema::changes_chain(&key) else {
                     ops.push(Op::delete_meta(key));
@@ -291,7 +291,7 @@ impl<B: Backend + Clone> Store<B> {
             cache.index_loaded.set(true);
             cache.index_keys_loaded.set(true);
         } else if !cache.index_keys_loaded.get() {
-            let mut stored: DigestSet<Digest> = DigestSet::default();
+            let mut stored: DigestHashSet<Digest> = DigestHashSet::default();
             for key in self.backend().keys(Space::Meta, schema::CHANGES).await? {
                 match schema::changes_chain(&key) {
                     Some(chain) => {
@@ -304,7 +304,7 @@ impl<B: Backend + Clone> Store<B> {
             cache.index_keys_loaded.set(true);
         }
         let mut update = IndexUpdate::default();
-        let mut skipped_chains: DigestSet<Digest> = DigestSet::default();
+        let mut skipped_chains: DigestHashSet<Digest> = DigestHashSet::default();
         for s in subjects.iter().filter(|_| work_out) {
             let complete = {
                 let (sets, indexed) = (cache.changes.borrow(), cache.indexed.borrow());
@@ -335,7 +335,7 @@ impl<B: Backend + Clone> Store<B> {
                 }
             }
         }
-        let held: DigestSet<&Digest> = subjects.iter().flat_map(|s| &s.chains).collect();
+        let held: DigestHashSet<&Digest> = subjects.iter().flat_map(|s| &s.chains).collect();
         let gone: Vec<Digest> = {
             let indexed = cache.indexed.borrow();
             let sets = cache.changes.borrow();

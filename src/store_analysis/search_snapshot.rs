@@ -17,10 +17,11 @@
 //! indexes into the layers). Texts are a LEB128 length then UTF-8; counts are LEB128.
 
 use super::search_index::{encode_body, SetReader};
-use super::{DigestMap, GroupedFileSearch, HitImage, LayerHits, Subject};
+use super::{GroupedFileSearch, HitImage, LayerHits, Subject};
 use crate::analysis::changes::{Change, ChangeKind, LayerChangeSet};
 use crate::analysis::search::Pattern;
 use crate::digest::Digest;
+use crate::digest::DigestMap;
 use crate::error::{Error, Result};
 use crate::storage::record_frame::{FrameError, RecordFrame};
 use crate::storage::varint::{put_uvarint, VarintReader};
