@@ -440,13 +440,12 @@ fn a_corrupt_tar_split_is_skipped_and_named_not_fatal() {
     let diff_ids = edge.config.diff_ids().to_vec();
     let top_chain = imagestore::digest::chain_id(&diff_ids).unwrap();
     let split = store.docker().layers.get(&top_chain).unwrap().tar_split.clone().unwrap();
-    // Its bytes (one chunk) damaged in the middle, the blob record left as it is.
-    let record = block_on(imagestore::storage::blobs::stat(&backend, &split)).unwrap().unwrap();
-    let chunk = format!("{}/{:010}", record.chunks, 0);
-    let mut bytes = block_on(backend.get(Space::Chunks, &chunk)).unwrap().unwrap();
+    // Its bytes (small: kept in its blob record) damaged in the middle.
+    let key = imagestore::schema::blob(&split);
+    let mut bytes = block_on(backend.get(Space::Meta, &key)).unwrap().unwrap();
     let mid = bytes.len() / 2;
     bytes[mid..mid + 16].fill(0xff);
-    let mut ops = vec![Op::put(Space::Chunks, chunk, bytes)];
+    let mut ops = vec![Op::put(Space::Meta, key, bytes)];
     for prefix in [imagestore::schema::analysis::CHANGES, imagestore::schema::analysis::ENTRIES] {
         ops.extend(block_on(backend.keys(Space::Meta, prefix)).unwrap().into_iter().map(Op::delete_meta));
     }

@@ -85,7 +85,7 @@ fn unpublished_chunk_sets(b: &MemoryBackend) -> Vec<String> {
     block_on(async {
         let records = b.scan(Space::Meta, imagestore::schema::BLOBS).await.unwrap();
         let published: std::collections::BTreeSet<String> =
-            records.iter().map(|(_, v)| serde_json::from_slice::<BlobRecord>(v).unwrap().chunks).collect();
+            records.iter().map(|(k, v)| BlobRecord::decode(k, v).unwrap().chunks).collect();
         let mut sets: Vec<String> = b
             .keys(Space::Chunks, "")
             .await

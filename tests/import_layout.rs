@@ -82,8 +82,8 @@ fn of_two_drivers_the_one_with_images_is_taken_and_the_other_discarded() {
     assert_eq!(d.images.len(), 22);
     assert!(d.warnings.iter().any(|w| w.contains("not var/lib/docker/image/aufs/ (1 images)")), "{:?}", d.warnings);
     // Only the taken store's blobs are left staged: the aufs copies were discarded. (Configs
-    // and tar-splits are not written before the commit: their one chunk is among their
-    // publish ops.)
+    // and tar-splits are not written before the commit: each is kept in its blob record, the
+    // one publish op.)
     let split_sets: BTreeSet<String> = d.tar_splits.iter().map(|b| b.set.clone()).collect();
     let kept: BTreeSet<String> = d.images.iter().map(|i| i.blob.set.clone()).chain(split_sets.clone()).collect();
     let staged: BTreeSet<String> = futures::executor::block_on(imagestore::storage::Backend::keys(
@@ -97,10 +97,11 @@ fn of_two_drivers_the_one_with_images_is_taken_and_the_other_discarded() {
     .collect();
     assert!(staged.is_subset(&kept), "left staged: {:?}", staged.difference(&kept).collect::<Vec<_>>());
     assert!(staged.is_empty(), "small blobs are written with the commit, not before: {staged:?}");
-    assert!(d.tar_splits.iter().all(|b| b
-        .ops
-        .iter()
-        .any(|op| matches!(op, imagestore::storage::Op::Put { space: imagestore::storage::Space::Chunks, .. }))));
+    assert!(d.tar_splits.iter().chain(d.images.iter().map(|i| &i.blob)).all(|b| matches!(
+        &b.ops[..],
+        [imagestore::storage::Op::Put { space: imagestore::storage::Space::Meta, key, value }]
+            if *key == imagestore::schema::blob(&b.digest) && value.len() as u64 == b.size + 1
+    )));
 }
 
 #[test]

@@ -180,7 +180,7 @@ fn four_imports_at_once_publish_each_blob_once() {
             .await
             .unwrap()
             .into_iter()
-            .map(|(_, v)| serde_json::from_slice::<Value>(&v).unwrap()["chunks"].as_str().unwrap().to_string())
+            .map(|(k, v)| blobs::BlobRecord::decode(&k, &v).unwrap().chunks)
             .collect();
         for key in backend.keys(Space::Chunks, "").await.unwrap() {
             assert!(referenced.contains(key.rsplit_once('/').unwrap().0), "chunk {key} belongs to no blob");

@@ -191,7 +191,7 @@ pub async fn collect_at<B: Backend>(
         if live_blobs.contains(&d) {
             continue;
         }
-        let rec: BlobRecord = decode_record(&key, &value)?;
+        let rec = BlobRecord::decode(&key, &value)?;
         ops.extend(blobs::delete_ops(&d, &rec));
         result.deleted_blobs.push(d);
     }

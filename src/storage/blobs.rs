@@ -8,6 +8,11 @@
 //! failed or cancelled write, or of a tab that was closed mid-import; [`sweep_orphans`] removes
 //! them, asking [`super::sessions`] which sets may still be in use.
 //!
+//! A small blob staged in the commit that publishes it (an import's configs and tar-splits) is
+//! kept inside its record instead ([`INLINE_MAX`]): one record per blob, not a record and a
+//! chunk. IndexedDB's cost is mostly per record, and an import of 10,000 images stages about
+//! 13,000 such blobs.
+//!
 //! A blob record is never overwritten: publishing a digest that already has a record would
 //! orphan the old record's chunks. Committers check [`stat`] on the current data (under a
 //! generation guard, see [`super::generation`]) and discard their own copy instead.
@@ -24,17 +29,83 @@ pub const CHUNK_SIZE: usize = 1 << 20;
 /// known whether that session still runs (no Web Locks): it may still be writing them.
 pub const ORPHAN_GRACE_MILLIS: u64 = 60 * 60 * 1000;
 
+/// Blobs up to this size staged in their commit ([`stage_in_commit`],
+/// [`BlobWriter::finish_in_commit`]) are kept inside their record. Small enough that reading a
+/// record to learn whether a blob is stored stays cheap.
+pub const INLINE_MAX: usize = 64 << 10;
+
+/// The first byte of a record that holds its blob's bytes; the bytes follow it. A JSON record
+/// starts with `{`, so the two forms cannot be taken for each other.
+const INLINE_TAG: u8 = 0;
+
 /// The committed record of a blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobRecord {
     pub size: u64,
-    /// The chunk set holding the bytes (`<set>/<index>` keys); empty for an empty blob.
+    /// The chunk set holding the bytes (`<set>/<index>` keys); empty for an empty blob and for
+    /// one kept in its record.
     pub chunks: String,
     pub chunk_size: u64,
+    /// The bytes themselves, for a blob kept in its record (not part of the JSON form).
+    #[serde(skip)]
+    pub inline: Option<Vec<u8>>,
+}
+
+impl BlobRecord {
+    /// A record holding its blob's bytes.
+    fn inline(bytes: Vec<u8>) -> BlobRecord {
+        BlobRecord {
+            size: bytes.len() as u64,
+            chunks: String::new(),
+            chunk_size: CHUNK_SIZE as u64,
+            inline: Some(bytes),
+        }
+    }
+
+    /// A record pointing at chunk set `set` (none for an empty blob).
+    fn chunked(size: u64, set: &str) -> BlobRecord {
+        let chunks = if size == 0 { String::new() } else { set.to_string() };
+        BlobRecord { size, chunks, chunk_size: CHUNK_SIZE as u64, inline: None }
+    }
+
+    /// The stored form: JSON, or [`INLINE_TAG`] and the bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        match &self.inline {
+            Some(bytes) => {
+                let mut out = Vec::with_capacity(1 + bytes.len());
+                out.push(INLINE_TAG);
+                out.extend_from_slice(bytes);
+                out
+            }
+            None => serde_json::to_vec(self).expect("records serialise"),
+        }
+    }
+
+    /// Reads a stored record; a bad one is `data_corrupt`, naming `key`.
+    pub fn decode(key: &str, value: &[u8]) -> Result<BlobRecord> {
+        match value.split_first() {
+            Some((&INLINE_TAG, bytes)) => Ok(BlobRecord::inline(bytes.to_vec())),
+            _ => super::decode_record(key, value),
+        }
+    }
+
+    /// The chunk set of a stored record, without copying an inline blob's bytes (`""` for none,
+    /// `None` for a record that does not read).
+    fn chunk_set_of(value: &[u8]) -> Option<String> {
+        match value.first() {
+            Some(&INLINE_TAG) => Some(String::new()),
+            _ => serde_json::from_slice::<BlobRecord>(value).ok().map(|r| r.chunks),
+        }
+    }
 }
 
 pub fn record_key(d: &Digest) -> String {
     crate::schema::blob(d)
+}
+
+/// The operation that publishes `rec` as the record of `d`.
+fn publish_op(d: &Digest, rec: &BlobRecord) -> Op {
+    Op::put_meta(record_key(d), rec.encode())
 }
 
 fn chunk_key(set: &str, index: u64) -> String {
@@ -43,11 +114,10 @@ fn chunk_key(set: &str, index: u64) -> String {
 
 /// Reads a blob's record, or `None` if the blob is not stored.
 pub async fn stat<B: Backend>(b: &B, d: &Digest) -> Result<Option<BlobRecord>> {
-    match b.get(Space::Meta, &record_key(d)).await? {
+    let key = record_key(d);
+    match b.get(Space::Meta, &key).await? {
         None => Ok(None),
-        Some(v) => serde_json::from_slice(&v)
-            .map(Some)
-            .map_err(|e| Error::corrupt(format!("blob record of {d} is unreadable: {e}"))),
+        Some(v) => BlobRecord::decode(&key, &v).map(Some),
     }
 }
 
@@ -101,13 +171,31 @@ pub async fn read_staged<B: Backend>(b: &B, staged: &StagedBlob, offset: u64, le
         Op::Put { space: Space::Chunks, key, value } if key == &chunk_key(&staged.set, 0) => Some(value),
         _ => None,
     });
-    if let Some(chunk) = in_commit {
-        let end = (staged.size.min(chunk.len() as u64)).min(offset.saturating_add(len));
-        return Ok(if offset >= end { Vec::new() } else { chunk[offset as usize..end as usize].to_vec() });
+    // One kept in its record has its bytes in the record's operation.
+    let key = record_key(&staged.digest);
+    let in_record = || {
+        staged.ops.iter().find_map(|op| match op {
+            Op::Put { space: Space::Meta, key: k, value } if *k == key && value.first() == Some(&INLINE_TAG) => {
+                Some(&value[1..])
+            }
+            _ => None,
+        })
+    };
+    if let Some(bytes) = in_commit.map(|c| &c[..]).or_else(in_record) {
+        return Ok(slice_of(bytes, staged.size, offset, len).to_vec());
     }
-    let chunks = if staged.size == 0 { String::new() } else { staged.set.clone() };
-    let rec = BlobRecord { size: staged.size, chunks, chunk_size: CHUNK_SIZE as u64 };
+    let rec = BlobRecord::chunked(staged.size, &staged.set);
     read_chunks(b, &staged.digest, &rec, offset, len).await
+}
+
+/// `len` bytes from `offset` of a blob of `size` bytes held whole in `bytes`.
+fn slice_of(bytes: &[u8], size: u64, offset: u64, len: u64) -> &[u8] {
+    let end = size.min(bytes.len() as u64).min(offset.saturating_add(len));
+    if offset >= end {
+        &[]
+    } else {
+        &bytes[offset as usize..end as usize]
+    }
 }
 
 /// Reads `len` bytes from `offset` of a blob whose record the caller already has (a reader that
@@ -117,6 +205,9 @@ pub async fn read_range_of<B: Backend>(b: &B, d: &Digest, rec: &BlobRecord, offs
 }
 
 async fn read_chunks<B: Backend>(b: &B, d: &Digest, rec: &BlobRecord, offset: u64, len: u64) -> Result<Vec<u8>> {
+    if let Some(bytes) = &rec.inline {
+        return Ok(slice_of(bytes, rec.size, offset, len).to_vec());
+    }
     let end = rec.size.min(offset.saturating_add(len));
     if offset >= end {
         return Ok(Vec::new());
@@ -233,21 +324,16 @@ impl BlobWriter {
             discard(b, &self.set).await?;
             return Err(Error::corrupt(msg));
         }
-        let rec = BlobRecord {
-            size,
-            chunks: if size == 0 { String::new() } else { self.set.clone() },
-            chunk_size: CHUNK_SIZE as u64,
-        };
-        let ops = vec![Op::put_record(record_key(&digest), &rec)];
+        let ops = vec![publish_op(&digest, &BlobRecord::chunked(size, &self.set))];
         Ok(StagedBlob { digest, size, ops, set: self.set })
     }
 }
 
 impl BlobWriter {
     /// Like [`BlobWriter::finish`] with no expectations, but a blob that fits in one chunk (none
-    /// written yet) is not written now: its chunk joins the returned publish operations, so it
-    /// lands in the commit that publishes it ([`stage_in_commit`]; an import of 10,000
-    /// tar-splits is one transaction, not 10,000). Larger blobs are finished as usual.
+    /// written yet) is not written now: it joins the returned publish operations, so it lands in
+    /// the commit that publishes it, like [`stage_in_commit`] (an import of 10,000 tar-splits is
+    /// one transaction, not 10,000). Larger blobs are finished as usual.
     pub async fn finish_in_commit<B: Backend>(mut self, b: &B) -> Result<StagedBlob> {
         if self.next_index > 0 {
             return self.finish(b, None, None).await;
@@ -256,19 +342,21 @@ impl BlobWriter {
         let chunk = std::mem::take(&mut self.buf);
         // Nothing of this set is in storage: it needs no sweeping protection any more.
         sessions::settled(&self.set);
-        let size = chunk.len() as u64;
-        let rec = BlobRecord {
-            size,
-            chunks: if size == 0 { String::new() } else { self.set.clone() },
-            chunk_size: CHUNK_SIZE as u64,
-        };
-        let mut ops = Vec::with_capacity(2);
-        if size > 0 {
-            ops.push(Op::put(Space::Chunks, chunk_key(&self.set, 0), chunk));
-        }
-        ops.push(Op::put_record(record_key(&digest), &rec));
-        Ok(StagedBlob { digest, size, ops, set: self.set })
+        Ok(staged_in_commit(digest, chunk, self.set))
     }
+}
+
+/// The publish operations of a blob of at most one chunk that is not written yet: its record
+/// holding the bytes, or its one chunk and its record when it is larger than [`INLINE_MAX`].
+fn staged_in_commit(digest: Digest, bytes: Vec<u8>, set: String) -> StagedBlob {
+    let size = bytes.len() as u64;
+    if bytes.len() <= INLINE_MAX {
+        let ops = vec![publish_op(&digest, &BlobRecord::inline(bytes))];
+        return StagedBlob { digest, size, ops, set: String::new() };
+    }
+    let ops =
+        vec![publish_op(&digest, &BlobRecord::chunked(size, &set)), Op::put(Space::Chunks, chunk_key(&set, 0), bytes)];
+    StagedBlob { digest, size, ops, set }
 }
 
 /// Writes a small in-memory blob and returns its staged publish operations.
@@ -284,16 +372,8 @@ pub async fn stage_bytes<B: Backend>(b: &B, bytes: &[u8]) -> Result<StagedBlob> 
 /// [`read_staged`] reads it from the operations.
 pub fn stage_in_commit(digest: Digest, bytes: &[u8]) -> StagedBlob {
     assert!(bytes.len() <= CHUNK_SIZE, "stage_in_commit takes one chunk at most");
-    let set = fresh_id();
-    let size = bytes.len() as u64;
-    let rec =
-        BlobRecord { size, chunks: if size == 0 { String::new() } else { set.clone() }, chunk_size: CHUNK_SIZE as u64 };
-    let mut ops = Vec::with_capacity(2);
-    if size > 0 {
-        ops.push(Op::put(Space::Chunks, chunk_key(&set, 0), bytes.to_vec()));
-    }
-    ops.push(Op::put_record(record_key(&digest), &rec));
-    StagedBlob { digest, size, ops, set }
+    let set = if bytes.len() <= INLINE_MAX { String::new() } else { fresh_id() };
+    staged_in_commit(digest, bytes.to_vec(), set)
 }
 
 /// Deletes a chunk set that will not be published. If this fails the set is an orphan, which
@@ -322,9 +402,7 @@ pub async fn keep_stored<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
     for op in std::mem::take(ops) {
         if let Op::Put { space: Space::Meta, key, value } = &op {
             if key.starts_with(crate::schema::BLOBS) && stored.has_key(b, key).await? {
-                if let Ok(rec) = serde_json::from_slice::<BlobRecord>(value) {
-                    duplicates.push(rec.chunks);
-                }
+                duplicates.extend(BlobRecord::chunk_set_of(value));
                 continue;
             }
         }
@@ -371,9 +449,7 @@ pub fn sets_settled_by(ops: &[Op]) -> Vec<String> {
     for op in ops {
         match op {
             Op::Put { space: Space::Meta, key, value } if key.starts_with(crate::schema::BLOBS) => {
-                if let Ok(rec) = serde_json::from_slice::<BlobRecord>(value) {
-                    out.push(rec.chunks);
-                }
+                out.extend(BlobRecord::chunk_set_of(value));
             }
             Op::DeletePrefix { space: Space::Chunks, prefix } => {
                 out.push(prefix.trim_end_matches('/').to_string());
@@ -428,9 +504,7 @@ async fn try_sweep<B: Backend>(b: &B) -> Result<Option<usize>> {
     let keys = b.keys(Space::Chunks, "").await?;
     let mut live = std::collections::HashSet::new();
     for (_, v) in b.scan(Space::Meta, crate::schema::BLOBS).await? {
-        if let Ok(rec) = serde_json::from_slice::<BlobRecord>(&v) {
-            live.insert(rec.chunks);
-        }
+        live.extend(BlobRecord::chunk_set_of(&v));
     }
     let now = now_millis();
     let me = sessions::this_session();
@@ -525,12 +599,76 @@ mod tests {
             assert_eq!(read_staged(&b, &staged, 5, 10).await.unwrap(), &data[5..15]);
             b.commit(staged.ops.clone()).await.unwrap();
             assert_eq!(read_all(&b, &staged.digest).await.unwrap(), data);
+            assert_eq!(b.len(Space::Chunks), 0, "kept in its record");
             // A blob larger than a chunk is written as it streams, as before.
             let mut w = BlobWriter::new();
             w.write(&b, &vec![3u8; CHUNK_SIZE + 1]).await.unwrap();
             let big = w.finish_in_commit(&b).await.unwrap();
-            assert_eq!(b.len(Space::Chunks), 3);
+            assert_eq!(b.len(Space::Chunks), 2);
             assert_eq!(read_staged(&b, &big, CHUNK_SIZE as u64, 5).await.unwrap(), vec![3u8]);
+        });
+    }
+
+    #[test]
+    fn blobs_up_to_inline_max_are_kept_in_their_record_and_larger_ones_in_a_chunk() {
+        block_on(async {
+            let b = MemoryBackend::new();
+            let small: Vec<u8> = (0..INLINE_MAX).map(|i| (i % 251) as u8).collect();
+            let large: Vec<u8> = (0..INLINE_MAX + 1).map(|i| (i % 241) as u8).collect();
+            let (ds, dl) = (Digest::sha256_of(&small), Digest::sha256_of(&large));
+            let s = stage_in_commit(ds.clone(), &small);
+            let l = stage_in_commit(dl.clone(), &large);
+            assert_eq!((s.ops.len(), s.set.as_str()), (1, ""), "one record, no chunk set");
+            assert_eq!(l.ops.len(), 2, "a record and its chunk");
+            assert_eq!(read_staged(&b, &s, 10, 3).await.unwrap(), &small[10..13]);
+            assert_eq!(read_staged(&b, &s, INLINE_MAX as u64 - 1, 9).await.unwrap(), &small[INLINE_MAX - 1..]);
+            assert!(read_staged(&b, &s, INLINE_MAX as u64, 1).await.unwrap().is_empty());
+            b.commit(s.ops).await.unwrap();
+            b.commit(l.ops).await.unwrap();
+            assert_eq!(b.keys(Space::Meta, crate::schema::BLOBS).await.unwrap().len(), 2);
+            assert_eq!(b.len(Space::Chunks), 1);
+            let rec = stat(&b, &ds).await.unwrap().unwrap();
+            assert_eq!((rec.size, rec.chunks.as_str()), (INLINE_MAX as u64, ""));
+            assert_eq!(read_all(&b, &ds).await.unwrap(), small);
+            assert_eq!(read_range(&b, &ds, 5, 5).await.unwrap(), &small[5..10]);
+            assert_eq!(read_all(&b, &dl).await.unwrap(), large);
+            // The stored record is the tag and the bytes; nothing else to sweep or delete.
+            let stored = b.get(Space::Meta, &record_key(&ds)).await.unwrap().unwrap();
+            assert_eq!((stored[0], &stored[1..]), (INLINE_TAG, &small[..]));
+            assert_eq!(sweep_orphans(&b).await.unwrap(), 0);
+            assert_eq!(b.len(Space::Chunks), 1, "the large blob's chunk is live");
+            b.commit(delete_ops(&ds, &rec)).await.unwrap();
+            assert!(stat(&b, &ds).await.unwrap().is_none());
+            // An empty blob is kept in its record too.
+            let empty = stage_in_commit(Digest::sha256_of(b""), b"");
+            b.commit(empty.ops).await.unwrap();
+            assert_eq!(read_all(&b, &Digest::sha256_of(b"")).await.unwrap(), Vec::<u8>::new());
+        });
+    }
+
+    #[test]
+    fn json_records_of_earlier_versions_still_read_and_a_bad_record_is_named() {
+        block_on(async {
+            let b = MemoryBackend::new();
+            let data = b"written by the previous version".to_vec();
+            let d = Digest::sha256_of(&data);
+            let json = br#"{"size":31,"chunks":"0000000000001-old-0","chunk_size":1048576}"#.to_vec();
+            b.commit(vec![
+                Op::put(Space::Chunks, "0000000000001-old-0/0000000000", data.clone()),
+                Op::put_meta(record_key(&d), json.clone()),
+            ])
+            .await
+            .unwrap();
+            let rec = stat(&b, &d).await.unwrap().unwrap();
+            assert_eq!((rec.chunks.as_str(), rec.inline.is_none()), ("0000000000001-old-0", true));
+            assert_eq!(rec.encode(), json, "the JSON form is written as before");
+            assert_eq!(read_all(&b, &d).await.unwrap(), data);
+            assert_eq!(sweep_orphans(&b).await.unwrap(), 0, "its chunk set is live");
+            let bad = Digest::sha256_of(b"bad");
+            b.commit(vec![Op::put_meta(record_key(&bad), b"not a record".to_vec())]).await.unwrap();
+            let e = stat(&b, &bad).await.unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::DataCorrupt);
+            assert!(e.message.contains(&record_key(&bad)), "{}", e.message);
         });
     }
 
