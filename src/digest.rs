@@ -287,7 +287,7 @@ pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
     for d in diff_ids {
         let next = match out.last() {
             None => d.clone(),
-            Some(chain) => Digest::sha256_of(format!("{chain} {d}").as_bytes()),
+            Some(chain) => chain_step(chain, d),
         };
         out.push(next);
     }
@@ -298,14 +298,59 @@ pub fn chain_id(diff_ids: &[Digest]) -> Option<Digest> {
     let mut it = diff_ids.iter();
     let mut chain = it.next()?.clone();
     for d in it {
-        chain = Digest::sha256_of(format!("{chain} {d}").as_bytes());
+        chain = chain_step(&chain, d);
     }
     Some(chain)
+}
+
+/// Remembered chain steps at most, before the memo starts again (a few MB).
+const CHAIN_MEMO_MAX: usize = 1 << 16;
+
+thread_local! {
+    /// `(chain, diff id) -> next chain`. Images of one store share their lower layers, so an
+    /// import of 10,000 images asks for the same few thousand steps over and over; a lookup
+    /// costs a fraction of the SHA-256 (wasm has no SHA instructions).
+    static CHAIN_MEMO: std::cell::RefCell<DigestMap<(Digest, Digest), Digest>> = Default::default();
+}
+
+/// The chain ID of `diff` on top of `chain`: `sha256("<chain> <diff>")`.
+fn chain_step(chain: &Digest, diff: &Digest) -> Digest {
+    CHAIN_MEMO.with(|memo| {
+        let key = (chain.clone(), diff.clone());
+        if let Some(next) = memo.borrow().get(&key) {
+            return next.clone();
+        }
+        let next = Digest::sha256_of(format!("{chain} {diff}").as_bytes());
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= CHAIN_MEMO_MAX {
+            memo.clear();
+        }
+        memo.insert(key, next.clone());
+        next
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_chain_steps_answer_as_the_hash_does_also_after_the_memo_starts_again() {
+        let direct = |c: &Digest, d: &Digest| Digest::sha256_of(format!("{c} {d}").as_bytes());
+        let base = Digest::sha256_of(b"base");
+        let diffs: Vec<Digest> = (0..CHAIN_MEMO_MAX + 3).map(|i| Digest::sha256_of(&i.to_le_bytes())).collect();
+        let first = chain_step(&base, &diffs[0]);
+        assert_eq!(first, direct(&base, &diffs[0]));
+        assert_eq!(chain_step(&base, &diffs[0]), first, "remembered");
+        // The order of the pair matters: (a, b) is not (b, a).
+        assert_eq!(chain_step(&diffs[0], &base), direct(&diffs[0], &base));
+        for d in &diffs[1..] {
+            chain_step(&base, d);
+        }
+        CHAIN_MEMO.with(|m| assert!(m.borrow().len() <= CHAIN_MEMO_MAX));
+        assert_eq!(chain_step(&base, &diffs[0]), first, "after the memo started again");
+        assert_eq!(chain_step(&base, &diffs[CHAIN_MEMO_MAX + 2]), direct(&base, &diffs[CHAIN_MEMO_MAX + 2]));
+    }
 
     #[test]
     fn chain_ids_are_the_chain_id_of_each_prefix() {
