@@ -102,11 +102,11 @@ impl ImportInput {
     /// The input as a stream of chunks. `signal`, when aborted, ends it with `aborted`
     /// before the next read (the importer polls it too).
     pub(super) fn into_chunks(self, signal: Option<JsValue>) -> Chunks {
-        let state = (self, 0u64, 0usize);
+        let state = (self, 0u64, 0usize, None);
         Box::pin(stream::unfold(Some(state), move |state| {
             let signal = signal.clone();
             async move {
-                let (input, offset, index) = state?;
+                let (input, offset, index, ahead) = state?;
                 // Give the event loop a turn before every chunk, whatever the backend: without it
                 // an import from memory into the memory backend never lets a timer (an
                 // AbortSignal.timeout, a repaint) run until it ends.
@@ -114,8 +114,8 @@ impl ImportInput {
                 if signal.as_ref().is_some_and(is_aborted) {
                     return Some((Err(Error::aborted("import aborted by its AbortSignal")), None));
                 }
-                match input.read(offset, index).await {
-                    Ok(Some((bytes, next))) => Some((Ok(bytes), Some((input, next, index + 1)))),
+                match input.read(offset, index, ahead).await {
+                    Ok(Some((bytes, next, ahead))) => Some((Ok(bytes), Some((input, next, index + 1, ahead)))),
                     Ok(None) => None,
                     Err(e) => Some((Err(e), None)),
                 }
@@ -124,8 +124,10 @@ impl ImportInput {
     }
 
     /// The chunk at `offset` (slices) or the stream's next chunk (`index` is its number, for
-    /// messages); `None` at the end.
-    async fn read(&self, offset: u64, index: usize) -> Result<Option<(Vec<u8>, u64)>> {
+    /// messages), with the offset after it; `None` at the end. A Blob's next slice is asked for
+    /// before this one is handed on (`ahead`), so the browser reads it while the importer
+    /// works on this one.
+    async fn read(&self, offset: u64, index: usize, ahead: Option<BlobSlice>) -> Result<Option<ReadChunk>> {
         match self {
             ImportInput::Bytes(bytes) => {
                 // A typed array's length fits in u32, so these conversions are exact.
@@ -134,45 +136,15 @@ impl ImportInput {
                     return Ok(None);
                 }
                 let end = (offset + SLICE).min(len);
-                Ok(Some((bytes.subarray(offset as u32, end as u32).to_vec(), end)))
+                Ok(Some((bytes.subarray(offset as u32, end as u32).to_vec(), end, None)))
             }
             ImportInput::Blob(blob) => {
-                // Blob sizes are exact in f64 up to 2^53 bytes.
-                let size = blob.size() as u64;
-                if offset >= size {
+                let Some(slice) = ahead.or_else(|| BlobSlice::start(blob, offset)) else {
                     return Ok(None);
-                }
-                let end = (offset + SLICE).min(size);
-                let read = |e: JsValue| {
-                    Error::unavailable(format!("import: reading the Blob at byte {offset}: {}", js_error_message(&e)))
                 };
-                // A Blob-like object may hand back anything: call by name, check every result.
-                let slice =
-                    call_method(blob, "slice", &[JsValue::from_f64(offset as f64), JsValue::from_f64(end as f64)])
-                        .map_err(read)?;
-                if !has_method(&slice, "arrayBuffer") {
-                    return Err(Error::invalid(format!(
-                        "import: the Blob's slice({offset}, {end}) returned {}, not a Blob",
-                        super::args::js_type(&slice)
-                    )));
-                }
-                let pending = call_method(&slice, "arrayBuffer", &[]).map_err(read)?;
-                let buffer = JsFuture::from(js_sys::Promise::resolve(&pending)).await.map_err(read)?;
-                if !buffer.is_instance_of::<ArrayBuffer>() {
-                    return Err(Error::invalid(format!(
-                        "import: the Blob's slice at byte {offset} gave {}, not an ArrayBuffer",
-                        super::args::js_type(&buffer)
-                    )));
-                }
-                let bytes = Uint8Array::new(&buffer);
-                if u64::from(bytes.length()) != end - offset {
-                    return Err(Error::invalid(format!(
-                        "import: the Blob's slice({offset}, {end}) holds {} bytes, not {}",
-                        bytes.length(),
-                        end - offset
-                    )));
-                }
-                Ok(Some((bytes.to_vec(), end)))
+                let bytes = slice.finish().await?;
+                let end = offset + bytes.len() as u64;
+                Ok(Some((bytes, end, BlobSlice::start(blob, end))))
             }
             ImportInput::Stream(reader) => {
                 let pending = call_method(reader, "read", &[])
@@ -188,9 +160,74 @@ impl ImportInput {
                 let chunk = value.dyn_ref::<Uint8Array>().ok_or_else(|| {
                     Error::invalid(format!("import: chunk {index} of the ReadableStream is not a Uint8Array"))
                 })?;
-                Ok(Some((chunk.to_vec(), offset)))
+                Ok(Some((chunk.to_vec(), offset, None)))
             }
         }
+    }
+}
+
+/// A chunk read, the offset after it and the Blob slice already asked for after it.
+type ReadChunk = (Vec<u8>, u64, Option<BlobSlice>);
+
+/// A Blob slice whose `arrayBuffer()` was called: the browser reads it meanwhile. A failure to
+/// ask is kept and reported when the slice is awaited, in the order of the input.
+pub(super) struct BlobSlice {
+    offset: u64,
+    end: u64,
+    pending: Result<JsFuture>,
+}
+
+impl BlobSlice {
+    /// Asks for the slice of `blob` at `offset`; `None` at the end.
+    fn start(blob: &Blob, offset: u64) -> Option<BlobSlice> {
+        // Blob sizes are exact in f64 up to 2^53 bytes.
+        let size = blob.size() as u64;
+        if offset >= size {
+            return None;
+        }
+        let end = (offset + SLICE).min(size);
+        let pending = Self::ask(blob, offset, end);
+        Some(BlobSlice { offset, end, pending })
+    }
+
+    fn read_error(offset: u64, e: &JsValue) -> Error {
+        Error::unavailable(format!("import: reading the Blob at byte {offset}: {}", js_error_message(e)))
+    }
+
+    fn ask(blob: &Blob, offset: u64, end: u64) -> Result<JsFuture> {
+        let read = |e: JsValue| Self::read_error(offset, &e);
+        // A Blob-like object may hand back anything: call by name, check every result.
+        let slice = call_method(blob, "slice", &[JsValue::from_f64(offset as f64), JsValue::from_f64(end as f64)])
+            .map_err(read)?;
+        if !has_method(&slice, "arrayBuffer") {
+            return Err(Error::invalid(format!(
+                "import: the Blob's slice({offset}, {end}) returned {}, not a Blob",
+                super::args::js_type(&slice)
+            )));
+        }
+        let pending = call_method(&slice, "arrayBuffer", &[]).map_err(read)?;
+        Ok(JsFuture::from(js_sys::Promise::resolve(&pending)))
+    }
+
+    /// The slice's bytes, checked to be an `ArrayBuffer` of the length asked for.
+    async fn finish(self) -> Result<Vec<u8>> {
+        let BlobSlice { offset, end, pending } = self;
+        let buffer = pending?.await.map_err(|e| Self::read_error(offset, &e))?;
+        if !buffer.is_instance_of::<ArrayBuffer>() {
+            return Err(Error::invalid(format!(
+                "import: the Blob's slice at byte {offset} gave {}, not an ArrayBuffer",
+                super::args::js_type(&buffer)
+            )));
+        }
+        let bytes = Uint8Array::new(&buffer);
+        if u64::from(bytes.length()) != end - offset {
+            return Err(Error::invalid(format!(
+                "import: the Blob's slice({offset}, {end}) holds {} bytes, not {}",
+                bytes.length(),
+                end - offset
+            )));
+        }
+        Ok(bytes.to_vec())
     }
 }
 
