@@ -24,7 +24,9 @@
 //!
 //! blob/<digest>                                  BlobRecord JSON {size, chunks, chunk_size}
 //!                                                (crate::storage::blobs); the bytes are in
-//!                                                Space::Chunks under <chunks>/<index>. Shared by
+//!                                                Space::Chunks under <chunks>/<index>. Or, for a
+//!                                                small blob an import published (at most 64 KiB),
+//!                                                a 0 byte and the blob's bytes. Shared by
 //!                                                both views: image configs under their image ID,
 //!                                                tar-split.json.gz by digest, containerd content
 //!
