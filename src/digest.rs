@@ -80,7 +80,13 @@ impl Digest {
     pub fn sha256_text(bytes: &[u8; 32]) -> [u8; 71] {
         let mut text = [0u8; 71];
         text[..7].copy_from_slice(b"sha256:");
-        hex::encode_to_slice(bytes, &mut text[7..]).expect("64 hex characters for 32 bytes");
+        // A plain indexed loop: the `hex` crate's iterator chain is not inlined in the
+        // size-optimised wasm build, and an open spells 10,000 image IDs this way.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (i, b) in bytes.iter().enumerate() {
+            text[7 + 2 * i] = HEX[usize::from(b >> 4)];
+            text[8 + 2 * i] = HEX[usize::from(b & 15)];
+        }
         text
     }
 
@@ -439,6 +445,20 @@ mod tests {
         assert_eq!(chain_id(std::slice::from_ref(&empty_tar)), Some(empty_tar.clone()));
         let two = chain_id(&[empty_tar.clone(), empty_tar.clone()]).unwrap();
         assert_eq!(two, Digest::sha256_of(format!("{empty_tar} {empty_tar}").as_bytes()));
+    }
+
+    #[test]
+    fn sha256_bytes_spell_out_as_lowercase_hex_and_back() {
+        for seed in 0..64u32 {
+            let d = Digest::sha256_of(&seed.to_le_bytes());
+            let bytes = d.sha256_bytes().unwrap();
+            assert_eq!(Digest::from_sha256_bytes(&bytes), d);
+            assert_eq!(&Digest::sha256_text(&bytes)[7..], hex::encode(bytes).as_bytes());
+        }
+        let edges = [[0u8; 32], [0xff; 32], [0x0f; 32], [0xf0; 32]];
+        for bytes in edges {
+            assert_eq!(Digest::from_sha256_bytes(&bytes).as_str(), format!("sha256:{}", hex::encode(bytes)));
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@
 
 use super::images::ImageStore;
 use super::lazy_config::{ConfigFacts, LazyConfig};
-use crate::digest::{Digest, DigestHashSet, DigestMap};
+use crate::digest::{Digest, DigestMap};
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::record_frame::{FrameError, RecordFrame};
@@ -138,7 +138,7 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.bytes(len)?).map_err(|_| malformed())
     }
     /// A digest as [`put_digest`] writes it; a layer digest seen before (`known`) is shared.
-    fn digest(&mut self, known: Option<&mut DigestHashSet<Digest>>) -> Result<Digest> {
+    fn digest(&mut self, known: Option<&mut KnownDigests>) -> Result<Digest> {
         let len = self.u8()? as usize;
         if len != 0 {
             return Digest::parse(self.text(len)?).map_err(|_| malformed());
@@ -147,14 +147,8 @@ impl<'a> Reader<'a> {
         let Some(known) = known else {
             return Ok(Digest::from_sha256_bytes(bytes));
         };
-        let text = Digest::sha256_text(bytes);
-        let text = std::str::from_utf8(&text).expect("ASCII");
-        if let Some(d) = known.get(text) {
-            return Ok(d.clone());
-        }
-        let d = Digest::from_sha256_bytes(bytes);
-        known.insert(d.clone());
-        Ok(d)
+        // Found by its bytes: a digest seen before is neither spelled out nor hashed as text.
+        Ok(known.entry(*bytes).or_insert_with(|| Digest::from_sha256_bytes(bytes)).clone())
     }
 }
 
@@ -165,11 +159,14 @@ fn malformed() -> Error {
 /// Decodes one shard; `Err` (`data_corrupt`) says why it cannot be trusted (another version, a
 /// bad checksum, a truncated or malformed record).
 pub fn decode(record: &[u8]) -> Result<Vec<(Digest, LazyConfig)>> {
-    decode_sharing(record, &mut DigestHashSet::default())
+    decode_sharing(record, &mut KnownDigests::default())
 }
 
 /// [`decode`], taking each DiffID from `known` when it is there (one copy for all images).
-fn decode_sharing(record: &[u8], known: &mut DigestHashSet<Digest>) -> Result<Vec<(Digest, LazyConfig)>> {
+/// The sha256 layer digests decoded so far, by their 32 bytes (shared between shards).
+type KnownDigests = DigestMap<[u8; 32], Digest>;
+
+fn decode_sharing(record: &[u8], known: &mut KnownDigests) -> Result<Vec<(Digest, LazyConfig)>> {
     let body = FRAME.open(record).map_err(|why| match why {
         FrameError::Foreign => Error::corrupt("not a config summary record"),
         FrameError::Version(v) => Error::corrupt(format!("config summary version {v}, this build writes {VERSION}")),
@@ -234,7 +231,7 @@ impl Loaded {
     pub fn from_records(records: Vec<(String, Vec<u8>)>) -> Loaded {
         let mut loaded = Loaded::default();
         // The same DiffIDs recur in many images' configs: each is kept once.
-        let mut known = DigestHashSet::default();
+        let mut known = KnownDigests::default();
         for (key, value) in records {
             let shard = key[keys::SUMMARY.len()..].to_string();
             match decode_sharing(&value, &mut known) {
