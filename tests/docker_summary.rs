@@ -10,7 +10,7 @@ mod support;
 
 use futures::executor::block_on;
 use imagestore::digest::Digest;
-use imagestore::docker::lazy_config::{ConfigFacts, LazyConfig};
+use imagestore::docker::lazy_config::{ConfigFacts, LazyConfig, LazyLabels};
 use imagestore::docker::summary;
 use imagestore::formats::image_config::ImageConfig;
 use imagestore::schema::{self, docker as keys};
@@ -133,7 +133,8 @@ fn a_shard_of_another_version_is_not_trusted_and_is_rebuilt() {
             .map(|(id, c)| {
                 let mut facts = c.facts().clone();
                 facts.created.0 += 3600;
-                facts.labels = Some([("poisoned".to_string(), "yes".to_string())].into_iter().collect());
+                facts.labels =
+                    LazyLabels::decoded(Some([("poisoned".to_string(), "yes".to_string())].into_iter().collect()));
                 (id, LazyConfig::summarized(facts))
             })
             .collect();
@@ -244,8 +245,8 @@ fn encode_v2(entries: &[(Digest, Vec<u8>)]) -> Vec<u8> {
         body.extend_from_slice(top.as_bytes());
         body.extend_from_slice(&facts.created.0.to_le_bytes());
         body.extend_from_slice(&facts.created.1.to_le_bytes());
-        body.push(u8::from(facts.has_container_config) | if facts.labels.is_some() { 2 } else { 0 });
-        if let Some(labels) = &facts.labels {
+        body.push(u8::from(facts.has_container_config) | if facts.labels.get().is_some() { 2 } else { 0 });
+        if let Some(labels) = facts.labels.get() {
             body.extend_from_slice(&(labels.len() as u32).to_le_bytes());
             for (k, v) in labels {
                 for text in [k, v] {

@@ -24,7 +24,7 @@ pub struct ConfigFacts {
     /// Whether the config has a `config` object (a `label` filter never matches without one).
     pub has_container_config: bool,
     /// `config.Labels`, as [`ImageConfig::labels`] gives them.
-    pub labels: Option<BTreeMap<String, String>>,
+    pub labels: LazyLabels,
     /// ChainID of the top layer (of `rootfs.diff_ids`); `None` without layers.
     pub top_layer: Option<Digest>,
     /// `rootfs.diff_ids`.
@@ -38,7 +38,7 @@ impl ConfigFacts {
         ConfigFacts {
             created: (created.unix(), created.nanos()),
             has_container_config: config.config().is_some(),
-            labels: config.labels().cloned(),
+            labels: LazyLabels::decoded(config.labels().cloned()),
             top_layer: chain_id(config.diff_ids()),
             diff_ids: config.diff_ids().to_vec(),
         }
@@ -51,10 +51,54 @@ impl ConfigFacts {
         ConfigFacts {
             created: (created.unix(), created.nanos()),
             has_container_config: scanned.has_config,
-            labels: scanned.labels,
+            labels: LazyLabels::decoded(scanned.labels),
             top_layer: chain_id(&scanned.diff_ids),
             diff_ids: scanned.diff_ids,
         }
+    }
+}
+
+/// An image's labels, or where a summary record holds them: a reopened store decodes them when
+/// the list or a filter first asks (10,000 images' labels are most of what the summary holds,
+/// and an open that shows the saved list needs none of them).
+#[derive(Clone)]
+pub struct LazyLabels {
+    decoded: OnceCell<Option<BTreeMap<String, String>>>,
+    /// The summary record and the offset of the labels in it, checked when the record was read.
+    encoded: Option<(Rc<[u8]>, usize)>,
+}
+
+impl LazyLabels {
+    pub fn decoded(labels: Option<BTreeMap<String, String>>) -> LazyLabels {
+        LazyLabels { decoded: OnceCell::from(labels), encoded: None }
+    }
+
+    /// Labels that [`super::summary`] checked at `at` in `record`, decoded by `decode` on first use.
+    pub(super) fn encoded(record: Rc<[u8]>, at: usize) -> LazyLabels {
+        LazyLabels { decoded: OnceCell::new(), encoded: Some((record, at)) }
+    }
+
+    pub fn get(&self) -> Option<&BTreeMap<String, String>> {
+        self.decoded
+            .get_or_init(|| {
+                let (record, at) = self.encoded.as_ref().expect("labels are decoded or encoded");
+                Some(super::summary::decode_labels(record, *at))
+            })
+            .as_ref()
+    }
+}
+
+impl PartialEq for LazyLabels {
+    fn eq(&self, other: &LazyLabels) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for LazyLabels {}
+
+impl std::fmt::Debug for LazyLabels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
     }
 }
 

@@ -136,7 +136,7 @@ pub fn list_images_json(d: &DockerState, all: bool, filters: &Filters) -> Result
         }
         if let Some(wanted) = labels {
             let facts = img.config.facts();
-            if !facts.has_container_config || !labels_match(wanted, facts.labels.as_ref()) {
+            if !facts.has_container_config || !labels_match(wanted, facts.labels.get()) {
                 continue;
             }
         }
@@ -188,7 +188,7 @@ pub(crate) fn write_summary(
     out.push_str(r#","Id":"#);
     write_digest(out, Some(id));
     out.push_str(r#","Labels":"#);
-    match &facts.labels {
+    match facts.labels.get() {
         None => out.push_str("null"),
         Some(labels) => {
             out.push('{');

@@ -27,13 +27,14 @@
 //! read on open); their shards are rebuilt.
 
 use super::images::ImageStore;
-use super::lazy_config::{ConfigFacts, LazyConfig};
+use super::lazy_config::{ConfigFacts, LazyConfig, LazyLabels};
 use crate::digest::{Digest, DigestMap};
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::record_frame::{FrameError, RecordFrame};
 use crate::storage::Op;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// Bumped whenever the layout changes: a shard of another version is rebuilt.
 pub const VERSION: u32 = 4;
@@ -88,9 +89,9 @@ pub fn encode<'a>(entries: impl IntoIterator<Item = (&'a Digest, &'a LazyConfig)
         images.extend_from_slice(&facts.created.0.to_le_bytes());
         images.extend_from_slice(&facts.created.1.to_le_bytes());
         let flags = if facts.has_container_config { HAS_CONFIG } else { 0 }
-            | if facts.labels.is_some() { HAS_LABELS } else { 0 };
+            | if facts.labels.get().is_some() { HAS_LABELS } else { 0 };
         images.push(flags);
-        if let Some(labels) = &facts.labels {
+        if let Some(labels) = facts.labels.get() {
             images.extend_from_slice(&(labels.len() as u32).to_le_bytes());
             for (k, v) in labels {
                 put_text(&mut images, k);
@@ -152,6 +153,21 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The labels [`decode_sharing`] checked at `at` in `record` (a count, then each key and value
+/// as a length and UTF-8 text).
+pub(super) fn decode_labels(record: &[u8], at: usize) -> BTreeMap<String, String> {
+    let mut r = Reader { body: record, at };
+    let checked = "labels checked when the summary was read";
+    let mut labels = BTreeMap::new();
+    for _ in 0..r.u32().expect(checked) {
+        let len = r.u32().expect(checked) as usize;
+        let k = r.text(len).expect(checked).to_string();
+        let len = r.u32().expect(checked) as usize;
+        labels.insert(k, r.text(len).expect(checked).to_string());
+    }
+    labels
+}
+
 fn malformed() -> Error {
     Error::corrupt("config summary: malformed entry")
 }
@@ -159,19 +175,21 @@ fn malformed() -> Error {
 /// Decodes one shard; `Err` (`data_corrupt`) says why it cannot be trusted (another version, a
 /// bad checksum, a truncated or malformed record).
 pub fn decode(record: &[u8]) -> Result<Vec<(Digest, LazyConfig)>> {
-    decode_sharing(record, &mut KnownDigests::default())
+    decode_sharing(Rc::from(record), &mut KnownDigests::default())
 }
 
 /// [`decode`], taking each DiffID from `known` when it is there (one copy for all images).
 /// The sha256 layer digests decoded so far, by their 32 bytes (shared between shards).
 type KnownDigests = DigestMap<[u8; 32], Digest>;
 
-fn decode_sharing(record: &[u8], known: &mut KnownDigests) -> Result<Vec<(Digest, LazyConfig)>> {
-    let body = FRAME.open(record).map_err(|why| match why {
+fn decode_sharing(record: Rc<[u8]>, known: &mut KnownDigests) -> Result<Vec<(Digest, LazyConfig)>> {
+    let body = FRAME.open(&record).map_err(|why| match why {
         FrameError::Foreign => Error::corrupt("not a config summary record"),
         FrameError::Version(v) => Error::corrupt(format!("config summary version {v}, this build writes {VERSION}")),
         FrameError::Checksum => Error::corrupt("config summary: checksum mismatch"),
     })?;
+    // Where the body starts in the record (labels are found again by their offset in it).
+    let body_at = body.as_ptr() as usize - record.as_ptr() as usize;
     let mut r = Reader { body, at: 0 };
     let table_len = r.u32()? as usize;
     let mut table = Vec::with_capacity(table_len.min(body.len() / 33));
@@ -190,16 +208,17 @@ fn decode_sharing(record: &[u8], known: &mut KnownDigests) -> Result<Vec<(Digest
         let created = (r.i64()?, r.u32()?);
         let flags = r.u8()?;
         let labels = if flags & HAS_LABELS != 0 {
-            let mut labels = BTreeMap::new();
+            // Checked now (lengths and UTF-8), decoded when first asked for.
+            let at = body_at + r.at;
             for _ in 0..r.u32()? {
                 let len = r.u32()? as usize;
-                let k = r.text(len)?.to_string();
+                r.text(len)?;
                 let len = r.u32()? as usize;
-                labels.insert(k, r.text(len)?.to_string());
+                r.text(len)?;
             }
-            Some(labels)
+            LazyLabels::encoded(record.clone(), at)
         } else {
-            None
+            LazyLabels::decoded(None)
         };
         let n = r.u32()? as usize;
         let mut diff_ids = Vec::with_capacity(n.min(body.len() / 4));
@@ -234,7 +253,7 @@ impl Loaded {
         let mut known = KnownDigests::default();
         for (key, value) in records {
             let shard = key[keys::SUMMARY.len()..].to_string();
-            match decode_sharing(&value, &mut known) {
+            match decode_sharing(Rc::from(value), &mut known) {
                 Ok(entries) => {
                     let mut members = Vec::with_capacity(entries.len());
                     for (id, raw) in entries {
@@ -341,6 +360,29 @@ mod tests {
         assert!(decode(b"garbage").is_err());
         assert!(decode(&encode([])).unwrap().is_empty());
         assert_eq!(shard_of(&a), a.hex()[..2]);
+    }
+
+    #[test]
+    fn labels_are_checked_when_read_and_decoded_when_first_asked_for() {
+        let (a, ca) = parsed(
+            r#"{"config":{"Labels":{"maintainer":"é","org.opencontainers.image.title":"x","empty":""}},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+        );
+        let (b, cb) = parsed(r#"{"config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#);
+        let record = encode([(&a, &ca), (&b, &cb)]);
+        let decoded = decode(&record).unwrap();
+        let labels = decoded[0].1.facts().labels.get().unwrap();
+        assert_eq!(Some(labels), ca.facts().labels.get());
+        assert_eq!(labels.get("maintainer").map(String::as_str), Some("é"));
+        assert_eq!(decoded[1].1.facts().labels.get(), None, "no labels stays no labels");
+        // A well-framed record whose label is not UTF-8 is refused when read, not when listed.
+        let body = FRAME.open(&record).unwrap();
+        let at = body.windows(2).position(|w| w == "é".as_bytes()).unwrap();
+        let mut damaged = FRAME.begin(body.len());
+        damaged.extend_from_slice(body);
+        let start = damaged.len() - body.len();
+        damaged[start + at + 1] = 0x28;
+        FRAME.seal(&mut damaged);
+        assert_eq!(decode(&damaged).unwrap_err().message, "config summary: malformed entry");
     }
 
     #[test]
