@@ -36,35 +36,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// [`chain_ids`] of many images that share their lower layers (the images of one store): each
-/// distinct (parent ChainID, DiffID) pair is hashed once. Every change of the Docker view
-/// brings the search index up to date over all images; at 10,000 images hashing each image's
-/// chain again cost ~50 ms a time natively.
-/// It also keeps each chain's [`LayerSource`] once worked out (`sources`), as every image
-/// built on a layer asks for it again.
+/// Each chain's [`LayerSource`] once worked out, as every image built on a layer asks for it
+/// again (the chain IDs themselves are remembered by [`chain_ids`]: images of one store share
+/// their lower layers).
 #[derive(Default)]
-struct ChainMemo(DigestMap<Digest, DigestMap<Digest, Digest>>, DigestMap<Digest, LayerSource>);
-
-impl ChainMemo {
-    fn chains_of(&mut self, diff_ids: &[Digest]) -> Vec<Digest> {
-        let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
-        for d in diff_ids {
-            let next = match out.last() {
-                None => d.clone(),
-                Some(parent) => match self.0.get(parent).and_then(|above| above.get(d)) {
-                    Some(known) => known.clone(),
-                    None => {
-                        let chain = chain_ids(&[parent.clone(), d.clone()]).pop().expect("two layers");
-                        self.0.entry(parent.clone()).or_default().insert(d.clone(), chain.clone());
-                        chain
-                    }
-                },
-            };
-            out.push(next);
-        }
-        out
-    }
-}
+struct SourceMemo(DigestMap<Digest, LayerSource>);
 
 /// Parsed tar-splits by their blob digest and change sets by chain ID.
 #[derive(Default)]
@@ -452,8 +428,8 @@ impl<B: Backend + Clone> Store<B> {
 
     /// A Docker image as an analysis subject. A layer whose file list is unknown (no record,
     /// no tar-split) is a source that fails when read, so store-wide answers skip just it.
-    fn docker_subject(&self, img: &crate::docker::images::Image, memo: &mut ChainMemo) -> Subject {
-        let chains = memo.chains_of(img.config.diff_ids());
+    fn docker_subject(&self, img: &crate::docker::images::Image, memo: &mut SourceMemo) -> Subject {
+        let chains = chain_ids(img.config.diff_ids());
         let source_of = |chain: &Digest| match self.docker().layers.get(chain) {
             None => LayerSource::Unavailable(format!("layer does not exist: {chain}")),
             Some(record) => match &record.tar_split {
@@ -465,9 +441,9 @@ impl<B: Backend + Clone> Store<B> {
         };
         let sources = chains
             .iter()
-            .map(|chain| match memo.1.get(chain) {
+            .map(|chain| match memo.0.get(chain) {
                 Some(known) => known.clone(),
-                None => memo.1.entry(chain.clone()).or_insert_with(|| source_of(chain)).clone(),
+                None => memo.0.entry(chain.clone()).or_insert_with(|| source_of(chain)).clone(),
             })
             .collect();
         Subject {
@@ -522,7 +498,7 @@ impl<B: Backend + Clone> Store<B> {
                 let img = crate::docker::engine::get_image(self.docker(), name_or_id)?;
                 // dive's layer commands come from the config's history.
                 self.load_configs([img.id()]).await?;
-                Ok(self.docker_subject(img, &mut ChainMemo::default()))
+                Ok(self.docker_subject(img, &mut SourceMemo::default()))
             }
             ImageRef::Containerd { namespace, name } => self.containerd_subject(namespace, name).await,
         }
@@ -746,7 +722,7 @@ impl<B: Backend + Clone> Store<B> {
                 return k.subjects.clone();
             }
         }
-        let mut memo = ChainMemo::default();
+        let mut memo = SourceMemo::default();
         let subjects: Rc<Vec<Rc<Subject>>> =
             Rc::new(d.images.map().map(|img| Rc::new(self.docker_subject(img, &mut memo))).collect());
         *kept = Some(DockerSubjects {
@@ -920,22 +896,5 @@ impl<B: Backend + Clone> Store<B> {
             "BuildCache": null,
             "BuilderSize": 0,
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ChainMemo;
-    use crate::digest::{chain_ids, Digest};
-
-    #[test]
-    fn chain_memo_gives_the_chain_ids_of_each_image() {
-        let d: Vec<Digest> = (0..6).map(|i| Digest::sha256_of(format!("layer {i}").as_bytes())).collect();
-        let images = [vec![0, 1, 2], vec![0, 1, 3], vec![1, 0], vec![0, 1, 2, 4], vec![5], vec![], vec![0, 1, 3]];
-        let mut memo = ChainMemo::default();
-        for layers in images {
-            let diff_ids: Vec<Digest> = layers.iter().map(|&i| d[i].clone()).collect();
-            assert_eq!(memo.chains_of(&diff_ids), chain_ids(&diff_ids), "{layers:?}");
-        }
     }
 }
