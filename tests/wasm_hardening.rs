@@ -538,3 +538,48 @@ async fn a_panic_while_any_entry_point_converts_its_arguments_rejects_that_call_
     }
     assert!(fired.len() > 40, "only {} entry points exercised: {fired:?}", fired.len());
 }
+
+static SCALE200: &[u8] = include_bytes!("fixtures/docker20/scale200/image-store.tar");
+
+/// A Blob-like input over `data` whose slices from `fail_from` on go wrong in the way `how`
+/// says ("reject": arrayBuffer() rejects; "short": it gives fewer bytes than asked for).
+fn failing_blob(data: &[u8], fail_from: u32, how: &str) -> JsValue {
+    let make = js_fn(
+        "bytes, failFrom, how",
+        r#"const real = new Blob([bytes]);
+           return {
+             size: real.size,
+             arrayBuffer: () => real.arrayBuffer(),
+             slice(start, end) {
+               return {
+                 async arrayBuffer() {
+                   if (start < failFrom) return real.slice(start, end).arrayBuffer();
+                   if (how === "reject") throw new Error("the disk went away");
+                   return new ArrayBuffer(5);
+                 },
+               };
+             },
+           };"#,
+    );
+    make.call3(&JsValue::NULL, &bytes(data), &JsValue::from(fail_from), &JsValue::from_str(how)).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_blob_slice_that_fails_after_the_first_ones_names_its_offset_and_changes_nothing() {
+    // The next slice is asked for before the current one is used (read-ahead): its failure
+    // must still come in the input's order, with its offset, and leave the store as it was.
+    assert!(SCALE200.len() > 3 << 20, "the input spans several 1 MiB slices");
+    let store = memory_store("blob-fails").await;
+    JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
+    let before = image_count(&store).await;
+    let (code, m) =
+        rejected("rejecting slice", store.import(failing_blob(SCALE200, 2 << 20, "reject"), JsValue::UNDEFINED)).await;
+    assert_eq!(code, "unavailable", "{m}");
+    assert!(m.contains("reading the Blob at byte 2097152") && m.contains("the disk went away"), "{m}");
+    assert_eq!(image_count(&store).await, before);
+    let (code, m) =
+        rejected("short slice", store.import(failing_blob(SCALE200, 1 << 20, "short"), JsValue::UNDEFINED)).await;
+    assert_eq!(code, "invalid_argument", "{m}");
+    assert!(m.contains("slice(1048576, 2097152) holds 5 bytes, not 1048576"), "{m}");
+    assert_usable(&store, before).await;
+}

@@ -173,8 +173,7 @@ async fn four_imports_at_once_leave_no_unreferenced_chunks_and_gc_has_nothing_to
     for (bytes, options) in &imports {
         call(import(&serial, bytes, options.clone())).await.unwrap();
     }
-    let want = call(serial.store_info()).await.unwrap();
-    let serial_name = want["name"].as_str().unwrap().to_string();
+    let serial_name = call(serial.store_info()).await.unwrap()["name"].as_str().unwrap().to_string();
 
     // All four at once, from two stores on one database.
     let name = support::unique_name("imagestore-tabs-four");
@@ -188,10 +187,11 @@ async fn four_imports_at_once_leave_no_unreferenced_chunks_and_gc_has_nothing_to
     for p in running {
         call(p).await.unwrap();
     }
-    let got = call(a.store_info()).await.unwrap();
-    assert_eq!(got["chunkRecords"], want["chunkRecords"], "{got} vs {want}");
     // The same records, key for key, but for the analysis caches (`analysis/`: derived from
-    // whichever copy of a layer's tar-split was stored first, each equally valid).
+    // whichever copy of a layer's tar-split was stored first, each equally valid). How many
+    // chunk records hold the bytes also depends on which copy came first (a Docker root's
+    // import keeps a small tar-split inside its blob record, a docker load writes a chunk), so
+    // the chunks are checked by gc below: every one of them belongs to a blob.
     assert_eq!(source_keys(&name).await, source_keys(&serial_name).await);
     // The search answers agree (the index is derived and rebuilt as needed).
     let found = |s: &Store| call(s.find_files(JsValue::from_str("/etc/**"), JsValue::UNDEFINED));
