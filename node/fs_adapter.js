@@ -7,6 +7,10 @@
 //                            offset i × CHUNK_SIZE), like containerd's ingest files
 //   <path>/blobs/sha256/<hex> a published blob, named by its digest
 //
+// A small blob that an import publishes (a config, a tar-split: at most 64 KiB) is kept inside
+// its record `blob/<digest>` instead (src/storage/blobs.rs: a 0 byte, then the bytes): it has
+// no chunks and no file, and lives in the database like any other record.
+//
 // The core writes a blob's chunks first (invisible), then commits its record `blob/<digest>`
 // with the metadata that refers to it. At that commit the ingest file is fsynced and renamed
 // into blobs/ *before* the database batch, and a deleted blob's file is unlinked only *after*
@@ -21,6 +25,8 @@ const path = require("node:path");
 /** The core's chunk size (src/storage/blobs.rs CHUNK_SIZE): chunk i starts at i × CHUNK_SIZE. */
 const CHUNK_SIZE = 1 << 20;
 const BLOB_RECORD = "blob/";
+/** The first byte of a blob record that holds its blob's bytes (src/storage/blobs.rs INLINE_TAG). */
+const INLINE_TAG = 0;
 const HIGH = "\uffff"; // above every key character the core uses (keys are ASCII)
 /** An open fs store's database (classic-level), for the Node layer's own derived records. */
 const META = Symbol("imagestore fs metadata database");
@@ -210,8 +216,9 @@ class FsAdapter {
         continue;
       }
       const hex = blobHex(digest);
-      const record = JSON.parse(Buffer.from(value).toString("utf8"));
       if (!hex) throw storeError("invalid_argument", `fs storage: blob digest ${digest} is not sha256`);
+      if (value[0] === INLINE_TAG) continue; // its bytes are the record: no file to publish
+      const record = JSON.parse(Buffer.from(value).toString("utf8"));
       if (record.chunks && record.chunk_size !== CHUNK_SIZE) {
         throw storeError("invalid_argument", `fs storage: blob ${digest} has chunk size ${record.chunk_size}`);
       }
@@ -300,6 +307,7 @@ class FsAdapter {
     const named = new Set();
     for (const [key, value] of await this.db.iterator({ gte: BLOB_RECORD, lt: BLOB_RECORD + HIGH }).all()) {
       const digest = key.slice(BLOB_RECORD.length);
+      if (value[0] === INLINE_TAG) continue; // kept in the database, no file
       let record;
       try {
         record = JSON.parse(Buffer.from(value).toString("utf8"));

@@ -321,7 +321,9 @@ test("a tab closed in the middle of an import, a tag or an rmi leaves the state 
       },
       { name, tar: SCALE200 },
     );
-    assert.ok(full.ids.length > 100 && full.chunks > 0);
+    // A Docker root's import writes no chunk before its commit (its configs and tar-splits are
+    // kept inside their blob records), so a cut import can only leave records, or nothing.
+    assert.ok(full.ids.length > 100 && full.chunks === 0, JSON.stringify(full));
 
     // Imports cut at many points: the tab is closed (no unload) t ms after it started.
     const outcomes = { before: 0, after: 0 };
