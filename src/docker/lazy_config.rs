@@ -65,7 +65,7 @@ impl ConfigFacts {
 pub struct LazyLabels {
     decoded: OnceCell<Option<BTreeMap<String, String>>>,
     /// The summary record and the offset of the labels in it, checked when the record was read.
-    encoded: Option<(Rc<[u8]>, usize)>,
+    encoded: Option<(Rc<Vec<u8>>, usize)>,
 }
 
 impl LazyLabels {
@@ -73,8 +73,8 @@ impl LazyLabels {
         LazyLabels { decoded: OnceCell::from(labels), encoded: None }
     }
 
-    /// Labels that [`super::summary`] checked at `at` in `record`, decoded by `decode` on first use.
-    pub(super) fn encoded(record: Rc<[u8]>, at: usize) -> LazyLabels {
+    /// Labels that [`super::summary`] checked at `at` in `record`, decoded on first use.
+    pub(super) fn encoded(record: Rc<Vec<u8>>, at: usize) -> LazyLabels {
         LazyLabels { decoded: OnceCell::new(), encoded: Some((record, at)) }
     }
 

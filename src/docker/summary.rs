@@ -153,18 +153,23 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The labels [`decode_sharing`] checked at `at` in `record` (a count, then each key and value
-/// as a length and UTF-8 text).
-pub(super) fn decode_labels(record: &[u8], at: usize) -> BTreeMap<String, String> {
-    let mut r = Reader { body: record, at };
-    let checked = "labels checked when the summary was read";
-    let mut labels = BTreeMap::new();
-    for _ in 0..r.u32().expect(checked) {
-        let len = r.u32().expect(checked) as usize;
-        let k = r.text(len).expect(checked).to_string();
-        let len = r.u32().expect(checked) as usize;
-        labels.insert(k, r.text(len).expect(checked).to_string());
+/// Walks one image's labels as [`encode`] writes them (a count, then each key and value as a
+/// length and UTF-8 text), handing each pair to `each`.
+fn walk_labels<'a>(r: &mut Reader<'a>, mut each: impl FnMut(&'a str, &'a str)) -> Result<()> {
+    for _ in 0..r.u32()? {
+        let len = r.u32()? as usize;
+        let k = r.text(len)?;
+        let len = r.u32()? as usize;
+        each(k, r.text(len)?);
     }
+    Ok(())
+}
+
+/// The labels [`decode_sharing`] checked at `at` in `record`.
+pub(super) fn decode_labels(record: &[u8], at: usize) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    walk_labels(&mut Reader { body: record, at }, |k, v| drop(labels.insert(k.to_string(), v.to_string())))
+        .expect("labels checked when the summary was read");
     labels
 }
 
@@ -175,14 +180,15 @@ fn malformed() -> Error {
 /// Decodes one shard; `Err` (`data_corrupt`) says why it cannot be trusted (another version, a
 /// bad checksum, a truncated or malformed record).
 pub fn decode(record: &[u8]) -> Result<Vec<(Digest, LazyConfig)>> {
-    decode_sharing(Rc::from(record), &mut KnownDigests::default())
+    decode_sharing(Rc::new(record.to_vec()), &mut KnownDigests::default())
 }
 
-/// [`decode`], taking each DiffID from `known` when it is there (one copy for all images).
 /// The sha256 layer digests decoded so far, by their 32 bytes (shared between shards).
 type KnownDigests = DigestMap<[u8; 32], Digest>;
 
-fn decode_sharing(record: Rc<[u8]>, known: &mut KnownDigests) -> Result<Vec<(Digest, LazyConfig)>> {
+/// [`decode`], taking each DiffID from `known` when it is there (one copy for all images). The
+/// record is kept (shared) by the images whose labels it holds, to decode them on first use.
+fn decode_sharing(record: Rc<Vec<u8>>, known: &mut KnownDigests) -> Result<Vec<(Digest, LazyConfig)>> {
     let body = FRAME.open(&record).map_err(|why| match why {
         FrameError::Foreign => Error::corrupt("not a config summary record"),
         FrameError::Version(v) => Error::corrupt(format!("config summary version {v}, this build writes {VERSION}")),
@@ -210,12 +216,7 @@ fn decode_sharing(record: Rc<[u8]>, known: &mut KnownDigests) -> Result<Vec<(Dig
         let labels = if flags & HAS_LABELS != 0 {
             // Checked now (lengths and UTF-8), decoded when first asked for.
             let at = body_at + r.at;
-            for _ in 0..r.u32()? {
-                let len = r.u32()? as usize;
-                r.text(len)?;
-                let len = r.u32()? as usize;
-                r.text(len)?;
-            }
+            walk_labels(&mut r, |_, _| {})?;
             LazyLabels::encoded(record.clone(), at)
         } else {
             LazyLabels::decoded(None)
@@ -253,7 +254,7 @@ impl Loaded {
         let mut known = KnownDigests::default();
         for (key, value) in records {
             let shard = key[keys::SUMMARY.len()..].to_string();
-            match decode_sharing(Rc::from(value), &mut known) {
+            match decode_sharing(Rc::new(value), &mut known) {
                 Ok(entries) => {
                     let mut members = Vec::with_capacity(entries.len());
                     for (id, raw) in entries {
