@@ -594,3 +594,27 @@ fn js_errors_are_errors_with_code_and_message() {
         assert_eq!(js_message(&js), format!("what and where: {code}"));
     }
 }
+
+/// The heap grows in steps proportional to its size (`src/wasm/heap.rs`), not by the 64 KiB that
+/// each allocation past the end asked of the memory before: storing 64 MiB in 64,000 small
+/// pieces (as the memory backend holds an import's configs and tar-splits) grows the memory a
+/// few dozen times, where it grew about a thousand times before.
+#[wasm_bindgen_test]
+fn the_heap_grows_in_steps_not_page_by_page() {
+    use core::arch::wasm32::memory_size;
+    let mut grows = 0;
+    let mut pages = memory_size::<0>();
+    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(64_000);
+    for i in 0..64_000usize {
+        kept.push(vec![(i % 251) as u8; 1000 + i % 100]);
+        let now = memory_size::<0>();
+        if now != pages {
+            grows += 1;
+            pages = now;
+        }
+    }
+    let held: usize = kept.iter().map(Vec::len).sum();
+    assert!(held > 64_000_000, "the pieces are all there: {held} bytes");
+    assert!(grows <= 40, "the memory grew {grows} times while {held} bytes were allocated");
+    assert!(kept.iter().enumerate().all(|(i, v)| v[v.len() - 1] == (i % 251) as u8));
+}

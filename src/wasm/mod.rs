@@ -12,6 +12,7 @@ mod convert;
 mod docker;
 mod docker_types;
 mod facade_lock;
+mod heap;
 mod host;
 pub mod indexeddb;
 mod input;
