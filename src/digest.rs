@@ -98,9 +98,11 @@ impl Digest {
 
     /// The SHA-256 digest of `bytes`.
     pub fn sha256_of(bytes: &[u8]) -> Digest {
-        let mut h = Sha256Hasher::new();
-        h.update(bytes);
-        h.finish()
+        use sha2::Digest as _;
+        match engine::host_one_shot_hex(bytes) {
+            Some(hex) => Digest(format!("sha256:{hex}").into()),
+            None => Digest::from_sha256_bytes(&sha2::Sha256::digest(bytes).into()),
+        }
     }
 
     pub fn as_str(&self) -> &str {
