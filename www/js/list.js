@@ -29,6 +29,23 @@ function cmpText(a, b) {
   return a < b ? -1 : 1;
 }
 
+let ROW_TEMPLATE = null;
+
+/** An empty image row: what each row of the table is copied from. */
+function rowTemplate() {
+  ROW_TEMPLATE ??= h(
+    "tr",
+    {},
+    h("td", { class: "repo" }, h("a", {})),
+    h("td", { class: "tag" }),
+    h("td", { class: "mono id" }, h("a", {})),
+    h("td", { class: "created" }),
+    h("td", { class: "num" }),
+    h("td", { class: "actions" }, h("button", { type: "button", class: "button small" }, "Delete")),
+  );
+  return ROW_TEMPLATE;
+}
+
 /** Runs `fn` when the page has nothing else to do (or within a second). */
 function whenIdle(fn) {
   if (typeof requestIdleCallback === "function") requestIdleCallback(fn, { timeout: 1000 });
@@ -58,6 +75,11 @@ export class ImageList {
     });
     this.showAll.addEventListener("change", () => this.update());
     $("#show-more").addEventListener("click", () => this.renderMore());
+    // Every row's Delete button, by its data-ref (one listener, not one per row).
+    this.tbody.addEventListener("click", (e) => {
+      const button = e.target.closest?.("button[data-ref]");
+      if (button && this.tbody.contains(button)) this.openDelete(button.dataset.ref);
+    });
     for (const th of document.querySelectorAll("#images th[data-key]")) {
       th.querySelector("button").addEventListener("click", () => this.sortBy(th.dataset.key));
     }
@@ -248,7 +270,12 @@ export class ImageList {
     openDeleteDialog(this.app, ref);
   }
 
-  /** The row's <tr>: made once per row, its CREATED text brought up to date when shown again. */
+  /**
+   * The row's <tr>: made once per row (a copy of ROW_TEMPLATE filled in: copying one row is
+   * several times cheaper than making its eleven elements one by one, which matters when a
+   * keystroke shows 200 rows not shown before), its CREATED text brought up to date when shown
+   * again. Its Delete button is handled by the table's one click listener (see the constructor).
+   */
   rowElement(row, now) {
     const created = createdSince(row.created, now);
     const kept = this.elements.get(row);
@@ -256,20 +283,30 @@ export class ImageList {
       if (kept.created.textContent !== created) kept.created.textContent = created;
       return kept.tr;
     }
+    const tr = rowTemplate().cloneNode(true);
+    const [repoCell, tagCell, idCell, createdCell, sizeCell, actionsCell] = tr.children;
+    tr.dataset.id = row.id;
+    const href = `#/image/${row.id}`;
+    const title = `Inspect ${row.id}`;
+    if (row.repo === "<none>") repoCell.className = "none repo";
+    const repoLink = repoCell.firstChild;
+    repoLink.href = href;
+    repoLink.title = title;
+    repoLink.append(...breakable(row.repo));
+    if (row.tag === "<none>") tagCell.className = "none tag";
+    tagCell.append(...breakable(row.tag));
+    const idLink = idCell.firstChild;
+    idLink.href = href;
+    idLink.title = title;
+    idLink.textContent = shortId(row.id);
+    createdCell.title = absoluteTime(row.created);
+    createdCell.textContent = created;
+    sizeCell.title = `${row.size} bytes`;
+    sizeCell.textContent = humanSize(row.size);
+    const button = actionsCell.firstChild;
     const ref = rowReference(row);
-    const createdCell = h("td", { class: "created", title: absoluteTime(row.created) }, created);
-    const tr = h(
-      "tr",
-      { dataset: { id: row.id } },
-      h("td", { class: row.repo === "<none>" ? "none repo" : "repo" },
-        h("a", { href: `#/image/${row.id}`, title: `Inspect ${row.id}` }, breakable(row.repo))),
-      h("td", { class: row.tag === "<none>" ? "none tag" : "tag" }, breakable(row.tag)),
-      h("td", { class: "mono id" }, h("a", { href: `#/image/${row.id}`, title: `Inspect ${row.id}` }, shortId(row.id))),
-      createdCell,
-      h("td", { class: "num", title: `${row.size} bytes` }, humanSize(row.size)),
-      h("td", { class: "actions" },
-        h("button", { type: "button", class: "button small", "aria-label": `Delete ${ref}`, onclick: () => this.openDelete(ref) }, "Delete")),
-    );
+    button.dataset.ref = ref;
+    button.setAttribute("aria-label", `Delete ${ref}`);
     this.elements.set(row, { tr, created: createdCell });
     return tr;
   }
