@@ -98,11 +98,8 @@ impl Digest {
 
     /// The SHA-256 digest of `bytes`.
     pub fn sha256_of(bytes: &[u8]) -> Digest {
-        use sha2::Digest as _;
-        match engine::host_one_shot_hex(bytes) {
-            Some(hex) => Digest(format!("sha256:{hex}").into()),
-            None => Digest::from_sha256_bytes(&sha2::Sha256::digest(bytes).into()),
-        }
+        // Not through a `Sha256Hasher`: that would first copy the input into its buffer.
+        engine::one_shot(bytes)
     }
 
     pub fn as_str(&self) -> &str {
@@ -204,7 +201,7 @@ impl Sha256Hasher {
         self.len == 0
     }
     pub fn finish(self) -> Digest {
-        Digest(format!("sha256:{}", self.inner.finish_hex()).into())
+        self.inner.finish()
     }
 }
 
