@@ -121,6 +121,16 @@ pub fn blob_digest(key: &str) -> Option<Digest> {
     Digest::parse(key.strip_prefix(BLOBS)?).ok()
 }
 
+/// Every blob pack starts with this: small blobs an import or a commit published, many to a
+/// record (see `crate::storage::blob_packs`). Not under [`BLOBS`]: a scan of single blob
+/// records does not see them.
+pub const BLOB_PACKS: &str = "blob-pack/";
+
+/// The pack that holds blob `d` if it is kept in one: by the first two hex digits of its digest.
+pub fn blob_pack(d: &Digest) -> String {
+    format!("{BLOB_PACKS}{}", d.hex().get(..2).unwrap_or("00"))
+}
+
 /// The Docker view (moby's image, layer, reference and distribution stores).
 pub mod docker {
     use crate::digest::Digest;

@@ -29,7 +29,7 @@ use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
 use crate::import::{CancelCheck, Finished, ImportOptions, ImportReport, Imported, Importer};
 use crate::storage::generation::{self, Committed, Generation};
-use crate::storage::{blobs, Backend, Op};
+use crate::storage::{blob_packs, blobs, Backend, Op};
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -211,8 +211,8 @@ impl<B: Backend> Store<B> {
     /// (another tab, a containerd namespace) are kept and this copy discarded.
     async fn commit_tx(&self, tx: Tx) -> Result<Committed> {
         let mut ops = crate::docker::packed::pack_ops(&self.backend, tx.ops).await?;
-        let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
         ops.extend(self.unused_blob_deletes(&tx.dead_blobs).await?);
+        let duplicates = blob_packs::pack_commit(&self.backend, &mut ops).await?;
         if ops.is_empty() {
             return Ok(Committed::At(self.generation.clone().unwrap_or_default()));
         }
@@ -309,9 +309,9 @@ impl<B: Backend> Store<B> {
             check_load_depth(&self.docker, import)?;
             let mut plan = crate::docker::state::merge_import(&self.backend, &self.docker, import.clone()).await?;
             let mut ops = crate::docker::packed::pack_ops(&self.backend, std::mem::take(&mut plan.ops)).await?;
-            // Configs may be stored already as containerd content: kept, this copy discarded.
-            let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
             ops.extend(self.unused_blob_deletes(&plan.replaced_blobs).await?);
+            // Configs may be stored already as containerd content: kept, this copy discarded.
+            let duplicates = blob_packs::pack_commit(&self.backend, &mut ops).await?;
             plan.outcome.blobs -= duplicates.len();
             if ops.is_empty() {
                 // Nothing to write, if the data planned on is still current.
@@ -346,11 +346,21 @@ impl<B: Backend> Store<B> {
     /// Reads the configs of `ids` that are not in memory from their blobs (verified against
     /// the ID); every copy of the state keeps them. Unknown IDs are skipped.
     pub async fn load_configs<'a>(&self, ids: impl IntoIterator<Item = &'a Digest>) -> Result<()> {
-        for id in ids {
-            let Ok(img) = self.docker.images.get(id) else { continue };
-            if !img.config.is_loaded() {
-                img.config.fill(crate::docker::state::load_config(&self.backend, id).await?);
+        let wanted: Vec<_> = ids
+            .into_iter()
+            .filter_map(|id| self.docker.images.get(id).ok())
+            .filter(|img| !img.config.is_loaded())
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let reader = blobs::BulkReader::new();
+        let ids: Vec<&Digest> = wanted.iter().map(|img| img.id()).collect();
+        for img in crate::storage::blob_packs::pack_order(&ids).into_iter().map(|i| wanted[i]) {
+            if img.config.is_loaded() {
+                continue; // named twice
             }
+            img.config.fill(crate::docker::state::load_config_from(&reader, &self.backend, img.id()).await?);
         }
         Ok(())
     }
@@ -597,7 +607,7 @@ impl<B: Backend> Store<B> {
             let mut ops = import.ops.clone();
             // Labels another tab or import gave the same records since this import read them.
             crate::containerd::label_merge::merge_into_current(&self.backend, &mut ops).await?;
-            let duplicates = blobs::keep_stored(&self.backend, &mut ops).await?;
+            let duplicates = blob_packs::pack_commit(&self.backend, &mut ops).await?;
             match generation::commit_at(&self.backend, &at, ops).await? {
                 Committed::At(g) => {
                     // The Docker state is still current if it was before: this commit wrote

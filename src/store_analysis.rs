@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::formats::image_config::ImageConfig;
 use crate::formats::tar_split::TarEntry;
 use crate::schema;
-use crate::storage::{Backend, Op, Space};
+use crate::storage::{blob_packs, blobs, Backend, Op, Space};
 use crate::store::Store;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -142,7 +142,7 @@ impl std::fmt::Display for ImageRef {
 
 /// Where a layer's entries come from.
 #[derive(Debug, Clone)]
-enum LayerSource {
+pub(crate) enum LayerSource {
     /// A `tar-split.json.gz` blob of the Docker view.
     TarSplit(Digest),
     /// A layer blob (gzip or plain tar) with its media type.
@@ -400,6 +400,24 @@ impl<B: Backend> Store<B> {
         Ok(())
     }
 
+    /// Reads the entries of many layers into the cache ahead of a store-wide pass (the search
+    /// index), their tar-splits in pack order so that each pack of small blobs is read once,
+    /// not once per layer. One that cannot be read is left for its reader to report.
+    pub(crate) async fn prefetch_tar_split_entries(&self, tar_splits: Vec<&Digest>, ops: &mut Vec<Op>) -> Result<()> {
+        let absent: Vec<&Digest> = {
+            let cache = self.analysis_cache();
+            let entries = cache.entries.borrow();
+            tar_splits.into_iter().filter(|d| !entries.contains_key(*d)).collect()
+        };
+        self.prefetch_entries_records(absent.iter().copied()).await?;
+        let reader = blobs::BulkReader::new();
+        for i in blob_packs::pack_order(&absent) {
+            let read = layer_files::read_tar_split_entries(&reader, self.backend(), absent[i]);
+            let _ = self.cached_entries(absent[i], read, ops).await;
+        }
+        Ok(())
+    }
+
     /// The entries of the layers whose tar-splits are `tar_splits`, with their data offsets
     /// (reading a file builds its merged tree from them): from the analysis cache or records,
     /// so that a file read after an import (whose search-index update wrote the records) does
@@ -407,11 +425,14 @@ impl<B: Backend> Store<B> {
     pub(crate) async fn tar_split_entries(&self, tar_splits: &[Digest]) -> Result<Vec<Rc<Vec<TarEntry>>>> {
         self.prefetch_entries_records(tar_splits.iter()).await?;
         let mut ops = Vec::new();
-        let mut out = Vec::with_capacity(tar_splits.len());
-        for digest in tar_splits {
-            let read = layer_files::read_tar_split_entries(self.backend(), digest);
-            out.push(self.cached_entries(digest, read, &mut ops).await?);
+        let mut out = vec![None; tar_splits.len()];
+        // Read by pack: each pack of small blobs once.
+        let reader = blobs::BulkReader::new();
+        for i in blob_packs::pack_order(&tar_splits.iter().collect::<Vec<_>>()) {
+            let read = layer_files::read_tar_split_entries(&reader, self.backend(), &tar_splits[i]);
+            out[i] = Some(self.cached_entries(&tar_splits[i], read, &mut ops).await?);
         }
+        let out = out.into_iter().map(|e| e.expect("every position was read")).collect();
         if !ops.is_empty() {
             // Derived records: a failed write only means they are read again next time.
             let _ = self.backend().commit(ops).await;
@@ -517,7 +538,9 @@ impl<B: Backend + Clone> Store<B> {
     /// The entries of layer `i` of `s`, read from its tar-split or blob.
     async fn read_entries(&self, s: &Subject, i: usize) -> Result<Vec<TarEntry>> {
         match &s.sources[i] {
-            LayerSource::TarSplit(digest) => layer_files::read_tar_split_entries(self.backend(), digest).await,
+            LayerSource::TarSplit(digest) => {
+                layer_files::read_tar_split_entries(&blobs::BulkReader::new(), self.backend(), digest).await
+            }
             LayerSource::Blob { digest, media_type } => {
                 blob_entries::layer_blob_entries(self.backend(), digest, media_type, &s.config.diff_ids()[i]).await
             }

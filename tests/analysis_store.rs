@@ -7,7 +7,9 @@ mod support;
 
 use futures::executor::block_on;
 use imagestore::analysis::changes::ChangeKind;
+use imagestore::digest::Digest;
 use imagestore::import::ImportOptions;
+use imagestore::storage::blobs;
 use imagestore::storage::memory::MemoryBackend;
 use imagestore::store::Store;
 use serde_json::Value;
@@ -245,16 +247,22 @@ fn the_search_index_is_persisted_rebuilt_and_kept_to_the_images_held() {
 
     // A reopened store answers from the records alone: with every tar-split gone, the same hits.
     // (The layers' persisted analysis entries go too: they are another copy of the tar-splits.)
-    let mut splits: Vec<String> =
-        store.docker().layers.records().filter_map(|l| l.tar_split.as_ref().map(imagestore::schema::blob)).collect();
-    splits.extend(block_on(backend.keys(Space::Meta, imagestore::schema::analysis::ENTRIES)).unwrap());
+    let splits: BTreeSet<Digest> = store.docker().layers.records().filter_map(|l| l.tar_split.clone()).collect();
+    let saved_splits: Vec<(Digest, Vec<u8>)> =
+        splits.iter().map(|d| (d.clone(), block_on(blobs::read_all(&backend, d)).unwrap())).collect();
+    let entries = block_on(backend.keys(Space::Meta, imagestore::schema::analysis::ENTRIES)).unwrap();
     let saved: Vec<(String, Vec<u8>)> =
-        splits.iter().map(|k| (k.clone(), block_on(backend.get(Space::Meta, k)).unwrap().unwrap())).collect();
-    block_on(backend.commit(splits.iter().map(|k| Op::delete_meta(k.clone())).collect())).unwrap();
+        entries.iter().map(|k| (k.clone(), block_on(backend.get(Space::Meta, k)).unwrap().unwrap())).collect();
+    let mut gone: Vec<Op> = entries.iter().map(|k| Op::delete_meta(k.clone())).collect();
+    gone.extend(splits.iter().map(|d| Op::delete_meta(imagestore::schema::blob(d))));
+    block_on(blobs::commit_packed(&backend, gone)).unwrap();
+    assert!(block_on(blobs::stored_digests(&backend)).unwrap().iter().all(|d| !splits.contains(d)));
     let reopened = block_on(Store::open(backend.clone())).unwrap();
     assert_eq!(hits_json(&block_on(reopened.find_files("**/*.txt", None)).unwrap().files), hits_json(&first));
     assert!(block_on(reopened.layer_changes("local/edge:latest")).is_err(), "the tar-splits really are gone");
-    block_on(backend.commit(saved.into_iter().map(|(k, v)| Op::put_meta(k, v)).collect())).unwrap();
+    let mut back: Vec<Op> = saved.into_iter().map(|(k, v)| Op::put_meta(k, v)).collect();
+    back.extend(saved_splits.into_iter().flat_map(|(d, bytes)| blobs::stage_in_commit(d, &bytes).ops));
+    block_on(blobs::commit_packed(&backend, back)).unwrap();
 
     // Missing, corrupt and foreign records: rebuilt to the same bytes, and the answer unchanged.
     // (The search snapshot goes too: while it holds, a search reads no record of the index.)
@@ -440,17 +448,17 @@ fn a_corrupt_tar_split_is_skipped_and_named_not_fatal() {
     let diff_ids = edge.config.diff_ids().to_vec();
     let top_chain = imagestore::digest::chain_id(&diff_ids).unwrap();
     let split = store.docker().layers.get(&top_chain).unwrap().tar_split.clone().unwrap();
-    // Its bytes (small: kept in its blob record) damaged in the middle.
-    let key = imagestore::schema::blob(&split);
-    let mut bytes = block_on(backend.get(Space::Meta, &key)).unwrap().unwrap();
+    // Its bytes (small: kept in a blob pack) damaged in the middle: taken out, put back damaged.
+    let mut bytes = block_on(blobs::read_all(&backend, &split)).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid..mid + 16].fill(0xff);
-    let mut ops = vec![Op::put(Space::Meta, key, bytes)];
+    block_on(blobs::commit_packed(&backend, vec![Op::delete_meta(imagestore::schema::blob(&split))])).unwrap();
+    let mut ops = blobs::stage_in_commit(split.clone(), &bytes).ops;
     for prefix in [imagestore::schema::analysis::CHANGES, imagestore::schema::analysis::ENTRIES] {
         ops.extend(block_on(backend.keys(Space::Meta, prefix)).unwrap().into_iter().map(Op::delete_meta));
     }
     ops.push(Op::delete_meta(imagestore::schema::analysis::SEARCH_SNAPSHOT));
-    block_on(backend.commit(ops)).unwrap();
+    block_on(blobs::commit_packed(&backend, ops)).unwrap();
     let reopened = block_on(Store::open(backend.clone())).unwrap();
     let found = block_on(reopened.find_files("**", None)).unwrap();
     assert_eq!(found.skipped.len(), 1, "{:?}", found.skipped);

@@ -253,7 +253,8 @@ async fn docker_answer(backend: &MemoryBackend) -> (Value, Vec<(String, Vec<u8>)
     let list = store.list_images(true, false, &Default::default()).unwrap();
     let mut records = backend.scan(Space::Meta, "docker/").await.unwrap();
     // Stored blobs by digest (a tar-split no layer names would be left over here).
-    records.extend(backend.keys(Space::Meta, "blob/").await.unwrap().into_iter().map(|k| (k, Vec::new())));
+    let blobs = imagestore::storage::blobs::stored_digests(backend).await.unwrap();
+    records.extend(blobs.into_iter().map(|d| (d.to_string(), Vec::new())));
     (list, records)
 }
 

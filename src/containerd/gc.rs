@@ -13,6 +13,7 @@ use crate::digest::Digest;
 use crate::error::Result;
 use crate::formats::gotime::GoTime;
 use crate::schema::{self, containerd as keys};
+use crate::storage::blob_packs;
 use crate::storage::blobs::{self, BlobRecord};
 use crate::storage::generation::{self, Committed, Generation};
 use crate::storage::{decode_record, Backend, Op, Space};
@@ -186,15 +187,29 @@ pub async fn collect_at<B: Backend>(
             result.deleted_ingests.entry(ns.clone()).or_default().push(reference.clone());
         }
     }
-    for (key, value) in b.scan(Space::Meta, schema::BLOBS).await? {
+    let (singles, packs) =
+        futures::future::try_join(b.scan(Space::Meta, schema::BLOBS), b.scan(Space::Meta, schema::BLOB_PACKS)).await?;
+    let mut dead: BTreeSet<Digest> = BTreeSet::new();
+    for (key, value) in singles {
         let Some(d) = schema::blob_digest(&key) else { continue };
         if live_blobs.contains(&d) {
             continue;
         }
         let rec = BlobRecord::decode(&key, &value)?;
         ops.extend(blobs::delete_ops(&d, &rec));
-        result.deleted_blobs.push(d);
+        dead.insert(d);
     }
+    for (key, value) in packs {
+        for (d, _) in blob_packs::digests(&key, &value)? {
+            if !live_blobs.contains(&d) && !dead.contains(&d) {
+                // Its pack entry goes in `pack_commit`, with the packs' rewrites.
+                ops.push(Op::delete_meta(schema::blob(&d)));
+                dead.insert(d);
+            }
+        }
+    }
+    result.deleted_blobs.extend(dead);
+    blob_packs::pack_commit(b, &mut ops).await?;
     if !ops.is_empty() {
         if generation::commit_at(b, at, ops).await? == Committed::Stale {
             return Ok(None);

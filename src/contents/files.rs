@@ -375,9 +375,10 @@ impl<B: Backend> Store<B> {
             return Ok((diff_ids, tree));
         }
         let layers = if headers {
+            let reader = crate::storage::blobs::BulkReader::new();
             let mut layers = Vec::with_capacity(key.1.len());
             for digest in &key.1 {
-                layers.push(Rc::new(read_tar_split_entries(self.backend(), digest).await?));
+                layers.push(Rc::new(read_tar_split_entries(&reader, self.backend(), digest).await?));
             }
             layers
         } else {

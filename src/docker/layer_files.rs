@@ -145,8 +145,13 @@ pub fn layer_index(image: &str, diff_ids: &[Digest], selector: Option<&LayerSele
 
 /// The entries a layer's `tar-split.json.gz` (the blob `digest`) lists: the one place a
 /// tar-split blob is read and parsed; an error names the tar-split.
-pub async fn read_tar_split_entries<B: Backend>(backend: &B, digest: &Digest) -> Result<Vec<TarEntry>> {
-    let gz = blobs::read_all(backend, digest).await?;
+/// Reading many, pass one `reader` and ask in [`crate::storage::blob_packs::pack_order`].
+pub async fn read_tar_split_entries<B: Backend>(
+    reader: &blobs::BulkReader,
+    backend: &B,
+    digest: &Digest,
+) -> Result<Vec<TarEntry>> {
+    let gz = reader.read_all(backend, digest).await?;
     Ok(parse_tar_split(&gz[..]).map_err(|e| e.context(format!("tar-split {digest}")))?.entries)
 }
 

@@ -15,18 +15,17 @@
 //! operations that pack the single records ([`View::migration`]), committed when the store
 //! opens. Until that commit lands, a deleted record key is also deleted as a single record.
 //!
-//! Shard layout (little-endian): the record frame ([`RecordFrame`]: `isPK`, `u32` version 1,
-//! `u32` crc32 of the rest), then the rest: `u32 count` and per entry, in key order, `u32 len,
-//! key` (the part after the kind's prefix) and `u32 len, value` (the record's bytes, as a
-//! single record held them).
+//! Shard layout: an [`EntryPack`] framed `isPK`, `u32` version 1; an entry's key is the record
+//! key's part after its kind's prefix, its value the record's bytes as a single record held them.
 
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
-use crate::storage::record_frame::{FrameError, RecordFrame};
+use crate::storage::entry_pack::EntryPack;
+use crate::storage::record_frame::RecordFrame;
 use crate::storage::{Backend, Op, Space};
 use std::collections::BTreeMap;
 
-const FRAME: RecordFrame = RecordFrame::with_u32_version(b"isPK", 1);
+const PACK: EntryPack = EntryPack { frame: RecordFrame::with_u32_version(b"isPK", 1), what: "packed record shard" };
 /// Shards per kind.
 pub const SHARDS: u32 = 64;
 /// Up to this many shards are read one by one; more are read with one scan of all of them.
@@ -46,49 +45,13 @@ pub fn shard_key(key: &str) -> Option<String> {
 
 /// Encodes one shard from its entries (key rests → values).
 pub fn encode(entries: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
-    let size: usize = entries.iter().map(|(k, v)| 8 + k.len() + v.len()).sum();
-    let mut out = FRAME.begin(4 + size);
-    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-    for (k, v) in entries {
-        out.extend_from_slice(&(k.len() as u32).to_le_bytes());
-        out.extend_from_slice(k.as_bytes());
-        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-        out.extend_from_slice(v);
-    }
-    FRAME.seal(&mut out);
-    out
+    PACK.encode(entries)
 }
 
 /// Decodes shard `key`'s record into its entries (key rests → values); a record that is not a
 /// shard of this version, fails its checksum or is truncated is `data_corrupt`, naming `key`.
 pub fn decode<'r>(key: &str, record: &'r [u8]) -> Result<Vec<(&'r str, &'r [u8])>> {
-    let bad = |why: &str| Error::corrupt(format!("record {key:?} is unreadable: {why}"));
-    let body = FRAME.open(record).map_err(|why| match why {
-        FrameError::Foreign => bad("not a packed record shard"),
-        FrameError::Version(v) => bad(&format!("packed shard version {v}, this build reads {}", FRAME.version)),
-        FrameError::Checksum => bad("checksum mismatch"),
-    })?;
-    let u32_at =
-        |at: usize| -> Option<usize> { Some(u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?) as usize) };
-    let count = u32_at(0).ok_or_else(|| bad("not a packed record shard"))?;
-    let mut at = 4;
-    let mut out = Vec::with_capacity(count.min(body.len() / 8));
-    let take = |at: &mut usize| -> Option<&[u8]> {
-        let len = u32_at(*at)?;
-        let bytes = body.get(*at + 4..(*at + 4).checked_add(len)?)?;
-        *at += 4 + len;
-        Some(bytes)
-    };
-    for _ in 0..count {
-        let k = take(&mut at).ok_or_else(|| bad("truncated entry"))?;
-        let k = std::str::from_utf8(k).map_err(|_| bad("a key is not UTF-8"))?;
-        let v = take(&mut at).ok_or_else(|| bad("truncated entry"))?;
-        out.push((k, v));
-    }
-    if at != body.len() {
-        return Err(bad("trailing bytes"));
-    }
-    Ok(out)
+    PACK.decode(key, record)
 }
 
 /// The Docker view's records as storage holds them (all of [`keys::ALL`] but the config

@@ -47,7 +47,12 @@ pub struct DockerImportOutcome {
 /// Reads an image config blob, checks that it hashes to the image ID (moby re-verifies on
 /// every read) and parses it.
 pub async fn load_config<B: Backend>(b: &B, id: &Digest) -> Result<Rc<ImageConfig>> {
-    let raw = blobs::read_all(b, id).await.map_err(|e| e.context("config blob"))?;
+    load_config_from(&blobs::BulkReader::new(), b, id).await
+}
+
+/// [`load_config`] for one of many configs read together (each blob pack read once).
+pub async fn load_config_from<B: Backend>(reader: &blobs::BulkReader, b: &B, id: &Digest) -> Result<Rc<ImageConfig>> {
+    let raw = reader.read_all(b, id).await.map_err(|e| e.context("config blob"))?;
     if Digest::sha256_of(&raw) != *id {
         return Err(Error::corrupt(format!("failed to verify: {id}")));
     }
@@ -99,6 +104,8 @@ impl DockerState {
             Poll::Pending => summary_read.await?,
         };
         let mut from_summary = summary::Loaded::from_records(summary_records);
+        // In key order, so by pack: each pack is read once.
+        let reader = blobs::BulkReader::new();
         for record in images {
             if let Some(config) = from_summary.configs.remove(&record.id) {
                 // Checksummed when read; the ID was verified and the bytes parsed when the
@@ -106,7 +113,7 @@ impl DockerState {
                 docker.images.insert_config(record, config);
                 continue;
             }
-            match load_config(backend, &record.id).await {
+            match load_config_from(&reader, backend, &record.id).await {
                 Ok(config) => docker.images.insert_loaded(record, config),
                 Err(why) => skipped.push(Skipped { subject: record.id.to_string(), reason: why.message }),
             }

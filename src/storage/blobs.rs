@@ -17,7 +17,7 @@
 //! orphan the old record's chunks. Committers check [`stat`] on the current data (under a
 //! generation guard, see [`super::generation`]) and discard their own copy instead.
 
-use super::{fresh_id, generation, now_millis, sessions, Backend, Op, Space};
+use super::{blob_packs, fresh_id, generation, now_millis, sessions, Backend, Op, Space};
 use crate::digest::{Digest, Sha256Hasher};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,7 @@ pub const INLINE_MAX: usize = 64 << 10;
 
 /// The first byte of a record that holds its blob's bytes; the bytes follow it. A JSON record
 /// starts with `{`, so the two forms cannot be taken for each other.
-const INLINE_TAG: u8 = 0;
+pub(super) const INLINE_TAG: u8 = 0;
 
 /// The committed record of a blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,7 +86,7 @@ impl BlobRecord {
 
     /// The chunk set of a stored record, without copying an inline blob's bytes (`""` for none,
     /// `None` for a record that does not read).
-    fn chunk_set_of(value: &[u8]) -> Option<String> {
+    pub(super) fn chunk_set_of(value: &[u8]) -> Option<String> {
         match value.first() {
             Some(&INLINE_TAG) => Some(String::new()),
             _ => serde_json::from_slice::<BlobRecord>(value).ok().map(|r| r.chunks),
@@ -115,12 +115,42 @@ fn chunk_key(set: &str, index: u64) -> String {
     format!("{set}/{index:010}")
 }
 
-/// Reads a blob's record, or `None` if the blob is not stored.
+/// Reads a blob's record, or `None` if the blob is not stored: its single record (a chunked
+/// blob, or a small one an earlier version kept in its record) or its entry in a pack (see
+/// [`super::blob_packs`]), both asked at once.
 pub async fn stat<B: Backend>(b: &B, d: &Digest) -> Result<Option<BlobRecord>> {
     let key = record_key(d);
-    match b.get(Space::Meta, &key).await? {
+    let pack_key = crate::schema::blob_pack(d);
+    let (single, pack) = futures::future::try_join(b.get(Space::Meta, &key), b.get(Space::Meta, &pack_key)).await?;
+    if let Some(v) = single {
+        return BlobRecord::decode(&key, &v).map(Some);
+    }
+    match pack {
+        Some(record) => Ok(blob_packs::find(&pack_key, &record, d)?.map(BlobRecord::inline)),
         None => Ok(None),
-        Some(v) => BlobRecord::decode(&key, &v).map(Some),
+    }
+}
+
+/// Reads many whole blobs (a store-wide read of configs or tar-splits): like [`read_all`], but
+/// a pack is read once for the blobs of it asked one after another (ask in
+/// [`blob_packs::pack_order`]).
+#[derive(Default)]
+pub struct BulkReader {
+    packs: blob_packs::PackReader,
+}
+
+impl BulkReader {
+    pub fn new() -> BulkReader {
+        BulkReader::default()
+    }
+
+    /// Blob `d`'s bytes (`not_found` if it is not stored).
+    pub async fn read_all<B: Backend>(&self, b: &B, d: &Digest) -> Result<Vec<u8>> {
+        // Either copy will do where a blob is both (the bytes are the same).
+        match self.packs.get(b, d).await? {
+            Some(bytes) => Ok(bytes),
+            None => read_all(b, d).await,
+        }
     }
 }
 
@@ -130,8 +160,8 @@ const ONE_BY_ONE_MAX: usize = 32;
 
 /// Which blobs are stored, asked for many at once (an import's configs and tar-splits).
 pub enum Stored {
-    /// Every blob record key (`blob/<digest>`), read once.
-    All(std::collections::HashSet<String>),
+    /// Every single blob record key (`blob/<digest>`), read once, and the packs.
+    All(std::collections::HashSet<String>, blob_packs::PackIndex),
     /// Few questions: each is one read.
     OneByOne,
 }
@@ -142,20 +172,35 @@ impl Stored {
         if count <= ONE_BY_ONE_MAX {
             return Ok(Stored::OneByOne);
         }
-        Ok(Stored::All(b.keys(Space::Meta, crate::schema::BLOBS).await?.into_iter().collect()))
+        let (keys, packs) =
+            futures::future::try_join(b.keys(Space::Meta, crate::schema::BLOBS), blob_packs::PackIndex::list(b))
+                .await?;
+        Ok(Stored::All(keys.into_iter().collect(), packs))
     }
 
-    /// Whether the blob record `key` ([`record_key`]) exists.
+    /// Prepares to answer [`Stored::has_key`] only, for `count` keys (packs are not read).
+    pub(super) async fn prepare_single_records<B: Backend>(b: &B, count: usize) -> Result<Stored> {
+        if count <= ONE_BY_ONE_MAX {
+            return Ok(Stored::OneByOne);
+        }
+        let keys = b.keys(Space::Meta, crate::schema::BLOBS).await?;
+        Ok(Stored::All(keys.into_iter().collect(), blob_packs::PackIndex::none()))
+    }
+
+    /// Whether a single blob record `key` ([`record_key`]) exists (a blob kept in a pack has none).
     pub async fn has_key<B: Backend>(&self, b: &B, key: &str) -> Result<bool> {
         match self {
-            Stored::All(keys) => Ok(keys.contains(key)),
+            Stored::All(keys, _) => Ok(keys.contains(key)),
             Stored::OneByOne => Ok(b.get(Space::Meta, key).await?.is_some()),
         }
     }
 
-    /// Whether blob `d` is stored.
+    /// Whether blob `d` is stored, as a single record or in a pack.
     pub async fn has<B: Backend>(&self, b: &B, d: &Digest) -> Result<bool> {
-        self.has_key(b, &record_key(d)).await
+        match self {
+            Stored::All(keys, packs) => Ok(keys.contains(&record_key(d)) || packs.contains(b, d).await?),
+            Stored::OneByOne => Ok(stat(b, d).await?.is_some()),
+        }
     }
 }
 
@@ -394,38 +439,6 @@ pub async fn discard<B: Backend>(b: &B, set: &str) -> Result<()> {
     discard_many(b, &[set.to_string()]).await
 }
 
-/// Keeps stored blobs stored: drops from `ops` the publication of every blob that already has a
-/// record (overwriting it would orphan its chunks) and returns the chunk sets of the dropped
-/// copies (`""` for an empty blob), for [`discard_all`] once the commit is through. Call it on the data the commit is
-/// guarded on (see [`super::generation`]).
-pub async fn keep_stored<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<String>> {
-    let mut duplicates = Vec::new();
-    let mut kept = Vec::with_capacity(ops.len());
-    let publishing = ops
-        .iter()
-        .filter(|op| matches!(op, Op::Put { space: Space::Meta, key, .. } if key.starts_with(crate::schema::BLOBS)))
-        .count();
-    let stored = Stored::prepare(b, publishing).await?;
-    for op in std::mem::take(ops) {
-        if let Op::Put { space: Space::Meta, key, value } = &op {
-            if key.starts_with(crate::schema::BLOBS) && stored.has_key(b, key).await? {
-                duplicates.extend(BlobRecord::chunk_set_of(value));
-                continue;
-            }
-        }
-        kept.push(op);
-    }
-    // Chunks staged in the same commit (`stage_in_commit`) go with their dropped record.
-    kept.retain(|op| match op {
-        Op::Put { space: Space::Chunks, key, .. } => {
-            !key.rsplit_once('/').is_some_and(|(set, _)| duplicates.iter().any(|d| d == set))
-        }
-        _ => true,
-    });
-    *ops = kept;
-    Ok(duplicates)
-}
-
 /// Discards chunk sets after a commit that did not need them. Failures leave orphans for
 /// [`sweep_orphans`]: the commit is what matters.
 pub async fn discard_all<B: Backend>(b: &B, sets: &[String]) {
@@ -465,6 +478,31 @@ pub fn sets_settled_by(ops: &[Op]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Every stored blob's digest, in digest order: single records and pack entries (a blob that
+/// is both is listed once).
+pub async fn stored_digests<B: Backend>(b: &B) -> Result<Vec<Digest>> {
+    let (singles, packs) = futures::future::try_join(
+        b.keys(Space::Meta, crate::schema::BLOBS),
+        b.scan(Space::Meta, crate::schema::BLOB_PACKS),
+    )
+    .await?;
+    let mut out: std::collections::BTreeSet<Digest> =
+        singles.iter().filter_map(|k| crate::schema::blob_digest(k)).collect();
+    for (key, record) in packs {
+        out.extend(blob_packs::digests(&key, &record)?.into_iter().map(|(d, _)| d));
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Commits `ops` after [`blob_packs::pack_commit`] (unguarded): what tests and tools that write
+/// blobs directly use.
+pub async fn commit_packed<B: Backend>(b: &B, mut ops: Vec<Op>) -> Result<()> {
+    let duplicates = blob_packs::pack_commit(b, &mut ops).await?;
+    b.commit(ops).await?;
+    discard_all(b, &duplicates).await;
+    Ok(())
 }
 
 /// Operations that delete a published blob: its record and its chunks.
@@ -582,7 +620,7 @@ mod tests {
             assert_eq!(b.len(Space::Chunks), 3);
             // Not visible before its record is committed.
             assert!(stat(&b, &want).await.unwrap().is_none());
-            b.commit(staged.ops).await.unwrap();
+            commit_packed(&b, staged.ops).await.unwrap();
             assert_eq!(read_all(&b, &want).await.unwrap(), data);
             let (off, len) = (CHUNK_SIZE as u64 - 10, 20u64);
             assert_eq!(read_range(&b, &want, off, len).await.unwrap(), &data[off as usize..(off + len) as usize]);
@@ -604,7 +642,7 @@ mod tests {
             assert!(b.is_empty(), "nothing written before the commit");
             assert_eq!(staged.digest, Digest::sha256_of(&data));
             assert_eq!(read_staged(&b, &staged, 5, 10).await.unwrap(), &data[5..15]);
-            b.commit(staged.ops.clone()).await.unwrap();
+            commit_packed(&b, staged.ops.clone()).await.unwrap();
             assert_eq!(read_all(&b, &staged.digest).await.unwrap(), data);
             assert_eq!(b.len(Space::Chunks), 0, "kept in its record");
             // A blob larger than a chunk is written as it streams, as before.
@@ -630,25 +668,29 @@ mod tests {
             assert_eq!(read_staged(&b, &s, 10, 3).await.unwrap(), &small[10..13]);
             assert_eq!(read_staged(&b, &s, INLINE_MAX as u64 - 1, 9).await.unwrap(), &small[INLINE_MAX - 1..]);
             assert!(read_staged(&b, &s, INLINE_MAX as u64, 1).await.unwrap().is_empty());
-            b.commit(s.ops).await.unwrap();
-            b.commit(l.ops).await.unwrap();
-            assert_eq!(b.keys(Space::Meta, crate::schema::BLOBS).await.unwrap().len(), 2);
+            commit_packed(&b, s.ops).await.unwrap();
+            commit_packed(&b, l.ops).await.unwrap();
+            assert_eq!(b.keys(Space::Meta, crate::schema::BLOBS).await.unwrap().len(), 1, "the large one");
+            assert_eq!(stored_digests(&b).await.unwrap().len(), 2);
             assert_eq!(b.len(Space::Chunks), 1);
             let rec = stat(&b, &ds).await.unwrap().unwrap();
             assert_eq!((rec.size, rec.chunks.as_str()), (INLINE_MAX as u64, ""));
             assert_eq!(read_all(&b, &ds).await.unwrap(), small);
             assert_eq!(read_range(&b, &ds, 5, 5).await.unwrap(), &small[5..10]);
             assert_eq!(read_all(&b, &dl).await.unwrap(), large);
-            // The stored record is the tag and the bytes; nothing else to sweep or delete.
-            let stored = b.get(Space::Meta, &record_key(&ds)).await.unwrap().unwrap();
-            assert_eq!((stored[0], &stored[1..]), (INLINE_TAG, &small[..]));
+            // Stored as an entry of its pack; nothing else to sweep or delete.
+            assert!(b.get(Space::Meta, &record_key(&ds)).await.unwrap().is_none());
+            let pack_key = crate::schema::blob_pack(&ds);
+            let pack = b.get(Space::Meta, &pack_key).await.unwrap().unwrap();
+            assert_eq!(blob_packs::find(&pack_key, &pack, &ds).unwrap(), Some(small.clone()));
             assert_eq!(sweep_orphans(&b).await.unwrap(), 0);
             assert_eq!(b.len(Space::Chunks), 1, "the large blob's chunk is live");
-            b.commit(delete_ops(&ds, &rec)).await.unwrap();
+            commit_packed(&b, delete_ops(&ds, &rec)).await.unwrap();
             assert!(stat(&b, &ds).await.unwrap().is_none());
+            assert!(b.get(Space::Meta, &pack_key).await.unwrap().is_none(), "an emptied pack goes");
             // An empty blob is kept in its record too.
             let empty = stage_in_commit(Digest::sha256_of(b""), b"");
-            b.commit(empty.ops).await.unwrap();
+            commit_packed(&b, empty.ops).await.unwrap();
             assert_eq!(read_all(&b, &Digest::sha256_of(b"")).await.unwrap(), Vec::<u8>::new());
             // Discarding a blob kept in its record (a replaced copy) has no chunks to delete and
             // commits nothing: the armed failure is still there for the next commit.
@@ -710,7 +752,7 @@ mod tests {
             let g = generation::read(&b).await.unwrap();
             assert_eq!(g, None, "the marker changes no generation");
             let staged = w.finish(&b, None, None).await.unwrap();
-            b.commit(staged.ops).await.unwrap();
+            commit_packed(&b, staged.ops).await.unwrap();
             assert!(b.get(Space::Meta, &marker).await.unwrap().is_none(), "gone once the set is published");
             // A discarded set takes the marker with it too.
             let staged = stage_bytes(&b, &[1u8; 10]).await.unwrap();
@@ -719,7 +761,7 @@ mod tests {
             assert_eq!(b.keys(Space::Meta, crate::schema::STAGING_MARKERS).await.unwrap(), Vec::<String>::new());
             // Small blobs staged in their commit never need one.
             let small = stage_in_commit(Digest::sha256_of(b"x"), b"x");
-            b.commit(small.ops).await.unwrap();
+            commit_packed(&b, small.ops).await.unwrap();
             assert_eq!(b.keys(Space::Meta, crate::schema::STAGING_MARKERS).await.unwrap(), Vec::<String>::new());
         });
     }
@@ -763,7 +805,7 @@ mod tests {
         block_on(async {
             let b = MemoryBackend::new();
             let staged = stage_bytes(&b, b"").await.unwrap();
-            b.commit(staged.ops).await.unwrap();
+            commit_packed(&b, staged.ops).await.unwrap();
             assert_eq!(read_all(&b, &Digest::sha256_of(b"")).await.unwrap(), Vec::<u8>::new());
             // An old orphan chunk set is swept; a fresh one is kept.
             b.commit(vec![Op::put(Space::Chunks, "0000000000001-0-0/0000000000", vec![1])]).await.unwrap();

@@ -98,7 +98,7 @@ impl Backend for MemoryBackend {
     }
 
     async fn commit(&self, mut ops: Vec<Op>) -> Result<()> {
-        let prepared = super::prepare_commit(&mut ops);
+        let prepared = super::prepare_commit(&mut ops)?;
         // Apply in place with an undo log; on failure roll back, so the commit is all or
         // nothing without copying the tables.
         let mut tables = self.tables.borrow_mut();

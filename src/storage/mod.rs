@@ -6,7 +6,9 @@
 //! prefix selects a "table". Every write goes through [`Backend::commit`], which applies a list
 //! of operations atomically: all or nothing (one IndexedDB transaction).
 
+pub mod blob_packs;
 pub mod blobs;
+pub mod entry_pack;
 pub mod generation;
 pub mod memory;
 pub mod record_frame;
@@ -113,16 +115,18 @@ pub trait Backend {
     async fn commit(&self, ops: Vec<Op>) -> Result<()>;
 }
 
-/// What every backend's `commit` calls first (the commit contract of [`Backend`]): stamps a new
+/// What every backend's `commit` calls first (the commit contract of [`Backend`]): refuses a
+/// small blob written as a single record ([`blob_packs::check_commit`]), stamps a new
 /// generation on metadata changes ([`generation::stamp`]) and returns what to tell
 /// [`sessions`] once the commit succeeded ([`Prepared::committed`]).
-pub fn prepare_commit(ops: &mut Vec<Op>) -> Prepared {
+pub fn prepare_commit(ops: &mut Vec<Op>) -> Result<Prepared> {
+    blob_packs::check_commit(ops)?;
     generation::stamp(ops);
     let settled = blobs::sets_settled_by(ops);
     // After the stamp: a session marker changes no generation.
     let markers = sessions::marker_ops(ops, &settled);
     ops.extend(markers.iter().cloned());
-    Prepared { settled, markers }
+    Ok(Prepared { settled, markers })
 }
 
 /// See [`prepare_commit`].

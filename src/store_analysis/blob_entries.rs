@@ -83,7 +83,7 @@ mod tests {
         block_on(async {
             let staged = blobs::stage_bytes(b, bytes).await.unwrap();
             let mut ops = staged.ops.clone();
-            blobs::keep_stored(b, &mut ops).await.unwrap();
+            crate::storage::blob_packs::pack_commit(b, &mut ops).await.unwrap();
             b.commit(ops).await.unwrap();
             staged.digest
         })

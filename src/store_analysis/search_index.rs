@@ -18,7 +18,7 @@
 //! whose tar writer set the type bits in one layer and not in the other was "modified" when only
 //! its time had changed. Both are refused, so worked out again and rewritten.
 
-use super::Subjects;
+use super::{LayerSource, Subjects};
 use crate::analysis::changes::{Change, ChangeKind, LayerChangeSet};
 use crate::digest::{Digest, DigestHashSet};
 use crate::error::{Error, Result};
@@ -302,6 +302,25 @@ impl<B: Backend + Clone> Store<B> {
             }
             *cache.indexed.borrow_mut() = stored;
             cache.index_keys_loaded.set(true);
+        }
+        if work_out {
+            // The tar-splits of layers not worked out yet, read ahead by pack.
+            let todo: Vec<&Digest> = {
+                let sets = cache.changes.borrow();
+                let mut seen = HashSet::new();
+                subjects
+                    .iter()
+                    .flat_map(|s| s.chains.iter().zip(&s.sources))
+                    .filter(|(chain, _)| !sets.contains_key(*chain))
+                    .filter_map(|(_, source)| match source {
+                        LayerSource::TarSplit(d) if seen.insert(d) => Some(d),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            if todo.len() > 1 {
+                self.prefetch_tar_split_entries(todo, &mut ops).await?;
+            }
         }
         let mut update = IndexUpdate::default();
         let mut skipped_chains: DigestHashSet<Digest> = DigestHashSet::default();

@@ -468,7 +468,7 @@ impl Backend for IdbBackend {
         if ops.is_empty() {
             return Ok(());
         }
-        let prepared = prepare_commit(&mut ops);
+        let prepared = prepare_commit(&mut ops)?;
         // Other connections are told when the store's generation changed, and only then:
         // derived records (analysis, saved list answers, session markers) keep it
         // (`schema::keeps_generation`), so an analysis in a worker or another tab does not have

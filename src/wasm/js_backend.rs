@@ -214,7 +214,7 @@ impl Backend for JsBackend {
     }
 
     async fn commit(&self, mut ops: Vec<Op>) -> Result<()> {
-        let prepared = crate::storage::prepare_commit(&mut ops);
+        let prepared = crate::storage::prepare_commit(&mut ops)?;
         let js_ops: Array = ops.iter().map(op_to_js).collect();
         settle("commit", self.adapter.js_commit(js_ops)).await?;
         prepared.committed();

@@ -56,9 +56,8 @@ pub fn summary(d: &DockerImport) -> String {
 
 /// Commits every staged blob of the import, as the stores will.
 pub fn commit_blobs(backend: &MemoryBackend, d: &DockerImport) {
-    use imagestore::storage::Backend;
     let ops = d.images.iter().map(|i| &i.blob).chain(&d.tar_splits).flat_map(|b| b.ops.clone()).collect();
-    futures::executor::block_on(backend.commit(ops)).unwrap();
+    futures::executor::block_on(imagestore::storage::blobs::commit_packed(backend, ops)).unwrap();
 }
 
 pub fn chunk_count(backend: &MemoryBackend) -> usize {

@@ -1,0 +1,338 @@
+//! Small blobs kept many to a record: a blob that a commit publishes inside its record (an
+//! import's configs and tar-splits, see [`super::blobs::INLINE_MAX`]) is stored as an entry of
+//! the pack its digest falls in ([`crate::schema::blob_pack`]: by the digest's first two hex
+//! digits, so at most 256 packs). IndexedDB's cost is mostly per record: an import of 10,000
+//! images publishes about 13,000 such blobs, which are then about 256 records, not 13,000.
+//!
+//! [`pack_commit`] is the one place where blob records become pack entries: every commit that
+//! publishes or deletes blob records passes through it (imports, Docker mutations, containerd
+//! imports, gc), which also drops the publication of blobs already stored. The backends' commit
+//! contract checks that no inline single record is written any more ([`check_commit`]).
+//! A pack is rewritten whole (read, changed, written back in the same commit), on the data the
+//! commit is guarded on (see [`super::generation`]).
+//!
+//! Earlier versions kept such a blob as a single record (`blob/<digest>`, [`INLINE_TAG`] and
+//! the bytes); those stay readable where they are, and are deleted as single records. A blob
+//! may then be both: the bytes are the same (stored by digest), so either copy answers.
+//!
+//! A pack is an [`EntryPack`] framed `isBP`, `u32` version 1: entry keys are digests, values
+//! the blob's bytes.
+
+use super::blobs::{BlobRecord, Stored, INLINE_TAG};
+use super::entry_pack::EntryPack;
+use super::record_frame::RecordFrame;
+use super::{Backend, Op, Space};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::schema;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+const PACK: EntryPack = EntryPack { frame: RecordFrame::with_u32_version(b"isBP", 1), what: "blob pack" };
+
+/// Up to this many packs are read without first listing which exist.
+const ONE_BY_ONE_MAX: usize = 16;
+
+/// The bytes of blob `d` in pack record `record` (stored under `key`), if the pack holds it.
+pub fn find(key: &str, record: &[u8], d: &Digest) -> Result<Option<Vec<u8>>> {
+    let entries = PACK.decode(key, record)?;
+    Ok(entries.into_iter().find(|(k, _)| *k == d.as_str()).map(|(_, v)| v.to_vec()))
+}
+
+/// The digests a pack record holds, with their sizes (gc's inventory).
+pub fn digests(key: &str, record: &[u8]) -> Result<Vec<(Digest, u64)>> {
+    PACK.decode(key, record)?
+        .into_iter()
+        .map(|(k, v)| {
+            let d = Digest::parse(k).map_err(|e| Error::corrupt(format!("record {key:?}: entry {k:?}: {e}")))?;
+            Ok((d, v.len() as u64))
+        })
+        .collect()
+}
+
+/// Which blobs the packs hold, for many questions (an import's configs and tar-splits against
+/// a store that may hold them): the packs that exist are listed once, and each one asked about
+/// is read once, keeping only its digests.
+pub struct PackIndex {
+    existing: std::collections::HashSet<String>,
+    digests: RefCell<HashMap<String, Rc<std::collections::HashSet<String>>>>,
+}
+
+impl PackIndex {
+    /// Lists the packs (keys only).
+    pub async fn list<B: Backend>(b: &B) -> Result<PackIndex> {
+        let existing = b.keys(Space::Meta, schema::BLOB_PACKS).await?.into_iter().collect();
+        Ok(PackIndex { existing, digests: RefCell::default() })
+    }
+
+    /// An index that knows of no pack (answers "not in a pack" without reading).
+    pub fn none() -> PackIndex {
+        PackIndex { existing: Default::default(), digests: RefCell::default() }
+    }
+
+    /// Whether a pack holds blob `d`.
+    pub async fn contains<B: Backend>(&self, b: &B, d: &Digest) -> Result<bool> {
+        let key = schema::blob_pack(d);
+        if !self.existing.contains(&key) {
+            return Ok(false);
+        }
+        let known = self.digests.borrow().get(&key).cloned();
+        let digests = match known {
+            Some(digests) => digests,
+            None => {
+                let record = b.get(Space::Meta, &key).await?.unwrap_or_default();
+                let digests: std::collections::HashSet<String> =
+                    PACK.decode(&key, &record)?.into_iter().map(|(k, _)| k.to_string()).collect();
+                let digests = Rc::new(digests);
+                self.digests.borrow_mut().insert(key, digests.clone());
+                digests
+            }
+        };
+        Ok(digests.contains(d.as_str()))
+    }
+}
+
+/// Reads the bytes of many packed blobs (a store-wide read of configs or tar-splits) keeping
+/// one pack in memory: the last one read. Asked in pack order ([`pack_order`]), every pack is
+/// read once and memory stays bounded by one pack.
+#[derive(Default)]
+pub struct PackReader {
+    last: RefCell<Option<(String, Option<Rc<OpenPack>>)>>,
+}
+
+/// A pack record read, with where each entry's bytes are in it (decoded and checked once).
+struct OpenPack {
+    record: Vec<u8>,
+    at: HashMap<String, std::ops::Range<usize>>,
+}
+
+impl OpenPack {
+    fn open(key: &str, record: Vec<u8>) -> Result<OpenPack> {
+        let base = record.as_ptr() as usize;
+        let at = PACK
+            .decode(key, &record)?
+            .into_iter()
+            .map(|(k, v)| {
+                let from = v.as_ptr() as usize - base;
+                (k.to_string(), from..from + v.len())
+            })
+            .collect();
+        Ok(OpenPack { record, at })
+    }
+}
+
+impl PackReader {
+    /// Blob `d`'s bytes if its pack holds it.
+    pub async fn get<B: Backend>(&self, b: &B, d: &Digest) -> Result<Option<Vec<u8>>> {
+        let key = schema::blob_pack(d);
+        let memo = self.last.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, p)| p.clone());
+        let pack = match memo {
+            Some(pack) => pack,
+            None => {
+                let pack = match b.get(Space::Meta, &key).await? {
+                    Some(record) => Some(Rc::new(OpenPack::open(&key, record)?)),
+                    None => None,
+                };
+                *self.last.borrow_mut() = Some((key, pack.clone()));
+                pack
+            }
+        };
+        Ok(pack.and_then(|p| p.at.get(d.as_str()).map(|r| p.record[r.clone()].to_vec())))
+    }
+}
+
+/// The order to read many blobs in with one [`PackReader`]: the positions of `digests`, those
+/// of the same pack together.
+pub fn pack_order(digests: &[&Digest]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..digests.len()).collect();
+    order.sort_by(|&a, &b| digests[a].hex().get(..2).cmp(&digests[b].hex().get(..2)));
+    order
+}
+
+/// A pack entry's bytes: a slice of an owned buffer, so that a blob's record value (the tag,
+/// then the bytes) becomes an entry without a copy.
+struct Tail {
+    buf: Vec<u8>,
+    from: usize,
+}
+
+impl AsRef<[u8]> for Tail {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[self.from..]
+    }
+}
+
+/// One pack as a commit changes it.
+struct PackEdit {
+    existed: bool,
+    changed: bool,
+    entries: BTreeMap<String, Tail>,
+}
+
+/// Prepares a commit's blob records (call it on the data the commit is guarded on, with every
+/// other operation of the commit already in `ops`):
+/// - drops the publication of every blob that is already stored, as a single record or in a
+///   pack (overwriting a record would orphan its chunks), with the chunks staged for it in the
+///   same commit, and returns the chunk sets of the dropped copies (`""` for one without
+///   chunks), for [`super::blobs::discard_all`] once the commit is through;
+/// - turns the publication of a blob kept in its record into an entry of its pack, and the
+///   deletion of a blob record into the removal of its pack entry too (the single record's
+///   deletion stays, for a blob an earlier version stored);
+/// - appends the rewrites of the packs that changed.
+pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<String>> {
+    let mut touched: BTreeMap<String, ()> = BTreeMap::new();
+    let mut publishing = 0;
+    for op in ops.iter() {
+        match op {
+            Op::Put { space: Space::Meta, key, .. } | Op::Delete { space: Space::Meta, key } => {
+                if let Some(d) = schema::blob_digest(key) {
+                    touched.insert(schema::blob_pack(&d), ());
+                    publishing += matches!(op, Op::Put { .. }) as usize;
+                }
+            }
+            Op::DeletePrefix { space: Space::Meta, prefix }
+                if prefix.starts_with(schema::BLOB_PACKS) || schema::BLOB_PACKS.starts_with(prefix.as_str()) =>
+            {
+                return Err(Error::internal(format!("deleting records by prefix {prefix:?} is not supported")));
+            }
+            _ => {}
+        }
+    }
+    if touched.is_empty() {
+        return Ok(Vec::new());
+    }
+    let singles = Stored::prepare_single_records(b, publishing).await?;
+    let mut packs = read_packs(b, touched.into_keys().collect()).await?;
+    let mut duplicates = Vec::new();
+    let mut kept = Vec::with_capacity(ops.len());
+    for op in std::mem::take(ops) {
+        let digest = match &op {
+            Op::Put { space: Space::Meta, key, .. } | Op::Delete { space: Space::Meta, key } => {
+                schema::blob_digest(key)
+            }
+            _ => None,
+        };
+        let Some(d) = digest else {
+            kept.push(op);
+            continue;
+        };
+        let pack = packs.get_mut(&schema::blob_pack(&d)).expect("every touched pack was read");
+        match op {
+            Op::Put { key, value, .. } => {
+                if pack.entries.contains_key(d.as_str()) || singles.has_key(b, &key).await? {
+                    duplicates.extend(BlobRecord::chunk_set_of(&value));
+                } else if value.first() == Some(&INLINE_TAG) {
+                    pack.entries.insert(d.to_string(), Tail { buf: value, from: 1 });
+                    pack.changed = true;
+                } else {
+                    kept.push(Op::Put { space: Space::Meta, key, value });
+                }
+            }
+            delete => {
+                if pack.entries.remove(d.as_str()).is_some() {
+                    pack.changed = true;
+                }
+                kept.push(delete);
+            }
+        }
+    }
+    // Chunks staged in the same commit go with their dropped record.
+    kept.retain(|op| match op {
+        Op::Put { space: Space::Chunks, key, .. } => {
+            !key.rsplit_once('/').is_some_and(|(set, _)| duplicates.iter().any(|d| d == set))
+        }
+        _ => true,
+    });
+    for (key, pack) in packs {
+        if !pack.changed {
+            continue;
+        }
+        if !pack.entries.is_empty() {
+            kept.push(Op::put_meta(key, PACK.encode(&pack.entries)));
+        } else if pack.existed {
+            kept.push(Op::delete_meta(key));
+        }
+    }
+    *ops = kept;
+    Ok(duplicates)
+}
+
+/// Reads the packs `keys` (absent ones are empty), all at once; for many, only those that
+/// exist (a store's first import lists none and reads nothing).
+async fn read_packs<B: Backend>(b: &B, mut keys: Vec<String>) -> Result<BTreeMap<String, PackEdit>> {
+    let mut out = BTreeMap::new();
+    if keys.len() > ONE_BY_ONE_MAX {
+        let existing: std::collections::HashSet<String> =
+            b.keys(Space::Meta, schema::BLOB_PACKS).await?.into_iter().collect();
+        keys.retain(|k| {
+            let exists = existing.contains(k);
+            if !exists {
+                out.insert(k.clone(), PackEdit { existed: false, changed: false, entries: BTreeMap::new() });
+            }
+            exists
+        });
+    }
+    let records = futures::future::try_join_all(keys.iter().map(|k| b.get(Space::Meta, k))).await?;
+    for (key, record) in keys.into_iter().zip(records) {
+        let mut edit = PackEdit { existed: record.is_some(), changed: false, entries: BTreeMap::new() };
+        if let Some(record) = record {
+            for (k, v) in PACK.decode(&key, &record)? {
+                edit.entries.insert(k.to_string(), Tail { buf: v.to_vec(), from: 0 });
+            }
+        }
+        out.insert(key, edit);
+    }
+    Ok(out)
+}
+
+/// The backends' commit contract: a blob kept in its record is never written as a single
+/// record any more, so a commit that does was not prepared by [`pack_commit`] (a bug).
+pub fn check_commit(ops: &[Op]) -> Result<()> {
+    for op in ops {
+        if let Op::Put { space: Space::Meta, key, value } = op {
+            if key.starts_with(schema::BLOBS) && value.first() == Some(&INLINE_TAG) {
+                return Err(Error::internal(format!("{key}: a small blob is committed without pack_commit")));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::blobs::record_key;
+    use super::*;
+
+    #[test]
+    fn a_pack_finds_its_entries_and_names_itself_when_damaged() {
+        let d1 = Digest::sha256_of(b"one");
+        let d2 = Digest::sha256_of(b"two");
+        let entries: BTreeMap<String, Vec<u8>> =
+            [(d1.to_string(), b"one".to_vec()), (d2.to_string(), b"two".to_vec())].into_iter().collect();
+        let record = PACK.encode(&entries);
+        assert_eq!(find("p", &record, &d1).unwrap(), Some(b"one".to_vec()));
+        assert_eq!(find("p", &record, &d2).unwrap(), Some(b"two".to_vec()));
+        assert_eq!(find("p", &record, &Digest::sha256_of(b"three")).unwrap(), None);
+        let mut sorted = vec![(d1.clone(), 3), (d2.clone(), 3)];
+        sorted.sort();
+        let mut listed = digests("p", &record).unwrap();
+        listed.sort();
+        assert_eq!(listed, sorted);
+        let mut flipped = record.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        let e = find("blob-pack/ab", &flipped, &d1).unwrap_err();
+        assert!(e.message.contains("blob-pack/ab") && e.message.contains("checksum"), "{}", e.message);
+        let foreign = crate::docker::packed::encode(&BTreeMap::new());
+        assert!(find("p", &foreign, &d1).unwrap_err().message.contains("not a blob pack"));
+    }
+
+    #[test]
+    fn an_inline_single_record_is_refused_by_the_commit_check() {
+        let d = Digest::sha256_of(b"x");
+        let inline = Op::put_meta(record_key(&d), vec![INLINE_TAG, b'x']);
+        assert!(check_commit(std::slice::from_ref(&inline)).is_err());
+        let json = Op::put_meta(record_key(&d), br#"{"size":1}"#.to_vec());
+        assert!(check_commit(&[json]).is_ok());
+    }
+}
