@@ -7,9 +7,11 @@
 //                            offset i × CHUNK_SIZE), like containerd's ingest files
 //   <path>/blobs/sha256/<hex> a published blob, named by its digest
 //
-// A small blob that an import publishes (a config, a tar-split: at most 64 KiB) is kept inside
-// its record `blob/<digest>` instead (src/storage/blobs.rs: a 0 byte, then the bytes): it has
-// no chunks and no file, and lives in the database like any other record.
+// A small blob that an import publishes (a config, a tar-split: at most 64 KiB) is kept in a
+// blob pack instead, `blob-pack/<first two hex digits>` (src/storage/blob_packs.rs), many to a
+// record: it has no chunks and no file, and lives in the database like any other record.
+// Stores written before packs keep such a blob inside its own record `blob/<digest>` (a 0
+// byte, then the bytes); those are read and deleted as they are, never written any more.
 //
 // The core writes a blob's chunks first (invisible), then commits its record `blob/<digest>`
 // with the metadata that refers to it. At that commit the ingest file is fsynced and renamed

@@ -328,6 +328,82 @@ mod tests {
     }
 
     #[test]
+    fn a_small_blob_an_earlier_version_kept_in_its_own_record_still_reads_and_goes() {
+        use super::super::blobs::{self, commit_packed};
+        use crate::storage::memory::MemoryBackend;
+        futures::executor::block_on(async {
+            let b = MemoryBackend::new();
+            let (old, new) = (b"kept by an earlier version".to_vec(), b"packed".to_vec());
+            let (d_old, d_new) = (Digest::sha256_of(&old), Digest::sha256_of(&new));
+            let mut single = vec![INLINE_TAG];
+            single.extend_from_slice(&old);
+            b.insert_unchecked(Space::Meta, &record_key(&d_old), single);
+            commit_packed(&b, blobs::stage_in_commit(d_new.clone(), &new).ops).await.unwrap();
+            assert_eq!(blobs::read_all(&b, &d_old).await.unwrap(), old);
+            assert_eq!(blobs::read_all(&b, &d_new).await.unwrap(), new);
+            let reader = blobs::BulkReader::new();
+            assert_eq!(reader.read_all(&b, &d_old).await.unwrap(), old);
+            let mut both = vec![d_old.clone(), d_new.clone()];
+            both.sort();
+            assert_eq!(blobs::stored_digests(&b).await.unwrap(), both);
+            for count in [1, 100] {
+                let stored = Stored::prepare(&b, count).await.unwrap();
+                assert!(stored.has(&b, &d_old).await.unwrap() && stored.has(&b, &d_new).await.unwrap());
+                assert!(!stored.has(&b, &Digest::sha256_of(b"absent")).await.unwrap());
+            }
+            // Published again: the stored copy stays, no pack entry is added.
+            let mut again = blobs::stage_in_commit(d_old.clone(), &old).ops;
+            assert_eq!(pack_commit(&b, &mut again).await.unwrap(), vec![String::new()]);
+            assert!(again.is_empty(), "{again:?}");
+            // Deleted: the single record goes (and the pack stays as it is).
+            let pack_before = b.get(Space::Meta, &schema::blob_pack(&d_new)).await.unwrap();
+            let rec = blobs::stat(&b, &d_old).await.unwrap().unwrap();
+            commit_packed(&b, blobs::delete_ops(&d_old, &rec)).await.unwrap();
+            assert!(blobs::stat(&b, &d_old).await.unwrap().is_none());
+            assert_eq!(b.get(Space::Meta, &schema::blob_pack(&d_new)).await.unwrap(), pack_before);
+            assert_eq!(blobs::stored_digests(&b).await.unwrap(), vec![d_new]);
+        });
+    }
+
+    #[test]
+    fn packs_hold_many_blobs_and_each_is_rewritten_only_when_it_changes() {
+        use super::super::blobs::{self, commit_packed};
+        use crate::storage::memory::MemoryBackend;
+        futures::executor::block_on(async {
+            let b = MemoryBackend::new();
+            let blobs_in: Vec<Vec<u8>> = (0..600u32).map(|i| format!("config {i}").into_bytes()).collect();
+            let ops: Vec<Op> =
+                blobs_in.iter().flat_map(|bytes| blobs::stage_in_commit(Digest::sha256_of(bytes), bytes).ops).collect();
+            commit_packed(&b, ops).await.unwrap();
+            let packs = b.keys(Space::Meta, schema::BLOB_PACKS).await.unwrap();
+            assert!(packs.len() <= 256 && packs.len() > 200, "{} packs", packs.len());
+            assert!(b.keys(Space::Meta, schema::BLOBS).await.unwrap().is_empty(), "no single record");
+            for bytes in &blobs_in {
+                assert_eq!(&blobs::read_all(&b, &Digest::sha256_of(bytes)).await.unwrap(), bytes);
+            }
+            // One more blob rewrites its pack only.
+            let extra = b"one more".to_vec();
+            let d = Digest::sha256_of(&extra);
+            let mut ops = blobs::stage_in_commit(d.clone(), &extra).ops;
+            pack_commit(&b, &mut ops).await.unwrap();
+            assert_eq!(ops.len(), 1);
+            assert!(matches!(&ops[0], Op::Put { key, .. } if *key == schema::blob_pack(&d)));
+            // The same blobs again: every copy dropped, nothing written.
+            let mut ops: Vec<Op> =
+                blobs_in.iter().flat_map(|bytes| blobs::stage_in_commit(Digest::sha256_of(bytes), bytes).ops).collect();
+            assert_eq!(pack_commit(&b, &mut ops).await.unwrap().len(), 600);
+            assert!(ops.is_empty());
+            // A pack that does not decode is named.
+            let key = packs[0].clone();
+            b.insert_unchecked(Space::Meta, &key, b"junk".to_vec());
+            let in_it = blobs_in.iter().map(|x| Digest::sha256_of(x)).find(|d| schema::blob_pack(d) == key).unwrap();
+            let e = blobs::read_all(&b, &in_it).await.unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::DataCorrupt);
+            assert!(e.message.contains(&key), "{}", e.message);
+        });
+    }
+
+    #[test]
     fn an_inline_single_record_is_refused_by_the_commit_check() {
         let d = Digest::sha256_of(b"x");
         let inline = Op::put_meta(record_key(&d), vec![INLINE_TAG, b'x']);

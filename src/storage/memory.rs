@@ -73,6 +73,15 @@ impl MemoryBackend {
         *self.fail_after.borrow_mut() = Some(n);
     }
 
+    /// Writes one record as it is, outside any commit and its contract (test hook: lays out a
+    /// store as an earlier version wrote it).
+    pub fn insert_unchecked(&self, space: Space, key: &str, value: Vec<u8>) {
+        let mut tables = self.tables.borrow_mut();
+        let old = tables[idx(space)].insert(key.to_string(), value.clone());
+        let was = old.map_or(0, |v| entry_size(key, &v));
+        self.used.set(self.used.get() - was + entry_size(key, &value));
+    }
+
     /// Number of keys in a space (for tests and stats).
     pub fn len(&self, space: Space) -> usize {
         self.tables.borrow()[idx(space)].len()
