@@ -8,14 +8,16 @@
 //! failed or cancelled write, or of a tab that was closed mid-import; [`sweep_orphans`] removes
 //! them, asking [`super::sessions`] which sets may still be in use.
 //!
-//! A small blob staged in the commit that publishes it (an import's configs and tar-splits) is
-//! kept inside its record instead ([`INLINE_MAX`]): one record per blob, not a record and a
-//! chunk. IndexedDB's cost is mostly per record, and an import of 10,000 images stages about
-//! 13,000 such blobs.
+//! A small blob staged in the commit that publishes it (an import's configs and tar-splits) has
+//! no chunks ([`INLINE_MAX`]): it is staged as a record holding its bytes, which the commit
+//! turns into an entry of a blob pack ([`super::blob_packs`]), many blobs to a record.
+//! IndexedDB's cost is mostly per record, and an import of 10,000 images stages about 13,000
+//! such blobs.
 //!
-//! A blob record is never overwritten: publishing a digest that already has a record would
-//! orphan the old record's chunks. Committers check [`stat`] on the current data (under a
-//! generation guard, see [`super::generation`]) and discard their own copy instead.
+//! A stored blob is never published again: publishing a digest that already has a record would
+//! orphan the old record's chunks. Every commit that publishes or deletes blobs passes through
+//! [`blob_packs::pack_commit`] on the current data (under a generation guard, see
+//! [`super::generation`]), which drops such a copy so that its writer discards it.
 
 use super::{blob_packs, fresh_id, generation, now_millis, sessions, Backend, Op, Space};
 use crate::digest::{Digest, Sha256Hasher};
