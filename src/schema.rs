@@ -128,7 +128,13 @@ pub const BLOB_PACKS: &str = "blob-pack/";
 
 /// The pack that holds blob `d` if it is kept in one: by the first two hex digits of its digest.
 pub fn blob_pack(d: &Digest) -> String {
-    format!("{BLOB_PACKS}{}", d.hex().get(..2).unwrap_or("00"))
+    blob_pack_of(d.as_str())
+}
+
+/// [`blob_pack`] of a digest as text (`algorithm:encoded`).
+pub fn blob_pack_of(digest: &str) -> String {
+    let encoded = digest.split_once(':').map_or("", |(_, e)| e);
+    format!("{BLOB_PACKS}{}", encoded.get(..2).unwrap_or("00"))
 }
 
 /// The Docker view (moby's image, layer, reference and distribution stores).

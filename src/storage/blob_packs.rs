@@ -186,8 +186,8 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
     for op in ops.iter() {
         match op {
             Op::Put { space: Space::Meta, key, .. } | Op::Delete { space: Space::Meta, key } => {
-                if let Some(d) = schema::blob_digest(key) {
-                    touched.insert(schema::blob_pack(&d), ());
+                if let Some(d) = key.strip_prefix(schema::BLOBS) {
+                    touched.insert(schema::blob_pack_of(d), ());
                     publishing += matches!(op, Op::Put { .. }) as usize;
                 }
             }
@@ -207,9 +207,10 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
     let mut duplicates = Vec::new();
     let mut kept = Vec::with_capacity(ops.len());
     for op in std::mem::take(ops) {
+        // The blob's digest as text (record keys are made from digests: no parse needed).
         let digest = match &op {
             Op::Put { space: Space::Meta, key, .. } | Op::Delete { space: Space::Meta, key } => {
-                schema::blob_digest(key)
+                key.strip_prefix(schema::BLOBS).map(str::to_string)
             }
             _ => None,
         };
@@ -217,20 +218,20 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
             kept.push(op);
             continue;
         };
-        let pack = packs.get_mut(&schema::blob_pack(&d)).expect("every touched pack was read");
+        let pack = packs.get_mut(&schema::blob_pack_of(&d)).expect("every touched pack was read");
         match op {
             Op::Put { key, value, .. } => {
-                if pack.entries.contains_key(d.as_str()) || singles.has_key(b, &key).await? {
+                if pack.entries.contains_key(&d) || singles.has_key(b, &key).await? {
                     duplicates.extend(BlobRecord::chunk_set_of(&value));
                 } else if value.first() == Some(&INLINE_TAG) {
-                    pack.entries.insert(d.to_string(), Tail { buf: value, from: 1 });
+                    pack.entries.insert(d, Tail { buf: value, from: 1 });
                     pack.changed = true;
                 } else {
                     kept.push(Op::Put { space: Space::Meta, key, value });
                 }
             }
             delete => {
-                if pack.entries.remove(d.as_str()).is_some() {
+                if pack.entries.remove(&d).is_some() {
                     pack.changed = true;
                 }
                 kept.push(delete);

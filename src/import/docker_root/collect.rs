@@ -245,7 +245,7 @@ impl Collector {
                 }
             }
             Sink::Config { root, hex, buf } => {
-                let staged = stage_config(b, &hex, &buf).await?;
+                let staged = stage_config(b, &hex, buf).await?;
                 if matches!(staged, StagedConfig::Ready { .. }) {
                     self.counts.blobs += 1;
                 }
@@ -361,30 +361,40 @@ pub(crate) fn display_root(root: &str) -> String {
 /// `NewFromJSON` does; only a config that passes both is written as a blob. A plain config is
 /// scanned for what the store keeps of it (its list facts); the whole parse waits until the
 /// image is inspected. Any other is parsed whole (which also words why it is refused).
-async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: &[u8]) -> Result<StagedConfig> {
+async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: Vec<u8>) -> Result<StagedConfig> {
     let named = Digest::from_sha256_hex(hex)?;
-    if Digest::sha256_of(bytes) != named {
+    if Digest::sha256_of(&bytes) != named {
         return Ok(StagedConfig::Rejected { reason: format!("failed to verify: {named}") });
     }
     // dockerd's restore() reads configs with NewFromJSON (no history check: that is Create's).
-    let (config, os) = match image_config_scan::scan(bytes) {
-        Some(mut scanned) => {
-            let os = std::mem::take(&mut scanned.os);
-            (LazyConfig::scanned(ConfigFacts::scanned(scanned), bytes.to_vec()), os)
-        }
-        None => match ImageConfig::parse(bytes.to_vec()) {
-            Ok(c) => {
-                let os = c.os_raw().to_string();
-                (LazyConfig::parsed(Rc::new(c)), os)
-            }
+    // A plain config is scanned; any other is parsed whole now (a copy: the rare case).
+    enum Checked {
+        Scanned(image_config_scan::ScannedConfig),
+        Parsed(ImageConfig),
+    }
+    let checked = match image_config_scan::scan(&bytes) {
+        Some(scanned) => Checked::Scanned(scanned),
+        None => match ImageConfig::parse(bytes.clone()) {
+            Ok(c) => Checked::Parsed(c),
             Err(e) => return Ok(StagedConfig::Rejected { reason: e.message }),
         },
     };
     // Verified above: the config is published with the import's commit, not written now.
     let blob = if bytes.len() <= blobs::CHUNK_SIZE {
-        blobs::stage_in_commit(named, bytes)
+        blobs::stage_in_commit(named, &bytes)
     } else {
-        blobs::stage_bytes(b, bytes).await?
+        blobs::stage_bytes(b, &bytes).await?
+    };
+    let (config, os) = match checked {
+        // It keeps the bytes read (not a copy) to parse on first use.
+        Checked::Scanned(mut scanned) => {
+            let os = std::mem::take(&mut scanned.os);
+            (LazyConfig::scanned(ConfigFacts::scanned(scanned), bytes), os)
+        }
+        Checked::Parsed(parsed) => {
+            let os = parsed.os_raw().to_string();
+            (LazyConfig::parsed(Rc::new(parsed)), os)
+        }
     };
     Ok(StagedConfig::Ready { blob, config, os })
 }
