@@ -539,7 +539,7 @@ async fn a_panic_while_any_entry_point_converts_its_arguments_rejects_that_call_
     assert!(fired.len() > 40, "only {} entry points exercised: {fired:?}", fired.len());
 }
 
-static SCALE200: &[u8] = include_bytes!("fixtures/docker20/scale200/image-store.tar");
+static CONTAINERD_ROOT: &[u8] = include_bytes!("fixtures/docker20/basic/containerd-root.tar");
 
 /// A Blob-like input over `data` whose slices from `fail_from` on go wrong in the way `how`
 /// says ("reject": arrayBuffer() rejects; "short": it gives fewer bytes than asked for).
@@ -564,22 +564,44 @@ fn failing_blob(data: &[u8], fail_from: u32, how: &str) -> JsValue {
     make.call3(&JsValue::NULL, &bytes(data), &JsValue::from(fail_from), &JsValue::from_str(how)).unwrap()
 }
 
+/// The size of the slices a Blob is read by (`src/wasm/input.rs`).
+const BLOB_SLICE: u32 = 4 << 20;
+
 #[wasm_bindgen_test]
 async fn a_blob_slice_that_fails_after_the_first_ones_names_its_offset_and_changes_nothing() {
     // The next slice is asked for before the current one is used (read-ahead): its failure
     // must still come in the input's order, with its offset, and leave the store as it was.
-    assert!(SCALE200.len() > 3 << 20, "the input spans several 1 MiB slices");
+    let len = CONTAINERD_ROOT.len() as u32;
+    assert!(len > BLOB_SLICE + (1 << 20), "the input spans two slices");
     let store = memory_store("blob-fails").await;
     JsFuture::from(store.import(bytes(BASIC), JsValue::UNDEFINED)).await.unwrap();
     let before = image_count(&store).await;
-    let (code, m) =
-        rejected("rejecting slice", store.import(failing_blob(SCALE200, 2 << 20, "reject"), JsValue::UNDEFINED)).await;
+    let records = |store: &Store| {
+        let info = JsFuture::from(store.store_info());
+        async move {
+            let info = info.await.unwrap();
+            ["metaRecords", "chunkRecords"].map(|k| Reflect::get(&info, &k.into()).unwrap().as_f64())
+        }
+    };
+    let held = records(&store).await;
+    let failing = failing_blob(CONTAINERD_ROOT, 2 << 20, "reject");
+    let (code, m) = rejected("rejecting slice", store.import(failing, JsValue::UNDEFINED)).await;
     assert_eq!(code, "unavailable", "{m}");
-    assert!(m.contains("reading the Blob at byte 2097152") && m.contains("the disk went away"), "{m}");
-    assert_eq!(image_count(&store).await, before);
-    let (code, m) =
-        rejected("short slice", store.import(failing_blob(SCALE200, 1 << 20, "short"), JsValue::UNDEFINED)).await;
+    assert!(m.contains(&format!("reading the Blob at byte {BLOB_SLICE}")) && m.contains("the disk went away"), "{m}");
+    assert_eq!(records(&store).await, held, "nothing written");
+    let failing = failing_blob(CONTAINERD_ROOT, 1 << 20, "short");
+    let (code, m) = rejected("short slice", store.import(failing, JsValue::UNDEFINED)).await;
     assert_eq!(code, "invalid_argument", "{m}");
-    assert!(m.contains("slice(1048576, 2097152) holds 5 bytes, not 1048576"), "{m}");
+    let want = format!("slice({BLOB_SLICE}, {len}) holds 5 bytes, not {}", len - BLOB_SLICE);
+    assert!(m.contains(&want), "{m}");
+    assert_eq!(records(&store).await, held, "nothing written");
     assert_usable(&store, before).await;
+    // Whole, the same Blob (read by 4 MiB slices, handed on by 1 MiB pieces) imports as its bytes.
+    let by_blob = memory_store("blob-whole").await;
+    let whole = failing_blob(CONTAINERD_ROOT, len, "reject");
+    JsFuture::from(by_blob.import(whole, JsValue::UNDEFINED)).await.unwrap();
+    let by_bytes = memory_store("bytes-whole").await;
+    JsFuture::from(by_bytes.import(bytes(CONTAINERD_ROOT), JsValue::UNDEFINED)).await.unwrap();
+    assert_eq!(records(&by_blob).await, records(&by_bytes).await);
+    assert!(records(&by_blob).await[0] > Some(10.0));
 }

@@ -370,12 +370,12 @@ async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: Vec<u8>) -> Result<St
     // A plain config is scanned; any other is parsed whole now (a copy: the rare case).
     enum Checked {
         Scanned(image_config_scan::ScannedConfig),
-        Parsed(ImageConfig),
+        Parsed(Box<ImageConfig>),
     }
     let checked = match image_config_scan::scan(&bytes) {
         Some(scanned) => Checked::Scanned(scanned),
         None => match ImageConfig::parse(bytes.clone()) {
-            Ok(c) => Checked::Parsed(c),
+            Ok(c) => Checked::Parsed(Box::new(c)),
             Err(e) => return Ok(StagedConfig::Rejected { reason: e.message }),
         },
     };
@@ -393,7 +393,7 @@ async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: Vec<u8>) -> Result<St
         }
         Checked::Parsed(parsed) => {
             let os = parsed.os_raw().to_string();
-            (LazyConfig::parsed(Rc::new(parsed)), os)
+            (LazyConfig::parsed(Rc::new(*parsed)), os)
         }
     };
     Ok(StagedConfig::Ready { blob, config, os })
