@@ -602,3 +602,70 @@ fn each_layer_of_a_real_image_reports_what_its_step_changed() {
         }
     }
 }
+
+/// The memory backend, counting the reads of blob packs.
+#[derive(Clone, Default)]
+struct PackReadCounting {
+    inner: MemoryBackend,
+    pack_reads: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl imagestore::storage::Backend for PackReadCounting {
+    async fn get(&self, space: imagestore::storage::Space, key: &str) -> imagestore::Result<Option<Vec<u8>>> {
+        if key.starts_with(imagestore::schema::BLOB_PACKS) {
+            self.pack_reads.set(self.pack_reads.get() + 1);
+        }
+        self.inner.get(space, key).await
+    }
+    async fn scan(
+        &self,
+        space: imagestore::storage::Space,
+        prefix: &str,
+    ) -> imagestore::Result<Vec<(String, Vec<u8>)>> {
+        self.inner.scan(space, prefix).await
+    }
+    async fn keys(&self, space: imagestore::storage::Space, prefix: &str) -> imagestore::Result<Vec<String>> {
+        self.inner.keys(space, prefix).await
+    }
+    async fn commit(&self, ops: Vec<imagestore::storage::Op>) -> imagestore::Result<()> {
+        self.inner.commit(ops).await
+    }
+}
+
+#[test]
+fn store_wide_reads_of_small_blobs_read_each_blob_pack_once() {
+    use imagestore::storage::{Backend, Op, Space};
+    let backend = PackReadCounting::default();
+    let bytes = read_fixture("tests/fixtures/docker20/scale200/image-store.tar");
+    block_on(async {
+        let mut store = Store::open(backend.clone()).await.unwrap();
+        store.import(chunked(&bytes, 1 << 20), ImportOptions::default()).await.unwrap();
+    });
+    let splits: BTreeSet<Digest> = block_on(Store::open(backend.clone()))
+        .unwrap()
+        .docker()
+        .layers
+        .records()
+        .filter_map(|l| l.tar_split.clone())
+        .collect();
+    // The packs they are in: fewer than the blobs (one read per blob would be one per blob).
+    let packs_of =
+        |ds: &mut dyn Iterator<Item = &Digest>| ds.map(imagestore::schema::blob_pack).collect::<BTreeSet<_>>().len();
+    let split_packs = packs_of(&mut splits.iter());
+    assert!(split_packs < splits.len(), "{} tar-splits in {split_packs} packs", splits.len());
+    // The search index worked out from scratch reads every layer's tar-split: each pack once.
+    block_on(backend.commit(vec![Op::DeletePrefix { space: Space::Meta, prefix: "analysis/".into() }])).unwrap();
+    let store = block_on(Store::open(backend.clone())).unwrap();
+    backend.pack_reads.set(0);
+    let update = block_on(store.update_search_index()).unwrap();
+    assert!(update.skipped.is_empty() && update.added > 0);
+    assert_eq!(backend.pack_reads.get(), split_packs);
+    // So do the configs of every image (an export of them all, a rebuilt summary).
+    let ids: Vec<Digest> = store.docker().images.map().map(|i| i.id().clone()).collect();
+    let config_packs = packs_of(&mut ids.iter());
+    assert!(config_packs < ids.len());
+    backend.pack_reads.set(0);
+    block_on(store.load_configs(ids.iter())).unwrap();
+    assert_eq!(backend.pack_reads.get(), config_packs);
+    assert!(ids.iter().all(|id| store.docker().images.get(id).unwrap().config.is_loaded()));
+}

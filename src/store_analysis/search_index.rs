@@ -306,12 +306,12 @@ impl<B: Backend + Clone> Store<B> {
         if work_out {
             // The tar-splits of layers not worked out yet, read ahead by pack.
             let todo: Vec<&Digest> = {
-                let sets = cache.changes.borrow();
+                let (sets, unreadable) = (cache.changes.borrow(), cache.unreadable.borrow());
                 let mut seen = HashSet::new();
                 subjects
                     .iter()
                     .flat_map(|s| s.chains.iter().zip(&s.sources))
-                    .filter(|(chain, _)| !sets.contains_key(*chain))
+                    .filter(|(chain, _)| !sets.contains_key(*chain) && !unreadable.contains_key(*chain))
                     .filter_map(|(_, source)| match source {
                         LayerSource::TarSplit(d) if seen.insert(d) => Some(d),
                         _ => None,
