@@ -26,7 +26,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::schema;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 const PACK: EntryPack = EntryPack { frame: RecordFrame::with_u32_version(b"isBP", 1), what: "blob pack" };
@@ -146,7 +146,7 @@ impl PackReader {
 /// of the same pack together.
 pub fn pack_order(digests: &[&Digest]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..digests.len()).collect();
-    order.sort_by(|&a, &b| digests[a].hex().get(..2).cmp(&digests[b].hex().get(..2)));
+    order.sort_by_cached_key(|&i| schema::blob_pack(digests[i]));
     order
 }
 
@@ -181,13 +181,13 @@ struct PackEdit {
 ///   deletion stays, for a blob an earlier version stored);
 /// - appends the rewrites of the packs that changed.
 pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<String>> {
-    let mut touched: BTreeMap<String, ()> = BTreeMap::new();
+    let mut touched: BTreeSet<String> = BTreeSet::new();
     let mut publishing = 0;
     for op in ops.iter() {
         match op {
             Op::Put { space: Space::Meta, key, .. } | Op::Delete { space: Space::Meta, key } => {
                 if let Some(d) = key.strip_prefix(schema::BLOBS) {
-                    touched.insert(schema::blob_pack_of(d), ());
+                    touched.insert(schema::blob_pack_of(d));
                     publishing += matches!(op, Op::Put { .. }) as usize;
                 }
             }
@@ -203,7 +203,7 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
         return Ok(Vec::new());
     }
     let singles = Stored::prepare_single_records(b, publishing).await?;
-    let mut packs = read_packs(b, touched.into_keys().collect()).await?;
+    let mut packs = read_packs(b, touched.into_iter().collect()).await?;
     let mut duplicates = Vec::new();
     let mut kept = Vec::with_capacity(ops.len());
     for op in std::mem::take(ops) {
