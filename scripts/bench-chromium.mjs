@@ -22,6 +22,8 @@ export async function openBenchPage(file, { preciseMemory = false } = {}) {
   const args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"];
   if (preciseMemory) args.push("--enable-precise-memory-info");
+  // V8 flags for experiments, e.g. JSFLAGS=--no-wasm-tier-up (never part of a recorded figure).
+  if (process.env.JSFLAGS) args.push(`--js-flags=${process.env.JSFLAGS}`);
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args });
   const close = async () => {
     await browser.close();

@@ -44,7 +44,7 @@ for target in nodejs web; do
     out="$PKG/${target%js}"   # nodejs -> node, web -> web
     wasm-bindgen --target "$target" --out-dir "$out" --out-name imagestore "$WASM"
     if [ -x "$WASM_OPT" ]; then
-        "$WASM_OPT" -Oz "$out/imagestore_bg.wasm" -o "$out/imagestore_bg.wasm"
+        "$WASM_OPT" -O3 "$out/imagestore_bg.wasm" -o "$out/imagestore_bg.wasm"
     else
         say "build: $WASM_OPT missing (run make setup): wasm left unoptimised"
     fi

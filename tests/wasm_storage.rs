@@ -194,6 +194,62 @@ async fn blob_larger_than_a_chunk_round_trips_and_reads_ranges() {
     IdbBackend::destroy(&name).await.unwrap();
 }
 
+/// Replaces `IDBTransaction.prototype.commit` with an abort until dropped: a transaction that
+/// fails after its requests went out, as a quota or I/O failure does.
+struct AbortingCommits(JsValue);
+
+impl AbortingCommits {
+    fn new() -> Self {
+        let proto = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("IDBTransaction"))
+            .and_then(|c| js_sys::Reflect::get(&c, &JsValue::from_str("prototype")))
+            .unwrap();
+        let saved = js_sys::Reflect::get(&proto, &JsValue::from_str("commit")).unwrap();
+        js_sys::Reflect::set(&proto, &JsValue::from_str("commit"), &js_sys::Function::new_no_args("this.abort()"))
+            .unwrap();
+        AbortingCommits(saved)
+    }
+}
+
+impl Drop for AbortingCommits {
+    fn drop(&mut self) {
+        let proto = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("IDBTransaction"))
+            .and_then(|c| js_sys::Reflect::get(&c, &JsValue::from_str("prototype")))
+            .unwrap();
+        js_sys::Reflect::set(&proto, &JsValue::from_str("commit"), &self.0).unwrap();
+    }
+}
+
+// A chunk after a set's first is written without waiting for its transaction (it overlaps the
+// hashing of the next one); its failure must still fail the blob, and leave nothing behind.
+#[wasm_bindgen_test]
+async fn a_chunk_write_that_fails_in_flight_fails_the_blob_and_leaves_nothing() {
+    let name = db_name("chunk-fails");
+    let data: Vec<u8> = (0..(CHUNK_SIZE * 3 + 7)).map(|i| (i * 7 % 253) as u8).collect();
+    let b = open_idb(&name).await;
+    let mut w = BlobWriter::new();
+    // The first chunk commits as usual (with the session marker).
+    w.write(&b, &data[..CHUNK_SIZE + 1]).await.unwrap();
+    {
+        let _aborting = AbortingCommits::new();
+        // The second chunk's transaction aborts after `write` returned.
+        w.write(&b, &data[CHUNK_SIZE + 1..2 * CHUNK_SIZE + 1]).await.expect("the write itself does not wait");
+    }
+    w.write(&b, &data[2 * CHUNK_SIZE + 1..]).await.unwrap();
+    let err = w.finish(&b, None, None).await.expect_err("a lost chunk fails the blob");
+    assert!(err.message.contains(name.as_str()) && err.message.contains("commit"), "{err}");
+    assert!(b.keys(Space::Chunks, "").await.unwrap().is_empty(), "the failed set's chunks are gone");
+    assert!(blobs::stored_digests(&b).await.unwrap().is_empty());
+
+    // The backend goes on working: the same bytes stage and publish.
+    let mut w = BlobWriter::new();
+    w.write(&b, &data).await.unwrap();
+    let staged = w.finish(&b, None, None).await.unwrap();
+    b.commit(staged.ops).await.unwrap();
+    assert!(blobs::read_all(&b, &Digest::sha256_of(&data)).await.unwrap() == data);
+    b.close();
+    IdbBackend::destroy(&name).await.unwrap();
+}
+
 async fn prefix_semantics<B: Backend>(b: &B, label: &str) {
     let keys = ["x/1", "x/1/a", "x/1/b", "x/10", "x/10/a", "x/2", "x0", "y", "x/1/\u{e9}", "x/1/\u{1F600}"];
     b.commit(keys.iter().map(|k| put(Space::Meta, k, &format!("v:{k}"))).collect()).await.unwrap();

@@ -344,13 +344,15 @@ impl BlobWriter {
             return Ok(());
         }
         let chunk = std::mem::take(&mut self.buf);
-        b.commit(vec![Op::put(Space::Chunks, chunk_key(&self.set, self.next_index), chunk)]).await?;
+        b.put_chunk(Op::put(Space::Chunks, chunk_key(&self.set, self.next_index), chunk)).await?;
         self.next_index += 1;
         Ok(())
     }
 
     /// Gives up: deletes the chunks written so far.
     pub async fn abort<B: Backend>(self, b: &B) -> Result<()> {
+        // A failed chunk write of this set does not matter any more: the set goes.
+        let _ = b.settle_chunks(&self.set).await;
         discard(b, &self.set).await
     }
 
@@ -363,6 +365,10 @@ impl BlobWriter {
         expected_size: Option<u64>,
     ) -> Result<StagedBlob> {
         self.flush(b).await?;
+        if let Err(e) = b.settle_chunks(&self.set).await {
+            let _ = discard(b, &self.set).await;
+            return Err(e);
+        }
         let size = self.hasher.len();
         let digest = self.hasher.clone().finish();
         let mismatch = match (expected, expected_size) {

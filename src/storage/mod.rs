@@ -113,6 +113,18 @@ pub trait Backend {
     async fn keys(&self, space: Space, prefix: &str) -> Result<Vec<String>>;
     /// Applies `ops` in order, atomically. On error nothing of it is visible.
     async fn commit(&self, ops: Vec<Op>) -> Result<()>;
+    /// Writes one chunk of a blob that is still staging (`put` is an [`Op::Put`] in
+    /// [`Space::Chunks`], from [`blobs::BlobWriter`]). A backend may return before the write is
+    /// done and keep a few in flight, so that storing a chunk overlaps reading and hashing the
+    /// next (IndexedDB does); [`Backend::settle_chunks`] waits for them. Nothing refers to a
+    /// staging chunk until a later commit publishes its set, after that set was settled.
+    async fn put_chunk(&self, put: Op) -> Result<()> {
+        self.commit(vec![put]).await
+    }
+    /// Waits until no chunk write is in flight and reports a failed one of chunk set `set`.
+    async fn settle_chunks(&self, _set: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// What every backend's `commit` calls first (the commit contract of [`Backend`]): refuses a
@@ -137,6 +149,12 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Whether the commit needs nothing told to [`sessions`] (a chunk write that is not a
+    /// set's first: see [`Backend::put_chunk`]).
+    pub fn is_empty(&self) -> bool {
+        self.settled.is_empty() && self.markers.is_empty()
+    }
+
     /// Call after the commit succeeded: chunk sets it published or deleted are no longer staging.
     pub fn committed(self) {
         for set in &self.settled {

@@ -118,4 +118,20 @@ impl Backend for AnyBackend {
             AnyBackend::Adapter(b) => b.commit(ops).await,
         }
     }
+
+    async fn put_chunk(&self, put: Op) -> Result<()> {
+        match self {
+            AnyBackend::Memory(b) => b.put_chunk(put).await,
+            AnyBackend::IndexedDb(b) => b.put_chunk(put).await,
+            AnyBackend::Adapter(b) => b.put_chunk(put).await,
+        }
+    }
+
+    async fn settle_chunks(&self, set: &str) -> Result<()> {
+        match self {
+            AnyBackend::Memory(b) => b.settle_chunks(set).await,
+            AnyBackend::IndexedDb(b) => b.settle_chunks(set).await,
+            AnyBackend::Adapter(b) => b.settle_chunks(set).await,
+        }
+    }
 }

@@ -21,12 +21,14 @@ use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
 use js_sys::Uint8Array;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbTransaction};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbTransaction, IdbTransactionMode};
 
 thread_local! {
     /// Who is running now (the JS bindings' call id, 0 outside any call), and the readwrite
@@ -119,7 +121,23 @@ struct Connection {
     /// Kept alive while the connection is: JS calls them on `versionchange` and `close`.
     _on_versionchange: Closure<dyn FnMut(web_sys::Event)>,
     _on_close: Closure<dyn FnMut(web_sys::Event)>,
+    /// Chunk writes in flight, oldest first (see [`Backend::put_chunk`]).
+    chunk_writes: RefCell<VecDeque<ChunkWrite>>,
+    /// Chunk writes that failed, by chunk set, until [`Backend::settle_chunks`] reports them.
+    chunk_failures: RefCell<Vec<(String, Error)>>,
 }
+
+/// A chunk's own transaction, committed but perhaps not done.
+struct ChunkWrite {
+    set: String,
+    tx: IdbTransaction,
+    /// Resolves on the transaction's `complete`, rejects on its `abort`.
+    done: JsFuture,
+}
+
+/// How many chunk writes (1 MiB each) may be in flight before `put_chunk` waits for the oldest:
+/// enough to keep IndexedDB busy while the importer hashes, few enough to bound what is held.
+const CHUNK_WRITES_IN_FLIGHT: usize = 4;
 
 /// Callbacks for [`IdbBackend::on_change`], by id.
 type Listeners = Rc<RefCell<Vec<(u32, Rc<dyn Fn(Change)>)>>>;
@@ -350,6 +368,8 @@ impl Connection {
             channel,
             listeners,
             _on_message: on_message,
+            chunk_writes: RefCell::default(),
+            chunk_failures: RefCell::default(),
             _on_versionchange: on_versionchange,
             _on_close: on_close,
         }
@@ -469,6 +489,75 @@ impl Backend for IdbBackend {
             return Ok(());
         }
         let prepared = prepare_commit(&mut ops)?;
+        self.commit_prepared(ops, prepared).await
+    }
+
+    /// A chunk that is not its set's first goes out in a transaction of its own, which is not
+    /// waited for: the importer reads and hashes the next megabyte meanwhile, where it used to
+    /// sit idle for each chunk's transaction (about a third of a 200 MB `docker save` import in
+    /// Chromium). A set's first chunk commits with the session marker (see
+    /// [`crate::storage::sessions`]), as every other commit does.
+    async fn put_chunk(&self, put: Op) -> Result<()> {
+        let mut ops = vec![put];
+        let prepared = prepare_commit(&mut ops)?;
+        let [Op::Put { space: Space::Chunks, .. }] = &ops[..] else {
+            return self.commit_prepared(ops, prepared).await;
+        };
+        if !prepared.is_empty() {
+            return self.commit_prepared(ops, prepared).await;
+        }
+        let Some(Op::Put { key, value, .. }) = ops.pop() else { unreachable!("one chunk put") };
+        while self.conn.chunk_writes.borrow().len() >= CHUNK_WRITES_IN_FLIGHT {
+            self.await_oldest_chunk_write().await;
+        }
+        let db = self.live("commit")?;
+        let fail = |e: JsValue| error_from_js(self.name(), "commit", &e);
+        let raw_db: &IdbDatabase = db.as_sys();
+        let tx =
+            raw_db.transaction_with_str_and_mode(Space::Chunks.name(), IdbTransactionMode::Readwrite).map_err(fail)?;
+        let done = transaction_done(&tx);
+        // The put and the commit go out together, with no await between them.
+        let store = tx.object_store(Space::Chunks.name()).map_err(fail)?;
+        store.put_with_key(&Uint8Array::from(&value[..]), &JsValue::from_str(&key)).map_err(fail)?;
+        #[allow(deprecated)] // web-sys marks `IDBTransaction.commit()` deprecated; it is standard.
+        tx.commit().map_err(fail)?;
+        prepared.committed();
+        let set = key.rsplit_once('/').map_or(key.as_str(), |(set, _)| set).to_string();
+        self.conn.chunk_writes.borrow_mut().push_back(ChunkWrite { set, tx, done });
+        Ok(())
+    }
+
+    async fn settle_chunks(&self, set: &str) -> Result<()> {
+        while !self.conn.chunk_writes.borrow().is_empty() {
+            self.await_oldest_chunk_write().await;
+        }
+        let mut failures = self.conn.chunk_failures.borrow_mut();
+        match failures.iter().position(|(s, _)| s == set) {
+            Some(i) => Err(failures.remove(i).1),
+            None => Ok(()),
+        }
+    }
+}
+
+impl IdbBackend {
+    /// Waits for the oldest chunk write in flight; a failure is kept for `settle_chunks`.
+    async fn await_oldest_chunk_write(&self) {
+        let Some(write) = self.conn.chunk_writes.borrow_mut().pop_front() else { return };
+        if write.done.await.is_err() {
+            let e = match write.tx.error() {
+                Some(cause) => error_from_dom(self.name(), "commit", &cause.name(), &cause.message()),
+                None => Error::unavailable(format!(
+                    "IndexedDB database {:?}: commit failed: a chunk write of {} was aborted",
+                    self.name(),
+                    write.set
+                )),
+            };
+            self.conn.chunk_failures.borrow_mut().push((write.set, e));
+        }
+    }
+
+    /// One readwrite transaction over both object stores: see [`Backend::commit`].
+    async fn commit_prepared(&self, ops: Vec<Op>, prepared: crate::storage::Prepared) -> Result<()> {
         // Other connections are told when the store's generation changed, and only then:
         // derived records (analysis, saved list answers, session markers) keep it
         // (`schema::keeps_generation`), so an analysis in a worker or another tab does not have
@@ -556,6 +645,24 @@ impl Backend for IdbBackend {
 
 /// A failed commit's error: the transaction's own error (the root cause, e.g.
 /// `QuotaExceededError`) when it has one, else what the request or commit reported.
+/// A promise of `tx`'s end: resolved on `complete`, rejected on `abort` (a failed request
+/// aborts its transaction).
+fn transaction_done(tx: &IdbTransaction) -> JsFuture {
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        tx.set_oncomplete(Some(&resolve));
+        tx.set_onabort(Some(&reject));
+    });
+    JsFuture::from(promise)
+}
+
+/// A thrown `DOMException` (or anything else) as the crate error of operation `op`.
+fn error_from_js(db: &str, op: &str, e: &JsValue) -> Error {
+    match e.dyn_ref::<web_sys::DomException>() {
+        Some(d) => error_from_dom(db, op, &d.name(), &d.message()),
+        None => Error::unavailable(format!("IndexedDB database {db:?}: {op} failed: {e:?}")),
+    }
+}
+
 fn commit_error(db: &str, tx: &IdbTransaction, e: IdbError) -> Error {
     match tx.error() {
         Some(cause) => error_from_dom(db, "commit", &cause.name(), &cause.message()),
