@@ -5,8 +5,8 @@
 //! [`Backend::commit`] runs as ONE readwrite transaction over both object stores, so a commit is
 //! all or nothing even across tabs. A staging blob's chunks after its first are the exception
 //! ([`Backend::put_chunk`]): each is a transaction of its own that is not waited for, and the
-//! blob's writer settles them before the blob can be published. Schema changes go through IndexedDB versions: see
-//! [`SCHEMA_VERSION`] and [`upgrade`]. Other connections are respected both ways: ours closes on
+//! blob's writer settles them before the blob can be published. Schema changes go through
+//! IndexedDB versions: see [`SCHEMA_VERSION`] and [`upgrade`]. Other connections are respected both ways: ours closes on
 //! `versionchange` (so another tab can upgrade or delete the database), and when another
 //! connection does not close ours gives up after a timeout instead of hanging.
 
@@ -645,8 +645,6 @@ impl IdbBackend {
     }
 }
 
-/// A failed commit's error: the transaction's own error (the root cause, e.g.
-/// `QuotaExceededError`) when it has one, else what the request or commit reported.
 /// A promise of `tx`'s end: resolved on `complete`, rejected on `abort` (a failed request
 /// aborts its transaction).
 fn transaction_done(tx: &IdbTransaction) -> JsFuture {
@@ -665,6 +663,8 @@ fn error_from_js(db: &str, op: &str, e: &JsValue) -> Error {
     }
 }
 
+/// A failed commit's error: the transaction's own error (the root cause, e.g.
+/// `QuotaExceededError`) when it has one, else what the request or commit reported.
 fn commit_error(db: &str, tx: &IdbTransaction, e: IdbError) -> Error {
     match tx.error() {
         Some(cause) => error_from_dom(db, "commit", &cause.name(), &cause.message()),
