@@ -6,9 +6,10 @@
 //! all or nothing even across tabs. A staging blob's chunks after its first are the exception
 //! ([`Backend::put_chunk`]): each is a transaction of its own that is not waited for, and the
 //! blob's writer settles them before the blob can be published. Schema changes go through
-//! IndexedDB versions: see [`SCHEMA_VERSION`] and [`upgrade`]. Other connections are respected both ways: ours closes on
-//! `versionchange` (so another tab can upgrade or delete the database), and when another
-//! connection does not close ours gives up after a timeout instead of hanging.
+//! IndexedDB versions: see [`SCHEMA_VERSION`] and [`upgrade`]. Other connections are respected
+//! both ways: ours closes on `versionchange` (so another tab can upgrade or delete the
+//! database), and when another connection does not close ours gives up after a timeout instead
+//! of hanging.
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::storage::{generation, memory, prepare_commit, Backend, Op, Space};
