@@ -18,6 +18,10 @@ pub type DigestHashSet<K> = HashSet<K, BuildHasherDefault<BytesHasher>>;
 mod engine;
 use engine::Engine;
 
+/// A SHA-256 being worked out elsewhere (the host hashing bytes it holds itself), awaited
+/// where the digest is needed.
+pub type PendingDigest = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Digest>>>>;
+
 /// A validated content digest: `algorithm ":" encoded`, e.g. `sha256:4a5b…`.
 ///
 /// Shared text: the stores hold the same digest in many places (an image's ID in the image

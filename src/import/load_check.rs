@@ -67,7 +67,7 @@ mod tests {
     use super::*;
 
     fn entry(path: &str, kind: EntryKind) -> TarEntry {
-        TarEntry { path: path.into(), kind, size: 0, offset: 0, link: String::new() }
+        TarEntry { path: path.into(), kind, size: 0, offset: 0, data_offset: 512, link: String::new() }
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod load_check;
 mod progress;
 mod report;
 pub(crate) mod stream;
+mod upload;
 
 pub use archive::ctr_import::{default_prefix, ContainerdImport, CtrOptions};
 pub use archive::files::{JSON_LIMIT, META_DB_LIMIT};
@@ -41,6 +42,7 @@ pub use docker_root::collect::{CONFIG_LIMIT, REPOSITORIES_LIMIT, SMALL_FILE_LIMI
 pub use progress::{Phase, Progress, ProgressCallback, REPORT_EVERY};
 pub use report::ImportReport;
 pub use stream::gzip::InflationLimits;
+pub use upload::UploadHasher;
 
 use crate::docker::model::DockerImport;
 use crate::error::{Error, Result};
@@ -132,6 +134,9 @@ pub struct ImportOptions {
     /// Docker 25 OCI archive has too) is taken; anything else is refused with dockerd 20.10's
     /// error ([`load_check`]), before anything is committed.
     pub docker_load: bool,
+    /// Hashes large entries from the upload's own bytes when the tarball is not compressed
+    /// (see [`UploadHasher`]); `None`: everything is hashed as it streams.
+    pub upload_hasher: Option<std::rc::Rc<dyn UploadHasher>>,
 }
 
 /// A streaming import: [`push`](Importer::push) chunks as they arrive, then
@@ -151,6 +156,7 @@ pub struct Importer {
     is_cancelled: Option<CancelCheck>,
     bytes_total: Option<u64>,
     bytes_read: u64,
+    upload_hasher: Option<std::rc::Rc<dyn UploadHasher>>,
     failed: bool,
 }
 
@@ -170,6 +176,7 @@ impl Importer {
             is_cancelled: options.is_cancelled,
             bytes_total: options.bytes_total,
             bytes_read: 0,
+            upload_hasher: options.upload_hasher,
             failed: false,
         }
     }
@@ -209,6 +216,9 @@ impl Importer {
         self.check_cancelled()?;
         let mut rest = chunk;
         while !rest.is_empty() {
+            // Asked before feeding: the piece that settles it is the two bytes sniffed, which
+            // hold no entry.
+            let upload = upload_of(&self.decoder, &self.upload_hasher);
             let (used, tar_bytes) = self.decoder.feed(rest)?;
             rest = &rest[used..];
             self.bytes_read += used as u64;
@@ -217,6 +227,7 @@ impl Importer {
                 archive: &mut self.archive,
                 driver_files: &mut self.driver_files,
                 load_check: self.load_check.as_mut(),
+                upload,
             };
             read_tar(&mut self.tar, sinks, b, tar_bytes).await?;
         }
@@ -226,12 +237,14 @@ impl Importer {
 
     async fn finish_inner<B: Backend>(&mut self, b: &B) -> Result<Finished> {
         self.check_cancelled()?;
+        let upload = upload_of(&self.decoder, &self.upload_hasher);
         let tail = self.decoder.finish()?;
         let sinks = Sinks {
             collector: &mut self.collector,
             archive: &mut self.archive,
             driver_files: &mut self.driver_files,
             load_check: self.load_check.as_mut(),
+            upload,
         };
         read_tar(&mut self.tar, sinks, b, tail).await?;
         self.tar.finish()?;
@@ -362,16 +375,27 @@ struct Sinks<'a> {
     archive: &'a mut ArchiveCollector,
     driver_files: &'a mut DriverFiles,
     load_check: Option<&'a mut load_check::LoadCheck>,
+    /// The host's hasher of upload ranges, when tar offsets are offsets of the upload.
+    upload: Option<&'a dyn UploadHasher>,
+}
+
+/// The upload hasher, if the tar stream is the upload itself (not inflated from it): only then
+/// is an entry's data a range of the upload.
+fn upload_of<'a>(
+    decoder: &Decompressor,
+    hasher: &'a Option<std::rc::Rc<dyn UploadHasher>>,
+) -> Option<&'a dyn UploadHasher> {
+    decoder.is_plain().then_some(hasher.as_deref()).flatten()
 }
 
 /// Runs tar bytes through the reader into the collectors.
 async fn read_tar<B: Backend>(tar: &mut TarReader, sinks: Sinks<'_>, b: &B, mut input: &[u8]) -> Result<()> {
-    let Sinks { collector, archive, driver_files, mut load_check } = sinks;
+    let Sinks { collector, archive, driver_files, mut load_check, upload } = sinks;
     while let Some(event) = tar.next(&mut input)? {
         match event {
             Event::Entry(e) => {
                 collector.entry(&e);
-                archive.entry(&e);
+                archive.entry(&e, upload);
                 driver_files.entry(&e);
                 if let Some(check) = load_check.as_deref_mut() {
                     check.entry(&e);

@@ -20,7 +20,7 @@
 //! [`super::generation`]), which drops such a copy so that its writer discards it.
 
 use super::{blob_packs, fresh_id, generation, now_millis, sessions, Backend, Op, Space};
-use crate::digest::{Digest, Sha256Hasher};
+use crate::digest::{Digest, PendingDigest, Sha256Hasher};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -296,7 +296,17 @@ pub struct BlobWriter {
     set: String,
     buf: Vec<u8>,
     next_index: u64,
-    hasher: Sha256Hasher,
+    written: u64,
+    digest: Digesting,
+}
+
+/// Where a [`BlobWriter`]'s digest comes from.
+enum Digesting {
+    /// Hashed here, as the bytes are written.
+    Streaming(Sha256Hasher),
+    /// Worked out by the host from the same bytes (see [`crate::import::UploadHasher`]): the
+    /// writer only counts them.
+    Host(PendingDigest),
 }
 
 /// A blob whose bytes are written but not yet visible: commit `ops` to publish it.
@@ -319,15 +329,33 @@ impl BlobWriter {
     pub fn new() -> Self {
         let set = fresh_id();
         sessions::staging(&set);
-        BlobWriter { set, buf: Vec::new(), next_index: 0, hasher: Sha256Hasher::new() }
+        BlobWriter {
+            set,
+            buf: Vec::new(),
+            next_index: 0,
+            written: 0,
+            digest: Digesting::Streaming(Sha256Hasher::new()),
+        }
+    }
+
+    /// A writer that does not hash: `digest` is the SHA-256 of exactly the bytes that will be
+    /// written, worked out elsewhere (the host hashing the upload's own bytes). [`finish`]
+    /// waits for it; a failed one fails the blob.
+    ///
+    /// [`finish`]: BlobWriter::finish
+    pub fn with_digest(digest: PendingDigest) -> Self {
+        BlobWriter { digest: Digesting::Host(digest), ..Self::new() }
     }
 
     pub fn written(&self) -> u64 {
-        self.hasher.len()
+        self.written
     }
 
     pub async fn write<B: Backend>(&mut self, b: &B, mut data: &[u8]) -> Result<()> {
-        self.hasher.update(data);
+        if let Digesting::Streaming(hasher) = &mut self.digest {
+            hasher.update(data);
+        }
+        self.written += data.len() as u64;
         while !data.is_empty() {
             let take = (CHUNK_SIZE - self.buf.len()).min(data.len());
             self.buf.extend_from_slice(&data[..take]);
@@ -369,8 +397,14 @@ impl BlobWriter {
             let _ = discard(b, &self.set).await;
             return Err(e);
         }
-        let size = self.hasher.len();
-        let digest = self.hasher.clone().finish();
+        let size = self.written;
+        let digest = match self.digest.finish().await {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = discard(b, &self.set).await;
+                return Err(e);
+            }
+        };
         let mismatch = match (expected, expected_size) {
             (Some(want), _) if *want != digest => Some(format!("content is {digest}, expected {want}")),
             (_, Some(want)) if want != size => Some(format!("content has {size} bytes, expected {want}")),
@@ -385,6 +419,15 @@ impl BlobWriter {
     }
 }
 
+impl Digesting {
+    async fn finish(self) -> Result<Digest> {
+        match self {
+            Digesting::Streaming(hasher) => Ok(hasher.finish()),
+            Digesting::Host(pending) => pending.await,
+        }
+    }
+}
+
 impl BlobWriter {
     /// Like [`BlobWriter::finish`] with no expectations, but a blob that fits in one chunk (none
     /// written yet) is not written now: it joins the returned publish operations, so it lands in
@@ -394,7 +437,13 @@ impl BlobWriter {
         if self.next_index > 0 {
             return self.finish(b, None, None).await;
         }
-        let digest = self.hasher.clone().finish();
+        let digest = match self.digest.finish().await {
+            Ok(d) => d,
+            Err(e) => {
+                sessions::settled(&self.set);
+                return Err(e);
+            }
+        };
         let chunk = std::mem::take(&mut self.buf);
         // Nothing of this set is in storage: it needs no sweeping protection any more.
         sessions::settled(&self.set);

@@ -66,7 +66,8 @@ impl Store {
                 let (input, options, backend, facade) = prepared?;
                 let reader = input.reader();
                 let signal = options.signal.clone();
-                let options = options.into_core(input.size());
+                let mut options = options.into_core(input.size());
+                options.upload_hasher = input.upload_hasher();
                 // Streaming writes only staged blobs: other calls go on meanwhile.
                 let staged = crate::store::stream_import(&*backend, input.into_chunks(signal), options).await;
                 let finished = match staged {

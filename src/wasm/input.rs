@@ -95,6 +95,16 @@ impl ImportInput {
         }
     }
 
+    /// What hashes large entries from the input's own bytes: WebCrypto for a plain Blob or File
+    /// (see [`super::upload_hasher`]).
+    pub(super) fn upload_hasher(&self) -> Option<std::rc::Rc<dyn crate::import::UploadHasher>> {
+        match self {
+            ImportInput::Blob(blob) => super::upload_hasher::BlobRangeHasher::for_blob(blob)
+                .map(|h| std::rc::Rc::new(h) as std::rc::Rc<dyn crate::import::UploadHasher>),
+            _ => None,
+        }
+    }
+
     /// The reader to cancel if the import fails (only streams have one).
     pub(super) fn reader(&self) -> Option<ReadableStreamDefaultReader> {
         match self {

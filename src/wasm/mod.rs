@@ -26,6 +26,7 @@ mod store;
 mod test_hooks;
 mod types;
 mod units;
+mod upload_hasher;
 
 pub use backend::{AnyBackend, BackendKind};
 pub use containerd::{Content, ContentWriter, Namespace};

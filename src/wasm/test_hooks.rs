@@ -26,6 +26,13 @@ impl Store {
         args::PANIC_IN_NEXT_CONVERSION.with(|p| p.replace(false))
     }
 
+    /// How many byte ranges of uploads WebCrypto was asked to hash so far (see
+    /// [`super::upload_hasher`]).
+    #[wasm_bindgen(js_name = __hostHashedRangesForTests)]
+    pub fn host_hashed_ranges_for_tests() -> u32 {
+        super::upload_hasher::HOST_HASHED.with(|n| n.get())
+    }
+
     /// Panics inside a call: `"locked"` while holding the store's lock (after letting other
     /// calls queue for it), `"alloc"` as a failed allocation does there, `"unlocked"` holding
     /// nothing, `"sync"` before its promise exists (while converting the arguments).

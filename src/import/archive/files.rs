@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::formats::docker_save::Compression;
 use crate::import::docker_root::paths::{components, is_sha256_hex};
 use crate::import::stream::tar::{EntryKind, TarEntry};
+use crate::import::UploadHasher;
 use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
 use std::collections::BTreeMap;
@@ -211,8 +212,9 @@ impl ArchiveCollector {
         ArchiveCollector { scan_layers, ..Self::default() }
     }
 
-    /// Starts a tar entry: decides where its data goes.
-    pub(crate) fn entry(&mut self, e: &TarEntry) {
+    /// Starts a tar entry: decides where its data goes. `upload`, when given, hashes a staged
+    /// file from the upload's own bytes (the entry's data is a range of the upload).
+    pub(crate) fn entry(&mut self, e: &TarEntry, upload: Option<&dyn UploadHasher>) {
         self.sink = None;
         let Ok(parts) = components(&e.path) else { return };
         if e.kind == EntryKind::Symlink && parts.len() <= 2 {
@@ -240,25 +242,20 @@ impl ArchiveCollector {
             return;
         }
         let buf = || Vec::with_capacity(e.size as usize);
+        let writer = || match upload.and_then(|u| u.sha256_of_range(e.data_offset, e.data_offset + e.size)) {
+            Some(digest) => BlobWriter::with_digest(digest),
+            None => BlobWriter::new(),
+        };
         let blob = |expected| {
             let scan = self.scan_layers.then(LayerScanner::new);
-            Sink::Blob {
-                path: path.clone(),
-                expected,
-                size: e.size,
-                writer: BlobWriter::new(),
-                head: Head::default(),
-                scan,
-            }
+            Sink::Blob { path: path.clone(), expected, size: e.size, writer: writer(), head: Head::default(), scan }
         };
         self.sink = Some(match place {
             Place::Json(file) => Sink::Json { file, buf: buf() },
             Place::MetaDb { root } => Sink::MetaDb { root, buf: buf() },
             Place::Blob { expected } => blob(expected),
             Place::File => blob(None),
-            Place::Content { root, digest } => {
-                Sink::Content { root, path, digest, size: e.size, writer: BlobWriter::new() }
-            }
+            Place::Content { root, digest } => Sink::Content { root, path, digest, size: e.size, writer: writer() },
         });
     }
 

@@ -297,6 +297,7 @@ mod tests {
             kind: EntryKind::File,
             size: data.len() as u64,
             offset: 0,
+            data_offset: 512,
             link: String::new(),
         };
         d.entry(&e);

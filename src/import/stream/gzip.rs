@@ -57,6 +57,11 @@ impl Decompressor {
         Self::with_limits(InflationLimits::default())
     }
 
+    /// Whether the input turned out not to be gzip: what comes out is what went in.
+    pub(crate) fn is_plain(&self) -> bool {
+        matches!(self.state, State::Plain)
+    }
+
     pub(crate) fn with_limits(limits: InflationLimits) -> Self {
         Decompressor {
             state: State::Sniffing(Vec::with_capacity(2)),

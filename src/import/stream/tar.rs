@@ -17,6 +17,8 @@ pub(crate) struct TarEntry {
     pub size: u64,
     /// Offset of the entry's header block in the tar stream.
     pub offset: u64,
+    /// Offset of the entry's first data byte in the tar stream.
+    pub data_offset: u64,
     /// The link target of a symlink or hard link (PAX `linkpath` or GNU long link applied);
     /// empty for other kinds.
     pub link: String,
@@ -80,6 +82,8 @@ impl TarReader {
                         kind: m.kind,
                         size: m.data_len,
                         offset: m.offset,
+                        // The header was just consumed: the data starts here.
+                        data_offset: self.stream.offset(),
                         link,
                     })));
                 }
@@ -132,6 +136,9 @@ mod tests {
             }
         }
         r.finish()?;
+        for (e, data) in &out {
+            assert_eq!(&tar[e.data_offset as usize..][..data.len()], &data[..], "{}", e.path);
+        }
         Ok(out)
     }
 
