@@ -1,5 +1,5 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! An [`UploadHasher`] (the browser's WebCrypto over a slice of the uploaded File) hashes large
+//! An [`HostUpload`] (the browser's WebCrypto over a slice of the uploaded File) hashes large
 //! entries from the upload's own bytes instead of wasm hashing them as they stream: the import
 //! must come out the same, each range must be exactly the entry's data, a digest that does not
 //! match the name the archive gives the blob is refused, a failed hash fails the import leaving
@@ -9,7 +9,9 @@ mod support;
 
 use imagestore::digest::{Digest, PendingDigest};
 use imagestore::error::Error;
-use imagestore::import::{Finished, ImportOptions, Imported, UploadHasher};
+use imagestore::import::{Finished, HostUpload, ImportOptions, Imported};
+use imagestore::storage::memory::MemoryBackend;
+use imagestore::storage::{blobs, Backend, HostValue, Op, Space};
 use imagestore::ErrorCode;
 use std::cell::RefCell;
 use std::io::Read;
@@ -32,9 +34,11 @@ struct RangeHasher {
     min: u64,
     answer: Answer,
     asked: RefCell<Vec<(u64, u64)>>,
+    /// The slices handed to a backend that stores them.
+    slices: RefCell<Vec<(u64, u64)>>,
 }
 
-impl UploadHasher for RangeHasher {
+impl HostUpload for RangeHasher {
     fn sha256_of_range(&self, start: u64, end: u64) -> Option<PendingDigest> {
         if end - start < self.min {
             return None;
@@ -49,6 +53,38 @@ impl UploadHasher for RangeHasher {
         };
         Some(Box::pin(async move { digest }))
     }
+
+    fn slice(&self, start: u64, end: u64) -> HostValue {
+        self.slices.borrow_mut().push((start, end));
+        Rc::new(self.upload[start as usize..end as usize].to_vec())
+    }
+}
+
+/// A memory backend that also stores host values (the upload's bytes, as [`RangeHasher`]
+/// slices them), as IndexedDB stores File slices.
+#[derive(Clone)]
+struct TakesHostChunks(MemoryBackend);
+
+impl Backend for TakesHostChunks {
+    async fn get(&self, space: Space, key: &str) -> imagestore::Result<Option<Vec<u8>>> {
+        self.0.get(space, key).await
+    }
+    async fn scan(&self, space: Space, prefix: &str) -> imagestore::Result<Vec<(String, Vec<u8>)>> {
+        self.0.scan(space, prefix).await
+    }
+    async fn keys(&self, space: Space, prefix: &str) -> imagestore::Result<Vec<String>> {
+        self.0.keys(space, prefix).await
+    }
+    async fn commit(&self, ops: Vec<Op>) -> imagestore::Result<()> {
+        self.0.commit(ops).await
+    }
+    fn takes_host_chunks(&self) -> bool {
+        true
+    }
+    async fn put_host_chunk(&self, key: String, value: HostValue) -> imagestore::Result<()> {
+        let bytes = value.downcast_ref::<Vec<u8>>().expect("the test's host values are bytes").clone();
+        self.0.put_chunk(Op::put(Space::Chunks, key, bytes)).await
+    }
 }
 
 /// Imports `upload` by 64 KiB pieces with a [`RangeHasher`] over `hashed` (the upload itself,
@@ -58,8 +94,14 @@ fn import_hashed(
     hashed: &[u8],
     answer: Answer,
 ) -> (imagestore::Result<Finished>, Rc<RangeHasher>, usize) {
-    let hasher = Rc::new(RangeHasher { upload: hashed.to_vec(), min: 1 << 20, answer, asked: RefCell::default() });
-    let options = ImportOptions { upload_hasher: Some(hasher.clone()), ..Default::default() };
+    let hasher = Rc::new(RangeHasher {
+        upload: hashed.to_vec(),
+        min: 1 << 20,
+        answer,
+        asked: RefCell::default(),
+        slices: RefCell::default(),
+    });
+    let options = ImportOptions { host_upload: Some(hasher.clone()), ..Default::default() };
     let (result, backend) = import_with(upload, 64 << 10, options);
     (result, hasher, chunk_count(&backend))
 }
@@ -150,4 +192,52 @@ fn a_gzipped_upload_is_hashed_while_it_streams() {
     let (streamed, _) = import_chunked(&tar, 64 << 10);
     assert_eq!(summary(loaded(&result.unwrap())), summary(loaded(&streamed.unwrap())));
     assert!(hasher.asked.borrow().is_empty());
+}
+
+#[test]
+fn a_backend_that_takes_host_values_gets_each_chunk_after_the_first_as_the_uploads_slice() {
+    let tar = fixture("docker20/basic/docker-save.tar");
+    let hasher = Rc::new(RangeHasher {
+        upload: tar.clone(),
+        min: 1 << 20,
+        answer: Answer::True,
+        asked: RefCell::default(),
+        slices: RefCell::default(),
+    });
+    let backend = TakesHostChunks(MemoryBackend::new());
+    // Pieces that do not fall on chunk boundaries.
+    let finished = futures::executor::block_on(async {
+        let options = ImportOptions { host_upload: Some(hasher.clone()), ..Default::default() };
+        let mut importer = imagestore::import::Importer::new(options);
+        for piece in tar.chunks(100_000) {
+            importer.push(&backend, piece).await.unwrap();
+        }
+        importer.finish(&backend).await.unwrap()
+    });
+
+    // Each layer over 1 MiB: its second chunk on, from the upload, 1 MiB each but the last.
+    let chunk = blobs::CHUNK_SIZE as u64;
+    let mut want = Vec::new();
+    for (_, at, data) in large_entries(&tar) {
+        let end = at + data.len() as u64;
+        let mut from = at + chunk;
+        while from < end {
+            want.push((from, (from + chunk).min(end)));
+            from += chunk;
+        }
+    }
+    assert!(!want.is_empty());
+    assert_eq!(*hasher.slices.borrow(), want);
+
+    // What was stored reads back as the layers' bytes, published under their digests.
+    let d = loaded(&finished);
+    futures::executor::block_on(async {
+        let ops = d.layer_blobs.iter().flat_map(|(_, b)| b.ops.clone()).collect();
+        blobs::commit_packed(&backend, ops).await.unwrap();
+        for (path, _, data) in large_entries(&tar) {
+            let digest = Digest::sha256_of(&data);
+            let got = blobs::read_all(&backend, &digest).await.unwrap();
+            assert!(got == data, "{path} reads back as written");
+        }
+    });
 }

@@ -42,7 +42,7 @@ pub use docker_root::collect::{CONFIG_LIMIT, REPOSITORIES_LIMIT, SMALL_FILE_LIMI
 pub use progress::{Phase, Progress, ProgressCallback, REPORT_EVERY};
 pub use report::ImportReport;
 pub use stream::gzip::InflationLimits;
-pub use upload::UploadHasher;
+pub use upload::HostUpload;
 
 use crate::docker::model::DockerImport;
 use crate::error::{Error, Result};
@@ -135,8 +135,8 @@ pub struct ImportOptions {
     /// error ([`load_check`]), before anything is committed.
     pub docker_load: bool,
     /// Hashes large entries from the upload's own bytes when the tarball is not compressed
-    /// (see [`UploadHasher`]); `None`: everything is hashed as it streams.
-    pub upload_hasher: Option<std::rc::Rc<dyn UploadHasher>>,
+    /// (see [`HostUpload`]); `None`: everything is hashed as it streams.
+    pub host_upload: Option<std::rc::Rc<dyn HostUpload>>,
 }
 
 /// A streaming import: [`push`](Importer::push) chunks as they arrive, then
@@ -156,7 +156,7 @@ pub struct Importer {
     is_cancelled: Option<CancelCheck>,
     bytes_total: Option<u64>,
     bytes_read: u64,
-    upload_hasher: Option<std::rc::Rc<dyn UploadHasher>>,
+    host_upload: Option<std::rc::Rc<dyn HostUpload>>,
     failed: bool,
 }
 
@@ -176,7 +176,7 @@ impl Importer {
             is_cancelled: options.is_cancelled,
             bytes_total: options.bytes_total,
             bytes_read: 0,
-            upload_hasher: options.upload_hasher,
+            host_upload: options.host_upload,
             failed: false,
         }
     }
@@ -218,7 +218,7 @@ impl Importer {
         while !rest.is_empty() {
             // Asked before feeding: the piece that settles it is the two bytes sniffed, which
             // hold no entry.
-            let upload = upload_of(&self.decoder, &self.upload_hasher);
+            let upload = upload_of(&self.decoder, &self.host_upload);
             let (used, tar_bytes) = self.decoder.feed(rest)?;
             rest = &rest[used..];
             self.bytes_read += used as u64;
@@ -237,7 +237,7 @@ impl Importer {
 
     async fn finish_inner<B: Backend>(&mut self, b: &B) -> Result<Finished> {
         self.check_cancelled()?;
-        let upload = upload_of(&self.decoder, &self.upload_hasher);
+        let upload = upload_of(&self.decoder, &self.host_upload);
         let tail = self.decoder.finish()?;
         let sinks = Sinks {
             collector: &mut self.collector,
@@ -376,16 +376,16 @@ struct Sinks<'a> {
     driver_files: &'a mut DriverFiles,
     load_check: Option<&'a mut load_check::LoadCheck>,
     /// The host's hasher of upload ranges, when tar offsets are offsets of the upload.
-    upload: Option<&'a dyn UploadHasher>,
+    upload: Option<&'a std::rc::Rc<dyn HostUpload>>,
 }
 
 /// The upload hasher, if the tar stream is the upload itself (not inflated from it): only then
 /// is an entry's data a range of the upload.
 fn upload_of<'a>(
     decoder: &Decompressor,
-    hasher: &'a Option<std::rc::Rc<dyn UploadHasher>>,
-) -> Option<&'a dyn UploadHasher> {
-    decoder.is_plain().then_some(hasher.as_deref()).flatten()
+    hasher: &'a Option<std::rc::Rc<dyn HostUpload>>,
+) -> Option<&'a std::rc::Rc<dyn HostUpload>> {
+    decoder.is_plain().then_some(hasher.as_ref()).flatten()
 }
 
 /// Runs tar bytes through the reader into the collectors.

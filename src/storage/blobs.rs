@@ -22,7 +22,9 @@
 use super::{blob_packs, fresh_id, generation, now_millis, sessions, Backend, Op, Space};
 use crate::digest::{Digest, PendingDigest, Sha256Hasher};
 use crate::error::{Error, Result};
+use crate::import::HostUpload;
 use serde::{Deserialize, Serialize};
+use std::rc::Rc;
 
 /// Size of one stored chunk. Also the bound on the write buffer.
 pub const CHUNK_SIZE: usize = 1 << 20;
@@ -298,13 +300,17 @@ pub struct BlobWriter {
     next_index: u64,
     written: u64,
     digest: Digesting,
+    /// The upload, and where in it these bytes start, when the host holds them: chunks after
+    /// the first are stored from its slices by a backend that takes them (the set's first goes
+    /// as bytes, with the session marker every staging set's first chunk carries).
+    host: Option<(Rc<dyn HostUpload>, u64)>,
 }
 
 /// Where a [`BlobWriter`]'s digest comes from.
 enum Digesting {
     /// Hashed here, as the bytes are written.
     Streaming(Sha256Hasher),
-    /// Worked out by the host from the same bytes (see [`crate::import::UploadHasher`]): the
+    /// Worked out by the host from the same bytes (see [`crate::import::HostUpload`]): the
     /// writer only counts them.
     Host(PendingDigest),
 }
@@ -335,6 +341,7 @@ impl BlobWriter {
             next_index: 0,
             written: 0,
             digest: Digesting::Streaming(Sha256Hasher::new()),
+            host: None,
         }
     }
 
@@ -347,6 +354,16 @@ impl BlobWriter {
         BlobWriter { digest: Digesting::Host(digest), ..Self::new() }
     }
 
+    /// The writer of bytes `start..start + len` of the upload: the host hashes them if it will
+    /// (see [`HostUpload`]), and then also supplies the chunks after the first to a backend
+    /// that stores host values; otherwise a plain writer.
+    pub fn for_upload_range(upload: &Rc<dyn HostUpload>, start: u64, len: u64) -> Self {
+        match upload.sha256_of_range(start, start + len) {
+            Some(digest) => BlobWriter { host: Some((upload.clone(), start)), ..Self::with_digest(digest) },
+            None => Self::new(),
+        }
+    }
+
     pub fn written(&self) -> u64 {
         self.written
     }
@@ -355,10 +372,18 @@ impl BlobWriter {
         if let Digesting::Streaming(hasher) = &mut self.digest {
             hasher.update(data);
         }
-        self.written += data.len() as u64;
         while !data.is_empty() {
+            if self.chunk_from_host(b) {
+                // The bytes are only counted: each full chunk is stored from the upload.
+                self.written += data.len() as u64;
+                while self.written >= (self.next_index + 1) * CHUNK_SIZE as u64 {
+                    self.put_host_chunk(b).await?;
+                }
+                return Ok(());
+            }
             let take = (CHUNK_SIZE - self.buf.len()).min(data.len());
             self.buf.extend_from_slice(&data[..take]);
+            self.written += take as u64;
             data = &data[take..];
             if self.buf.len() == CHUNK_SIZE {
                 self.flush(b).await?;
@@ -367,7 +392,28 @@ impl BlobWriter {
         Ok(())
     }
 
+    /// Whether the chunk being written comes from the host's slice of the upload.
+    fn chunk_from_host<B: Backend>(&self, b: &B) -> bool {
+        self.next_index > 0 && self.host.is_some() && b.takes_host_chunks()
+    }
+
+    /// Stores chunk `next_index` (full, or the last) from the upload's slice.
+    async fn put_host_chunk<B: Backend>(&mut self, b: &B) -> Result<()> {
+        let (upload, start) = self.host.as_ref().expect("a host writer");
+        let from = self.next_index * CHUNK_SIZE as u64;
+        let to = (from + CHUNK_SIZE as u64).min(self.written);
+        b.put_host_chunk(chunk_key(&self.set, self.next_index), upload.slice(start + from, start + to)).await?;
+        self.next_index += 1;
+        Ok(())
+    }
+
     async fn flush<B: Backend>(&mut self, b: &B) -> Result<()> {
+        if self.chunk_from_host(b) {
+            if self.written > self.next_index * CHUNK_SIZE as u64 {
+                self.put_host_chunk(b).await?;
+            }
+            return Ok(());
+        }
         if self.buf.is_empty() {
             return Ok(());
         }

@@ -125,7 +125,22 @@ pub trait Backend {
     async fn settle_chunks(&self, _set: &str) -> Result<()> {
         Ok(())
     }
+    /// Whether [`Backend::put_host_chunk`] stores host values here.
+    fn takes_host_chunks(&self) -> bool {
+        false
+    }
+    /// [`Backend::put_chunk`] of chunk `key` (in [`Space::Chunks`], never its set's first)
+    /// whose bytes the host holds: `value` is what [`crate::import::HostUpload::slice`] made.
+    async fn put_host_chunk(&self, key: String, value: HostValue) -> Result<()> {
+        let _ = value;
+        Err(Error::unsupported(format!("this backend stores no host values (chunk {key})")))
+    }
 }
+
+/// A value the host holds (a slice of the uploaded File) that a backend which
+/// [`takes_host_chunks`](Backend::takes_host_chunks) stores as it is. Opaque here: the backend
+/// that takes it knows its type.
+pub type HostValue = std::rc::Rc<dyn std::any::Any>;
 
 /// What every backend's `commit` calls first (the commit contract of [`Backend`]): refuses a
 /// small blob written as a single record ([`blob_packs::check_commit`]), stamps a new

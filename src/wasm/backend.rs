@@ -134,4 +134,20 @@ impl Backend for AnyBackend {
             AnyBackend::Adapter(b) => b.settle_chunks(set).await,
         }
     }
+
+    fn takes_host_chunks(&self) -> bool {
+        match self {
+            AnyBackend::Memory(b) => b.takes_host_chunks(),
+            AnyBackend::IndexedDb(b) => b.takes_host_chunks(),
+            AnyBackend::Adapter(b) => b.takes_host_chunks(),
+        }
+    }
+
+    async fn put_host_chunk(&self, key: String, value: crate::storage::HostValue) -> Result<()> {
+        match self {
+            AnyBackend::Memory(b) => b.put_host_chunk(key, value).await,
+            AnyBackend::IndexedDb(b) => b.put_host_chunk(key, value).await,
+            AnyBackend::Adapter(b) => b.put_host_chunk(key, value).await,
+        }
+    }
 }

@@ -67,7 +67,7 @@ impl Store {
                 let reader = input.reader();
                 let signal = options.signal.clone();
                 let mut options = options.into_core(input.size());
-                options.upload_hasher = input.upload_hasher();
+                options.host_upload = input.host_upload();
                 // Streaming writes only staged blobs: other calls go on meanwhile.
                 let staged = crate::store::stream_import(&*backend, input.into_chunks(signal), options).await;
                 let finished = match staged {

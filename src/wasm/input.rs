@@ -97,10 +97,10 @@ impl ImportInput {
 
     /// What hashes large entries from the input's own bytes: WebCrypto for a plain Blob or File
     /// (see [`super::upload_hasher`]).
-    pub(super) fn upload_hasher(&self) -> Option<std::rc::Rc<dyn crate::import::UploadHasher>> {
+    pub(super) fn host_upload(&self) -> Option<std::rc::Rc<dyn crate::import::HostUpload>> {
         match self {
             ImportInput::Blob(blob) => super::upload_hasher::BlobRangeHasher::for_blob(blob)
-                .map(|h| std::rc::Rc::new(h) as std::rc::Rc<dyn crate::import::UploadHasher>),
+                .map(|h| std::rc::Rc::new(h) as std::rc::Rc<dyn crate::import::HostUpload>),
             _ => None,
         }
     }

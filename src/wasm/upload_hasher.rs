@@ -1,4 +1,4 @@
-//! [`UploadHasher`] for a Blob or File upload: WebCrypto hashes a slice of it, in a worker where
+//! [`HostUpload`] for a Blob or File upload: WebCrypto hashes a slice of it, in a worker where
 //! one can be made, while wasm streams the same bytes into storage. The browser reads the slice
 //! from its own storage and hashes it with native SHA-256: in a 200 MB `docker load` in
 //! Chromium, sha2 in wasm had been a third of the page's time; WebCrypto on the page's thread
@@ -6,7 +6,7 @@
 
 use crate::digest::{Digest, PendingDigest};
 use crate::error::Error;
-use crate::import::UploadHasher;
+use crate::import::HostUpload;
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -89,6 +89,9 @@ function onThisThread(subtle, blob, start, end) {
     return subtle.digest("SHA-256", buffer);
   });
 }
+export function blob_slice(blob, start, end) {
+  return Blob.prototype.slice.call(blob, start, end);
+}
 export function sha256_of_blob_range(subtle, blob, start, end) {
   const w = worker === false ? null : hashingWorker();
   if (!w) return onThisThread(subtle, blob, start, end);
@@ -103,6 +106,8 @@ export function sha256_of_blob_range(subtle, blob, start, end) {
 extern "C" {
     /// `crypto.subtle` if `blob` is a plain Blob or File and WebCrypto is there, else null.
     fn plain_blob_hasher(blob: &JsValue) -> JsValue;
+    /// `blob.slice(start, end)` by the platform's own `slice`.
+    fn blob_slice(blob: &JsValue, start: f64, end: f64) -> JsValue;
     /// The SHA-256 of `blob.slice(start, end)`, as an ArrayBuffer of 32 bytes.
     fn sha256_of_blob_range(subtle: &JsValue, blob: &JsValue, start: f64, end: f64) -> js_sys::Promise;
 }
@@ -122,7 +127,7 @@ impl BlobRangeHasher {
     }
 }
 
-impl UploadHasher for BlobRangeHasher {
+impl HostUpload for BlobRangeHasher {
     fn sha256_of_range(&self, start: u64, end: u64) -> Option<PendingDigest> {
         if !(MIN_RANGE..=MAX_RANGE).contains(&end.saturating_sub(start)) {
             return None;
@@ -144,6 +149,10 @@ impl UploadHasher for BlobRangeHasher {
                 .ok_or_else(|| failed("WebCrypto gave no 32-byte digest".into()))?;
             Ok(Digest::from_sha256_bytes(&bytes))
         }))
+    }
+
+    fn slice(&self, start: u64, end: u64) -> crate::storage::HostValue {
+        std::rc::Rc::new(blob_slice(&self.blob, start as f64, end as f64))
     }
 }
 

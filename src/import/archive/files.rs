@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::formats::docker_save::Compression;
 use crate::import::docker_root::paths::{components, is_sha256_hex};
 use crate::import::stream::tar::{EntryKind, TarEntry};
-use crate::import::UploadHasher;
+use crate::import::HostUpload;
 use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
 use std::collections::BTreeMap;
@@ -214,7 +214,7 @@ impl ArchiveCollector {
 
     /// Starts a tar entry: decides where its data goes. `upload`, when given, hashes a staged
     /// file from the upload's own bytes (the entry's data is a range of the upload).
-    pub(crate) fn entry(&mut self, e: &TarEntry, upload: Option<&dyn UploadHasher>) {
+    pub(crate) fn entry(&mut self, e: &TarEntry, upload: Option<&std::rc::Rc<dyn HostUpload>>) {
         self.sink = None;
         let Ok(parts) = components(&e.path) else { return };
         if e.kind == EntryKind::Symlink && parts.len() <= 2 {
@@ -242,8 +242,8 @@ impl ArchiveCollector {
             return;
         }
         let buf = || Vec::with_capacity(e.size as usize);
-        let writer = || match upload.and_then(|u| u.sha256_of_range(e.data_offset, e.data_offset + e.size)) {
-            Some(digest) => BlobWriter::with_digest(digest),
+        let writer = || match upload {
+            Some(u) => BlobWriter::for_upload_range(u, e.data_offset, e.size),
             None => BlobWriter::new(),
         };
         let blob = |expected| {
