@@ -111,30 +111,38 @@ fn blob(data: &[u8], subclass: bool) -> JsValue {
 
 #[wasm_bindgen_test]
 async fn a_blob_upload_is_hashed_by_webcrypto_and_loads_as_its_bytes_do() {
-    // In Chromium in a worker, in Node on the main thread (no Worker there): either way the
-    // two layers over 1 MiB are hashed from the Blob, not in wasm.
+    // In a browser the two layers over 1 MiB are hashed from the Blob by WebCrypto in a worker,
+    // not in wasm; Node hashes streams natively (node:crypto) and keeps doing so.
+    let browser = imagestore::digest::sha256_engine() == "sha2";
     let before = Store::host_hashed_ranges_for_tests();
     let from_blob = open("webcrypto").await;
     value(from_blob.import(blob(SAVE, false), JsValue::UNDEFINED)).await;
-    assert_eq!(Store::host_hashed_ranges_for_tests() - before, 2, "two layers of 1 MiB or more");
+    let hashed = if browser { 2 } else { 0 };
+    assert_eq!(Store::host_hashed_ranges_for_tests() - before, hashed, "two layers of 1 MiB or more");
     let from_bytes = open("sha2").await;
     value(from_bytes.import(Uint8Array::from(SAVE).into(), JsValue::UNDEFINED)).await;
-    assert_eq!(Store::host_hashed_ranges_for_tests() - before, 2, "bytes are hashed as they stream");
+    assert_eq!(Store::host_hashed_ranges_for_tests() - before, hashed, "bytes are hashed as they stream");
 
-    // The same images, and byte for byte the same archive saved back: every blob is stored
-    // under the digest of what was stored.
+    // The same images, and the same archive saved back (entry for entry, the same bytes: every
+    // blob is stored under the digest of what was stored; headers can differ in the mtime of
+    // the folders, which a save takes from the time of its import).
     let all = js_sys::JSON::parse(r#"{"all":true}"#).unwrap();
     assert_eq!(json(from_blob.list_images(all.clone())).await, json(from_bytes.list_images(all)).await);
     let saved = |s: &Store| s.save(names_in_manifest_order().into(), JsValue::UNDEFINED);
-    let a = read_stream(value(saved(&from_blob)).await).await;
-    let b = read_stream(value(saved(&from_bytes)).await).await;
-    assert!(a == b && !a.is_empty(), "saved archives differ");
+    let a = raw_entries(&read_stream(value(saved(&from_blob)).await).await);
+    let b = raw_entries(&read_stream(value(saved(&from_bytes)).await).await);
+    assert_eq!(a.len(), raw_entries(SAVE).len());
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((&x.name, x.header[156]), (&y.name, y.header[156]));
+        assert!(x.data == y.data, "bytes of {}", x.name);
+    }
 
     // A Blob subclass could answer slice() differently each time: it is read, never sliced
     // for WebCrypto.
     let subclassed = open("subclass").await;
     value(subclassed.import(blob(SAVE, true), JsValue::UNDEFINED)).await;
-    assert_eq!(Store::host_hashed_ranges_for_tests() - before, 2, "a subclass is hashed as it streams");
+    assert_eq!(Store::host_hashed_ranges_for_tests() - before, hashed, "a subclass is hashed as it streams");
     for s in [from_blob, from_bytes, subclassed] {
         s.close();
     }
