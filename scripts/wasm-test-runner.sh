@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The runner of `cargo test --target wasm32-unknown-unknown` (.cargo/config.toml): wasm-bindgen's
+# test runner, as is in Node. In headless Chromium (WASM_BINDGEN_USE_BROWSER=1) a run now and then
+# never gets its test page loaded: the browser starts, chromedriver's navigation waits, and after
+# 300 s it gives up ("Timed out receiving message from renderer") with no test run (seen on this
+# machine in one run of six to ten, whatever the test binary: Chromium's network process stops
+# reading the runner's socket partway through the 30-40 MB debug wasm). Such a run is stopped after
+# STARTUP_SECONDS and started again, up to four times in all; a run whose page loaded is never
+# repeated, so a test that hangs or fails still fails. Output is printed when a run ends.
+set -u
+if [ -z "${WASM_BINDGEN_USE_BROWSER:-}" ]; then
+    exec wasm-bindgen-test-runner "$@"
+fi
+STARTUP_SECONDS=${WASM_TEST_STARTUP_SECONDS:-45}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for attempt in 1 2 3 4; do
+    # Its own process group, so that chromedriver and the browser go with it.
+    setsid wasm-bindgen-test-runner "$@" >"$log" 2>&1 </dev/null &
+    pid=$!
+    waited=0
+    started=0
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ "$started" = 0 ]; then
+            if grep -qaE '^Loading Wasm module|^running [0-9]+ tests?$' "$log"; then
+                started=1
+            elif [ "$waited" -ge "$STARTUP_SECONDS" ]; then
+                kill -- -"$pid" 2>/dev/null
+                wait "$pid" 2>/dev/null
+                sleep 1
+                echo "wasm-test-runner: the browser had not loaded the test page after ${STARTUP_SECONDS} s (attempt $attempt of 4): started again"
+                continue 2
+            fi
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+    wait "$pid"
+    rc=$?
+    cat "$log"
+    exit "$rc"
+done
+echo "wasm-test-runner: the browser never loaded the test page (4 attempts of ${STARTUP_SECONDS} s)"
+exit 1
