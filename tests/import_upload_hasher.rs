@@ -241,3 +241,30 @@ fn a_backend_that_takes_host_values_gets_each_chunk_after_the_first_as_the_uploa
         }
     });
 }
+
+#[test]
+fn an_import_abandoned_inside_an_entry_whose_host_hash_fails_leaves_nothing() {
+    // Stop in the middle of the first layer of 1 MiB or more, whose hash the host fails:
+    // abandoning the import still discards everything staged before it.
+    let tar = fixture("docker20/basic/docker-save.tar");
+    let (_, at, _) = large_entries(&tar).remove(0);
+    let hasher = Rc::new(RangeHasher {
+        upload: tar.clone(),
+        min: 1 << 20,
+        answer: Answer::Fails,
+        asked: RefCell::default(),
+        slices: RefCell::default(),
+    });
+    let backend = MemoryBackend::new();
+    futures::executor::block_on(async {
+        let options = ImportOptions { host_upload: Some(hasher.clone()), ..Default::default() };
+        let mut importer = imagestore::import::Importer::new(options);
+        for piece in tar[..at as usize + (1 << 20) + 4096].chunks(64 << 10) {
+            importer.push(&backend, piece).await.unwrap();
+        }
+        assert!(chunk_count(&backend) > 0, "files before the layer are staged");
+        importer.abort(&backend).await.unwrap();
+    });
+    assert_eq!(hasher.asked.borrow().len(), 1);
+    assert_eq!(chunk_count(&backend), 0, "every staged chunk is discarded");
+}

@@ -358,12 +358,20 @@ impl ArchiveCollector {
         sets.append(&mut self.replaced);
         match self.sink.take() {
             Some(Sink::Blob { writer, scan, .. }) => {
-                sets.push(writer.finish(b, None, None).await?.set);
+                // A writer whose host digest failed has discarded its own set: the rest of
+                // what is staged must still go.
+                if let Ok(staged) = writer.finish(b, None, None).await {
+                    sets.push(staged.set);
+                }
                 if let Some(scan) = scan {
                     scan.abandon(b).await?;
                 }
             }
-            Some(Sink::Content { writer, .. }) => sets.push(writer.finish(b, None, None).await?.set),
+            Some(Sink::Content { writer, .. }) => {
+                if let Ok(staged) = writer.finish(b, None, None).await {
+                    sets.push(staged.set);
+                }
+            }
             _ => {}
         }
         self.files = ArchiveFiles::default();
