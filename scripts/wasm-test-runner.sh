@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The runner of `cargo test --target wasm32-unknown-unknown` (.cargo/config.toml): wasm-bindgen's
-# test runner, as is in Node. In headless Chromium (WASM_BINDGEN_USE_BROWSER=1) a run now and then
-# never gets its test page loaded: the browser starts, chromedriver's navigation waits, and after
-# 300 s it gives up ("Timed out receiving message from renderer") with no test run (seen on this
-# machine in one run of six to ten, whatever the test binary: Chromium's network process stops
-# reading the runner's socket partway through the 30-40 MB debug wasm). Such a run is stopped after
-# STARTUP_SECONDS and started again, up to four times in all; a run whose page loaded is never
-# repeated, so a test that hangs or fails still fails. Output is printed when a run ends.
+# test runner, as is in Node. In headless Chromium (WASM_BINDGEN_USE_BROWSER=1) a run whose test
+# page never loads waits 300 s for chromedriver to give up ("Timed out receiving message from
+# renderer") and runs no test. Seen when the package had a fifth wasm-bindgen snippet module: the
+# page's module requests queued behind the 30-40 MB debug wasm's download, which is read only once
+# they are in (Chromium opens six connections per host), and one load in five stalled. The snippets
+# are four again (see src/wasm/upload_hasher.rs); this stays as the guard against it coming back.
+# Such a run is stopped after STARTUP_SECONDS and started again, up to four times in all; a run
+# whose page loaded is never repeated, so a test that hangs or fails still fails. Output is printed
+# when a run ends.
 set -u
 if [ -z "${WASM_BINDGEN_USE_BROWSER:-}" ]; then
     exec wasm-bindgen-test-runner "$@"

@@ -301,8 +301,98 @@ export function yield_task() {
     }
   });
 }
+
+export function plain_blob_hasher(blob) {
+  // Only a Blob or File of the platform's own, with nothing of its own overridden: its bytes
+  // cannot change, so the slice hashed here is the bytes the import streams.
+  const proto = Object.getPrototypeOf(blob);
+  const plain = (typeof Blob === "function" && proto === Blob.prototype) ||
+    (typeof File === "function" && proto === File.prototype);
+  const subtle = globalThis.crypto?.subtle;
+  if (!plain || typeof subtle?.digest !== "function" ||
+      Object.hasOwn(blob, "slice") || Object.hasOwn(blob, "arrayBuffer")) {
+    return null;
+  }
+  return subtle;
+}
+// Hashing in a worker keeps both the read and the hash off the page's thread (Chromium hashes
+// on the thread that calls digest). Where no worker can be made (Node, a CSP without blob:
+// workers) the page's own crypto.subtle does it.
+const WORKER_SOURCE = `onmessage = async ({ data: { id, blob, start, end } }) => {
+  try {
+    const buffer = await blob.slice(start, end).arrayBuffer();
+    if (buffer.byteLength !== end - start) throw new Error("the slice " + start + ".." + end + " holds " + buffer.byteLength + " bytes");
+    const hash = await crypto.subtle.digest("SHA-256", buffer);
+    postMessage({ id, hash }, [hash]);
+  } catch (e) {
+    postMessage({ id, error: String(e?.message ?? e) });
+  }
+};`;
+let worker = null;
+let idleTimer = null;
+const waiting = new Map();
+let nextId = 0;
+function hashingWorker() {
+  if (worker !== null) return worker;
+  if (typeof Worker !== "function" || typeof URL?.createObjectURL !== "function") return null;
+  try {
+    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+    worker = new Worker(url);
+    URL.revokeObjectURL(url);
+  } catch {
+    worker = false;
+    return null;
+  }
+  worker.onmessage = ({ data: { id, hash, error } }) => {
+    const w = waiting.get(id);
+    waiting.delete(id);
+    if (error === undefined) w.resolve(hash); else w.reject(new Error(error));
+    if (waiting.size === 0) {
+      // An idle worker goes after a while; the next import makes a new one.
+      idleTimer = setTimeout(() => { if (waiting.size === 0 && worker) { worker.terminate(); worker = null; } }, 5000);
+    }
+  };
+  worker.onerror = (e) => {
+    // A worker that cannot run (a CSP that lets it be made but not load): fail what it holds
+    // over to the page's own hashing, and stop using workers.
+    e.preventDefault?.();
+    const held = [...waiting.values()];
+    waiting.clear();
+    worker.terminate();
+    worker = false;
+    for (const w of held) w.fallback();
+  };
+  return worker;
+}
+function onThisThread(subtle, blob, start, end) {
+  return Blob.prototype.slice.call(blob, start, end).arrayBuffer().then((buffer) => {
+    if (buffer.byteLength !== end - start) {
+      throw new Error(`the slice ${start}..${end} holds ${buffer.byteLength} bytes`);
+    }
+    return subtle.digest("SHA-256", buffer);
+  });
+}
+export function blob_slice(blob, start, end) {
+  return Blob.prototype.slice.call(blob, start, end);
+}
+export function sha256_of_blob_range(subtle, blob, start, end) {
+  const w = worker === false ? null : hashingWorker();
+  if (!w) return onThisThread(subtle, blob, start, end);
+  clearTimeout(idleTimer);
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    waiting.set(id, { resolve, reject, fallback: () => onThisThread(subtle, blob, start, end).then(resolve, reject) });
+    w.postMessage({ id, blob: Blob.prototype.slice.call(blob, start, end), start: 0, end: end - start });
+  });
+}
 "#)]
 extern "C" {
+    /// `crypto.subtle` if `blob` is a plain Blob or File and WebCrypto is there, else null.
+    pub(super) fn plain_blob_hasher(blob: &JsValue) -> JsValue;
+    /// `blob.slice(start, end)` by the platform's own `slice`.
+    pub(super) fn blob_slice(blob: &JsValue, start: f64, end: f64) -> JsValue;
+    /// The SHA-256 of `blob.slice(start, end)`, as an ArrayBuffer of 32 bytes.
+    pub(super) fn sha256_of_blob_range(subtle: &JsValue, blob: &JsValue, start: f64, end: f64) -> js_sys::Promise;
     /// A promise that settles in a later task (not a microtask), so that timers and
     /// rendering get their turn: `setImmediate` in Node, a `MessageChannel` message in
     /// browsers (not clamped like nested `setTimeout`s).
