@@ -553,7 +553,7 @@ impl Backend for IdbBackend {
     /// A File slice is stored as the Blob it is: the browser copies its bytes into the database
     /// itself, and they never pass through the page (a `put` of 1 MiB of bytes copies them on
     /// the page's thread: a quarter of a 200 MB `docker load` there). Reads turn it back into
-    /// bytes ([`bytes_from_js`]).
+    /// bytes ([`value_bytes`]).
     async fn put_host_chunk(&self, key: String, value: crate::storage::HostValue) -> Result<()> {
         let Some(blob) = value.downcast_ref::<JsValue>().filter(|v| v.is_instance_of::<web_sys::Blob>()) else {
             return Err(Error::invalid(format!("chunk {key}: the host value is not a Blob")));

@@ -103,10 +103,10 @@ impl ImportInput {
 
     /// What hashes large entries from the input's own bytes: WebCrypto for a plain Blob or File
     /// (see [`super::upload_hasher`]).
-    pub(super) fn host_upload(&self) -> Option<std::rc::Rc<dyn crate::import::HostUpload>> {
+    pub(super) fn host_upload(&self) -> Option<std::rc::Rc<dyn crate::storage::HostBytes>> {
         match self {
             ImportInput::Blob(blob) => super::upload_hasher::BlobRangeHasher::for_blob(blob)
-                .map(|h| std::rc::Rc::new(h) as std::rc::Rc<dyn crate::import::HostUpload>),
+                .map(|h| std::rc::Rc::new(h) as std::rc::Rc<dyn crate::storage::HostBytes>),
             _ => None,
         }
     }
@@ -316,12 +316,12 @@ export function plain_blob_hasher(blob) {
   return subtle;
 }
 // Hashing in a worker keeps both the read and the hash off the page's thread (Chromium hashes
-// on the thread that calls digest). Where no worker can be made (Node, a CSP without blob:
-// workers) the page's own crypto.subtle does it.
-const WORKER_SOURCE = `onmessage = async ({ data: { id, blob, start, end } }) => {
+// on the thread that calls digest). Where no worker can be made (a CSP without blob: workers)
+// the page's own crypto.subtle does it.
+const WORKER_SOURCE = `onmessage = async ({ data: { id, slice, size } }) => {
   try {
-    const buffer = await blob.slice(start, end).arrayBuffer();
-    if (buffer.byteLength !== end - start) throw new Error("the slice " + start + ".." + end + " holds " + buffer.byteLength + " bytes");
+    const buffer = await slice.arrayBuffer();
+    if (buffer.byteLength !== size) throw new Error("the slice holds " + buffer.byteLength + " bytes, not " + size);
     const hash = await crypto.subtle.digest("SHA-256", buffer);
     postMessage({ id, hash }, [hash]);
   } catch (e) {
@@ -365,7 +365,7 @@ function hashingWorker() {
   return worker;
 }
 function onThisThread(subtle, blob, start, end) {
-  return Blob.prototype.slice.call(blob, start, end).arrayBuffer().then((buffer) => {
+  return blob_slice(blob, start, end).arrayBuffer().then((buffer) => {
     if (buffer.byteLength !== end - start) {
       throw new Error(`the slice ${start}..${end} holds ${buffer.byteLength} bytes`);
     }
@@ -382,7 +382,7 @@ export function sha256_of_blob_range(subtle, blob, start, end) {
   return new Promise((resolve, reject) => {
     const id = nextId++;
     waiting.set(id, { resolve, reject, fallback: () => onThisThread(subtle, blob, start, end).then(resolve, reject) });
-    w.postMessage({ id, blob: Blob.prototype.slice.call(blob, start, end), start: 0, end: end - start });
+    w.postMessage({ id, slice: blob_slice(blob, start, end), size: end - start });
   });
 }
 "#)]
