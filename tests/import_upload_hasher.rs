@@ -1,5 +1,5 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! An [`HostUpload`] (the browser's WebCrypto over a slice of the uploaded File) hashes large
+//! A [`HostBytes`] (the browser's WebCrypto over a slice of the uploaded File) hashes large
 //! entries from the upload's own bytes instead of wasm hashing them as they stream: the import
 //! must come out the same, each range must be exactly the entry's data, a digest that does not
 //! match the name the archive gives the blob is refused, a failed hash fails the import leaving
@@ -9,9 +9,9 @@ mod support;
 
 use imagestore::digest::{Digest, PendingDigest};
 use imagestore::error::Error;
-use imagestore::import::{Finished, HostUpload, ImportOptions, Imported};
+use imagestore::import::{Finished, ImportOptions, Imported};
 use imagestore::storage::memory::MemoryBackend;
-use imagestore::storage::{blobs, Backend, HostValue, Op, Space};
+use imagestore::storage::{blobs, Backend, HostBytes, HostValue, Op, Space};
 use imagestore::ErrorCode;
 use std::cell::RefCell;
 use std::io::Read;
@@ -28,19 +28,25 @@ enum Answer {
     Fails,
 }
 
-/// Hashes ranges of `upload` of at least `min` bytes, recording each range asked for.
+/// Hashes ranges of `upload` of at least 1 MiB, recording each range asked for.
 struct RangeHasher {
     upload: Vec<u8>,
-    min: u64,
     answer: Answer,
     asked: RefCell<Vec<(u64, u64)>>,
     /// The slices handed to a backend that stores them.
     slices: RefCell<Vec<(u64, u64)>>,
 }
 
-impl HostUpload for RangeHasher {
+impl RangeHasher {
+    fn new(upload: &[u8], answer: Answer) -> Rc<RangeHasher> {
+        let (asked, slices) = (RefCell::default(), RefCell::default());
+        Rc::new(RangeHasher { upload: upload.to_vec(), answer, asked, slices })
+    }
+}
+
+impl HostBytes for RangeHasher {
     fn sha256_of_range(&self, start: u64, end: u64) -> Option<PendingDigest> {
-        if end - start < self.min {
+        if end - start < 1 << 20 {
             return None;
         }
         self.asked.borrow_mut().push((start, end));
@@ -87,20 +93,9 @@ impl Backend for TakesHostChunks {
     }
 }
 
-/// Imports `upload` by 64 KiB pieces with a [`RangeHasher`] over `hashed` (the upload itself,
-/// unless the test says otherwise).
-fn import_hashed(
-    upload: &[u8],
-    hashed: &[u8],
-    answer: Answer,
-) -> (imagestore::Result<Finished>, Rc<RangeHasher>, usize) {
-    let hasher = Rc::new(RangeHasher {
-        upload: hashed.to_vec(),
-        min: 1 << 20,
-        answer,
-        asked: RefCell::default(),
-        slices: RefCell::default(),
-    });
+/// Imports `upload` by 64 KiB pieces with a [`RangeHasher`] over it; also the chunks left.
+fn import_hashed(upload: &[u8], answer: Answer) -> (imagestore::Result<Finished>, Rc<RangeHasher>, usize) {
+    let hasher = RangeHasher::new(upload, answer);
     let options = ImportOptions { host_upload: Some(hasher.clone()), ..Default::default() };
     let (result, backend) = import_with(upload, 64 << 10, options);
     (result, hasher, chunk_count(&backend))
@@ -131,7 +126,7 @@ fn loaded(f: &Finished) -> &imagestore::docker::model::DockerImport {
 #[test]
 fn a_docker_save_hashed_by_the_host_loads_exactly_as_one_hashed_while_streaming() {
     let tar = fixture("docker20/basic/docker-save.tar");
-    let (hashed, hasher, _) = import_hashed(&tar, &tar, Answer::True);
+    let (hashed, hasher, _) = import_hashed(&tar, Answer::True);
     let (streamed, _) = import_chunked(&tar, 64 << 10);
     let (hashed, streamed) = (hashed.unwrap(), streamed.unwrap());
     assert_eq!(summary(loaded(&hashed)), summary(loaded(&streamed)));
@@ -156,7 +151,7 @@ fn a_docker_save_hashed_by_the_host_loads_exactly_as_one_hashed_while_streaming(
 fn a_host_digest_that_differs_from_the_blobs_name_is_refused_and_nothing_is_left() {
     // An OCI archive names its blobs by digest: a host answer that differs is a mismatch.
     let tar = fixture("docker20/basic/oci-archive.tar");
-    let (result, hasher, chunks) = import_hashed(&tar, &tar, Answer::Wrong);
+    let (result, hasher, chunks) = import_hashed(&tar, Answer::Wrong);
     let e = result.unwrap_err();
     assert_eq!(e.code, ErrorCode::DataCorrupt, "{e}");
     assert!(e.message.contains("entry \"blobs/sha256/"), "names the entry: {e}");
@@ -165,7 +160,7 @@ fn a_host_digest_that_differs_from_the_blobs_name_is_refused_and_nothing_is_left
     assert_eq!(chunks, 0, "every staged chunk is discarded");
 
     // The same archive with true answers imports.
-    let (result, hasher, _) = import_hashed(&tar, &tar, Answer::True);
+    let (result, hasher, _) = import_hashed(&tar, Answer::True);
     result.unwrap();
     assert_eq!(hasher.asked.borrow().len(), large_entries(&tar).len());
 }
@@ -173,7 +168,7 @@ fn a_host_digest_that_differs_from_the_blobs_name_is_refused_and_nothing_is_left
 #[test]
 fn a_failed_host_hash_fails_the_import_naming_the_entry_and_leaves_nothing() {
     let tar = fixture("docker20/basic/docker-save.tar");
-    let (result, _, chunks) = import_hashed(&tar, &tar, Answer::Fails);
+    let (result, _, chunks) = import_hashed(&tar, Answer::Fails);
     let e = result.unwrap_err();
     assert_eq!(e.code, ErrorCode::Unavailable, "{e}");
     assert!(e.message.contains("/layer.tar\"") && e.message.contains("NotReadableError"), "{e}");
@@ -188,7 +183,7 @@ fn a_gzipped_upload_is_hashed_while_it_streams() {
     let gz = gz.finish().unwrap();
     // Offsets into the tar are not offsets into the upload: the hasher must not be asked (it
     // would answer wrongly here: it hashes the gzip bytes).
-    let (result, hasher, _) = import_hashed(&gz, &gz, Answer::True);
+    let (result, hasher, _) = import_hashed(&gz, Answer::True);
     let (streamed, _) = import_chunked(&tar, 64 << 10);
     assert_eq!(summary(loaded(&result.unwrap())), summary(loaded(&streamed.unwrap())));
     assert!(hasher.asked.borrow().is_empty());
@@ -197,13 +192,7 @@ fn a_gzipped_upload_is_hashed_while_it_streams() {
 #[test]
 fn a_backend_that_takes_host_values_gets_each_chunk_after_the_first_as_the_uploads_slice() {
     let tar = fixture("docker20/basic/docker-save.tar");
-    let hasher = Rc::new(RangeHasher {
-        upload: tar.clone(),
-        min: 1 << 20,
-        answer: Answer::True,
-        asked: RefCell::default(),
-        slices: RefCell::default(),
-    });
+    let hasher = RangeHasher::new(&tar, Answer::True);
     let backend = TakesHostChunks(MemoryBackend::new());
     // Pieces that do not fall on chunk boundaries.
     let finished = futures::executor::block_on(async {
@@ -248,13 +237,7 @@ fn an_import_abandoned_inside_an_entry_whose_host_hash_fails_leaves_nothing() {
     // abandoning the import still discards everything staged before it.
     let tar = fixture("docker20/basic/docker-save.tar");
     let (_, at, _) = large_entries(&tar).remove(0);
-    let hasher = Rc::new(RangeHasher {
-        upload: tar.clone(),
-        min: 1 << 20,
-        answer: Answer::Fails,
-        asked: RefCell::default(),
-        slices: RefCell::default(),
-    });
+    let hasher = RangeHasher::new(&tar, Answer::Fails);
     let backend = MemoryBackend::new();
     futures::executor::block_on(async {
         let options = ImportOptions { host_upload: Some(hasher.clone()), ..Default::default() };

@@ -33,7 +33,6 @@ mod load_check;
 mod progress;
 mod report;
 pub(crate) mod stream;
-mod upload;
 
 pub use archive::ctr_import::{default_prefix, ContainerdImport, CtrOptions};
 pub use archive::files::{JSON_LIMIT, META_DB_LIMIT};
@@ -42,11 +41,10 @@ pub use docker_root::collect::{CONFIG_LIMIT, REPOSITORIES_LIMIT, SMALL_FILE_LIMI
 pub use progress::{Phase, Progress, ProgressCallback, REPORT_EVERY};
 pub use report::ImportReport;
 pub use stream::gzip::InflationLimits;
-pub use upload::HostUpload;
 
 use crate::docker::model::DockerImport;
 use crate::error::{Error, Result};
-use crate::storage::{blobs, Backend};
+use crate::storage::{blobs, Backend, HostBytes};
 use archive::files::ArchiveCollector;
 use docker_root::collect::Collector;
 use docker_root::driver_dirs::DriverFiles;
@@ -135,8 +133,8 @@ pub struct ImportOptions {
     /// error ([`load_check`]), before anything is committed.
     pub docker_load: bool,
     /// Hashes large entries from the upload's own bytes when the tarball is not compressed
-    /// (see [`HostUpload`]); `None`: everything is hashed as it streams.
-    pub host_upload: Option<std::rc::Rc<dyn HostUpload>>,
+    /// (see [`HostBytes`]); `None`: everything is hashed as it streams.
+    pub host_upload: Option<std::rc::Rc<dyn HostBytes>>,
 }
 
 /// A streaming import: [`push`](Importer::push) chunks as they arrive, then
@@ -156,7 +154,7 @@ pub struct Importer {
     is_cancelled: Option<CancelCheck>,
     bytes_total: Option<u64>,
     bytes_read: u64,
-    host_upload: Option<std::rc::Rc<dyn HostUpload>>,
+    host_upload: Option<std::rc::Rc<dyn HostBytes>>,
     failed: bool,
 }
 
@@ -376,15 +374,15 @@ struct Sinks<'a> {
     driver_files: &'a mut DriverFiles,
     load_check: Option<&'a mut load_check::LoadCheck>,
     /// The host's hasher of upload ranges, when tar offsets are offsets of the upload.
-    upload: Option<&'a std::rc::Rc<dyn HostUpload>>,
+    upload: Option<&'a std::rc::Rc<dyn HostBytes>>,
 }
 
 /// The upload hasher, if the tar stream is the upload itself (not inflated from it): only then
 /// is an entry's data a range of the upload.
 fn upload_of<'a>(
     decoder: &Decompressor,
-    hasher: &'a Option<std::rc::Rc<dyn HostUpload>>,
-) -> Option<&'a std::rc::Rc<dyn HostUpload>> {
+    hasher: &'a Option<std::rc::Rc<dyn HostBytes>>,
+) -> Option<&'a std::rc::Rc<dyn HostBytes>> {
     decoder.is_plain().then_some(hasher.as_ref()).flatten()
 }
 

@@ -19,10 +19,9 @@
 //! [`blob_packs::pack_commit`] on the current data (under a generation guard, see
 //! [`super::generation`]), which drops such a copy so that its writer discards it.
 
-use super::{blob_packs, fresh_id, generation, now_millis, sessions, Backend, Op, Space};
+use super::{blob_packs, fresh_id, generation, now_millis, sessions, Backend, HostBytes, Op, Space};
 use crate::digest::{Digest, PendingDigest, Sha256Hasher};
 use crate::error::{Error, Result};
-use crate::import::HostUpload;
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
@@ -303,14 +302,14 @@ pub struct BlobWriter {
     /// The upload, and where in it these bytes start, when the host holds them: chunks after
     /// the first are stored from its slices by a backend that takes them (the set's first goes
     /// as bytes, with the session marker every staging set's first chunk carries).
-    host: Option<(Rc<dyn HostUpload>, u64)>,
+    host: Option<(Rc<dyn HostBytes>, u64)>,
 }
 
 /// Where a [`BlobWriter`]'s digest comes from.
 enum Digesting {
     /// Hashed here, as the bytes are written.
     Streaming(Sha256Hasher),
-    /// Worked out by the host from the same bytes (see [`crate::import::HostUpload`]): the
+    /// Worked out by the host from the same bytes (see [`HostBytes`]): the
     /// writer only counts them.
     Host(PendingDigest),
 }
@@ -345,21 +344,17 @@ impl BlobWriter {
         }
     }
 
-    /// A writer that does not hash: `digest` is the SHA-256 of exactly the bytes that will be
-    /// written, worked out elsewhere (the host hashing the upload's own bytes). [`finish`]
-    /// waits for it; a failed one fails the blob.
+    /// The writer of bytes `start..start + len` of the upload the host holds: if the host will
+    /// hash them (see [`HostBytes`]), the writer does not, and [`finish`] waits for the host's
+    /// digest (a failed one fails the blob); the chunks after the first then come from the
+    /// host's slices for a backend that stores them. Otherwise a plain writer.
     ///
     /// [`finish`]: BlobWriter::finish
-    pub fn with_digest(digest: PendingDigest) -> Self {
-        BlobWriter { digest: Digesting::Host(digest), ..Self::new() }
-    }
-
-    /// The writer of bytes `start..start + len` of the upload: the host hashes them if it will
-    /// (see [`HostUpload`]), and then also supplies the chunks after the first to a backend
-    /// that stores host values; otherwise a plain writer.
-    pub fn for_upload_range(upload: &Rc<dyn HostUpload>, start: u64, len: u64) -> Self {
+    pub fn for_upload_range(upload: &Rc<dyn HostBytes>, start: u64, len: u64) -> Self {
         match upload.sha256_of_range(start, start + len) {
-            Some(digest) => BlobWriter { host: Some((upload.clone(), start)), ..Self::with_digest(digest) },
+            Some(digest) => {
+                BlobWriter { digest: Digesting::Host(digest), host: Some((upload.clone(), start)), ..Self::new() }
+            }
             None => Self::new(),
         }
     }

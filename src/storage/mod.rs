@@ -10,12 +10,14 @@ pub mod blob_packs;
 pub mod blobs;
 pub mod entry_pack;
 pub mod generation;
+mod host_bytes;
 pub mod memory;
 pub mod record_frame;
 pub mod sessions;
 pub mod varint;
 
 use crate::error::{Error, Result};
+pub use host_bytes::HostBytes;
 
 /// Which object store a key lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,7 +132,7 @@ pub trait Backend {
         false
     }
     /// [`Backend::put_chunk`] of chunk `key` (in [`Space::Chunks`], never its set's first)
-    /// whose bytes the host holds: `value` is what [`crate::import::HostUpload::slice`] made.
+    /// whose bytes the host holds: `value` is what [`HostBytes::slice`] made.
     async fn put_host_chunk(&self, key: String, value: HostValue) -> Result<()> {
         let _ = value;
         Err(Error::unsupported(format!("this backend stores no host values (chunk {key})")))

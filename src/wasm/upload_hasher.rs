@@ -1,4 +1,4 @@
-//! [`HostUpload`] for a Blob or File upload: WebCrypto hashes a slice of it, in a worker where
+//! [`HostBytes`] for a Blob or File upload: WebCrypto hashes a slice of it, in a worker where
 //! one can be made, while wasm streams the same bytes into storage. The browser reads the slice
 //! from its own storage and hashes it with native SHA-256: in a 200 MB `docker load` in
 //! Chromium, sha2 in wasm had been a third of the page's time; WebCrypto on the page's thread
@@ -6,7 +6,7 @@
 
 use crate::digest::{Digest, PendingDigest};
 use crate::error::Error;
-use crate::import::HostUpload;
+use crate::storage::HostBytes;
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
@@ -39,7 +39,7 @@ impl BlobRangeHasher {
     /// as they stream, and a second read of the File for WebCrypto made a 200 MB `docker load`
     /// slower (94–97 against 101–121 MB/s) and 75 MB larger.
     pub(super) fn for_blob(blob: &JsValue) -> Option<BlobRangeHasher> {
-        if crate::digest::sha256_engine() != "sha2" {
+        if crate::host::sha256_engine().is_some() {
             return None;
         }
         let subtle = plain_blob_hasher(blob);
@@ -47,7 +47,7 @@ impl BlobRangeHasher {
     }
 }
 
-impl HostUpload for BlobRangeHasher {
+impl HostBytes for BlobRangeHasher {
     fn sha256_of_range(&self, start: u64, end: u64) -> Option<PendingDigest> {
         if !(MIN_RANGE..=MAX_RANGE).contains(&end.saturating_sub(start)) {
             return None;

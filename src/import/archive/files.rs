@@ -21,9 +21,9 @@ use crate::error::{Error, Result};
 use crate::formats::docker_save::Compression;
 use crate::import::docker_root::paths::{components, is_sha256_hex};
 use crate::import::stream::tar::{EntryKind, TarEntry};
-use crate::import::HostUpload;
 use crate::storage::blobs::{self, BlobWriter, StagedBlob};
 use crate::storage::Backend;
+use crate::storage::HostBytes;
 use std::collections::BTreeMap;
 
 /// Largest JSON file read whole (containerd's importer uses the same 20 MiB).
@@ -214,7 +214,7 @@ impl ArchiveCollector {
 
     /// Starts a tar entry: decides where its data goes. `upload`, when given, hashes a staged
     /// file from the upload's own bytes (the entry's data is a range of the upload).
-    pub(crate) fn entry(&mut self, e: &TarEntry, upload: Option<&std::rc::Rc<dyn HostUpload>>) {
+    pub(crate) fn entry(&mut self, e: &TarEntry, upload: Option<&std::rc::Rc<dyn HostBytes>>) {
         self.sink = None;
         let Ok(parts) = components(&e.path) else { return };
         if e.kind == EntryKind::Symlink && parts.len() <= 2 {
