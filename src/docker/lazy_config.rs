@@ -78,6 +78,22 @@ impl LazyLabels {
         LazyLabels { decoded: OnceCell::new(), encoded: Some((record, at)) }
     }
 
+    /// Hands each label to `each` in key order (the map's order, which is the order the
+    /// summary keeps them in) without decoding them into a map, and says whether the config
+    /// has labels at all (`None` is not the same as none: the list writes `null` for one and
+    /// `{}` for the other). The list writes 10,000 images' labels this way: decoding them first
+    /// was a fifth of the first list after an open.
+    pub fn visit<'s>(&'s self, mut each: impl FnMut(&'s str, &'s str)) -> bool {
+        if let Some(decoded) = self.decoded.get() {
+            let Some(labels) = decoded else { return false };
+            labels.iter().for_each(|(k, v)| each(k, v));
+            return true;
+        }
+        let (record, at) = self.encoded.as_ref().expect("labels are decoded or encoded");
+        super::summary::visit_labels(record, *at, each);
+        true
+    }
+
     pub fn get(&self) -> Option<&BTreeMap<String, String>> {
         self.decoded
             .get_or_init(|| {

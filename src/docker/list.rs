@@ -188,21 +188,19 @@ pub(crate) fn write_summary(
     out.push_str(r#","Id":"#);
     write_digest(out, Some(id));
     out.push_str(r#","Labels":"#);
-    match facts.labels.get() {
-        None => out.push_str("null"),
-        Some(labels) => {
-            out.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                go_json::write_api_string(out, k);
-                out.push(':');
-                go_json::write_api_string(out, v);
-            }
-            out.push('}');
-        }
-    }
+    let mut first = true;
+    let has_labels = facts.labels.visit(|k, v| {
+        out.push(if first { '{' } else { ',' });
+        first = false;
+        go_json::write_api_string(out, k);
+        out.push(':');
+        go_json::write_api_string(out, v);
+    });
+    out.push_str(match (has_labels, first) {
+        (false, _) => "null",
+        (true, true) => "{}",
+        (true, false) => "}",
+    });
     out.push_str(r#","ParentId":"#);
     write_digest(out, parent);
     let has_digest = references.iter().any(|r| r.digest().is_some());

@@ -168,9 +168,14 @@ fn walk_labels<'a>(r: &mut Reader<'a>, mut each: impl FnMut(&'a str, &'a str)) -
 /// The labels [`decode_sharing`] checked at `at` in `record`.
 pub(super) fn decode_labels(record: &[u8], at: usize) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
-    walk_labels(&mut Reader { body: record, at }, |k, v| drop(labels.insert(k.to_string(), v.to_string())))
-        .expect("labels checked when the summary was read");
+    visit_labels(record, at, |k, v| drop(labels.insert(k.to_string(), v.to_string())));
     labels
+}
+
+/// Each of the labels [`decode_sharing`] checked at `at` in `record`, in the order they were
+/// written (key order).
+pub(super) fn visit_labels<'a>(record: &'a [u8], at: usize, each: impl FnMut(&'a str, &'a str)) {
+    walk_labels(&mut Reader { body: record, at }, each).expect("labels checked when the summary was read");
 }
 
 fn malformed() -> Error {
@@ -369,8 +374,22 @@ mod tests {
             r#"{"config":{"Labels":{"maintainer":"é","org.opencontainers.image.title":"x","empty":""}},"rootfs":{"type":"layers","diff_ids":[]}}"#,
         );
         let (b, cb) = parsed(r#"{"config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#);
-        let record = encode([(&a, &ca), (&b, &cb)]);
+        let (c, cc) = parsed(r#"{"config":{"Labels":{}},"rootfs":{"type":"layers","diff_ids":[]}}"#);
+        let record = encode([(&a, &ca), (&b, &cb), (&c, &cc)]);
         let decoded = decode(&record).unwrap();
+        // Visited from the record, before anything decodes them: the same pairs, in key order,
+        // and no labels told from empty labels.
+        let visited = |labels: &LazyLabels| {
+            let mut pairs = Vec::new();
+            let has = labels.visit(|k, v| pairs.push((k.to_string(), v.to_string())));
+            has.then_some(pairs)
+        };
+        let want = |c: &LazyConfig| c.facts().labels.get().map(|l| l.clone().into_iter().collect::<Vec<_>>());
+        for (i, original) in [&ca, &cb, &cc].into_iter().enumerate() {
+            assert_eq!(visited(&decoded[i].1.facts().labels), want(original), "image {i}, encoded");
+        }
+        assert_eq!(visited(&ca.facts().labels), want(&ca), "decoded");
+        assert_eq!(visited(&decoded[2].1.facts().labels), Some(vec![]));
         let labels = decoded[0].1.facts().labels.get().unwrap();
         assert_eq!(Some(labels), ca.facts().labels.get());
         assert_eq!(labels.get("maintainer").map(String::as_str), Some("é"));
