@@ -11,7 +11,7 @@ use js_sys::{Promise, Uint8Array};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
-use support::js::{call, json_value as js};
+use support::js::{call, json_value as js, sleep};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -62,16 +62,6 @@ async fn source_keys(name: &str) -> Vec<String> {
     let mut keys: Vec<String> = keys.into_iter().filter(|k| !k.starts_with("analysis/") && !blob_keys(k)).collect();
     keys.extend(blobs.iter().map(|d| d.to_string()));
     keys
-}
-
-async fn sleep(ms: i32) {
-    let p = Promise::new(&mut |resolve, _| {
-        let global: web_sys::js_sys::Object = js_sys::global().unchecked_into();
-        let set_timeout: js_sys::Function =
-            js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout")).unwrap().unchecked_into();
-        set_timeout.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from(ms)).unwrap();
-    });
-    JsFuture::from(p).await.unwrap();
 }
 
 /// Subscribes to `store`'s change events: the reasons heard, the unsubscribe function, and

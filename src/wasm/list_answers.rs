@@ -1,9 +1,13 @@
 //! The image list's answer as JS values, converted once per answer: the core remembers its
 //! `GET /images/json` text while the store is unchanged and hands out the same `Rc` (see
-//! [`crate::docker::list::ListMemo`]); here that text is decoded into a JS string and parsed
-//! into JS objects once, and a call asking again gets the same (immutable) string, or its own
-//! copy of the rows (a caller may sort or change what it got). Copying 10,000 rows costs a
-//! millisecond or two; parsing their 4 MB of JSON costs 15–30.
+//! [`crate::docker::list::ListMemo`]); here that text is decoded into a JS string once, and a
+//! call asking again gets the same (immutable) string, or its own copy of the rows (a caller
+//! may sort or change what it got). Copying 10,000 rows costs a few milliseconds; parsing their
+//! 4 MB of JSON costs 5–30.
+//!
+//! The first call for an answer returns its own parse: copying it as well, in JS that has never
+//! run on that page (V8 interprets it first), took longer than the parse. The rows later calls
+//! copy from are parsed when the page is next idle, or by the next call if it comes first.
 
 use crate::error::{Error, Result};
 use std::cell::RefCell;
@@ -11,7 +15,25 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
-export function imagestore_copy_summaries(rows) {
+export function imagestore_rows_holder(text) {
+  return { text, rows: null, asked: false };
+}
+
+export function imagestore_rows_of(holder) {
+  if (holder.rows !== null) return imagestore_copy_summaries(holder.rows);
+  const rows = JSON.parse(holder.text);
+  if (!holder.asked) {
+    holder.asked = true;
+    const keep = () => {
+      if (holder.rows === null) holder.rows = JSON.parse(holder.text);
+    };
+    if (typeof requestIdleCallback === "function") requestIdleCallback(keep);
+    else setTimeout(keep, 0);
+  }
+  return rows;
+}
+
+function imagestore_copy_summaries(rows) {
   const out = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
@@ -32,9 +54,15 @@ export function imagestore_copy_summaries(rows) {
 }
 "#)]
 extern "C" {
-    /// A copy of `ImageSummary` rows as `JSON.parse` would give them (same keys in the same
-    /// order, `null`s kept), sharing nothing mutable with `rows`.
-    fn imagestore_copy_summaries(rows: &JsValue) -> JsValue;
+    /// What [`imagestore_rows_of`] keeps for one answer: its text, and the parsed rows once
+    /// they are made.
+    fn imagestore_rows_holder(text: &JsValue) -> JsValue;
+    /// Rows of the answer `holder` keeps, as `JSON.parse` gives them (same keys in the same
+    /// order, `null`s kept), sharing nothing mutable with any other call's: a copy of the kept
+    /// rows, or a parse of the text while there are none (and the kept rows are then made when
+    /// the page is idle).
+    #[wasm_bindgen(catch)]
+    fn imagestore_rows_of(holder: &JsValue) -> std::result::Result<JsValue, JsValue>;
 }
 
 #[wasm_bindgen]
@@ -91,9 +119,7 @@ impl ListAnswers {
 
     /// The answer as JS objects, a fresh copy for each call.
     pub(super) fn rows(&self, text: &Rc<String>) -> Result<JsValue> {
-        let parsed = kept(&self.rows, text, || {
-            parse_json(&self.text(text)?).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
-        })?;
-        Ok(imagestore_copy_summaries(&parsed))
+        let holder = kept(&self.rows, text, || Ok(imagestore_rows_holder(&self.text(text)?)))?;
+        imagestore_rows_of(&holder).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
     }
 }
