@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use support::js::{call, json_value as js, sleep};
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
