@@ -48,8 +48,12 @@ async function query(p, text, all) {
   );
 }
 
-/** Every row as "REPOSITORY TAG IMAGE-ID", loading all pages. */
+/**
+ * Every row as "REPOSITORY TAG IMAGE-ID", loading all pages (the table is aria-busy while the
+ * rest of a page is still to be added after its first rows).
+ */
 async function tableRows(p) {
+  await p.waitForFunction(() => !document.querySelector("#images").hasAttribute("aria-busy"));
   while (await p.isVisible("#show-more")) await p.click("#show-more");
   return p.$$eval("#images tbody tr", (trs) => trs.map((tr) => [...tr.cells].slice(0, 3).map((td) => td.textContent.trim()).join(" ")));
 }
@@ -235,6 +239,39 @@ test("a reload keeps the store; cancelling an import leaves it as it was", () =>
     await p.waitForSelector("#import-progress", { state: "hidden" });
     assert.deepEqual(sorted(await tableRows(p)), rows, "same rows after the cancelled import");
     assert.equal(await p.isVisible("#error"), false);
+  }));
+
+test("a long list lays out its first 50 rows in the frame that shows it and the rest of the page when idle", () =>
+  page(async (p) => {
+    await importByInput(p, `${ROOT}tests/fixtures/docker20/scale200/image-store.tar`);
+    // Held back: no idle time until the test lets it go (rows counted right after the update).
+    await p.evaluate(() => {
+      window.heldIdle = [];
+      window.requestIdleCallback = (fn) => window.heldIdle.push(fn);
+    });
+    await query(p, "", true);
+    const count = () => p.$$eval("#images tbody tr", (trs) => trs.length);
+    const busy = () => p.$eval("#images", (t) => t.getAttribute("aria-busy"));
+    assert.equal(await count(), 50);
+    assert.equal(await busy(), "true");
+    assert.match(await p.textContent("#show-more"), /^Show 200 more \(\d+ not shown\)$/);
+    // "Show more" before the idle callback: the held rows come first, once, then the next page.
+    await p.click("#show-more");
+    assert.equal(await count(), 400);
+    assert.equal(await busy(), null);
+    const ids = await p.$$eval("#images tbody tr", (trs) => trs.map((tr) => tr.querySelector("td.id").textContent + tr.cells[0].textContent + tr.cells[1].textContent));
+    assert.equal(new Set(ids).size, 400, "no row twice");
+    // A new query while rows are held: the stale callback adds nothing when it finally runs.
+    await query(p, "a", true);
+    const held = await p.evaluate(() => window.heldIdle.length);
+    assert.ok(held >= 2, `callbacks held: ${held}`);
+    const shown = await count();
+    assert.ok(shown <= 50, `first rows only: ${shown}`);
+    await p.evaluate(() => window.heldIdle.splice(0).forEach((fn) => fn({ timeRemaining: () => 50, didTimeout: false })));
+    const all = await p.$$eval("#images tbody tr", (trs) => trs.length);
+    const want = Math.min(200, Number((await p.textContent("#list-count")).match(/(\d+) rows?$/)[1]));
+    assert.equal(all, want, "the query's first page, each row once");
+    assert.equal(await busy(), null);
   }));
 
 test("a file that is not a tarball gets a clear error and changes nothing", () =>

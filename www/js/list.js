@@ -8,9 +8,11 @@ import { createdSince, absoluteTime, rowsForImages, rowReference, shortId } from
 import { looksLikeIdPrefix, parseFilterText, prepareSearch, rowMatcher } from "./filters.js";
 
 const PAGE = 200;
-// Rows painted from the saved answer after a reload: a screenful and more. The page's other
-// rows come with the store's own answer (or "Show more"), so the first paint lays out a quarter
-// of a page.
+// Rows laid out in the frame that shows a new list: a screenful and more. Laying out a row
+// costs the browser far more than making it (200 new rows were 25-50 ms of layout on the
+// development machine, more than the rest of a keystroke), so the rest of a page is added
+// when the page is next idle, below the fold. After a reload the saved answer's first rows
+// are shown alone; the page's other rows come with the store's own answer.
 const FIRST_ROWS = 50;
 
 const COMPARE = {
@@ -46,10 +48,10 @@ function rowTemplate() {
   return ROW_TEMPLATE;
 }
 
-/** Runs `fn` when the page has nothing else to do (or within a second). */
+/** Runs `fn` when the page has nothing else to do (or within a second); returns a token. */
 function whenIdle(fn) {
-  if (typeof requestIdleCallback === "function") requestIdleCallback(fn, { timeout: 1000 });
-  else setTimeout(fn, 50);
+  if (typeof requestIdleCallback === "function") return { idle: requestIdleCallback(fn, { timeout: 1000 }) };
+  return { timer: setTimeout(fn, 50) };
 }
 
 export class ImageList {
@@ -58,7 +60,9 @@ export class ImageList {
     this.tbody = $("#images tbody");
     this.rows = []; // every row of the last answer, in the store's order
     this.visible = []; // filtered and sorted
-    this.shown = 0;
+    this.shown = 0; // rows of `visible` on the page, or about to be (see render)
+    this.rendered = 0; // rows of `visible` in the table now
+    this.pendingRows = null; // the idle callback that adds rows rendered..shown
     this.sort = { key: null, dir: "desc" }; // null: the store's order (newest first)
     this.fetchedKey = null;
     this.resolved = new Map();
@@ -238,22 +242,59 @@ export class ImageList {
     this.applyTerms(parseFilterText(this.filterInput.value).terms);
   }
 
+  /**
+   * Shows the first `page` rows of `visible`: the first FIRST_ROWS of them now, the rest when
+   * the page is next idle (or at once, if "Show more" is pressed first).
+   */
   render(page = PAGE) {
-    const now = Date.now();
-    const trs = this.visible.slice(0, page).map((row) => this.rowElement(row, now));
+    this.cancelPendingRows();
+    const target = this.visible.slice(0, page);
     // The same rows in the same order (e.g. a keystroke that did not change the first page):
     // the table is left as it is.
     const current = this.tbody.children;
-    if (trs.length !== current.length || trs.some((tr, i) => tr !== current[i])) this.tbody.replaceChildren(...trs);
-    this.shown = trs.length;
+    const same = target.length === current.length && target.every((row, i) => this.elements.get(row)?.tr === current[i]);
+    const now = Date.now();
+    if (same) {
+      target.forEach((row) => this.rowElement(row, now));
+      this.rendered = target.length;
+    } else {
+      const first = target.slice(0, FIRST_ROWS);
+      this.tbody.replaceChildren(...first.map((row) => this.rowElement(row, now)));
+      this.rendered = first.length;
+    }
+    this.shown = target.length;
+    if (this.rendered < this.shown) {
+      const pending = whenIdle(() => {
+        if (this.pendingRows === pending) this.addPendingRows();
+      });
+      this.pendingRows = pending;
+      // Assistive technology (and tests) can tell the rows are still coming.
+      this.tbody.parentElement.setAttribute("aria-busy", "true");
+    }
     this.showMoreButton();
   }
 
+  /** Adds the rows `render` left for later (rendered..shown) to the table. */
+  addPendingRows() {
+    this.cancelPendingRows();
+    const now = Date.now();
+    const rows = this.visible.slice(this.rendered, this.shown);
+    this.tbody.append(...rows.map((row) => this.rowElement(row, now)));
+    this.rendered = this.shown;
+  }
+
+  cancelPendingRows() {
+    this.pendingRows = null;
+    this.tbody.parentElement.removeAttribute("aria-busy");
+  }
+
   renderMore() {
+    if (this.pendingRows) this.addPendingRows();
     const now = Date.now();
     const slice = this.visible.slice(this.shown, this.shown + PAGE);
     this.tbody.append(...slice.map((row) => this.rowElement(row, now)));
     this.shown += slice.length;
+    this.rendered = this.shown;
     this.showMoreButton();
   }
 
