@@ -7,7 +7,8 @@
 //!
 //! The first call for an answer returns its own parse: copying it as well, in JS that has never
 //! run on that page (V8 interprets it first), took longer than the parse. The rows later calls
-//! copy from are parsed when the page is next idle, or by the next call if it comes first.
+//! copy from are parsed when the page is next idle, or kept from the next call's parse if that
+//! call comes first.
 
 use crate::error::{Error, Result};
 use std::cell::RefCell;
@@ -22,14 +23,17 @@ export function imagestore_rows_holder(text) {
 export function imagestore_rows_of(holder) {
   if (holder.rows !== null) return imagestore_copy_summaries(holder.rows);
   const rows = JSON.parse(holder.text);
-  if (!holder.asked) {
-    holder.asked = true;
-    const keep = () => {
-      if (holder.rows === null) holder.rows = JSON.parse(holder.text);
-    };
-    if (typeof requestIdleCallback === "function") requestIdleCallback(keep);
-    else setTimeout(keep, 0);
+  if (holder.asked) {
+    // Asked again before the page was idle (calls in a row): this parse is kept.
+    holder.rows = rows;
+    return imagestore_copy_summaries(rows);
   }
+  holder.asked = true;
+  const keep = () => {
+    if (holder.rows === null) holder.rows = JSON.parse(holder.text);
+  };
+  if (typeof requestIdleCallback === "function") requestIdleCallback(keep);
+  else setTimeout(keep, 0);
   return rows;
 }
 
@@ -59,8 +63,8 @@ extern "C" {
     fn imagestore_rows_holder(text: &JsValue) -> JsValue;
     /// Rows of the answer `holder` keeps, as `JSON.parse` gives them (same keys in the same
     /// order, `null`s kept), sharing nothing mutable with any other call's: a copy of the kept
-    /// rows, or a parse of the text while there are none (and the kept rows are then made when
-    /// the page is idle).
+    /// rows; on the first call a parse of the text (the kept rows are parsed when the page is
+    /// idle); on a later call before that, a copy of its parse, which is kept.
     #[wasm_bindgen(catch)]
     fn imagestore_rows_of(holder: &JsValue) -> std::result::Result<JsValue, JsValue>;
 }
