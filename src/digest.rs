@@ -257,11 +257,7 @@ impl DigestSet {
         if self.entries.is_empty() {
             return Err(LookupError::NotFound);
         }
-        // A term that is not even shaped like `alg:hex` is taken whole as a hex prefix.
-        let (alg, prefix) = match term.split_once(':') {
-            Some((a, h)) if valid_algorithm_grammar(a) && !h.is_empty() => (Some(a), h),
-            _ => (None, term),
-        };
+        let (alg, prefix) = lookup_term(term);
         // The first entry at or after (prefix, alg) in sorted order, and the one after it.
         let from = (prefix.to_string(), alg.unwrap_or("").to_string());
         let mut next = self.entries.range(from..);
@@ -285,6 +281,39 @@ impl DigestSet {
     pub fn iter(&self) -> impl Iterator<Item = Digest> + '_ {
         self.entries.iter().map(|(h, a)| Digest(format!("{a}:{h}").into()))
     }
+}
+
+/// A lookup term as `alg:hex` (a valid algorithm and some hex) or, when it is not even shaped
+/// like that, a hex prefix taken whole.
+fn lookup_term(term: &str) -> (Option<&str>, &str) {
+    match term.split_once(':') {
+        Some((a, h)) if valid_algorithm_grammar(a) && !h.is_empty() => (Some(a), h),
+        _ => (None, term),
+    }
+}
+
+/// [`DigestSet::lookup`] among digests that are all sha256, as an ordered map's keys hold them
+/// (`from(probe)` yields the keys at or after `probe`): with one algorithm, text order is hex
+/// order, so no set of (hex, algorithm) pairs needs making. Moby's image IDs are all sha256.
+pub fn lookup_sha256_keys<'a, I: Iterator<Item = &'a Digest>>(
+    term: &str,
+    from: impl FnOnce(&Digest) -> I,
+) -> std::result::Result<Digest, LookupError> {
+    let (alg, prefix) = lookup_term(term);
+    if alg.is_some_and(|a| a != "sha256") {
+        return Err(LookupError::NotFound);
+    }
+    let mut next = from(&Digest(format!("sha256:{prefix}").into()));
+    let matches = |d: Option<&Digest>| d.is_some_and(|d| d.hex().starts_with(prefix));
+    let first = next.next();
+    if !matches(first) {
+        return Err(LookupError::NotFound);
+    }
+    let found = first.expect("matched");
+    if found.hex() == prefix || !matches(next.next()) {
+        return Ok(found.clone());
+    }
+    Err(LookupError::Ambiguous)
 }
 
 /// ChainID of a list of DiffIDs (OCI image-spec identity): the first DiffID, then
@@ -461,6 +490,36 @@ mod tests {
         let edges = [[0u8; 32], [0xff; 32], [0x0f; 32], [0xf0; 32]];
         for bytes in edges {
             assert_eq!(Digest::from_sha256_bytes(&bytes).as_str(), format!("sha256:{}", hex::encode(bytes)));
+        }
+    }
+
+    #[test]
+    fn sha256_key_lookup_answers_as_the_digest_set_does() {
+        use std::collections::BTreeSet;
+        // Digests sharing prefixes of every length up to 4 (1,500 of them over 16^3 starts).
+        let all: Vec<Digest> = (0..1500u32).map(|i| Digest::sha256_of(i.to_string().as_bytes())).collect();
+        for size in [0, 1, 2, 7, 1500] {
+            let ids = &all[..size];
+            let mut set = DigestSet::new();
+            ids.iter().for_each(|d| set.insert(d));
+            let keys: BTreeSet<Digest> = ids.iter().cloned().collect();
+            let mut terms: Vec<String> =
+                ["", "sha256", "sha256:", "sha512:ab", "SHA256:ab", "0", "ff", "zz", "a:b", "sha256:g"]
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect();
+            for d in ids.iter().take(60) {
+                for n in [1, 2, 3, 4, 5, 12, 64] {
+                    terms.push(d.hex()[..n].to_string());
+                    terms.push(format!("sha256:{}", &d.hex()[..n]));
+                    terms.push(d.hex()[..n].to_uppercase());
+                }
+            }
+            terms.push(Digest::sha256_of(b"absent").to_string());
+            for term in &terms {
+                let by_keys = lookup_sha256_keys(term, |probe| keys.range::<Digest, _>(probe..));
+                assert_eq!(by_keys, set.lookup(term), "{size} ids, term {term:?}");
+            }
         }
     }
 

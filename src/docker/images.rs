@@ -9,7 +9,7 @@ use super::layers::{LayerMetadata, LayerStore};
 use super::lazy_config::LazyConfig;
 use super::model::ImageRecord;
 use super::tx::Tx;
-use crate::digest::{chain_id, Digest, DigestSet, LookupError};
+use crate::digest::{chain_id, lookup_sha256_keys, Digest, DigestSet, LookupError};
 use crate::error::{Error, ErrorCode, Result};
 use crate::formats::image_config::ImageConfig;
 use crate::schema::docker as keys;
@@ -126,14 +126,21 @@ impl ImageStore {
 
     /// `Search`: resolves a partial ID with digestset semantics.
     pub fn search(&self, term: &str) -> Result<Digest> {
-        let ids = self.ids.get_or_init(|| {
-            let mut set = DigestSet::new();
-            for id in self.images.keys() {
-                set.insert(id);
-            }
-            set
-        });
-        ids.lookup(term).map_err(|e| match e {
+        // Keys sorted as text: when the first and the last are sha256, all are.
+        let sha256 = |k: Option<&(Digest, Image)>| k.is_none_or(|(id, _)| id.algorithm() == "sha256");
+        let found = if sha256(self.images.get_min()) && sha256(self.images.get_max()) {
+            lookup_sha256_keys(term, |probe| self.images.range::<_, Digest>(probe..).map(|(id, _)| id))
+        } else {
+            let ids = self.ids.get_or_init(|| {
+                let mut set = DigestSet::new();
+                for id in self.images.keys() {
+                    set.insert(id);
+                }
+                set
+            });
+            ids.lookup(term)
+        };
+        found.map_err(|e| match e {
             LookupError::NotFound => Error::not_found(format!("No such image: {term}")),
             LookupError::Ambiguous => Error::ambiguous(format!("ambiguous digest string: {term}")),
         })

@@ -33,7 +33,7 @@ export function imagestore_rows_of(holder) {
     if (holder.rows === null) holder.rows = JSON.parse(holder.text);
   };
   if (typeof requestIdleCallback === "function") requestIdleCallback(keep);
-  else setTimeout(keep, 0);
+  else setTimeout(keep, 0).unref?.(); // in Node it does not keep the process alive
   return rows;
 }
 

@@ -261,7 +261,7 @@ test("a long list lays out its first 50 rows in the frame that shows it and the 
     assert.equal(await busy(), null);
     const ids = await p.$$eval("#images tbody tr", (trs) => trs.map((tr) => tr.querySelector("td.id").textContent + tr.cells[0].textContent + tr.cells[1].textContent));
     assert.equal(new Set(ids).size, 400, "no row twice");
-    // A new query while rows are held: the stale callback adds nothing when it finally runs.
+    // A new query while rows are held: a stale callback adds nothing if it runs after all.
     await query(p, "a", true);
     const held = await p.evaluate(() => window.heldIdle.length);
     assert.ok(held >= 2, `callbacks held: ${held}`);

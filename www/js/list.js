@@ -48,10 +48,15 @@ function rowTemplate() {
   return ROW_TEMPLATE;
 }
 
-/** Runs `fn` when the page has nothing else to do (or within a second); returns a token. */
+/** Runs `fn` when the page has nothing else to do (or within a second); returns a handle for `cancelIdle`. */
 function whenIdle(fn) {
   if (typeof requestIdleCallback === "function") return { idle: requestIdleCallback(fn, { timeout: 1000 }) };
   return { timer: setTimeout(fn, 50) };
+}
+
+function cancelIdle(handle) {
+  if (handle.idle !== undefined && typeof cancelIdleCallback === "function") cancelIdleCallback(handle.idle);
+  if (handle.timer !== undefined) clearTimeout(handle.timer);
 }
 
 export class ImageList {
@@ -264,6 +269,7 @@ export class ImageList {
     }
     this.shown = target.length;
     if (this.rendered < this.shown) {
+      // The check covers a callback that runs although it was cancelled (a test's own idle queue).
       const pending = whenIdle(() => {
         if (this.pendingRows === pending) this.addPendingRows();
       });
@@ -276,7 +282,7 @@ export class ImageList {
 
   /** Adds the rows `render` left for later (rendered..shown) to the table. */
   addPendingRows() {
-    this.cancelPendingRows();
+    this.cancelPendingRows(); // when called by "Show more" before the idle callback
     const now = Date.now();
     const rows = this.visible.slice(this.rendered, this.shown);
     this.tbody.append(...rows.map((row) => this.rowElement(row, now)));
@@ -284,6 +290,7 @@ export class ImageList {
   }
 
   cancelPendingRows() {
+    if (this.pendingRows) cancelIdle(this.pendingRows);
     this.pendingRows = null;
     this.tbody.parentElement.removeAttribute("aria-busy");
   }
