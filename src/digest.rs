@@ -254,27 +254,14 @@ impl DigestSet {
     }
 
     pub fn lookup(&self, term: &str) -> std::result::Result<Digest, LookupError> {
-        if self.entries.is_empty() {
-            return Err(LookupError::NotFound);
-        }
         let (alg, prefix) = lookup_term(term);
-        // The first entry at or after (prefix, alg) in sorted order, and the one after it.
+        // The entries at or after (prefix, alg) in sorted order.
         let from = (prefix.to_string(), alg.unwrap_or("").to_string());
-        let mut next = self.entries.range(from..);
-        let matches = |e: Option<&(String, String)>| -> bool {
-            e.is_some_and(|(h, a)| h.starts_with(prefix) && alg.is_none_or(|want| want == a))
-        };
-        let first = next.next();
-        if !matches(first) {
-            return Err(LookupError::NotFound);
-        }
-        let (h, a) = first.expect("matched");
-        if h == prefix && alg.is_none_or(|want| want == a) {
-            return Ok(Digest(format!("{a}:{h}").into()));
-        }
-        if matches(next.next()) {
-            return Err(LookupError::Ambiguous);
-        }
+        let (h, a) = resolve(
+            self.entries.range(from..),
+            |(h, a)| h.starts_with(prefix) && alg.is_none_or(|want| want == a),
+            |(h, _)| h == prefix,
+        )?;
         Ok(Digest(format!("{a}:{h}").into()))
     }
 
@@ -292,6 +279,21 @@ fn lookup_term(term: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// go-digest's rule over the entries at or after a term's place in sorted order: the first must
+/// match the term; an exact match is the answer; a second match makes the term ambiguous.
+fn resolve<T>(
+    mut from: impl Iterator<Item = T>,
+    matches: impl Fn(&T) -> bool,
+    exact: impl Fn(&T) -> bool,
+) -> std::result::Result<T, LookupError> {
+    let first = from.next().filter(&matches).ok_or(LookupError::NotFound)?;
+    if exact(&first) || !from.next().is_some_and(|next| matches(&next)) {
+        Ok(first)
+    } else {
+        Err(LookupError::Ambiguous)
+    }
+}
+
 /// [`DigestSet::lookup`] among digests that are all sha256, as an ordered map's keys hold them
 /// (`from(probe)` yields the keys at or after `probe`): with one algorithm, text order is hex
 /// order, so no set of (hex, algorithm) pairs needs making. Moby's image IDs are all sha256.
@@ -303,17 +305,8 @@ pub fn lookup_sha256_keys<'a, I: Iterator<Item = &'a Digest>>(
     if alg.is_some_and(|a| a != "sha256") {
         return Err(LookupError::NotFound);
     }
-    let mut next = from(&Digest(format!("sha256:{prefix}").into()));
-    let matches = |d: Option<&Digest>| d.is_some_and(|d| d.hex().starts_with(prefix));
-    let first = next.next();
-    if !matches(first) {
-        return Err(LookupError::NotFound);
-    }
-    let found = first.expect("matched");
-    if found.hex() == prefix || !matches(next.next()) {
-        return Ok(found.clone());
-    }
-    Err(LookupError::Ambiguous)
+    let from = from(&Digest(format!("sha256:{prefix}").into()));
+    resolve(from, |d| d.hex().starts_with(prefix), |d| d.hex() == prefix).cloned()
 }
 
 /// ChainID of a list of DiffIDs (OCI image-spec identity): the first DiffID, then
