@@ -82,8 +82,10 @@ const KEPT: usize = 4;
 /// Converted answers of one `Store` object, by the identity of the core's text.
 #[derive(Default)]
 pub(super) struct ListAnswers {
+    /// Each answer's text as a JS string.
     strings: RefCell<Vec<(Rc<String>, JsValue)>>,
-    rows: RefCell<Vec<(Rc<String>, JsValue)>>,
+    /// Each answer's rows holder (`imagestore_rows_holder`).
+    holders: RefCell<Vec<(Rc<String>, JsValue)>>,
 }
 
 /// The entry converted from `text` (the same `Rc`), or a new one made by `convert`.
@@ -121,9 +123,9 @@ impl ListAnswers {
         kept(&self.strings, text, || Ok(JsValue::from_str(text)))
     }
 
-    /// The answer as JS objects, a fresh copy for each call.
+    /// The answer as JS objects, rows of its own for each call.
     pub(super) fn rows(&self, text: &Rc<String>) -> Result<JsValue> {
-        let holder = kept(&self.rows, text, || Ok(imagestore_rows_holder(&self.text(text)?)))?;
+        let holder = kept(&self.holders, text, || Ok(imagestore_rows_holder(&self.text(text)?)))?;
         imagestore_rows_of(&holder).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
     }
 }
