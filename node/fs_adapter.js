@@ -8,7 +8,7 @@
 //   <path>/blobs/sha256/<hex> a published blob, named by its digest
 //
 // A small blob that an import publishes (a config, a tar-split: at most 64 KiB) is kept in a
-// blob pack instead, `blob-pack/<first two hex digits>` (src/storage/blob_packs.rs), many to a
+// blob pack instead, `blob-pack/<first one or two hex digits>` (src/storage/blob_packs.rs), many to a
 // record: it has no chunks and no file, and lives in the database like any other record.
 // Stores written before packs keep such a blob inside its own record `blob/<digest>` (a 0
 // byte, then the bytes); those are read and deleted as they are, never written any more.

@@ -126,15 +126,17 @@ pub fn blob_digest(key: &str) -> Option<Digest> {
 /// records does not see them.
 pub const BLOB_PACKS: &str = "blob-pack/";
 
-/// The pack that holds blob `d` if it is kept in one: by the first two hex digits of its digest.
-pub fn blob_pack(d: &Digest) -> String {
-    blob_pack_of(d.as_str())
+/// The pack that holds blob `d` if it is kept in one, when the packs are `width` wide: by the
+/// first hex digit of its digest (narrow) or the first two (wide); see
+/// `crate::storage::pack_family`.
+pub fn blob_pack(d: &Digest, width: crate::storage::pack_family::Width) -> String {
+    format!("{BLOB_PACKS}{}", width.name_of(&blob_pack_name(d.as_str())))
 }
 
-/// [`blob_pack`] of a digest as text (`algorithm:encoded`).
-pub fn blob_pack_of(digest: &str) -> String {
+/// The wide name (two hex digits) of the pack of a digest given as text (`algorithm:encoded`).
+pub fn blob_pack_name(digest: &str) -> String {
     let encoded = digest.split_once(':').map_or("", |(_, e)| e);
-    format!("{BLOB_PACKS}{}", encoded.get(..2).unwrap_or("00"))
+    encoded.get(..2).unwrap_or("00").to_string()
 }
 
 /// The Docker view (moby's image, layer, reference and distribution stores).

@@ -15,6 +15,7 @@ use imagestore::docker::summary;
 use imagestore::formats::image_config::ImageConfig;
 use imagestore::schema::{self, docker as keys};
 use imagestore::storage::memory::MemoryBackend;
+use imagestore::storage::pack_family::Width;
 use imagestore::storage::{Op, Space};
 use imagestore::store::Store;
 use serde_json::Value;
@@ -43,7 +44,8 @@ fn assert_summary_matches(store: &Store<MemoryBackend>) {
     let mut listed = BTreeMap::new();
     for (key, value) in shards(store.backend()) {
         for (id, config) in summary::decode(&value).unwrap_or_else(|why| panic!("{key}: {why}")) {
-            assert_eq!(summary::shard_of(&id), key[keys::SUMMARY.len()..], "{id} in the wrong shard");
+            let width = store.docker().summary_width;
+            assert_eq!(summary::shard_of(&id, width), key[keys::SUMMARY.len()..], "{id} in the wrong shard");
             listed.insert(id, config.facts().clone());
         }
     }
@@ -186,7 +188,7 @@ fn removals_rewrite_only_their_shards_in_the_same_commit() {
         .collect();
     assert!(gone.contains(&victim));
     let touched: std::collections::BTreeSet<String> =
-        gone.iter().map(|d| keys::summary_shard(&summary::shard_of(d))).collect();
+        gone.iter().map(|d| keys::summary_shard(&summary::shard_of(d, store.docker().summary_width))).collect();
     for (key, value) in &before {
         if !touched.contains(key) {
             assert_eq!(after.get(key), Some(value), "{key} changed though no image of it did");
@@ -276,7 +278,8 @@ fn a_store_written_by_a_previous_version_opens_and_gets_the_new_summary() {
         let before = answers(&store);
         let mut old: BTreeMap<String, Vec<(Digest, Vec<u8>)>> = BTreeMap::new();
         for img in store.docker().images.map() {
-            old.entry(keys::summary_shard(&summary::shard_of(img.id())))
+            // Previous versions wrote 256 shards (the wide width).
+            old.entry(keys::summary_shard(&summary::shard_of(img.id(), Width::Wide)))
                 .or_default()
                 .push((img.id().clone(), img.config.get().unwrap().raw().to_vec()));
         }

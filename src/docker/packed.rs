@@ -1,8 +1,9 @@
 //! The Docker view's records, packed: the stores read and write one record per image, layer,
 //! reference, distribution entry and layer tar ([`crate::schema::docker`]'s keys), but storage
-//! holds them in 64 shards per kind ([`crate::schema::docker::packed_shard`], by the CRC-32 of
-//! the key), so that opening a 10,000-image store reads a few hundred records instead of
-//! ~30,000, and an import writes a few hundred instead of one per record.
+//! holds them in shards per kind ([`crate::schema::docker::packed_shard`], by the CRC-32 of
+//! the key): 4 while the kind is small, 64 once a shard would pass 256 KiB
+//! ([`crate::storage::pack_family`]), so that opening a 10,000-image store reads a few hundred
+//! records instead of ~30,000, a small store a dozen, and an import writes as few.
 //!
 //! [`pack_ops`] is the one place that turns record operations into shard operations: a commit's
 //! puts and deletes of record keys become rewrites of the shards they fall in (read, changed,
@@ -21,26 +22,30 @@
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::entry_pack::EntryPack;
+use crate::storage::pack_family::{self, Family, FamilyEdit, Width};
 use crate::storage::record_frame::RecordFrame;
 use crate::storage::{Backend, Op, Space};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const PACK: EntryPack = EntryPack { frame: RecordFrame::with_u32_version(b"isPK", 1), what: "packed record shard" };
-/// Shards per kind.
+/// Shards per kind when its shards are wide (4 when narrow).
 pub const SHARDS: u32 = 64;
-/// Up to this many shards are read one by one; more are read with one scan of all of them.
-const ONE_BY_ONE_MAX: usize = 16;
 
 /// The packed kind of a record key: its index in [`keys::PACKED_KINDS`] and the key's rest.
 fn kind_of(key: &str) -> Option<(usize, &str)> {
     keys::PACKED_KINDS.iter().enumerate().find_map(|(i, (prefix, _))| Some((i, key.strip_prefix(prefix)?)))
 }
 
-/// The shard key a record key is packed in, or `None` for a key that is not packed.
-pub fn shard_key(key: &str) -> Option<String> {
+/// The shard key a record key is packed in when its kind's shards are `width` wide, or `None`
+/// for a key that is not packed.
+pub fn shard_key(key: &str, width: Width) -> Option<String> {
     let (kind, rest) = kind_of(key)?;
-    let shard = format!("{:02x}", crc32fast::hash(rest.as_bytes()) % SHARDS);
-    Some(keys::packed_shard(keys::PACKED_KINDS[kind].1, &shard))
+    Some(keys::packed_shard(keys::PACKED_KINDS[kind].1, width.name_of(&wide_shard(rest))))
+}
+
+/// The shards of one kind (under `prefix`) as a family of entry packs.
+fn family(prefix: &str) -> Family<'_> {
+    Family { prefix, pack: PACK, wide_name: &wide_shard }
 }
 
 /// Encodes one shard from its entries (key rests → values).
@@ -71,6 +76,8 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
     let mut view = View::default();
     let mut packed: [Vec<(String, Vec<u8>)>; 6] = Default::default();
     let mut single: Vec<(usize, String, Vec<u8>)> = Vec::new();
+    // Per kind, the names of the shards found (a migration deletes those it does not rewrite).
+    let mut shard_names: [BTreeSet<String>; 6] = Default::default();
     // One scan per part: the shards, the driver name and each kind's single records (a store
     // not packed yet), all asked at once; the summary is left out.
     let prefixes = [keys::PACKED, keys::GRAPH_DRIVER].into_iter().chain(keys::PACKED_KINDS.iter().map(|(p, _)| *p));
@@ -83,6 +90,7 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
                 return Err(Error::corrupt(format!("record {key:?}: unknown packed record kind")));
             };
             let prefix = keys::PACKED_KINDS[i].0;
+            shard_names[i].insert(key[keys::packed_shard(kind, "").len()..].to_string());
             for (rest, v) in decode(&key, &value)? {
                 packed[i].push((format!("{prefix}{rest}"), v.to_vec()));
             }
@@ -109,15 +117,17 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
         for (i, key, value) in single {
             merged[i].entry(key).or_insert(value);
         }
-        let mut shards: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
+        // Each kind laid out as an import would (narrow while small), or wide if it already
+        // has wide shards; its shards that are not rewritten go.
         for (i, records) in merged.iter().enumerate() {
-            let prefix = keys::PACKED_KINDS[i].0;
-            for (key, value) in records {
-                let shard = shard_key(key).expect("a packed kind");
-                shards.entry(shard).or_default().insert(key[prefix.len()..].to_string(), value.clone());
-            }
+            let prefix = keys::packed_shard(keys::PACKED_KINDS[i].1, "");
+            let existing: BTreeSet<String> =
+                shard_names[i].iter().filter(|n| Width::of_name(n).is_some()).cloned().collect();
+            let width = Width::of_names(existing.iter().map(String::as_str));
+            let rest_of = keys::PACKED_KINDS[i].0.len();
+            let entries = records.iter().map(|(key, value)| (key[rest_of..].to_string(), value.as_slice()));
+            view.migration.extend(pack_family::write_whole(&family(&prefix), entries, width, &existing));
         }
-        view.migration = shards.into_iter().map(|(k, entries)| Op::put_meta(k, encode(&entries))).collect();
         for (prefix, _) in keys::PACKED_KINDS {
             view.migration.push(Op::DeletePrefix { space: Space::Meta, prefix: prefix.to_string() });
         }
@@ -130,22 +140,29 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
 /// A change to one entry of a shard: its key's rest and its new value (`None`: deleted).
 type Edit = (String, Option<Vec<u8>>);
 
+/// The wide shard (two hex digits) a key rest falls in; its narrow shard is the first digit
+/// (see [`crate::storage::pack_family`]: a kind's shards are narrow until one would pass
+/// 256 KiB).
+fn wide_shard(rest: &str) -> String {
+    format!("{:02x}", crc32fast::hash(rest.as_bytes()) % SHARDS)
+}
+
 /// Turns a commit's puts and deletes of record keys into rewrites of the shards they fall in
 /// (read from `b` now: call it on the data the commit is guarded on, see
 /// [`crate::storage::generation`]); other operations pass unchanged. A deleted record key is
 /// also deleted as a single record (a store not packed yet).
 pub async fn pack_ops<B: Backend>(b: &B, ops: Vec<Op>) -> Result<Vec<Op>> {
     let mut out = Vec::with_capacity(ops.len());
-    let mut changes: BTreeMap<String, Vec<Edit>> = BTreeMap::new();
+    let mut changes: [Vec<Edit>; 6] = Default::default();
     for op in ops {
         match op {
             Op::Put { space: Space::Meta, key, value } if kind_of(&key).is_some() => {
-                let (shard, rest) = split(&key);
-                changes.entry(shard).or_default().push((rest, Some(value)));
+                let (kind, rest) = kind_of(&key).expect("checked");
+                changes[kind].push((rest.to_string(), Some(value)));
             }
             Op::Delete { space: Space::Meta, key } if kind_of(&key).is_some() => {
-                let (shard, rest) = split(&key);
-                changes.entry(shard).or_default().push((rest, None));
+                let (kind, rest) = kind_of(&key).expect("checked");
+                changes[kind].push((rest.to_string(), None));
                 out.push(Op::Delete { space: Space::Meta, key });
             }
             Op::DeletePrefix { space: Space::Meta, ref prefix }
@@ -156,45 +173,27 @@ pub async fn pack_ops<B: Backend>(b: &B, ops: Vec<Op>) -> Result<Vec<Op>> {
             other => out.push(other),
         }
     }
-    if changes.is_empty() {
+    if changes.iter().all(Vec::is_empty) {
         return Ok(out);
     }
-    let mut current: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    if changes.len() <= ONE_BY_ONE_MAX {
-        for shard in changes.keys() {
-            if let Some(v) = b.get(Space::Meta, shard).await? {
-                current.insert(shard.clone(), v);
-            }
+    let existing = b.keys(Space::Meta, keys::PACKED).await?;
+    for (kind, edits) in changes.into_iter().enumerate() {
+        if edits.is_empty() {
+            continue;
         }
-    } else {
-        current =
-            b.scan(Space::Meta, keys::PACKED).await?.into_iter().filter(|(k, _)| changes.contains_key(k)).collect();
-    }
-    for (shard, edits) in changes {
-        let existed = current.contains_key(&shard);
-        let mut entries: BTreeMap<String, Vec<u8>> = match current.get(&shard) {
-            Some(record) => decode(&shard, record)?.into_iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect(),
-            None => BTreeMap::new(),
-        };
+        let prefix = keys::packed_shard(keys::PACKED_KINDS[kind].1, "");
+        let family = family(&prefix);
+        let asked = edits.iter().map(|(rest, _)| rest.as_str());
+        let mut shards = FamilyEdit::<Vec<u8>>::open(b, &family, existing.iter().map(String::as_str), asked).await?;
         for (rest, value) in edits {
             match value {
-                Some(v) => drop(entries.insert(rest, v)),
-                None => drop(entries.remove(&rest)),
+                Some(v) => shards.insert(rest, v),
+                None => drop(shards.remove(&rest)),
             }
         }
-        if !entries.is_empty() {
-            out.push(Op::put_meta(shard, encode(&entries)));
-        } else if existed {
-            out.push(Op::delete_meta(shard));
-        }
+        out.extend(shards.finish(b).await?);
     }
     Ok(out)
-}
-
-/// A record key's shard key and its rest (the key after its kind's prefix).
-fn split(key: &str) -> (String, String) {
-    let (_, rest) = kind_of(key).expect("checked by the caller");
-    (shard_key(key).expect("checked by the caller"), rest.to_string())
 }
 
 #[cfg(test)]
@@ -214,12 +213,52 @@ mod tests {
         assert!(decode("k", &record[..record.len() - 1]).is_err());
         assert!(decode("k", b"junk").is_err());
         assert!(decode("k", &encode(&BTreeMap::new())).unwrap().is_empty());
-        let key = shard_key(&keys::reference("busybox:latest")).unwrap();
+        let key = shard_key(&keys::reference("busybox:latest"), Width::Wide).unwrap();
         let refs = keys::packed_shard("ref", "");
         assert!(key.starts_with(&refs) && key.len() == refs.len() + 2, "{key}");
-        assert_eq!(shard_key(keys::GRAPH_DRIVER), None);
-        assert_eq!(shard_key(&keys::summary_shard("ab")), None);
+        let narrow = shard_key(&keys::reference("busybox:latest"), Width::Narrow).unwrap();
+        assert_eq!(narrow, key[..key.len() - 1], "a narrow shard is its wide shards' first digit");
+        assert_eq!(shard_key(keys::GRAPH_DRIVER, Width::Wide), None);
+        assert_eq!(shard_key(&keys::summary_shard("ab"), Width::Wide), None);
         let diff_id: crate::digest::Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
-        assert!(shard_key(&keys::layer_blob(&diff_id)).unwrap().starts_with(&keys::packed_shard("layer-blob", "")));
+        assert!(shard_key(&keys::layer_blob(&diff_id), Width::Wide)
+            .unwrap()
+            .starts_with(&keys::packed_shard("layer-blob", "")));
+    }
+
+    #[test]
+    fn a_kind_goes_wide_when_a_narrow_shard_would_pass_the_limit_and_stays_wide() {
+        use crate::storage::memory::MemoryBackend;
+        use crate::storage::pack_family::NARROW_MAX_BYTES;
+        futures::executor::block_on(async {
+            let b = MemoryBackend::new();
+            let refs = keys::packed_shard("ref", "");
+            let widths = |all: Vec<String>| -> BTreeSet<usize> { all.iter().map(|k| k.len() - refs.len()).collect() };
+            let put = |range: std::ops::Range<usize>| -> Vec<Op> {
+                range.map(|i| Op::put_meta(keys::reference(&format!("r/{i}:t")), vec![b'v'; 1024])).collect()
+            };
+            b.commit(pack_ops(&b, put(0..100)).await.unwrap()).await.unwrap();
+            assert_eq!(widths(b.keys(Space::Meta, &refs).await.unwrap()), BTreeSet::from([1]), "small: narrow");
+            assert!(b.keys(Space::Meta, keys::PACKED).await.unwrap().len() <= 4);
+            // A change to a narrow kind rewrites only its shard.
+            let one = pack_ops(&b, put(100..101)).await.unwrap();
+            assert_eq!(one.len(), 1);
+            // Enough for a narrow shard to pass the limit: the kind is rewritten wide.
+            let many = 100 + 4 * NARROW_MAX_BYTES / 1024;
+            b.commit(pack_ops(&b, put(100..many)).await.unwrap()).await.unwrap();
+            assert_eq!(widths(b.keys(Space::Meta, &refs).await.unwrap()), BTreeSet::from([2]), "no narrow one left");
+            let view = read_view(&b).await.unwrap();
+            assert_eq!(view.records[2].len(), many);
+            assert!(view.records[2].iter().all(|(_, v)| v.len() == 1024));
+            // Deleting most records leaves it wide; each change rewrites its own wide shard.
+            let deletes: Vec<Op> = (10..many).map(|i| Op::delete_meta(keys::reference(&format!("r/{i}:t")))).collect();
+            b.commit(pack_ops(&b, deletes).await.unwrap()).await.unwrap();
+            assert_eq!(widths(b.keys(Space::Meta, &refs).await.unwrap()), BTreeSet::from([2]));
+            assert_eq!(read_view(&b).await.unwrap().records[2].len(), 10);
+            let ops = pack_ops(&b, put(0..1)).await.unwrap();
+            assert!(
+                matches!(&ops[..], [Op::Put { key, .. }] if *key == shard_key(&keys::reference("r/0:t"), Width::Wide).unwrap())
+            );
+        });
     }
 }

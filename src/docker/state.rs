@@ -30,6 +30,8 @@ pub struct DockerState {
     pub contents: LayerBlobs,
     /// `GraphDriver.Name` in inspect (from the imported `image/<driver>/` folder).
     pub graph_driver: String,
+    /// How wide the config summary's shards are written (see [`summary`]).
+    pub summary_width: crate::storage::pack_family::Width,
 }
 
 /// What [`merge_import`] added (things already present are not counted).
@@ -138,14 +140,21 @@ impl DockerState {
         }
         skipped.extend(docker.finish_loading());
         let mut repairs = view.migration;
-        repairs.extend(summary::shard_ops(&docker.images, &from_summary.shards_to_rewrite(&docker.images)));
+        let stale = from_summary.shards_to_rewrite(&docker.images, from_summary.width());
+        let (summary_repairs, width) = summary::shard_ops(&docker.images, &stale, from_summary.width());
+        repairs.extend(summary_repairs);
+        docker.summary_width = width;
         Ok(Loaded { state: docker, skipped, repairs })
     }
 
     /// The operations that rewrite the config summary shards of `changed` images as this state
     /// has them (to commit with the change).
-    pub fn summary_ops(&self, changed: &[Digest]) -> Vec<Op> {
-        summary::shard_ops(&self.images, &changed.iter().map(summary::shard_of).collect())
+    pub fn summary_ops(&mut self, changed: &[Digest]) -> Vec<Op> {
+        let width = self.summary_width;
+        let shards = changed.iter().map(|id| summary::shard_of(id, width)).collect();
+        let (ops, width) = summary::shard_ops(&self.images, &shards, width);
+        self.summary_width = width;
+        ops
     }
 
     /// Applies moby's restore rules to freshly loaded records and derives the links: layers

@@ -1,7 +1,8 @@
 //! The config summary: what the image list and the layer walks need of every image's config
 //! (created, labels, whether it has a `config` object, the DiffIDs and the ChainID of the top
-//! layer), packed into 256 shard records ([`crate::schema::docker::summary_shard`], by the first
-//! two hex digits of the image ID), so that opening a store reads and parses no config: one
+//! layer), packed into shard records ([`crate::schema::docker::summary_shard`], by the first
+//! hex digit of the image ID, or the first two once a shard would pass 256 KiB: the widths of
+//! [`crate::storage::pack_family`]), so that opening a store reads and parses no config: one
 //! range read instead of two IndexedDB reads, one SHA-256 and one JSON parse per image. The
 //! configs themselves are read from their blobs when something needs them (inspect, history,
 //! export; see [`LazyConfig`]), so they take no memory until then.
@@ -31,6 +32,7 @@ use super::lazy_config::{ConfigFacts, LazyConfig, LazyLabels};
 use crate::digest::{Digest, DigestMap};
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
+use crate::storage::pack_family::{Width, NARROW_MAX_BYTES};
 use crate::storage::record_frame::{FrameError, RecordFrame};
 use crate::storage::Op;
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,13 +44,13 @@ const FRAME: RecordFrame = RecordFrame::with_u32_version(b"isCS", VERSION);
 const HAS_CONFIG: u8 = 1;
 const HAS_LABELS: u8 = 2;
 
-/// The shard an image ID belongs to: the first two hex digits of its ID.
-pub fn shard_of(id: &Digest) -> String {
-    shard_name(id).to_string()
+/// The shard an image ID belongs to at `width`: the first one or two hex digits of its ID.
+pub fn shard_of(id: &Digest, width: Width) -> String {
+    shard_name(id, width).to_string()
 }
 
-fn shard_name(id: &Digest) -> &str {
-    id.hex().get(..2).unwrap_or("")
+fn shard_name(id: &Digest, width: Width) -> &str {
+    width.name_of(id.hex().get(..2).unwrap_or(""))
 }
 
 fn put_text(out: &mut Vec<u8>, text: &str) {
@@ -277,12 +279,18 @@ impl Loaded {
         loaded
     }
 
-    /// The shards that do not list exactly the images of `images` (missing, invalid, stale).
-    pub fn shards_to_rewrite(&self, images: &ImageStore) -> BTreeSet<String> {
+    /// The width the shards were written at (wide if any shard is).
+    pub fn width(&self) -> Width {
+        Width::of_names(self.members.keys().chain(&self.invalid).map(String::as_str))
+    }
+
+    /// The shards at `width` that do not list exactly the images of `images` (missing,
+    /// invalid, stale), and every shard of the other width.
+    pub fn shards_to_rewrite(&self, images: &ImageStore, width: Width) -> BTreeSet<String> {
         // The image map is sorted by ID, so each shard's IDs come out sorted, as `members` are.
         let mut now: BTreeMap<&str, Vec<&Digest>> = BTreeMap::new();
         for img in images.map() {
-            now.entry(shard_name(img.id())).or_default().push(img.id());
+            now.entry(shard_name(img.id(), width)).or_default().push(img.id());
         }
         let mut out: BTreeSet<String> = self.invalid.clone();
         for (shard, ids) in &now {
@@ -297,17 +305,29 @@ impl Loaded {
     }
 }
 
-/// The operations that write `shards` as `images` has them (a shard without images is
-/// deleted).
-pub fn shard_ops(images: &ImageStore, shards: &BTreeSet<String>) -> Vec<Op> {
+/// The operations that write `shards` (at `width`) as `images` has them (a shard without
+/// images is deleted), and the width they leave the summary at: when a narrow shard would pass
+/// [`NARROW_MAX_BYTES`], every shard is written wide instead and the narrow ones deleted.
+pub fn shard_ops(images: &ImageStore, shards: &BTreeSet<String>, width: Width) -> (Vec<Op>, Width) {
     if shards.is_empty() {
-        return Vec::new();
+        return (Vec::new(), width);
     }
+    let ops = write_shards(images, shards, width);
+    let too_big = |op: &Op| matches!(op, Op::Put { value, .. } if value.len() > NARROW_MAX_BYTES);
+    if width == Width::Wide || !ops.iter().any(too_big) {
+        return (ops, width);
+    }
+    let all_wide: BTreeSet<String> = images.map().map(|img| shard_of(img.id(), Width::Wide)).collect();
+    let mut ops: Vec<Op> = (0..16).map(|d| Op::delete_meta(keys::summary_shard(&format!("{d:x}")))).collect();
+    ops.extend(write_shards(images, &all_wide, Width::Wide));
+    (ops, Width::Wide)
+}
+
+fn write_shards(images: &ImageStore, shards: &BTreeSet<String>, width: Width) -> Vec<Op> {
     let mut by_shard: BTreeMap<&str, Vec<(&Digest, &LazyConfig)>> =
         shards.iter().map(|s| (s.as_str(), Vec::new())).collect();
     for img in images.map() {
-        let shard = shard_of(img.id());
-        if let Some(list) = by_shard.get_mut(shard.as_str()) {
+        if let Some(list) = by_shard.get_mut(shard_name(img.id(), width)) {
             list.push((img.id(), &img.config));
         }
     }
@@ -333,6 +353,67 @@ mod tests {
     fn parsed(json: &str) -> (Digest, LazyConfig) {
         let config = ImageConfig::parse(json.as_bytes().to_vec()).unwrap();
         (config.id(), LazyConfig::parsed(Rc::new(config)))
+    }
+
+    #[test]
+    fn the_summary_goes_wide_when_a_narrow_shard_would_pass_the_limit() {
+        use crate::docker::model::ImageRecord;
+        let image = |i: usize, label_bytes: usize| {
+            let json = format!(
+                r#"{{"config":{{"Labels":{{"n":"{i}","pad":"{}"}}}},"rootfs":{{"type":"layers","diff_ids":[]}}}}"#,
+                "x".repeat(label_bytes)
+            );
+            let (id, config) = parsed(&json);
+            (ImageRecord { id, parent: None, last_updated: None, built_locally: false }, config)
+        };
+        let mut images = ImageStore::default();
+        let mut ids = Vec::new();
+        for i in 0..64 {
+            let (record, config) = image(i, 100);
+            ids.push(record.id.clone());
+            images.insert_config(record, config);
+        }
+        let narrow: BTreeSet<String> = ids.iter().map(|id| shard_of(id, Width::Narrow)).collect();
+        let (ops, width) = shard_ops(&images, &narrow, Width::Narrow);
+        assert_eq!(width, Width::Narrow);
+        assert!(ops.iter().all(|op| matches!(op, Op::Put { key, .. } if key.len() == keys::SUMMARY.len() + 1)));
+        // Images whose labels make one narrow shard pass the limit: every shard is written wide,
+        // every narrow one deleted, and the wide shards hold every image.
+        let mut big = 0;
+        for i in 64.. {
+            let (record, config) = image(i, 16 * 1024);
+            if shard_of(&record.id, Width::Narrow) != "0" {
+                continue;
+            }
+            ids.push(record.id.clone());
+            images.insert_config(record, config);
+            big += 1;
+            if big * 16 * 1024 > NARROW_MAX_BYTES {
+                break;
+            }
+        }
+        let (ops, width) = shard_ops(&images, &["0".to_string()].into(), Width::Narrow);
+        assert_eq!(width, Width::Wide);
+        let mut held = Vec::new();
+        for op in &ops {
+            match op {
+                Op::Delete { key, .. } => assert_eq!(key.len(), keys::SUMMARY.len() + 1, "{key}"),
+                Op::Put { key, value, .. } => {
+                    assert_eq!(key.len(), keys::SUMMARY.len() + 2, "{key}");
+                    for (id, _) in decode(value).unwrap() {
+                        assert_eq!(shard_of(&id, Width::Wide), key[keys::SUMMARY.len()..]);
+                        held.push(id);
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(ops.iter().filter(|op| matches!(op, Op::Delete { .. })).count(), 16);
+        held.sort();
+        ids.sort();
+        assert_eq!(held, ids);
+        // Wide stays wide.
+        assert_eq!(shard_ops(&images, &[shard_of(&ids[0], Width::Wide)].into(), Width::Wide).1, Width::Wide);
     }
 
     #[test]
@@ -365,7 +446,8 @@ mod tests {
         assert!(decode(&record[..record.len() - 3]).is_err());
         assert!(decode(b"garbage").is_err());
         assert!(decode(&encode([])).unwrap().is_empty());
-        assert_eq!(shard_of(&a), a.hex()[..2]);
+        assert_eq!(shard_of(&a, Width::Wide), a.hex()[..2]);
+        assert_eq!(shard_of(&a, Width::Narrow), a.hex()[..1]);
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! Small blobs kept many to a record: a blob that a commit publishes inside its record (an
 //! import's configs and tar-splits, see [`super::blobs::INLINE_MAX`]) is stored as an entry of
-//! the pack its digest falls in ([`crate::schema::blob_pack`]: by the digest's first two hex
-//! digits, so at most 256 packs). IndexedDB's cost is mostly per record: an import of 10,000
-//! images publishes about 13,000 such blobs, which are then about 256 records, not 13,000.
+//! the pack its digest falls in ([`crate::schema::blob_pack`]: by the digest's first hex
+//! digit while the packs are small, its first two once one would pass 256 KiB, see
+//! [`super::pack_family`]). IndexedDB's cost is mostly per record: an import of 10,000 images
+//! publishes about 13,000 such blobs, which are then about 256 records, not 13,000; a store of
+//! a few hundred images keeps them in 16.
 //!
 //! [`pack_commit`] is the one place where blob records become pack entries: every commit that
 //! publishes or deletes blob records passes through it (imports, Docker mutations, containerd
 //! imports, gc), which also drops the publication of blobs already stored. The backends' commit
 //! contract checks that no inline single record is written any more ([`check_commit`]).
 //! A pack is rewritten whole (read, changed, written back in the same commit), on the data the
-//! commit is guarded on (see [`super::generation`]).
+//! commit is guarded on (see [`super::generation`]). A reader finds a blob's pack at either
+//! width: a pack's name says its width.
 //!
 //! Earlier versions kept such a blob as a single record (`blob/<digest>`, [`INLINE_TAG`] and
 //! the bytes); those stay readable where they are, and are deleted as single records. A blob
@@ -20,19 +23,38 @@
 
 use super::blobs::{BlobRecord, Stored, INLINE_TAG};
 use super::entry_pack::EntryPack;
+use super::pack_family::{Family, FamilyEdit, Width};
 use super::record_frame::RecordFrame;
 use super::{Backend, Op, Space};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::schema;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 const PACK: EntryPack = EntryPack { frame: RecordFrame::with_u32_version(b"isBP", 1), what: "blob pack" };
 
-/// Up to this many packs are read without first listing which exist.
-const ONE_BY_ONE_MAX: usize = 16;
+/// The blob packs as a family of entry packs (entry keys are digests as text).
+const FAMILY: Family<'static> = Family { prefix: schema::BLOB_PACKS, pack: PACK, wide_name: &schema::blob_pack_name };
+
+/// The key of the pack that may hold blob `d` among the packs that exist (`None`: none does).
+fn existing_pack_of(existing: &std::collections::HashSet<String>, d: &Digest) -> Option<String> {
+    [Width::Wide, Width::Narrow].into_iter().map(|w| schema::blob_pack(d, w)).find(|k| existing.contains(k))
+}
+
+/// The keys of the blob packs that exist.
+async fn list_packs<B: Backend>(b: &B) -> Result<std::collections::HashSet<String>> {
+    Ok(b.keys(Space::Meta, schema::BLOB_PACKS).await?.into_iter().collect())
+}
+
+/// Reads the pack that may hold blob `d` (its key and record), at whichever width it exists:
+/// both are asked at once.
+pub async fn read_pack_of<B: Backend>(b: &B, d: &Digest) -> Result<Option<(String, Vec<u8>)>> {
+    let (wide, narrow) = (schema::blob_pack(d, Width::Wide), schema::blob_pack(d, Width::Narrow));
+    let (w, n) = futures::future::try_join(b.get(Space::Meta, &wide), b.get(Space::Meta, &narrow)).await?;
+    Ok(w.map(|r| (wide, r)).or(n.map(|r| (narrow, r))))
+}
 
 /// The bytes of blob `d` in pack record `record` (stored under `key`), if the pack holds it.
 pub fn find(key: &str, record: &[u8], d: &Digest) -> Result<Option<Vec<u8>>> {
@@ -62,8 +84,7 @@ pub struct PackIndex {
 impl PackIndex {
     /// Lists the packs (keys only).
     pub async fn list<B: Backend>(b: &B) -> Result<PackIndex> {
-        let existing = b.keys(Space::Meta, schema::BLOB_PACKS).await?.into_iter().collect();
-        Ok(PackIndex { existing, digests: RefCell::default() })
+        Ok(PackIndex { existing: list_packs(b).await?, digests: RefCell::default() })
     }
 
     /// An index that knows of no pack (answers "not in a pack" without reading).
@@ -73,10 +94,9 @@ impl PackIndex {
 
     /// Whether a pack holds blob `d`.
     pub async fn contains<B: Backend>(&self, b: &B, d: &Digest) -> Result<bool> {
-        let key = schema::blob_pack(d);
-        if !self.existing.contains(&key) {
+        let Some(key) = existing_pack_of(&self.existing, d) else {
             return Ok(false);
-        }
+        };
         let known = self.digests.borrow().get(&key).cloned();
         let digests = match known {
             Some(digests) => digests,
@@ -98,6 +118,8 @@ impl PackIndex {
 /// read once and memory stays bounded by one pack.
 #[derive(Default)]
 pub struct PackReader {
+    /// The packs that exist, listed on the first read.
+    existing: RefCell<Option<Rc<std::collections::HashSet<String>>>>,
     last: RefCell<Option<(String, Option<Rc<OpenPack>>)>>,
 }
 
@@ -125,7 +147,18 @@ impl OpenPack {
 impl PackReader {
     /// Blob `d`'s bytes if its pack holds it.
     pub async fn get<B: Backend>(&self, b: &B, d: &Digest) -> Result<Option<Vec<u8>>> {
-        let key = schema::blob_pack(d);
+        let listed = self.existing.borrow().clone();
+        let existing = match listed {
+            Some(existing) => existing,
+            None => {
+                let existing = Rc::new(list_packs(b).await?);
+                *self.existing.borrow_mut() = Some(existing.clone());
+                existing
+            }
+        };
+        let Some(key) = existing_pack_of(&existing, d) else {
+            return Ok(None);
+        };
         let memo = self.last.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, p)| p.clone());
         let pack = match memo {
             Some(pack) => pack,
@@ -146,7 +179,8 @@ impl PackReader {
 /// of the same pack together.
 pub fn pack_order(digests: &[&Digest]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..digests.len()).collect();
-    order.sort_by_cached_key(|&i| schema::blob_pack(digests[i]));
+    // By wide pack, which also keeps each narrow pack's blobs together.
+    order.sort_by_cached_key(|&i| schema::blob_pack(digests[i], Width::Wide));
     order
 }
 
@@ -163,11 +197,10 @@ impl AsRef<[u8]> for Tail {
     }
 }
 
-/// One pack as a commit changes it.
-struct PackEdit {
-    existed: bool,
-    changed: bool,
-    entries: BTreeMap<String, Tail>,
+impl From<&[u8]> for Tail {
+    fn from(bytes: &[u8]) -> Tail {
+        Tail { buf: bytes.to_vec(), from: 0 }
+    }
 }
 
 /// Prepares a commit's blob records (call it on the data the commit is guarded on, with every
@@ -187,7 +220,7 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
         match op {
             Op::Put { space: Space::Meta, key, .. } | Op::Delete { space: Space::Meta, key } => {
                 if let Some(d) = key.strip_prefix(schema::BLOBS) {
-                    touched.insert(schema::blob_pack_of(d));
+                    touched.insert(d.to_string());
                     publishing += matches!(op, Op::Put { .. }) as usize;
                 }
             }
@@ -203,7 +236,10 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
         return Ok(Vec::new());
     }
     let singles = Stored::prepare_single_records(b, publishing).await?;
-    let mut packs = read_packs(b, touched.into_iter().collect()).await?;
+    let existing = b.keys(Space::Meta, schema::BLOB_PACKS).await?;
+    let mut packs =
+        FamilyEdit::<Tail>::open(b, &FAMILY, existing.iter().map(String::as_str), touched.iter().map(String::as_str))
+            .await?;
     let mut duplicates = Vec::new();
     let mut kept = Vec::with_capacity(ops.len());
     for op in std::mem::take(ops) {
@@ -218,22 +254,18 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
             kept.push(op);
             continue;
         };
-        let pack = packs.get_mut(&schema::blob_pack_of(&d)).expect("every touched pack was read");
         match op {
             Op::Put { key, value, .. } => {
-                if pack.entries.contains_key(&d) || singles.has_key(b, &key).await? {
+                if packs.contains(&d) || singles.has_key(b, &key).await? {
                     duplicates.extend(BlobRecord::chunk_set_of(&value));
                 } else if value.first() == Some(&INLINE_TAG) {
-                    pack.entries.insert(d, Tail { buf: value, from: 1 });
-                    pack.changed = true;
+                    packs.insert(d, Tail { buf: value, from: 1 });
                 } else {
                     kept.push(Op::Put { space: Space::Meta, key, value });
                 }
             }
             delete => {
-                if pack.entries.remove(&d).is_some() {
-                    pack.changed = true;
-                }
+                packs.remove(&d);
                 kept.push(delete);
             }
         }
@@ -245,46 +277,9 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
         }
         _ => true,
     });
-    for (key, pack) in packs {
-        if !pack.changed {
-            continue;
-        }
-        if !pack.entries.is_empty() {
-            kept.push(Op::put_meta(key, PACK.encode(&pack.entries)));
-        } else if pack.existed {
-            kept.push(Op::delete_meta(key));
-        }
-    }
+    kept.extend(packs.finish(b).await?);
     *ops = kept;
     Ok(duplicates)
-}
-
-/// Reads the packs `keys` (absent ones are empty), all at once; for many, only those that
-/// exist (a store's first import lists none and reads nothing).
-async fn read_packs<B: Backend>(b: &B, mut keys: Vec<String>) -> Result<BTreeMap<String, PackEdit>> {
-    let mut out = BTreeMap::new();
-    if keys.len() > ONE_BY_ONE_MAX {
-        let existing: std::collections::HashSet<String> =
-            b.keys(Space::Meta, schema::BLOB_PACKS).await?.into_iter().collect();
-        keys.retain(|k| {
-            let exists = existing.contains(k);
-            if !exists {
-                out.insert(k.clone(), PackEdit { existed: false, changed: false, entries: BTreeMap::new() });
-            }
-            exists
-        });
-    }
-    let records = futures::future::try_join_all(keys.iter().map(|k| b.get(Space::Meta, k))).await?;
-    for (key, record) in keys.into_iter().zip(records) {
-        let mut edit = PackEdit { existed: record.is_some(), changed: false, entries: BTreeMap::new() };
-        if let Some(record) = record {
-            for (k, v) in PACK.decode(&key, &record)? {
-                edit.entries.insert(k.to_string(), Tail { buf: v.to_vec(), from: 0 });
-            }
-        }
-        out.insert(key, edit);
-    }
-    Ok(out)
 }
 
 /// The backends' commit contract: a blob kept in its record is never written as a single
@@ -304,6 +299,7 @@ pub fn check_commit(ops: &[Op]) -> Result<()> {
 mod tests {
     use super::super::blobs::record_key;
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn a_pack_finds_its_entries_and_names_itself_when_damaged() {
@@ -357,11 +353,11 @@ mod tests {
             assert_eq!(pack_commit(&b, &mut again).await.unwrap(), vec![String::new()]);
             assert!(again.is_empty(), "{again:?}");
             // Deleted: the single record goes (and the pack stays as it is).
-            let pack_before = b.get(Space::Meta, &schema::blob_pack(&d_new)).await.unwrap();
+            let pack_before = read_pack_of(&b, &d_new).await.unwrap();
             let rec = blobs::stat(&b, &d_old).await.unwrap().unwrap();
             commit_packed(&b, blobs::delete_ops(&d_old, &rec)).await.unwrap();
             assert!(blobs::stat(&b, &d_old).await.unwrap().is_none());
-            assert_eq!(b.get(Space::Meta, &schema::blob_pack(&d_new)).await.unwrap(), pack_before);
+            assert_eq!(read_pack_of(&b, &d_new).await.unwrap(), pack_before);
             assert_eq!(blobs::stored_digests(&b).await.unwrap(), vec![d_new]);
         });
     }
@@ -377,7 +373,9 @@ mod tests {
                 blobs_in.iter().flat_map(|bytes| blobs::stage_in_commit(Digest::sha256_of(bytes), bytes).ops).collect();
             commit_packed(&b, ops).await.unwrap();
             let packs = b.keys(Space::Meta, schema::BLOB_PACKS).await.unwrap();
-            assert!(packs.len() <= 256 && packs.len() > 200, "{} packs", packs.len());
+            // Small: narrow packs, by the first hex digit.
+            assert_eq!(packs.len(), 16, "{packs:?}");
+            assert!(packs.iter().all(|k| k.len() == schema::BLOB_PACKS.len() + 1), "{packs:?}");
             assert!(b.keys(Space::Meta, schema::BLOBS).await.unwrap().is_empty(), "no single record");
             for bytes in &blobs_in {
                 assert_eq!(&blobs::read_all(&b, &Digest::sha256_of(bytes)).await.unwrap(), bytes);
@@ -388,7 +386,7 @@ mod tests {
             let mut ops = blobs::stage_in_commit(d.clone(), &extra).ops;
             pack_commit(&b, &mut ops).await.unwrap();
             assert_eq!(ops.len(), 1);
-            assert!(matches!(&ops[0], Op::Put { key, .. } if *key == schema::blob_pack(&d)));
+            assert!(matches!(&ops[0], Op::Put { key, .. } if *key == schema::blob_pack(&d, Width::Narrow)));
             // The same blobs again: every copy dropped, nothing written.
             let mut ops: Vec<Op> =
                 blobs_in.iter().flat_map(|bytes| blobs::stage_in_commit(Digest::sha256_of(bytes), bytes).ops).collect();
@@ -397,10 +395,68 @@ mod tests {
             // A pack that does not decode is named.
             let key = packs[0].clone();
             b.insert_unchecked(Space::Meta, &key, b"junk".to_vec());
-            let in_it = blobs_in.iter().map(|x| Digest::sha256_of(x)).find(|d| schema::blob_pack(d) == key).unwrap();
+            let in_it = blobs_in
+                .iter()
+                .map(|x| Digest::sha256_of(x))
+                .find(|d| schema::blob_pack(d, Width::Narrow) == key)
+                .unwrap();
             let e = blobs::read_all(&b, &in_it).await.unwrap_err();
             assert_eq!(e.code, crate::ErrorCode::DataCorrupt);
             assert!(e.message.contains(&key), "{}", e.message);
+        });
+    }
+
+    #[test]
+    fn packs_go_wide_when_one_would_pass_the_narrow_limit_and_every_blob_still_reads() {
+        use super::super::blobs::{self, commit_packed};
+        use super::super::pack_family::NARROW_MAX_BYTES;
+        use crate::storage::memory::MemoryBackend;
+        futures::executor::block_on(async {
+            let widths = |keys: &[String]| -> BTreeSet<usize> {
+                keys.iter().map(|k| k.len() - schema::BLOB_PACKS.len()).collect()
+            };
+            let b = MemoryBackend::new();
+            let blob = |i: usize, size: usize| -> Vec<u8> {
+                let mut v = format!("blob {i} ").into_bytes();
+                v.resize(size, b'x');
+                v
+            };
+            // 64 blobs of 16 KiB: about 64 KiB per narrow pack.
+            let first: Vec<Vec<u8>> = (0..64).map(|i| blob(i, 16 * 1024)).collect();
+            let stage = |set: &[Vec<u8>]| -> Vec<Op> {
+                set.iter().flat_map(|x| blobs::stage_in_commit(Digest::sha256_of(x), x).ops).collect()
+            };
+            commit_packed(&b, stage(&first)).await.unwrap();
+            let packs = b.keys(Space::Meta, schema::BLOB_PACKS).await.unwrap();
+            assert_eq!(widths(&packs), BTreeSet::from([1]), "{packs:?}");
+            // Enough more for one narrow pack to pass the limit: the whole family goes wide.
+            let more: Vec<Vec<u8>> = (64..64 + NARROW_MAX_BYTES / 1024).map(|i| blob(i, 16 * 1024)).collect();
+            commit_packed(&b, stage(&more)).await.unwrap();
+            let packs = b.keys(Space::Meta, schema::BLOB_PACKS).await.unwrap();
+            assert_eq!(widths(&packs), BTreeSet::from([2]), "no narrow pack is left");
+            for x in first.iter().chain(&more) {
+                assert_eq!(&blobs::read_all(&b, &Digest::sha256_of(x)).await.unwrap(), x);
+                assert_eq!(&blobs::BulkReader::new().read_all(&b, &Digest::sha256_of(x)).await.unwrap(), x);
+            }
+            assert_eq!(blobs::stored_digests(&b).await.unwrap().len(), first.len() + more.len());
+            // A wide family stays wide when it shrinks.
+            let gone = Digest::sha256_of(&first[0]);
+            let rec = blobs::stat(&b, &gone).await.unwrap().unwrap();
+            commit_packed(&b, blobs::delete_ops(&gone, &rec)).await.unwrap();
+            assert!(blobs::stat(&b, &gone).await.unwrap().is_none());
+            assert_eq!(widths(&b.keys(Space::Meta, schema::BLOB_PACKS).await.unwrap()), BTreeSet::from([2]));
+            // A narrow pack beside wide ones (damage outside a commit) still reads, and the next
+            // commit folds it into the wide packs.
+            let stray = b"kept in a stray narrow pack".to_vec();
+            let ds = Digest::sha256_of(&stray);
+            let narrow = schema::blob_pack(&ds, Width::Narrow);
+            let entries: BTreeMap<String, Vec<u8>> = [(ds.to_string(), stray.clone())].into();
+            b.insert_unchecked(Space::Meta, &narrow, PACK.encode(&entries));
+            assert_eq!(blobs::read_all(&b, &ds).await.unwrap(), stray);
+            commit_packed(&b, stage(&[b"one more".to_vec()])).await.unwrap();
+            assert!(b.get(Space::Meta, &narrow).await.unwrap().is_none());
+            assert_eq!(blobs::read_all(&b, &ds).await.unwrap(), stray);
+            assert_eq!(blobs::stored_digests(&b).await.unwrap().len(), first.len() + more.len() + 1);
         });
     }
 

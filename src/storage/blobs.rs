@@ -123,13 +123,12 @@ fn chunk_key(set: &str, index: u64) -> String {
 /// [`super::blob_packs`]), both asked at once.
 pub async fn stat<B: Backend>(b: &B, d: &Digest) -> Result<Option<BlobRecord>> {
     let key = record_key(d);
-    let pack_key = crate::schema::blob_pack(d);
-    let (single, pack) = futures::future::try_join(b.get(Space::Meta, &key), b.get(Space::Meta, &pack_key)).await?;
+    let (single, pack) = futures::future::try_join(b.get(Space::Meta, &key), blob_packs::read_pack_of(b, d)).await?;
     if let Some(v) = single {
         return BlobRecord::decode(&key, &v).map(Some);
     }
     match pack {
-        Some(record) => Ok(blob_packs::find(&pack_key, &record, d)?.map(BlobRecord::inline)),
+        Some((pack_key, record)) => Ok(blob_packs::find(&pack_key, &record, d)?.map(BlobRecord::inline)),
         None => Ok(None),
     }
 }
@@ -778,8 +777,7 @@ mod tests {
             assert_eq!(read_all(&b, &dl).await.unwrap(), large);
             // Stored as an entry of its pack; nothing else to sweep or delete.
             assert!(b.get(Space::Meta, &record_key(&ds)).await.unwrap().is_none());
-            let pack_key = crate::schema::blob_pack(&ds);
-            let pack = b.get(Space::Meta, &pack_key).await.unwrap().unwrap();
+            let (pack_key, pack) = blob_packs::read_pack_of(&b, &ds).await.unwrap().unwrap();
             assert_eq!(blob_packs::find(&pack_key, &pack, &ds).unwrap(), Some(small.clone()));
             assert_eq!(sweep_orphans(&b).await.unwrap(), 0);
             assert_eq!(b.len(Space::Chunks), 1, "the large blob's chunk is live");

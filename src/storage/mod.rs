@@ -12,6 +12,7 @@ pub mod entry_pack;
 pub mod generation;
 mod host_bytes;
 pub mod memory;
+pub mod pack_family;
 pub mod record_frame;
 pub mod sessions;
 pub mod varint;
