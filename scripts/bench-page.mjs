@@ -47,19 +47,23 @@ test("10,000 images in the page", { timeout: 15 * 60_000 }, () => {
           obs.observe(table, { attributes: true });
         });
         const t1 = performance.now();
-        await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+        // The frame starts at the display's next beat (the wait is no work of the page's), then
+        // styles, lays out and paints what the update changed.
+        let frameStart = 0;
+        await new Promise((resolve) => requestAnimationFrame(() => { frameStart = performance.now(); setTimeout(resolve, 0); }));
         const t2 = performance.now();
         const mark = (name) => performance.getEntriesByName(name).at(-1)?.startTime;
         const rows = table.tBodies[0].rows.length;
-        return { word, shown: t1 - t0, framed: t2 - t0, update: mark("list:updated") - mark("list:update"), rows };
+        return { word, shown: t1 - t0, framed: t2 - t0, frameWait: frameStart - t1, rendering: t2 - frameStart,
+          update: mark("list:updated") - mark("list:update"), rows };
       }, word));
       await p.waitForTimeout(300);
     }
     const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
     for (const k of keys) {
-      console.log(`bench: page: keystroke ${JSON.stringify(k.word)} (${k.rows} rows laid out in its frame): ${Math.round(k.shown)} ms until shown (the update after the 200 ms debounce ${k.update.toFixed(1)} ms), ${Math.round(k.framed)} ms until its frame is done`);
+      console.log(`bench: page: keystroke ${JSON.stringify(k.word)} (${k.rows} rows laid out in its frame): ${Math.round(k.shown)} ms until shown (the update after the 200 ms debounce ${k.update.toFixed(1)} ms), ${Math.round(k.framed)} ms until its frame is done (${k.frameWait.toFixed(1)} ms waiting for the frame to start, ${k.rendering.toFixed(1)} ms rendering it)`);
     }
-    console.log(`bench: page: a filter keystroke over 10,000 images: ${Math.round(keys[0].shown)} ms, median of 5 ${Math.round(median(keys.map((k) => k.shown)))} ms (200 ms of it the debounce; the update after it: median ${median(keys.map((k) => k.update)).toFixed(1)} ms; until its frame is done: median ${Math.round(median(keys.map((k) => k.framed)))} ms) [target ≤ 216 ms]`);
+    console.log(`bench: page: a filter keystroke over 10,000 images: ${Math.round(keys[0].shown)} ms, median of 5 ${Math.round(median(keys.map((k) => k.shown)))} ms (200 ms of it the debounce; the update after it: median ${median(keys.map((k) => k.update)).toFixed(1)} ms; until its frame is done: median ${Math.round(median(keys.map((k) => k.framed)))} ms, of which the frame's rendering median ${median(keys.map((k) => k.rendering)).toFixed(1)} ms) [target ≤ 216 ms]`);
     await p.fill("#filter", "");
     await p.waitForFunction(() => document.querySelector("#images").dataset.query === JSON.stringify([true, ""]));
     const sortMs = await p.evaluate(async () => {
