@@ -22,7 +22,7 @@
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::entry_pack::EntryPack;
-use crate::storage::pack_family::{self, Family, FamilyEdit, Width};
+use crate::storage::pack_family::{self, EntryBytes, Family, FamilyEdit, Width};
 use crate::storage::record_frame::RecordFrame;
 use crate::storage::{Backend, Op, Space};
 use std::collections::{BTreeMap, BTreeSet};
@@ -125,7 +125,8 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
                 shard_names[i].iter().filter(|n| Width::of_name(n).is_some()).cloned().collect();
             let width = Width::of_names(existing.iter().map(String::as_str));
             let rest_of = keys::PACKED_KINDS[i].0.len();
-            let entries = records.iter().map(|(key, value)| (key[rest_of..].to_string(), value.as_slice()));
+            let entries =
+                records.iter().map(|(key, value)| (key[rest_of..].to_string(), EntryBytes::whole(value.clone())));
             view.migration.extend(pack_family::write_whole(&family(&prefix), entries, width, &existing));
         }
         for (prefix, _) in keys::PACKED_KINDS {
@@ -184,10 +185,10 @@ pub async fn pack_ops<B: Backend>(b: &B, ops: Vec<Op>) -> Result<Vec<Op>> {
         let prefix = keys::packed_shard(keys::PACKED_KINDS[kind].1, "");
         let family = family(&prefix);
         let asked = edits.iter().map(|(rest, _)| rest.as_str());
-        let mut shards = FamilyEdit::<Vec<u8>>::open(b, &family, existing.iter().map(String::as_str), asked).await?;
+        let mut shards = FamilyEdit::open(b, &family, existing.iter().map(String::as_str), asked).await?;
         for (rest, value) in edits {
             match value {
-                Some(v) => shards.insert(rest, v),
+                Some(v) => shards.insert(rest, EntryBytes::whole(v)),
                 None => drop(shards.remove(&rest)),
             }
         }

@@ -23,7 +23,7 @@
 
 use super::blobs::{BlobRecord, Stored, INLINE_TAG};
 use super::entry_pack::EntryPack;
-use super::pack_family::{Family, FamilyEdit, Width};
+use super::pack_family::{EntryBytes, Family, FamilyEdit, Width};
 use super::record_frame::RecordFrame;
 use super::{Backend, Op, Space};
 use crate::digest::Digest;
@@ -184,25 +184,6 @@ pub fn pack_order(digests: &[&Digest]) -> Vec<usize> {
     order
 }
 
-/// A pack entry's bytes: a slice of an owned buffer, so that a blob's record value (the tag,
-/// then the bytes) becomes an entry without a copy.
-struct Tail {
-    buf: Vec<u8>,
-    from: usize,
-}
-
-impl AsRef<[u8]> for Tail {
-    fn as_ref(&self) -> &[u8] {
-        &self.buf[self.from..]
-    }
-}
-
-impl From<&[u8]> for Tail {
-    fn from(bytes: &[u8]) -> Tail {
-        Tail { buf: bytes.to_vec(), from: 0 }
-    }
-}
-
 /// Prepares a commit's blob records (call it on the data the commit is guarded on, with every
 /// other operation of the commit already in `ops`):
 /// - drops the publication of every blob that is already stored, as a single record or in a
@@ -238,8 +219,7 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
     let singles = Stored::prepare_single_records(b, publishing).await?;
     let existing = b.keys(Space::Meta, schema::BLOB_PACKS).await?;
     let mut packs =
-        FamilyEdit::<Tail>::open(b, &FAMILY, existing.iter().map(String::as_str), touched.iter().map(String::as_str))
-            .await?;
+        FamilyEdit::open(b, &FAMILY, existing.iter().map(String::as_str), touched.iter().map(String::as_str)).await?;
     let mut duplicates = Vec::new();
     let mut kept = Vec::with_capacity(ops.len());
     for op in std::mem::take(ops) {
@@ -259,7 +239,7 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
                 if packs.contains(&d) || singles.has_key(b, &key).await? {
                     duplicates.extend(BlobRecord::chunk_set_of(&value));
                 } else if value.first() == Some(&INLINE_TAG) {
-                    packs.insert(d, Tail { buf: value, from: 1 });
+                    packs.insert(d, EntryBytes::tail(value, 1));
                 } else {
                     kept.push(Op::Put { space: Space::Meta, key, value });
                 }

@@ -77,14 +77,40 @@ impl Family<'_> {
     }
 }
 
-/// One pack as a commit changes it.
-struct PackEdit<V> {
-    existed: bool,
-    changed: bool,
-    entries: BTreeMap<String, V>,
+/// An entry's bytes: a slice of an owned buffer from `from` on, so that a record value that
+/// holds the entry after a tag (a blob record: the tag, then the bytes) becomes an entry
+/// without a copy.
+pub struct EntryBytes {
+    buf: Vec<u8>,
+    from: usize,
 }
 
-impl<V> PackEdit<V> {
+impl EntryBytes {
+    /// All of `buf`.
+    pub fn whole(buf: Vec<u8>) -> EntryBytes {
+        EntryBytes { buf, from: 0 }
+    }
+
+    /// `buf` from `from` on (`from` is at most its length).
+    pub fn tail(buf: Vec<u8>, from: usize) -> EntryBytes {
+        EntryBytes { from: from.min(buf.len()), buf }
+    }
+}
+
+impl AsRef<[u8]> for EntryBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[self.from..]
+    }
+}
+
+/// One pack as a commit changes it.
+struct PackEdit {
+    existed: bool,
+    changed: bool,
+    entries: BTreeMap<String, EntryBytes>,
+}
+
+impl PackEdit {
     fn empty() -> Self {
         PackEdit { existed: false, changed: false, entries: BTreeMap::new() }
     }
@@ -92,9 +118,8 @@ impl<V> PackEdit<V> {
 
 /// The packs of a family that a commit changes, read on the data the commit is guarded on (see
 /// [`super::generation`]): ask [`FamilyEdit::open`] for the entry keys it will touch, change
-/// entries, then [`FamilyEdit::finish`] turns the changed packs into operations. `V` is how an
-/// entry's bytes are held (read ones are copied out of their pack with `From<&[u8]>`).
-pub struct FamilyEdit<'f, V> {
+/// entries, then [`FamilyEdit::finish`] turns the changed packs into operations.
+pub struct FamilyEdit<'f> {
     family: &'f Family<'f>,
     width: Width,
     /// Names of the family's packs that exist (both widths when damaged).
@@ -102,10 +127,10 @@ pub struct FamilyEdit<'f, V> {
     /// Both widths exist: the whole family is rewritten wide.
     mixed: bool,
     /// By name at `width` (or any name read, when mixed).
-    packs: BTreeMap<String, PackEdit<V>>,
+    packs: BTreeMap<String, PackEdit>,
 }
 
-impl<'f, V: AsRef<[u8]> + for<'a> From<&'a [u8]>> FamilyEdit<'f, V> {
+impl<'f> FamilyEdit<'f> {
     /// Reads the packs `entry_keys` fall in, given the keys of the family's packs that exist
     /// (`existing`, whole record keys: a listing of the family's prefix or a wider one).
     pub async fn open<'k, B: Backend>(
@@ -161,13 +186,13 @@ impl<'f, V: AsRef<[u8]> + for<'a> From<&'a [u8]>> FamilyEdit<'f, V> {
             let name = key[self.family.prefix.len()..].to_string();
             let entries = self.family.pack.decode(&key, &record)?;
             let pack = self.packs.get_mut(&name).expect("inserted above");
-            pack.entries.extend(entries.into_iter().map(|(k, v)| (k.to_string(), V::from(v))));
+            pack.entries.extend(entries.into_iter().map(|(k, v)| (k.to_string(), EntryBytes::whole(v.to_vec()))));
         }
         Ok(())
     }
 
     /// The pack entry key `k` is in, among those read.
-    fn pack_of(&mut self, k: &str) -> &mut PackEdit<V> {
+    fn pack_of(&mut self, k: &str) -> &mut PackEdit {
         let name = self.width.name_of(&(self.family.wide_name)(k)).to_string();
         if self.mixed {
             // Every pack was read: a new one is empty.
@@ -185,7 +210,7 @@ impl<'f, V: AsRef<[u8]> + for<'a> From<&'a [u8]>> FamilyEdit<'f, V> {
     }
 
     /// Puts entry `k`.
-    pub fn insert(&mut self, k: String, v: V) {
+    pub fn insert(&mut self, k: String, v: EntryBytes) {
         if self.mixed {
             self.remove(&k);
         }
@@ -215,7 +240,7 @@ impl<'f, V: AsRef<[u8]> + for<'a> From<&'a [u8]>> FamilyEdit<'f, V> {
     /// The operations that write the changed packs: only those, or, when a narrow pack grew
     /// past [`NARROW_MAX_BYTES`] (or the family was mixed), the whole family wide.
     pub async fn finish<B: Backend>(mut self, b: &B) -> Result<Vec<Op>> {
-        let too_big = |p: &PackEdit<V>| {
+        let too_big = |p: &PackEdit| {
             p.entries.iter().map(|(k, v)| 8 + k.len() + v.as_ref().len()).sum::<usize>() > NARROW_MAX_BYTES
         };
         let widen = self.mixed || (self.width == Width::Narrow && self.packs.values().any(|p| p.changed && too_big(p)));
@@ -245,17 +270,17 @@ impl<'f, V: AsRef<[u8]> + for<'a> From<&'a [u8]>> FamilyEdit<'f, V> {
 /// The operations that write `entries` as the whole family: at `width`, or wide when a narrow
 /// pack would pass [`NARROW_MAX_BYTES`]; the packs named in `existing` that are not rewritten
 /// are deleted. A key given twice keeps its last value.
-pub fn write_whole<V: AsRef<[u8]>>(
+pub fn write_whole(
     family: &Family<'_>,
-    entries: impl IntoIterator<Item = (String, V)>,
+    entries: impl IntoIterator<Item = (String, EntryBytes)>,
     width: Width,
     existing: &BTreeSet<String>,
 ) -> Vec<Op> {
-    let mut wide: BTreeMap<String, BTreeMap<String, V>> = BTreeMap::new();
+    let mut wide: BTreeMap<String, BTreeMap<String, EntryBytes>> = BTreeMap::new();
     for (k, v) in entries {
         wide.entry((family.wide_name)(&k)).or_default().insert(k, v);
     }
-    let mut packs: BTreeMap<String, Vec<BTreeMap<String, V>>> = BTreeMap::new();
+    let mut packs: BTreeMap<String, Vec<BTreeMap<String, EntryBytes>>> = BTreeMap::new();
     let mut size: BTreeMap<String, usize> = BTreeMap::new();
     for (name, entries) in wide {
         let at = width.name_of(&name).to_string();
@@ -274,7 +299,7 @@ pub fn write_whole<V: AsRef<[u8]>>(
         }
     }
     for (name, parts) in packs {
-        let entries: BTreeMap<String, V> = parts.into_iter().flatten().collect();
+        let entries: BTreeMap<String, EntryBytes> = parts.into_iter().flatten().collect();
         ops.push(Op::put_meta(family.key(&name), family.pack.encode(&entries)));
     }
     ops
