@@ -140,6 +140,47 @@ fn a_tag_rewrites_one_reference_shard() {
     assert_eq!(changed, want.iter().collect::<Vec<_>>());
 }
 
+/// Rewrites every packed kind as the previous version wrote it: 64 wide shards per kind.
+fn widen(backend: &MemoryBackend) {
+    let mut ops = vec![Op::DeletePrefix { space: Space::Meta, prefix: keys::PACKED.into() }];
+    let mut wide: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
+    for (key, value) in meta(backend) {
+        let Some((kind, _)) = keys::packed_shard_parts(&key) else { continue };
+        let prefix = keys::PACKED_KINDS.iter().find(|(_, name)| *name == kind).unwrap().0;
+        for (rest, v) in packed::decode(&key, &value).unwrap() {
+            let shard = packed::shard_key(&format!("{prefix}{rest}"), Width::Wide).unwrap();
+            wide.entry(shard).or_default().insert(rest.to_string(), v.to_vec());
+        }
+    }
+    ops.extend(wide.iter().map(|(key, entries)| Op::put_meta(key.clone(), packed::encode(entries))));
+    commit(backend, ops);
+}
+
+#[test]
+fn a_store_with_the_previous_versions_wide_shards_opens_the_same_and_stays_wide() {
+    let mut store = block_on(store_from_fixture(SCALE200));
+    let before = answers(&store);
+    widen(store.backend());
+    let wide_layout = meta(store.backend());
+    assert!(wide_layout.keys().filter(|k| k.starts_with(keys::PACKED)).count() > 64);
+    let mut reopened = reopen(store.backend());
+    assert_eq!(answers(&reopened), before);
+    let mut now = meta(store.backend());
+    now.remove(schema::GENERATION);
+    let mut was = wide_layout;
+    was.remove(schema::GENERATION);
+    assert_eq!(now, was, "the open rewrote nothing");
+    // A tag rewrites the wide shards of its records; no narrow shard appears.
+    let id = reopened.docker().images.map().next().unwrap().id().to_string();
+    block_on(reopened.tag_image(&id, "packed/test", "wide")).unwrap();
+    let shards: Vec<String> = meta(store.backend()).into_keys().filter(|k| k.starts_with(keys::PACKED)).collect();
+    assert!(shards.iter().all(|k| Width::of_name(keys::packed_shard_parts(k).unwrap().1) == Some(Width::Wide)));
+    assert!(shards.contains(&packed::shard_key(&keys::reference("packed/test:wide"), Width::Wide).unwrap()));
+    store = reopen(store.backend());
+    block_on(store.load_config_of("packed/test:wide")).unwrap();
+    assert_eq!(store.inspect_image("packed/test:wide").unwrap()["Id"], Value::String(id));
+}
+
 #[test]
 fn a_damaged_shard_fails_the_open_and_names_itself() {
     let store = block_on(store_from_fixture(BASIC));
