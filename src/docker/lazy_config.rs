@@ -8,11 +8,13 @@
 //! keeps none of their bytes in memory.
 
 use crate::digest::{chain_id, Digest};
+use crate::formats::go_json;
 use crate::formats::gotime::GoTime;
 use crate::formats::image_config::ImageConfig;
 use crate::formats::image_config_scan::ScannedConfig;
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::rc::Rc;
 
 /// What the image list and its filters need of a config (and the ChainID of its top layer),
@@ -58,14 +60,15 @@ impl ConfigFacts {
     }
 }
 
-/// An image's labels, or where a summary record holds them: a reopened store decodes them when
-/// the list or a filter first asks (10,000 images' labels are most of what the summary holds,
-/// and an open that shows the saved list needs none of them).
+/// An image's labels, or their JSON text as a summary record holds it: a reopened store parses
+/// them only when a filter or an inspect first asks (10,000 images' labels are most of what the
+/// summary holds, and the list writes them as they are).
 #[derive(Clone)]
 pub struct LazyLabels {
     decoded: OnceCell<Option<BTreeMap<String, String>>>,
-    /// The summary record and the offset of the labels in it, checked when the record was read.
-    encoded: Option<(Rc<Vec<u8>>, usize)>,
+    /// The labels of a shard's images as JSON objects, one after another, and where this
+    /// image's object is: checked by [`go_json::is_api_string_map`] when the shard was read.
+    encoded: Option<(Rc<str>, Range<usize>)>,
 }
 
 impl LazyLabels {
@@ -73,34 +76,37 @@ impl LazyLabels {
         LazyLabels { decoded: OnceCell::from(labels), encoded: None }
     }
 
-    /// Labels that [`super::summary`] checked at `at` in `record`, decoded on first use.
-    pub(super) fn encoded(record: Rc<Vec<u8>>, at: usize) -> LazyLabels {
-        LazyLabels { decoded: OnceCell::new(), encoded: Some((record, at)) }
+    /// Labels that [`super::summary`] checked at `range` in `text`, parsed on first use.
+    pub(super) fn encoded(text: Rc<str>, range: Range<usize>) -> LazyLabels {
+        LazyLabels { decoded: OnceCell::new(), encoded: Some((text, range)) }
     }
 
-    /// Hands each label to `each` in key order (the map's order, which is the order the
-    /// summary keeps them in) without decoding them into a map, and says whether the config
-    /// has labels at all (`None` is not the same as none: the list writes `null` for one and
-    /// `{}` for the other). The list writes 10,000 images' labels this way: decoding them first
-    /// was a fifth of the first list after an open.
-    pub fn visit<'s>(&'s self, mut each: impl FnMut(&'s str, &'s str)) -> bool {
+    /// Appends the labels as the image list's `Labels` writes them: `null` when the config has
+    /// none (not the same as `{}`, for a config whose `Labels` is empty), else an object in key
+    /// order with the API's string escapes. Labels read from a summary are copied as they are:
+    /// the list of 10,000 images after an open neither parses nor escapes them again.
+    pub fn write_json(&self, out: &mut String) {
         if let Some(decoded) = self.decoded.get() {
-            let Some(labels) = decoded else { return false };
-            labels.iter().for_each(|(k, v)| each(k, v));
-            return true;
+            match decoded {
+                Some(labels) => go_json::write_api_string_map(out, labels),
+                None => out.push_str("null"),
+            }
+            return;
         }
-        let (record, at) = self.encoded.as_ref().expect("labels are decoded or encoded");
-        super::summary::visit_labels(record, *at, each);
-        true
+        out.push_str(self.encoded_text());
     }
 
     pub fn get(&self) -> Option<&BTreeMap<String, String>> {
         self.decoded
             .get_or_init(|| {
-                let (record, at) = self.encoded.as_ref().expect("labels are decoded or encoded");
-                Some(super::summary::decode_labels(record, *at))
+                Some(serde_json::from_str(self.encoded_text()).expect("checked as a map of strings when read"))
             })
             .as_ref()
+    }
+
+    fn encoded_text(&self) -> &str {
+        let (text, range) = self.encoded.as_ref().expect("labels are decoded or encoded");
+        &text[range.clone()]
     }
 }
 

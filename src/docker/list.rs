@@ -97,7 +97,7 @@ pub fn list_images_json(d: &DockerState, all: bool, filters: &Filters) -> Result
     let labels = filters.get("label");
     let patterns = filters.get("reference");
 
-    let mut rows: Vec<Row> = Vec::new();
+    let mut rows: Vec<Row> = Vec::with_capacity(if dangling_only { 0 } else { d.images.len() });
     let candidates: Box<dyn Iterator<Item = &Image>> =
         if dangling_only { Box::new(d.images.heads()) } else { Box::new(d.images.map()) };
     // Both in image ID order: each image's references are found by walking beside it.
@@ -153,14 +153,18 @@ pub fn list_images_json(d: &DockerState, all: bool, filters: &Filters) -> Result
         let size = d.images.size(img, &d.layers)?;
         rows.push(Row { image: img, created: created.0, references: shown, size });
     }
-    // Stable sort over ID order: ties keep ID order.
-    rows.sort_by_key(|r| std::cmp::Reverse(r.created));
+    // Newest first; ties keep ID order (the rows' order), which the row's index in the key
+    // keeps: a sort of small keys, not of the rows.
+    let mut order: Vec<(std::cmp::Reverse<i64>, u32)> =
+        rows.iter().enumerate().map(|(i, r)| (std::cmp::Reverse(r.created), i as u32)).collect();
+    order.sort_unstable();
     let mut out = String::with_capacity(2 + rows.len() * 480);
     out.push('[');
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
+    for (n, &(_, i)) in order.iter().enumerate() {
+        if n > 0 {
             out.push(',');
         }
+        let row = &rows[i as usize];
         let img = row.image;
         write_summary(&mut out, img.id(), img.config.facts(), img.record.parent.as_ref(), row.size, &row.references);
     }
@@ -188,19 +192,7 @@ pub(crate) fn write_summary(
     out.push_str(r#","Id":"#);
     write_digest(out, Some(id));
     out.push_str(r#","Labels":"#);
-    let mut first = true;
-    let has_labels = facts.labels.visit(|k, v| {
-        out.push(if first { '{' } else { ',' });
-        first = false;
-        go_json::write_api_string(out, k);
-        out.push(':');
-        go_json::write_api_string(out, v);
-    });
-    out.push_str(match (has_labels, first) {
-        (false, _) => "null",
-        (true, true) => "{}",
-        (true, false) => "}",
-    });
+    facts.labels.write_json(out);
     out.push_str(r#","ParentId":"#);
     write_digest(out, parent);
     let has_digest = references.iter().any(|r| r.digest().is_some());

@@ -21,16 +21,20 @@
 //! digest: the DiffIDs and top-layer ChainIDs of its images, which recur from image to image),
 //! then `u32 count` and per image, in ID order: the ID (digest), `u32` top layer (0: no layers,
 //! else 1 + its index in the table), `i64 created seconds, u32 nanoseconds`, `u8 flags` (1: has
-//! a `config` object, 2: has labels), with labels `u32 n` and n × (`u32 len, key, u32 len,
-//! value`), then `u32 n` and n × `u32` DiffID index in the table. A digest is `u8 0` and its 32
-//! bytes for `sha256:`, else `u8 len` and its text. Version 1 held only the config bytes,
-//! version 2 the bytes beside these facts, version 3 every digest as text (twice the bytes to
-//! read on open); their shards are rebuilt.
+//! a `config` object, 2: has labels), with labels `u32 start, u32 len` of their JSON object in
+//! the labels' text, then `u32 n` and n × `u32` DiffID index in the table; last the labels' text
+//! (`u32 len` and UTF-8): each labelled image's labels as the image list writes them (a compact
+//! object, keys in order, the API's escapes), so the list copies them as they are. A digest is
+//! `u8 0` and its 32 bytes for `sha256:`, else `u8 len` and its text. Version 1 held only the
+//! config bytes, version 2 the bytes beside these facts, version 3 every digest as text (twice
+//! the bytes to read on open), version 4 each label as a length and its text (the list checked
+//! and escaped every one again); their shards are rebuilt.
 
 use super::images::ImageStore;
 use super::lazy_config::{ConfigFacts, LazyConfig, LazyLabels};
 use crate::digest::{Digest, DigestMap};
 use crate::error::{Error, Result};
+use crate::formats::go_json;
 use crate::schema::docker as keys;
 use crate::storage::pack_family::{Width, NARROW_MAX_BYTES};
 use crate::storage::record_frame::{FrameError, RecordFrame};
@@ -39,7 +43,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 /// Bumped whenever the layout changes: a shard of another version is rebuilt.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 const FRAME: RecordFrame = RecordFrame::with_u32_version(b"isCS", VERSION);
 const HAS_CONFIG: u8 = 1;
 const HAS_LABELS: u8 = 2;
@@ -81,7 +85,7 @@ pub fn encode<'a>(entries: impl IntoIterator<Item = (&'a Digest, &'a LazyConfig)
             (table.len() - 1) as u32
         })
     };
-    let (mut images, mut count) = (Vec::new(), 0u32);
+    let (mut images, mut count, mut labels) = (Vec::new(), 0u32, String::new());
     for (id, config) in entries {
         count += 1;
         let facts = config.facts();
@@ -93,25 +97,25 @@ pub fn encode<'a>(entries: impl IntoIterator<Item = (&'a Digest, &'a LazyConfig)
         let flags = if facts.has_container_config { HAS_CONFIG } else { 0 }
             | if facts.labels.get().is_some() { HAS_LABELS } else { 0 };
         images.push(flags);
-        if let Some(labels) = facts.labels.get() {
-            images.extend_from_slice(&(labels.len() as u32).to_le_bytes());
-            for (k, v) in labels {
-                put_text(&mut images, k);
-                put_text(&mut images, v);
-            }
+        if facts.labels.get().is_some() {
+            let start = labels.len();
+            facts.labels.write_json(&mut labels);
+            images.extend_from_slice(&(start as u32).to_le_bytes());
+            images.extend_from_slice(&((labels.len() - start) as u32).to_le_bytes());
         }
         images.extend_from_slice(&(facts.diff_ids.len() as u32).to_le_bytes());
         for d in &facts.diff_ids {
             images.extend_from_slice(&index_of(d).to_le_bytes());
         }
     }
-    let mut record = FRAME.begin(8 + table.len() * 33 + images.len());
+    let mut record = FRAME.begin(12 + table.len() * 33 + images.len() + labels.len());
     record.extend_from_slice(&(table.len() as u32).to_le_bytes());
     for d in &table {
         put_digest(&mut record, d);
     }
     record.extend_from_slice(&count.to_le_bytes());
     record.extend_from_slice(&images);
+    put_text(&mut record, &labels);
     FRAME.seal(&mut record);
     record
 }
@@ -155,31 +159,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Walks one image's labels as [`encode`] writes them (a count, then each key and value as a
-/// length and UTF-8 text), handing each pair to `each`.
-fn walk_labels<'a>(r: &mut Reader<'a>, mut each: impl FnMut(&'a str, &'a str)) -> Result<()> {
-    for _ in 0..r.u32()? {
-        let len = r.u32()? as usize;
-        let k = r.text(len)?;
-        let len = r.u32()? as usize;
-        each(k, r.text(len)?);
-    }
-    Ok(())
-}
-
-/// The labels [`decode_sharing`] checked at `at` in `record`.
-pub(super) fn decode_labels(record: &[u8], at: usize) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::new();
-    visit_labels(record, at, |k, v| drop(labels.insert(k.to_string(), v.to_string())));
-    labels
-}
-
-/// Each of the labels [`decode_sharing`] checked at `at` in `record`, in the order they were
-/// written (key order).
-pub(super) fn visit_labels<'a>(record: &'a [u8], at: usize, each: impl FnMut(&'a str, &'a str)) {
-    walk_labels(&mut Reader { body: record, at }, each).expect("labels checked when the summary was read");
-}
-
 fn malformed() -> Error {
     Error::corrupt("config summary: malformed entry")
 }
@@ -187,22 +166,20 @@ fn malformed() -> Error {
 /// Decodes one shard; `Err` (`data_corrupt`) says why it cannot be trusted (another version, a
 /// bad checksum, a truncated or malformed record).
 pub fn decode(record: &[u8]) -> Result<Vec<(Digest, LazyConfig)>> {
-    decode_sharing(Rc::new(record.to_vec()), &mut KnownDigests::default())
+    decode_sharing(record, &mut KnownDigests::default())
 }
 
 /// The sha256 layer digests decoded so far, by their 32 bytes (shared between shards).
 type KnownDigests = DigestMap<[u8; 32], Digest>;
 
 /// [`decode`], taking each DiffID from `known` when it is there (one copy for all images). The
-/// record is kept (shared) by the images whose labels it holds, to decode them on first use.
-fn decode_sharing(record: Rc<Vec<u8>>, known: &mut KnownDigests) -> Result<Vec<(Digest, LazyConfig)>> {
+/// labels' text is kept (one copy per shard, shared by its images) to list and parse them from.
+fn decode_sharing(record: &[u8], known: &mut KnownDigests) -> Result<Vec<(Digest, LazyConfig)>> {
     let body = FRAME.open(&record).map_err(|why| match why {
         FrameError::Foreign => Error::corrupt("not a config summary record"),
         FrameError::Version(v) => Error::corrupt(format!("config summary version {v}, this build writes {VERSION}")),
         FrameError::Checksum => Error::corrupt("config summary: checksum mismatch"),
     })?;
-    // Where the body starts in the record (labels are found again by their offset in it).
-    let body_at = body.as_ptr() as usize - record.as_ptr() as usize;
     let mut r = Reader { body, at: 0 };
     let table_len = r.u32()? as usize;
     let mut table = Vec::with_capacity(table_len.min(body.len() / 33));
@@ -211,7 +188,7 @@ fn decode_sharing(record: Rc<Vec<u8>>, known: &mut KnownDigests) -> Result<Vec<(
     }
     let from_table = |i: u32| table.get(i as usize).cloned().ok_or_else(malformed);
     let count = r.u32()? as usize;
-    let mut out = Vec::with_capacity(count.min(body.len() / 16));
+    let mut images = Vec::with_capacity(count.min(body.len() / 16));
     for _ in 0..count {
         let id = r.digest(None)?;
         let top_layer = match r.u32()? {
@@ -220,24 +197,37 @@ fn decode_sharing(record: Rc<Vec<u8>>, known: &mut KnownDigests) -> Result<Vec<(
         };
         let created = (r.i64()?, r.u32()?);
         let flags = r.u8()?;
-        let labels = if flags & HAS_LABELS != 0 {
-            // Checked now (lengths and UTF-8), decoded when first asked for.
-            let at = body_at + r.at;
-            walk_labels(&mut r, |_, _| {})?;
-            LazyLabels::encoded(record.clone(), at)
+        let labels_at = if flags & HAS_LABELS != 0 {
+            let start = r.u32()? as usize;
+            Some(start..start + r.u32()? as usize)
         } else {
-            LazyLabels::decoded(None)
+            None
         };
         let n = r.u32()? as usize;
         let mut diff_ids = Vec::with_capacity(n.min(body.len() / 4));
         for _ in 0..n {
             diff_ids.push(from_table(r.u32()?)?);
         }
-        let facts = ConfigFacts { created, has_container_config: flags & HAS_CONFIG != 0, labels, top_layer, diff_ids };
-        out.push((id, LazyConfig::summarized(facts)));
+        images.push((id, top_layer, created, flags, labels_at, diff_ids));
     }
+    // The labels' text: checked now (UTF-8 once for the shard, then each image's object),
+    // parsed when a filter or an inspect first asks for them.
+    let len = r.u32()? as usize;
+    let labels_text: Rc<str> = Rc::from(r.text(len)?);
     if r.at != body.len() {
         return Err(Error::corrupt("config summary: trailing bytes"));
+    }
+    let mut out = Vec::with_capacity(images.len());
+    for (id, top_layer, created, flags, labels_at, diff_ids) in images {
+        let labels = match labels_at {
+            Some(range) => match labels_text.get(range.clone()) {
+                Some(json) if go_json::is_api_string_map(json) => LazyLabels::encoded(labels_text.clone(), range),
+                _ => return Err(malformed()),
+            },
+            None => LazyLabels::decoded(None),
+        };
+        let facts = ConfigFacts { created, has_container_config: flags & HAS_CONFIG != 0, labels, top_layer, diff_ids };
+        out.push((id, LazyConfig::summarized(facts)));
     }
     Ok(out)
 }
@@ -261,7 +251,7 @@ impl Loaded {
         let mut known = KnownDigests::default();
         for (key, value) in records {
             let shard = key[keys::SUMMARY.len()..].to_string();
-            match decode_sharing(Rc::new(value), &mut known) {
+            match decode_sharing(&value, &mut known) {
                 Ok(entries) => {
                     let mut members = Vec::with_capacity(entries.len());
                     for (id, raw) in entries {
@@ -459,19 +449,22 @@ mod tests {
         let (c, cc) = parsed(r#"{"config":{"Labels":{}},"rootfs":{"type":"layers","diff_ids":[]}}"#);
         let record = encode([(&a, &ca), (&b, &cb), (&c, &cc)]);
         let decoded = decode(&record).unwrap();
-        // Visited from the record, before anything decodes them: the same pairs, in key order,
-        // and no labels told from empty labels.
-        let visited = |labels: &LazyLabels| {
-            let mut pairs = Vec::new();
-            let has = labels.visit(|k, v| pairs.push((k.to_string(), v.to_string())));
-            has.then_some(pairs)
+        // Written from the record, before anything parses them: what the list writes of the
+        // parsed config (keys in order, the API's escapes), and no labels told from empty ones.
+        let written = |labels: &LazyLabels| {
+            let mut out = String::new();
+            labels.write_json(&mut out);
+            out
         };
-        let want = |c: &LazyConfig| c.facts().labels.get().map(|l| l.clone().into_iter().collect::<Vec<_>>());
         for (i, original) in [&ca, &cb, &cc].into_iter().enumerate() {
-            assert_eq!(visited(&decoded[i].1.facts().labels), want(original), "image {i}, encoded");
+            assert_eq!(written(&decoded[i].1.facts().labels), written(&original.facts().labels), "image {i}");
         }
-        assert_eq!(visited(&ca.facts().labels), want(&ca), "decoded");
-        assert_eq!(visited(&decoded[2].1.facts().labels), Some(vec![]));
+        assert_eq!(
+            written(&decoded[0].1.facts().labels),
+            r#"{"empty":"","maintainer":"é","org.opencontainers.image.title":"x"}"#
+        );
+        assert_eq!(written(&decoded[1].1.facts().labels), "null");
+        assert_eq!(written(&decoded[2].1.facts().labels), "{}");
         let labels = decoded[0].1.facts().labels.get().unwrap();
         assert_eq!(Some(labels), ca.facts().labels.get());
         assert_eq!(labels.get("maintainer").map(String::as_str), Some("é"));
@@ -483,6 +476,14 @@ mod tests {
         damaged.extend_from_slice(body);
         let start = damaged.len() - body.len();
         damaged[start + at + 1] = 0x28;
+        FRAME.seal(&mut damaged);
+        assert_eq!(decode(&damaged).unwrap_err().message, "config summary: malformed entry");
+        // So is one whose labels' text is UTF-8 but not an object of strings.
+        let at = body.windows(4).position(|w| w == b"\"x\"}").unwrap();
+        let mut damaged = FRAME.begin(body.len());
+        damaged.extend_from_slice(body);
+        let start = damaged.len() - body.len();
+        damaged[start + at] = b'1';
         FRAME.seal(&mut damaged);
         assert_eq!(decode(&damaged).unwrap_err().message, "config summary: malformed entry");
     }
@@ -506,12 +507,13 @@ mod tests {
             assert_eq!(config.diff_ids()[1].as_str(), other);
         }
         // The two DiffIDs and the one top ChainID once each (33 + 136 + 33 bytes), then per
-        // image a 33-byte ID, the top index, created, flags and two indexes: 62 bytes.
-        assert_eq!(record.len(), 12 + 4 + 33 + 136 + 33 + 4 + 3 * 62);
+        // image a 33-byte ID, the top index, created, flags and two indexes: 62 bytes; then the
+        // labels' text, empty.
+        assert_eq!(record.len(), 12 + 4 + 33 + 136 + 33 + 4 + 3 * 62 + 4);
         // An index past the table is malformed, not a panic.
         let mut bad = record.clone();
-        let last_index = bad.len() - 4;
-        bad[last_index..].copy_from_slice(&9u32.to_le_bytes());
+        let last_index = bad.len() - 8;
+        bad[last_index..last_index + 4].copy_from_slice(&9u32.to_le_bytes());
         FRAME.seal(&mut bad);
         assert_eq!(decode(&bad).unwrap_err().message, "config summary: malformed entry");
     }

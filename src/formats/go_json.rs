@@ -54,6 +54,72 @@ pub fn write_api_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends a map of strings (labels) as dockerd's API answers write it: an object, keys in byte
+/// order (Go's encoder sorts map keys, and a `BTreeMap` is in that order), each string as
+/// [`write_api_string`] writes it.
+pub fn write_api_string_map(out: &mut String, map: &std::collections::BTreeMap<String, String>) {
+    let mut first = true;
+    for (k, v) in map {
+        out.push(if first { '{' } else { ',' });
+        first = false;
+        write_api_string(out, k);
+        out.push(':');
+        write_api_string(out, v);
+    }
+    out.push_str(if first { "{}" } else { "}" });
+}
+
+/// Whether `text` is what [`write_api_string_map`] writes: a compact JSON object whose values
+/// are strings, each escape one JSON knows (no lone surrogate), so that parsing it as a map of
+/// strings cannot fail. One pass over the bytes, for text a store kept and reads back.
+pub fn is_api_string_map(text: &str) -> bool {
+    let b = text.as_bytes();
+    // The end of the string literal starting at `at` (just past its closing quote).
+    let string_end = |mut at: usize| -> Option<usize> {
+        if b.get(at) != Some(&b'"') {
+            return None;
+        }
+        at += 1;
+        loop {
+            match *b.get(at)? {
+                b'"' => return Some(at + 1),
+                b'\\' => match *b.get(at + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
+                    b'u' => {
+                        let hex = std::str::from_utf8(b.get(at + 2..at + 6)?).ok()?;
+                        let unit = u16::from_str_radix(hex, 16).ok()?;
+                        if hex.starts_with('+') || (0xD800..=0xDFFF).contains(&unit) {
+                            return None;
+                        }
+                        at += 6;
+                    }
+                    _ => return None,
+                },
+                0..0x20 => return None,
+                _ => at += 1,
+            }
+        }
+    };
+    if text == "{}" {
+        return true;
+    }
+    let mut at = 0;
+    loop {
+        if b.get(at) != Some(if at == 0 { &b'{' } else { &b',' }) {
+            return false;
+        }
+        let Some(after_key) = string_end(at + 1) else { return false };
+        if b.get(after_key) != Some(&b':') {
+            return false;
+        }
+        let Some(after_value) = string_end(after_key + 1) else { return false };
+        at = after_value;
+        if b.get(at) == Some(&b'}') {
+            return at + 1 == b.len();
+        }
+    }
+}
+
 /// What Go's `json.Marshal(v)` writes for a JSON value (object keys in the value's order).
 pub fn marshal(v: &serde_json::Value) -> Vec<u8> {
     html_escape(v.to_string()).into_bytes()
@@ -107,5 +173,46 @@ mod tests {
         // Whatever it writes is JSON for the same string.
         let odd = "a\u{7f}\u{0}\u{2029}\"😀";
         assert_eq!(serde_json::from_str::<String>(&written(odd)).unwrap(), odd);
+    }
+
+    #[test]
+    fn string_maps_are_written_as_objects_and_recognised() {
+        let map = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let written = |m: &std::collections::BTreeMap<String, String>| {
+            let mut out = String::new();
+            super::write_api_string_map(&mut out, m);
+            out
+        };
+        let odd = map(&[("b", "q\"\n\u{2028}é"), ("a", ""), ("<k>", "\u{1}")]);
+        for m in [map(&[]), map(&[("only", "one")]), odd] {
+            let text = written(&m);
+            assert!(super::is_api_string_map(&text), "{text}");
+            assert_eq!(serde_json::from_str::<std::collections::BTreeMap<String, String>>(&text).unwrap(), m);
+        }
+        assert_eq!(written(&map(&[("b", "2"), ("a", "1")])), r#"{"a":"1","b":"2"}"#);
+        // Anything else is refused: what a map of strings cannot parse from, or another shape.
+        for bad in [
+            "",
+            "{",
+            "}",
+            "null",
+            "[]",
+            r#"{"a":1}"#,
+            r#"{"a":"1",}"#,
+            r#"{"a":"1"} "#,
+            r#"{"a" :"1"}"#,
+            r#"{"a":"1""b":"2"}"#,
+            r#"{"a":"\x"}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":"\u12"}"#,
+            r#"{"a":"\u+123"}"#,
+            "{\"a\":\"\n\"}",
+            r#"{"a":"1"#,
+            r#"{"a"}"#,
+        ] {
+            assert!(!super::is_api_string_map(bad), "{bad:?}");
+        }
     }
 }
