@@ -175,7 +175,7 @@ type KnownDigests = DigestMap<[u8; 32], Digest>;
 /// [`decode`], taking each DiffID from `known` when it is there (one copy for all images). The
 /// labels' text is kept (one copy per shard, shared by its images) to list and parse them from.
 fn decode_sharing(record: &[u8], known: &mut KnownDigests) -> Result<Vec<(Digest, LazyConfig)>> {
-    let body = FRAME.open(&record).map_err(|why| match why {
+    let body = FRAME.open(record).map_err(|why| match why {
         FrameError::Foreign => Error::corrupt("not a config summary record"),
         FrameError::Version(v) => Error::corrupt(format!("config summary version {v}, this build writes {VERSION}")),
         FrameError::Checksum => Error::corrupt("config summary: checksum mismatch"),
