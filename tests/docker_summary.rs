@@ -235,7 +235,7 @@ fn encode_v1(entries: &[(Digest, Vec<u8>)]) -> Vec<u8> {
     shard_record(1, body)
 }
 
-/// A shard as version 2 (the previous release) wrote it: the list facts, then the config bytes.
+/// A shard as version 2 wrote it: the list facts, then the config bytes.
 fn encode_v2(entries: &[(Digest, Vec<u8>)]) -> Vec<u8> {
     let mut body = (entries.len() as u32).to_le_bytes().to_vec();
     for (id, raw) in entries {
@@ -263,6 +263,51 @@ fn encode_v2(entries: &[(Digest, Vec<u8>)]) -> Vec<u8> {
     shard_record(2, body)
 }
 
+/// A shard as version 4 (the release before labels were kept as JSON) wrote it: a table of the
+/// layer digests, then per image its ID, facts and labels (each a length and its text), and the
+/// indexes of its DiffIDs.
+fn encode_v4(entries: &[(Digest, Vec<u8>)]) -> Vec<u8> {
+    fn put_digest(out: &mut Vec<u8>, d: &Digest) {
+        out.push(0);
+        out.extend((0..32).map(|i| u8::from_str_radix(&d.hex()[2 * i..2 * i + 2], 16).unwrap()));
+    }
+    let mut table: Vec<Digest> = Vec::new();
+    let mut index_of = |d: &Digest| match table.iter().position(|t| t == d) {
+        Some(i) => i as u32,
+        None => {
+            table.push(d.clone());
+            (table.len() - 1) as u32
+        }
+    };
+    let mut images = (entries.len() as u32).to_le_bytes().to_vec();
+    for (id, raw) in entries {
+        let facts = ConfigFacts::of(&ImageConfig::parse(raw.clone()).unwrap());
+        put_digest(&mut images, id);
+        let top = facts.top_layer.as_ref().map_or(0, |t| index_of(t) + 1);
+        images.extend_from_slice(&top.to_le_bytes());
+        images.extend_from_slice(&facts.created.0.to_le_bytes());
+        images.extend_from_slice(&facts.created.1.to_le_bytes());
+        images.push(u8::from(facts.has_container_config) | if facts.labels.get().is_some() { 2 } else { 0 });
+        if let Some(labels) = facts.labels.get() {
+            images.extend_from_slice(&(labels.len() as u32).to_le_bytes());
+            for text in labels.iter().flat_map(|(k, v)| [k, v]) {
+                images.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                images.extend_from_slice(text.as_bytes());
+            }
+        }
+        images.extend_from_slice(&(facts.diff_ids.len() as u32).to_le_bytes());
+        for d in &facts.diff_ids {
+            images.extend_from_slice(&index_of(d).to_le_bytes());
+        }
+    }
+    let mut body = (table.len() as u32).to_le_bytes().to_vec();
+    for d in &table {
+        put_digest(&mut body, d);
+    }
+    body.extend_from_slice(&images);
+    shard_record(4, body)
+}
+
 fn shard_record(version: u32, body: Vec<u8>) -> Vec<u8> {
     let mut out = b"isCS".to_vec();
     out.extend_from_slice(&version.to_le_bytes());
@@ -273,7 +318,7 @@ fn shard_record(version: u32, body: Vec<u8>) -> Vec<u8> {
 
 #[test]
 fn a_store_written_by_a_previous_version_opens_and_gets_the_new_summary() {
-    for encode in [encode_v1, encode_v2] {
+    for encode in [encode_v1, encode_v2, encode_v4] {
         let store = imported();
         let before = answers(&store);
         let mut old: BTreeMap<String, Vec<(Digest, Vec<u8>)>> = BTreeMap::new();
