@@ -38,9 +38,15 @@ const PACK: EntryPack = EntryPack { frame: RecordFrame::with_u32_version(b"isBP"
 /// The blob packs as a family of entry packs (entry keys are digests as text).
 const FAMILY: Family<'static> = Family { prefix: schema::BLOB_PACKS, pack: PACK, wide_name: &schema::blob_pack_name };
 
-/// The key of the pack that may hold blob `d` among the packs that exist (`None`: none does).
-fn existing_pack_of(existing: &std::collections::HashSet<String>, d: &Digest) -> Option<String> {
-    [Width::Wide, Width::Narrow].into_iter().map(|w| schema::blob_pack(d, w)).find(|k| existing.contains(k))
+/// The keys of the packs that may hold blob `d` among the packs that exist: its wide pack, then
+/// its narrow one. Both exist only in a store damaged outside a commit, which reads as the union.
+fn existing_packs_of<'e>(
+    existing: &'e std::collections::HashSet<String>,
+    d: &Digest,
+) -> impl Iterator<Item = String> + 'e {
+    [schema::blob_pack(d, Width::Wide), schema::blob_pack(d, Width::Narrow)]
+        .into_iter()
+        .filter(|k| existing.contains(k))
 }
 
 /// The keys of the blob packs that exist.
@@ -48,12 +54,17 @@ async fn list_packs<B: Backend>(b: &B) -> Result<std::collections::HashSet<Strin
     Ok(b.keys(Space::Meta, schema::BLOB_PACKS).await?.into_iter().collect())
 }
 
-/// Reads the pack that may hold blob `d` (its key and record), at whichever width it exists:
-/// both are asked at once.
-pub async fn read_pack_of<B: Backend>(b: &B, d: &Digest) -> Result<Option<(String, Vec<u8>)>> {
+/// Blob `d`'s bytes if a pack holds it: its packs at both widths are asked at once, without a
+/// listing (a single blob's stat).
+pub async fn find_packed<B: Backend>(b: &B, d: &Digest) -> Result<Option<Vec<u8>>> {
     let (wide, narrow) = (schema::blob_pack(d, Width::Wide), schema::blob_pack(d, Width::Narrow));
     let (w, n) = futures::future::try_join(b.get(Space::Meta, &wide), b.get(Space::Meta, &narrow)).await?;
-    Ok(w.map(|r| (wide, r)).or(n.map(|r| (narrow, r))))
+    for (key, record) in [(wide, w), (narrow, n)] {
+        if let Some(bytes) = record.map(|r| find(&key, &r, d)).transpose()?.flatten() {
+            return Ok(Some(bytes));
+        }
+    }
+    Ok(None)
 }
 
 /// The bytes of blob `d` in pack record `record` (stored under `key`), if the pack holds it.
@@ -94,22 +105,24 @@ impl PackIndex {
 
     /// Whether a pack holds blob `d`.
     pub async fn contains<B: Backend>(&self, b: &B, d: &Digest) -> Result<bool> {
-        let Some(key) = existing_pack_of(&self.existing, d) else {
-            return Ok(false);
-        };
-        let known = self.digests.borrow().get(&key).cloned();
-        let digests = match known {
-            Some(digests) => digests,
-            None => {
-                let record = b.get(Space::Meta, &key).await?.unwrap_or_default();
-                let digests: std::collections::HashSet<String> =
-                    PACK.decode(&key, &record)?.into_iter().map(|(k, _)| k.to_string()).collect();
-                let digests = Rc::new(digests);
-                self.digests.borrow_mut().insert(key, digests.clone());
-                digests
+        for key in existing_packs_of(&self.existing, d) {
+            let known = self.digests.borrow().get(&key).cloned();
+            let digests = match known {
+                Some(digests) => digests,
+                None => {
+                    let record = b.get(Space::Meta, &key).await?.unwrap_or_default();
+                    let digests: std::collections::HashSet<String> =
+                        PACK.decode(&key, &record)?.into_iter().map(|(k, _)| k.to_string()).collect();
+                    let digests = Rc::new(digests);
+                    self.digests.borrow_mut().insert(key, digests.clone());
+                    digests
+                }
+            };
+            if digests.contains(d.as_str()) {
+                return Ok(true);
             }
-        };
-        Ok(digests.contains(d.as_str()))
+        }
+        Ok(false)
     }
 }
 
@@ -156,22 +169,24 @@ impl PackReader {
                 existing
             }
         };
-        let Some(key) = existing_pack_of(&existing, d) else {
-            return Ok(None);
-        };
-        let memo = self.last.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, p)| p.clone());
-        let pack = match memo {
-            Some(pack) => pack,
-            None => {
-                let pack = match b.get(Space::Meta, &key).await? {
-                    Some(record) => Some(Rc::new(OpenPack::open(&key, record)?)),
-                    None => None,
-                };
-                *self.last.borrow_mut() = Some((key, pack.clone()));
-                pack
+        for key in existing_packs_of(&existing, d) {
+            let memo = self.last.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, p)| p.clone());
+            let pack = match memo {
+                Some(pack) => pack,
+                None => {
+                    let pack = match b.get(Space::Meta, &key).await? {
+                        Some(record) => Some(Rc::new(OpenPack::open(&key, record)?)),
+                        None => None,
+                    };
+                    *self.last.borrow_mut() = Some((key, pack.clone()));
+                    pack
+                }
+            };
+            if let Some(bytes) = pack.and_then(|p| p.at.get(d.as_str()).map(|r| p.record[r.clone()].to_vec())) {
+                return Ok(Some(bytes));
             }
-        };
-        Ok(pack.and_then(|p| p.at.get(d.as_str()).map(|r| p.record[r.clone()].to_vec())))
+        }
+        Ok(None)
     }
 }
 
@@ -333,11 +348,11 @@ mod tests {
             assert_eq!(pack_commit(&b, &mut again).await.unwrap(), vec![String::new()]);
             assert!(again.is_empty(), "{again:?}");
             // Deleted: the single record goes (and the pack stays as it is).
-            let pack_before = read_pack_of(&b, &d_new).await.unwrap();
+            let pack_before = b.scan(Space::Meta, schema::BLOB_PACKS).await.unwrap();
             let rec = blobs::stat(&b, &d_old).await.unwrap().unwrap();
             commit_packed(&b, blobs::delete_ops(&d_old, &rec)).await.unwrap();
             assert!(blobs::stat(&b, &d_old).await.unwrap().is_none());
-            assert_eq!(read_pack_of(&b, &d_new).await.unwrap(), pack_before);
+            assert_eq!(b.scan(Space::Meta, schema::BLOB_PACKS).await.unwrap(), pack_before);
             assert_eq!(blobs::stored_digests(&b).await.unwrap(), vec![d_new]);
         });
     }
@@ -425,14 +440,21 @@ mod tests {
             commit_packed(&b, blobs::delete_ops(&gone, &rec)).await.unwrap();
             assert!(blobs::stat(&b, &gone).await.unwrap().is_none());
             assert_eq!(widths(&b.keys(Space::Meta, schema::BLOB_PACKS).await.unwrap()), BTreeSet::from([2]));
-            // A narrow pack beside wide ones (damage outside a commit) still reads, and the next
-            // commit folds it into the wide packs.
-            let stray = b"kept in a stray narrow pack".to_vec();
+            // A narrow pack beside wide ones (damage outside a commit), among them the wide pack
+            // of its own blob, still reads (the union of both), and the next commit folds it
+            // into the wide packs.
+            let wide_packs = b.keys(Space::Meta, schema::BLOB_PACKS).await.unwrap();
+            let stray = (0..)
+                .map(|i| format!("kept in a stray narrow pack {i}").into_bytes())
+                .find(|x| wide_packs.contains(&schema::blob_pack(&Digest::sha256_of(x), Width::Wide)))
+                .unwrap();
             let ds = Digest::sha256_of(&stray);
             let narrow = schema::blob_pack(&ds, Width::Narrow);
             let entries: BTreeMap<String, Vec<u8>> = [(ds.to_string(), stray.clone())].into();
             b.insert_unchecked(Space::Meta, &narrow, PACK.encode(&entries));
             assert_eq!(blobs::read_all(&b, &ds).await.unwrap(), stray);
+            assert_eq!(blobs::BulkReader::new().read_all(&b, &ds).await.unwrap(), stray);
+            assert!(PackIndex::list(&b).await.unwrap().contains(&b, &ds).await.unwrap());
             commit_packed(&b, stage(&[b"one more".to_vec()])).await.unwrap();
             assert!(b.get(Space::Meta, &narrow).await.unwrap().is_none());
             assert_eq!(blobs::read_all(&b, &ds).await.unwrap(), stray);

@@ -123,14 +123,11 @@ fn chunk_key(set: &str, index: u64) -> String {
 /// [`super::blob_packs`]), both asked at once.
 pub async fn stat<B: Backend>(b: &B, d: &Digest) -> Result<Option<BlobRecord>> {
     let key = record_key(d);
-    let (single, pack) = futures::future::try_join(b.get(Space::Meta, &key), blob_packs::read_pack_of(b, d)).await?;
+    let (single, packed) = futures::future::try_join(b.get(Space::Meta, &key), blob_packs::find_packed(b, d)).await?;
     if let Some(v) = single {
         return BlobRecord::decode(&key, &v).map(Some);
     }
-    match pack {
-        Some((pack_key, record)) => Ok(blob_packs::find(&pack_key, &record, d)?.map(BlobRecord::inline)),
-        None => Ok(None),
-    }
+    Ok(packed.map(BlobRecord::inline))
 }
 
 /// Reads many whole blobs (a store-wide read of configs or tar-splits): like [`read_all`], but
@@ -777,13 +774,12 @@ mod tests {
             assert_eq!(read_all(&b, &dl).await.unwrap(), large);
             // Stored as an entry of its pack; nothing else to sweep or delete.
             assert!(b.get(Space::Meta, &record_key(&ds)).await.unwrap().is_none());
-            let (pack_key, pack) = blob_packs::read_pack_of(&b, &ds).await.unwrap().unwrap();
-            assert_eq!(blob_packs::find(&pack_key, &pack, &ds).unwrap(), Some(small.clone()));
+            assert_eq!(blob_packs::find_packed(&b, &ds).await.unwrap(), Some(small.clone()));
             assert_eq!(sweep_orphans(&b).await.unwrap(), 0);
             assert_eq!(b.len(Space::Chunks), 1, "the large blob's chunk is live");
             commit_packed(&b, delete_ops(&ds, &rec)).await.unwrap();
             assert!(stat(&b, &ds).await.unwrap().is_none());
-            assert!(b.get(Space::Meta, &pack_key).await.unwrap().is_none(), "an emptied pack goes");
+            assert!(b.keys(Space::Meta, crate::schema::BLOB_PACKS).await.unwrap().is_empty(), "an emptied pack goes");
             // An empty blob is kept in its record too.
             let empty = stage_in_commit(Digest::sha256_of(b""), b"");
             commit_packed(&b, empty.ops).await.unwrap();
