@@ -77,7 +77,7 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
     let mut packed: [Vec<(String, Vec<u8>)>; 6] = Default::default();
     let mut single: Vec<(usize, String, Vec<u8>)> = Vec::new();
     // Per kind, the names of the shards found (a migration deletes those it does not rewrite).
-    let mut shard_names: [BTreeSet<String>; 6] = Default::default();
+    let mut shard_names: [BTreeSet<String>; keys::PACKED_KINDS.len()] = Default::default();
     // One scan per part: the shards, the driver name and each kind's single records (a store
     // not packed yet), all asked at once; the summary is left out.
     let prefixes = [keys::PACKED, keys::GRAPH_DRIVER].into_iter().chain(keys::PACKED_KINDS.iter().map(|(p, _)| *p));
@@ -154,7 +154,7 @@ fn wide_shard(rest: &str) -> String {
 /// also deleted as a single record (a store not packed yet).
 pub async fn pack_ops<B: Backend>(b: &B, ops: Vec<Op>) -> Result<Vec<Op>> {
     let mut out = Vec::with_capacity(ops.len());
-    let mut changes: [Vec<Edit>; 6] = Default::default();
+    let mut changes: [Vec<Edit>; keys::PACKED_KINDS.len()] = Default::default();
     for op in ops {
         match op {
             Op::Put { space: Space::Meta, key, value } if kind_of(&key).is_some() => {

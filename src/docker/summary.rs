@@ -199,7 +199,8 @@ fn decode_sharing(record: &[u8], known: &mut KnownDigests) -> Result<Vec<(Digest
         let flags = r.u8()?;
         let labels_at = if flags & HAS_LABELS != 0 {
             let start = r.u32()? as usize;
-            Some(start..start + r.u32()? as usize)
+            // Checked: on wasm32 two u32s can overflow a usize.
+            Some(start..start.checked_add(r.u32()? as usize).ok_or_else(malformed)?)
         } else {
             None
         };

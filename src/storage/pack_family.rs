@@ -240,10 +240,9 @@ impl<'f> FamilyEdit<'f> {
     /// The operations that write the changed packs: only those, or, when a narrow pack grew
     /// past [`NARROW_MAX_BYTES`] (or the family was mixed), the whole family wide.
     pub async fn finish<B: Backend>(mut self, b: &B) -> Result<Vec<Op>> {
-        let too_big = |p: &PackEdit| {
-            p.entries.iter().map(|(k, v)| 8 + k.len() + v.as_ref().len()).sum::<usize>() > NARROW_MAX_BYTES
-        };
-        let widen = self.mixed || (self.width == Width::Narrow && self.packs.values().any(|p| p.changed && too_big(p)));
+        let widen = self.mixed
+            || (self.width == Width::Narrow
+                && self.packs.values().any(|p| p.changed && pack_size(&p.entries) > NARROW_MAX_BYTES));
         if !widen {
             let mut ops = Vec::new();
             for (name, pack) in self.packs {
@@ -276,21 +275,12 @@ pub fn write_whole(
     width: Width,
     existing: &BTreeSet<String>,
 ) -> Vec<Op> {
-    let mut wide: BTreeMap<String, BTreeMap<String, EntryBytes>> = BTreeMap::new();
+    let mut packs: BTreeMap<String, BTreeMap<String, EntryBytes>> = BTreeMap::new();
     for (k, v) in entries {
-        wide.entry((family.wide_name)(&k)).or_default().insert(k, v);
+        packs.entry(width.name_of(&(family.wide_name)(&k)).to_string()).or_default().insert(k, v);
     }
-    let mut packs: BTreeMap<String, Vec<BTreeMap<String, EntryBytes>>> = BTreeMap::new();
-    let mut size: BTreeMap<String, usize> = BTreeMap::new();
-    for (name, entries) in wide {
-        let at = width.name_of(&name).to_string();
-        *size.entry(at.clone()).or_default() +=
-            entries.iter().map(|(k, v)| 8 + k.len() + v.as_ref().len()).sum::<usize>();
-        packs.entry(at).or_default().push(entries);
-    }
-    if width == Width::Narrow && size.values().any(|&s| s > NARROW_MAX_BYTES) {
-        let all = packs.into_values().flatten().flatten();
-        return write_whole(family, all, Width::Wide, existing);
+    if width == Width::Narrow && packs.values().any(|p| pack_size(p) > NARROW_MAX_BYTES) {
+        return write_whole(family, packs.into_values().flatten(), Width::Wide, existing);
     }
     let mut ops = Vec::with_capacity(packs.len() + existing.len());
     for name in existing {
@@ -298,9 +288,13 @@ pub fn write_whole(
             ops.push(Op::delete_meta(family.key(name)));
         }
     }
-    for (name, parts) in packs {
-        let entries: BTreeMap<String, EntryBytes> = parts.into_iter().flatten().collect();
+    for (name, entries) in packs {
         ops.push(Op::put_meta(family.key(&name), family.pack.encode(&entries)));
     }
     ops
+}
+
+/// About the bytes a pack of `entries` takes (each entry's key, bytes and its lengths).
+fn pack_size(entries: &BTreeMap<String, EntryBytes>) -> usize {
+    entries.iter().map(|(k, v)| 8 + k.len() + v.as_ref().len()).sum()
 }
