@@ -130,19 +130,39 @@ impl Reference {
     /// The short name Docker shows: `docker.io/` dropped, and `library/` too when nothing
     /// else follows it (`busybox`, `local/demo`, `127.0.0.1:5000/team/edge`).
     pub fn familiar_name(&self) -> String {
+        let mut out = String::new();
+        self.push_familiar_name(&mut out);
+        out
+    }
+
+    /// [`Self::familiar_name`] appended to `out` (the list writes thousands: no allocation).
+    fn push_familiar_name(&self, out: &mut String) {
         if self.domain != DEFAULT_DOMAIN {
-            return self.name();
+            if !self.domain.is_empty() {
+                out.push_str(&self.domain);
+                out.push('/');
+            }
+            out.push_str(&self.path);
+            return;
         }
         match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
-            Some(rest) if !rest.contains('/') => rest.to_string(),
-            _ => self.path.clone(),
+            Some(rest) if !rest.contains('/') => out.push_str(rest),
+            _ => out.push_str(&self.path),
         }
     }
 
     /// Familiar name plus `:tag` and `@digest`: the keys of `repositories.json`, and what
     /// RepoTags/RepoDigests list.
     pub fn familiar_string(&self) -> String {
-        self.with_name(self.familiar_name())
+        let mut out = String::new();
+        self.push_familiar_string(&mut out);
+        out
+    }
+
+    /// [`Self::familiar_string`] appended to `out`.
+    pub fn push_familiar_string(&self, out: &mut String) {
+        self.push_familiar_name(out);
+        self.push_tag_and_digest(out);
     }
 
     /// `reference.TagNameOnly`: adds `:latest` when there is neither tag nor digest.
@@ -172,6 +192,11 @@ impl Reference {
     }
 
     fn with_name(&self, mut s: String) -> String {
+        self.push_tag_and_digest(&mut s);
+        s
+    }
+
+    fn push_tag_and_digest(&self, s: &mut String) {
         if let Some(t) = &self.tag {
             s.push(':');
             s.push_str(t);
@@ -180,7 +205,6 @@ impl Reference {
             s.push('@');
             s.push_str(d.as_str());
         }
-        s
     }
 }
 
