@@ -3,9 +3,9 @@
 //! string escapes), remembered per state of the store in a [`ListMemo`].
 //!
 //! The list is what the page asks on every keystroke and what `docker images` asks first, over
-//! stores of thousands of images: a row costs a lookup of its chain size (kept per layer, see
-//! [`super::layers::LayerStore::size`]) and its references (kept in order, see
-//! [`super::references::ReferenceStore::references_iter`]), and no JSON value is built.
+//! stores of thousands of images: a row costs its chain size (kept per image and per layer, see
+//! [`super::layers::LayerStore::size`]) and its references (walked beside the images, see
+//! [`super::references::ReferenceStore::by_image`]), and no JSON value is built.
 
 use super::engine::get_image;
 use super::images::{Image, ImageStore};
