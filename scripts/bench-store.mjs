@@ -9,7 +9,8 @@
 // repeated call (median of 5; the store remembers its answer while nothing changes), and the
 // peak wasm memory while reopening; then, after seven more reloads, the first list call again
 // (now with the list's code in Chromium's code cache; the median) and a second import into a
-// new database (a returning visitor's, see below). Prints `bench: NAME chromium (IndexedDB) ...` lines.
+// new database (a returning visitor's, see below). Prints `bench: NAME chromium (IndexedDB) ...`
+// lines.
 import { openBenchPage } from "./bench-chromium.mjs";
 
 const [file, name, importTarget, reopenTarget, listTarget] = process.argv.slice(2);

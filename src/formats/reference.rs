@@ -120,11 +120,18 @@ impl Reference {
 
     /// The full repository name, `docker.io/library/busybox`.
     pub fn name(&self) -> String {
-        if self.domain.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}/{}", self.domain, self.path)
+        let mut out = String::new();
+        self.push_name(&mut out);
+        out
+    }
+
+    /// [`Self::name`] appended to `out`.
+    fn push_name(&self, out: &mut String) {
+        if !self.domain.is_empty() {
+            out.push_str(&self.domain);
+            out.push('/');
         }
+        out.push_str(&self.path);
     }
 
     /// The short name Docker shows: `docker.io/` dropped, and `library/` too when nothing
@@ -138,11 +145,7 @@ impl Reference {
     /// [`Self::familiar_name`] appended to `out` (the list writes thousands: no allocation).
     fn push_familiar_name(&self, out: &mut String) {
         if self.domain != DEFAULT_DOMAIN {
-            if !self.domain.is_empty() {
-                out.push_str(&self.domain);
-                out.push('/');
-            }
-            out.push_str(&self.path);
+            self.push_name(out);
             return;
         }
         match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
@@ -191,11 +194,6 @@ impl Reference {
         Reference { tag: None, digest: None, ..self.clone() }
     }
 
-    fn with_name(&self, mut s: String) -> String {
-        self.push_tag_and_digest(&mut s);
-        s
-    }
-
     fn push_tag_and_digest(&self, s: &mut String) {
         if let Some(t) = &self.tag {
             s.push(':');
@@ -212,7 +210,10 @@ impl Reference {
 /// sorts references by this text.
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.with_name(self.name()))
+        let mut text = String::new();
+        self.push_name(&mut text);
+        self.push_tag_and_digest(&mut text);
+        f.write_str(&text)
     }
 }
 impl fmt::Debug for Reference {
