@@ -219,7 +219,7 @@ fn list_figures(name: &str, store: &mut Store<Counting>) {
         repeated.push(t.elapsed().as_secs_f64() * 1e3);
     }
     repeated.sort_by(|a, b| a.total_cmp(b));
-    let mut changed = Vec::new();
+    let (mut changed, mut columns) = (Vec::new(), Vec::new());
     let id = store.docker().images.map().next().map(|i| i.id().to_string());
     for round in 0..5 {
         if let Some(id) = &id {
@@ -228,13 +228,30 @@ fn list_figures(name: &str, store: &mut Store<Counting>) {
         let t = Instant::now();
         store.list_images_json(true, &all).expect("list");
         changed.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        store.list_images_columns(true, &all).expect("list");
+        columns.push(t.elapsed().as_secs_f64() * 1e3);
     }
     for round in 0..5 {
         futures::executor::block_on(store.remove_image(&format!("bench/list:t{round}"), false, false)).expect("rmi");
     }
+    if let Ok(n) = std::env::var("LIST_LOOP") {
+        let n: usize = n.parse().unwrap();
+        let t = Instant::now();
+        for _ in 0..n {
+            imagestore::docker::list_columns::ListColumns::of(store.docker(), true, &all).unwrap();
+        }
+        let c = t.elapsed().as_secs_f64() * 1e3 / n as f64;
+        let t = Instant::now();
+        for _ in 0..n {
+            imagestore::docker::list::list_images_json(store.docker(), true, &all).unwrap();
+        }
+        println!("loop: columns {c:.2} ms, json {:.2} ms", t.elapsed().as_secs_f64() * 1e3 / n as f64);
+    }
     changed.sort_by(|a, b| a.total_cmp(b));
+    columns.sort_by(|a, b| a.total_cmp(b));
     println!(
-        "bench: {name} native listImages(all) as JSON text ({bytes} bytes): first after reopen {first:.1} ms, repeated {:.3} ms, after a tag {:.1} ms (medians of 5)",
-        repeated[2], changed[2]
+        "bench: {name} native listImages(all) as JSON text ({bytes} bytes): first after reopen {first:.1} ms, repeated {:.3} ms, after a tag {:.1} ms (medians of 5); as columns (what listImages builds its rows from) after a tag {:.1} ms",
+        repeated[2], changed[2], columns[2]
     );
 }

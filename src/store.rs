@@ -24,6 +24,7 @@ use crate::docker::layer_files::{self, LayerFileEntry, LayerSelector};
 use crate::docker::list::Filters;
 use crate::docker::list::ListMemo;
 use crate::docker::list_answer;
+use crate::docker::list_columns::ListColumns;
 use crate::docker::model::{DockerImport, Skipped};
 use crate::docker::tx::Tx;
 use crate::error::{Error, Result};
@@ -399,6 +400,10 @@ impl<B: Backend + Clone> Store<B> {
     /// change: asked again on the same state, it is the same text (the same `Rc`).
     pub fn list_images_json(&self, all: bool, filters: &Filters) -> Result<Rc<String>> {
         self.list_memo.list_images_json(&self.docker, all, filters)
+    }
+    /// The same answer as columns (see [`crate::docker::list_columns`]), remembered likewise.
+    pub fn list_images_columns(&self, all: bool, filters: &Filters) -> Result<Rc<ListColumns>> {
+        self.list_memo.list_images_columns(&self.docker, all, filters)
     }
     /// Saves the unfiltered list's answer for `all` (see [`crate::docker::list_answer`]) as of
     /// the store's current state, unless the store already holds it; returns whether it wrote.

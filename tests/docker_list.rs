@@ -68,6 +68,15 @@ fn runs(list: &str) -> Vec<(i64, Vec<String>)> {
     out
 }
 
+/// The columns answer (what `listImages` builds its objects from) holds the same rows, in
+/// the same order, as the text answer.
+fn assert_same_columns(what: &str, store: &Store<MemoryBackend>, all: bool, filters: &Filters) {
+    let text = store.list_images_json(all, filters).unwrap();
+    let columns = store.list_images_columns(all, filters).unwrap();
+    let want: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(columns.to_value(), want, "{what}: the columns' rows differ from the text's");
+}
+
 fn assert_same_text(what: &str, got: &str, want: &str) {
     let want = want.strip_suffix('\n').unwrap_or(want);
     if want == "[]" || want == "null" {
@@ -98,14 +107,18 @@ fn check_texts(store: &Store<MemoryBackend>, api: &str) -> usize {
         &store.list_images_json(false, &none).unwrap(),
         &text("images-digests.json"),
     );
+    assert_same_columns(&format!("{api} images"), store, false, &none);
+    assert_same_columns(&format!("{api} images -a"), store, true, &none);
     let mut n = 3;
     for line in text("images-filters.tsv").lines().filter(|l| !l.is_empty()) {
         let (f, answer) = line.split_once('\t').unwrap();
         let got = store.list_images_json(true, &filters(f));
         if answer.is_empty() {
             assert!(got.is_err(), "{api} {f}: dockerd refused it");
+            assert!(store.list_images_columns(true, &filters(f)).is_err(), "{api} {f}: refused as columns too");
         } else {
             assert_same_text(&format!("{api} {f}"), &got.unwrap(), answer);
+            assert_same_columns(&format!("{api} {f}"), store, true, &filters(f));
         }
         n += 1;
     }

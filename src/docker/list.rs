@@ -11,6 +11,7 @@ use super::engine::get_image;
 use super::images::{Image, ImageStore};
 use super::layers::LayerStore;
 use super::lazy_config::ConfigFacts;
+use super::list_columns::ListColumns;
 use super::references::ReferenceStore;
 use super::state::DockerState;
 use crate::digest::Digest;
@@ -104,10 +105,16 @@ impl Wanted<'_> {
     }
 }
 
-/// One listed image: when it was created (the list's order) and where its row's text is.
-struct Row {
-    created: i64,
-    text: std::ops::Range<usize>,
+/// Where [`list_rows`] writes the rows it lists: the Engine API's JSON text ([`JsonRows`]), or
+/// columns for JS ([`super::list_columns::ColumnRows`]).
+pub(super) trait RowWriter<'a> {
+    type Answer;
+    /// Makes room for about `rows` rows.
+    fn reserve(&mut self, rows: usize);
+    /// Writes the next listed image's row.
+    fn row(&mut self, row: &Summary<'a, '_>);
+    /// The answer: the rows in `order` (their indices in the order `row` was called).
+    fn finish(self, order: impl ExactSizeIterator<Item = usize>) -> Self::Answer;
 }
 
 /// `GET /images/json` as a JSON value (see [`list_images_json`]).
@@ -121,6 +128,17 @@ pub fn list_images(d: &DockerState, all: bool, _digests: bool, filters: &Filters
 /// `Created` descending; images created in the same second come in ID order (dockerd's order
 /// among them is that of a Go map, i.e. arbitrary).
 pub fn list_images_json(d: &DockerState, all: bool, filters: &Filters) -> Result<String> {
+    list_rows(d, all, filters, JsonRows::default())
+}
+
+/// The images `GET /images/json` lists, newest first, each written by `writer` (see
+/// [`list_images_json`] for the order).
+pub(super) fn list_rows<'a, W: RowWriter<'a>>(
+    d: &'a DockerState,
+    all: bool,
+    filters: &'a Filters,
+    mut writer: W,
+) -> Result<W::Answer> {
     if let Some(bad) = filters.keys().find(|k| !ACCEPTED_FILTERS.contains(&k.as_str())) {
         return Err(Error::invalid(format!("Invalid filter '{bad}'")));
     }
@@ -142,14 +160,13 @@ pub fn list_images_json(d: &DockerState, all: bool, filters: &Filters) -> Result
     let patterns = wanted.patterns;
 
     // Each row is written as it is found, in image ID order (the order the state keeps the
-    // images in memory), then the rows' texts are joined newest first: written in that order
+    // images in memory), then the rows are joined newest first: written in that order
     // instead, each row's reads land anywhere in memory, and a 10,000-image list spent most
     // of its time waiting for them.
     let capacity = if dangling_only { 0 } else { d.images.len() };
-    let mut rows: Vec<Row> = Vec::with_capacity(capacity);
-    let mut texts = String::with_capacity(capacity * 480);
+    let mut created: Vec<i64> = Vec::with_capacity(capacity);
+    writer.reserve(capacity);
     let mut shown: Vec<&Reference> = Vec::new();
-    let mut scratch = String::new();
     let candidates: Box<dyn Iterator<Item = &Image>> =
         if dangling_only { Box::new(d.images.heads()) } else { Box::new(d.images.map()) };
     // Both in image ID order: each image's references are found by walking beside it.
@@ -184,29 +201,56 @@ pub fn list_images_json(d: &DockerState, all: bool, filters: &Filters) -> Result
         }
         let size = d.images.size(img, &d.layers)?;
         let facts = img.config.facts();
-        let start = texts.len();
-        Summary { id: img.id(), facts, parent: img.record.parent.as_ref(), size }.write(
-            &mut texts,
-            &shown,
-            &mut scratch,
-        );
-        rows.push(Row { created: facts.created.0, text: start..texts.len() });
+        writer.row(&Summary { id: img.id(), facts, parent: img.record.parent.as_ref(), size, references: &shown });
+        created.push(facts.created.0);
     }
     // Newest first; ties keep ID order (the rows' order), which the row's index in the key
     // keeps: a sort of small keys, not of the rows.
     let mut order: Vec<(std::cmp::Reverse<i64>, u32)> =
-        rows.iter().enumerate().map(|(i, r)| (std::cmp::Reverse(r.created), i as u32)).collect();
+        created.iter().enumerate().map(|(i, &c)| (std::cmp::Reverse(c), i as u32)).collect();
     order.sort_unstable();
-    let mut out = String::with_capacity(texts.len() + rows.len() + 2);
-    out.push('[');
-    for (n, &(_, i)) in order.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        out.push_str(&texts[rows[i as usize].text.clone()]);
+    Ok(writer.finish(order.into_iter().map(|(_, i)| i as usize)))
+}
+
+/// The rows as the Engine API's JSON text: each row's text written in turn, then joined.
+#[derive(Default)]
+struct JsonRows {
+    texts: String,
+    /// Where each row's text ends in `texts`.
+    ends: Vec<usize>,
+    /// Room for one familiar reference string, reused from row to row.
+    scratch: String,
+}
+
+impl RowWriter<'_> for JsonRows {
+    type Answer = String;
+    fn reserve(&mut self, rows: usize) {
+        self.texts.reserve(rows * 480);
+        self.ends.reserve(rows);
     }
-    out.push(']');
-    Ok(out)
+    fn row(&mut self, row: &Summary<'_, '_>) {
+        row.write(&mut self.texts, &mut self.scratch);
+        self.ends.push(self.texts.len());
+    }
+    fn finish(self, order: impl ExactSizeIterator<Item = usize>) -> String {
+        let mut out = String::with_capacity(self.texts.len() + order.len() + 2);
+        out.push('[');
+        for (n, i) in order.enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            out.push_str(&self.texts[start..self.ends[i]]);
+        }
+        out.push(']');
+        out
+    }
+}
+
+/// Whether a row shows `["<none>:<none>"]`/`["<none>@<none>"]` for its references: when none
+/// of `references` (the ones to show) has a tag or a digest.
+pub(super) fn shows_placeholders(references: &[&Reference]) -> bool {
+    !references.iter().any(|r| r.digest().is_some() || r.tag().is_some())
 }
 
 /// One `types.ImageSummary`, fields in dockerd's order. `references` are the ones to show, in
@@ -215,17 +259,20 @@ pub fn list_images_json(d: &DockerState, all: bool, filters: &Filters) -> Result
 /// caller's decision); otherwise a list with no entries is `null`. image_list.go appends a
 /// reference to RepoDigests if it has a digest and to RepoTags if it has a tag (both checks,
 /// unlike inspect).
-struct Summary<'a> {
-    id: &'a Digest,
-    facts: &'a ConfigFacts,
-    parent: Option<&'a Digest>,
-    size: i64,
+pub(super) struct Summary<'a, 's> {
+    pub id: &'a Digest,
+    pub facts: &'a ConfigFacts,
+    pub parent: Option<&'a Digest>,
+    pub size: i64,
+    /// The references to show.
+    pub references: &'s [&'a Reference],
 }
 
-impl Summary<'_> {
+impl Summary<'_, '_> {
     /// Appends the row to `out`; `scratch` is room for one familiar reference string, reused
     /// from row to row.
-    fn write(&self, out: &mut String, references: &[&Reference], scratch: &mut String) {
+    fn write(&self, out: &mut String, scratch: &mut String) {
+        let references = self.references;
         let mut int = itoa::Buffer::new();
         out.push_str(r#"{"Containers":-1,"Created":"#);
         out.push_str(int.format(self.facts.created.0));
@@ -235,9 +282,7 @@ impl Summary<'_> {
         self.facts.labels.write_json(out);
         out.push_str(r#","ParentId":"#);
         write_digest(out, self.parent);
-        let has_digest = references.iter().any(|r| r.digest().is_some());
-        let has_tag = references.iter().any(|r| r.tag().is_some());
-        if has_digest || has_tag {
+        if !shows_placeholders(references) {
             out.push_str(r#","RepoDigests":"#);
             write_list(out, references.iter().filter(|r| r.digest().is_some()), scratch);
             out.push_str(r#","RepoTags":"#);
@@ -299,39 +344,83 @@ impl Basis {
 /// new query, and should not push out the plain lists.
 const REMEMBERED: usize = 4;
 
-/// The last few list answers (JSON text) with the state they were computed from: asked again
-/// on the same state, the answer is not computed again. Any change of the state (a tag, an
-/// rmi, an import, a reload after another writer's commit) makes them unusable, since they are
-/// only used while the maps they were computed from are the state's maps.
+/// The last few list answers (JSON text, columns, or both) with the state they were computed
+/// from: asked again on the same state, the answer is not computed again. Any change of the
+/// state (a tag, an rmi, an import, a reload after another writer's commit) makes them
+/// unusable, since they are only used while the maps they were computed from are the state's
+/// maps.
 #[derive(Default)]
 pub struct ListMemo {
     remembered: RefCell<Option<(Basis, Vec<Remembered>)>>,
 }
 
-/// One remembered answer: its query (`all`, filters) and its text.
-type Remembered = (bool, Filters, Rc<String>);
+/// One remembered answer: its query (`all`, filters) and the forms of it asked so far.
+struct Remembered {
+    all: bool,
+    filters: Filters,
+    json: Option<Rc<String>>,
+    columns: Option<Rc<ListColumns>>,
+}
 
 impl ListMemo {
     /// [`list_images_json`], remembered: the same `Rc` while the state stays the same.
     pub fn list_images_json(&self, d: &DockerState, all: bool, filters: &Filters) -> Result<Rc<String>> {
+        self.remembered(d, all, filters, |r| &mut r.json, || list_images_json(d, all, filters))
+    }
+
+    /// [`ListColumns::of`], remembered like [`ListMemo::list_images_json`].
+    pub fn list_images_columns(&self, d: &DockerState, all: bool, filters: &Filters) -> Result<Rc<ListColumns>> {
+        self.remembered(d, all, filters, |r| &mut r.columns, || ListColumns::of(d, all, filters))
+    }
+
+    /// The form `form` picks of the answer to (`all`, `filters`) on `d`, made by `make` unless
+    /// remembered.
+    fn remembered<T>(
+        &self,
+        d: &DockerState,
+        all: bool,
+        filters: &Filters,
+        form: impl Fn(&mut Remembered) -> &mut Option<Rc<T>>,
+        make: impl FnOnce() -> Result<T>,
+    ) -> Result<Rc<T>> {
         let mut memo = self.remembered.borrow_mut();
         if !memo.as_ref().is_some_and(|(basis, _)| basis.is(d)) {
             *memo = Some((Basis::of(d), Vec::new()));
         }
         let (_, answers) = memo.as_mut().expect("set above");
-        if let Some(i) = answers.iter().position(|(a, f, _)| *a == all && f == filters) {
-            let hit = answers.remove(i);
-            let text = hit.2.clone();
-            answers.push(hit);
-            return Ok(text);
+        let i = match answers.iter().position(|r| r.all == all && &r.filters == filters) {
+            // Last used last: the oldest use makes room first.
+            Some(i) => {
+                let hit = answers.remove(i);
+                answers.push(hit);
+                answers.len() - 1
+            }
+            None => {
+                if answers.len() == REMEMBERED {
+                    let oldest_filtered = answers.iter().position(|r| !r.filters.is_empty());
+                    answers.remove(oldest_filtered.unwrap_or(0));
+                }
+                answers.push(Remembered { all, filters: filters.clone(), json: None, columns: None });
+                answers.len() - 1
+            }
+        };
+        if let Some(answer) = form(&mut answers[i]) {
+            return Ok(answer.clone());
         }
-        let text = Rc::new(list_images_json(d, all, filters)?);
-        if answers.len() == REMEMBERED {
-            let oldest_filtered = answers.iter().position(|(_, f, _)| !f.is_empty());
-            answers.remove(oldest_filtered.unwrap_or(0));
+        match make() {
+            Ok(answer) => {
+                let answer = Rc::new(answer);
+                *form(&mut answers[i]) = Some(answer.clone());
+                Ok(answer)
+            }
+            Err(e) => {
+                // A query that fails (a bad filter) is not remembered.
+                if answers[i].json.is_none() && answers[i].columns.is_none() {
+                    answers.remove(i);
+                }
+                Err(e)
+            }
         }
-        answers.push((all, filters.clone(), text.clone()));
-        Ok(text)
     }
 }
 
@@ -357,7 +446,7 @@ mod tests {
         let mut out = String::new();
         let shown: Vec<&Reference> = r.iter().collect();
         let id = c.get().unwrap().id();
-        Summary { id: &id, facts: c.facts(), parent, size: 42 }.write(&mut out, &shown, &mut String::new());
+        Summary { id: &id, facts: c.facts(), parent, size: 42, references: &shown }.write(&mut out, &mut String::new());
         serde_json::from_str(&out).unwrap()
     }
 

@@ -11,6 +11,7 @@ pub mod layers;
 pub mod lazy_config;
 pub mod list;
 pub mod list_answer;
+pub mod list_columns;
 pub mod model;
 pub mod packed;
 pub mod references;

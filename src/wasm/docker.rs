@@ -96,8 +96,8 @@ impl Store {
             let answers = self.list_answers.clone();
             promise(async move {
                 let ((all, _digests, filters), facade) = prepared?;
-                let text = read(Ok(facade), |f| f.list_images_json(all, &filters)).await?;
-                answers.rows(&text)
+                let columns = read(Ok(facade), |f| f.list_images_columns(all, &filters)).await?;
+                answers.rows(&columns)
             })
         })
     }
@@ -136,7 +136,7 @@ impl Store {
             promise(async move {
                 let ((all, _digests, filters), facade) = prepared?;
                 let text = read(Ok(facade), |f| f.list_images_json(all, &filters)).await?;
-                answers.text(&text)
+                Ok(answers.text(&text))
             })
         })
     }
