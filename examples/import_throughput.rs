@@ -235,19 +235,6 @@ fn list_figures(name: &str, store: &mut Store<Counting>) {
     for round in 0..5 {
         futures::executor::block_on(store.remove_image(&format!("bench/list:t{round}"), false, false)).expect("rmi");
     }
-    if let Ok(n) = std::env::var("LIST_LOOP") {
-        let n: usize = n.parse().unwrap();
-        let t = Instant::now();
-        for _ in 0..n {
-            imagestore::docker::list_columns::ListColumns::of(store.docker(), true, &all).unwrap();
-        }
-        let c = t.elapsed().as_secs_f64() * 1e3 / n as f64;
-        let t = Instant::now();
-        for _ in 0..n {
-            imagestore::docker::list::list_images_json(store.docker(), true, &all).unwrap();
-        }
-        println!("loop: columns {c:.2} ms, json {:.2} ms", t.elapsed().as_secs_f64() * 1e3 / n as f64);
-    }
     changed.sort_by(|a, b| a.total_cmp(b));
     columns.sort_by(|a, b| a.total_cmp(b));
     println!(

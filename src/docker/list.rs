@@ -1,6 +1,7 @@
 //! `GET /images/json` (dockerd 20.10's daemon/images/images.go): the filters, and the rows
 //! written straight to the Engine API's JSON text (what dockerd's encoder sends: compact, Go's
-//! string escapes), remembered per state of the store in a [`ListMemo`].
+//! string escapes) or, by the same walk, as columns for JS ([`super::list_columns`]);
+//! remembered per state of the store in a [`ListMemo`].
 //!
 //! The list is what the page asks on every keystroke and what `docker images` asks first, over
 //! stores of thousands of images: a row costs its chain size (kept per image and per layer, see
