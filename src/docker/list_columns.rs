@@ -125,27 +125,30 @@ impl Default for ColumnRows<'_> {
 }
 
 impl ColumnRows<'_> {
-    /// Adds `s` to the strings; its index.
-    fn push_string(&mut self, s: &str) -> i32 {
+    /// Starts the next string (its separator); its index.
+    fn next_string(&mut self) -> i32 {
         if self.string_count > 0 {
             self.strings.push(',');
         }
-        go_json::write_api_string(&mut self.strings, s);
         self.string_count += 1;
         self.string_count - 1
+    }
+
+    /// Adds `s` to the strings; its index.
+    fn push_string(&mut self, s: &str) -> i32 {
+        let i = self.next_string();
+        go_json::write_api_string(&mut self.strings, s);
+        i
     }
 
     /// Adds a digest's text to the strings (a digest's characters never need escaping); its
     /// index.
     fn push_digest(&mut self, digest: &Digest) -> i32 {
-        if self.string_count > 0 {
-            self.strings.push(',');
-        }
+        let i = self.next_string();
         self.strings.push('"');
         self.strings.push_str(digest.as_str());
         self.strings.push('"');
-        self.string_count += 1;
-        self.string_count - 1
+        i
     }
 
     /// The count and strings of the references `keep` picks (a count of `-1`: none).
@@ -220,9 +223,14 @@ impl<'a> RowWriter<'a> for ColumnRows<'a> {
 
     fn finish(mut self, order: impl ExactSizeIterator<Item = usize>) -> ListColumns {
         for (at, parent) in std::mem::take(&mut self.parents) {
+            // A parent not listed is written once, however many children show it.
             let string = match self.ids.get(parent.as_str()) {
                 Some(&i) => i,
-                None => self.push_digest(parent),
+                None => {
+                    let i = self.push_digest(parent);
+                    self.ids.insert(parent.as_str(), i);
+                    i
+                }
             };
             self.ints[at] = string;
         }
