@@ -83,10 +83,16 @@ impl<B: Backend + Clone> Store<B> {
     /// Opens a store over `backend`, rebuilding the Docker view's state from its records. Config
     /// summary shards that did not match (missing, stale or corrupt) are rewritten; that write
     /// is only a cache refresh, so its failure does not fail the open.
+    ///
+    /// The saved list answers ([`list_answer`]) are read alongside: one that lists the
+    /// generation loaded becomes the first unfiltered list's answer, so that the list a page
+    /// shows right after opening walks no image. (They cannot be read after the load without
+    /// a wait of their own: one 10,000-image answer is about 1.3 MB.)
     pub async fn open(backend: B) -> Result<Self> {
-        let (docker, restore_skipped, generation) = load_consistent(&backend).await?;
+        let ((docker, restore_skipped, generation), saved) =
+            futures::future::try_join(load_consistent(&backend), list_answer::read_records(&backend)).await?;
         let containerd = Containerd::new(backend.clone());
-        Ok(Store {
+        let store = Store {
             backend,
             docker,
             containerd,
@@ -95,7 +101,15 @@ impl<B: Backend + Clone> Store<B> {
             analysis: Default::default(),
             trees: Default::default(),
             list_memo: Default::default(),
-        })
+        };
+        if let Some(at) = &store.generation {
+            for (all, record) in [true, false].into_iter().zip(saved) {
+                if let Some(columns) = record.and_then(|r| list_answer::decode(&r, at, all).ok()) {
+                    store.list_memo.remember_columns(&store.docker, all, columns);
+                }
+            }
+        }
+        Ok(store)
     }
 
     /// A store over `backend` whose state is not loaded yet: [`Store::recover`] must run before
@@ -416,8 +430,8 @@ impl<B: Backend + Clone> Store<B> {
         if list_answer::is_saved(&self.backend, &at, all).await? {
             return Ok(false);
         }
-        let text = self.list_images_json(all, &Filters::new())?;
-        self.backend.commit(list_answer::save_ops(&at, all, &text)).await?;
+        let columns = self.list_images_columns(all, &Filters::new())?;
+        self.backend.commit(list_answer::save_ops(&at, all, &columns)).await?;
         Ok(true)
     }
     /// `GET /images/{name}/json`.

@@ -14,6 +14,7 @@ use imagestore::storage::memory::MemoryBackend;
 use imagestore::storage::record_frame::RecordFrame;
 use imagestore::storage::{generation, Backend, Op, Space};
 use imagestore::store::Store;
+use serde_json::Value;
 
 fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)).unwrap()
@@ -21,9 +22,15 @@ fn fixture(rel: &str) -> Vec<u8> {
 
 const DEMO: &str = "sha256:e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783";
 
-/// What `listImages({ all })` answers, as text.
-fn listed(store: &Store<MemoryBackend>, all: bool) -> String {
-    store.list_images_json(all, &Default::default()).unwrap().to_string()
+/// What `listImages({ all })` answers, from a walk over the images: the parse of the JSON
+/// text (the text is never taken from a saved answer).
+fn listed(store: &Store<MemoryBackend>, all: bool) -> Value {
+    serde_json::from_str(&store.list_images_json(all, &Default::default()).unwrap()).unwrap()
+}
+
+/// The saved answer for `all` that lists the store as it is now, as rows.
+async fn saved(backend: &MemoryBackend, all: bool) -> Option<Value> {
+    list_answer::read(backend, all).await.unwrap().map(|c| c.to_value())
 }
 
 #[test]
@@ -33,39 +40,35 @@ fn the_saved_answer_is_the_current_list_or_nothing_and_is_rebuilt_when_stale_or_
         let mut a = Store::open(backend.clone()).await.unwrap();
         // A store never written has no generation: nothing is saved or read.
         assert!(!a.save_list_answer(true).await.unwrap());
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None);
+        assert_eq!(saved(&backend, true).await, None);
 
         a.import(stream::iter(vec![Ok(fixture("docker20/basic/image-store.tar"))]), ImportOptions::default())
             .await
             .unwrap();
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None, "missing");
+        assert_eq!(saved(&backend, true).await, None, "missing");
         assert!(a.save_list_answer(true).await.unwrap());
         assert!(!a.save_list_answer(true).await.unwrap(), "already saved for this state");
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&a, true)));
-        assert_eq!(list_answer::read(&backend, false).await.unwrap(), None, "the top-level list is another answer");
+        assert_eq!(saved(&backend, true).await, Some(listed(&a, true)));
+        assert_eq!(saved(&backend, false).await, None, "the top-level list is another answer");
         assert!(a.save_list_answer(false).await.unwrap());
-        assert_eq!(list_answer::read(&backend, false).await.unwrap(), Some(listed(&a, false)));
+        assert_eq!(saved(&backend, false).await, Some(listed(&a, false)));
         assert_ne!(listed(&a, false), listed(&a, true), "the fixture has intermediate images");
 
         // Saving changed no generation: another tab has nothing to re-read.
         let at = generation::read(&backend).await.unwrap();
         let mut b = Store::open(backend.clone()).await.unwrap();
         assert_eq!(generation::read(&backend).await.unwrap(), at);
-        assert_eq!(
-            list_answer::read(&backend, true).await.unwrap(),
-            Some(listed(&b, true)),
-            "a fresh open lists the same"
-        );
+        assert_eq!(saved(&backend, true).await, Some(listed(&b, true)), "a fresh open lists the same");
 
         // Another tab changes the store: the saved answers list a state that is gone.
         b.tag_image(DEMO, "local/saved", "v1").await.unwrap();
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None, "stale");
-        assert_eq!(list_answer::read(&backend, false).await.unwrap(), None, "stale");
+        assert_eq!(saved(&backend, true).await, None, "stale");
+        assert_eq!(saved(&backend, false).await, None, "stale");
         // Tab A saves again: it catches up with B's change first.
         assert!(a.save_list_answer(true).await.unwrap());
-        let saved = list_answer::read(&backend, true).await.unwrap().unwrap();
-        assert!(saved.contains("local/saved:v1"));
-        assert_eq!(saved, listed(&b, true));
+        let now = saved(&backend, true).await.unwrap();
+        assert!(now.to_string().contains("local/saved:v1"));
+        assert_eq!(now, listed(&b, true));
 
         // A damaged record is not used, and saving rewrites it.
         let key = schema::list_answer(true);
@@ -73,19 +76,19 @@ fn the_saved_answer_is_the_current_list_or_nothing_and_is_rebuilt_when_stale_or_
         let last = record.len() - 1;
         record[last] ^= 0x20;
         backend.commit(vec![Op::put(Space::Meta, key.clone(), record.clone())]).await.unwrap();
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None, "corrupt");
+        assert_eq!(saved(&backend, true).await, None, "corrupt");
         assert!(a.save_list_answer(true).await.unwrap(), "rebuilt");
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&a, true)));
+        assert_eq!(saved(&backend, true).await, Some(listed(&a, true)));
 
         // Cut short, or written by another version of the layout: not used, rebuilt.
         let whole = backend.get(Space::Meta, &key).await.unwrap().unwrap();
         backend.commit(vec![Op::put(Space::Meta, key.clone(), whole[..whole.len() / 2].to_vec())]).await.unwrap();
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None, "truncated");
+        assert_eq!(saved(&backend, true).await, None, "truncated");
         let other = RecordFrame::with_u32_version(b"isLI", list_answer::VERSION + 1).encode(&whole[12..]);
         backend.commit(vec![Op::put(Space::Meta, key.clone(), other)]).await.unwrap();
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None, "another version");
+        assert_eq!(saved(&backend, true).await, None, "another version");
         assert!(a.save_list_answer(true).await.unwrap(), "rebuilt");
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&a, true)));
+        assert_eq!(saved(&backend, true).await, Some(listed(&a, true)));
     });
 }
 
@@ -111,10 +114,63 @@ fn analyses_and_the_search_index_keep_the_generation_and_the_saved_answer_curren
         assert!(analysis_records().await > before, "the analyses wrote their records");
 
         assert_eq!(generation::read(&backend).await.unwrap(), at, "derived records are no change to the store");
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), Some(listed(&a, true)), "still current");
+        assert_eq!(saved(&backend, true).await, Some(listed(&a, true)), "still current");
         // And a real change still moves it.
         a.tag_image(DEMO, "local/after", "v1").await.unwrap();
         assert_ne!(generation::read(&backend).await.unwrap(), at);
-        assert_eq!(list_answer::read(&backend, true).await.unwrap(), None);
+        assert_eq!(saved(&backend, true).await, None);
+    });
+}
+
+#[test]
+fn a_reopened_store_lists_from_the_saved_answer_only_when_it_lists_that_state() {
+    block_on(async {
+        let backend = MemoryBackend::new();
+        let mut a = Store::open(backend.clone()).await.unwrap();
+        a.import(stream::iter(vec![Ok(fixture("docker20/basic/image-store.tar"))]), ImportOptions::default())
+            .await
+            .unwrap();
+        let columns =
+            |s: &Store<MemoryBackend>, all| s.list_images_columns(all, &Default::default()).unwrap().to_value();
+        assert!(a.save_list_answer(true).await.unwrap());
+        assert!(a.save_list_answer(false).await.unwrap());
+        for all in [true, false] {
+            let b = Store::open(backend.clone()).await.unwrap();
+            assert_eq!(columns(&b, all), listed(&b, all), "all: {all}");
+        }
+
+        // A planted answer for this very state (a size changed, checksum and all) is what a
+        // reopened store lists: the saved answer is taken, not the images walked again.
+        let at = generation::read(&backend).await.unwrap().unwrap();
+        let mut planted = list_answer::read(&backend, true).await.unwrap().unwrap();
+        planted.numbers[1] += 1.0;
+        let key = schema::list_answer(true);
+        backend
+            .commit(vec![Op::put(Space::Meta, key.clone(), list_answer::encode(&at, true, &planted))])
+            .await
+            .unwrap();
+        let b = Store::open(backend.clone()).await.unwrap();
+        assert_eq!(columns(&b, true), planted.to_value());
+        assert_ne!(columns(&b, true), listed(&b, true));
+        assert_eq!(columns(&b, false), listed(&b, false), "the top-level answer is its own");
+        // The same record damaged, or saved for the other kind: the images are walked.
+        let mut damaged = list_answer::encode(&at, true, &planted);
+        damaged[20] ^= 1;
+        for record in [damaged, list_answer::encode(&at, false, &planted)] {
+            backend.commit(vec![Op::put(Space::Meta, key.clone(), record)]).await.unwrap();
+            let b = Store::open(backend.clone()).await.unwrap();
+            assert_eq!(columns(&b, true), listed(&b, true));
+        }
+
+        // Saved again, then the store changed by another tab: a reopen lists the new state.
+        backend
+            .commit(vec![Op::put(Space::Meta, key.clone(), list_answer::encode(&at, true, &planted))])
+            .await
+            .unwrap();
+        a.tag_image(DEMO, "local/reopened", "v1").await.unwrap();
+        let b = Store::open(backend.clone()).await.unwrap();
+        assert!(columns(&b, true).to_string().contains("local/reopened:v1"));
+        assert_eq!(columns(&b, true), listed(&b, true));
+        assert_eq!(columns(&b, false), listed(&b, false));
     });
 }

@@ -133,6 +133,14 @@ async fn the_saved_list_is_what_list_images_answers_until_another_store_changes_
     let all = call(a.list_images(js(&json!({ "all": true })))).await.unwrap();
     assert_eq!(saved(&name, true).await, all);
     assert_eq!(saved(&name, false).await, Value::Null, "the top-level list was not saved");
+    // A store opened now reads the saved answer while it opens and lists from it: the rows
+    // dockerd's JSON text gives (the text is always worked out from the images).
+    let c = Store::open_kind(name.clone(), BackendKind::IndexedDb).await.unwrap();
+    let reopened = call(c.list_images(js(&json!({ "all": true })))).await.unwrap();
+    let text = JsFuture::from(c.list_images_json(js(&json!({ "all": true })))).await.unwrap();
+    assert_eq!(reopened, serde_json::from_str::<Value>(&text.as_string().unwrap()).unwrap());
+    assert_eq!(reopened, all);
+    c.close();
     // Saving is no change of the store: the other store is not told to re-read. Nor are the
     // analyses' derived records (what a worker writes while the page shows the saved list).
     JsFuture::from(a.efficiency(DEMO.into(), JsValue::UNDEFINED)).await.unwrap();

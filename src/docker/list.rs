@@ -374,6 +374,14 @@ impl ListMemo {
         self.remembered(d, all, filters, |r| &mut r.columns, || ListColumns::of(d, all, filters))
     }
 
+    /// Takes `columns` as the unfiltered list's answer for `all` on `d`, unless one is
+    /// remembered: a saved answer that lists the generation `d` was loaded at (see
+    /// [`super::list_answer`]).
+    pub fn remember_columns(&self, d: &DockerState, all: bool, columns: ListColumns) {
+        let remembered = self.remembered(d, all, &Filters::new(), |r| &mut r.columns, || Ok(columns));
+        debug_assert!(remembered.is_ok(), "nothing to fail");
+    }
+
     /// The form `form` picks of the answer to (`all`, `filters`) on `d`, made by `make` unless
     /// remembered.
     fn remembered<T>(

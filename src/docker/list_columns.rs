@@ -48,6 +48,32 @@ impl ListColumns {
         list_rows(d, all, filters, ColumnRows::default())
     }
 
+    /// Whether `ints` and `numbers` hold whole rows, as many of each, and nothing else: no
+    /// count or index below its `-1` or `0`, no list running past the end. (String and label
+    /// indices are not checked against the text: one past it is an `undefined` in JS, while a
+    /// bad count could make a loop run for billions of turns.)
+    pub fn has_whole_rows(&self) -> bool {
+        if self.numbers.len() % 2 != 0 {
+            return false;
+        }
+        let mut ints = self.ints.iter().copied();
+        let list = |ints: &mut dyn Iterator<Item = i32>| match ints.next() {
+            Some(-1) => true,
+            Some(n) if n >= 0 => (0..n).all(|_| ints.next().is_some_and(|i| i >= 0)),
+            _ => false,
+        };
+        for _ in 0..self.numbers.len() / 2 {
+            let (Some(id), Some(parent)) = (ints.next(), ints.next()) else { return false };
+            if id < 0 || parent < -1 || !list(&mut ints) || !list(&mut ints) {
+                return false;
+            }
+            if ints.next().is_none_or(|labels| labels < -1) {
+                return false;
+            }
+        }
+        ints.next().is_none()
+    }
+
     /// The answer as the Engine API's JSON value, built as JS builds its objects (for checks:
     /// it equals the parse of [`super::list::list_images_json`]'s text).
     pub fn to_value(&self) -> serde_json::Value {

@@ -66,13 +66,6 @@ extern "C" {
     fn imagestore_rows_of(holder: &JsValue) -> std::result::Result<JsValue, JsValue>;
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// `JSON.parse` of a JS string (`js_sys::JSON::parse` takes a Rust string: one more copy).
-    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
-    fn parse_json(text: &JsValue) -> std::result::Result<JsValue, JsValue>;
-}
-
 /// How many answers are kept converted (the core remembers as many).
 const KEPT: usize = 4;
 
@@ -105,9 +98,22 @@ fn kept<T>(cache: &RefCell<Vec<(Rc<T>, JsValue)>>, answer: &Rc<T>, convert: impl
     value
 }
 
-/// The rows of a list answer's text, parsed in JS (no copy kept).
-pub(super) fn parse_rows(text: &str) -> Result<JsValue> {
-    parse_json(&JsValue::from_str(text)).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
+/// The JS values of `columns`, for [`imagestore_rows_of`].
+fn holder(columns: &ListColumns) -> JsValue {
+    imagestore_rows_holder(
+        &JsValue::from_str(&columns.text),
+        &js_sys::Int32Array::from(&columns.ints[..]),
+        &js_sys::Float64Array::from(&columns.numbers[..]),
+    )
+}
+
+fn rows_of(holder: &JsValue) -> Result<JsValue> {
+    imagestore_rows_of(holder).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
+}
+
+/// The rows of an answer asked for once (no JS values kept).
+pub(super) fn rows_once(columns: &ListColumns) -> Result<JsValue> {
+    rows_of(&holder(columns))
 }
 
 impl ListAnswers {
@@ -118,13 +124,6 @@ impl ListAnswers {
 
     /// The answer as JS objects, rows of its own for each call.
     pub(super) fn rows(&self, columns: &Rc<ListColumns>) -> Result<JsValue> {
-        let holder = kept(&self.holders, columns, || {
-            imagestore_rows_holder(
-                &JsValue::from_str(&columns.text),
-                &js_sys::Int32Array::from(&columns.ints[..]),
-                &js_sys::Float64Array::from(&columns.numbers[..]),
-            )
-        });
-        imagestore_rows_of(&holder).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
+        rows_of(&kept(&self.holders, columns, || holder(columns)))
     }
 }

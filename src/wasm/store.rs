@@ -126,10 +126,10 @@ impl Store {
                 let (name, all) = prepared?;
                 super::panic::check_healthy()?;
                 let backend = IdbBackend::open(&name).await?;
-                let text = crate::docker::list_answer::read(&backend, all).await;
+                let columns = crate::docker::list_answer::read(&backend, all).await;
                 backend.close();
-                match text? {
-                    Some(text) => super::list_answers::parse_rows(&text),
+                match columns? {
+                    Some(columns) => super::list_answers::rows_once(&columns),
                     None => Ok(JsValue::NULL),
                 }
             })
