@@ -122,6 +122,12 @@ fn analyses_and_the_search_index_keep_the_generation_and_the_saved_answer_curren
     });
 }
 
+/// `listImages({ all })`'s answer (the columns, as rows) of a store that may take the saved
+/// answer.
+async fn first_list(store: &Store<MemoryBackend>, all: bool) -> Value {
+    store.list_images_columns_or_saved(all, &Default::default()).await.unwrap().to_value()
+}
+
 #[test]
 fn a_reopened_store_lists_from_the_saved_answer_only_when_it_lists_that_state() {
     block_on(async {
@@ -130,13 +136,11 @@ fn a_reopened_store_lists_from_the_saved_answer_only_when_it_lists_that_state() 
         a.import(stream::iter(vec![Ok(fixture("docker20/basic/image-store.tar"))]), ImportOptions::default())
             .await
             .unwrap();
-        let columns =
-            |s: &Store<MemoryBackend>, all| s.list_images_columns(all, &Default::default()).unwrap().to_value();
         assert!(a.save_list_answer(true).await.unwrap());
         assert!(a.save_list_answer(false).await.unwrap());
         for all in [true, false] {
             let b = Store::open(backend.clone()).await.unwrap();
-            assert_eq!(columns(&b, all), listed(&b, all), "all: {all}");
+            assert_eq!(first_list(&b, all).await, listed(&b, all), "all: {all}");
         }
 
         // A planted answer for this very state (a size changed, checksum and all) is what a
@@ -150,16 +154,16 @@ fn a_reopened_store_lists_from_the_saved_answer_only_when_it_lists_that_state() 
             .await
             .unwrap();
         let b = Store::open(backend.clone()).await.unwrap();
-        assert_eq!(columns(&b, true), planted.to_value());
-        assert_ne!(columns(&b, true), listed(&b, true));
-        assert_eq!(columns(&b, false), listed(&b, false), "the top-level answer is its own");
+        assert_eq!(first_list(&b, true).await, planted.to_value());
+        assert_ne!(first_list(&b, true).await, listed(&b, true));
+        assert_eq!(first_list(&b, false).await, listed(&b, false), "the top-level answer is its own");
         // The same record damaged, or saved for the other kind: the images are walked.
         let mut damaged = list_answer::encode(&at, true, &planted);
         damaged[20] ^= 1;
         for record in [damaged, list_answer::encode(&at, false, &planted)] {
             backend.commit(vec![Op::put(Space::Meta, key.clone(), record)]).await.unwrap();
             let b = Store::open(backend.clone()).await.unwrap();
-            assert_eq!(columns(&b, true), listed(&b, true));
+            assert_eq!(first_list(&b, true).await, listed(&b, true));
         }
 
         // Saved again, then the store changed by another tab: a reopen lists the new state.
@@ -168,9 +172,30 @@ fn a_reopened_store_lists_from_the_saved_answer_only_when_it_lists_that_state() 
             .await
             .unwrap();
         a.tag_image(DEMO, "local/reopened", "v1").await.unwrap();
-        let b = Store::open(backend.clone()).await.unwrap();
-        assert!(columns(&b, true).to_string().contains("local/reopened:v1"));
-        assert_eq!(columns(&b, true), listed(&b, true));
-        assert_eq!(columns(&b, false), listed(&b, false));
+        let mut b = Store::open(backend.clone()).await.unwrap();
+        assert!(first_list(&b, true).await.to_string().contains("local/reopened:v1"));
+        assert_eq!(first_list(&b, true).await, listed(&b, true));
+        assert_eq!(first_list(&b, false).await, listed(&b, false));
+
+        // Saved for this state, then changed by the store that lists: the new state is walked.
+        assert!(b.save_list_answer(true).await.unwrap());
+        b.tag_image(DEMO, "local/after", "v2").await.unwrap();
+        assert!(first_list(&b, true).await.to_string().contains("local/after:v2"));
+        assert_eq!(first_list(&b, true).await, listed(&b, true));
+
+        // A store that catches up with another tab's change tries the saved answer again: a
+        // planted one for the new state is what it lists.
+        a.tag_image(DEMO, "local/from-a", "v3").await.unwrap();
+        let at = generation::read(&backend).await.unwrap().unwrap();
+        assert!(a.save_list_answer(true).await.unwrap());
+        let mut planted = list_answer::read(&backend, true).await.unwrap().unwrap();
+        planted.numbers[1] += 2.0;
+        backend
+            .commit(vec![Op::put(Space::Meta, key.clone(), list_answer::encode(&at, true, &planted))])
+            .await
+            .unwrap();
+        assert!(b.sync().await.unwrap(), "b reloaded");
+        assert_eq!(first_list(&b, true).await, planted.to_value());
+        assert!(planted.to_value().to_string().contains("local/from-a:v3"));
     });
 }

@@ -3,9 +3,10 @@
 //! list. Two readers:
 //! - a page reloading a large store shows its first rows from one record before the store has
 //!   finished opening (`Store.savedListImages`: opening rebuilds the whole Docker state);
-//! - [`crate::store::Store::open`] reads them while it loads the records, and the store's first
-//!   unfiltered list is the saved one instead of a walk over every image (at 10,000 images the
-//!   walk was half of the first `listImages` after a reload).
+//! - an opened store's first unfiltered list of each kind reads it, and takes it when it lists
+//!   the state loaded, instead of walking every image
+//!   ([`crate::store::Store::list_images_columns_or_saved`]; at 10,000 images the walk was half
+//!   of the first `listImages` after a reload).
 //!
 //! Derived data: the image records stay the source of truth. An answer is used only when its
 //! frame (magic, version, checksum), the package version that wrote it, its kind, its
@@ -136,15 +137,11 @@ pub async fn read<B: Backend>(b: &B, all: bool) -> Result<Option<ListColumns>> {
     Ok(decode(&record, &now, all).ok())
 }
 
-/// The records of both saved answers (all images, top-level), as stored: for a reader that
-/// learns the generation they must list while they are read ([`crate::store::Store::open`]).
-pub async fn read_records<B: Backend>(b: &B) -> Result<[Option<Vec<u8>>; 2]> {
-    let (all, top) = futures::future::try_join(
-        b.get(Space::Meta, &schema::list_answer(true)),
-        b.get(Space::Meta, &schema::list_answer(false)),
-    )
-    .await?;
-    Ok([all, top])
+/// The saved answer for `all` if it lists generation `at`. A read that fails gives `None` as
+/// well: the caller has the images to walk instead.
+pub async fn read_at<B: Backend>(b: &B, at: &str, all: bool) -> Option<ListColumns> {
+    let record = b.get(Space::Meta, &schema::list_answer(all)).await.ok()??;
+    decode(&record, at, all).ok()
 }
 
 /// Whether the store holds a usable answer for `all` saved at generation `at`.

@@ -96,7 +96,9 @@ impl Store {
             let answers = self.list_answers.clone();
             promise(async move {
                 let ((all, _digests, filters), facade) = prepared?;
-                let columns = read(Ok(facade), |f| f.list_images_columns(all, &filters)).await?;
+                let mut facade = facade.lock().await?;
+                facade.sync().await?;
+                let columns = facade.list_images_columns_or_saved(all, &filters).await?;
                 answers.rows(&columns)
             })
         })
