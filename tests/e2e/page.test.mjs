@@ -79,6 +79,12 @@ test("importing through the file input lists what dockerd listed, with and witho
     assert.deepEqual(sorted(await tableRows(p)), sorted(cliRows(`${EXPECTED}images-all.jsonl`)));
     const all = readJson(`${EXPECTED}api/images-all.json`);
     assert.equal(new Set((await tableRows(p)).map((r) => r.split(" ")[2])).size, all.length);
+    // The count above the table: images (some have two tags, so two rows) and rows, sorted or not.
+    const count = `${all.length} images, ${cliRows(`${EXPECTED}images-all.jsonl`).length} rows`;
+    assert.equal(await p.textContent("#list-count"), count);
+    await p.click('#images th[data-key="size"] button');
+    assert.equal(await p.textContent("#list-count"), count, "sorted by size");
+    await p.click('#images th[data-key="size"] button');
     // docker's units: 1.98MB, 3.05MB, 0B.
     const sizes = await p.$$eval("#images tbody td.num", (tds) => tds.map((td) => td.textContent));
     for (const s of ["1.98MB", "3.05MB", "0B"]) assert.ok(sizes.includes(s), `a row shows ${s}: ${sizes}`);
@@ -123,6 +129,7 @@ test("filters and partial-ID search give dockerd's answers", () =>
     assert.deepEqual(sorted(new Set((await tableRows(p)).map((r) => r.split(" ")[2]))), sorted([short(EDGE), "e6b5b37baed8"]));
     await query(p, "edge", false);
     assert.deepEqual(sorted(await tableRows(p)), sorted([`127.0.0.1:5000/team/edge v2 ${short(EDGE)}`, `local/edge latest ${short(EDGE)}`]));
+    assert.equal(await p.textContent("#list-count"), "1 image, 2 rows");
 
     // Partial IDs resolve with docker's prefix search (the store's answer, shown and applied).
     await query(p, "4afb12", false);

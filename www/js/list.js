@@ -31,6 +31,21 @@ function cmpText(a, b) {
   return a < b ? -1 : 1;
 }
 
+/**
+ * How many images `rows` show, the rows in the store's order: an image's rows are next to each
+ * other there (one per tag), so counting changes of ID is enough. (A set of the IDs was most of
+ * a keystroke's filtering over 10,000 rows.)
+ */
+function countImages(rows) {
+  let images = 0;
+  let last = null;
+  for (const row of rows) {
+    if (row.id !== last) images++;
+    last = row.id;
+  }
+  return images;
+}
+
 let ROW_TEMPLATE = null;
 
 /** An empty image row: what each row of the table is copied from. */
@@ -213,13 +228,13 @@ export class ImageList {
   /** Filters and sorts the rows, and shows the first `page` of them. */
   applyTerms(terms, page = PAGE) {
     let rows = terms.length ? this.rows.filter(rowMatcher(terms, this.resolved)) : this.rows.slice();
+    const images = countImages(rows);
     if (this.sort.key) {
       const cmp = COMPARE[this.sort.key];
       const sign = this.sort.dir === "asc" ? 1 : -1;
       rows = rows.map((r, i) => [r, i]).sort((a, b) => sign * cmp(a[0], b[0]) || a[1] - b[1]).map(([r]) => r);
     }
     this.visible = rows;
-    const images = new Set(rows.map((r) => r.id)).size;
     $("#list-count").textContent = `${images} image${images === 1 ? "" : "s"}, ${rows.length} row${rows.length === 1 ? "" : "s"}`;
     if (rows.length === 0) {
       this.showEmpty(this.rows.length === 0 && !this.filterInput.value.trim()
