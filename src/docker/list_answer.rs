@@ -4,9 +4,9 @@
 //! - a page reloading a large store shows its first rows from one record before the store has
 //!   finished opening (`Store.savedListImages`: opening rebuilds the whole Docker state);
 //! - an opened store's first unfiltered list of each kind reads it, and takes it when it lists
-//!   the state loaded, instead of walking every image
-//!   ([`crate::store::Store::list_images_columns_or_saved`]; at 10,000 images the walk was half
-//!   of the first `listImages` after a reload).
+//!   the state loaded, instead of walking every image (the façade's
+//!   `list_images_columns_or_saved`; at 10,000 images the walk was half of the first
+//!   `listImages` after a reload).
 //!
 //! Derived data: the image records stay the source of truth. An answer is used only when its
 //! frame (magic, version, checksum), the package version that wrote it, its kind, its
