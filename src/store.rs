@@ -166,6 +166,13 @@ impl<B: Backend> Store<B> {
         self.reload().await
     }
 
+    /// This store's own commit moved the store to generation `g`. The saved list answers then
+    /// list a state that is gone: not worth a read.
+    fn committed_at(&mut self, g: String) {
+        self.generation = Some(g);
+        self.saved_lists_unread.set([false, false]);
+    }
+
     async fn reload(&mut self) -> Result<()> {
         let (docker, skipped, generation) = load_consistent(&self.backend).await?;
         (self.docker, self.restore_skipped, self.generation) = (docker, skipped, generation);
@@ -199,10 +206,8 @@ impl<B: Backend> Store<B> {
             tx.ops.extend(summary);
             match self.commit_tx(tx).await? {
                 Committed::At(g) => {
-                    self.generation = Some(g);
+                    self.committed_at(g);
                     self.docker = next;
-                    // They list the state before this change: not worth a read.
-                    self.saved_lists_unread.set([false, false]);
                     return Ok(out);
                 }
                 Committed::Stale => self.reload().await?,
@@ -332,7 +337,7 @@ impl<B: Backend> Store<B> {
                 }
             } else {
                 match generation::commit_at(&self.backend, &self.generation, ops).await? {
-                    Committed::At(g) => self.generation = Some(g),
+                    Committed::At(g) => self.committed_at(g),
                     Committed::Stale => {
                         self.reload().await?;
                         continue;
@@ -647,7 +652,7 @@ impl<B: Backend> Store<B> {
                     // The Docker state is still current if it was before: this commit wrote
                     // only containerd records and blobs.
                     if at == self.generation {
-                        self.generation = Some(g);
+                        self.committed_at(g);
                     }
                     blobs::discard_all(&self.backend, &duplicates).await;
                     return Ok(());
