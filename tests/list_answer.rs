@@ -22,6 +22,16 @@ fn fixture(rel: &str) -> Vec<u8> {
 
 const DEMO: &str = "sha256:e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783";
 
+/// A store over `backend` with the basic fixture imported.
+async fn basic_store(backend: &MemoryBackend) -> Store<MemoryBackend> {
+    let mut store = Store::open(backend.clone()).await.unwrap();
+    store
+        .import(stream::iter(vec![Ok(fixture("docker20/basic/image-store.tar"))]), ImportOptions::default())
+        .await
+        .unwrap();
+    store
+}
+
 /// What `listImages({ all })` answers, from a walk over the images: the parse of the JSON
 /// text (the text is never taken from a saved answer).
 fn listed(store: &Store<MemoryBackend>, all: bool) -> Value {
@@ -96,10 +106,7 @@ fn the_saved_answer_is_the_current_list_or_nothing_and_is_rebuilt_when_stale_or_
 fn analyses_and_the_search_index_keep_the_generation_and_the_saved_answer_current() {
     block_on(async {
         let backend = MemoryBackend::new();
-        let mut a = Store::open(backend.clone()).await.unwrap();
-        a.import(stream::iter(vec![Ok(fixture("docker20/basic/image-store.tar"))]), ImportOptions::default())
-            .await
-            .unwrap();
+        let mut a = basic_store(&backend).await;
         assert!(a.save_list_answer(true).await.unwrap());
         let at = generation::read(&backend).await.unwrap();
         let analysis_records = || async { backend.keys(Space::Meta, schema::analysis::PREFIX).await.unwrap().len() };
@@ -132,10 +139,7 @@ async fn first_list(store: &Store<MemoryBackend>, all: bool) -> Value {
 fn a_reopened_store_lists_from_the_saved_answer_only_when_it_lists_that_state() {
     block_on(async {
         let backend = MemoryBackend::new();
-        let mut a = Store::open(backend.clone()).await.unwrap();
-        a.import(stream::iter(vec![Ok(fixture("docker20/basic/image-store.tar"))]), ImportOptions::default())
-            .await
-            .unwrap();
+        let mut a = basic_store(&backend).await;
         assert!(a.save_list_answer(true).await.unwrap());
         assert!(a.save_list_answer(false).await.unwrap());
         for all in [true, false] {
