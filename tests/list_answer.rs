@@ -203,3 +203,23 @@ fn a_reopened_store_lists_from_the_saved_answer_only_when_it_lists_that_state() 
         assert!(planted.to_value().to_string().contains("local/from-a:v3"));
     });
 }
+
+#[test]
+fn an_answer_read_while_opening_is_not_listed_once_another_tab_changed_the_store() {
+    block_on(async {
+        let backend = MemoryBackend::new();
+        let mut a = basic_store(&backend).await;
+        assert!(a.save_list_answer(true).await.unwrap());
+        assert!(a.save_list_answer(false).await.unwrap());
+        // b reads both answers while it opens, for its first lists; then another tab changes
+        // the store before b lists anything.
+        let mut b = Store::open(backend.clone()).await.unwrap();
+        a.tag_image(DEMO, "local/meanwhile", "v1").await.unwrap();
+        assert!(b.sync().await.unwrap(), "b reloaded");
+        for all in [true, false] {
+            let first = first_list(&b, all).await;
+            assert!(first.to_string().contains("local/meanwhile:v1"), "all: {all}");
+            assert_eq!(first, listed(&b, all), "all: {all}");
+        }
+    });
+}

@@ -137,11 +137,16 @@ pub async fn read<B: Backend>(b: &B, all: bool) -> Result<Option<ListColumns>> {
     Ok(decode(&record, &now, all).ok())
 }
 
-/// The saved answer for `all` if it lists generation `at`. A read that fails gives `None` as
-/// well: the caller has the images to walk instead.
-pub async fn read_at<B: Backend>(b: &B, at: &str, all: bool) -> Option<ListColumns> {
-    let record = b.get(Space::Meta, &schema::list_answer(all)).await.ok()??;
-    decode(&record, at, all).ok()
+/// The saved answer's record for `all`, not checked yet ([`decode`] checks it). A read that
+/// fails gives `None` as well: the caller has the images to walk instead.
+pub async fn read_record<B: Backend>(b: &B, all: bool) -> Option<Vec<u8>> {
+    b.get(Space::Meta, &schema::list_answer(all)).await.ok()?
+}
+
+/// Both saved answers' records, `[all, top-level]`, read at once (see [`read_record`]).
+pub async fn read_records<B: Backend>(b: &B) -> [Option<Vec<u8>>; 2] {
+    let (all, top) = futures::future::join(read_record(b, true), read_record(b, false)).await;
+    [all, top]
 }
 
 /// Whether the store holds a usable answer for `all` saved at generation `at`.
