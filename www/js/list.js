@@ -8,12 +8,17 @@ import { createdSince, absoluteTime, rowsForImages, rowReference, shortId } from
 import { looksLikeIdPrefix, parseFilterText, prepareSearch, rowMatcher } from "./filters.js";
 
 const PAGE = 200;
-// Rows laid out in the frame that shows a new list: a screenful and more. Laying out a row
-// costs the browser far more than making it (200 new rows were 25-50 ms of layout on the
-// development machine, more than the rest of a keystroke), so the rest of a page is added
-// when the page is next idle, below the fold. After a reload the saved answer's first rows
-// are shown alone; the page's other rows come with the store's own answer.
-const FIRST_ROWS = 50;
+// Rows laid out in the frame that shows a new list: a screenful. Laying out a row costs the
+// browser far more than making it (200 new rows were 25-50 ms of layout on the development
+// machine; 50 rows, about 6 ms of style and layout and 3 of paint per keystroke), so the rest
+// of a page is added when the page is next idle, below the fold. A row is at least 24 px tall
+// (cell padding and one line of text), so this many rows fill the window wherever the table
+// starts in it. After a reload the saved answer's first rows are shown alone; the page's
+// other rows come with the store's own answer.
+const MIN_ROW_PX = 24;
+function firstRows() {
+  return Math.max(1, Math.min(PAGE, Math.ceil(window.innerHeight / MIN_ROW_PX)));
+}
 
 const COMPARE = {
   repo: (a, b) => cmpText(a.repo, b.repo) || cmpText(a.tag, b.tag),
@@ -124,7 +129,7 @@ export class ImageList {
     if (!answer || this.seq || this.filterInput.value.trim() || this.showAll.checked !== all) return false;
     this.rows = rowsForImages(answer);
     performance.mark("list:saved-rows");
-    this.applyTerms([], FIRST_ROWS);
+    this.applyTerms([], firstRows());
     performance.mark("list:saved-shown");
     return true;
   }
@@ -263,7 +268,7 @@ export class ImageList {
   }
 
   /**
-   * Shows the first `page` rows of `visible`: the first FIRST_ROWS of them now, the rest when
+   * Shows the first `page` rows of `visible`: the first screenful (`firstRows`) now, the rest when
    * the page is next idle (or at once, if "Show more" is pressed first).
    */
   render(page = PAGE) {
@@ -278,7 +283,7 @@ export class ImageList {
       target.forEach((row) => this.rowElement(row, now));
       this.rendered = target.length;
     } else {
-      const first = target.slice(0, FIRST_ROWS);
+      const first = target.slice(0, firstRows());
       this.tbody.replaceChildren(...first.map((row) => this.rowElement(row, now)));
       this.rendered = first.length;
     }
