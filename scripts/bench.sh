@@ -105,6 +105,8 @@ node "$ROOT/scripts/bench-cli.mjs" || die "the imagestore command benchmark fail
 node "$ROOT/scripts/bench-format.mjs" || die "the row formatting benchmark failed"
 
 # --- the page with 10,000 images (Chromium) -------------------------------------------------------
+# The page's own sample store (imported on a first visit, before the visitor's upload).
+bash "$ROOT/scripts/sample.sh" >/dev/null
 node --test --test-reporter=tap "$ROOT/scripts/bench-page.mjs" >"$DIR/bench-page.log" 2>&1 ||
     die "the page benchmark failed (see $DIR/bench-page.log)"
 sed -nE 's/^# (bench: .*)/\1/p' "$DIR/bench-page.log"
