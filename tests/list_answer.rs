@@ -32,6 +32,14 @@ async fn basic_store(backend: &MemoryBackend) -> Store<MemoryBackend> {
     store
 }
 
+/// [`basic_store`] with both list answers saved for its state.
+async fn basic_store_with_answers(backend: &MemoryBackend) -> Store<MemoryBackend> {
+    let mut store = basic_store(backend).await;
+    assert!(store.save_list_answer(true).await.unwrap());
+    assert!(store.save_list_answer(false).await.unwrap());
+    store
+}
+
 /// What `listImages({ all })` answers, from a walk over the images: the parse of the JSON
 /// text (the text is never taken from a saved answer).
 fn listed(store: &Store<MemoryBackend>, all: bool) -> Value {
@@ -139,9 +147,7 @@ async fn first_list(store: &Store<MemoryBackend>, all: bool) -> Value {
 fn a_reopened_store_lists_from_the_saved_answer_only_when_it_lists_that_state() {
     block_on(async {
         let backend = MemoryBackend::new();
-        let mut a = basic_store(&backend).await;
-        assert!(a.save_list_answer(true).await.unwrap());
-        assert!(a.save_list_answer(false).await.unwrap());
+        let mut a = basic_store_with_answers(&backend).await;
         for all in [true, false] {
             let b = Store::open(backend.clone()).await.unwrap();
             assert_eq!(first_list(&b, all).await, listed(&b, all), "all: {all}");
@@ -208,9 +214,7 @@ fn a_reopened_store_lists_from_the_saved_answer_only_when_it_lists_that_state() 
 fn an_answer_read_while_opening_is_not_listed_once_another_tab_changed_the_store() {
     block_on(async {
         let backend = MemoryBackend::new();
-        let mut a = basic_store(&backend).await;
-        assert!(a.save_list_answer(true).await.unwrap());
-        assert!(a.save_list_answer(false).await.unwrap());
+        let mut a = basic_store_with_answers(&backend).await;
         // b reads both answers while it opens, for its first lists; then another tab changes
         // the store before b lists anything.
         let mut b = Store::open(backend.clone()).await.unwrap();
