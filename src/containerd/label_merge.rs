@@ -47,7 +47,7 @@ pub(crate) async fn merge_into_current<B: Backend>(b: &B, ops: &mut [Op]) -> Res
             }
             _ => continue,
         };
-        *value = merged_value.expect("records serialise");
+        *value = merged_value.expect("records serialise").into();
     }
     Ok(())
 }

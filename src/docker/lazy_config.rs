@@ -12,6 +12,7 @@ use crate::formats::go_json;
 use crate::formats::gotime::GoTime;
 use crate::formats::image_config::ImageConfig;
 use crate::formats::image_config_scan::ScannedConfig;
+use crate::storage::SharedBytes;
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -135,7 +136,7 @@ enum Source {
     Summarized {
         facts: ConfigFacts,
         loaded: OnceCell<Rc<ImageConfig>>,
-        raw: RefCell<Option<Vec<u8>>>,
+        raw: RefCell<Option<SharedBytes>>,
     },
 }
 
@@ -155,11 +156,11 @@ impl LazyConfig {
     }
 
     /// A config an import scanned: its facts, and its bytes to parse on first use.
-    pub fn scanned(facts: ConfigFacts, raw: Vec<u8>) -> LazyConfig {
+    pub fn scanned(facts: ConfigFacts, raw: SharedBytes) -> LazyConfig {
         Self::summarized_with(facts, Some(raw))
     }
 
-    fn summarized_with(facts: ConfigFacts, raw: Option<Vec<u8>>) -> LazyConfig {
+    fn summarized_with(facts: ConfigFacts, raw: Option<SharedBytes>) -> LazyConfig {
         let source = Source::Summarized { facts, loaded: OnceCell::new(), raw: RefCell::new(raw) };
         LazyConfig(Rc::new((source, OnceCell::new())))
     }
@@ -185,7 +186,7 @@ impl LazyConfig {
             Source::Summarized { loaded, raw, .. } => {
                 if loaded.get().is_none() {
                     // The import's scan accepted exactly what this parse accepts.
-                    if let Some(Ok(config)) = raw.borrow_mut().take().map(ImageConfig::parse) {
+                    if let Some(Ok(config)) = raw.borrow_mut().take().map(|raw| ImageConfig::parse(raw.into_vec())) {
                         let _ = loaded.set(Rc::new(config));
                     }
                 }

@@ -22,9 +22,9 @@
 use crate::error::{Error, Result};
 use crate::schema::docker as keys;
 use crate::storage::entry_pack::EntryPack;
-use crate::storage::pack_family::{self, EntryBytes, Family, FamilyEdit, Width};
+use crate::storage::pack_family::{self, Family, FamilyEdit, Width};
 use crate::storage::record_frame::RecordFrame;
-use crate::storage::{Backend, Op, Space};
+use crate::storage::{Backend, Op, SharedBytes, Space};
 use std::collections::{BTreeMap, BTreeSet};
 
 const PACK: EntryPack = EntryPack { frame: RecordFrame::with_u32_version(b"isPK", 1), what: "packed record shard" };
@@ -126,7 +126,7 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
             let width = Width::of_names(existing.iter().map(String::as_str));
             let rest_of = keys::PACKED_KINDS[i].0.len();
             let entries =
-                records.iter().map(|(key, value)| (key[rest_of..].to_string(), EntryBytes::whole(value.clone())));
+                records.iter().map(|(key, value)| (key[rest_of..].to_string(), SharedBytes::from(value.clone())));
             view.migration.extend(pack_family::write_whole(&family(&prefix), entries, width, &existing));
         }
         for (prefix, _) in keys::PACKED_KINDS {
@@ -139,7 +139,7 @@ pub async fn read_view<B: Backend>(b: &B) -> Result<View> {
 }
 
 /// A change to one entry of a shard: its key's rest and its new value (`None`: deleted).
-type Edit = (String, Option<Vec<u8>>);
+type Edit = (String, Option<SharedBytes>);
 
 /// The wide shard (two hex digits) a key rest falls in; its narrow shard is the first digit
 /// (see [`crate::storage::pack_family`]: a kind's shards are narrow until one would pass
@@ -188,7 +188,7 @@ pub async fn pack_ops<B: Backend>(b: &B, ops: Vec<Op>) -> Result<Vec<Op>> {
         let mut shards = FamilyEdit::open(b, &family, existing.iter().map(String::as_str), asked).await?;
         for (rest, value) in edits {
             match value {
-                Some(v) => shards.insert(rest, EntryBytes::whole(v)),
+                Some(v) => shards.insert(rest, v),
                 None => drop(shards.remove(&rest)),
             }
         }

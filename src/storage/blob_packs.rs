@@ -23,7 +23,7 @@
 
 use super::blobs::{BlobRecord, Stored, INLINE_TAG};
 use super::entry_pack::EntryPack;
-use super::pack_family::{EntryBytes, Family, FamilyEdit, Width};
+use super::pack_family::{Family, FamilyEdit, Width};
 use super::record_frame::RecordFrame;
 use super::{Backend, Op, Space};
 use crate::digest::Digest;
@@ -254,7 +254,7 @@ pub async fn pack_commit<B: Backend>(b: &B, ops: &mut Vec<Op>) -> Result<Vec<Str
                 if packs.contains(&d) || singles.has_key(b, &key).await? {
                     duplicates.extend(BlobRecord::chunk_set_of(&value));
                 } else if value.first() == Some(&INLINE_TAG) {
-                    packs.insert(d, EntryBytes::tail(value, 1));
+                    packs.insert(d, value.tail(1));
                 } else {
                     kept.push(Op::Put { space: Space::Meta, key, value });
                 }

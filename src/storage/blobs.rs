@@ -19,7 +19,7 @@
 //! [`blob_packs::pack_commit`] on the current data (under a generation guard, see
 //! [`super::generation`]), which drops such a copy so that its writer discards it.
 
-use super::{blob_packs, fresh_id, generation, now_millis, sessions, Backend, HostBytes, Op, Space};
+use super::{blob_packs, fresh_id, generation, now_millis, sessions, Backend, HostBytes, Op, SharedBytes, Space};
 use crate::digest::{Digest, PendingDigest, Sha256Hasher};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -518,6 +518,46 @@ pub fn stage_in_commit(digest: Digest, bytes: &[u8]) -> StagedBlob {
         return staged_inline(digest, bytes);
     }
     staged_in_commit(digest, bytes.to_vec(), fresh_id())
+}
+
+/// A small blob's bytes gathered behind the byte its record starts with, so that the record is
+/// made without copying them: an import's 10,000 configs are copied once, from the upload.
+pub struct RecordBuffer(Vec<u8>);
+
+impl RecordBuffer {
+    /// Room for `len` bytes (a hint: it grows as needed).
+    pub fn with_capacity(len: usize) -> RecordBuffer {
+        let mut record = Vec::with_capacity(len.saturating_add(1));
+        record.push(INLINE_TAG);
+        RecordBuffer(record)
+    }
+
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// The bytes gathered.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0[1..]
+    }
+
+    /// The bytes gathered, shared.
+    pub fn into_shared(self) -> SharedBytes {
+        SharedBytes::from(self.0).tail(1)
+    }
+}
+
+/// [`stage_in_commit`] of the bytes of `buf`, whose digest the caller has just computed; also
+/// gives the bytes back, shared with the staged record when it holds them (not copied).
+pub fn stage_buffer_in_commit(digest: Digest, buf: RecordBuffer) -> (StagedBlob, SharedBytes) {
+    let size = buf.bytes().len();
+    if size > INLINE_MAX {
+        let bytes = buf.into_shared();
+        return (stage_in_commit(digest, &bytes), bytes);
+    }
+    let record = SharedBytes::from(buf.0);
+    let op = Op::Put { space: Space::Meta, key: record_key(&digest), value: record.clone() };
+    (StagedBlob { digest, size: size as u64, ops: vec![op], set: String::new() }, record.tail(1))
 }
 
 /// The publish operation of a blob kept in its record.

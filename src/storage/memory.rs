@@ -125,7 +125,7 @@ impl Backend for MemoryBackend {
             match op {
                 Op::Put { space, key, value } => {
                     used += entry_size(&key, &value) as i128;
-                    let old = tables[idx(space)].insert(key.clone(), value);
+                    let old = tables[idx(space)].insert(key.clone(), value.into_vec());
                     if let Some(old) = &old {
                         used -= entry_size(&key, old) as i128;
                     }

@@ -15,10 +15,12 @@ pub mod memory;
 pub mod pack_family;
 pub mod record_frame;
 pub mod sessions;
+mod shared_bytes;
 pub mod varint;
 
 use crate::error::{Error, Result};
 pub use host_bytes::HostBytes;
+pub use shared_bytes::SharedBytes;
 
 /// Which object store a key lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,7 +48,9 @@ pub enum Op {
     Put {
         space: Space,
         key: String,
-        value: Vec<u8>,
+        /// Shared: a copy of the operation (an import keeps its operations to plan again if
+        /// another tab commits first) does not copy the bytes.
+        value: SharedBytes,
     },
     Delete {
         space: Space,
@@ -75,7 +79,7 @@ pub enum Op {
 
 impl Op {
     pub fn put(space: Space, key: impl Into<String>, value: impl Into<Vec<u8>>) -> Op {
-        Op::Put { space, key: key.into(), value: value.into() }
+        Op::Put { space, key: key.into(), value: SharedBytes::from(value.into()) }
     }
     pub fn put_meta(key: impl Into<String>, value: impl Into<Vec<u8>>) -> Op {
         Op::put(Space::Meta, key, value)

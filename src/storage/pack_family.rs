@@ -14,7 +14,7 @@
 //! next commit that touches the family rewrites it wide.
 
 use super::entry_pack::EntryPack;
-use super::{Backend, Op, Space};
+use super::{Backend, Op, SharedBytes, Space};
 use crate::error::Result;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -77,37 +77,13 @@ impl Family<'_> {
     }
 }
 
-/// An entry's bytes: a slice of an owned buffer from `from` on, so that a record value that
-/// holds the entry after a tag (a blob record: the tag, then the bytes) becomes an entry
-/// without a copy.
-pub struct EntryBytes {
-    buf: Vec<u8>,
-    from: usize,
-}
-
-impl EntryBytes {
-    /// All of `buf`.
-    pub fn whole(buf: Vec<u8>) -> EntryBytes {
-        EntryBytes { buf, from: 0 }
-    }
-
-    /// `buf` from `from` on (`from` is at most its length).
-    pub fn tail(buf: Vec<u8>, from: usize) -> EntryBytes {
-        EntryBytes { from: from.min(buf.len()), buf }
-    }
-}
-
-impl AsRef<[u8]> for EntryBytes {
-    fn as_ref(&self) -> &[u8] {
-        &self.buf[self.from..]
-    }
-}
-
 /// One pack as a commit changes it.
 struct PackEdit {
     existed: bool,
     changed: bool,
-    entries: BTreeMap<String, EntryBytes>,
+    /// An entry's bytes: a record value's (a blob record's, after its tag) or a slice of the
+    /// pack read, shared, not copied.
+    entries: BTreeMap<String, SharedBytes>,
 }
 
 impl PackEdit {
@@ -184,9 +160,11 @@ impl<'f> FamilyEdit<'f> {
         // In key order, as a reader's union is: a key in two packs keeps the later one's value.
         for (key, record) in records {
             let name = key[self.family.prefix.len()..].to_string();
+            let record = SharedBytes::from(record);
             let entries = self.family.pack.decode(&key, &record)?;
             let pack = self.packs.get_mut(&name).expect("inserted above");
-            pack.entries.extend(entries.into_iter().map(|(k, v)| (k.to_string(), EntryBytes::whole(v.to_vec()))));
+            let shared = |v: &[u8]| record.slice_of(v).unwrap_or_else(|| SharedBytes::from(v.to_vec()));
+            pack.entries.extend(entries.into_iter().map(|(k, v)| (k.to_string(), shared(v))));
         }
         Ok(())
     }
@@ -210,7 +188,7 @@ impl<'f> FamilyEdit<'f> {
     }
 
     /// Puts entry `k`.
-    pub fn insert(&mut self, k: String, v: EntryBytes) {
+    pub fn insert(&mut self, k: String, v: SharedBytes) {
         if self.mixed {
             self.remove(&k);
         }
@@ -271,11 +249,11 @@ impl<'f> FamilyEdit<'f> {
 /// are deleted. A key given twice keeps its last value.
 pub fn write_whole(
     family: &Family<'_>,
-    entries: impl IntoIterator<Item = (String, EntryBytes)>,
+    entries: impl IntoIterator<Item = (String, SharedBytes)>,
     width: Width,
     existing: &BTreeSet<String>,
 ) -> Vec<Op> {
-    let mut packs: BTreeMap<String, BTreeMap<String, EntryBytes>> = BTreeMap::new();
+    let mut packs: BTreeMap<String, BTreeMap<String, SharedBytes>> = BTreeMap::new();
     for (k, v) in entries {
         packs.entry(width.name_of(&(family.wide_name)(&k)).to_string()).or_default().insert(k, v);
     }
@@ -295,6 +273,6 @@ pub fn write_whole(
 }
 
 /// About the bytes a pack of `entries` takes (each entry's key, bytes and its lengths).
-fn pack_size(entries: &BTreeMap<String, EntryBytes>) -> usize {
+fn pack_size(entries: &BTreeMap<String, SharedBytes>) -> usize {
     entries.iter().map(|(k, v)| 8 + k.len() + v.as_ref().len()).sum()
 }

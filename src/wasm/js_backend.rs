@@ -168,7 +168,7 @@ fn op_to_js(op: &Op) -> JsValue {
             ("op", s("put")),
             ("space", s(space.name())),
             ("key", s(key)),
-            ("value", Uint8Array::from(value.as_slice()).into()),
+            ("value", Uint8Array::from(&value[..]).into()),
         ]),
         Op::Delete { space, key } => op_object(&[("op", s("delete")), ("space", s(space.name())), ("key", s(key))]),
         Op::DeletePrefix { space, prefix } => {

@@ -76,7 +76,7 @@ impl Candidate {
 enum Sink {
     Drop,
     Small { root: String, file: SmallFile, buf: Vec<u8> },
-    Config { root: String, hex: String, buf: Vec<u8> },
+    Config { root: String, hex: String, buf: blobs::RecordBuffer },
     TarSplit { root: String, hex: String, writer: BlobWriter },
 }
 
@@ -203,7 +203,9 @@ impl Collector {
         }
         let buf = || Vec::with_capacity(e.size as usize);
         self.sink = match file {
-            StoreFile::ImageConfig { hex } => Sink::Config { root, hex, buf: buf() },
+            StoreFile::ImageConfig { hex } => {
+                Sink::Config { root, hex, buf: blobs::RecordBuffer::with_capacity(e.size as usize) }
+            }
             StoreFile::LayerFile { hex, file: LayerFileKind::TarSplit } => {
                 Sink::TarSplit { root, hex, writer: BlobWriter::new() }
             }
@@ -222,7 +224,11 @@ impl Collector {
     pub(crate) async fn data<B: Backend>(&mut self, b: &B, bytes: &[u8]) -> Result<()> {
         match &mut self.sink {
             Sink::Drop => Ok(()),
-            Sink::Small { buf, .. } | Sink::Config { buf, .. } => {
+            Sink::Small { buf, .. } => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+            Sink::Config { buf, .. } => {
                 buf.extend_from_slice(bytes);
                 Ok(())
             }
@@ -361,9 +367,10 @@ pub(crate) fn display_root(root: &str) -> String {
 /// `NewFromJSON` does; only a config that passes both is written as a blob. A plain config is
 /// scanned for what the store keeps of it (its list facts); the whole parse waits until the
 /// image is inspected. Any other is parsed whole (which also words why it is refused).
-async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: Vec<u8>) -> Result<StagedConfig> {
+async fn stage_config<B: Backend>(b: &B, hex: &str, buf: blobs::RecordBuffer) -> Result<StagedConfig> {
     let named = Digest::from_sha256_hex(hex)?;
-    if Digest::sha256_of(&bytes) != named {
+    let bytes = buf.bytes();
+    if Digest::sha256_of(bytes) != named {
         return Ok(StagedConfig::Rejected { reason: format!("failed to verify: {named}") });
     }
     // dockerd's restore() reads configs with NewFromJSON (no history check: that is Create's).
@@ -372,21 +379,23 @@ async fn stage_config<B: Backend>(b: &B, hex: &str, bytes: Vec<u8>) -> Result<St
         Scanned(image_config_scan::ScannedConfig),
         Parsed(Box<ImageConfig>),
     }
-    let checked = match image_config_scan::scan(&bytes) {
+    let checked = match image_config_scan::scan(bytes) {
         Some(scanned) => Checked::Scanned(scanned),
-        None => match ImageConfig::parse(bytes.clone()) {
+        None => match ImageConfig::parse(bytes.to_vec()) {
             Ok(c) => Checked::Parsed(Box::new(c)),
             Err(e) => return Ok(StagedConfig::Rejected { reason: e.message }),
         },
     };
     // Verified above: the config is published with the import's commit, not written now.
-    let blob = if bytes.len() <= blobs::CHUNK_SIZE {
-        blobs::stage_in_commit(named, &bytes)
+    let (blob, bytes) = if bytes.len() <= blobs::CHUNK_SIZE {
+        blobs::stage_buffer_in_commit(named, buf)
     } else {
-        blobs::stage_bytes(b, &bytes).await?
+        let bytes = buf.into_shared();
+        (blobs::stage_bytes(b, &bytes).await?, bytes)
     };
     let (config, os) = match checked {
-        // It keeps the bytes read (not a copy) to parse on first use.
+        // It keeps the bytes read (shared with the staged record, not a copy) to parse on
+        // first use.
         Checked::Scanned(mut scanned) => {
             let os = std::mem::take(&mut scanned.os);
             (LazyConfig::scanned(ConfigFacts::scanned(scanned), bytes), os)
