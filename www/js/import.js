@@ -119,6 +119,7 @@ export class ImportPanel {
     this.controller = new AbortController();
     this.showProgress(file, null);
     try {
+      performance.mark("import:start");
       if (replacing) await clearStore();
       const target = sample ? {} : this.target();
       const before = replacing ? [] : (app.allImages ?? []);
@@ -126,12 +127,16 @@ export class ImportPanel {
       const report = await this.run(file, this.controller.signal, target);
       // How long the store's import took, apart from the page's work around it (for benchmarks).
       performance.measure("import:store", "import:run");
+      performance.measure("import:before", "import:start", "import:run");
       if (sample) localStorage.setItem(SAMPLE_FLAG, "1");
       else localStorage.removeItem(SAMPLE_FLAG);
       // The worker works out the new layers' change sets for the file search meanwhile.
       updateSearchIndexSoon();
+      performance.mark("import:change");
       const change = await this.dockerChange(report, before, target);
+      performance.measure("import:compare", "import:change");
       this.showReport(file, report, { replaced: replacing, namespace: target.namespace, change });
+      performance.measure("import:reported", "import:start");
       // An import into a namespace shows that namespace when the containerd view is open; an
       // import made while one image was shown goes back to the list the report is about.
       const toNamespace = target.namespace && CONTAINERD_FORMATS.has(report?.format);
