@@ -19,13 +19,13 @@ fn fixture(rel: &str) -> Vec<u8> {
 
 const DEMO: &str = "sha256:e6b5b37baed847a14b9ba55abe078d6dacff8a334097cb1e31cc2d83fe8ad783";
 
-async fn import(store: &mut Store<MemoryBackend>, rel: &str, namespace: Option<&str>) -> ImportReport {
+async fn import<B: Backend + Clone>(store: &mut Store<B>, rel: &str, namespace: Option<&str>) -> ImportReport {
     let options = ImportOptions { namespace: namespace.map(str::to_string), ..Default::default() };
     store.import(stream::iter(vec![Ok(fixture(rel))]), options).await.unwrap()
 }
 
 /// `REPOSITORY:TAG` of every tagged image, sorted.
-fn tags(store: &Store<MemoryBackend>) -> Vec<String> {
+fn tags<B: Backend + Clone>(store: &Store<B>) -> Vec<String> {
     let list = store.list_images(true, false, &Default::default()).unwrap();
     let mut out: Vec<String> = list
         .as_array()
@@ -39,7 +39,7 @@ fn tags(store: &Store<MemoryBackend>) -> Vec<String> {
 }
 
 /// Every image ID, sorted.
-fn ids(store: &Store<MemoryBackend>) -> Vec<String> {
+fn ids<B: Backend + Clone>(store: &Store<B>) -> Vec<String> {
     let list = store.list_images(true, false, &Default::default()).unwrap();
     let mut out: Vec<String> = list.as_array().unwrap().iter().map(|i| i["Id"].as_str().unwrap().to_string()).collect();
     out.sort();
@@ -292,6 +292,78 @@ fn the_same_imports_in_any_order_end_with_the_same_images_and_parent_links() {
                 String::from_utf8_lossy(one),
                 String::from_utf8_lossy(other)
             );
+        }
+    });
+}
+
+/// A memory backend on which another writer commits once, just before this one's first commit
+/// that is guarded on the store's generation: that commit then fails as stale (`refused`).
+#[derive(Clone)]
+struct Overtaken {
+    inner: MemoryBackend,
+    other_writer: std::rc::Rc<std::cell::RefCell<Option<futures::future::LocalBoxFuture<'static, ()>>>>,
+    refused: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl Backend for Overtaken {
+    async fn get(&self, space: Space, key: &str) -> imagestore::Result<Option<Vec<u8>>> {
+        self.inner.get(space, key).await
+    }
+    async fn scan(&self, space: Space, prefix: &str) -> imagestore::Result<Vec<(String, Vec<u8>)>> {
+        self.inner.scan(space, prefix).await
+    }
+    async fn keys(&self, space: Space, prefix: &str) -> imagestore::Result<Vec<String>> {
+        self.inner.keys(space, prefix).await
+    }
+    async fn commit(&self, ops: Vec<Op>) -> imagestore::Result<()> {
+        let guarded = ops.iter().any(|op| matches!(op, Op::RequireValue { key, .. } if key == generation::KEY));
+        let other = if guarded { self.other_writer.borrow_mut().take() } else { None };
+        let Some(other) = other else {
+            return self.inner.commit(ops).await;
+        };
+        other.await;
+        let result = self.inner.commit(ops).await;
+        self.refused.set(result.is_err());
+        result
+    }
+}
+
+#[test]
+fn an_import_overtaken_at_its_commit_plans_again_and_publishes_every_config() {
+    block_on(async {
+        // What the two imports give one after the other.
+        let serial = MemoryBackend::new();
+        let mut one = Store::open(serial.clone()).await.unwrap();
+        import(&mut one, "docker20/changes/image-store.tar", None).await;
+        let want = import(&mut one, "docker20/basic/image-store.tar", None).await;
+
+        // A streams and plans basic's store; B commits the other store first.
+        let inner = MemoryBackend::new();
+        let mut b = Store::open(inner.clone()).await.unwrap();
+        let other_writer = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let refused = std::rc::Rc::new(std::cell::Cell::new(false));
+        let backend = Overtaken { inner: inner.clone(), other_writer: other_writer.clone(), refused: refused.clone() };
+        let mut a = Store::open(backend.clone()).await.unwrap();
+        let b_done = std::rc::Rc::new(std::cell::Cell::new(false));
+        let done = b_done.clone();
+        *other_writer.borrow_mut() = Some(Box::pin(async move {
+            import(&mut b, "docker20/changes/image-store.tar", None).await;
+            done.set(true);
+        }) as futures::future::LocalBoxFuture<'static, ()>);
+        let got = import(&mut a, "docker20/basic/image-store.tar", None).await;
+        assert!(b_done.get() && refused.get(), "A's first commit came after B's and was refused");
+        assert_eq!((got.images, got.layers, got.blobs), (want.images, want.layers, want.blobs));
+        assert_eq!(ids(&a), ids(&one));
+        assert_eq!(tags(&a), tags(&one));
+
+        // Every config went into storage with the plan made again: a reopened store (which
+        // keeps none in memory) reads each one from its blob, checked against the image ID.
+        let reopened = Store::open(inner.clone()).await.unwrap();
+        let all: Vec<imagestore::digest::Digest> = ids(&one).iter().map(|id| id.parse().unwrap()).collect();
+        reopened.load_configs(all.iter()).await.unwrap();
+        for id in ids(&one) {
+            let mine = reopened.inspect_image(&id).unwrap();
+            assert_eq!(mine, one.inspect_image(&id).unwrap(), "{id}");
         }
     });
 }
