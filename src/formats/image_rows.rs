@@ -22,6 +22,40 @@ pub struct ImageRow {
 pub struct RowOptions {
     /// `--digests` (or a format naming `{{.Digest}}`): a row per tag and repository digest.
     pub digests: bool,
+    /// `--no-trunc`: the IMAGE ID column holds whole IDs (see [`RowColumns`]).
+    pub no_trunc: bool,
+}
+
+/// The rows of many images as columns: row `k` is of image number `image[k]`, with its
+/// `repository[k]`, `tag[k]`, `digest[k]` and `id[k]` (IMAGE ID as the CLI prints it).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RowColumns {
+    pub image: Vec<u32>,
+    pub repository: Vec<String>,
+    pub tag: Vec<String>,
+    pub digest: Vec<String>,
+    pub id: Vec<String>,
+}
+
+impl RowColumns {
+    /// Adds the rows ([`image_rows`]) of image number `image`, whose ID is `id`.
+    pub fn push_image<S: AsRef<str>>(
+        &mut self,
+        image: u32,
+        id: &str,
+        repo_tags: &[S],
+        repo_digests: &[S],
+        options: RowOptions,
+    ) {
+        let shown = if options.no_trunc { id } else { truncate_id(id) };
+        for row in image_rows(repo_tags, repo_digests, options) {
+            self.image.push(image);
+            self.repository.push(row.repository);
+            self.tag.push(row.tag);
+            self.digest.push(row.digest);
+            self.id.push(shown.to_string());
+        }
+    }
 }
 
 /// The rows of one image, as the CLI makes them: a dangling image (exactly `<none>:<none>` and
@@ -96,7 +130,7 @@ mod tests {
     use super::*;
 
     fn rows(tags: &[&str], digests: &[&str], with_digests: bool) -> Vec<(String, String, String)> {
-        image_rows(tags, digests, RowOptions { digests: with_digests })
+        image_rows(tags, digests, RowOptions { digests: with_digests, ..Default::default() })
             .into_iter()
             .map(|r| (r.repository, r.tag, r.digest))
             .collect()

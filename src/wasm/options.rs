@@ -15,6 +15,7 @@ use crate::digest::Digest;
 use crate::docker::layer_files::LayerSelector;
 use crate::docker::list::Filters;
 use crate::error::{Error, Result};
+use crate::formats::image_rows::RowOptions;
 use crate::import::{CancelCheck, CtrOptions, ImportOptions, Progress, ProgressCallback};
 use crate::store_analysis::ImageRef;
 use js_sys::{Function, Reflect};
@@ -117,6 +118,15 @@ pub(super) fn list_images_options_for(options: &JsValue, method: &str) -> Result
         })?,
     };
     Ok((flag(method, &o, "all")?, flag(method, &o, "digests")?, filters))
+}
+
+/// `listImageRows({ all, digests, filters, noTrunc })`: the list's `all` and filters, and the
+/// rows' options (`digests` is the CLI's `--digests` here).
+pub(super) fn list_image_rows_options(options: &JsValue) -> Result<(bool, Filters, RowOptions)> {
+    const M: &str = "listImageRows";
+    let (all, digests, filters) = list_images_options_for(options, M)?;
+    let no_trunc = flag(M, &options_object(M, options)?, "noTrunc")?;
+    Ok((all, filters, RowOptions { digests, no_trunc }))
 }
 
 /// `{ all }` of `saveListAnswer` and `Store.savedListImages` (method `method`).

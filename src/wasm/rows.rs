@@ -6,7 +6,7 @@ use super::args;
 use super::convert::to_js_error;
 use super::units::string_array;
 use crate::error::{Error, Result};
-use crate::formats::image_rows::{image_rows, truncate_id, RowOptions};
+use crate::formats::image_rows::{truncate_id, RowColumns, RowOptions};
 use js_sys::{Array, Object, Reflect, Uint32Array};
 use wasm_bindgen::prelude::*;
 
@@ -33,28 +33,31 @@ pub fn image_rows_js(
         let text = summaries_text(&images).map_err(to_js_error)?;
         let images: Vec<Summary> =
             serde_json::from_str(&text).map_err(|e| to_js_error(Error::invalid(format!("imageRows: images: {e}"))))?;
-        let (mut image, mut repository, mut tag, mut digest, mut id) = (vec![], vec![], vec![], vec![], vec![]);
+        let options = RowOptions { digests, no_trunc };
+        let mut rows = RowColumns::default();
         for (k, summary) in images.iter().enumerate() {
-            let shown = if no_trunc { summary.id.as_ref() } else { truncate_id(summary.id.as_ref()) };
             let tags = summary.repo_tags.as_deref().unwrap_or_default();
             let repo_digests = summary.repo_digests.as_deref().unwrap_or_default();
-            for row in image_rows(tags, repo_digests, RowOptions { digests }) {
-                image.push(k as u32);
-                repository.push(row.repository);
-                tag.push(row.tag);
-                digest.push(row.digest);
-                id.push(shown);
-            }
+            rows.push_image(k as u32, summary.id.as_ref(), tags, repo_digests, options);
         }
-        let out = Object::new();
-        let set = |key: &str, value: JsValue| Reflect::set(&out, &JsValue::from_str(key), &value).map(|_| ());
-        set("image", Uint32Array::from(&image[..]).into())?;
-        set("repository", string_array(repository.into_iter()).into())?;
-        set("tag", string_array(tag.into_iter()).into())?;
-        set("digest", string_array(digest.into_iter()).into())?;
-        set("id", string_array(id.into_iter()).into())?;
-        Ok(out)
+        row_columns_js(rows).map_err(to_js_error)
     })
+}
+
+/// `rows` as the JS object `imageRows` answers.
+pub(super) fn row_columns_js(rows: RowColumns) -> Result<Object> {
+    let out = Object::new();
+    let set = |key: &str, value: JsValue| {
+        Reflect::set(&out, &JsValue::from_str(key), &value)
+            .map(|_| ())
+            .map_err(|_| Error::internal("cannot build the rows object"))
+    };
+    set("image", Uint32Array::from(&rows.image[..]).into())?;
+    set("repository", string_array(rows.repository.into_iter()).into())?;
+    set("tag", string_array(rows.tag.into_iter()).into())?;
+    set("digest", string_array(rows.digest.into_iter()).into())?;
+    set("id", string_array(rows.id.into_iter()).into())?;
+    Ok(out)
 }
 
 /// `stringid.TruncateID` (12 characters of the ID without its `sha256:`), as `docker images`

@@ -43,3 +43,33 @@ test("imageRows reads the same rows from listImages' array as from its JSON text
     store.close();
   }
 });
+
+test("listImageRows answers listImages' images and imageRows' rows of them, options and filters included", async () => {
+  const store = await Store.open("list-image-rows", { backend: "memory" });
+  try {
+    await store.import(readFileSync(`${ROOT}tests/fixtures/docker20/debian/image-store.tar`));
+    await store.import(readFileSync(`${ROOT}tests/fixtures/docker20/basic/image-store.tar`));
+    const cases = [
+      {},
+      { all: true },
+      { all: true, digests: true },
+      { noTrunc: true },
+      { all: true, digests: true, noTrunc: true },
+      { filters: { dangling: ["false"] } },
+      { all: true, filters: { reference: ["local/*"] } },
+    ];
+    let rowsSeen = 0;
+    for (const options of cases) {
+      const { images, rows } = await store.listImageRows(options);
+      const { filters, all } = options;
+      assert.deepEqual(images, await store.listImages({ all, filters }), JSON.stringify(options));
+      assert.deepEqual(plain(rows), plain(imageRows(images, { digests: options.digests, noTrunc: options.noTrunc })), JSON.stringify(options));
+      rowsSeen += rows.image.length;
+    }
+    assert.ok(rowsSeen > 50, `rows compared: ${rowsSeen}`);
+    await assert.rejects(store.listImageRows({ noTrunc: "yes" }), (e) => e.code === "invalid_argument" && /listImageRows: options.noTrunc/.test(e.message));
+    await assert.rejects(store.listImageRows({ filters: { bogus: ["x"] } }), (e) => e.code === "invalid_argument");
+  } finally {
+    store.close();
+  }
+});

@@ -29,9 +29,10 @@ export function shortId(id) {
  * The rows `docker images` prints for a list of ImageSummaries, from the core in one call
  * (src/formats/image_rows.rs: one per tag; a repository known only by digest gets a "<none>" tag
  * row; a dangling image one "<none> <none>" row), each with its image's id, created, size.
+ * `rows`, when given, are those rows already made (`listImageRows`).
  */
-export function rowsForImages(images) {
-  const c = imageRows(images);
+export function rowsForImages(images, rows = null) {
+  const c = rows ?? imageRows(images);
   return Array.from(c.image, (k, n) => {
     const img = images[k];
     return { id: img.Id, created: img.Created, size: img.Size, image: img, repo: c.repository[n], tag: c.tag[n] };

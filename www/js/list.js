@@ -155,9 +155,11 @@ export class ImageList {
       if (key !== this.fetchedKey) {
         const all = this.showAll.checked;
         const unfiltered = Object.keys(parsed.filters).length === 0;
-        const answer = await store().listImages({ all, filters: parsed.filters });
+        // The rows come with the answer, from the list the store keeps (imageRows of the
+        // answer would write 10,000 objects out and read them back: 20-40 ms).
+        const answer = await store().listImageRows({ all, filters: parsed.filters });
         if (seq !== this.seq) return;
-        const answerRows = rowsForImages(answer);
+        const answerRows = rowsForImages(answer.images, answer.rows);
         this.rows = answerRows;
         this.fetchedKey = key;
         whenIdle(() => prepareSearch(answerRows));
