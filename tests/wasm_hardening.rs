@@ -227,7 +227,7 @@ const VALID_ARGS: &str = r#"const valid = {
                 imageChildren: ["x"], layerFiles: ["x", {}], layerChanges: ["x"], efficiency: ["x", {}],
                 diffImages: ["x", "y"], findFiles: ["x", {}], save: ["x", {}], readFile: ["x", "/etc"],
                 readDirectory: ["x", "/etc"], readLayer: ["x", 0], containerd: ["default"], onChange: [() => {}],
-                listImagesJson: [{}], largestFiles: ["x", {}], storeLargestFiles: [{}], saveListAnswer: [{}] },
+                listImagesJson: [{}], listImageRows: [{}], largestFiles: ["x", {}], storeLargestFiles: [{}], saveListAnswer: [{}] },
             Namespace: { listImages: ["name==x"], getImage: ["x"], deleteImage: ["x"], imagesTable: ["name==x"],
                 createImage: [{ name: "x", labels: {}, target: { mediaType: "m", digest: D, size: 1 } }],
                 updateImage: [{ name: "x", labels: {}, target: { mediaType: "m", digest: D, size: 1 } }, "labels"] },
