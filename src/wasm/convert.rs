@@ -63,6 +63,16 @@ pub(super) fn large_to_js<T: Serialize>(value: &T) -> Result<JsValue> {
     js_sys::JSON::parse(&text).map_err(|_| Error::invalid("cannot convert the result to a JS value"))
 }
 
+/// A plain JS object with `fields`, in their order.
+pub(super) fn js_object(fields: &[(&str, JsValue)]) -> Result<js_sys::Object> {
+    let out = js_sys::Object::new();
+    for (key, value) in fields {
+        js_sys::Reflect::set(&out, &JsValue::from_str(key), value)
+            .map_err(|_| Error::internal(format!("cannot set {key:?} on the result object")))?;
+    }
+    Ok(out)
+}
+
 /// A digest list as JS strings.
 pub(super) fn digests(list: &[crate::Digest]) -> Result<JsValue> {
     to_js_value(&list.iter().map(|d| d.as_str()).collect::<Vec<_>>())

@@ -4,7 +4,7 @@
 
 use super::args;
 use super::backend::AnyBackend;
-use super::convert::{digests, json_to_js, large_to_js, promise, to_js_value};
+use super::convert::{digests, js_object, json_to_js, large_to_js, promise, to_js_value};
 use super::facade_lock::FacadeLock;
 use super::input::{self, ImportInput};
 use super::options::{self, JsImportOptions};
@@ -35,6 +35,18 @@ async fn read_config<T>(
     facade.sync().await?;
     facade.load_config_of(name_or_id).await?;
     f(&facade)
+}
+
+/// The image list's columns for `all` and `filters` (the saved answer when it lists the state
+/// loaded), read as [`read`] reads: what `listImages` and `listImageRows` build on.
+async fn list_columns(
+    facade: Rc<FacadeLock>,
+    all: bool,
+    filters: &crate::docker::list::Filters,
+) -> Result<Rc<crate::docker::list_columns::ListColumns>> {
+    let mut facade = facade.lock().await?;
+    facade.sync().await?;
+    facade.list_images_columns_or_saved(all, filters).await
 }
 
 /// What an import needs, checked before its promise starts.
@@ -96,10 +108,7 @@ impl Store {
             let answers = self.list_answers.clone();
             promise(async move {
                 let ((all, _digests, filters), facade) = prepared?;
-                let mut facade = facade.lock().await?;
-                facade.sync().await?;
-                let columns = facade.list_images_columns_or_saved(all, &filters).await?;
-                answers.rows(&columns)
+                answers.rows(&list_columns(facade, all, &filters).await?)
             })
         })
     }
@@ -122,18 +131,9 @@ impl Store {
             let answers = self.list_answers.clone();
             promise(async move {
                 let ((all, filters, row_options), facade) = prepared?;
-                let mut facade = facade.lock().await?;
-                facade.sync().await?;
-                let columns = facade.list_images_columns_or_saved(all, &filters).await?;
-                let out = js_sys::Object::new();
-                let set = |key: &str, value: &JsValue| {
-                    js_sys::Reflect::set(&out, &JsValue::from_str(key), value)
-                        .map(|_| ())
-                        .map_err(|_| crate::error::Error::internal("cannot build the rows object"))
-                };
-                set("images", &answers.rows(&columns)?)?;
-                set("rows", &super::rows::row_columns_js(columns.image_rows(row_options)?)?.into())?;
-                Ok(out.into())
+                let columns = list_columns(facade, all, &filters).await?;
+                let rows = super::rows::row_columns_js(columns.image_rows(row_options)?)?;
+                Ok(js_object(&[("images", answers.rows(&columns)?), ("rows", rows.into())])?.into())
             })
         })
     }

@@ -3,7 +3,7 @@
 //! 10,000 rows a twentieth of a second), and get them back as columns.
 
 use super::args;
-use super::convert::to_js_error;
+use super::convert::{js_object, to_js_error};
 use super::units::string_array;
 use crate::error::{Error, Result};
 use crate::formats::image_rows::{truncate_id, RowColumns, RowOptions};
@@ -46,18 +46,13 @@ pub fn image_rows_js(
 
 /// `rows` as the JS object `imageRows` answers.
 pub(super) fn row_columns_js(rows: RowColumns) -> Result<Object> {
-    let out = Object::new();
-    let set = |key: &str, value: JsValue| {
-        Reflect::set(&out, &JsValue::from_str(key), &value)
-            .map(|_| ())
-            .map_err(|_| Error::internal("cannot build the rows object"))
-    };
-    set("image", Uint32Array::from(&rows.image[..]).into())?;
-    set("repository", string_array(rows.repository.into_iter()).into())?;
-    set("tag", string_array(rows.tag.into_iter()).into())?;
-    set("digest", string_array(rows.digest.into_iter()).into())?;
-    set("id", string_array(rows.id.into_iter()).into())?;
-    Ok(out)
+    js_object(&[
+        ("image", Uint32Array::from(&rows.image[..]).into()),
+        ("repository", string_array(rows.repository.into_iter()).into()),
+        ("tag", string_array(rows.tag.into_iter()).into()),
+        ("digest", string_array(rows.digest.into_iter()).into()),
+        ("id", string_array(rows.id.into_iter()).into()),
+    ])
 }
 
 /// `stringid.TruncateID` (12 characters of the ID without its `sha256:`), as `docker images`
