@@ -27,12 +27,12 @@ print_size() {
 }
 
 # wasm-opt's passes. By default binaryen inlines every function that has one caller, whatever its
-# size: that made the import's futures 100 KB functions (read_tar's 36 KB, Importer::finish_inner's
-# 103 KB with every archive format's code in it). V8 compiles a function whole, lazily on its first
-# call and again when it optimises it, so a first import in a fresh page compiled code it never ran
-# and spent 120 ms of TurboFan on one future. Capping that inlining at small functions (-ocimfs)
-# made it 0.12 s instead of 0.14-0.18 s and the 10,000-image import 8-10% faster (README, "Store
-# size", session 24).
+# size, and that made the import's futures huge: read_tar's 36 KB, Importer::finish_inner's 103 KB
+# with every archive format's code in it. V8 compiles a wasm function whole, lazily on its first
+# call and again when it optimises it, so a first import in a fresh page compiled code it never
+# ran, and TurboFan spent 120 ms on one future while the import ran. With that inlining capped at
+# small functions, the first scale200 import takes about 0.12 s instead of 0.14-0.19 s, and the
+# 10,000-image import is 8-10 % faster (README, "Store size", session 24).
 WASM_OPT_FLAGS=(-O3 --one-caller-inline-max-function-size=100)
 
 # What pkg/ is made from: the wasm, the template, node/, the bindgen version, the crate version
