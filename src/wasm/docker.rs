@@ -132,8 +132,8 @@ impl Store {
             promise(async move {
                 let ((all, filters, row_options), facade) = prepared?;
                 let columns = list_columns(facade, all, &filters).await?;
-                let rows = super::rows::row_columns_js(columns.image_rows(row_options)?)?;
-                Ok(js_object(&[("images", answers.rows(&columns)?), ("rows", rows.into())])?.into())
+                let rows = super::rows::row_columns_js(columns.image_rows(row_options)?);
+                Ok(js_object(&[("images", answers.rows(&columns)?), ("rows", rows.into())]).into())
             })
         })
     }

@@ -21,9 +21,10 @@
 //! Any method may answer synchronously or with a promise; an error thrown or rejected with a
 //! `code` keeps that code (else it becomes `unavailable`).
 
+use super::convert::js_object;
 use crate::error::{Error, ErrorCode, Result};
 use crate::storage::{Backend, Op, Space};
-use js_sys::{Array, Object, Promise, Reflect, Uint32Array, Uint8Array};
+use js_sys::{Array, Promise, Reflect, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -152,38 +153,30 @@ fn unpack_scan(packed: &JsValue) -> Result<Vec<(String, Vec<u8>)>> {
         .collect()
 }
 
-fn op_object(fields: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (name, value) in fields {
-        // Setting a data property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&o, &JsValue::from_str(name), value);
-    }
-    o.into()
-}
-
 fn op_to_js(op: &Op) -> JsValue {
     let s = |v: &str| JsValue::from_str(v);
-    match op {
-        Op::Put { space, key, value } => op_object(&[
+    let object = match op {
+        Op::Put { space, key, value } => js_object(&[
             ("op", s("put")),
             ("space", s(space.name())),
             ("key", s(key)),
             ("value", Uint8Array::from(&value[..]).into()),
         ]),
-        Op::Delete { space, key } => op_object(&[("op", s("delete")), ("space", s(space.name())), ("key", s(key))]),
+        Op::Delete { space, key } => js_object(&[("op", s("delete")), ("space", s(space.name())), ("key", s(key))]),
         Op::DeletePrefix { space, prefix } => {
-            op_object(&[("op", s("deletePrefix")), ("space", s(space.name())), ("prefix", s(prefix))])
+            js_object(&[("op", s("deletePrefix")), ("space", s(space.name())), ("prefix", s(prefix))])
         }
         Op::RequireAbsent { space, key } => {
-            op_object(&[("op", s("requireAbsent")), ("space", s(space.name())), ("key", s(key))])
+            js_object(&[("op", s("requireAbsent")), ("space", s(space.name())), ("key", s(key))])
         }
-        Op::RequireValue { space, key, value } => op_object(&[
+        Op::RequireValue { space, key, value } => js_object(&[
             ("op", s("requireValue")),
             ("space", s(space.name())),
             ("key", s(key)),
             ("value", value.as_ref().map_or(JsValue::NULL, |v| Uint8Array::from(v.as_slice()).into())),
         ]),
-    }
+    };
+    object.into()
 }
 
 impl Backend for JsBackend {

@@ -40,12 +40,12 @@ pub fn image_rows_js(
             let repo_digests = summary.repo_digests.as_deref().unwrap_or_default();
             rows.push_image(k as u32, summary.id.as_ref(), tags, repo_digests, options);
         }
-        row_columns_js(rows).map_err(to_js_error)
+        Ok(row_columns_js(rows))
     })
 }
 
 /// `rows` as the JS object `imageRows` answers.
-pub(super) fn row_columns_js(rows: RowColumns) -> Result<Object> {
+pub(super) fn row_columns_js(rows: RowColumns) -> Object {
     js_object(&[
         ("image", Uint32Array::from(&rows.image[..]).into()),
         ("repository", string_array(rows.repository.into_iter()).into()),
